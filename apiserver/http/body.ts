@@ -1,0 +1,85 @@
+// Request bodies: read with a size limit, parsed by content type. Anything wrong is a typed
+// 4xx error, so no handler ever sees a half-parsed body.
+import type { Request } from 'express';
+import YAML from 'yaml';
+import { BadRequestError, RequestTooLargeError, UnsupportedMediaTypeError, errorMessage } from '../../shared/errors.js';
+
+export type PatchType = 'merge' | 'json' | 'strategic';
+
+const PATCH_TYPES: Record<string, PatchType> = {
+  'application/merge-patch+json': 'merge',
+  'application/json-patch+json': 'json',
+  'application/strategic-merge-patch+json': 'strategic',
+};
+
+function mediaType(req: Request): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** Read the raw body, at most `limit` bytes (413 past it, without buffering the rest). */
+export async function readBody(req: Request, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    throw new RequestTooLargeError(`request entity too large: limit is ${limit} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk instanceof Buffer ? chunk : Buffer.from(String(chunk));
+    size += buf.length;
+    if (size > limit) {
+      // Stop reading; the connection is closed after the 413 is sent.
+      req.unpipe();
+      throw new RequestTooLargeError(`request entity too large: limit is ${limit} bytes`);
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseText(text: string, yaml: boolean): unknown {
+  if (text.trim() === '') throw new BadRequestError('request body is empty');
+  try {
+    return yaml ? YAML.parse(text, { maxAliasCount: 100 }) : JSON.parse(text);
+  } catch (err) {
+    throw new BadRequestError(`error decoding ${yaml ? 'YAML' : 'JSON'} body: ${errorMessage(err)}`);
+  }
+}
+
+/** A create/update body: JSON (or YAML, which kubectl never sends but people with curl do). */
+export async function readObjectBody(req: Request, limit: number): Promise<unknown> {
+  const type = mediaType(req);
+  const yaml = type === 'application/yaml' || type === 'application/x-yaml';
+  if (type !== '' && type !== 'application/json' && !yaml) {
+    throw new UnsupportedMediaTypeError(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+  }
+  const raw = await readBody(req, limit);
+  const value = parseText(raw.toString('utf8'), yaml);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new BadRequestError('request body must be a JSON object');
+  }
+  return value;
+}
+
+/** A patch body and its type, from the Content-Type. */
+export async function readPatchBody(req: Request, limit: number): Promise<{ type: PatchType; patch: unknown }> {
+  const type = PATCH_TYPES[mediaType(req)];
+  if (!type) {
+    throw new UnsupportedMediaTypeError(
+      `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`,
+    );
+  }
+  const raw = await readBody(req, limit);
+  return { type, patch: parseText(raw.toString('utf8'), false) };
+}
+
+/** Optional body (DELETE may carry DeleteOptions). */
+export async function readOptionalObjectBody(req: Request, limit: number): Promise<unknown | undefined> {
+  const raw = await readBody(req, limit);
+  if (raw.length === 0 || raw.toString('utf8').trim() === '') return undefined;
+  const value = parseText(raw.toString('utf8'), false);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new BadRequestError('request body must be a JSON object');
+  }
+  return value;
+}

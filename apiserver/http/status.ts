@@ -1,0 +1,72 @@
+// The one place where errors become Kubernetes `Status` responses.
+import type { Response } from 'express';
+import { CellError, InternalError, TooManyRequestsError, errorMessage } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logging.js';
+
+export interface StatusBody {
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, never>;
+  status: 'Success' | 'Failure';
+  message: string;
+  reason: string;
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    causes?: { reason: string; message: string; field: string }[];
+    retryAfterSeconds?: number;
+  };
+  code: number;
+}
+
+/** A `Status` for any thrown value; unknown errors become a generic 500 (the detail goes to the log). */
+export function statusOf(err: unknown): StatusBody {
+  const e = err instanceof CellError ? err : new InternalError('an internal error occurred');
+  const details: NonNullable<StatusBody['details']> = {};
+  if (e.subject.name !== undefined) details.name = e.subject.name;
+  if (e.subject.group !== undefined) details.group = e.subject.group;
+  if (e.subject.kind !== undefined) details.kind = e.subject.kind;
+  if (e.causes.length > 0) details.causes = e.causes.map((c) => ({ ...c }));
+  if (e instanceof TooManyRequestsError) details.retryAfterSeconds = e.retryAfterSeconds;
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: e.message,
+    reason: e.reason,
+    ...(Object.keys(details).length > 0 ? { details } : {}),
+    code: e.code,
+  };
+}
+
+export function successStatus(details?: { name?: string; kind?: string; group?: string }): StatusBody {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    message: '',
+    reason: '',
+    ...(details ? { details } : {}),
+    code: 200,
+  };
+}
+
+export function sendError(res: Response, err: unknown, log: Logger): void {
+  const status = statusOf(err);
+  if (!(err instanceof CellError)) {
+    log.error('unexpected error serving request', {
+      error: errorMessage(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    });
+  }
+  if (res.headersSent) {
+    // A streaming response (watch) already started: end it; the client sees a closed stream.
+    res.end();
+    return;
+  }
+  if (err instanceof TooManyRequestsError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+  res.status(status.code).type('application/json').send(JSON.stringify(status));
+}

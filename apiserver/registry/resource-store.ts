@@ -1,0 +1,315 @@
+// Typed access to one resource's objects in the store: keys, (de)serialisation, resourceVersion,
+// compare-and-swap loops, paginated lists, and the resource's watch cache. Kubernetes verb
+// semantics (defaulting, status split, graceful delete) live one layer up, in rest.ts.
+import {
+  AlreadyExistsError,
+  BadRequestError,
+  CompactedError,
+  ConflictError,
+  ExpiredError,
+  NotFoundError,
+} from '../../shared/errors.js';
+import type { Logger } from '../../shared/logging.js';
+import type { Compare, Store, StoredValue, TxnOp } from '../storage/store.js';
+import type { KubeObject } from './object.js';
+import { WatchCache, type WatchFilter, type WatcherSink } from './watch-cache.js';
+
+/** What the store layer needs to know about a resource. */
+export interface ResourceIdentity {
+  group: string;
+  kind: string;
+  /** Plural, e.g. `pods`. */
+  resource: string;
+  namespaced: boolean;
+}
+
+/** Extra guards and writes that must commit atomically with an object's own write. */
+export interface WriteEffects {
+  compares: Compare[];
+  ops: TxnOp[];
+}
+
+/**
+ * Called inside every CAS attempt with the object's state before and after the write (undefined
+ * = absent). Reads fresh state each attempt, so its compares make the combined txn safe.
+ */
+export type WriteHook = (prev: KubeObject | undefined, next: KubeObject | undefined) => Promise<WriteEffects>;
+
+export interface ListQuery {
+  namespace?: string;
+  matches?: (obj: KubeObject) => boolean;
+  limit?: number;
+  continueToken?: string;
+  /** '' = consistent read from the store; '0' = any (served from the watch cache); N = at least N. */
+  resourceVersion?: string;
+  resourceVersionMatch?: 'Exact' | 'NotOlderThan';
+}
+
+export interface ListPage {
+  items: KubeObject[];
+  resourceVersion: string;
+  continueToken?: string;
+  remainingItemCount?: number;
+}
+
+interface ContinueState {
+  rv: number;
+  start: string;
+}
+
+function encodeContinue(state: ContinueState): string {
+  return Buffer.from(JSON.stringify(state)).toString('base64url');
+}
+
+function decodeContinue(token: string): ContinueState {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (
+      typeof parsed === 'object' && parsed !== null &&
+      typeof (parsed as ContinueState).rv === 'number' && typeof (parsed as ContinueState).start === 'string'
+    ) {
+      return parsed as ContinueState;
+    }
+  } catch {
+    // fall through to the typed error below
+  }
+  throw new BadRequestError('continue key is not valid: the token is malformed');
+}
+
+export function parseResourceVersion(rv: string, what = 'resourceVersion'): number {
+  if (!/^\d+$/.test(rv) || rv.length > 16) throw new BadRequestError(`invalid ${what}: "${rv}" is not a valid resource version`);
+  return Number(rv);
+}
+
+export class ResourceStore {
+  readonly cache: WatchCache;
+  private readonly hooks: WriteHook[] = [];
+
+  constructor(
+    readonly store: Store,
+    readonly id: ResourceIdentity,
+    log: Logger,
+    opts: { watchCacheCapacity: number; onWatcherDropped?: (reason: 'slow' | 'expired') => void },
+  ) {
+    this.cache = new WatchCache(store, `/${id.resource}/`, log, {
+      capacity: opts.watchCacheCapacity,
+      decode: (_key, value, rev) => this.decode(value, rev),
+      ...(opts.onWatcherDropped ? { onWatcherDropped: opts.onWatcherDropped } : {}),
+    });
+  }
+
+  /** Register atomic side effects of writes to this resource (e.g. pods ↔ node allocations). */
+  addWriteHook(hook: WriteHook): void {
+    this.hooks.push(hook);
+  }
+
+  key(namespace: string | undefined, name: string): string {
+    return this.id.namespaced ? `/${this.id.resource}/${namespace ?? ''}/${name}` : `/${this.id.resource}/${name}`;
+  }
+
+  keyPrefix(namespace: string | undefined): string {
+    return this.id.namespaced && namespace ? `/${this.id.resource}/${namespace}/` : `/${this.id.resource}/`;
+  }
+
+  decode(value: string, modRevision: number): KubeObject {
+    const obj = JSON.parse(value) as KubeObject;
+    obj.metadata.resourceVersion = String(modRevision);
+    return obj;
+  }
+
+  encode(obj: KubeObject): string {
+    const { resourceVersion: _rv, ...metadata } = obj.metadata;
+    return JSON.stringify({ ...obj, metadata });
+  }
+
+  notFound(name: string): NotFoundError {
+    return new NotFoundError(`${this.id.resource}${this.id.group ? `.${this.id.group}` : ''} "${name}" not found`, {
+      name,
+      group: this.id.group,
+      kind: this.id.resource,
+    });
+  }
+
+  private fromStored(sv: StoredValue): KubeObject {
+    return this.decode(sv.value, sv.modRevision);
+  }
+
+  async get(namespace: string | undefined, name: string): Promise<KubeObject> {
+    const sv = await this.store.get(this.key(namespace, name));
+    if (!sv) throw this.notFound(name);
+    return this.fromStored(sv);
+  }
+
+  async tryGet(namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    const sv = await this.store.get(this.key(namespace, name));
+    return sv ? this.fromStored(sv) : undefined;
+  }
+
+  private async effects(prev: KubeObject | undefined, next: KubeObject | undefined): Promise<WriteEffects> {
+    const all: WriteEffects = { compares: [], ops: [] };
+    for (const hook of this.hooks) {
+      const e = await hook(prev, next);
+      all.compares.push(...e.compares);
+      all.ops.push(...e.ops);
+    }
+    return all;
+  }
+
+  /** Create if absent (with the hooks' effects in the same txn). */
+  async create(obj: KubeObject): Promise<KubeObject> {
+    const name = obj.metadata.name ?? '';
+    const key = this.key(obj.metadata.namespace, name);
+    for (;;) {
+      const fx = await this.effects(undefined, obj);
+      const res = await this.store.txn({
+        compares: [{ key, modRevision: 0 }, ...fx.compares],
+        success: [{ type: 'put', key, value: this.encode(obj) }, ...fx.ops],
+        failure: [{ type: 'get', key }],
+      });
+      if (res.succeeded) return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(res.revision) } };
+      if (res.reads[0]) {
+        throw new AlreadyExistsError(`${this.id.resource}${this.id.group ? `.${this.id.group}` : ''} "${name}" already exists`, {
+          name,
+          group: this.id.group,
+          kind: this.id.resource,
+        });
+      }
+      // A hook's guard moved (e.g. an allocation changed): recompute and try again.
+    }
+  }
+
+  /**
+   * Read-modify-write with compare-and-swap. `mutate` gets the current object and returns the
+   * next one (or the same object to write nothing). When `expectedResourceVersion` is given, a
+   * concurrent change is a 409; otherwise the loop retries against fresh state, as Kubernetes'
+   * GuaranteedUpdate does.
+   */
+  async update(
+    namespace: string | undefined,
+    name: string,
+    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    expectedResourceVersion?: string,
+  ): Promise<KubeObject> {
+    const key = this.key(namespace, name);
+    let sv = await this.store.get(key);
+    for (;;) {
+      if (!sv) throw this.notFound(name);
+      const current = this.fromStored(sv);
+      if (expectedResourceVersion !== undefined && expectedResourceVersion !== current.metadata.resourceVersion) {
+        throw this.conflict(name);
+      }
+      const next = await mutate(current);
+      if (next === current) return current;
+      const fx = await this.effects(current, next);
+      const res = await this.store.txn({
+        compares: [{ key, modRevision: sv.modRevision }, ...fx.compares],
+        success: [{ type: 'put', key, value: this.encode(next) }, ...fx.ops],
+        failure: [{ type: 'get', key }],
+      });
+      if (res.succeeded) return { ...next, metadata: { ...next.metadata, resourceVersion: String(res.revision) } };
+      sv = res.reads[0];
+    }
+  }
+
+  /** Delete (with preconditions checked by `check` against the current object). Returns the last state. */
+  async delete(
+    namespace: string | undefined,
+    name: string,
+    check?: (current: KubeObject) => void,
+  ): Promise<KubeObject> {
+    const key = this.key(namespace, name);
+    let sv = await this.store.get(key);
+    for (;;) {
+      if (!sv) throw this.notFound(name);
+      const current = this.fromStored(sv);
+      check?.(current);
+      const fx = await this.effects(current, undefined);
+      const res = await this.store.txn({
+        compares: [{ key, modRevision: sv.modRevision }, ...fx.compares],
+        success: [{ type: 'delete', key }, ...fx.ops],
+        failure: [{ type: 'get', key }],
+      });
+      if (res.succeeded) return { ...current, metadata: { ...current.metadata, resourceVersion: String(res.revision) } };
+      sv = res.reads[0];
+    }
+  }
+
+  conflict(name: string): ConflictError {
+    return new ConflictError(
+      `Operation cannot be fulfilled on ${this.id.resource}${this.id.group ? `.${this.id.group}` : ''} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+      { name, group: this.id.group, kind: this.id.resource },
+    );
+  }
+
+  /** A page of matching objects, read at one revision across pages. */
+  async list(q: ListQuery): Promise<ListPage> {
+    const prefix = this.keyPrefix(q.namespace);
+    const matches = q.matches ?? (() => true);
+    const limit = q.limit && q.limit > 0 ? q.limit : 0;
+
+    if (!q.continueToken && q.resourceVersion === '0' && q.resourceVersionMatch !== 'Exact') {
+      // Served from the watch cache: cheap, possibly slightly stale, as in Kubernetes.
+      const { items, revision } = await this.cache.list(prefix);
+      const selected = items.filter(matches);
+      return { items: selected, resourceVersion: String(revision) };
+    }
+
+    let revision: number | undefined;
+    let start = prefix;
+    if (q.continueToken) {
+      const state = decodeContinue(q.continueToken);
+      if (!state.start.startsWith(prefix)) throw new BadRequestError('continue key is not valid: it belongs to another list');
+      revision = state.rv;
+      start = state.start;
+    } else if (q.resourceVersion && q.resourceVersionMatch === 'Exact') {
+      revision = parseResourceVersion(q.resourceVersion);
+    } else if (q.resourceVersion) {
+      parseResourceVersion(q.resourceVersion); // validated; the latest state is never older
+    }
+
+    const items: KubeObject[] = [];
+    const pageSize = limit > 0 ? Math.max(limit, 50) : 0;
+    for (;;) {
+      let page;
+      try {
+        page = await this.store.list(prefix, {
+          ...(revision !== undefined ? { revision } : {}),
+          ...(pageSize > 0 ? { limit: pageSize } : {}),
+          startKey: start,
+        });
+      } catch (err) {
+        if (err instanceof CompactedError && q.continueToken) {
+          throw new ExpiredError(
+            'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+          );
+        }
+        throw err;
+      }
+      revision = page.revision;
+      for (let i = 0; i < page.items.length; i++) {
+        const sv = page.items[i]!;
+        const obj = this.fromStored(sv);
+        if (!matches(obj)) continue;
+        items.push(obj);
+        if (limit > 0 && items.length === limit) {
+          const more = i < page.items.length - 1 || page.more;
+          if (!more) return { items, resourceVersion: String(revision) };
+          const result: ListPage = {
+            items,
+            resourceVersion: String(revision),
+            continueToken: encodeContinue({ rv: revision, start: `${sv.key}\u0000` }),
+          };
+          if (!q.matches) result.remainingItemCount = page.remaining + (page.items.length - 1 - i);
+          return result;
+        }
+      }
+      if (!page.more || page.items.length === 0) return { items, resourceVersion: String(revision) };
+      start = `${page.items[page.items.length - 1]!.key}\u0000`;
+    }
+  }
+
+  /** Watch through the cache. */
+  watch(afterRevision: number | undefined, filter: WatchFilter, sink: WatcherSink): Promise<() => void> {
+    return this.cache.watch(afterRevision, filter, sink);
+  }
+}
