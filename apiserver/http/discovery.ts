@@ -1,0 +1,83 @@
+// Discovery documents, so real clients (kubectl, client libraries) find the resources:
+// /version, /api, /api/v1, /apis, /apis/{group}/{version}. Served in the legacy (non-aggregated)
+// form, which every client version understands.
+import type { ServedResource } from './resources.js';
+import { apiVersionOf } from '../registry/rest.js';
+
+export const SERVER_VERSION = {
+  major: '1',
+  minor: '30',
+  gitVersion: 'v1.30.0-cell.0.1.0',
+  gitCommit: 'cell',
+  gitTreeState: 'clean',
+  buildDate: '2026-11-20T00:00:00Z',
+  goVersion: `node${process.versions.node}`,
+  compiler: 'tsc',
+  platform: `${process.platform}/${process.arch}`,
+};
+
+function groupVersions(resources: ServedResource[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const r of resources) {
+    const d = r.rest.def;
+    if (!out.has(d.group)) out.set(d.group, new Set());
+    out.get(d.group)!.add(d.version);
+  }
+  return out;
+}
+
+export function apiVersions() {
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '' }],
+  };
+}
+
+export function apiGroupList(resources: ServedResource[]) {
+  const groups = [...groupVersions(resources)].filter(([g]) => g !== '');
+  return {
+    kind: 'APIGroupList',
+    apiVersion: 'v1',
+    groups: groups.map(([name, versions]) => {
+      const vs = [...versions].map((version) => ({ groupVersion: `${name}/${version}`, version }));
+      return { name, versions: vs, preferredVersion: vs[0] };
+    }),
+  };
+}
+
+export function apiGroup(resources: ServedResource[], group: string) {
+  const versions = groupVersions(resources).get(group);
+  if (!versions) return undefined;
+  const vs = [...versions].map((version) => ({ groupVersion: `${group}/${version}`, version }));
+  return { kind: 'APIGroup', apiVersion: 'v1', name: group, versions: vs, preferredVersion: vs[0] };
+}
+
+export function apiResourceList(resources: ServedResource[], group: string, version: string) {
+  const mine = resources.filter((r) => r.rest.def.group === group && r.rest.def.version === version);
+  if (mine.length === 0) return undefined;
+  const entries: Record<string, unknown>[] = [];
+  for (const r of mine) {
+    const d = r.rest.def;
+    entries.push({
+      name: d.resource,
+      singularName: r.singularName,
+      namespaced: d.namespaced,
+      kind: d.kind,
+      verbs: r.verbs,
+      ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
+      ...(r.categories.length > 0 ? { categories: r.categories } : {}),
+    });
+    for (const sub of r.subresources) {
+      const verbs = sub === 'status' ? ['get', 'patch', 'update'] : sub === 'log' ? ['get'] : ['create'];
+      const kind = sub === 'binding' ? 'Binding' : d.kind;
+      entries.push({ name: `${d.resource}/${sub}`, singularName: '', namespaced: d.namespaced, kind, verbs });
+    }
+  }
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: apiVersionOf({ group, version }),
+    resources: entries,
+  };
+}

@@ -1,0 +1,346 @@
+// Requests on resource URLs: parse → authorize → dispatch to the REST layer (or a custom verb
+// such as pods/binding) → respond in JSON or Table form. Every failure goes through sendError.
+import type { Request, Response } from 'express';
+import {
+  BadRequestError,
+  MethodNotAllowedError,
+  NotFoundError,
+  InvalidError,
+} from '../../shared/errors.js';
+import { parseFieldSelector, type FieldSelector } from '../../shared/fields.js';
+import { parseLabelSelector, type LabelSelector } from '../../shared/labels.js';
+import type { Logger } from '../../shared/logging.js';
+import { authorize, nodeMayTouchPod, type RequestAttributes } from '../auth/authorizer.js';
+import type { UserInfo } from '../auth/tokens.js';
+import type { ApiServerMetrics } from '../metrics.js';
+import type { KubeObject } from '../registry/object.js';
+import { parseResourceVersion, type ListQuery } from '../registry/resource-store.js';
+import { apiVersionOf, type DeleteOptions, type RestResource, type WriteOptions } from '../registry/rest.js';
+import { readObjectBody, readOptionalObjectBody, readPatchBody } from './body.js';
+import { parseResourcePath, type ResourcePath } from './paths.js';
+import { tableRequested, toTable } from './table.js';
+import { WatchStream } from './watch.js';
+
+/** A resource as the HTTP layer serves it. */
+export interface ServedResource {
+  rest: RestResource;
+  /** Field selector names this resource supports. */
+  fieldSelectors: readonly string[];
+  fieldsOf(obj: KubeObject): Record<string, string>;
+  /** Subresources the resource has (for 404s and discovery). */
+  subresources: readonly string[];
+  /** Verbs the resource allows (Placement is create-only, NodeAllocation read-only). */
+  verbs: readonly string[];
+  singularName: string;
+  shortNames: readonly string[];
+  categories: readonly string[];
+}
+
+/** A custom verb: pods/binding, pods/log, placements. Returns a body to send, or undefined when it responded itself. */
+export type CustomHandler = (call: CustomCall) => Promise<{ status: number; body: unknown } | undefined>;
+
+export interface CustomCall {
+  req: Request;
+  res: Response;
+  user: UserInfo;
+  path: ResourcePath;
+  served: ServedResource;
+  query: URLSearchParams;
+}
+
+export interface ResourceRouterOptions {
+  log: Logger;
+  metrics: ApiServerMetrics;
+  maxRequestBytes: number;
+  watchMaxQueuedBytes: number;
+  resolve(group: string, version: string, resource: string): ServedResource | undefined;
+  /** Custom handlers keyed `${resource}/${subresource}:${METHOD}` or `${resource}:${METHOD}`. */
+  custom: Map<string, CustomHandler>;
+}
+
+type Verb = RequestAttributes['verb'];
+
+function verbOf(method: string, path: ResourcePath, query: URLSearchParams): Verb {
+  const watch = query.get('watch');
+  const isWatch = watch === 'true' || watch === '1';
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      return path.name === undefined ? (isWatch ? 'watch' : 'list') : 'get';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return path.name === undefined ? 'deletecollection' : 'delete';
+    default:
+      throw new MethodNotAllowedError(`the server does not allow this method on the requested resource`);
+  }
+}
+
+function intParam(query: URLSearchParams, name: string): number | undefined {
+  const v = query.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^-?\d+$/.test(v)) throw new BadRequestError(`invalid value for ${name}: "${v}" is not an integer`);
+  return Number(v);
+}
+
+function writeOptions(query: URLSearchParams): WriteOptions {
+  const opts: WriteOptions = {};
+  const dryRun = query.getAll('dryRun');
+  if (dryRun.length > 0) {
+    if (dryRun.some((d) => d !== 'All')) throw new BadRequestError(`dryRun must be "All"`);
+    opts.dryRun = true;
+  }
+  const fv = query.get('fieldValidation');
+  if (fv !== null && fv !== '') {
+    if (fv !== 'Strict' && fv !== 'Warn' && fv !== 'Ignore') {
+      throw new BadRequestError(`fieldValidation must be one of Strict, Warn, Ignore, not "${fv}"`);
+    }
+    opts.fieldValidation = fv;
+  }
+  return opts;
+}
+
+interface Selection {
+  labels: LabelSelector;
+  fields: FieldSelector;
+}
+
+function parseSelection(query: URLSearchParams, served: ServedResource): Selection {
+  const labels = parseLabelSelector(query.get('labelSelector') ?? '');
+  const fields = parseFieldSelector(query.get('fieldSelector') ?? '');
+  for (const r of fields.requirements) {
+    if (!served.fieldSelectors.includes(r.field)) {
+      throw new BadRequestError(
+        `field label not supported: ${r.field} (supported: ${served.fieldSelectors.join(', ')})`,
+      );
+    }
+  }
+  return { labels, fields };
+}
+
+function matcher(sel: Selection, served: ServedResource): ((obj: KubeObject) => boolean) | undefined {
+  if (sel.labels.isEverything() && sel.fields.isEverything()) return undefined;
+  return (obj) => sel.labels.matches(obj.metadata.labels ?? {}) && sel.fields.matches(served.fieldsOf(obj));
+}
+
+function deleteOptionsFrom(body: unknown, query: URLSearchParams): DeleteOptions {
+  const opts: DeleteOptions = {};
+  if (body !== undefined) {
+    const b = body as { gracePeriodSeconds?: unknown; preconditions?: unknown; dryRun?: unknown };
+    if (b.gracePeriodSeconds !== undefined && b.gracePeriodSeconds !== null) {
+      if (typeof b.gracePeriodSeconds !== 'number' || !Number.isInteger(b.gracePeriodSeconds)) {
+        throw new InvalidError('DeleteOptions is invalid: gracePeriodSeconds must be an integer', { kind: 'DeleteOptions' }, [
+          { reason: 'FieldValueInvalid', field: 'gracePeriodSeconds', message: 'must be an integer' },
+        ]);
+      }
+      opts.gracePeriodSeconds = b.gracePeriodSeconds;
+    }
+    if (b.preconditions !== undefined && b.preconditions !== null) {
+      const p = b.preconditions as { uid?: unknown; resourceVersion?: unknown };
+      if (typeof p !== 'object' || (p.uid !== undefined && typeof p.uid !== 'string') || (p.resourceVersion !== undefined && typeof p.resourceVersion !== 'string')) {
+        throw new InvalidError('DeleteOptions is invalid: preconditions must hold string uid/resourceVersion', { kind: 'DeleteOptions' }, [
+          { reason: 'FieldValueInvalid', field: 'preconditions', message: 'must hold string uid and resourceVersion' },
+        ]);
+      }
+      opts.preconditions = {};
+      if (typeof p.uid === 'string') opts.preconditions.uid = p.uid;
+      if (typeof p.resourceVersion === 'string') opts.preconditions.resourceVersion = p.resourceVersion;
+    }
+    if (Array.isArray(b.dryRun) && b.dryRun.includes('All')) opts.dryRun = true;
+  }
+  const grace = intParam(query, 'gracePeriodSeconds');
+  if (grace !== undefined) opts.gracePeriodSeconds = grace;
+  if (query.getAll('dryRun').includes('All')) opts.dryRun = true;
+  return opts;
+}
+
+export class ResourceRouter {
+  constructor(private readonly o: ResourceRouterOptions) {}
+
+  /** Handle a request if its path is a resource path; returns false when it is not. */
+  async handle(req: Request, res: Response, user: UserInfo): Promise<boolean> {
+    const url = new URL(req.originalUrl, 'http://localhost');
+    const path = parseResourcePath(url.pathname);
+    if (!path) return false;
+    const query = url.searchParams;
+    const served = this.o.resolve(path.group, path.version, path.resource);
+    if (!served) throw new NotFoundError('the server could not find the requested resource');
+    const def = served.rest.def;
+    if (path.namespace !== undefined && !def.namespaced) {
+      throw new NotFoundError('the server could not find the requested resource');
+    }
+    const verb = verbOf(req.method, path, query);
+    res.locals.verb = verb;
+    res.locals.resource = def.resource;
+    res.locals.subresource = path.subresource ?? '';
+
+    if (path.subresource !== undefined && !served.subresources.includes(path.subresource)) {
+      throw new NotFoundError('the server could not find the requested resource');
+    }
+    const attrs: RequestAttributes = { verb, group: def.group, resource: def.resource };
+    if (path.subresource !== undefined) attrs.subresource = path.subresource;
+    if (path.namespace !== undefined) attrs.namespace = path.namespace;
+    if (path.name !== undefined) attrs.name = path.name;
+    let selection: Selection | undefined;
+    if (verb === 'list' || verb === 'watch' || verb === 'deletecollection') {
+      selection = parseSelection(query, served);
+      const nodeName = selection.fields.exactMatch('spec.nodeName');
+      if (nodeName !== undefined) attrs.nodeNameSelector = nodeName;
+    }
+    authorize(user, attrs);
+
+    const customKey = `${def.resource}${path.subresource ? `/${path.subresource}` : ''}:${req.method}`;
+    const custom = this.o.custom.get(customKey);
+    if (custom) {
+      const out = await custom({ req, res, user, path, served, query });
+      if (out) this.respond(req, res, served, out.status, out.body, query);
+      return true;
+    }
+    const verbAllowed = served.verbs.includes(verb) || (path.subresource === 'status' && ['get', 'update', 'patch'].includes(verb));
+    if (!verbAllowed || (path.subresource !== undefined && path.subresource !== 'status')) {
+      throw new MethodNotAllowedError(`the server does not allow this method on the requested resource`, {
+        kind: def.resource,
+        ...(path.name ? { name: path.name } : {}),
+      });
+    }
+    if (path.name === undefined && verb === 'create' && def.namespaced && path.namespace === undefined) {
+      throw new MethodNotAllowedError('the server does not allow this method on the requested resource: a namespace is required');
+    }
+
+    const rest = served.rest;
+    const ns = path.namespace;
+    const name = path.name ?? '';
+    const sub = path.subresource === 'status' ? 'status' : undefined;
+    switch (verb) {
+      case 'get': {
+        const obj = await rest.get(ns, name);
+        if (def.resource === 'pods') nodeMayTouchPod(user, podNode(obj), name);
+        this.respond(req, res, served, 200, obj, query);
+        return true;
+      }
+      case 'list':
+        await this.list(req, res, served, ns, selection!, query);
+        return true;
+      case 'watch':
+        await this.watch(req, res, served, ns, selection!, query);
+        return true;
+      case 'create': {
+        const body = await readObjectBody(req, this.o.maxRequestBytes);
+        const obj = await rest.create(ns, body, writeOptions(query));
+        this.respond(req, res, served, 201, obj, query);
+        return true;
+      }
+      case 'update': {
+        const body = await readObjectBody(req, this.o.maxRequestBytes);
+        if (def.resource === 'pods') nodeMayTouchPod(user, podNode(await rest.get(ns, name)), name);
+        const obj = await rest.update(ns, name, body, sub, writeOptions(query));
+        this.respond(req, res, served, 200, obj, query);
+        return true;
+      }
+      case 'patch': {
+        const { type, patch } = await readPatchBody(req, this.o.maxRequestBytes);
+        if (def.resource === 'pods') nodeMayTouchPod(user, podNode(await rest.get(ns, name)), name);
+        const obj = await rest.patch(ns, name, type, patch, sub, writeOptions(query));
+        this.respond(req, res, served, 200, obj, query);
+        return true;
+      }
+      case 'delete': {
+        const body = await readOptionalObjectBody(req, this.o.maxRequestBytes);
+        const opts = deleteOptionsFrom(body, query);
+        if (def.resource === 'pods') nodeMayTouchPod(user, podNode(await rest.get(ns, name)), name);
+        const out = await rest.delete(ns, name, opts);
+        this.respond(req, res, served, out.deleted ? 200 : 202, out.object, query);
+        return true;
+      }
+      case 'deletecollection': {
+        const body = await readOptionalObjectBody(req, this.o.maxRequestBytes);
+        const opts = deleteOptionsFrom(body, query);
+        const m = matcher(selection!, served);
+        const items = await rest.deleteCollection({ ...(ns ? { namespace: ns } : {}), ...(m ? { matches: m } : {}) }, opts);
+        this.respond(req, res, served, 200, { kind: def.listKind, apiVersion: apiVersionOf(def), metadata: {}, items }, query);
+        return true;
+      }
+    }
+  }
+
+  private respond(req: Request, res: Response, served: ServedResource, status: number, body: unknown, query: URLSearchParams): void {
+    const table = tableRequested(req.headers.accept, query.get('includeObject') ?? undefined);
+    if (table && isObjectOrList(body) && body.kind !== 'Status') {
+      const def = served.rest.def;
+      const isList = Array.isArray((body as { items?: unknown }).items);
+      const items = isList ? (body as { items: KubeObject[] }).items : [body as KubeObject];
+      const meta = isList ? ((body as { metadata?: Record<string, unknown> }).metadata ?? {}) : {};
+      res.status(status).type('application/json').send(JSON.stringify(toTable(def.resource, items, table, meta)));
+      return;
+    }
+    res.status(status).type('application/json').send(JSON.stringify(body));
+  }
+
+  private async list(req: Request, res: Response, served: ServedResource, ns: string | undefined, sel: Selection, query: URLSearchParams): Promise<void> {
+    const def = served.rest.def;
+    const q: ListQuery = {};
+    if (ns !== undefined) q.namespace = ns;
+    const m = matcher(sel, served);
+    if (m) q.matches = m;
+    const limit = intParam(query, 'limit');
+    if (limit !== undefined) {
+      if (limit < 0) throw new BadRequestError('limit must be a non-negative integer');
+      q.limit = limit;
+    }
+    const cont = query.get('continue');
+    if (cont) q.continueToken = cont;
+    const rv = query.get('resourceVersion');
+    if (rv !== null && rv !== '') q.resourceVersion = rv;
+    const rvm = query.get('resourceVersionMatch');
+    if (rvm) {
+      if (rvm !== 'Exact' && rvm !== 'NotOlderThan') throw new BadRequestError(`resourceVersionMatch must be Exact or NotOlderThan, not "${rvm}"`);
+      if (!q.resourceVersion) throw new BadRequestError('resourceVersionMatch is forbidden unless resourceVersion is provided');
+      q.resourceVersionMatch = rvm;
+    }
+    const page = await served.rest.list(q);
+    const metadata: Record<string, unknown> = { resourceVersion: page.resourceVersion };
+    if (page.continueToken) metadata.continue = page.continueToken;
+    if (page.remainingItemCount !== undefined) metadata.remainingItemCount = page.remainingItemCount;
+    this.respond(req, res, served, 200, { kind: def.listKind, apiVersion: apiVersionOf(def), metadata, items: page.items }, query);
+  }
+
+  private async watch(req: Request, res: Response, served: ServedResource, ns: string | undefined, sel: Selection, query: URLSearchParams): Promise<void> {
+    const def = served.rest.def;
+    const rv = query.get('resourceVersion');
+    let after: number | undefined;
+    if (rv !== null && rv !== '' && rv !== '0') after = parseResourceVersion(rv);
+    const timeout = intParam(query, 'timeoutSeconds');
+    const bookmarks = query.get('allowWatchBookmarks') === 'true';
+    if (ns !== undefined) await served.rest.requireNamespace(ns, false);
+    const table = tableRequested(req.headers.accept, query.get('includeObject') ?? undefined);
+    const m = matcher(sel, served) ?? (() => true);
+    const resource = def.resource;
+    this.o.metrics.watchers.inc({ resource });
+    // Long-running: counted as a watcher, not as an in-flight request.
+    res.locals.watch = true;
+    this.o.metrics.inflight.dec();
+    const stream = new WatchStream(req, res, {
+      maxQueuedBytes: this.o.watchMaxQueuedBytes,
+      bookmarks,
+      kind: def.kind,
+      apiVersion: apiVersionOf(def),
+      ...(table ? { render: (obj: KubeObject) => toTable(resource, [obj], table, {}, false) } : {}),
+      onClose: () => this.o.metrics.watchers.dec({ resource }),
+    });
+    const stop = await served.rest.objects.watch(after, { keyPrefix: served.rest.objects.keyPrefix(ns), matches: m }, stream);
+    stream.attach(stop, timeout);
+  }
+}
+
+function podNode(obj: KubeObject): string | undefined {
+  return (obj.spec as { nodeName?: string } | undefined)?.nodeName;
+}
+
+function isObjectOrList(v: unknown): v is { kind?: string } {
+  return typeof v === 'object' && v !== null;
+}
+

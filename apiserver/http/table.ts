@@ -1,0 +1,197 @@
+// The `meta.k8s.io/v1` Table form of lists and watch events, which is what makes `kubectl get`
+// print useful columns. Columns follow kubectl's for each kind; wide-only columns have priority 1.
+import { age } from '../../shared/duration.js';
+import type { KubeObject } from '../registry/object.js';
+
+export interface ColumnDefinition {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  format: string;
+  description: string;
+  priority: number;
+}
+
+type Cell = string | number;
+interface Column extends ColumnDefinition {
+  cell(obj: KubeObject): Cell;
+}
+
+function col(name: string, cell: (o: KubeObject) => Cell, extra: Partial<ColumnDefinition> = {}): Column {
+  return { name, type: 'string', format: '', description: name, priority: 0, cell, ...extra };
+}
+
+const nameCol = col('Name', (o) => o.metadata.name ?? '', { format: 'name', description: 'Name of the object' });
+const ageCol = col('Age', (o) => age(o.metadata.creationTimestamp), { description: 'Time since creation' });
+
+interface ContainerStatusView {
+  ready?: boolean;
+  restartCount?: number;
+  state?: { waiting?: { reason?: string }; terminated?: { reason?: string; exitCode?: number; signal?: number } };
+}
+interface PodView {
+  spec?: { containers?: unknown[]; nodeName?: string };
+  status?: {
+    phase?: string;
+    reason?: string;
+    podIP?: string;
+    nominatedNodeName?: string;
+    containerStatuses?: ContainerStatusView[];
+  };
+}
+
+/** kubectl's STATUS column for a pod: a container's reason beats the phase; Terminating wins. */
+export function podStatusText(obj: KubeObject): string {
+  const pod = obj as PodView;
+  let reason = pod.status?.reason || pod.status?.phase || 'Pending';
+  for (const cs of pod.status?.containerStatuses ?? []) {
+    const w = cs.state?.waiting?.reason;
+    const t = cs.state?.terminated;
+    if (w) reason = w;
+    else if (t) reason = t.reason || (t.signal ? `Signal:${t.signal}` : `ExitCode:${t.exitCode ?? 0}`);
+  }
+  if (obj.metadata.deletionTimestamp && pod.status?.reason !== 'NodeLost') reason = 'Terminating';
+  return reason;
+}
+
+interface NodeView {
+  spec?: { unschedulable?: boolean };
+  status?: {
+    conditions?: { type?: string; status?: string }[];
+    nodeInfo?: { kubeletVersion?: string; osImage?: string; kernelVersion?: string; containerRuntimeVersion?: string };
+    addresses?: { type?: string; address?: string }[];
+  };
+}
+
+export function nodeStatusText(obj: KubeObject): string {
+  const node = obj as NodeView;
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  let s = ready?.status === 'True' ? 'Ready' : ready?.status === 'False' ? 'NotReady' : 'Unknown';
+  if (node.spec?.unschedulable) s += ',SchedulingDisabled';
+  return s;
+}
+
+function nodeRoles(obj: KubeObject): string {
+  const roles = Object.keys(obj.metadata.labels ?? {})
+    .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+    .map((k) => k.slice('node-role.kubernetes.io/'.length))
+    .filter((r) => r !== '');
+  return roles.length > 0 ? roles.sort().join(',') : '<none>';
+}
+
+function nodeAddress(obj: KubeObject, type: string): string {
+  return (obj as NodeView).status?.addresses?.find((a) => a.type === type)?.address ?? '<none>';
+}
+
+function field(obj: KubeObject, path: string[]): unknown {
+  let cur: unknown = obj;
+  for (const p of path) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur;
+}
+
+function str(v: unknown, fallback = '<none>'): string {
+  return v === undefined || v === null || v === '' ? fallback : String(v);
+}
+
+const COLUMNS: Record<string, Column[]> = {
+  pods: [
+    nameCol,
+    col('Ready', (o) => {
+      const p = o as PodView;
+      const total = p.spec?.containers?.length ?? 0;
+      const ready = (p.status?.containerStatuses ?? []).filter((c) => c.ready).length;
+      return `${ready}/${total}`;
+    }, { description: 'The number of ready containers' }),
+    col('Status', podStatusText, { description: 'The aggregate status of the containers' }),
+    col('Restarts', (o) => ((o as PodView).status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0), {
+      type: 'integer',
+      description: 'The number of times the containers have restarted',
+    }),
+    ageCol,
+    col('IP', (o) => str((o as PodView).status?.podIP), { priority: 1, description: 'IP address assigned to the pod' }),
+    col('Node', (o) => str((o as PodView).spec?.nodeName), { priority: 1, description: 'Name of the node the pod is bound to' }),
+    col('Nominated Node', (o) => str((o as PodView).status?.nominatedNodeName), { priority: 1, description: 'Node a preempting pod waits for' }),
+  ],
+  nodes: [
+    nameCol,
+    col('Status', nodeStatusText, { description: 'The status of the node' }),
+    col('Roles', nodeRoles, { description: 'The roles of the node' }),
+    ageCol,
+    col('Version', (o) => str((o as NodeView).status?.nodeInfo?.kubeletVersion, ''), { description: 'Agent version' }),
+    col('Internal-IP', (o) => nodeAddress(o, 'InternalIP'), { priority: 1, description: 'Internal IP of the node' }),
+    col('External-IP', (o) => nodeAddress(o, 'ExternalIP'), { priority: 1, description: 'External IP of the node' }),
+    col('OS-Image', (o) => str((o as NodeView).status?.nodeInfo?.osImage, '<unknown>'), { priority: 1, description: 'OS image' }),
+    col('Kernel-Version', (o) => str((o as NodeView).status?.nodeInfo?.kernelVersion, '<unknown>'), { priority: 1, description: 'Kernel version' }),
+  ],
+  namespaces: [nameCol, col('Status', (o) => str(field(o, ['status', 'phase']), 'Active'), { description: 'Phase' }), ageCol],
+  events: [
+    col('Last Seen', (o) => age(str(field(o, ['lastTimestamp']) ?? field(o, ['eventTime']), '')), { description: 'Time since last seen' }),
+    col('Type', (o) => str(field(o, ['type']), ''), { description: 'Normal or Warning' }),
+    col('Reason', (o) => str(field(o, ['reason']), ''), { description: 'Why' }),
+    col('Object', (o) => `${String(field(o, ['involvedObject', 'kind']) ?? '').toLowerCase()}/${str(field(o, ['involvedObject', 'name']), '')}`, {
+      description: 'The object the event is about',
+    }),
+    col('Message', (o) => str(field(o, ['message']), ''), { description: 'What happened' }),
+  ],
+  leases: [nameCol, col('Holder', (o) => str(field(o, ['spec', 'holderIdentity']), ''), { description: 'Holder' }), ageCol],
+  podgroups: [
+    nameCol,
+    col('Phase', (o) => str(field(o, ['status', 'phase']), 'Pending'), { description: 'Phase of the group' }),
+    col('MinMember', (o) => Number(field(o, ['spec', 'minMember']) ?? 0), { type: 'integer', description: 'Members required' }),
+    col('Scheduled', (o) => Number(field(o, ['status', 'scheduled']) ?? 0), { type: 'integer', description: 'Members bound' }),
+    ageCol,
+  ],
+};
+
+export function columnsFor(resource: string): Column[] {
+  return COLUMNS[resource] ?? [nameCol, ageCol];
+}
+
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
+
+export interface TableRequest {
+  apiVersion: 'meta.k8s.io/v1' | 'meta.k8s.io/v1beta1';
+  includeObject: IncludeObject;
+}
+
+/** Does the Accept header ask for a Table? Which version? */
+export function tableRequested(accept: string | undefined, includeObject: string | undefined): TableRequest | undefined {
+  if (!accept || !accept.includes('as=Table')) return undefined;
+  const wants = (v: string) =>
+    accept.split(',').some((part) => {
+      const params = part.split(';').map((p) => p.trim());
+      return params.includes('as=Table') && params.includes(`v=${v}`) && params.includes('g=meta.k8s.io');
+    });
+  const version = wants('v1') ? 'meta.k8s.io/v1' : wants('v1beta1') ? 'meta.k8s.io/v1beta1' : undefined;
+  if (!version) return undefined;
+  const inc = includeObject === 'None' || includeObject === 'Object' ? includeObject : 'Metadata';
+  return { apiVersion: version, includeObject: inc };
+}
+
+function rowObject(obj: KubeObject, include: IncludeObject): KubeObject | undefined {
+  if (include === 'None') return undefined;
+  if (include === 'Object') return obj;
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+}
+
+export function toTable(
+  resource: string,
+  items: KubeObject[],
+  req: TableRequest,
+  listMeta: { resourceVersion?: string; continue?: string; remainingItemCount?: number },
+  withColumns = true,
+) {
+  const columns = columnsFor(resource);
+  return {
+    kind: 'Table',
+    apiVersion: req.apiVersion,
+    metadata: listMeta,
+    columnDefinitions: withColumns ? columns.map(({ cell: _c, ...def }) => def) : [],
+    rows: items.map((obj) => {
+      const object = rowObject(obj, req.includeObject);
+      return { cells: columns.map((c) => c.cell(obj)), ...(object ? { object } : {}) };
+    }),
+  };
+}

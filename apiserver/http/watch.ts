@@ -1,0 +1,82 @@
+// Streaming watch responses: newline-delimited `{"type","object"}` events over a chunked HTTP
+// response, with bookmarks, timeouts, Table conversion (kubectl get -w), and a bound on how much
+// may queue for a slow client before it is cut off.
+import type { Request, Response } from 'express';
+import type { CellError } from '../../shared/errors.js';
+import type { KubeObject } from '../registry/object.js';
+import type { WatcherSink, WatchEventType } from '../registry/watch-cache.js';
+import { statusOf } from './status.js';
+
+export interface WatchStreamOptions {
+  /** Bytes allowed to queue in the socket before the client counts as too slow. */
+  maxQueuedBytes: number;
+  bookmarks: boolean;
+  /** Kind and apiVersion for BOOKMARK objects. */
+  kind: string;
+  apiVersion: string;
+  /** Converts each object (Table form for kubectl get -w). */
+  render?: (obj: KubeObject) => unknown;
+  onClose(): void;
+}
+
+export class WatchStream implements WatcherSink {
+  private closed = false;
+  private stopWatch: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly req: Request,
+    private readonly res: Response,
+    private readonly opts: WatchStreamOptions,
+  ) {
+    res.status(200);
+    res.setHeader('Content-Type', 'application/json');
+    res.setHeader('Cache-Control', 'no-cache, private');
+    res.setHeader('Transfer-Encoding', 'chunked');
+    res.flushHeaders();
+    // Small frames: do not let Nagle delay event delivery.
+    res.socket?.setNoDelay(true);
+    req.on('close', () => this.close());
+  }
+
+  /** Attach the function that unregisters the watcher, and an optional timeout. */
+  attach(stop: () => void, timeoutSeconds: number | undefined): void {
+    this.stopWatch = stop;
+    if (this.closed) {
+      stop();
+      return;
+    }
+    if (timeoutSeconds !== undefined && timeoutSeconds > 0) {
+      this.timer = setTimeout(() => this.close(), timeoutSeconds * 1000);
+    }
+  }
+
+  private write(type: WatchEventType, object: unknown): boolean {
+    if (this.closed) return false;
+    this.res.write(`${JSON.stringify({ type, object })}\n`);
+    return this.res.writableLength <= this.opts.maxQueuedBytes;
+  }
+
+  send(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): boolean {
+    return this.write(type, this.opts.render ? this.opts.render(object) : object);
+  }
+
+  bookmark(revision: number): void {
+    if (!this.opts.bookmarks) return;
+    this.write('BOOKMARK', {
+      kind: this.opts.kind,
+      apiVersion: this.opts.apiVersion,
+      metadata: { resourceVersion: String(revision) },
+    });
+  }
+
+  close(err?: CellError): void {
+    if (this.closed) return;
+    if (err) this.write('ERROR', statusOf(err));
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.stopWatch?.();
+    this.res.end();
+    this.opts.onClose();
+  }
+}

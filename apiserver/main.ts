@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// cell-apiserver: the only process that talks to the store (DESIGN §1).
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../shared/duration.js';
+import { errorMessage } from '../shared/errors.js';
+import { createLogger, isLogLevel } from '../shared/logging.js';
+import { startApiServer } from './server.js';
+import { EtcdStore } from './storage/etcd.js';
+import { MemoryStore } from './storage/memory.js';
+import type { Store } from './storage/store.js';
+
+const USAGE = `Usage: cell-apiserver [flags]
+
+  --etcd-servers=URL[,URL...]   etcd client URLs (default: $ETCD_ENDPOINTS)
+  --store=etcd|memory           memory keeps state in this process only (default: etcd when
+                                --etcd-servers is given, else memory)
+  --etcd-prefix=/registry       key prefix in etcd
+  --bind-address=127.0.0.1      address to listen on
+  --port=6443                   port to listen on (0 = any free port)
+  --token-auth-file=FILE        static token CSV: token,user,uid,"group1,group2"
+                                (without it every request is admin and only loopback is allowed)
+  --max-request-bytes=3145728   largest request body accepted
+  --compaction-interval=5m      how often to compact store history (0 = never)
+  --watch-cache-size=20000      recent events kept per resource for watch resumes
+  --log-level=info              error|warn|info|debug
+  -h, --help                    show this help
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`cell-apiserver: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+let values: Record<string, string | boolean | undefined>;
+try {
+  ({ values } = parseArgs({
+    options: {
+      'etcd-servers': { type: 'string' },
+      store: { type: 'string' },
+      'etcd-prefix': { type: 'string', default: '/registry' },
+      'bind-address': { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '6443' },
+      'token-auth-file': { type: 'string' },
+      'max-request-bytes': { type: 'string', default: String(3 * 1024 * 1024) },
+      'compaction-interval': { type: 'string', default: '5m' },
+      'watch-cache-size': { type: 'string', default: '20000' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  }));
+} catch (err) {
+  fail(errorMessage(err));
+}
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+const int = (k: string): number => {
+  const v = str(k) ?? '';
+  if (!/^\d+$/.test(v)) fail(`--${k} must be a non-negative integer, not "${v}"`);
+  return Number(v);
+};
+const level = str('log-level');
+if (level !== undefined && !isLogLevel(level)) fail(`--log-level must be error, warn, info or debug`);
+const log = createLogger('apiserver', level !== undefined && isLogLevel(level) ? level : undefined);
+
+const endpoints = (str('etcd-servers') ?? process.env.ETCD_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const storeKind = str('store') ?? (endpoints.length > 0 ? 'etcd' : 'memory');
+if (storeKind !== 'etcd' && storeKind !== 'memory') fail(`--store must be etcd or memory, not "${storeKind}"`);
+if (storeKind === 'etcd' && endpoints.length === 0) fail('--store=etcd needs --etcd-servers');
+
+let compactionIntervalMs: number;
+try {
+  compactionIntervalMs = parseDuration(str('compaction-interval') ?? '5m');
+} catch (err) {
+  fail(errorMessage(err));
+}
+
+let tokenCsv: string | undefined;
+const tokenFile = str('token-auth-file');
+if (tokenFile) {
+  try {
+    tokenCsv = readFileSync(tokenFile, 'utf8');
+  } catch (err) {
+    fail(`cannot read --token-auth-file: ${errorMessage(err)}`);
+  }
+}
+
+const prefix = str('etcd-prefix') ?? '/registry';
+const store: Store =
+  storeKind === 'etcd' ? new EtcdStore({ endpoints, prefix }) : new MemoryStore();
+if (storeKind === 'memory') log.warn('using the in-memory store: state is lost when this process exits');
+
+try {
+  const server = await startApiServer({
+    store,
+    bindAddress: str('bind-address') ?? '127.0.0.1',
+    port: int('port'),
+    ...(tokenCsv !== undefined ? { tokenCsv } : {}),
+    maxRequestBytes: int('max-request-bytes'),
+    compactionIntervalMs,
+    watchCacheCapacity: int('watch-cache-size'),
+    log,
+  });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    void server
+      .close()
+      .then(() => store.close())
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        log.error('shutdown failed', { error: errorMessage(err) });
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+} catch (err) {
+  log.error('API server failed to start', { error: errorMessage(err) });
+  await store.close();
+  process.exit(1);
+}

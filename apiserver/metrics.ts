@@ -1,0 +1,53 @@
+// The API server's Prometheus metrics, in Kubernetes' names where they exist. One registry per
+// server instance, so several servers in one test process do not collide.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class ApiServerMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'apiserver_request_total',
+    help: 'Requests by verb, resource, subresource and HTTP code.',
+    labelNames: ['verb', 'resource', 'subresource', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly requestDuration = new Histogram({
+    name: 'apiserver_request_duration_seconds',
+    help: 'Request latency by verb and resource (watches excluded).',
+    labelNames: ['verb', 'resource'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly watchers = new Gauge({
+    name: 'apiserver_registered_watchers',
+    help: 'Open watches by resource.',
+    labelNames: ['resource'] as const,
+    registers: [this.registry],
+  });
+  readonly terminatedWatchers = new Counter({
+    name: 'apiserver_terminated_watchers_total',
+    help: 'Watches the server ended because the client could not keep up, or history expired.',
+    labelNames: ['resource', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly inflight = new Gauge({
+    name: 'apiserver_current_inflight_requests',
+    help: 'Requests being served (watches excluded).',
+    registers: [this.registry],
+  });
+  readonly storeDuration = new Histogram({
+    name: 'etcd_request_duration_seconds',
+    help: 'Store operation latency by operation and resource.',
+    labelNames: ['operation', 'type'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly compactions = new Counter({
+    name: 'cell_store_compactions_total',
+    help: 'Store compactions run by this server.',
+    registers: [this.registry],
+  });
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+}

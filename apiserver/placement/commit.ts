@@ -1,0 +1,272 @@
+// Optimistic placement commits (DESIGN §3): each binding writes the pod AND its node's allocation
+// in one etcd transaction guarded by both mod revisions, so no node is ever over-committed however
+// many schedulers race. Bindings of one request are batched into as few transactions as etcd's
+// limits allow (Omega transactions, Nomad plans).
+//
+// Conflict detection is per binding: one that names the allocation resourceVersion the scheduler
+// decided on is coarse-grained (any change to that allocation → Conflict); one that does not is
+// fine-grained (the allocation is re-read and the binding retried while the pod still fits).
+import { ConflictError, TxnTooLargeError } from '../../shared/errors.js';
+import type { Pod } from '../../shared/api/core.js';
+import type { NodeAllocation, PlacementOutcome } from '../../shared/api/scheduling.js';
+import type { ResourceStore } from '../registry/resource-store.js';
+import type { KubeObject } from '../registry/object.js';
+import { nowTimestamp } from '../registry/rest.js';
+import { MAX_REQUEST_BYTES, MAX_TXN_OPS, type Compare, type Store, type StoredValue, type TxnOp } from '../storage/store.js';
+import { misfit, withPod } from './ledger.js';
+
+export interface BindRequest {
+  namespace: string;
+  podName: string;
+  podUid?: string;
+  nodeName: string;
+  /** Coarse-grained: the allocation resourceVersion the decision was made against. */
+  allocationResourceVersion?: string;
+}
+
+export interface BindResult {
+  outcome: PlacementOutcome;
+  message?: string;
+  /** The bound pod (outcome Bound). */
+  pod?: KubeObject;
+}
+
+export interface CommitMetrics {
+  conflict(mode: 'fine' | 'coarse'): void;
+  retry(): void;
+  bound(n: number): void;
+}
+
+/** Attempts per transaction before a binding is reported as a conflict (fine mode under churn). */
+const MAX_ATTEMPTS = 25;
+/** Room left in a request for etcd's own framing. */
+const BYTES_HEADROOM = 64 * 1024;
+
+interface Decision {
+  result?: BindResult;
+  /** The pod as it will be written. */
+  next?: KubeObject;
+}
+
+export class PlacementCommitter {
+  constructor(
+    private readonly store: Store,
+    private readonly pods: ResourceStore,
+    private readonly allocations: ResourceStore,
+    private readonly metrics: CommitMetrics,
+  ) {}
+
+  private podKey(b: BindRequest): string {
+    return this.pods.key(b.namespace, b.podName);
+  }
+
+  private allocKey(node: string): string {
+    return this.allocations.key(undefined, node);
+  }
+
+  /**
+   * Commit bindings. Incremental: every binding that fits commits; the rest report why.
+   * AllOrNothing: all commit in one transaction, or none do.
+   */
+  async commit(items: BindRequest[], mode: 'Incremental' | 'AllOrNothing'): Promise<BindResult[]> {
+    const results: (BindResult | undefined)[] = new Array(items.length).fill(undefined);
+    // The same pod twice in one request is a client error for the later copies.
+    const seen = new Map<string, number>();
+    items.forEach((b, i) => {
+      const k = this.podKey(b);
+      if (seen.has(k)) {
+        results[i] = { outcome: 'Invalid', message: `pod ${b.namespace}/${b.podName} appears more than once (first at bindings[${seen.get(k)}])` };
+      } else seen.set(k, i);
+    });
+    const live = items.map((_, i) => i).filter((i) => results[i] === undefined);
+
+    if (mode === 'AllOrNothing') {
+      if (live.length < items.length) {
+        return items.map((_, i) => results[i] ?? { outcome: 'Skipped', message: 'placement not committed: another binding is invalid' });
+      }
+      const ops = live.length + new Set(live.map((i) => items[i]!.nodeName)).size;
+      if (ops > MAX_TXN_OPS) {
+        throw new TxnTooLargeError(
+          `an AllOrNothing placement must fit one store transaction: ${live.length} pods on ${ops - live.length} nodes need ${ops} operations, the limit is ${MAX_TXN_OPS}`,
+          { kind: 'Placement' },
+          [{ reason: 'FieldValueTooLong', field: 'spec.bindings', message: `at most ${MAX_TXN_OPS} pods plus distinct nodes` }],
+        );
+      }
+      const out = await this.commitChunk(items, live, true);
+      return items.map((_, i) => out.get(i)!);
+    }
+
+    for (const chunk of this.chunks(items, live)) {
+      const out = await this.commitChunk(items, chunk, false);
+      for (const [i, r] of out) results[i] = r;
+    }
+    return results.map((r) => r!);
+  }
+
+  /** Split bindings into transactions within etcd's op limit, keeping each node's bindings together. */
+  private chunks(items: BindRequest[], indices: number[]): number[][] {
+    const byNode = new Map<string, number[]>();
+    for (const i of indices) {
+      const n = items[i]!.nodeName;
+      if (!byNode.has(n)) byNode.set(n, []);
+      byNode.get(n)!.push(i);
+    }
+    const out: number[][] = [];
+    let cur: number[] = [];
+    let nodes = 0;
+    for (const group of byNode.values()) {
+      for (let start = 0; start < group.length; ) {
+        const room = MAX_TXN_OPS - cur.length - nodes - 1; // -1 for this node's allocation write
+        if (room <= 0) {
+          out.push(cur);
+          cur = [];
+          nodes = 0;
+          continue;
+        }
+        const take = group.slice(start, start + room);
+        cur.push(...take);
+        nodes++;
+        start += take.length;
+      }
+    }
+    if (cur.length > 0) out.push(cur);
+    return out;
+  }
+
+  private async readState(keys: string[]): Promise<Map<string, StoredValue | undefined>> {
+    const res = await this.store.txn({ compares: [], success: keys.map((key) => ({ type: 'get', key })) });
+    return new Map(keys.map((k, i) => [k, res.reads[i]]));
+  }
+
+  private decide(b: BindRequest, state: Map<string, StoredValue | undefined>, working: Map<string, NodeAllocation>): Decision {
+    const podSv = state.get(this.podKey(b));
+    if (!podSv) return { result: { outcome: 'NotFound', message: `pods "${b.podName}" not found in namespace "${b.namespace}"` } };
+    const pod = this.pods.decode(podSv.value, podSv.modRevision) as unknown as Pod;
+    const name = `${b.namespace}/${b.podName}`;
+    if (b.podUid && pod.metadata.uid !== b.podUid) {
+      return { result: { outcome: 'Conflict', message: `pod ${name} was replaced: uid ${pod.metadata.uid ?? ''}, binding names ${b.podUid}` } };
+    }
+    if (pod.spec.nodeName) return { result: { outcome: 'Conflict', message: `pod ${name} is already assigned to node "${pod.spec.nodeName}"` } };
+    if (pod.metadata.deletionTimestamp) return { result: { outcome: 'Conflict', message: `pod ${name} is being deleted` } };
+    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') {
+      return { result: { outcome: 'Conflict', message: `pod ${name} has already finished (${pod.status.phase})` } };
+    }
+    const allocSv = state.get(this.allocKey(b.nodeName));
+    const alloc = working.get(b.nodeName);
+    if (!allocSv || !alloc) return { result: { outcome: 'NotFound', message: `nodes "${b.nodeName}" not found` } };
+    if (b.allocationResourceVersion !== undefined && b.allocationResourceVersion !== String(allocSv.modRevision)) {
+      return {
+        result: {
+          outcome: 'Conflict',
+          message: `node ${b.nodeName}: allocation changed since the decision (resourceVersion ${allocSv.modRevision}, decided on ${b.allocationResourceVersion})`,
+        },
+      };
+    }
+    const why = misfit(alloc, pod);
+    if (why) return { result: { outcome: 'Conflict', message: why } };
+    working.set(b.nodeName, withPod(alloc, pod));
+    const bound = structuredClone(pod);
+    bound.spec.nodeName = b.nodeName;
+    const conditions = (bound.status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
+    conditions.push({ type: 'PodScheduled', status: 'True', lastTransitionTime: nowTimestamp() });
+    bound.status = { ...bound.status, conditions };
+    return { next: bound as unknown as KubeObject };
+  }
+
+  private async commitChunk(items: BindRequest[], chunk: number[], allOrNothing: boolean): Promise<Map<number, BindResult>> {
+    const out = new Map<number, BindResult>();
+    const nodes = [...new Set(chunk.map((i) => items[i]!.nodeName))];
+    const keys = [...chunk.map((i) => this.podKey(items[i]!)), ...nodes.map((n) => this.allocKey(n))];
+    let state = await this.readState(keys);
+    let pending = chunk;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const working = new Map<string, NodeAllocation>();
+      for (const n of nodes) {
+        const sv = state.get(this.allocKey(n));
+        if (sv) working.set(n, this.allocations.decode(sv.value, sv.modRevision) as unknown as NodeAllocation);
+      }
+      const writes: { i: number; next: KubeObject }[] = [];
+      for (const i of pending) {
+        const d = this.decide(items[i]!, state, working);
+        if (d.result) {
+          out.set(i, d.result);
+          if (d.result.outcome === 'Conflict') this.metrics.conflict(items[i]!.allocationResourceVersion !== undefined ? 'coarse' : 'fine');
+        } else writes.push({ i, next: d.next! });
+      }
+      if (allOrNothing && writes.length < pending.length) {
+        for (const w of writes) out.set(w.i, { outcome: 'Skipped', message: 'placement not committed: another binding cannot be placed' });
+        return out;
+      }
+      if (writes.length === 0) return out;
+
+      const compares: Compare[] = [];
+      const success: TxnOp[] = [];
+      const touched = new Set<string>();
+      let bytes = 0;
+      for (const w of writes) {
+        const b = items[w.i]!;
+        const key = this.podKey(b);
+        compares.push({ key, modRevision: state.get(key)!.modRevision });
+        const value = this.pods.encode(w.next);
+        bytes += key.length + value.length;
+        success.push({ type: 'put', key, value });
+        touched.add(b.nodeName);
+      }
+      for (const n of touched) {
+        const key = this.allocKey(n);
+        compares.push({ key, modRevision: state.get(key)!.modRevision });
+        const value = this.allocations.encode(working.get(n)! as unknown as KubeObject);
+        bytes += key.length + value.length;
+        success.push({ type: 'put', key, value });
+      }
+      if (bytes > MAX_REQUEST_BYTES - BYTES_HEADROOM) {
+        if (allOrNothing) {
+          throw new TxnTooLargeError(`an AllOrNothing placement must fit one store request: ${bytes} bytes exceed ${MAX_REQUEST_BYTES - BYTES_HEADROOM}`, { kind: 'Placement' });
+        }
+        // Rare (huge pods): halve and commit the halves separately.
+        const half = Math.ceil(pending.length / 2);
+        for (const part of [pending.slice(0, half), pending.slice(half)]) {
+          for (const [i, r] of await this.commitChunk(items, part, false)) out.set(i, r);
+        }
+        return out;
+      }
+      const res = await this.store.txn({ compares, success, failure: keys.map((key) => ({ type: 'get', key })) });
+      if (res.succeeded) {
+        for (const w of writes) {
+          out.set(w.i, { outcome: 'Bound', pod: { ...w.next, metadata: { ...w.next.metadata, resourceVersion: String(res.revision) } } });
+        }
+        this.metrics.bound(writes.length);
+        return out;
+      }
+      // Someone else committed first: decide again against the state the failed txn read.
+      this.metrics.retry();
+      state = new Map(keys.map((k, i) => [k, res.reads[i]]));
+      pending = writes.map((w) => w.i);
+      if (attempt >= MAX_ATTEMPTS) {
+        for (const i of pending) {
+          out.set(i, { outcome: 'Conflict', message: `gave up after ${MAX_ATTEMPTS} attempts: the node's allocation kept changing` });
+          this.metrics.conflict(items[i]!.allocationResourceVersion !== undefined ? 'coarse' : 'fine');
+        }
+        return out;
+      }
+    }
+    return out;
+  }
+
+  /** One binding (POST pods/{name}/binding): the bound pod, or a typed error. */
+  async bindOne(b: BindRequest): Promise<KubeObject> {
+    const [r] = await this.commit([b], 'Incremental');
+    if (r!.outcome === 'Bound') return r!.pod!;
+    if (r!.outcome === 'NotFound') throw this.notFoundError(b, r!.message ?? '');
+    throw new ConflictError(`Operation cannot be fulfilled on pods/binding "${b.podName}": ${r!.message ?? 'conflict'}`, {
+      name: b.podName,
+      kind: 'pods',
+    });
+  }
+
+  private notFoundError(b: BindRequest, message: string): Error {
+    return message.startsWith('nodes')
+      ? this.allocations.notFound(b.nodeName)
+      : this.pods.notFound(b.podName);
+  }
+}

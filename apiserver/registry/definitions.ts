@@ -1,0 +1,46 @@
+// The served resources, from the project's one resource table (shared/api/registry), in the form
+// the REST and HTTP layers use.
+import { RESOURCES, type ResourceInfo } from '../../shared/api/registry.js';
+import { unknownFields, validateObject } from '../../shared/api/validation.js';
+import type { KubeObject } from './object.js';
+import type { ResourceDef } from './rest.js';
+
+export interface ResourceDefinition {
+  info: ResourceInfo;
+  def: ResourceDef;
+  fieldSelectors: readonly string[];
+  fieldsOf(obj: KubeObject): Record<string, string>;
+  subresources: readonly string[];
+  verbs: readonly string[];
+  singularName: string;
+  shortNames: readonly string[];
+  categories: readonly string[];
+}
+
+export function resourceDefinitions(): ResourceDefinition[] {
+  return RESOURCES.map((info) => {
+    const subresources = info.subresources.map((s) => s.name);
+    const def: ResourceDef = {
+      group: info.group,
+      version: info.version,
+      kind: info.kind,
+      listKind: info.listKind,
+      resource: info.resource,
+      namespaced: info.namespaced,
+      hasStatus: subresources.includes('status'),
+      validate: (raw) => validateObject(info, raw) as unknown as KubeObject,
+      unknownFields: (raw) => unknownFields(info, raw),
+    };
+    return {
+      info,
+      def,
+      fieldSelectors: info.fieldSelectors,
+      fieldsOf: (obj) => info.fieldsOf(obj as unknown as Parameters<typeof info.fieldsOf>[0]),
+      subresources,
+      verbs: info.verbs,
+      singularName: info.singularName,
+      shortNames: info.shortNames,
+      categories: info.categories,
+    };
+  });
+}

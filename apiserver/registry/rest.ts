@@ -1,0 +1,363 @@
+// Kubernetes verb semantics for one resource: create (defaults, uid, generateName, namespace
+// checks), update and patch (status split, generation, immutability), delete (preconditions,
+// finalizers, graceful pod deletion), deletecollection. HTTP concerns stay in http/.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import {
+  AlreadyExistsError,
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+} from '../../shared/errors.js';
+import { applyPatch } from '../http/patch.js';
+import type { PatchType } from '../http/body.js';
+import type { KubeObject } from './object.js';
+import type { ResourceStore, ListPage, ListQuery } from './resource-store.js';
+import { strategyFor, type Strategy } from './strategy.js';
+
+/** What the REST layer needs of a resource's definition (filled from shared/api/registry). */
+export interface ResourceDef {
+  group: string;
+  version: string;
+  kind: string;
+  listKind: string;
+  resource: string;
+  namespaced: boolean;
+  /** Has a `status` subresource: main writes ignore status, status writes touch only status. */
+  hasStatus: boolean;
+  /** Validate and default a full object; throws InvalidError with field causes. */
+  validate(raw: unknown): KubeObject;
+  /** Paths in `raw` the schema does not know (for fieldValidation=Strict). */
+  unknownFields(raw: unknown, parsed: KubeObject): string[];
+}
+
+export function apiVersionOf(def: { group: string; version: string }): string {
+  return def.group ? `${def.group}/${def.version}` : def.version;
+}
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+}
+
+/** Seconds-precision RFC 3339, as Kubernetes' metav1.Time serialises. */
+export function nowTimestamp(at = Date.now()): string {
+  return new Date(Math.floor(at / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+function randomSuffix(n = 5): string {
+  const bytes = randomBytes(n);
+  let s = '';
+  for (const b of bytes) s += GENERATE_ALPHABET[b % GENERATE_ALPHABET.length];
+  return s;
+}
+
+/** Fields only the server sets; copied from the stored object on every update. */
+function keepSystemMetadata(next: KubeObject, current: KubeObject): void {
+  const m = next.metadata;
+  const c = current.metadata;
+  m.name = c.name;
+  if (c.namespace !== undefined) m.namespace = c.namespace;
+  m.uid = c.uid;
+  m.creationTimestamp = c.creationTimestamp;
+  if (c.generation !== undefined) m.generation = c.generation;
+  if (c.deletionTimestamp !== undefined) m.deletionTimestamp = c.deletionTimestamp;
+  else delete m.deletionTimestamp;
+  if (c.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = c.deletionGracePeriodSeconds;
+  else delete m.deletionGracePeriodSeconds;
+  if (c.generateName !== undefined) m.generateName = c.generateName;
+}
+
+export class RestResource {
+  readonly strategy: Strategy;
+
+  constructor(
+    readonly def: ResourceDef,
+    readonly objects: ResourceStore,
+    /** Resolves a namespace for existence checks (undefined for cluster-scoped resources). */
+    private readonly namespaceLookup: (name: string) => Promise<KubeObject | undefined>,
+  ) {
+    this.strategy = strategyFor(def.resource);
+  }
+
+  private checkTypeMeta(raw: unknown): void {
+    if (typeof raw !== 'object' || raw === null) return;
+    const { apiVersion, kind } = raw as { apiVersion?: unknown; kind?: unknown };
+    const want = apiVersionOf(this.def);
+    if (apiVersion !== undefined && apiVersion !== want) {
+      throw new BadRequestError(`the API version in the data (${String(apiVersion)}) does not match the expected API version (${want})`);
+    }
+    if (kind !== undefined && kind !== this.def.kind) {
+      throw new BadRequestError(`the kind in the data (${String(kind)}) does not match the expected kind (${this.def.kind})`);
+    }
+  }
+
+  /** Validate, default and check unknown fields of a client's object. */
+  private decodeBody(raw: unknown, opts: WriteOptions): KubeObject {
+    this.checkTypeMeta(raw);
+    const obj = this.def.validate(raw);
+    if (opts.fieldValidation === 'Strict') {
+      const unknown = this.def.unknownFields(raw, obj);
+      if (unknown.length > 0) {
+        throw new BadRequestError(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+      }
+    }
+    obj.apiVersion = apiVersionOf(this.def);
+    obj.kind = this.def.kind;
+    return obj;
+  }
+
+  async requireNamespace(namespace: string | undefined, forCreate: boolean): Promise<void> {
+    if (!this.def.namespaced) return;
+    if (!namespace) throw new BadRequestError('a namespace is required for this resource');
+    const ns = await this.namespaceLookup(namespace);
+    if (!ns) throw new NotFoundError(`namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+    if (forCreate && ns.metadata.deletionTimestamp) {
+      throw new ForbiddenError(
+        `unable to create new content in namespace ${namespace} because it is being terminated`,
+        { name: namespace, kind: 'namespaces' },
+      );
+    }
+  }
+
+  private checkNamespaceMatches(obj: KubeObject, namespace: string | undefined): void {
+    if (!this.def.namespaced) {
+      delete obj.metadata.namespace;
+      return;
+    }
+    if (obj.metadata.namespace !== undefined && obj.metadata.namespace !== '' && obj.metadata.namespace !== namespace) {
+      throw new BadRequestError('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    obj.metadata.namespace = namespace;
+  }
+
+  async get(namespace: string | undefined, name: string): Promise<KubeObject> {
+    return this.objects.get(namespace, name);
+  }
+
+  async list(q: ListQuery): Promise<ListPage> {
+    if (q.namespace) await this.requireNamespace(q.namespace, false);
+    return this.objects.list(q);
+  }
+
+  async create(namespace: string | undefined, raw: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    const obj = this.decodeBody(raw, opts);
+    this.checkNamespaceMatches(obj, namespace);
+    await this.requireNamespace(namespace, true);
+    const m = obj.metadata;
+    if (!m.name && !m.generateName) {
+      throw new InvalidError(`${this.def.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, { kind: this.def.kind }, [
+        { reason: 'FieldValueRequired', field: 'metadata.name', message: 'name or generateName is required' },
+      ]);
+    }
+    m.uid = randomUUID();
+    m.creationTimestamp = nowTimestamp();
+    m.generation = 1;
+    delete m.resourceVersion;
+    delete m.deletionTimestamp;
+    delete m.deletionGracePeriodSeconds;
+    this.strategy.prepareForCreate?.(obj);
+    if (opts.dryRun) {
+      m.name ??= `${m.generateName ?? ''}${randomSuffix()}`;
+      return obj;
+    }
+    if (m.name) return this.objects.create(obj);
+    // generateName: a random suffix, retried on the rare collision as Kubernetes does.
+    for (let attempt = 0; ; attempt++) {
+      m.name = `${m.generateName ?? ''}${randomSuffix()}`;
+      try {
+        return await this.objects.create(obj);
+      } catch (err) {
+        if (!(err instanceof AlreadyExistsError) || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  /** Next state of an object for a full-object write to the main resource or `status`. */
+  private nextState(current: KubeObject, incoming: KubeObject, subresource: 'status' | undefined): KubeObject {
+    if (subresource === 'status') {
+      const next: KubeObject = structuredClone(current);
+      next.status = incoming.status;
+      return next;
+    }
+    const next: KubeObject = incoming;
+    keepSystemMetadata(next, current);
+    if (this.def.hasStatus) {
+      if (current.status === undefined) delete next.status;
+      else next.status = current.status;
+    }
+    if (!isDeepStrictEqual(next.spec, current.spec)) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
+    this.strategy.validateUpdate?.(next, current);
+    return next;
+  }
+
+  private checkName(incoming: KubeObject, name: string): void {
+    if (incoming.metadata.name !== undefined && incoming.metadata.name !== name) {
+      throw new BadRequestError(`the name of the object (${incoming.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    incoming.metadata.name = name;
+  }
+
+  /** Finalizers gone from an object already being deleted with no grace left: it can go. */
+  private readyToDelete(obj: KubeObject): boolean {
+    return (
+      obj.metadata.deletionTimestamp !== undefined &&
+      (obj.metadata.finalizers ?? []).length === 0 &&
+      (obj.metadata.deletionGracePeriodSeconds ?? 0) === 0
+    );
+  }
+
+  async update(
+    namespace: string | undefined,
+    name: string,
+    raw: unknown,
+    subresource: 'status' | undefined,
+    opts: WriteOptions = {},
+  ): Promise<KubeObject> {
+    const incoming = this.decodeBody(raw, opts);
+    this.checkNamespaceMatches(incoming, namespace);
+    this.checkName(incoming, name);
+    const expected = incoming.metadata.resourceVersion || undefined;
+    if (opts.dryRun) {
+      const current = await this.objects.get(namespace, name);
+      if (expected !== undefined && expected !== current.metadata.resourceVersion) throw this.objects.conflict(name);
+      return this.nextState(current, incoming, subresource);
+    }
+    const updated = await this.objects.update(
+      namespace,
+      name,
+      (current) => {
+        const next = this.nextState(current, structuredClone(incoming), subresource);
+        return isDeepStrictEqual(withoutRv(next), withoutRv(current)) ? current : next;
+      },
+      expected,
+    );
+    return this.readyToDelete(updated) ? this.finalDelete(namespace, name, updated) : updated;
+  }
+
+  async patch(
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    patch: unknown,
+    subresource: 'status' | undefined,
+    opts: WriteOptions = {},
+  ): Promise<KubeObject> {
+    const apply = (current: KubeObject): KubeObject => {
+      const patched = applyPatch(type, current, patch);
+      const incoming = this.decodeBody(patched, opts);
+      this.checkNamespaceMatches(incoming, namespace);
+      this.checkName(incoming, name);
+      // A patch that sets resourceVersion is a precondition (as in Kubernetes).
+      if (incoming.metadata.resourceVersion && incoming.metadata.resourceVersion !== current.metadata.resourceVersion) {
+        throw this.objects.conflict(name);
+      }
+      const next = this.nextState(current, incoming, subresource);
+      return isDeepStrictEqual(withoutRv(next), withoutRv(current)) ? current : next;
+    };
+    if (opts.dryRun) return apply(await this.objects.get(namespace, name));
+    const updated = await this.objects.update(namespace, name, apply);
+    return this.readyToDelete(updated) ? this.finalDelete(namespace, name, updated) : updated;
+  }
+
+  private async finalDelete(namespace: string | undefined, name: string, expected: KubeObject): Promise<KubeObject> {
+    try {
+      return await this.objects.delete(namespace, name, (cur) => {
+        if (cur.metadata.uid !== expected.metadata.uid) throw this.objects.notFound(name);
+      });
+    } catch (err) {
+      // Someone else completed the deletion first: the outcome the caller wanted.
+      if (err instanceof NotFoundError) return expected;
+      throw err;
+    }
+  }
+
+  /**
+   * Delete with Kubernetes semantics. Returns the object and whether it is gone (true) or only
+   * marked for deletion (false: finalizers pending or a graceful pod stop under way).
+   */
+  async delete(
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions = {},
+  ): Promise<{ object: KubeObject; deleted: boolean }> {
+    const checkPreconditions = (cur: KubeObject) => {
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== cur.metadata.uid) {
+        throw new ConflictError(
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid ?? ''}`,
+          { name, kind: this.def.resource },
+        );
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion) {
+        throw new ConflictError(
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion ?? ''}`,
+          { name, kind: this.def.resource },
+        );
+      }
+    };
+    if (opts.gracePeriodSeconds !== undefined && (!Number.isInteger(opts.gracePeriodSeconds) || opts.gracePeriodSeconds < 0)) {
+      throw new InvalidError('gracePeriodSeconds must be a non-negative integer', {}, [
+        { reason: 'FieldValueInvalid', field: 'gracePeriodSeconds', message: 'must be a non-negative integer' },
+      ]);
+    }
+    const current = await this.objects.get(namespace, name);
+    checkPreconditions(current);
+    const grace = this.strategy.gracePeriod?.(current, opts.gracePeriodSeconds) ?? 0;
+    const finalizers = current.metadata.finalizers ?? [];
+    if (opts.dryRun) return { object: current, deleted: grace === 0 && finalizers.length === 0 };
+
+    if (grace > 0 || finalizers.length > 0) {
+      let gone = false;
+      const marked = await this.objects.update(namespace, name, (cur) => {
+        checkPreconditions(cur);
+        const m = cur.metadata;
+        const g = this.strategy.gracePeriod?.(cur, opts.gracePeriodSeconds) ?? 0;
+        // An existing deletion can only be shortened, never lengthened.
+        const existing = m.deletionGracePeriodSeconds;
+        const effective = existing !== undefined ? Math.min(existing, g) : g;
+        if (effective === 0 && (m.finalizers ?? []).length === 0) {
+          gone = true;
+          return cur;
+        }
+        if (m.deletionTimestamp !== undefined && existing === effective) return cur;
+        const next = structuredClone(cur);
+        next.metadata.deletionTimestamp = nowTimestamp(Date.now() + effective * 1000);
+        next.metadata.deletionGracePeriodSeconds = effective;
+        return next;
+      });
+      if (!gone) return { object: marked, deleted: false };
+    }
+    const deleted = await this.objects.delete(namespace, name, checkPreconditions);
+    return { object: deleted, deleted: true };
+  }
+
+  async deleteCollection(q: ListQuery, opts: DeleteOptions): Promise<KubeObject[]> {
+    const page = await this.list({ ...q, limit: 0 });
+    const out: KubeObject[] = [];
+    for (const item of page.items) {
+      try {
+        const res = await this.delete(item.metadata.namespace, item.metadata.name ?? '', opts);
+        out.push(res.object);
+      } catch (err) {
+        // Deleted by someone else meanwhile: nothing left to do for that one.
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+    }
+    return out;
+  }
+}
+
+function withoutRv(obj: KubeObject): KubeObject {
+  const { resourceVersion: _rv, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}

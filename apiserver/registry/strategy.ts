@@ -1,0 +1,78 @@
+// Per-kind rules on top of the generic verbs, like Kubernetes' REST strategies: what a client may
+// set on create, which fields are immutable, and how long a delete is graceful.
+import { isDeepStrictEqual } from 'node:util';
+import { InvalidError } from '../../shared/errors.js';
+import type { KubeObject } from './object.js';
+
+export interface Strategy {
+  /** Reset what a client may not set on create (e.g. a pod's status). */
+  prepareForCreate?(obj: KubeObject): void;
+  /** Reject updates that change immutable fields. */
+  validateUpdate?(next: KubeObject, old: KubeObject): void;
+  /**
+   * Seconds a delete waits (object kept with deletionTimestamp until its owner confirms), or 0 to
+   * delete at once. `requested` is DeleteOptions.gracePeriodSeconds.
+   */
+  gracePeriod?(obj: KubeObject, requested: number | undefined): number;
+}
+
+interface PodView {
+  spec?: { nodeName?: string; terminationGracePeriodSeconds?: number; containers?: { image?: string }[]; tolerations?: unknown[]; activeDeadlineSeconds?: number };
+  status?: { phase?: string };
+}
+
+function podOf(obj: KubeObject): PodView {
+  return obj as PodView;
+}
+
+export function isTerminalPod(obj: KubeObject): boolean {
+  const phase = podOf(obj).status?.phase;
+  return phase === 'Succeeded' || phase === 'Failed';
+}
+
+/** The parts of a pod spec Kubernetes lets an update change. */
+function mutablePodSpecStripped(spec: PodView['spec']): unknown {
+  if (!spec) return spec;
+  const { activeDeadlineSeconds: _a, tolerations: _t, ...rest } = spec;
+  return { ...rest, containers: (rest.containers ?? []).map(({ image: _i, ...c }) => c) };
+}
+
+const podStrategy: Strategy = {
+  prepareForCreate(obj) {
+    obj.status = { phase: 'Pending' };
+  },
+  validateUpdate(next, old) {
+    const a = podOf(next).spec;
+    const b = podOf(old).spec;
+    if (!isDeepStrictEqual(mutablePodSpecStripped(a), mutablePodSpecStripped(b))) {
+      const nodeChanged = a?.nodeName !== b?.nodeName;
+      throw new InvalidError(
+        `Pod "${old.metadata.name ?? ''}" is invalid: spec: Forbidden: pod updates may not change fields other than \`spec.containers[*].image\`, \`spec.activeDeadlineSeconds\` or \`spec.tolerations\`${nodeChanged ? ' (bind a pod through its binding subresource)' : ''}`,
+        { name: old.metadata.name, kind: 'Pod' },
+        [{ reason: 'FieldValueForbidden', field: nodeChanged ? 'spec.nodeName' : 'spec', message: 'pod updates may not change this field' }],
+      );
+    }
+  },
+  gracePeriod(obj, requested) {
+    const pod = podOf(obj);
+    // Nothing runs an unbound or finished pod, so nobody needs to be given time to stop it.
+    if (!pod.spec?.nodeName || isTerminalPod(obj)) return 0;
+    const grace = requested ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+    return Math.max(0, grace);
+  },
+};
+
+const namespaceStrategy: Strategy = {
+  prepareForCreate(obj) {
+    obj.status = { phase: 'Active' };
+  },
+};
+
+const STRATEGIES: Record<string, Strategy> = {
+  pods: podStrategy,
+  namespaces: namespaceStrategy,
+};
+
+export function strategyFor(resource: string): Strategy {
+  return STRATEGIES[resource] ?? {};
+}

@@ -1,0 +1,263 @@
+// Assembles the API server: store → resource stores (with watch caches) → REST layer → HTTP.
+// `startApiServer` is what main.ts and the tests call; it returns once the server listens.
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { NotFoundError, UnauthorizedError, errorMessage } from '../shared/errors.js';
+import { createLogger, type Logger } from '../shared/logging.js';
+import { ANONYMOUS_ADMIN, TokenAuthenticator, type UserInfo } from './auth/tokens.js';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './http/discovery.js';
+import { ResourceRouter, type CustomHandler, type ServedResource } from './http/resources.js';
+import { sendError } from './http/status.js';
+import { ApiServerMetrics } from './metrics.js';
+import { ResourceStore } from './registry/resource-store.js';
+import { RestResource } from './registry/rest.js';
+import { resourceDefinitions } from './registry/definitions.js';
+import { InstrumentedStore } from './storage/instrumented.js';
+import type { Store } from './storage/store.js';
+
+export interface ApiServerOptions {
+  store: Store;
+  bindAddress?: string;
+  /** 0 = any free port. */
+  port?: number;
+  /** Static token CSV contents; undefined = no authentication (loopback only). */
+  tokenCsv?: string;
+  maxRequestBytes?: number;
+  /** ms between compactions; 0 disables. */
+  compactionIntervalMs?: number;
+  /** ms between watch bookmarks. */
+  bookmarkIntervalMs?: number;
+  watchCacheCapacity?: number;
+  /** Bytes that may queue for one watch before the client is cut off as too slow. */
+  watchMaxQueuedBytes?: number;
+  log?: Logger;
+}
+
+export interface ApiServer {
+  url: string;
+  port: number;
+  metrics: ApiServerMetrics;
+  log: Logger;
+  resources: Map<string, ServedResource>;
+  /** Register a custom verb handler (`pods/binding:POST`, `placements:POST`, …). */
+  addCustomHandler(key: string, handler: CustomHandler): void;
+  served(resource: string): ServedResource;
+  close(): Promise<void>;
+}
+
+const BOOTSTRAP_NAMESPACES = ['default', 'kube-system', 'kube-node-lease'];
+const PUBLIC_PATHS = new Set(['/livez', '/readyz', '/healthz', '/version']);
+
+function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || address.startsWith('127.');
+}
+
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const log = opts.log ?? createLogger('apiserver');
+  const metrics = new ApiServerMetrics({ processMetrics: true });
+  const store = new InstrumentedStore(opts.store, metrics.storeDuration);
+  const bindAddress = opts.bindAddress ?? '127.0.0.1';
+  const maxRequestBytes = opts.maxRequestBytes ?? 3 * 1024 * 1024;
+
+  let authenticator: TokenAuthenticator | undefined;
+  if (opts.tokenCsv !== undefined) {
+    authenticator = TokenAuthenticator.fromCsv(opts.tokenCsv);
+  } else {
+    if (!isLoopback(bindAddress)) {
+      throw new Error(`refusing to bind ${bindAddress} without --token-auth-file: unauthenticated access is only allowed on loopback`);
+    }
+    log.warn('no --token-auth-file: every request is allowed as system:admin; listening on loopback only', { bindAddress });
+  }
+
+  // Resource stores and REST layers, one per served resource.
+  const resources = new Map<string, ServedResource>();
+  const byGvr = new Map<string, ServedResource>();
+  const namespaceStore = new ResourceStore(store, { group: '', kind: 'Namespace', resource: 'namespaces', namespaced: false }, log, {
+    watchCacheCapacity: opts.watchCacheCapacity ?? 20_000,
+  });
+  const lookupNamespace = (name: string) => namespaceStore.tryGet(undefined, name);
+  for (const d of resourceDefinitions()) {
+    const objects =
+      d.def.resource === 'namespaces'
+        ? namespaceStore
+        : new ResourceStore(store, d.def, log, {
+            watchCacheCapacity: opts.watchCacheCapacity ?? 20_000,
+            onWatcherDropped: (reason) => metrics.terminatedWatchers.inc({ resource: d.def.resource, reason }),
+          });
+    const served: ServedResource = {
+      rest: new RestResource(d.def, objects, lookupNamespace),
+      fieldSelectors: d.fieldSelectors,
+      fieldsOf: d.fieldsOf,
+      subresources: d.subresources,
+      verbs: d.verbs,
+      singularName: d.singularName,
+      shortNames: d.shortNames,
+      categories: d.categories,
+    };
+    resources.set(d.def.resource, served);
+    byGvr.set(`${d.def.group}/${d.def.version}/${d.def.resource}`, served);
+  }
+  const served = (resource: string): ServedResource => {
+    const s = resources.get(resource);
+    if (!s) throw new Error(`resource ${resource} is not served`);
+    return s;
+  };
+
+  // The namespaces every cluster starts with.
+  for (const name of BOOTSTRAP_NAMESPACES) {
+    if (!(await namespaceStore.tryGet(undefined, name))) {
+      try {
+        await served('namespaces').rest.create(undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      } catch (err) {
+        // Another API server replica created it first.
+        log.debug('bootstrap namespace exists', { name, error: errorMessage(err) });
+      }
+    }
+  }
+  await Promise.all([...resources.values()].map((r) => r.rest.objects.cache.ready()));
+
+  const custom = new Map<string, CustomHandler>();
+  const router = new ResourceRouter({
+    log,
+    metrics,
+    maxRequestBytes,
+    watchMaxQueuedBytes: opts.watchMaxQueuedBytes ?? 8 * 1024 * 1024,
+    resolve: (g, v, r) => byGvr.get(`${g}/${v}/${r}`),
+    custom,
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  // Request id, access log and metrics for every request.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const id = randomUUID();
+    const start = process.hrtime.bigint();
+    res.setHeader('Audit-Id', id);
+    res.locals.requestId = id;
+    metrics.inflight.inc();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const verb = String(res.locals.verb ?? req.method.toLowerCase());
+      const resource = String(res.locals.resource ?? '');
+      metrics.requests.inc({ verb, resource, subresource: String(res.locals.subresource ?? ''), code: String(res.statusCode) });
+      if (!res.locals.watch) metrics.requestDuration.observe({ verb, resource }, seconds);
+      log.debug('request', { requestId: id, method: req.method, path: req.path, code: res.statusCode, ms: Math.round(seconds * 1000), user: (res.locals.user as UserInfo | undefined)?.name });
+    });
+    res.on('close', () => {
+      if (!res.locals.watch) metrics.inflight.dec();
+    });
+    next();
+  });
+
+  // Authentication (health and version are public, as in Kubernetes).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (PUBLIC_PATHS.has(req.path)) return next();
+    try {
+      res.locals.user = authenticator ? authenticator.authenticate(req.headers.authorization) : ANONYMOUS_ADMIN;
+      next();
+    } catch (err) {
+      sendError(res, err, log);
+    }
+  });
+
+  let ready = true;
+  app.get(['/livez', '/healthz'], (_req, res) => res.type('text/plain').send('ok'));
+  app.get('/readyz', (_req, res) => {
+    if (ready) res.type('text/plain').send('ok');
+    else res.status(503).type('text/plain').send('shutting down');
+  });
+  app.get('/version', (_req, res) => res.json(SERVER_VERSION));
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  const all = () => [...resources.values()];
+  app.get(['/api', '/api/'], (_req, res) => res.json(apiVersions()));
+  app.get(['/apis', '/apis/'], (_req, res) => res.json(apiGroupList(all())));
+  app.get('/api/:version', (req, res) => {
+    const list = apiResourceList(all(), '', String(req.params.version));
+    if (list) res.json(list);
+    else sendError(res, new NotFoundError('the server could not find the requested resource'), log);
+  });
+  app.get('/apis/:group', (req, res) => {
+    const g = apiGroup(all(), String(req.params.group));
+    if (g) res.json(g);
+    else sendError(res, new NotFoundError('the server could not find the requested resource'), log);
+  });
+  app.get('/apis/:group/:version', (req, res) => {
+    const list = apiResourceList(all(), String(req.params.group), String(req.params.version));
+    if (list) res.json(list);
+    else sendError(res, new NotFoundError('the server could not find the requested resource'), log);
+  });
+
+  app.use(async (req: Request, res: Response) => {
+    try {
+      const user = res.locals.user as UserInfo | undefined;
+      if (!user) throw new UnauthorizedError('Unauthorized');
+      const handled = await router.handle(req, res, user);
+      if (!handled) throw new NotFoundError('the server could not find the requested resource');
+    } catch (err) {
+      sendError(res, err, log);
+    }
+  });
+
+  const server = http.createServer(app);
+  // Watches are long-lived: no request timeout; keep-alive for clients that reuse connections.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, bindAddress, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = bindAddress.includes(':') ? `[${bindAddress}]` : bindAddress;
+  const url = `http://${host}:${port}`;
+  log.info('API server listening', { url, auth: authenticator ? 'token' : 'none' });
+
+  const timers: NodeJS.Timeout[] = [];
+  const bookmarkMs = opts.bookmarkIntervalMs ?? 30_000;
+  timers.push(setInterval(() => resources.forEach((r) => r.rest.objects.cache.sendBookmarks()), bookmarkMs));
+
+  // Compaction keeps at least one interval of history, so a watch can resume after a short break.
+  const compactMs = opts.compactionIntervalMs ?? 5 * 60_000;
+  if (compactMs > 0) {
+    let previous: number | undefined;
+    timers.push(
+      setInterval(() => {
+        void (async () => {
+          try {
+            const current = await store.currentRevision();
+            if (previous !== undefined && previous > 0) {
+              await store.compact(previous);
+              metrics.compactions.inc();
+              log.info('compacted store history', { revision: previous });
+            }
+            previous = current;
+          } catch (err) {
+            log.warn('compaction failed', { error: errorMessage(err) });
+          }
+        })();
+      }, compactMs),
+    );
+  }
+
+  return {
+    url,
+    port,
+    metrics,
+    log,
+    resources,
+    served,
+    addCustomHandler: (key, handler) => custom.set(key, handler),
+    async close() {
+      ready = false;
+      timers.forEach((t) => clearInterval(t));
+      for (const r of resources.values()) r.rest.objects.cache.stop();
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

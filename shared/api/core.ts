@@ -1,0 +1,416 @@
+// Core `v1` kinds: Namespace, Node, Pod, Event, and the Binding a scheduler posts to
+// `pods/{name}/binding`. Field names, enums and defaults are Kubernetes'; fields cell does not
+// model are dropped on decode (see `ignoredFields` in the registry for the legitimate ones).
+import { z } from 'zod';
+import { ParseError } from '../errors.js';
+import { Quantity } from '../quantity.js';
+import {
+  ConditionStatusSchema,
+  LabelSelectorSchema,
+  LabelsSchema,
+  MicroTimeSchema,
+  ObjectMetaSchema,
+  TimeSchema,
+} from './meta.js';
+
+/**
+ * A resource quantity: a string ("500m", "1Gi") or a JSON number (`cpu: 1`), stored in
+ * Kubernetes' canonical string form ("0.5" → "500m"), as kube-apiserver writes it back.
+ */
+export const QuantitySchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  try {
+    return Quantity.parse(value).toString();
+  } catch (err) {
+    if (!(err instanceof ParseError)) throw err;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: err.message, params: { reason: 'FieldValueInvalid' } });
+    return z.NEVER;
+  }
+});
+
+/** Resource name → quantity (`requests`, `limits`, `capacity`, `allocatable`, `minResources`). */
+export const ResourceListSchema = z.record(z.string(), QuantitySchema);
+export type ResourceListValue = z.infer<typeof ResourceListSchema>;
+
+export const ProtocolSchema = z.enum(['TCP', 'UDP', 'SCTP']);
+export type Protocol = z.infer<typeof ProtocolSchema>;
+
+export const ObjectReferenceSchema = z.object({
+  kind: z.string().optional(),
+  namespace: z.string().optional(),
+  name: z.string().optional(),
+  uid: z.string().optional(),
+  apiVersion: z.string().optional(),
+  resourceVersion: z.string().optional(),
+  fieldPath: z.string().optional(),
+});
+export type ObjectReference = z.infer<typeof ObjectReferenceSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Namespace
+
+export const NamespaceSchema = z.object({
+  apiVersion: z.literal('v1').default('v1'),
+  kind: z.literal('Namespace').default('Namespace'),
+  metadata: ObjectMetaSchema.default({}),
+  spec: z.object({ finalizers: z.array(z.string()).optional() }).default({}),
+  status: z
+    .object({
+      phase: z.enum(['Active', 'Terminating']).default('Active'),
+      conditions: z
+        .array(
+          z.object({
+            type: z.string(),
+            status: ConditionStatusSchema,
+            lastTransitionTime: TimeSchema.optional(),
+            reason: z.string().optional(),
+            message: z.string().optional(),
+          }),
+        )
+        .optional(),
+    })
+    .default({}),
+});
+export type Namespace = z.infer<typeof NamespaceSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Node
+
+export const TaintEffectSchema = z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']);
+export type TaintEffect = z.infer<typeof TaintEffectSchema>;
+
+export const TaintSchema = z.object({
+  key: z.string(),
+  value: z.string().optional(),
+  effect: TaintEffectSchema,
+  timeAdded: TimeSchema.optional(),
+});
+export type Taint = z.infer<typeof TaintSchema>;
+
+export const NodeConditionSchema = z.object({
+  /** Ready, MemoryPressure, DiskPressure, PIDPressure, NetworkUnavailable */
+  type: z.string(),
+  status: ConditionStatusSchema,
+  lastHeartbeatTime: TimeSchema.optional(),
+  lastTransitionTime: TimeSchema.optional(),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+});
+export type NodeCondition = z.infer<typeof NodeConditionSchema>;
+
+export const NodeAddressSchema = z.object({
+  type: z.enum(['Hostname', 'InternalIP', 'ExternalIP', 'InternalDNS', 'ExternalDNS']),
+  address: z.string(),
+});
+
+export const NodeSystemInfoSchema = z.object({
+  machineID: z.string().optional(),
+  systemUUID: z.string().optional(),
+  bootID: z.string().optional(),
+  kernelVersion: z.string().optional(),
+  osImage: z.string().optional(),
+  containerRuntimeVersion: z.string().optional(),
+  kubeletVersion: z.string().optional(),
+  kubeProxyVersion: z.string().optional(),
+  operatingSystem: z.string().optional(),
+  architecture: z.string().optional(),
+});
+
+export const NodeSpecSchema = z.object({
+  podCIDR: z.string().optional(),
+  podCIDRs: z.array(z.string()).optional(),
+  providerID: z.string().optional(),
+  unschedulable: z.boolean().optional(),
+  taints: z.array(TaintSchema).optional(),
+});
+
+export const NodeStatusSchema = z
+  .object({
+    capacity: ResourceListSchema.optional(),
+    allocatable: ResourceListSchema.optional(),
+    conditions: z.array(NodeConditionSchema).optional(),
+    addresses: z.array(NodeAddressSchema).optional(),
+    nodeInfo: NodeSystemInfoSchema.optional(),
+    daemonEndpoints: z
+      .object({ kubeletEndpoint: z.object({ Port: z.number().int() }).optional() })
+      .optional(),
+  })
+  // Kubernetes defaults allocatable to capacity when a node reports only capacity.
+  .transform((status) => (status.allocatable === undefined && status.capacity !== undefined
+    ? { ...status, allocatable: { ...status.capacity } }
+    : status));
+
+export const NodeSchema = z.object({
+  apiVersion: z.literal('v1').default('v1'),
+  kind: z.literal('Node').default('Node'),
+  metadata: ObjectMetaSchema.default({}),
+  spec: NodeSpecSchema.default({}),
+  status: NodeStatusSchema.default({}),
+});
+export type Node = z.infer<typeof NodeSchema>;
+export type NodeSpec = z.infer<typeof NodeSpecSchema>;
+export type NodeStatus = z.infer<typeof NodeStatusSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Pod spec
+
+export const ContainerPortSchema = z.object({
+  name: z.string().optional(),
+  containerPort: z.number().int(),
+  hostPort: z.number().int().optional(),
+  hostIP: z.string().optional(),
+  protocol: ProtocolSchema.default('TCP'),
+});
+export type ContainerPort = z.infer<typeof ContainerPortSchema>;
+
+export const EnvVarSchema = z.object({
+  name: z.string(),
+  value: z.string().optional(),
+});
+
+export const ResourceRequirementsSchema = z
+  .object({
+    limits: ResourceListSchema.optional(),
+    requests: ResourceListSchema.optional(),
+  })
+  // Kubernetes defaults each missing request to its limit, so a limits-only container is scheduled
+  // with what it may use, not with nothing.
+  .transform((r) => {
+    if (r.limits === undefined) return r;
+    const requests = { ...r.limits, ...r.requests };
+    return { ...r, requests };
+  });
+export type ResourceRequirements = z.infer<typeof ResourceRequirementsSchema>;
+
+export const ContainerSchema = z.object({
+  name: z.string(),
+  /** Required as in Kubernetes; recorded, never pulled: the agent runs command/args as a host process. */
+  image: z.string(),
+  imagePullPolicy: z.enum(['Always', 'Never', 'IfNotPresent']).optional(),
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  workingDir: z.string().optional(),
+  env: z.array(EnvVarSchema).optional(),
+  resources: ResourceRequirementsSchema.default({}),
+  ports: z.array(ContainerPortSchema).optional(),
+});
+export type Container = z.infer<typeof ContainerSchema>;
+
+export const NodeSelectorOperatorSchema = z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt']);
+
+export const NodeSelectorRequirementSchema = z.object({
+  key: z.string(),
+  operator: NodeSelectorOperatorSchema,
+  values: z.array(z.string()).optional(),
+});
+export type NodeSelectorRequirement = z.infer<typeof NodeSelectorRequirementSchema>;
+
+export const NodeSelectorTermSchema = z.object({
+  matchExpressions: z.array(NodeSelectorRequirementSchema).optional(),
+  matchFields: z.array(NodeSelectorRequirementSchema).optional(),
+});
+export type NodeSelectorTerm = z.infer<typeof NodeSelectorTermSchema>;
+
+export const NodeAffinitySchema = z.object({
+  requiredDuringSchedulingIgnoredDuringExecution: z
+    .object({ nodeSelectorTerms: z.array(NodeSelectorTermSchema) })
+    .optional(),
+  preferredDuringSchedulingIgnoredDuringExecution: z
+    .array(z.object({ weight: z.number().int(), preference: NodeSelectorTermSchema }))
+    .optional(),
+});
+
+export const PodAffinityTermSchema = z.object({
+  labelSelector: LabelSelectorSchema.optional(),
+  namespaces: z.array(z.string()).optional(),
+  namespaceSelector: LabelSelectorSchema.optional(),
+  topologyKey: z.string(),
+});
+export type PodAffinityTerm = z.infer<typeof PodAffinityTermSchema>;
+
+export const WeightedPodAffinityTermSchema = z.object({
+  weight: z.number().int(),
+  podAffinityTerm: PodAffinityTermSchema,
+});
+
+/** Same shape for podAffinity and podAntiAffinity. */
+export const PodAffinitySchema = z.object({
+  requiredDuringSchedulingIgnoredDuringExecution: z.array(PodAffinityTermSchema).optional(),
+  preferredDuringSchedulingIgnoredDuringExecution: z.array(WeightedPodAffinityTermSchema).optional(),
+});
+
+export const AffinitySchema = z.object({
+  nodeAffinity: NodeAffinitySchema.optional(),
+  podAffinity: PodAffinitySchema.optional(),
+  podAntiAffinity: PodAffinitySchema.optional(),
+});
+export type Affinity = z.infer<typeof AffinitySchema>;
+
+export const TolerationSchema = z.object({
+  key: z.string().optional(),
+  operator: z.enum(['Exists', 'Equal']).default('Equal'),
+  value: z.string().optional(),
+  /** Absent = tolerates every effect. */
+  effect: TaintEffectSchema.optional(),
+  tolerationSeconds: z.number().int().optional(),
+});
+export type Toleration = z.infer<typeof TolerationSchema>;
+
+export const TopologySpreadConstraintSchema = z.object({
+  maxSkew: z.number().int(),
+  topologyKey: z.string(),
+  whenUnsatisfiable: z.enum(['DoNotSchedule', 'ScheduleAnyway']),
+  labelSelector: LabelSelectorSchema.optional(),
+  minDomains: z.number().int().optional(),
+});
+export type TopologySpreadConstraint = z.infer<typeof TopologySpreadConstraintSchema>;
+
+export const RestartPolicySchema = z.enum(['Always', 'OnFailure', 'Never']);
+export type RestartPolicy = z.infer<typeof RestartPolicySchema>;
+
+export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
+
+export const PodSpecSchema = z
+  .object({
+    containers: z.array(ContainerSchema),
+    initContainers: z.array(ContainerSchema).optional(),
+    restartPolicy: RestartPolicySchema.default('Always'),
+    terminationGracePeriodSeconds: z.number().int().default(30),
+    activeDeadlineSeconds: z.number().int().optional(),
+    nodeSelector: LabelsSchema.optional(),
+    serviceAccountName: z.string().optional(),
+    nodeName: z.string().optional(),
+    hostNetwork: z.boolean().optional(),
+    affinity: AffinitySchema.optional(),
+    schedulerName: z.string().default(DEFAULT_SCHEDULER_NAME),
+    tolerations: z.array(TolerationSchema).optional(),
+    priorityClassName: z.string().optional(),
+    priority: z.number().int().optional(),
+    preemptionPolicy: z.enum(['PreemptLowerPriority', 'Never']).optional(),
+    topologySpreadConstraints: z.array(TopologySpreadConstraintSchema).optional(),
+  })
+  // With hostNetwork a container port *is* a host port; Kubernetes defaults hostPort to match.
+  .transform((spec) => {
+    if (spec.hostNetwork !== true) return spec;
+    const withHostPorts = (cs: Container[]): Container[] =>
+      cs.map((c) => (c.ports === undefined
+        ? c
+        : { ...c, ports: c.ports.map((p) => (p.hostPort === undefined || p.hostPort === 0 ? { ...p, hostPort: p.containerPort } : p)) }));
+    return {
+      ...spec,
+      containers: withHostPorts(spec.containers),
+      ...(spec.initContainers === undefined ? {} : { initContainers: withHostPorts(spec.initContainers) }),
+    };
+  });
+export type PodSpec = z.infer<typeof PodSpecSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Pod status
+
+export const PodPhaseSchema = z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']);
+export type PodPhase = z.infer<typeof PodPhaseSchema>;
+
+/** Condition types the project sets; Kubernetes allows others (readiness gates), so the field is open. */
+export const POD_CONDITION_TYPES = ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'] as const;
+
+export const PodConditionSchema = z.object({
+  type: z.string(),
+  status: ConditionStatusSchema,
+  lastProbeTime: TimeSchema.optional(),
+  lastTransitionTime: TimeSchema.optional(),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+});
+export type PodCondition = z.infer<typeof PodConditionSchema>;
+
+export const ContainerStateSchema = z.object({
+  waiting: z.object({ reason: z.string().optional(), message: z.string().optional() }).optional(),
+  running: z.object({ startedAt: TimeSchema.optional() }).optional(),
+  terminated: z
+    .object({
+      exitCode: z.number().int(),
+      signal: z.number().int().optional(),
+      reason: z.string().optional(),
+      message: z.string().optional(),
+      startedAt: TimeSchema.optional(),
+      finishedAt: TimeSchema.optional(),
+      containerID: z.string().optional(),
+    })
+    .optional(),
+});
+export type ContainerState = z.infer<typeof ContainerStateSchema>;
+
+export const ContainerStatusSchema = z.object({
+  name: z.string(),
+  state: ContainerStateSchema.optional(),
+  lastState: ContainerStateSchema.optional(),
+  ready: z.boolean().default(false),
+  restartCount: z.number().int().default(0),
+  image: z.string().default(''),
+  imageID: z.string().default(''),
+  containerID: z.string().optional(),
+  started: z.boolean().optional(),
+});
+export type ContainerStatus = z.infer<typeof ContainerStatusSchema>;
+
+export const PodStatusSchema = z.object({
+  phase: PodPhaseSchema.optional(),
+  conditions: z.array(PodConditionSchema).optional(),
+  message: z.string().optional(),
+  reason: z.string().optional(),
+  nominatedNodeName: z.string().optional(),
+  hostIP: z.string().optional(),
+  podIP: z.string().optional(),
+  podIPs: z.array(z.object({ ip: z.string() })).optional(),
+  startTime: TimeSchema.optional(),
+  initContainerStatuses: z.array(ContainerStatusSchema).optional(),
+  containerStatuses: z.array(ContainerStatusSchema).optional(),
+  qosClass: z.enum(['Guaranteed', 'Burstable', 'BestEffort']).optional(),
+});
+export type PodStatus = z.infer<typeof PodStatusSchema>;
+
+export const PodSchema = z.object({
+  apiVersion: z.literal('v1').default('v1'),
+  kind: z.literal('Pod').default('Pod'),
+  metadata: ObjectMetaSchema.default({}),
+  spec: PodSpecSchema,
+  status: PodStatusSchema.default({}),
+});
+export type Pod = z.infer<typeof PodSchema>;
+/** What a client may send: defaults not yet applied, quantities as strings or numbers. */
+export type PodInput = z.input<typeof PodSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Event and Binding
+
+export const EventSchema = z.object({
+  apiVersion: z.literal('v1').default('v1'),
+  kind: z.literal('Event').default('Event'),
+  metadata: ObjectMetaSchema.default({}),
+  involvedObject: ObjectReferenceSchema,
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  source: z.object({ component: z.string().optional(), host: z.string().optional() }).optional(),
+  firstTimestamp: TimeSchema.optional(),
+  lastTimestamp: TimeSchema.optional(),
+  count: z.number().int().optional(),
+  type: z.enum(['Normal', 'Warning']).optional(),
+  eventTime: MicroTimeSchema.optional(),
+  series: z.object({ count: z.number().int().optional(), lastObservedTime: MicroTimeSchema.optional() }).optional(),
+  action: z.string().optional(),
+  related: ObjectReferenceSchema.optional(),
+  reportingComponent: z.string().optional(),
+  reportingInstance: z.string().optional(),
+});
+export type Event = z.infer<typeof EventSchema>;
+
+/** Annotation on a Binding asking for coarse-grained conflict detection against this allocation version (§3). */
+export const ALLOCATION_RESOURCE_VERSION_ANNOTATION = 'scheduling.cell.dev/allocation-resource-version';
+
+/** Body of `POST pods/{name}/binding`: assigns the pod named by metadata.name to `target`. */
+export const BindingSchema = z.object({
+  apiVersion: z.literal('v1').default('v1'),
+  kind: z.literal('Binding').default('Binding'),
+  metadata: ObjectMetaSchema.default({}),
+  target: ObjectReferenceSchema,
+});
+export type Binding = z.infer<typeof BindingSchema>;

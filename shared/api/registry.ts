@@ -1,0 +1,476 @@
+// The one table of everything the API serves. Discovery lists it, routing resolves paths with it,
+// validation takes its schema and rules, field selectors check against it, and cellctl resolves
+// `po`, `pod`, `pods`, `podgroups.scheduling.x-k8s.io` through it.
+import type { z } from 'zod';
+import type { FieldCause } from '../errors.js';
+import { LeaseSchema, type Lease } from './coordination.js';
+import {
+  BindingSchema,
+  EventSchema,
+  NamespaceSchema,
+  NodeSchema,
+  PodSchema,
+  type Binding,
+  type Event,
+  type Namespace,
+  type Node,
+  type Pod,
+} from './core.js';
+import type { KubeObject } from './meta.js';
+import {
+  bindingCauses,
+  eventCauses,
+  leaseCauses,
+  namespaceCauses,
+  nodeAllocationCauses,
+  nodeCauses,
+  placementCauses,
+  podCauses,
+  podGroupCauses,
+  type NameRules,
+} from './rules.js';
+import {
+  NodeAllocationSchema,
+  PlacementSchema,
+  PodGroupSchema,
+  type NodeAllocation,
+  type Placement,
+  type PodGroup,
+} from './scheduling.js';
+
+/** Kubernetes verb names, as discovery reports them. */
+export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
+
+const ALL_VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const READ_VERBS: readonly Verb[] = ['get', 'list', 'watch'];
+const STATUS_VERBS: readonly Verb[] = ['get', 'patch', 'update'];
+
+/** What decoding and validating one kind needs (a served resource, or a subresource body such as Binding). */
+export interface KindInfo<T extends KubeObject = KubeObject> extends NameRules {
+  readonly group: string;
+  readonly version: string;
+  /** `v1` or `group/version`, as objects spell it. */
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** Decodes and defaults; output is the stored form. */
+  readonly schema: z.ZodType<T, z.ZodTypeDef, unknown>;
+  /**
+   * Legitimate Kubernetes fields cell drops on decode (volumes, probes, ...): not reported as
+   * unknown under fieldValidation=Strict. `[*]` stands for any list index; a prefix covers its subtree.
+   */
+  readonly ignoredFields: readonly string[];
+  /** Semantic rules beyond the schema and ObjectMeta; one cause per bad field. */
+  validate(obj: T): FieldCause[];
+}
+
+export interface SubresourceInfo {
+  /** `binding`, `status`, `log` */
+  readonly name: string;
+  /** Kind of the request/response body. */
+  readonly kind: string;
+  readonly verbs: readonly Verb[];
+}
+
+export interface ResourceInfo<T extends KubeObject = KubeObject> extends KindInfo<T> {
+  /** Plural, as in URLs: `pods`. */
+  readonly resource: string;
+  readonly listKind: string;
+  readonly singularName: string;
+  readonly shortNames: readonly string[];
+  readonly categories: readonly string[];
+  readonly verbs: readonly Verb[];
+  readonly subresources: readonly SubresourceInfo[];
+  /** Field names `?fieldSelector=` accepts; anything else is a 400. */
+  readonly fieldSelectors: readonly string[];
+  /** Values of `fieldSelectors` for one object (absent fields as ""; booleans as "true"/"false"). */
+  fieldsOf(obj: T): Record<string, string>;
+}
+
+export function apiVersionOf(group: string, version: string): string {
+  return group ? `${group}/${version}` : version;
+}
+
+/** Fields every object has in its field set. */
+function metaFields(obj: KubeObject): Record<string, string> {
+  return { 'metadata.name': obj.metadata.name ?? '', 'metadata.namespace': obj.metadata.namespace ?? '' };
+}
+const META_FIELD_SELECTORS = ['metadata.name', 'metadata.namespace'] as const;
+
+/** Dropped-but-legitimate fields every kind may carry (selfLink: removed in Kubernetes 1.20, old clients send it). */
+const COMMON_IGNORED = ['metadata.selfLink'] as const;
+
+const CONTAINER_IGNORED = [
+  'volumeMounts',
+  'volumeDevices',
+  'livenessProbe',
+  'readinessProbe',
+  'startupProbe',
+  'lifecycle',
+  'securityContext',
+  'terminationMessagePath',
+  'terminationMessagePolicy',
+  'stdin',
+  'stdinOnce',
+  'tty',
+  'envFrom',
+  'resizePolicy',
+  'env[*].valueFrom',
+];
+
+const CONTAINER_STATUS_IGNORED = ['allocatedResources', 'resources', 'volumeMounts', 'user'];
+
+/**
+ * Pod fields kubectl and client libraries commonly send that do not change what cell does.
+ * Fields that would change scheduling or accounting (overhead, schedulingGates, resourceClaims)
+ * are deliberately absent, so Strict validation rejects them rather than silently ignoring them.
+ */
+const POD_IGNORED = [
+  ...COMMON_IGNORED,
+  'spec.volumes',
+  'spec.securityContext',
+  'spec.dnsPolicy',
+  'spec.dnsConfig',
+  'spec.enableServiceLinks',
+  'spec.hostname',
+  'spec.subdomain',
+  'spec.hostAliases',
+  'spec.hostPID',
+  'spec.hostIPC',
+  'spec.imagePullSecrets',
+  'spec.readinessGates',
+  'spec.runtimeClassName',
+  'spec.os',
+  'spec.serviceAccount',
+  'spec.automountServiceAccountToken',
+  'spec.shareProcessNamespace',
+  'spec.setHostnameAsFQDN',
+  'spec.hostUsers',
+  ...CONTAINER_IGNORED.map((f) => `spec.containers[*].${f}`),
+  ...CONTAINER_IGNORED.map((f) => `spec.initContainers[*].${f}`),
+  'status.hostIPs',
+  'status.ephemeralContainerStatuses',
+  'status.resize',
+  'status.resourceClaimStatuses',
+  ...CONTAINER_STATUS_IGNORED.map((f) => `status.containerStatuses[*].${f}`),
+  ...CONTAINER_STATUS_IGNORED.map((f) => `status.initContainerStatuses[*].${f}`),
+];
+
+const NODE_IGNORED = [
+  ...COMMON_IGNORED,
+  'spec.configSource',
+  'spec.externalID',
+  'status.phase',
+  'status.images',
+  'status.volumesInUse',
+  'status.volumesAttached',
+  'status.config',
+  'status.runtimeHandlers',
+  'status.features',
+];
+
+export const namespacesResource: ResourceInfo<Namespace> = {
+  group: '',
+  version: 'v1',
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  listKind: 'NamespaceList',
+  resource: 'namespaces',
+  singularName: 'namespace',
+  shortNames: ['ns'],
+  categories: [],
+  namespaced: false,
+  nameFormat: 'label',
+  nameRequired: true,
+  verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+  subresources: [{ name: 'status', kind: 'Namespace', verbs: STATUS_VERBS }],
+  schema: NamespaceSchema,
+  ignoredFields: COMMON_IGNORED,
+  validate: namespaceCauses,
+  fieldSelectors: [...META_FIELD_SELECTORS, 'status.phase'],
+  fieldsOf: (ns) => ({ ...metaFields(ns), 'status.phase': ns.status.phase }),
+};
+
+export const nodesResource: ResourceInfo<Node> = {
+  group: '',
+  version: 'v1',
+  apiVersion: 'v1',
+  kind: 'Node',
+  listKind: 'NodeList',
+  resource: 'nodes',
+  singularName: 'node',
+  shortNames: ['no'],
+  categories: [],
+  namespaced: false,
+  nameFormat: 'subdomain',
+  nameRequired: true,
+  verbs: ALL_VERBS,
+  subresources: [{ name: 'status', kind: 'Node', verbs: STATUS_VERBS }],
+  schema: NodeSchema,
+  ignoredFields: NODE_IGNORED,
+  validate: nodeCauses,
+  fieldSelectors: [...META_FIELD_SELECTORS, 'spec.unschedulable'],
+  fieldsOf: (node) => ({ ...metaFields(node), 'spec.unschedulable': String(node.spec.unschedulable ?? false) }),
+};
+
+export const podsResource: ResourceInfo<Pod> = {
+  group: '',
+  version: 'v1',
+  apiVersion: 'v1',
+  kind: 'Pod',
+  listKind: 'PodList',
+  resource: 'pods',
+  singularName: 'pod',
+  shortNames: ['po'],
+  categories: ['all'],
+  namespaced: true,
+  nameFormat: 'subdomain',
+  nameRequired: true,
+  verbs: ALL_VERBS,
+  subresources: [
+    { name: 'binding', kind: 'Binding', verbs: ['create'] },
+    { name: 'status', kind: 'Pod', verbs: STATUS_VERBS },
+    { name: 'log', kind: 'Pod', verbs: ['get'] },
+  ],
+  schema: PodSchema,
+  ignoredFields: POD_IGNORED,
+  validate: podCauses,
+  fieldSelectors: [
+    ...META_FIELD_SELECTORS,
+    'spec.nodeName',
+    'spec.schedulerName',
+    'spec.restartPolicy',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'status.phase',
+    'status.podIP',
+    'status.nominatedNodeName',
+  ],
+  fieldsOf: (pod) => ({
+    ...metaFields(pod),
+    'spec.nodeName': pod.spec.nodeName ?? '',
+    'spec.schedulerName': pod.spec.schedulerName,
+    'spec.restartPolicy': pod.spec.restartPolicy,
+    'spec.serviceAccountName': pod.spec.serviceAccountName ?? '',
+    'spec.hostNetwork': String(pod.spec.hostNetwork ?? false),
+    'status.phase': pod.status.phase ?? '',
+    'status.podIP': pod.status.podIP ?? '',
+    'status.nominatedNodeName': pod.status.nominatedNodeName ?? '',
+  }),
+};
+
+export const eventsResource: ResourceInfo<Event> = {
+  group: '',
+  version: 'v1',
+  apiVersion: 'v1',
+  kind: 'Event',
+  listKind: 'EventList',
+  resource: 'events',
+  singularName: 'event',
+  shortNames: ['ev'],
+  categories: [],
+  namespaced: true,
+  nameFormat: 'subdomain',
+  nameRequired: true,
+  verbs: ALL_VERBS,
+  subresources: [],
+  schema: EventSchema,
+  ignoredFields: COMMON_IGNORED,
+  validate: eventCauses,
+  fieldSelectors: [
+    ...META_FIELD_SELECTORS,
+    'involvedObject.kind',
+    'involvedObject.namespace',
+    'involvedObject.name',
+    'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'involvedObject.resourceVersion',
+    'involvedObject.fieldPath',
+    'reason',
+    'reportingComponent',
+    'source',
+    'type',
+  ],
+  fieldsOf: (ev) => ({
+    ...metaFields(ev),
+    'involvedObject.kind': ev.involvedObject.kind ?? '',
+    'involvedObject.namespace': ev.involvedObject.namespace ?? '',
+    'involvedObject.name': ev.involvedObject.name ?? '',
+    'involvedObject.uid': ev.involvedObject.uid ?? '',
+    'involvedObject.apiVersion': ev.involvedObject.apiVersion ?? '',
+    'involvedObject.resourceVersion': ev.involvedObject.resourceVersion ?? '',
+    'involvedObject.fieldPath': ev.involvedObject.fieldPath ?? '',
+    reason: ev.reason ?? '',
+    reportingComponent: ev.reportingComponent ?? '',
+    source: ev.source?.component ?? '',
+    type: ev.type ?? '',
+  }),
+};
+
+export const leasesResource: ResourceInfo<Lease> = {
+  group: 'coordination.k8s.io',
+  version: 'v1',
+  apiVersion: 'coordination.k8s.io/v1',
+  kind: 'Lease',
+  listKind: 'LeaseList',
+  resource: 'leases',
+  singularName: 'lease',
+  shortNames: [],
+  categories: [],
+  namespaced: true,
+  nameFormat: 'subdomain',
+  nameRequired: true,
+  verbs: ALL_VERBS,
+  subresources: [],
+  schema: LeaseSchema,
+  // Newer coordinated-leader-election fields; plain leader election and node leases do not use them.
+  ignoredFields: [...COMMON_IGNORED, 'spec.strategy', 'spec.preferredHolder'],
+  validate: leaseCauses,
+  fieldSelectors: META_FIELD_SELECTORS,
+  fieldsOf: metaFields,
+};
+
+export const podGroupsResource: ResourceInfo<PodGroup> = {
+  group: 'scheduling.x-k8s.io',
+  version: 'v1alpha1',
+  apiVersion: 'scheduling.x-k8s.io/v1alpha1',
+  kind: 'PodGroup',
+  listKind: 'PodGroupList',
+  resource: 'podgroups',
+  singularName: 'podgroup',
+  shortNames: ['pg', 'pgs'],
+  categories: [],
+  namespaced: true,
+  nameFormat: 'subdomain',
+  nameRequired: true,
+  verbs: ALL_VERBS,
+  subresources: [{ name: 'status', kind: 'PodGroup', verbs: STATUS_VERBS }],
+  schema: PodGroupSchema,
+  ignoredFields: COMMON_IGNORED,
+  validate: podGroupCauses,
+  fieldSelectors: [...META_FIELD_SELECTORS, 'status.phase'],
+  fieldsOf: (pg) => ({ ...metaFields(pg), 'status.phase': pg.status.phase ?? '' }),
+};
+
+export const nodeAllocationsResource: ResourceInfo<NodeAllocation> = {
+  group: 'scheduling.cell.dev',
+  version: 'v1alpha1',
+  apiVersion: 'scheduling.cell.dev/v1alpha1',
+  kind: 'NodeAllocation',
+  listKind: 'NodeAllocationList',
+  resource: 'nodeallocations',
+  singularName: 'nodeallocation',
+  shortNames: ['na'],
+  categories: [],
+  namespaced: false,
+  nameFormat: 'subdomain',
+  nameRequired: true,
+  // Written only by the API server, inside bind/release transactions.
+  verbs: READ_VERBS,
+  subresources: [],
+  schema: NodeAllocationSchema,
+  ignoredFields: COMMON_IGNORED,
+  validate: nodeAllocationCauses,
+  fieldSelectors: META_FIELD_SELECTORS,
+  fieldsOf: metaFields,
+};
+
+export const placementsResource: ResourceInfo<Placement> = {
+  group: 'scheduling.cell.dev',
+  version: 'v1alpha1',
+  apiVersion: 'scheduling.cell.dev/v1alpha1',
+  kind: 'Placement',
+  listKind: 'PlacementList',
+  resource: 'placements',
+  singularName: 'placement',
+  shortNames: [],
+  categories: [],
+  namespaced: false,
+  nameFormat: 'subdomain',
+  // Never stored: the response is the outcome, so a name would identify nothing.
+  nameRequired: false,
+  verbs: ['create'],
+  subresources: [],
+  schema: PlacementSchema,
+  ignoredFields: COMMON_IGNORED,
+  validate: placementCauses,
+  fieldSelectors: META_FIELD_SELECTORS,
+  fieldsOf: metaFields,
+};
+
+/** The body of `POST .../pods/{name}/binding`; metadata.name is the pod's name. */
+export const bindingKind: KindInfo<Binding> = {
+  group: '',
+  version: 'v1',
+  apiVersion: 'v1',
+  kind: 'Binding',
+  namespaced: true,
+  nameFormat: 'subdomain',
+  nameRequired: true,
+  schema: BindingSchema,
+  ignoredFields: COMMON_IGNORED,
+  validate: bindingCauses,
+};
+
+/**
+ * Every served resource, in discovery order. Each entry keeps its own object type; this list is
+ * the generic view (`fieldsOf`/`validate` are methods, so an entry for Pod reads as one for KubeObject).
+ */
+export const RESOURCES: readonly ResourceInfo[] = [
+  namespacesResource,
+  nodesResource,
+  podsResource,
+  eventsResource,
+  leasesResource,
+  podGroupsResource,
+  nodeAllocationsResource,
+  placementsResource,
+];
+
+export function resourceFor(group: string, version: string, resource: string): ResourceInfo | undefined {
+  return RESOURCES.find((r) => r.group === group && r.version === version && r.resource === resource);
+}
+
+/** By kind, optionally pinned to an apiVersion (`cellctl apply -f` reads both from the file). */
+export function resourceForKind(kind: string, apiVersion?: string): ResourceInfo | undefined {
+  return RESOURCES.find((r) => r.kind === kind && (apiVersion === undefined || r.apiVersion === apiVersion));
+}
+
+/**
+ * What a user typed on the command line: plural, singular, short name or kind, any case, optionally
+ * qualified as kubectl allows (`podgroups.scheduling.x-k8s.io`, `pods.v1`, `leases.v1.coordination.k8s.io`).
+ */
+export function resolveResource(typed: string): ResourceInfo | undefined {
+  const text = typed.toLowerCase();
+  const names = (r: ResourceInfo) => [r.resource, r.singularName, r.kind.toLowerCase(), ...r.shortNames];
+  const exact = RESOURCES.find((r) => names(r).includes(text));
+  if (exact) return exact;
+  const dot = text.indexOf('.');
+  if (dot < 0) return undefined;
+  const name = text.slice(0, dot);
+  const qualifier = text.slice(dot + 1);
+  return RESOURCES.find(
+    (r) =>
+      names(r).includes(name) &&
+      (qualifier === r.group || qualifier === `${r.version}.${r.group}` || (r.group === '' && qualifier === r.version)),
+  );
+}
+
+/** Served group/versions, in discovery order (core `v1` first). */
+export function groupVersions(): { group: string; version: string; groupVersion: string }[] {
+  const out: { group: string; version: string; groupVersion: string }[] = [];
+  for (const r of RESOURCES) {
+    if (!out.some((gv) => gv.group === r.group && gv.version === r.version)) {
+      out.push({ group: r.group, version: r.version, groupVersion: r.apiVersion });
+    }
+  }
+  return out;
+}
+
+export function resourcesIn(group: string, version: string): ResourceInfo[] {
+  return RESOURCES.filter((r) => r.group === group && r.version === version);
+}
+
+/** Resources in a category (`cellctl get all`). */
+export function resourcesInCategory(category: string): ResourceInfo[] {
+  return RESOURCES.filter((r) => r.categories.includes(category));
+}

@@ -1,0 +1,190 @@
+// Decoding a client's object: type-meta checks, zod parse with defaulting, zod issues turned into
+// Kubernetes field causes, then the semantic rules of the kind. Also the unknown-field report for
+// `fieldValidation=Strict` and DeleteOptions validation.
+import { z } from 'zod';
+import { BadRequestError, type FieldCause } from '../errors.js';
+import { cause, childPath, formatPath, invalidObjectError } from './field-errors.js';
+import { DeleteOptionsSchema, type DeleteOptions, type KubeObject } from './meta.js';
+import type { KindInfo } from './registry.js';
+import { objectMetaCauses } from './rules.js';
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Object members set to null removed, recursively. Go clients send `creationTimestamp: null` and
+ * the like; Kubernetes decodes null as "unset", and so does this.
+ */
+export function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (!isObject(value)) return value;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v !== null) out[k] = withoutNulls(v);
+  }
+  return out;
+}
+
+/** 400 when the body names another apiVersion or kind than the resource it was sent to. */
+export function checkTypeMeta(info: KindInfo, raw: unknown): void {
+  if (!isObject(raw)) {
+    throw new BadRequestError(`the body must be a JSON object (a ${info.kind}), not ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : typeof raw}`);
+  }
+  const { apiVersion, kind } = raw;
+  if (apiVersion !== undefined && apiVersion !== null && apiVersion !== info.apiVersion) {
+    throw new BadRequestError(
+      `the API version in the data (${String(apiVersion)}) does not match the expected API version (${info.apiVersion})`,
+    );
+  }
+  if (kind !== undefined && kind !== null && kind !== info.kind) {
+    throw new BadRequestError(`the kind in the data (${String(kind)}) does not match the expected kind (${info.kind})`);
+  }
+}
+
+function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
+  let cur = root;
+  for (const seg of path) {
+    if (Array.isArray(cur) && typeof seg === 'number') cur = cur[seg];
+    else if (isObject(cur) && typeof seg === 'string') cur = cur[seg];
+    else return undefined;
+  }
+  return cur;
+}
+
+const REASONS = new Set(['FieldValueRequired', 'FieldValueInvalid', 'FieldValueNotSupported', 'FieldValueDuplicate', 'FieldValueTypeInvalid', 'FieldValueForbidden', 'FieldValueTooLong']);
+
+/** One zod issue as a Kubernetes field cause. */
+function issueToCause(issue: z.ZodIssue, body: unknown): FieldCause {
+  const field = formatPath(issue.path);
+  const value = valueAt(body, issue.path);
+  switch (issue.code) {
+    case z.ZodIssueCode.invalid_type:
+      if (issue.received === 'undefined') return cause.required(field);
+      return cause.typeInvalid(field, value, `must be of type ${issue.expected}`);
+    case z.ZodIssueCode.invalid_literal:
+      return cause.notSupported(field, value, [String(issue.expected)]);
+    case z.ZodIssueCode.invalid_enum_value:
+      return cause.notSupported(field, value, issue.options.map(String));
+    case z.ZodIssueCode.invalid_union:
+      // Only quantities are unions here (string or number).
+      return cause.typeInvalid(field, value, 'must be a string or a number');
+    case z.ZodIssueCode.invalid_string:
+      return cause.invalid(field, value, issue.validation === 'datetime' ? 'must be an RFC 3339 timestamp' : issue.message);
+    case z.ZodIssueCode.custom: {
+      // Schemas that add custom issues name the Kubernetes reason in params.
+      const reason: unknown = issue.params?.['reason'];
+      const c = cause.invalid(field, value, issue.message);
+      return typeof reason === 'string' && REASONS.has(reason) ? { ...c, reason } : c;
+    }
+    default:
+      return cause.invalid(field, value, issue.message);
+  }
+}
+
+/** The name to put in "Pod "web" is invalid", read defensively from a body that failed to parse. */
+function nameIn(body: unknown): string {
+  const meta = isObject(body) ? body['metadata'] : undefined;
+  const name = isObject(meta) ? meta['name'] : undefined;
+  return typeof name === 'string' ? name : '';
+}
+
+/**
+ * Decode, default and validate a client's object for `info`. Throws BadRequestError (400) for a
+ * body that is not an object or names another apiVersion/kind, InvalidError (422) with one cause
+ * per bad field otherwise. Namespace and name from the request path are the caller's to apply.
+ */
+export function validateObject<T extends KubeObject>(info: KindInfo<T>, raw: unknown): T {
+  checkTypeMeta(info, raw);
+  const body = withoutNulls(raw);
+  const subject = { kind: info.kind, group: info.group, name: nameIn(body) };
+  const parsed = info.schema.safeParse(body);
+  if (!parsed.success) {
+    throw invalidObjectError(subject, parsed.error.issues.map((i) => issueToCause(i, body)));
+  }
+  const obj = parsed.data;
+  // A cluster-scoped object has no namespace; Kubernetes clears one sent by mistake.
+  if (!info.namespaced) delete obj.metadata.namespace;
+  const causes = [...objectMetaCauses(obj.metadata, info), ...info.validate(obj)];
+  if (causes.length > 0) throw invalidObjectError(subject, causes);
+  return obj;
+}
+
+/** Strips wrappers that do not change which fields an object schema knows. */
+function unwrap(schema: z.ZodTypeAny): z.ZodTypeAny {
+  let s = schema;
+  for (;;) {
+    if (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap();
+    else if (s instanceof z.ZodDefault) s = s.removeDefault();
+    else if (s instanceof z.ZodEffects) s = s.innerType();
+    else if (s instanceof z.ZodLazy) s = s.schema;
+    else return s;
+  }
+}
+
+function collectUnknown(schema: z.ZodTypeAny, value: unknown, path: string, out: string[]): void {
+  const s = unwrap(schema);
+  if (s instanceof z.ZodObject && isObject(value)) {
+    const shape = s.shape as Record<string, z.ZodTypeAny>;
+    for (const [key, child] of Object.entries(value)) {
+      const p = childPath(path, key);
+      const known = Object.hasOwn(shape, key) ? shape[key] : undefined;
+      if (known === undefined) out.push(p);
+      else collectUnknown(known, child, p, out);
+    }
+  } else if (s instanceof z.ZodRecord && isObject(value)) {
+    for (const [key, child] of Object.entries(value)) collectUnknown(s.valueSchema, child, `${path}[${key}]`, out);
+  } else if (s instanceof z.ZodArray && Array.isArray(value)) {
+    value.forEach((child, i) => collectUnknown(s.element, child, `${path}[${i}]`, out));
+  }
+}
+
+function isIgnored(path: string, ignored: readonly string[]): boolean {
+  const general = path.replace(/\[\d+\]/g, '[*]');
+  return ignored.some((f) => general === f || general.startsWith(`${f}.`) || general.startsWith(`${f}[`));
+}
+
+/**
+ * Paths in `raw` the kind's schema does not know, as Kubernetes reports them for
+ * `fieldValidation=Strict` (`spec.containers[0].foo`). Null members count as absent; fields in
+ * `info.ignoredFields` are legitimate Kubernetes fields and are not reported.
+ */
+export function unknownFields(info: KindInfo, raw: unknown): string[] {
+  const out: string[] = [];
+  collectUnknown(info.schema, withoutNulls(raw), '', out);
+  return out.filter((p) => !isIgnored(p, info.ignoredFields));
+}
+
+/** kube-apiserver's 400 for unknown fields under fieldValidation=Strict. */
+export function strictDecodingError(info: KindInfo, fields: readonly string[]): BadRequestError {
+  const list = fields.map((f) => `unknown field ${JSON.stringify(f)}`).join(', ');
+  return new BadRequestError(`${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: strict decoding error: ${list}`);
+}
+
+/** The text kube-apiserver sends as a `Warning` header per unknown field under fieldValidation=Warn. */
+export function unknownFieldWarnings(fields: readonly string[]): string[] {
+  return fields.map((f) => `unknown field ${JSON.stringify(f)}`);
+}
+
+/** DeleteOptions from a body or query: 422 for a bad combination, as Kubernetes' ValidateDeleteOptions. */
+export function validateDeleteOptions(raw: unknown): DeleteOptions {
+  const body = withoutNulls(raw ?? {});
+  const subject = { kind: 'DeleteOptions', group: 'meta.k8s.io', name: '' };
+  const parsed = DeleteOptionsSchema.safeParse(body);
+  if (!parsed.success) throw invalidObjectError(subject, parsed.error.issues.map((i) => issueToCause(i, body)));
+  const opts = parsed.data;
+  const causes: FieldCause[] = [];
+  if (opts.gracePeriodSeconds !== undefined && opts.gracePeriodSeconds < 0) {
+    causes.push(cause.invalid('gracePeriodSeconds', opts.gracePeriodSeconds, 'must be greater than or equal to 0'));
+  }
+  if (opts.orphanDependents !== undefined && opts.propagationPolicy !== undefined) {
+    causes.push(cause.invalid('propagationPolicy', opts.propagationPolicy, 'orphanDependents and deletionPropagation cannot be both set'));
+  }
+  (opts.dryRun ?? []).forEach((v, i) => {
+    if (v !== 'All') causes.push(cause.notSupported(`dryRun[${i}]`, v, ['All']));
+  });
+  if (causes.length > 0) throw invalidObjectError(subject, causes);
+  return opts;
+}

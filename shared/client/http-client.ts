@@ -1,0 +1,308 @@
+// The one HTTP client of the project (CLI, schedulers, agent, tests): JSON requests with a bearer
+// token, Kubernetes `Status` errors turned back into the typed error hierarchy, streaming
+// watches, failover across several API server URLs, and polite retries on 429/503.
+import {
+  AlreadyExistsError,
+  BadRequestError,
+  CellError,
+  ConflictError,
+  ExpiredError,
+  ForbiddenError,
+  InternalError,
+  InvalidError,
+  MethodNotAllowedError,
+  NotAcceptableError,
+  NotFoundError,
+  RequestTooLargeError,
+  TimeoutError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  UnavailableError,
+  UnsupportedMediaTypeError,
+  errorMessage,
+  type ErrorSubject,
+  type FieldCause,
+} from '../errors.js';
+
+export interface ClientConfig {
+  /** One or more API server base URLs; requests fail over between them. */
+  servers: string[];
+  token?: string;
+  /** Per-request timeout (not applied to watches). */
+  timeoutMs?: number;
+  userAgent?: string;
+  /** How many times an idempotent request is retried on 429/503/connection failure. */
+  retries?: number;
+}
+
+export interface ResourceRef {
+  group?: string;
+  version?: string;
+  resource: string;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+  signal?: AbortSignal;
+}
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+interface StatusLike {
+  kind?: string;
+  code?: number;
+  reason?: string;
+  message?: string;
+  details?: { name?: string; group?: string; kind?: string; causes?: FieldCause[]; retryAfterSeconds?: number };
+}
+
+export function isStatus(v: unknown): v is StatusLike {
+  return typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind === 'Status';
+}
+
+/** The typed error a `Status` stands for. */
+export function errorFromStatus(status: StatusLike, httpCode?: number): CellError {
+  const message = status.message ?? `request failed with code ${status.code ?? httpCode ?? 0}`;
+  const d = status.details ?? {};
+  const subject: ErrorSubject = {};
+  if (d.name !== undefined) subject.name = d.name;
+  if (d.group !== undefined) subject.group = d.group;
+  if (d.kind !== undefined) subject.kind = d.kind;
+  const causes = d.causes ?? [];
+  switch (status.reason) {
+    case 'AlreadyExists':
+      return new AlreadyExistsError(message, subject);
+    case 'Conflict':
+      return new ConflictError(message, subject);
+    case 'Expired':
+    case 'Gone':
+      return new ExpiredError(message, subject);
+    case 'Invalid':
+      return new InvalidError(message, subject, causes);
+    case 'NotFound':
+      return new NotFoundError(message, subject);
+    case 'Forbidden':
+      return new ForbiddenError(message, subject);
+    case 'Unauthorized':
+      return new UnauthorizedError(message, subject);
+    case 'TooManyRequests':
+      return new TooManyRequestsError(message, d.retryAfterSeconds ?? 1);
+    case 'MethodNotAllowed':
+      return new MethodNotAllowedError(message, subject);
+    case 'NotAcceptable':
+      return new NotAcceptableError(message, subject);
+    case 'RequestEntityTooLarge':
+      return new RequestTooLargeError(message, subject);
+    case 'UnsupportedMediaType':
+      return new UnsupportedMediaTypeError(message, subject);
+    case 'ServiceUnavailable':
+      return new UnavailableError(message, subject);
+    case 'Timeout':
+      return new TimeoutError(message, subject);
+    case 'BadRequest':
+      return new BadRequestError(message, subject);
+    default:
+      break;
+  }
+  switch (status.code ?? httpCode) {
+    case 400:
+      return new BadRequestError(message, subject);
+    case 404:
+      return new NotFoundError(message, subject);
+    case 409:
+      return new ConflictError(message, subject);
+    case 410:
+      return new ExpiredError(message, subject);
+    case 422:
+      return new InvalidError(message, subject, causes);
+    case 429:
+      return new TooManyRequestsError(message);
+    case 503:
+      return new UnavailableError(message, subject);
+    default:
+      return new InternalError(message, subject);
+  }
+}
+
+/** `/api/v1/namespaces/ns/pods/name/status` and friends. */
+export function resourceUrlPath(ref: ResourceRef): string {
+  const group = ref.group ?? '';
+  const version = ref.version ?? 'v1';
+  let p = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
+  if (ref.namespace !== undefined) p += `/namespaces/${encodeURIComponent(ref.namespace)}`;
+  p += `/${ref.resource}`;
+  if (ref.name !== undefined) p += `/${encodeURIComponent(ref.name)}`;
+  if (ref.subresource !== undefined) p += `/${ref.subresource}`;
+  return p;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+
+export class ApiClient {
+  private current = 0;
+
+  constructor(readonly config: ClientConfig) {
+    if (config.servers.length === 0) throw new BadRequestError('no API server URL configured');
+  }
+
+  get server(): string {
+    return this.config.servers[this.current % this.config.servers.length]!;
+  }
+
+  private headers(opts: RequestOptions): Record<string, string> {
+    const h: Record<string, string> = { Accept: opts.accept ?? 'application/json' };
+    if (this.config.token) h.Authorization = `Bearer ${this.config.token}`;
+    if (this.config.userAgent) h['User-Agent'] = this.config.userAgent;
+    if (opts.body !== undefined) h['Content-Type'] = opts.contentType ?? 'application/json';
+    return h;
+  }
+
+  private url(path: string, query: RequestOptions['query'], base = this.server): string {
+    const u = new URL(path, base);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
+    return u.toString();
+  }
+
+  /**
+   * Send one request, failing over to the next server on connection errors and retrying
+   * idempotent requests (and any request refused with 429) with back-off.
+   */
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const retries = this.config.retries ?? 3;
+    const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    let lastErr: CellError | undefined;
+    for (let attempt = 0; attempt <= retries + this.config.servers.length - 1; attempt++) {
+      const signals = [opts.signal, AbortSignal.timeout(this.config.timeoutMs ?? 30_000)].filter((s): s is AbortSignal => s !== undefined);
+      let res: Response;
+      try {
+        res = await fetch(this.url(path, opts.query), {
+          method,
+          headers: this.headers(opts),
+          ...(body !== undefined ? { body } : {}),
+          signal: AbortSignal.any(signals),
+        });
+      } catch (err) {
+        if (opts.signal?.aborted) throw new UnavailableError('request aborted');
+        lastErr = new UnavailableError(`cannot reach the API server at ${this.server}: ${connectionMessage(err)}`);
+        this.current++;
+        if (!IDEMPOTENT.has(method) && this.config.servers.length === 1) throw lastErr;
+        await backoff(attempt);
+        continue;
+      }
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      if (res.ok) return parsed as T;
+      const err = isStatus(parsed) ? errorFromStatus(parsed, res.status) : errorFromStatus({ code: res.status, message: text.slice(0, 200) || res.statusText }, res.status);
+      const retryable = err instanceof TooManyRequestsError || (err instanceof UnavailableError && IDEMPOTENT.has(method));
+      if (!retryable || attempt >= retries) throw err;
+      lastErr = err;
+      const wait = err instanceof TooManyRequestsError ? err.retryAfterSeconds * 1000 : 0;
+      await backoff(attempt, wait);
+    }
+    throw lastErr ?? new UnavailableError('request failed');
+  }
+
+  get<T>(ref: ResourceRef, query?: RequestOptions['query']): Promise<T> {
+    return this.request<T>('GET', resourceUrlPath(ref), { query });
+  }
+
+  list<T>(ref: ResourceRef, query?: RequestOptions['query']): Promise<T> {
+    return this.request<T>('GET', resourceUrlPath(ref), { query });
+  }
+
+  create<T>(ref: ResourceRef, body: unknown, query?: RequestOptions['query']): Promise<T> {
+    return this.request<T>('POST', resourceUrlPath(ref), { body, query });
+  }
+
+  update<T>(ref: ResourceRef, body: unknown, query?: RequestOptions['query']): Promise<T> {
+    return this.request<T>('PUT', resourceUrlPath(ref), { body, query });
+  }
+
+  patch<T>(ref: ResourceRef, patch: unknown, type: 'merge' | 'json' | 'strategic' = 'merge'): Promise<T> {
+    const contentType = {
+      merge: 'application/merge-patch+json',
+      json: 'application/json-patch+json',
+      strategic: 'application/strategic-merge-patch+json',
+    }[type];
+    return this.request<T>('PATCH', resourceUrlPath(ref), { body: patch, contentType });
+  }
+
+  delete<T>(ref: ResourceRef, options?: { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string } }): Promise<T> {
+    return this.request<T>('DELETE', resourceUrlPath(ref), options ? { body: { kind: 'DeleteOptions', apiVersion: 'v1', ...options } } : {});
+  }
+
+  /**
+   * Stream a watch. Resolves when the server ends the stream (or `signal` aborts); rejects when it
+   * cannot be opened. ERROR events are delivered like any other; the caller decides.
+   */
+  async watch<T>(
+    ref: ResourceRef,
+    query: RequestOptions['query'],
+    onEvent: (ev: WatchEvent<T>) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    let res: Response;
+    try {
+      res = await fetch(this.url(resourceUrlPath(ref), { ...query, watch: 'true' }), {
+        headers: this.headers({}),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      if (signal?.aborted) return;
+      this.current++;
+      throw new UnavailableError(`cannot reach the API server at ${this.server}: ${connectionMessage(err)}`);
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      throw isStatus(parsed) ? errorFromStatus(parsed, res.status) : errorFromStatus({ code: res.status, message: text }, res.status);
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of res.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let nl = buffer.indexOf('\n');
+        while (nl >= 0) {
+          const line = buffer.slice(0, nl).trim();
+          buffer = buffer.slice(nl + 1);
+          if (line !== '') onEvent(JSON.parse(line) as WatchEvent<T>);
+          nl = buffer.indexOf('\n');
+        }
+      }
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw new UnavailableError(`watch stream broke: ${errorMessage(err)}`);
+    }
+  }
+}
+
+function connectionMessage(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused';
+  return cause?.message ?? errorMessage(err);
+}
+
+async function backoff(attempt: number, minMs = 0): Promise<void> {
+  const ms = Math.max(minMs, Math.min(100 * 2 ** attempt, 2000) * (0.5 + Math.random() / 2));
+  await new Promise((r) => setTimeout(r, ms));
+}
