@@ -41,6 +41,22 @@ export class ApiServerMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  readonly bindings = new Counter({
+    name: 'cell_bindings_total',
+    help: 'Pods bound through bindings and placements.',
+    registers: [this.registry],
+  });
+  readonly bindingConflicts = new Counter({
+    name: 'cell_binding_conflicts_total',
+    help: 'Bindings refused with Conflict, by conflict detection mode (fine or coarse).',
+    labelNames: ['mode'] as const,
+    registers: [this.registry],
+  });
+  readonly bindingRetries = new Counter({
+    name: 'cell_binding_retries_total',
+    help: 'Placement transactions retried server-side after another commit moved an allocation.',
+    registers: [this.registry],
+  });
   readonly compactions = new Counter({
     name: 'cell_store_compactions_total',
     help: 'Store compactions run by this server.',

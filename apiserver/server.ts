@@ -15,6 +15,7 @@ import { ResourceStore } from './registry/resource-store.js';
 import { RestResource } from './registry/rest.js';
 import { resourceDefinitions } from './registry/definitions.js';
 import { InstrumentedStore } from './storage/instrumented.js';
+import { installPlacement } from './placement/routes.js';
 import type { Store } from './storage/store.js';
 
 export interface ApiServerOptions {
@@ -191,6 +192,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const list = apiResourceList(all(), String(req.params.group), String(req.params.version));
     if (list) res.json(list);
     else sendError(res, new NotFoundError('the server could not find the requested resource'), log);
+  });
+
+  installPlacement({
+    app,
+    store,
+    log,
+    metrics,
+    maxRequestBytes,
+    served,
+    addCustomHandler: (key, handler) => custom.set(key, handler),
   });
 
   app.use(async (req: Request, res: Response) => {

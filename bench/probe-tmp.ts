@@ -1,10 +1,11 @@
 import { EtcdStore } from '../apiserver/storage/etcd.js';
-const eps = (process.env.ETCD_ENDPOINTS ?? '').split(',');
-const s = new EtcdStore({ endpoints: eps, prefix: '/probe' });
-for (const conc of [1, 16]) {
-  let n = 0; const t0 = Date.now(); const c0 = process.cpuUsage();
-  await Promise.all(Array.from({ length: conc }, async (_, w) => { while (Date.now() - t0 < 3000) { await s.get(`/k${w}`); n++; } }));
-  const cu = process.cpuUsage(c0);
-  console.log('store get conc', conc, Math.round(n / ((Date.now() - t0) / 1000)), '/s', 'node cpu us/op', Math.round((cu.user + cu.system) / n));
-}
-await s.close();
+import { startEtcd } from '../test/harness/etcd.js';
+process.env.CELL_ETCD_FSYNC = '0';
+const etcd = await startEtcd({ quiet: true });
+const s = new EtcdStore({ endpoints: [etcd.endpoint], prefix: '/probe' });
+const conc = 64;
+let n = 0; const t0 = Date.now(); const c0 = process.cpuUsage();
+await Promise.all(Array.from({ length: conc }, async (_, w) => { while (Date.now() - t0 < 4000) { await s.txn({ compares: [], success: [{ type: 'put', key: `/k${w}`, value: 'x' }] }); n++; } }));
+const cu = process.cpuUsage(c0);
+console.log('put conc', conc, Math.round(n / ((Date.now() - t0) / 1000)), '/s', 'node cpu us/op', Math.round((cu.user + cu.system) / n));
+await s.close(); await etcd.stop();

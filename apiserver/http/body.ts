@@ -37,13 +37,33 @@ export async function readBody(req: Request, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * Deepest nesting a body (or a patched object) may have. Real objects stay far below it; past a
+ * few thousand levels the recursive code downstream (validation, patching) would overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/** 400 when `value` nests objects/arrays deeper than MAX_JSON_DEPTH (checked without recursion). */
+export function checkDepth(value: unknown, what = 'request body'): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > MAX_JSON_DEPTH) throw new BadRequestError(`${what} is nested more than ${MAX_JSON_DEPTH} levels deep`);
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+}
+
 function parseText(text: string, yaml: boolean): unknown {
   if (text.trim() === '') throw new BadRequestError('request body is empty');
+  let value: unknown;
   try {
-    return yaml ? YAML.parse(text, { maxAliasCount: 100 }) : JSON.parse(text);
+    value = yaml ? YAML.parse(text, { maxAliasCount: 100 }) : JSON.parse(text);
   } catch (err) {
     throw new BadRequestError(`error decoding ${yaml ? 'YAML' : 'JSON'} body: ${errorMessage(err)}`);
   }
+  checkDepth(value);
+  return value;
 }
 
 /** A create/update body: JSON (or YAML, which kubectl never sends but people with curl do). */

@@ -3,7 +3,7 @@
 // lists of named items are merged by their key instead of replaced.
 import jsonpatch from 'fast-json-patch';
 import { BadRequestError, InvalidError, errorMessage } from '../../shared/errors.js';
-import type { PatchType } from './body.js';
+import { checkDepth, type PatchType } from './body.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
@@ -92,6 +92,13 @@ export function strategicMerge(target: Json, patch: Json): Json {
 
 /** Apply a patch of the given type to a JSON document; a patch that cannot apply is a 4xx. */
 export function applyPatch(type: PatchType, doc: unknown, patch: unknown): unknown {
+  const result = patched(type, doc, patch);
+  // Patches nest values into the document: the result must stay within the body depth limit.
+  checkDepth(result, 'the patched object');
+  return result;
+}
+
+function patched(type: PatchType, doc: unknown, patch: unknown): unknown {
   const current = JSON.parse(JSON.stringify(doc)) as Json;
   switch (type) {
     case 'merge':
@@ -102,13 +109,36 @@ export function applyPatch(type: PatchType, doc: unknown, patch: unknown): unkno
       return strategicMerge(current, patch as Json);
     case 'json': {
       if (!Array.isArray(patch)) throw new BadRequestError('a JSON patch must be an array of operations');
-      const invalid = jsonpatch.validate(patch as jsonpatch.Operation[], current);
-      if (invalid) throw new InvalidError(`the JSON patch cannot be applied: ${invalid.message}`, {}, []);
+      // fast-json-patch throws plain errors (e.g. a TypeError for `__proto__` paths) from validate
+      // as well as from apply: every one of them is the patch's fault, never a 500.
       try {
+        const invalid = jsonpatch.validate(patch as jsonpatch.Operation[], current);
+        if (invalid) throw invalid;
         return jsonpatch.applyPatch(current, patch as jsonpatch.Operation[], false, true).newDocument;
       } catch (err) {
-        throw new InvalidError(`the JSON patch cannot be applied: ${errorMessage(err)}`);
+        throw jsonPatchError(err, patch);
       }
     }
   }
+}
+
+/** `/spec/containers/0/image` → `spec.containers[0].image`, the way causes name fields. */
+function pointerToField(pointer: string): string {
+  const segs = pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let out = '';
+  for (const s of segs) out += /^\d+$/.test(s) ? `[${s}]` : out === '' ? s : `.${s}`;
+  return out;
+}
+
+/** A 422 for a JSON patch that cannot apply, naming the operation's target as the bad field. */
+function jsonPatchError(err: unknown, patch: unknown[]): InvalidError {
+  // fast-json-patch appends the operation and the whole document to its messages: keep line one.
+  const message = `the JSON patch cannot be applied: ${errorMessage(err).split('\n')[0]}`;
+  // The failing operation (a copy: validate clones the patch, and its `index` is not always right).
+  const op: unknown = (err as { operation?: unknown }).operation;
+  const path = isObject(op) && typeof op['path'] === 'string' ? op['path'] : undefined;
+  const index = op === undefined ? -1 : patch.findIndex((p) => JSON.stringify(p) === JSON.stringify(op));
+  let field = index >= 0 ? `patch[${index}]` : 'patch';
+  if (path !== undefined && path !== '') field = pointerToField(path);
+  return new InvalidError(message, {}, [{ reason: 'FieldValueInvalid', field, message }]);
 }

@@ -163,10 +163,13 @@ export class ResourceRouter {
 
   /** Handle a request if its path is a resource path; returns false when it is not. */
   async handle(req: Request, res: Response, user: UserInfo): Promise<boolean> {
-    const url = new URL(req.originalUrl, 'http://localhost');
-    const path = parseResourcePath(url.pathname);
+    // The path exactly as sent: WHATWG URL parsing would resolve `..` and `%2e%2e` segments
+    // (`/api/v1/namespaces/%2e%2e/pods` → `/api/v1/pods`), so a request could address another
+    // scope than the one it names. parseResourcePath rejects such segments instead.
+    const q = req.originalUrl.indexOf('?');
+    const path = parseResourcePath(q >= 0 ? req.originalUrl.slice(0, q) : req.originalUrl);
     if (!path) return false;
-    const query = url.searchParams;
+    const query = new URLSearchParams(q >= 0 ? req.originalUrl.slice(q + 1) : '');
     const served = this.o.resolve(path.group, path.version, path.resource);
     if (!served) throw new NotFoundError('the server could not find the requested resource');
     const def = served.rest.def;
@@ -201,7 +204,9 @@ export class ResourceRouter {
       return true;
     }
     const verbAllowed = served.verbs.includes(verb) || (path.subresource === 'status' && ['get', 'update', 'patch'].includes(verb));
-    if (!verbAllowed || (path.subresource !== undefined && path.subresource !== 'status')) {
+    // POST goes to a collection; PUT and PATCH to one object.
+    const wrongTarget = path.name === undefined ? verb === 'update' || verb === 'patch' : verb === 'create';
+    if (!verbAllowed || wrongTarget || (path.subresource !== undefined && path.subresource !== 'status')) {
       throw new MethodNotAllowedError(`the server does not allow this method on the requested resource`, {
         kind: def.resource,
         ...(path.name ? { name: path.name } : {}),

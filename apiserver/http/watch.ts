@@ -19,8 +19,13 @@ export interface WatchStreamOptions {
   onClose(): void;
 }
 
+/** setTimeout's ceiling; a longer delay would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export class WatchStream implements WatcherSink {
   private closed = false;
+  /** An event could not be queued within maxQueuedBytes: the consumer is too slow and is cut off. */
+  private overloaded = false;
   private stopWatch: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -47,7 +52,7 @@ export class WatchStream implements WatcherSink {
       return;
     }
     if (timeoutSeconds !== undefined && timeoutSeconds > 0) {
-      this.timer = setTimeout(() => this.close(), timeoutSeconds * 1000);
+      this.timer = setTimeout(() => this.close(), Math.min(timeoutSeconds * 1000, MAX_TIMER_MS));
     }
   }
 
@@ -58,7 +63,9 @@ export class WatchStream implements WatcherSink {
   }
 
   send(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): boolean {
-    return this.write(type, this.opts.render ? this.opts.render(object) : object);
+    const ok = this.write(type, this.opts.render ? this.opts.render(object) : object);
+    if (!ok && !this.closed) this.overloaded = true;
+    return ok;
   }
 
   bookmark(revision: number): void {
@@ -72,11 +79,19 @@ export class WatchStream implements WatcherSink {
 
   close(err?: CellError): void {
     if (this.closed) return;
-    if (err) this.write('ERROR', statusOf(err));
+    if (err && !this.overloaded) this.write('ERROR', statusOf(err));
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.stopWatch?.();
-    this.res.end();
+    if (this.overloaded) {
+      // Ending gracefully would keep the backlog (and the socket) until the client read it all,
+      // which a stuck client never does: drop both at once.
+      const socket = this.res.socket;
+      if (socket) socket.resetAndDestroy();
+      else this.res.destroy();
+    } else {
+      this.res.end();
+    }
     this.opts.onClose();
   }
 }

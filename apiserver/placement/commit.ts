@@ -6,7 +6,7 @@
 // Conflict detection is per binding: one that names the allocation resourceVersion the scheduler
 // decided on is coarse-grained (any change to that allocation → Conflict); one that does not is
 // fine-grained (the allocation is re-read and the binding retried while the pod still fits).
-import { ConflictError, TxnTooLargeError } from '../../shared/errors.js';
+import { ConflictError, NotFoundError, TxnTooLargeError } from '../../shared/errors.js';
 import type { Pod } from '../../shared/api/core.js';
 import type { NodeAllocation, PlacementOutcome } from '../../shared/api/scheduling.js';
 import type { ResourceStore } from '../registry/resource-store.js';
@@ -266,7 +266,7 @@ export class PlacementCommitter {
 
   private notFoundError(b: BindRequest, message: string): Error {
     return message.startsWith('nodes')
-      ? this.allocations.notFound(b.nodeName)
+      ? new NotFoundError(`nodes "${b.nodeName}" not found`, { name: b.nodeName, kind: 'nodes' })
       : this.pods.notFound(b.podName);
   }
 }

@@ -1,7 +1,7 @@
 // The served resources, from the project's one resource table (shared/api/registry), in the form
 // the REST and HTTP layers use.
 import { RESOURCES, type ResourceInfo } from '../../shared/api/registry.js';
-import { unknownFields, validateObject } from '../../shared/api/validation.js';
+import { strictDecodingError, unknownFields, validateObject } from '../../shared/api/validation.js';
 import type { KubeObject } from './object.js';
 import type { ResourceDef } from './rest.js';
 
@@ -30,6 +30,7 @@ export function resourceDefinitions(): ResourceDefinition[] {
       hasStatus: subresources.includes('status'),
       validate: (raw) => validateObject(info, raw) as unknown as KubeObject,
       unknownFields: (raw) => unknownFields(info, raw),
+      strictError: (fields) => strictDecodingError(info, fields),
     };
     return {
       info,

@@ -66,7 +66,8 @@ function decodeContinue(token: string): ContinueState {
     const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
     if (
       typeof parsed === 'object' && parsed !== null &&
-      typeof (parsed as ContinueState).rv === 'number' && typeof (parsed as ContinueState).start === 'string'
+      Number.isSafeInteger((parsed as ContinueState).rv) && (parsed as ContinueState).rv > 0 &&
+      typeof (parsed as ContinueState).start === 'string'
     ) {
       return parsed as ContinueState;
     }

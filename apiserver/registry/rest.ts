@@ -11,6 +11,7 @@ import {
   InvalidError,
   NotFoundError,
 } from '../../shared/errors.js';
+import { formatTime } from '../../shared/api/meta.js';
 import { applyPatch } from '../http/patch.js';
 import type { PatchType } from '../http/body.js';
 import type { KubeObject } from './object.js';
@@ -30,7 +31,9 @@ export interface ResourceDef {
   /** Validate and default a full object; throws InvalidError with field causes. */
   validate(raw: unknown): KubeObject;
   /** Paths in `raw` the schema does not know (for fieldValidation=Strict). */
-  unknownFields(raw: unknown, parsed: KubeObject): string[];
+  unknownFields(raw: unknown): string[];
+  /** The 400 for unknown fields under fieldValidation=Strict. */
+  strictError(fields: readonly string[]): Error;
 }
 
 export function apiVersionOf(def: { group: string; version: string }): string {
@@ -50,7 +53,7 @@ export interface DeleteOptions {
 
 /** Seconds-precision RFC 3339, as Kubernetes' metav1.Time serialises. */
 export function nowTimestamp(at = Date.now()): string {
-  return new Date(Math.floor(at / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  return formatTime(new Date(at));
 }
 
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -79,6 +82,8 @@ function keepSystemMetadata(next: KubeObject, current: KubeObject): void {
 
 export class RestResource {
   readonly strategy: Strategy;
+  /** Runs before an object is finally deleted (e.g. a node's pods are released first). */
+  beforeDelete: ((obj: KubeObject) => Promise<void>) | undefined;
 
   constructor(
     readonly def: ResourceDef,
@@ -89,28 +94,14 @@ export class RestResource {
     this.strategy = strategyFor(def.resource);
   }
 
-  private checkTypeMeta(raw: unknown): void {
-    if (typeof raw !== 'object' || raw === null) return;
-    const { apiVersion, kind } = raw as { apiVersion?: unknown; kind?: unknown };
-    const want = apiVersionOf(this.def);
-    if (apiVersion !== undefined && apiVersion !== want) {
-      throw new BadRequestError(`the API version in the data (${String(apiVersion)}) does not match the expected API version (${want})`);
-    }
-    if (kind !== undefined && kind !== this.def.kind) {
-      throw new BadRequestError(`the kind in the data (${String(kind)}) does not match the expected kind (${this.def.kind})`);
-    }
-  }
-
   /** Validate, default and check unknown fields of a client's object. */
   private decodeBody(raw: unknown, opts: WriteOptions): KubeObject {
-    this.checkTypeMeta(raw);
-    const obj = this.def.validate(raw);
+    // Strict first: an unknown field is the clearer error when it also fails the schema.
     if (opts.fieldValidation === 'Strict') {
-      const unknown = this.def.unknownFields(raw, obj);
-      if (unknown.length > 0) {
-        throw new BadRequestError(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
-      }
+      const unknown = this.def.unknownFields(raw);
+      if (unknown.length > 0) throw this.def.strictError(unknown);
     }
+    const obj = this.def.validate(raw);
     obj.apiVersion = apiVersionOf(this.def);
     obj.kind = this.def.kind;
     return obj;
@@ -337,6 +328,7 @@ export class RestResource {
       });
       if (!gone) return { object: marked, deleted: false };
     }
+    if (this.beforeDelete) await this.beforeDelete(current);
     const deleted = await this.objects.delete(namespace, name, checkPreconditions);
     return { object: deleted, deleted: true };
   }

@@ -70,10 +70,26 @@ export interface EtcdStoreOptions {
    * backoff and a broken watch's re-creation backoff. Default 2 s.
    */
   maxBackoffMs?: number;
+  /**
+   * Told each time a watch lost its stream and will re-create it (for logs and metrics; the caller
+   * of the watch sees nothing of it). `resumeRevision` is the first revision the new watch asks for.
+   */
+  onWatchRetry?: (info: WatchRetryInfo) => void;
+}
+
+export interface WatchRetryInfo {
+  prefix: string;
+  resumeRevision: number;
+  attempt: number;
+  delayMs: number;
+  reason: string;
 }
 
 type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
 type FaultPolicy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
+
+/** Never aborted; shared so the per-call policy wrapper allocates nothing. */
+const NEVER_ABORTED = new AbortController().signal;
 
 /**
  * Runs each call exactly once. etcd3 defaults to three blind retries plus a per-host circuit breaker
@@ -84,7 +100,7 @@ class RunOnce implements FaultPolicy {
   readonly onSuccess: FaultPolicy['onSuccess'] = () => ({ dispose: () => undefined });
   readonly onFailure: FaultPolicy['onFailure'] = () => ({ dispose: () => undefined });
   async execute<T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
-    return fn({ signal: signal ?? new AbortController().signal });
+    return fn({ signal: signal ?? NEVER_ABORTED });
   }
 }
 
@@ -124,8 +140,8 @@ function notSent(err: unknown): boolean {
   return msg.includes('No connection established') || msg.includes('Channel closed before call started');
 }
 
-/** etcd / gRPC failure → the project's error hierarchy. */
-function mapError(err: unknown): CellError {
+/** etcd / gRPC failure → the project's error hierarchy. Exported for tests against a real etcd. */
+export function mapEtcdError(err: unknown): CellError {
   if (isCellError(err)) return err;
   const msg = errorMessage(err);
   if (err instanceof ClientClosedError) return new UnavailableError('etcd client is closed');
@@ -160,6 +176,7 @@ const FUTURE = 'required revision is a future revision';
 interface WatchContext {
   client: Etcd3;
   maxBackoffMs: number;
+  onRetry: ((info: WatchRetryInfo) => void) | undefined;
   toWire(key: string): Buffer;
   fromWire(key: Buffer): string;
   detach(w: EtcdWatch): void;
@@ -192,13 +209,16 @@ class EtcdWatch implements StoreWatch {
 
   constructor(
     private readonly ctx: WatchContext,
-    prefix: string,
+    private readonly prefix: string,
     afterRevision: number,
     private readonly handlers: WatchHandlers,
   ) {
     this.lastDelivered = Math.max(0, afterRevision);
     this.key = ctx.toWire(prefix);
     this.rangeEnd = prefixEnd(this.key);
+  }
+
+  start(): void {
     this.connect();
   }
 
@@ -269,7 +289,7 @@ class EtcdWatch implements StoreWatch {
   }
 
   /** The stream failed: abandon it and create the watch again from lastDelivered + 1, after a pause. */
-  private broken(_err: unknown): void {
+  private broken(err: unknown): void {
     if (this.stopped) return;
     this.generation++;
     this.dropStream();
@@ -278,6 +298,18 @@ class EtcdWatch implements StoreWatch {
       this.retryTimer = undefined;
       if (!this.stopped) this.connect();
     }, delay);
+    const onRetry = this.ctx.onRetry;
+    if (onRetry) {
+      const info: WatchRetryInfo = {
+        prefix: this.prefix,
+        resumeRevision: this.lastDelivered + 1,
+        attempt: this.attempts,
+        delayMs: delay,
+        reason: errorMessage(err),
+      };
+      // Outside our own call stack, so a throwing hook cannot leave this watch half-restarted.
+      queueMicrotask(() => onRetry(info));
+    }
   }
 
   private onResponse(res: IWatchResponse): void {
@@ -286,7 +318,9 @@ class EtcdWatch implements StoreWatch {
       if (compactRevision > 0) {
         this.fail(new CompactedError(this.lastDelivered, compactRevision));
       } else {
-        this.broken(new Error(`etcd cancelled the watch: ${res.cancel_reason}`));
+        // Refusals without a compaction (permission denied, invalid range) would repeat on every
+        // retry; ending the watch lets the caller re-list and watch again, which is always safe.
+        this.fail(new InternalError(`etcd cancelled the watch: ${res.cancel_reason || 'no reason given'}`));
       }
       return;
     }
@@ -391,6 +425,7 @@ export class EtcdStore implements Store {
     this.watchCtx = {
       client: this.client,
       maxBackoffMs: this.maxBackoffMs,
+      onRetry: opts.onWatchRetry,
       toWire: (key) => this.toWire(key),
       fromWire: (key) => this.fromWire(key),
       detach: (w) => this.watches.delete(w),
@@ -473,6 +508,8 @@ export class EtcdStore implements Store {
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    // Revision 0 (like undefined) means "current", as in etcd's RangeRequest.
+    const atRevision = opts.revision !== undefined && opts.revision > 0 ? opts.revision : undefined;
     const from = this.toWire(prefix);
     const start = opts.startKey !== undefined && opts.startKey > prefix ? this.toWire(opts.startKey) : from;
     let res;
@@ -481,22 +518,22 @@ export class EtcdStore implements Store {
         this.client.kv.range({
           key: start,
           range_end: prefixEnd(from),
-          revision: opts.revision ?? 0,
+          revision: atRevision ?? 0,
           limit: opts.limit && opts.limit > 0 ? opts.limit : 0,
         }),
       );
     } catch (err) {
       const msg = errorMessage(err);
-      if (opts.revision !== undefined && msg.includes(COMPACTED)) {
-        throw new CompactedError(opts.revision, await this.compactRevisionAbove(opts.revision));
+      if (atRevision !== undefined && msg.includes(COMPACTED)) {
+        throw new CompactedError(atRevision, await this.compactRevisionAbove(atRevision));
       }
-      if (msg.includes(FUTURE)) throw new BadRequestError(`revision ${opts.revision} is in the future`);
+      if (msg.includes(FUTURE)) throw new BadRequestError(`revision ${atRevision} is in the future`);
       throw err;
     }
     const items = res.kvs.map((kv) => this.stored(kv));
     return {
       items,
-      revision: opts.revision ?? Number(res.header.revision),
+      revision: atRevision ?? Number(res.header.revision),
       more: res.more,
       remaining: Math.max(0, Number(res.count) - items.length),
     };
@@ -504,8 +541,12 @@ export class EtcdStore implements Store {
 
   watch(prefix: string, afterRevision: number, handlers: WatchHandlers): StoreWatch {
     const w = new EtcdWatch(this.watchCtx, prefix, afterRevision, handlers);
-    if (this.closed) w.fail(new UnavailableError('store is closed'));
-    else this.watches.add(w);
+    if (this.closed) {
+      w.fail(new UnavailableError('store is closed'));
+    } else {
+      this.watches.add(w);
+      w.start();
+    }
     return w;
   }
 
@@ -582,7 +623,7 @@ export class EtcdStore implements Store {
       try {
         return await fn();
       } catch (err) {
-        const mapped = mapError(err);
+        const mapped = mapEtcdError(err);
         if (!(mapped instanceof UnavailableError) || attempt >= this.readAttempts || !retryable(err)) throw mapped;
         await sleep(backoffMs(attempt, this.maxBackoffMs));
       }

@@ -15,6 +15,7 @@ import {
   UnavailableError,
 } from '../../shared/errors.js';
 import { checkTxn, utf8Bytes } from './limits.js';
+import { SortedKeys } from './sorted-keys.js';
 import type {
   ListOptions,
   ListResult,
@@ -38,18 +39,6 @@ interface Version {
   createRevision: number;
   /** undefined = the key was deleted at modRevision (a tombstone). */
   value: string | undefined;
-}
-
-/** Index of the first element of the sorted `arr` that is ≥ `key`. */
-function lowerBound(arr: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = arr.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((arr[mid] as string) < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Index of the first event with modRevision > `rev` in the revision-ordered `log`. */
@@ -140,8 +129,8 @@ export class MemoryStore implements Store {
   private rev = 1; // etcd starts an empty store at revision 1; the first write is revision 2
   private compactRev = 0;
   private readonly data = new Map<string, Version[]>();
-  /** Every key in `data`, sorted, for prefix ranges. New keys are spliced in (a memmove, not a sort). */
-  private keys: string[] = [];
+  /** Every key in `data`, ordered, for prefix ranges. */
+  private readonly keys = new SortedKeys();
   /** Every change since the compaction revision, in revision order. */
   private log: WatchEvent[] = [];
   private readonly watches = new Set<MemoryWatch>();
@@ -199,20 +188,22 @@ export class MemoryStore implements Store {
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
     this.checkOpen();
-    const rev = opts.revision ?? this.rev;
+    // Revision 0 (like undefined) means "current", as in etcd's RangeRequest.
+    const rev = opts.revision !== undefined && opts.revision > 0 ? opts.revision : this.rev;
     this.checkReadable(rev);
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
     const start = opts.startKey !== undefined && opts.startKey > prefix ? opts.startKey : prefix;
     const items: StoredValue[] = [];
     let remaining = 0;
-    for (let i = lowerBound(this.keys, start); i < this.keys.length; i++) {
-      const key = this.keys[i] as string;
-      if (!key.startsWith(prefix)) break;
+    this.keys.scanFrom(start, (key) => {
+      if (!key.startsWith(prefix)) return false;
       const v = visibleAt(this.data.get(key) as Version[], rev);
-      if (!v) continue;
-      if (items.length < limit) items.push(stored(key, v));
-      else remaining++;
-    }
+      if (v) {
+        if (items.length < limit) items.push(stored(key, v));
+        else remaining++;
+      }
+      return true;
+    });
     return { items, revision: rev, more: remaining > 0, remaining };
   }
 
@@ -241,8 +232,7 @@ export class MemoryStore implements Store {
     // Idempotent like a periodic compactor needs: several API servers may race to compact.
     if (revision <= this.compactRev) return;
     this.compactRev = revision;
-    const keep: string[] = [];
-    for (const key of this.keys) {
+    this.keys.retain((key) => {
       const versions = this.data.get(key) as Version[];
       // Keep the version visible at `revision` (so reads there stay exact) and everything newer.
       let firstKept = versions.length;
@@ -251,12 +241,11 @@ export class MemoryStore implements Store {
       const rest = firstKept === 0 ? versions : versions.slice(firstKept);
       if (rest.length === 0) {
         this.data.delete(key);
-        continue;
+        return false;
       }
       this.data.set(key, rest);
-      keep.push(key);
-    }
-    this.keys = keep;
+      return true;
+    });
     // Events at the compaction revision stay: a watch may start exactly there, as on etcd.
     this.log = this.log.slice(firstAfter(this.log, revision - 1));
   }
@@ -314,7 +303,7 @@ export class MemoryStore implements Store {
       if (!versions) {
         versions = [];
         this.data.set(op.key, versions);
-        this.keys.splice(lowerBound(this.keys, op.key), 0, op.key);
+        this.keys.insert(op.key);
       }
       const prevFields = prevLive ? { prevValue: prevLive.value, prevModRevision: prevLive.modRevision } : {};
       if (op.type === 'put') {

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { BadRequestError, type FieldCause } from '../errors.js';
 import { cause, childPath, formatPath, invalidObjectError } from './field-errors.js';
-import { DeleteOptionsSchema, type DeleteOptions, type KubeObject } from './meta.js';
+import { DeleteOptionsSchema, ObjectMetaSchema, type DeleteOptions, type KubeObject } from './meta.js';
 import type { KindInfo } from './registry.js';
 import { objectMetaCauses } from './rules.js';
 
@@ -102,7 +102,11 @@ export function validateObject<T extends KubeObject>(info: KindInfo<T>, raw: unk
   const subject = { kind: info.kind, group: info.group, name: nameIn(body) };
   const parsed = info.schema.safeParse(body);
   if (!parsed.success) {
-    throw invalidObjectError(subject, parsed.error.issues.map((i) => issueToCause(i, body)));
+    const causes = parsed.error.issues.map((i) => issueToCause(i, body));
+    // Report bad names and labels alongside, as Kubernetes would, when the metadata itself decodes.
+    const meta = ObjectMetaSchema.safeParse(isObject(body) ? (body['metadata'] ?? {}) : {});
+    if (meta.success) causes.push(...objectMetaCauses(meta.data, info));
+    throw invalidObjectError(subject, causes);
   }
   const obj = parsed.data;
   // A cluster-scoped object has no namespace; Kubernetes clears one sent by mistake.

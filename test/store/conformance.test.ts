@@ -5,6 +5,7 @@ import type { Store, StoredValue, WatchEvent } from '../../apiserver/storage/sto
 import { MAX_REQUEST_BYTES, MAX_TXN_OPS } from '../../apiserver/storage/store.js';
 import {
   AlreadyExistsError,
+  BadRequestError,
   CompactedError,
   ConflictError,
   NotFoundError,
@@ -302,6 +303,16 @@ for (const backend of backends) {
         expect(cur.items.map((i) => `${i.key}=${i.value}`)).to.deep.equal(['/o/a=2', '/o/c=c1']);
       });
 
+      it('revision 0 means current; a future revision → BadRequestError, for list and compact', async function () {
+        await store.create('/f/a', '1');
+        const cur = await store.currentRevision();
+        const zero = await store.list('/f/', { revision: 0 });
+        expect(zero.items.map((i) => i.key)).to.deep.equal(['/f/a']);
+        expect(zero.revision).to.be.at.least(cur);
+        await rejects(store.list('/f/', { revision: cur + 1000 }), BadRequestError);
+        await rejects(store.compact(cur + 1000), BadRequestError);
+      });
+
       it('at a compacted revision → CompactedError; the compaction revision itself is readable', async function () {
         const a = await store.create('/c/a', '1');
         await store.update('/c/a', '2', a.modRevision);
@@ -447,6 +458,30 @@ for (const backend of backends) {
         expect(xy.events.map((e) => e.key)).to.deep.equal(['/iso/xy/1']);
         expect(all.events.map((e) => e.key)).to.deep.equal(['/iso/x/1', '/iso/xy/1', '/iso/x']);
         for (const r of [x, xy, all]) r.watch.cancel();
+      });
+
+      it('handlers never run inside the writer: delivery is asynchronous', async function () {
+        const start = await store.currentRevision();
+        let inWriter = false;
+        const seenInWriter: boolean[] = [];
+        const w = store.watch('/async/', start, {
+          onEvents: () => seenInWriter.push(inWriter),
+          onError: (err) => {
+            throw err;
+          },
+        });
+        for (let i = 0; i < 20; i++) {
+          inWriter = true;
+          const p = store.create(`/async/${i}`, 'x');
+          inWriter = false;
+          await p;
+        }
+        const rec = record(store, '/async/', start);
+        await rec.until(() => rec.events.length >= 20, '20 events');
+        expect(seenInWriter.length).to.be.greaterThan(0);
+        expect(seenInWriter.every((b) => !b)).to.equal(true);
+        w.cancel();
+        rec.watch.cancel();
       });
 
       it('a cancelled watch delivers nothing more', async function () {

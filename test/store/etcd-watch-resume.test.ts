@@ -66,7 +66,13 @@ describe('etcd store: watch resume across etcd failures', function () {
   it('delivers every committed write exactly once, in revision order, across two SIGKILL + restarts', async function () {
     const p = prefix();
     const writer = new EtcdStore({ endpoints: [etcd.endpoint], prefix: p, maxBackoffMs: 500 });
-    const watcher = new EtcdStore({ endpoints: [etcd.endpoint], prefix: p, maxBackoffMs: 500 });
+    const resumes = new Set<number>();
+    const watcher = new EtcdStore({
+      endpoints: [etcd.endpoint],
+      prefix: p,
+      maxBackoffMs: 500,
+      onWatchRetry: (info) => resumes.add(info.resumeRevision),
+    });
     try {
       const start = await writer.currentRevision();
       const rec = record(watcher, '/', start);
@@ -106,8 +112,10 @@ describe('etcd store: watch resume across etcd failures', function () {
         final.items.map((i) => [i.key, lastOf.get(i.key)?.modRevision, lastOf.get(i.key)?.value]),
       );
       expect(unavailable, 'the writer noticed the outages').to.be.greaterThan(0);
+      expect(resumes.size, 'the watch was broken and resumed at two points').to.equal(2);
       console.log(
-        `      ${acked.length} acked writes, ${history.length} events delivered exactly once, ${unavailable} UnavailableError retries`,
+        `      ${acked.length} acked writes, ${history.length} events delivered exactly once, ` +
+          `${unavailable} UnavailableError retries, watch resumed at revisions ${[...resumes].join(', ')}`,
       );
       rec.watch.cancel();
     } finally {
@@ -122,7 +130,13 @@ describe('etcd store: watch resume across etcd failures', function () {
     // mid-replay skips the rest of the replay.
     const p = prefix();
     const writer = new EtcdStore({ endpoints: [etcd.endpoint], prefix: p });
-    const watcher = new EtcdStore({ endpoints: [etcd.endpoint], prefix: p, maxBackoffMs: 300 });
+    const resumes: number[] = [];
+    const watcher = new EtcdStore({
+      endpoints: [etcd.endpoint],
+      prefix: p,
+      maxBackoffMs: 300,
+      onWatchRetry: (info) => resumes.push(info.resumeRevision),
+    });
     try {
       const start = await writer.currentRevision();
       // One revision per write, so the replay needs several replies (etcd sends ≤1000 revisions per
@@ -146,7 +160,14 @@ describe('etcd store: watch resume across etcd failures', function () {
       await killed;
       const history = await expectExactHistory(etcd.endpoint, p, start, rec);
       expect(firstBatch).to.be.lessThan(history.length);
-      console.log(`      killed etcd after a first batch of ${firstBatch} of ${history.length} replayed events; all arrived once`);
+      // Re-created watches asked for the revision after what had been delivered (normally right
+      // after the first batch), never past the store's current revision that etcd's headers carry.
+      expect(resumes.length).to.be.greaterThan(0);
+      for (const r of resumes) expect(r).to.be.within(start + firstBatch + 1, start + history.length);
+      console.log(
+        `      killed etcd after a first batch of ${firstBatch} of ${history.length} replayed events; ` +
+          `${resumes.length} retries, resuming from revision(s) ${[...new Set(resumes)].join(', ')}; all events arrived once`,
+      );
       rec.watch.cancel();
     } finally {
       await writer.close();

@@ -1,0 +1,105 @@
+// Keeping the ledger exact on every write that is not a binding: these hooks run inside the
+// compare-and-swap of pod and node writes, so the ledger change commits in the same transaction.
+//   pods:  a bound pod finishing (Succeeded/Failed) or deleted leaves its node's allocation;
+//          a pod created already bound (spec.nodeName set) enters it, or is refused if it does not fit.
+//   nodes: creating a node creates its allocation; changing allocatable updates the copy in it;
+//          deleting a node deletes its allocation, which must be empty (pods released first).
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { Node, Pod } from '../../shared/api/core.js';
+import type { NodeAllocation } from '../../shared/api/scheduling.js';
+import { ConflictError, InvalidError } from '../../shared/errors.js';
+import type { KubeObject } from '../registry/object.js';
+import type { ResourceStore, WriteEffects, WriteHook } from '../registry/resource-store.js';
+import { emptyAllocation, holdsResources, misfit, withoutPod, withPod } from './ledger.js';
+
+const NONE: WriteEffects = { compares: [], ops: [] };
+
+function asPod(obj: KubeObject | undefined): Pod | undefined {
+  return obj as unknown as Pod | undefined;
+}
+
+function isTerminal(pod: Pod | undefined): boolean {
+  return pod?.status?.phase === 'Succeeded' || pod?.status?.phase === 'Failed';
+}
+
+export function podLedgerHook(allocations: ResourceStore): WriteHook {
+  return async (prevObj, nextObj) => {
+    const prev = asPod(prevObj);
+    const next = asPod(nextObj);
+    const before = holdsResources(prev);
+    const after = holdsResources(next);
+    if (before === after) return NONE;
+    if (prev && next && isTerminal(prev) && !isTerminal(next)) {
+      throw new InvalidError(`Pod "${prev.metadata.name ?? ''}" is invalid: status.phase: a finished pod cannot become ${next.status?.phase ?? 'Pending'} again`, { kind: 'Pod', name: prev.metadata.name }, [
+        { reason: 'FieldValueForbidden', field: 'status.phase', message: 'a Succeeded or Failed pod cannot return to a running phase' },
+      ]);
+    }
+    const pod = (before ? prev : next)!;
+    const node = pod.spec.nodeName!;
+    const key = allocations.key(undefined, node);
+    const sv = await allocations.store.get(key);
+    if (before) {
+      // Release. No ledger (node deleted) or not in it: nothing holds resources any more.
+      if (!sv) return NONE;
+      const alloc = allocations.decode(sv.value, sv.modRevision) as unknown as NodeAllocation;
+      const released = withoutPod(alloc, pod.metadata.uid ?? '');
+      if (!released) return NONE;
+      return {
+        compares: [{ key, modRevision: sv.modRevision }],
+        ops: [{ type: 'put', key, value: allocations.encode(released as unknown as KubeObject) }],
+      };
+    }
+    // A pod that arrives bound (created with spec.nodeName) is admitted like a binding.
+    if (!sv) throw new ConflictError(`cannot place pod ${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}: nodes "${node}" not found`, { kind: 'pods', name: pod.metadata.name });
+    const alloc = allocations.decode(sv.value, sv.modRevision) as unknown as NodeAllocation;
+    const why = misfit(alloc, pod);
+    if (why) throw new ConflictError(`cannot place pod ${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}: ${why}`, { kind: 'pods', name: pod.metadata.name });
+    return {
+      compares: [{ key, modRevision: sv.modRevision }],
+      ops: [{ type: 'put', key, value: allocations.encode(withPod(alloc, pod) as unknown as KubeObject) }],
+    };
+  };
+}
+
+/** What a node offers to pods: allocatable, or capacity when allocatable is not reported. */
+export function nodeAllocatable(node: Node): Record<string, string> {
+  const s = node.status;
+  return { ...(s?.allocatable ?? s?.capacity ?? {}) } as Record<string, string>;
+}
+
+export function nodeLedgerHook(allocations: ResourceStore): WriteHook {
+  return async (prevObj, nextObj) => {
+    const prev = prevObj as unknown as Node | undefined;
+    const next = nextObj as unknown as Node | undefined;
+    const name = (next ?? prev)!.metadata.name ?? '';
+    const key = allocations.key(undefined, name);
+    if (next && prev && isDeepStrictEqual(nodeAllocatable(prev), nodeAllocatable(next))) return NONE;
+    const sv = await allocations.store.get(key);
+    if (!next) {
+      if (!sv) return NONE;
+      const alloc = allocations.decode(sv.value, sv.modRevision) as unknown as NodeAllocation;
+      if (alloc.spec.pods.length > 0) {
+        throw new ConflictError(`node ${name} still has ${alloc.spec.pods.length} bound pod(s); they must be released first`, { kind: 'nodes', name });
+      }
+      return { compares: [{ key, modRevision: sv.modRevision }], ops: [{ type: 'delete', key }] };
+    }
+    const allocatable = nodeAllocatable(next);
+    const current = sv
+      ? (allocations.decode(sv.value, sv.modRevision) as unknown as NodeAllocation)
+      : emptyAllocation(name, allocatable);
+    const updated: NodeAllocation = {
+      ...current,
+      metadata: {
+        name,
+        uid: current.metadata.uid ?? randomUUID(),
+        creationTimestamp: current.metadata.creationTimestamp ?? next.metadata.creationTimestamp,
+      },
+      spec: { ...current.spec, allocatable },
+    };
+    return {
+      compares: [{ key, modRevision: sv?.modRevision ?? 0 }],
+      ops: [{ type: 'put', key, value: allocations.encode(updated as unknown as KubeObject) }],
+    };
+  };
+}

@@ -1,0 +1,143 @@
+// Wires the placement machinery into the API server: the ledger hooks on pod and node writes,
+// node deletion that releases pods first, the `pods/binding` and `placements` verbs, and the
+// /audit endpoint.
+import type { Express, Request, Response } from 'express';
+import { ALLOCATION_RESOURCE_VERSION_ANNOTATION } from '../../shared/api/core.js';
+import { bindingKind, placementsResource } from '../../shared/api/registry.js';
+import type { PlacementResult } from '../../shared/api/scheduling.js';
+import { validateObject } from '../../shared/api/validation.js';
+import { BadRequestError, InvalidError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logging.js';
+import { authorize } from '../auth/authorizer.js';
+import type { UserInfo } from '../auth/tokens.js';
+import { readObjectBody } from '../http/body.js';
+import type { CustomHandler, ServedResource } from '../http/resources.js';
+import { sendError } from '../http/status.js';
+import type { ApiServerMetrics } from '../metrics.js';
+import { nowTimestamp } from '../registry/rest.js';
+import type { Store } from '../storage/store.js';
+import { auditAllocations } from './audit.js';
+import { PlacementCommitter, type BindRequest } from './commit.js';
+import { nodeLedgerHook, podLedgerHook } from './hooks.js';
+import { failPodsOnNode } from './release.js';
+
+/** Bindings one Placement may carry (Incremental ones are split into many transactions). */
+export const MAX_PLACEMENT_BINDINGS = 5000;
+
+export interface PlacementDeps {
+  app: Express;
+  store: Store;
+  log: Logger;
+  metrics: ApiServerMetrics;
+  maxRequestBytes: number;
+  served(resource: string): ServedResource;
+  addCustomHandler(key: string, handler: CustomHandler): void;
+}
+
+export function installPlacement(d: PlacementDeps): PlacementCommitter {
+  const pods = d.served('pods').rest;
+  const nodes = d.served('nodes').rest;
+  const allocations = d.served('nodeallocations').rest.objects;
+
+  pods.objects.addWriteHook(podLedgerHook(allocations));
+  nodes.objects.addWriteHook(nodeLedgerHook(allocations));
+  nodes.beforeDelete = async (node) => {
+    const name = node.metadata.name ?? '';
+    const n = await failPodsOnNode(pods.objects, name, 'NodeLost', `node ${name} was deleted`);
+    if (n > 0) d.log.info('failed the pods of a deleted node', { node: name, pods: n });
+  };
+
+  const committer = new PlacementCommitter(d.store, pods.objects, allocations, {
+    conflict: (mode) => d.metrics.bindingConflicts.inc({ mode }),
+    retry: () => d.metrics.bindingRetries.inc(),
+    bound: (n) => d.metrics.bindings.inc(n),
+  });
+
+  const bindingHandler: CustomHandler = async ({ req, path }) => {
+    const raw = await readObjectBody(req, d.maxRequestBytes);
+    const binding = validateObject(bindingKind, raw);
+    if (binding.metadata.name && binding.metadata.name !== path.name) {
+      throw new BadRequestError(`the name of the binding (${binding.metadata.name}) does not match the pod on the URL (${path.name ?? ''})`);
+    }
+    if (binding.target.kind && binding.target.kind !== 'Node') {
+      throw new InvalidError(`Binding "${path.name ?? ''}" is invalid: target.kind: Unsupported value: "${binding.target.kind}": must be Node`, { kind: 'Binding' }, [
+        { reason: 'FieldValueNotSupported', field: 'target.kind', message: 'must be Node' },
+      ]);
+    }
+    if (!binding.target.name) {
+      throw new InvalidError(`Binding "${path.name ?? ''}" is invalid: target.name: Required value`, { kind: 'Binding' }, [
+        { reason: 'FieldValueRequired', field: 'target.name', message: 'the node to bind to is required' },
+      ]);
+    }
+    const rv = binding.metadata.annotations?.[ALLOCATION_RESOURCE_VERSION_ANNOTATION];
+    const b: BindRequest = { namespace: path.namespace ?? '', podName: path.name ?? '', nodeName: binding.target.name };
+    if (rv !== undefined) b.allocationResourceVersion = rv;
+    if (binding.target.uid) b.podUid = binding.target.uid;
+    await committer.bindOne(b);
+    return {
+      status: 201,
+      body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 },
+    };
+  };
+  d.addCustomHandler('pods/binding:POST', bindingHandler);
+
+  const placementHandler: CustomHandler = async ({ req }) => {
+    const raw = await readObjectBody(req, d.maxRequestBytes);
+    const placement = validateObject(placementsResource, raw);
+    const bindings = placement.spec.bindings;
+    if (bindings.length > MAX_PLACEMENT_BINDINGS) {
+      throw new InvalidError(`Placement is invalid: spec.bindings: Too many: ${bindings.length}: must have at most ${MAX_PLACEMENT_BINDINGS} items`, { kind: 'Placement' }, [
+        { reason: 'FieldValueTooMany', field: 'spec.bindings', message: `must have at most ${MAX_PLACEMENT_BINDINGS} items` },
+      ]);
+    }
+    const mode = placement.spec.conflictMode;
+    if (mode === 'Coarse') {
+      const missing = bindings.findIndex((b) => b.allocationResourceVersion === undefined);
+      if (missing >= 0) {
+        throw new InvalidError(`Placement is invalid: spec.bindings[${missing}].allocationResourceVersion: Required value: coarse conflict mode needs the allocation version each decision was made on`, { kind: 'Placement' }, [
+          { reason: 'FieldValueRequired', field: `spec.bindings[${missing}].allocationResourceVersion`, message: 'required in Coarse conflict mode' },
+        ]);
+      }
+    }
+    const requests: BindRequest[] = bindings.map((b) => {
+      const r: BindRequest = { namespace: b.podNamespace, podName: b.podName, nodeName: b.nodeName };
+      if (b.podUID) r.podUid = b.podUID;
+      if (b.allocationResourceVersion !== undefined && mode !== 'Fine') r.allocationResourceVersion = b.allocationResourceVersion;
+      return r;
+    });
+    const outcomes = await committer.commit(requests, placement.spec.mode);
+    const results: PlacementResult[] = outcomes.map((o, i) => ({
+      podNamespace: requests[i]!.namespace,
+      podName: requests[i]!.podName,
+      nodeName: requests[i]!.nodeName,
+      outcome: o.outcome,
+      ...(o.message ? { message: o.message } : {}),
+    }));
+    return {
+      status: 201,
+      body: {
+        ...placement,
+        metadata: { ...placement.metadata, creationTimestamp: nowTimestamp() },
+        status: { results, bound: results.filter((r) => r.outcome === 'Bound').length },
+      },
+    };
+  };
+  d.addCustomHandler('placements:POST', placementHandler);
+
+  d.app.get('/audit', async (req: Request, res: Response) => {
+    try {
+      const user = res.locals.user as UserInfo;
+      authorize(user, { verb: 'list', group: 'scheduling.cell.dev', resource: 'nodeallocations' });
+      const rvText = typeof req.query.resourceVersion === 'string' ? req.query.resourceVersion : undefined;
+      if (rvText !== undefined && !/^\d{1,16}$/.test(rvText)) throw new BadRequestError(`invalid resourceVersion "${rvText}"`);
+      const report = await auditAllocations(
+        { pods: pods.objects, nodes: nodes.objects, allocations },
+        rvText !== undefined ? Number(rvText) : undefined,
+      );
+      res.json(report);
+    } catch (err) {
+      sendError(res, err, d.log);
+    }
+  });
+  return committer;
+}

@@ -1,0 +1,382 @@
+// Real, unmodified kubectl against the API server over real etcd (DESIGN §2: "real Kubernetes
+// clients must be able to use it unchanged"). kubectl is found on PATH ($KUBECTL overrides); the
+// commands used here work the same with kubectl 1.20 (Debian's kubernetes-client, what CI installs)
+// and current releases.
+import { expect } from 'chai';
+import { writeFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { NotFoundError } from '../../shared/errors.js';
+import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
+import { findKubectl, run, spawnStreaming, tempDir, waitFor, writeKubeconfig, type RunResult } from './helpers.js';
+import { startTlsProxy, TEST_TLS_CERT, type TlsProxy } from './tls-proxy.js';
+
+interface Meta {
+  name?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  resourceVersion?: string;
+}
+interface Obj {
+  metadata: Meta;
+}
+
+function podYaml(name: string, labels: Record<string, string>): string {
+  const labelLines = Object.entries(labels)
+    .map(([k, v]) => `    ${k}: ${v}`)
+    .join('\n');
+  return `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  labels:
+${labelLines}
+spec:
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "3600"]
+    resources:
+      requests:
+        cpu: 100m
+        memory: 64Mi
+`;
+}
+
+function podObject(name: string, labels: Record<string, string> = {}) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels },
+    spec: { containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'] }] },
+  };
+}
+
+/** Rows of a `kubectl get` table (header excluded), split on runs of spaces. */
+function rows(stdout: string): string[][] {
+  return stdout
+    .trim()
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.trim().split(/\s{2,}/));
+}
+
+function header(stdout: string): string[] {
+  return (stdout.split('\n')[0] ?? '').trim().split(/\s{2,}/);
+}
+
+function expectOk(r: RunResult, what: string): RunResult {
+  expect(r.code, `${what} failed (exit ${r.code})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).to.equal(0);
+  return r;
+}
+
+const kubectlBin = findKubectl();
+
+function kubectlSuite(mode: 'no auth' | 'token auth'): void {
+  describe(`kubectl against cell-apiserver on etcd (${mode})`, function () {
+    this.timeout(60_000);
+    let srv: TestApiServer;
+    let proxy: TlsProxy | undefined;
+    /** What kubectl talks to: the server itself, or (token auth) the TLS front of it. */
+    let serverUrl: string;
+    let dir: string;
+    let kubeconfig: string;
+    let kubectlPath: string;
+    const token = mode === 'token auth' ? TEST_TOKENS.admin : undefined;
+    const api = () => srv.client(token);
+
+    /** `kubectl --kubeconfig=… ARGS`, with its own HOME and cache dir so no discovery cache leaks in. */
+    const kubectl = (...args: string[]): Promise<RunResult> =>
+      run(kubectlPath, [`--kubeconfig=${kubeconfig}`, `--cache-dir=${path.join(dir, 'cache')}`, ...args], { env: kubectlEnv(), cwd: dir });
+    const kubectlEnv = (): NodeJS.ProcessEnv => {
+      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '', HOME: dir, LANG: 'C' };
+      return env;
+    };
+    const file = (name: string, content: string): string => {
+      const p = path.join(dir, name);
+      writeFileSync(p, content);
+      return p;
+    };
+    const getPod = (name: string, namespace = 'default') => api().get<Obj>({ resource: 'pods', namespace, name });
+    const podGone = async (name: string, namespace = 'default'): Promise<boolean> => {
+      try {
+        await getPod(name, namespace);
+        return false;
+      } catch (err) {
+        if (err instanceof NotFoundError) return true;
+        throw err;
+      }
+    };
+
+    before(async function () {
+      if (!kubectlBin) {
+        // CI always installs kubectl (Debian's kubernetes-client); a developer machine may lack it.
+        if (process.env.CI) throw new Error('kubectl is not on PATH');
+        console.warn('    (kubectl not on PATH: skipping the kubectl client tests)');
+        this.skip();
+      }
+      kubectlPath = kubectlBin;
+      srv = await startTestApiServer({ backend: 'etcd', ...(token ? { auth: true } : {}) });
+      serverUrl = srv.url;
+      if (token) {
+        // kubectl only sends a bearer token over TLS (client-go drops credentials for http://
+        // servers), and cell-apiserver has no TLS listener of its own: front it with TLS.
+        proxy = await startTlsProxy(srv.url);
+        serverUrl = proxy.url;
+      }
+      dir = tempDir('cell-kubectl-');
+      kubeconfig = writeKubeconfig(path.join(dir, 'kubeconfig'), serverUrl, token ? { token, caCertPem: TEST_TLS_CERT } : {});
+    });
+
+    after(async function () {
+      await proxy?.close();
+      await srv?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('reports its version and the server version', async function () {
+      const r = expectOk(await kubectl('version', '-o', 'json'), 'kubectl version');
+      const v = JSON.parse(r.stdout) as { clientVersion?: { gitVersion?: string }; serverVersion?: { gitVersion?: string } };
+      expect(v.clientVersion?.gitVersion).to.match(/^v1\./);
+      expect(v.serverVersion?.gitVersion).to.match(/cell/);
+    });
+
+    it('api-resources lists pods, nodes, podgroups and nodeallocations', async function () {
+      const r = expectOk(await kubectl('api-resources'), 'kubectl api-resources');
+      const byName = new Map(rows(r.stdout).map((cols) => [cols[0], cols]));
+      for (const name of ['pods', 'nodes', 'namespaces', 'events', 'leases', 'podgroups', 'nodeallocations']) {
+        expect(byName.has(name), `api-resources should list ${name}:\n${r.stdout}`).to.equal(true);
+      }
+      expect(byName.get('pods')).to.include('Pod');
+      expect(byName.get('pods')).to.include('v1');
+      expect(byName.get('podgroups')).to.include('scheduling.x-k8s.io/v1alpha1');
+      expect(byName.get('nodeallocations')).to.include('scheduling.cell.dev/v1alpha1');
+      // Subresources are not resource types of their own.
+      expect(byName.has('pods/binding')).to.equal(false);
+    });
+
+    it('get pods on an empty namespace says there are none', async function () {
+      expectOk(await kubectl('create', 'namespace', 'empty-ns'), 'kubectl create namespace');
+      const r = expectOk(await kubectl('get', 'pods', '-n', 'empty-ns'), 'kubectl get pods');
+      expect(r.stdout.trim()).to.equal('');
+      expect(r.stderr).to.match(/No resources found in empty-ns namespace/);
+    });
+
+    it('apply -f creates a pod, and get pods shows it Pending in READY/STATUS columns', async function () {
+      const podFile = file('web.yaml', podYaml('web', { app: 'web' }));
+      const r = expectOk(await kubectl('apply', '--validate=false', '-f', podFile), 'kubectl apply');
+      expect(r.stdout.trim()).to.equal('pod/web created');
+      const pod = await getPod('web');
+      expect(pod.metadata.labels).to.deep.equal({ app: 'web' });
+
+      const g = expectOk(await kubectl('get', 'pods'), 'kubectl get pods');
+      expect(header(g.stdout)).to.deep.equal(['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']);
+      const [row, ...others] = rows(g.stdout);
+      expect(others).to.deep.equal([]);
+      expect(row?.slice(0, 4)).to.deep.equal(['web', '0/1', 'Pending', '0']);
+      expect(row?.[4]).to.match(/^\d+s$/);
+    });
+
+    it('get pods -o wide adds the IP, NODE and NOMINATED NODE columns', async function () {
+      const g = expectOk(await kubectl('get', 'pods', '-o', 'wide'), 'kubectl get pods -o wide');
+      const h = header(g.stdout);
+      expect(h.slice(0, 5)).to.deep.equal(['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']);
+      expect(h).to.include.members(['IP', 'NODE', 'NOMINATED NODE']);
+      const row = rows(g.stdout)[0] ?? [];
+      expect(row[0]).to.equal('web');
+      expect(row[h.indexOf('NODE')]).to.equal('<none>');
+    });
+
+    it('get pod -o yaml / -o json return the object', async function () {
+      const r = expectOk(await kubectl('get', 'pod', 'web', '-o', 'json'), 'kubectl get -o json');
+      const obj = JSON.parse(r.stdout) as Obj & { kind?: string; apiVersion?: string };
+      expect(obj.kind).to.equal('Pod');
+      expect(obj.apiVersion).to.equal('v1');
+      expect(obj.metadata.name).to.equal('web');
+      const y = expectOk(await kubectl('get', 'pod', 'web', '-o', 'yaml'), 'kubectl get -o yaml');
+      expect(y.stdout).to.match(/^kind: Pod$/m);
+    });
+
+    it('label pod adds a label that jsonpath reads back', async function () {
+      const r = expectOk(await kubectl('label', 'pod', 'web', 'tier=x'), 'kubectl label');
+      expect(r.stdout.trim()).to.equal('pod/web labeled');
+      const j = expectOk(await kubectl('get', 'pod', 'web', '-o', 'jsonpath={.metadata.labels.tier}'), 'kubectl get -o jsonpath');
+      expect(j.stdout).to.equal('x');
+      expect((await getPod('web')).metadata.labels).to.deep.equal({ app: 'web', tier: 'x' });
+    });
+
+    it('apply -f the same file again is "unchanged" and writes nothing', async function () {
+      const before = await getPod('web');
+      const r = expectOk(await kubectl('apply', '--validate=false', '-f', path.join(dir, 'web.yaml')), 'kubectl apply (again)');
+      expect(r.stdout.trim()).to.equal('pod/web unchanged');
+      const after = await getPod('web');
+      expect(after.metadata.resourceVersion).to.equal(before.metadata.resourceVersion);
+    });
+
+    it('apply -f a modified file is "configured" and the change is visible', async function () {
+      const podFile = file('web.yaml', podYaml('web', { app: 'web-v2' }));
+      const r = expectOk(await kubectl('apply', '--validate=false', '-f', podFile), 'kubectl apply (modified)');
+      expect(r.stdout.trim()).to.equal('pod/web configured');
+      // The label set by `kubectl label` is not in the file, and apply leaves it alone.
+      expect((await getPod('web')).metadata.labels).to.deep.equal({ app: 'web-v2', tier: 'x' });
+      const j = expectOk(await kubectl('get', 'pod', 'web', '-o', 'jsonpath={.metadata.labels.app}'), 'kubectl get -o jsonpath');
+      expect(j.stdout).to.equal('web-v2');
+      const l = expectOk(await kubectl('get', 'pods', '-l', 'app=web-v2', '-o', 'name'), 'kubectl get -l');
+      expect(l.stdout.trim()).to.equal('pod/web');
+      const none = expectOk(await kubectl('get', 'pods', '-l', 'app=web', '-o', 'name'), 'kubectl get -l (no match)');
+      expect(none.stdout.trim()).to.equal('');
+    });
+
+    it('get nodes shows Ready for a node whose Ready condition is True', async function () {
+      const node = (name: string, ready: 'True' | 'False') => ({
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name, labels: { 'node-role.kubernetes.io/worker': '' } },
+        spec: {},
+        status: {
+          capacity: { cpu: '4', memory: '8Gi', pods: '110' },
+          allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
+          conditions: [{ type: 'Ready', status: ready, reason: ready === 'True' ? 'AgentReady' : 'AgentNotReady' }],
+          nodeInfo: { kubeletVersion: 'cell-agent/test' },
+        },
+      });
+      await api().create({ resource: 'nodes' }, node('node-a', 'True'));
+      await api().create({ resource: 'nodes' }, node('node-b', 'False'));
+      const r = expectOk(await kubectl('get', 'nodes'), 'kubectl get nodes');
+      expect(header(r.stdout)).to.deep.equal(['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION']);
+      const byName = new Map(rows(r.stdout).map((cols) => [cols[0], cols]));
+      expect(byName.get('node-a')?.slice(0, 3)).to.deep.equal(['node-a', 'Ready', 'worker']);
+      expect(byName.get('node-a')?.[4]).to.equal('cell-agent/test');
+      expect(byName.get('node-b')?.slice(0, 2)).to.deep.equal(['node-b', 'NotReady']);
+      // Short name from discovery.
+      const no = expectOk(await kubectl('get', 'no', 'node-a', '-o', 'name'), 'kubectl get no');
+      expect(no.stdout.trim()).to.equal('node/node-a');
+    });
+
+    it('get pods -w streams additions, changes and deletions', async function () {
+      const w = spawnStreaming(kubectlPath, [`--kubeconfig=${kubeconfig}`, `--cache-dir=${path.join(dir, 'cache')}`, 'get', 'pods', '-w'], {
+        env: kubectlEnv(),
+        cwd: dir,
+      });
+      try {
+        // The header follows the initial list; kubectl then watches from that list's resourceVersion,
+        // so nothing written after this point can be missed.
+        await waitFor(() => /NAME\s+READY\s+STATUS/.test(w.stdout()), 'kubectl get -w to print its header');
+        const linesFor = (name: string) =>
+          w
+            .stdout()
+            .split('\n')
+            .filter((l) => l.split(/\s+/)[0] === name);
+        expect(linesFor('web')).to.have.length(1);
+
+        await api().create({ resource: 'pods', namespace: 'default' }, podObject('watched', { app: 'w' }));
+        await waitFor(() => linesFor('watched').length >= 1, 'the ADDED line for pod "watched"');
+        expect(linesFor('watched')[0]).to.match(/^watched\s+0\/1\s+Pending\s+0\s+/);
+
+        await api().patch({ resource: 'pods', namespace: 'default', name: 'watched' }, { metadata: { labels: { step: 'two' } } });
+        await waitFor(() => linesFor('watched').length >= 2, 'the MODIFIED line for pod "watched"');
+
+        await api().delete({ resource: 'pods', namespace: 'default', name: 'watched' });
+        await waitFor(() => linesFor('watched').length >= 3, 'the DELETED line for pod "watched"');
+        expect(w.child.exitCode, `kubectl get -w exited early: ${w.stderr()}`).to.equal(null);
+      } finally {
+        await w.stop();
+      }
+      expect(w.stderr()).to.not.match(/error/i);
+    });
+
+    it('delete pod removes an unbound pod at once', async function () {
+      await api().create({ resource: 'pods', namespace: 'default' }, podObject('doomed'));
+      const started = Date.now();
+      const r = expectOk(await kubectl('delete', 'pod', 'doomed'), 'kubectl delete pod');
+      expect(r.stdout.trim()).to.equal('pod "doomed" deleted');
+      // No graceful wait for an unbound pod: kubectl's wait for the deletion ends immediately.
+      expect(Date.now() - started).to.be.below(10_000);
+      expect(await podGone('doomed')).to.equal(true);
+      const g = await kubectl('get', 'pod', 'doomed');
+      expect(g.code).to.not.equal(0);
+      expect(g.stderr).to.match(/NotFound|not found/);
+    });
+
+    it('delete -f deletes what the file names', async function () {
+      const multi = file('two.yaml', `${podYaml('one', { batch: 'b' })}---\n${podYaml('two', { batch: 'b' })}`);
+      const a = expectOk(await kubectl('apply', '--validate=false', '-f', multi), 'kubectl apply (two pods)');
+      expect(a.stdout.trim().split('\n').sort()).to.deep.equal(['pod/one created', 'pod/two created']);
+      const r = expectOk(await kubectl('delete', '-f', multi), 'kubectl delete -f');
+      expect(r.stdout.trim().split('\n').sort()).to.deep.equal(['pod "one" deleted', 'pod "two" deleted']);
+      expect(await podGone('one')).to.equal(true);
+      expect(await podGone('two')).to.equal(true);
+      const d = expectOk(await kubectl('delete', '-f', path.join(dir, 'web.yaml')), 'kubectl delete -f web.yaml');
+      expect(d.stdout.trim()).to.equal('pod "web" deleted');
+      expect(await podGone('web')).to.equal(true);
+    });
+
+    it('get ns lists the bootstrap namespaces and the one created', async function () {
+      const r = expectOk(await kubectl('get', 'ns'), 'kubectl get ns');
+      expect(header(r.stdout)).to.deep.equal(['NAME', 'STATUS', 'AGE']);
+      const byName = new Map(rows(r.stdout).map((cols) => [cols[0], cols]));
+      for (const ns of ['default', 'kube-system', 'kube-node-lease', 'empty-ns']) {
+        expect(byName.get(ns)?.[1], `namespace ${ns} in:\n${r.stdout}`).to.equal('Active');
+      }
+    });
+
+    it('get podgroups shows a PodGroup created through the API', async function () {
+      await api().create(
+        { group: 'scheduling.x-k8s.io', version: 'v1alpha1', resource: 'podgroups', namespace: 'default' },
+        {
+          apiVersion: 'scheduling.x-k8s.io/v1alpha1',
+          kind: 'PodGroup',
+          metadata: { name: 'gang' },
+          spec: { minMember: 3, scheduleTimeoutSeconds: 60 },
+        },
+      );
+      const r = expectOk(await kubectl('get', 'podgroups'), 'kubectl get podgroups');
+      const h = header(r.stdout);
+      expect(h[0]).to.equal('NAME');
+      expect(h).to.include('MINMEMBER');
+      const row = rows(r.stdout)[0] ?? [];
+      expect(row[0]).to.equal('gang');
+      expect(row[h.indexOf('MINMEMBER')]).to.equal('3');
+      const short = expectOk(await kubectl('get', 'pg', 'gang', '-o', 'jsonpath={.spec.minMember}'), 'kubectl get pg');
+      expect(short.stdout).to.equal('3');
+    });
+
+    it('get nodeallocations works (read-only resource)', async function () {
+      const r = expectOk(await kubectl('get', 'nodeallocations'), 'kubectl get nodeallocations');
+      expect(r.code).to.equal(0);
+    });
+
+    it('an unknown resource type fails with a message naming it', async function () {
+      const r = await kubectl('get', 'widgets');
+      expect(r.code).to.not.equal(0);
+      expect(r.stderr).to.match(/the server doesn't have a resource type "widgets"/);
+    });
+
+    if (mode === 'token auth') {
+      it('a bad token is refused as Unauthorized', async function () {
+        const bad = writeKubeconfig(path.join(dir, 'bad-kubeconfig'), serverUrl, { token: 'not-a-token', caCertPem: TEST_TLS_CERT });
+        const r = await run(kubectlPath, [`--kubeconfig=${bad}`, `--cache-dir=${path.join(dir, 'cache-bad')}`, 'get', 'pods'], {
+          env: kubectlEnv(),
+          cwd: dir,
+        });
+        expect(r.code).to.not.equal(0);
+        expect(r.stderr).to.match(/You must be logged in to the server/);
+      });
+
+      it('a viewer token can read but not write (Forbidden)', async function () {
+        const viewer = writeKubeconfig(path.join(dir, 'viewer-kubeconfig'), serverUrl, { token: TEST_TOKENS.viewer, caCertPem: TEST_TLS_CERT });
+        const base = [`--kubeconfig=${viewer}`, `--cache-dir=${path.join(dir, 'cache-viewer')}`];
+        const g = await run(kubectlPath, [...base, 'get', 'pods'], { env: kubectlEnv(), cwd: dir });
+        expect(g.code, g.stderr).to.equal(0);
+        const podFile = file('viewer.yaml', podYaml('from-viewer', { app: 'v' }));
+        const c = await run(kubectlPath, [...base, 'apply', '--validate=false', '-f', podFile], { env: kubectlEnv(), cwd: dir });
+        expect(c.code).to.not.equal(0);
+        expect(c.stderr).to.match(/forbidden/i);
+        expect(await podGone('from-viewer')).to.equal(true);
+      });
+    }
+  });
+}
+
+kubectlSuite('no auth');
+kubectlSuite('token auth');

@@ -1,0 +1,86 @@
+// A TLS front for an API server in tests. kubectl (client-go) sends a kubeconfig user's bearer token
+// only over TLS: against a plain-http server it silently drops the credentials, so testing token
+// auth with real kubectl needs https. cell-apiserver serves plain http only (no --tls-cert-file yet),
+// so the token-auth kubectl tests put this TLS-terminating reverse proxy in front of it.
+//
+// The certificate is a self-signed, test-only one (CN cell-test-localhost, SAN IP:127.0.0.1 and
+// DNS:localhost, valid 2000-2099, CA:TRUE so it can be its own certificate-authority-data). Its key is
+// public on purpose: it protects nothing.
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+
+export const TEST_TLS_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgVf+BvKKIxs/buZz+
+3rw9zn7Gdc2p0yrP7Y0mXhnqtI6hRANCAAQYkFsNah9HlS45yQH+4kDDRllG0OVC
+v15ZxqxI3h/4Zb58+XRmmjLWemZv0Prj5uEQNlVuZnxnAcahbBgvGZjL
+-----END PRIVATE KEY-----
+`;
+
+export const TEST_TLS_CERT = `-----BEGIN CERTIFICATE-----
+MIIBnzCCAUagAwIBAgIBATAKBggqhkjOPQQDAjAeMRwwGgYDVQQDDBNjZWxsLXRl
+c3QtbG9jYWxob3N0MCAXDTAwMDEwMTAwMDAwMFoYDzIwOTkxMjMxMDAwMDAwWjAe
+MRwwGgYDVQQDDBNjZWxsLXRlc3QtbG9jYWxob3N0MFkwEwYHKoZIzj0CAQYIKoZI
+zj0DAQcDQgAEGJBbDWofR5UuOckB/uJAw0ZZRtDlQr9eWcasSN4f+GW+fPl0Zpoy
+1npmb9D64+bhEDZVbmZ8ZwHGoWwYLxmYy6NzMHEwGgYDVR0RBBMwEYcEfwAAAYIJ
+bG9jYWxob3N0MA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgKEMBMGA1Ud
+JQQMMAoGCCsGAQUFBwMBMB0GA1UdDgQWBBRKvp7fjk7kv7+llYRZqGH/D8MMZTAK
+BggqhkjOPQQDAgNHADBEAiBwHhOumtMf4PY+hLgtgQlxQrxttjvU2m/3Pr7xk5ZG
+kQIgAnep/0H64fGdy5mt7offdh/sK5JyUHvZOLM24dx3GSE=
+-----END CERTIFICATE-----
+`;
+
+export interface TlsProxy {
+  /** https://127.0.0.1:PORT */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Forwards every request (streaming both ways, so watches work) to the http server at `upstream`. */
+export async function startTlsProxy(upstream: string): Promise<TlsProxy> {
+  const target = new URL(upstream);
+  const agent = new http.Agent({ keepAlive: true });
+  const server = https.createServer({ key: TEST_TLS_KEY, cert: TEST_TLS_CERT }, (req, res) => {
+    const out = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: target.host },
+        agent,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        res.flushHeaders();
+        up.pipe(res);
+      },
+    );
+    out.on('error', (err) => {
+      if (!res.headersSent) {
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(`proxy: ${err.message}`);
+      } else {
+        res.destroy();
+      }
+    });
+    req.pipe(out);
+    // The client went away before the response ended (e.g. a watch it stopped): end upstream too.
+    res.on('close', () => {
+      if (!res.writableFinished) out.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    async close() {
+      agent.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
