@@ -291,6 +291,8 @@ export class ApiClient {
       }
     } catch (err) {
       if (signal?.aborted) return;
+      // An error raised by onEvent (e.g. a 410 ERROR event) is the caller's; pass it through.
+      if (err instanceof CellError) throw err;
       throw new UnavailableError(`watch stream broke: ${errorMessage(err)}`);
     }
   }

@@ -1,0 +1,252 @@
+// The one list+watch informer (schedulers, agent, CLI): lists, then watches from the list's
+// resourceVersion, resumes from the last seen resourceVersion after a broken stream, re-lists on
+// 410 Expired (reconciling the cache so handlers see the missed changes), reconnects with
+// back-off, and keeps an indexed local cache. Handlers run synchronously in event order.
+import { CellError, ExpiredError, errorMessage } from '../errors.js';
+import type { Logger } from '../logging.js';
+import { errorFromStatus, isStatus, type ApiClient, type ResourceRef, type WatchEvent } from './http-client.js';
+
+export interface ObjectLike {
+  metadata: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
+}
+
+export interface InformerHandlers<T> {
+  add?(obj: T): void;
+  update?(oldObj: T, newObj: T): void;
+  delete?(obj: T): void;
+}
+
+export interface InformerOptions {
+  client: ApiClient;
+  /** What to watch (namespace optional: all namespaces when absent). */
+  ref: ResourceRef;
+  labelSelector?: string;
+  fieldSelector?: string;
+  log?: Logger;
+  /** Page size of the initial list. */
+  pageSize?: number;
+}
+
+export function objectKey(obj: ObjectLike): string {
+  const ns = obj.metadata.namespace;
+  return ns ? `${ns}/${obj.metadata.name ?? ''}` : (obj.metadata.name ?? '');
+}
+
+interface ListResponse<T> {
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+export class Informer<T extends ObjectLike> {
+  private readonly cache = new Map<string, T>();
+  private readonly handlers: InformerHandlers<T>[] = [];
+  private readonly indexers = new Map<string, (obj: T) => string[]>();
+  private readonly indexes = new Map<string, Map<string, Map<string, T>>>();
+  private abort: AbortController | undefined;
+  private running = false;
+  private resourceVersion = '';
+  private syncedResolve: (() => void) | undefined;
+  private readonly synced: Promise<void>;
+  private loopDone: Promise<void> | undefined;
+  /** Counts (re)lists, for tests and metrics. */
+  relists = 0;
+
+  constructor(private readonly opts: InformerOptions) {
+    this.synced = new Promise((resolve) => (this.syncedResolve = resolve));
+  }
+
+  /** Handlers see every change after they are added (add handlers before start to see the initial list). */
+  addHandlers(h: InformerHandlers<T>): void {
+    this.handlers.push(h);
+  }
+
+  /** An index: `fn` maps an object to the keys it is found under (e.g. pods by node name). */
+  addIndex(name: string, fn: (obj: T) => string[]): void {
+    this.indexers.set(name, fn);
+    const idx = new Map<string, Map<string, T>>();
+    this.indexes.set(name, idx);
+    for (const [key, obj] of this.cache) this.indexInsert(name, idx, key, obj);
+  }
+
+  private indexInsert(name: string, idx: Map<string, Map<string, T>>, key: string, obj: T): void {
+    for (const v of this.indexers.get(name)!(obj)) {
+      if (!idx.has(v)) idx.set(v, new Map());
+      idx.get(v)!.set(key, obj);
+    }
+  }
+
+  private indexRemove(key: string, obj: T): void {
+    for (const [name, idx] of this.indexes) {
+      for (const v of this.indexers.get(name)!(obj)) {
+        const bucket = idx.get(v);
+        bucket?.delete(key);
+        if (bucket && bucket.size === 0) idx.delete(v);
+      }
+    }
+  }
+
+  private put(key: string, obj: T): void {
+    const old = this.cache.get(key);
+    if (old) this.indexRemove(key, old);
+    this.cache.set(key, obj);
+    for (const [name, idx] of this.indexes) this.indexInsert(name, idx, key, obj);
+  }
+
+  private remove(key: string): T | undefined {
+    const old = this.cache.get(key);
+    if (!old) return undefined;
+    this.indexRemove(key, old);
+    this.cache.delete(key);
+    return old;
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.cache.get(namespace ? `${namespace}/${name}` : name);
+  }
+
+  list(): T[] {
+    return [...this.cache.values()];
+  }
+
+  byIndex(name: string, value: string): T[] {
+    return [...(this.indexes.get(name)?.get(value)?.values() ?? [])];
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  get lastResourceVersion(): string {
+    return this.resourceVersion;
+  }
+
+  hasSynced(): Promise<void> {
+    return this.synced;
+  }
+
+  /** Starts the loop; resolves once the first list is in the cache. */
+  async start(): Promise<void> {
+    if (this.running) return this.synced;
+    this.running = true;
+    this.loopDone = this.loop();
+    return this.synced;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort?.abort();
+    await this.loopDone;
+  }
+
+  private emit(fn: (h: InformerHandlers<T>) => void): void {
+    for (const h of this.handlers) {
+      try {
+        fn(h);
+      } catch (err) {
+        // A handler bug must not stop the informer; it is logged loudly.
+        this.opts.log?.error('informer handler failed', { resource: this.opts.ref.resource, error: errorMessage(err) });
+      }
+    }
+  }
+
+  private query(): Record<string, string> {
+    const q: Record<string, string> = {};
+    if (this.opts.labelSelector) q.labelSelector = this.opts.labelSelector;
+    if (this.opts.fieldSelector) q.fieldSelector = this.opts.fieldSelector;
+    return q;
+  }
+
+  /** List everything and reconcile the cache with it, emitting the differences. */
+  private async relist(): Promise<void> {
+    const fresh = new Map<string, T>();
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page: ListResponse<T> = await this.opts.client.list<ListResponse<T>>(this.opts.ref, {
+        ...this.query(),
+        limit: this.opts.pageSize ?? 500,
+        ...(cont ? { continue: cont } : {}),
+      });
+      for (const item of page.items) fresh.set(objectKey(item), item);
+      cont = page.metadata.continue || undefined;
+      rv = page.metadata.resourceVersion ?? rv;
+    } while (cont);
+    for (const [key, old] of [...this.cache]) {
+      if (!fresh.has(key)) {
+        this.remove(key);
+        this.emit((h) => h.delete?.(old));
+      }
+    }
+    for (const [key, obj] of fresh) {
+      const old = this.cache.get(key);
+      this.put(key, obj);
+      if (!old) this.emit((h) => h.add?.(obj));
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit((h) => h.update?.(old, obj));
+    }
+    this.resourceVersion = rv;
+    this.relists++;
+  }
+
+  private apply(ev: WatchEvent<T>): void {
+    if (ev.type === 'BOOKMARK') {
+      this.resourceVersion = ev.object.metadata.resourceVersion ?? this.resourceVersion;
+      return;
+    }
+    if (ev.type === 'ERROR') {
+      const status = ev.object as unknown;
+      throw isStatus(status) ? errorFromStatus(status) : new ExpiredError('watch error');
+    }
+    const obj = ev.object;
+    const key = objectKey(obj);
+    if (ev.type === 'DELETED') {
+      const old = this.remove(key);
+      this.emit((h) => h.delete?.(old ?? obj));
+    } else {
+      const old = this.cache.get(key);
+      this.put(key, obj);
+      if (old) this.emit((h) => h.update?.(old, obj));
+      else this.emit((h) => h.add?.(obj));
+    }
+    this.resourceVersion = obj.metadata.resourceVersion ?? this.resourceVersion;
+  }
+
+  private async loop(): Promise<void> {
+    let needList = true;
+    let failures = 0;
+    while (this.running) {
+      try {
+        if (needList) {
+          await this.relist();
+          needList = false;
+          this.syncedResolve?.();
+        }
+        this.abort = new AbortController();
+        // Servers end watches after timeoutSeconds; a random spread avoids synchronised reconnects.
+        const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+        await this.opts.client.watch<T>(
+          this.opts.ref,
+          { ...this.query(), resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds },
+          (ev) => this.apply(ev),
+          this.abort.signal,
+        );
+        failures = 0;
+      } catch (err) {
+        if (!this.running) break;
+        if (err instanceof ExpiredError) {
+          // History is gone: re-list and reconcile, as client-go's reflector does.
+          this.opts.log?.info('watch expired; re-listing', { resource: this.opts.ref.resource });
+          needList = true;
+          continue;
+        }
+        failures++;
+        const delay = Math.min(100 * 2 ** Math.min(failures, 7), 10_000) * (0.5 + Math.random() / 2);
+        this.opts.log?.warn('list/watch failed; retrying', {
+          resource: this.opts.ref.resource,
+          error: err instanceof CellError ? err.message : errorMessage(err),
+          retryInMs: Math.round(delay),
+        });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+}

@@ -1,0 +1,148 @@
+// Lease-based leader election (coordination.k8s.io/v1 Lease), as client-go's leaderelection does:
+// acquire a free or expired lease with compare-and-swap, renew it every retry period, step down
+// when renewals fail for the renew deadline. Expiry is judged by when *this* process last saw the
+// lease change, not by the holder's clock, so clock skew between machines does not matter.
+// The lease lives wherever the backend keeps it: schedulers go through the API, API server
+// replicas (which host the controllers) go to the store directly.
+import { formatMicroTime } from './api/meta.js';
+import { AlreadyExistsError, ConflictError, errorMessage } from './errors.js';
+import type { Logger } from './logging.js';
+
+export interface LeaseState {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+
+export interface LeaseBackend {
+  /** The lease and its resourceVersion, or undefined when it does not exist. */
+  get(): Promise<{ spec: LeaseState; resourceVersion: string } | undefined>;
+  /** AlreadyExistsError when someone created it first. */
+  create(spec: LeaseState): Promise<void>;
+  /** ConflictError when it changed since `resourceVersion`. */
+  update(spec: LeaseState, resourceVersion: string): Promise<void>;
+}
+
+export interface LeaderElectionOptions {
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  onStartedLeading(): void;
+  onStoppedLeading(): void;
+  log?: Logger;
+}
+
+export class LeaderElector {
+  private leading = false;
+  private running = false;
+  private observed: { key: string; at: number } | undefined;
+  private lastRenew = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private readonly leaseMs: number;
+  private readonly renewDeadlineMs: number;
+  private readonly retryMs: number;
+
+  constructor(
+    private readonly backend: LeaseBackend,
+    private readonly opts: LeaderElectionOptions,
+  ) {
+    this.leaseMs = opts.leaseDurationMs ?? 15_000;
+    this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
+    this.retryMs = opts.retryPeriodMs ?? 2_000;
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Try to acquire or renew once. True when we hold the lease afterwards. */
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const now = Date.now();
+    const nowText = formatMicroTime(new Date(now));
+    const current = await this.backend.get();
+    const mine: LeaseState = {
+      holderIdentity: this.opts.identity,
+      leaseDurationSeconds: Math.ceil(this.leaseMs / 1000),
+      acquireTime: nowText,
+      renewTime: nowText,
+      leaseTransitions: 0,
+    };
+    if (!current) {
+      await this.backend.create(mine);
+      return true;
+    }
+    const spec = current.spec;
+    const key = `${spec.holderIdentity ?? ''}|${spec.renewTime ?? ''}`;
+    if (this.observed?.key !== key) this.observed = { key, at: now };
+    const holder = spec.holderIdentity ?? '';
+    const duration = (spec.leaseDurationSeconds ?? Math.ceil(this.leaseMs / 1000)) * 1000;
+    const expired = holder === '' || now > this.observed.at + duration;
+    if (holder !== this.opts.identity && !expired) return false;
+    const next: LeaseState =
+      holder === this.opts.identity
+        ? { ...spec, renewTime: nowText, leaseDurationSeconds: mine.leaseDurationSeconds }
+        : { ...mine, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 };
+    await this.backend.update(next, current.resourceVersion);
+    this.observed = { key: `${next.holderIdentity ?? ''}|${next.renewTime ?? ''}`, at: now };
+    return true;
+  }
+
+  private setLeading(leading: boolean): void {
+    if (leading === this.leading) return;
+    this.leading = leading;
+    this.opts.log?.info(leading ? 'became leader' : 'lost leadership', { identity: this.opts.identity });
+    if (leading) this.opts.onStartedLeading();
+    else this.opts.onStoppedLeading();
+  }
+
+  /** Runs until stop(): campaigns, leads, and campaigns again after losing the lease. */
+  async run(): Promise<void> {
+    this.running = true;
+    while (this.running) {
+      let ok = false;
+      try {
+        ok = await this.tryAcquireOrRenew();
+      } catch (err) {
+        if (!(err instanceof ConflictError) && !(err instanceof AlreadyExistsError)) {
+          this.opts.log?.warn('leader election attempt failed', { identity: this.opts.identity, error: errorMessage(err) });
+        }
+      }
+      const now = Date.now();
+      if (ok) {
+        this.lastRenew = now;
+        this.setLeading(true);
+      } else if (this.leading && now - this.lastRenew > this.renewDeadlineMs) {
+        this.setLeading(false);
+      }
+      if (!this.running) break;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        // Jitter while campaigning so replicas do not all retry together.
+        const wait = this.leading ? this.retryMs : this.retryMs * (1 + Math.random() * 0.2);
+        this.timer = setTimeout(resolve, wait);
+      });
+    }
+  }
+
+  /** Stop campaigning; a leader releases the lease so another replica takes over at once. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.wake?.();
+    if (!this.leading) return;
+    try {
+      const current = await this.backend.get();
+      if (current && current.spec.holderIdentity === this.opts.identity) {
+        await this.backend.update({ ...current.spec, holderIdentity: '', leaseDurationSeconds: 1 }, current.resourceVersion);
+      }
+    } catch (err) {
+      // Best effort: the lease expires on its own if the release does not land.
+      this.opts.log?.warn('could not release the lease', { error: errorMessage(err) });
+    }
+    this.setLeading(false);
+  }
+}
