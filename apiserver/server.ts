@@ -78,7 +78,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const namespaceStore = new ResourceStore(store, { group: '', kind: 'Namespace', resource: 'namespaces', namespaced: false }, log, {
     watchCacheCapacity: opts.watchCacheCapacity ?? 20_000,
   });
-  const lookupNamespace = (name: string) => namespaceStore.tryGet(undefined, name);
+  // Namespace checks on every namespaced write: the watch cache answers; a miss (e.g. a namespace
+  // created a moment ago) is confirmed against the store before it becomes a 404.
+  const lookupNamespace = async (name: string) =>
+    namespaceStore.cache.peek(namespaceStore.key(undefined, name)) ?? namespaceStore.tryGet(undefined, name);
   for (const d of resourceDefinitions()) {
     const objects =
       d.def.resource === 'namespaces'

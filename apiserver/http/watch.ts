@@ -58,8 +58,11 @@ export class WatchStream implements WatcherSink {
 
   private write(type: WatchEventType, object: unknown): boolean {
     if (this.closed) return false;
+    // The backlog *before* this event decides: one event larger than the limit must not make a
+    // client that keeps up look slow (it is queued whole until the socket takes it).
+    const backlog = this.res.writableLength;
     this.res.write(`${JSON.stringify({ type, object })}\n`);
-    return this.res.writableLength <= this.opts.maxQueuedBytes;
+    return backlog <= this.opts.maxQueuedBytes;
   }
 
   send(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): boolean {

@@ -42,13 +42,21 @@ const MAX_ATTEMPTS = 25;
 /** Room left in a request for etcd's own framing. */
 const BYTES_HEADROOM = 64 * 1024;
 
+/** Pod and allocation objects with the mod revision the commit compares against (undefined = absent). */
+type State = Map<string, { obj: KubeObject; modRevision: number } | undefined>;
+
 interface Decision {
   result?: BindResult;
   /** The pod as it will be written. */
   next?: KubeObject;
 }
 
+/** Objects this server wrote recently, kept until its watch cache has caught up with them. */
+const RECENT_LIMIT = 20_000;
+
 export class PlacementCommitter {
+  private readonly recent = new Map<string, { obj: KubeObject; modRevision: number }>();
+
   constructor(
     private readonly store: Store,
     private readonly pods: ResourceStore,
@@ -93,14 +101,22 @@ export class PlacementCommitter {
         );
       }
       const out = await this.commitChunk(items, live, true);
-      return items.map((_, i) => out.get(i)!);
+      return this.counted(items, items.map((_, i) => out.get(i)!));
     }
 
     for (const chunk of this.chunks(items, live)) {
       const out = await this.commitChunk(items, chunk, false);
       for (const [i, r] of out) results[i] = r;
     }
-    return results.map((r) => r!);
+    return this.counted(items, results.map((r) => r!));
+  }
+
+  /** Final outcomes only are counted (a refusal re-checked and overturned is not a conflict). */
+  private counted(items: BindRequest[], results: BindResult[]): BindResult[] {
+    results.forEach((r, i) => {
+      if (r.outcome === 'Conflict') this.metrics.conflict(items[i]!.allocationResourceVersion !== undefined ? 'coarse' : 'fine');
+    });
+    return results;
   }
 
   /** Split bindings into transactions within etcd's op limit, keeping each node's bindings together. */
@@ -133,15 +149,55 @@ export class PlacementCommitter {
     return out;
   }
 
-  private async readState(keys: string[]): Promise<Map<string, StoredValue | undefined>> {
-    const res = await this.store.txn({ compares: [], success: keys.map((key) => ({ type: 'get', key })) });
-    return new Map(keys.map((k, i) => [k, res.reads[i]]));
+  private decodeState(keys: string[], reads: (StoredValue | undefined)[]): State {
+    return new Map(
+      keys.map((k, i) => {
+        const sv = reads[i];
+        const store = k.startsWith(this.allocations.keyPrefix(undefined)) ? this.allocations : this.pods;
+        return [k, sv ? { obj: store.decode(sv.value, sv.modRevision), modRevision: sv.modRevision } : undefined];
+      }),
+    );
   }
 
-  private decide(b: BindRequest, state: Map<string, StoredValue | undefined>, working: Map<string, NodeAllocation>): Decision {
-    const podSv = state.get(this.podKey(b));
-    if (!podSv) return { result: { outcome: 'NotFound', message: `pods "${b.podName}" not found in namespace "${b.namespace}"` } };
-    const pod = this.pods.decode(podSv.value, podSv.modRevision) as unknown as Pod;
+  private async readState(keys: string[]): Promise<State> {
+    const res = await this.store.txn({ compares: [], success: keys.map((key) => ({ type: 'get', key })) });
+    return this.decodeState(keys, res.reads);
+  }
+
+  /**
+   * State from the watch caches, as Omega schedulers decide on their cached cell state: no store
+   * round trip. Undefined when a key is not cached (maybe just created): then read the store.
+   * Stale state is safe — the transaction's compares refuse it, and refusals are re-checked fresh.
+   */
+  private cachedState(keys: string[]): State | undefined {
+    const state: State = new Map();
+    for (const key of keys) {
+      const cache = key.startsWith(this.allocations.keyPrefix(undefined)) ? this.allocations.cache : this.pods.cache;
+      const obj = cache.peek(key);
+      const mine = this.recent.get(key);
+      const cachedRev = obj ? Number(obj.metadata.resourceVersion) : 0;
+      // Our own last commit may not have reached the watch cache yet; the newer one wins.
+      if (mine && mine.modRevision > cachedRev) {
+        state.set(key, mine);
+        continue;
+      }
+      if (mine) this.recent.delete(key);
+      if (!obj) return undefined;
+      state.set(key, { obj, modRevision: cachedRev });
+    }
+    return state;
+  }
+
+  private remember(key: string, obj: KubeObject, modRevision: number): void {
+    if (this.recent.size >= RECENT_LIMIT) this.recent.clear();
+    this.recent.set(key, { obj: { ...obj, metadata: { ...obj.metadata, resourceVersion: String(modRevision) } }, modRevision });
+  }
+
+  private decide(b: BindRequest, state: State, working: Map<string, NodeAllocation>): Decision {
+    const podEntry = state.get(this.podKey(b));
+    if (!podEntry) return { result: { outcome: 'NotFound', message: `pods "${b.podName}" not found in namespace "${b.namespace}"` } };
+    // Never mutated: the entry may be the watch cache's own object.
+    const pod = podEntry.obj as unknown as Pod;
     const name = `${b.namespace}/${b.podName}`;
     if (b.podUid && pod.metadata.uid !== b.podUid) {
       return { result: { outcome: 'Conflict', message: `pod ${name} was replaced: uid ${pod.metadata.uid ?? ''}, binding names ${b.podUid}` } };
@@ -151,14 +207,14 @@ export class PlacementCommitter {
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') {
       return { result: { outcome: 'Conflict', message: `pod ${name} has already finished (${pod.status.phase})` } };
     }
-    const allocSv = state.get(this.allocKey(b.nodeName));
+    const allocEntry = state.get(this.allocKey(b.nodeName));
     const alloc = working.get(b.nodeName);
-    if (!allocSv || !alloc) return { result: { outcome: 'NotFound', message: `nodes "${b.nodeName}" not found` } };
-    if (b.allocationResourceVersion !== undefined && b.allocationResourceVersion !== String(allocSv.modRevision)) {
+    if (!allocEntry || !alloc) return { result: { outcome: 'NotFound', message: `nodes "${b.nodeName}" not found` } };
+    if (b.allocationResourceVersion !== undefined && b.allocationResourceVersion !== String(allocEntry.modRevision)) {
       return {
         result: {
           outcome: 'Conflict',
-          message: `node ${b.nodeName}: allocation changed since the decision (resourceVersion ${allocSv.modRevision}, decided on ${b.allocationResourceVersion})`,
+          message: `node ${b.nodeName}: allocation changed since the decision (resourceVersion ${allocEntry.modRevision}, decided on ${b.allocationResourceVersion})`,
         },
       };
     }
@@ -177,21 +233,29 @@ export class PlacementCommitter {
     const out = new Map<number, BindResult>();
     const nodes = [...new Set(chunk.map((i) => items[i]!.nodeName))];
     const keys = [...chunk.map((i) => this.podKey(items[i]!)), ...nodes.map((n) => this.allocKey(n))];
-    let state = await this.readState(keys);
+    const cached = this.cachedState(keys);
+    let fresh = cached === undefined;
+    let state = cached ?? (await this.readState(keys));
     let pending = chunk;
     for (let attempt = 1; pending.length > 0; attempt++) {
       const working = new Map<string, NodeAllocation>();
       for (const n of nodes) {
-        const sv = state.get(this.allocKey(n));
-        if (sv) working.set(n, this.allocations.decode(sv.value, sv.modRevision) as unknown as NodeAllocation);
+        const entry = state.get(this.allocKey(n));
+        if (entry) working.set(n, entry.obj as unknown as NodeAllocation);
       }
       const writes: { i: number; next: KubeObject }[] = [];
       for (const i of pending) {
         const d = this.decide(items[i]!, state, working);
-        if (d.result) {
-          out.set(i, d.result);
-          if (d.result.outcome === 'Conflict') this.metrics.conflict(items[i]!.allocationResourceVersion !== undefined ? 'coarse' : 'fine');
-        } else writes.push({ i, next: d.next! });
+        if (d.result) out.set(i, d.result);
+        else writes.push({ i, next: d.next! });
+      }
+      if (!fresh && writes.length < pending.length) {
+        // A refusal decided on cached state is only trusted once confirmed against the store.
+        for (const i of pending) out.delete(i);
+        state = await this.readState(keys);
+        fresh = true;
+        attempt--;
+        continue;
       }
       if (allOrNothing && writes.length < pending.length) {
         for (const w of writes) out.set(w.i, { outcome: 'Skipped', message: 'placement not committed: another binding cannot be placed' });
@@ -232,20 +296,23 @@ export class PlacementCommitter {
       }
       const res = await this.store.txn({ compares, success, failure: keys.map((key) => ({ type: 'get', key })) });
       if (res.succeeded) {
+        for (const w of writes) this.remember(this.podKey(items[w.i]!), w.next, res.revision);
+        for (const n of touched) this.remember(this.allocKey(n), working.get(n)! as unknown as KubeObject, res.revision);
         for (const w of writes) {
           out.set(w.i, { outcome: 'Bound', pod: { ...w.next, metadata: { ...w.next.metadata, resourceVersion: String(res.revision) } } });
         }
         this.metrics.bound(writes.length);
         return out;
       }
-      // Someone else committed first: decide again against the state the failed txn read.
+      // Someone else committed first (or the cache was stale): decide again against the state
+      // the failed txn read.
       this.metrics.retry();
-      state = new Map(keys.map((k, i) => [k, res.reads[i]]));
+      state = this.decodeState(keys, res.reads);
+      fresh = true;
       pending = writes.map((w) => w.i);
       if (attempt >= MAX_ATTEMPTS) {
         for (const i of pending) {
           out.set(i, { outcome: 'Conflict', message: `gave up after ${MAX_ATTEMPTS} attempts: the node's allocation kept changing` });
-          this.metrics.conflict(items[i]!.allocationResourceVersion !== undefined ? 'coarse' : 'fine');
         }
         return out;
       }

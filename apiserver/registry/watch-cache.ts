@@ -97,6 +97,11 @@ export class WatchCache {
     return this.revision;
   }
 
+  /** The cached object at `key`, possibly slightly stale; undefined when absent or not loaded. */
+  peek(key: string): KubeObject | undefined {
+    return this.objects.get(key);
+  }
+
   /** Resolves once the initial list is loaded; re-initialises after the store watch breaks. */
   ready(): Promise<void> {
     this.readyPromise ??= this.initialise();

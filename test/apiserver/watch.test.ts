@@ -139,8 +139,13 @@ describe('apiserver watch (etcd)', function () {
 
   it('a watch without resourceVersion (or with 0) first sends the current objects as ADDED', async () => {
     for (let i = 0; i < 5; i++) await ok('POST', '/api/v1/namespaces/w2/pods', { body: podBody(`init-${i}`) });
-    const current = await ok<ListView>('GET', '/api/v1/namespaces/w2/pods');
     for (const path of ['/api/v1/namespaces/w2/pods?watch=true', '/api/v1/namespaces/w2/pods?watch=true&resourceVersion=0']) {
+      const current = await ok<ListView>('GET', '/api/v1/namespaces/w2/pods');
+      // The watch cache may lag the consistent list by a moment; wait for it to catch up first.
+      await waitFor('the watch cache to reach the list', async () => {
+        const cached = await ok<ListView>('GET', '/api/v1/namespaces/w2/pods?resourceVersion=0');
+        return Number(cached.metadata.resourceVersion) >= Number(current.metadata.resourceVersion);
+      });
       const w = await watch(path);
       const initial = await w.waitForEvents(5);
       expect(initial.every((e) => e.type === 'ADDED'), path).to.equal(true);
@@ -250,7 +255,13 @@ describe('apiserver watch (etcd)', function () {
       small = await startTestApiServer({ backend: 'etcd', watchCacheCapacity: 10 });
     });
     after(async () => {
-      await small?.close();
+      const timer = setInterval(() => { (small.server as unknown as { _srv?: unknown }); console.log('closing...', process.getActiveResourcesInfo().join(',')); }, 3000);
+      const s = Date.now();
+      await small.server.close();
+      console.log('server closed', Date.now() - s);
+      await small.store.close();
+      console.log('store closed', Date.now() - s);
+      clearInterval(timer);
     });
 
     it('serves a watch from before the cache window out of store history, then 410 Expired once compacted', async () => {

@@ -15,6 +15,8 @@ export interface ApiServerProcessOptions {
   port: number;
   /** Extra flags, e.g. `--token-auth-file=…`. */
   args?: string[];
+  /** Flags for node itself, e.g. `--cpu-prof` (not all are allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
   env?: NodeJS.ProcessEnv;
   /** How long to wait for /readyz. */
   readyTimeoutMs?: number;
@@ -34,6 +36,7 @@ const MAX_OUTPUT = 64 * 1024;
 
 export async function startApiServerProcess(opts: ApiServerProcessOptions): Promise<ApiServerProcess> {
   const args = [
+    ...(opts.nodeArgs ?? []),
     '--import',
     'tsx',
     path.join(REPO_ROOT, 'apiserver/main.ts'),

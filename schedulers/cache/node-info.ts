@@ -1,0 +1,210 @@
+// One node as the scheduler sees it: the Node (labels, taints, cordon), its NodeAllocation ledger
+// (what the API server has committed there, and at which resourceVersion), the pods bound there,
+// and this scheduler's own assumptions — pods it has decided to place there whose commit the
+// ledger does not show yet. `requested` is always ledger + assumptions, so the scheduler never
+// hands out the same room twice while its commits are in flight.
+import type { Node, Taint } from '../../shared/api/core.js';
+import type { HostPortUse, NodeAllocation } from '../../shared/api/scheduling.js';
+import type { PodInfo } from './pod-info.js';
+import { ResourceVector } from './resources.js';
+
+export interface Assumption {
+  readonly pod: PodInfo;
+  /** The commit carrying it has been sent (coarse mode cannot decide against this node meanwhile). */
+  sent: boolean;
+  /** The mod revision of the bind, once the pod informer shows the pod bound here. */
+  boundRevision: number | undefined;
+}
+
+const NO_TAINTS: readonly Taint[] = Object.freeze([]);
+
+export class NodeInfo {
+  node: Node;
+  labels: Readonly<Record<string, string>> = {};
+  taints: readonly Taint[] = NO_TAINTS;
+  unschedulable = false;
+  /** What the ledger checks against (its copy of allocatable), or the Node's until the ledger is seen. */
+  allocatable = new ResourceVector();
+  /** Ledger + assumptions. */
+  requested = new ResourceVector();
+  /** Host ports in use: ledger + assumptions. */
+  usedPorts: HostPortUse[] = [];
+  /** Pods bound here (as the pod informer shows them) and pods assumed here. */
+  readonly pods = new Map<string, PodInfo>();
+  /** Higher-priority pods that preempted here and wait for the room (status.nominatedNodeName). */
+  readonly nominated = new Map<string, PodInfo>();
+  readonly assumed = new Map<string, Assumption>();
+  /** The NodeAllocation's resourceVersion: the node's allocation sequence number (§3). */
+  allocationResourceVersion: string | undefined;
+  /** Set after a 409 on this node: its view is stale until the ledger's version moves past this. */
+  staleVersion: string | undefined;
+  /** Bumped on every change, for plugins that cache per-node results. */
+  generation = 0;
+
+  private ledgerRequested = new ResourceVector();
+  private ledgerPorts: HostPortUse[] = [];
+  private ledgerUids = new Set<string>();
+  private allocationRevision = 0;
+  private ledgerAllocatable: ResourceVector | undefined;
+  /** Pods the pod informer shows bound here (pods also holds assumed ones). */
+  private readonly observed = new Set<string>();
+
+  constructor(
+    readonly name: string,
+    node: Node,
+  ) {
+    this.node = node;
+    this.setNode(node);
+  }
+
+  /** Sent assumptions not yet in the ledger: in coarse mode the allocation version is unknown. */
+  get commitsInFlight(): number {
+    let n = 0;
+    for (const a of this.assumed.values()) if (a.sent) n++;
+    return n;
+  }
+
+  /** Returns whether anything a pending pod may care about changed. */
+  setNode(node: Node): boolean {
+    const prev = this.node;
+    this.node = node;
+    this.labels = node.metadata.labels ?? {};
+    this.taints = node.spec.taints ?? NO_TAINTS;
+    this.unschedulable = node.spec.unschedulable === true;
+    if (!this.ledgerAllocatable) this.allocatable = ResourceVector.parse(node.status.allocatable ?? node.status.capacity);
+    this.generation++;
+    return (
+      prev === node ||
+      JSON.stringify(prev.metadata.labels) !== JSON.stringify(node.metadata.labels) ||
+      JSON.stringify(prev.spec) !== JSON.stringify(node.spec) ||
+      JSON.stringify(prev.status.allocatable) !== JSON.stringify(node.status.allocatable)
+    );
+  }
+
+  /**
+   * Take a new ledger version. Assumptions it accounts for are dropped (the ledger now carries
+   * them). Returns whether room was released (a pod left, or allocatable grew).
+   */
+  setLedger(alloc: NodeAllocation): boolean {
+    const before = this.ledgerRequested;
+    const beforeAllocatable = this.allocatable;
+    this.ledgerRequested = ResourceVector.parse(alloc.spec.allocated);
+    this.ledgerAllocatable = ResourceVector.parse(alloc.spec.allocatable);
+    this.allocatable = this.ledgerAllocatable;
+    this.ledgerPorts = alloc.spec.hostPorts;
+    this.ledgerUids = new Set(alloc.spec.pods.map((p) => p.uid));
+    this.allocationResourceVersion = alloc.metadata.resourceVersion;
+    this.allocationRevision = Number(alloc.metadata.resourceVersion ?? 0);
+    if (this.staleVersion !== undefined && this.staleVersion !== this.allocationResourceVersion) this.staleVersion = undefined;
+    for (const [uid, a] of this.assumed) if (this.settled(uid, a)) this.assumed.delete(uid);
+    this.recompute();
+    return this.ledgerRequested.anyBelow(before) || beforeAllocatable.anyBelow(this.allocatable);
+  }
+
+  /** The ledger accounts for an assumption: it lists the pod, or it is at or past the bind (and already released it). */
+  private settled(uid: string, a: Assumption): boolean {
+    return this.ledgerUids.has(uid) || (a.boundRevision !== undefined && this.allocationRevision >= a.boundRevision);
+  }
+
+  /** This scheduler decided to place `pod` here. */
+  assume(pod: PodInfo): void {
+    this.assumed.set(pod.uid, { pod, sent: false, boundRevision: undefined });
+    this.pods.set(pod.uid, pod);
+    this.recompute();
+  }
+
+  markSent(uid: string): void {
+    const a = this.assumed.get(uid);
+    if (a) a.sent = true;
+  }
+
+  /** Drop an assumption whose commit failed. */
+  forget(uid: string): void {
+    if (!this.assumed.delete(uid)) return;
+    if (!this.observed.has(uid)) this.pods.delete(uid);
+    this.recompute();
+  }
+
+  /** The pod informer shows `pod` bound here (bind committed at `revision`). */
+  addBoundPod(pod: PodInfo, revision: number): void {
+    this.pods.set(pod.uid, pod);
+    this.observed.add(pod.uid);
+    const a = this.assumed.get(pod.uid);
+    if (a) {
+      a.boundRevision ??= revision;
+      if (this.settled(pod.uid, a)) {
+        this.assumed.delete(pod.uid);
+        this.recompute();
+        return;
+      }
+    }
+    this.generation++;
+  }
+
+  /** A bound pod is gone (deleted, or finished). */
+  removeBoundPod(uid: string): void {
+    this.observed.delete(uid);
+    this.pods.delete(uid);
+    if (this.assumed.delete(uid)) this.recompute();
+    else this.generation++;
+  }
+
+  hasObserved(uid: string): boolean {
+    return this.observed.has(uid);
+  }
+
+  private recompute(): void {
+    const requested = this.ledgerRequested.clone();
+    let ports = this.ledgerPorts;
+    for (const a of this.assumed.values()) {
+      requested.add(a.pod.requests);
+      if (a.pod.hostPorts.length > 0) {
+        if (ports === this.ledgerPorts) ports = [...ports];
+        for (const p of a.pod.hostPorts) ports.push({ ...p, podUID: a.pod.uid });
+      }
+    }
+    this.requested = requested;
+    this.usedPorts = ports;
+    this.generation++;
+  }
+
+  /**
+   * Requests of pods nominated here that `pod` must leave room for: those of at least its
+   * priority, other than itself (Kubernetes' nominated-pods rule). Undefined when there are none.
+   */
+  nominatedRequestsFor(pod: PodInfo): ResourceVector | undefined {
+    if (this.nominated.size === 0) return undefined;
+    let sum: ResourceVector | undefined;
+    for (const n of this.nominated.values()) {
+      if (n.uid === pod.uid || n.priority < pod.priority || this.pods.has(n.uid)) continue;
+      (sum ??= new ResourceVector()).add(n.requests);
+    }
+    return sum;
+  }
+
+  /** A copy for "what if" questions (preemption): removing pods from it leaves the cache alone. */
+  clone(): NodeInfo {
+    const c = Object.create(NodeInfo.prototype) as NodeInfo;
+    Object.assign(c, this);
+    c.requested = this.requested.clone();
+    c.usedPorts = [...this.usedPorts];
+    (c as { pods: Map<string, PodInfo> }).pods = new Map(this.pods);
+    return c;
+  }
+
+  /** On a clone: the node as if `pod` were gone. */
+  removeForSimulation(pod: PodInfo): void {
+    if (!this.pods.delete(pod.uid)) return;
+    this.requested.subtract(pod.requests);
+    if (pod.hostPorts.length > 0) this.usedPorts = this.usedPorts.filter((p) => p.podUID !== pod.uid);
+    this.generation++;
+  }
+
+  /** On a clone: the node as if `pod` were added. */
+  addForSimulation(pod: PodInfo): void {
+    this.pods.set(pod.uid, pod);
+    this.requested.add(pod.requests);
+    for (const p of pod.hostPorts) this.usedPorts.push({ ...p, podUID: pod.uid });
+    this.generation++;
+  }
+}

@@ -1,0 +1,58 @@
+// What the scheduler needs to know about a pod, computed once per version of the pod rather than
+// once per node it is compared with: its effective requests (the same rule as the API server's
+// ledger, shared/pod-resources.ts), host ports, priority and gang membership.
+import type { Pod } from '../../shared/api/core.js';
+import { POD_GROUP_LABEL, type HostPort } from '../../shared/api/scheduling.js';
+import { podHostPorts, podRequests } from '../../shared/pod-resources.js';
+import { ResourceVector } from './resources.js';
+
+export interface PodInfo {
+  /** `namespace/name`, the informer's key. */
+  readonly key: string;
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly pod: Pod;
+  readonly labels: Readonly<Record<string, string>>;
+  /** spec.priority, 0 when unset (as Kubernetes without a default PriorityClass). */
+  readonly priority: number;
+  readonly requests: ResourceVector;
+  readonly hostPorts: readonly HostPort[];
+  /** The PodGroup it belongs to (label `scheduling.x-k8s.io/pod-group`), if any. */
+  readonly group: string | undefined;
+  /** creationTimestamp in ms (0 when absent). */
+  readonly createdAt: number;
+}
+
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
+export function podKey(pod: Pick<Pod, 'metadata'>): string {
+  return `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}`;
+}
+
+export function podInfoOf(pod: Pod): PodInfo {
+  const labels = pod.metadata.labels ?? NO_LABELS;
+  const created = pod.metadata.creationTimestamp ? Date.parse(pod.metadata.creationTimestamp) : 0;
+  return {
+    key: podKey(pod),
+    uid: pod.metadata.uid ?? '',
+    namespace: pod.metadata.namespace ?? 'default',
+    name: pod.metadata.name ?? '',
+    pod,
+    labels,
+    priority: pod.spec.priority ?? 0,
+    requests: ResourceVector.from(podRequests(pod)),
+    hostPorts: podHostPorts(pod),
+    group: labels[POD_GROUP_LABEL],
+    createdAt: Number.isNaN(created) ? 0 : created,
+  };
+}
+
+export function isTerminal(pod: Pod): boolean {
+  return pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed';
+}
+
+/** Whether the pod's group key (namespace/group) is `key`. */
+export function groupKeyOf(p: Pick<PodInfo, 'namespace' | 'group'>): string | undefined {
+  return p.group === undefined ? undefined : `${p.namespace}/${p.group}`;
+}

@@ -1,0 +1,128 @@
+// The plugin interface: what a scheduling plugin may implement, and what it is given.
+//
+// A plugin is a small object with a `name` and only the methods of the extension points it uses,
+// as in the Kubernetes scheduling framework. For each pod the scheduler runs, in order:
+//
+//   less         QueueSort: which pending pod goes first (exactly one plugin of a profile)
+//   preFilter    once per pod: precompute, reject the pod outright, narrow the candidate nodes,
+//                or answer 'skip' so this plugin's filter does not run for this pod
+//   filter       per node: undefined = the pod may go there, a Rejection = it may not, and why
+//   postFilter   when no node passed: e.g. preemption nominates a node and evicts pods there
+//   preScore     once per pod, over the feasible nodes; 'skip' = do not score with this plugin
+//   score        per feasible node, 0..100 (MAX_NODE_SCORE), multiplied by the plugin's weight
+//   normalizeScore  rescale this plugin's scores of all feasible nodes to 0..100
+//   reserve      the pod is assumed on the chosen node; unreserve undoes it if the pod is not bound
+//   permit       allow (undefined), reject, hold the pod under a group key, or release a group:
+//                held pods are committed together in one AllOrNothing Placement (gangs)
+//   postBind     the pod is bound
+//
+// Filter and score run for hundreds of nodes per pod: do per-pod work in preFilter/preScore,
+// keep per-node work to a few comparisons, and return shared Rejection constants.
+import type { Pod } from '../../shared/api/core.js';
+import type { PodGroup } from '../../shared/api/scheduling.js';
+import type { ApiClient } from '../../shared/client/http-client.js';
+import type { Logger } from '../../shared/logging.js';
+import type { NodeInfo } from '../cache/node-info.js';
+import type { PodInfo } from '../cache/pod-info.js';
+import type { QueuedPodInfo } from '../queue/scheduling-queue.js';
+import type { EventSink } from '../report/events.js';
+import type { CycleContext } from './cycle.js';
+import type { Diagnosis } from './diagnosis.js';
+
+export type { NodeInfo, PodInfo, QueuedPodInfo, CycleContext, Diagnosis };
+
+export const MAX_NODE_SCORE = 100;
+
+/** Why a node — or, from preFilter, every node — cannot take the pod. */
+export interface Rejection {
+  /** Kubernetes-style reasons, counted per node in FailedScheduling ("Insufficient cpu"). */
+  readonly reasons: readonly string[];
+  /** True when evicting pods cannot help (a taint, a selector): preemption skips such nodes. */
+  readonly unresolvable: boolean;
+}
+
+/** A rejection that removing pods from the node might cure (resources, ports, anti-affinity). */
+export function unschedulable(...reasons: string[]): Rejection {
+  return Object.freeze({ reasons: Object.freeze(reasons), unresolvable: false });
+}
+
+/** A rejection that preemption cannot cure. */
+export function unresolvable(...reasons: string[]): Rejection {
+  return Object.freeze({ reasons: Object.freeze(reasons), unresolvable: true });
+}
+
+export function isRejection(v: unknown): v is Rejection {
+  return typeof v === 'object' && v !== null && Array.isArray((v as { reasons?: unknown }).reasons);
+}
+
+/** preFilter: go on (undefined), skip my filter for this pod, reject the pod, or only these nodes. */
+export type PreFilterResult = undefined | 'skip' | Rejection | { readonly nodeNames: ReadonlySet<string> };
+
+export interface PostFilterResult {
+  /** The node the pod should wait for (preemption evicted pods there). */
+  readonly nominatedNodeName?: string;
+  /** Appended to the FailedScheduling message ("preemption: …"). */
+  readonly message?: string;
+}
+
+/** permit: allow (undefined), reject, hold under a group key, or commit a held group now. */
+export type PermitResult =
+  | undefined
+  | Rejection
+  | { readonly wait: { readonly group: string; readonly timeoutMs: number } }
+  | { readonly releaseGroup: string };
+
+export interface Plugin {
+  readonly name: string;
+  less?(a: QueuedPodInfo, b: QueuedPodInfo): boolean;
+  preFilter?(ctx: CycleContext): PreFilterResult;
+  filter?(ctx: CycleContext, node: NodeInfo): Rejection | undefined;
+  postFilter?(ctx: CycleContext, diagnosis: Diagnosis): PostFilterResult | undefined;
+  preScore?(ctx: CycleContext, nodes: readonly NodeInfo[]): 'skip' | undefined;
+  score?(ctx: CycleContext, node: NodeInfo): number;
+  normalizeScore?(ctx: CycleContext, scores: Float64Array): void;
+  reserve?(ctx: CycleContext, node: NodeInfo): Rejection | undefined;
+  unreserve?(ctx: CycleContext, nodeName: string, why: string): void;
+  permit?(ctx: CycleContext, node: NodeInfo): PermitResult;
+  postBind?(ctx: CycleContext, nodeName: string): void;
+  /** Called once when the daemon stops. */
+  close?(): void | Promise<void>;
+}
+
+/** The cluster as the scheduler's cache holds it; read-only for plugins. */
+export interface ClusterView {
+  /** Every schedulable candidate, in a stable order. */
+  nodes(): readonly NodeInfo[];
+  node(name: string): NodeInfo | undefined;
+  podGroup(namespace: string, name: string): PodGroup | undefined;
+  /** Unfinished pods (pending or bound, of any scheduler) labelled into the group. */
+  groupMembers(namespace: string, group: string): readonly Pod[];
+  /** Bound or assumed pods with required pod anti-affinity terms, with their node. */
+  podsWithRequiredAntiAffinity(): Iterable<{ readonly pod: PodInfo; readonly nodeName: string }>;
+}
+
+/** Pods held at permit, by group key. */
+export interface WaitingPods {
+  /** How many pods are held under `group`. */
+  count(group: string): number;
+  /** Give up on every pod held under `group`: unreserve them and send them back to the queue. */
+  reject(group: string, message: string): void;
+}
+
+/** What a plugin is given when it is created. */
+export interface PluginHandle {
+  readonly schedulerName: string;
+  readonly profileName: string;
+  readonly cluster: ClusterView;
+  readonly client: ApiClient;
+  readonly events: EventSink;
+  readonly waiting: WaitingPods;
+  readonly log: Logger;
+  now(): number;
+}
+
+/**
+ * A plugin module's default export (and the built-ins' factories): build the plugin from its
+ * `args` in the profile. Validate args here and throw a clear error for bad ones.
+ */
+export type PluginFactory = (args: Record<string, unknown>, handle: PluginHandle) => Plugin | Promise<Plugin>;
