@@ -1,0 +1,225 @@
+// `npm start`: a whole cell cluster on this machine — etcd (when an `etcd` binary is on PATH; state
+// under .cell/etcd survives restarts) or else the API server's in-memory store, the API server
+// with a generated token file, two schedulers (`default-scheduler`, spread; `batch`, binpack) and
+// three agent nodes. Writes .cell/kubeconfig (admin), prints what runs and what to try, and stops
+// everything cleanly on Ctrl-C / SIGTERM.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const STATE = path.resolve(process.env.CELL_STATE_DIR ?? path.join(REPO, '.cell'));
+const LOGS = path.join(STATE, 'logs');
+const NODES = ['node-1', 'node-2', 'node-3'];
+
+interface ClusterConfig {
+  apiPort: number;
+  etcdClientPort: number;
+  etcdPeerPort: number;
+  tokens: Record<string, string>;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** The preferred port when free, else one the OS picks. */
+async function pickPort(preferred: number): Promise<number> {
+  if (await portFree(preferred)) return preferred;
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Ports and tokens are chosen once and reused, so a second `npm start` finds its state again. */
+async function loadOrCreateConfig(): Promise<ClusterConfig> {
+  const file = path.join(STATE, 'cluster.json');
+  if (existsSync(file)) {
+    const cfg = JSON.parse(readFileSync(file, 'utf8')) as ClusterConfig;
+    for (const p of [cfg.apiPort, cfg.etcdClientPort, cfg.etcdPeerPort]) {
+      if (!(await portFree(p))) throw new Error(`port ${p} (from ${file}) is in use: is another cell cluster running?`);
+    }
+    return cfg;
+  }
+  const token = () => randomBytes(16).toString('hex');
+  const cfg: ClusterConfig = {
+    apiPort: await pickPort(6443),
+    etcdClientPort: await pickPort(2379),
+    etcdPeerPort: await pickPort(2380),
+    tokens: {
+      admin: token(),
+      scheduler: token(),
+      ...Object.fromEntries(NODES.map((n) => [n, token()])),
+    },
+  };
+  writeFileSync(file, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+  return cfg;
+}
+
+function writeTokenFile(cfg: ClusterConfig): string {
+  const file = path.join(STATE, 'tokens.csv');
+  const lines = [
+    `${cfg.tokens.admin},admin,admin,"system:masters"`,
+    `${cfg.tokens.scheduler},system:scheduler,scheduler,"system:schedulers"`,
+    ...NODES.map((n) => `${cfg.tokens[n]},system:node:${n},${n},"system:nodes"`),
+  ];
+  writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  return file;
+}
+
+function writeKubeconfig(file: string, server: string, token: string, user: string): void {
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'cell-local', cluster: { server } }],
+    users: [{ name: user, user: { token } }],
+    contexts: [{ name: 'cell-local', context: { cluster: 'cell-local', user, namespace: 'default' } }],
+    'current-context': 'cell-local',
+  };
+  writeFileSync(file, YAML.stringify(config), { mode: 0o600 });
+}
+
+function etcdOnPath(): boolean {
+  if (process.env.CELL_NO_ETCD === '1') return false;
+  return spawnSync('etcd', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+interface Managed {
+  name: string;
+  child: ChildProcess;
+}
+
+const running: Managed[] = [];
+let stopping = false;
+
+function start(name: string, cmd: string, args: string[]): Managed {
+  const log = createWriteStream(path.join(LOGS, `${name}.log`), { flags: 'a' });
+  const child = spawn(cmd, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CELL_LOG_LEVEL: process.env.CELL_LOG_LEVEL ?? 'info' } });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const m = { name, child };
+  running.push(m);
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`\n${name} exited unexpectedly (${signal ?? `code ${code}`}); see ${path.relative(process.cwd(), path.join(LOGS, `${name}.log`))}. Stopping the cluster.`);
+    void shutdown(1);
+  });
+  return m;
+}
+
+function node(script: string, args: string[]): [string, string[]] {
+  return [process.execPath, ['--import', 'tsx', path.join(REPO, script), ...args]];
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (stopping) throw new Error('stopping');
+    if (Date.now() > deadline) throw new Error(`${what} did not become ready within ${timeoutMs / 1000}s (see ${LOGS})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  // Reverse start order: agents and schedulers before the API server, the API server before etcd.
+  for (const m of [...running].reverse()) {
+    if (m.child.exitCode !== null || m.child.signalCode !== null) continue;
+    m.child.kill('SIGTERM');
+    const exited = new Promise<void>((r) => m.child.once('exit', () => r()));
+    const timer = setTimeout(() => m.child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  mkdirSync(LOGS, { recursive: true });
+  const cfg = await loadOrCreateConfig();
+  const tokenFile = writeTokenFile(cfg);
+  const server = `http://127.0.0.1:${cfg.apiPort}`;
+  const kubeconfig = path.join(STATE, 'kubeconfig');
+
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  const withEtcd = etcdOnPath();
+  const storeArgs: string[] = [];
+  if (withEtcd) {
+    const client = `http://127.0.0.1:${cfg.etcdClientPort}`;
+    const peer = `http://127.0.0.1:${cfg.etcdPeerPort}`;
+    start('etcd', 'etcd', [
+      '--name', 'cell-local', '--data-dir', path.join(STATE, 'etcd'),
+      '--listen-client-urls', client, '--advertise-client-urls', client,
+      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `cell-local=${peer}`, '--log-level', 'warn', '--logger', 'zap',
+    ]);
+    await waitFor('etcd', async () => (await fetch(`${client}/health`)).ok);
+    storeArgs.push(`--etcd-servers=${client}`);
+  } else {
+    storeArgs.push('--store=memory');
+    console.log('note: no `etcd` on PATH — the API server keeps state in memory; it is lost when the cluster stops.');
+    console.log('      (apt-get install etcd-server, then npm start again, to keep state under .cell/etcd)\n');
+  }
+
+  start('apiserver', ...node('apiserver/main.ts', [...storeArgs, `--port=${cfg.apiPort}`, `--token-auth-file=${tokenFile}`]));
+  await waitFor('the API server', async () => (await fetch(`${server}/readyz`)).ok);
+  writeKubeconfig(kubeconfig, server, cfg.tokens.admin!, 'admin');
+  for (const n of NODES) writeKubeconfig(path.join(STATE, `${n}.kubeconfig`), server, cfg.tokens[n]!, `system:node:${n}`);
+  writeKubeconfig(path.join(STATE, 'scheduler.kubeconfig'), server, cfg.tokens.scheduler!, 'system:scheduler');
+
+  start('scheduler-default', ...node('schedulers/main.ts', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=default-scheduler', '--profile=default']));
+  start('scheduler-batch', ...node('schedulers/main.ts', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=batch', '--profile=binpack']));
+  NODES.forEach((n, i) => {
+    start(`agent-${n}`, ...node('agent/main.ts', [
+      `--kubeconfig=${path.join(STATE, `${n}.kubeconfig`)}`, `--node-name=${n}`, '--cpu=4', '--memory=8Gi',
+      `--root-dir=${path.join(STATE, 'agents', n)}`, `--labels=topology.kubernetes.io/zone=zone-${(i % 2) + 1}`,
+    ]));
+  });
+
+  // Ready when every node reports Ready.
+  const headers = { Authorization: `Bearer ${cfg.tokens.admin}` };
+  await waitFor('the nodes', async () => {
+    const res = await fetch(`${server}/api/v1/nodes`, { headers });
+    const list = (await res.json()) as { items?: { status?: { conditions?: { type: string; status: string }[] } }[] };
+    const ready = (list.items ?? []).filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    return ready.length >= NODES.length;
+  });
+
+  const rel = (p: string) => path.relative(process.cwd(), p) || '.';
+  console.log(`cell is running (${withEtcd ? `etcd at 127.0.0.1:${cfg.etcdClientPort}, state in ${rel(path.join(STATE, 'etcd'))}` : 'in-memory store'})`);
+  console.log(`  API server   ${server}`);
+  console.log('  schedulers   default-scheduler (spread), batch (binpack)');
+  console.log(`  nodes        ${NODES.join(', ')} (4 cpu, 8Gi each)`);
+  console.log(`  logs         ${rel(LOGS)}/`);
+  console.log(`  kubeconfig   ${rel(kubeconfig)}  (works with kubectl too)\n`);
+  console.log('Try, in another terminal:');
+  console.log(`  export CELLCONFIG=${rel(kubeconfig)}`);
+  console.log('  npx cellctl get nodes');
+  console.log('  npx cellctl apply -f examples/pod.yaml && npx cellctl get pods -w');
+  console.log('  npx cellctl top nodes\n');
+  console.log('Ctrl-C stops everything.');
+}
+
+main().catch((err: unknown) => {
+  if (!stopping) {
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    void shutdown(1);
+  }
+});
