@@ -16,6 +16,7 @@ import { RestResource } from './registry/rest.js';
 import { resourceDefinitions } from './registry/definitions.js';
 import { InstrumentedStore } from './storage/instrumented.js';
 import { installPlacement } from './placement/routes.js';
+import { NamespaceLifecycle } from './controllers/namespace-lifecycle.js';
 import type { Store } from './storage/store.js';
 
 export interface ApiServerOptions {
@@ -231,6 +232,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const url = `http://${host}:${port}`;
   log.info('API server listening', { url, auth: authenticator ? 'token' : 'none' });
 
+  const namespaceLifecycle = new NamespaceLifecycle(resources, log);
+  namespaceLifecycle.start();
+
   const timers: NodeJS.Timeout[] = [];
   const bookmarkMs = opts.bookmarkIntervalMs ?? 30_000;
   timers.push(setInterval(() => resources.forEach((r) => r.rest.objects.cache.sendBookmarks()), bookmarkMs));
@@ -268,6 +272,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     addCustomHandler: (key, handler) => custom.set(key, handler),
     async close() {
       ready = false;
+      namespaceLifecycle.stop();
       timers.forEach((t) => clearInterval(t));
       for (const r of resources.values()) r.rest.objects.cache.stop();
       server.closeIdleConnections();

@@ -1,20 +1,8 @@
-// The shape every stored API object shares. Handlers work with this generic view; the per-kind
-// schemas in shared/api validate and default the rest.
-export interface ObjectMetaView {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  [field: string]: unknown;
-}
+// The generic view of a stored API object that the store, REST and HTTP layers work with: the
+// shared metadata schema's type, with spec and status left to the per-kind schemas.
+import type { KubeObject as TypedObject } from '../../shared/api/meta.js';
+
+export type ObjectMetaView = TypedObject['metadata'];
 
 export interface KubeObject {
   apiVersion?: string;
@@ -23,9 +11,4 @@ export interface KubeObject {
   spec?: unknown;
   status?: unknown;
   [field: string]: unknown;
-}
-
-export function isKubeObject(v: unknown): v is KubeObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) &&
-    typeof (v as { metadata?: unknown }).metadata === 'object' && (v as { metadata?: unknown }).metadata !== null;
 }

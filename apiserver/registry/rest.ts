@@ -186,6 +186,7 @@ export class RestResource {
       if (current.status === undefined) delete next.status;
       else next.status = current.status;
     }
+    this.strategy.prepareForUpdate?.(next, current);
     if (!isDeepStrictEqual(next.spec, current.spec)) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
     this.strategy.validateUpdate?.(next, current);
     return next;
@@ -198,11 +199,15 @@ export class RestResource {
     incoming.metadata.name = name;
   }
 
+  private finalizersOf(obj: KubeObject): string[] {
+    return [...(obj.metadata.finalizers ?? []), ...(this.strategy.kindFinalizers?.(obj) ?? [])];
+  }
+
   /** Finalizers gone from an object already being deleted with no grace left: it can go. */
   private readyToDelete(obj: KubeObject): boolean {
     return (
       obj.metadata.deletionTimestamp !== undefined &&
-      (obj.metadata.finalizers ?? []).length === 0 &&
+      this.finalizersOf(obj).length === 0 &&
       (obj.metadata.deletionGracePeriodSeconds ?? 0) === 0
     );
   }
@@ -303,8 +308,9 @@ export class RestResource {
     }
     const current = await this.objects.get(namespace, name);
     checkPreconditions(current);
+    this.strategy.validateDelete?.(current);
     const grace = this.strategy.gracePeriod?.(current, opts.gracePeriodSeconds) ?? 0;
-    const finalizers = current.metadata.finalizers ?? [];
+    const finalizers = this.finalizersOf(current);
     if (opts.dryRun) return { object: current, deleted: grace === 0 && finalizers.length === 0 };
 
     if (grace > 0 || finalizers.length > 0) {
@@ -316,12 +322,13 @@ export class RestResource {
         // An existing deletion can only be shortened, never lengthened.
         const existing = m.deletionGracePeriodSeconds;
         const effective = existing !== undefined ? Math.min(existing, g) : g;
-        if (effective === 0 && (m.finalizers ?? []).length === 0) {
+        if (effective === 0 && this.finalizersOf(cur).length === 0) {
           gone = true;
           return cur;
         }
         if (m.deletionTimestamp !== undefined && existing === effective) return cur;
         const next = structuredClone(cur);
+        if (m.deletionTimestamp === undefined) this.strategy.markDeleting?.(next);
         next.metadata.deletionTimestamp = nowTimestamp(Date.now() + effective * 1000);
         next.metadata.deletionGracePeriodSeconds = effective;
         return next;

@@ -1,12 +1,14 @@
 // Per-kind rules on top of the generic verbs, like Kubernetes' REST strategies: what a client may
 // set on create, which fields are immutable, and how long a delete is graceful.
 import { isDeepStrictEqual } from 'node:util';
-import { InvalidError } from '../../shared/errors.js';
+import { ForbiddenError, InvalidError } from '../../shared/errors.js';
 import type { KubeObject } from './object.js';
 
 export interface Strategy {
   /** Reset what a client may not set on create (e.g. a pod's status). */
   prepareForCreate?(obj: KubeObject): void;
+  /** Carry over what an update of the main resource may not change (a namespace's finalizers). */
+  prepareForUpdate?(next: KubeObject, old: KubeObject): void;
   /** Reject updates that change immutable fields. */
   validateUpdate?(next: KubeObject, old: KubeObject): void;
   /**
@@ -14,6 +16,12 @@ export interface Strategy {
    * delete at once. `requested` is DeleteOptions.gracePeriodSeconds.
    */
   gracePeriod?(obj: KubeObject, requested: number | undefined): number;
+  /** Refuse a delete outright (e.g. the namespaces every cluster needs). */
+  validateDelete?(obj: KubeObject): void;
+  /** Finalizers the kind keeps outside metadata.finalizers (a namespace's spec.finalizers). */
+  kindFinalizers?(obj: KubeObject): string[];
+  /** Called on the object when it is first marked for deletion. */
+  markDeleting?(obj: KubeObject): void;
 }
 
 interface PodView {
@@ -62,9 +70,37 @@ const podStrategy: Strategy = {
   },
 };
 
+/** Namespaces a cluster cannot work without, as in Kubernetes. */
+export const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-node-lease', 'kube-public']);
+/** The finalizer the namespace controller removes once the namespace is empty. */
+export const NAMESPACE_FINALIZER = 'kubernetes';
+
+interface NamespaceView {
+  spec?: { finalizers?: string[] };
+  status?: { phase?: string };
+}
+
 const namespaceStrategy: Strategy = {
   prepareForCreate(obj) {
     obj.status = { phase: 'Active' };
+    const ns = obj as NamespaceView;
+    ns.spec = { ...ns.spec, finalizers: [NAMESPACE_FINALIZER] };
+  },
+  prepareForUpdate(next, old) {
+    // Only the namespace controller (through the store) removes the finalizer.
+    (next as NamespaceView).spec = (old as NamespaceView).spec;
+  },
+  validateDelete(obj) {
+    const name = obj.metadata.name ?? '';
+    if (PROTECTED_NAMESPACES.has(name)) {
+      throw new ForbiddenError(`namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+    }
+  },
+  kindFinalizers(obj) {
+    return (obj as NamespaceView).spec?.finalizers ?? [];
+  },
+  markDeleting(obj) {
+    obj.status = { ...(obj.status as object | undefined), phase: 'Terminating' };
   },
 };
 
