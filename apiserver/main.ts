@@ -21,6 +21,7 @@ const USAGE = `Usage: cell-apiserver [flags]
   --token-auth-file=FILE        static token CSV: token,user,uid,"group1,group2"
                                 (without it every request is admin and only loopback is allowed)
   --max-request-bytes=3145728   largest request body accepted
+  --max-requests-inflight=400   non-watch requests served at once; more get 429 (0 = no limit)
   --compaction-interval=5m      how often to compact store history (0 = never)
   --watch-cache-size=20000      recent events kept per resource for watch resumes
   --log-level=info              error|warn|info|debug
@@ -43,6 +44,7 @@ try {
       port: { type: 'string', default: '6443' },
       'token-auth-file': { type: 'string' },
       'max-request-bytes': { type: 'string', default: String(3 * 1024 * 1024) },
+      'max-requests-inflight': { type: 'string', default: '400' },
       'compaction-interval': { type: 'string', default: '5m' },
       'watch-cache-size': { type: 'string', default: '20000' },
       'log-level': { type: 'string' },
@@ -102,6 +104,7 @@ try {
     port: int('port'),
     ...(tokenCsv !== undefined ? { tokenCsv } : {}),
     maxRequestBytes: int('max-request-bytes'),
+    maxRequestsInflight: int('max-requests-inflight'),
     compactionIntervalMs,
     watchCacheCapacity: int('watch-cache-size'),
     log,

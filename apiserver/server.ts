@@ -4,11 +4,12 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { NotFoundError, UnauthorizedError, errorMessage } from '../shared/errors.js';
+import { NotFoundError, TooManyRequestsError, UnauthorizedError, errorMessage } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logging.js';
 import { ANONYMOUS_ADMIN, TokenAuthenticator, type UserInfo } from './auth/tokens.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './http/discovery.js';
 import { ResourceRouter, type CustomHandler, type ServedResource } from './http/resources.js';
+import { InflightLimiter } from './http/inflight.js';
 import { sendError } from './http/status.js';
 import { ApiServerMetrics } from './metrics.js';
 import { ResourceStore } from './registry/resource-store.js';
@@ -34,6 +35,8 @@ export interface ApiServerOptions {
   watchCacheCapacity?: number;
   /** Bytes that may queue for one watch before the client is cut off as too slow. */
   watchMaxQueuedBytes?: number;
+  /** Non-watch requests served at once; more are refused with 429 (0 = no limit). */
+  maxRequestsInflight?: number;
   log?: Logger;
 }
 
@@ -133,6 +136,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     custom,
   });
 
+  const inflight = new InflightLimiter(opts.maxRequestsInflight ?? 400, metrics.inflight);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -143,7 +147,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const start = process.hrtime.bigint();
     res.setHeader('Audit-Id', id);
     res.locals.requestId = id;
-    metrics.inflight.inc();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const verb = String(res.locals.verb ?? req.method.toLowerCase());
@@ -152,9 +155,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (!res.locals.watch) metrics.requestDuration.observe({ verb, resource }, seconds);
       log.debug('request', { requestId: id, method: req.method, path: req.path, code: res.statusCode, ms: Math.round(seconds * 1000), user: (res.locals.user as UserInfo | undefined)?.name });
     });
-    res.on('close', () => {
-      if (!res.locals.watch) metrics.inflight.dec();
-    });
+    if (!PUBLIC_PATHS.has(req.path) && !inflight.admit(res)) {
+      sendError(res, new TooManyRequestsError('Too many requests, please try again later.', 1), log);
+      return;
+    }
     next();
   });
 

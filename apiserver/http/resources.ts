@@ -19,6 +19,7 @@ import { apiVersionOf, type DeleteOptions, type RestResource, type WriteOptions 
 import { readObjectBody, readOptionalObjectBody, readPatchBody } from './body.js';
 import { parseResourcePath, type ResourcePath } from './paths.js';
 import { tableRequested, toTable } from './table.js';
+import { releaseInflight } from './inflight.js';
 import { WatchStream } from './watch.js';
 
 /** A resource as the HTTP layer serves it. */
@@ -327,7 +328,7 @@ export class ResourceRouter {
     this.o.metrics.watchers.inc({ resource });
     // Long-running: counted as a watcher, not as an in-flight request.
     res.locals.watch = true;
-    this.o.metrics.inflight.dec();
+    releaseInflight(res);
     const stream = new WatchStream(req, res, {
       maxQueuedBytes: this.o.watchMaxQueuedBytes,
       bookmarks,

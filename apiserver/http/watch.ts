@@ -26,6 +26,10 @@ export class WatchStream implements WatcherSink {
   private closed = false;
   /** An event could not be queued within maxQueuedBytes: the consumer is too slow and is cut off. */
   private overloaded = false;
+  /** The catch-up is still being written: it may queue past the limit. */
+  private catchingUp = true;
+  /** Bytes the catch-up left queued: they drain before the limit applies to live events alone. */
+  private allowance = 0;
   private stopWatch: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -62,7 +66,13 @@ export class WatchStream implements WatcherSink {
     // client that keeps up look slow (it is queued whole until the socket takes it).
     const backlog = this.res.writableLength;
     this.res.write(`${JSON.stringify({ type, object })}\n`);
-    return backlog <= this.opts.maxQueuedBytes;
+    return this.catchingUp || backlog <= this.opts.maxQueuedBytes + this.allowance;
+  }
+
+  caughtUp(): void {
+    this.catchingUp = false;
+    this.allowance = this.res.writableLength;
+    if (this.allowance > 0) this.res.once('drain', () => (this.allowance = 0));
   }
 
   send(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): boolean {

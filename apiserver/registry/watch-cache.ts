@@ -25,6 +25,11 @@ export interface WatcherSink {
   /** Deliver one event; returns false when the consumer is overloaded and must be dropped. */
   send(type: Exclude<WatchEventType, 'ERROR' | 'BOOKMARK'>, object: KubeObject): boolean;
   bookmark(revision: number): void;
+  /**
+   * The catch-up (current state, or the replay from the requested revision) has been sent. Until
+   * then a consumer is not judged slow: the catch-up is written in one go, faster than any client reads.
+   */
+  caughtUp?(): void;
   /** The watch ends: an error (410 etc.) to report, or undefined for a clean close. */
   close(err?: CellError): void;
 }
@@ -229,6 +234,7 @@ export class WatchCache {
         }
       }
     }
+    sink.caughtUp?.();
     this.watchers.add(w);
     return () => this.end(w, undefined);
   }
@@ -242,6 +248,8 @@ export class WatchCache {
   private watchFromStore(afterRevision: number, filter: WatchFilter, sink: WatcherSink): () => void {
     const w: Watcher = { afterRevision, filter, sink, closed: false };
     let sw: StoreWatch | undefined;
+    // History arrives in batches as the store reads it: the usual limits apply from the start.
+    sink.caughtUp?.();
     const stop = () => {
       if (w.closed) return;
       w.closed = true;

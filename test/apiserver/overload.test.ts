@@ -1,0 +1,52 @@
+// Past --max-requests-inflight the server sheds load with 429 + Retry-After instead of queueing,
+// watches do not hold slots, and the project's client backs off and gets through.
+import { expect } from 'chai';
+import { ApiClient } from '../../shared/client/http-client.js';
+import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { podObject, pool } from '../placement/fixtures.js';
+
+describe('overload (etcd)', function () {
+  this.timeout(60_000);
+  let t: TestApiServer;
+  before(async () => {
+    t = await startTestApiServer({ backend: 'etcd', maxRequestsInflight: 4 });
+    // The tiny in-flight limit may refuse some of these creates too: a retrying client gets through.
+    const client = new ApiClient({ servers: [t.url], retries: 20 });
+    await pool(200, 8, (i) => client.create({ namespace: 'default', resource: 'pods' }, podObject(`p${i}`, '10m')).then(() => undefined));
+  });
+  after(async () => t.close());
+
+  it('answers 429 with Retry-After past the limit, and stays up', async () => {
+    const statuses = await Promise.all(
+      Array.from({ length: 60 }, async () => {
+        const res = await fetch(`${t.url}/api/v1/namespaces/default/pods`);
+        const body = (await res.json()) as { kind?: string; reason?: string };
+        if (res.status === 429) {
+          expect(res.headers.get('retry-after')).to.equal('1');
+          expect(body.kind).to.equal('Status');
+          expect(body.reason).to.equal('TooManyRequests');
+        }
+        return res.status;
+      }),
+    );
+    expect(statuses.filter((s) => s === 429).length, 'some refused').to.be.greaterThan(0);
+    expect(statuses.filter((s) => s === 200).length, 'some served').to.be.greaterThan(0);
+    expect(statuses.every((s) => s === 200 || s === 429)).to.equal(true);
+    expect((await fetch(`${t.url}/readyz`)).status).to.equal(200);
+  });
+
+  it('open watches do not use up the in-flight slots', async () => {
+    const controllers = Array.from({ length: 10 }, () => new AbortController());
+    const opened = await Promise.all(controllers.map((c) => fetch(`${t.url}/api/v1/namespaces/default/pods?watch=true&resourceVersion=0`, { signal: c.signal })));
+    expect(opened.every((r) => r.status === 200)).to.equal(true);
+    const res = await fetch(`${t.url}/api/v1/namespaces/default/pods?limit=1`);
+    expect(res.status).to.equal(200);
+    controllers.forEach((c) => c.abort());
+  });
+
+  it('the client backs off on 429 and every request gets through', async () => {
+    const client = new ApiClient({ servers: [t.url], retries: 20 });
+    const results = await Promise.all(Array.from({ length: 60 }, () => client.list<{ items: unknown[] }>({ namespace: 'default', resource: 'pods' })));
+    expect(results.every((r) => r.items.length === 200)).to.equal(true);
+  });
+});
