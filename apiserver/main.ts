@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../shared/duration.js';
-import { errorMessage } from '../shared/errors.js';
+import { ParseError, errorMessage } from '../shared/errors.js';
 import { createLogger, isLogLevel } from '../shared/logging.js';
+import { parseControllers, type ControllerOptions } from './controllers/install.js';
 import { startApiServer } from './server.js';
 import { EtcdStore } from './storage/etcd.js';
 import { MemoryStore } from './storage/memory.js';
@@ -24,6 +25,13 @@ const USAGE = `Usage: cell-apiserver [flags]
   --max-requests-inflight=400   non-watch requests served at once; more get 429 (0 = no limit)
   --compaction-interval=5m      how often to compact store history (0 = never)
   --watch-cache-size=20000      recent events kept per resource for watch resumes
+  --controllers=*               cluster controllers this server may run when it is the elected
+                                leader: * (all), names (nodelifecycle, podgc), -name to exclude
+  --node-monitor-grace-period=40s  a node whose Lease is not renewed this long becomes Unknown
+                                and is tainted node.kubernetes.io/unreachable
+  --pod-eviction-timeout=5m     pods of a node Unknown this long are failed (NodeLost)
+  --node-monitor-period=5s      how often node leases are checked
+  --pod-gc-interval=20s         how often pods bound to vanished nodes are collected
   --log-level=info              error|warn|info|debug
   -h, --help                    show this help
 `;
@@ -47,6 +55,11 @@ try {
       'max-requests-inflight': { type: 'string', default: '400' },
       'compaction-interval': { type: 'string', default: '5m' },
       'watch-cache-size': { type: 'string', default: '20000' },
+      controllers: { type: 'string', default: '*' },
+      'node-monitor-grace-period': { type: 'string', default: '40s' },
+      'pod-eviction-timeout': { type: 'string', default: '5m' },
+      'node-monitor-period': { type: 'string', default: '5s' },
+      'pod-gc-interval': { type: 'string', default: '20s' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -82,6 +95,25 @@ try {
   fail(errorMessage(err));
 }
 
+// Node agents' side of the cluster: the controllers (apiserver/controllers/install.ts).
+let controllers: ControllerOptions;
+try {
+  const positive = (k: string): number => {
+    const ms = parseDuration(str(k) ?? '');
+    if (ms <= 0) throw new ParseError(`--${k} must be positive`);
+    return ms;
+  };
+  controllers = {
+    enabled: parseControllers(str('controllers') ?? '*'),
+    nodeMonitorGracePeriodMs: positive('node-monitor-grace-period'),
+    podEvictionTimeoutMs: parseDuration(str('pod-eviction-timeout') ?? '5m'),
+    nodeMonitorPeriodMs: positive('node-monitor-period'),
+    podGcIntervalMs: positive('pod-gc-interval'),
+  };
+} catch (err) {
+  fail(errorMessage(err));
+}
+
 let tokenCsv: string | undefined;
 const tokenFile = str('token-auth-file');
 if (tokenFile) {
@@ -107,6 +139,7 @@ try {
     maxRequestsInflight: int('max-requests-inflight'),
     compactionIntervalMs,
     watchCacheCapacity: int('watch-cache-size'),
+    controllers,
     log,
   });
   let stopping = false;

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { NotFoundError, TooManyRequestsError, UnauthorizedError, errorMessage } from '../shared/errors.js';
+import { ForbiddenError, NotFoundError, TooManyRequestsError, UnauthorizedError, errorMessage } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logging.js';
 import { ANONYMOUS_ADMIN, TokenAuthenticator, type UserInfo } from './auth/tokens.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './http/discovery.js';
@@ -18,6 +18,7 @@ import { resourceDefinitions } from './registry/definitions.js';
 import { InstrumentedStore } from './storage/instrumented.js';
 import { installPlacement } from './placement/routes.js';
 import { NamespaceLifecycle } from './controllers/namespace-lifecycle.js';
+import { installAgentIntegration, type ControllerOptions } from './controllers/install.js';
 import type { Store } from './storage/store.js';
 
 export interface ApiServerOptions {
@@ -37,6 +38,8 @@ export interface ApiServerOptions {
   watchMaxQueuedBytes?: number;
   /** Non-watch requests served at once; more are refused with 429 (0 = no limit). */
   maxRequestsInflight?: number;
+  /** Node lifecycle controller and pod GC (leader-elected); undefined = not run by this server. */
+  controllers?: ControllerOptions;
   log?: Logger;
 }
 
@@ -81,6 +84,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const byGvr = new Map<string, ServedResource>();
   const namespaceStore = new ResourceStore(store, { group: '', kind: 'Namespace', resource: 'namespaces', namespaced: false }, log, {
     watchCacheCapacity: opts.watchCacheCapacity ?? 20_000,
+    onWatcherDropped: (reason) => metrics.terminatedWatchers.inc({ resource: 'namespaces', reason }),
   });
   // Namespace checks on every namespaced write: the watch cache answers; a miss (e.g. a namespace
   // created a moment ago) is confirmed against the store before it becomes a 404.
@@ -180,7 +184,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     else res.status(503).type('text/plain').send('shutting down');
   });
   app.get('/version', (_req, res) => res.json(SERVER_VERSION));
+  // Metrics are for operators and monitoring: admins, viewers and schedulers, not any token.
   app.get('/metrics', async (_req, res) => {
+    const user = res.locals.user as UserInfo;
+    if (!['system:masters', 'system:viewers', 'system:schedulers'].some((g) => user.groups.includes(g))) {
+      sendError(res, new ForbiddenError(`forbidden: User "${user.name}" cannot get path "/metrics"`), log);
+      return;
+    }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   const all = () => [...resources.values()];
@@ -212,6 +222,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     addCustomHandler: (key, handler) => custom.set(key, handler),
   });
 
+  // --- node agents: the pods/log proxy; node lifecycle controller and pod GC under leader election ---
+  const agentIntegration = installAgentIntegration({
+    served,
+    log,
+    addCustomHandler: (key, handler) => custom.set(key, handler),
+    ...(opts.controllers ? { controllers: opts.controllers } : {}),
+  });
+  // --- end node agents ---
+
   app.use(async (req: Request, res: Response) => {
     try {
       const user = res.locals.user as UserInfo | undefined;
@@ -224,6 +243,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
 
   const server = http.createServer(app);
+  // Requests Node's parser refuses (header overflow, garbage) still get a Status body.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const code = tooLarge ? 431 : 400;
+    const body = JSON.stringify({
+      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code,
+      reason: tooLarge ? 'RequestHeaderFieldsTooLarge' : 'BadRequest',
+      message: tooLarge ? 'request header fields too large' : `malformed HTTP request: ${err.message}`,
+    });
+    socket.end(`HTTP/1.1 ${code} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
   // Watches are long-lived: no request timeout; keep-alive for clients that reuse connections.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
@@ -276,10 +307,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     addCustomHandler: (key, handler) => custom.set(key, handler),
     async close() {
       ready = false;
+      await agentIntegration.stop(); // node agents: controllers stop, leader lease released
       namespaceLifecycle.stop();
       timers.forEach((t) => clearInterval(t));
       for (const r of resources.values()) r.rest.objects.cache.stop();
-      server.closeIdleConnections();
+      // Watches are ended above; connections a client opened but never used would otherwise
+      // hold server.close() until the header timeout.
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

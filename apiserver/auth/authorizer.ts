@@ -52,9 +52,13 @@ function nodeAllows(node: string, a: RequestAttributes): boolean {
     case 'nodes':
     case 'nodes/status':
       if (READ_VERBS.has(a.verb)) return true;
+      // A create names no object in its URL: nodeMayCreate checks the body's name.
+      if (r === 'nodes' && a.verb === 'create' && a.name === undefined) return true;
       return ['create', 'update', 'patch'].includes(a.verb) && a.name === node;
     case 'leases':
-      return a.namespace === 'kube-node-lease' && a.name === node && ['get', 'create', 'update', 'patch'].includes(a.verb);
+      if (a.namespace !== 'kube-node-lease') return false;
+      if (a.verb === 'create' && a.name === undefined) return true;
+      return a.name === node && ['get', 'create', 'update', 'patch'].includes(a.verb);
     case 'pods':
       if (a.verb === 'list' || a.verb === 'watch') return a.nodeNameSelector === node;
       // Single-pod reads and deletes are checked against the object by nodeMayTouchPod.
@@ -85,6 +89,26 @@ export function authorize(user: UserInfo, a: RequestAttributes): void {
     `${a.name ? `${what} "${a.name}"` : what} is forbidden: User "${user.name}" cannot ${a.verb} resource "${what}" in API group ${group}${where}`,
     { name: a.name, group: a.group, kind: a.resource },
   );
+}
+
+/**
+ * Node restriction on a create, once the body is read: a node may create only its own Node and its
+ * own Lease (the URL of a create names no object, so `authorize` could not check the name).
+ */
+export function nodeMayCreate(user: UserInfo, a: RequestAttributes, objectName: string | undefined): void {
+  const node = nodeNameOf(user);
+  if (node === undefined || a.verb !== 'create' || a.subresource !== undefined) return;
+  if (a.resource !== 'nodes' && a.resource !== 'leases') return;
+  // Allowed by a broader rule than the node's own.
+  if (user.groups.includes('system:masters') || (user.groups.includes('system:schedulers') && schedulerAllows(a))) return;
+  if (objectName !== node) {
+    const what = a.resource === 'nodes' ? 'Node' : 'Lease';
+    throw new ForbiddenError(`${a.resource} "${objectName ?? ''}" is forbidden: node "${node}" can only create its own ${what}`, {
+      name: objectName,
+      group: a.group,
+      kind: a.resource,
+    });
+  }
 }
 
 /** Node restriction on a concrete pod: an agent may only touch pods bound to its node. */

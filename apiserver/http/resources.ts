@@ -10,7 +10,7 @@ import {
 import { parseFieldSelector, type FieldSelector } from '../../shared/fields.js';
 import { parseLabelSelector, type LabelSelector } from '../../shared/labels.js';
 import type { Logger } from '../../shared/logging.js';
-import { authorize, nodeMayTouchPod, type RequestAttributes } from '../auth/authorizer.js';
+import { authorize, nodeMayCreate, nodeMayTouchPod, type RequestAttributes } from '../auth/authorizer.js';
 import type { UserInfo } from '../auth/tokens.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import type { KubeObject } from '../registry/object.js';
@@ -236,6 +236,7 @@ export class ResourceRouter {
         return true;
       case 'create': {
         const body = await readObjectBody(req, this.o.maxRequestBytes);
+        nodeMayCreate(user, attrs, nameIn(body));
         const obj = await rest.create(ns, body, writeOptions(query));
         this.respond(req, res, served, 201, obj, query);
         return true;
@@ -259,7 +260,8 @@ export class ResourceRouter {
         const opts = deleteOptionsFrom(body, query);
         if (def.resource === 'pods') nodeMayTouchPod(user, podNode(await rest.get(ns, name)), name);
         const out = await rest.delete(ns, name, opts);
-        this.respond(req, res, served, out.deleted ? 200 : 202, out.object, query);
+        // 200 whether gone or only marked (graceful pods, finalizers), as kube-apiserver answers.
+        this.respond(req, res, served, 200, out.object, query);
         return true;
       }
       case 'deletecollection': {
@@ -340,6 +342,13 @@ export class ResourceRouter {
     const stop = await served.rest.objects.watch(after, { keyPrefix: served.rest.objects.keyPrefix(ns), matches: m }, stream);
     stream.attach(stop, timeout);
   }
+}
+
+/** `metadata.name` of a request body, when it is a string. */
+function nameIn(body: unknown): string | undefined {
+  const meta = (body as { metadata?: unknown }).metadata;
+  const name = typeof meta === 'object' && meta !== null ? (meta as { name?: unknown }).name : undefined;
+  return typeof name === 'string' ? name : undefined;
 }
 
 function podNode(obj: KubeObject): string | undefined {

@@ -45,6 +45,8 @@ interface Watcher {
   filter: WatchFilter;
   sink: WatcherSink;
   closed: boolean;
+  /** For a watcher served from store history: cancels its store watch. */
+  stopHistory?: () => void;
 }
 
 export interface WatchCacheOptions {
@@ -82,6 +84,8 @@ export class WatchCache {
   /** Highest revision the cache reflects. */
   private revision = 0;
   private readonly watchers = new Set<Watcher>();
+  /** Watchers served from store history (older than the window). */
+  private readonly historyWatchers = new Set<Watcher>();
   private storeWatch: StoreWatch | undefined;
   private readyPromise: Promise<void> | undefined;
   private stopped = false;
@@ -253,8 +257,12 @@ export class WatchCache {
     const stop = () => {
       if (w.closed) return;
       w.closed = true;
+      this.historyWatchers.delete(w);
       sw?.cancel();
     };
+    // Tracked so stop() ends these too (an HTTP server cannot close while one streams).
+    w.stopHistory = stop;
+    this.historyWatchers.add(w);
     sw = this.store.watch(filter.keyPrefix, afterRevision, {
       onEvents: (evs) => {
         for (const ev of evs) {
@@ -283,6 +291,10 @@ export class WatchCache {
     this.stopped = true;
     this.storeWatch?.cancel();
     for (const w of this.watchers) this.end(w, undefined);
+    for (const w of [...this.historyWatchers]) {
+      w.stopHistory?.();
+      w.sink.close();
+    }
   }
 }
 

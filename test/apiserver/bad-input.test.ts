@@ -382,10 +382,12 @@ describe('apiserver bad input (etcd)', function () {
 
   describe('afterwards', () => {
     it('a request line over the HTTP parser limit gets 431 and the server carries on', async () => {
-      // Node's HTTP parser refuses it before any handler runs, so there is no Status body here
-      // (server.ts installs no clientError handler); the point is that nothing breaks.
+      // Node's HTTP parser refuses it before any handler runs; the server's clientError handler
+      // still answers with a Status.
       const res = await rawHttp(t.url, 'GET', `${PODS}/${'a'.repeat(70_000)}`);
       expect(res.status).to.equal(431);
+      expect((res.body as { kind?: string; code?: number }).kind).to.equal('Status');
+      expect((res.body as { kind?: string; code?: number }).code).to.equal(431);
     });
 
     it('the server still answers, wrote nothing, and no prototype was polluted', async () => {

@@ -258,49 +258,53 @@ export interface WatchEventView {
   object: Obj & StatusView;
 }
 
-/** An open watch stream whose events accumulate in `events` as they arrive. */
+/**
+ * An open watch stream whose events accumulate in `events` as they arrive. Uses node:http on its
+ * own connection (not fetch's pool), so closing it closes exactly that connection.
+ */
 export class WatchCollector {
   readonly events: WatchEventView[] = [];
   ended = false;
   error: unknown;
-  private done: Promise<void> = Promise.resolve();
+  private closing = false;
 
   private constructor(
     readonly status: number,
-    readonly headers: Headers,
-    private readonly abort: AbortController,
+    readonly headers: http.IncomingHttpHeaders,
+    private readonly req: http.ClientRequest,
+    private readonly done: Promise<void>,
   ) {}
 
   /** Opens `path` (which must carry `watch=true`); resolves once the response headers arrived. */
-  static async open(base: string, path: string, opts: { token?: string; accept?: string } = {}): Promise<WatchCollector> {
-    const abort = new AbortController();
+  static open(base: string, path: string, opts: { token?: string; accept?: string } = {}): Promise<WatchCollector> {
+    const u = new URL(base);
     const headers: Record<string, string> = {};
     if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
     if (opts.accept) headers.Accept = opts.accept;
-    const res = await fetch(`${base}${path}`, { headers, signal: abort.signal });
-    const w = new WatchCollector(res.status, res.headers, abort);
-    w.done = w.pump(res);
-    return w;
-  }
-
-  private async pump(res: Response): Promise<void> {
-    if (!res.body) {
-      this.ended = true;
-      return;
-    }
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of res.body) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        const { lines, rest } = splitLines(buffer);
-        buffer = rest;
-        for (const line of lines) this.events.push(JSON.parse(line) as WatchEventView);
-      }
-    } catch (err) {
-      if (!this.abort.signal.aborted) this.error = err;
-    }
-    this.ended = true;
+    return new Promise((resolve, reject) => {
+      const req = http.get({ host: u.hostname, port: u.port, path, headers, agent: false }, (res) => {
+        let finish: () => void = () => undefined;
+        const done = new Promise<void>((r) => (finish = r));
+        const w = new WatchCollector(res.statusCode ?? 0, res.headers, req, done);
+        let buffer = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          const { lines, rest } = splitLines(buffer + chunk);
+          buffer = rest;
+          for (const line of lines) w.events.push(JSON.parse(line) as WatchEventView);
+        });
+        const end = (err?: unknown) => {
+          if (err !== undefined && !w.closing) w.error = err;
+          w.ended = true;
+          finish();
+        };
+        res.on('end', () => end());
+        res.on('error', (err) => end(err));
+        res.on('close', () => end(res.complete ? undefined : w.closing ? undefined : new Error('watch stream aborted')));
+        resolve(w);
+      });
+      req.on('error', reject);
+    });
   }
 
   /** Events other than bookmarks. */
@@ -320,7 +324,8 @@ export class WatchCollector {
   }
 
   async close(): Promise<void> {
-    this.abort.abort();
+    this.closing = true;
+    this.req.destroy();
     await this.done;
   }
 }

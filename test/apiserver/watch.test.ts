@@ -255,13 +255,7 @@ describe('apiserver watch (etcd)', function () {
       small = await startTestApiServer({ backend: 'etcd', watchCacheCapacity: 10 });
     });
     after(async () => {
-      const timer = setInterval(() => { (small.server as unknown as { _srv?: unknown }); console.log('closing...', process.getActiveResourcesInfo().join(',')); }, 3000);
-      const s = Date.now();
-      await small.server.close();
-      console.log('server closed', Date.now() - s);
-      await small.store.close();
-      console.log('store closed', Date.now() - s);
-      clearInterval(timer);
+      await small?.close();
     });
 
     it('serves a watch from before the cache window out of store history, then 410 Expired once compacted', async () => {
@@ -303,10 +297,29 @@ describe('apiserver watch (etcd)', function () {
     });
   });
 
+  it('closing the server ends every watch, including those served from store history', async () => {
+    const s = await startTestApiServer({ backend: 'etcd', watchCacheCapacity: 5 });
+    let closed = false;
+    try {
+      const first = await ok('POST', '/api/v1/namespaces/default/pods', { body: podBody('h') }, s);
+      for (let i = 0; i < 10; i++) await ok('PATCH', '/api/v1/namespaces/default/pods/h', mergePatch({ metadata: { labels: { i: String(i) } } }), s);
+      const fromHistory = await watch(`/api/v1/namespaces/default/pods?watch=true&resourceVersion=${first.metadata.resourceVersion}`, s);
+      const fromCache = await watch('/api/v1/namespaces/default/pods?watch=true', s);
+      await fromHistory.waitForEvents(10);
+      await fromCache.waitForEvents(1);
+      const closing = s.close().then(() => (closed = true));
+      await waitFor('both streams to end', () => fromHistory.ended && fromCache.ended, 10_000);
+      await waitFor('the server to close', () => closed, 10_000);
+      await closing;
+    } finally {
+      if (!closed) await s.close();
+    }
+  });
+
   describe('slow consumers', () => {
     let slow: TestApiServer;
     before(async () => {
-      slow = await startTestApiServer({ backend: 'etcd', watchMaxQueuedBytes: 256 * 1024 });
+      slow = await startTestApiServer({ backend: 'etcd', watchMaxQueuedBytes: 1024 * 1024 });
     });
     after(async () => {
       await slow?.close();
@@ -358,6 +371,18 @@ describe('apiserver watch (etcd)', function () {
       // And the server keeps serving watches and writes.
       await ok('POST', '/api/v1/namespaces/default/pods', { body: podBody('after-slow') }, slow);
       await fast.waitForEvents(written + 1);
+
+      // A client that reads is never cut off for catching up, even when the current state (or the
+      // replay from its resourceVersion) is far bigger than the queue limit.
+      const fresh = await watch(path, slow);
+      const initial = await fresh.waitForEvents(written + 1, 30_000);
+      expect(initial.every((e) => e.type === 'ADDED')).to.equal(true);
+      const replay = await watch(`${path}&resourceVersion=${got[0]!.object.metadata.resourceVersion}`, slow);
+      await replay.waitForEvents(written, 30_000);
+      await ok('POST', '/api/v1/namespaces/default/pods', { body: podBody('after-catch-up') }, slow);
+      await fresh.waitForEvents(written + 2);
+      await replay.waitForEvents(written + 1);
+      expect(await dropped()).to.equal(1);
     });
   });
 });

@@ -1,0 +1,136 @@
+// `GET /api/v1/namespaces/{ns}/pods/{name}/log`: kube-apiserver does not keep logs, it proxies to
+// the kubelet of the pod's node; so does this one, to the node's cell-agent. The pod gives the node
+// and the container, the Node gives the agent's address (InternalIP) and port
+// (status.daemonEndpoints.kubeletEndpoint.Port); the agent's answer — the log text, streamed for
+// `follow`, or a Status error — is passed through unchanged.
+import http from 'node:http';
+import type { Node, Pod } from '../../shared/api/core.js';
+import { BadRequestError, InternalError, UnavailableError, errorMessage } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logging.js';
+import type { CustomHandler, ServedResource } from '../http/resources.js';
+
+/** How long reaching the agent may take (a follow stream may then stay open indefinitely). */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** Largest error body read from the agent. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+function boolParam(q: URLSearchParams, name: string): boolean | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new BadRequestError(`invalid value for ${name}: "${v}" is not a boolean`);
+}
+
+function intParam(q: URLSearchParams, name: string, min: number): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^-?\d{1,15}$/.test(v)) throw new BadRequestError(`invalid value for ${name}: "${v}" is not an integer`);
+  const n = Number(v);
+  if (n < min) throw new BadRequestError(`PodLogOptions is invalid: ${name} must be ${min === 0 ? 'non-negative' : `at least ${min}`}`);
+  return n;
+}
+
+/** The container a log request means: the named one, or the pod's only container. */
+function chooseContainer(pod: Pod, requested: string | null): string {
+  const name = pod.metadata.name ?? '';
+  const app = pod.spec.containers.map((c) => c.name);
+  const init = (pod.spec.initContainers ?? []).map((c) => c.name);
+  if (requested !== null && requested !== '') {
+    if (!app.includes(requested) && !init.includes(requested)) throw new BadRequestError(`container ${requested} is not valid for pod ${name}`);
+    return requested;
+  }
+  if (app.length === 1) return app[0]!;
+  throw new BadRequestError(
+    `a container name must be specified for pod ${name}, choose one of: [${app.join(' ')}]${init.length > 0 ? ` or one of the init containers: [${init.join(' ')}]` : ''}`,
+  );
+}
+
+/** Where the node's agent listens. */
+function agentEndpoint(node: Node): { host: string; port: number } {
+  const name = node.metadata.name ?? '';
+  const port = node.status.daemonEndpoints?.kubeletEndpoint?.Port ?? 0;
+  const addresses = node.status.addresses ?? [];
+  const address = ['InternalIP', 'ExternalIP', 'Hostname'].map((t) => addresses.find((a) => a.type === t)?.address).find((a) => a !== undefined && a !== '');
+  if (port <= 0 || address === undefined) throw new UnavailableError(`node ${name} reports no agent endpoint to read logs from`);
+  return { host: address, port };
+}
+
+export function podLogHandler(d: { served(resource: string): ServedResource; log: Logger }): CustomHandler {
+  return async ({ res, path, query }) => {
+    const namespace = path.namespace ?? '';
+    const podName = path.name ?? '';
+    const follow = boolParam(query, 'follow') ?? false;
+    const previous = boolParam(query, 'previous') ?? false;
+    boolParam(query, 'timestamps');
+    const tailLines = intParam(query, 'tailLines', 0);
+    const limitBytes = intParam(query, 'limitBytes', 1);
+    intParam(query, 'sinceSeconds', 1);
+
+    const pod = (await d.served('pods').rest.get(namespace, podName)) as unknown as Pod;
+    const container = chooseContainer(pod, query.get('container'));
+    const nodeName = pod.spec.nodeName;
+    if (!nodeName) throw new BadRequestError(`pod ${podName} does not have a host assigned`);
+    const node = (await d.served('nodes').rest.get(undefined, nodeName)) as unknown as Node;
+    const { host, port } = agentEndpoint(node);
+
+    const upstreamQuery = new URLSearchParams();
+    if (follow) upstreamQuery.set('follow', 'true');
+    if (previous) upstreamQuery.set('previous', 'true');
+    if (tailLines !== undefined) upstreamQuery.set('tailLines', String(tailLines));
+    if (limitBytes !== undefined) upstreamQuery.set('limitBytes', String(limitBytes));
+    if (pod.metadata.uid) upstreamQuery.set('podUID', pod.metadata.uid);
+    const upstreamPath = `/containerLogs/${[namespace, podName, container].map(encodeURIComponent).join('/')}?${upstreamQuery.toString()}`;
+
+    const upstream = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const r = http.request({ host, port, path: upstreamPath, method: 'GET', headers: { Accept: '*/*' } });
+      const timer = setTimeout(() => r.destroy(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+      r.once('response', (resp) => {
+        clearTimeout(timer);
+        resolve(resp);
+      });
+      r.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new UnavailableError(`cannot reach the agent of node ${nodeName} at ${host}:${port}: ${errorMessage(err)}`));
+      });
+      // The client going away (before or during the stream) ends the request to the agent too.
+      res.once('close', () => r.destroy());
+      r.end();
+    });
+
+    if (upstream.statusCode !== 200) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of upstream) {
+        const b = chunk as Buffer;
+        size += b.length;
+        if (size > MAX_ERROR_BODY) break;
+        chunks.push(b);
+      }
+      upstream.destroy();
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // Not JSON: reported below with the agent's raw answer.
+        body = undefined;
+      }
+      if (typeof body === 'object' && body !== null && (body as { kind?: unknown }).kind === 'Status') {
+        return { status: upstream.statusCode ?? 500, body };
+      }
+      throw new InternalError(`the agent of node ${nodeName} answered ${upstream.statusCode ?? 0}: ${text.slice(0, 200)}`);
+    }
+
+    res.status(200);
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    if (follow) res.setHeader('Cache-Control', 'no-cache');
+    res.flushHeaders();
+    upstream.once('error', (err) => {
+      d.log.debug('log stream from agent broke', { node: nodeName, pod: `${namespace}/${podName}`, error: errorMessage(err) });
+      res.destroy();
+    });
+    upstream.pipe(res);
+    return undefined;
+  };
+}
