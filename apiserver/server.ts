@@ -157,7 +157,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       const resource = String(res.locals.resource ?? '');
       metrics.requests.inc({ verb, resource, subresource: String(res.locals.subresource ?? ''), code: String(res.statusCode) });
       if (!res.locals.watch) metrics.requestDuration.observe({ verb, resource }, seconds);
-      log.debug('request', { requestId: id, method: req.method, path: req.path, code: res.statusCode, ms: Math.round(seconds * 1000), user: (res.locals.user as UserInfo | undefined)?.name });
+      if (log.isDebugEnabled()) log.debug('request', { requestId: id, method: req.method, path: req.path, code: res.statusCode, ms: Math.round(seconds * 1000), user: (res.locals.user as UserInfo | undefined)?.name });
     });
     if (!PUBLIC_PATHS.has(req.path) && !inflight.admit(res)) {
       sendError(res, new TooManyRequestsError('Too many requests, please try again later.', 1), log);

@@ -9,17 +9,22 @@
 //   create    POST a new pod                                 concurrency 64
 //   update    PUT a worker's own pod with its current resourceVersion (a CAS per request)
 //   etcd put  raw single-key put with the etcd3 client, pod-sized value: the baseline for create
+//             (create and etcd put run in alternating slices, so background load hits both alike)
 //   etcd txn  raw create-if-absent txn (what a create costs etcd), for reference
 //   fan-out   1,000 concurrent HTTP watches on one namespace while pods are created there at a
 //             fixed offered rate; each pod carries its send time in an annotation, and delivery
 //             latency is receive time minus that (same process, same clock). Every watcher must
 //             get every event exactly once.
 //
+// "server CPU µs/req" is the API server process's user+system CPU time (from /proc) over the case
+// divided by its requests: unlike the rates, it barely depends on what else the machine is doing.
+//
 // Environment: BENCH_DURATION_MS (each rate case, default 5000), BENCH_WATCHERS (1000),
 // BENCH_WATCH_RATE (writes/s, 200), BENCH_WATCH_MS (10000), BENCH_CONCURRENCY (64);
 // BENCH_SERVER_NODE_ARGS are extra node flags for the API server (e.g. `--cpu-prof
 // --cpu-prof-dir=/tmp/prof` to profile it).
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -38,6 +43,8 @@ const LIST_PODS = 1000;
 const WATCHERS = env('BENCH_WATCHERS', 1000);
 const WATCH_RATE = env('BENCH_WATCH_RATE', 200);
 const WATCH_MS = env('BENCH_WATCH_MS', 10_000);
+/** create and raw put alternate in this many slices each. */
+const SLICES = 4;
 const TARGET_FANOUT_P99_MS = 250;
 const TARGET_CREATE_RATIO = 0.7;
 
@@ -122,11 +129,43 @@ async function runN(count: number, concurrency: number, op: (i: number) => Promi
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
 }
 
+/** CPU time (user + system) the process has used so far, in ms, from /proc; NaN where unavailable. */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the command name.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** Several slices of one case as one row. */
+function merge(name: string, slices: RateRow[], note?: string): RateRow {
+  const latencies = slices.flatMap((r) => r.result.latenciesMs).sort((a, b) => a - b);
+  return {
+    name,
+    result: {
+      ok: slices.reduce((n, r) => n + r.result.ok, 0),
+      conflicts: slices.reduce((n, r) => n + r.result.conflicts, 0),
+      elapsedMs: slices.reduce((n, r) => n + r.result.elapsedMs, 0),
+      latenciesMs: latencies,
+    },
+    serverCpuMs: slices.reduce((n, r) => n + r.serverCpuMs, 0),
+    ...(note ? { note } : {}),
+  };
+}
+
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 interface RateRow {
   name: string;
   result: LoopResult;
+  /** API server CPU ms spent during the case (NaN for the raw etcd cases). */
+  serverCpuMs: number;
   note?: string;
 }
 
@@ -165,42 +204,64 @@ async function main(): Promise<void> {
     const listBytes = Buffer.byteLength(JSON.stringify(listCheck));
 
     const rows: RateRow[] = [];
-    const loop = (op: (w: number, i: number) => Promise<'ok' | 'conflict'>) => runFor({ durationMs: DURATION_MS, concurrency: CONCURRENCY }, op);
+    const serverPid = server.child.pid;
+    /** One fixed-duration case at CONCURRENCY, with the API server CPU time it cost. */
+    const measure = async (
+      name: string,
+      op: (w: number, i: number) => Promise<'ok' | 'conflict'>,
+      note?: string,
+      durationMs = DURATION_MS,
+    ): Promise<RateRow> => {
+      const before = cpuMs(serverPid);
+      const result = await runFor({ durationMs, concurrency: CONCURRENCY }, op);
+      return { name, result, serverCpuMs: cpuMs(serverPid) - before, ...(note ? { note } : {}) };
+    };
 
-    rows.push({
-      name: 'get pod',
-      result: await loop(async (w, i) => {
+    rows.push(
+      await measure('get pod', async (w, i) => {
         expectStatus(await call('GET', `/api/v1/namespaces/bench-list/pods/p-${(w * 7919 + i) % LIST_PODS}`), 200, 'get');
         return 'ok';
       }),
-    });
+    );
+    rows.push(
+      await measure(
+        `list ${LIST_PODS} pods`,
+        async () => {
+          expectStatus(await call('GET', '/api/v1/namespaces/bench-list/pods'), 200, 'list');
+          return 'ok';
+        },
+        `${(listBytes / 1024).toFixed(0)} KiB per response`,
+      ),
+    );
 
-    rows.push({
-      name: `list ${LIST_PODS} pods`,
-      note: `${(listBytes / 1024).toFixed(0)} KiB per response`,
-      result: await loop(async () => {
-        expectStatus(await call('GET', '/api/v1/namespaces/bench-list/pods'), 200, 'list');
-        return 'ok';
-      }),
-    });
-
-    // Raw etcd, right before the create case so both see the same etcd state.
-    const rawPut = await loop(async (w, i) => {
+    // create and its baseline, the raw etcd put, run in alternating slices, so that whatever else
+    // the machine is doing weighs on both alike and the ratio stays meaningful.
+    const putOp = async (w: number, i: number): Promise<'ok'> => {
       await etcd.put(`${prefix}-raw/put/${w}/${i}`).value(sampleValue);
       return 'ok';
-    });
-    const rawTxn = await loop(async (w, i) => {
+    };
+    const createOp = async (w: number, i: number): Promise<'ok'> => {
+      expectStatus(await call('POST', '/api/v1/namespaces/bench-create/pods', pod(`c-${w}-${i}`)), 201, 'create');
+      return 'ok';
+    };
+    const putSlices: RateRow[] = [];
+    const createSlices: RateRow[] = [];
+    for (let slice = 0; slice < SLICES; slice++) {
+      const offset = slice * 1_000_000; // distinct names per slice
+      putSlices.push(await measure('etcd put', (w, i) => putOp(w, offset + i), undefined, DURATION_MS / SLICES));
+      createSlices.push(await measure('create', (w, i) => createOp(w, offset + i), undefined, DURATION_MS / SLICES));
+    }
+    const rawPut = merge('etcd put (raw, etcd3)', putSlices, `${sampleValue.length} B value; interleaved with create`);
+    rawPut.serverCpuMs = NaN;
+    const create = merge('create pod', createSlices, 'interleaved with etcd put');
+    rows.push(create);
+    const rawTxn = await measure('etcd txn create-if-absent (raw)', async (w, i) => {
       const key = `${prefix}-raw/txn/${w}/${i}`;
       const res = await etcd.if(key, 'Create', '==', 0).then(etcd.put(key).value(sampleValue)).commit();
       if (!res.succeeded) throw new Error(`raw create-if-absent of ${key} did not succeed`);
       return 'ok';
     });
-
-    const createResult = await loop(async (w, i) => {
-      expectStatus(await call('POST', '/api/v1/namespaces/bench-create/pods', pod(`c-${w}-${i}`)), 201, 'create');
-      return 'ok';
-    });
-    rows.push({ name: 'create pod', result: createResult });
+    rawTxn.serverCpuMs = NaN;
 
     // Each worker owns one pod and updates it with the resourceVersion its last write returned.
     const owned: Pod[] = [];
@@ -208,19 +269,18 @@ async function main(): Promise<void> {
       const r = expectStatus(await call('POST', '/api/v1/namespaces/bench-update/pods', pod(`u-${w}`)), 201, 'create update pod');
       owned[w] = JSON.parse(r.body.toString('utf8')) as Pod;
     });
-    const updateResult = await loop(async (w, i) => {
-      const cur = owned[w]!;
-      const next: Pod = { ...cur, metadata: { ...cur.metadata, labels: { ...cur.metadata.labels, iteration: String(i) } } };
-      const r = await call('PUT', `/api/v1/namespaces/bench-update/pods/u-${w}`, next);
-      if (r.status === 409) return 'conflict';
-      expectStatus(r, 200, 'update');
-      owned[w] = JSON.parse(r.body.toString('utf8')) as Pod;
-      return 'ok';
-    });
-    rows.push({ name: 'update pod (PUT, CAS)', result: updateResult });
-    rows.push({ name: 'etcd put (raw, etcd3)', result: rawPut, note: `${sampleValue.length} B value` });
-    rows.push({ name: 'etcd txn create-if-absent (raw)', result: rawTxn });
-
+    rows.push(
+      await measure('update pod (PUT, CAS)', async (w, i) => {
+        const cur = owned[w]!;
+        const next: Pod = { ...cur, metadata: { ...cur.metadata, labels: { ...cur.metadata.labels, iteration: String(i) } } };
+        const r = await call('PUT', `/api/v1/namespaces/bench-update/pods/u-${w}`, next);
+        if (r.status === 409) return 'conflict';
+        expectStatus(r, 200, 'update');
+        owned[w] = JSON.parse(r.body.toString('utf8')) as Pod;
+        return 'ok';
+      }),
+    );
+    rows.push(rawPut, rawTxn);
     const fanout = await watchFanout(server, call);
 
     // ---- report
@@ -230,7 +290,7 @@ async function main(): Promise<void> {
       `${os.cpus().length} CPUs, 1-min load average ${load0.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end\n`);
     console.log(
       formatTable(
-        ['workload', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'conflicts', 'note'],
+        ['workload', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'conflicts', 'server CPU µs/req', 'note'],
         rows.map((r) => [
           r.name,
           fmt(rate(r.result), 0),
@@ -238,13 +298,14 @@ async function main(): Promise<void> {
           fmt(percentile(r.result.latenciesMs, 99), 2),
           r.result.ok,
           r.result.conflicts,
+          Number.isFinite(r.serverCpuMs) ? fmt((r.serverCpuMs * 1000) / Math.max(1, r.result.ok + r.result.conflicts), 0) : '-',
           r.note ?? '',
         ]),
       ),
     );
-    const ratio = rate(createResult) / rate(rawPut);
-    const txnRatio = rate(createResult) / rate(rawTxn);
-    console.log(`\ncreate / raw etcd put = ${fmt(rate(createResult), 0)} / ${fmt(rate(rawPut), 0)} = ${(ratio * 100).toFixed(1)}%` +
+    const ratio = rate(create.result) / rate(rawPut.result);
+    const txnRatio = rate(create.result) / rate(rawTxn.result);
+    console.log(`\ncreate / raw etcd put = ${fmt(rate(create.result), 0)} / ${fmt(rate(rawPut.result), 0)} = ${(ratio * 100).toFixed(1)}%` +
       `   (create / raw create-if-absent txn = ${(txnRatio * 100).toFixed(1)}%)`);
 
     console.log(`\nwatch fan-out: ${WATCHERS} HTTP watches on pods in one namespace, ${WATCH_RATE} creates/s offered for ${WATCH_MS / 1000} s\n`);
@@ -265,6 +326,7 @@ async function main(): Promise<void> {
           ['delivery latency p99', `${fmt(fanout.p99, 1)} ms`],
           ['delivery latency max', `${fmt(fanout.max, 1)} ms`],
           ['last event after last write', `${fmt(fanout.drainMs, 0)} ms`],
+          ['API server CPU per delivered event', `${fmt((fanout.serverCpuMs * 1000) / Math.max(1, fanout.delivered), 1)} µs (${fmt(fanout.serverCpuMs / 1000, 1)} CPU-s in all)`],
         ],
       ),
     );
@@ -279,8 +341,8 @@ async function main(): Promise<void> {
   } finally {
     agent.destroy();
     if (server) {
-      const code = await server.stop('SIGTERM', 10_000);
-      if (code !== 0) console.error(`note: cell-apiserver did not exit cleanly on SIGTERM (exit ${code}; null = SIGKILLed after 10 s)`);
+      const code = await server.stop('SIGTERM', 5000);
+      if (code !== 0) console.error(`note: cell-apiserver did not exit cleanly on SIGTERM (exit ${code}; null = SIGKILLed after 5 s)`);
     }
     try {
       await etcd.delete().prefix(prefix);
@@ -313,6 +375,8 @@ interface FanoutResult {
   p99: number;
   max: number;
   drainMs: number;
+  /** API server CPU ms from the first write until delivery ended. */
+  serverCpuMs: number;
 }
 
 const SEQ_MARKER = Buffer.from('"bench.cell.dev/seq":"');
@@ -423,6 +487,7 @@ async function watchFanout(server: ApiServerProcess, call: (m: string, p: string
   }
   const connectMs = performance.now() - c0;
 
+  const cpu0 = cpuMs(server.child.pid);
   const writeAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const writeLatencies: number[] = [];
   const writes: Promise<void>[] = [];
@@ -454,19 +519,24 @@ async function watchFanout(server: ApiServerProcess, call: (m: string, p: string
   // An overloaded server may take far longer than the offered schedule: wait, but not forever.
   let completed = 0;
   writes.forEach((w) => void w.then(() => completed++, () => undefined));
-  const writeDeadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), WATCH_MS + 30_000).unref());
-  if ((await Promise.race([Promise.all(writes), writeDeadline])) === 'timeout') {
-    console.error(`fan-out: only ${completed}/${total} writes completed ${(WATCH_MS + 30_000) / 1000} s after the first; not waiting longer`);
+  const writeDeadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), WATCH_MS + 15_000).unref());
+  const allWrites = Promise.all(writes);
+  const outcome = await Promise.race([allWrites, writeDeadline]);
+  allWrites.catch(() => undefined); // failures after the deadline are the overload already reported
+  if (outcome === 'timeout') {
+    console.error(`fan-out: only ${completed}/${total} writes completed ${(WATCH_MS + 15_000) / 1000} s after the first; not waiting longer`);
   }
   const writesDone = performance.now();
-  const achievedRate = perSecond(completed, writesDone - w0);
+  const writesCompleted = completed;
+  const achievedRate = perSecond(writesCompleted, writesDone - w0);
 
   // Let delivery finish: every watcher has every event, or a deadline passes.
-  const deadline = performance.now() + 15_000;
+  const deadline = performance.now() + 10_000;
   while (performance.now() < deadline && watchers.some((w) => w.received < total && !w.ended)) {
     await new Promise((r) => setTimeout(r, 20));
   }
   await new Promise((r) => setTimeout(r, 200)); // a duplicate arriving late would count now
+  const serverCpuMs = cpuMs(server.child.pid) - cpu0;
   const lastAt = Math.max(...watchers.map((w) => w.lastAt));
   const endedEarly = watchers.filter((w) => w.ended).length;
   watchers.forEach((w) => w.close());
@@ -480,7 +550,7 @@ async function watchFanout(server: ApiServerProcess, call: (m: string, p: string
     offered: total,
     connected,
     connectMs,
-    writes: completed,
+    writes: writesCompleted,
     achievedRate,
     writeP50: percentile(writeLatencies, 50),
     writeP99: percentile(writeLatencies, 99),
@@ -495,6 +565,7 @@ async function watchFanout(server: ApiServerProcess, call: (m: string, p: string
     p99: pct(lat, 99),
     max: lat.length > 0 ? lat[lat.length - 1]! : NaN,
     drainMs: lastAt - writesDone,
+    serverCpuMs,
   };
 }
 

@@ -10,7 +10,7 @@ import {
 import { parseFieldSelector, type FieldSelector } from '../../shared/fields.js';
 import { parseLabelSelector, type LabelSelector } from '../../shared/labels.js';
 import type { Logger } from '../../shared/logging.js';
-import { authorize, nodeMayCreate, nodeMayTouchPod, type RequestAttributes } from '../auth/authorizer.js';
+import { authorize, nodeMayCreate, nodeMayTouchPod, nodeNameOf, type RequestAttributes } from '../auth/authorizer.js';
 import type { UserInfo } from '../auth/tokens.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import type { KubeObject } from '../registry/object.js';
@@ -243,23 +243,20 @@ export class ResourceRouter {
       }
       case 'update': {
         const body = await readObjectBody(req, this.o.maxRequestBytes);
-        if (def.resource === 'pods') nodeMayTouchPod(user, podNode(await rest.get(ns, name)), name);
-        const obj = await rest.update(ns, name, body, sub, writeOptions(query));
+        const obj = await rest.update(ns, name, body, sub, { ...writeOptions(query), ...podGuard(def.resource, user, name) });
         this.respond(req, res, served, 200, obj, query);
         return true;
       }
       case 'patch': {
         const { type, patch } = await readPatchBody(req, this.o.maxRequestBytes);
-        if (def.resource === 'pods') nodeMayTouchPod(user, podNode(await rest.get(ns, name)), name);
-        const obj = await rest.patch(ns, name, type, patch, sub, writeOptions(query));
+        const obj = await rest.patch(ns, name, type, patch, sub, { ...writeOptions(query), ...podGuard(def.resource, user, name) });
         this.respond(req, res, served, 200, obj, query);
         return true;
       }
       case 'delete': {
         const body = await readOptionalObjectBody(req, this.o.maxRequestBytes);
         const opts = deleteOptionsFrom(body, query);
-        if (def.resource === 'pods') nodeMayTouchPod(user, podNode(await rest.get(ns, name)), name);
-        const out = await rest.delete(ns, name, opts);
+        const out = await rest.delete(ns, name, { ...opts, ...podGuard(def.resource, user, name) });
         // 200 whether gone or only marked (graceful pods, finalizers), as kube-apiserver answers.
         this.respond(req, res, served, 200, out.object, query);
         return true;
@@ -349,6 +346,12 @@ function nameIn(body: unknown): string | undefined {
   const meta = (body as { metadata?: unknown }).metadata;
   const name = typeof meta === 'object' && meta !== null ? (meta as { name?: unknown }).name : undefined;
   return typeof name === 'string' ? name : undefined;
+}
+
+/** Node restriction for pod writes by an agent: checked on the object inside the write. */
+function podGuard(resource: string, user: UserInfo, name: string): { guard?: (current: KubeObject) => void } {
+  if (resource !== 'pods' || nodeNameOf(user) === undefined) return {};
+  return { guard: (current) => nodeMayTouchPod(user, podNode(current), name) };
 }
 
 function podNode(obj: KubeObject): string | undefined {

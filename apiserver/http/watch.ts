@@ -22,6 +22,21 @@ export interface WatchStreamOptions {
 /** setTimeout's ceiling; a longer delay would fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/**
+ * Each event object is serialised once however many watchers receive it: the watch cache hands
+ * every watcher the same object, so its JSON line is kept beside it (weakly, per event type).
+ */
+const lines = new WeakMap<object, Partial<Record<WatchEventType, string>>>();
+
+function eventLine(type: WatchEventType, object: object): string {
+  let byType = lines.get(object);
+  if (!byType) {
+    byType = {};
+    lines.set(object, byType);
+  }
+  return (byType[type] ??= `${JSON.stringify({ type, object })}\n`);
+}
+
 export class WatchStream implements WatcherSink {
   private closed = false;
   /** An event could not be queued within maxQueuedBytes: the consumer is too slow and is cut off. */
@@ -31,6 +46,7 @@ export class WatchStream implements WatcherSink {
   /** Bytes the catch-up left queued: they drain before the limit applies to live events alone. */
   private allowance = 0;
   private stopWatch: (() => void) | undefined;
+  private corked = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -60,12 +76,21 @@ export class WatchStream implements WatcherSink {
     }
   }
 
-  private write(type: WatchEventType, object: unknown): boolean {
+  private write(type: WatchEventType, object: unknown, shared: boolean): boolean {
     if (this.closed) return false;
     // The backlog *before* this event decides: one event larger than the limit must not make a
     // client that keeps up look slow (it is queued whole until the socket takes it).
     const backlog = this.res.writableLength;
-    this.res.write(`${JSON.stringify({ type, object })}\n`);
+    // Events of one store batch go out in one write: cork now, uncork once this tick is done.
+    if (!this.corked) {
+      this.corked = true;
+      this.res.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.res.uncork();
+      });
+    }
+    this.res.write(shared && typeof object === 'object' && object !== null ? eventLine(type, object) : `${JSON.stringify({ type, object })}\n`);
     return this.catchingUp || backlog <= this.opts.maxQueuedBytes + this.allowance;
   }
 
@@ -76,7 +101,8 @@ export class WatchStream implements WatcherSink {
   }
 
   send(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): boolean {
-    const ok = this.write(type, this.opts.render ? this.opts.render(object) : object);
+    // Rendered (Table) objects are this watcher's own; plain objects are shared with others.
+    const ok = this.opts.render ? this.write(type, this.opts.render(object), false) : this.write(type, object, true);
     if (!ok && !this.closed) this.overloaded = true;
     return ok;
   }
@@ -87,12 +113,12 @@ export class WatchStream implements WatcherSink {
       kind: this.opts.kind,
       apiVersion: this.opts.apiVersion,
       metadata: { resourceVersion: String(revision) },
-    });
+    }, false);
   }
 
   close(err?: CellError): void {
     if (this.closed) return;
-    if (err && !this.overloaded) this.write('ERROR', statusOf(err));
+    if (err && !this.overloaded) this.write('ERROR', statusOf(err), false);
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.stopWatch?.();

@@ -43,12 +43,18 @@ export function apiVersionOf(def: { group: string; version: string }): string {
 export interface WriteOptions {
   dryRun?: boolean;
   fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
+  /**
+   * Object-level authorization, checked against the object the write applies to, inside the
+   * compare-and-swap (so no extra read, and no check-then-write race).
+   */
+  guard?: (current: KubeObject) => void;
 }
 
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: boolean;
+  guard?: (current: KubeObject) => void;
 }
 
 /** Seconds-precision RFC 3339, as Kubernetes' metav1.Time serialises. */
@@ -225,6 +231,7 @@ export class RestResource {
     const expected = incoming.metadata.resourceVersion || undefined;
     if (opts.dryRun) {
       const current = await this.objects.get(namespace, name);
+      opts.guard?.(current);
       if (expected !== undefined && expected !== current.metadata.resourceVersion) throw this.objects.conflict(name);
       return this.nextState(current, incoming, subresource);
     }
@@ -232,6 +239,7 @@ export class RestResource {
       namespace,
       name,
       (current) => {
+        opts.guard?.(current);
         const next = this.nextState(current, structuredClone(incoming), subresource);
         return isDeepStrictEqual(withoutRv(next), withoutRv(current)) ? current : next;
       },
@@ -249,6 +257,7 @@ export class RestResource {
     opts: WriteOptions = {},
   ): Promise<KubeObject> {
     const apply = (current: KubeObject): KubeObject => {
+      opts.guard?.(current);
       const patched = applyPatch(type, current, patch);
       const incoming = this.decodeBody(patched, opts);
       this.checkNamespaceMatches(incoming, namespace);
@@ -287,6 +296,7 @@ export class RestResource {
     opts: DeleteOptions = {},
   ): Promise<{ object: KubeObject; deleted: boolean }> {
     const checkPreconditions = (cur: KubeObject) => {
+      opts.guard?.(cur);
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== cur.metadata.uid) {
         throw new ConflictError(

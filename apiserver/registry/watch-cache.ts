@@ -18,6 +18,8 @@ export interface CachedEvent {
   object?: KubeObject;
   /** Object before the change; undefined for a create. */
   prevObject?: KubeObject;
+  /** What watchers that lose sight of the object receive as DELETED (made on first use). */
+  deletedView?: KubeObject;
 }
 
 /** What a watcher sends: the decision of which events it sees is made by its filter. */
@@ -65,9 +67,10 @@ function deliver(w: Watcher, ev: CachedEvent): boolean {
   if (cur) return w.sink.send('ADDED', ev.object!);
   if (prev) {
     // Left the selection (or was deleted): the last state it had, at this event's revision,
-    // so the client's resourceVersion still advances.
-    const last = ev.object ?? ev.prevObject!;
-    return w.sink.send('DELETED', withRevision(last, ev.revision));
+    // so the client's resourceVersion still advances. Built once, shared by every watcher, so
+    // its serialisation is shared too.
+    ev.deletedView ??= withRevision(ev.object ?? ev.prevObject!, ev.revision);
+    return w.sink.send('DELETED', ev.deletedView);
   }
   return true;
 }
