@@ -21,6 +21,8 @@ const USAGE = `Usage: cell-apiserver [flags]
   --port=6443                   port to listen on (0 = any free port)
   --token-auth-file=FILE        static token CSV: token,user,uid,"group1,group2"
                                 (without it every request is admin and only loopback is allowed)
+  --tls-cert-file=FILE          serve HTTPS with this certificate (PEM) ...
+  --tls-private-key-file=FILE   ... and key; kubectl sends bearer tokens only over HTTPS
   --max-request-bytes=3145728   largest request body accepted
   --max-requests-inflight=400   non-watch requests served at once; more get 429 (0 = no limit)
   --compaction-interval=5m      how often to compact store history (0 = never)
@@ -51,6 +53,8 @@ try {
       'bind-address': { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '6443' },
       'token-auth-file': { type: 'string' },
+      'tls-cert-file': { type: 'string' },
+      'tls-private-key-file': { type: 'string' },
       'max-request-bytes': { type: 'string', default: String(3 * 1024 * 1024) },
       'max-requests-inflight': { type: 'string', default: '400' },
       'compaction-interval': { type: 'string', default: '5m' },
@@ -124,6 +128,18 @@ if (tokenFile) {
   }
 }
 
+let tls: { cert: string; key: string } | undefined;
+const certFile = str('tls-cert-file');
+const keyFile = str('tls-private-key-file');
+if ((certFile === undefined) !== (keyFile === undefined)) fail('--tls-cert-file and --tls-private-key-file go together');
+if (certFile && keyFile) {
+  try {
+    tls = { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+  } catch (err) {
+    fail(`cannot read the TLS certificate or key: ${errorMessage(err)}`);
+  }
+}
+
 const prefix = str('etcd-prefix') ?? '/registry';
 const store: Store =
   storeKind === 'etcd' ? new EtcdStore({ endpoints, prefix }) : new MemoryStore();
@@ -135,6 +151,7 @@ try {
     bindAddress: str('bind-address') ?? '127.0.0.1',
     port: int('port'),
     ...(tokenCsv !== undefined ? { tokenCsv } : {}),
+    ...(tls ? { tls } : {}),
     maxRequestBytes: int('max-request-bytes'),
     maxRequestsInflight: int('max-requests-inflight'),
     compactionIntervalMs,

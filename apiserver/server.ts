@@ -2,6 +2,7 @@
 // `startApiServer` is what main.ts and the tests call; it returns once the server listens.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ForbiddenError, NotFoundError, TooManyRequestsError, UnauthorizedError, errorMessage } from '../shared/errors.js';
@@ -38,6 +39,8 @@ export interface ApiServerOptions {
   watchMaxQueuedBytes?: number;
   /** Non-watch requests served at once; more are refused with 429 (0 = no limit). */
   maxRequestsInflight?: number;
+  /** Serve HTTPS with this certificate and key (PEM). kubectl sends bearer tokens only over TLS. */
+  tls?: { cert: string; key: string };
   /** Node lifecycle controller and pod GC (leader-elected); undefined = not run by this server. */
   controllers?: ControllerOptions;
   log?: Logger;
@@ -242,7 +245,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
   });
 
-  const server = http.createServer(app);
+  const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, app) : http.createServer(app);
   // Requests Node's parser refuses (header overflow, garbage) still get a Status body.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
@@ -264,7 +267,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
   const port = (server.address() as AddressInfo).port;
   const host = bindAddress.includes(':') ? `[${bindAddress}]` : bindAddress;
-  const url = `http://${host}:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${host}:${port}`;
   log.info('API server listening', { url, auth: authenticator ? 'token' : 'none' });
 
   const namespaceLifecycle = new NamespaceLifecycle(resources, log);

@@ -10,6 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { ApiClient } from '../shared/client/http-client.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STATE = path.resolve(process.env.CELL_STATE_DIR ?? path.join(REPO, '.cell'));
@@ -81,11 +82,32 @@ function writeTokenFile(cfg: ClusterConfig): string {
   return file;
 }
 
-function writeKubeconfig(file: string, server: string, token: string, user: string): void {
+/**
+ * A self-signed certificate for the API server (once; reused by later starts). kubectl sends
+ * bearer tokens only over TLS, so this is what makes .cell/kubeconfig work with kubectl too.
+ * Undefined when openssl is not installed: the cluster then serves plain HTTP on loopback.
+ */
+function ensureCertificate(): { certFile: string; keyFile: string; pem: string } | undefined {
+  const certFile = path.join(STATE, 'apiserver.crt');
+  const keyFile = path.join(STATE, 'apiserver.key');
+  if (!existsSync(certFile) || !existsSync(keyFile)) {
+    const res = spawnSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650',
+      '-keyout', keyFile, '-out', certFile, '-subj', '/CN=cell-apiserver',
+      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ], { stdio: 'ignore' });
+    if (res.status !== 0) return undefined;
+  }
+  return { certFile, keyFile, pem: readFileSync(certFile, 'utf8') };
+}
+
+function writeKubeconfig(file: string, server: string, token: string, user: string, caPem: string | undefined): void {
+  const cluster: Record<string, string> = { server };
+  if (caPem) cluster['certificate-authority-data'] = Buffer.from(caPem).toString('base64');
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'cell-local', cluster: { server } }],
+    clusters: [{ name: 'cell-local', cluster }],
     users: [{ name: user, user: { token } }],
     contexts: [{ name: 'cell-local', context: { cluster: 'cell-local', user, namespace: 'default' } }],
     'current-context': 'cell-local',
@@ -153,8 +175,10 @@ async function main(): Promise<void> {
   mkdirSync(LOGS, { recursive: true });
   const cfg = await loadOrCreateConfig();
   const tokenFile = writeTokenFile(cfg);
-  const server = `http://127.0.0.1:${cfg.apiPort}`;
+  const cert = ensureCertificate();
+  const server = `${cert ? 'https' : 'http'}://127.0.0.1:${cfg.apiPort}`;
   const kubeconfig = path.join(STATE, 'kubeconfig');
+  const admin = new ApiClient({ servers: [server], token: cfg.tokens.admin!, retries: 0, timeoutMs: 5000, ...(cert ? { tls: { ca: cert.pem } } : {}) });
 
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
@@ -178,11 +202,13 @@ async function main(): Promise<void> {
     console.log('      (apt-get install etcd-server, then npm start again, to keep state under .cell/etcd)\n');
   }
 
-  start('apiserver', ...node('apiserver/main.ts', [...storeArgs, `--port=${cfg.apiPort}`, `--token-auth-file=${tokenFile}`]));
-  await waitFor('the API server', async () => (await fetch(`${server}/readyz`)).ok);
-  writeKubeconfig(kubeconfig, server, cfg.tokens.admin!, 'admin');
-  for (const n of NODES) writeKubeconfig(path.join(STATE, `${n}.kubeconfig`), server, cfg.tokens[n]!, `system:node:${n}`);
-  writeKubeconfig(path.join(STATE, 'scheduler.kubeconfig'), server, cfg.tokens.scheduler!, 'system:scheduler');
+  if (!cert) console.log('note: no openssl found — serving plain HTTP; kubectl will not send the token over it (cellctl will).\n');
+  const tlsArgs = cert ? [`--tls-cert-file=${cert.certFile}`, `--tls-private-key-file=${cert.keyFile}`] : [];
+  start('apiserver', ...node('apiserver/main.ts', [...storeArgs, `--port=${cfg.apiPort}`, `--token-auth-file=${tokenFile}`, ...tlsArgs]));
+  await waitFor('the API server', async () => (await admin.request<unknown>('GET', '/version').then(() => true)));
+  writeKubeconfig(kubeconfig, server, cfg.tokens.admin!, 'admin', cert?.pem);
+  for (const n of NODES) writeKubeconfig(path.join(STATE, `${n}.kubeconfig`), server, cfg.tokens[n]!, `system:node:${n}`, cert?.pem);
+  writeKubeconfig(path.join(STATE, 'scheduler.kubeconfig'), server, cfg.tokens.scheduler!, 'system:scheduler', cert?.pem);
 
   start('scheduler-default', ...node('schedulers/main.ts', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=default-scheduler', '--profile=default']));
   start('scheduler-batch', ...node('schedulers/main.ts', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=batch', '--profile=binpack']));
@@ -194,10 +220,8 @@ async function main(): Promise<void> {
   });
 
   // Ready when every node reports Ready.
-  const headers = { Authorization: `Bearer ${cfg.tokens.admin}` };
   await waitFor('the nodes', async () => {
-    const res = await fetch(`${server}/api/v1/nodes`, { headers });
-    const list = (await res.json()) as { items?: { status?: { conditions?: { type: string; status: string }[] } }[] };
+    const list = await admin.list<{ items?: { status?: { conditions?: { type: string; status: string }[] } }[] }>({ resource: 'nodes' });
     const ready = (list.items ?? []).filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
     return ready.length >= NODES.length;
   });

@@ -156,8 +156,11 @@ export class WatchCache {
 
   private apply(batch: StoreEvent[]): void {
     const cached: CachedEvent[] = [];
+    // A transaction's events (a Placement's pods and allocations) share one revision and arrive in
+    // one batch: compare with the revision before this batch, not the one its first event just set.
+    const floor = this.revision;
     for (const ev of batch) {
-      if (ev.modRevision <= this.revision) continue; // already reflected (defensive; the store delivers once)
+      if (ev.modRevision <= floor) continue; // already reflected (defensive; the store delivers once)
       const prevObject = this.objects.get(ev.key);
       let object: KubeObject | undefined;
       if (ev.type === 'put' && ev.value !== undefined) {

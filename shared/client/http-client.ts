@@ -23,6 +23,9 @@ import {
   type ErrorSubject,
   type FieldCause,
 } from '../errors.js';
+import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { readAll, Transport, type RawResponse, type StreamResponse, type TlsOptions } from './transport.js';
 
 export interface ClientConfig {
   /** One or more API server base URLs; requests fail over between them. */
@@ -33,6 +36,8 @@ export interface ClientConfig {
   userAgent?: string;
   /** How many times an idempotent request is retried on 429/503/connection failure. */
   retries?: number;
+  /** The cluster CA or insecure-skip-tls-verify, from a kubeconfig. */
+  tls?: TlsOptions;
 }
 
 export interface ResourceRef {
@@ -150,8 +155,16 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
 export class ApiClient {
   private current = 0;
 
+  private readonly transport: Transport;
+
   constructor(readonly config: ClientConfig) {
     if (config.servers.length === 0) throw new BadRequestError('no API server URL configured');
+    this.transport = new Transport(config.tls);
+  }
+
+  /** Drop idle keep-alive connections (a CLI or test that is done). */
+  close(): void {
+    this.transport.close();
   }
 
   get server(): string {
@@ -166,10 +179,21 @@ export class ApiClient {
     return h;
   }
 
-  private url(path: string, query: RequestOptions['query'], base = this.server): string {
+  private url(path: string, query: RequestOptions['query'], base = this.server): URL {
     const u = new URL(path, base);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
-    return u.toString();
+    return u;
+  }
+
+  /** The typed error for a non-2xx response. */
+  private failure(status: number, text: string): CellError {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    return isStatus(parsed) ? errorFromStatus(parsed, status) : errorFromStatus({ code: status, message: text.slice(0, 200) || `HTTP ${status}` }, status);
   }
 
   /**
@@ -181,32 +205,27 @@ export class ApiClient {
     const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     let lastErr: CellError | undefined;
     for (let attempt = 0; attempt <= retries + this.config.servers.length - 1; attempt++) {
-      const signals = [opts.signal, AbortSignal.timeout(this.config.timeoutMs ?? 30_000)].filter((s): s is AbortSignal => s !== undefined);
-      let res: Response;
+      let res: RawResponse;
       try {
-        res = await fetch(this.url(path, opts.query), {
-          method,
-          headers: this.headers(opts),
-          ...(body !== undefined ? { body } : {}),
-          signal: AbortSignal.any(signals),
-        });
+        res = await this.transport.send(this.url(path, opts.query), method, this.headers(opts), body, this.config.timeoutMs ?? 30_000, opts.signal);
       } catch (err) {
         if (opts.signal?.aborted) throw new UnavailableError('request aborted');
-        lastErr = new UnavailableError(`cannot reach the API server at ${this.server}: ${connectionMessage(err)}`);
+        lastErr = err instanceof CellError ? err : new UnavailableError(errorMessage(err));
         this.current++;
         if (!IDEMPOTENT.has(method) && this.config.servers.length === 1) throw lastErr;
+        if (attempt >= retries + this.config.servers.length - 1) break;
         await backoff(attempt);
         continue;
       }
-      const text = await res.text();
-      let parsed: unknown;
-      try {
-        parsed = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        parsed = undefined;
+      if (res.status >= 200 && res.status < 300) {
+        if (res.text === '') return undefined as T;
+        try {
+          return JSON.parse(res.text) as T;
+        } catch {
+          throw new InternalError(`the server answered ${method} ${path} with a body that is not JSON`);
+        }
       }
-      if (res.ok) return parsed as T;
-      const err = isStatus(parsed) ? errorFromStatus(parsed, res.status) : errorFromStatus({ code: res.status, message: text.slice(0, 200) || res.statusText }, res.status);
+      const err = this.failure(res.status, res.text);
       const retryable = err instanceof TooManyRequestsError || (err instanceof UnavailableError && IDEMPOTENT.has(method));
       if (!retryable || attempt >= retries) throw err;
       lastErr = err;
@@ -246,6 +265,28 @@ export class ApiClient {
   }
 
   /**
+   * A GET whose body is not JSON and may never end (pod logs, `follow=true`): the body as it
+   * arrives. Opening it fails over and errors exactly as `request` does; no retries once open.
+   */
+  async stream(path: string, opts: Pick<RequestOptions, 'query' | 'accept' | 'signal'> = {}): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.openStream(this.url(path, opts.query), this.headers({ accept: opts.accept ?? '*/*' }), opts.signal);
+    return Readable.toWeb(res) as ReadableStream<Uint8Array>;
+  }
+
+  /** Open a streaming GET; non-2xx answers become typed errors, unreachable servers fail over. */
+  private async openStream(url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
+    let res: StreamResponse;
+    try {
+      res = await this.transport.stream(url, headers, signal);
+    } catch (err) {
+      if (!signal?.aborted) this.current++;
+      throw err;
+    }
+    if (res.status < 200 || res.status >= 300) throw this.failure(res.status, await readAll(res.body));
+    return res.body;
+  }
+
+  /**
    * Stream a watch. Resolves when the server ends the stream (or `signal` aborts); rejects when it
    * cannot be opened. ERROR events are delivered like any other; the caller decides.
    */
@@ -254,33 +295,21 @@ export class ApiClient {
     query: RequestOptions['query'],
     onEvent: (ev: WatchEvent<T>) => void,
     signal?: AbortSignal,
+    /** e.g. the Table media type, so each event carries a Table row (`cellctl get -w`). */
+    accept?: string,
   ): Promise<void> {
-    let res: Response;
+    let body: IncomingMessage;
     try {
-      res = await fetch(this.url(resourceUrlPath(ref), { ...query, watch: 'true' }), {
-        headers: this.headers({}),
-        ...(signal ? { signal } : {}),
-      });
+      body = await this.openStream(this.url(resourceUrlPath(ref), { ...query, watch: 'true' }), this.headers(accept ? { accept } : {}), signal);
     } catch (err) {
       if (signal?.aborted) return;
-      this.current++;
-      throw new UnavailableError(`cannot reach the API server at ${this.server}: ${connectionMessage(err)}`);
-    }
-    if (!res.ok || !res.body) {
-      const text = await res.text();
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      throw isStatus(parsed) ? errorFromStatus(parsed, res.status) : errorFromStatus({ code: res.status, message: text }, res.status);
+      throw err;
     }
     const decoder = new TextDecoder();
     let buffer = '';
     try {
-      for await (const chunk of res.body) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      for await (const chunk of body) {
+        buffer += decoder.decode(chunk as Buffer, { stream: true });
         let nl = buffer.indexOf('\n');
         while (nl >= 0) {
           const line = buffer.slice(0, nl).trim();
@@ -296,12 +325,6 @@ export class ApiClient {
       throw new UnavailableError(`watch stream broke: ${errorMessage(err)}`);
     }
   }
-}
-
-function connectionMessage(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused';
-  return cause?.message ?? errorMessage(err);
 }
 
 async function backoff(attempt: number, minMs = 0): Promise<void> {
