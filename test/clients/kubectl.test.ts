@@ -8,7 +8,7 @@ import path from 'node:path';
 import { NotFoundError } from '../../shared/errors.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { findKubectl, run, spawnStreaming, tempDir, waitFor, writeKubeconfig, type RunResult } from './helpers.js';
-import { startTlsProxy, TEST_TLS_CERT, type TlsProxy } from './tls-proxy.js';
+import { TEST_TLS_CERT, TEST_TLS_KEY } from '../harness/tls.js';
 
 interface Meta {
   name?: string;
@@ -76,7 +76,6 @@ function kubectlSuite(mode: 'no auth' | 'token auth'): void {
   describe(`kubectl against cell-apiserver on etcd (${mode})`, function () {
     this.timeout(60_000);
     let srv: TestApiServer;
-    let proxy: TlsProxy | undefined;
     /** What kubectl talks to: the server itself, or (token auth) the TLS front of it. */
     let serverUrl: string;
     let dir: string;
@@ -116,20 +115,15 @@ function kubectlSuite(mode: 'no auth' | 'token auth'): void {
         this.skip();
       }
       kubectlPath = kubectlBin;
-      srv = await startTestApiServer({ backend: 'etcd', ...(token ? { auth: true } : {}) });
+      // kubectl only sends a bearer token over TLS (client-go drops credentials for http://
+      // servers): the token-auth run serves HTTPS.
+      srv = await startTestApiServer({ backend: 'etcd', ...(token ? { auth: true, tls: { cert: TEST_TLS_CERT, key: TEST_TLS_KEY } } : {}) });
       serverUrl = srv.url;
-      if (token) {
-        // kubectl only sends a bearer token over TLS (client-go drops credentials for http://
-        // servers), and cell-apiserver has no TLS listener of its own: front it with TLS.
-        proxy = await startTlsProxy(srv.url);
-        serverUrl = proxy.url;
-      }
       dir = tempDir('cell-kubectl-');
       kubeconfig = writeKubeconfig(path.join(dir, 'kubeconfig'), serverUrl, token ? { token, caCertPem: TEST_TLS_CERT } : {});
     });
 
     after(async function () {
-      await proxy?.close();
       await srv?.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
     });

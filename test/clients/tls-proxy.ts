@@ -9,26 +9,11 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { TEST_TLS_CERT, TEST_TLS_KEY } from '../harness/tls.js';
 
-export const TEST_TLS_KEY = `-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgVf+BvKKIxs/buZz+
-3rw9zn7Gdc2p0yrP7Y0mXhnqtI6hRANCAAQYkFsNah9HlS45yQH+4kDDRllG0OVC
-v15ZxqxI3h/4Zb58+XRmmjLWemZv0Prj5uEQNlVuZnxnAcahbBgvGZjL
------END PRIVATE KEY-----
-`;
+export { TEST_TLS_CERT, TEST_TLS_KEY };
 
-export const TEST_TLS_CERT = `-----BEGIN CERTIFICATE-----
-MIIBnzCCAUagAwIBAgIBATAKBggqhkjOPQQDAjAeMRwwGgYDVQQDDBNjZWxsLXRl
-c3QtbG9jYWxob3N0MCAXDTAwMDEwMTAwMDAwMFoYDzIwOTkxMjMxMDAwMDAwWjAe
-MRwwGgYDVQQDDBNjZWxsLXRlc3QtbG9jYWxob3N0MFkwEwYHKoZIzj0CAQYIKoZI
-zj0DAQcDQgAEGJBbDWofR5UuOckB/uJAw0ZZRtDlQr9eWcasSN4f+GW+fPl0Zpoy
-1npmb9D64+bhEDZVbmZ8ZwHGoWwYLxmYy6NzMHEwGgYDVR0RBBMwEYcEfwAAAYIJ
-bG9jYWxob3N0MA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgKEMBMGA1Ud
-JQQMMAoGCCsGAQUFBwMBMB0GA1UdDgQWBBRKvp7fjk7kv7+llYRZqGH/D8MMZTAK
-BggqhkjOPQQDAgNHADBEAiBwHhOumtMf4PY+hLgtgQlxQrxttjvU2m/3Pr7xk5ZG
-kQIgAnep/0H64fGdy5mt7offdh/sK5JyUHvZOLM24dx3GSE=
------END CERTIFICATE-----
-`;
+
 
 export interface TlsProxy {
   /** https://127.0.0.1:PORT */

@@ -62,7 +62,8 @@ export async function startTestApiServer(
     store,
     url: server.url,
     prefix,
-    client: (token?: string) => new ApiClient({ servers: [server.url], ...(token ? { token } : {}), retries: 0 }),
+    client: (token?: string) =>
+      new ApiClient({ servers: [server.url], ...(token ? { token } : {}), retries: 0, ...(opts.tls ? { tls: { ca: opts.tls.cert } } : {}) }),
     async close() {
       await server.close();
       await store.close();
