@@ -4,23 +4,13 @@
 import { expect } from 'chai';
 import { ConflictError } from '../../shared/errors.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { seededRandom } from '../harness/random.js';
 import { audit, bind, createNamespace, listPods, nodeObject, podObject, pool } from './fixtures.js';
 
 const NODES = 20;
 const PODS = 400;
 const BINDERS = 32;
 const CAPACITY = NODES * 8; // 2 cpu / 250m
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface RoundResult {
   bound: number;
@@ -36,7 +26,7 @@ async function round(t: TestApiServer, r: number, coarse: boolean): Promise<Roun
   await pool(NODES, 8, (i) => client.create({ resource: 'nodes' }, nodeObject(nodes[i]!, '2')).then(() => undefined));
   await pool(PODS, 32, (i) => client.create({ namespace: ns, resource: 'pods' }, podObject(`p${i}`, '250m')).then(() => undefined));
 
-  const random = rng(1000 + r);
+  const random = seededRandom(1000 + r);
   let bound = 0;
   let conflicts = 0;
   const conflictMessages: string[] = [];

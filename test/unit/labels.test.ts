@@ -6,18 +6,8 @@ import {
   parseLabelSelector,
   type LabelSelectorSpec,
 } from '../../shared/labels.js';
+import { seededRandom } from '../harness/random.js';
 
-/** Deterministic PRNG (mulberry32) so a fuzz failure reproduces. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('label selectors', () => {
   describe('parseLabelSelector: canonical form', () => {

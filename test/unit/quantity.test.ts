@@ -1,18 +1,8 @@
 import { expect } from 'chai';
 import { ParseError } from '../../shared/errors.js';
 import { Quantity, type QuantityFormat } from '../../shared/quantity.js';
+import { seededRandom } from '../harness/random.js';
 
-/** Deterministic PRNG (mulberry32) so a fuzz failure reproduces. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const q = (text: string | number): Quantity => Quantity.parse(text);
 
