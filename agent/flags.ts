@@ -29,7 +29,8 @@ The node:
   --taints=k=v:Effect,...          taints registered with the node (Effect: NoSchedule|PreferNoSchedule|NoExecute)
   --root-dir=DIR                   per-pod working directories, logs and state (default: $TMPDIR/cell-agent/<node>)
   --address=0.0.0.0                address the log server listens on
-  --port=10250                     log server port (0 = any free port); reported in status.daemonEndpoints
+  --port=0                         log server port (0 = any free port, the default; the kubelet uses 10250);
+                                   reported in the Node's status.daemonEndpoints
   --lease-duration=40s             node Lease duration
   --heartbeat-interval=10s         how often the node Lease is renewed
   --node-status-report-interval=5m how often the Node's status is re-posted when nothing changed
@@ -148,7 +149,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
         taints: { type: 'string', default: '' },
         'root-dir': { type: 'string' },
         address: { type: 'string', default: '0.0.0.0' },
-        port: { type: 'string', default: '10250' },
+        port: { type: 'string', default: '0' },
         'lease-duration': { type: 'string', default: '40s' },
         'heartbeat-interval': { type: 'string', default: '10s' },
         'node-status-report-interval': { type: 'string', default: '5m' },

@@ -7,7 +7,7 @@
 // logrotate's copytruncate.
 import { once } from 'node:events';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { errorMessage } from '../shared/errors.js';
@@ -131,13 +131,31 @@ export class LogFiles {
 
   /**
    * Stream an instance's log: what is there, then what is appended, until the instance has ended
-   * and everything it wrote is sent, `limitBytes` is reached, or `signal` aborts.
+   * and everything it wrote is sent, `limitBytes` is reached, or `signal` aborts. The live file is
+   * read through a handle opened up front, so a pod removed right after its process ended (its
+   * directory deleted) still has its last lines delivered.
    */
   async follow(logPath: string, opts: ReadOptions, out: Writable, isRunning: () => boolean, signal: AbortSignal): Promise<void> {
-    const initial = await this.read(logPath, opts);
+    let fh: FileHandle;
+    try {
+      fh = await open(logPath, 'r');
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      const { data } = await this.read(logPath, opts);
+      out.write(data);
+      return;
+    }
+    try {
+      await this.followOpen(fh, logPath, opts, out, isRunning, signal);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async followOpen(fh: FileHandle, logPath: string, opts: ReadOptions, out: Writable, isRunning: () => boolean, signal: AbortSignal): Promise<void> {
     let budget = opts.limitBytes ?? Number.POSITIVE_INFINITY;
     const send = async (chunk: Buffer): Promise<boolean> => {
-      if (chunk.length === 0) return budget > 0;
+      if (chunk.length === 0) return budget > 0 && !signal.aborted;
       const part = chunk.length > budget ? chunk.subarray(0, budget) : chunk;
       budget -= part.length;
       if (!out.write(part)) {
@@ -149,34 +167,34 @@ export class LogFiles {
       }
       return budget > 0 && !signal.aborted;
     };
-    if (!(await send(initial.data))) return;
-    let offset = initial.offset;
-    let rotation = initial.rotation;
+    const readFrom = async (offset: number): Promise<Buffer> => {
+      const size = (await fh.stat()).size;
+      if (size <= offset) return Buffer.alloc(0);
+      const buf = Buffer.alloc(size - offset);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+      return buf.subarray(0, bytesRead);
+    };
+
+    let rotation = this.rotation(logPath);
+    const older = await readIfExists(`${logPath}.1`);
+    const current = await readFrom(0);
+    let offset = current.length;
+    let initial = older.length > 0 ? Buffer.concat([older, current]) : current;
+    if (opts.tailLines !== undefined) initial = initial.subarray(tailStart(initial, opts.tailLines));
+    if (!(await send(initial))) return;
     for (;;) {
       // Read the process state before the file, so output written just before it ended is not missed.
       const running = isRunning();
       if (this.rotation(logPath) !== rotation) {
         rotation = this.rotation(logPath);
-        const older = await readIfExists(`${logPath}.1`);
-        if (!(await send(older.subarray(Math.min(offset, older.length))))) return;
+        const rotated = await readIfExists(`${logPath}.1`);
+        if (!(await send(rotated.subarray(Math.min(offset, rotated.length))))) return;
         offset = 0;
       }
-      let size = 0;
-      try {
-        size = (await stat(logPath)).size;
-      } catch (err) {
-        if (!isMissing(err)) throw err;
-      }
-      if (size > offset) {
-        const fh = await open(logPath, 'r');
-        try {
-          const buf = Buffer.alloc(size - offset);
-          const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-          offset += bytesRead;
-          if (!(await send(buf.subarray(0, bytesRead)))) return;
-        } finally {
-          await fh.close();
-        }
+      const fresh = await readFrom(offset);
+      if (fresh.length > 0) {
+        offset += fresh.length;
+        if (!(await send(fresh))) return;
         continue;
       }
       if (!running || signal.aborted) return;

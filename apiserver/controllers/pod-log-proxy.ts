@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { Node, Pod } from '../../shared/api/core.js';
 import { BadRequestError, InternalError, UnavailableError, errorMessage } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
+import { releaseInflight } from '../http/inflight.js';
 import type { CustomHandler, ServedResource } from '../http/resources.js';
 
 /** How long reaching the agent may take (a follow stream may then stay open indefinitely). */
@@ -124,7 +125,11 @@ export function podLogHandler(d: { served(resource: string): ServedResource; log
 
     res.status(200);
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-    if (follow) res.setHeader('Cache-Control', 'no-cache');
+    if (follow) {
+      res.setHeader('Cache-Control', 'no-cache');
+      // A follow is long-running, like a watch: it does not hold an in-flight request slot.
+      releaseInflight(res);
+    }
     res.flushHeaders();
     upstream.once('error', (err) => {
       d.log.debug('log stream from agent broke', { node: nodeName, pod: `${namespace}/${podName}`, error: errorMessage(err) });

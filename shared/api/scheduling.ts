@@ -4,7 +4,7 @@
 //   ledger and multi-binding commit (DESIGN §3).
 import { z } from 'zod';
 import { ProtocolSchema, ResourceListSchema } from './core.js';
-import { ObjectMetaSchema, TimeSchema } from './meta.js';
+import { ConditionSchema, ObjectMetaSchema, TimeSchema } from './meta.js';
 
 // ---------------------------------------------------------------------------------------------
 // PodGroup
@@ -41,6 +41,8 @@ export const PodGroupStatusSchema = z.object({
   succeeded: z.number().int().optional(),
   failed: z.number().int().optional(),
   scheduleStartTime: TimeSchema.optional(),
+  /** Set by schedulers, e.g. PodGroupScheduled=False reason Unschedulable after scheduleTimeoutSeconds. */
+  conditions: z.array(ConditionSchema).optional(),
 });
 
 export const PodGroupSchema = z.object({

@@ -1,0 +1,260 @@
+// The real node agent: registers its Node, heartbeats, watches the pods bound to it and runs each
+// through a PodWorker; serves their logs. On start it first reloads what it knew before a restart
+// (per-pod state files), so running processes are re-adopted, vanished ones reported, and pods that
+// were deleted meanwhile cleaned up — nothing bound to the node is forgotten, nothing runs twice.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Node, Pod } from '../shared/api/core.js';
+import { EventRecorder } from '../shared/client/events.js';
+import type { ApiClient } from '../shared/client/http-client.js';
+import { Informer, objectKey } from '../shared/client/informer.js';
+import { errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logging.js';
+import { podRequests, PODS_RESOURCE } from '../shared/pod-resources.js';
+import { add, parseResourceList, ResourceAmounts } from '../shared/resources.js';
+import type { AgentConfig } from './flags.js';
+import { Heartbeat, NodeLease } from './heartbeat.js';
+import { startLogServer, type LogServer } from './log-server.js';
+import { LogFiles } from './logs.js';
+import { AgentMetrics, serveMetrics } from './metrics.js';
+import { NodeStatusKeeper } from './node-status.js';
+import { PodStateStore, type PodRecord } from './pod-state.js';
+import { PodWorker, type LogLookup, type WorkerContext } from './pod-worker.js';
+import { registerWithRetry } from './registration.js';
+import { RESET_AFTER_MS } from './restart-policy.js';
+import { ContainerProcess } from './runtime.js';
+import { rejectedStatus, StatusWriter } from './status.js';
+
+const LOG_LIMIT_CHECK_MS = 2000;
+
+/** Why a pod does not fit what is left of the node, Kubernetes-style (OutOfcpu, …), or undefined. */
+export function admissionFailure(capacity: ResourceAmounts, used: ResourceAmounts, pod: Pick<Pod, 'spec'>): { reason: string; message: string } | undefined {
+  const req = podRequests(pod);
+  for (const name of req.names().sort()) {
+    const want = req.get(name);
+    if (want === 0n) continue;
+    // Resources the node does not list and that are not core or extended ones are not limited.
+    if (!capacity.has(name) && !(name === 'cpu' || name === 'memory' || name === PODS_RESOURCE || name.includes('/'))) continue;
+    if (used.get(name) + want > capacity.get(name)) {
+      return {
+        reason: `OutOf${name}`,
+        message: `Pod was rejected: Node didn't have enough resource: ${name}, requested: ${req.quantity(name).toString()}, used: ${used.quantity(name).toString()}, capacity: ${capacity.quantity(name).toString()}`,
+      };
+    }
+  }
+  return undefined;
+}
+
+export class Agent {
+  private readonly metrics = new AgentMetrics();
+  private readonly logs: LogFiles;
+  private readonly state: PodStateStore;
+  private readonly status: StatusWriter;
+  private readonly events: EventRecorder;
+  private readonly workers = new Map<string, PodWorker>();
+  private readonly byKey = new Map<string, string>();
+  private readonly pods = new Map<string, Pod>();
+  private readonly rejected = new Set<string>();
+  private recovered = new Map<string, PodRecord>();
+  private readonly capacity: ResourceAmounts;
+  private podInformer: Informer<Pod> | undefined;
+  private nodeInformer: Informer<Node> | undefined;
+  private heartbeat: Heartbeat | undefined;
+  private nodeStatus: NodeStatusKeeper | undefined;
+  private logServer: LogServer | undefined;
+  private metricsServer: { close(): Promise<void> } | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private ready = false;
+  private readonly abort = new AbortController();
+  private ctx!: WorkerContext;
+
+  constructor(
+    private readonly cfg: AgentConfig,
+    private readonly client: ApiClient,
+    private readonly log: Logger,
+  ) {
+    this.logs = new LogFiles(cfg.rootDir, cfg.containerLogMaxBytes, log);
+    this.state = new PodStateStore(path.join(cfg.rootDir, 'pods'), log);
+    this.status = new StatusWriter(client, (uid) => this.pods.get(uid), log);
+    this.events = new EventRecorder(client, { component: 'cell-agent', host: cfg.nodeName }, log);
+    this.capacity = parseResourceList({ cpu: cfg.cpu, memory: cfg.memory, [PODS_RESOURCE]: String(cfg.pods) });
+  }
+
+  get port(): number {
+    return this.logServer?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.cfg;
+    mkdirSync(path.join(cfg.rootDir, 'pods'), { recursive: true });
+    this.ctx = {
+      logs: this.logs,
+      state: this.state,
+      status: this.status,
+      events: this.events,
+      client: this.client,
+      log: this.log,
+      metrics: this.metrics,
+      hostIP: cfg.nodeIP,
+      backoff: { baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs, resetAfterMs: RESET_AFTER_MS },
+    };
+    this.logServer = await startLogServer({ address: cfg.address, port: cfg.port, source: this, logs: this.logs, metrics: this.metrics, log: this.log });
+    if (cfg.metricsPort !== undefined) this.metricsServer = await serveMetrics(this.metrics, cfg.address, cfg.metricsPort);
+    this.log.info('log server listening', { address: cfg.address, port: this.logServer.port });
+
+    // What this node was running before a restart, before anything new is admitted.
+    this.recovered = new Map(this.state.loadAll().map((r) => [r.uid, r]));
+    if (this.recovered.size > 0) this.log.info('recovered pod state', { pods: this.recovered.size });
+
+    const node = await registerWithRetry(
+      this.client,
+      { name: cfg.nodeName, ip: cfg.nodeIP, port: this.logServer.port, cpu: cfg.cpu, memory: cfg.memory, pods: cfg.pods, labels: cfg.labels, taints: cfg.taints },
+      this.log,
+      this.abort.signal,
+    );
+    if (!node) return;
+    void this.events.record({ kind: 'Node', apiVersion: 'v1', name: cfg.nodeName, uid: node.metadata.uid ?? cfg.nodeName }, 'Normal', 'Starting', 'Starting cell-agent.');
+
+    this.heartbeat = new Heartbeat(new NodeLease(this.client, cfg.nodeName, cfg.leaseDurationSeconds, node.metadata.uid), cfg.heartbeatIntervalMs, this.log, this.metrics);
+    this.heartbeat.start();
+
+    this.nodeStatus = new NodeStatusKeeper(this.client, cfg.nodeName, cfg.nodeStatusReportIntervalMs, this.log);
+    this.nodeStatus.start();
+    this.nodeInformer = new Informer<Node>({ client: this.client, ref: { resource: 'nodes' }, fieldSelector: `metadata.name=${cfg.nodeName}`, log: this.log });
+    this.nodeInformer.addHandlers({
+      add: (n) => this.nodeStatus?.observe(n),
+      update: (_o, n) => this.nodeStatus?.observe(n),
+    });
+    void this.nodeInformer.start();
+
+    this.podInformer = new Informer<Pod>({ client: this.client, ref: { resource: 'pods' }, fieldSelector: `spec.nodeName=${cfg.nodeName}`, log: this.log });
+    this.podInformer.addHandlers({
+      add: (p) => this.ready && this.onPod(p),
+      update: (_o, p) => this.ready && this.onPod(p),
+      delete: (p) => this.ready && this.onPodDeleted(p),
+    });
+    await this.podInformer.start();
+    this.reconcile(this.podInformer.list());
+    this.ready = true;
+
+    this.timers.push(
+      setInterval(() => {
+        for (const w of this.workers.values()) for (const f of w.runningLogs()) this.logs.enforceLimit(f);
+        this.metrics.pods.set(this.workers.size);
+      }, LOG_LIMIT_CHECK_MS),
+    );
+    this.log.info('agent running', { node: cfg.nodeName, pods: this.workers.size });
+  }
+
+  /**
+   * The first full view of this node's pods: pods the agent already knew (re-adopted) go first, then
+   * new ones oldest first (admission order, as the kubelet sorts them); then whatever the old state
+   * knew that the API server no longer has is stopped and removed.
+   */
+  private reconcile(pods: Pod[]): void {
+    const known = pods.filter((p) => this.recovered.has(p.metadata.uid ?? ''));
+    const fresh = pods
+      .filter((p) => !this.recovered.has(p.metadata.uid ?? ''))
+      .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''));
+    for (const p of [...known, ...fresh]) this.onPod(p);
+    for (const rec of this.recovered.values()) this.removeOrphan(rec);
+    this.recovered.clear();
+  }
+
+  /** A pod from the old state that no longer exists: stop what still runs of it and delete its files. */
+  private removeOrphan(rec: PodRecord): void {
+    this.log.info('cleaning up a pod that is gone', { pod: `${rec.namespace}/${rec.name}`, uid: rec.uid });
+    const stops: Promise<unknown>[] = [];
+    for (const c of rec.containers) {
+      if (!c.running) continue;
+      const proc = ContainerProcess.adopt(c.running, this.log);
+      if (proc) stops.push(proc.stop(2000));
+    }
+    void Promise.all(stops).then(() => {
+      try {
+        this.logs.removePod(rec.uid);
+      } catch (err) {
+        this.log.warn('could not remove the files of a pod that is gone', { uid: rec.uid, error: errorMessage(err) });
+      }
+    });
+  }
+
+  private used(): ResourceAmounts {
+    let sum = new ResourceAmounts();
+    for (const w of this.workers.values()) if (w.holdsResources) sum = add(sum, podRequests(w.current));
+    return sum;
+  }
+
+  private onPod(pod: Pod): void {
+    const uid = pod.metadata.uid ?? '';
+    const key = objectKey(pod);
+    this.pods.set(uid, pod);
+    const previous = this.byKey.get(key);
+    if (previous !== undefined && previous !== uid) this.forget(previous);
+    this.byKey.set(key, uid);
+    const existing = this.workers.get(uid);
+    if (existing) {
+      existing.update(pod);
+      return;
+    }
+    if (this.rejected.has(uid)) return;
+    const phase = pod.status.phase;
+    const terminal = phase === 'Succeeded' || phase === 'Failed';
+    const record = this.recovered.get(uid);
+    this.recovered.delete(uid);
+    // A finished pod this agent never ran has nothing to stop and no logs here.
+    if (terminal && !record) return;
+    if (!record && !terminal && pod.metadata.deletionTimestamp === undefined) {
+      const failure = admissionFailure(this.capacity, this.used(), pod);
+      if (failure) {
+        this.rejected.add(uid);
+        this.metrics.admissionRejections.inc({ reason: failure.reason });
+        this.log.warn('pod rejected: it does not fit the node', { pod: key, reason: failure.reason, message: failure.message });
+        void this.events.record({ kind: 'Pod', apiVersion: 'v1', name: pod.metadata.name ?? '', namespace: pod.metadata.namespace, uid }, 'Warning', failure.reason, failure.message);
+        void this.status.set(uid, pod.metadata.namespace ?? '', pod.metadata.name ?? '', rejectedStatus(failure.reason, failure.message, this.cfg.nodeIP));
+        return;
+      }
+    }
+    const worker = new PodWorker(this.ctx, pod, record);
+    this.workers.set(uid, worker);
+    worker.kick();
+  }
+
+  private onPodDeleted(pod: Pod): void {
+    this.forget(pod.metadata.uid ?? '');
+    const key = objectKey(pod);
+    if (this.byKey.get(key) === pod.metadata.uid) this.byKey.delete(key);
+  }
+
+  private forget(uid: string): void {
+    this.pods.delete(uid);
+    this.rejected.delete(uid);
+    this.status.forget(uid);
+    const w = this.workers.get(uid);
+    if (!w) return;
+    void w.remove().then(() => {
+      if (this.workers.get(uid) === w) this.workers.delete(uid);
+    });
+  }
+
+  /** LogSource for the log server. */
+  lookup(namespace: string, pod: string, container: string, previous: boolean, podUID: string | undefined): LogLookup {
+    const uid = this.byKey.get(`${namespace}/${pod}`);
+    const w = uid !== undefined ? this.workers.get(uid) : undefined;
+    if (!w || (podUID !== undefined && podUID !== w.uid)) return { ok: false, notFound: true, message: `pod ${namespace}/${pod} is not running on node ${this.cfg.nodeName}` };
+    return w.logFor(container, previous);
+  }
+
+  /** Stop the agent (the pods keep running; a restarted agent re-adopts them). */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.ready = false;
+    this.timers.forEach((t) => clearInterval(t));
+    this.heartbeat?.stop();
+    this.nodeStatus?.stop();
+    this.status.stop();
+    await Promise.all([this.podInformer?.stop(), this.nodeInformer?.stop()]);
+    await this.logServer?.close();
+    await this.metricsServer?.close();
+  }
+}

@@ -1,0 +1,137 @@
+// The agent's HTTP endpoint, which the API server proxies `pods/{name}/log` to (as kube-apiserver
+// proxies to the kubelet): GET /containerLogs/{namespace}/{pod}/{container} with follow,
+// tailLines, limitBytes and previous, plus /healthz and /metrics. Errors are Kubernetes `Status`
+// objects so the API server can pass them through unchanged.
+//
+// Like a kubelet with anonymous auth, it does not authenticate callers: bind it (--address) to an
+// interface only the API servers can reach.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logging.js';
+import type { LogFiles, ReadOptions } from './logs.js';
+import type { AgentMetrics } from './metrics.js';
+import type { LogLookup } from './pod-worker.js';
+
+export interface LogSource {
+  /** The log of a container of a pod on this node; `podUID` (when given) must match. */
+  lookup(namespace: string, pod: string, container: string, previous: boolean, podUID: string | undefined): LogLookup;
+}
+
+export interface LogServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+class RequestError extends Error {
+  constructor(
+    readonly code: 400 | 404,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function sendStatus(res: http.ServerResponse, code: number, message: string): void {
+  const reason = code === 404 ? 'NotFound' : code === 400 ? 'BadRequest' : 'InternalError';
+  res.writeHead(code, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
+}
+
+function boolParam(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  if (v === null || v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true' || v === '1') return true;
+  throw new RequestError(400, `invalid value for ${name}: "${v}" is not a boolean`);
+}
+
+function intParam(q: URLSearchParams, name: string, min: number): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^-?\d+$/.test(v) || Number(v) < min) throw new RequestError(400, `invalid value for ${name}: "${v}" must be an integer ≥ ${min}`);
+  return Number(v);
+}
+
+export async function startLogServer(opts: {
+  address: string;
+  port: number;
+  source: LogSource;
+  logs: LogFiles;
+  metrics: AgentMetrics;
+  log: Logger;
+}): Promise<LogServer> {
+  const { source, logs, log } = opts;
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://agent');
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new RequestError(400, 'only GET is served');
+    if (url.pathname === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('ok');
+      return;
+    }
+    if (url.pathname === '/metrics') {
+      const { contentType, body } = await opts.metrics.render();
+      res.writeHead(200, { 'Content-Type': contentType });
+      res.end(body);
+      return;
+    }
+    let segs: string[];
+    try {
+      segs = url.pathname.split('/').slice(1).map((s) => decodeURIComponent(s));
+    } catch {
+      throw new RequestError(400, `malformed path ${url.pathname}`);
+    }
+    if (segs.length !== 4 || segs[0] !== 'containerLogs' || segs.some((s) => s === '')) throw new RequestError(404, `no such path ${url.pathname}`);
+    const [, namespace, pod, container] = segs as [string, string, string, string];
+    const q = url.searchParams;
+    const follow = boolParam(q, 'follow');
+    const previous = boolParam(q, 'previous');
+    const read: ReadOptions = {};
+    const tail = intParam(q, 'tailLines', 0);
+    if (tail !== undefined) read.tailLines = tail;
+    const limit = intParam(q, 'limitBytes', 1);
+    if (limit !== undefined) read.limitBytes = limit;
+    const found = source.lookup(namespace, pod, container, previous, q.get('podUID') ?? undefined);
+    if (!found.ok) throw new RequestError(found.notFound ? 404 : 400, found.message);
+    if (!follow) {
+      const { data } = await logs.read(found.path, read);
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(data.length) });
+      res.end(req.method === 'HEAD' ? undefined : data);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
+    res.flushHeaders();
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    await logs.follow(found.path, read, res, found.isRunning, abort.signal);
+    res.end();
+  };
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        if (!(err instanceof RequestError)) log.warn('log stream failed', { url: req.url, error: errorMessage(err) });
+        return;
+      }
+      if (err instanceof RequestError) sendStatus(res, err.code, err.message);
+      else {
+        log.warn('log request failed', { url: req.url, error: errorMessage(err) });
+        sendStatus(res, 500, `reading the log failed: ${errorMessage(err)}`);
+      }
+    });
+  });
+  // Follow streams are long-lived.
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.address, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

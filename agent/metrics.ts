@@ -1,0 +1,80 @@
+// cell-agent's Prometheus metrics (one registry per process): heartbeats, pods, container starts and
+// exits, API writes. Served on the log server's port at /metrics and on --metrics-port if given.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly leaseRenewals = new Counter({
+    name: 'cell_agent_lease_renewals_total',
+    help: 'Node Lease renewals by result.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly leaseRenewDuration = new Histogram({
+    name: 'cell_agent_lease_renew_duration_seconds',
+    help: 'Latency of one node Lease renewal.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly pods = new Gauge({
+    name: 'cell_agent_pods',
+    help: 'Pods bound to this agent’s node(s) that it is running or tracking.',
+    registers: [this.registry],
+  });
+  readonly containerStarts = new Counter({
+    name: 'cell_agent_container_starts_total',
+    help: 'Container instances started (first starts and restarts).',
+    registers: [this.registry],
+  });
+  readonly containerExits = new Counter({
+    name: 'cell_agent_container_exits_total',
+    help: 'Container instances that ended, by termination reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly admissionRejections = new Counter({
+    name: 'cell_agent_admission_rejections_total',
+    help: 'Pods rejected because they did not fit the node (OutOfcpu, OutOfmemory, …).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly apiWrites = new Counter({
+    name: 'cell_agent_api_writes_total',
+    help: 'Writes to the API server by kind and result.',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/** A listener that serves only /metrics (for --metrics-port). */
+export async function serveMetrics(metrics: AgentMetrics, address: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics') {
+      void metrics.render().then(({ contentType, body }) => {
+        res.writeHead(200, { 'Content-Type': contentType });
+        res.end(body);
+      });
+      return;
+    }
+    res.writeHead(404, { 'Content-Type': 'text/plain' });
+    res.end('not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,464 @@
+// One pod's life on this node: start its containers (init containers first, one at a time), watch
+// them exit, restart them per restartPolicy with crash-loop back-off, enforce activeDeadlineSeconds,
+// report status, and stop it — SIGTERM, SIGKILL after the grace period — when it is deleted,
+// finished, or gone; a graceful delete is then confirmed to the API server (DELETE with
+// gracePeriodSeconds=0). All decisions are made in `sync`, which runs one at a time per pod and
+// is re-run whenever something changes (API update, container exit, back-off or deadline timer).
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Container, Pod } from '../shared/api/core.js';
+import type { EventRecorder } from '../shared/client/events.js';
+import type { ApiClient } from '../shared/client/http-client.js';
+import { ConflictError, NotFoundError, errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logging.js';
+import { containerArgv, containerEnv } from './container-env.js';
+import type { LogFiles } from './logs.js';
+import type { AgentMetrics } from './metrics.js';
+import type { ContainerRecord, PodRecord, PodStateStore, TerminationRecord } from './pod-state.js';
+import { formatBackOff, nextBackOff, shouldRestart, type BackOffConfig } from './restart-policy.js';
+import { ContainerProcess, ContainerStartError, type ExitInfo } from './runtime.js';
+import { computeStatus, inBackOff, initProgress, podPhase, type StatusWriter } from './status.js';
+
+export interface WorkerContext {
+  logs: LogFiles;
+  state: PodStateStore;
+  status: StatusWriter;
+  events: EventRecorder;
+  client: ApiClient;
+  log: Logger;
+  metrics: AgentMetrics;
+  hostIP: string;
+  backoff: BackOffConfig;
+}
+
+/** Where a container's log is, for the log server. */
+export type LogLookup =
+  | { ok: true; path: string; isRunning: () => boolean }
+  | { ok: false; notFound: boolean; message: string };
+
+const SYNC_RETRY_MS = 1000;
+
+function recordKey(init: boolean, name: string): string {
+  return `${init ? 'init' : 'app'}/${name}`;
+}
+
+function freshRecord(name: string, init: boolean): ContainerRecord {
+  return { name, init, restartCount: 0, nextInstance: 0, backoffMs: 0, done: false };
+}
+
+export class PodWorker {
+  readonly uid: string;
+  private pod: Pod;
+  private readonly record: PodRecord;
+  private readonly procs = new Map<string, ContainerProcess>();
+  private syncing = false;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private removed = false;
+  private stopping = false;
+  private deleteConfirmed = false;
+  private cleaned = false;
+  private readonly backOffReported = new Set<string>();
+  private finishedResolve!: () => void;
+  /** Resolves once the pod is removed and its processes and files are gone. */
+  readonly finished = new Promise<void>((resolve) => (this.finishedResolve = resolve));
+
+  constructor(
+    private readonly ctx: WorkerContext,
+    pod: Pod,
+    recovered?: PodRecord,
+  ) {
+    this.pod = pod;
+    this.uid = pod.metadata.uid ?? '';
+    if (recovered && recovered.uid === this.uid) {
+      this.record = recovered;
+      this.adopt();
+    } else {
+      this.record = {
+        version: 1,
+        uid: this.uid,
+        namespace: pod.metadata.namespace ?? '',
+        name: pod.metadata.name ?? '',
+        startTime: Date.now(),
+        containers: [
+          ...(pod.spec.initContainers ?? []).map((c) => freshRecord(c.name, true)),
+          ...pod.spec.containers.map((c) => freshRecord(c.name, false)),
+        ],
+      };
+    }
+  }
+
+  get namespace(): string {
+    return this.record.namespace;
+  }
+
+  get name(): string {
+    return this.record.name;
+  }
+
+  get current(): Pod {
+    return this.pod;
+  }
+
+  /** Does the pod still hold its share of the node (for admission of others)? */
+  get holdsResources(): boolean {
+    if (this.removed || this.record.outcome) return false;
+    const apiPhase = this.pod.status.phase;
+    const phase = podPhase(this.pod, this.record);
+    return apiPhase !== 'Succeeded' && apiPhase !== 'Failed' && phase !== 'Succeeded' && phase !== 'Failed';
+  }
+
+  /** Log files of running instances (the agent bounds their size). */
+  runningLogs(): string[] {
+    return this.record.containers.flatMap((c) => (c.running ? [c.running.logPath] : []));
+  }
+
+  /** Re-attach to instances an earlier agent started; ones that ended meanwhile are reported as such. */
+  private adopt(): void {
+    for (const rec of this.record.containers) {
+      if (!rec.running) continue;
+      const proc = ContainerProcess.adopt(rec.running, this.ctx.log);
+      if (proc) {
+        this.ctx.log.info('re-adopted a running container', { pod: `${this.namespace}/${this.name}`, container: rec.name, pid: proc.pid });
+        this.track(rec, proc);
+      } else {
+        this.onExit(rec, ContainerProcess.vanished(rec.running));
+      }
+    }
+  }
+
+  update(pod: Pod): void {
+    this.pod = pod;
+    // A delete with a shorter grace period brings the SIGKILL forward at once.
+    if (this.stopping && pod.metadata.deletionTimestamp !== undefined) {
+      for (const p of this.procs.values()) void p.stop(this.graceMs());
+    }
+    this.kick();
+  }
+
+  /** The pod is gone from the API server: stop everything and remove its files. */
+  remove(): Promise<void> {
+    this.removed = true;
+    for (const p of this.procs.values()) void p.stop(this.graceMs());
+    this.kick();
+    return this.finished;
+  }
+
+  kick(): void {
+    if (this.cleaned) return;
+    if (this.syncing) {
+      this.again = true;
+      return;
+    }
+    this.syncing = true;
+    void this.runSync();
+  }
+
+  private async runSync(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        await this.sync();
+      } while (this.again && !this.cleaned);
+    } catch (err) {
+      this.ctx.log.error('pod sync failed; retrying', { pod: `${this.namespace}/${this.name}`, error: errorMessage(err) });
+      this.setTimer(Date.now() + SYNC_RETRY_MS);
+    } finally {
+      this.syncing = false;
+    }
+    if (this.again && !this.cleaned) this.kick();
+  }
+
+  private specOf(rec: ContainerRecord): Container | undefined {
+    const list = rec.init ? (this.pod.spec.initContainers ?? []) : this.pod.spec.containers;
+    return list.find((c) => c.name === rec.name);
+  }
+
+  private get involved() {
+    return { kind: 'Pod', apiVersion: 'v1', name: this.name, namespace: this.namespace, uid: this.uid };
+  }
+
+  private graceMs(): number {
+    const m = this.pod.metadata;
+    // Removed without a graceful delete (force-deleted): the kubelet's minimum grace period.
+    if (this.removed && m.deletionTimestamp === undefined) return Math.min(2, this.pod.spec.terminationGracePeriodSeconds) * 1000;
+    const seconds = m.deletionTimestamp !== undefined ? (m.deletionGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds) : this.pod.spec.terminationGracePeriodSeconds;
+    return Math.max(0, seconds) * 1000;
+  }
+
+  private save(): void {
+    if (!this.cleaned) this.ctx.state.save(this.record);
+  }
+
+  private async sync(): Promise<void> {
+    const pod = this.pod;
+    const apiPhase = pod.status.phase;
+    const apiTerminal = apiPhase === 'Succeeded' || apiPhase === 'Failed';
+    const deleting = pod.metadata.deletionTimestamp !== undefined;
+    this.checkDeadline();
+    if (this.removed || deleting || apiTerminal || this.record.outcome) {
+      await this.terminate(deleting, apiTerminal);
+      return;
+    }
+    this.startDue();
+    const phase = podPhase(pod, this.record);
+    if (phase === 'Succeeded' || phase === 'Failed') {
+      // Finished here (restartPolicy Never/OnFailure): remembered, so an agent restart reports the same.
+      this.record.outcome = { phase };
+    }
+    this.save();
+    this.publish();
+    this.armTimer();
+  }
+
+  /** activeDeadlineSeconds: a pod active longer than that is failed (DeadlineExceeded). */
+  private checkDeadline(): void {
+    const ads = this.pod.spec.activeDeadlineSeconds;
+    if (ads === undefined || this.record.outcome || this.removed) return;
+    const deadline = this.record.startTime + ads * 1000;
+    if (Date.now() < deadline) return;
+    const message = 'Pod was active on the node longer than the specified deadline';
+    this.record.outcome = { phase: 'Failed', reason: 'DeadlineExceeded', message };
+    void this.ctx.events.record(this.involved, 'Normal', 'DeadlineExceeded', message);
+  }
+
+  private startDue(): void {
+    const init = initProgress(this.record);
+    if (init === 'failed') return;
+    if (init === 'running') {
+      const next = this.record.containers.find((c) => c.init && !(c.terminated?.exitCode === 0 && !c.running));
+      if (next && !next.running && !next.done) this.maybeStart(next);
+      return;
+    }
+    for (const rec of this.record.containers) {
+      if (!rec.init && !rec.running && !rec.done) this.maybeStart(rec);
+    }
+  }
+
+  private maybeStart(rec: ContainerRecord): void {
+    if (!rec.terminated) {
+      this.start(rec);
+      return;
+    }
+    if (rec.restartAt === undefined) return;
+    if (Date.now() >= rec.restartAt) {
+      this.start(rec);
+      return;
+    }
+    const key = `${recordKey(rec.init, rec.name)}#${rec.terminated.instance}`;
+    if (!this.backOffReported.has(key)) {
+      this.backOffReported.add(key);
+      void this.ctx.events.record(this.involved, 'Warning', 'BackOff', `Back-off restarting failed container ${rec.name} in pod ${this.name}_${this.namespace}(${this.uid})`);
+    }
+  }
+
+  private start(rec: ContainerRecord): void {
+    const spec = this.specOf(rec);
+    if (!spec) {
+      rec.done = true;
+      return;
+    }
+    const instance = rec.nextInstance++;
+    if (rec.terminated) {
+      rec.lastTerminated = rec.terminated;
+      delete rec.terminated;
+      rec.restartCount++;
+    }
+    delete rec.restartAt;
+    const now = Date.now();
+    try {
+      this.ctx.logs.prepareInstance(this.uid, rec.name, instance);
+      const workDir = this.ctx.logs.workDir(this.uid);
+      const env = containerEnv(this.pod, spec, workDir);
+      const cwd = spec.workingDir ? path.resolve(workDir, spec.workingDir) : workDir;
+      mkdirSync(cwd, { recursive: true });
+      const proc = ContainerProcess.start(
+        {
+          argv: containerArgv(spec, env),
+          env,
+          cwd,
+          logPath: this.ctx.logs.instanceLog(this.uid, rec.name, instance),
+          exitPath: this.ctx.logs.exitFile(this.uid, rec.name, instance),
+        },
+        this.ctx.log,
+      );
+      rec.running = { instance, ...proc.record };
+      this.ctx.metrics.containerStarts.inc();
+      this.track(rec, proc);
+      void this.ctx.events.record(this.involved, 'Normal', 'Started', `Started container ${rec.name}`);
+    } catch (err) {
+      // Anything that keeps the process from starting (no such command, bad working dir) is a
+      // StartError, as the container runtime reports it: exit code 128, restarted per policy.
+      const message = err instanceof ContainerStartError ? err.message : `failed to start container: ${errorMessage(err)}`;
+      this.ctx.log.warn('container failed to start', { pod: `${this.namespace}/${this.name}`, container: rec.name, error: message });
+      void this.ctx.events.record(this.involved, 'Warning', 'Failed', `Error: ${message}`);
+      this.ended(rec, { instance, exitCode: 128, reason: 'StartError', message, startedAt: now, finishedAt: now });
+    }
+  }
+
+  private track(rec: ContainerRecord, proc: ContainerProcess): void {
+    const key = recordKey(rec.init, rec.name);
+    this.procs.set(key, proc);
+    void proc.exited.then((info) => {
+      if (this.procs.get(key) === proc) this.procs.delete(key);
+      this.onExit(rec, info);
+      this.save();
+      this.kick();
+    });
+  }
+
+  private onExit(rec: ContainerRecord, info: ExitInfo): void {
+    const run = rec.running;
+    if (!run) return;
+    delete rec.running;
+    const t: TerminationRecord = {
+      instance: run.instance,
+      exitCode: info.exitCode,
+      reason: info.unknown ? 'ContainerStatusUnknown' : info.exitCode === 0 ? 'Completed' : 'Error',
+      startedAt: run.startedAt,
+      finishedAt: Math.max(info.finishedAt, run.startedAt),
+    };
+    if (info.signal !== undefined) t.signal = info.signal;
+    if (info.unknown) t.message = 'The container could not be located when the pod was terminated';
+    this.ended(rec, t);
+  }
+
+  /** Record how an instance ended and decide whether (and when) it restarts. */
+  private ended(rec: ContainerRecord, t: TerminationRecord): void {
+    rec.terminated = t;
+    this.ctx.metrics.containerExits.inc({ reason: t.reason });
+    const policy = this.pod.spec.restartPolicy;
+    // Init containers run to completion: a failed one is retried unless the pod never restarts.
+    const restart = this.stopping || this.record.outcome
+      ? false
+      : rec.init
+        ? policy !== 'Never' && t.exitCode !== 0
+        : shouldRestart(policy, t.exitCode);
+    if (!restart) {
+      rec.done = true;
+      delete rec.restartAt;
+      return;
+    }
+    const { delayMs, nextMs } = nextBackOff(this.ctx.backoff, rec.backoffMs, t.finishedAt - t.startedAt);
+    rec.backoffMs = nextMs;
+    rec.restartAt = t.finishedAt + delayMs;
+  }
+
+  /** The waiting message while a container sits out its back-off. */
+  private backOffMessage = (rec: ContainerRecord): string => {
+    const delay = rec.restartAt !== undefined && rec.terminated ? rec.restartAt - rec.terminated.finishedAt : rec.backoffMs;
+    return `back-off ${formatBackOff(Math.max(0, delay))} restarting failed container=${rec.name} pod=${this.name}_${this.namespace}(${this.uid})`;
+  };
+
+  private publish(): Promise<void> {
+    return this.ctx.status.set(this.uid, this.namespace, this.name, computeStatus(this.pod, this.record, this.ctx.hostIP, this.backOffMessage));
+  }
+
+  private setTimer(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.kick();
+    }, Math.max(0, at - Date.now()));
+  }
+
+  /** Wake for the next due restart or the active deadline. */
+  private armTimer(): void {
+    let at = Number.POSITIVE_INFINITY;
+    for (const rec of this.record.containers) if (inBackOff(rec) && rec.restartAt! < at) at = rec.restartAt!;
+    const ads = this.pod.spec.activeDeadlineSeconds;
+    if (ads !== undefined) at = Math.min(at, this.record.startTime + ads * 1000);
+    if (at === Number.POSITIVE_INFINITY) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    this.setTimer(at);
+  }
+
+  private async terminate(deleting: boolean, apiTerminal: boolean): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const rec of this.record.containers) {
+      if (!rec.running) {
+        rec.done = true;
+        delete rec.restartAt;
+      }
+    }
+    if (this.procs.size > 0) {
+      const grace = this.graceMs();
+      const stops: Promise<ExitInfo>[] = [];
+      for (const [key, proc] of this.procs) {
+        const name = key.slice(key.indexOf('/') + 1);
+        void this.ctx.events.record(this.involved, 'Normal', 'Killing', `Stopping container ${name}`);
+        stops.push(proc.stop(grace));
+      }
+      this.ctx.log.info('stopping pod', { pod: `${this.namespace}/${this.name}`, graceMs: grace, containers: stops.length });
+      await Promise.all(stops);
+      // Let the exit handlers (queued on the same promises) record the terminations first.
+      await new Promise((r) => setImmediate(r));
+    }
+    // Finished per the API server (e.g. failed as NodeLost while this agent was away): the
+    // containers' statuses are brought up to date under the phase and reason it already has.
+    if (apiTerminal && !this.record.outcome) {
+      const phase = this.pod.status.phase as 'Succeeded' | 'Failed';
+      this.record.outcome = { phase, ...(this.pod.status.reason ? { reason: this.pod.status.reason } : {}), ...(this.pod.status.message ? { message: this.pod.status.message } : {}) };
+    }
+    if (this.record.outcome && !deleting && !this.removed) {
+      this.save();
+      // Not awaited: the status writer retries on its own, and an unreachable API server must not
+      // hold up this pod's next sync.
+      void this.publish();
+    }
+    if (deleting && !this.removed && !this.deleteConfirmed) {
+      await this.confirmDelete();
+      this.deleteConfirmed = true;
+    }
+    if (this.removed) {
+      this.cleanup();
+      return;
+    }
+    this.save();
+  }
+
+  private async confirmDelete(): Promise<void> {
+    try {
+      await this.ctx.client.delete({ namespace: this.namespace, resource: 'pods', name: this.name }, { gracePeriodSeconds: 0, preconditions: { uid: this.uid } });
+      this.ctx.metrics.apiWrites.inc({ kind: 'delete', result: 'ok' });
+    } catch (err) {
+      // Gone already, or the name now belongs to a new pod: either way this one is deleted.
+      if (err instanceof NotFoundError || err instanceof ConflictError) return;
+      this.ctx.metrics.apiWrites.inc({ kind: 'delete', result: 'error' });
+      throw err;
+    }
+  }
+
+  private cleanup(): void {
+    if (this.cleaned) return;
+    this.cleaned = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.ctx.status.forget(this.uid);
+    this.ctx.logs.forgetRotations(this.ctx.logs.podDir(this.uid));
+    this.ctx.logs.removePod(this.uid);
+    this.finishedResolve();
+  }
+
+  /** The log file of a container's latest instance (or the one before, for `previous`). */
+  logFor(container: string, previous: boolean): LogLookup {
+    const rec = this.record.containers.find((c) => c.name === container);
+    const podName = this.name;
+    if (!rec) return { ok: false, notFound: true, message: `container ${container} is not valid for pod ${podName}` };
+    const latest = rec.running?.instance ?? rec.terminated?.instance;
+    if (latest === undefined) {
+      return { ok: false, notFound: false, message: `container "${container}" in pod "${podName}" is waiting to start: ${rec.init || initProgress(this.record) === 'done' ? 'ContainerCreating' : 'PodInitializing'}` };
+    }
+    const instance = previous ? latest - 1 : latest;
+    if (instance < 0) return { ok: false, notFound: false, message: `previous terminated container "${container}" in pod "${podName}" not found` };
+    return {
+      ok: true,
+      path: this.ctx.logs.instanceLog(this.uid, container, instance),
+      isRunning: () => rec.running?.instance === instance,
+    };
+  }
+}

@@ -1,0 +1,191 @@
+// Shared by the agent tests: real `cell-agent` processes (started with tsx, as a user would run
+// them), pods bound to a node, waiting on pod state with deadlines, and the process table.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Pod, PodInput } from '../../shared/api/core.js';
+import type { ApiClient } from '../../shared/client/http-client.js';
+import { NotFoundError } from '../../shared/errors.js';
+import { waitFor } from '../clients/helpers.js';
+
+export { sleep, waitFor } from '../clients/helpers.js';
+
+const REPO = process.cwd();
+
+export interface AgentProcess {
+  child: ChildProcess;
+  pid: number;
+  /** What the agent logged (stderr), for failure messages. */
+  output(): string;
+  exited: Promise<void>;
+  /** SIGTERM (the pods keep running), waiting for the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL, waiting for the exit. */
+  kill(): Promise<void>;
+}
+
+export function startAgent(args: string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'agent/main.ts'), '--log-level=warn', ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    // Keep the tail only: a long test must not grow this without bound.
+    err = (err + d).slice(-200_000);
+  });
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  const signal = async (sig: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    await exited;
+  };
+  return {
+    child,
+    pid: child.pid ?? -1,
+    output: () => err,
+    exited,
+    stop: () => signal('SIGTERM'),
+    kill: () => signal('SIGKILL'),
+  };
+}
+
+export function tempRoot(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export interface ProcRow {
+  pid: number;
+  pgid: number;
+  args: string;
+}
+
+/** Processes whose command line mentions `marker` (e.g. a test's root dir), from `ps`. */
+export function processesWith(marker: string): ProcRow[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,pgid=,args='], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  return out
+    .split('\n')
+    .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), pgid: Number(m[2]), args: m[3]! }))
+    .filter((r) => r.args.includes(marker) && r.pid !== process.pid);
+}
+
+/**
+ * Kill what mentions `marker` (test cleanup after a failure): whole groups for container shims
+ * (each leads its own group), the process alone otherwise — an agent shares the test's group.
+ */
+export function killAllWith(marker: string): void {
+  for (const p of processesWith(marker)) {
+    try {
+      process.kill(p.pgid === p.pid ? -p.pgid : p.pid, 'SIGKILL');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+}
+
+export function pod(name: string, opts: {
+  node?: string;
+  command: string[];
+  args?: string[];
+  env?: Record<string, string>;
+  restartPolicy?: 'Always' | 'OnFailure' | 'Never';
+  grace?: number;
+  cpu?: string;
+  memory?: string;
+  annotations?: Record<string, string>;
+  containers?: { name: string; command: string[] }[];
+}): PodInput {
+  const main = {
+    name: 'main',
+    image: 'busybox',
+    command: opts.command,
+    ...(opts.args ? { args: opts.args } : {}),
+    ...(opts.env ? { env: Object.entries(opts.env).map(([k, v]) => ({ name: k, value: v })) } : {}),
+    resources: { requests: { cpu: opts.cpu ?? '100m', memory: opts.memory ?? '32Mi' } },
+  };
+  const extra = (opts.containers ?? []).map((c) => ({ name: c.name, image: 'busybox', command: c.command, resources: { requests: { cpu: '10m' } } }));
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', ...(opts.annotations ? { annotations: opts.annotations } : {}) },
+    spec: {
+      ...(opts.node ? { nodeName: opts.node } : {}),
+      restartPolicy: opts.restartPolicy ?? 'Always',
+      terminationGracePeriodSeconds: opts.grace ?? 30,
+      containers: [main, ...extra],
+    },
+  };
+}
+
+export async function createPod(client: ApiClient, p: PodInput): Promise<Pod> {
+  return client.create<Pod>({ namespace: 'default', resource: 'pods' }, p);
+}
+
+/** Bind through the binding subresource, as a scheduler does. */
+export async function bind(client: ApiClient, name: string, node: string): Promise<void> {
+  await client.create({ namespace: 'default', resource: 'pods', name, subresource: 'binding' }, {
+    apiVersion: 'v1',
+    kind: 'Binding',
+    metadata: { name },
+    target: { kind: 'Node', name: node },
+  });
+}
+
+export async function getPod(client: ApiClient, name: string): Promise<Pod | undefined> {
+  try {
+    return await client.get<Pod>({ namespace: 'default', resource: 'pods', name });
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** Wait until the pod satisfies `cond`; the error shows the pod's last status. */
+export async function waitPod(client: ApiClient, name: string, cond: (p: Pod) => boolean, what: string, timeoutMs = 20_000): Promise<Pod> {
+  let last: Pod | undefined;
+  try {
+    return await waitFor(async () => {
+      last = await getPod(client, name);
+      return last && cond(last) ? last : undefined;
+    }, `pod ${name} ${what}`, timeoutMs, 100);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nlast status: ${JSON.stringify(last?.status)}`);
+  }
+}
+
+/** Delete a pod with a short grace period; one that is gone already is fine. */
+export async function deleteIfPresent(client: ApiClient, name: string, gracePeriodSeconds = 1): Promise<void> {
+  try {
+    await client.delete({ namespace: 'default', resource: 'pods', name }, { gracePeriodSeconds });
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+}
+
+export async function waitGone(client: ApiClient, name: string, timeoutMs = 20_000): Promise<void> {
+  await waitFor(async () => (await getPod(client, name)) === undefined, `pod ${name} to be deleted`, timeoutMs, 100);
+}
+
+/** Raw GET of a pod's log through the API server (text, or the error Status's message). */
+export async function podLog(url: string, token: string, name: string, query = ''): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${url}/api/v1/namespaces/default/pods/${name}/log${query ? `?${query}` : ''}`, { headers: { Authorization: `Bearer ${token}` } });
+  return { status: res.status, text: await res.text() };
+}
+
+export function terminated(p: Pod, container = 'main') {
+  return p.status.containerStatuses?.find((c) => c.name === container)?.state?.terminated;
+}
+
+export function containerStatus(p: Pod, container = 'main') {
+  return p.status.containerStatuses?.find((c) => c.name === container);
+}

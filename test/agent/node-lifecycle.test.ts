@@ -1,0 +1,171 @@
+// The node lifecycle controller and pod GC in the API server (short timeouts), with a real agent
+// killed by SIGKILL: its node goes Unknown and is tainted within the grace period, its pods are
+// failed (NodeLost) and their allocation freed after the eviction timeout, the ledger audit stays
+// clean, and a restarted agent makes the node Ready and untainted again (and stops the processes
+// of the pods that were failed meanwhile). Also: pods bound to a node that vanished without
+// releasing them are failed by the GC, and only one API server replica runs the controllers.
+import { expect } from 'chai';
+import path from 'node:path';
+import type { Node, Pod } from '../../shared/api/core.js';
+import type { NodeAllocation } from '../../shared/api/scheduling.js';
+import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
+import {
+  createPod,
+  deleteIfPresent,
+  killAllWith,
+  pod,
+  processesWith,
+  removeDir,
+  sleep,
+  startAgent,
+  tempRoot,
+  waitFor,
+  waitPod,
+  type AgentProcess,
+} from './helpers.js';
+
+const GRACE_MS = 4000;
+const EVICTION_MS = 3000;
+const UNREACHABLE = 'node.kubernetes.io/unreachable';
+
+describe('node lifecycle controller and pod GC', function () {
+  this.timeout(60_000);
+  let api: TestApiServer;
+  let agent: AgentProcess | undefined;
+  let root: string;
+  const admin = () => api.client(TEST_TOKENS.admin);
+  const leaseRef = { group: 'coordination.k8s.io', version: 'v1', namespace: 'kube-system', resource: 'leases', name: 'cell-controller-manager' };
+  const controllers = (identity: string) => ({
+    nodeMonitorGracePeriodMs: GRACE_MS,
+    podEvictionTimeoutMs: EVICTION_MS,
+    nodeMonitorPeriodMs: 250,
+    podGcIntervalMs: 500,
+    leaderElection: { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 250 },
+    identity,
+  });
+  const agentArgs = () => [
+    `--server=${api.url}`,
+    `--token=${TEST_TOKENS.node1}`,
+    '--node-name=node-1',
+    '--node-ip=127.0.0.1',
+    '--address=127.0.0.1',
+    `--root-dir=${path.join(root, 'agent')}`,
+    '--cpu=2',
+    '--memory=2Gi',
+    '--heartbeat-interval=500ms',
+    '--lease-duration=4s',
+  ];
+  const getNode = (name: string) => admin().get<Node>({ resource: 'nodes', name });
+  const ready = (n: Node) => n.status.conditions?.find((c) => c.type === 'Ready')?.status;
+  const taints = (n: Node) => (n.spec.taints ?? []).filter((t) => t.key === UNREACHABLE).map((t) => t.effect).sort();
+  const audit = async () => (await (await fetch(`${api.url}/audit`, { headers: { Authorization: `Bearer ${TEST_TOKENS.admin}` } })).json()) as { ok: boolean; violations: unknown[] };
+
+  before(async function () {
+    this.timeout(60_000);
+    api = await startTestApiServer({ backend: 'etcd', auth: true, controllers: controllers('replica-a') });
+    root = tempRoot('cell-agent-lifecycle-');
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    try {
+      const pods = await admin().list<{ items: Pod[] }>({ namespace: 'default', resource: 'pods' });
+      await Promise.all(pods.items.map((p) => deleteIfPresent(admin(), p.metadata.name ?? '')));
+    } finally {
+      await agent?.stop();
+      try {
+        await waitFor(() => processesWith(root).filter((p) => p.args.includes('cell-container')).length === 0, 'no container process left', 10_000, 100);
+      } catch {
+        // Reported just below, with the processes that are left.
+      }
+      const left = processesWith(root);
+      killAllWith(root);
+      await api?.close();
+      removeDir(root);
+      expect(left, `processes left behind: ${JSON.stringify(left)}`).to.deep.equal([]);
+    }
+  });
+
+  it('marks a silent node Unknown and tainted, fails its pods and frees their allocation; a restarted agent heals it', async function () {
+    this.timeout(90_000);
+    agent = startAgent(agentArgs());
+    await waitFor(async () => ready(await getNode('node-1')) === 'True', `node-1 Ready (${agent!.output()})`, 30_000, 100);
+    await createPod(admin(), pod('lost-1', { node: 'node-1', command: ['sleep', '600'], cpu: '500m' }));
+    await createPod(admin(), pod('lost-2', { node: 'node-1', command: ['sleep', '600'], cpu: '500m' }));
+    const running = await Promise.all(['lost-1', 'lost-2'].map((n) => waitPod(admin(), n, (p) => p.status.phase === 'Running', 'to run')));
+    // Healthy for a while: nothing happens to a node that heartbeats.
+    await sleep(GRACE_MS + 1000);
+    expect(ready(await getNode('node-1'))).to.equal('True');
+    expect(taints(await getNode('node-1'))).to.deep.equal([]);
+
+    await agent.kill();
+    const killedAt = Date.now();
+    const unknown = await waitFor(async () => {
+      const n = await getNode('node-1');
+      return ready(n) === 'Unknown' && taints(n).length === 2 ? n : undefined;
+    }, 'node-1 Unknown and tainted', GRACE_MS + 15_000, 100);
+    const unknownAfter = Date.now() - killedAt;
+    expect(unknownAfter, 'not before the grace period').to.be.greaterThan(GRACE_MS - 1000);
+    expect(taints(unknown)).to.deep.equal(['NoExecute', 'NoSchedule']);
+    expect(unknown.status.conditions?.find((c) => c.type === 'Ready')?.reason).to.equal('NodeStatusUnknown');
+    // Pods are not failed before the eviction timeout…
+    expect((await admin().get<Pod>({ namespace: 'default', resource: 'pods', name: 'lost-1' })).status.phase).to.equal('Running');
+
+    // …but after it.
+    for (const name of ['lost-1', 'lost-2']) {
+      const p = await waitPod(admin(), name, (x) => x.status.phase === 'Failed', 'to be failed as NodeLost', EVICTION_MS + 15_000);
+      expect(p.status.reason).to.equal('NodeLost');
+    }
+    expect(Date.now() - killedAt).to.be.greaterThan(GRACE_MS + EVICTION_MS - 1500);
+    const alloc = await admin().get<NodeAllocation>({ group: 'scheduling.cell.dev', version: 'v1alpha1', resource: 'nodeallocations', name: 'node-1' });
+    expect(alloc.spec.pods).to.deep.equal([]);
+    expect(alloc.spec.allocated).to.deep.equal({});
+    expect(await audit()).to.include({ ok: true });
+    // The agent is dead, so its processes still run until an agent comes back.
+    const uids = running.map((p) => p.metadata.uid!);
+    expect(uids.map((u) => processesWith(u).length)).to.deep.equal([1, 1]);
+
+    agent = startAgent(agentArgs());
+    await waitFor(async () => {
+      const n = await getNode('node-1');
+      return ready(n) === 'True' && taints(n).length === 0;
+    }, 'node-1 Ready and untainted again', 30_000, 100);
+    // The restarted agent stops what the API server says has failed, and reports it finished.
+    await waitFor(() => uids.every((u) => processesWith(u).length === 0), 'the failed pods\' processes to be stopped', 15_000, 100);
+    const after = await waitPod(admin(), 'lost-1', (p) => p.status.containerStatuses?.[0]?.state?.terminated !== undefined, 'to show its container terminated');
+    expect(after.status).to.include({ phase: 'Failed', reason: 'NodeLost' });
+    expect(await audit()).to.include({ ok: true });
+  });
+
+  it('pod GC fails pods bound to a node that vanished without releasing them', async () => {
+    await admin().create({ resource: 'nodes' }, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'ghost' }, status: { capacity: { cpu: '2', memory: '2Gi', pods: '10' } } });
+    await createPod(admin(), pod('orphan', { node: 'ghost', command: ['sleep', '600'] }));
+    // A crash half-way through a node deletion: the node and its ledger are gone, the pod is not.
+    const nodes = api.server.served('nodes').rest.objects;
+    const allocations = api.server.served('nodeallocations').rest.objects;
+    const res = await api.store.txn({ compares: [], success: [{ type: 'delete', key: nodes.key(undefined, 'ghost') }, { type: 'delete', key: allocations.key(undefined, 'ghost') }] });
+    expect(res.succeeded).to.equal(true);
+    expect((await audit()).ok, 'the orphan is a violation until collected').to.equal(false);
+    const p = await waitPod(admin(), 'orphan', (x) => x.status.phase === 'Failed', 'to be failed by the GC', 15_000);
+    expect(p.status.reason).to.equal('NodeLost');
+    expect(await audit()).to.include({ ok: true });
+  });
+
+  it('runs the controllers in one API server replica at a time', async function () {
+    this.timeout(30_000);
+    // Two replicas sharing one store (a prefix of their own, so the test above is undisturbed).
+    const first = await startTestApiServer({ backend: 'etcd', auth: true, controllers: controllers('replica-a') });
+    const second = await startTestApiServer({ backend: 'etcd', auth: true, prefix: first.prefix, controllers: controllers('replica-b') });
+    try {
+      const holder = async (srv: TestApiServer) => (await srv.client(TEST_TOKENS.admin).get<{ spec: { holderIdentity?: string } }>(leaseRef)).spec.holderIdentity;
+      await waitFor(async () => (await holder(second)) === 'replica-a', 'replica-a to lead', 10_000, 100);
+      await sleep(1500);
+      expect(await holder(second), 'the leader keeps the lease while it renews it').to.equal('replica-a');
+      // A stopping leader releases the lease: the other replica takes over at once.
+      await first.close();
+      await waitFor(async () => (await holder(second)) === 'replica-b', 'replica-b to lead', 10_000, 100);
+    } finally {
+      await second.close();
+    }
+  });
+});
