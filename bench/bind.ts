@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     etcdEndpoints: endpoints,
     prefix: `/bench-bind-${randomUUID()}`,
     port: await freePort(),
-    args: ['--log-level=error'],
+    args: ['--log-level=error', '--controllers=podgc'],
   });
   const client = new ApiClient({ servers: [server.url], retries: 0 });
   try {

@@ -159,15 +159,21 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  // Reverse start order: agents and schedulers before the API server, the API server before etcd.
-  for (const m of [...running].reverse()) {
-    if (m.child.exitCode !== null || m.child.signalCode !== null) continue;
-    m.child.kill('SIGTERM');
-    const exited = new Promise<void>((r) => m.child.once('exit', () => r()));
-    const timer = setTimeout(() => m.child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  // In tiers: agents and schedulers together, then the API server, then etcd.
+  const stop = async (ms: Managed[]) =>
+    Promise.all(
+      ms.map(async (m) => {
+        if (m.child.exitCode !== null || m.child.signalCode !== null) return;
+        const exited = new Promise<void>((r) => m.child.once('exit', () => r()));
+        m.child.kill('SIGTERM');
+        const timer = setTimeout(() => m.child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  await stop(running.filter((m) => m.name !== 'apiserver' && m.name !== 'etcd'));
+  await stop(running.filter((m) => m.name === 'apiserver'));
+  await stop(running.filter((m) => m.name === 'etcd'));
   process.exit(code);
 }
 

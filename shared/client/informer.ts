@@ -135,7 +135,24 @@ export class Informer<T extends ObjectLike> {
   async stop(): Promise<void> {
     this.running = false;
     this.abort?.abort();
+    this.wake?.();
     await this.loopDone;
+  }
+
+  private wake: (() => void) | undefined;
+
+  /** A back-off sleep that stop() cuts short. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.wake = undefined;
+        resolve();
+      }
+      this.wake = done;
+    });
   }
 
   private emit(fn: (h: InformerHandlers<T>) => void): void {
@@ -245,7 +262,7 @@ export class Informer<T extends ObjectLike> {
           error: err instanceof CellError ? err.message : errorMessage(err),
           retryInMs: Math.round(delay),
         });
-        await new Promise((r) => setTimeout(r, delay));
+        await this.pause(delay);
       }
     }
   }
