@@ -28,6 +28,33 @@ const MAX_TIMER_MS = 2_147_483_647;
  */
 const lines = new WeakMap<object, Partial<Record<WatchEventType, string>>>();
 
+/**
+ * Each watcher's events are gathered for a short window and sent in one socket write: a write
+ * costs ~10 µs of CPU whatever its size, so with 1,000 watchers one write per event per watcher
+ * cannot keep up with a busy resource, while one per window can. The window bounds the added
+ * latency.
+ */
+export const WATCH_FLUSH_WINDOW_MS = 25;
+const dirty = new Set<WatchStream>();
+let flushTimer: NodeJS.Timeout | undefined;
+
+function scheduleFlush(stream: WatchStream): void {
+  dirty.add(stream);
+  flushTimer ??= setTimeout(() => {
+    flushTimer = undefined;
+    const streams = [...dirty];
+    dirty.clear();
+    for (const s of streams) {
+      try {
+        s.flush();
+      } catch (err) {
+        // One broken stream must not hold back the others' events; it closes on its own error.
+        console.error(`watch flush failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }, WATCH_FLUSH_WINDOW_MS);
+}
+
 function eventLine(type: WatchEventType, object: object): string {
   let byType = lines.get(object);
   if (!byType) {
@@ -46,7 +73,8 @@ export class WatchStream implements WatcherSink {
   /** Bytes the catch-up left queued: they drain before the limit applies to live events alone. */
   private allowance = 0;
   private stopWatch: (() => void) | undefined;
-  private corked = false;
+  /** Lines gathered in the current window. */
+  private pending: string[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -79,23 +107,26 @@ export class WatchStream implements WatcherSink {
   private write(type: WatchEventType, object: unknown, shared: boolean): boolean {
     if (this.closed) return false;
     // The backlog *before* this event decides: one event larger than the limit must not make a
-    // client that keeps up look slow (it is queued whole until the socket takes it).
+    // client that keeps up look slow (it is queued whole until the socket takes it). What the
+    // current window holds is not backlog: it is bounded by the window, not by the client.
     const backlog = this.res.writableLength;
-    // Events of one store batch go out in one write: cork now, uncork once this tick is done.
-    if (!this.corked) {
-      this.corked = true;
-      this.res.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.res.uncork();
-      });
-    }
-    this.res.write(shared && typeof object === 'object' && object !== null ? eventLine(type, object) : `${JSON.stringify({ type, object })}\n`);
+    const line = shared && typeof object === 'object' && object !== null ? eventLine(type, object) : `${JSON.stringify({ type, object })}\n`;
+    this.pending.push(line);
+    scheduleFlush(this);
     return this.catchingUp || backlog <= this.opts.maxQueuedBytes + this.allowance;
+  }
+
+  /** Send what the window gathered, in one write. */
+  flush(): void {
+    if (this.pending.length === 0 || this.res.writableEnded || this.res.destroyed) return;
+    const data = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
+    this.pending = [];
+    this.res.write(data);
   }
 
   caughtUp(): void {
     this.catchingUp = false;
+    this.flush();
     this.allowance = this.res.writableLength;
     if (this.allowance > 0) this.res.once('drain', () => (this.allowance = 0));
   }
@@ -122,13 +153,16 @@ export class WatchStream implements WatcherSink {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.stopWatch?.();
+    dirty.delete(this);
     if (this.overloaded) {
       // Ending gracefully would keep the backlog (and the socket) until the client read it all,
       // which a stuck client never does: drop both at once.
+      this.pending = [];
       const socket = this.res.socket;
       if (socket) socket.resetAndDestroy();
       else this.res.destroy();
     } else {
+      this.flush();
       this.res.end();
     }
     this.opts.onClose();
