@@ -279,10 +279,10 @@ export class ResourceRouter {
       const isList = Array.isArray((body as { items?: unknown }).items);
       const items = isList ? (body as { items: KubeObject[] }).items : [body as KubeObject];
       const meta = isList ? ((body as { metadata?: Record<string, unknown> }).metadata ?? {}) : {};
-      res.status(status).type('application/json').send(JSON.stringify(toTable(def.resource, items, table, meta)));
+      sendJson(res, status, toTable(def.resource, items, table, meta));
       return;
     }
-    res.status(status).type('application/json').send(JSON.stringify(body));
+    sendJson(res, status, body);
   }
 
   private async list(req: Request, res: Response, served: ServedResource, ns: string | undefined, sel: Selection, query: URLSearchParams): Promise<void> {
@@ -346,6 +346,13 @@ function nameIn(body: unknown): string | undefined {
   const meta = (body as { metadata?: unknown }).metadata;
   const name = typeof meta === 'object' && meta !== null ? (meta as { name?: unknown }).name : undefined;
   return typeof name === 'string' ? name : undefined;
+}
+
+/** A JSON response straight to Node's response: express's send() costs more than the write. */
+function sendJson(res: Response, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 /** Node restriction for pod writes by an agent: checked on the object inside the write. */
