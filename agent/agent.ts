@@ -247,6 +247,10 @@ export class Agent {
 
   /** Stop the agent (the pods keep running; a restarted agent re-adopts them). */
   async stop(): Promise<void> {
+    if (this.cfg.stopPodsOnExit) {
+      // A throwaway cluster (npm start): nothing it ran may outlive it.
+      await Promise.all([...this.workers.values()].map((w) => w.stopProcesses()));
+    }
     this.abort.abort();
     this.ready = false;
     this.timers.forEach((t) => clearInterval(t));

@@ -37,6 +37,8 @@ The node:
   --crash-loop-backoff=10s         first restart back-off; doubles per crash up to --crash-loop-backoff-max
   --crash-loop-backoff-max=5m      back-off cap (reset after a container ran 10 minutes)
   --container-log-max-size=10Mi    log bytes kept per container instance (oldest half dropped beyond it)
+  --stop-pods-on-exit              stop every pod's processes when the agent exits (a throwaway local
+                                   cluster); by default they keep running and a restarted agent re-adopts them
 
 Hollow mode (many simulated nodes in one process, for scale tests):
   --hollow-nodes=N                 simulate N nodes named <prefix><i>; needs a token that may watch all pods
@@ -63,6 +65,7 @@ export interface AgentConfig {
   labels: Record<string, string>;
   taints: Taint[];
   rootDir: string;
+  stopPodsOnExit: boolean;
   address: string;
   port: number;
   leaseDurationSeconds: number;
@@ -148,6 +151,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
         labels: { type: 'string', default: '' },
         taints: { type: 'string', default: '' },
         'root-dir': { type: 'string' },
+        'stop-pods-on-exit': { type: 'boolean', default: false },
         address: { type: 'string', default: '0.0.0.0' },
         port: { type: 'string', default: '0' },
         'lease-duration': { type: 'string', default: '40s' },
@@ -223,6 +227,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
     labels: parseLabels(str('labels') ?? ''),
     taints: parseTaints(str('taints') ?? ''),
     rootDir: path.resolve(str('root-dir') ?? path.join(os.tmpdir(), 'cell-agent', hollowNodes > 0 ? 'hollow' : nodeName)),
+    stopPodsOnExit: values['stop-pods-on-exit'] === true,
     address: str('address') ?? '0.0.0.0',
     port: int('port'),
     leaseDurationSeconds: Math.ceil(leaseMs / 1000),

@@ -136,6 +136,11 @@ export class PodWorker {
     this.kick();
   }
 
+  /** Stop the pod's processes (SIGTERM, SIGKILL after its grace period) without touching the API. */
+  async stopProcesses(): Promise<void> {
+    await Promise.all([...this.procs.values()].map((p) => p.stop(this.graceMs())));
+  }
+
   /** The pod is gone from the API server: stop everything and remove its files. */
   remove(): Promise<void> {
     this.removed = true;

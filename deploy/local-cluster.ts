@@ -166,7 +166,8 @@ async function shutdown(code: number): Promise<void> {
         if (m.child.exitCode !== null || m.child.signalCode !== null) return;
         const exited = new Promise<void>((r) => m.child.once('exit', () => r()));
         m.child.kill('SIGTERM');
-        const timer = setTimeout(() => m.child.kill('SIGKILL'), 10_000);
+        // Agents stop their pods first (SIGTERM, SIGKILL after each pod's grace period, 30 s by default).
+        const timer = setTimeout(() => m.child.kill('SIGKILL'), m.name.startsWith('agent-') ? 45_000 : 10_000);
         await exited;
         clearTimeout(timer);
       }),
@@ -222,6 +223,7 @@ async function main(): Promise<void> {
     start(`agent-${n}`, ...node('agent/main.ts', [
       `--kubeconfig=${path.join(STATE, `${n}.kubeconfig`)}`, `--node-name=${n}`, '--cpu=4', '--memory=8Gi',
       `--root-dir=${path.join(STATE, 'agents', n)}`, `--labels=topology.kubernetes.io/zone=zone-${(i % 2) + 1}`,
+      '--stop-pods-on-exit',
     ]));
   });
 

@@ -14,6 +14,8 @@ export interface Assumption {
   sent: boolean;
   /** The mod revision of the bind, once the pod informer shows the pod bound here. */
   boundRevision: number | undefined;
+  /** When the commit came back Bound (the ledger should show it within moments). */
+  boundAt: number | undefined;
 }
 
 const NO_TAINTS: readonly Taint[] = Object.freeze([]);
@@ -48,6 +50,11 @@ export class NodeInfo {
   private ledgerAllocatable: ResourceVector | undefined;
   /** Pods the pod informer shows bound here (pods also holds assumed ones). */
   private readonly observed = new Set<string>();
+  /**
+   * Pods seen deleted (or finished) whose release the ledger's watch has not shown yet. The API
+   * server releases a pod in the same transaction that deletes it, so the room is free already.
+   */
+  private readonly releasing = new Map<string, { pod: PodInfo; revision: number }>();
 
   constructor(
     readonly name: string,
@@ -83,11 +90,15 @@ export class NodeInfo {
 
   /**
    * Take a new ledger version. Assumptions it accounts for are dropped (the ledger now carries
-   * them). Returns whether room was released (a pod left, or allocatable grew).
+   * them). Returns whether the node may now take a pod it could not before: room was released
+   * (a pod left, allocatable grew), or a view marked stale after a 409 is fresh again, or (with
+   * `coarse`) this scheduler's last in-flight commit there has landed.
    */
-  setLedger(alloc: NodeAllocation): boolean {
+  setLedger(alloc: NodeAllocation, coarse = false): boolean {
     const before = this.ledgerRequested;
     const beforeAllocatable = this.allocatable;
+    const wasStale = this.staleVersion !== undefined;
+    const wasInFlight = coarse && this.commitsInFlight > 0;
     this.ledgerRequested = ResourceVector.parse(alloc.spec.allocated);
     this.ledgerAllocatable = ResourceVector.parse(alloc.spec.allocatable);
     this.allocatable = this.ledgerAllocatable;
@@ -97,8 +108,16 @@ export class NodeInfo {
     this.allocationRevision = Number(alloc.metadata.resourceVersion ?? 0);
     if (this.staleVersion !== undefined && this.staleVersion !== this.allocationResourceVersion) this.staleVersion = undefined;
     for (const [uid, a] of this.assumed) if (this.settled(uid, a)) this.assumed.delete(uid);
+    for (const [uid, r] of this.releasing) {
+      if (!this.ledgerUids.has(uid) || this.allocationRevision >= r.revision) this.releasing.delete(uid);
+    }
     this.recompute();
-    return this.ledgerRequested.anyBelow(before) || beforeAllocatable.anyBelow(this.allocatable);
+    return (
+      this.ledgerRequested.anyBelow(before) ||
+      beforeAllocatable.anyBelow(this.allocatable) ||
+      (wasStale && this.staleVersion === undefined) ||
+      (wasInFlight && this.commitsInFlight === 0)
+    );
   }
 
   /** The ledger accounts for an assumption: it lists the pod, or it is at or past the bind (and already released it). */
@@ -108,7 +127,7 @@ export class NodeInfo {
 
   /** This scheduler decided to place `pod` here. */
   assume(pod: PodInfo): void {
-    this.assumed.set(pod.uid, { pod, sent: false, boundRevision: undefined });
+    this.assumed.set(pod.uid, { pod, sent: false, boundRevision: undefined, boundAt: undefined });
     this.pods.set(pod.uid, pod);
     this.recompute();
   }
@@ -116,6 +135,29 @@ export class NodeInfo {
   markSent(uid: string): void {
     const a = this.assumed.get(uid);
     if (a) a.sent = true;
+  }
+
+  /** The commit came back Bound at `now`. */
+  markBound(uid: string, now: number): void {
+    const a = this.assumed.get(uid);
+    if (a) a.boundAt = now;
+  }
+
+  /**
+   * Drop assumptions whose commit came back Bound before `cutoff` and that no watch event has
+   * settled since (the pod was deleted while the watches were re-listing): a safety net.
+   */
+  expireBound(cutoff: number): number {
+    let n = 0;
+    for (const [uid, a] of this.assumed) {
+      if (a.boundAt !== undefined && a.boundAt < cutoff) {
+        this.assumed.delete(uid);
+        if (!this.observed.has(uid)) this.pods.delete(uid);
+        n++;
+      }
+    }
+    if (n > 0) this.recompute();
+    return n;
   }
 
   /** Drop an assumption whose commit failed. */
@@ -141,12 +183,14 @@ export class NodeInfo {
     this.generation++;
   }
 
-  /** A bound pod is gone (deleted, or finished). */
-  removeBoundPod(uid: string): void {
+  /** A bound pod is gone (deleted, or finished) at `revision`: its room is free from that revision on. */
+  removeBoundPod(uid: string, revision: number): void {
+    const pod = this.pods.get(uid);
     this.observed.delete(uid);
     this.pods.delete(uid);
-    if (this.assumed.delete(uid)) this.recompute();
-    else this.generation++;
+    this.assumed.delete(uid);
+    if (pod && this.ledgerUids.has(uid) && revision > this.allocationRevision) this.releasing.set(uid, { pod, revision });
+    this.recompute();
   }
 
   hasObserved(uid: string): boolean {
@@ -156,6 +200,10 @@ export class NodeInfo {
   private recompute(): void {
     const requested = this.ledgerRequested.clone();
     let ports = this.ledgerPorts;
+    for (const r of this.releasing.values()) {
+      requested.subtract(r.pod.requests);
+      if (r.pod.hostPorts.length > 0) ports = ports.filter((p) => p.podUID !== r.pod.uid);
+    }
     for (const a of this.assumed.values()) {
       requested.add(a.pod.requests);
       if (a.pod.hostPorts.length > 0) {

@@ -30,7 +30,12 @@ export function podKey(pod: Pick<Pod, 'metadata'>): string {
   return `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}`;
 }
 
-export function podInfoOf(pod: Pod): PodInfo {
+/**
+ * The facts of `pod`. `previous` (an earlier version of the same pod) lends its requests and host
+ * ports: a pod's containers cannot change after creation, so they need not be parsed again.
+ */
+export function podInfoOf(pod: Pod, previous?: PodInfo): PodInfo {
+  const reuse = previous !== undefined && previous.uid === pod.metadata.uid;
   const labels = pod.metadata.labels ?? NO_LABELS;
   const created = pod.metadata.creationTimestamp ? Date.parse(pod.metadata.creationTimestamp) : 0;
   return {
@@ -41,8 +46,8 @@ export function podInfoOf(pod: Pod): PodInfo {
     pod,
     labels,
     priority: pod.spec.priority ?? 0,
-    requests: ResourceVector.from(podRequests(pod)),
-    hostPorts: podHostPorts(pod),
+    requests: reuse ? previous.requests : ResourceVector.from(podRequests(pod)),
+    hostPorts: reuse ? previous.hostPorts : podHostPorts(pod),
     group: labels[POD_GROUP_LABEL],
     createdAt: Number.isNaN(created) ? 0 : created,
   };

@@ -61,6 +61,8 @@ export type PreFilterResult = undefined | 'skip' | Rejection | { readonly nodeNa
 export interface PostFilterResult {
   /** The node the pod should wait for (preemption evicted pods there). */
   readonly nominatedNodeName?: string;
+  /** Pods evicted to make the room. */
+  readonly victims?: number;
   /** Appended to the FailedScheduling message ("preemption: …"). */
   readonly message?: string;
 }
@@ -99,6 +101,8 @@ export interface ClusterView {
   groupMembers(namespace: string, group: string): readonly Pod[];
   /** Bound or assumed pods with required pod anti-affinity terms, with their node. */
   podsWithRequiredAntiAffinity(): Iterable<{ readonly pod: PodInfo; readonly nodeName: string }>;
+  /** The node a preempting pod waits for, if any. */
+  nominatedNode(podUid: string): string | undefined;
 }
 
 /** Pods held at permit, by group key. */
@@ -119,6 +123,8 @@ export interface PluginHandle {
   readonly waiting: WaitingPods;
   readonly log: Logger;
   now(): number;
+  /** Run the profile's filter plugins for the cycle's pod on `node` (e.g. a preemption what-if clone). */
+  filter(ctx: CycleContext, node: NodeInfo): Rejection | undefined;
 }
 
 /**

@@ -1,0 +1,471 @@
+// `npm run bench:e2e`: end-to-end scheduling throughput on real etcd (fsync on), beside the raw
+// etcd compare-and-swap rate measured in the same run (DESIGN §8).
+//
+// Per scenario: a fresh cell-apiserver child process (its own etcd prefix); N nodes registered
+// through the API; two cell-scheduler daemons as child processes splitting the pods by
+// spec.schedulerName (bench-a, bench-b: two policies side by side); then P pods created as fast
+// as the API server takes them (128 in flight), each seen bound through a watch. Reported:
+//   pods bound per second   P / (last bound − first create sent)
+//   create→bound latency    p50 / p99, per pod (create request sent → bound event received)
+//   conflicts               per scheduler: conflicts / pods it bound (from its /metrics)
+//   raw etcd CAS/s          64 workers, each get + guarded put on its own key, same etcd, measured
+//                           just before and just after the run (the mean is the baseline)
+//   CPU seconds             per process (etcd, API server, each scheduler, this load generator)
+// and the no-over-commit audit of the API server at the end. Nodes are registered straight through
+// the API (no agents), so the API server runs without its node lifecycle controller.
+//
+// Environment: BENCH_SCENARIOS ("1000x5000,5000x10000": nodes x pods), BENCH_CAS_MS (3000),
+// BENCH_CONCURRENCY (creates in flight, 128), BENCH_SAME_NAME=1 (both daemons share one name:
+// active-active replicas racing for every pod), BENCH_APISERVERS (1; more = API server replicas on
+// the same etcd prefix, creates and schedulers spread over them), BENCH_SCHEDULER_ARGS (extra flags
+// for both daemons, e.g. "--conflict-mode=coarse"), BENCH_TRACE=1 (progress every 2 s).
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Etcd3 } from 'etcd3';
+import { EtcdStore } from '../apiserver/storage/etcd.js';
+import { startApiServerProcess, type ApiServerProcess } from '../test/clients/apiserver-process.js';
+import { freePort } from '../test/harness/ports.js';
+import { metricValue, startSchedulerProcess, type SchedulerProcess } from '../test/schedulers/scheduler-process.js';
+import { formatTable, percentile, perSecond, runFor } from './measure.js';
+
+const endpoints = (process.env.ETCD_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+if (endpoints.length === 0) {
+  console.error('ETCD_ENDPOINTS is not set: run through `npm run bench:e2e`');
+  process.exit(2);
+}
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? '1000x5000,5000x10000').split(',').map((s) => {
+  const [nodes, pods] = s.split('x').map(Number);
+  if (!nodes || !pods) throw new Error(`bad BENCH_SCENARIOS entry "${s}" (want NODESxPODS)`);
+  return { nodes, pods };
+});
+const CAS_MS = Number(process.env.BENCH_CAS_MS ?? 3000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 128);
+const SAME_NAME = process.env.BENCH_SAME_NAME === '1';
+const API_SERVERS = Number(process.env.BENCH_APISERVERS ?? 1);
+const SCHEDULER_ARGS = (process.env.BENCH_SCHEDULER_ARGS ?? '').split(' ').filter(Boolean);
+const NAMESPACE = 'bench';
+const TARGET_RATIO_1000 = 0.5;
+const TARGET_RATE_5000 = 500;
+
+// ---------------------------------------------------------------------------------------------
+// HTTP with keep-alive (cheaper per request than fetch, so the load generator stays light).
+
+function request(agent: http.Agent, base: URL, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { Accept: 'application/json' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(body);
+    }
+    const req = http.request({ host: base.hostname, port: base.port, method, path, agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** POST, retrying 429 (the server sheds load past its in-flight limit) after its Retry-After. */
+async function create(agent: http.Agent, base: URL, path: string, obj: unknown): Promise<void> {
+  const body = JSON.stringify(obj);
+  for (let attempt = 0; ; attempt++) {
+    const r = await request(agent, base, 'POST', path, body);
+    if (r.status === 201) return;
+    if (r.status === 429 && attempt < 50) {
+      await new Promise((res) => setTimeout(res, 50 + Math.random() * 100));
+      continue;
+    }
+    throw new Error(`POST ${path}: HTTP ${r.status}: ${r.text.slice(0, 300)}`);
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    // No /proc (not Linux), or the process is gone: the column shows "-".
+    return NaN;
+  }
+}
+
+/** The etcd serving `endpoint`, found by its command line (the harness starts it), for its CPU time. */
+function etcdPid(endpoint: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (cmd.some((a) => a.endsWith('etcd')) && cmd.includes(endpoint)) return Number(entry);
+    } catch {
+      // the process went away meanwhile
+    }
+  }
+  return undefined;
+}
+
+async function pool(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < n) await fn(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+}
+
+function nodeObject(i: number) {
+  const name = `node-${String(i).padStart(5, '0')}`;
+  const resources = { cpu: '32', memory: '128Gi', pods: '110' };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': `zone-${i % 3}` } },
+    status: { capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True' }] },
+  };
+}
+
+function podObject(i: number, schedulerName: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `pod-${i}`, labels: { app: 'bench' } },
+    spec: {
+      schedulerName,
+      restartPolicy: 'Never',
+      containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'], resources: { requests: { cpu: '100m', memory: '128Mi' } } }],
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Watching for bound pods.
+
+class BoundWatcher {
+  readonly boundAt = new Map<string, number>();
+  private req: http.ClientRequest | undefined;
+  private leftover = '';
+  private waiters: (() => void)[] = [];
+
+  open(base: URL, resourceVersion: string): Promise<void> {
+    const path = `/api/v1/namespaces/${NAMESPACE}/pods?watch=true&resourceVersion=${resourceVersion}&timeoutSeconds=3600`;
+    return new Promise((resolve, reject) => {
+      // Its own connection: the global agent's idle timeout must not apply to a long-lived stream.
+      this.req = http.get({ host: base.hostname, port: base.port, path, agent: false, headers: { Accept: 'application/json' } }, (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`watch: HTTP ${res.statusCode}`));
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => this.onData(chunk));
+        res.on('close', () => (this.closed = true));
+        resolve();
+      });
+      this.req.on('error', (err) => reject(err));
+    });
+  }
+
+  /** The server ended the stream (it should not, within the run). */
+  closed = false;
+
+  private onData(chunk: string): void {
+    const now = performance.now();
+    const text = this.leftover + chunk;
+    const lines = text.split('\n');
+    this.leftover = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line === '') continue;
+      const ev = JSON.parse(line) as { type: string; object: { metadata?: { name?: string }; spec?: { nodeName?: string } } };
+      if (ev.type === 'ERROR') throw new Error(`the bench's watch failed: ${line.slice(0, 300)}`);
+      const name = ev.object.metadata?.name;
+      if (name && ev.object.spec?.nodeName && !this.boundAt.has(name)) this.boundAt.set(name, now);
+    }
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  async waitFor(count: number, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.boundAt.size < count) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 1000));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return true;
+  }
+
+  close(): void {
+    this.req?.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Raw etcd: 64 workers, each get + update-if-unchanged on its own key. */
+async function measureCas(): Promise<number> {
+  const prefix = `/cell-bench-cas-${randomUUID()}`;
+  const store = new EtcdStore({ endpoints, prefix });
+  try {
+    for (let w = 0; w < 64; w++) await store.create(`/cas/${w}`, '0');
+    const r = await runFor({ durationMs: CAS_MS, concurrency: 64 }, async (w) => {
+      const cur = await store.get(`/cas/${w}`);
+      if (!cur) throw new Error(`key /cas/${w} vanished`);
+      await store.update(cur.key, String(Number(cur.value) + 1), cur.modRevision);
+      return 'ok';
+    });
+    return perSecond(r.ok, r.elapsedMs);
+  } finally {
+    await store.close();
+    await deletePrefix(prefix);
+  }
+}
+
+/** Remove a scenario's keys and compact etcd's history, so the next scenario starts on a small store. */
+async function deletePrefix(prefix: string): Promise<void> {
+  const etcd = new Etcd3({ hosts: endpoints });
+  try {
+    const res = await etcd.delete().prefix(prefix).exec();
+    await etcd.kv.compact({ revision: res.header.revision, physical: true });
+  } finally {
+    etcd.close();
+  }
+}
+
+interface SchedulerRow {
+  name: string;
+  bound: number;
+  conflicts: number;
+  attempts: number;
+  commits: number;
+  commitSeconds: number;
+  decideSeconds: number;
+  decisions: number;
+}
+
+interface ScenarioResult {
+  nodes: number;
+  pods: number;
+  bound: number;
+  /** Mean of the CAS rate measured before and after the run. */
+  casRate: number;
+  casRange: [number, number];
+  createRate: number;
+  boundRate: number;
+  p50: number;
+  p99: number;
+  setupSeconds: number;
+  schedulers: SchedulerRow[];
+  /** CPU seconds each process used between the first create and the last bound pod. */
+  cpu: { etcd: number; apiserver: number; schedulers: number[]; bench: number; elapsed: number };
+  auditOk: boolean;
+  auditViolations: number;
+}
+
+async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
+  const setup0 = performance.now();
+  const prefix = `/cell-bench-e2e-${randomUUID()}`;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const servers: ApiServerProcess[] = [];
+  const schedulers: SchedulerProcess[] = [];
+  const watcher = new BoundWatcher();
+  try {
+    // Replicas of the API server share the etcd prefix (DESIGN §7); each has its own watch cache.
+    for (let i = 0; i < API_SERVERS; i++) {
+      servers.push(
+        await startApiServerProcess({
+          etcdEndpoints: endpoints,
+          prefix,
+          port: await freePort(),
+          // Nodes here are registered without agents: no lease heartbeats, so no node lifecycle controller.
+          args: ['--log-level=warn', '--compaction-interval=0', '--max-requests-inflight=0', '--controllers=podgc'],
+        }),
+      );
+    }
+    const bases = servers.map((s) => new URL(s.url));
+    const base = bases[0]!;
+    await create(agent, base, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
+    await pool(nodes, 64, (i) => create(agent, bases[i % bases.length]!, '/api/v1/nodes', nodeObject(i)));
+
+    const names = SAME_NAME ? ['bench', 'bench'] : ['bench-a', 'bench-b'];
+    for (const [i, name] of names.entries()) {
+      schedulers.push(await startSchedulerProcess({ server: servers[i % servers.length]!.url, name, args: SCHEDULER_ARGS }));
+    }
+
+    // The CAS baseline on the same etcd, before the run (and again after it).
+    const casBefore = await measureCas();
+
+    const list = JSON.parse((await request(agent, base, 'GET', `/api/v1/namespaces/${NAMESPACE}/pods?limit=1`)).text) as { metadata: { resourceVersion: string } };
+    await watcher.open(base, list.metadata.resourceVersion);
+    const setupSeconds = (performance.now() - setup0) / 1000;
+
+    const sentAt = new Float64Array(pods);
+    const etcd = etcdPid(endpoints[0]!);
+    const cpu0 = {
+      etcd: cpuSeconds(etcd),
+      apiserver: servers.reduce((sum, sv) => sum + cpuSeconds(sv.child.pid), 0),
+      schedulers: schedulers.map((s) => cpuSeconds(s.child.pid)),
+      bench: process.cpuUsage(),
+    };
+    const t0 = performance.now();
+    let created = 0;
+    const sampler = process.env.BENCH_TRACE === '1'
+      ? setInterval(() => {
+          void Promise.all(schedulers.map((s) => s.metrics())).then((texts) => {
+            const q = texts.map((t) => ['active', 'backoff', 'unschedulable', 'inflight'].map((k) => metricValue(t, 'scheduler_pending_pods', { queue: k })).join('/'));
+            const b = texts.map((t) => metricValue(t, 'cell_scheduler_bound_pods_total'));
+            const c = texts.map((t) => ['insufficient', 'allocation-changed', 'pod-taken', 'pod-changed'].map((k) => metricValue(t, 'cell_scheduler_conflicts_total', { reason: k })).join('/'));
+            console.error(`trace conflicts(ins/alloc/taken/changed)=${c.join(' ')} t=${((performance.now() - t0) / 1000).toFixed(1)}s created=${created} seenBound=${watcher.boundAt.size} schedBound=${b.join('+')} queues(a/b/u/f)=${q.join(' ')}`);
+          });
+        }, 2000)
+      : undefined;
+    await pool(pods, CONCURRENCY, async (i) => {
+      sentAt[i] = performance.now();
+      await create(agent, bases[i % bases.length]!, `/api/v1/namespaces/${NAMESPACE}/pods`, podObject(i, names[i % names.length]!));
+      created++;
+    });
+    const createdAt = performance.now();
+    if (!(await watcher.waitFor(pods, 120_000))) {
+      console.error(`bench:e2e: only ${watcher.boundAt.size}/${pods} pods seen bound after 120 s${watcher.closed ? ' (the watch was closed by the server)' : ''}`);
+    }
+    if (sampler) clearInterval(sampler);
+    const benchCpu = process.cpuUsage(cpu0.bench);
+    const cpu = {
+      etcd: cpuSeconds(etcd) - cpu0.etcd,
+      apiserver: servers.reduce((sum, sv) => sum + cpuSeconds(sv.child.pid), 0) - cpu0.apiserver,
+      schedulers: schedulers.map((s, i) => cpuSeconds(s.child.pid) - cpu0.schedulers[i]!),
+      bench: (benchCpu.user + benchCpu.system) / 1e6,
+      elapsed: (performance.now() - t0) / 1000,
+    };
+
+    let lastBound = t0;
+    const latencies: number[] = [];
+    for (const [name, at] of watcher.boundAt) {
+      const i = Number(name.slice('pod-'.length));
+      latencies.push(at - sentAt[i]!);
+      if (at > lastBound) lastBound = at;
+    }
+    latencies.sort((a, b) => a - b);
+
+    const rows: SchedulerRow[] = [];
+    for (const [i, s] of schedulers.entries()) {
+      const text = await s.metrics();
+      rows.push({
+        name: SAME_NAME ? `${s.name} #${i + 1}` : s.name,
+        bound: metricValue(text, 'cell_scheduler_bound_pods_total'),
+        conflicts: metricValue(text, 'cell_scheduler_conflicts_total'),
+        attempts: metricValue(text, 'scheduler_schedule_attempts_total'),
+        commits: metricValue(text, 'cell_scheduler_commit_duration_seconds_count'),
+        commitSeconds: metricValue(text, 'cell_scheduler_commit_duration_seconds_sum'),
+        decideSeconds: metricValue(text, 'scheduler_scheduling_algorithm_duration_seconds_sum'),
+        decisions: metricValue(text, 'scheduler_scheduling_algorithm_duration_seconds_count'),
+      });
+    }
+    const audit = JSON.parse((await request(agent, base, 'GET', '/audit')).text) as { ok: boolean; violations: unknown[] };
+    const casAfter = await measureCas();
+    return {
+      nodes,
+      pods,
+      bound: watcher.boundAt.size,
+      casRate: (casBefore + casAfter) / 2,
+      casRange: [casBefore, casAfter],
+      createRate: perSecond(pods, createdAt - t0),
+      boundRate: perSecond(watcher.boundAt.size, lastBound - t0),
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      setupSeconds,
+      schedulers: rows,
+      cpu,
+      auditOk: audit.ok,
+      auditViolations: audit.violations.length,
+    };
+  } finally {
+    watcher.close();
+    agent.destroy();
+    for (const s of schedulers) {
+      const code = await s.stop('SIGTERM', 10_000);
+      if (code !== 0) console.error(`note: ${s.name} did not exit cleanly on SIGTERM (exit ${code})\n${s.output().slice(-2000)}`);
+    }
+    for (const sv of servers) await sv.stop('SIGTERM', 10_000);
+    await deletePrefix(prefix);
+  }
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-');
+
+const t0 = performance.now();
+const results: ScenarioResult[] = [];
+for (const s of SCENARIOS) {
+  console.error(`bench:e2e: ${s.nodes} nodes, ${s.pods} pods …`);
+  results.push(await scenario(s.nodes, s.pods));
+}
+
+console.log(`\ncell end-to-end scheduling — etcd ${endpoints.join(',')} (fsync ${process.env.CELL_ETCD_FSYNC === '1' ? 'on' : 'OFF'}), ` +
+  `${API_SERVERS === 1 ? 'API server' : `${API_SERVERS} API servers`} + 2 schedulers as child processes (${SAME_NAME ? 'one name, active-active' : 'two names splitting the pods'}` +
+  `${SCHEDULER_ARGS.length > 0 ? `, ${SCHEDULER_ARGS.join(' ')}` : ''}), ` +
+  `${CONCURRENCY} creates in flight\n`);
+console.log(
+  formatTable(
+    ['nodes', 'pods', 'bound', 'create/s', 'bound/s', 'p50 ms', 'p99 ms', 'etcd CAS/s (before/after)', 'bound/CAS', 'audit'],
+    results.map((r) => [
+      fmt(r.nodes),
+      fmt(r.pods),
+      fmt(r.bound),
+      fmt(r.createRate),
+      fmt(r.boundRate),
+      fmt(r.p50),
+      fmt(r.p99),
+      `${fmt(r.casRate)} (${fmt(r.casRange[0])}/${fmt(r.casRange[1])})`,
+      `${fmt(r.boundRate / r.casRate, 2)}x`,
+      r.auditOk ? 'ok' : `${r.auditViolations} violations`,
+    ]),
+  ),
+);
+console.log('\nper scheduler (from its /metrics):\n');
+console.log(
+  formatTable(
+    ['nodes', 'scheduler', 'bound', 'conflicts', 'conflict fraction', 'attempts', 'commits', 'pods/commit', 'commit ms', 'decide µs/pod'],
+    results.flatMap((r) =>
+      r.schedulers.map((s) => [
+        fmt(r.nodes),
+        s.name,
+        fmt(s.bound),
+        fmt(s.conflicts),
+        s.bound > 0 ? fmt(s.conflicts / s.bound, 4) : '-',
+        fmt(s.attempts),
+        fmt(s.commits),
+        s.commits > 0 ? fmt(s.bound / s.commits, 1) : '-',
+        s.commits > 0 ? fmt((1000 * s.commitSeconds) / s.commits, 1) : '-',
+        s.decisions > 0 ? fmt((1e6 * s.decideSeconds) / s.decisions, 0) : '-',
+      ]),
+    ),
+  ),
+);
+console.log('\nCPU seconds used from the first create to the last bound pod (2 cores = 2 CPU-seconds per second):\n');
+console.log(
+  formatTable(
+    ['nodes', 'wall s', 'etcd', API_SERVERS === 1 ? 'apiserver' : 'apiservers', 'schedulers', 'bench (load + watch)'],
+    results.map((r) => [fmt(r.nodes), fmt(r.cpu.elapsed, 1), fmt(r.cpu.etcd, 1), fmt(r.cpu.apiserver, 1), r.cpu.schedulers.map((c) => fmt(c, 1)).join(' + '), fmt(r.cpu.bench, 1)]),
+  ),
+);
+console.log('\n  bound/s = pods bound / (last bound event − first create sent); latency = create sent → bound event seen');
+console.log('  conflict fraction = 409s the scheduler got / pods it bound\n');
+console.log('targets:');
+for (const r of results) {
+  if (r.nodes === 1000) {
+    const ok = r.boundRate >= TARGET_RATIO_1000 * r.casRate && r.bound === r.pods;
+    console.log(`  1,000 nodes: bound/s ≥ ${TARGET_RATIO_1000}× raw CAS/s: ${ok ? 'PASS' : 'FAIL'} (${fmt(r.boundRate / r.casRate, 2)}×)`);
+  }
+  if (r.nodes === 5000) {
+    const ok = r.boundRate >= TARGET_RATE_5000 && r.bound === r.pods;
+    console.log(`  5,000 nodes: bound/s ≥ ${TARGET_RATE_5000}:             ${ok ? 'PASS' : 'FAIL'} (${fmt(r.boundRate)}/s)`);
+  }
+}
+console.log(`\nsetup (API server, nodes, schedulers, CAS) per scenario: ${results.map((r) => `${fmt(r.setupSeconds, 1)} s`).join(', ')}; total ${fmt((performance.now() - t0) / 1000, 1)} s`);

@@ -1,0 +1,251 @@
+#!/usr/bin/env node
+// cell-scheduler: one scheduling policy as a daemon (DESIGN §4). It owns the pods whose
+// spec.schedulerName is its --scheduler-name; many may run side by side, as different policies or
+// as replicas of one (all active, or leader-elected with --leader-elect).
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { DEFAULT_SCHEDULER_NAME } from '../shared/api/core.js';
+import { EventRecorder } from '../shared/client/events.js';
+import { ApiClient } from '../shared/client/http-client.js';
+import { loadKubeconfig, type KubeconfigConnection } from '../shared/client/kubeconfig.js';
+import { parseDuration } from '../shared/duration.js';
+import { errorMessage } from '../shared/errors.js';
+import { LeaderElector } from '../shared/leader-election.js';
+import { createLogger, isLogLevel } from '../shared/logging.js';
+import { ApiLeaseBackend } from './leader.js';
+import { SchedulerMetrics } from './metrics.js';
+import { loadProfile, type LoadedProfile } from './profile/profile.js';
+import { RateLimitedEvents } from './report/events.js';
+import { Scheduler } from './scheduler.js';
+
+const USAGE = `Usage: cell-scheduler [flags]
+
+  --server=URL[,URL...]            API server URL(s); requests fail over between them
+  --token=TOKEN                    bearer token (a user in group system:schedulers)
+  --kubeconfig=FILE                kubeconfig: current-context's cluster server, CA and user token
+  --scheduler-name=NAME            schedule pods whose spec.schedulerName is NAME (default ${DEFAULT_SCHEDULER_NAME})
+  --profile=default|binpack|FILE   scheduling profile: a shipped one or a YAML file (default: default)
+  --conflict-mode=fine|coarse      override the profile's conflict detection (DESIGN §3)
+  --leader-elect                   only the holder of the lease schedules (HA replicas)
+  --leader-elect-lease-duration=15s
+  --leader-elect-renew-deadline=10s
+  --leader-elect-retry-period=2s
+  --leader-elect-resource-namespace=kube-system
+  --leader-elect-resource-name=NAME   (default: the scheduler name)
+  --metrics-port=PORT              serve /metrics, /healthz and /readyz on PORT (0 = any free port)
+  --metrics-bind-address=127.0.0.1
+  --event-qps=10 --event-burst=50  most events recorded per second, and in a burst (the rest are dropped, counted)
+  --log-level=info                 error|warn|info|debug
+  -h, --help                       show this help
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`cell-scheduler: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+let values: Record<string, string | boolean | undefined>;
+try {
+  ({ values } = parseArgs({
+    options: {
+      server: { type: 'string' },
+      token: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      'scheduler-name': { type: 'string', default: DEFAULT_SCHEDULER_NAME },
+      profile: { type: 'string', default: 'default' },
+      'conflict-mode': { type: 'string' },
+      'leader-elect': { type: 'boolean', default: false },
+      'leader-elect-lease-duration': { type: 'string', default: '15s' },
+      'leader-elect-renew-deadline': { type: 'string', default: '10s' },
+      'leader-elect-retry-period': { type: 'string', default: '2s' },
+      'leader-elect-resource-namespace': { type: 'string', default: 'kube-system' },
+      'leader-elect-resource-name': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-bind-address': { type: 'string', default: '127.0.0.1' },
+      'event-qps': { type: 'string', default: '10' },
+      'event-burst': { type: 'string', default: '50' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  }));
+} catch (err) {
+  fail(errorMessage(err));
+}
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+const str = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+const num = (k: string): number => {
+  const v = str(k) ?? '';
+  if (!/^\d+(\.\d+)?$/.test(v)) fail(`--${k} must be a non-negative number, not "${v}"`);
+  return Number(v);
+};
+const duration = (k: string): number => {
+  try {
+    return parseDuration(str(k) ?? '');
+  } catch (err) {
+    fail(`--${k}: ${errorMessage(err)}`);
+  }
+};
+
+const level = str('log-level');
+if (level !== undefined && !isLogLevel(level)) fail('--log-level must be error, warn, info or debug');
+const log = createLogger('scheduler', level !== undefined && isLogLevel(level) ? level : undefined);
+
+let servers = (str('server') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+let token = str('token');
+let tls: KubeconfigConnection['tls'];
+const kubeconfig = str('kubeconfig');
+if (kubeconfig !== undefined) {
+  try {
+    const kc = loadKubeconfig(kubeconfig);
+    // Explicit --server/--token win over the file, as kubectl's flags do.
+    if (servers.length === 0) servers = kc.servers;
+    token ??= kc.token;
+    tls = kc.tls;
+  } catch (err) {
+    fail(errorMessage(err));
+  }
+}
+if (servers.length === 0) fail('--server or --kubeconfig is required');
+
+const schedulerName = str('scheduler-name') ?? DEFAULT_SCHEDULER_NAME;
+const conflictMode = str('conflict-mode');
+if (conflictMode !== undefined && conflictMode !== 'fine' && conflictMode !== 'coarse') fail('--conflict-mode must be fine or coarse');
+let profile: LoadedProfile;
+try {
+  profile = loadProfile(str('profile') ?? 'default');
+} catch (err) {
+  fail(errorMessage(err));
+}
+
+const identity = `${os.hostname()}_${process.pid}_${randomUUID().slice(0, 8)}`;
+const client = new ApiClient({
+  servers,
+  ...(token !== undefined ? { token } : {}),
+  ...(tls !== undefined ? { tls } : {}),
+  userAgent: `cell-scheduler/${schedulerName}`,
+});
+const metrics = new SchedulerMetrics(schedulerName, { processMetrics: true });
+const events = new RateLimitedEvents(new EventRecorder(client, { component: schedulerName, host: identity }, log), {
+  qps: num('event-qps'),
+  burst: num('event-burst'),
+  onDropped: () => metrics.eventsDropped.inc(),
+});
+
+let synced = false;
+let metricsServer: http.Server | undefined;
+const metricsPort = str('metrics-port');
+if (metricsPort !== undefined) {
+  metricsServer = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (url.startsWith('/metrics')) {
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
+          res.end(text);
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'Content-Type': 'text/plain' });
+          res.end(errorMessage(err));
+        },
+      );
+    } else if (url.startsWith('/healthz') || url.startsWith('/livez') || url.startsWith('/readyz')) {
+      // Live as long as the process answers; ready once the informers have listed.
+      const ok = !url.startsWith('/readyz') || synced;
+      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' });
+      res.end(ok ? 'ok' : 'informers not synced');
+    } else {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not found');
+    }
+  });
+  const server = metricsServer;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(num('metrics-port'), str('metrics-bind-address') ?? '127.0.0.1', () => resolve());
+  }).catch((err: unknown) => fail(`cannot serve metrics: ${errorMessage(err)}`));
+}
+
+let scheduler: Scheduler;
+try {
+  scheduler = await Scheduler.create({
+    client,
+    schedulerName,
+    profile,
+    ...(conflictMode === 'fine' || conflictMode === 'coarse' ? { conflictMode } : {}),
+    log,
+    metrics,
+    events,
+  });
+} catch (err) {
+  fail(errorMessage(err));
+}
+
+let elector: LeaderElector | undefined;
+let stopping = false;
+const shutdown = (signal: string): void => {
+  if (stopping) return;
+  stopping = true;
+  log.info('shutting down', { signal });
+  // Whatever hangs, the process must go: a supervisor restarts it, a test waits for it.
+  setTimeout(() => process.exit(1), 15_000).unref();
+  (async () => {
+    await elector?.stop();
+    await scheduler.stop();
+    await Promise.race([events.drain(), new Promise((r) => setTimeout(r, 2000))]);
+    await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
+    metricsServer?.closeAllConnections();
+  })().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      log.error('shutdown failed', { error: errorMessage(err) });
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+
+await scheduler.start();
+synced = true;
+const address = metricsServer?.address() as AddressInfo | null | undefined;
+log.info('scheduler ready', {
+  scheduler: schedulerName,
+  profile: profile.profile.name,
+  profileFile: profile.file,
+  conflictMode: scheduler.conflictMode,
+  leaderElect: values['leader-elect'] === true,
+  identity,
+  ...(address ? { metricsPort: address.port } : {}),
+});
+
+if (values['leader-elect'] === true) {
+  const backend = new ApiLeaseBackend(client, str('leader-elect-resource-namespace') ?? 'kube-system', str('leader-elect-resource-name') ?? schedulerName);
+  elector = new LeaderElector(backend, {
+    identity,
+    leaseDurationMs: duration('leader-elect-lease-duration'),
+    renewDeadlineMs: duration('leader-elect-renew-deadline'),
+    retryPeriodMs: duration('leader-elect-retry-period'),
+    log,
+    onStartedLeading: () => {
+      metrics.leader.set(1);
+      scheduler.startScheduling();
+    },
+    onStoppedLeading: () => {
+      metrics.leader.set(0);
+      // Another replica may be leading already: stop deciding at once, let commits in flight land.
+      void scheduler.stopScheduling();
+    },
+  });
+  void elector.run();
+} else {
+  metrics.leader.set(1);
+  scheduler.startScheduling();
+}

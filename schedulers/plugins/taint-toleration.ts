@@ -1,0 +1,62 @@
+// TaintToleration: a node's NoSchedule and NoExecute taints keep out pods that do not tolerate
+// them; PreferNoSchedule taints only lower the node's score (fewer untolerated ones score higher).
+import type { Taint, Toleration } from '../../shared/api/core.js';
+import { MAX_NODE_SCORE, unresolvable, type Plugin, type PluginFactory, type Rejection } from '../framework/plugin.js';
+
+export const NAME = 'TaintToleration';
+
+type TaintLike = Pick<Taint, 'key' | 'effect'> & { value?: string };
+type TolerationLike = Pick<Toleration, 'key' | 'value' | 'effect'> & { operator?: Toleration['operator'] };
+
+/** Kubernetes' Toleration.ToleratesTaint. */
+export function toleratesTaint(t: TolerationLike, taint: TaintLike): boolean {
+  if (t.effect !== undefined && t.effect !== taint.effect) return false;
+  if (t.key !== undefined && t.key !== '' && t.key !== taint.key) return false;
+  if (t.operator === 'Exists') return true;
+  return (t.value ?? '') === (taint.value ?? '');
+}
+
+export function tolerates(tolerations: readonly TolerationLike[] | undefined, taint: TaintLike): boolean {
+  return (tolerations ?? []).some((t) => toleratesTaint(t, taint));
+}
+
+export const create: PluginFactory = (): Plugin => {
+  // One rejection per distinct taint, built once: the message names the taint, as Kubernetes' does.
+  const rejections = new Map<string, Rejection>();
+  const rejectionFor = (taint: Taint): Rejection => {
+    const text = `{${taint.key}: ${taint.value ?? ''}}`;
+    let r = rejections.get(text);
+    if (!r) {
+      r = unresolvable(`node(s) had untolerated taint ${text}`);
+      rejections.set(text, r);
+    }
+    return r;
+  };
+  return {
+    name: NAME,
+    filter(ctx, node) {
+      if (node.taints.length === 0) return undefined;
+      const tolerations = ctx.pod.pod.spec.tolerations;
+      for (const taint of node.taints) {
+        if (taint.effect === 'PreferNoSchedule') continue;
+        if (!tolerates(tolerations, taint)) return rejectionFor(taint);
+      }
+      return undefined;
+    },
+    score(ctx, node) {
+      if (node.taints.length === 0) return 0;
+      const tolerations = ctx.pod.pod.spec.tolerations;
+      let untolerated = 0;
+      for (const taint of node.taints) {
+        if (taint.effect === 'PreferNoSchedule' && !tolerates(tolerations, taint)) untolerated++;
+      }
+      return untolerated;
+    },
+    normalizeScore(_ctx, scores) {
+      // Raw scores count untolerated taints: invert so the node with fewest scores 100.
+      let max = 0;
+      for (const s of scores) if (s > max) max = s;
+      for (let i = 0; i < scores.length; i++) scores[i] = max === 0 ? MAX_NODE_SCORE : MAX_NODE_SCORE - Math.floor((scores[i]! * MAX_NODE_SCORE) / max);
+    },
+  };
+};

@@ -1,0 +1,119 @@
+// The README's quick start, as a newcomer runs it: `npm start` (deploy/local-cluster.ts) brings up
+// the whole cluster, cellctl finds 3 Ready nodes, the examples run (a pod to completion with its
+// logs, two schedulers, a gang, preemption), and SIGTERM leaves no process behind. Run once on
+// etcd and once on the memory store (CELL_NO_ETCD=1 makes the launcher behave as if no etcd binary
+// were on PATH; hiding /usr/bin itself would hide node too). The state dir is a temp dir, not .cell/.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+
+const run = promisify(execFile);
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Processes whose command line mentions `needle`. */
+async function processesWith(needle: string): Promise<string[]> {
+  const { stdout } = await run('ps', ['-eo', 'pid,args']);
+  return stdout.split('\n').filter((l) => l.includes(needle) && !l.includes('ps -eo'));
+}
+
+for (const store of ['etcd', 'memory'] as const) {
+  describe(`quick start: npm start (${store})`, function () {
+    this.timeout(240_000);
+    let state: string;
+    let launcher: ChildProcess;
+    let output = '';
+
+    const cellctl = async (...args: string[]) => {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(REPO, 'cli/main.ts'), ...args], {
+        cwd: REPO,
+        env: { ...process.env, CELLCONFIG: path.join(state, 'kubeconfig'), NO_COLOR: '1' },
+      });
+      return stdout;
+    };
+    const phase = async (pod: string) => (await cellctl('get', 'pod', pod, '-o', 'jsonpath={.status.phase}')).trim();
+    const nodeOf = async (pod: string) => (await cellctl('get', 'pod', pod, '-o', 'jsonpath={.spec.nodeName}')).trim();
+
+    before(async () => {
+      state = mkdtempSync(path.join(os.tmpdir(), 'cell-quickstart-'));
+      launcher = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'deploy/local-cluster.ts')], {
+        cwd: REPO,
+        env: { ...process.env, CELL_STATE_DIR: state, ...(store === 'memory' ? { CELL_NO_ETCD: '1' } : {}) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      launcher.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+      launcher.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+      await until('the cluster to be ready', async () => (output.includes('Ctrl-C stops everything') ? true : launcher.exitCode !== null ? Promise.reject(new Error(output)) : undefined), 120_000);
+    });
+
+    after(async () => {
+      if (launcher.exitCode === null) {
+        launcher.kill('SIGKILL');
+      }
+      // Anything the launcher started and left behind would show up in the next test's ps check.
+      for (const line of await processesWith(state)) {
+        const pid = Number(line.trim().split(/\s+/)[0]);
+        if (pid) process.kill(pid, 'SIGKILL');
+      }
+      rmSync(state, { recursive: true, force: true });
+    });
+
+    it('says what runs and what to try', () => {
+      expect(output).to.contain('API server');
+      expect(output).to.contain('npx cellctl get nodes');
+      if (store === 'memory') expect(output).to.contain('in memory');
+      else expect(output).to.contain('etcd at 127.0.0.1');
+    });
+
+    it('cellctl get nodes shows 3 Ready nodes', async () => {
+      const out = await cellctl('get', 'nodes');
+      const ready = out.split('\n').filter((l) => /^node-\d\s+Ready\s/.test(l));
+      expect(ready, out).to.have.length(3);
+    });
+
+    it('examples/pod.yaml runs to completion and its logs are readable', async () => {
+      expect(await cellctl('apply', '-f', 'examples/pod.yaml')).to.contain('pod/hello created');
+      await until('hello to succeed', async () => ((await phase('hello')) === 'Succeeded' ? true : undefined), 90_000);
+      const logs = await cellctl('logs', 'hello');
+      expect(logs).to.match(/hello from .* at \d\d:\d\d:\d\d\nbye\n/);
+    });
+
+    it('examples/two-schedulers.yaml: each scheduler binds its own pods', async () => {
+      await cellctl('apply', '-f', 'examples/two-schedulers.yaml');
+      for (const pod of ['service-1', 'service-2', 'batch-1', 'batch-2']) {
+        await until(`${pod} to be bound`, async () => ((await nodeOf(pod)) !== '' ? true : undefined), 60_000);
+      }
+      // binpack puts both batch pods on one node; the spreading scheduler uses two.
+      expect(await nodeOf('batch-1')).to.equal(await nodeOf('batch-2'));
+      expect(await nodeOf('service-1')).to.not.equal(await nodeOf('service-2'));
+    });
+
+    it('examples/gang.yaml: the whole gang is placed', async () => {
+      await cellctl('apply', '-f', 'examples/gang.yaml');
+      for (const pod of ['trainer-0', 'trainer-1', 'trainer-2']) {
+        await until(`${pod} to be bound`, async () => ((await nodeOf(pod)) !== '' ? true : undefined), 60_000);
+      }
+    });
+
+    it('the audit is clean and SIGTERM stops every process it started', async () => {
+      expect(await cellctl('audit')).to.match(/^OK/);
+      const exited = new Promise<number | null>((r) => launcher.once('exit', (code) => r(code)));
+      launcher.kill('SIGTERM');
+      expect(await exited).to.equal(0);
+      expect(await processesWith(state)).to.deep.equal([]);
+    });
+  });
+}
