@@ -72,7 +72,9 @@ export function installPlacement(d: PlacementDeps): PlacementCommitter {
     const rv = binding.metadata.annotations?.[ALLOCATION_RESOURCE_VERSION_ANNOTATION];
     const b: BindRequest = { namespace: path.namespace ?? '', podName: path.name ?? '', nodeName: binding.target.name };
     if (rv !== undefined) b.allocationResourceVersion = rv;
-    if (binding.target.uid) b.podUid = binding.target.uid;
+    // The pod-UID precondition is the Binding's own metadata.uid, as in Kubernetes.
+    const uid = binding.metadata.uid ?? binding.target.uid;
+    if (uid) b.podUid = uid;
     await committer.bindOne(b);
     return {
       status: 201,

@@ -246,6 +246,42 @@ describe('placement commits (etcd)', function () {
     await expectClean();
   });
 
+  it('every pod of a multi-pod placement reaches watchers (one transaction, one revision)', async () => {
+    await client.create({ resource: 'nodes' }, nodeObject(nodeName('w'), '4'));
+    await pods(3, '100m');
+    const list = await client.list<{ metadata: { resourceVersion: string } }>({ namespace: ns, resource: 'pods' });
+    const seen: string[] = [];
+    const ac = new AbortController();
+    const watching = client.watch<Pod>({ namespace: ns, resource: 'pods' }, { resourceVersion: list.metadata.resourceVersion }, (ev) => {
+      if (ev.type === 'MODIFIED' && ev.object.spec.nodeName) seen.push(ev.object.metadata.name ?? '');
+    }, ac.signal);
+    const res = await place(client, 'Incremental', [0, 1, 2].map((i) => ({ podNamespace: ns, podName: `p${i}`, nodeName: nodeName('w') })));
+    expect(res.status?.bound).to.equal(3);
+    const deadline = Date.now() + 10_000;
+    while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    ac.abort();
+    await watching;
+    expect(seen.sort()).to.deep.equal(['p0', 'p1', 'p2']);
+    // The watch cache serves lists from the same events: all three bound there too.
+    const cached = await client.list<{ items: Pod[] }>({ namespace: ns, resource: 'pods' }, { resourceVersion: '0' });
+    expect(cached.items.filter((p) => p.spec.nodeName).length).to.equal(3);
+  });
+
+  it('a binding whose metadata.uid names another incarnation of the pod is a conflict', async () => {
+    await client.create({ resource: 'nodes' }, nodeObject(nodeName('u'), '2'));
+    await pods(1, '100m');
+    try {
+      await client.create({ namespace: ns, resource: 'pods', name: 'p0', subresource: 'binding' }, {
+        apiVersion: 'v1', kind: 'Binding', metadata: { name: 'p0', uid: 'not-this-pod' }, target: { kind: 'Node', name: nodeName('u') },
+      });
+      expect.fail('should conflict');
+    } catch (err) {
+      expect(err).to.be.instanceOf(ConflictError);
+      expect((err as Error).message).to.contain('was replaced');
+    }
+    expect((await pod('p0')).spec.nodeName).to.equal(undefined);
+  });
+
   it('deleting a node fails its pods and frees their allocation', async () => {
     await client.create({ resource: 'nodes' }, nodeObject(nodeName('a'), '2'));
     await pods(2, '500m');
