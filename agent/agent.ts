@@ -249,6 +249,7 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.cfg.stopPodsOnExit) {
       // A throwaway cluster (npm start): nothing it ran may outlive it.
+      this.log.info('stopping the pods before exiting', { pods: this.workers.size });
       await Promise.all([...this.workers.values()].map((w) => w.stopProcesses()));
     }
     this.abort.abort();

@@ -136,8 +136,15 @@ export class PodWorker {
     this.kick();
   }
 
-  /** Stop the pod's processes (SIGTERM, SIGKILL after its grace period) without touching the API. */
+  /** Set when the agent exits with --stop-pods-on-exit: nothing is started or reported again. */
+  private halted = false;
+
+  /**
+   * Stop the pod's processes (SIGTERM, SIGKILL after its grace period) without touching the API,
+   * and start nothing again: the agent is exiting.
+   */
   async stopProcesses(): Promise<void> {
+    this.halted = true;
     await Promise.all([...this.procs.values()].map((p) => p.stop(this.graceMs())));
   }
 
@@ -196,6 +203,7 @@ export class PodWorker {
   }
 
   private async sync(): Promise<void> {
+    if (this.halted) return;
     const pod = this.pod;
     const apiPhase = pod.status.phase;
     const apiTerminal = apiPhase === 'Succeeded' || apiPhase === 'Failed';

@@ -96,9 +96,7 @@ for (const store of ['etcd', 'memory'] as const) {
       for (const pod of ['service-1', 'service-2', 'batch-1', 'batch-2']) {
         await until(`${pod} to be bound`, async () => ((await nodeOf(pod)) !== '' ? true : undefined), 60_000);
       }
-      // binpack puts both batch pods on one node; the spreading scheduler uses two.
-      expect(await nodeOf('batch-1')).to.equal(await nodeOf('batch-2'));
-      expect(await nodeOf('service-1')).to.not.equal(await nodeOf('service-2'));
+      // Which nodes each policy picks is asserted by the scheduler tests (test/schedulers/profiles).
     });
 
     it('examples/gang.yaml: the whole gang is placed', async () => {
