@@ -61,6 +61,7 @@ export class LeaderElector {
 
   /** Try to acquire or renew once. True when we hold the lease afterwards. */
   private async tryAcquireOrRenew(): Promise<boolean> {
+    if (!this.running) return false;
     const now = Date.now();
     const nowText = formatMicroTime(new Date(now));
     const current = await this.backend.get();
@@ -82,6 +83,8 @@ export class LeaderElector {
     const duration = (spec.leaseDurationSeconds ?? Math.ceil(this.leaseMs / 1000)) * 1000;
     const expired = holder === '' || now > this.observed.at + duration;
     if (holder !== this.opts.identity && !expired) return false;
+    // stop() may have released the lease while we were reading it: do not take it back.
+    if (!this.running) return false;
     const next: LeaseState =
       holder === this.opts.identity
         ? { ...spec, renewTime: nowText, leaseDurationSeconds: mine.leaseDurationSeconds }
@@ -134,14 +137,24 @@ export class LeaderElector {
     if (this.timer) clearTimeout(this.timer);
     this.wake?.();
     if (!this.leading) return;
-    try {
-      const current = await this.backend.get();
-      if (current && current.spec.holderIdentity === this.opts.identity) {
-        await this.backend.update({ ...current.spec, holderIdentity: '', leaseDurationSeconds: 1 }, current.resourceVersion);
+    // A renewal still in flight can move the lease under us: retry the release against the
+    // lease as it is now.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const current = await this.backend.get();
+        if (current && current.spec.holderIdentity === this.opts.identity) {
+          await this.backend.update({ ...current.spec, holderIdentity: '', leaseDurationSeconds: 1 }, current.resourceVersion);
+        }
+        break;
+      } catch (err) {
+        if (err instanceof ConflictError && attempt < 4) {
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        // Best effort: the lease expires on its own if the release does not land.
+        this.opts.log?.warn('could not release the lease', { error: errorMessage(err) });
+        break;
       }
-    } catch (err) {
-      // Best effort: the lease expires on its own if the release does not land.
-      this.opts.log?.warn('could not release the lease', { error: errorMessage(err) });
     }
     this.setLeading(false);
   }

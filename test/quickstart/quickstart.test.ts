@@ -10,6 +10,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { ApiClient } from '../../shared/client/http-client.js';
+import { loadKubeconfig } from '../../shared/client/kubeconfig.js';
 
 const run = promisify(execFile);
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -104,6 +106,39 @@ for (const store of ['etcd', 'memory'] as const) {
       for (const pod of ['trainer-0', 'trainer-1', 'trainer-2']) {
         await until(`${pod} to be bound`, async () => ((await nodeOf(pod)) !== '' ? true : undefined), 60_000);
       }
+    });
+
+    it('examples/taint-toleration.yaml: the tolerating pod runs on the tainted node', async () => {
+      const kc = loadKubeconfig(path.join(state, 'kubeconfig'));
+      const client = new ApiClient({ servers: kc.servers, ...(kc.token ? { token: kc.token } : {}), ...(kc.tls ? { tls: kc.tls } : {}) });
+      await client.patch({ resource: 'nodes', name: 'node-3' }, { spec: { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] } });
+      client.close();
+      await cellctl('apply', '-f', 'examples/taint-toleration.yaml');
+      await until('gpu-job to succeed', async () => ((await phase('gpu-job')) === 'Succeeded' ? true : undefined), 60_000);
+      expect(await nodeOf('gpu-job')).to.equal('node-3');
+    });
+
+    it('examples/preemption.yaml: the important pod evicts one low-priority filler', async () => {
+      // The example assumes an empty cluster of three untainted nodes, as its comment says.
+      const kc = loadKubeconfig(path.join(state, 'kubeconfig'));
+      const client = new ApiClient({ servers: kc.servers, ...(kc.token ? { token: kc.token } : {}), ...(kc.tls ? { tls: kc.tls } : {}) });
+      await client.patch({ resource: 'nodes', name: 'node-3' }, { spec: { taints: null } });
+      client.close();
+      await cellctl('delete', 'pods', '--all', '--wait', '--timeout=60s');
+      await cellctl('apply', '-f', 'examples/preemption-fillers.yaml');
+      for (const f of ['filler-1', 'filler-2', 'filler-3']) {
+        await until(`${f} to be bound`, async () => ((await nodeOf(f)) !== '' ? true : undefined), 60_000);
+      }
+      await cellctl('apply', '-f', 'examples/preemption.yaml');
+      await until('important to be bound', async () => ((await nodeOf('important')) !== '' ? true : undefined), 90_000);
+      const fillers = await Promise.all(['filler-1', 'filler-2', 'filler-3'].map(async (f) => {
+        try {
+          return (await cellctl('get', 'pod', f, '-o', 'jsonpath={.metadata.deletionTimestamp}')).trim() === '' ? 'kept' : 'evicted';
+        } catch {
+          return 'evicted'; // already gone
+        }
+      }));
+      expect(fillers.filter((f) => f === 'evicted').length, fillers.join(',')).to.be.greaterThan(0);
     });
 
     it('the audit is clean and SIGTERM stops every process it started', async () => {
