@@ -113,7 +113,7 @@ export const PlacementModeSchema = z.enum(['Incremental', 'AllOrNothing']);
 export type PlacementMode = z.infer<typeof PlacementModeSchema>;
 
 /**
- * Fine: a binding fails only if its pod no longer fits. Coarse: any change to the allocation since
+ * Fine: a binding fails only if its pod no longer fits. Coarse: every change to the allocation since
  * `allocationResourceVersion` fails it. Unset: coarse for bindings that carry a version, fine otherwise.
  */
 export const ConflictModeSchema = z.enum(['Fine', 'Coarse']);
