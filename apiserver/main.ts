@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // cell-apiserver: the only process that talks to the store (DESIGN §1).
+import { parseFlags } from '../shared/flags.js';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { parseDuration } from '../shared/duration.js';
-import { ParseError, errorMessage } from '../shared/errors.js';
-import { createLogger, isLogLevel } from '../shared/logging.js';
+import { errorMessage } from '../shared/errors.js';
+import { createLogger } from '../shared/logging.js';
 import { parseControllers, type ControllerOptions } from './controllers/install.js';
 import { startApiServer } from './server.js';
 import { EtcdStore } from './storage/etcd.js';
@@ -38,15 +37,7 @@ const USAGE = `Usage: cell-apiserver [flags]
   -h, --help                    show this help
 `;
 
-function fail(message: string): never {
-  process.stderr.write(`cell-apiserver: ${message}\n\n${USAGE}`);
-  process.exit(2);
-}
-
-let values: Record<string, string | boolean | undefined>;
-try {
-  ({ values } = parseArgs({
-    options: {
+const flags = parseFlags('cell-apiserver', USAGE, {
       'etcd-servers': { type: 'string' },
       store: { type: 'string' },
       'etcd-prefix': { type: 'string', default: '/registry' },
@@ -65,58 +56,37 @@ try {
       'node-monitor-period': { type: 'string', default: '5s' },
       'pod-gc-interval': { type: 'string', default: '20s' },
       'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  }));
-} catch (err) {
-  fail(errorMessage(err));
-}
-if (values.help) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
-
-const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
-const int = (k: string): number => {
-  const v = str(k) ?? '';
-  if (!/^\d+$/.test(v)) fail(`--${k} must be a non-negative integer, not "${v}"`);
-  return Number(v);
-};
-const level = str('log-level');
-if (level !== undefined && !isLogLevel(level)) fail(`--log-level must be error, warn, info or debug`);
-const log = createLogger('apiserver', level !== undefined && isLogLevel(level) ? level : undefined);
+});
+const fail: (message: string) => never = flags.fail;
+const { str, int } = flags;
+const log = createLogger('apiserver', flags.logLevel());
 
 const endpoints = (str('etcd-servers') ?? process.env.ETCD_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const storeKind = str('store') ?? (endpoints.length > 0 ? 'etcd' : 'memory');
 if (storeKind !== 'etcd' && storeKind !== 'memory') fail(`--store must be etcd or memory, not "${storeKind}"`);
 if (storeKind === 'etcd' && endpoints.length === 0) fail('--store=etcd needs --etcd-servers');
 
-let compactionIntervalMs: number;
-try {
-  compactionIntervalMs = parseDuration(str('compaction-interval') ?? '5m');
-} catch (err) {
-  fail(errorMessage(err));
-}
+const compactionIntervalMs = flags.duration('compaction-interval');
 
 // Node agents' side of the cluster: the controllers (apiserver/controllers/install.ts).
-let controllers: ControllerOptions;
+const positive = (k: string): number => {
+  const ms = flags.duration(k);
+  if (ms <= 0) fail(`--${k} must be positive`);
+  return ms;
+};
+let enabledControllers: ControllerOptions['enabled'];
 try {
-  const positive = (k: string): number => {
-    const ms = parseDuration(str(k) ?? '');
-    if (ms <= 0) throw new ParseError(`--${k} must be positive`);
-    return ms;
-  };
-  controllers = {
-    enabled: parseControllers(str('controllers') ?? '*'),
-    nodeMonitorGracePeriodMs: positive('node-monitor-grace-period'),
-    podEvictionTimeoutMs: parseDuration(str('pod-eviction-timeout') ?? '5m'),
-    nodeMonitorPeriodMs: positive('node-monitor-period'),
-    podGcIntervalMs: positive('pod-gc-interval'),
-  };
+  enabledControllers = parseControllers(str('controllers') ?? '*');
 } catch (err) {
   fail(errorMessage(err));
 }
+const controllers: ControllerOptions = {
+  enabled: enabledControllers,
+  nodeMonitorGracePeriodMs: positive('node-monitor-grace-period'),
+  podEvictionTimeoutMs: flags.duration('pod-eviction-timeout'),
+  nodeMonitorPeriodMs: positive('node-monitor-period'),
+  podGcIntervalMs: positive('pod-gc-interval'),
+};
 
 let tokenCsv: string | undefined;
 const tokenFile = str('token-auth-file');

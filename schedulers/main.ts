@@ -2,19 +2,18 @@
 // cell-scheduler: one scheduling policy as a daemon (DESIGN §4). It owns the pods whose
 // spec.schedulerName is its --scheduler-name; many may run side by side, as different policies or
 // as replicas of one (all active, or leader-elected with --leader-elect).
+import { parseFlags } from '../shared/flags.js';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { DEFAULT_SCHEDULER_NAME } from '../shared/api/core.js';
 import { EventRecorder } from '../shared/client/events.js';
 import { ApiClient } from '../shared/client/http-client.js';
 import { loadKubeconfig, type KubeconfigConnection } from '../shared/client/kubeconfig.js';
-import { parseDuration } from '../shared/duration.js';
 import { errorMessage } from '../shared/errors.js';
 import { LeaderElector } from '../shared/leader-election.js';
-import { createLogger, isLogLevel } from '../shared/logging.js';
+import { createLogger } from '../shared/logging.js';
 import { ApiLeaseBackend } from './leader.js';
 import { SchedulerMetrics } from './metrics.js';
 import { loadProfile, type LoadedProfile } from './profile/profile.js';
@@ -42,15 +41,7 @@ const USAGE = `Usage: cell-scheduler [flags]
   -h, --help                       show this help
 `;
 
-function fail(message: string): never {
-  process.stderr.write(`cell-scheduler: ${message}\n\n${USAGE}`);
-  process.exit(2);
-}
-
-let values: Record<string, string | boolean | undefined>;
-try {
-  ({ values } = parseArgs({
-    options: {
+const flags = parseFlags('cell-scheduler', USAGE, {
       server: { type: 'string' },
       token: { type: 'string' },
       kubeconfig: { type: 'string' },
@@ -68,35 +59,10 @@ try {
       'event-qps': { type: 'string', default: '10' },
       'event-burst': { type: 'string', default: '50' },
       'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  }));
-} catch (err) {
-  fail(errorMessage(err));
-}
-if (values.help) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
-
-const str = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
-const num = (k: string): number => {
-  const v = str(k) ?? '';
-  if (!/^\d+(\.\d+)?$/.test(v)) fail(`--${k} must be a non-negative number, not "${v}"`);
-  return Number(v);
-};
-const duration = (k: string): number => {
-  try {
-    return parseDuration(str(k) ?? '');
-  } catch (err) {
-    fail(`--${k}: ${errorMessage(err)}`);
-  }
-};
-
-const level = str('log-level');
-if (level !== undefined && !isLogLevel(level)) fail('--log-level must be error, warn, info or debug');
-const log = createLogger('scheduler', level !== undefined && isLogLevel(level) ? level : undefined);
+});
+const fail: (message: string) => never = flags.fail;
+const { str, num, duration } = flags;
+const log = createLogger('scheduler', flags.logLevel());
 
 let servers = (str('server') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 let token = str('token');
@@ -221,12 +187,12 @@ log.info('scheduler ready', {
   profile: profile.profile.name,
   profileFile: profile.file,
   conflictMode: scheduler.conflictMode,
-  leaderElect: values['leader-elect'] === true,
+  leaderElect: flags.values['leader-elect'] === true,
   identity,
   ...(address ? { metricsPort: address.port } : {}),
 });
 
-if (values['leader-elect'] === true) {
+if (flags.values['leader-elect'] === true) {
   const backend = new ApiLeaseBackend(client, str('leader-elect-resource-namespace') ?? 'kube-system', str('leader-elect-resource-name') ?? schedulerName);
   elector = new LeaderElector(backend, {
     identity,
