@@ -1,5 +1,6 @@
 // Shared by the agent tests: real `cell-agent` processes (started with tsx, as a user would run
 // them), pods bound to a node, waiting on pod state with deadlines, and the process table.
+import { expect } from 'chai';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -188,4 +189,25 @@ export function terminated(p: Pod, container = 'main') {
 
 export function containerStatus(p: Pod, container = 'main') {
   return p.status.containerStatuses?.find((c) => c.name === container);
+}
+
+/**
+ * Teardown shared by the real-agent suites: delete every pod (the agent confirms each), wait until
+ * no container process is left, stop the agent and the API server, and fail if anything the test
+ * started is still running.
+ */
+export async function tearDownAgentTest(env: { admin: ApiClient; agent: AgentProcess | undefined; root: string; close(): Promise<void> }): Promise<void> {
+  try {
+    const pods = await env.admin.list<{ items: Pod[] }>({ namespace: 'default', resource: 'pods' });
+    await Promise.all(pods.items.map((p) => deleteIfPresent(env.admin, p.metadata.name ?? '')));
+    await waitFor(async () => (await env.admin.list<{ items: Pod[] }>({ namespace: 'default', resource: 'pods' })).items.length === 0, 'every pod deleted', 20_000, 100);
+    await waitFor(() => processesWith(env.root).filter((p) => p.args.includes('cell-container')).length === 0, 'no container process left', 10_000, 100);
+  } finally {
+    await env.agent?.stop();
+    const left = processesWith(env.root);
+    killAllWith(env.root);
+    await env.close();
+    removeDir(env.root);
+    expect(left, `processes left behind: ${JSON.stringify(left)}`).to.deep.equal([]);
+  }
 }

@@ -23,6 +23,7 @@ import {
   waitGone,
   waitPod,
   type AgentProcess,
+  tearDownAgentTest,
 } from './helpers.js';
 
 describe('cell-agent: restarts', function () {
@@ -63,19 +64,7 @@ describe('cell-agent: restarts', function () {
 
   after(async function () {
     this.timeout(60_000);
-    try {
-      const pods = await admin().list<{ items: Pod[] }>({ namespace: 'default', resource: 'pods' });
-      await Promise.all(pods.items.map((p) => deleteIfPresent(admin(), p.metadata.name ?? '')));
-      await waitFor(async () => (await admin().list<{ items: Pod[] }>({ namespace: 'default', resource: 'pods' })).items.length === 0, 'every pod deleted', 20_000, 100);
-      await waitFor(() => processesWith(root).filter((p) => p.args.includes('cell-container')).length === 0, 'no container process left', 10_000, 100);
-    } finally {
-      await agent?.stop();
-      const left = processesWith(root);
-      killAllWith(root);
-      await api?.close();
-      removeDir(root);
-      expect(left, `processes left behind: ${JSON.stringify(left)}`).to.deep.equal([]);
-    }
+    await tearDownAgentTest({ admin: admin(), agent, root, close: async () => api?.close() });
   });
 
   it('restarts a crashing container with back-off: CrashLoopBackOff, growing restartCount, previous logs', async () => {
