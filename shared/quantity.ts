@@ -41,6 +41,10 @@ const MAX_MILLI_DIGITS = 25;
 const NUMBER_AND_SUFFIX = /^([+-]?)([0-9]*)(?:\.([0-9]*))?(.*)$/s;
 const EXPONENT_SUFFIX = /^[eE]([+-]?[0-9]+)$/;
 
+/** Parsed quantities by text; cleared when full (a bound on memory, not an LRU). */
+const parsed = new Map<string, Quantity>();
+const PARSE_CACHE_SIZE = 4096;
+
 export class Quantity {
   private constructor(
     private readonly milli: bigint,
@@ -59,7 +63,15 @@ export class Quantity {
     if (typeof raw !== 'string') {
       throw new ParseError(`quantity must be a string or a number, not ${raw === null ? 'null' : typeof raw}`);
     }
-    return parseText(raw);
+    // Quantities are immutable and the same few strings ("100m", "64Mi") recur in every pod the
+    // API server, schedulers and agents look at: parse each once.
+    let q = parsed.get(raw);
+    if (q === undefined) {
+      q = parseText(raw);
+      if (parsed.size >= PARSE_CACHE_SIZE) parsed.clear();
+      parsed.set(raw, q);
+    }
+    return q;
   }
 
   /** A quantity of `milli` thousandths of a unit, formatted as `format` (default DecimalSI). */
@@ -122,16 +134,16 @@ export class Quantity {
 }
 
 function parseText(text: string): Quantity {
-  const shown = describe(text);
+  const shown = (): string => describe(text);
   if (text.length === 0) throw new ParseError('quantity must not be empty');
   if (text.length > MAX_TEXT_LENGTH) {
-    throw new ParseError(`quantity ${shown} is too long (more than ${MAX_TEXT_LENGTH} characters)`);
+    throw new ParseError(`quantity ${shown()} is too long (more than ${MAX_TEXT_LENGTH} characters)`);
   }
   const match = NUMBER_AND_SUFFIX.exec(text);
   const [, sign = '', whole = '', fraction = '', suffix = ''] = match ?? [];
   if (!match || whole.length + fraction.length === 0) {
     // Kubernetes tolerates a bare sign or "." as zero; a quantity without digits is a mistake here.
-    throw new ParseError(`quantity ${shown} must start with a number, as in "100m", "0.5" or "1Gi"`);
+    throw new ParseError(`quantity ${shown()} must start with a number, as in "100m", "0.5" or "1Gi"`);
   }
 
   let decimalExponent = 0;
@@ -150,7 +162,7 @@ function parseText(text: string): Quantity {
     decimalExponent = Number(exponentMatch[1]);
   } else {
     throw new ParseError(
-      `quantity ${shown} has an unknown suffix ${JSON.stringify(suffix)}: use n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent such as e3`,
+      `quantity ${shown()} has an unknown suffix ${JSON.stringify(suffix)}: use n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent such as e3`,
     );
   }
 
@@ -162,7 +174,7 @@ function parseText(text: string): Quantity {
   const binaryFactor = 1024n ** BigInt(binaryPower);
   // Digit counts settle huge or tiny exponents before any power is computed (1024^6 < 10^19):
   // past these bounds the value is certainly over MAX_MILLI, or certainly under 1m.
-  if (digits.length + shift > MAX_MILLI_DIGITS) throw tooLarge(shown);
+  if (digits.length + shift > MAX_MILLI_DIGITS) throw tooLarge(shown());
   let magnitude: bigint;
   if (shift >= 0) {
     magnitude = BigInt(digits) * binaryFactor * 10n ** BigInt(shift);
@@ -171,7 +183,7 @@ function parseText(text: string): Quantity {
   } else {
     magnitude = divideAwayFromZero(BigInt(digits) * binaryFactor, 10n ** BigInt(-shift));
   }
-  if (magnitude > MAX_MILLI) throw tooLarge(shown);
+  if (magnitude > MAX_MILLI) throw tooLarge(shown());
 
   // A binary quantity below one unit cannot be written with a binary suffix; Kubernetes switches it.
   if (format === 'BinarySI' && magnitude < 1000n) format = 'DecimalSI';

@@ -38,15 +38,45 @@ export const WATCH_FLUSH_WINDOW_MS = 25;
 const dirty = new Set<WatchStream>();
 let flushTimer: NodeJS.Timeout | undefined;
 
+/**
+ * Watchers with the same filter gather the same lines (the same string objects) in a window: the
+ * bytes sent to them are encoded once per window and the one Buffer is written to every socket.
+ * Keyed by the window's first line; the line arrays are compared element by element.
+ */
+class WindowEncodings {
+  private readonly byFirstLine = new Map<string, { lines: string[]; data: Buffer }[]>();
+
+  encode(lines: string[]): Buffer {
+    const first = lines[0]!;
+    let candidates = this.byFirstLine.get(first);
+    if (candidates) {
+      for (const c of candidates) if (sameLines(c.lines, lines)) return c.data;
+    } else {
+      candidates = [];
+      this.byFirstLine.set(first, candidates);
+    }
+    const data = Buffer.from(lines.length === 1 ? first : lines.join(''), 'utf8');
+    candidates.push({ lines, data });
+    return data;
+  }
+}
+
+function sameLines(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function scheduleFlush(stream: WatchStream): void {
   dirty.add(stream);
   flushTimer ??= setTimeout(() => {
     flushTimer = undefined;
     const streams = [...dirty];
     dirty.clear();
+    const encodings = new WindowEncodings();
     for (const s of streams) {
       try {
-        s.flush();
+        s.flush(encodings);
       } catch (err) {
         // One broken stream must not hold back the others' events; it closes on its own error.
         console.error(`watch flush failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -116,12 +146,12 @@ export class WatchStream implements WatcherSink {
     return this.catchingUp || backlog <= this.opts.maxQueuedBytes + this.allowance;
   }
 
-  /** Send what the window gathered, in one write. */
-  flush(): void {
+  /** Send what the window gathered, in one write (bytes shared with same-filter watchers when given). */
+  flush(encodings?: WindowEncodings): void {
     if (this.pending.length === 0 || this.res.writableEnded || this.res.destroyed) return;
-    const data = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
+    const lines = this.pending;
     this.pending = [];
-    this.res.write(data);
+    this.res.write(encodings ? encodings.encode(lines) : lines.length === 1 ? lines[0]! : lines.join(''));
   }
 
   caughtUp(): void {
