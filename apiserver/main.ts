@@ -16,6 +16,8 @@ const USAGE = `Usage: cell-apiserver [flags]
   --store=etcd|memory           memory keeps state in this process only (default: etcd when
                                 --etcd-servers is given, else memory)
   --etcd-prefix=/registry       key prefix in etcd
+  --etcd-group-commit=4         transaction batches in flight to etcd; concurrent writes share
+                                one etcd request (0 = one request per write)
   --bind-address=127.0.0.1      address to listen on
   --port=6443                   port to listen on (0 = any free port)
   --token-auth-file=FILE        static token CSV: token,user,uid,"group1,group2"
@@ -41,6 +43,7 @@ const flags = parseFlags('cell-apiserver', USAGE, {
       'etcd-servers': { type: 'string' },
       store: { type: 'string' },
       'etcd-prefix': { type: 'string', default: '/registry' },
+      'etcd-group-commit': { type: 'string', default: '4' },
       'bind-address': { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '6443' },
       'token-auth-file': { type: 'string' },
@@ -112,7 +115,7 @@ if (certFile && keyFile) {
 
 const prefix = str('etcd-prefix') ?? '/registry';
 const store: Store =
-  storeKind === 'etcd' ? new EtcdStore({ endpoints, prefix }) : new MemoryStore();
+  storeKind === 'etcd' ? new EtcdStore({ endpoints, prefix, groupCommitInFlight: int('etcd-group-commit') }) : new MemoryStore();
 if (storeKind === 'memory') log.warn('using the in-memory store: state is lost when this process exits');
 
 try {

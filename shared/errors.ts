@@ -157,6 +157,21 @@ export class TimeoutError extends CellError {
   readonly reason = 'Timeout' as const;
 }
 
+/**
+ * A store write whose outcome is unknown: the link to etcd broke, or the deadline passed, after
+ * the request was sent, so it may or may not have committed. Not retried blindly (a write that did
+ * commit would come back as a false conflict); the client re-reads, then decides. 504, like
+ * Kubernetes' "the request may still be processed" timeouts.
+ */
+export class OutcomeUnknownError extends TimeoutError {}
+
+/** Seconds a client should wait before retrying, for the errors that say (sent as Retry-After). */
+export function retryAfterSeconds(err: CellError): number | undefined {
+  if (err instanceof TooManyRequestsError) return err.retryAfterSeconds;
+  if (err instanceof UnavailableError || err instanceof TimeoutError) return 1;
+  return undefined;
+}
+
 export function isCellError(err: unknown): err is CellError {
   return err instanceof CellError;
 }

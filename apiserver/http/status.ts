@@ -1,6 +1,6 @@
 // The one place where errors become Kubernetes `Status` responses.
 import type { Response } from 'express';
-import { CellError, InternalError, TooManyRequestsError, errorMessage } from '../../shared/errors.js';
+import { CellError, InternalError, errorMessage, retryAfterSeconds } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
 
 export interface StatusBody {
@@ -28,7 +28,8 @@ export function statusOf(err: unknown): StatusBody {
   if (e.subject.group !== undefined) details.group = e.subject.group;
   if (e.subject.kind !== undefined) details.kind = e.subject.kind;
   if (e.causes.length > 0) details.causes = e.causes.map((c) => ({ ...c }));
-  if (e instanceof TooManyRequestsError) details.retryAfterSeconds = e.retryAfterSeconds;
+  const retryAfter = retryAfterSeconds(e);
+  if (retryAfter !== undefined) details.retryAfterSeconds = retryAfter;
   return {
     kind: 'Status',
     apiVersion: 'v1',
@@ -67,6 +68,6 @@ export function sendError(res: Response, err: unknown, log: Logger): void {
     res.end();
     return;
   }
-  if (err instanceof TooManyRequestsError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+  if (status.details?.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(status.details.retryAfterSeconds));
   res.status(status.code).type('application/json').send(JSON.stringify(status));
 }

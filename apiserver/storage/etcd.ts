@@ -13,7 +13,17 @@
 // gRPC Watch stream (`client.watchClient.watch()`), remembers the mod_revision of the last event it
 // handed to the caller, and on any break re-creates the watch at that revision + 1, dropping
 // anything at or below it. See EtcdWatch.
+//
+// Several endpoints (DESIGN §7): each member gets its own etcd3 client (one gRPC connection), and
+// this file picks the member per call (Endpoints): round robin over the members that answered
+// last, failing over past one that is down, cut off from quorum, or silent (SIGSTOP, a dead link).
+// A failed member is left alone until a probe (a quorum read) succeeds again. Every call carries
+// gRPC metadata `hasleader: true`, etcd's "require leader": a member without a leader refuses the
+// call at once (so it can go elsewhere, having certainly not executed) instead of waiting out a
+// proposal, and cancels our watch streams when it loses its leader, so a watch on a member cut off
+// from quorum moves to one that is not.
 
+import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import {
   ClientClosedError,
   Etcd3,
@@ -38,12 +48,14 @@ import {
   ConflictError,
   InternalError,
   NotFoundError,
+  OutcomeUnknownError,
   TxnTooLargeError,
   UnavailableError,
   errorMessage,
   isCellError,
   type CellError,
 } from '../../shared/errors.js';
+import { TxnGroupCommitter } from './etcd-group-commit.js';
 import { checkTxn, utf8Bytes } from './limits.js';
 import type {
   ListOptions,
@@ -63,6 +75,8 @@ export interface EtcdStoreOptions {
   endpoints: string[];
   /** Prepended to every key on the wire (default `/registry`); lets tests share one etcd. */
   prefix?: string;
+  /** Transaction batches in flight at once (group commit); 0 sends every transaction alone. Default 4. */
+  groupCommitInFlight?: number;
   /** Deadline of each unary call (get, txn, range, compact). Default 10 s. */
   requestTimeoutMs?: number;
   /**
@@ -75,10 +89,19 @@ export interface EtcdStoreOptions {
    * of the watch sees nothing of it). `resumeRevision` is the first revision the new watch asks for.
    */
   onWatchRetry?: (info: WatchRetryInfo) => void;
+  /**
+   * A watch that has heard nothing from its member for this long asks it for progress; etcd
+   * answers at once, so silence means the member (or the link to it) is stuck. Default 1 s.
+   */
+  watchProgressIntervalMs?: number;
+  /** Silence after which a watch abandons its member and resumes on another. Default 3 s. */
+  watchSilenceTimeoutMs?: number;
 }
 
 export interface WatchRetryInfo {
   prefix: string;
+  /** The member the broken stream was on. */
+  endpoint: string;
   resumeRevision: number;
   attempt: number;
   delayMs: number;
@@ -134,10 +157,121 @@ function backoffMs(attempt: number, maxMs: number): number {
   return Math.round(base * (0.8 + 0.4 * Math.random()));
 }
 
-/** gRPC failures that happen before a request is sent, so a write can be retried without doubt. */
-function notSent(err: unknown): boolean {
+/**
+ * Failures that prove etcd never executed the request, so even a write may be sent again, to any
+ * member: no connection was there to send it on, or the member refused it before proposing it.
+ */
+const NOT_EXECUTED = [
+  'No connection established', // grpc-js: no connection to the member, nothing was sent
+  'Channel closed before call started',
+  'etcdserver: no leader', // the require-leader check, before the request is looked at
+  'etcdserver: too many requests', // refused before proposing (apply backlog)
+  'etcdserver: not capable',
+  'raft proposal dropped', // the proposal never entered the raft log
+];
+
+function notExecuted(err: unknown): boolean {
+  if (err instanceof ClientClosedError) return true;
   const msg = errorMessage(err);
-  return msg.includes('No connection established') || msg.includes('Channel closed before call started');
+  return NOT_EXECUTED.some((m) => msg.includes(m));
+}
+
+/** etcd's "require leader" metadata on every call (see the file comment). */
+const requireLeader: Interceptor = (options, nextCall) =>
+  new InterceptingCall(nextCall(options), {
+    start(metadata, listener, next) {
+      metadata.set('hasleader', 'true');
+      next(metadata, listener);
+    },
+  });
+
+/** One etcd member, with its own client, and whether it answered last time. */
+class Endpoint {
+  healthy = true;
+  failedAt = 0;
+  probeTimer: NodeJS.Timeout | undefined;
+  constructor(
+    readonly url: string,
+    readonly client: Etcd3,
+  ) {}
+}
+
+/**
+ * The members, and which to use next: round robin over the healthy ones. A member that fails a
+ * call (or whose watch falls silent) is unhealthy until a probe — a quorum read with a short
+ * deadline, so it also fails on a member that is up but cut off from quorum — succeeds. With
+ * every member unhealthy, calls still go out (to the one that failed longest ago): a probe may lag
+ * behind a member that is back, and with one endpoint there is nowhere else to go.
+ */
+class Endpoints {
+  private next = 0;
+  private closed = false;
+
+  constructor(
+    readonly list: Endpoint[],
+    private readonly probe: (ep: Endpoint) => Promise<unknown>,
+    private readonly maxBackoffMs: number,
+  ) {}
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  pick(avoid: ReadonlySet<Endpoint>): Endpoint {
+    const n = this.list.length;
+    for (let i = 0; i < n; i++) {
+      const idx = (this.next + i) % n;
+      const ep = this.list[idx]!;
+      if (ep.healthy && !avoid.has(ep)) {
+        this.next = (idx + 1) % n;
+        return ep;
+      }
+    }
+    let best: Endpoint | undefined;
+    for (const ep of this.list) {
+      if (avoid.has(ep) && avoid.size < n) continue;
+      if (!best || ep.failedAt < best.failedAt) best = ep;
+    }
+    return best ?? this.list[0]!;
+  }
+
+  succeeded(ep: Endpoint): void {
+    if (ep.healthy) return;
+    ep.healthy = true;
+    if (ep.probeTimer) clearTimeout(ep.probeTimer);
+    ep.probeTimer = undefined;
+  }
+
+  failed(ep: Endpoint): void {
+    ep.failedAt = Date.now();
+    if (!ep.healthy || this.closed) return;
+    ep.healthy = false;
+    this.scheduleProbe(ep, 0);
+  }
+
+  private scheduleProbe(ep: Endpoint, attempt: number): void {
+    ep.probeTimer = setTimeout(() => {
+      ep.probeTimer = undefined;
+      if (ep.healthy || this.closed) return;
+      this.probe(ep).then(
+        () => this.succeeded(ep),
+        // Still down, cut off or silent: the next probe is the retry. Nothing else to do.
+        () => {
+          if (!ep.healthy && !this.closed) this.scheduleProbe(ep, attempt + 1);
+        },
+      );
+    }, backoffMs(attempt + 2, this.maxBackoffMs));
+    // Probes alone must not keep a process alive.
+    ep.probeTimer.unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const ep of this.list) {
+      if (ep.probeTimer) clearTimeout(ep.probeTimer);
+      ep.client.close();
+    }
+  }
 }
 
 /** etcd / gRPC failure → the project's error hierarchy. Exported for tests against a real etcd. */
@@ -174,8 +308,10 @@ const FUTURE = 'required revision is a future revision';
 
 /** What a watch needs from its store. */
 interface WatchContext {
-  client: Etcd3;
+  endpoints: Endpoints;
   maxBackoffMs: number;
+  progressIntervalMs: number;
+  silenceTimeoutMs: number;
   onRetry: ((info: WatchRetryInfo) => void) | undefined;
   toWire(key: string): Buffer;
   fromWire(key: Buffer): string;
@@ -192,9 +328,20 @@ type Delivery = { events: WatchEvent[] } | { error: CellError };
  * any moment neither skips nor repeats an event. Compaction past lastDelivered + 1 ends the watch
  * with CompactedError; any other failure, including etcd being down, is retried with backoff.
  */
-class EtcdWatch implements StoreWatch {
+export interface EtcdStoreWatch extends StoreWatch {
+  /** The client URL of the member the watch is (or was last) attached to. */
+  readonly endpoint: string | undefined;
+}
+
+class EtcdWatch implements EtcdStoreWatch {
   private lastDelivered: number;
   private stream: WatchStream | undefined;
+  private member: Endpoint | undefined;
+  /** The member whose stream broke last: the next attempt goes elsewhere when it can. */
+  private avoid = new Set<Endpoint>();
+  /** When the current stream last said anything (events, progress, creation). */
+  private lastHeard = 0;
+  private progressTimer: NodeJS.Timeout | undefined;
   /** Bumped whenever the current stream is abandoned, so late callbacks of old streams are ignored. */
   private generation = 0;
   private attempts = 0;
@@ -216,6 +363,10 @@ class EtcdWatch implements StoreWatch {
     this.lastDelivered = Math.max(0, afterRevision);
     this.key = ctx.toWire(prefix);
     this.rangeEnd = prefixEnd(this.key);
+  }
+
+  get endpoint(): string | undefined {
+    return this.member?.url;
   }
 
   start(): void {
@@ -247,17 +398,22 @@ class EtcdWatch implements StoreWatch {
 
   private connect(): void {
     const gen = ++this.generation;
-    this.ctx.client.watchClient.watch().then(
+    const member = this.ctx.endpoints.pick(this.avoid);
+    this.member = member;
+    member.client.watchClient.watch().then(
       (stream) => {
         if (this.stopped || gen !== this.generation) {
           endStream(stream);
           return;
         }
         this.stream = stream;
+        this.lastHeard = Date.now();
         // The listeners stay attached for the stream's whole life, so an error it emits after we
         // abandoned it always has a listener (an unlistened 'error' would crash the process).
         stream.on('data', (res) => {
-          if (gen === this.generation) this.onResponse(res);
+          if (gen !== this.generation) return;
+          this.lastHeard = Date.now();
+          this.onResponse(res);
         });
         stream.on('error', (err) => {
           if (gen === this.generation) this.broken(err);
@@ -274,6 +430,9 @@ class EtcdWatch implements StoreWatch {
             fragment: true,
           },
         });
+        this.progressTimer = setInterval(() => this.checkAlive(gen, stream), this.ctx.progressIntervalMs);
+        // The stream keeps the process alive while it matters; the timer alone must not.
+        this.progressTimer.unref();
       },
       (err: unknown) => {
         if (gen === this.generation) this.broken(err);
@@ -281,7 +440,24 @@ class EtcdWatch implements StoreWatch {
     );
   }
 
+  /**
+   * A member that is stopped (SIGSTOP) or behind a dead link neither answers nor errors. Ask a
+   * quiet stream for progress (etcd answers at once, events or not); one that stays silent past
+   * the timeout is abandoned and the watch resumes on another member.
+   */
+  private checkAlive(gen: number, stream: WatchStream): void {
+    if (gen !== this.generation) return;
+    const quietMs = Date.now() - this.lastHeard;
+    if (quietMs >= this.ctx.silenceTimeoutMs) {
+      this.broken(new Error(`etcd member ${this.member?.url ?? '?'} sent nothing for ${quietMs} ms`));
+    } else if (quietMs >= this.ctx.progressIntervalMs) {
+      stream.write({ progress_request: {} });
+    }
+  }
+
   private dropStream(): void {
+    if (this.progressTimer) clearInterval(this.progressTimer);
+    this.progressTimer = undefined;
     const s = this.stream;
     this.stream = undefined;
     this.fragments = [];
@@ -293,6 +469,11 @@ class EtcdWatch implements StoreWatch {
     if (this.stopped) return;
     this.generation++;
     this.dropStream();
+    const member = this.member;
+    if (member) {
+      this.ctx.endpoints.failed(member);
+      this.avoid = new Set([member]);
+    }
     const delay = backoffMs(this.attempts++, this.ctx.maxBackoffMs);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
@@ -302,6 +483,7 @@ class EtcdWatch implements StoreWatch {
     if (onRetry) {
       const info: WatchRetryInfo = {
         prefix: this.prefix,
+        endpoint: member?.url ?? '',
         resumeRevision: this.lastDelivered + 1,
         attempt: this.attempts,
         delayMs: delay,
@@ -317,6 +499,9 @@ class EtcdWatch implements StoreWatch {
       const compactRevision = Number(res.compact_revision);
       if (compactRevision > 0) {
         this.fail(new CompactedError(this.lastDelivered, compactRevision));
+      } else if (res.cancel_reason.includes('no leader')) {
+        // The member lost its leader (require-leader): another member may still have one.
+        this.broken(new Error(`etcd cancelled the watch: ${res.cancel_reason}`));
       } else {
         // Refusals without a compaction (permission denied, invalid range) would repeat on every
         // retry; ending the watch lets the caller re-list and watch again, which is always safe.
@@ -324,7 +509,11 @@ class EtcdWatch implements StoreWatch {
       }
       return;
     }
-    if (res.created) this.attempts = 0;
+    if (res.created) {
+      this.attempts = 0;
+      this.avoid.clear();
+      if (this.member) this.ctx.endpoints.succeeded(this.member);
+    }
     if (res.events.length === 0) return;
     if (res.fragment) {
       for (const ev of res.events) this.fragments.push(ev);
@@ -389,13 +578,15 @@ class EtcdWatch implements StoreWatch {
 }
 
 export class EtcdStore implements Store {
-  private readonly client: Etcd3;
+  private readonly endpoints: Endpoints;
   private readonly prefix: string;
   private readonly prefixBytes: number;
   private readonly maxBackoffMs: number;
-  private readonly readAttempts: number;
+  private readonly requestTimeoutMs: number;
   private readonly watches = new Set<EtcdWatch>();
   private readonly watchCtx: WatchContext;
+  /** Batches concurrent transactions into one etcd call (etcd-group-commit.ts); its stats are public. */
+  readonly groupCommit: TxnGroupCommitter;
   private closed = false;
 
   constructor(opts: EtcdStoreOptions) {
@@ -403,28 +594,45 @@ export class EtcdStore implements Store {
     this.prefix = opts.prefix ?? '/registry';
     this.prefixBytes = utf8Bytes(this.prefix);
     this.maxBackoffMs = opts.maxBackoffMs ?? 2_000;
-    // One try per endpoint and one more, so a read fails over past a dead member.
-    this.readAttempts = opts.endpoints.length + 1;
     const requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
-    this.client = new Etcd3({
-      hosts: opts.endpoints,
+    this.requestTimeoutMs = requestTimeoutMs;
+    const clientOptions: Omit<IOptions, 'hosts'> = {
       // Streams (watches) live indefinitely; every unary call gets a deadline.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
       faultHandling: { global: new RunOnce(), host: () => new RunOnce() },
       grpcOptions: {
         // Lists of many objects and catch-up watch responses exceed gRPC's 4 MiB default.
         'grpc.max_receive_message_length': 2 ** 31 - 1,
-        // Detect a silently dead connection (no RST) while a watch is open; etcd refuses pings
+        // Detect a silently dead connection (no RST) while a call is open; etcd refuses pings
         // more often than every 5 s.
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': 5_000,
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': this.maxBackoffMs,
+        interceptors: [requireLeader],
       },
+    };
+    // One client per member: etcd3 would pick a random member per call and, with our run-once
+    // policy, never fail over within a call; choosing the member here lets `call` do both.
+    const list = opts.endpoints.map((url) => new Endpoint(url, new Etcd3({ ...clientOptions, hosts: [url] })));
+    // A linearizable read: only a member that is up, reachable and in touch with a quorum passes.
+    const probeKey = this.toWire('');
+    const probeTimeoutMs = Math.min(2_000, requestTimeoutMs);
+    this.endpoints = new Endpoints(
+      list,
+      (ep) => ep.client.kv.range({ key: probeKey, count_only: true }, { deadline: Date.now() + probeTimeoutMs }),
+      this.maxBackoffMs,
+    );
+    // Each batch is one write: failed over while certainly not executed, else OutcomeUnknownError
+    // for every transaction in it.
+    this.groupCommit = new TxnGroupCommitter((req) => this.write((c) => c.kv.txn(req)), {
+      maxInFlight: opts.groupCommitInFlight ?? 4,
     });
     this.watchCtx = {
-      client: this.client,
+      endpoints: this.endpoints,
       maxBackoffMs: this.maxBackoffMs,
+      progressIntervalMs: opts.watchProgressIntervalMs ?? 1_000,
+      silenceTimeoutMs: opts.watchSilenceTimeoutMs ?? 3_000,
       onRetry: opts.onWatchRetry,
       toWire: (key) => this.toWire(key),
       fromWire: (key) => this.fromWire(key),
@@ -433,7 +641,7 @@ export class EtcdStore implements Store {
   }
 
   async get(key: string): Promise<StoredValue | undefined> {
-    const res = await this.read(() => this.client.kv.range({ key: this.toWire(key) }));
+    const res = await this.read((c) => c.kv.range({ key: this.toWire(key) }));
     const kv = res.kvs[0];
     return kv ? this.stored(kv) : undefined;
   }
@@ -453,13 +661,11 @@ export class EtcdStore implements Store {
     }
     const put: TxnOp = { type: 'put', key, value };
     checkTxn({ compares: [{ key, modRevision: expectedModRevision }], success: [put] }, this.prefixBytes);
-    const res = await this.write(() =>
-      this.client.kv.txn({
-        compare: [this.modCompare(key, 'Equal', expectedModRevision)],
-        success: [{ request_put: { key: this.toWire(key), value: Buffer.from(value, 'utf8'), prev_kv: true } }],
-        failure: [{ request_range: { key: this.toWire(key) } }],
-      }),
-    );
+    const res = await this.groupCommit.txn({
+      compare: [this.modCompare(key, 'Equal', expectedModRevision)],
+      success: [{ request_put: { key: this.toWire(key), value: Buffer.from(value, 'utf8'), prev_kv: true } }],
+      failure: [{ request_range: { key: this.toWire(key) } }],
+    });
     const revision = Number(res.header.revision);
     if (res.succeeded) {
       const prev = res.responses[0]?.response_put?.prev_kv;
@@ -474,13 +680,11 @@ export class EtcdStore implements Store {
     // "Exists" is always part of the guard: a mod_revision of 0 would otherwise match a missing key.
     const compare = [this.modCompare(key, 'Greater', 0)];
     if (expectedModRevision !== undefined) compare.push(this.modCompare(key, 'Equal', expectedModRevision));
-    const res = await this.write(() =>
-      this.client.kv.txn({
-        compare,
-        success: [{ request_delete_range: { key: this.toWire(key) } }],
-        failure: [{ request_range: { key: this.toWire(key) } }],
-      }),
-    );
+    const res = await this.groupCommit.txn({
+      compare,
+      success: [{ request_delete_range: { key: this.toWire(key) } }],
+      failure: [{ request_range: { key: this.toWire(key) } }],
+    });
     if (res.succeeded) return Number(res.header.revision);
     const cur = res.responses[0]?.response_range?.kvs[0];
     if (!cur) throw new NotFoundError(`key ${key} not found`);
@@ -490,13 +694,11 @@ export class EtcdStore implements Store {
   async txn(req: TxnRequest): Promise<TxnResult> {
     checkTxn(req, this.prefixBytes);
     const failure = req.failure ?? [];
-    const res = await this.write(() =>
-      this.client.kv.txn({
-        compare: req.compares.map((c) => this.modCompare(c.key, 'Equal', c.modRevision)),
-        success: req.success.map((op) => this.requestOp(op)),
-        failure: failure.map((op) => this.requestOp(op)),
-      }),
-    );
+    const res = await this.groupCommit.txn({
+      compare: req.compares.map((c) => this.modCompare(c.key, 'Equal', c.modRevision)),
+      success: req.success.map((op) => this.requestOp(op)),
+      failure: failure.map((op) => this.requestOp(op)),
+    });
     const ops = res.succeeded ? req.success : failure;
     const reads: (StoredValue | undefined)[] = [];
     ops.forEach((op, i) => {
@@ -514,8 +716,8 @@ export class EtcdStore implements Store {
     const start = opts.startKey !== undefined && opts.startKey > prefix ? this.toWire(opts.startKey) : from;
     let res;
     try {
-      res = await this.read(() =>
-        this.client.kv.range({
+      res = await this.read((c) =>
+        c.kv.range({
           key: start,
           range_end: prefixEnd(from),
           revision: atRevision ?? 0,
@@ -539,7 +741,7 @@ export class EtcdStore implements Store {
     };
   }
 
-  watch(prefix: string, afterRevision: number, handlers: WatchHandlers): StoreWatch {
+  watch(prefix: string, afterRevision: number, handlers: WatchHandlers): EtcdStoreWatch {
     const w = new EtcdWatch(this.watchCtx, prefix, afterRevision, handlers);
     if (this.closed) {
       w.fail(new UnavailableError('store is closed'));
@@ -550,9 +752,15 @@ export class EtcdStore implements Store {
     return w;
   }
 
+  /** The members the open watches are attached to (for tests and diagnostics). */
+  watchEndpoints(): string[] {
+    return [...this.watches].map((w) => w.endpoint ?? '');
+  }
+
   async compact(revision: number): Promise<void> {
     try {
-      await this.write(() => this.client.kv.compact({ revision, physical: false }));
+      // Idempotent, so retried like a read.
+      await this.read((c) => c.kv.compact({ revision, physical: false }));
     } catch (err) {
       const msg = errorMessage(err);
       // Idempotent, like the memory store: several API servers may race to compact.
@@ -564,7 +772,7 @@ export class EtcdStore implements Store {
 
   async currentRevision(): Promise<number> {
     // The cheapest request that carries a fresh (linearizable) header: count one key.
-    const res = await this.read(() => this.client.kv.range({ key: this.toWire(''), count_only: true }));
+    const res = await this.read((c) => c.kv.range({ key: this.toWire(''), count_only: true }));
     return Number(res.header.revision);
   }
 
@@ -572,7 +780,7 @@ export class EtcdStore implements Store {
     if (this.closed) return;
     this.closed = true;
     for (const w of [...this.watches]) w.fail(new UnavailableError('store is closed'));
-    this.client.close();
+    this.endpoints.close();
   }
 
   private toWire(key: string): Buffer {
@@ -607,26 +815,51 @@ export class EtcdStore implements Store {
     }
   }
 
-  /** A read is idempotent: retried on UnavailableError, which also fails over to another endpoint. */
-  private async read<T>(fn: () => Promise<T>): Promise<T> {
-    return this.call(fn, () => true);
+  /** A read is idempotent: retried on UnavailableError, on another member when there is one. */
+  private read<T>(fn: (client: Etcd3) => Promise<T>): Promise<T> {
+    return this.call(fn, false);
   }
 
-  /** A write is retried only when it certainly never left this process. */
-  private async write<T>(fn: () => Promise<T>): Promise<T> {
-    return this.call(fn, notSent);
+  /**
+   * A write is sent again only when it certainly was not executed (see NOT_EXECUTED). Otherwise —
+   * the connection broke or the deadline passed after it left — it may have committed or not:
+   * re-sending it could turn its success into a false conflict, so it fails with
+   * OutcomeUnknownError (504) and the caller re-reads before deciding.
+   */
+  private write<T>(fn: (client: Etcd3) => Promise<T>): Promise<T> {
+    return this.call(fn, true);
   }
 
-  private async call<T>(fn: () => Promise<T>, retryable: (err: unknown) => boolean): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
+  /**
+   * Runs `fn` on a member, failing over to the others (each once, then again after a backoff)
+   * while the failure is one that may be retried, for up to requestTimeoutMs in all.
+   */
+  private async call<T>(fn: (client: Etcd3) => Promise<T>, isWrite: boolean): Promise<T> {
+    const start = Date.now();
+    const tried = new Set<Endpoint>();
+    for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new UnavailableError('store is closed');
+      const ep = this.endpoints.pick(tried);
+      let err: unknown;
       try {
-        return await fn();
-      } catch (err) {
-        const mapped = mapEtcdError(err);
-        if (!(mapped instanceof UnavailableError) || attempt >= this.readAttempts || !retryable(err)) throw mapped;
-        await sleep(backoffMs(attempt, this.maxBackoffMs));
+        const res = await fn(ep.client);
+        this.endpoints.succeeded(ep);
+        return res;
+      } catch (e) {
+        err = e;
       }
+      const mapped = mapEtcdError(err);
+      // Any other error is etcd's answer to the request, not the member's failure.
+      if (!(mapped instanceof UnavailableError)) throw mapped;
+      if (!errorMessage(err).includes('too many requests')) this.endpoints.failed(ep);
+      if (isWrite && !notExecuted(err)) {
+        throw new OutcomeUnknownError(`etcd write outcome unknown (it may or may not have committed): ${errorMessage(err)}`);
+      }
+      if (this.closed || Date.now() - start >= this.requestTimeoutMs) throw mapped;
+      tried.add(ep);
+      if (tried.size < this.endpoints.size) continue; // another member at once
+      tried.clear();
+      await sleep(backoffMs(attempt, this.maxBackoffMs));
     }
   }
 
@@ -639,7 +872,7 @@ export class EtcdStore implements Store {
     const fallback = requested + 1;
     let stream: WatchStream | undefined;
     try {
-      stream = await this.client.watchClient.watch();
+      stream = await this.endpoints.pick(new Set()).client.watchClient.watch();
     } catch {
       return fallback; // the caller's CompactedError matters more than the exact number
     }

@@ -1,5 +1,13 @@
 // Reading a kubeconfig file (the YAML kubectl uses; JSON is valid YAML too): the current context's
 // cluster server and user token, so every cell process accepts the same `--kubeconfig` file as kubectl.
+// Several API servers (DESIGN §7): kubectl knows one `server` per cluster, so the others go in a
+// cluster extension kubectl ignores (as it ignores minikube's), and cell clients fail over across
+// all of them, `server` first:
+//   cluster:
+//     server: https://10.0.0.1:6443
+//     extensions:
+//     - name: cell.dev/servers
+//       extension: { servers: [https://10.0.0.1:6443, https://10.0.0.2:6443] }
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -15,6 +23,9 @@ export interface KubeconfigConnection {
   namespace?: string;
 }
 
+/** The cluster extension that lists every API server of the cluster. */
+export const SERVERS_EXTENSION = 'cell.dev/servers';
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -26,6 +37,19 @@ function pick(doc: Record<string, unknown>, list: string, inner: string, name: s
   const body = isRecord(found) ? found[inner] : undefined;
   if (!isRecord(body)) throw new ParseError(`kubeconfig ${file}: no ${list.slice(0, -1)} named "${name}"`);
   return body;
+}
+
+/** The servers listed by the cluster's SERVERS_EXTENSION, if it has one. */
+function extensionServers(cluster: Record<string, unknown>, file: string): string[] {
+  const exts = cluster.extensions;
+  if (!Array.isArray(exts)) return [];
+  const ext: unknown = (exts as unknown[]).find((e) => isRecord(e) && e.name === SERVERS_EXTENSION);
+  if (!isRecord(ext)) return [];
+  const servers = isRecord(ext.extension) ? ext.extension.servers : undefined;
+  if (!Array.isArray(servers) || !servers.every((s): s is string => typeof s === 'string' && s !== '')) {
+    throw new ParseError(`kubeconfig ${file}: extension ${SERVERS_EXTENSION} needs "servers", a list of URLs`);
+  }
+  return servers;
 }
 
 /** `opts.context` picks a context other than `current-context` (cellctl's `--context`). */
@@ -43,7 +67,7 @@ export function loadKubeconfig(file: string, opts: { context?: string } = {}): K
   if (typeof context.cluster !== 'string') throw new ParseError(`kubeconfig ${file}: context "${current}" names no cluster`);
   const cluster = pick(doc, 'clusters', 'cluster', context.cluster, file);
   if (typeof cluster.server !== 'string' || cluster.server === '') throw new ParseError(`kubeconfig ${file}: cluster "${context.cluster}" has no server`);
-  const out: KubeconfigConnection = { servers: [cluster.server] };
+  const out: KubeconfigConnection = { servers: [cluster.server, ...extensionServers(cluster, file)].filter((s, i, all) => all.indexOf(s) === i) };
   const tls: TlsOptions = {};
   if (typeof cluster['certificate-authority-data'] === 'string') {
     tls.ca = Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8');

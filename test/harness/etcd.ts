@@ -1,6 +1,8 @@
-// Starts a real etcd server on loopback in a temp data dir, for tests and benchmarks.
+// Starts a real etcd server on loopback in a temp data dir, for tests and benchmarks. The spawn /
+// health / exit handling here (EtcdProcess) also serves the multi-member harness in etcd-cluster.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports.js';
@@ -16,22 +18,27 @@ export interface EtcdServer {
   stop(): Promise<void>;
 }
 
-async function waitHealthy(endpoint: string, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`etcd exited with code ${child.exitCode} before it was healthy`);
-    try {
-      const res = await fetch(`${endpoint}/health`);
-      if (res.ok) {
-        const body = (await res.json()) as { health?: string };
-        if (body.health === 'true') return;
-      }
-    } catch {
-      // not listening yet: poll again
-    }
-    if (Date.now() > deadline) throw new Error(`etcd at ${endpoint} not healthy after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** What a started etcd must reach before start() resolves. */
+export type EtcdReadiness =
+  /** `/health` says true: the member has a leader and can serve a quorum read. */
+  | 'healthy'
+  /**
+   * The client port accepts connections. A member that cannot reach quorum (too few others run)
+   * listens but answers no request until it has joined one, so this is all one can wait for then.
+   */
+  | 'serving';
+
+/**
+ * Tests care about semantics, not durability: skipping fsync makes them several times faster.
+ * Benchmarks set CELL_ETCD_FSYNC=1 (or a caller passes fsync) so their figures are those of a real,
+ * durable etcd.
+ */
+export function durabilityArgs(fsync?: boolean): string[] {
+  return fsync === true || process.env.CELL_ETCD_FSYNC === '1' ? [] : ['--unsafe-no-fsync'];
+}
+
+export function tempDataDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'cell-etcd-'));
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -41,45 +48,136 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startEtcd(opts: { quiet?: boolean } = {}): Promise<EtcdServer> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cell-etcd-'));
-  const clientPort = await freePort();
-  const peerPort = await freePort();
-  const endpoint = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
-  const args = [
-    '--name', 'cell-test',
-    '--data-dir', dataDir,
-    '--listen-client-urls', endpoint,
-    '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', peer,
-    '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `cell-test=${peer}`,
-    '--log-level', 'error',
-    '--logger', 'zap',
-  ];
-  // Tests care about semantics, not durability: skipping fsync makes them several times faster.
-  // Benchmarks set CELL_ETCD_FSYNC=1 so their figures are those of a real, durable etcd.
-  if (process.env.CELL_ETCD_FSYNC !== '1') args.push('--unsafe-no-fsync');
-  let child: ChildProcess;
-  const launch = async () => {
-    child = spawn(process.env.ETCD_BIN ?? 'etcd', args, { stdio: ['ignore', 'ignore', opts.quiet ? 'ignore' : 'inherit'] });
-    await waitHealthy(endpoint, child);
-  };
-  await launch();
+/** Every etcd this process started and has not seen exit, killed should the test process exit first. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** One etcd process that can be started, killed and started again with the same arguments. */
+export class EtcdProcess {
+  private child: ChildProcess | undefined;
+
+  constructor(
+    readonly endpoint: string,
+    private readonly args: string[],
+    private readonly quiet: boolean,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /**
+   * Spawns etcd and waits for `readiness`; `readiness` may be a function so that a cluster member
+   * can decide per poll (it waits for health only while a quorum can form).
+   */
+  async start(readiness: EtcdReadiness | (() => EtcdReadiness) = 'healthy', timeoutMs = 30_000): Promise<void> {
+    if (this.running) throw new Error(`etcd at ${this.endpoint} is already running`);
+    const child = spawn(process.env.ETCD_BIN ?? 'etcd', this.args, {
+      stdio: ['ignore', 'ignore', this.quiet ? 'ignore' : 'inherit'],
+    });
+    this.child = child;
+    live.add(child);
+    child.once('exit', () => live.delete(child));
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`etcd at ${this.endpoint} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+      }
+      const want = typeof readiness === 'function' ? readiness() : readiness;
+      if (await this.probe(want)) return;
+      if (Date.now() > deadline) throw new Error(`etcd at ${this.endpoint} not ${want} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private async probe(want: EtcdReadiness): Promise<boolean> {
+    if (want === 'serving') return this.listening();
+    try {
+      // A member without quorum answers /health only after its own internal timeout; cap the wait.
+      const res = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(3_000) });
+      const body = (await res.json()) as { health?: string };
+      return res.ok && body.health === 'true';
+    } catch {
+      // Not listening yet (or the probe timed out): the caller polls again until its deadline.
+      return false;
+    }
+  }
+
+  private listening(): Promise<boolean> {
+    const { hostname, port } = new URL(this.endpoint);
+    return new Promise((resolve) => {
+      const sock = net.connect({ host: hostname, port: Number(port) });
+      sock.setTimeout(1_000);
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve(true);
+      });
+      // Refused or timed out: not listening yet, the caller polls again.
+      sock.once('error', () => resolve(false));
+      sock.once('timeout', () => {
+        sock.destroy();
+        resolve(false);
+      });
+    });
+  }
+
+  /** Sends `sig` (SIGSTOP / SIGCONT / …) if the process is running. */
+  signal(sig: NodeJS.Signals): void {
+    if (this.running) this.child?.kill(sig);
+  }
+
+  /** SIGKILL and wait for the exit. A stopped (SIGSTOP) process dies from SIGKILL too. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    child.kill('SIGKILL');
+    await exited(child);
+  }
+
+  /** SIGTERM (SIGCONT first, in case it is paused) and wait for the exit. */
+  async terminate(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    child.kill('SIGCONT');
+    child.kill('SIGTERM');
+    await exited(child);
+  }
+}
+
+export async function startEtcd(opts: { quiet?: boolean; fsync?: boolean } = {}): Promise<EtcdServer> {
+  const dataDir = tempDataDir();
+  const endpoint = `http://127.0.0.1:${await freePort()}`;
+  const peer = `http://127.0.0.1:${await freePort()}`;
+  const proc = new EtcdProcess(
+    endpoint,
+    [
+      '--name', 'cell-test',
+      '--data-dir', dataDir,
+      '--listen-client-urls', endpoint,
+      '--advertise-client-urls', endpoint,
+      '--listen-peer-urls', peer,
+      '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `cell-test=${peer}`,
+      '--log-level', 'error',
+      '--logger', 'zap',
+      ...durabilityArgs(opts.fsync),
+    ],
+    opts.quiet ?? false,
+  );
+  await proc.start();
   return {
     endpoint,
     dataDir,
-    async kill() {
-      child.kill('SIGKILL');
-      await exited(child);
-    },
-    async restart() {
-      await launch();
-    },
+    kill: () => proc.kill(),
+    restart: () => proc.start(),
     async stop() {
-      child.kill('SIGTERM');
-      await exited(child);
+      await proc.terminate();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
