@@ -17,24 +17,43 @@ function mediaType(req: Request): string {
 }
 
 /** Read the raw body, at most `limit` bytes (413 past it, without buffering the rest). */
-export async function readBody(req: Request, limit: number): Promise<Buffer> {
+export function readBody(req: Request, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    throw new RequestTooLargeError(`request entity too large: limit is ${limit} bytes`);
+    return Promise.reject(new RequestTooLargeError(`request entity too large: limit is ${limit} bytes`));
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk instanceof Buffer ? chunk : Buffer.from(String(chunk));
-    size += buf.length;
-    if (size > limit) {
-      // Stop reading; the connection is closed after the 413 is sent.
-      req.unpipe();
-      throw new RequestTooLargeError(`request entity too large: limit is ${limit} bytes`);
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
+  // Plain stream events: an async iterator costs several promises per chunk on the hottest path.
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (err: Error | undefined) => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      if (err) reject(err);
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onData = (chunk: Buffer | string) => {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += buf.length;
+      if (size > limit) {
+        // Stop reading; the connection is closed once the 413 has been sent.
+        req.pause();
+        res413(req);
+        finish(new RequestTooLargeError(`request entity too large: limit is ${limit} bytes`));
+        return;
+      }
+      chunks.push(buf);
+    };
+    const onEnd = () => finish(undefined);
+    const onError = (err: Error) => finish(err);
+    // The client went away before the body was complete.
+    const onClose = () => finish(new BadRequestError('the request body ended before it was complete'));
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
+}
+
+/** The rest of an over-long body is never read: this connection cannot carry another request. */
+function res413(req: Request): void {
+  req.res?.setHeader('Connection', 'close');
 }
 
 /**
@@ -54,15 +73,26 @@ export function checkDepth(value: unknown, what = 'request body'): void {
   }
 }
 
+/** Cheap pre-check for JSON: nesting deeper than MAX_JSON_DEPTH needs more brackets than that. */
+function mayBeTooDeep(text: string): boolean {
+  let opens = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c === 0x7b || c === 0x5b) && ++opens > MAX_JSON_DEPTH) return true;
+  }
+  return false;
+}
+
 function parseText(text: string, yaml: boolean): unknown {
-  if (text.trim() === '') throw new BadRequestError('request body is empty');
+  if (!/\S/.test(text)) throw new BadRequestError('request body is empty');
   let value: unknown;
   try {
     value = yaml ? YAML.parse(text, { maxAliasCount: 100 }) : JSON.parse(text);
   } catch (err) {
     throw new BadRequestError(`error decoding ${yaml ? 'YAML' : 'JSON'} body: ${errorMessage(err)}`);
   }
-  checkDepth(value);
+  // YAML nests by indentation too: always walk it.
+  if (yaml || mayBeTooDeep(text)) checkDepth(value);
   return value;
 }
 
