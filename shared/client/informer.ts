@@ -261,18 +261,25 @@ export class Informer<T extends ObjectLike> {
         this.abort = new AbortController();
         // Servers end watches after timeoutSeconds; a random spread avoids synchronised reconnects.
         const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+        const began = Date.now();
         await this.opts.client.watch<T>(
           this.opts.ref,
           { ...this.query(), resourceVersion: this.watchFrom(), allowWatchBookmarks: 'true', timeoutSeconds },
           (ev) => this.apply(ev),
           this.abort.signal,
         );
-        failures = 0;
+        // A watch that ends at once (a proxy or server that accepts and closes) must not turn
+        // this loop into a spin: only one that ran a while resets the back-off.
+        if (Date.now() - began >= 1_000) failures = 0;
+        else await this.pause(Math.min(100 * 2 ** Math.min(++failures, 7), 10_000));
       } catch (err) {
         if (!this.running) break;
         if (err instanceof ExpiredError) {
           // History is gone: re-list and reconcile, as client-go's reflector does.
           this.opts.log?.info('watch expired; re-listing', { resource: this.opts.ref.resource });
+          // The first 410 re-lists at once; a run of them (an expired continue token while
+          // listing) backs off like any failure.
+          if (needList) await this.pause(Math.min(100 * 2 ** Math.min(++failures, 7), 10_000));
           needList = true;
           continue;
         }
