@@ -18,7 +18,8 @@
 // BENCH_CONCURRENCY (creates in flight, 128), BENCH_SAME_NAME=1 (both daemons share one name:
 // active-active replicas racing for every pod), BENCH_APISERVERS (1; more = API server replicas on
 // the same etcd prefix, creates and schedulers spread over them), BENCH_SCHEDULER_ARGS (extra flags
-// for both daemons, e.g. "--conflict-mode=coarse"), BENCH_TRACE=1 (progress every 2 s).
+// for both daemons, e.g. "--conflict-mode=coarse"), BENCH_TRACE=1 (progress every 2 s),
+// BENCH_SERVER_NODE_ARGS (node flags for the API server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -286,6 +287,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
           port: await freePort(),
           // Nodes here are registered without agents: no lease heartbeats, so no node lifecycle controller.
           args: ['--log-level=warn', '--compaction-interval=0', '--max-requests-inflight=0', '--controllers=podgc'],
+          nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
         }),
       );
     }

@@ -104,10 +104,18 @@ export class PlacementCommitter {
       return this.counted(items, items.map((_, i) => out.get(i)!));
     }
 
-    for (const chunk of this.chunks(items, live)) {
-      const out = await this.commitChunk(items, chunk, false);
-      for (const [i, r] of out) results[i] = r;
-    }
+    // One transaction per node, all at once: a conflict on one node (another scheduler got there
+    // first) then retries that node's bindings only, not every binding of the Placement. The etcd
+    // store's group commit sends these transactions together, as one request.
+    await Promise.all(
+      this.chunksPerNode(items, live).map(async (chunks) => {
+        // A node with more bindings than one transaction holds: its chunks go one after another.
+        for (const chunk of chunks) {
+          const out = await this.commitChunk(items, chunk, false);
+          for (const [i, r] of out) results[i] = r;
+        }
+      }),
+    );
     return this.counted(items, results.map((r) => r!));
   }
 
@@ -119,34 +127,21 @@ export class PlacementCommitter {
     return results;
   }
 
-  /** Split bindings into transactions within etcd's op limit, keeping each node's bindings together. */
-  private chunks(items: BindRequest[], indices: number[]): number[][] {
+  /** Bindings by node, each node's split into transactions within etcd's op limit (pods + its allocation). */
+  private chunksPerNode(items: BindRequest[], indices: number[]): number[][][] {
     const byNode = new Map<string, number[]>();
     for (const i of indices) {
       const n = items[i]!.nodeName;
-      if (!byNode.has(n)) byNode.set(n, []);
-      byNode.get(n)!.push(i);
+      let group = byNode.get(n);
+      if (!group) byNode.set(n, (group = []));
+      group.push(i);
     }
-    const out: number[][] = [];
-    let cur: number[] = [];
-    let nodes = 0;
-    for (const group of byNode.values()) {
-      for (let start = 0; start < group.length; ) {
-        const room = MAX_TXN_OPS - cur.length - nodes - 1; // -1 for this node's allocation write
-        if (room <= 0) {
-          out.push(cur);
-          cur = [];
-          nodes = 0;
-          continue;
-        }
-        const take = group.slice(start, start + room);
-        cur.push(...take);
-        nodes++;
-        start += take.length;
-      }
-    }
-    if (cur.length > 0) out.push(cur);
-    return out;
+    const perTxn = MAX_TXN_OPS - 1;
+    return [...byNode.values()].map((group) => {
+      const chunks: number[][] = [];
+      for (let start = 0; start < group.length; start += perTxn) chunks.push(group.slice(start, start + perTxn));
+      return chunks;
+    });
   }
 
   private decodeState(keys: string[], reads: (StoredValue | undefined)[]): State {
