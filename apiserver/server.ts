@@ -180,6 +180,23 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
   });
 
+  // Resource requests (the hot path) go straight to the resource router, past the discovery and
+  // health routes below; what it does not serve falls through to them and to the final 404.
+  const serveResource = async (req: Request, res: Response): Promise<boolean> => {
+    try {
+      const user = res.locals.user as UserInfo | undefined;
+      if (!user) throw new UnauthorizedError('Unauthorized');
+      return await router.handle(req, res, user);
+    } catch (err) {
+      sendError(res, err, log);
+      return true;
+    }
+  };
+  app.use(async (req: Request, res: Response, next: NextFunction) => {
+    if (isResourcePath(req.path) && (await serveResource(req, res))) return;
+    next();
+  });
+
   let ready = true;
   app.get(['/livez', '/healthz'], (_req, res) => res.type('text/plain').send('ok'));
   app.get('/readyz', (_req, res) => {
@@ -235,14 +252,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // --- end node agents ---
 
   app.use(async (req: Request, res: Response) => {
-    try {
-      const user = res.locals.user as UserInfo | undefined;
-      if (!user) throw new UnauthorizedError('Unauthorized');
-      const handled = await router.handle(req, res, user);
-      if (!handled) throw new NotFoundError('the server could not find the requested resource');
-    } catch (err) {
-      sendError(res, err, log);
-    }
+    // Resource paths were offered to the router already, above.
+    if (!isResourcePath(req.path) && (await serveResource(req, res))) return;
+    sendError(res, new NotFoundError('the server could not find the requested resource'), log);
   });
 
   const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, app) : http.createServer(app);
@@ -320,4 +332,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** /api/v1/<resource>… or /apis/<group>/<version>/<resource>…: deeper than any discovery document. */
+function isResourcePath(path: string): boolean {
+  const segments = path.split('/').filter((p) => p !== '');
+  return (segments[0] === 'api' && segments.length >= 3) || (segments[0] === 'apis' && segments.length >= 4);
 }
