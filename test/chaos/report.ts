@@ -1,0 +1,89 @@
+// The closing note of a chaos run: faults injected with heal times per kind, what became of the
+// pods, conflicts, and each invariant's figures and violations.
+import { formatTable, percentile } from '../../bench/measure.js';
+import type { Crash } from './cluster.js';
+import { FAULT_KINDS, type FaultRecord } from './faults.js';
+import type { Outcome, Violation } from './invariants.js';
+import type { PodKind } from './workload.js';
+
+export interface ChaosSummary {
+  seed: number;
+  config: string;
+  wallSeconds: number;
+  setupSeconds: number;
+  faults: FaultRecord[];
+  created: Record<PodKind, number>;
+  recreated: number;
+  podGroups: number;
+  retriedWrites: number;
+  ambiguousCreates: number;
+  outcome: Outcome;
+  conflicts: number;
+  boundBySchedulers: number;
+  revisionsChecked: number;
+  changesReplayed: number;
+  sampledRevisions: number[];
+  boundUids: number;
+  watch: { consumerEvents: number; etcdEvents: number; compared: number; resumes: number; expired: string[]; errors: number };
+  audit: string;
+  crashes: Crash[];
+  unclean: { process: string; code: number | null }[];
+  violations: Violation[];
+  notes: string[];
+}
+
+const s = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? '-' : (ms / 1000).toFixed(2));
+
+export function formatReport(r: ChaosSummary): string {
+  const out: string[] = [];
+  const ok = r.violations.length === 0;
+  out.push(`\n=== cell chaos run, seed ${r.seed}: ${ok ? 'PASS' : `FAIL (${r.violations.length} violations)`} ===`);
+  out.push(`${r.config}; wall ${r.wallSeconds.toFixed(0)} s (setup ${r.setupSeconds.toFixed(0)} s)\n`);
+
+  out.push('faults injected (heal time in seconds; see faults.ts for what "healed" means per kind):\n');
+  out.push(
+    formatTable(
+      ['kind', 'count', 'healed', 'min', 'median', 'max'],
+      FAULT_KINDS.map((k) => {
+        const fs = r.faults.filter((f) => f.kind === k);
+        const heals = fs.flatMap((f) => (f.healMs !== undefined ? [f.healMs] : [])).sort((a, b) => a - b);
+        return [k, fs.length, heals.length, s(heals[0]), s(percentile(heals, 50)), s(heals.at(-1))];
+      }),
+    ),
+  );
+  out.push('');
+  out.push(
+    formatTable(
+      ['#', 'at s', 'kind', 'target', 'down s', 'heal s', 'detail'],
+      r.faults.map((f, i) => [i + 1, s(f.atMs), f.kind, f.target, s(f.downMs), f.healMs === undefined ? 'NOT HEALED' : s(f.healMs), f.detail]),
+    ),
+  );
+
+  const o = r.outcome;
+  const created = Object.values(r.created).reduce((a, b) => a + b, 0);
+  out.push(`\npods: ${created} created (${Object.entries(r.created).map(([k, v]) => `${v} ${k}`).join(', ')}; ${r.recreated} of them re-creations of finished pods; ${r.podGroups} gangs)`);
+  out.push(`  at the end: ${o.bound} bound and running, ${o.finished} succeeded, ${o.failed} failed, ${o.pendingWithReason} pending with a FailedScheduling reason, ` +
+    `${o.deletedByWorkload} deleted by the workload after finishing, ${o.preempted} preempted`);
+  out.push(`  writes retried through faults: ${r.retriedWrites}; creates that had committed on an attempt that looked failed: ${r.ambiguousCreates}`);
+  out.push(`  schedulers: ${r.boundBySchedulers} bindings, ${r.conflicts} conflicts (409s), summed over every process instance's last scrape`);
+
+  out.push('\ninvariants:');
+  const count = (inv: Violation['invariant']) => r.violations.filter((v) => v.invariant === inv).length;
+  out.push(`  over-commit:  ${count('over-commit') === 0 ? 'none' : 'VIOLATED'} — every one of ${r.revisionsChecked} revisions replayed (${r.changesReplayed} changes) ` +
+    `and ${r.sampledRevisions.length} revisions read as ranges (${r.sampledRevisions.join(', ')}); API server audit at the end: ${r.audit}`);
+  out.push(`  bound twice:  ${count('bound-twice') === 0 ? 'none' : 'VIOLATED'} — ${r.boundUids} bound pod uids, nodeName never changed, no uid in two ledgers`);
+  out.push(`  lost pods:    ${count('lost') === 0 ? 'none' : 'VIOLATED'} — of ${created} created`);
+  const w = r.watch;
+  out.push(`  watch:        ${count('watch') === 0 ? 'exactly once, in order' : 'VIOLATED'} — consumer ${w.consumerEvents} events vs etcd history ${w.etcdEvents}, ` +
+    `${w.compared} compared; ${w.resumes} resumes across API servers, ${w.expired.length} × 410, ${w.errors} broken streams`);
+  out.push(`  crashes:      ${r.crashes.length === 0 ? 'none (only injected kills)' : r.crashes.map((c) => `${c.process} at ${s(c.atMs)}s (code ${c.code}, signal ${c.signal})`).join('; ')}`);
+  if (r.unclean.length > 0) out.push(`  unclean exit on SIGTERM: ${r.unclean.map((u) => `${u.process} (${u.code})`).join(', ')}`);
+
+  if (!ok) {
+    out.push('\nviolations:');
+    for (const v of r.violations) out.push(`  [${v.invariant}] ${v.message}`);
+    for (const c of r.crashes) out.push(`\n--- output of ${c.process} before it exited ---\n${c.output}`);
+  }
+  if (r.notes.length > 0) out.push(`\nnotes (${r.notes.length}): ${r.notes.slice(0, 5).join(' | ')}`);
+  return out.join('\n');
+}

@@ -1,0 +1,203 @@
+// One chaos run, start to finish: the cluster, the watch consumer, the workload and the fault
+// injector at once; then everything restarted, a settle period, and the invariants judged from
+// etcd's history. Used by run.ts (`npm run test:chaos`) and chaos.test.ts (the short CI form).
+import type { Pod } from '../../shared/api/core.js';
+import { ApiClient } from '../../shared/client/http-client.js';
+import { errorMessage } from '../../shared/errors.js';
+import { seededRandom } from '../harness/random.js';
+import { metricValue } from '../schedulers/scheduler-process.js';
+import { ChaosCluster, ETCD_PREFIX, NAMESPACE } from './cluster.js';
+import { FaultInjector, planFaults } from './faults.js';
+import { EtcdReader } from './history.js';
+import { checkAtRevision, compareWatch, podOutcomes, replay, type Violation } from './invariants.js';
+import { formatReport, type ChaosSummary } from './report.js';
+import { WatchConsumer } from './watch.js';
+import { hollowCpuFor, Workload, type PodKind } from './workload.js';
+
+export interface ChaosConfig {
+  seed: number;
+  pods: number;
+  /** The creation window; faults are injected during it. */
+  durationMs: number;
+  hollowNodes: number;
+  hollowAgents?: number;
+  realAgents?: number;
+  realPods?: number;
+  impossiblePods?: number;
+  /** Faults in the window (at least one of each kind). */
+  faults?: number;
+  /** Longest wait for the cluster to settle after the window. */
+  settleMs?: number;
+  verbose?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ChaosResult {
+  ok: boolean;
+  summary: ChaosSummary;
+  report: string;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Settled: nothing terminating, every unbound pod carries its Unschedulable reason, real pods done. */
+async function settled(client: ApiClient): Promise<{ done: boolean; why: string }> {
+  const list = await client.list<{ items: Pod[] }>({ namespace: NAMESPACE, resource: 'pods' });
+  const terminating = list.items.filter((p) => p.metadata.deletionTimestamp !== undefined).length;
+  const unexplained = list.items.filter(
+    (p) => !p.spec.nodeName && !p.status.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable'),
+  ).length;
+  const realRunning = list.items.filter((p) => p.metadata.name?.startsWith('real-') && p.spec.nodeName && p.status.phase !== 'Succeeded' && p.status.phase !== 'Failed').length;
+  return { done: terminating === 0 && unexplained === 0 && realRunning === 0, why: `${terminating} terminating, ${unexplained} unbound without a reason, ${realRunning} real pods not finished` };
+}
+
+export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
+  const log = cfg.log ?? ((line: string) => console.error(`chaos: ${line}`));
+  const began = Date.now();
+  const hollowAgents = cfg.hollowAgents ?? 2;
+  const cluster = new ChaosCluster({
+    hollowNodes: cfg.hollowNodes,
+    hollowAgents,
+    realAgents: cfg.realAgents ?? 2,
+    hollowCpu: hollowCpuFor(cfg.pods, cfg.hollowNodes),
+    hollowMemory: '32Gi',
+    verbose: cfg.verbose ?? false,
+  });
+  const violations: Violation[] = [];
+  let reader: EtcdReader | undefined;
+  let consumer: WatchConsumer | undefined;
+  let client: ApiClient | undefined;
+  let summary: ChaosSummary | undefined;
+  try {
+    log(`seed ${cfg.seed}: starting 3 etcd members, 2 API servers, ${hollowAgents} hollow agents (${cfg.hollowNodes} nodes of ${hollowCpuFor(cfg.pods, cfg.hollowNodes)} cpu), ${cfg.realAgents ?? 2} real agents, 3 schedulers`);
+    await cluster.start();
+    const setupSeconds = (Date.now() - began) / 1000;
+    client = new ApiClient({ servers: cluster.apiservers.map((a) => a.url), timeoutMs: 10_000, retries: 3 });
+    reader = new EtcdReader(cluster.etcd.endpoints, ETCD_PREFIX);
+    const startRevision = await reader.revision();
+
+    const workload = new Workload(
+      client,
+      { pods: cfg.pods, creationMs: cfg.durationMs, realPods: cfg.realPods ?? Math.max(4, Math.round(cfg.pods / 200)), impossiblePods: cfg.impossiblePods ?? 3, concurrency: 16 },
+      seededRandom(cfg.seed),
+    );
+    consumer = new WatchConsumer(cluster.apiservers.map((a) => a.url), NAMESPACE, startRevision, (type, pod) => workload.onPod(type, pod));
+    consumer.start();
+
+    const faultCount = cfg.faults ?? Math.max(6, Math.round(cfg.durationMs / 12_000));
+    const plan = planFaults(seededRandom(cfg.seed ^ 0x5eed), cfg.durationMs, faultCount);
+    log(`setup ${setupSeconds.toFixed(0)} s (etcd ${cluster.etcd.endpoints.join(',')}, prefix ${ETCD_PREFIX}, API servers ${cluster.apiservers.map((a) => a.url).join(',')}); ${cfg.pods} pods over ${(cfg.durationMs / 1000).toFixed(0)} s, ${plan.length} faults: ${plan.map((f) => f.kind).join(', ')}`);
+    const injector = new FaultInjector(cluster, new ApiClient({ servers: cluster.apiservers.map((a) => a.url), timeoutMs: 2_000, retries: 0 }), log);
+
+    // Revisions to re-check from ranges at the end (history is never compacted in this run).
+    const sampled: number[] = [];
+    const sampler = setInterval(() => {
+      reader!.revision().then(
+        (rev) => sampled.push(rev),
+        (err: unknown) => cluster.note(`revision sample failed: ${errorMessage(err)}`),
+      );
+    }, Math.max(2000, cfg.durationMs / 8));
+    const progress = setInterval(() => log(`progress: ${workload.createdCount}/${cfg.pods} pods created, watch at ${consumer!.resourceVersion}, ${injector.records.length}/${plan.length} faults`), 15_000);
+    try {
+      await Promise.all([workload.run(), injector.run(plan)]);
+    } finally {
+      clearInterval(sampler);
+      clearInterval(progress);
+      injector.stop();
+      await workload.stop();
+    }
+    for (const f of injector.records) if (f.healMs === undefined) violations.push({ invariant: 'heal', message: `${f.kind} of ${f.target} at ${(f.atMs / 1000).toFixed(1)}s did not heal: ${f.detail}` });
+
+    log('window over: restarting anything down, waiting for the cluster to settle');
+    await cluster.ensureAllRunning();
+    const settleDeadline = Date.now() + (cfg.settleMs ?? 90_000);
+    let state = { done: false, why: 'not checked' };
+    while (Date.now() < settleDeadline) {
+      try {
+        state = await settled(client);
+        if (state.done) break;
+      } catch (err) {
+        state = { done: false, why: errorMessage(err) };
+      }
+      await sleep(2000);
+    }
+    if (!state.done) cluster.note(`not settled after ${cfg.settleMs ?? 90_000} ms: ${state.why}`);
+
+    const endRevision = await reader.sentinel();
+    sampled.push(endRevision);
+    log(`reading etcd history ${startRevision + 1}..${endRevision}`);
+    const changes = await reader.history(startRevision + 1, endRevision);
+    const r = await replay(reader, startRevision, changes, NAMESPACE);
+    violations.push(...r.violations);
+    for (const rev of sampled) violations.push(...(await checkAtRevision(reader, rev)));
+
+    const lastPodRevision = r.podEvents.at(-1)?.rv ?? startRevision;
+    if (!(await consumer.caughtUp(lastPodRevision, 60_000))) cluster.note(`watch consumer at ${consumer.resourceVersion}, not at ${lastPodRevision}, after 60 s`);
+    await consumer.stop();
+    const watch = compareWatch(consumer.seen, r.podEvents, endRevision);
+    violations.push(...watch.violations);
+    for (const e of consumer.expired) violations.push({ invariant: 'watch', message: e });
+
+    const outcome = podOutcomes(workload.created.values(), r, NAMESPACE);
+    violations.push(...outcome.violations);
+
+    // The server's own audit as a cross-check (the figures above do not depend on it).
+    let audit = 'not read';
+    try {
+      const res = await fetch(`${cluster.apiservers[0]!.url}/audit`, { signal: AbortSignal.timeout(60_000) });
+      const a = (await res.json()) as { ok: boolean; revision: number; violations: unknown[] };
+      audit = a.ok ? `ok at revision ${a.revision}` : `${a.violations.length} violations at revision ${a.revision}: ${JSON.stringify(a.violations.slice(0, 3))}`;
+      if (!a.ok) violations.push({ invariant: 'over-commit', message: `API server audit: ${audit}` });
+    } catch (err) {
+      cluster.note(`audit not read: ${errorMessage(err)}`);
+    }
+
+    const texts = cluster.metricTexts();
+    const sum = (name: string) => texts.reduce((acc, t) => acc + metricValue(t, name), 0);
+    const created: Record<PodKind, number> = { 'long-running': 0, finishing: 0, gang: 0, real: 0, impossible: 0 };
+    let recreated = 0;
+    for (const c of workload.created.values()) {
+      created[c.kind]++;
+      if (c.replaces) recreated++;
+    }
+    summary = {
+      seed: cfg.seed,
+      config: `${cfg.pods} pods over ${(cfg.durationMs / 1000).toFixed(0)} s, ${cfg.hollowNodes} hollow nodes in ${hollowAgents} agents, ${cfg.realAgents ?? 2} real agents`,
+      wallSeconds: 0,
+      setupSeconds,
+      faults: injector.records,
+      created,
+      recreated,
+      podGroups: workload.podGroups.length,
+      retriedWrites: workload.retriedWrites,
+      ambiguousCreates: workload.ambiguousCreates,
+      outcome,
+      conflicts: sum('cell_scheduler_conflicts_total'),
+      boundBySchedulers: sum('cell_scheduler_bound_pods_total'),
+      revisionsChecked: r.revisionsChecked,
+      changesReplayed: r.changes,
+      sampledRevisions: sampled,
+      boundUids: r.boundUids,
+      watch: { consumerEvents: consumer.seen.length, etcdEvents: r.podEvents.length, compared: watch.compared, resumes: consumer.resumes, expired: consumer.expired, errors: consumer.errors.length },
+      audit,
+      crashes: [],
+      unclean: [],
+      violations,
+      notes: cluster.notes,
+    };
+  } finally {
+    await consumer?.stop();
+    client?.close();
+    reader?.close();
+    const unclean = await cluster.stop();
+    if (summary) {
+      summary.unclean = unclean;
+      summary.crashes = cluster.crashes;
+      summary.wallSeconds = (Date.now() - began) / 1000;
+      for (const c of cluster.crashes) violations.push({ invariant: 'crash', message: `${c.process} exited on its own (code ${c.code}, signal ${c.signal}) at ${(c.atMs / 1000).toFixed(1)}s` });
+      for (const u of unclean) violations.push({ invariant: 'crash', message: `${u.process} exited with code ${u.code} on SIGTERM` });
+    }
+  }
+  const report = formatReport(summary);
+  return { ok: summary.violations.length === 0, summary, report };
+}
