@@ -155,6 +155,7 @@ function merge(name: string, slices: RateRow[], note?: string): RateRow {
       latenciesMs: latencies,
     },
     serverCpuMs: slices.reduce((n, r) => n + r.serverCpuMs, 0),
+    clientCpuMs: slices.reduce((n, r) => n + r.clientCpuMs, 0),
     ...(note ? { note } : {}),
   };
 }
@@ -166,6 +167,8 @@ interface RateRow {
   result: LoopResult;
   /** API server CPU ms spent during the case (NaN for the raw etcd cases). */
   serverCpuMs: number;
+  /** This load generator's own CPU ms during the case (it shares the machine with the server). */
+  clientCpuMs: number;
   note?: string;
 }
 
@@ -213,8 +216,10 @@ async function main(): Promise<void> {
       durationMs = DURATION_MS,
     ): Promise<RateRow> => {
       const before = cpuMs(serverPid);
+      const clientBefore = process.cpuUsage();
       const result = await runFor({ durationMs, concurrency: CONCURRENCY }, op);
-      return { name, result, serverCpuMs: cpuMs(serverPid) - before, ...(note ? { note } : {}) };
+      const client = process.cpuUsage(clientBefore);
+      return { name, result, serverCpuMs: cpuMs(serverPid) - before, clientCpuMs: (client.user + client.system) / 1000, ...(note ? { note } : {}) };
     };
 
     rows.push(
@@ -290,7 +295,7 @@ async function main(): Promise<void> {
       `${os.cpus().length} CPUs, 1-min load average ${load0.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end\n`);
     console.log(
       formatTable(
-        ['workload', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'conflicts', 'server CPU µs/req', 'note'],
+        ['workload', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'conflicts', 'server CPU µs/req', 'client CPU µs/req', 'note'],
         rows.map((r) => [
           r.name,
           fmt(rate(r.result), 0),
@@ -299,6 +304,7 @@ async function main(): Promise<void> {
           r.result.ok,
           r.result.conflicts,
           Number.isFinite(r.serverCpuMs) ? fmt((r.serverCpuMs * 1000) / Math.max(1, r.result.ok + r.result.conflicts), 0) : '-',
+          fmt((r.clientCpuMs * 1000) / Math.max(1, r.result.ok + r.result.conflicts), 0),
           r.note ?? '',
         ]),
       ),

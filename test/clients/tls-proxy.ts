@@ -8,8 +8,8 @@
 // public on purpose: it protects nothing.
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { TEST_TLS_CERT, TEST_TLS_KEY } from '../harness/tls.js';
+import { listenOnLoopback, relay } from './http-proxy.js';
 
 export { TEST_TLS_CERT, TEST_TLS_KEY };
 
@@ -41,25 +41,9 @@ export async function startTlsProxy(upstream: string): Promise<TlsProxy> {
         up.pipe(res);
       },
     );
-    out.on('error', (err) => {
-      if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'text/plain' });
-        res.end(`proxy: ${err.message}`);
-      } else {
-        res.destroy();
-      }
-    });
-    req.pipe(out);
-    // The client went away before the response ended (e.g. a watch it stopped): end upstream too.
-    res.on('close', () => {
-      if (!res.writableFinished) out.destroy();
-    });
+    relay(req, res, out);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server);
   return {
     url: `https://127.0.0.1:${port}`,
     async close() {

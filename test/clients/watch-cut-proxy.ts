@@ -5,8 +5,8 @@
 // one to the server — as a network failure in the middle of a server write would. Used to deliver a
 // multi-event revision (a Placement, a group commit) only in part.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { WatchEventView } from '../apiserver/helpers.js';
+import { listenOnLoopback, relay } from './http-proxy.js';
 
 export interface WatchCut {
   /** The event the stream was cut after (the last one the client received). */
@@ -93,25 +93,9 @@ export async function startWatchCutProxy(upstream: string): Promise<WatchCutProx
         up.on('error', () => res.destroy());
       },
     );
-    out.on('error', (err) => {
-      if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'text/plain' });
-        res.end(`proxy: ${err.message}`);
-      } else {
-        res.destroy();
-      }
-    });
-    req.pipe(out);
-    // The client went away before the response ended (e.g. a watch it stopped): end upstream too.
-    res.on('close', () => {
-      if (!res.writableFinished) out.destroy();
-    });
+    relay(req, res, out);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server);
 
   const proxy: WatchCutProxy = {
     url: `http://127.0.0.1:${port}`,
