@@ -35,6 +35,12 @@ const lines = new WeakMap<object, Partial<Record<WatchEventType, string>>>();
  * latency.
  */
 export const WATCH_FLUSH_WINDOW_MS = 25;
+/**
+ * Under heavy fan-out the window stretches (up to this) so that a flush pass stays a small part of
+ * it: fewer, larger writes. It shrinks back as soon as passes are cheap again.
+ */
+const MAX_FLUSH_WINDOW_MS = 100;
+let flushWindowMs = WATCH_FLUSH_WINDOW_MS;
 const dirty = new Set<WatchStream>();
 let flushTimer: NodeJS.Timeout | undefined;
 
@@ -74,6 +80,7 @@ function scheduleFlush(stream: WatchStream): void {
     const streams = [...dirty];
     dirty.clear();
     const encodings = new WindowEncodings();
+    const began = performance.now();
     for (const s of streams) {
       try {
         s.flush(encodings);
@@ -82,7 +89,11 @@ function scheduleFlush(stream: WatchStream): void {
         console.error(`watch flush failed: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
-  }, WATCH_FLUSH_WINDOW_MS);
+    // A pass costing more than a fifth of the window doubles it; one under a twentieth halves it.
+    const passMs = performance.now() - began;
+    if (passMs > flushWindowMs / 5) flushWindowMs = Math.min(MAX_FLUSH_WINDOW_MS, flushWindowMs * 2);
+    else if (passMs < flushWindowMs / 20) flushWindowMs = Math.max(WATCH_FLUSH_WINDOW_MS, flushWindowMs / 2);
+  }, flushWindowMs);
 }
 
 function eventLine(type: WatchEventType, object: object): string {
@@ -105,6 +116,8 @@ export class WatchStream implements WatcherSink {
   private stopWatch: (() => void) | undefined;
   /** Lines gathered in the current window. */
   private pending: string[] = [];
+  /** Bytes queued in the socket after the last flush (see write). */
+  private backlog = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -139,11 +152,14 @@ export class WatchStream implements WatcherSink {
     // The backlog *before* this event decides: one event larger than the limit must not make a
     // client that keeps up look slow (it is queued whole until the socket takes it). What the
     // current window holds is not backlog: it is bounded by the window, not by the client.
-    const backlog = this.res.writableLength;
+    // The socket's backlog only grows when a window is flushed, so the figure read then stands
+    // until it says "too much" — then it is read again, since the socket may have drained since.
+    const limit = this.opts.maxQueuedBytes + this.allowance;
+    if (this.backlog > limit) this.backlog = this.res.writableLength;
     const line = shared && typeof object === 'object' && object !== null ? eventLine(type, object) : `${JSON.stringify({ type, object })}\n`;
     this.pending.push(line);
     scheduleFlush(this);
-    return this.catchingUp || backlog <= this.opts.maxQueuedBytes + this.allowance;
+    return this.catchingUp || this.backlog <= limit;
   }
 
   /** Send what the window gathered, in one write (bytes shared with same-filter watchers when given). */
@@ -152,6 +168,7 @@ export class WatchStream implements WatcherSink {
     const lines = this.pending;
     this.pending = [];
     this.res.write(encodings ? encodings.encode(lines) : lines.length === 1 ? lines[0]! : lines.join(''));
+    this.backlog = this.res.writableLength;
   }
 
   caughtUp(): void {
