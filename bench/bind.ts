@@ -49,6 +49,8 @@ async function main(): Promise<void> {
     prefix: `/bench-bind-${randomUUID()}`,
     port: await freePort(),
     args: ['--log-level=error', '--controllers=podgc'],
+    // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API server
+    nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
   });
   const client = new ApiClient({ servers: [server.url], retries: 0 });
   try {
