@@ -24,19 +24,14 @@
 // BENCH_SERVER_NODE_ARGS are extra node flags for the API server (e.g. `--cpu-prof
 // --cpu-prof-dir=/tmp/prof` to profile it).
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
-import { startApiServerProcess, type ApiServerProcess } from '../test/clients/apiserver-process.js';
-import { freePort } from '../test/harness/ports.js';
+import type { ApiServerProcess } from '../test/clients/apiserver-process.js';
+import { cpuMs, env, etcdEndpoints, expectStatus, fmt, pct, pod, postPaced, request, SEQ_ANNOTATION, startBenchApiServer, stopBenchApiServer, Watcher, type Pod, type Reply } from './apiserver-client.js';
 import { formatTable, percentile, perSecond, runFor, type LoopResult } from './measure.js';
 
-const env = (name: string, dflt: number) => {
-  const v = process.env[name];
-  return v === undefined || v === '' ? dflt : Number(v);
-};
 const DURATION_MS = env('BENCH_DURATION_MS', 5000);
 const CONCURRENCY = env('BENCH_CONCURRENCY', 64);
 const LIST_PODS = 1000;
@@ -48,77 +43,7 @@ const SLICES = 4;
 const TARGET_FANOUT_P99_MS = 250;
 const TARGET_CREATE_RATIO = 0.7;
 
-const endpoints = (process.env.ETCD_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-if (endpoints.length === 0) {
-  console.error('ETCD_ENDPOINTS is not set: run through `npm run bench:apiserver`');
-  process.exit(2);
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTTP plumbing: plain node:http with keep-alive (cheaper per request than fetch).
-
-interface Reply {
-  status: number;
-  body: Buffer;
-}
-
-function request(agent: http.Agent, base: URL, method: string, path: string, body?: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { Accept: 'application/json' };
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = Buffer.byteLength(body);
-    }
-    const req = http.request({ host: base.hostname, port: base.port, method, path, agent, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function expectStatus(r: Reply, want: number, what: string): Reply {
-  if (r.status !== want) throw new Error(`${what}: HTTP ${r.status} (wanted ${want}): ${r.body.toString('utf8').slice(0, 300)}`);
-  return r;
-}
-
-interface PodMeta {
-  name: string;
-  resourceVersion?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
-interface Pod {
-  apiVersion: 'v1';
-  kind: 'Pod';
-  metadata: PodMeta;
-  spec: unknown;
-}
-
-/** A small but realistic pod: one container with requests, a few labels. */
-function pod(name: string, extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}): Pod {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels: { app: 'bench', tier: 'batch', ...extra.labels }, ...(extra.annotations ? { annotations: extra.annotations } : {}) },
-    spec: {
-      schedulerName: 'default-scheduler',
-      restartPolicy: 'Never',
-      containers: [
-        {
-          name: 'main',
-          image: 'busybox:1.36',
-          command: ['sh', '-c', 'sleep 3600'],
-          env: [{ name: 'MODE', value: 'bench' }],
-          resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
-        },
-      ],
-    },
-  };
-}
+const endpoints = etcdEndpoints('bench:apiserver');
 
 /** Runs `op(i)` for i in [0, count) with `concurrency` workers. */
 async function runN(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<void> {
@@ -128,20 +53,6 @@ async function runN(count: number, concurrency: number, op: (i: number) => Promi
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
 }
-
-/** CPU time (user + system) the process has used so far, in ms, from /proc; NaN where unavailable. */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the command name.
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
-const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 /** Several slices of one case as one row. */
 function merge(name: string, slices: RateRow[], note?: string): RateRow {
@@ -160,8 +71,6 @@ function merge(name: string, slices: RateRow[], note?: string): RateRow {
   };
 }
 
-const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
-
 interface RateRow {
   name: string;
   result: LoopResult;
@@ -177,18 +86,11 @@ interface RateRow {
 async function main(): Promise<void> {
   const t0 = performance.now();
   const prefix = `/cell-bench-${randomUUID()}`;
-  const port = await freePort();
   let server: ApiServerProcess | undefined;
   const etcd = new Etcd3({ hosts: endpoints });
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   try {
-    server = await startApiServerProcess({
-      etcdEndpoints: endpoints,
-      prefix,
-      port,
-      args: ['--log-level=warn', '--compaction-interval=0'],
-      nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    });
+    server = await startBenchApiServer(endpoints, prefix);
     const load0 = os.loadavg()[0]!;
     const base = new URL(server.url);
     const call = (method: string, path: string, body?: unknown) =>
@@ -346,10 +248,7 @@ async function main(): Promise<void> {
     console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   } finally {
     agent.destroy();
-    if (server) {
-      const code = await server.stop('SIGTERM', 5000);
-      if (code !== 0) console.error(`note: cell-apiserver did not exit cleanly on SIGTERM (exit ${code}; null = SIGKILLed after 5 s)`);
-    }
+    if (server) await stopBenchApiServer(server);
     try {
       await etcd.delete().prefix(prefix);
       await etcd.delete().prefix(`${prefix}-raw`);
@@ -385,89 +284,6 @@ interface FanoutResult {
   serverCpuMs: number;
 }
 
-const SEQ_MARKER = Buffer.from('"bench.cell.dev/seq":"');
-const NEWLINE = 0x0a;
-
-/** One raw watch stream; events are found by byte search, not JSON.parse, so 1,000 of them stay cheap. */
-class Watcher {
-  private leftover: Buffer | undefined;
-  readonly seen: Uint8Array;
-  received = 0;
-  duplicates = 0;
-  ended = false;
-  lastAt = 0;
-  req: http.ClientRequest | undefined;
-
-  constructor(
-    total: number,
-    private readonly sentAt: Float64Array,
-    private readonly latencies: Float64Array,
-    private readonly counter: { n: number },
-  ) {
-    this.seen = new Uint8Array(total);
-  }
-
-  open(base: URL, agent: http.Agent, path: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.req = http.get({ host: base.hostname, port: base.port, path, agent, headers: { Accept: 'application/json' } }, (res) => {
-        if (res.statusCode !== 200) {
-          reject(new Error(`watch: HTTP ${res.statusCode}`));
-          res.resume();
-          return;
-        }
-        res.on('data', (chunk: Buffer) => this.onData(chunk));
-        res.on('close', () => (this.ended = true));
-        res.on('error', () => (this.ended = true));
-        resolve();
-      });
-      this.req.on('error', (err) => {
-        this.ended = true;
-        reject(err);
-      });
-    });
-  }
-
-  private onData(chunk: Buffer): void {
-    const now = performance.now();
-    const buf = this.leftover ? Buffer.concat([this.leftover, chunk]) : chunk;
-    let start = 0;
-    for (;;) {
-      const nl = buf.indexOf(NEWLINE, start);
-      if (nl < 0) break;
-      const at = buf.indexOf(SEQ_MARKER, start);
-      if (at >= 0 && at < nl) {
-        let seq = 0;
-        for (let i = at + SEQ_MARKER.length; i < nl; i++) {
-          const c = buf[i]!;
-          if (c < 0x30 || c > 0x39) break;
-          seq = seq * 10 + (c - 0x30);
-        }
-        if (seq < this.seen.length) {
-          if (this.seen[seq]) this.duplicates++;
-          else {
-            this.seen[seq] = 1;
-            this.received++;
-            this.latencies[this.counter.n++] = now - this.sentAt[seq]!;
-            this.lastAt = now;
-          }
-        }
-      }
-      start = nl + 1;
-    }
-    this.leftover = start < buf.length ? buf.subarray(start) : undefined;
-  }
-
-  close(): void {
-    this.req?.destroy();
-  }
-}
-
-function pct(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
-}
-
 async function watchFanout(server: ApiServerProcess, call: (m: string, p: string, b?: unknown) => Promise<Reply>): Promise<FanoutResult> {
   const base = new URL(server.url);
   const total = Math.round((WATCH_RATE * WATCH_MS) / 1000);
@@ -495,46 +311,26 @@ async function watchFanout(server: ApiServerProcess, call: (m: string, p: string
 
   const cpu0 = cpuMs(server.child.pid);
   const writeAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const writeLatencies: number[] = [];
-  const writes: Promise<void>[] = [];
-  const w0 = performance.now();
-  await new Promise<void>((resolve) => {
-    let issued = 0;
-    const timer = setInterval(() => {
-      const due = Math.min(total, Math.floor(((performance.now() - w0) * WATCH_RATE) / 1000) + 1);
-      for (; issued < due; issued++) {
-        const seq = issued;
-        const sent = performance.now();
-        sentAt[seq] = sent;
-        const body = JSON.stringify(
-          pod(`w-${seq}`, { annotations: { 'bench.cell.dev/seq': String(seq), 'bench.cell.dev/sent-ms': (performance.timeOrigin + sent).toFixed(3) } }),
-        );
-        writes.push(
-          request(writeAgent, base, 'POST', '/api/v1/namespaces/bench-watch/pods', body).then((r) => {
-            expectStatus(r, 201, 'fan-out write');
-            writeLatencies.push(performance.now() - sent);
-          }),
-        );
-      }
-      if (issued >= total) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 2);
-  });
   // An overloaded server may take far longer than the offered schedule: wait, but not forever.
-  let completed = 0;
-  writes.forEach((w) => void w.then(() => completed++, () => undefined));
-  const writeDeadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), WATCH_MS + 15_000).unref());
-  const allWrites = Promise.all(writes);
-  const outcome = await Promise.race([allWrites, writeDeadline]);
-  allWrites.catch(() => undefined); // failures after the deadline are the overload already reported
-  if (outcome === 'timeout') {
-    console.error(`fan-out: only ${completed}/${total} writes completed ${(WATCH_MS + 15_000) / 1000} s after the first; not waiting longer`);
-  }
-  const writesDone = performance.now();
-  const writesCompleted = completed;
-  const achievedRate = perSecond(writesCompleted, writesDone - w0);
+  const paced = await postPaced({
+    agent: writeAgent,
+    base,
+    path: '/api/v1/namespaces/bench-watch/pods',
+    total,
+    rate: WATCH_RATE,
+    deadlineMs: WATCH_MS + 15_000,
+    label: 'fan-out',
+    body: (seq, sent) => {
+      sentAt[seq] = sent;
+      return JSON.stringify(
+        pod(`w-${seq}`, { annotations: { [SEQ_ANNOTATION]: String(seq), 'bench.cell.dev/sent-ms': (performance.timeOrigin + sent).toFixed(3) } }),
+      );
+    },
+  });
+  const writeLatencies = paced.latenciesMs;
+  const writesDone = paced.doneAt;
+  const writesCompleted = paced.completed;
+  const achievedRate = perSecond(writesCompleted, writesDone - paced.startedAt);
 
   // Let delivery finish: every watcher has every event, or a deadline passes.
   const deadline = performance.now() + 10_000;

@@ -1,0 +1,303 @@
+// The client side shared by the API server benchmarks (bench/apiserver.ts, bench/watchers.ts):
+// plain node:http requests, a realistic pod, writes at a fixed offered rate, raw watch streams read
+// by byte search, and the server process's CPU time from /proc.
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { startApiServerProcess, type ApiServerProcess } from '../test/clients/apiserver-process.js';
+import { freePort } from '../test/harness/ports.js';
+
+/** A numeric setting from the environment, `dflt` when unset or empty. */
+export const env = (name: string, dflt: number) => {
+  const v = process.env[name];
+  return v === undefined || v === '' ? dflt : Number(v);
+};
+
+export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+/** The etcd the npm script started ($ETCD_ENDPOINTS); exits when run without it. */
+export function etcdEndpoints(script: string): string[] {
+  const endpoints = (process.env.ETCD_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (endpoints.length === 0) {
+    console.error(`ETCD_ENDPOINTS is not set: run through \`npm run ${script}\``);
+    process.exit(2);
+  }
+  return endpoints;
+}
+
+/**
+ * cell-apiserver as a child process on a free port, quiet, without compaction (the benchmark's
+ * history must stay); BENCH_SERVER_NODE_ARGS are extra node flags for it (e.g. `--cpu-prof`).
+ */
+export async function startBenchApiServer(endpoints: string[], prefix: string): Promise<ApiServerProcess> {
+  return startApiServerProcess({
+    etcdEndpoints: endpoints,
+    prefix,
+    port: await freePort(),
+    args: ['--log-level=warn', '--compaction-interval=0'],
+    nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  });
+}
+
+/** SIGTERM (SIGKILL after 5 s), saying so when the server did not exit cleanly. */
+export async function stopBenchApiServer(server: ApiServerProcess): Promise<void> {
+  const code = await server.stop('SIGTERM', 5000);
+  if (code !== 0) console.error(`note: cell-apiserver did not exit cleanly on SIGTERM (exit ${code}; null = SIGKILLed after 5 s)`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP plumbing: plain node:http with keep-alive (cheaper per request than fetch).
+
+export interface Reply {
+  status: number;
+  body: Buffer;
+}
+
+export function request(agent: http.Agent, base: URL, method: string, path: string, body?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { Accept: 'application/json' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(body);
+    }
+    const req = http.request({ host: base.hostname, port: base.port, method, path, agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export function expectStatus(r: Reply, want: number, what: string): Reply {
+  if (r.status !== want) throw new Error(`${what}: HTTP ${r.status} (wanted ${want}): ${r.body.toString('utf8').slice(0, 300)}`);
+  return r;
+}
+
+interface PodMeta {
+  name: string;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+export interface Pod {
+  apiVersion: 'v1';
+  kind: 'Pod';
+  metadata: PodMeta;
+  spec: unknown;
+}
+
+/** A small but realistic pod: one container with requests, a few labels. */
+export function pod(name: string, extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { app: 'bench', tier: 'batch', ...extra.labels }, ...(extra.annotations ? { annotations: extra.annotations } : {}) },
+    spec: {
+      schedulerName: 'default-scheduler',
+      restartPolicy: 'Never',
+      containers: [
+        {
+          name: 'main',
+          image: 'busybox:1.36',
+          command: ['sh', '-c', 'sleep 3600'],
+          env: [{ name: 'MODE', value: 'bench' }],
+          resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+        },
+      ],
+    },
+  };
+}
+
+/** CPU time (user + system) the process has used so far, in ms, from /proc; NaN where unavailable. */
+export function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the command name.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+// ---------------------------------------------------------------------------------------------
+// Writes at a fixed offered rate.
+
+export interface PacedPosts {
+  /** performance.now() when the first POST was due. */
+  startedAt: number;
+  /** performance.now() when every POST had completed, or the deadline passed. */
+  doneAt: number;
+  /** POSTs completed (201) by doneAt. */
+  completed: number;
+  /** Latency of each completed POST, ms, in completion order. */
+  latenciesMs: number[];
+}
+
+/**
+ * POSTs `total` bodies to `path` at `rate` per second (`body(seq, sentAt)` makes each one, sentAt
+ * being its performance.now() send time), then waits for them — but no longer than `deadlineMs`
+ * after the first: an overloaded server may take far longer than the offered schedule.
+ */
+export async function postPaced(opts: {
+  agent: http.Agent;
+  base: URL;
+  path: string;
+  total: number;
+  rate: number;
+  deadlineMs: number;
+  /** What the writes are, for error messages. */
+  label: string;
+  body(seq: number, sentAt: number): string;
+  /** Called as each POST completes, for progress. */
+  onWritten?(): void;
+}): Promise<PacedPosts> {
+  const { agent, base, path, total, rate } = opts;
+  const latenciesMs: number[] = [];
+  const writes: Promise<void>[] = [];
+  const startedAt = performance.now();
+  await new Promise<void>((resolve) => {
+    let issued = 0;
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - startedAt) * rate) / 1000) + 1);
+      for (; issued < due; issued++) {
+        const sent = performance.now();
+        const body = opts.body(issued, sent);
+        writes.push(
+          request(agent, base, 'POST', path, body).then((r) => {
+            expectStatus(r, 201, `${opts.label} write`);
+            latenciesMs.push(performance.now() - sent);
+            opts.onWritten?.();
+          }),
+        );
+      }
+      if (issued >= total) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 2);
+  });
+  let completed = 0;
+  writes.forEach((w) => void w.then(() => completed++, () => undefined));
+  const writeDeadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), opts.deadlineMs).unref());
+  const allWrites = Promise.all(writes);
+  const outcome = await Promise.race([allWrites, writeDeadline]);
+  allWrites.catch(() => undefined); // failures after the deadline are the overload already reported
+  if (outcome === 'timeout') {
+    console.error(`${opts.label}: only ${completed}/${total} writes completed ${opts.deadlineMs / 1000} s after the first; not waiting longer`);
+  }
+  return { startedAt, doneAt: performance.now(), completed, latenciesMs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw watch streams.
+
+/** The annotation each bench pod carries its sequence number in, as it appears in the JSON. */
+export const SEQ_ANNOTATION = 'bench.cell.dev/seq';
+const SEQ_MARKER = Buffer.from(`"${SEQ_ANNOTATION}":"`);
+const NEWLINE = 0x0a;
+
+/** One raw watch stream; events are found by byte search, not JSON.parse, so thousands of them stay cheap. */
+export class Watcher {
+  private leftover: Buffer | undefined;
+  readonly seen: Uint8Array;
+  received = 0;
+  duplicates = 0;
+  ended = false;
+  /** performance.now() when the stream ended (0 while open). */
+  endedAt = 0;
+  lastAt = 0;
+  req: http.ClientRequest | undefined;
+  private res: http.IncomingMessage | undefined;
+
+  constructor(
+    total: number,
+    private readonly sentAt: Float64Array,
+    private readonly latencies: Float64Array,
+    private readonly counter: { n: number },
+  ) {
+    this.seen = new Uint8Array(total);
+  }
+
+  /**
+   * `stuck`: pause the response at once and never read it, so the server's queue for it only
+   * grows. A paused socket is not read, so an RST from the server goes unnoticed until resume().
+   */
+  open(base: URL, agent: http.Agent, path: string, stuck = false): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.req = http.get({ host: base.hostname, port: base.port, path, agent, headers: { Accept: 'application/json' } }, (res) => {
+        if (res.statusCode !== 200) {
+          reject(new Error(`watch: HTTP ${res.statusCode}`));
+          res.resume();
+          return;
+        }
+        this.res = res;
+        if (stuck) res.pause();
+        else res.on('data', (chunk: Buffer) => this.onData(chunk));
+        res.on('close', () => this.markEnded());
+        res.on('error', () => this.markEnded());
+        resolve();
+      });
+      this.req.on('error', (err) => {
+        this.markEnded();
+        reject(err);
+      });
+    });
+  }
+
+  /** Start reading a stuck stream. */
+  resume(): void {
+    this.res?.on('data', (chunk: Buffer) => this.onData(chunk)).resume();
+  }
+
+  private markEnded(): void {
+    if (!this.ended) this.endedAt = performance.now();
+    this.ended = true;
+  }
+
+  private onData(chunk: Buffer): void {
+    const now = performance.now();
+    const buf = this.leftover ? Buffer.concat([this.leftover, chunk]) : chunk;
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(NEWLINE, start);
+      if (nl < 0) break;
+      const at = buf.indexOf(SEQ_MARKER, start);
+      if (at >= 0 && at < nl) {
+        let seq = 0;
+        for (let i = at + SEQ_MARKER.length; i < nl; i++) {
+          const c = buf[i]!;
+          if (c < 0x30 || c > 0x39) break;
+          seq = seq * 10 + (c - 0x30);
+        }
+        if (seq < this.seen.length) {
+          if (this.seen[seq]) this.duplicates++;
+          else {
+            this.seen[seq] = 1;
+            this.received++;
+            this.latencies[this.counter.n++] = now - this.sentAt[seq]!;
+            this.lastAt = now;
+          }
+        }
+      }
+      start = nl + 1;
+    }
+    this.leftover = start < buf.length ? buf.subarray(start) : undefined;
+  }
+
+  close(): void {
+    this.req?.destroy();
+  }
+}
+
+/** The p-th percentile (0–100) of ascending `sorted`, nearest-rank; NaN when empty. */
+export function pct(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
