@@ -30,6 +30,7 @@ import { startApiServerProcess, type ApiServerProcess } from '../test/clients/ap
 import { freePort } from '../test/harness/ports.js';
 import { metricValue, startSchedulerProcess, type SchedulerProcess } from '../test/schedulers/scheduler-process.js';
 import { formatTable, percentile, perSecond, runFor } from './measure.js';
+import { request } from './apiserver-client.js';
 
 const endpoints = (process.env.ETCD_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 if (endpoints.length === 0) {
@@ -50,27 +51,6 @@ const NAMESPACE = 'bench';
 const TARGET_RATIO_1000 = 0.5;
 const TARGET_RATE_5000 = 500;
 
-// ---------------------------------------------------------------------------------------------
-// HTTP with keep-alive (cheaper per request than fetch, so the load generator stays light).
-
-function request(agent: http.Agent, base: URL, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { Accept: 'application/json' };
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = Buffer.byteLength(body);
-    }
-    const req = http.request({ host: base.hostname, port: base.port, method, path, agent, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** POST, retrying 429 (the server sheds load past its in-flight limit) after its Retry-After. */
 async function create(agent: http.Agent, base: URL, path: string, obj: unknown): Promise<void> {
   const body = JSON.stringify(obj);
@@ -81,7 +61,7 @@ async function create(agent: http.Agent, base: URL, path: string, obj: unknown):
       await new Promise((res) => setTimeout(res, 50 + Math.random() * 100));
       continue;
     }
-    throw new Error(`POST ${path}: HTTP ${r.status}: ${r.text.slice(0, 300)}`);
+    throw new Error(`POST ${path}: HTTP ${r.status}: ${r.body.toString('utf8').slice(0, 300)}`);
   }
 }
 
@@ -304,7 +284,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     // The CAS baseline on the same etcd, before the run (and again after it).
     const casBefore = await measureCas();
 
-    const list = JSON.parse((await request(agent, base, 'GET', `/api/v1/namespaces/${NAMESPACE}/pods?limit=1`)).text) as { metadata: { resourceVersion: string } };
+    const list = JSON.parse((await request(agent, base, 'GET', `/api/v1/namespaces/${NAMESPACE}/pods?limit=1`)).body.toString('utf8')) as { metadata: { resourceVersion: string } };
     await watcher.open(base, list.metadata.resourceVersion);
     const setupSeconds = (performance.now() - setup0) / 1000;
 
@@ -370,7 +350,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
         decisions: metricValue(text, 'scheduler_scheduling_algorithm_duration_seconds_count'),
       });
     }
-    const audit = JSON.parse((await request(agent, base, 'GET', '/audit')).text) as { ok: boolean; violations: unknown[] };
+    const audit = JSON.parse((await request(agent, base, 'GET', '/audit')).body.toString('utf8')) as { ok: boolean; violations: unknown[] };
     const casAfter = await measureCas();
     return {
       nodes,
