@@ -28,6 +28,8 @@ const USAGE = `Usage: cell-apiserver [flags]
   --max-requests-inflight=400   non-watch requests served at once; more get 429 (0 = no limit)
   --compaction-interval=5m      how often to compact store history (0 = never)
   --watch-cache-size=20000      recent events kept per resource for watch resumes
+  --watch-queue-bytes=8388608   bytes a watch may have queued before its client counts as too
+                                slow and is cut off (it re-watches from its last resourceVersion)
   --controllers=*               cluster controllers this server may run when it is the elected
                                 leader: * (all), names (nodelifecycle, podgc), -name to exclude
   --node-monitor-grace-period=40s  a node whose Lease is not renewed this long becomes Unknown
@@ -53,6 +55,7 @@ const flags = parseFlags('cell-apiserver', USAGE, {
       'max-requests-inflight': { type: 'string', default: '400' },
       'compaction-interval': { type: 'string', default: '5m' },
       'watch-cache-size': { type: 'string', default: '20000' },
+      'watch-queue-bytes': { type: 'string', default: String(8 * 1024 * 1024) },
       controllers: { type: 'string', default: '*' },
       'node-monitor-grace-period': { type: 'string', default: '40s' },
       'pod-eviction-timeout': { type: 'string', default: '5m' },
@@ -129,6 +132,7 @@ try {
     maxRequestsInflight: int('max-requests-inflight'),
     compactionIntervalMs,
     watchCacheCapacity: int('watch-cache-size'),
+    watchMaxQueuedBytes: int('watch-queue-bytes'),
     controllers,
     log,
   });
