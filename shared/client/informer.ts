@@ -271,7 +271,7 @@ export class Informer<T extends ObjectLike> {
         // A watch that ends at once (a proxy or server that accepts and closes) must not turn
         // this loop into a spin: only one that ran a while resets the back-off.
         if (Date.now() - began >= 1_000) failures = 0;
-        else await this.pause(Math.min(100 * 2 ** Math.min(++failures, 7), 10_000));
+        else await this.pause(retryDelayMs(++failures));
       } catch (err) {
         if (!this.running) break;
         if (err instanceof ExpiredError) {
@@ -279,12 +279,12 @@ export class Informer<T extends ObjectLike> {
           this.opts.log?.info('watch expired; re-listing', { resource: this.opts.ref.resource });
           // The first 410 re-lists at once; a run of them (an expired continue token while
           // listing) backs off like any failure.
-          if (needList) await this.pause(Math.min(100 * 2 ** Math.min(++failures, 7), 10_000));
+          if (needList) await this.pause(retryDelayMs(++failures));
           needList = true;
           continue;
         }
         failures++;
-        const delay = Math.min(100 * 2 ** Math.min(failures, 7), 10_000) * (0.5 + Math.random() / 2);
+        const delay = retryDelayMs(failures) * (0.5 + Math.random() / 2);
         this.opts.log?.warn('list/watch failed; retrying', {
           resource: this.opts.ref.resource,
           error: err instanceof CellError ? err.message : errorMessage(err),
@@ -294,4 +294,9 @@ export class Informer<T extends ObjectLike> {
       }
     }
   }
+}
+
+/** Back-off after `failures` failures in a row: 200 ms doubling to 10 s. */
+function retryDelayMs(failures: number): number {
+  return Math.min(100 * 2 ** Math.min(failures, 7), 10_000);
 }
