@@ -1,53 +1,42 @@
 // A pod that fits nowhere: the FailedScheduling event and the PodScheduled=False condition say why,
 // node by node, in Kubernetes' words; once a node that fits appears, the pod is bound to it.
 import { expect } from 'chai';
-import type { ApiClient } from '../../shared/client/http-client.js';
-import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
-import { createNamespace, createNodes, createPods, eventMessages, getPod, nodeObject, podObject, waitFor, waitForBound } from './helpers.js';
-import { metricValue, startSchedulerProcess, type SchedulerProcess } from './scheduler-process.js';
+import { createNamespace, createNodes, createPods, eventMessages, getPod, nodeObject, podObject, waitFor, waitForBound, schedulerSuite } from './helpers.js';
+import { metricValue } from './scheduler-process.js';
 
 describe('scheduler: a pod that fits nowhere', function () {
   this.timeout(60_000);
-  let api: TestApiServer;
-  let client: ApiClient;
-  let sched: SchedulerProcess;
+  const cluster = schedulerSuite();
   const ns = 'unfit';
 
   before(async () => {
-    api = await startTestApiServer({ backend: 'etcd' });
-    client = api.client();
-    sched = await startSchedulerProcess({ server: api.url });
-    await createNamespace(client, ns);
-  });
-  after(async () => {
-    await sched?.stop();
-    await api?.close();
+    await createNamespace(cluster.client, ns);
   });
 
   it('gets FailedScheduling with per-reason node counts, then is bound once a node that fits appears', async () => {
-    await createNodes(client, [
+    await createNodes(cluster.client, [
       ...Array.from({ length: 38 }, (_, i) => nodeObject(`small-${i}`, { cpu: '1' })),
       ...Array.from({ length: 12 }, (_, i) => nodeObject(`gpu-${i}`, { cpu: '16', taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] })),
     ]);
-    await createPods(client, ns, [podObject('wants-2-cpus', { cpu: '2' })]);
+    await createPods(cluster.client, ns, [podObject('wants-2-cpus', { cpu: '2' })]);
 
     const expected = '0/50 nodes are available: 38 Insufficient cpu, 12 node(s) had untolerated taint {dedicated: gpu}.';
-    const event = await waitFor('the FailedScheduling event', async () => (await eventMessages(client, ns, 'wants-2-cpus', 'FailedScheduling'))[0]);
+    const event = await waitFor('the FailedScheduling event', async () => (await eventMessages(cluster.client, ns, 'wants-2-cpus', 'FailedScheduling'))[0]);
     expect(event.startsWith(expected), event).to.equal(true);
     // No lower-priority pods anywhere: preemption says why it could not help either.
     expect(event).to.contain('preemption: 0/50 nodes are available: 38 No preemption victims found for incoming pod, 12 Preemption is not helpful for scheduling.');
 
     const condition = await waitFor('PodScheduled=False', async () =>
-      (await getPod(client, ns, 'wants-2-cpus'))?.status.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False'),
+      (await getPod(cluster.client, ns, 'wants-2-cpus'))?.status.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False'),
     );
     expect(condition.reason).to.equal('Unschedulable');
     expect(condition.message?.startsWith(expected)).to.equal(true);
-    expect(metricValue(await sched.metrics(), 'scheduler_schedule_attempts_total', { result: 'unschedulable' })).to.be.greaterThan(0);
+    expect(metricValue(await cluster.sched.metrics(), 'scheduler_schedule_attempts_total', { result: 'unschedulable' })).to.be.greaterThan(0);
 
-    await createNodes(client, [nodeObject('roomy', { cpu: '4' })]);
-    const bound = await waitForBound(client, ns, ['wants-2-cpus']);
+    await createNodes(cluster.client, [nodeObject('roomy', { cpu: '4' })]);
+    const bound = await waitForBound(cluster.client, ns, ['wants-2-cpus']);
     expect(bound.get('wants-2-cpus')).to.equal('roomy');
-    const scheduled = await waitFor('the Scheduled event', async () => (await eventMessages(client, ns, 'wants-2-cpus', 'Scheduled'))[0]);
+    const scheduled = await waitFor('the Scheduled event', async () => (await eventMessages(cluster.client, ns, 'wants-2-cpus', 'Scheduled'))[0]);
     expect(scheduled).to.equal(`Successfully assigned ${ns}/wants-2-cpus to roomy`);
   });
 });

@@ -5,6 +5,8 @@ import type { PodGroup } from '../../shared/api/scheduling.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { AuditReport } from '../../apiserver/placement/audit.js';
+import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { startSchedulerProcess, type SchedulerProcess } from './scheduler-process.js';
 
 export interface NodeOptions {
   cpu?: string;
@@ -164,4 +166,39 @@ export async function pool(n: number, concurrency: number, fn: (i: number) => Pr
     while (next < n) await fn(next++);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+}
+
+/** What a suite with one API server (on etcd) and one default scheduler process works with. */
+export interface SchedulerSuite {
+  api: TestApiServer;
+  client: ApiClient;
+  sched: SchedulerProcess;
+}
+
+/**
+ * Starts an API server and a `default-scheduler` process before the suite's tests and stops them
+ * after. Call it first in a `describe`, so the suite's own `before` hooks run after it.
+ */
+export function schedulerSuite(): SchedulerSuite {
+  let api: TestApiServer | undefined;
+  let client: ApiClient | undefined;
+  let sched: SchedulerProcess | undefined;
+  const started = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('the scheduler suite is used before its before() hook ran');
+    return v;
+  };
+  before(async () => {
+    api = await startTestApiServer({ backend: 'etcd' });
+    client = api.client();
+    sched = await startSchedulerProcess({ server: api.url });
+  });
+  after(async () => {
+    await sched?.stop();
+    await api?.close();
+  });
+  return {
+    get api() { return started(api); },
+    get client() { return started(client); },
+    get sched() { return started(sched); },
+  };
 }
