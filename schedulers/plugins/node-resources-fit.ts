@@ -23,7 +23,7 @@ const ArgsSchema = z
           .default([{ name: 'cpu', weight: 1 }, { name: 'memory', weight: 1 }]),
       })
       .strict()
-      .default({}),
+      .prefault({}),
     /** Requests of these resources are not checked (e.g. resources managed elsewhere). */
     ignoredResources: z.array(z.string()).default([]),
   })

@@ -17,7 +17,7 @@ export type LeaseSpec = z.infer<typeof LeaseSpecSchema>;
 export const LeaseSchema = z.object({
   apiVersion: z.literal('coordination.k8s.io/v1').default('coordination.k8s.io/v1'),
   kind: z.literal('Lease').default('Lease'),
-  metadata: ObjectMetaSchema.default({}),
-  spec: LeaseSpecSchema.default({}),
+  metadata: ObjectMetaSchema.prefault({}),
+  spec: LeaseSpecSchema.prefault({}),
 });
 export type Lease = z.infer<typeof LeaseSchema>;

@@ -22,7 +22,7 @@ export const QuantitySchema = z.union([z.string(), z.number()]).transform((value
     return Quantity.parse(value).toString();
   } catch (err) {
     if (!(err instanceof ParseError)) throw err;
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: err.message, params: { reason: 'FieldValueInvalid' } });
+    ctx.addIssue({ code: 'custom', message: err.message, params: { reason: 'FieldValueInvalid' } });
     return z.NEVER;
   }
 });
@@ -51,8 +51,8 @@ export type ObjectReference = z.infer<typeof ObjectReferenceSchema>;
 export const NamespaceSchema = z.object({
   apiVersion: z.literal('v1').default('v1'),
   kind: z.literal('Namespace').default('Namespace'),
-  metadata: ObjectMetaSchema.default({}),
-  spec: z.object({ finalizers: z.array(z.string()).optional() }).default({}),
+  metadata: ObjectMetaSchema.prefault({}),
+  spec: z.object({ finalizers: z.array(z.string()).optional() }).prefault({}),
   status: z
     .object({
       phase: z.enum(['Active', 'Terminating']).default('Active'),
@@ -68,7 +68,7 @@ export const NamespaceSchema = z.object({
         )
         .optional(),
     })
-    .default({}),
+    .prefault({}),
 });
 export type Namespace = z.infer<typeof NamespaceSchema>;
 
@@ -142,9 +142,9 @@ export const NodeStatusSchema = z
 export const NodeSchema = z.object({
   apiVersion: z.literal('v1').default('v1'),
   kind: z.literal('Node').default('Node'),
-  metadata: ObjectMetaSchema.default({}),
-  spec: NodeSpecSchema.default({}),
-  status: NodeStatusSchema.default({}),
+  metadata: ObjectMetaSchema.prefault({}),
+  spec: NodeSpecSchema.prefault({}),
+  status: NodeStatusSchema.prefault({}),
 });
 export type Node = z.infer<typeof NodeSchema>;
 export type NodeSpec = z.infer<typeof NodeSpecSchema>;
@@ -190,7 +190,7 @@ export const ContainerSchema = z.object({
   args: z.array(z.string()).optional(),
   workingDir: z.string().optional(),
   env: z.array(EnvVarSchema).optional(),
-  resources: ResourceRequirementsSchema.default({}),
+  resources: ResourceRequirementsSchema.prefault({}),
   ports: z.array(ContainerPortSchema).optional(),
 });
 export type Container = z.infer<typeof ContainerSchema>;
@@ -371,9 +371,9 @@ export type PodStatus = z.infer<typeof PodStatusSchema>;
 export const PodSchema = z.object({
   apiVersion: z.literal('v1').default('v1'),
   kind: z.literal('Pod').default('Pod'),
-  metadata: ObjectMetaSchema.default({}),
+  metadata: ObjectMetaSchema.prefault({}),
   spec: PodSpecSchema,
-  status: PodStatusSchema.default({}),
+  status: PodStatusSchema.prefault({}),
 });
 export type Pod = z.infer<typeof PodSchema>;
 /** What a client may send: defaults not yet applied, quantities as strings or numbers. */
@@ -385,7 +385,7 @@ export type PodInput = z.input<typeof PodSchema>;
 export const EventSchema = z.object({
   apiVersion: z.literal('v1').default('v1'),
   kind: z.literal('Event').default('Event'),
-  metadata: ObjectMetaSchema.default({}),
+  metadata: ObjectMetaSchema.prefault({}),
   involvedObject: ObjectReferenceSchema,
   reason: z.string().optional(),
   message: z.string().optional(),
@@ -410,7 +410,7 @@ export const ALLOCATION_RESOURCE_VERSION_ANNOTATION = 'scheduling.cell.dev/alloc
 export const BindingSchema = z.object({
   apiVersion: z.literal('v1').default('v1'),
   kind: z.literal('Binding').default('Binding'),
-  metadata: ObjectMetaSchema.default({}),
+  metadata: ObjectMetaSchema.prefault({}),
   target: ObjectReferenceSchema,
 });
 export type Binding = z.infer<typeof BindingSchema>;

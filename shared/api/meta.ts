@@ -3,9 +3,9 @@
 import { z } from 'zod';
 
 /** RFC 3339 timestamp (metav1.Time); Kubernetes writes seconds precision, reads any fraction. */
-export const TimeSchema = z.string().datetime({ offset: true });
+export const TimeSchema = z.iso.datetime({ offset: true });
 /** RFC 3339 with microseconds (metav1.MicroTime), used by Lease and Event.eventTime. */
-export const MicroTimeSchema = z.string().datetime({ offset: true });
+export const MicroTimeSchema = z.iso.datetime({ offset: true });
 
 /** metav1.Time as Kubernetes serialises it: whole seconds, UTC. */
 export function formatTime(at: Date): string {
@@ -84,7 +84,7 @@ export function listSchemaOf<T extends z.ZodTypeAny>(item: T) {
   return z.object({
     apiVersion: z.string(),
     kind: z.string(),
-    metadata: ListMetaSchema.default({}),
+    metadata: ListMetaSchema.prefault({}),
     items: z.array(item),
   });
 }
@@ -108,7 +108,7 @@ export const StatusDetailsSchema = z.object({
 export const StatusSchema = z.object({
   kind: z.literal('Status'),
   apiVersion: z.literal('v1'),
-  metadata: ListMetaSchema.default({}),
+  metadata: ListMetaSchema.prefault({}),
   status: z.enum(['Success', 'Failure']).optional(),
   message: z.string().optional(),
   reason: z.string().optional(),
@@ -140,7 +140,7 @@ export const TableRowSchema = z.object({
 export const TableSchema = z.object({
   kind: z.literal('Table'),
   apiVersion: z.literal('meta.k8s.io/v1'),
-  metadata: ListMetaSchema.default({}),
+  metadata: ListMetaSchema.prefault({}),
   columnDefinitions: z.array(TableColumnDefinitionSchema),
   rows: z.array(TableRowSchema),
 });

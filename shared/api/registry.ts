@@ -53,7 +53,7 @@ export interface KindInfo<T extends KubeObject = KubeObject> extends NameRules {
   readonly apiVersion: string;
   readonly kind: string;
   /** Decodes and defaults; output is the stored form. */
-  readonly schema: z.ZodType<T, z.ZodTypeDef, unknown>;
+  readonly schema: z.ZodType<T, unknown>;
   /**
    * Legitimate Kubernetes fields cell drops on decode (volumes, probes, ...): not reported as
    * unknown under fieldValidation=Strict. `[*]` stands for any list index; a prefix covers its subtree.

@@ -48,9 +48,9 @@ export const PodGroupStatusSchema = z.object({
 export const PodGroupSchema = z.object({
   apiVersion: z.literal('scheduling.x-k8s.io/v1alpha1').default('scheduling.x-k8s.io/v1alpha1'),
   kind: z.literal('PodGroup').default('PodGroup'),
-  metadata: ObjectMetaSchema.default({}),
+  metadata: ObjectMetaSchema.prefault({}),
   spec: PodGroupSpecSchema,
-  status: PodGroupStatusSchema.default({}),
+  status: PodGroupStatusSchema.prefault({}),
 });
 export type PodGroup = z.infer<typeof PodGroupSchema>;
 export type PodGroupSpec = z.infer<typeof PodGroupSpecSchema>;
@@ -77,7 +77,7 @@ export const AllocatedPodSchema = z.object({
   namespace: z.string(),
   name: z.string(),
   /** The pod's effective requests (Kubernetes' rule: max(sum of containers, each init container)). */
-  requests: ResourceListSchema.default({}),
+  requests: ResourceListSchema.prefault({}),
   hostPorts: z.array(HostPortSchema).optional(),
 });
 export type AllocatedPod = z.infer<typeof AllocatedPodSchema>;
@@ -88,9 +88,9 @@ export type AllocatedPod = z.infer<typeof AllocatedPodSchema>;
  */
 export const NodeAllocationSpecSchema = z.object({
   /** The node's allocatable as of the last write, so a fit check needs only the ledger. */
-  allocatable: ResourceListSchema.default({}),
+  allocatable: ResourceListSchema.prefault({}),
   /** Sum of `pods[].requests`, plus `pods`: the number of pods. */
-  allocated: ResourceListSchema.default({}),
+  allocated: ResourceListSchema.prefault({}),
   /** Every host port of `pods[]`, with its owner, for the host-ports check. */
   hostPorts: z.array(HostPortUseSchema).default([]),
   pods: z.array(AllocatedPodSchema).default([]),
@@ -100,8 +100,8 @@ export type NodeAllocationSpec = z.infer<typeof NodeAllocationSpecSchema>;
 export const NodeAllocationSchema = z.object({
   apiVersion: z.literal('scheduling.cell.dev/v1alpha1').default('scheduling.cell.dev/v1alpha1'),
   kind: z.literal('NodeAllocation').default('NodeAllocation'),
-  metadata: ObjectMetaSchema.default({}),
-  spec: NodeAllocationSpecSchema.default({}),
+  metadata: ObjectMetaSchema.prefault({}),
+  spec: NodeAllocationSpecSchema.prefault({}),
 });
 export type NodeAllocation = z.infer<typeof NodeAllocationSchema>;
 
@@ -160,7 +160,7 @@ export type PlacementStatus = z.infer<typeof PlacementStatusSchema>;
 export const PlacementSchema = z.object({
   apiVersion: z.literal('scheduling.cell.dev/v1alpha1').default('scheduling.cell.dev/v1alpha1'),
   kind: z.literal('Placement').default('Placement'),
-  metadata: ObjectMetaSchema.default({}),
+  metadata: ObjectMetaSchema.prefault({}),
   spec: PlacementSpecSchema,
   status: PlacementStatusSchema.optional(),
 });

@@ -44,7 +44,7 @@ export function checkTypeMeta(info: KindInfo, raw: unknown): void {
   }
 }
 
-function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let cur = root;
   for (const seg of path) {
     if (Array.isArray(cur) && typeof seg === 'number') cur = cur[seg];
@@ -57,23 +57,26 @@ function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
 const REASONS = new Set(['FieldValueRequired', 'FieldValueInvalid', 'FieldValueNotSupported', 'FieldValueDuplicate', 'FieldValueTypeInvalid', 'FieldValueForbidden', 'FieldValueTooLong']);
 
 /** One zod issue as a Kubernetes field cause. */
-function issueToCause(issue: z.ZodIssue, body: unknown): FieldCause {
-  const field = formatPath(issue.path);
-  const value = valueAt(body, issue.path);
+function issueToCause(issue: z.core.$ZodIssue, body: unknown): FieldCause {
+  // Schemas here are keyed by strings and indexes only; a symbol cannot come from JSON.
+  const path = issue.path.filter((seg): seg is string | number => typeof seg !== 'symbol');
+  const field = formatPath(path);
+  const value = valueAt(body, path);
+  // A missing field fails as a type, enum or union mismatch in zod; Kubernetes calls it Required.
+  const typed = issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union';
+  if (typed && value === undefined) return cause.required(field);
   switch (issue.code) {
-    case z.ZodIssueCode.invalid_type:
-      if (issue.received === 'undefined') return cause.required(field);
+    case 'invalid_type':
       return cause.typeInvalid(field, value, `must be of type ${issue.expected}`);
-    case z.ZodIssueCode.invalid_literal:
-      return cause.notSupported(field, value, [String(issue.expected)]);
-    case z.ZodIssueCode.invalid_enum_value:
-      return cause.notSupported(field, value, issue.options.map(String));
-    case z.ZodIssueCode.invalid_union:
+    case 'invalid_value':
+      // Enums and literals: the allowed values, as Kubernetes lists them for NotSupported.
+      return cause.notSupported(field, value, issue.values.map(String));
+    case 'invalid_union':
       // Only quantities are unions here (string or number).
       return cause.typeInvalid(field, value, 'must be a string or a number');
-    case z.ZodIssueCode.invalid_string:
-      return cause.invalid(field, value, issue.validation === 'datetime' ? 'must be an RFC 3339 timestamp' : issue.message);
-    case z.ZodIssueCode.custom: {
+    case 'invalid_format':
+      return cause.invalid(field, value, issue.format === 'datetime' ? 'must be an RFC 3339 timestamp' : issue.message);
+    case 'custom': {
       // Schemas that add custom issues name the Kubernetes reason in params.
       const reason: unknown = issue.params?.['reason'];
       const c = cause.invalid(field, value, issue.message);
@@ -117,21 +120,20 @@ export function validateObject<T extends KubeObject>(info: KindInfo<T>, raw: unk
 }
 
 /** Strips wrappers that do not change which fields an object schema knows. */
-function unwrap(schema: z.ZodTypeAny): z.ZodTypeAny {
+function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
   let s = schema;
   for (;;) {
-    if (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap();
-    else if (s instanceof z.ZodDefault) s = s.removeDefault();
-    else if (s instanceof z.ZodEffects) s = s.innerType();
-    else if (s instanceof z.ZodLazy) s = s.schema;
+    if (s instanceof z.ZodOptional || s instanceof z.ZodNullable || s instanceof z.ZodDefault || s instanceof z.ZodPrefault || s instanceof z.ZodLazy) s = s.unwrap();
+    // A transform's fields are those of its input side.
+    else if (s instanceof z.ZodPipe) s = s.in;
     else return s;
   }
 }
 
-function collectUnknown(schema: z.ZodTypeAny, value: unknown, path: string, out: string[]): void {
+function collectUnknown(schema: z.core.$ZodType, value: unknown, path: string, out: string[]): void {
   const s = unwrap(schema);
   if (s instanceof z.ZodObject && isObject(value)) {
-    const shape = s.shape as Record<string, z.ZodTypeAny>;
+    const shape: Record<string, z.core.$ZodType> = s.shape;
     for (const [key, child] of Object.entries(value)) {
       const p = childPath(path, key);
       const known = Object.hasOwn(shape, key) ? shape[key] : undefined;
@@ -139,7 +141,7 @@ function collectUnknown(schema: z.ZodTypeAny, value: unknown, path: string, out:
       else collectUnknown(known, child, p, out);
     }
   } else if (s instanceof z.ZodRecord && isObject(value)) {
-    for (const [key, child] of Object.entries(value)) collectUnknown(s.valueSchema, child, `${path}[${key}]`, out);
+    for (const [key, child] of Object.entries(value)) collectUnknown(s.valueType, child, `${path}[${key}]`, out);
   } else if (s instanceof z.ZodArray && Array.isArray(value)) {
     value.forEach((child, i) => collectUnknown(s.element, child, `${path}[${i}]`, out));
   }
