@@ -4,12 +4,13 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import { ForbiddenError, NotFoundError, TooManyRequestsError, UnauthorizedError, errorMessage } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logging.js';
 import { ANONYMOUS_ADMIN, TokenAuthenticator, type UserInfo } from './auth/tokens.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './http/discovery.js';
 import { ResourceRouter, type CustomHandler, type ServedResource } from './http/resources.js';
+import { beginExchange, exchangeOf } from './http/exchange.js';
 import { InflightLimiter } from './http/inflight.js';
 import { sendError } from './http/status.js';
 import { ApiServerMetrics } from './metrics.js';
@@ -144,59 +145,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
 
   const inflight = new InflightLimiter(opts.maxRequestsInflight ?? 400, metrics.inflight);
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
 
-  // Request id, access log and metrics for every request.
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const id = randomUUID();
-    const start = process.hrtime.bigint();
-    res.setHeader('Audit-Id', id);
-    res.locals.requestId = id;
-    res.on('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const verb = String(res.locals.verb ?? req.method.toLowerCase());
-      const resource = String(res.locals.resource ?? '');
-      metrics.requests.inc({ verb, resource, subresource: String(res.locals.subresource ?? ''), code: String(res.statusCode) });
-      if (!res.locals.watch) metrics.requestDuration.observe({ verb, resource }, seconds);
-      if (log.isDebugEnabled()) log.debug('request', { requestId: id, method: req.method, path: req.path, code: res.statusCode, ms: Math.round(seconds * 1000), user: (res.locals.user as UserInfo | undefined)?.name });
-    });
-    if (!PUBLIC_PATHS.has(req.path) && !inflight.admit(res)) {
-      sendError(res, new TooManyRequestsError('Too many requests, please try again later.', 1), log);
-      return;
-    }
-    next();
-  });
-
-  // Authentication (health and version are public, as in Kubernetes).
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if (PUBLIC_PATHS.has(req.path)) return next();
+  // Resource requests (the hot path) go straight from Node's server to the resource router; the
+  // express app serves health, metrics, discovery and /audit, and whatever the router declines.
+  const serveResource = async (req: http.IncomingMessage, res: http.ServerResponse, user: UserInfo): Promise<boolean> => {
     try {
-      res.locals.user = authenticator ? authenticator.authenticate(req.headers.authorization) : ANONYMOUS_ADMIN;
-      next();
-    } catch (err) {
-      sendError(res, err, log);
-    }
-  });
-
-  // Resource requests (the hot path) go straight to the resource router, past the discovery and
-  // health routes below; what it does not serve falls through to them and to the final 404.
-  const serveResource = async (req: Request, res: Response): Promise<boolean> => {
-    try {
-      const user = res.locals.user as UserInfo | undefined;
-      if (!user) throw new UnauthorizedError('Unauthorized');
       return await router.handle(req, res, user);
     } catch (err) {
       sendError(res, err, log);
       return true;
     }
   };
-  app.use(async (req: Request, res: Response, next: NextFunction) => {
-    if (isResourcePath(req.path) && (await serveResource(req, res))) return;
-    next();
-  });
 
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
   let ready = true;
   app.get(['/livez', '/healthz'], (_req, res) => res.type('text/plain').send('ok'));
   app.get('/readyz', (_req, res) => {
@@ -206,7 +169,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   app.get('/version', (_req, res) => res.json(SERVER_VERSION));
   // Metrics are for operators and monitoring: admins, viewers and schedulers, not any token.
   app.get('/metrics', async (_req, res) => {
-    const user = res.locals.user as UserInfo;
+    const user = exchangeOf(res).user;
+    if (!user) {
+      sendError(res, new UnauthorizedError('Unauthorized'), log);
+      return;
+    }
     if (!['system:masters', 'system:viewers', 'system:schedulers'].some((g) => user.groups.includes(g))) {
       sendError(res, new ForbiddenError(`forbidden: User "${user.name}" cannot get path "/metrics"`), log);
       return;
@@ -252,12 +219,54 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // --- end node agents ---
 
   app.use(async (req: Request, res: Response) => {
-    // Resource paths were offered to the router already, above.
-    if (!isResourcePath(req.path) && (await serveResource(req, res))) return;
+    const user = exchangeOf(res).user;
+    // Resource paths were offered to the router already.
+    if (user && !isResourcePath(req.path) && (await serveResource(req, res, user))) return;
     sendError(res, new NotFoundError('the server could not find the requested resource'), log);
   });
 
-  const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, app) : http.createServer(app);
+  // Every request: an id, the request metrics and access log, the in-flight limit, authentication
+  // (health and version are public, as in Kubernetes), then the resource router or the app.
+  const handleRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const exchange = beginExchange(res, randomUUID());
+    const start = process.hrtime.bigint();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q >= 0 ? url.slice(0, q) : url;
+    const method = req.method ?? 'GET';
+    res.setHeader('Audit-Id', exchange.id);
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const verb = exchange.verb ?? method.toLowerCase();
+      const resource = exchange.resource ?? '';
+      metrics.requests.inc({ verb, resource, subresource: exchange.subresource ?? '', code: String(res.statusCode) });
+      if (!exchange.longRunning) metrics.requestDuration.observe({ verb, resource }, seconds);
+      if (log.isDebugEnabled()) log.debug('request', { requestId: exchange.id, method, path, code: res.statusCode, ms: Math.round(seconds * 1000), user: exchange.user?.name });
+    });
+    if (PUBLIC_PATHS.has(path)) {
+      app(req, res);
+      return;
+    }
+    if (!inflight.admit(res)) {
+      sendError(res, new TooManyRequestsError('Too many requests, please try again later.', 1), log);
+      return;
+    }
+    try {
+      exchange.user = authenticator ? authenticator.authenticate(req.headers.authorization) : ANONYMOUS_ADMIN;
+    } catch (err) {
+      sendError(res, err, log);
+      return;
+    }
+    if (!isResourcePath(path)) {
+      app(req, res);
+      return;
+    }
+    void serveResource(req, res, exchange.user).then((handled) => {
+      if (!handled) app(req, res);
+    });
+  };
+
+  const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handleRequest) : http.createServer(handleRequest);
   // Requests Node's parser refuses (header overflow, garbage) still get a Status body.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();

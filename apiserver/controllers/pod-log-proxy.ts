@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { Node, Pod } from '../../shared/api/core.js';
 import { BadRequestError, InternalError, UnavailableError, errorMessage } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
+import { exchangeOf } from '../http/exchange.js';
 import { releaseInflight } from '../http/inflight.js';
 import type { CustomHandler, ServedResource } from '../http/resources.js';
 
@@ -123,11 +124,12 @@ export function podLogHandler(d: { served(resource: string): ServedResource; log
       throw new InternalError(`the agent of node ${nodeName} answered ${upstream.statusCode ?? 0}: ${text.slice(0, 200)}`);
     }
 
-    res.status(200);
+    res.statusCode = 200;
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     if (follow) {
       res.setHeader('Cache-Control', 'no-cache');
       // A follow is long-running, like a watch: it does not hold an in-flight request slot.
+      exchangeOf(res).longRunning = true;
       releaseInflight(res);
     }
     res.flushHeaders();

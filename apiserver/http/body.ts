@@ -1,6 +1,6 @@
 // Request bodies: read with a size limit, parsed by content type. Anything wrong is a typed
 // 4xx error, so no handler ever sees a half-parsed body.
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import YAML from 'yaml';
 import { BadRequestError, RequestTooLargeError, UnsupportedMediaTypeError, errorMessage } from '../../shared/errors.js';
 
@@ -12,12 +12,12 @@ const PATCH_TYPES: Record<string, PatchType> = {
   'application/strategic-merge-patch+json': 'strategic',
 };
 
-function mediaType(req: Request): string {
+function mediaType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
 /** Read the raw body, at most `limit` bytes (413 past it, without buffering the rest). */
-export function readBody(req: Request, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     return Promise.reject(new RequestTooLargeError(`request entity too large: limit is ${limit} bytes`));
@@ -35,9 +35,8 @@ export function readBody(req: Request, limit: number): Promise<Buffer> {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       size += buf.length;
       if (size > limit) {
-        // Stop reading; the connection is closed once the 413 has been sent.
+        // Stop reading; sendError closes the connection with the 413.
         req.pause();
-        res413(req);
         finish(new RequestTooLargeError(`request entity too large: limit is ${limit} bytes`));
         return;
       }
@@ -49,11 +48,6 @@ export function readBody(req: Request, limit: number): Promise<Buffer> {
     const onClose = () => finish(new BadRequestError('the request body ended before it was complete'));
     req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
-}
-
-/** The rest of an over-long body is never read: this connection cannot carry another request. */
-function res413(req: Request): void {
-  req.res?.setHeader('Connection', 'close');
 }
 
 /**
@@ -97,7 +91,7 @@ function parseText(text: string, yaml: boolean): unknown {
 }
 
 /** A create/update body: JSON (or YAML, which kubectl never sends but people with curl do). */
-export async function readObjectBody(req: Request, limit: number): Promise<unknown> {
+export async function readObjectBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const type = mediaType(req);
   const yaml = type === 'application/yaml' || type === 'application/x-yaml';
   if (type !== '' && type !== 'application/json' && !yaml) {
@@ -112,7 +106,7 @@ export async function readObjectBody(req: Request, limit: number): Promise<unkno
 }
 
 /** A patch body and its type, from the Content-Type. */
-export async function readPatchBody(req: Request, limit: number): Promise<{ type: PatchType; patch: unknown }> {
+export async function readPatchBody(req: IncomingMessage, limit: number): Promise<{ type: PatchType; patch: unknown }> {
   const type = PATCH_TYPES[mediaType(req)];
   if (!type) {
     throw new UnsupportedMediaTypeError(
@@ -124,7 +118,7 @@ export async function readPatchBody(req: Request, limit: number): Promise<{ type
 }
 
 /** Optional body (DELETE may carry DeleteOptions). */
-export async function readOptionalObjectBody(req: Request, limit: number): Promise<unknown | undefined> {
+export async function readOptionalObjectBody(req: IncomingMessage, limit: number): Promise<unknown | undefined> {
   const raw = await readBody(req, limit);
   if (raw.length === 0 || raw.toString('utf8').trim() === '') return undefined;
   const value = parseText(raw.toString('utf8'), false);

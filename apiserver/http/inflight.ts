@@ -2,7 +2,8 @@
 // answered at once with 429 and Retry-After (clients back off and retry) instead of queueing
 // until the server falls over. Watches are long-running and hand their slot back when they start.
 import type { Gauge } from 'prom-client';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import { exchangeOf } from './exchange.js';
 
 export class InflightLimiter {
   private current = 0;
@@ -13,7 +14,7 @@ export class InflightLimiter {
   ) {}
 
   /** Take a slot for this response; false when the server is full. The slot returns on close. */
-  admit(res: Response): boolean {
+  admit(res: ServerResponse): boolean {
     if (this.limit > 0 && this.current >= this.limit) return false;
     this.current++;
     this.gauge.inc();
@@ -24,14 +25,13 @@ export class InflightLimiter {
       this.current--;
       this.gauge.dec();
     };
-    res.locals.releaseInflight = release;
+    exchangeOf(res).releaseInflight = release;
     res.on('close', release);
     return true;
   }
 }
 
 /** A long-running request (watch) gives its in-flight slot back. */
-export function releaseInflight(res: Response): void {
-  const release = res.locals.releaseInflight as (() => void) | undefined;
-  release?.();
+export function releaseInflight(res: ServerResponse): void {
+  exchangeOf(res).releaseInflight?.();
 }

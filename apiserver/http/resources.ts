@@ -1,6 +1,6 @@
 // Requests on resource URLs: parse → authorize → dispatch to the REST layer (or a custom verb
 // such as pods/binding) → respond in JSON or Table form. Every failure goes through sendError.
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   BadRequestError,
   MethodNotAllowedError,
@@ -19,6 +19,7 @@ import { apiVersionOf, type DeleteOptions, type RestResource, type WriteOptions 
 import { readObjectBody, readOptionalObjectBody, readPatchBody } from './body.js';
 import { parseResourcePath, type ResourcePath } from './paths.js';
 import { tableRequested, toTable } from './table.js';
+import { exchangeOf } from './exchange.js';
 import { releaseInflight } from './inflight.js';
 import { WatchStream } from './watch.js';
 
@@ -41,8 +42,8 @@ export interface ServedResource {
 export type CustomHandler = (call: CustomCall) => Promise<{ status: number; body: unknown } | undefined>;
 
 export interface CustomCall {
-  req: Request;
-  res: Response;
+  req: IncomingMessage;
+  res: ServerResponse;
   user: UserInfo;
   path: ResourcePath;
   served: ServedResource;
@@ -163,24 +164,27 @@ export class ResourceRouter {
   constructor(private readonly o: ResourceRouterOptions) {}
 
   /** Handle a request if its path is a resource path; returns false when it is not. */
-  async handle(req: Request, res: Response, user: UserInfo): Promise<boolean> {
+  async handle(req: IncomingMessage, res: ServerResponse, user: UserInfo): Promise<boolean> {
     // The path exactly as sent: WHATWG URL parsing would resolve `..` and `%2e%2e` segments
     // (`/api/v1/namespaces/%2e%2e/pods` → `/api/v1/pods`), so a request could address another
     // scope than the one it names. parseResourcePath rejects such segments instead.
-    const q = req.originalUrl.indexOf('?');
-    const path = parseResourcePath(q >= 0 ? req.originalUrl.slice(0, q) : req.originalUrl);
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = parseResourcePath(q >= 0 ? url.slice(0, q) : url);
     if (!path) return false;
-    const query = new URLSearchParams(q >= 0 ? req.originalUrl.slice(q + 1) : '');
+    const query = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
     const served = this.o.resolve(path.group, path.version, path.resource);
     if (!served) throw new NotFoundError('the server could not find the requested resource');
     const def = served.rest.def;
     if (path.namespace !== undefined && !def.namespaced) {
       throw new NotFoundError('the server could not find the requested resource');
     }
-    const verb = verbOf(req.method, path, query);
-    res.locals.verb = verb;
-    res.locals.resource = def.resource;
-    res.locals.subresource = path.subresource ?? '';
+    const method = req.method ?? 'GET';
+    const verb = verbOf(method, path, query);
+    const exchange = exchangeOf(res);
+    exchange.verb = verb;
+    exchange.resource = def.resource;
+    exchange.subresource = path.subresource ?? '';
 
     if (path.subresource !== undefined && !served.subresources.includes(path.subresource)) {
       throw new NotFoundError('the server could not find the requested resource');
@@ -197,7 +201,7 @@ export class ResourceRouter {
     }
     authorize(user, attrs);
 
-    const customKey = `${def.resource}${path.subresource ? `/${path.subresource}` : ''}:${req.method}`;
+    const customKey = `${def.resource}${path.subresource ? `/${path.subresource}` : ''}:${method}`;
     const custom = this.o.custom.get(customKey);
     if (custom) {
       const out = await custom({ req, res, user, path, served, query });
@@ -272,7 +276,7 @@ export class ResourceRouter {
     }
   }
 
-  private respond(req: Request, res: Response, served: ServedResource, status: number, body: unknown, query: URLSearchParams): void {
+  private respond(req: IncomingMessage, res: ServerResponse, served: ServedResource, status: number, body: unknown, query: URLSearchParams): void {
     const table = tableRequested(req.headers.accept, query.get('includeObject') ?? undefined);
     if (table && isObjectOrList(body) && body.kind !== 'Status') {
       const def = served.rest.def;
@@ -285,7 +289,7 @@ export class ResourceRouter {
     sendJson(res, status, body);
   }
 
-  private async list(req: Request, res: Response, served: ServedResource, ns: string | undefined, sel: Selection, query: URLSearchParams): Promise<void> {
+  private async list(req: IncomingMessage, res: ServerResponse, served: ServedResource, ns: string | undefined, sel: Selection, query: URLSearchParams): Promise<void> {
     const def = served.rest.def;
     const q: ListQuery = {};
     if (ns !== undefined) q.namespace = ns;
@@ -313,7 +317,7 @@ export class ResourceRouter {
     this.respond(req, res, served, 200, { kind: def.listKind, apiVersion: apiVersionOf(def), metadata, items: page.items }, query);
   }
 
-  private async watch(req: Request, res: Response, served: ServedResource, ns: string | undefined, sel: Selection, query: URLSearchParams): Promise<void> {
+  private async watch(req: IncomingMessage, res: ServerResponse, served: ServedResource, ns: string | undefined, sel: Selection, query: URLSearchParams): Promise<void> {
     const def = served.rest.def;
     const rv = query.get('resourceVersion');
     let after: number | undefined;
@@ -326,7 +330,7 @@ export class ResourceRouter {
     const resource = def.resource;
     this.o.metrics.watchers.inc({ resource });
     // Long-running: counted as a watcher, not as an in-flight request.
-    res.locals.watch = true;
+    exchangeOf(res).longRunning = true;
     releaseInflight(res);
     const stream = new WatchStream(req, res, {
       maxQueuedBytes: this.o.watchMaxQueuedBytes,
@@ -349,7 +353,7 @@ function nameIn(body: unknown): string | undefined {
 }
 
 /** A JSON response straight to Node's response: express's send() costs more than the write. */
-function sendJson(res: Response, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);

@@ -1,6 +1,6 @@
 // The one place where errors become Kubernetes `Status` responses.
-import type { Response } from 'express';
-import { CellError, InternalError, errorMessage, retryAfterSeconds } from '../../shared/errors.js';
+import type { ServerResponse } from 'node:http';
+import { CellError, InternalError, RequestTooLargeError, errorMessage, retryAfterSeconds } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
 
 export interface StatusBody {
@@ -55,7 +55,7 @@ export function successStatus(details?: { name?: string; kind?: string; group?: 
   };
 }
 
-export function sendError(res: Response, err: unknown, log: Logger): void {
+export function sendError(res: ServerResponse, err: unknown, log: Logger): void {
   const status = statusOf(err);
   if (!(err instanceof CellError)) {
     log.error('unexpected error serving request', {
@@ -69,5 +69,9 @@ export function sendError(res: Response, err: unknown, log: Logger): void {
     return;
   }
   if (status.details?.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(status.details.retryAfterSeconds));
-  res.status(status.code).type('application/json').send(JSON.stringify(status));
+  // The rest of an over-long body is never read: this connection cannot carry another request.
+  if (err instanceof RequestTooLargeError) res.setHeader('Connection', 'close');
+  const text = JSON.stringify(status);
+  res.writeHead(status.code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }

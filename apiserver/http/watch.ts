@@ -1,7 +1,7 @@
 // Streaming watch responses: newline-delimited `{"type","object"}` events over a chunked HTTP
 // response, with bookmarks, timeouts, Table conversion (kubectl get -w), and a bound on how much
 // may queue for a slow client before it is cut off.
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CellError } from '../../shared/errors.js';
 import type { KubeObject } from '../registry/object.js';
 import type { WatcherSink, WatchEventType } from '../registry/watch-cache.js';
@@ -121,11 +121,11 @@ export class WatchStream implements WatcherSink {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly req: Request,
-    private readonly res: Response,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
     private readonly opts: WatchStreamOptions,
   ) {
-    res.status(200);
+    res.statusCode = 200;
     res.setHeader('Content-Type', 'application/json');
     res.setHeader('Cache-Control', 'no-cache, private');
     res.setHeader('Transfer-Encoding', 'chunked');

@@ -2,14 +2,14 @@
 // node deletion that releases pods first, the `pods/binding` and `placements` verbs, and the
 // /audit endpoint.
 import type { Express, Request, Response } from 'express';
+import { exchangeOf } from '../http/exchange.js';
 import { ALLOCATION_RESOURCE_VERSION_ANNOTATION } from '../../shared/api/core.js';
 import { bindingKind, placementsResource } from '../../shared/api/registry.js';
 import type { PlacementResult } from '../../shared/api/scheduling.js';
 import { validateObject } from '../../shared/api/validation.js';
-import { BadRequestError, InvalidError } from '../../shared/errors.js';
+import { BadRequestError, InvalidError, UnauthorizedError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
 import { authorize } from '../auth/authorizer.js';
-import type { UserInfo } from '../auth/tokens.js';
 import { readObjectBody } from '../http/body.js';
 import type { CustomHandler, ServedResource } from '../http/resources.js';
 import { sendError } from '../http/status.js';
@@ -128,7 +128,8 @@ export function installPlacement(d: PlacementDeps): PlacementCommitter {
 
   d.app.get('/audit', async (req: Request, res: Response) => {
     try {
-      const user = res.locals.user as UserInfo;
+      const user = exchangeOf(res).user;
+      if (!user) throw new UnauthorizedError('Unauthorized');
       authorize(user, { verb: 'list', group: 'scheduling.cell.dev', resource: 'nodeallocations' });
       const rvText = typeof req.query.resourceVersion === 'string' ? req.query.resourceVersion : undefined;
       if (rvText !== undefined && !/^\d{1,16}$/.test(rvText)) throw new BadRequestError(`invalid resourceVersion "${rvText}"`);
