@@ -16,16 +16,34 @@ function isObject(v: unknown): v is JsonObject {
 
 /**
  * Object members set to null removed, recursively. Go clients send `creationTimestamp: null` and
- * the like; Kubernetes decodes null as "unset", and so does this.
+ * the like; Kubernetes decodes null as "unset", and so does this. Subtrees without a null member
+ * are returned as they are (most bodies have none): only the path to a null is copied.
  */
 export function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
-  if (!isObject(value)) return value;
-  const out: JsonObject = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (v !== null) out[k] = withoutNulls(v);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const w = withoutNulls(v);
+      if (w !== v && out === undefined) out = value.slice(0, i);
+      out?.push(w);
+    }
+    return out ?? value;
   }
-  return out;
+  if (!isObject(value)) return value;
+  let out: JsonObject | undefined;
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = value[k];
+    const w = v === null ? undefined : withoutNulls(v);
+    if (w !== v && out === undefined) {
+      out = {};
+      for (let j = 0; j < i; j++) out[keys[j]!] = value[keys[j]!];
+    }
+    if (out !== undefined && w !== undefined) out[k] = w;
+  }
+  return out ?? value;
 }
 
 /** 400 when the body names another apiVersion or kind than the resource it was sent to. */

@@ -1,11 +1,8 @@
-// cell-apiserver as a real child process (`node --import tsx apiserver/main.ts …`), for tests that
+// cell-apiserver as a real child process (`node --import tsx apiserver/main.ts …`, see entrypoint.ts), for tests that
 // must stop and restart it (SIGTERM, then again on the same port and etcd prefix) and for
 // benchmarks whose client load must not share the server's event loop.
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { programArgs, REPO_ROOT } from '../harness/entrypoint.js';
 
 export interface ApiServerProcessOptions {
   etcdEndpoints: string[];
@@ -36,10 +33,7 @@ const MAX_OUTPUT = 64 * 1024;
 
 export async function startApiServerProcess(opts: ApiServerProcessOptions): Promise<ApiServerProcess> {
   const args = [
-    ...(opts.nodeArgs ?? []),
-    '--import',
-    'tsx',
-    path.join(REPO_ROOT, 'apiserver/main.ts'),
+    ...programArgs('apiserver', opts.nodeArgs),
     `--etcd-servers=${opts.etcdEndpoints.join(',')}`,
     `--etcd-prefix=${opts.prefix}`,
     '--bind-address=127.0.0.1',

@@ -17,6 +17,7 @@ import {
   unknownFields,
   validateDeleteOptions,
   validateObject,
+  withoutNulls,
 } from '../../shared/api/validation.js';
 
 type Json = Record<string, unknown>;
@@ -376,6 +377,19 @@ describe('api validation', () => {
       const err = strictDecodingError(podsResource, ['spec.foo', 'spec.bar']);
       expect(err.code).to.equal(400);
       expect(err.message).to.equal('Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.foo", unknown field "spec.bar"');
+    });
+  });
+
+  describe('null members', () => {
+    it('are removed at any depth, list elements stay, and nothing else is copied', () => {
+      const untouched = { image: 'busybox', env: [{ name: 'A', value: 'b' }] };
+      const raw = { metadata: { name: 'web', creationTimestamp: null }, spec: { containers: [untouched], nodeName: null }, args: ['a', null] };
+      const out = withoutNulls(raw) as typeof raw;
+      expect(out).to.deep.equal({ metadata: { name: 'web' }, spec: { containers: [untouched] }, args: ['a', null] });
+      expect(out.spec.containers[0]).to.equal(untouched);
+      expect(raw.metadata).to.have.property('creationTimestamp', null);
+      const clean = { a: { b: [1, { c: 'd' }] } };
+      expect(withoutNulls(clean)).to.equal(clean);
     });
   });
 
