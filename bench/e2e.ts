@@ -19,7 +19,8 @@
 // active-active replicas racing for every pod), BENCH_APISERVERS (1; more = API server replicas on
 // the same etcd prefix, creates and schedulers spread over them), BENCH_SCHEDULER_ARGS (extra flags
 // for both daemons, e.g. "--conflict-mode=coarse"), BENCH_TRACE=1 (progress every 2 s),
-// BENCH_SERVER_NODE_ARGS (node flags for the API server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+// BENCH_SERVER_NODE_ARGS (node flags for the API server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
+// BENCH_SCHEDULER_NODE_ARGS (the same for both scheduler daemons).
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -47,6 +48,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 128);
 const SAME_NAME = process.env.BENCH_SAME_NAME === '1';
 const API_SERVERS = Number(process.env.BENCH_APISERVERS ?? 1);
 const SCHEDULER_ARGS = (process.env.BENCH_SCHEDULER_ARGS ?? '').split(' ').filter(Boolean);
+const SCHEDULER_NODE_ARGS = (process.env.BENCH_SCHEDULER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const NAMESPACE = 'bench';
 const TARGET_RATIO_1000 = 0.5;
 const TARGET_RATE_5000 = 500;
@@ -278,7 +280,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
 
     const names = SAME_NAME ? ['bench', 'bench'] : ['bench-a', 'bench-b'];
     for (const [i, name] of names.entries()) {
-      schedulers.push(await startSchedulerProcess({ server: servers[i % servers.length]!.url, name, args: SCHEDULER_ARGS }));
+      schedulers.push(await startSchedulerProcess({ server: servers[i % servers.length]!.url, name, args: SCHEDULER_ARGS, nodeArgs: SCHEDULER_NODE_ARGS }));
     }
 
     // The CAS baseline on the same etcd, before the run (and again after it).

@@ -10,8 +10,8 @@ import type { NodeAllocation, PodGroup } from '../../shared/api/scheduling.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { Informer } from '../../shared/client/informer.js';
 import type { Logger } from '../../shared/logging.js';
-import type { ClusterView } from '../framework/plugin.js';
-import { NodeInfo } from './node-info.js';
+import type { ClusterView, NodeCounts } from '../framework/plugin.js';
+import { FIT_STRIDE, NodeInfo } from './node-info.js';
 import { groupKeyOf, isTerminal, podInfoOf, podKey, type PodInfo } from './pod-info.js';
 
 export type ClusterEvent =
@@ -53,6 +53,14 @@ export class SchedulerCache implements ClusterView {
   private readonly assumedOn = new Map<string, string>();
   private readonly nominatedOn = new Map<string, string>();
   private readonly antiAffinity = new Map<string, { pod: PodInfo; nodeName: string }>();
+  /** Nodes markStale() has marked; pruned lazily once a newer ledger clears the mark. */
+  private readonly staleNodes = new Set<NodeInfo>();
+  /** Kept as nodes come, change and go (nodeCounts()). */
+  private readonly counts = { tainted: 0, cordoned: 0 };
+  /** Every node's fit row, in node order (NodeInfo.fit); rows of deleted nodes are reused. */
+  private fitTable = new Float64Array(FIT_STRIDE * 1024);
+  private fitRows = 0;
+  private readonly freeFitRows: number[] = [];
   private sweeper: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
@@ -123,6 +131,10 @@ export class SchedulerCache implements ClusterView {
     return this.pods.byIndex(GROUP_INDEX, `${namespace}/${group}`).filter((p) => !p.metadata.deletionTimestamp);
   }
 
+  nodeCounts(): NodeCounts {
+    return this.counts;
+  }
+
   podsWithRequiredAntiAffinity(): Iterable<{ readonly pod: PodInfo; readonly nodeName: string }> {
     return this.antiAffinity.values();
   }
@@ -186,14 +198,26 @@ export class SchedulerCache implements ClusterView {
    */
   markStale(nodeName: string, decidedOn: string | undefined): void {
     const node = this.nodeMap.get(nodeName);
-    if (node && decidedOn !== undefined && node.allocationResourceVersion === decidedOn) node.staleVersion = decidedOn;
+    if (node && decidedOn !== undefined && node.allocationResourceVersion === decidedOn) {
+      node.staleVersion = decidedOn;
+      this.staleNodes.add(node);
+    }
+  }
+
+  /** Whether some node is still marked stale (the commit guard has nothing to check otherwise). */
+  hasStaleNodes(): boolean {
+    for (const node of this.staleNodes) {
+      if (node.staleVersion !== undefined && this.nodeMap.get(node.name) === node) return true;
+      this.staleNodes.delete(node);
+    }
+    return false;
   }
 
   nominate(pod: PodInfo, nodeName: string): void {
     this.clearNomination(pod.uid);
     const node = this.nodeMap.get(nodeName);
     if (!node) return;
-    node.nominated.set(pod.uid, pod);
+    node.addNominated(pod);
     this.nominatedOn.set(pod.uid, nodeName);
   }
 
@@ -201,7 +225,7 @@ export class SchedulerCache implements ClusterView {
     const name = this.nominatedOn.get(uid);
     if (name === undefined) return;
     this.nominatedOn.delete(uid);
-    this.nodeMap.get(name)?.nominated.delete(uid);
+    this.nodeMap.get(name)?.removeNominated(uid);
   }
 
   nominatedNode(uid: string): string | undefined {
@@ -295,13 +319,37 @@ export class SchedulerCache implements ClusterView {
     }
     this.nodeMap.set(name, info);
     this.nodeList.push(info);
+    this.count(info, 1);
+    this.placeFitRow(info);
     this.opts.listener.clusterChanged({ kind: 'NodeAdded' });
   }
 
   private nodeUpdated(n: Node): void {
     const info = this.nodeMap.get(n.metadata.name ?? '');
     if (!info) return this.nodeAdded(n);
-    if (info.setNode(n)) this.opts.listener.clusterChanged({ kind: 'NodeChanged' });
+    this.count(info, -1);
+    const changed = info.setNode(n);
+    this.count(info, 1);
+    if (changed) this.opts.listener.clusterChanged({ kind: 'NodeChanged' });
+  }
+
+  private placeFitRow(info: NodeInfo): void {
+    let at = this.freeFitRows.pop();
+    if (at === undefined) {
+      at = this.fitRows++ * FIT_STRIDE;
+      if (at >= this.fitTable.length) {
+        const grown = new Float64Array(this.fitTable.length * 2);
+        grown.set(this.fitTable);
+        this.fitTable = grown;
+        for (const n of this.nodeList) if (n !== info) n.moveFit(grown, n.fitAt);
+      }
+    }
+    info.moveFit(this.fitTable, at);
+  }
+
+  private count(info: NodeInfo, sign: 1 | -1): void {
+    if (info.taints.some((t) => t.effect !== 'PreferNoSchedule')) this.counts.tainted += sign;
+    if (info.unschedulable) this.counts.cordoned += sign;
   }
 
   private nodeDeleted(n: Node): void {
@@ -310,6 +358,10 @@ export class SchedulerCache implements ClusterView {
     if (!info) return;
     this.nodeMap.delete(name);
     this.nodeList = this.nodeList.filter((x) => x !== info);
+    this.count(info, -1);
+    // The row goes to the next node; anything still holding this NodeInfo keeps a private copy.
+    this.freeFitRows.push(info.fitAt);
+    info.moveFit(undefined);
     for (const uid of info.nominated.keys()) this.nominatedOn.delete(uid);
   }
 

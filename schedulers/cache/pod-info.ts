@@ -3,7 +3,7 @@
 // ledger, shared/pod-resources.ts), host ports, priority and gang membership.
 import type { Pod } from '../../shared/api/core.js';
 import { POD_GROUP_LABEL, type HostPort } from '../../shared/api/scheduling.js';
-import { podHostPorts, podRequests } from '../../shared/pod-resources.js';
+import { PODS_RESOURCE, podHostPorts, podRequests } from '../../shared/pod-resources.js';
 import { ResourceVector } from './resources.js';
 
 export interface PodInfo {
@@ -46,12 +46,28 @@ export function podInfoOf(pod: Pod, previous?: PodInfo): PodInfo {
     pod,
     labels,
     priority: pod.spec.priority ?? 0,
-    requests: reuse ? previous.requests : ResourceVector.from(podRequests(pod)),
+    requests: reuse ? previous.requests : requestsOf(pod),
     hostPorts: reuse ? previous.hostPorts : podHostPorts(pod),
     group: labels[POD_GROUP_LABEL],
     createdAt: Number.isNaN(created) ? 0 : created,
   };
 }
+
+/**
+ * podRequests() as a ResourceVector. The usual pod — one container, no init containers — is its
+ * container's requests plus one `pods`; those go through ResourceVector.parse, which remembers
+ * the quantities it has parsed (every pod of a deployment repeats them).
+ */
+function requestsOf(pod: Pod): ResourceVector {
+  const { containers, initContainers } = pod.spec;
+  if (containers.length !== 1 || (initContainers !== undefined && initContainers.length > 0)) return ResourceVector.from(podRequests(pod));
+  const v = ResourceVector.parse(containers[0]!.resources?.requests);
+  v.set(PODS_RESOURCE, ONE_POD);
+  return v;
+}
+
+/** One `pods`, in milli-units. */
+const ONE_POD = 1000;
 
 export function isTerminal(pod: Pod): boolean {
   return pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed';

@@ -6,6 +6,11 @@
 import { PODS_RESOURCE } from '../../shared/pod-resources.js';
 import { parseResourceList, type ResourceAmounts, type ResourceList } from '../../shared/resources.js';
 
+/** Parsed resource list entries (`typeof:name=value` → milli-units), for ResourceVector.parse. */
+const parsedEntries = new Map<string, number>();
+/** Distinct entries are few (node sizes, summed requests); the bound only guards against churn. */
+const MAX_PARSED_ENTRIES = 50_000;
+
 export class ResourceVector {
   cpu = 0;
   memory = 0;
@@ -21,7 +26,23 @@ export class ResourceVector {
 
   /** From a resource list as objects carry it (`{cpu: "500m"}`); bad entries throw ParseError. */
   static parse(list: ResourceList | undefined): ResourceVector {
-    return ResourceVector.from(parseResourceList(list));
+    if (list === undefined || list === null || typeof list !== 'object' || Array.isArray(list)) {
+      return ResourceVector.from(parseResourceList(list));
+    }
+    // Every ledger event carries two lists made of the same few quantities ("32", "128Gi", …):
+    // each entry is parsed once, then looked up. Entries parse independently, so this is exact.
+    const v = new ResourceVector();
+    for (const [name, value] of Object.entries(list)) {
+      const key = `${typeof value}:${name}=${value}`;
+      let milli = parsedEntries.get(key);
+      if (milli === undefined) {
+        milli = Number(parseResourceList({ [name]: value }).get(name));
+        if (parsedEntries.size >= MAX_PARSED_ENTRIES) parsedEntries.clear();
+        parsedEntries.set(key, milli);
+      }
+      v.set(name, milli);
+    }
+    return v;
   }
 
   get(name: string): number {

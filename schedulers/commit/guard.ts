@@ -11,9 +11,16 @@ const STALE = unresolvable("node(s) had a newer allocation than this scheduler's
 const IN_FLIGHT = unresolvable('node(s) had a commit of this scheduler in flight (coarse conflict mode)');
 const NO_LEDGER = unresolvable('node(s) had no NodeAllocation yet');
 
-export function commitGuard(mode: 'fine' | 'coarse'): Plugin {
+/** What the guard may ask the cache: whether any node is marked stale at all. */
+export interface StaleNodes {
+  hasStaleNodes(): boolean;
+}
+
+/** `cache` lets the fine-mode guard sit out the cycles in which no node is stale (its filter could only pass). */
+export function commitGuard(mode: 'fine' | 'coarse', cache?: StaleNodes): Plugin {
   return {
     name: 'CommitGuard',
+    ...(mode === 'fine' && cache ? { preFilter: () => (cache.hasStaleNodes() ? undefined : 'skip') } : {}),
     filter(_ctx, node: NodeInfo) {
       if (node.staleVersion !== undefined && node.staleVersion === node.allocationResourceVersion) return STALE;
       if (mode === 'coarse') {

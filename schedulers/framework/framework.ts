@@ -22,10 +22,14 @@ export interface WeightedPlugin {
 /** What preFilter leaves for the filter step: the filters that apply to this pod, maybe fewer nodes. */
 export interface FilterPlan {
   readonly filters: readonly Plugin[];
+  /** `filters[i].filter`, bound to its plugin: the per-node loop calls these without a method lookup. */
+  readonly filterFns: readonly FilterFn[];
   readonly nodeNames: ReadonlySet<string> | undefined;
   /** The plugin that narrowed the nodes, for the diagnosis of the others. */
   readonly narrowedBy: string | undefined;
 }
+
+export type FilterFn = (ctx: CycleContext, node: NodeInfo) => Rejection | undefined;
 
 /** The filters preFilter left for this pod, for what-if runs later in the cycle (preemption). */
 const FILTERS = new StateKey<readonly Plugin[]>('framework/filters');
@@ -34,6 +38,7 @@ export class Framework {
   readonly less: (a: QueuedPodInfo, b: QueuedPodInfo) => boolean;
   private readonly preFilters: Plugin[];
   private readonly filters: Plugin[];
+  private readonly filterFns: Map<Plugin, FilterFn>;
   private readonly postFilters: Plugin[];
   private readonly scorers: WeightedPlugin[];
   private readonly reservers: Plugin[];
@@ -53,8 +58,9 @@ export class Framework {
     }
     const sorter = sorters[0]!;
     this.less = (a, b) => sorter.less!(a, b);
-    this.preFilters = all.filter((p) => p.preFilter);
+    this.preFilters = [...(guard?.preFilter ? [guard] : []), ...all.filter((p) => p.preFilter)];
     this.filters = [...(guard ? [guard] : []), ...all.filter((p) => p.filter)];
+    this.filterFns = new Map(this.filters.map((p) => [p, p.filter!.bind(p)]));
     this.postFilters = all.filter((p) => p.postFilter);
     this.scorers = plugins.filter((p) => p.plugin.score && p.weight > 0);
     this.reservers = all.filter((p) => p.reserve || p.unreserve);
@@ -81,7 +87,7 @@ export class Framework {
     }
     const filters = skipped.size === 0 ? this.filters : this.filters.filter((p) => !skipped.has(p));
     ctx.write(FILTERS, filters);
-    return { filters, nodeNames, narrowedBy };
+    return { filters, filterFns: filters.map((p) => this.filterFns.get(p)!), nodeNames, narrowedBy };
   }
 
   /** Filter one node; a rejection is recorded in the diagnosis. */
@@ -139,7 +145,9 @@ export class Framework {
     for (const { plugin, weight } of this.scorers) {
       if (plugin.preScore?.(ctx, feasible) === 'skip') continue;
       const scores = new Float64Array(n);
-      for (let i = 0; i < n; i++) scores[i] = plugin.score!(ctx, feasible[i]!);
+      // Looked up once per plugin, not once per node: plugins differ in shape, so the lookup is slow.
+      const score = plugin.score!;
+      for (let i = 0; i < n; i++) scores[i] = score.call(plugin, ctx, feasible[i]!);
       plugin.normalizeScore?.(ctx, scores);
       for (let i = 0; i < n; i++) {
         const s = scores[i]!;

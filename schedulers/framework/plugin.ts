@@ -103,6 +103,19 @@ export interface ClusterView {
   podsWithRequiredAntiAffinity(): Iterable<{ readonly pod: PodInfo; readonly nodeName: string }>;
   /** The node a preempting pod waits for, if any. */
   nominatedNode(podUid: string): string | undefined;
+  /**
+   * How many nodes have a NoSchedule/NoExecute taint, and how many are cordoned: a plugin whose
+   * filter can only reject such nodes skips it (preFilter 'skip') while there are none. Optional:
+   * without it plugins check every node.
+   */
+  nodeCounts?(): NodeCounts;
+}
+
+export interface NodeCounts {
+  /** Nodes with at least one NoSchedule or NoExecute taint. */
+  readonly tainted: number;
+  /** Nodes with spec.unschedulable. */
+  readonly cordoned: number;
 }
 
 /** Pods held at permit, by group key. */

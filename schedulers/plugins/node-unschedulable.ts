@@ -7,9 +7,11 @@ export const NAME = 'NodeUnschedulable';
 const CORDON_TAINT = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' as const };
 const CORDONED = unresolvable('node(s) were unschedulable');
 
-export const create: PluginFactory = (): Plugin => ({
+export const create: PluginFactory = (_args, handle): Plugin => ({
   name: NAME,
   preFilter(ctx) {
+    // No cordoned node: the filter could only pass.
+    if (handle.cluster.nodeCounts?.().cordoned === 0) return 'skip';
     return tolerates(ctx.pod.pod.spec.tolerations, CORDON_TAINT) ? 'skip' : undefined;
   },
   filter(_ctx, node) {

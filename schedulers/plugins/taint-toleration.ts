@@ -20,7 +20,7 @@ export function tolerates(tolerations: readonly TolerationLike[] | undefined, ta
   return (tolerations ?? []).some((t) => toleratesTaint(t, taint));
 }
 
-export const create: PluginFactory = (): Plugin => {
+export const create: PluginFactory = (_args, handle): Plugin => {
   // One rejection per distinct taint, built once: the message names the taint, as Kubernetes' does.
   const rejections = new Map<string, Rejection>();
   const rejectionFor = (taint: Taint): Rejection => {
@@ -34,6 +34,10 @@ export const create: PluginFactory = (): Plugin => {
   };
   return {
     name: NAME,
+    preFilter() {
+      // No node has a NoSchedule/NoExecute taint: the filter could only pass.
+      return handle.cluster.nodeCounts?.().tainted === 0 ? 'skip' : undefined;
+    },
     filter(ctx, node) {
       if (node.taints.length === 0) return undefined;
       const tolerations = ctx.pod.pod.spec.tolerations;
@@ -42,6 +46,12 @@ export const create: PluginFactory = (): Plugin => {
         if (!tolerates(tolerations, taint)) return rejectionFor(taint);
       }
       return undefined;
+    },
+    preScore(_ctx, nodes) {
+      // Untainted nodes all score 100 after normalising: a constant that moves no node ahead of
+      // another, so when no candidate has a taint the per-node scoring is skipped.
+      for (let i = 0; i < nodes.length; i++) if (nodes[i]!.taints.length > 0) return undefined;
+      return 'skip';
     },
     score(ctx, node) {
       if (node.taints.length === 0) return 0;

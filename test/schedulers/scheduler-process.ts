@@ -1,12 +1,10 @@
-// cell-scheduler as a real child process (`node --import tsx schedulers/main.ts …`), for the
+// cell-scheduler as a real child process (`node --import tsx schedulers/main.ts …`, see entrypoint.ts), for the
 // scheduler tests and bench/e2e.ts: start it, wait until its informers have listed (/readyz),
 // read its /metrics, stop it with a signal.
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { programArgs, REPO_ROOT } from '../harness/entrypoint.js';
 import { freePort } from '../harness/ports.js';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MAX_OUTPUT = 64 * 1024;
 
 export interface SchedulerProcessOptions {
@@ -19,6 +17,8 @@ export interface SchedulerProcessOptions {
   logLevel?: string;
   readyTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Flags for node itself, e.g. `--cpu-prof` (not all are allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 export interface SchedulerProcess {
@@ -38,9 +38,7 @@ export async function startSchedulerProcess(opts: SchedulerProcessOptions): Prom
   const name = opts.name ?? 'default-scheduler';
   const port = await freePort();
   const args = [
-    '--import',
-    'tsx',
-    path.join(REPO_ROOT, 'schedulers/main.ts'),
+    ...programArgs('schedulers', opts.nodeArgs),
     `--server=${opts.server}`,
     `--scheduler-name=${name}`,
     `--profile=${opts.profile ?? 'default'}`,
