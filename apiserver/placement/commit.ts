@@ -12,7 +12,7 @@ import type { NodeAllocation, PlacementOutcome } from '../../shared/api/scheduli
 import type { ResourceStore } from '../registry/resource-store.js';
 import type { KubeObject } from '../registry/object.js';
 import { nowTimestamp } from '../registry/rest.js';
-import { MAX_REQUEST_BYTES, MAX_TXN_OPS, type Compare, type Store, type StoredValue, type TxnOp } from '../storage/store.js';
+import { MAX_REQUEST_BYTES, MAX_TXN_OPS, type Compare, type Store, type StoredValue, type TxnOp, type TxnResult } from '../storage/store.js';
 import { misfit, withPod } from './ledger.js';
 
 export interface BindRequest {
@@ -261,24 +261,31 @@ export class PlacementCommitter {
       const compares: Compare[] = [];
       const success: TxnOp[] = [];
       const touched = new Set<string>();
+      // Written objects are handed to the resource stores (encodeWrite): their watch events reuse
+      // them. Never mutated after this point; forgotten again unless the txn commits.
+      const written: { objects: ResourceStore; key: string; value: string }[] = [];
+      const write = (objects: ResourceStore, key: string, obj: KubeObject): number => {
+        const value = objects.encodeWrite(key, obj);
+        written.push({ objects, key, value });
+        success.push({ type: 'put', key, value });
+        return key.length + value.length;
+      };
+      const forget = () => written.forEach((w) => w.objects.forgetWrite(w.key, w.value));
       let bytes = 0;
       for (const w of writes) {
         const b = items[w.i]!;
         const key = this.podKey(b);
         compares.push({ key, modRevision: state.get(key)!.modRevision });
-        const value = this.pods.encode(w.next);
-        bytes += key.length + value.length;
-        success.push({ type: 'put', key, value });
+        bytes += write(this.pods, key, w.next);
         touched.add(b.nodeName);
       }
       for (const n of touched) {
         const key = this.allocKey(n);
         compares.push({ key, modRevision: state.get(key)!.modRevision });
-        const value = this.allocations.encode(working.get(n)! as unknown as KubeObject);
-        bytes += key.length + value.length;
-        success.push({ type: 'put', key, value });
+        bytes += write(this.allocations, key, working.get(n)! as unknown as KubeObject);
       }
       if (bytes > MAX_REQUEST_BYTES - BYTES_HEADROOM) {
+        forget();
         if (allOrNothing) {
           throw new TxnTooLargeError(`an AllOrNothing placement must fit one store request: ${bytes} bytes exceed ${MAX_REQUEST_BYTES - BYTES_HEADROOM}`, { kind: 'Placement' });
         }
@@ -289,7 +296,13 @@ export class PlacementCommitter {
         }
         return out;
       }
-      const res = await this.store.txn({ compares, success, failure: keys.map((key) => ({ type: 'get', key })) });
+      let res: TxnResult;
+      try {
+        res = await this.store.txn({ compares, success, failure: keys.map((key) => ({ type: 'get', key })) });
+      } catch (err) {
+        forget();
+        throw err;
+      }
       if (res.succeeded) {
         for (const w of writes) this.remember(this.podKey(items[w.i]!), w.next, res.revision);
         for (const n of touched) this.remember(this.allocKey(n), working.get(n)! as unknown as KubeObject, res.revision);
@@ -299,6 +312,7 @@ export class PlacementCommitter {
         this.metrics.bound(writes.length);
         return out;
       }
+      forget();
       // Someone else committed first (or the cache was stale): decide again against the state
       // the failed txn read.
       this.metrics.retry();

@@ -17,6 +17,23 @@ export interface ResourceDefinition {
   categories: readonly string[];
 }
 
+/**
+ * Field values, computed once per object. Watch-cache objects are shared and never mutated, and
+ * each is matched by every field-selector watch twice (as the new state of one event and the old
+ * state of the next), so the same object's fields would otherwise be rebuilt many times.
+ */
+function memoizedFieldsOf(info: ResourceInfo): (obj: KubeObject) => Record<string, string> {
+  const known = new WeakMap<KubeObject, Record<string, string>>();
+  return (obj) => {
+    let fields = known.get(obj);
+    if (fields === undefined) {
+      fields = info.fieldsOf(obj as unknown as Parameters<typeof info.fieldsOf>[0]);
+      known.set(obj, fields);
+    }
+    return fields;
+  };
+}
+
 export function resourceDefinitions(): ResourceDefinition[] {
   return RESOURCES.map((info) => {
     const subresources = info.subresources.map((s) => s.name);
@@ -36,7 +53,7 @@ export function resourceDefinitions(): ResourceDefinition[] {
       info,
       def,
       fieldSelectors: info.fieldSelectors,
-      fieldsOf: (obj) => info.fieldsOf(obj as unknown as Parameters<typeof info.fieldsOf>[0]),
+      fieldsOf: memoizedFieldsOf(info),
       subresources,
       verbs: info.verbs,
       singularName: info.singularName,

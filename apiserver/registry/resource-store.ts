@@ -10,11 +10,14 @@ import {
   NotFoundError,
 } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
-import type { Compare, Store, StoredValue, TxnOp } from '../storage/store.js';
+import type { Compare, Store, StoredValue, TxnOp, TxnResult } from '../storage/store.js';
 import type { KubeObject } from './object.js';
 import { WatchCache, type WatchFilter, type WatcherSink } from './watch-cache.js';
 
 /** What the store layer needs to know about a resource. */
+/** Bound on remembered writes: a watch cache that re-lists never sees some events come back. */
+const MAX_REMEMBERED_WRITES = 10_000;
+
 export interface ResourceIdentity {
   group: string;
   kind: string;
@@ -91,6 +94,8 @@ interface Starting {
 export class ResourceStore {
   readonly cache: WatchCache;
   private readonly hooks: WriteHook[] = [];
+  /** Writes in flight whose watch events may reuse the written object (encodeWrite). */
+  private readonly writes = new Map<string, { value: string; obj: KubeObject }>();
 
   constructor(
     readonly store: Store,
@@ -101,6 +106,7 @@ export class ResourceStore {
     this.cache = new WatchCache(store, `/${id.resource}/`, log, {
       capacity: opts.watchCacheCapacity,
       decode: (_key, value, rev) => this.decode(value, rev),
+      decodeLive: (key, value, rev) => this.decodeWatched(key, value, rev),
       ...(opts.onWatcherDropped ? { onWatcherDropped: opts.onWatcherDropped } : {}),
     });
   }
@@ -127,6 +133,33 @@ export class ResourceStore {
   encode(obj: KubeObject): string {
     const { resourceVersion: _rv, ...metadata } = obj.metadata;
     return JSON.stringify({ ...obj, metadata });
+  }
+
+  /**
+   * `obj` encoded for a write to `key`, remembered so that when the write's watch event comes
+   * back the cache takes `obj` instead of parsing the same bytes again (a bound pod's node ledger
+   * is re-read on every binding). The caller hands `obj` over: nothing may mutate it afterwards.
+   * A write that did not commit must be forgotten (forgetWrite).
+   */
+  encodeWrite(key: string, obj: KubeObject): string {
+    const value = this.encode(obj);
+    if (this.writes.size >= MAX_REMEMBERED_WRITES) this.writes.clear();
+    this.writes.set(key, { value, obj });
+    return value;
+  }
+
+  forgetWrite(key: string, value: string): void {
+    if (this.writes.get(key)?.value === value) this.writes.delete(key);
+  }
+
+  private decodeWatched(key: string, value: string, modRevision: number): KubeObject {
+    const mine = this.writes.get(key);
+    if (mine !== undefined) {
+      this.writes.delete(key);
+      // Equal bytes are an equal object, whoever wrote them.
+      if (mine.value === value) return { ...mine.obj, metadata: { ...mine.obj.metadata, resourceVersion: String(modRevision) } };
+    }
+    return this.decode(value, modRevision);
   }
 
   notFound(name: string): NotFoundError {
@@ -162,18 +195,26 @@ export class ResourceStore {
     return all;
   }
 
-  /** Create if absent (with the hooks' effects in the same txn). */
+  /** Create if absent (with the hooks' effects in the same txn). The caller hands `obj` over. */
   async create(obj: KubeObject): Promise<KubeObject> {
     const name = obj.metadata.name ?? '';
     const key = this.key(obj.metadata.namespace, name);
     for (;;) {
       const fx = await this.effects(undefined, obj);
-      const res = await this.store.txn({
-        compares: [{ key, modRevision: 0 }, ...fx.compares],
-        success: [{ type: 'put', key, value: this.encode(obj) }, ...fx.ops],
-        failure: [{ type: 'get', key }],
-      });
+      const value = this.encodeWrite(key, obj);
+      let res: TxnResult;
+      try {
+        res = await this.store.txn({
+          compares: [{ key, modRevision: 0 }, ...fx.compares],
+          success: [{ type: 'put', key, value }, ...fx.ops],
+          failure: [{ type: 'get', key }],
+        });
+      } catch (err) {
+        this.forgetWrite(key, value);
+        throw err;
+      }
       if (res.succeeded) return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(res.revision) } };
+      this.forgetWrite(key, value);
       if (res.reads[0]) {
         throw new AlreadyExistsError(`${this.id.resource}${this.id.group ? `.${this.id.group}` : ''} "${name}" already exists`, {
           name,

@@ -55,6 +55,8 @@ export interface WatchCacheOptions {
   /** How many recent events to keep for replay. */
   capacity: number;
   decode(key: string, value: string, revision: number): KubeObject;
+  /** Decode for the cache's own live events (may reuse an object this server just wrote); default decode. */
+  decodeLive?(key: string, value: string, revision: number): KubeObject;
   onWatcherDropped?(reason: 'slow' | 'expired'): void;
 }
 
@@ -164,7 +166,7 @@ export class WatchCache {
       const prevObject = this.objects.get(ev.key);
       let object: KubeObject | undefined;
       if (ev.type === 'put' && ev.value !== undefined) {
-        object = this.opts.decode(ev.key, ev.value, ev.modRevision);
+        object = (this.opts.decodeLive ?? this.opts.decode)(ev.key, ev.value, ev.modRevision);
         this.objects.set(ev.key, object);
       } else {
         this.objects.delete(ev.key);

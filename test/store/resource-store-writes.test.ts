@@ -1,0 +1,85 @@
+// A resource store's watch cache reuses the objects this server wrote instead of parsing their
+// bytes again (encodeWrite). Whatever else writes the same keys, the cache must end up holding
+// exactly what etcd holds, with the right resourceVersion, and a refused write must leave nothing behind.
+import { expect } from 'chai';
+import { EtcdStore } from '../../apiserver/storage/etcd.js';
+import { ResourceStore } from '../../apiserver/registry/resource-store.js';
+import type { KubeObject } from '../../apiserver/registry/object.js';
+import { AlreadyExistsError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/logging.js';
+import { etcdEndpoints, randomPrefix } from './helpers.js';
+
+const id = { group: '', kind: 'ConfigThing', resource: 'things', namespaced: true };
+
+function thing(name: string, data: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'ConfigThing', metadata: { name, namespace: 'ns' }, spec: { data } } as KubeObject;
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('resource store: the watch cache and this server\'s own writes (etcd)', function () {
+  this.timeout(20_000);
+  let store: EtcdStore;
+  let objects: ResourceStore;
+
+  beforeEach(async () => {
+    store = new EtcdStore({ endpoints: etcdEndpoints(), prefix: randomPrefix() });
+    objects = new ResourceStore(store, id, createLogger('test', 'error'), { watchCacheCapacity: 1_000 });
+    await objects.cache.ready();
+  });
+  afterEach(async () => {
+    objects.cache.stop();
+    await store.close();
+  });
+
+  const cached = (name: string) => objects.cache.peek(objects.key('ns', name));
+
+  it('holds what etcd holds after creates, refused creates, updates and writes from elsewhere', async () => {
+    const created = await objects.create(thing('a', 'one'));
+    await until(() => cached('a') !== undefined, 'a in the cache');
+    expect(cached('a')).to.deep.equal(created);
+
+    // A refused create (the name is taken) must not leave its object for the cache to pick up.
+    let refused: unknown;
+    try {
+      await objects.create(thing('a', 'two'));
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).to.be.instanceOf(AlreadyExistsError);
+
+    // Another writer (another API server) changes the key with different bytes.
+    const key = objects.key('ns', 'a');
+    const other = thing('a', 'three');
+    const put = await store.txn({ compares: [], success: [{ type: 'put', key, value: objects.encode(other) }] });
+    await until(() => cached('a')?.metadata.resourceVersion === String(put.revision), 'the other write');
+    expect((cached('a') as unknown as { spec: { data: string } }).spec.data).to.equal('three');
+
+    const updated = await objects.update('ns', 'a', (cur) => ({ ...cur, spec: { data: 'four' } }));
+    await until(() => cached('a')?.metadata.resourceVersion === updated.metadata.resourceVersion, 'the update');
+    const stored = await objects.get('ns', 'a');
+    expect(cached('a')).to.deep.equal(stored);
+    expect((stored as unknown as { spec: { data: string } }).spec.data).to.equal('four');
+  });
+
+  it('a reused object is a copy with its own resourceVersion, not the one the writer holds', async () => {
+    const mine = thing('b', 'x');
+    const created = await objects.create(mine);
+    await until(() => cached('b') !== undefined, 'b in the cache');
+    const inCache = cached('b')!;
+    expect(inCache).to.not.equal(created);
+    expect(inCache.metadata).to.not.equal(mine.metadata);
+    expect(inCache.metadata.resourceVersion).to.equal(created.metadata.resourceVersion);
+    expect(mine.metadata.resourceVersion).to.equal(undefined);
+    // The same bytes written again (a no-op rewrite) come back as an equal object at the new revision.
+    const again = await store.txn({ compares: [], success: [{ type: 'put', key: objects.key('ns', 'b'), value: objects.encode(mine) }] });
+    await until(() => cached('b')?.metadata.resourceVersion === String(again.revision), 'the rewrite');
+    expect({ ...cached('b')!, metadata: { ...cached('b')!.metadata, resourceVersion: '' } }).to.deep.equal({ ...inCache, metadata: { ...inCache.metadata, resourceVersion: '' } });
+  });
+});
