@@ -216,11 +216,11 @@ export class PlacementCommitter {
     const why = misfit(alloc, pod);
     if (why) return { result: { outcome: 'Conflict', message: why } };
     working.set(b.nodeName, withPod(alloc, pod));
-    const bound = structuredClone(pod);
-    bound.spec.nodeName = b.nodeName;
-    const conditions = (bound.status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
+    // A new top and the two changed branches; the rest is shared with the (immutable) cached pod,
+    // where a deep copy per binding cost more than the rest of the decision.
+    const conditions = (pod.status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
     conditions.push({ type: 'PodScheduled', status: 'True', lastTransitionTime: nowTimestamp() });
-    bound.status = { ...bound.status, conditions };
+    const bound: Pod = { ...pod, spec: { ...pod.spec, nodeName: b.nodeName }, status: { ...pod.status, conditions } };
     return { next: bound as unknown as KubeObject };
   }
 
