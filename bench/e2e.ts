@@ -20,7 +20,8 @@
 // the same etcd prefix, creates and schedulers spread over them), BENCH_SCHEDULER_ARGS (extra flags
 // for both daemons, e.g. "--conflict-mode=coarse"), BENCH_TRACE=1 (progress every 2 s),
 // BENCH_SERVER_NODE_ARGS (node flags for the API server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
-// BENCH_SCHEDULER_NODE_ARGS (the same for both scheduler daemons).
+// BENCH_SCHEDULER_NODE_ARGS (the same for both scheduler daemons), BENCH_SERVER_ARGS (extra
+// cell-apiserver flags, e.g. "--etcd-group-commit=2").
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -48,6 +49,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 128);
 const SAME_NAME = process.env.BENCH_SAME_NAME === '1';
 const API_SERVERS = Number(process.env.BENCH_APISERVERS ?? 1);
 const SCHEDULER_ARGS = (process.env.BENCH_SCHEDULER_ARGS ?? '').split(' ').filter(Boolean);
+const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
 const SCHEDULER_NODE_ARGS = (process.env.BENCH_SCHEDULER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const NAMESPACE = 'bench';
 const TARGET_RATIO_1000 = 0.5;
@@ -268,7 +270,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
           prefix,
           port: await freePort(),
           // Nodes here are registered without agents: no lease heartbeats, so no node lifecycle controller.
-          args: ['--log-level=warn', '--compaction-interval=0', '--max-requests-inflight=0', '--controllers=podgc'],
+          args: ['--log-level=warn', '--compaction-interval=0', '--max-requests-inflight=0', '--controllers=podgc', ...SERVER_ARGS],
           nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
         }),
       );
