@@ -55,6 +55,7 @@ import {
   isCellError,
   type CellError,
 } from '../../shared/errors.js';
+import { PointReadBatcher } from './etcd-read-batch.js';
 import { TxnGroupCommitter } from './etcd-group-commit.js';
 import { checkTxn, utf8Bytes } from './limits.js';
 import type {
@@ -587,6 +588,7 @@ export class EtcdStore implements Store {
   private readonly watchCtx: WatchContext;
   /** Batches concurrent transactions into one etcd call (etcd-group-commit.ts); its stats are public. */
   readonly groupCommit: TxnGroupCommitter;
+  readonly pointReads: PointReadBatcher;
   private closed = false;
 
   constructor(opts: EtcdStoreOptions) {
@@ -625,6 +627,7 @@ export class EtcdStore implements Store {
     );
     // Each batch is one write: failed over while certainly not executed, else OutcomeUnknownError
     // for every transaction in it.
+    this.pointReads = new PointReadBatcher((req) => this.read((c) => c.kv.txn(req)));
     this.groupCommit = new TxnGroupCommitter((req) => this.write((c) => c.kv.txn(req)), {
       maxInFlight: opts.groupCommitInFlight ?? 4,
     });
@@ -641,8 +644,7 @@ export class EtcdStore implements Store {
   }
 
   async get(key: string): Promise<StoredValue | undefined> {
-    const res = await this.read((c) => c.kv.range({ key: this.toWire(key) }));
-    const kv = res.kvs[0];
+    const kv = await this.pointReads.get(this.toWire(key));
     return kv ? this.stored(kv) : undefined;
   }
 
