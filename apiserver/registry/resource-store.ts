@@ -38,6 +38,11 @@ export interface WriteEffects {
  */
 export type WriteHook = (prev: KubeObject | undefined, next: KubeObject | undefined) => Promise<WriteEffects>;
 
+export interface UpdateOptions {
+  /** The mutator never modifies the object it is given (it builds a new one): no defensive copy. */
+  keepsCurrent?: boolean;
+}
+
 export interface ListQuery {
   namespace?: string;
   matches?: (obj: KubeObject) => boolean;
@@ -237,9 +242,10 @@ export class ResourceStore {
     name: string,
     mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
     expectedResourceVersion?: string,
+    opts: UpdateOptions = {},
   ): Promise<KubeObject> {
     const key = this.key(namespace, name);
-    let { current, cached } = await this.startingPoint(key, expectedResourceVersion);
+    let { current, cached } = await this.startingPoint(key, expectedResourceVersion, opts.keepsCurrent === true);
     for (;;) {
       if (!current) throw this.notFound(name);
       if (expectedResourceVersion !== undefined && expectedResourceVersion !== current.metadata.resourceVersion) {
@@ -274,11 +280,12 @@ export class ResourceStore {
    * trip), else a read from the store. Saves a store round trip per write in the common case.
    * A 409 or 404 is never decided on cached state: a cache that lags would turn into a false one.
    */
-  private async startingPoint(key: string, expectedResourceVersion: string | undefined): Promise<Starting> {
+  private async startingPoint(key: string, expectedResourceVersion: string | undefined, keepsCurrent: boolean): Promise<Starting> {
     const hit = this.cache.peek(key);
     if (hit && (expectedResourceVersion === undefined || expectedResourceVersion === hit.metadata.resourceVersion)) {
-      // The cache's objects are shared with watchers and lists: mutators get their own copy.
-      return { current: structuredClone(hit), cached: true };
+      // The cache's objects are shared with watchers and lists: a mutator that may change what it
+      // is given gets its own copy.
+      return { current: keepsCurrent ? hit : structuredClone(hit), cached: true };
     }
     return this.fromStore(key);
   }
@@ -295,7 +302,7 @@ export class ResourceStore {
     check?: (current: KubeObject) => void,
   ): Promise<KubeObject> {
     const key = this.key(namespace, name);
-    let { current, cached } = await this.startingPoint(key, undefined);
+    let { current, cached } = await this.startingPoint(key, undefined, false);
     for (;;) {
       if (!current) throw this.notFound(name);
       try {

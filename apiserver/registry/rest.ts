@@ -240,10 +240,13 @@ export class RestResource {
       name,
       (current) => {
         opts.guard?.(current);
-        const next = this.nextState(current, structuredClone(incoming), subresource);
+        // nextState changes only the top level and metadata of what it is given: each attempt
+        // gets its own copy of those, the rest is shared and never modified.
+        const next = this.nextState(current, { ...incoming, metadata: { ...incoming.metadata } }, subresource);
         return isDeepStrictEqual(withoutRv(next), withoutRv(current)) ? current : next;
       },
       expected,
+      { keepsCurrent: true },
     );
     return this.readyToDelete(updated) ? this.finalDelete(namespace, name, updated) : updated;
   }
@@ -270,7 +273,8 @@ export class RestResource {
       return isDeepStrictEqual(withoutRv(next), withoutRv(current)) ? current : next;
     };
     if (opts.dryRun) return apply(await this.objects.get(namespace, name));
-    const updated = await this.objects.update(namespace, name, apply);
+    // apply patches a copy and builds a new object: the cached one is only read.
+    const updated = await this.objects.update(namespace, name, apply, undefined, { keepsCurrent: true });
     return this.readyToDelete(updated) ? this.finalDelete(namespace, name, updated) : updated;
   }
 

@@ -3,7 +3,9 @@
 // exactly what etcd holds, with the right resourceVersion, and a refused write must leave nothing behind.
 import { expect } from 'chai';
 import { EtcdStore } from '../../apiserver/storage/etcd.js';
+import { resourceDefinitions } from '../../apiserver/registry/definitions.js';
 import { ResourceStore } from '../../apiserver/registry/resource-store.js';
+import { RestResource } from '../../apiserver/registry/rest.js';
 import type { KubeObject } from '../../apiserver/registry/object.js';
 import { AlreadyExistsError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logging.js';
@@ -83,3 +85,42 @@ describe('resource store: the watch cache and this server\'s own writes (etcd)',
     expect({ ...cached('b')!, metadata: { ...cached('b')!.metadata, resourceVersion: '' } }).to.deep.equal({ ...inCache, metadata: { ...inCache.metadata, resourceVersion: '' } });
   });
 });
+
+describe('REST updates and patches start from the cached object without changing it (etcd)', function () {
+  this.timeout(20_000);
+  it('PUT, status PUT and every patch type leave the watch cache\'s object as it was', async () => {
+    const store = new EtcdStore({ endpoints: etcdEndpoints(), prefix: randomPrefix() });
+    const pods = resourceDefinitions().find((d) => d.def.resource === 'pods')!;
+    const objects = new ResourceStore(store, pods.def, createLogger('test', 'error'), { watchCacheCapacity: 1_000 });
+    const rest = new RestResource(pods.def, objects, async (name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
+    try {
+      await objects.cache.ready();
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: { a: '1' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
+      await rest.create('ns', pod);
+      const key = objects.key('ns', 'p');
+      const steps: [string, () => Promise<unknown>][] = [
+        ['PUT', async () => rest.update('ns', 'p', { ...pod, metadata: { ...pod.metadata, labels: { a: '2' } } }, undefined)],
+        ['status PUT', async () => rest.update('ns', 'p', { ...pod, status: { phase: 'Running' } }, 'status')],
+        ['merge patch', async () => rest.patch('ns', 'p', 'merge', { metadata: { labels: { b: '3' } } }, undefined)],
+        ['strategic patch', async () => rest.patch('ns', 'p', 'strategic', { spec: { containers: [{ name: 'c', image: 'busybox:2' }] } }, undefined)],
+        ['JSON patch', async () => rest.patch('ns', 'p', 'json', [{ op: 'add', path: '/metadata/annotations', value: { x: 'y' } }], undefined)],
+      ];
+      for (const [what, step] of steps) {
+        const rv = (await objects.get('ns', 'p')).metadata.resourceVersion;
+        await until(() => objects.cache.peek(key)?.metadata.resourceVersion === rv, `the cache at ${rv}`);
+        const before = objects.cache.peek(key)!;
+        const copy = structuredClone(before);
+        await step();
+        expect(before, what).to.deep.equal(copy);
+      }
+      const final = await objects.get('ns', 'p');
+      expect(final.metadata.labels).to.deep.equal({ a: '2', b: '3' });
+      expect(final.metadata.annotations).to.deep.equal({ x: 'y' });
+      expect((final as unknown as { status: { phase: string } }).status.phase).to.equal('Running');
+    } finally {
+      objects.cache.stop();
+      store.close();
+    }
+  });
+});
+
