@@ -7,13 +7,13 @@
 // The API server runs as its own process so the load generator does not share its event loop.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { EtcdStore } from '../apiserver/storage/etcd.js';
 import { ApiClient } from '../shared/client/http-client.js';
 import { ConflictError } from '../shared/errors.js';
 import { startApiServerProcess } from '../test/clients/apiserver-process.js';
 import { freePort } from '../test/harness/ports.js';
 import { bindingBody, nodeObject, podObject, pool } from '../test/placement/fixtures.js';
-import { formatTable, percentile, perSecond, runFor } from './measure.js';
+import { rawCasRate } from './etcd-baseline.js';
+import { formatTable, percentile, perSecond } from './measure.js';
 
 const endpoints = (process.env.ETCD_ENDPOINTS ?? '').split(',').filter(Boolean);
 if (endpoints.length === 0) throw new Error('ETCD_ENDPOINTS is not set (run through npm run bench:bind)');
@@ -27,21 +27,9 @@ const CONTENDED_PODS = quick ? 400 : 1500;
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-async function rawCas(): Promise<number> {
-  const store = new EtcdStore({ endpoints, prefix: `/bench-raw-${randomUUID()}` });
-  await Promise.all(Array.from({ length: WORKERS }, (_, w) => store.create(`/k/${w}`, '0')));
-  const res = await runFor({ durationMs: quick ? 2000 : 5000, concurrency: WORKERS }, async (w) => {
-    const cur = await store.get(`/k/${w}`);
-    await store.update(`/k/${w}`, String(Number(cur!.value) + 1), cur!.modRevision);
-    return 'ok';
-  });
-  await store.close();
-  return perSecond(res.ok, res.elapsedMs);
-}
-
 async function main(): Promise<void> {
   console.log(`bench:bind — ${NODES} nodes, ${WORKERS} workers${quick ? ' (quick)' : ''}; etcd ${endpoints.join(',')}`);
-  const raw = await rawCas();
+  const raw = await rawCasRate(endpoints, quick ? 2000 : 5000, WORKERS);
   console.log(`raw etcd get+CAS: ${fmt(raw)}/s`);
 
   const server = await startApiServerProcess({

@@ -27,11 +27,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
-import { EtcdStore } from '../apiserver/storage/etcd.js';
 import { startApiServerProcess, type ApiServerProcess } from '../test/clients/apiserver-process.js';
 import { freePort } from '../test/harness/ports.js';
 import { metricValue, startSchedulerProcess, type SchedulerProcess } from '../test/schedulers/scheduler-process.js';
-import { formatTable, percentile, perSecond, runFor } from './measure.js';
+import { rawCasRate } from './etcd-baseline.js';
+import { formatTable, percentile, perSecond } from './measure.js';
 import { request } from './apiserver-client.js';
 
 const endpoints = (process.env.ETCD_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -194,23 +194,9 @@ class BoundWatcher {
 
 // ---------------------------------------------------------------------------------------------
 
-/** Raw etcd: 64 workers, each get + update-if-unchanged on its own key. */
-async function measureCas(): Promise<number> {
-  const prefix = `/cell-bench-cas-${randomUUID()}`;
-  const store = new EtcdStore({ endpoints, prefix });
-  try {
-    for (let w = 0; w < 64; w++) await store.create(`/cas/${w}`, '0');
-    const r = await runFor({ durationMs: CAS_MS, concurrency: 64 }, async (w) => {
-      const cur = await store.get(`/cas/${w}`);
-      if (!cur) throw new Error(`key /cas/${w} vanished`);
-      await store.update(cur.key, String(Number(cur.value) + 1), cur.modRevision);
-      return 'ok';
-    });
-    return perSecond(r.ok, r.elapsedMs);
-  } finally {
-    await store.close();
-    await deletePrefix(prefix);
-  }
+/** Raw etcd: 64 workers, each get + update-if-unchanged on its own key (see etcd-baseline.ts). */
+function measureCas(): Promise<number> {
+  return rawCasRate(endpoints, CAS_MS);
 }
 
 /** Remove a scenario's keys and compact etcd's history, so the next scenario starts on a small store. */
