@@ -1,6 +1,7 @@
 // The API server's Prometheus metrics, in Kubernetes' names where they exist. One registry per
 // server instance, so several servers in one test process do not collide.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BatchingStats } from './storage/store.js';
 
 export class ApiServerMetrics {
   readonly registry = new Registry();
@@ -62,6 +63,39 @@ export class ApiServerMetrics {
     help: 'Store compactions run by this server.',
     registers: [this.registry],
   });
+
+  /** Where the etcd batching counters come from (the store), read at scrape time. */
+  private batching: (() => BatchingStats | undefined) | undefined;
+  private batchingSeen: BatchingStats = { txns: 0, txnCalls: 0, reads: 0, readCalls: 0 };
+  readonly etcdOperations = new Counter({
+    name: 'cell_etcd_operations_total',
+    help: 'Transactions and point reads the API server asked of etcd, by kind (txn, read).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+    collect: () => this.collectBatching(),
+  });
+  readonly etcdRequests = new Counter({
+    name: 'cell_etcd_requests_total',
+    help: 'etcd requests that carried them, by kind: fewer than operations when concurrent ones shared a request.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  /** Report the store's batching counters (group commit, shared point reads) on /metrics. */
+  trackBatching(source: () => BatchingStats | undefined): void {
+    this.batching = source;
+  }
+
+  private collectBatching(): void {
+    const now = this.batching?.();
+    if (!now) return;
+    const seen = this.batchingSeen;
+    this.etcdOperations.inc({ kind: 'txn' }, now.txns - seen.txns);
+    this.etcdOperations.inc({ kind: 'read' }, now.reads - seen.reads);
+    this.etcdRequests.inc({ kind: 'txn' }, now.txnCalls - seen.txnCalls);
+    this.etcdRequests.inc({ kind: 'read' }, now.readCalls - seen.readCalls);
+    this.batchingSeen = { ...now };
+  }
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });

@@ -70,6 +70,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const log = opts.log ?? createLogger('apiserver');
   const metrics = new ApiServerMetrics({ processMetrics: true });
   const store = new InstrumentedStore(opts.store, metrics.storeDuration);
+  metrics.trackBatching(() => opts.store.batchingStats?.());
   const bindAddress = opts.bindAddress ?? '127.0.0.1';
   const maxRequestBytes = opts.maxRequestBytes ?? 3 * 1024 * 1024;
 

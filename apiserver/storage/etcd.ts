@@ -59,6 +59,7 @@ import { PointReadBatcher } from './etcd-read-batch.js';
 import { TxnGroupCommitter } from './etcd-group-commit.js';
 import { checkTxn, utf8Bytes } from './limits.js';
 import type {
+  BatchingStats,
   ListOptions,
   ListResult,
   Store,
@@ -641,6 +642,11 @@ export class EtcdStore implements Store {
       fromWire: (key) => this.fromWire(key),
       detach: (w) => this.watches.delete(w),
     };
+  }
+
+  batchingStats(): BatchingStats {
+    const { txns, calls } = this.groupCommit.stats;
+    return { txns, txnCalls: calls, reads: this.pointReads.stats.reads, readCalls: this.pointReads.stats.calls };
   }
 
   async get(key: string): Promise<StoredValue | undefined> {

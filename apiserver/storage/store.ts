@@ -114,4 +114,13 @@ export interface Store {
   compact(revision: number): Promise<void>;
   currentRevision(): Promise<number>;
   close(): Promise<void>;
+  /** How many transactions and point reads were asked for and how many requests carried them (batching backends). */
+  batchingStats?(): BatchingStats;
+}
+
+export interface BatchingStats {
+  txns: number;
+  txnCalls: number;
+  reads: number;
+  readCalls: number;
 }
