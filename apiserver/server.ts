@@ -92,9 +92,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     onWatcherDropped: (reason) => metrics.terminatedWatchers.inc({ resource: 'namespaces', reason }),
   });
   // Namespace checks on every namespaced write: the watch cache answers; a miss (e.g. a namespace
-  // created a moment ago) is confirmed against the store before it becomes a 404.
+  // created a moment ago) is confirmed against the store before it becomes a 404, and so is a
+  // namespace this server changed (e.g. marked Terminating) that the cache has not caught up with.
   const lookupNamespace = async (name: string) =>
-    namespaceStore.cache.peek(namespaceStore.key(undefined, name)) ?? namespaceStore.tryGet(undefined, name);
+    namespaceStore.peekFresh(namespaceStore.key(undefined, name)) ?? namespaceStore.tryGet(undefined, name);
   for (const d of resourceDefinitions()) {
     const objects =
       d.def.resource === 'namespaces'

@@ -99,6 +99,8 @@ interface Starting {
 export class ResourceStore {
   readonly cache: WatchCache;
   private readonly hooks: WriteHook[] = [];
+  /** Revision of this server's last committed write per key, until the watch cache has reached it. */
+  private readonly ownWrites = new Map<string, number>();
   /** Writes in flight whose watch events may reuse the written object (encodeWrite). */
   private readonly writes = new Map<string, { value: string; obj: KubeObject }>();
 
@@ -151,6 +153,25 @@ export class ResourceStore {
     if (this.writes.size >= MAX_REMEMBERED_WRITES) this.writes.clear();
     this.writes.set(key, { value, obj });
     return value;
+  }
+
+  /**
+   * The watch cache's object for `key`, unless this server committed a write to it that the cache
+   * has not applied yet; then undefined, and the caller reads the store. Read-your-writes for checks
+   * that run on cached state (a namespace marked Terminating must refuse the very next create).
+   */
+  peekFresh(key: string): KubeObject | undefined {
+    const written = this.ownWrites.get(key);
+    if (written !== undefined) {
+      if (this.cache.currentRevision < written) return undefined;
+      this.ownWrites.delete(key);
+    }
+    return this.cache.peek(key);
+  }
+
+  private committed(key: string, revision: number): void {
+    if (this.ownWrites.size >= MAX_REMEMBERED_WRITES) this.ownWrites.clear();
+    this.ownWrites.set(key, revision);
   }
 
   forgetWrite(key: string, value: string): void {
@@ -218,7 +239,10 @@ export class ResourceStore {
         this.forgetWrite(key, value);
         throw err;
       }
-      if (res.succeeded) return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(res.revision) } };
+      if (res.succeeded) {
+        this.committed(key, res.revision);
+        return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(res.revision) } };
+      }
       this.forgetWrite(key, value);
       if (res.reads[0]) {
         throw new AlreadyExistsError(`${this.id.resource}${this.id.group ? `.${this.id.group}` : ''} "${name}" already exists`, {
@@ -267,7 +291,10 @@ export class ResourceStore {
         success: [{ type: 'put', key, value: this.encode(next) }, ...fx.ops],
         failure: [{ type: 'get', key }],
       });
-      if (res.succeeded) return { ...next, metadata: { ...next.metadata, resourceVersion: String(res.revision) } };
+      if (res.succeeded) {
+        this.committed(key, res.revision);
+        return { ...next, metadata: { ...next.metadata, resourceVersion: String(res.revision) } };
+      }
       const fresh = res.reads[0];
       current = fresh ? this.fromStored(fresh) : undefined;
       cached = false;
@@ -318,7 +345,10 @@ export class ResourceStore {
         success: [{ type: 'delete', key }, ...fx.ops],
         failure: [{ type: 'get', key }],
       });
-      if (res.succeeded) return { ...current, metadata: { ...current.metadata, resourceVersion: String(res.revision) } };
+      if (res.succeeded) {
+        this.committed(key, res.revision);
+        return { ...current, metadata: { ...current.metadata, resourceVersion: String(res.revision) } };
+      }
       const fresh = res.reads[0];
       current = fresh ? this.fromStored(fresh) : undefined;
       cached = false;
