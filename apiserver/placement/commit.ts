@@ -11,6 +11,7 @@ import type { Pod } from '../../shared/api/core.js';
 import type { NodeAllocation, PlacementOutcome } from '../../shared/api/scheduling.js';
 import type { ResourceStore } from '../registry/resource-store.js';
 import type { KubeObject } from '../registry/object.js';
+import { withRevision } from '../registry/watch-cache.js';
 import { nowTimestamp } from '../registry/rest.js';
 import { MAX_REQUEST_BYTES, MAX_TXN_OPS, type Compare, type Store, type StoredValue, type TxnOp, type TxnResult } from '../storage/store.js';
 import { misfit, withPod } from './ledger.js';
@@ -185,7 +186,7 @@ export class PlacementCommitter {
 
   private remember(key: string, obj: KubeObject, modRevision: number): void {
     if (this.recent.size >= RECENT_LIMIT) this.recent.clear();
-    this.recent.set(key, { obj: { ...obj, metadata: { ...obj.metadata, resourceVersion: String(modRevision) } }, modRevision });
+    this.recent.set(key, { obj: withRevision(obj, modRevision), modRevision });
   }
 
   private decide(b: BindRequest, state: State, working: Map<string, NodeAllocation>): Decision {
@@ -307,7 +308,7 @@ export class PlacementCommitter {
         for (const w of writes) this.remember(this.podKey(items[w.i]!), w.next, res.revision);
         for (const n of touched) this.remember(this.allocKey(n), working.get(n)! as unknown as KubeObject, res.revision);
         for (const w of writes) {
-          out.set(w.i, { outcome: 'Bound', pod: { ...w.next, metadata: { ...w.next.metadata, resourceVersion: String(res.revision) } } });
+          out.set(w.i, { outcome: 'Bound', pod: withRevision(w.next, res.revision) });
         }
         this.metrics.bound(writes.length);
         return out;

@@ -12,7 +12,7 @@ import {
 import type { Logger } from '../../shared/logging.js';
 import type { Compare, Store, StoredValue, TxnOp, TxnResult } from '../storage/store.js';
 import type { KubeObject } from './object.js';
-import { WatchCache, type WatchFilter, type WatcherSink } from './watch-cache.js';
+import { WatchCache, withRevision, type WatchFilter, type WatcherSink } from './watch-cache.js';
 
 /** What the store layer needs to know about a resource. */
 /** Bound on remembered writes: a watch cache that re-lists never sees some events come back. */
@@ -169,9 +169,11 @@ export class ResourceStore {
     return this.cache.peek(key);
   }
 
-  private committed(key: string, revision: number): void {
+  /** A write of `obj` to `key` committed at `revision`: remembered for peekFresh; the object as stored. */
+  private committed(key: string, obj: KubeObject, revision: number): KubeObject {
     if (this.ownWrites.size >= MAX_REMEMBERED_WRITES) this.ownWrites.clear();
     this.ownWrites.set(key, revision);
+    return withRevision(obj, revision);
   }
 
   forgetWrite(key: string, value: string): void {
@@ -183,7 +185,7 @@ export class ResourceStore {
     if (mine !== undefined) {
       this.writes.delete(key);
       // Equal bytes are an equal object, whoever wrote them.
-      if (mine.value === value) return { ...mine.obj, metadata: { ...mine.obj.metadata, resourceVersion: String(modRevision) } };
+      if (mine.value === value) return withRevision(mine.obj, modRevision);
     }
     return this.decode(value, modRevision);
   }
@@ -239,10 +241,7 @@ export class ResourceStore {
         this.forgetWrite(key, value);
         throw err;
       }
-      if (res.succeeded) {
-        this.committed(key, res.revision);
-        return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(res.revision) } };
-      }
+      if (res.succeeded) return this.committed(key, obj, res.revision);
       this.forgetWrite(key, value);
       if (res.reads[0]) {
         throw new AlreadyExistsError(`${this.id.resource}${this.id.group ? `.${this.id.group}` : ''} "${name}" already exists`, {
@@ -291,10 +290,7 @@ export class ResourceStore {
         success: [{ type: 'put', key, value: this.encode(next) }, ...fx.ops],
         failure: [{ type: 'get', key }],
       });
-      if (res.succeeded) {
-        this.committed(key, res.revision);
-        return { ...next, metadata: { ...next.metadata, resourceVersion: String(res.revision) } };
-      }
+      if (res.succeeded) return this.committed(key, next, res.revision);
       const fresh = res.reads[0];
       current = fresh ? this.fromStored(fresh) : undefined;
       cached = false;
@@ -345,10 +341,7 @@ export class ResourceStore {
         success: [{ type: 'delete', key }, ...fx.ops],
         failure: [{ type: 'get', key }],
       });
-      if (res.succeeded) {
-        this.committed(key, res.revision);
-        return { ...current, metadata: { ...current.metadata, resourceVersion: String(res.revision) } };
-      }
+      if (res.succeeded) return this.committed(key, current, res.revision);
       const fresh = res.reads[0];
       current = fresh ? this.fromStored(fresh) : undefined;
       cached = false;
