@@ -8,7 +8,8 @@
 //   pods bound per second   P / (last bound − first create sent)
 //   create→bound latency    p50 / p99, per pod (create request sent → bound event received)
 //   conflicts               per scheduler: conflicts / pods it bound (from its /metrics)
-//   raw etcd CAS/s          64 workers, each get + guarded put on its own key, same etcd, measured
+//   raw etcd CAS/s          64 workers, each get + guarded put on its own key with the etcd3 client
+//                           itself (bench/etcd-baseline.ts), same etcd, measured
 //                           just before and just after the run (the mean is the baseline)
 //   CPU seconds             per process (etcd, API server, each scheduler, this load generator)
 // and the no-over-commit audit of the API server at the end. Nodes are registered straight through
