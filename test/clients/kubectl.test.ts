@@ -256,10 +256,12 @@ function kubectlSuite(mode: 'no auth' | 'token auth'): void {
         // The header follows the initial list; kubectl then watches from that list's resourceVersion,
         // so nothing written after this point can be missed.
         await waitFor(() => /NAME\s+READY\s+STATUS/.test(w.stdout()), 'kubectl get -w to print its header');
+        // Complete lines only: kubectl's output can arrive split mid-line.
         const linesFor = (name: string) =>
           w
             .stdout()
             .split('\n')
+            .slice(0, -1)
             .filter((l) => l.split(/\s+/)[0] === name);
         expect(linesFor('web')).to.have.length(1);
 
