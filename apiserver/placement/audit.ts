@@ -8,6 +8,7 @@ import { add, parseResourceList, ResourceAmounts, subtract, toResourceList } fro
 import type { ResourceStore } from '../registry/resource-store.js';
 import { holdsResources } from './ledger.js';
 import { nodeAllocatable } from './hooks.js';
+import { versionAfter } from '../storage/resource-version.js';
 
 export type ViolationKind =
   | 'OverCommitted'
@@ -44,7 +45,7 @@ export async function auditAllocations(
 ): Promise<AuditReport> {
   // Pin one revision for all three lists: the audit must see a single consistent state.
   const rev = revision ?? (await stores.pods.store.currentRevision());
-  const at = { resourceVersion: String(rev), resourceVersionMatch: 'Exact' as const };
+  const at = { resourceVersion: String(versionAfter(rev)), resourceVersionMatch: 'Exact' as const };
   const [podList, nodeList, allocList] = await Promise.all([
     stores.pods.list(at),
     stores.nodes.list(at),

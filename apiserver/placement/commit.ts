@@ -15,6 +15,7 @@ import { withRevision } from '../registry/watch-cache.js';
 import { nowTimestamp } from '../registry/rest.js';
 import { MAX_REQUEST_BYTES, MAX_TXN_OPS, type Compare, type Store, type StoredValue, type TxnOp, type TxnResult } from '../storage/store.js';
 import { misfit, withPod } from './ledger.js';
+import { revisionOf } from '../storage/resource-version.js';
 
 export interface BindRequest {
   namespace: string;
@@ -44,6 +45,7 @@ const MAX_ATTEMPTS = 25;
 const BYTES_HEADROOM = 64 * 1024;
 
 /** Pod and allocation objects with the mod revision the commit compares against (undefined = absent). */
+/** Each key's object and the etcd revision it was written at (what a compare guards). */
 type State = Map<string, { obj: KubeObject; modRevision: number } | undefined>;
 
 interface Decision {
@@ -150,7 +152,7 @@ export class PlacementCommitter {
       keys.map((k, i) => {
         const sv = reads[i];
         const store = k.startsWith(this.allocations.keyPrefix(undefined)) ? this.allocations : this.pods;
-        return [k, sv ? { obj: store.decode(sv.value, sv.modRevision), modRevision: sv.modRevision } : undefined];
+        return [k, sv ? { obj: store.decode(sv.value, sv.version), modRevision: sv.modRevision } : undefined];
       }),
     );
   }
@@ -171,7 +173,7 @@ export class PlacementCommitter {
       const cache = key.startsWith(this.allocations.keyPrefix(undefined)) ? this.allocations.cache : this.pods.cache;
       const obj = cache.peek(key);
       const mine = this.recent.get(key);
-      const cachedRev = obj ? Number(obj.metadata.resourceVersion) : 0;
+      const cachedRev = obj ? revisionOf(Number(obj.metadata.resourceVersion)) : 0;
       // Our own last commit may not have reached the watch cache yet; the newer one wins.
       if (mine && mine.modRevision > cachedRev) {
         state.set(key, mine);
@@ -184,9 +186,9 @@ export class PlacementCommitter {
     return state;
   }
 
-  private remember(key: string, obj: KubeObject, modRevision: number): void {
+  private remember(key: string, obj: KubeObject, version: number): void {
     if (this.recent.size >= RECENT_LIMIT) this.recent.clear();
-    this.recent.set(key, { obj: withRevision(obj, modRevision), modRevision });
+    this.recent.set(key, { obj: withRevision(obj, version), modRevision: revisionOf(version) });
   }
 
   private decide(b: BindRequest, state: State, working: Map<string, NodeAllocation>): Decision {
@@ -206,11 +208,12 @@ export class PlacementCommitter {
     const allocEntry = state.get(this.allocKey(b.nodeName));
     const alloc = working.get(b.nodeName);
     if (!allocEntry || !alloc) return { result: { outcome: 'NotFound', message: `nodes "${b.nodeName}" not found` } };
-    if (b.allocationResourceVersion !== undefined && b.allocationResourceVersion !== String(allocEntry.modRevision)) {
+    const allocVersion = allocEntry.obj.metadata.resourceVersion ?? '';
+    if (b.allocationResourceVersion !== undefined && b.allocationResourceVersion !== allocVersion) {
       return {
         result: {
           outcome: 'Conflict',
-          message: `node ${b.nodeName}: allocation changed since the decision (resourceVersion ${allocEntry.modRevision}, decided on ${b.allocationResourceVersion})`,
+          message: `node ${b.nodeName}: allocation changed since the decision (resourceVersion ${allocVersion}, decided on ${b.allocationResourceVersion})`,
         },
       };
     }
@@ -305,11 +308,14 @@ export class PlacementCommitter {
         throw err;
       }
       if (res.succeeded) {
-        for (const w of writes) this.remember(this.podKey(items[w.i]!), w.next, res.revision);
-        for (const n of touched) this.remember(this.allocKey(n), working.get(n)! as unknown as KubeObject, res.revision);
+        // Ops are the pods in `writes` order, then the allocations in `touched` order.
+        let op = 0;
         for (const w of writes) {
-          out.set(w.i, { outcome: 'Bound', pod: withRevision(w.next, res.revision) });
+          const version = res.versions[op++]!;
+          this.remember(this.podKey(items[w.i]!), w.next, version);
+          out.set(w.i, { outcome: 'Bound', pod: withRevision(w.next, version) });
         }
+        for (const n of touched) this.remember(this.allocKey(n), working.get(n)! as unknown as KubeObject, res.versions[op++]!);
         this.metrics.bound(writes.length);
         return out;
       }

@@ -42,7 +42,7 @@ export function podLedgerHook(allocations: ResourceStore): WriteHook {
     if (before) {
       // Release. No ledger (node deleted) or not in it: nothing holds resources any more.
       if (!sv) return NONE;
-      const alloc = allocations.decode(sv.value, sv.modRevision) as unknown as NodeAllocation;
+      const alloc = allocations.decode(sv.value, sv.version) as unknown as NodeAllocation;
       const released = withoutPod(alloc, pod.metadata.uid ?? '');
       if (!released) return NONE;
       return {
@@ -52,7 +52,7 @@ export function podLedgerHook(allocations: ResourceStore): WriteHook {
     }
     // A pod that arrives bound (created with spec.nodeName) is admitted like a binding.
     if (!sv) throw new ConflictError(`cannot place pod ${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}: nodes "${node}" not found`, { kind: 'pods', name: pod.metadata.name });
-    const alloc = allocations.decode(sv.value, sv.modRevision) as unknown as NodeAllocation;
+    const alloc = allocations.decode(sv.value, sv.version) as unknown as NodeAllocation;
     const why = misfit(alloc, pod);
     if (why) throw new ConflictError(`cannot place pod ${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}: ${why}`, { kind: 'pods', name: pod.metadata.name });
     return {
@@ -78,7 +78,7 @@ export function nodeLedgerHook(allocations: ResourceStore): WriteHook {
     const sv = await allocations.store.get(key);
     if (!next) {
       if (!sv) return NONE;
-      const alloc = allocations.decode(sv.value, sv.modRevision) as unknown as NodeAllocation;
+      const alloc = allocations.decode(sv.value, sv.version) as unknown as NodeAllocation;
       if (alloc.spec.pods.length > 0) {
         throw new ConflictError(`node ${name} still has ${alloc.spec.pods.length} bound pod(s); they must be released first`, { kind: 'nodes', name });
       }
@@ -86,7 +86,7 @@ export function nodeLedgerHook(allocations: ResourceStore): WriteHook {
     }
     const allocatable = nodeAllocatable(next);
     const current = sv
-      ? (allocations.decode(sv.value, sv.modRevision) as unknown as NodeAllocation)
+      ? (allocations.decode(sv.value, sv.version) as unknown as NodeAllocation)
       : emptyAllocation(name, allocatable);
     const updated: NodeAllocation = {
       ...current,

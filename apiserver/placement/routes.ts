@@ -15,11 +15,13 @@ import type { CustomHandler, ServedResource } from '../http/resources.js';
 import { sendError } from '../http/status.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import { nowTimestamp } from '../registry/rest.js';
+import { parseResourceVersion } from '../registry/resource-store.js';
 import type { Store } from '../storage/store.js';
 import { auditAllocations } from './audit.js';
 import { PlacementCommitter, type BindRequest } from './commit.js';
 import { nodeLedgerHook, podLedgerHook } from './hooks.js';
 import { failPodsOnNode } from './release.js';
+import { revisionOf } from '../storage/resource-version.js';
 
 /** Bindings one Placement may carry (Incremental ones are split into many transactions). */
 export const MAX_PLACEMENT_BINDINGS = 5000;
@@ -132,10 +134,10 @@ export function installPlacement(d: PlacementDeps): PlacementCommitter {
       if (!user) throw new UnauthorizedError('Unauthorized');
       authorize(user, { verb: 'list', group: 'scheduling.cell.dev', resource: 'nodeallocations' });
       const rvText = typeof req.query.resourceVersion === 'string' ? req.query.resourceVersion : undefined;
-      if (rvText !== undefined && !/^\d{1,16}$/.test(rvText)) throw new BadRequestError(`invalid resourceVersion "${rvText}"`);
+      // At the etcd revision the given resourceVersion was written in (a list's covers it whole).
       const report = await auditAllocations(
         { pods: pods.objects, nodes: nodes.objects, allocations },
-        rvText !== undefined ? Number(rvText) : undefined,
+        rvText !== undefined ? revisionOf(parseResourceVersion(rvText)) : undefined,
       );
       res.json(report);
     } catch (err) {

@@ -10,6 +10,7 @@ import {
   NotFoundError,
 } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
+import { revisionOf, versionAfter } from '../storage/resource-version.js';
 import type { Compare, Store, StoredValue, TxnOp, TxnResult } from '../storage/store.js';
 import type { KubeObject } from './object.js';
 import { WatchCache, withRevision, type WatchFilter, type WatcherSink } from './watch-cache.js';
@@ -61,6 +62,7 @@ export interface ListPage {
 }
 
 interface ContinueState {
+  /** The etcd revision every page is read at. */
   rv: number;
   start: string;
 }
@@ -131,9 +133,10 @@ export class ResourceStore {
     return this.id.namespaced && namespace ? `/${this.id.resource}/${namespace}/` : `/${this.id.resource}/`;
   }
 
-  decode(value: string, modRevision: number): KubeObject {
+  /** The stored object with its resourceVersion (`version`, see storage/resource-version.ts). */
+  decode(value: string, version: number): KubeObject {
     const obj = JSON.parse(value) as KubeObject;
-    obj.metadata.resourceVersion = String(modRevision);
+    obj.metadata.resourceVersion = String(version);
     return obj;
   }
 
@@ -169,25 +172,28 @@ export class ResourceStore {
     return this.cache.peek(key);
   }
 
-  /** A write of `obj` to `key` committed at `revision`: remembered for peekFresh; the object as stored. */
-  private committed(key: string, obj: KubeObject, revision: number): KubeObject {
+  /**
+   * A write of `obj` to `key` committed as the txn's first op: remembered for peekFresh; the
+   * object at that write's resourceVersion.
+   */
+  private committed(key: string, obj: KubeObject, res: TxnResult): KubeObject {
     if (this.ownWrites.size >= MAX_REMEMBERED_WRITES) this.ownWrites.clear();
-    this.ownWrites.set(key, revision);
-    return withRevision(obj, revision);
+    this.ownWrites.set(key, res.revision);
+    return withRevision(obj, res.versions[0]!);
   }
 
   forgetWrite(key: string, value: string): void {
     if (this.writes.get(key)?.value === value) this.writes.delete(key);
   }
 
-  private decodeWatched(key: string, value: string, modRevision: number): KubeObject {
+  private decodeWatched(key: string, value: string, version: number): KubeObject {
     const mine = this.writes.get(key);
     if (mine !== undefined) {
       this.writes.delete(key);
       // Equal bytes are an equal object, whoever wrote them.
-      if (mine.value === value) return withRevision(mine.obj, modRevision);
+      if (mine.value === value) return withRevision(mine.obj, version);
     }
-    return this.decode(value, modRevision);
+    return this.decode(value, version);
   }
 
   notFound(name: string): NotFoundError {
@@ -199,7 +205,7 @@ export class ResourceStore {
   }
 
   private fromStored(sv: StoredValue): KubeObject {
-    return this.decode(sv.value, sv.modRevision);
+    return this.decode(sv.value, sv.version);
   }
 
   async get(namespace: string | undefined, name: string): Promise<KubeObject> {
@@ -241,7 +247,7 @@ export class ResourceStore {
         this.forgetWrite(key, value);
         throw err;
       }
-      if (res.succeeded) return this.committed(key, obj, res.revision);
+      if (res.succeeded) return this.committed(key, obj, res);
       this.forgetWrite(key, value);
       if (res.reads[0]) {
         throw new AlreadyExistsError(`${this.id.resource}${this.id.group ? `.${this.id.group}` : ''} "${name}" already exists`, {
@@ -286,11 +292,11 @@ export class ResourceStore {
       if (next === current) return current;
       const fx = await this.effects(current, next);
       const res = await this.store.txn({
-        compares: [{ key, modRevision: Number(current.metadata.resourceVersion) }, ...fx.compares],
+        compares: [{ key, modRevision: revisionOf(Number(current.metadata.resourceVersion)) }, ...fx.compares],
         success: [{ type: 'put', key, value: this.encode(next) }, ...fx.ops],
         failure: [{ type: 'get', key }],
       });
-      if (res.succeeded) return this.committed(key, next, res.revision);
+      if (res.succeeded) return this.committed(key, next, res);
       const fresh = res.reads[0];
       current = fresh ? this.fromStored(fresh) : undefined;
       cached = false;
@@ -337,11 +343,12 @@ export class ResourceStore {
       }
       const fx = await this.effects(current, undefined);
       const res = await this.store.txn({
-        compares: [{ key, modRevision: Number(current.metadata.resourceVersion) }, ...fx.compares],
+        compares: [{ key, modRevision: revisionOf(Number(current.metadata.resourceVersion)) }, ...fx.compares],
         success: [{ type: 'delete', key }, ...fx.ops],
         failure: [{ type: 'get', key }],
       });
-      if (res.succeeded) return this.committed(key, current, res.revision);
+      // The last state, at the delete's resourceVersion (as its watch event carries it).
+      if (res.succeeded) return this.committed(key, current, res);
       const fresh = res.reads[0];
       current = fresh ? this.fromStored(fresh) : undefined;
       cached = false;
@@ -365,7 +372,7 @@ export class ResourceStore {
       // Served from the watch cache: cheap, possibly slightly stale, as in Kubernetes.
       const { items, revision } = await this.cache.list(prefix);
       const selected = items.filter(matches);
-      return { items: selected, resourceVersion: String(revision) };
+      return { items: selected, resourceVersion: String(versionAfter(revision)) };
     }
 
     let revision: number | undefined;
@@ -376,7 +383,8 @@ export class ResourceStore {
       revision = state.rv;
       start = state.start;
     } else if (q.resourceVersion && q.resourceVersionMatch === 'Exact') {
-      revision = parseResourceVersion(q.resourceVersion);
+      // A snapshot holds whole etcd revisions: the one the version was written in.
+      revision = revisionOf(parseResourceVersion(q.resourceVersion));
     } else if (q.resourceVersion) {
       parseResourceVersion(q.resourceVersion); // validated; the latest state is never older
     }
@@ -407,17 +415,17 @@ export class ResourceStore {
         items.push(obj);
         if (limit > 0 && items.length === limit) {
           const more = i < page.items.length - 1 || page.more;
-          if (!more) return { items, resourceVersion: String(revision) };
+          if (!more) return { items, resourceVersion: String(versionAfter(revision)) };
           const result: ListPage = {
             items,
-            resourceVersion: String(revision),
+            resourceVersion: String(versionAfter(revision)),
             continueToken: encodeContinue({ rv: revision, start: `${sv.key}\u0000` }),
           };
           if (!q.matches) result.remainingItemCount = page.remaining + (page.items.length - 1 - i);
           return result;
         }
       }
-      if (!page.more || page.items.length === 0) return { items, resourceVersion: String(revision) };
+      if (!page.more || page.items.length === 0) return { items, resourceVersion: String(versionAfter(revision)) };
       start = `${page.items[page.items.length - 1]!.key}\u0000`;
     }
   }

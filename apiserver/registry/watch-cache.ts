@@ -5,6 +5,7 @@
 // says Compacted → 410). A watcher that cannot keep up is dropped, never allowed to stall others.
 import { CompactedError, ExpiredError, UnavailableError, type CellError, errorMessage } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
+import { versionAfter, watchStartRevision } from '../storage/resource-version.js';
 import type { Store, StoreWatch, WatchEvent as StoreEvent } from '../storage/store.js';
 import type { KubeObject } from './object.js';
 
@@ -12,7 +13,8 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ER
 
 /** One change of one object, as the cache keeps it: both sides, so selectors can be applied per watcher. */
 export interface CachedEvent {
-  revision: number;
+  /** The change's resourceVersion (storage/resource-version.ts). */
+  version: number;
   key: string;
   /** Object after the change; undefined for a delete. */
   object?: KubeObject;
@@ -26,7 +28,7 @@ export interface CachedEvent {
 export interface WatcherSink {
   /** Deliver one event; returns false when the consumer is overloaded and must be dropped. */
   send(type: Exclude<WatchEventType, 'ERROR' | 'BOOKMARK'>, object: KubeObject): boolean;
-  bookmark(revision: number): void;
+  bookmark(version: number): void;
   /**
    * The catch-up (current state, or the replay from the requested revision) has been sent. Until
    * then a consumer is not judged slow: the catch-up is written in one go, faster than any client reads.
@@ -43,7 +45,8 @@ export interface WatchFilter {
 }
 
 interface Watcher {
-  afterRevision: number;
+  /** Only events with a higher resourceVersion are for this watcher. */
+  afterVersion: number;
   filter: WatchFilter;
   sink: WatcherSink;
   closed: boolean;
@@ -54,9 +57,9 @@ interface Watcher {
 export interface WatchCacheOptions {
   /** How many recent events to keep for replay. */
   capacity: number;
-  decode(key: string, value: string, revision: number): KubeObject;
+  decode(key: string, value: string, version: number): KubeObject;
   /** Decode for the cache's own live events (may reuse an object this server just wrote); default decode. */
-  decodeLive?(key: string, value: string, revision: number): KubeObject;
+  decodeLive?(key: string, value: string, version: number): KubeObject;
   onWatcherDropped?(reason: 'slow' | 'expired'): void;
 }
 
@@ -68,25 +71,26 @@ function deliver(w: Watcher, ev: CachedEvent): boolean {
   if (cur && prev) return w.sink.send('MODIFIED', ev.object!);
   if (cur) return w.sink.send('ADDED', ev.object!);
   if (prev) {
-    // Left the selection (or was deleted): the last state it had, at this event's revision,
+    // Left the selection (or was deleted): the last state it had, at this event's version,
     // so the client's resourceVersion still advances. Built once, shared by every watcher, so
     // its serialisation is shared too.
-    ev.deletedView ??= withRevision(ev.object ?? ev.prevObject!, ev.revision);
+    ev.deletedView ??= withRevision(ev.object ?? ev.prevObject!, ev.version);
     return w.sink.send('DELETED', ev.deletedView);
   }
   return true;
 }
 
-export function withRevision(obj: KubeObject, revision: number): KubeObject {
-  return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
+/** `obj` with resourceVersion `version` (a shallow copy: the rest is shared). */
+export function withRevision(obj: KubeObject, version: number): KubeObject {
+  return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(version) } };
 }
 
 export class WatchCache {
   private readonly objects = new Map<string, KubeObject>();
   private events: CachedEvent[] = [];
-  /** Events with revision > windowStart are all in `events`. */
+  /** Events with a resourceVersion > windowStart are all in `events`. */
   private windowStart = 0;
-  /** Highest revision the cache reflects. */
+  /** Highest etcd revision the cache reflects (whole: a revision's events arrive together). */
   private revision = 0;
   private readonly watchers = new Set<Watcher>();
   /** Watchers served from store history (older than the window). */
@@ -137,9 +141,9 @@ export class WatchCache {
   private async load(): Promise<void> {
     const list = await this.store.list(this.prefix);
     this.objects.clear();
-    for (const item of list.items) this.objects.set(item.key, this.opts.decode(item.key, item.value, item.modRevision));
+    for (const item of list.items) this.objects.set(item.key, this.opts.decode(item.key, item.value, item.version));
     this.events = [];
-    this.windowStart = list.revision;
+    this.windowStart = versionAfter(list.revision);
     this.revision = list.revision;
     this.storeWatch = this.store.watch(this.prefix, list.revision, {
       onEvents: (evs) => this.apply(evs),
@@ -166,12 +170,12 @@ export class WatchCache {
       const prevObject = this.objects.get(ev.key);
       let object: KubeObject | undefined;
       if (ev.type === 'put' && ev.value !== undefined) {
-        object = (this.opts.decodeLive ?? this.opts.decode)(ev.key, ev.value, ev.modRevision);
+        object = (this.opts.decodeLive ?? this.opts.decode)(ev.key, ev.value, ev.version);
         this.objects.set(ev.key, object);
       } else {
         this.objects.delete(ev.key);
       }
-      const ce: CachedEvent = { revision: ev.modRevision, key: ev.key };
+      const ce: CachedEvent = { version: ev.version, key: ev.key };
       if (object) ce.object = object;
       if (prevObject) ce.prevObject = prevObject;
       cached.push(ce);
@@ -181,12 +185,12 @@ export class WatchCache {
     this.events.push(...cached);
     if (this.events.length > this.opts.capacity) {
       const drop = this.events.length - this.opts.capacity;
-      this.windowStart = this.events[drop - 1]!.revision;
+      this.windowStart = this.events[drop - 1]!.version;
       this.events = this.events.slice(drop);
     }
     for (const w of this.watchers) {
       for (const ev of cached) {
-        if (ev.revision <= w.afterRevision) continue;
+        if (ev.version <= w.afterVersion) continue;
         if (!deliver(w, ev)) {
           this.dropSlow(w);
           break;
@@ -218,16 +222,16 @@ export class WatchCache {
   }
 
   /**
-   * Watch from `afterRevision` (events with a higher revision), or — when undefined — send the
-   * current state as ADDED first. Returns a function that stops the watch.
+   * Watch from `afterVersion` (events with a higher resourceVersion), or — when undefined — send
+   * the current state as ADDED first. Returns a function that stops the watch.
    */
-  async watch(afterRevision: number | undefined, filter: WatchFilter, sink: WatcherSink): Promise<() => void> {
+  async watch(afterVersion: number | undefined, filter: WatchFilter, sink: WatcherSink): Promise<() => void> {
     await this.ready();
-    if (afterRevision !== undefined && afterRevision < this.windowStart) {
-      return this.watchFromStore(afterRevision, filter, sink);
+    if (afterVersion !== undefined && afterVersion < this.windowStart) {
+      return this.watchFromStore(afterVersion, filter, sink);
     }
-    const w: Watcher = { afterRevision: afterRevision ?? this.revision, filter, sink, closed: false };
-    if (afterRevision === undefined) {
+    const w: Watcher = { afterVersion: afterVersion ?? versionAfter(this.revision), filter, sink, closed: false };
+    if (afterVersion === undefined) {
       for (const [key, obj] of this.objects) {
         if (!key.startsWith(filter.keyPrefix) || !filter.matches(obj)) continue;
         if (!sink.send('ADDED', obj)) {
@@ -238,7 +242,7 @@ export class WatchCache {
       }
     } else {
       for (const ev of this.events) {
-        if (ev.revision <= afterRevision) continue;
+        if (ev.version <= afterVersion) continue;
         if (!deliver(w, ev)) {
           this.opts.onWatcherDropped?.('slow');
           sink.close();
@@ -251,14 +255,15 @@ export class WatchCache {
     return () => this.end(w, undefined);
   }
 
-  /** Bookmarks for every watcher: the revision the cache has reached. */
+  /** Bookmarks for every watcher: the point the cache has reached. */
   sendBookmarks(): void {
-    for (const w of this.watchers) w.sink.bookmark(Math.max(this.revision, w.afterRevision));
+    const reached = versionAfter(this.revision);
+    for (const w of this.watchers) w.sink.bookmark(Math.max(reached, w.afterVersion));
   }
 
   /** A watch older than the cache window: read the store's own history, decoding as we go. */
-  private watchFromStore(afterRevision: number, filter: WatchFilter, sink: WatcherSink): () => void {
-    const w: Watcher = { afterRevision, filter, sink, closed: false };
+  private watchFromStore(afterVersion: number, filter: WatchFilter, sink: WatcherSink): () => void {
+    const w: Watcher = { afterVersion, filter, sink, closed: false };
     let sw: StoreWatch | undefined;
     // History arrives in batches as the store reads it: the usual limits apply from the start.
     sink.caughtUp?.();
@@ -271,13 +276,17 @@ export class WatchCache {
     // Tracked so stop() ends these too (an HTTP server cannot close while one streams).
     w.stopHistory = stop;
     this.historyWatchers.add(w);
-    sw = this.store.watch(filter.keyPrefix, afterRevision, {
+    // The resource's whole prefix, not the watcher's narrower one: delete versions are derived
+    // from the stream (storage/resource-version.ts) and must come out as the cache's do. The
+    // store starts at a whole revision; what is at or below afterVersion is skipped.
+    sw = this.store.watch(this.prefix, watchStartRevision(afterVersion), {
       onEvents: (evs) => {
         for (const ev of evs) {
           if (w.closed) return;
-          const ce: CachedEvent = { revision: ev.modRevision, key: ev.key };
-          if (ev.type === 'put' && ev.value !== undefined) ce.object = this.opts.decode(ev.key, ev.value, ev.modRevision);
-          if (ev.prevValue !== undefined) ce.prevObject = this.opts.decode(ev.key, ev.prevValue, ev.prevModRevision ?? ev.modRevision);
+          if (ev.version <= afterVersion || !ev.key.startsWith(filter.keyPrefix)) continue;
+          const ce: CachedEvent = { version: ev.version, key: ev.key };
+          if (ev.type === 'put' && ev.value !== undefined) ce.object = this.opts.decode(ev.key, ev.value, ev.version);
+          if (ev.prevValue !== undefined) ce.prevObject = this.opts.decode(ev.key, ev.prevValue, ev.prevVersion ?? ev.version);
           if (!deliver(w, ce)) {
             this.opts.onWatcherDropped?.('slow');
             stop();

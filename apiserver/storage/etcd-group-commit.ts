@@ -16,9 +16,22 @@
 //   under the request size limit.
 //
 // What changes for observers: the writes of one batch share one revision (as the writes of one
-// Placement always did), and arrive in one watch response, in submission order.
+// Placement always did), and arrive in one watch response, in submission order. Each put is
+// stamped here with its position among the request's writes (resource-version.ts), so every
+// object write still gets a resourceVersion of its own.
 import type { IRequestOp, IResponseOp, ITxnRequest, ITxnResponse } from 'etcd3';
+import { stampValue } from './resource-version.js';
 import { MAX_REQUEST_BYTES, MAX_TXN_OPS } from './store.js';
+
+/** A transaction's answer, and the write position of each write of the branch that ran. */
+export interface GroupCommitResult {
+  response: ITxnResponse;
+  /**
+   * Per write (put or delete) of the branch that ran, in op order: its position in the etcd
+   * revision. A delete's is the one a watcher of its resource derives (resource-version.ts).
+   */
+  positions: number[];
+}
 
 export interface GroupCommitOptions {
   /** Batches in flight at once; the next batch gathers while they are. 0 = no batching. Default 4. */
@@ -27,6 +40,8 @@ export interface GroupCommitOptions {
   maxBatchBytes?: number;
   /** etcd's --max-txn-ops. Default 128. */
   maxTxnOps?: number;
+  /** The resource a key belongs to (whose watchers derive delete positions together). Default: the whole key. */
+  resourceOf?: (key: Buffer) => string;
 }
 
 /** Counters for /metrics and the benchmarks. */
@@ -39,6 +54,8 @@ export interface GroupCommitStats {
 
 interface Pending {
   req: ITxnRequest;
+  /** Writes in its larger branch: the positions it reserves in a batch. */
+  writes: number;
   /** Every key the transaction touches, as latin1 strings (a byte-exact Set key). */
   keys: string[];
   /** Op count etcd checks against max-txn-ops: the largest of compares, success, failure. */
@@ -46,7 +63,7 @@ interface Pending {
   bytes: number;
   /** Ranges over more than one key cannot be proven disjoint cheaply: they go alone. */
   alone: boolean;
-  resolve(res: ITxnResponse): void;
+  resolve(res: GroupCommitResult): void;
   reject(err: unknown): void;
 }
 
@@ -64,6 +81,7 @@ export class TxnGroupCommitter {
   private readonly maxInFlight: number;
   private readonly maxBatchBytes: number;
   private readonly maxTxnOps: number;
+  private readonly resourceOf: (key: Buffer) => string;
   readonly stats: GroupCommitStats = { txns: 0, calls: 0 };
 
   constructor(
@@ -74,16 +92,17 @@ export class TxnGroupCommitter {
     this.maxInFlight = opts.maxInFlight ?? 4;
     this.maxBatchBytes = opts.maxBatchBytes ?? MAX_REQUEST_BYTES / 2;
     this.maxTxnOps = opts.maxTxnOps ?? MAX_TXN_OPS;
+    this.resourceOf = opts.resourceOf ?? ((key) => key.toString('latin1'));
   }
 
   /** Runs `req` as if alone; resolves to its own response (header = the batch's header). */
-  txn(req: ITxnRequest): Promise<ITxnResponse> {
+  txn(req: ITxnRequest): Promise<GroupCommitResult> {
     this.stats.txns++;
     if (this.maxInFlight <= 0) {
       this.stats.calls++;
-      return this.send(req);
+      return this.sendAlone(req);
     }
-    return new Promise<ITxnResponse>((resolve, reject) => {
+    return new Promise<GroupCommitResult>((resolve, reject) => {
       this.queue.push({ req, ...describe(req), resolve, reject });
       this.schedule();
     });
@@ -141,13 +160,22 @@ export class TxnGroupCommitter {
     };
     if (batch.length === 1) {
       const only = batch[0]!;
-      this.send(only.req).then(only.resolve, only.reject).finally(done);
+      this.sendAlone(only.req).then(only.resolve, only.reject).finally(done);
       return;
     }
-    const outer: ITxnRequest = { success: batch.map((p): IRequestOp => ({ request_txn: p.req })) };
+    const bases: number[] = [];
+    let next = 0;
+    const nested = batch.map((p): IRequestOp => {
+      bases.push(next);
+      const stamped = stamp(p.req, next);
+      next += p.writes;
+      return { request_txn: stamped };
+    });
+    const outer: ITxnRequest = { success: nested };
     this.send(outer)
       .then(
         (res) => {
+          const revision = new RevisionPositions(this.resourceOf);
           batch.forEach((p, i) => {
             const nested = (res.responses[i] as IResponseOp | undefined)?.response_txn;
             if (!nested) {
@@ -155,7 +183,8 @@ export class TxnGroupCommitter {
               return;
             }
             // Nested responses carry no header of their own: the outer one is theirs.
-            p.resolve({ header: res.header, succeeded: nested.succeeded, responses: nested.responses ?? [] });
+            const response: ITxnResponse = { header: res.header, succeeded: nested.succeeded, responses: nested.responses ?? [] };
+            p.resolve({ response, positions: revision.place(p.req, response, bases[i]!) });
           });
         },
         (err: unknown) => {
@@ -163,7 +192,7 @@ export class TxnGroupCommitter {
             // Nothing was applied: each transaction gets its own verdict alone.
             for (const p of batch) {
               this.stats.calls++;
-              this.send(p.req).then(p.resolve, p.reject);
+              this.sendAlone(p.req).then(p.resolve, p.reject);
             }
             return;
           }
@@ -172,6 +201,77 @@ export class TxnGroupCommitter {
       )
       .finally(done);
   }
+
+  private async sendAlone(req: ITxnRequest): Promise<GroupCommitResult> {
+    const response = await this.send(stamp(req, 0));
+    return { response, positions: new RevisionPositions(this.resourceOf).place(req, response, 0) };
+  }
+}
+
+/**
+ * The positions of one etcd request's writes, as its watchers will see them: a put at its stamp,
+ * a delete one past the previous write of its resource in the request (resource-version.ts).
+ * Transactions are placed in the order etcd applied them.
+ */
+class RevisionPositions {
+  private readonly last = new Map<string, number>();
+  constructor(private readonly resourceOf: (key: Buffer) => string) {}
+
+  place(req: ITxnRequest, res: ITxnResponse, base: number): number[] {
+    const ops = (res.succeeded ? req.success : req.failure) ?? [];
+    const positions: number[] = [];
+    let position = base;
+    ops.forEach((op, i) => {
+      const write = op.request_put ?? op.request_delete_range;
+      if (!write) return;
+      const stamp = position++;
+      const resource = this.resourceOf(write.key ?? Buffer.alloc(0));
+      if (op.request_put) {
+        this.last.set(resource, stamp);
+        positions.push(stamp);
+        return;
+      }
+      // A delete of a missing key changes nothing and no watcher sees it.
+      if (Number((res.responses[i] as IResponseOp | undefined)?.response_delete_range?.deleted ?? 0) === 0) {
+        positions.push(stamp);
+        return;
+      }
+      const derived = (this.last.get(resource) ?? -1) + 1;
+      this.last.set(resource, derived);
+      positions.push(derived);
+    });
+    return positions;
+  }
+}
+
+/** `req` with each put's value stamped with its position: `base` + its index among its branch's writes. */
+function stamp(req: ITxnRequest, base: number): ITxnRequest {
+  const branch = (ops: IRequestOp[] | undefined) => {
+    if (!ops) return ops;
+    let position = base;
+    let changed = false;
+    const out = ops.map((op) => {
+      if (op.request_put) {
+        const p = position++;
+        if (p === 0) return op;
+        changed = true;
+        return { request_put: { ...op.request_put, value: stampValue(op.request_put.value ?? Buffer.alloc(0), p) } };
+      }
+      if (op.request_delete_range) position++;
+      return op;
+    });
+    return changed ? out : ops;
+  };
+  const success = branch(req.success);
+  const failure = branch(req.failure);
+  if (success === req.success && failure === req.failure) return req;
+  return { ...req, ...(success ? { success } : {}), ...(failure ? { failure } : {}) };
+}
+
+function writesIn(ops: IRequestOp[] | undefined): number {
+  let n = 0;
+  for (const op of ops ?? []) if (op.request_put || op.request_delete_range) n++;
+  return n;
 }
 
 function refusedBeforeApply(err: unknown): boolean {
@@ -179,7 +279,7 @@ function refusedBeforeApply(err: unknown): boolean {
   return REFUSED_BEFORE_APPLY.some((m) => msg.includes(m));
 }
 
-function describe(req: ITxnRequest): Pick<Pending, 'keys' | 'ops' | 'bytes' | 'alone'> {
+function describe(req: ITxnRequest): Pick<Pending, 'keys' | 'ops' | 'bytes' | 'alone' | 'writes'> {
   const keys: string[] = [];
   let bytes = PER_FIELD_OVERHEAD;
   let alone = false;
@@ -202,5 +302,6 @@ function describe(req: ITxnRequest): Pick<Pending, 'keys' | 'ops' | 'bytes' | 'a
   (req.success ?? []).forEach(visit);
   (req.failure ?? []).forEach(visit);
   const ops = Math.max(req.compare?.length ?? 0, req.success?.length ?? 0, req.failure?.length ?? 0);
-  return { keys, ops, bytes, alone };
+  const writes = Math.max(writesIn(req.success), writesIn(req.failure));
+  return { keys, ops, bytes, alone, writes };
 }

@@ -56,6 +56,7 @@ import {
   type CellError,
 } from '../../shared/errors.js';
 import { PointReadBatcher } from './etcd-read-batch.js';
+import { positionDeletes, readStamp, resourceOfKey, versionOf } from './resource-version.js';
 import { TxnGroupCommitter } from './etcd-group-commit.js';
 import { checkTxn, utf8Bytes } from './limits.js';
 import type {
@@ -525,6 +526,7 @@ class EtcdWatch implements EtcdStoreWatch {
     this.fragments = [];
     const floor = this.lastDelivered;
     const batch: WatchEvent[] = [];
+    const positions: number[] = [];
     let last = floor;
     for (const ev of events) {
       const rev = Number(ev.kv.mod_revision);
@@ -535,28 +537,34 @@ class EtcdWatch implements EtcdStoreWatch {
         return;
       }
       last = rev;
-      batch.push(this.toEvent(ev));
+      const { event, position } = this.toEvent(ev);
+      batch.push(event);
+      positions.push(position);
     }
     if (batch.length === 0) return;
+    // Only whole revisions get here, so a delete's position can be derived from its neighbours.
+    positionDeletes(batch, positions);
+    batch.forEach((ev, i) => (ev.version = versionOf(ev.modRevision, positions[i]!)));
     this.lastDelivered = last;
     this.enqueue({ events: batch });
   }
 
-  private toEvent(ev: IEvent): WatchEvent {
+  /** The event with its version still to be set (a delete's position is derived per batch). */
+  private toEvent(ev: IEvent): { event: WatchEvent; position: number } {
     const key = this.ctx.fromWire(ev.kv.key);
     const modRevision = Number(ev.kv.mod_revision);
     const prev: IKeyValue | null | undefined = ev.prev_kv;
-    const prevFields = prev
-      ? { prevValue: prev.value.toString('utf8'), prevModRevision: Number(prev.mod_revision) }
-      : {};
-    if (ev.type === 'Delete') return { type: 'delete', key, modRevision, ...prevFields };
+    let prevFields = {};
+    if (prev) {
+      const stamped = readStamp(prev.value);
+      const prevModRevision = Number(prev.mod_revision);
+      prevFields = { prevValue: stamped.value, prevModRevision, prevVersion: versionOf(prevModRevision, stamped.position) };
+    }
+    if (ev.type === 'Delete') return { event: { type: 'delete', key, modRevision, version: 0, ...prevFields }, position: 0 };
+    const { value, position } = readStamp(ev.kv.value);
     return {
-      type: 'put',
-      key,
-      modRevision,
-      value: ev.kv.value.toString('utf8'),
-      createRevision: Number(ev.kv.create_revision),
-      ...prevFields,
+      event: { type: 'put', key, modRevision, version: 0, value, createRevision: Number(ev.kv.create_revision), ...prevFields },
+      position,
     };
   }
 
@@ -631,6 +639,7 @@ export class EtcdStore implements Store {
     this.pointReads = new PointReadBatcher((req) => this.read((c) => c.kv.txn(req)));
     this.groupCommit = new TxnGroupCommitter((req) => this.write((c) => c.kv.txn(req)), {
       maxInFlight: opts.groupCommitInFlight ?? 4,
+      resourceOf: (key) => resourceOfKey(this.fromWire(key)),
     });
     this.watchCtx = {
       endpoints: this.endpoints,
@@ -657,7 +666,7 @@ export class EtcdStore implements Store {
   async create(key: string, value: string): Promise<StoredValue> {
     const res = await this.txn({ compares: [{ key, modRevision: 0 }], success: [{ type: 'put', key, value }] });
     if (!res.succeeded) throw new AlreadyExistsError(`key ${key} already exists`);
-    return { key, value, modRevision: res.revision, createRevision: res.revision };
+    return { key, value, modRevision: res.revision, createRevision: res.revision, version: res.versions[0]! };
   }
 
   async update(key: string, value: string, expectedModRevision: number): Promise<StoredValue> {
@@ -669,7 +678,7 @@ export class EtcdStore implements Store {
     }
     const put: TxnOp = { type: 'put', key, value };
     checkTxn({ compares: [{ key, modRevision: expectedModRevision }], success: [put] }, this.prefixBytes);
-    const res = await this.groupCommit.txn({
+    const { response: res, positions } = await this.groupCommit.txn({
       compare: [this.modCompare(key, 'Equal', expectedModRevision)],
       success: [{ request_put: { key: this.toWire(key), value: Buffer.from(value, 'utf8'), prev_kv: true } }],
       failure: [{ request_range: { key: this.toWire(key) } }],
@@ -677,7 +686,13 @@ export class EtcdStore implements Store {
     const revision = Number(res.header.revision);
     if (res.succeeded) {
       const prev = res.responses[0]?.response_put?.prev_kv;
-      return { key, value, modRevision: revision, createRevision: prev ? Number(prev.create_revision) : revision };
+      return {
+        key,
+        value,
+        modRevision: revision,
+        createRevision: prev ? Number(prev.create_revision) : revision,
+        version: versionOf(revision, positions[0]!),
+      };
     }
     const cur = res.responses[0]?.response_range?.kvs[0];
     if (!cur) throw new NotFoundError(`key ${key} not found`);
@@ -688,7 +703,7 @@ export class EtcdStore implements Store {
     // "Exists" is always part of the guard: a mod_revision of 0 would otherwise match a missing key.
     const compare = [this.modCompare(key, 'Greater', 0)];
     if (expectedModRevision !== undefined) compare.push(this.modCompare(key, 'Equal', expectedModRevision));
-    const res = await this.groupCommit.txn({
+    const { response: res } = await this.groupCommit.txn({
       compare,
       success: [{ request_delete_range: { key: this.toWire(key) } }],
       failure: [{ request_range: { key: this.toWire(key) } }],
@@ -702,19 +717,26 @@ export class EtcdStore implements Store {
   async txn(req: TxnRequest): Promise<TxnResult> {
     checkTxn(req, this.prefixBytes);
     const failure = req.failure ?? [];
-    const res = await this.groupCommit.txn({
+    const { response: res, positions } = await this.groupCommit.txn({
       compare: req.compares.map((c) => this.modCompare(c.key, 'Equal', c.modRevision)),
       success: req.success.map((op) => this.requestOp(op)),
       failure: failure.map((op) => this.requestOp(op)),
     });
     const ops = res.succeeded ? req.success : failure;
+    const revision = Number(res.header.revision);
     const reads: (StoredValue | undefined)[] = [];
+    const versions: (number | undefined)[] = [];
+    let write = 0;
     ops.forEach((op, i) => {
-      if (op.type !== 'get') return;
+      if (op.type !== 'get') {
+        versions.push(versionOf(revision, positions[write++]!));
+        return;
+      }
+      versions.push(undefined);
       const kv = (res.responses[i] as IResponseOp | undefined)?.response_range?.kvs[0];
       reads.push(kv ? this.stored(kv) : undefined);
     });
-    return { succeeded: res.succeeded, revision: Number(res.header.revision), reads };
+    return { succeeded: res.succeeded, revision, reads, versions };
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
@@ -800,11 +822,14 @@ export class EtcdStore implements Store {
   }
 
   private stored(kv: IKeyValue): StoredValue {
+    const { value, position } = readStamp(kv.value);
+    const modRevision = Number(kv.mod_revision);
     return {
       key: this.fromWire(kv.key),
-      value: kv.value.toString('utf8'),
-      modRevision: Number(kv.mod_revision),
+      value,
+      modRevision,
       createRevision: Number(kv.create_revision),
+      version: versionOf(modRevision, position),
     };
   }
 

@@ -15,6 +15,7 @@ import {
   UnavailableError,
 } from '../../shared/errors.js';
 import { checkTxn, utf8Bytes } from './limits.js';
+import { versionOf } from './resource-version.js';
 import { SortedKeys } from './sorted-keys.js';
 import type {
   ListOptions,
@@ -37,6 +38,8 @@ export interface MemoryStoreOptions {
 interface Version {
   modRevision: number;
   createRevision: number;
+  /** The write's place among its revision's writes (resource-version.ts). */
+  position: number;
   /** undefined = the key was deleted at modRevision (a tombstone). */
   value: string | undefined;
 }
@@ -71,7 +74,13 @@ function visibleAt(versions: readonly Version[], rev: number): Version | undefin
 }
 
 function stored(key: string, v: Version): StoredValue {
-  return { key, value: v.value as string, modRevision: v.modRevision, createRevision: v.createRevision };
+  return {
+    key,
+    value: v.value as string,
+    modRevision: v.modRevision,
+    createRevision: v.createRevision,
+    version: versionOf(v.modRevision, v.position),
+  };
 }
 
 class MemoryWatch implements StoreWatch {
@@ -152,7 +161,7 @@ export class MemoryStore implements Store {
       success: [{ type: 'put', key, value }],
     });
     if (!res.succeeded) throw new AlreadyExistsError(`key ${key} already exists`);
-    return { key, value, modRevision: res.revision, createRevision: res.revision };
+    return { key, value, modRevision: res.revision, createRevision: res.revision, version: res.versions[0]! };
   }
 
   async update(key: string, value: string, expectedModRevision: number): Promise<StoredValue> {
@@ -164,7 +173,7 @@ export class MemoryStore implements Store {
       throw new ConflictError(`key ${key} is at revision ${cur.modRevision}, not ${expectedModRevision}`);
     }
     this.apply([{ type: 'put', key, value }]);
-    return { key, value, modRevision: this.rev, createRevision: cur.createRevision };
+    return { key, value, modRevision: this.rev, createRevision: cur.createRevision, version: versionOf(this.rev, 0) };
   }
 
   async delete(key: string, expectedModRevision?: number): Promise<number> {
@@ -182,8 +191,13 @@ export class MemoryStore implements Store {
     this.checkOpen();
     checkTxn(req, this.prefixBytes);
     const succeeded = req.compares.every((c) => (this.read(c.key)?.modRevision ?? 0) === c.modRevision);
-    const reads = this.apply(succeeded ? req.success : req.failure ?? []);
-    return { succeeded, revision: this.rev, reads };
+    const ops = succeeded ? req.success : req.failure ?? [];
+    const reads = this.apply(ops);
+    // Writes take positions in op order (as in the etcd store), whether or not they changed anything.
+    const versions: (number | undefined)[] = [];
+    let position = 0;
+    for (const op of ops) versions.push(op.type === 'get' ? undefined : versionOf(this.rev, position++));
+    return { succeeded, revision: this.rev, reads, versions };
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
@@ -291,11 +305,13 @@ export class MemoryStore implements Store {
     const next = this.rev + 1;
     const events: WatchEvent[] = [];
     const reads: (StoredValue | undefined)[] = [];
+    let position = -1;
     for (const op of ops) {
       if (op.type === 'get') {
         reads.push(this.read(op.key));
         continue;
       }
+      position++;
       let versions = this.data.get(op.key);
       const prev = versions?.[versions.length - 1];
       const prevLive = prev && prev.value !== undefined ? prev : undefined;
@@ -305,16 +321,23 @@ export class MemoryStore implements Store {
         this.data.set(op.key, versions);
         this.keys.insert(op.key);
       }
-      const prevFields = prevLive ? { prevValue: prevLive.value, prevModRevision: prevLive.modRevision } : {};
+      const prevFields = prevLive
+        ? {
+            prevValue: prevLive.value,
+            prevModRevision: prevLive.modRevision,
+            prevVersion: versionOf(prevLive.modRevision, prevLive.position),
+          }
+        : {};
+      const version = versionOf(next, position);
       if (op.type === 'put') {
         const createRevision = prevLive ? prevLive.createRevision : next;
-        versions.push({ modRevision: next, createRevision, value: op.value });
+        versions.push({ modRevision: next, createRevision, position, value: op.value });
         events.push(
-          Object.freeze({ type: 'put', key: op.key, modRevision: next, value: op.value, createRevision, ...prevFields }),
+          Object.freeze({ type: 'put', key: op.key, modRevision: next, version, value: op.value, createRevision, ...prevFields }),
         );
       } else {
-        versions.push({ modRevision: next, createRevision: 0, value: undefined });
-        events.push(Object.freeze({ type: 'delete', key: op.key, modRevision: next, ...prevFields }));
+        versions.push({ modRevision: next, createRevision: 0, position, value: undefined });
+        events.push(Object.freeze({ type: 'delete', key: op.key, modRevision: next, version, ...prevFields }));
       }
     }
     if (events.length > 0) {

@@ -17,6 +17,8 @@ export interface StoredValue {
   modRevision: number;
   /** Revision at which the key was created. */
   createRevision: number;
+  /** The write's resourceVersion: modRevision and its position in that revision (resource-version.ts). */
+  version: number;
 }
 
 /**
@@ -47,6 +49,8 @@ export interface TxnResult {
   revision: number;
   /** Results of the `get` ops of the branch that ran, in op order (undefined = key absent). */
   reads: (StoredValue | undefined)[];
+  /** The resourceVersion of each op of the branch that ran, by op index (undefined for gets). */
+  versions: (number | undefined)[];
 }
 
 export interface ListOptions {
@@ -72,6 +76,8 @@ export interface WatchEvent {
   key: string;
   /** Revision of this change. */
   modRevision: number;
+  /** resourceVersion of this change (for a delete, derived in the stream: resource-version.ts). */
+  version: number;
   /** Value after the change (put only). */
   value?: string;
   /** For puts: the revision the key was created at. */
@@ -80,6 +86,8 @@ export interface WatchEvent {
   prevValue?: string;
   /** Previous mod revision, when the key existed. */
   prevModRevision?: number;
+  /** Previous resourceVersion, when the key existed. */
+  prevVersion?: number;
 }
 
 export interface WatchHandlers {
@@ -108,7 +116,10 @@ export interface Store {
   txn(req: TxnRequest): Promise<TxnResult>;
   /** Keys starting with `prefix`, in key order. */
   list(prefix: string, opts?: ListOptions): Promise<ListResult>;
-  /** Changes to keys under `prefix` with revision > `afterRevision`. */
+  /**
+   * Changes to keys under `prefix` with revision > `afterRevision`. Watch a resource's whole
+   * prefix: delete versions are derived from the other events of the stream.
+   */
   watch(prefix: string, afterRevision: number, handlers: WatchHandlers): StoreWatch;
   /** Discard history before `revision`. */
   compact(revision: number): Promise<void>;

@@ -44,14 +44,11 @@ export class Informer<T extends ObjectLike> {
   private readonly indexes = new Map<string, Map<string, Map<string, T>>>();
   private abort: AbortController | undefined;
   private running = false;
-  private resourceVersion = '';
   /**
-   * The resourceVersion came from an object event (not a list or bookmark). Writes that share one
-   * etcd transaction share a revision, and a watch that broke mid-way through such a group may
-   * have delivered only part of it; resuming "after" that revision would skip the rest. So the
-   * watch resumes one revision earlier and the events already applied are recognised and skipped.
+   * Where the next watch resumes: the resourceVersion of the last list, bookmark or event handled.
+   * Every write has a resourceVersion of its own, so a watch from it sends exactly what followed.
    */
-  private fromEvent = false;
+  private resourceVersion = '';
   private syncedResolve: (() => void) | undefined;
   private readonly synced: Promise<void>;
   private loopDone: Promise<void> | undefined;
@@ -208,14 +205,12 @@ export class Informer<T extends ObjectLike> {
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit((h) => h.update?.(old, obj));
     }
     this.resourceVersion = rv;
-    this.fromEvent = false;
     this.relists++;
   }
 
   private apply(ev: WatchEvent<T>): void {
     if (ev.type === 'BOOKMARK') {
       this.resourceVersion = ev.object.metadata.resourceVersion ?? this.resourceVersion;
-      this.fromEvent = false;
       return;
     }
     if (ev.type === 'ERROR') {
@@ -224,11 +219,6 @@ export class Informer<T extends ObjectLike> {
     }
     const obj = ev.object;
     const key = objectKey(obj);
-    // Seen already (the overlap of a resumed watch, see fromEvent): an object's resourceVersion
-    // only grows, so a cached copy at this version, or a delete of what is gone, is a replay.
-    if (ev.type === 'DELETED' ? !this.cache.has(key) : this.cache.get(key)?.metadata.resourceVersion === obj.metadata.resourceVersion) {
-      return;
-    }
     if (ev.type === 'DELETED') {
       const old = this.remove(key);
       this.emit((h) => h.delete?.(old ?? obj));
@@ -239,13 +229,6 @@ export class Informer<T extends ObjectLike> {
       else this.emit((h) => h.add?.(obj));
     }
     this.resourceVersion = obj.metadata.resourceVersion ?? this.resourceVersion;
-    this.fromEvent = true;
-  }
-
-  /** Where a watch starts: see fromEvent. */
-  private watchFrom(): string {
-    const rv = Number(this.resourceVersion);
-    return this.fromEvent && Number.isSafeInteger(rv) && rv > 1 ? String(rv - 1) : this.resourceVersion;
   }
 
   private async loop(): Promise<void> {
@@ -264,7 +247,7 @@ export class Informer<T extends ObjectLike> {
         const began = Date.now();
         await this.opts.client.watch<T>(
           this.opts.ref,
-          { ...this.query(), resourceVersion: this.watchFrom(), allowWatchBookmarks: 'true', timeoutSeconds },
+          { ...this.query(), resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds },
           (ev) => this.apply(ev),
           this.abort.signal,
         );

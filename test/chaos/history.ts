@@ -2,6 +2,7 @@
 // revision, and the complete history of the API server's key prefix between two revisions. The
 // invariant checks are built on these, so they judge the server from the outside.
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
+import { positionDeletes, readStamp, versionOf } from '../../apiserver/storage/resource-version.js';
 import type { Pod } from '../../shared/api/core.js';
 import { podRequests } from '../../shared/pod-resources.js';
 import { parseResourceList, type ResourceList } from '../../shared/resources.js';
@@ -44,6 +45,8 @@ export interface KvChange {
   /** The key without the API server's prefix: `/pods/chaos/p-1`. */
   key: string;
   revision: number;
+  /** The resourceVersion a watcher of this change gets (apiserver/storage/resource-version.ts). */
+  version: number;
   createRevision: number;
   /** Undefined for a delete. */
   value?: Decoded;
@@ -53,10 +56,12 @@ export function isTerminal(phase: string): boolean {
   return phase === 'Succeeded' || phase === 'Failed';
 }
 
-export function decode(key: string, value: Buffer): Decoded {
+export function decode(key: string, stored: Buffer): Decoded {
   const resource = key.split('/')[1];
+  // The stored bytes may start with the write's position (resource-version.ts).
+  const value = readStamp(stored).value;
   if (resource === 'pods') {
-    const pod = JSON.parse(value.toString('utf8')) as Pod;
+    const pod = JSON.parse(value) as Pod;
     const req = podRequests(pod);
     const cond = (type: string) => pod.status?.conditions?.find((c) => c.type === type);
     const scheduled = cond('PodScheduled');
@@ -76,16 +81,16 @@ export function decode(key: string, value: Buffer): Decoded {
     };
   }
   if (resource === 'nodes') {
-    const node = JSON.parse(value.toString('utf8')) as { status?: { allocatable?: ResourceList; capacity?: ResourceList } };
+    const node = JSON.parse(value) as { status?: { allocatable?: ResourceList; capacity?: ResourceList } };
     const a = parseResourceList(node.status?.allocatable ?? node.status?.capacity);
     return { kind: 'node', node: { cpu: a.get('cpu'), memory: a.get('memory'), pods: a.has('pods') ? a.get('pods') : 110_000n } };
   }
   if (resource === 'nodeallocations') {
-    const alloc = JSON.parse(value.toString('utf8')) as { spec?: { pods?: { uid: string }[] } };
+    const alloc = JSON.parse(value) as { spec?: { pods?: { uid: string }[] } };
     return { kind: 'ledger', uids: (alloc.spec?.pods ?? []).map((p) => p.uid) };
   }
   if (resource === 'events') {
-    const ev = JSON.parse(value.toString('utf8')) as { reason?: string; involvedObject?: { uid?: string } };
+    const ev = JSON.parse(value) as { reason?: string; involvedObject?: { uid?: string } };
     return { kind: 'event', event: { uid: ev.involvedObject?.uid ?? '', reason: ev.reason ?? '' } };
   }
   return { kind: 'other' };
@@ -140,6 +145,7 @@ export class EtcdReader {
    */
   async history(from: number, to: number, timeoutMs = 300_000): Promise<KvChange[]> {
     const out: KvChange[] = [];
+    const positions: number[] = [];
     let watcher: Watcher | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -162,9 +168,10 @@ export class EtcdReader {
                 const revision = Number(ev.kv.mod_revision);
                 if (revision > to) continue;
                 const key = this.strip(ev.kv.key);
-                const change: KvChange = { type: ev.type === 'Delete' ? 'delete' : 'put', key, revision, createRevision: Number(ev.kv.create_revision) };
+                const change: KvChange = { type: ev.type === 'Delete' ? 'delete' : 'put', key, revision, version: 0, createRevision: Number(ev.kv.create_revision) };
                 if (change.type === 'put') change.value = decode(key, ev.kv.value);
                 out.push(change);
+                positions.push(change.type === 'put' ? readStamp(ev.kv.value).position : 0);
                 if (revision === to) {
                   clearTimeout(timer);
                   resolve();
@@ -176,6 +183,9 @@ export class EtcdReader {
     } finally {
       await watcher?.cancel();
     }
+    // Whole revisions, in etcd's order: a delete's position follows from its neighbours.
+    positionDeletes(out.map((c) => ({ type: c.type, modRevision: c.revision, key: c.key })), positions);
+    out.forEach((c, i) => (c.version = versionOf(c.revision, positions[i]!)));
     return out;
   }
 }

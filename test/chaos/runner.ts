@@ -13,6 +13,7 @@ import { checkAtRevision, compareWatch, podOutcomes, replay, type Violation } fr
 import { formatReport, type ChaosSummary } from './report.js';
 import { WatchConsumer } from './watch.js';
 import { hollowCpuFor, Workload, type PodKind } from './workload.js';
+import { versionAfter } from '../../apiserver/storage/resource-version.js';
 
 export interface ChaosConfig {
   seed: number;
@@ -81,7 +82,7 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
       { pods: cfg.pods, creationMs: cfg.durationMs, realPods: cfg.realPods ?? Math.max(4, Math.round(cfg.pods / 200)), impossiblePods: cfg.impossiblePods ?? 3, concurrency: 16 },
       seededRandom(cfg.seed),
     );
-    consumer = new WatchConsumer(cluster.apiservers.map((a) => a.url), NAMESPACE, startRevision, (type, pod) => workload.onPod(type, pod));
+    consumer = new WatchConsumer(cluster.apiservers.map((a) => a.url), NAMESPACE, versionAfter(startRevision), (type, pod) => workload.onPod(type, pod));
     consumer.start();
 
     const faultCount = cfg.faults ?? Math.max(6, Math.round(cfg.durationMs / 12_000));
@@ -131,10 +132,10 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     violations.push(...r.violations);
     for (const rev of sampled) violations.push(...(await checkAtRevision(reader, rev)));
 
-    const lastPodRevision = r.podEvents.at(-1)?.rv ?? startRevision;
-    if (!(await consumer.caughtUp(lastPodRevision, 60_000))) cluster.note(`watch consumer at ${consumer.resourceVersion}, not at ${lastPodRevision}, after 60 s`);
+    const lastPodVersion = r.podEvents.at(-1)?.rv ?? versionAfter(startRevision);
+    if (!(await consumer.caughtUp(lastPodVersion, 60_000))) cluster.note(`watch consumer at ${consumer.resourceVersion}, not at ${lastPodVersion}, after 60 s`);
     await consumer.stop();
-    const watch = compareWatch(consumer.seen, r.podEvents, endRevision);
+    const watch = compareWatch(consumer.seen, r.podEvents, versionAfter(endRevision));
     violations.push(...watch.violations);
     for (const e of consumer.expired) violations.push({ invariant: 'watch', message: e });
 

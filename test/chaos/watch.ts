@@ -3,9 +3,8 @@
 // received after every break. What it saw is compared with etcd's own history at the end. A 410
 // is recorded as a violation (history is never compacted during the run, so a resume must work);
 // the consumer then re-lists to keep going, and the comparison shows what it missed.
-// Events of one transaction share a resourceVersion, and a stream may break part-way through them:
-// like the project's informer, the consumer resumes one revision early after an object event and
-// drops the events of that revision it already has (keys seen at it), so nothing is lost or doubled.
+// Every write has a resourceVersion of its own, so it resumes exactly from the last one it got,
+// as Kubernetes clients do; anything lost or doubled at a break shows in the comparison.
 import type { Pod } from '../../shared/api/core.js';
 import { ApiClient, errorFromStatus, isStatus, type WatchEvent } from '../../shared/client/http-client.js';
 import { ExpiredError, InternalError, errorMessage } from '../../shared/errors.js';
@@ -27,8 +26,6 @@ export class WatchConsumer {
   /** Other ERROR events and failed (re)opens, for the report. */
   readonly errors: string[] = [];
   private lastRv: number;
-  /** Keys of the object events received at lastRv; empty when lastRv came from a bookmark or list. */
-  private keysAtLast = new Set<string>();
   private running = false;
   private abort: AbortController | undefined;
   private loopDone: Promise<void> | undefined;
@@ -78,23 +75,14 @@ export class WatchConsumer {
     }
     const rv = Number(ev.object.metadata.resourceVersion);
     if (ev.type === 'BOOKMARK') {
-      if (rv > this.lastRv) {
-        this.lastRv = rv;
-        this.keysAtLast.clear();
-      }
+      if (rv > this.lastRv) this.lastRv = rv;
       return;
     }
     const key = `${ev.object.metadata.namespace ?? ''}/${ev.object.metadata.name ?? ''}`;
-    // The overlap of a resume (see the file comment): already recorded, once.
-    if (rv === this.lastRv && this.keysAtLast.has(key)) return;
     this.seen.push({ key, rv, type: ev.type });
-    // An event below lastRv is out of order; it stays in `seen` for the comparison and does not
-    // move the resume point back.
-    if (rv > this.lastRv) {
-      this.lastRv = rv;
-      this.keysAtLast.clear();
-    }
-    if (rv === this.lastRv) this.keysAtLast.add(key);
+    // An event at or below lastRv is out of order or a repeat; it stays in `seen` for the
+    // comparison and does not move the resume point back.
+    if (rv > this.lastRv) this.lastRv = rv;
     this.onPod(ev.type, ev.object);
   }
 
@@ -105,7 +93,7 @@ export class WatchConsumer {
         await this.client.watch<Pod>(
           { namespace: this.namespace, resource: 'pods' },
           // Short server timeouts: the consumer also resumes regularly when nothing fails.
-          { resourceVersion: String(this.keysAtLast.size > 0 ? this.lastRv - 1 : this.lastRv), allowWatchBookmarks: 'true', timeoutSeconds: 20 + Math.floor(Math.random() * 20) },
+          { resourceVersion: String(this.lastRv), allowWatchBookmarks: 'true', timeoutSeconds: 20 + Math.floor(Math.random() * 20) },
           (ev) => this.apply(ev),
           this.abort.signal,
         );
@@ -129,7 +117,6 @@ export class WatchConsumer {
       try {
         const list = await this.client.list<{ metadata: { resourceVersion: string } }>({ namespace: this.namespace, resource: 'pods' }, { limit: 1 });
         this.lastRv = Number(list.metadata.resourceVersion);
-        this.keysAtLast.clear();
         return;
       } catch (err) {
         if (!this.running) return;

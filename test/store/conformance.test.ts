@@ -12,6 +12,7 @@ import {
   TxnTooLargeError,
 } from '../../shared/errors.js';
 import { backends, pool, record, sleep } from './helpers.js';
+import { versionOf } from '../../apiserver/storage/resource-version.js';
 
 async function rejects(p: Promise<unknown>, type: abstract new (...args: never[]) => Error): Promise<Error> {
   try {
@@ -137,7 +138,10 @@ for (const backend of backends) {
           value: 'bound',
           modRevision: res.revision,
           createRevision: pod.createRevision,
+          version: res.versions[0],
         });
+        // Each write of the transaction has a resourceVersion of its own, in op order.
+        expect(res.versions).to.deep.equal([0, 1, 2, undefined].map((p) => (p === undefined ? p : versionOf(res.revision, p))));
         const [p, a, e] = await Promise.all([store.get('/pods/ns/p'), store.get('/allocs/n1'), store.get('/events/e1')]);
         expect([p?.modRevision, a?.modRevision, e?.modRevision]).to.deep.equal([res.revision, res.revision, res.revision]);
         expect(e?.createRevision).to.equal(res.revision);
@@ -391,17 +395,27 @@ for (const backend of backends) {
         const delRev = await store.delete('/d/k', b.modRevision);
         await rec.until(() => rec.events.length >= 3, 'three events');
         expect(rec.events).to.deep.equal([
-          { type: 'put', key: '/d/k', modRevision: a.modRevision, value: 'v1', createRevision: a.modRevision },
+          { type: 'put', key: '/d/k', modRevision: a.modRevision, version: a.version, value: 'v1', createRevision: a.modRevision },
           {
             type: 'put',
             key: '/d/k',
             modRevision: b.modRevision,
+            version: b.version,
             value: 'v2',
             createRevision: a.modRevision,
             prevValue: 'v1',
             prevModRevision: a.modRevision,
+            prevVersion: a.version,
           },
-          { type: 'delete', key: '/d/k', modRevision: delRev, prevValue: 'v2', prevModRevision: b.modRevision },
+          {
+            type: 'delete',
+            key: '/d/k',
+            modRevision: delRev,
+            version: versionOf(delRev, 0),
+            prevValue: 'v2',
+            prevModRevision: b.modRevision,
+            prevVersion: b.version,
+          },
         ]);
         rec.watch.cancel();
       });

@@ -2,7 +2,8 @@
 // share one etcd request must each get the answer they would have had alone.
 import { expect } from 'chai';
 import { Etcd3, type ITxnRequest, type ITxnResponse } from 'etcd3';
-import { TxnGroupCommitter } from '../../apiserver/storage/etcd-group-commit.js';
+import { TxnGroupCommitter, type GroupCommitResult } from '../../apiserver/storage/etcd-group-commit.js';
+import { readStamp } from '../../apiserver/storage/resource-version.js';
 import { EtcdStore } from '../../apiserver/storage/etcd.js';
 import { ConflictError } from '../../shared/errors.js';
 import { etcdEndpoints, randomPrefix } from './helpers.js';
@@ -23,6 +24,10 @@ describe('etcd store: group commit', function () {
     failure: [{ request_range: { key: key(k) } }],
   });
 
+  /** An object's stored bytes without the write-position stamp (storage/resource-version.ts). */
+  const stored = async (k: string) => readStamp((await client.get(`${prefix}${k}`).buffer())!).value;
+  const answer = (r: GroupCommitResult) => r.response;
+
   beforeEach(function () {
     client = new Etcd3({ hosts: etcdEndpoints() });
     sent = [];
@@ -36,7 +41,7 @@ describe('etcd store: group commit', function () {
     await client.put(`${prefix}/taken`).value('old');
     const gc = new TxnGroupCommitter(send, { maxInFlight: 1 });
     // Submitted in one turn of the event loop: they share one request.
-    const results = await Promise.all([
+    const committed = await Promise.all([
       gc.txn(createIfAbsent('/a', '1')),
       gc.txn(createIfAbsent('/b', '2')),
       gc.txn(createIfAbsent('/taken', 'new')),
@@ -44,11 +49,16 @@ describe('etcd store: group commit', function () {
       gc.txn(createIfAbsent('/d', '4')),
       gc.txn(createIfAbsent('/e', '5')),
     ]);
+    const results = committed.map(answer);
+    // Each write has a position of its own in the shared revision, stored with its value.
+    // (The refused one wrote nothing; its place stays unused.)
+    expect(committed.map((r) => r.positions)).to.deep.equal([[0], [1], [], [3], [4], [5]]);
+    expect(readStamp((await client.get(`${prefix}/e`).buffer())!)).to.deep.equal({ value: '5', position: 5 });
     expect(results.map((r) => r.succeeded)).to.deep.equal([true, true, false, true, true, true]);
     // The refused one read the current value in its failure branch, in the same round trip.
     expect(results[2]!.responses[0]!.response_range.kvs[0]!.value.toString()).to.equal('old');
-    expect(await client.get(`${prefix}/taken`).string()).to.equal('old');
-    expect(await client.get(`${prefix}/e`).string()).to.equal('5');
+    expect(await stored('/taken')).to.equal('old');
+    expect(await stored('/e')).to.equal('5');
     expect(sent.length).to.equal(1);
     expect(gc.stats).to.deep.equal({ txns: 6, calls: sent.length });
     // A batch commits at one revision: its writes share it.
@@ -64,18 +74,15 @@ describe('etcd store: group commit', function () {
       success: [{ request_put: { key: key('/k'), value: Buffer.from(v) } }],
     });
     const gc = new TxnGroupCommitter(send, { maxInFlight: 1 });
-    const [blocker, first, second, other] = await Promise.all([
-      gc.txn(createIfAbsent('/blocker', 'x')),
-      gc.txn(cas('1')),
-      gc.txn(cas('2')),
-      gc.txn(createIfAbsent('/other', 'y')),
-    ]);
+    const [blocker, first, second, other] = (
+      await Promise.all([gc.txn(createIfAbsent('/blocker', 'x')), gc.txn(cas('1')), gc.txn(cas('2')), gc.txn(createIfAbsent('/other', 'y'))])
+    ).map(answer) as [ITxnResponse, ITxnResponse, ITxnResponse, ITxnResponse];
     expect(blocker.succeeded && other.succeeded).to.equal(true);
     // Together in one batch both compares would see the old revision and both would "win".
     expect([first.succeeded, second.succeeded]).to.deep.equal([true, false]);
     // The second CAS was held back to a batch of its own, not sent and refused as a duplicate key.
     expect(sent.map((r) => r.success?.length)).to.deep.equal([3, 1]);
-    expect(await client.get(`${prefix}/k`).string()).to.equal('1');
+    expect(await stored('/k')).to.equal('1');
   });
 
   it('falls back to one request per transaction when etcd refuses the batch before applying it', async function () {
@@ -84,7 +91,9 @@ describe('etcd store: group commit', function () {
     // get its own answer.
     const gc = new TxnGroupCommitter(send, { maxInFlight: 1, maxTxnOps: 10_000 });
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => gc.txn(createIfAbsent(`/many/${i}`, String(i)))));
-    expect(results.every((r) => r.succeeded)).to.equal(true);
+    expect(results.every((r) => r.response.succeeded)).to.equal(true);
+    // Sent alone, each is the first (and only) write of its revision.
+    expect(results.every((r) => r.positions.length === 1 && r.positions[0] === 0)).to.equal(true);
     expect(sent.some((req) => (req.success?.length ?? 0) === 200), 'the oversized batch was tried').to.equal(true);
     expect(sent.length).to.equal(1 + 200);
     const stored = await client.getAll().prefix(`${prefix}/many/`).strings();

@@ -60,7 +60,7 @@ describe('resource store: the watch cache and this server\'s own writes (etcd)',
     const key = objects.key('ns', 'a');
     const other = thing('a', 'three');
     const put = await store.txn({ compares: [], success: [{ type: 'put', key, value: objects.encode(other) }] });
-    await until(() => cached('a')?.metadata.resourceVersion === String(put.revision), 'the other write');
+    await until(() => cached('a')?.metadata.resourceVersion === String(put.versions[0]), 'the other write');
     expect((cached('a') as unknown as { spec: { data: string } }).spec.data).to.equal('three');
 
     const updated = await objects.update('ns', 'a', (cur) => ({ ...cur, spec: { data: 'four' } }));
@@ -96,7 +96,7 @@ describe('resource store: the watch cache and this server\'s own writes (etcd)',
     expect(mine.metadata.resourceVersion).to.equal(undefined);
     // The same bytes written again (a no-op rewrite) come back as an equal object at the new revision.
     const again = await store.txn({ compares: [], success: [{ type: 'put', key: objects.key('ns', 'b'), value: objects.encode(mine) }] });
-    await until(() => cached('b')?.metadata.resourceVersion === String(again.revision), 'the rewrite');
+    await until(() => cached('b')?.metadata.resourceVersion === String(again.versions[0]), 'the rewrite');
     expect({ ...cached('b')!, metadata: { ...cached('b')!.metadata, resourceVersion: '' } }).to.deep.equal({ ...inCache, metadata: { ...inCache.metadata, resourceVersion: '' } });
   });
 });
