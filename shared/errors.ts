@@ -165,6 +165,18 @@ export class TimeoutError extends CellError {
  */
 export class OutcomeUnknownError extends TimeoutError {}
 
+/**
+ * A read or watch asked for a resourceVersion this server has not reached (it may be ahead of it,
+ * or from the future). 504 with Retry-After, as kube-apiserver answers: clients wait and retry.
+ */
+export class TooLargeResourceVersionError extends TimeoutError {
+  constructor(requested: string, current: string) {
+    super(`Too large resource version: ${requested}, current: ${current}`, {}, [
+      { reason: 'ResourceVersionTooLarge', message: 'Too large resource version', field: '' },
+    ]);
+  }
+}
+
 /** Seconds a client should wait before retrying, for the errors that say (sent as Retry-After). */
 export function retryAfterSeconds(err: CellError): number | undefined {
   if (err instanceof TooManyRequestsError) return err.retryAfterSeconds;

@@ -10,28 +10,13 @@ import type { Logger } from '../../shared/logging.js';
 import { exchangeOf } from '../http/exchange.js';
 import { releaseInflight } from '../http/inflight.js';
 import type { CustomHandler, ServedResource } from '../http/resources.js';
+import { boolParam, intParam } from '../http/query.js';
 
 /** How long reaching the agent may take (a follow stream may then stay open indefinitely). */
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Largest error body read from the agent. */
 const MAX_ERROR_BODY = 64 * 1024;
 
-function boolParam(q: URLSearchParams, name: string): boolean | undefined {
-  const v = q.get(name);
-  if (v === null || v === '') return undefined;
-  if (v === 'true' || v === '1') return true;
-  if (v === 'false' || v === '0') return false;
-  throw new BadRequestError(`invalid value for ${name}: "${v}" is not a boolean`);
-}
-
-function intParam(q: URLSearchParams, name: string, min: number): number | undefined {
-  const v = q.get(name);
-  if (v === null || v === '') return undefined;
-  if (!/^-?\d{1,15}$/.test(v)) throw new BadRequestError(`invalid value for ${name}: "${v}" is not an integer`);
-  const n = Number(v);
-  if (n < min) throw new BadRequestError(`PodLogOptions is invalid: ${name} must be ${min === 0 ? 'non-negative' : `at least ${min}`}`);
-  return n;
-}
 
 /** The container a log request means: the named one, or the pod's only container. */
 function chooseContainer(pod: Pod, requested: string | null): string {
@@ -65,9 +50,9 @@ export function podLogHandler(d: { served(resource: string): ServedResource; log
     const follow = boolParam(query, 'follow') ?? false;
     const previous = boolParam(query, 'previous') ?? false;
     boolParam(query, 'timestamps');
-    const tailLines = intParam(query, 'tailLines', 0);
-    const limitBytes = intParam(query, 'limitBytes', 1);
-    intParam(query, 'sinceSeconds', 1);
+    const tailLines = intParam(query, 'tailLines', { min: 0 });
+    const limitBytes = intParam(query, 'limitBytes', { min: 1 });
+    intParam(query, 'sinceSeconds', { min: 1 });
 
     const pod = (await d.served('pods').rest.get(namespace, podName)) as unknown as Pod;
     const container = chooseContainer(pod, query.get('container'));

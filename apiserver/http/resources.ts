@@ -22,6 +22,7 @@ import { tableRequested, toTable } from './table.js';
 import { exchangeOf } from './exchange.js';
 import { releaseInflight } from './inflight.js';
 import { WatchStream } from './watch.js';
+import { boolParam, intParam } from './query.js';
 
 /** A resource as the HTTP layer serves it. */
 export interface ServedResource {
@@ -63,8 +64,7 @@ export interface ResourceRouterOptions {
 type Verb = RequestAttributes['verb'];
 
 function verbOf(method: string, path: ResourcePath, query: URLSearchParams): Verb {
-  const watch = query.get('watch');
-  const isWatch = watch === 'true' || watch === '1';
+  const isWatch = boolParam(query, 'watch') === true;
   switch (method) {
     case 'GET':
     case 'HEAD':
@@ -80,13 +80,6 @@ function verbOf(method: string, path: ResourcePath, query: URLSearchParams): Ver
     default:
       throw new MethodNotAllowedError(`the server does not allow this method on the requested resource`);
   }
-}
-
-function intParam(query: URLSearchParams, name: string): number | undefined {
-  const v = query.get(name);
-  if (v === null || v === '') return undefined;
-  if (!/^-?\d+$/.test(v)) throw new BadRequestError(`invalid value for ${name}: "${v}" is not an integer`);
-  return Number(v);
 }
 
 function writeOptions(query: URLSearchParams): WriteOptions {
@@ -320,11 +313,11 @@ export class ResourceRouter {
   private async watch(req: IncomingMessage, res: ServerResponse, served: ServedResource, ns: string | undefined, sel: Selection, query: URLSearchParams): Promise<void> {
     const def = served.rest.def;
     const rv = query.get('resourceVersion');
-    let after: number | undefined;
-    if (rv !== null && rv !== '' && rv !== '0') after = parseResourceVersion(rv);
-    const timeout = intParam(query, 'timeoutSeconds');
-    const bookmarks = query.get('allowWatchBookmarks') === 'true';
+    const timeout = intParam(query, 'timeoutSeconds', { min: 0 });
+    const bookmarks = boolParam(query, 'allowWatchBookmarks') === true;
     if (ns !== undefined) await served.rest.requireNamespace(ns, false);
+    // Before the stream starts: a resourceVersion this server has not reached is a 504, not a 200.
+    const after = rv !== null && rv !== '' && rv !== '0' ? await served.rest.objects.reached(rv) : undefined;
     const table = tableRequested(req.headers.accept, query.get('includeObject') ?? undefined);
     const m = matcher(sel, served) ?? (() => true);
     const resource = def.resource;

@@ -8,6 +8,7 @@ import {
   ConflictError,
   ExpiredError,
   NotFoundError,
+  TooLargeResourceVersionError,
 } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
 import { revisionOf, versionAfter } from '../storage/resource-version.js';
@@ -15,7 +16,9 @@ import type { Compare, Store, StoredValue, TxnOp, TxnResult } from '../storage/s
 import type { KubeObject } from './object.js';
 import { WatchCache, withRevision, type WatchFilter, type WatcherSink } from './watch-cache.js';
 
-/** What the store layer needs to know about a resource. */
+/** How long a read or watch waits for this server to reach a resourceVersion ahead of it. */
+const TOO_LARGE_WAIT_MS = 3_000;
+
 /** Bound on remembered writes: a watch cache that re-lists never sees some events come back. */
 const MAX_REMEMBERED_WRITES = 10_000;
 
@@ -384,9 +387,9 @@ export class ResourceStore {
       start = state.start;
     } else if (q.resourceVersion && q.resourceVersionMatch === 'Exact') {
       // A snapshot holds whole etcd revisions: the one the version was written in.
-      revision = revisionOf(parseResourceVersion(q.resourceVersion));
+      revision = revisionOf(await this.reached(q.resourceVersion));
     } else if (q.resourceVersion) {
-      parseResourceVersion(q.resourceVersion); // validated; the latest state is never older
+      await this.reached(q.resourceVersion); // the latest state is never older
     }
 
     const items: KubeObject[] = [];
@@ -430,8 +433,28 @@ export class ResourceStore {
     }
   }
 
-  /** Watch through the cache. */
-  watch(afterRevision: number | undefined, filter: WatchFilter, sink: WatcherSink): Promise<() => void> {
-    return this.cache.watch(afterRevision, filter, sink);
+  /**
+   * `resourceVersion`, parsed, once this server has caught up with it: a version it has not
+   * reached within a few seconds (ahead of its watch, or never written) is a 504 that tells the
+   * client to retry, as kube-apiserver answers.
+   */
+  async reached(resourceVersion: string): Promise<number> {
+    const version = parseResourceVersion(resourceVersion);
+    const revision = revisionOf(version);
+    // The cache moves only with this resource's writes; the store knows every revision.
+    if (this.cache.currentRevision >= revision) return version;
+    const deadline = Date.now() + TOO_LARGE_WAIT_MS;
+    for (;;) {
+      const current = await this.store.currentRevision();
+      if (current >= revision) return version;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new TooLargeResourceVersionError(resourceVersion, String(versionAfter(current)));
+      await this.cache.waitForRevision(revision, Math.min(left, 250));
+    }
+  }
+
+  /** Watch through the cache, from `after` (a resourceVersion this server has `reached`). */
+  watch(after: number | undefined, filter: WatchFilter, sink: WatcherSink): Promise<() => void> {
+    return this.cache.watch(after, filter, sink);
   }
 }

@@ -96,6 +96,8 @@ export class WatchCache {
   /** Watchers served from store history (older than the window). */
   private readonly historyWatchers = new Set<Watcher>();
   private storeWatch: StoreWatch | undefined;
+  /** Callers waiting for the cache to reach a revision (waitForRevision). */
+  private revisionWaiters: { revision: number; resolve: (reached: boolean) => void }[] = [];
   private readyPromise: Promise<void> | undefined;
   private stopped = false;
 
@@ -118,6 +120,20 @@ export class WatchCache {
   /** The cached object at `key`, possibly slightly stale; undefined when absent or not loaded. */
   peek(key: string): KubeObject | undefined {
     return this.objects.get(key);
+  }
+
+  /** Whether the cache reaches etcd revision `revision` within `timeoutMs`. */
+  async waitForRevision(revision: number, timeoutMs: number): Promise<boolean> {
+    await this.ready();
+    if (this.revision >= revision) return true;
+    return new Promise<boolean>((resolve) => {
+      const waiter = { revision, resolve };
+      this.revisionWaiters.push(waiter);
+      setTimeout(() => {
+        this.revisionWaiters = this.revisionWaiters.filter((w) => w !== waiter);
+        resolve(this.revision >= revision);
+      }, timeoutMs).unref();
+    });
   }
 
   /** Resolves once the initial list is loaded; re-initialises after the store watch breaks. */
@@ -182,6 +198,11 @@ export class WatchCache {
       this.revision = ev.modRevision;
     }
     if (cached.length === 0) return;
+    if (this.revisionWaiters.length > 0) {
+      const ready = this.revisionWaiters.filter((w) => w.revision <= this.revision);
+      this.revisionWaiters = this.revisionWaiters.filter((w) => w.revision > this.revision);
+      for (const w of ready) w.resolve(true);
+    }
     this.events.push(...cached);
     if (this.events.length > this.opts.capacity) {
       const drop = this.events.length - this.opts.capacity;

@@ -13,6 +13,7 @@ import { SchedulerMetrics } from '../../schedulers/metrics.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 import { createNamespace, createNodes, listPods, nodeObject, podObject } from './helpers.js';
 import { queued } from './unit/fake-cluster.js';
+import { revisionOf } from '../../apiserver/storage/resource-version.js';
 
 describe('scheduler commit (Binding, Placement, AllOrNothing)', function () {
   this.timeout(30_000);
@@ -98,6 +99,8 @@ describe('scheduler commit (Binding, Placement, AllOrNothing)', function () {
     const again = await commit('fine', (c) => c.commitGroup(fits), 3);
     expect([...again.outcomes.values()].every((o) => o.outcome === 'Bound')).to.equal(true);
     const bound = (await listPods(client, ns)).filter((p) => p.metadata.name?.startsWith('g-') && p.spec.nodeName);
-    expect(new Set(bound.map((p) => p.metadata.resourceVersion)).size).to.equal(1);
+    // One etcd transaction: one revision, a resourceVersion per pod.
+    expect(new Set(bound.map((p) => revisionOf(Number(p.metadata.resourceVersion)))).size).to.equal(1);
+    expect(new Set(bound.map((p) => p.metadata.resourceVersion)).size).to.equal(bound.length);
   });
 });

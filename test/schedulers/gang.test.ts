@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { createNamespace, createNodes, createPods, eventMessages, getPodGroup, holds, listPods, nodeObject, podObject, waitFor, waitForBound, schedulerSuite } from './helpers.js';
 import { metricValue } from './scheduler-process.js';
+import { revisionOf } from '../../apiserver/storage/resource-version.js';
 
 function podGroup(name: string, minMember: number, scheduleTimeoutSeconds?: number) {
   return {
@@ -51,7 +52,7 @@ describe('scheduler: gang scheduling (PodGroup)', function () {
     const bound = await waitForBound(cluster.client, ns, names);
     expect(new Set(bound.values()).size).to.equal(3);
     const pods = (await listPods(cluster.client, ns)).filter((p) => names.includes(p.metadata.name ?? ''));
-    expect(new Set(pods.map((p) => p.metadata.resourceVersion)).size, 'one transaction').to.equal(1);
+    expect(new Set(pods.map((p) => revisionOf(Number(p.metadata.resourceVersion)))).size, 'one transaction').to.equal(1);
     expect(metricValue(await cluster.sched.metrics(), 'cell_scheduler_commits_total', { kind: 'gang', outcome: 'bound' })).to.equal(1);
     const status = await waitFor('phase Scheduled', async () => {
       const pg = await getPodGroup(cluster.client, ns, 'trio');
