@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { revisionOf } from '../../apiserver/storage/resource-version.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { podChurn } from '../harness/pod-churn.js';
 import { namespaceBody, nodeBody, podBody, raw, WatchCollector, type ListView, type Obj, type RawOptions, type WatchEventView } from './helpers.js';
 
 interface Seen {
@@ -45,42 +46,10 @@ describe('resourceVersions: one per object write, resumable from any of them (et
     await t?.close();
   });
 
-  /** One writer: creates (group-committed with the others'), label patches, deletes, and Placements of five. */
-  async function writer(id: number, rounds: number): Promise<number> {
-    let writes = 0;
-    for (let r = 0; r < rounds; r++) {
-      const names = Array.from({ length: 5 }, (_, i) => `w${id}-r${r}-p${i}`);
-      // Concurrent creates from one writer and from the others share etcd requests.
-      await Promise.all(names.map((n) => ok('POST', '/api/v1/namespaces/rv/pods', { body: podBody(n, { cpu: '1m' }) })));
-      writes += names.length;
-      const placement = await ok<{ status: { bound: number } }>('POST', '/apis/scheduling.cell.dev/v1alpha1/placements', {
-        body: {
-          apiVersion: 'scheduling.cell.dev/v1alpha1',
-          kind: 'Placement',
-          metadata: {},
-          spec: { mode: r % 2 === 0 ? 'AllOrNothing' : 'Incremental', bindings: names.map((podName) => ({ podNamespace: 'rv', podName, nodeName: NODES[(id + r) % NODES.length]! })) },
-        },
-      });
-      expect(placement.status.bound).to.equal(5);
-      writes += 5;
-      await Promise.all(
-        names.slice(0, 2).map((n) =>
-          ok('PATCH', `/api/v1/namespaces/rv/pods/${n}`, { body: { metadata: { labels: { round: String(r) } } }, contentType: 'application/merge-patch+json' }),
-        ),
-      );
-      writes += 2;
-      // Bound pods are deleted gracefully (they stay, marked); force them out at once.
-      await Promise.all(names.slice(2).map((n) => ok('DELETE', `/api/v1/namespaces/rv/pods/${n}?gracePeriodSeconds=0`)));
-      writes += 3;
-    }
-    return writes;
-  }
-
   it('8 writers, 1,000+ events with multi-object revisions: a watch from any event position replays exactly what followed', async () => {
     const list = await ok<ListView>('GET', '/api/v1/namespaces/rv/pods');
     const all = await watch(list.metadata.resourceVersion ?? '');
-    const counts = await Promise.all(Array.from({ length: WRITERS }, (_, i) => writer(i, 9)));
-    const total = counts.reduce((a, b) => a + b, 0);
+    const total = await podChurn({ url: t.url, namespace: 'rv', nodes: NODES, writers: WRITERS, rounds: 9 });
     expect(total).to.be.at.least(1_000);
     // A marker write closes every stream below.
     const marker = await ok('POST', '/api/v1/namespaces/rv/pods', { body: podBody('marker') });
