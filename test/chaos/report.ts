@@ -25,6 +25,8 @@ export interface ChaosSummary {
   sampledRevisions: number[];
   boundUids: number;
   watch: { consumerEvents: number; etcdEvents: number; compared: number; resumes: number; expired: string[]; errors: number };
+  /** The @kubernetes/client-node informer's callbacks against the same history. */
+  informer: { events: number; compared: number; restarts: number };
   audit: string;
   crashes: Crash[];
   unclean: { process: string; code: number | null }[];
@@ -76,6 +78,7 @@ export function formatReport(r: ChaosSummary): string {
   const w = r.watch;
   out.push(`  watch:        ${count('watch') === 0 ? 'exactly once, in order' : 'VIOLATED'} — consumer ${w.consumerEvents} events vs etcd history ${w.etcdEvents}, ` +
     `${w.compared} compared; ${w.resumes} resumes across API servers, ${w.expired.length} × 410, ${w.errors} broken streams`);
+  out.push(`                client-node informer ${r.informer.events} callbacks vs the same history, ${r.informer.compared} compared; ${r.informer.restarts} restarts after errors`);
   out.push(`  crashes:      ${r.crashes.length === 0 ? 'none (only injected kills)' : r.crashes.map((c) => `${c.process} at ${s(c.atMs)}s (code ${c.code}, signal ${c.signal})`).join('; ')}`);
   if (r.unclean.length > 0) out.push(`  unclean exit on SIGTERM: ${r.unclean.map((u) => `${u.process} (${u.code})`).join(', ')}`);
 

@@ -12,6 +12,7 @@ import { EtcdReader } from './history.js';
 import { checkAtRevision, compareWatch, podOutcomes, replay, type Violation } from './invariants.js';
 import { formatReport, type ChaosSummary } from './report.js';
 import { WatchConsumer } from './watch.js';
+import { InformerConsumer } from './informer-consumer.js';
 import { hollowCpuFor, Workload, type PodKind } from './workload.js';
 import { versionAfter } from '../../apiserver/storage/resource-version.js';
 
@@ -67,6 +68,7 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
   const violations: Violation[] = [];
   let reader: EtcdReader | undefined;
   let consumer: WatchConsumer | undefined;
+  let informer: InformerConsumer | undefined;
   let client: ApiClient | undefined;
   let summary: ChaosSummary | undefined;
   try {
@@ -84,6 +86,9 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     );
     consumer = new WatchConsumer(cluster.apiservers.map((a) => a.url), NAMESPACE, versionAfter(startRevision), (type, pod) => workload.onPod(type, pod));
     consumer.start();
+    // The official JavaScript client's informer, on the second API server.
+    informer = new InformerConsumer(cluster.apiservers.at(-1)!.url, NAMESPACE);
+    await informer.start();
 
     const faultCount = cfg.faults ?? Math.max(6, Math.round(cfg.durationMs / 12_000));
     const plan = planFaults(seededRandom(cfg.seed ^ 0x5eed), cfg.durationMs, faultCount);
@@ -138,6 +143,10 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     const watch = compareWatch(consumer.seen, r.podEvents, versionAfter(endRevision));
     violations.push(...watch.violations);
     for (const e of consumer.expired) violations.push({ invariant: 'watch', message: e });
+    if (!(await informer.caughtUp(lastPodVersion, 60_000))) cluster.note(`client-node informer at ${informer.resourceVersion}, not at ${lastPodVersion}, after 60 s`);
+    await informer.stop();
+    const informerWatch = compareWatch(informer.seen, r.podEvents, versionAfter(endRevision));
+    for (const v of informerWatch.violations) violations.push({ ...v, message: `client-node informer: ${v.message}` });
 
     const outcome = podOutcomes(workload.created.values(), r, NAMESPACE);
     violations.push(...outcome.violations);
@@ -180,6 +189,7 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
       sampledRevisions: sampled,
       boundUids: r.boundUids,
       watch: { consumerEvents: consumer.seen.length, etcdEvents: r.podEvents.length, compared: watch.compared, resumes: consumer.resumes, expired: consumer.expired, errors: consumer.errors.length },
+      informer: { events: informer.seen.length, compared: informerWatch.compared, restarts: informer.restarts },
       audit,
       crashes: [],
       unclean: [],
@@ -188,6 +198,7 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     };
   } finally {
     await consumer?.stop();
+    await informer?.stop();
     client?.close();
     reader?.close();
     const unclean = await cluster.stop();
