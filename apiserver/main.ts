@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { errorMessage } from '../shared/errors.js';
 import { createLogger } from '../shared/logging.js';
 import { parseControllers, type ControllerOptions } from './controllers/install.js';
+import { AgentAddressAllowList } from './controllers/pod-log-proxy.js';
 import { startApiServer } from './server.js';
 import { EtcdStore } from './storage/etcd.js';
 import { MemoryStore } from './storage/memory.js';
@@ -26,10 +27,20 @@ const USAGE = `Usage: cell-apiserver [flags]
   --tls-private-key-file=FILE   ... and key; kubectl sends bearer tokens only over HTTPS
   --max-request-bytes=3145728   largest request body accepted
   --max-requests-inflight=400   non-watch requests served at once; more get 429 (0 = no limit)
+  --request-timeout=60s         deadline of every request but watches and followed logs (a client
+                                may ask for less with ?timeout=); past it: 504, connection closed
   --compaction-interval=5m      how often to compact store history (0 = never)
   --watch-cache-size=20000      recent events kept per resource for watch resumes
   --watch-queue-bytes=8388608   bytes a watch may have queued before its client counts as too
                                 slow and is cut off (it re-watches from its last resourceVersion)
+  --agent-address-allow=CIDR[,CIDR...]
+                                addresses the pods/log proxy may connect to: a Node reports its
+                                agent's address itself, and a node's token could point it anywhere.
+                                Default: loopback (127.0.0.0/8, ::1), private networks (10.0.0.0/8,
+                                172.16.0.0/12, 192.168.0.0/16, fc00::/7) and this host's own
+                                addresses, which covers npm start and agents on the same host or
+                                a private network; link-local (169.254.0.0/16, cloud metadata) and
+                                public addresses are refused unless listed
   --controllers=*               cluster controllers this server may run when it is the elected
                                 leader: * (all), names (nodelifecycle, podgc), -name to exclude
   --node-monitor-grace-period=40s  a node whose Lease is not renewed this long becomes Unknown
@@ -53,9 +64,11 @@ const flags = parseFlags('cell-apiserver', USAGE, {
       'tls-private-key-file': { type: 'string' },
       'max-request-bytes': { type: 'string', default: String(3 * 1024 * 1024) },
       'max-requests-inflight': { type: 'string', default: '400' },
+      'request-timeout': { type: 'string', default: '60s' },
       'compaction-interval': { type: 'string', default: '5m' },
       'watch-cache-size': { type: 'string', default: '20000' },
       'watch-queue-bytes': { type: 'string', default: String(8 * 1024 * 1024) },
+      'agent-address-allow': { type: 'string' },
       controllers: { type: 'string', default: '*' },
       'node-monitor-grace-period': { type: 'string', default: '40s' },
       'pod-eviction-timeout': { type: 'string', default: '5m' },
@@ -94,6 +107,16 @@ const controllers: ControllerOptions = {
   podGcIntervalMs: positive('pod-gc-interval'),
 };
 
+let agentAddressAllow: readonly string[] | undefined;
+const allowText = str('agent-address-allow');
+if (allowText !== undefined) {
+  try {
+    agentAddressAllow = AgentAddressAllowList.parse(allowText).cidrs;
+  } catch (err) {
+    fail(`--agent-address-allow: ${errorMessage(err)}`);
+  }
+}
+
 let tokenCsv: string | undefined;
 const tokenFile = str('token-auth-file');
 if (tokenFile) {
@@ -130,10 +153,12 @@ try {
     ...(tls ? { tls } : {}),
     maxRequestBytes: int('max-request-bytes'),
     maxRequestsInflight: int('max-requests-inflight'),
+    requestTimeoutMs: flags.duration('request-timeout'),
     compactionIntervalMs,
     watchCacheCapacity: int('watch-cache-size'),
     watchMaxQueuedBytes: int('watch-queue-bytes'),
     controllers,
+    ...(agentAddressAllow ? { agentAddressAllow } : {}),
     log,
   });
   let stopping = false;

@@ -30,9 +30,19 @@ export class ApiServerMetrics {
     labelNames: ['resource', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly requestAborts = new Counter({
+    name: 'cell_apiserver_request_aborts_total',
+    help: 'Requests whose client went away before sending its whole body.',
+    registers: [this.registry],
+  });
   readonly inflight = new Gauge({
     name: 'apiserver_current_inflight_requests',
     help: 'Requests being served (watches excluded).',
+    registers: [this.registry],
+  });
+  readonly requestTimeouts = new Counter({
+    name: 'cell_apiserver_request_timeouts_total',
+    help: 'Requests answered 504 because they passed their deadline (--request-timeout or ?timeout=).',
     registers: [this.registry],
   });
   readonly storeDuration = new Histogram({

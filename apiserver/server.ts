@@ -13,6 +13,8 @@ import { ResourceRouter, type CustomHandler, type ServedResource } from './http/
 import { beginExchange, exchangeOf } from './http/exchange.js';
 import { InflightLimiter } from './http/inflight.js';
 import { sendError } from './http/status.js';
+import { pairResponse, RequestAbortedError } from './http/body.js';
+import { AgentAddressAllowList, podLogHandler } from './controllers/pod-log-proxy.js';
 import { ApiServerMetrics } from './metrics.js';
 import { ResourceStore } from './registry/resource-store.js';
 import { RestResource } from './registry/rest.js';
@@ -22,6 +24,7 @@ import { installPlacement } from './placement/routes.js';
 import { NamespaceLifecycle } from './controllers/namespace-lifecycle.js';
 import { installAgentIntegration, type ControllerOptions } from './controllers/install.js';
 import type { Store } from './storage/store.js';
+import { armDeadline, DEFAULT_REQUEST_TIMEOUT_MS } from './http/deadline.js';
 
 export interface ApiServerOptions {
   store: Store;
@@ -40,8 +43,15 @@ export interface ApiServerOptions {
   watchMaxQueuedBytes?: number;
   /** Non-watch requests served at once; more are refused with 429 (0 = no limit). */
   maxRequestsInflight?: number;
+  /** Deadline of every request that is not a watch or a followed log (--request-timeout); 0 = none. */
+  requestTimeoutMs?: number;
   /** Serve HTTPS with this certificate and key (PEM). kubectl sends bearer tokens only over TLS. */
   tls?: { cert: string; key: string };
+  /**
+   * Networks (CIDRs) the pods/log proxy may connect to agents in; undefined = the default
+   * (AgentAddressAllowList.default(): loopback, private networks, this host's addresses).
+   */
+  agentAddressAllow?: readonly string[];
   /** Node lifecycle controller and pod GC (leader-elected); undefined = not run by this server. */
   controllers?: ControllerOptions;
   log?: Logger;
@@ -147,6 +157,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
 
   const inflight = new InflightLimiter(opts.maxRequestsInflight ?? 400, metrics.inflight);
+  const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
 
   // Resource requests (the hot path) go straight from Node's server to the resource router; the
   // express app serves health, metrics, discovery and /audit, and whatever the router declines.
@@ -154,6 +165,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     try {
       return await router.handle(req, res, user);
     } catch (err) {
+      if (err instanceof RequestAbortedError) {
+        // Any client can do this: counted, not logged as a server error.
+        metrics.requestAborts.inc();
+        if (log.isDebugEnabled()) log.debug('client aborted its request body', { requestId: exchangeOf(res).id, method: req.method, path: req.url, error: err.message });
+      }
       sendError(res, err, log);
       return true;
     }
@@ -218,6 +234,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     addCustomHandler: (key, handler) => custom.set(key, handler),
     ...(opts.controllers ? { controllers: opts.controllers } : {}),
   });
+  if (opts.agentAddressAllow !== undefined) {
+    // This server's allow-list replaces the default one the integration installed.
+    const agentAddressAllow = new AgentAddressAllowList(opts.agentAddressAllow);
+    custom.set('pods/log:GET', podLogHandler({ served, log, agentAddressAllow }));
+  }
   // --- end node agents ---
 
   app.use(async (req: Request, res: Response) => {
@@ -231,6 +252,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // (health and version are public, as in Kubernetes), then the resource router or the app.
   const handleRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const exchange = beginExchange(res, randomUUID());
+    pairResponse(req, res);
     const start = process.hrtime.bigint();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -253,6 +275,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       sendError(res, new TooManyRequestsError('Too many requests, please try again later.', 1), log);
       return;
     }
+    if (!armDeadline(req, res, requestTimeoutMs, log, () => metrics.requestTimeouts.inc())) return;
     try {
       exchange.user = authenticator ? authenticator.authenticate(req.headers.authorization) : ANONYMOUS_ADMIN;
     } catch (err) {

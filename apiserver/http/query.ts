@@ -57,3 +57,19 @@ function parseGoDuration(text: string): number | undefined {
   }
   return sign * total;
 }
+
+/**
+ * `dryRun`: absent → false; every value must be "All" (the only one Kubernetes knows), anything
+ * else is a 400 rather than a write the client thought was a rehearsal.
+ */
+export function dryRunParam(query: URLSearchParams): boolean {
+  return dryRunValues(query.getAll('dryRun'), 'dryRun');
+}
+
+/** The same check for DeleteOptions' `dryRun` list in a request body. */
+export function dryRunValues(values: readonly unknown[], where: string): boolean {
+  if (values.length === 0) return false;
+  const bad = values.find((v) => v !== 'All');
+  if (bad !== undefined) throw new BadRequestError(`invalid ${where}: unsupported value ${JSON.stringify(bad)}: supported values: "All"`);
+  return true;
+}

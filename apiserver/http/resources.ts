@@ -22,7 +22,7 @@ import { tableRequested, toTable } from './table.js';
 import { exchangeOf } from './exchange.js';
 import { releaseInflight } from './inflight.js';
 import { WatchStream } from './watch.js';
-import { boolParam, intParam } from './query.js';
+import { boolParam, dryRunParam, dryRunValues, intParam } from './query.js';
 
 /** A resource as the HTTP layer serves it. */
 export interface ServedResource {
@@ -84,11 +84,7 @@ function verbOf(method: string, path: ResourcePath, query: URLSearchParams): Ver
 
 function writeOptions(query: URLSearchParams): WriteOptions {
   const opts: WriteOptions = {};
-  const dryRun = query.getAll('dryRun');
-  if (dryRun.length > 0) {
-    if (dryRun.some((d) => d !== 'All')) throw new BadRequestError(`dryRun must be "All"`);
-    opts.dryRun = true;
-  }
+  if (dryRunParam(query)) opts.dryRun = true;
   const fv = query.get('fieldValidation');
   if (fv !== null && fv !== '') {
     if (fv !== 'Strict' && fv !== 'Warn' && fv !== 'Ignore') {
@@ -145,11 +141,14 @@ function deleteOptionsFrom(body: unknown, query: URLSearchParams): DeleteOptions
       if (typeof p.uid === 'string') opts.preconditions.uid = p.uid;
       if (typeof p.resourceVersion === 'string') opts.preconditions.resourceVersion = p.resourceVersion;
     }
-    if (Array.isArray(b.dryRun) && b.dryRun.includes('All')) opts.dryRun = true;
+    if (b.dryRun !== undefined && b.dryRun !== null) {
+      if (!Array.isArray(b.dryRun)) throw new BadRequestError('DeleteOptions is invalid: dryRun must be a list');
+      if (dryRunValues(b.dryRun, 'DeleteOptions.dryRun')) opts.dryRun = true;
+    }
   }
   const grace = intParam(query, 'gracePeriodSeconds');
   if (grace !== undefined) opts.gracePeriodSeconds = grace;
-  if (query.getAll('dryRun').includes('All')) opts.dryRun = true;
+  if (dryRunParam(query)) opts.dryRun = true;
   return opts;
 }
 
@@ -347,6 +346,8 @@ function nameIn(body: unknown): string | undefined {
 
 /** A JSON response straight to Node's response: express's send() costs more than the write. */
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  // Answered already: the request's deadline passed (deadline.ts) while it was being served.
+  if (res.headersSent) return;
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);

@@ -39,6 +39,11 @@ export interface CommitMetrics {
   bound(n: number): void;
 }
 
+export interface CommitOptions {
+  /** dryRun=All: decide every binding as for real (on fresh state), write nothing. */
+  dryRun?: boolean;
+}
+
 /** Attempts per transaction before a binding is reported as a conflict (fine mode under churn). */
 const MAX_ATTEMPTS = 25;
 /** Room left in a request for etcd's own framing. */
@@ -79,7 +84,7 @@ export class PlacementCommitter {
    * Commit bindings. Incremental: every binding that fits commits; the rest report why.
    * AllOrNothing: all commit in one transaction, or none do.
    */
-  async commit(items: BindRequest[], mode: 'Incremental' | 'AllOrNothing'): Promise<BindResult[]> {
+  async commit(items: BindRequest[], mode: 'Incremental' | 'AllOrNothing', opts: CommitOptions = {}): Promise<BindResult[]> {
     const results: (BindResult | undefined)[] = new Array(items.length).fill(undefined);
     // The same pod twice in one request is a client error for the later copies.
     const seen = new Map<string, number>();
@@ -103,8 +108,9 @@ export class PlacementCommitter {
           [{ reason: 'FieldValueTooLong', field: 'spec.bindings', message: `at most ${MAX_TXN_OPS} pods plus distinct nodes` }],
         );
       }
-      const out = await this.commitChunk(items, live, true);
-      return this.counted(items, items.map((_, i) => out.get(i)!));
+      const out = await this.commitChunk(items, live, true, opts);
+      const all = items.map((_, i) => out.get(i)!);
+      return opts.dryRun ? all : this.counted(items, all);
     }
 
     // One transaction per node, all at once: a conflict on one node (another scheduler got there
@@ -114,12 +120,13 @@ export class PlacementCommitter {
       this.chunksPerNode(items, live).map(async (chunks) => {
         // A node with more bindings than one transaction holds: its chunks go one after another.
         for (const chunk of chunks) {
-          const out = await this.commitChunk(items, chunk, false);
+          const out = await this.commitChunk(items, chunk, false, opts);
           for (const [i, r] of out) results[i] = r;
         }
       }),
     );
-    return this.counted(items, results.map((r) => r!));
+    const all = results.map((r) => r!);
+    return opts.dryRun ? all : this.counted(items, all);
   }
 
   /** Final outcomes only are counted (a refusal re-checked and overturned is not a conflict). */
@@ -228,11 +235,12 @@ export class PlacementCommitter {
     return { next: bound as unknown as KubeObject };
   }
 
-  private async commitChunk(items: BindRequest[], chunk: number[], allOrNothing: boolean): Promise<Map<number, BindResult>> {
+  private async commitChunk(items: BindRequest[], chunk: number[], allOrNothing: boolean, opts: CommitOptions): Promise<Map<number, BindResult>> {
     const out = new Map<number, BindResult>();
     const nodes = [...new Set(chunk.map((i) => items[i]!.nodeName))];
     const keys = [...chunk.map((i) => this.podKey(items[i]!)), ...nodes.map((n) => this.allocKey(n))];
-    const cached = this.cachedState(keys);
+    // A dry run decides on the store's state, as the real commit's transaction would.
+    const cached = opts.dryRun ? undefined : this.cachedState(keys);
     let fresh = cached === undefined;
     let state = cached ?? (await this.readState(keys));
     let pending = chunk;
@@ -296,8 +304,13 @@ export class PlacementCommitter {
         // Rare (huge pods): halve and commit the halves separately.
         const half = Math.ceil(pending.length / 2);
         for (const part of [pending.slice(0, half), pending.slice(half)]) {
-          for (const [i, r] of await this.commitChunk(items, part, false)) out.set(i, r);
+          for (const [i, r] of await this.commitChunk(items, part, false, opts)) out.set(i, r);
         }
+        return out;
+      }
+      if (opts.dryRun) {
+        forget();
+        for (const w of writes) out.set(w.i, { outcome: 'Bound', pod: w.next });
         return out;
       }
       let res: TxnResult;
@@ -320,12 +333,13 @@ export class PlacementCommitter {
         return out;
       }
       forget();
-      // Someone else committed first (or the cache was stale): decide again against the state
-      // the failed txn read.
+      // Someone else committed first (or the cache was stale): decide every binding of this
+      // attempt again against the state the failed txn read — the refused ones too, since what
+      // refused them (a full node) may have moved as well.
       this.metrics.retry();
       state = this.decodeState(keys, res.reads);
       fresh = true;
-      pending = writes.map((w) => w.i);
+      for (const i of pending) out.delete(i);
       if (attempt >= MAX_ATTEMPTS) {
         for (const i of pending) {
           out.set(i, { outcome: 'Conflict', message: `gave up after ${MAX_ATTEMPTS} attempts: the node's allocation kept changing` });
@@ -337,8 +351,8 @@ export class PlacementCommitter {
   }
 
   /** One binding (POST pods/{name}/binding): the bound pod, or a typed error. */
-  async bindOne(b: BindRequest): Promise<KubeObject> {
-    const [r] = await this.commit([b], 'Incremental');
+  async bindOne(b: BindRequest, opts: CommitOptions = {}): Promise<KubeObject> {
+    const [r] = await this.commit([b], 'Incremental', opts);
     if (r!.outcome === 'Bound') return r!.pod!;
     if (r!.outcome === 'NotFound') throw this.notFoundError(b, r!.message ?? '');
     throw new ConflictError(`Operation cannot be fulfilled on pods/binding "${b.podName}": ${r!.message ?? 'conflict'}`, {

@@ -3,7 +3,8 @@
 //   pods:  a bound pod finishing (Succeeded/Failed) or deleted leaves its node's allocation;
 //          a pod created already bound (spec.nodeName set) enters it, or is refused if it does not fit.
 //   nodes: creating a node creates its allocation; changing allocatable updates the copy in it;
-//          deleting a node deletes its allocation, which must be empty (pods released first).
+//          deleting a node deletes its allocation and fails the pods it still lists, all in the
+//          node's own delete transaction — so a delete that is refused changes nothing.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Node, Pod } from '../../shared/api/core.js';
@@ -11,7 +12,12 @@ import type { NodeAllocation } from '../../shared/api/scheduling.js';
 import { ConflictError, InvalidError } from '../../shared/errors.js';
 import type { KubeObject } from '../registry/object.js';
 import type { ResourceStore, WriteEffects, WriteHook } from '../registry/resource-store.js';
-import { emptyAllocation, holdsResources, misfit, withoutPod, withPod } from './ledger.js';
+import { MAX_TXN_OPS, type Compare, type TxnOp } from '../storage/store.js';
+import { allocatedMisfit, emptyAllocation, holdsResources, misfit, withoutPod, withPod } from './ledger.js';
+import { failedPod } from './release.js';
+
+/** Pods a node's delete transaction can fail together with it (the node and its ledger take two ops). */
+export const PODS_FAILED_WITH_NODE = MAX_TXN_OPS - 2;
 
 const NONE: WriteEffects = { compares: [], ops: [] };
 
@@ -68,7 +74,7 @@ export function nodeAllocatable(node: Node): Record<string, string> {
   return { ...(s?.allocatable ?? s?.capacity ?? {}) } as Record<string, string>;
 }
 
-export function nodeLedgerHook(allocations: ResourceStore): WriteHook {
+export function nodeLedgerHook(allocations: ResourceStore, pods: ResourceStore): WriteHook {
   return async (prevObj, nextObj) => {
     const prev = prevObj as unknown as Node | undefined;
     const next = nextObj as unknown as Node | undefined;
@@ -79,15 +85,19 @@ export function nodeLedgerHook(allocations: ResourceStore): WriteHook {
     if (!next) {
       if (!sv) return NONE;
       const alloc = allocations.decode(sv.value, sv.version) as unknown as NodeAllocation;
-      if (alloc.spec.pods.length > 0) {
-        throw new ConflictError(`node ${name} still has ${alloc.spec.pods.length} bound pod(s); they must be released first`, { kind: 'nodes', name });
-      }
-      return { compares: [{ key, modRevision: sv.modRevision }], ops: [{ type: 'delete', key }] };
+      return failWithNode(pods, name, alloc, { key, modRevision: sv.modRevision });
     }
     const allocatable = nodeAllocatable(next);
     const current = sv
       ? (allocations.decode(sv.value, sv.version) as unknown as NodeAllocation)
       : emptyAllocation(name, allocatable);
+    // The ledger's promise is that what is bound fits: a node cannot shrink below it (drain it first).
+    const shrunk = sv ? allocatedMisfit(current, allocatable) : undefined;
+    if (shrunk) {
+      throw new InvalidError(`Node "${name}" is invalid: status.allocatable: ${shrunk}; drain the node before shrinking it`, { kind: 'Node', name }, [
+        { reason: 'FieldValueInvalid', field: 'status.allocatable', message: `${shrunk}; drain the node first` },
+      ]);
+    }
     const updated: NodeAllocation = {
       ...current,
       metadata: {
@@ -102,4 +112,28 @@ export function nodeLedgerHook(allocations: ResourceStore): WriteHook {
       ops: [{ type: 'put', key, value: allocations.encode(updated as unknown as KubeObject) }],
     };
   };
+}
+
+/**
+ * A node's delete takes its ledger with it, and every pod the ledger still lists becomes Failed
+ * (NodeLost) in the same transaction, guarded by the pods' own revisions.
+ */
+async function failWithNode(pods: ResourceStore, node: string, alloc: NodeAllocation, ledger: Compare): Promise<WriteEffects> {
+  const entries = alloc.spec.pods;
+  if (entries.length > PODS_FAILED_WITH_NODE) {
+    throw new ConflictError(`node ${node} still has ${entries.length} bound pods, more than one transaction can fail with it; they must be released first`, { kind: 'nodes', name: node });
+  }
+  const compares: Compare[] = [ledger];
+  const ops: TxnOp[] = [{ type: 'delete', key: ledger.key }];
+  const stored = await Promise.all(entries.map((e) => pods.store.get(pods.key(e.namespace, e.name))));
+  entries.forEach((entry, i) => {
+    const key = pods.key(entry.namespace, entry.name);
+    const sv = stored[i];
+    compares.push({ key, modRevision: sv?.modRevision ?? 0 });
+    const pod = sv ? (pods.decode(sv.value, sv.version) as unknown as Pod) : undefined;
+    // The ledger lists exactly the pods that hold the node's resources; anything else is left as it is.
+    if (!pod || pod.metadata.uid !== entry.uid || pod.spec.nodeName !== node || !holdsResources(pod)) return;
+    ops.push({ type: 'put', key, value: pods.encode(failedPod(pod, 'NodeLost', `node ${node} was deleted`) as unknown as KubeObject) });
+  });
+  return { compares, ops };
 }

@@ -23,6 +23,21 @@ function mustBeDeclared(name: string): boolean {
   return name === 'cpu' || name === 'memory' || name === PODS_RESOURCE || name.includes('/');
 }
 
+/**
+ * Why the node's bound pods would not fit `allocatable` (a node shrinking below what is bound to
+ * it), or undefined when they fit.
+ */
+export function allocatedMisfit(alloc: NodeAllocation, allocatable: Record<string, string>): string | undefined {
+  const limits = parseResourceList(allocatable);
+  const allocated = parseResourceList(alloc.spec.allocated);
+  const checked = new ResourceAmounts(
+    allocated.names().filter((n) => limits.has(n) || mustBeDeclared(n)).map((n) => [n, allocated.quantity(n)] as const),
+  );
+  const short = fitsWithin(checked, limits);
+  if (!short) return undefined;
+  return `${short.name} allocatable ${short.free.toString()} is below the ${short.requested.toString()} its ${alloc.spec.pods.length} bound pod(s) hold`;
+}
+
 /** Why a pod does not fit the node's ledger, or undefined when it fits. */
 export function misfit(alloc: NodeAllocation, pod: Pick<Pod, 'spec'>): string | undefined {
   const node = alloc.metadata.name ?? '';

@@ -8,6 +8,22 @@ import type { ResourceStore } from '../registry/resource-store.js';
 import { nowTimestamp } from '../registry/rest.js';
 import { holdsResources } from './ledger.js';
 
+/** `pod`, Failed with `reason`: what a pod whose node is gone becomes. */
+export function failedPod(pod: Pod, reason: string, message: string): Pod {
+  const next = structuredClone(pod);
+  const now = nowTimestamp();
+  next.status = {
+    ...next.status,
+    phase: 'Failed',
+    reason,
+    message,
+    conditions: (next.status.conditions ?? []).map((c) =>
+      c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', lastTransitionTime: now } : c,
+    ),
+  };
+  return next;
+}
+
 /** Mark every bound, unfinished pod of `node` Failed with `reason`. Returns how many were failed. */
 export async function failPodsOnNode(pods: ResourceStore, node: string, reason: string, message: string): Promise<number> {
   const page = await pods.list({ matches: (o) => (o.spec as { nodeName?: string } | undefined)?.nodeName === node });
@@ -18,18 +34,7 @@ export async function failPodsOnNode(pods: ResourceStore, node: string, reason: 
       await pods.update(obj.metadata.namespace, obj.metadata.name ?? '', (cur) => {
         const pod = cur as unknown as Pod;
         if (!holdsResources(pod) || pod.spec.nodeName !== node) return cur;
-        const next = structuredClone(pod);
-        const now = nowTimestamp();
-        next.status = {
-          ...next.status,
-          phase: 'Failed',
-          reason,
-          message,
-          conditions: (next.status.conditions ?? []).map((c) =>
-            c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', lastTransitionTime: now } : c,
-          ),
-        };
-        return next as unknown as KubeObject;
+        return failedPod(pod, reason, message) as unknown as KubeObject;
       });
       failed++;
     } catch (err) {

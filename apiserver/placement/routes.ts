@@ -5,12 +5,13 @@ import type { Express, Request, Response } from 'express';
 import { exchangeOf } from '../http/exchange.js';
 import { ALLOCATION_RESOURCE_VERSION_ANNOTATION } from '../../shared/api/core.js';
 import { bindingKind, placementsResource } from '../../shared/api/registry.js';
-import type { PlacementResult } from '../../shared/api/scheduling.js';
+import type { NodeAllocation, PlacementResult } from '../../shared/api/scheduling.js';
 import { validateObject } from '../../shared/api/validation.js';
 import { BadRequestError, InvalidError, UnauthorizedError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
 import { authorize } from '../auth/authorizer.js';
 import { readObjectBody } from '../http/body.js';
+import { dryRunParam } from '../http/query.js';
 import type { CustomHandler, ServedResource } from '../http/resources.js';
 import { sendError } from '../http/status.js';
 import type { ApiServerMetrics } from '../metrics.js';
@@ -19,7 +20,7 @@ import { parseResourceVersion } from '../registry/resource-store.js';
 import type { Store } from '../storage/store.js';
 import { auditAllocations } from './audit.js';
 import { PlacementCommitter, type BindRequest } from './commit.js';
-import { nodeLedgerHook, podLedgerHook } from './hooks.js';
+import { nodeLedgerHook, podLedgerHook, PODS_FAILED_WITH_NODE } from './hooks.js';
 import { failPodsOnNode } from './release.js';
 import { revisionOf } from '../storage/resource-version.js';
 
@@ -42,9 +43,13 @@ export function installPlacement(d: PlacementDeps): PlacementCommitter {
   const allocations = d.served('nodeallocations').rest.objects;
 
   pods.objects.addWriteHook(podLedgerHook(allocations));
-  nodes.objects.addWriteHook(nodeLedgerHook(allocations));
+  nodes.objects.addWriteHook(nodeLedgerHook(allocations, pods.objects));
   nodes.beforeDelete = async (node) => {
+    // A node's pods are failed in its delete transaction (hooks.ts); only a node with more pods
+    // than one transaction holds has its pods failed one by one first.
     const name = node.metadata.name ?? '';
+    const ledger = allocations.cache.peek(allocations.key(undefined, name)) as unknown as NodeAllocation | undefined;
+    if ((ledger?.spec.pods.length ?? 0) <= PODS_FAILED_WITH_NODE) return;
     const n = await failPodsOnNode(pods.objects, name, 'NodeLost', `node ${name} was deleted`);
     if (n > 0) d.log.info('failed the pods of a deleted node', { node: name, pods: n });
   };
@@ -55,7 +60,8 @@ export function installPlacement(d: PlacementDeps): PlacementCommitter {
     bound: (n) => d.metrics.bindings.inc(n),
   });
 
-  const bindingHandler: CustomHandler = async ({ req, path }) => {
+  const bindingHandler: CustomHandler = async ({ req, path, query }) => {
+    const dryRun = dryRunParam(query);
     const raw = await readObjectBody(req, d.maxRequestBytes);
     const binding = validateObject(bindingKind, raw);
     if (binding.metadata.name && binding.metadata.name !== path.name) {
@@ -77,7 +83,7 @@ export function installPlacement(d: PlacementDeps): PlacementCommitter {
     // The pod-UID precondition is the Binding's own metadata.uid, as in Kubernetes.
     const uid = binding.metadata.uid ?? binding.target.uid;
     if (uid) b.podUid = uid;
-    await committer.bindOne(b);
+    await committer.bindOne(b, { dryRun });
     return {
       status: 201,
       body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 },
@@ -85,7 +91,8 @@ export function installPlacement(d: PlacementDeps): PlacementCommitter {
   };
   d.addCustomHandler('pods/binding:POST', bindingHandler);
 
-  const placementHandler: CustomHandler = async ({ req }) => {
+  const placementHandler: CustomHandler = async ({ req, query }) => {
+    const dryRun = dryRunParam(query);
     const raw = await readObjectBody(req, d.maxRequestBytes);
     const placement = validateObject(placementsResource, raw);
     const bindings = placement.spec.bindings;
@@ -109,7 +116,7 @@ export function installPlacement(d: PlacementDeps): PlacementCommitter {
       if (b.allocationResourceVersion !== undefined && mode !== 'Fine') r.allocationResourceVersion = b.allocationResourceVersion;
       return r;
     });
-    const outcomes = await committer.commit(requests, placement.spec.mode);
+    const outcomes = await committer.commit(requests, placement.spec.mode, { dryRun });
     const results: PlacementResult[] = outcomes.map((o, i) => ({
       podNamespace: requests[i]!.namespace,
       podName: requests[i]!.podName,

@@ -42,7 +42,12 @@ export interface WriteEffects {
  */
 export type WriteHook = (prev: KubeObject | undefined, next: KubeObject | undefined) => Promise<WriteEffects>;
 
-export interface UpdateOptions {
+export interface WriteOptions {
+  /** dryRun=All: every check runs, the hooks' included (capacity, ledger rules), and nothing is written. */
+  dryRun?: boolean;
+}
+
+export interface UpdateOptions extends WriteOptions {
   /** The mutator never modifies the object it is given (it builds a new one): no defensive copy. */
   keepsCurrent?: boolean;
 }
@@ -233,11 +238,24 @@ export class ResourceStore {
   }
 
   /** Create if absent (with the hooks' effects in the same txn). The caller hands `obj` over. */
-  async create(obj: KubeObject): Promise<KubeObject> {
+  async create(obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     const name = obj.metadata.name ?? '';
     const key = this.key(obj.metadata.namespace, name);
+    if (opts.dryRun) {
+      if (await this.store.get(key)) throw this.alreadyExists(name);
+      await this.effects(undefined, obj);
+      return obj;
+    }
     for (;;) {
-      const fx = await this.effects(undefined, obj);
+      let fx: WriteEffects;
+      try {
+        fx = await this.effects(undefined, obj);
+      } catch (err) {
+        // A hook refused (e.g. the pod names a full node); an existing name is the answer that
+        // comes first, as in Kubernetes, where the name is checked before anything else.
+        if (await this.store.get(key)) throw this.alreadyExists(name);
+        throw err;
+      }
       const value = this.encodeWrite(key, obj);
       let res: TxnResult;
       try {
@@ -252,13 +270,7 @@ export class ResourceStore {
       }
       if (res.succeeded) return this.committed(key, obj, res);
       this.forgetWrite(key, value);
-      if (res.reads[0]) {
-        throw new AlreadyExistsError(`${this.id.resource}${this.id.group ? `.${this.id.group}` : ''} "${name}" already exists`, {
-          name,
-          group: this.id.group,
-          kind: this.id.resource,
-        });
-      }
+      if (res.reads[0]) throw this.alreadyExists(name);
       // A hook's guard moved (e.g. an allocation changed): recompute and try again.
     }
   }
@@ -294,6 +306,7 @@ export class ResourceStore {
       }
       if (next === current) return current;
       const fx = await this.effects(current, next);
+      if (opts.dryRun) return next;
       const res = await this.store.txn({
         compares: [{ key, modRevision: revisionOf(Number(current.metadata.resourceVersion)) }, ...fx.compares],
         success: [{ type: 'put', key, value: this.encode(next) }, ...fx.ops],
@@ -332,6 +345,7 @@ export class ResourceStore {
     namespace: string | undefined,
     name: string,
     check?: (current: KubeObject) => void,
+    opts: WriteOptions = {},
   ): Promise<KubeObject> {
     const key = this.key(namespace, name);
     let { current, cached } = await this.startingPoint(key, undefined, false);
@@ -345,6 +359,7 @@ export class ResourceStore {
         continue;
       }
       const fx = await this.effects(current, undefined);
+      if (opts.dryRun) return current;
       const res = await this.store.txn({
         compares: [{ key, modRevision: revisionOf(Number(current.metadata.resourceVersion)) }, ...fx.compares],
         success: [{ type: 'delete', key }, ...fx.ops],
@@ -356,6 +371,14 @@ export class ResourceStore {
       current = fresh ? this.fromStored(fresh) : undefined;
       cached = false;
     }
+  }
+
+  alreadyExists(name: string): AlreadyExistsError {
+    return new AlreadyExistsError(`${this.id.resource}${this.id.group ? `.${this.id.group}` : ''} "${name}" already exists`, {
+      name,
+      group: this.id.group,
+      kind: this.id.resource,
+    });
   }
 
   conflict(name: string): ConflictError {

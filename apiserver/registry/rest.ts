@@ -76,6 +76,13 @@ function keepSystemMetadata(next: KubeObject, current: KubeObject): void {
   const c = current.metadata;
   m.name = c.name;
   if (c.namespace !== undefined) m.namespace = c.namespace;
+  // A write that leaves the uid out keeps it; one that names another uid is refused, as in
+  // Kubernetes (the rest of the system metadata is quietly restored).
+  if (m.uid !== undefined && m.uid !== '' && m.uid !== c.uid) {
+    throw new InvalidError(`${current.kind ?? 'object'} "${c.name ?? ''}" is invalid: metadata.uid: Invalid value: "${m.uid}": field is immutable`, { kind: current.kind, name: c.name }, [
+      { reason: 'FieldValueInvalid', field: 'metadata.uid', message: 'field is immutable' },
+    ]);
+  }
   m.uid = c.uid;
   m.creationTimestamp = c.creationTimestamp;
   if (c.generation !== undefined) m.generation = c.generation;
@@ -165,7 +172,7 @@ export class RestResource {
     this.strategy.prepareForCreate?.(obj);
     if (opts.dryRun) {
       m.name ??= `${m.generateName ?? ''}${randomSuffix()}`;
-      return obj;
+      return this.objects.create(obj, { dryRun: true });
     }
     if (m.name) return this.objects.create(obj);
     // generateName: a random suffix, retried on the rare collision as Kubernetes does.
@@ -229,12 +236,6 @@ export class RestResource {
     this.checkNamespaceMatches(incoming, namespace);
     this.checkName(incoming, name);
     const expected = incoming.metadata.resourceVersion || undefined;
-    if (opts.dryRun) {
-      const current = await this.objects.get(namespace, name);
-      opts.guard?.(current);
-      if (expected !== undefined && expected !== current.metadata.resourceVersion) throw this.objects.conflict(name);
-      return this.nextState(current, incoming, subresource);
-    }
     const updated = await this.objects.update(
       namespace,
       name,
@@ -246,8 +247,9 @@ export class RestResource {
         return isDeepStrictEqual(withoutRv(next), withoutRv(current)) ? current : next;
       },
       expected,
-      { keepsCurrent: true },
+      { keepsCurrent: true, dryRun: opts.dryRun === true },
     );
+    if (opts.dryRun) return updated;
     return this.readyToDelete(updated) ? this.finalDelete(namespace, name, updated) : updated;
   }
 
@@ -272,9 +274,9 @@ export class RestResource {
       const next = this.nextState(current, incoming, subresource);
       return isDeepStrictEqual(withoutRv(next), withoutRv(current)) ? current : next;
     };
-    if (opts.dryRun) return apply(await this.objects.get(namespace, name));
     // apply patches a copy and builds a new object: the cached one is only read.
-    const updated = await this.objects.update(namespace, name, apply, undefined, { keepsCurrent: true });
+    const updated = await this.objects.update(namespace, name, apply, undefined, { keepsCurrent: true, dryRun: opts.dryRun === true });
+    if (opts.dryRun) return updated;
     return this.readyToDelete(updated) ? this.finalDelete(namespace, name, updated) : updated;
   }
 
@@ -325,7 +327,11 @@ export class RestResource {
     this.strategy.validateDelete?.(current);
     const grace = this.strategy.gracePeriod?.(current, opts.gracePeriodSeconds) ?? 0;
     const finalizers = this.finalizersOf(current);
-    if (opts.dryRun) return { object: current, deleted: grace === 0 && finalizers.length === 0 };
+    if (opts.dryRun) {
+      // The checks of the delete itself (the hooks': a node with too many pods to fail with it).
+      if (grace === 0 && finalizers.length === 0) await this.objects.delete(namespace, name, checkPreconditions, { dryRun: true });
+      return { object: current, deleted: grace === 0 && finalizers.length === 0 };
+    }
 
     if (grace > 0 || finalizers.length > 0) {
       let gone = false;

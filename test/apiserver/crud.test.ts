@@ -149,9 +149,8 @@ describe('apiserver CRUD (etcd)', function () {
     const created = Date.parse(pod.metadata.creationTimestamp);
     expect(created).to.be.within(before - 2000, Date.now() + 1000);
 
-    // An update cannot move them either.
+    // An update cannot move them either (a different uid is refused: test/hostile/writes.test.ts).
     const changed = structuredClone(pod);
-    changed.metadata.uid = 'other';
     changed.metadata.creationTimestamp = '2001-01-01T00:00:00Z';
     changed.metadata.generation = 99;
     const updated = await ok('PUT', `${PODS}/server-meta`, { body: changed });
