@@ -8,6 +8,7 @@ import type { Logger } from '../../shared/logging.js';
 import { versionAfter, watchStartRevision } from '../storage/resource-version.js';
 import type { Store, StoreWatch, WatchEvent as StoreEvent } from '../storage/store.js';
 import type { KubeObject } from './object.js';
+import { sleepBackoff } from '../../shared/backoff.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -149,7 +150,7 @@ export class WatchCache {
         return;
       } catch (err) {
         this.log.warn('watch cache load failed; retrying', { prefix: this.prefix, error: errorMessage(err) });
-        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000)));
+        await sleepBackoff(attempt, { initialMs: 100, maxMs: 2000 });
       }
     }
   }

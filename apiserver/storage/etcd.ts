@@ -72,6 +72,7 @@ import type {
   WatchEvent,
   WatchHandlers,
 } from './store.js';
+import { backoffMs } from '../../shared/backoff.js';
 
 export interface EtcdStoreOptions {
   /** Client URLs, e.g. `http://127.0.0.1:2379`. */
@@ -154,11 +155,8 @@ function endStream(stream: WatchStream): void {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Exponential backoff with ±20% jitter, so many watchers do not reconnect in lockstep. */
-function backoffMs(attempt: number, maxMs: number): number {
-  const base = Math.min(maxMs, 50 * 2 ** Math.min(attempt, 16));
-  return Math.round(base * (0.8 + 0.4 * Math.random()));
-}
+/** Back-off of reconnects and probes: 50 ms doubling to the store's maximum, ±20% (many watchers do not reconnect in lockstep). */
+const etcdBackoff = (attempt: number, maxMs: number) => backoffMs(attempt, { initialMs: 50, maxMs });
 
 /**
  * Failures that prove etcd never executed the request, so even a write may be sent again, to any
@@ -263,7 +261,7 @@ class Endpoints {
           if (!ep.healthy && !this.closed) this.scheduleProbe(ep, attempt + 1);
         },
       );
-    }, backoffMs(attempt + 2, this.maxBackoffMs));
+    }, etcdBackoff(attempt + 2, this.maxBackoffMs));
     // Probes alone must not keep a process alive.
     ep.probeTimer.unref();
   }
@@ -477,7 +475,7 @@ class EtcdWatch implements EtcdStoreWatch {
       this.ctx.endpoints.failed(member);
       this.avoid = new Set([member]);
     }
-    const delay = backoffMs(this.attempts++, this.ctx.maxBackoffMs);
+    const delay = etcdBackoff(this.attempts++, this.ctx.maxBackoffMs);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (!this.stopped) this.connect();
@@ -892,7 +890,7 @@ export class EtcdStore implements Store {
       tried.add(ep);
       if (tried.size < this.endpoints.size) continue; // another member at once
       tried.clear();
-      await sleep(backoffMs(attempt, this.maxBackoffMs));
+      await sleep(etcdBackoff(attempt, this.maxBackoffMs));
     }
   }
 

@@ -26,6 +26,7 @@ import {
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { readAll, Transport, type RawResponse, type StreamResponse, type TlsOptions } from './transport.js';
+import { backoffMs } from '../backoff.js';
 
 export interface ClientConfig {
   /** One or more API server base URLs; requests fail over between them. */
@@ -327,7 +328,8 @@ export class ApiClient {
   }
 }
 
+/** Before a retry: 100 ms doubling to 2 s, -50% jitter, and never less than the server asked (Retry-After). */
 async function backoff(attempt: number, minMs = 0): Promise<void> {
-  const ms = Math.max(minMs, Math.min(100 * 2 ** attempt, 2000) * (0.5 + Math.random() / 2));
+  const ms = Math.max(minMs, backoffMs(attempt, { initialMs: 75, maxMs: 1500, jitter: 1 / 3 }));
   await new Promise((r) => setTimeout(r, ms));
 }

@@ -5,6 +5,7 @@
 import { CellError, ExpiredError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { errorFromStatus, isStatus, type ApiClient, type ResourceRef, type WatchEvent } from './http-client.js';
+import { backoffMs } from '../backoff.js';
 
 export interface ObjectLike {
   metadata: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
@@ -267,7 +268,7 @@ export class Informer<T extends ObjectLike> {
           continue;
         }
         failures++;
-        const delay = retryDelayMs(failures) * (0.5 + Math.random() / 2);
+        const delay = retryDelayMs(failures);
         this.opts.log?.warn('list/watch failed; retrying', {
           resource: this.opts.ref.resource,
           error: err instanceof CellError ? err.message : errorMessage(err),
@@ -279,7 +280,7 @@ export class Informer<T extends ObjectLike> {
   }
 }
 
-/** Back-off after `failures` failures in a row: 200 ms doubling to 10 s. */
+/** Back-off after `failures` failures in a row: 200 ms doubling to 10 s, ±20%. */
 function retryDelayMs(failures: number): number {
-  return Math.min(100 * 2 ** Math.min(failures, 7), 10_000);
+  return backoffMs(failures - 1, { initialMs: 200, maxMs: 10_000 });
 }
