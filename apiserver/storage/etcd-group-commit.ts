@@ -20,6 +20,7 @@
 // stamped here with its position among the request's writes (resource-version.ts), so every
 // object write still gets a resourceVersion of its own.
 import type { IRequestOp, IResponseOp, ITxnRequest, ITxnResponse } from 'etcd3';
+import { refusedBeforeApply } from './etcd-errors.js';
 import { stampValue } from './resource-version.js';
 import { MAX_REQUEST_BYTES, MAX_TXN_OPS } from './store.js';
 
@@ -71,8 +72,6 @@ interface Pending {
 const PER_FIELD_OVERHEAD = 24;
 const ENVELOPE_OVERHEAD = 256;
 
-/** Errors etcd raises while checking a request, before anything is applied: safe to split and resend. */
-const REFUSED_BEFORE_APPLY = ['duplicate key given in txn request', 'too many operations in txn request', 'request is too large'];
 
 export class TxnGroupCommitter {
   private readonly queue: Pending[] = [];
@@ -274,10 +273,6 @@ function writesIn(ops: IRequestOp[] | undefined): number {
   return n;
 }
 
-function refusedBeforeApply(err: unknown): boolean {
-  const msg = err instanceof Error ? err.message : String(err);
-  return REFUSED_BEFORE_APPLY.some((m) => msg.includes(m));
-}
 
 function describe(req: ITxnRequest): Pick<Pending, 'keys' | 'ops' | 'bytes' | 'alone' | 'writes'> {
   const keys: string[] = [];

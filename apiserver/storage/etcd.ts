@@ -25,12 +25,7 @@
 
 import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import {
-  ClientClosedError,
   Etcd3,
-  GRPCCancelledError,
-  GRPCDeadlineExceededError,
-  GRPCResourceExhastedError,
-  GRPCUnavailableError,
   type ICompare,
   type IDuplexStream,
   type IEvent,
@@ -49,13 +44,12 @@ import {
   InternalError,
   NotFoundError,
   OutcomeUnknownError,
-  TxnTooLargeError,
   UnavailableError,
   errorMessage,
-  isCellError,
   type CellError,
 } from '../../shared/errors.js';
 import { PointReadBatcher } from './etcd-read-batch.js';
+import { COMPACTED, FUTURE, busy, mapEtcdError, notExecuted } from './etcd-errors.js';
 import { positionDeletes, readStamp, resourceOfKey, versionOf } from './resource-version.js';
 import { TxnGroupCommitter } from './etcd-group-commit.js';
 import { checkTxn, utf8Bytes } from './limits.js';
@@ -158,25 +152,6 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** Back-off of reconnects and probes: 50 ms doubling to the store's maximum, ±20% (many watchers do not reconnect in lockstep). */
 const etcdBackoff = (attempt: number, maxMs: number) => backoffMs(attempt, { initialMs: 50, maxMs });
 
-/**
- * Failures that prove etcd never executed the request, so even a write may be sent again, to any
- * member: no connection was there to send it on, or the member refused it before proposing it.
- */
-const NOT_EXECUTED = [
-  'No connection established', // grpc-js: no connection to the member, nothing was sent
-  'Channel closed before call started',
-  'etcdserver: no leader', // the require-leader check, before the request is looked at
-  'etcdserver: too many requests', // refused before proposing (apply backlog)
-  'etcdserver: not capable',
-  'raft proposal dropped', // the proposal never entered the raft log
-];
-
-function notExecuted(err: unknown): boolean {
-  if (err instanceof ClientClosedError) return true;
-  const msg = errorMessage(err);
-  return NOT_EXECUTED.some((m) => msg.includes(m));
-}
-
 /** etcd's "require leader" metadata on every call (see the file comment). */
 const requireLeader: Interceptor = (options, nextCall) =>
   new InterceptingCall(nextCall(options), {
@@ -274,38 +249,6 @@ class Endpoints {
     }
   }
 }
-
-/** etcd / gRPC failure → the project's error hierarchy. Exported for tests against a real etcd. */
-export function mapEtcdError(err: unknown): CellError {
-  if (isCellError(err)) return err;
-  const msg = errorMessage(err);
-  if (err instanceof ClientClosedError) return new UnavailableError('etcd client is closed');
-  if (/etcdserver: (no leader|leader changed|request timed out|too many requests|not capable)/.test(msg)) {
-    return new UnavailableError(`etcd unavailable: ${msg}`);
-  }
-  if (msg.includes('too many operations in txn request')) {
-    return new TxnTooLargeError(`etcd refused the transaction: too many operations (${msg})`);
-  }
-  if (msg.includes('request is too large') || err instanceof GRPCResourceExhastedError) {
-    return new TxnTooLargeError(`etcd refused the request as too large (${msg})`);
-  }
-  if (msg.includes('duplicate key given in txn request')) {
-    return new BadRequestError(`transaction writes a key more than once (${msg})`);
-  }
-  if (
-    err instanceof GRPCUnavailableError ||
-    err instanceof GRPCDeadlineExceededError ||
-    err instanceof GRPCCancelledError ||
-    // cockatiel's BrokenCircuitError, should a caller-supplied policy ever be in play
-    (err instanceof Error && err.name === 'BrokenCircuitError')
-  ) {
-    return new UnavailableError(`etcd unavailable: ${msg}`);
-  }
-  return new InternalError(`etcd: ${msg}`);
-}
-
-const COMPACTED = 'required revision has been compacted';
-const FUTURE = 'required revision is a future revision';
 
 /** What a watch needs from its store. */
 interface WatchContext {
@@ -882,7 +825,7 @@ export class EtcdStore implements Store {
       const mapped = mapEtcdError(err);
       // Any other error is etcd's answer to the request, not the member's failure.
       if (!(mapped instanceof UnavailableError)) throw mapped;
-      if (!errorMessage(err).includes('too many requests')) this.endpoints.failed(ep);
+      if (!busy(err)) this.endpoints.failed(ep);
       if (isWrite && !notExecuted(err)) {
         throw new OutcomeUnknownError(`etcd write outcome unknown (it may or may not have committed): ${errorMessage(err)}`);
       }

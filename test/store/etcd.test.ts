@@ -2,7 +2,7 @@
 // still map to the right errors, checked against the messages a real etcd sends.
 import { expect } from 'chai';
 import { Etcd3 } from 'etcd3';
-import { mapEtcdError } from '../../apiserver/storage/etcd.js';
+import { mapEtcdError } from '../../apiserver/storage/etcd-errors.js';
 import { BadRequestError, TxnTooLargeError, UnavailableError } from '../../shared/errors.js';
 import { etcdEndpoints, randomPrefix } from './helpers.js';
 
