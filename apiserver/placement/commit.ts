@@ -8,7 +8,7 @@
 // fine-grained (the allocation is re-read and the binding retried while the pod still fits).
 import { ConflictError, NotFoundError, TxnTooLargeError } from '../../shared/errors.js';
 import type { Pod } from '../../shared/api/core.js';
-import type { NodeAllocation, PlacementOutcome } from '../../shared/api/scheduling.js';
+import { ALLOCATION_VERSION_CAUSE, type NodeAllocation, type PlacementOutcome, type PlacementReason } from '../../shared/api/scheduling.js';
 import type { ResourceStore } from '../registry/resource-store.js';
 import type { KubeObject } from '../registry/object.js';
 import { withRevision } from '../registry/watch-cache.js';
@@ -28,7 +28,10 @@ export interface BindRequest {
 
 export interface BindResult {
   outcome: PlacementOutcome;
+  reason?: PlacementReason;
   message?: string;
+  /** The ledger version the refusal was decided on (Insufficient, HostPortInUse, LedgerMoved). */
+  allocationResourceVersion?: string;
   /** The bound pod (outcome Bound). */
   pod?: KubeObject;
 }
@@ -91,14 +94,14 @@ export class PlacementCommitter {
     items.forEach((b, i) => {
       const k = this.podKey(b);
       if (seen.has(k)) {
-        results[i] = { outcome: 'Invalid', message: `pod ${b.namespace}/${b.podName} appears more than once (first at bindings[${seen.get(k)}])` };
+        results[i] = { outcome: 'Invalid', reason: 'Duplicate', message: `pod ${b.namespace}/${b.podName} appears more than once (first at bindings[${seen.get(k)}])` };
       } else seen.set(k, i);
     });
     const live = items.map((_, i) => i).filter((i) => results[i] === undefined);
 
     if (mode === 'AllOrNothing') {
       if (live.length < items.length) {
-        return items.map((_, i) => results[i] ?? { outcome: 'Skipped', message: 'placement not committed: another binding is invalid' });
+        return items.map((_, i) => results[i] ?? { outcome: 'Skipped', reason: 'NotAttempted', message: 'placement not committed: another binding is invalid' });
       }
       const ops = live.length + new Set(live.map((i) => items[i]!.nodeName)).size;
       if (ops > MAX_TXN_OPS) {
@@ -200,32 +203,34 @@ export class PlacementCommitter {
 
   private decide(b: BindRequest, state: State, working: Map<string, NodeAllocation>): Decision {
     const podEntry = state.get(this.podKey(b));
-    if (!podEntry) return { result: { outcome: 'NotFound', message: `pods "${b.podName}" not found in namespace "${b.namespace}"` } };
+    if (!podEntry) return { result: { outcome: 'NotFound', reason: 'PodNotFound', message: `pods "${b.podName}" not found in namespace "${b.namespace}"` } };
     // Never mutated: the entry may be the watch cache's own object.
     const pod = podEntry.obj as unknown as Pod;
     const name = `${b.namespace}/${b.podName}`;
     if (b.podUid && pod.metadata.uid !== b.podUid) {
-      return { result: { outcome: 'Conflict', message: `pod ${name} was replaced: uid ${pod.metadata.uid ?? ''}, binding names ${b.podUid}` } };
+      return { result: { outcome: 'Conflict', reason: 'PodChanged', message: `pod ${name} was replaced: uid ${pod.metadata.uid ?? ''}, binding names ${b.podUid}` } };
     }
-    if (pod.spec.nodeName) return { result: { outcome: 'Conflict', message: `pod ${name} is already assigned to node "${pod.spec.nodeName}"` } };
-    if (pod.metadata.deletionTimestamp) return { result: { outcome: 'Conflict', message: `pod ${name} is being deleted` } };
+    if (pod.spec.nodeName) return { result: { outcome: 'Conflict', reason: 'PodTaken', message: `pod ${name} is already assigned to node "${pod.spec.nodeName}"` } };
+    if (pod.metadata.deletionTimestamp) return { result: { outcome: 'Conflict', reason: 'PodChanged', message: `pod ${name} is being deleted` } };
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') {
-      return { result: { outcome: 'Conflict', message: `pod ${name} has already finished (${pod.status.phase})` } };
+      return { result: { outcome: 'Conflict', reason: 'PodChanged', message: `pod ${name} has already finished (${pod.status.phase})` } };
     }
     const allocEntry = state.get(this.allocKey(b.nodeName));
     const alloc = working.get(b.nodeName);
-    if (!allocEntry || !alloc) return { result: { outcome: 'NotFound', message: `nodes "${b.nodeName}" not found` } };
+    if (!allocEntry || !alloc) return { result: { outcome: 'NotFound', reason: 'NodeNotFound', message: `nodes "${b.nodeName}" not found` } };
     const allocVersion = allocEntry.obj.metadata.resourceVersion ?? '';
     if (b.allocationResourceVersion !== undefined && b.allocationResourceVersion !== allocVersion) {
       return {
         result: {
           outcome: 'Conflict',
+          reason: 'LedgerMoved',
+          allocationResourceVersion: allocVersion,
           message: `node ${b.nodeName}: allocation changed since the decision (resourceVersion ${allocVersion}, decided on ${b.allocationResourceVersion})`,
         },
       };
     }
     const why = misfit(alloc, pod);
-    if (why) return { result: { outcome: 'Conflict', message: why } };
+    if (why) return { result: { outcome: 'Conflict', reason: why.reason, message: why.message, allocationResourceVersion: allocVersion } };
     working.set(b.nodeName, withPod(alloc, pod));
     // A new top and the two changed branches; the rest is shared with the (immutable) cached pod,
     // where a deep copy per binding cost more than the rest of the decision.
@@ -265,7 +270,7 @@ export class PlacementCommitter {
         continue;
       }
       if (allOrNothing && writes.length < pending.length) {
-        for (const w of writes) out.set(w.i, { outcome: 'Skipped', message: 'placement not committed: another binding cannot be placed' });
+        for (const w of writes) out.set(w.i, { outcome: 'Skipped', reason: 'NotAttempted', message: 'placement not committed: another binding cannot be placed' });
         return out;
       }
       if (writes.length === 0) return out;
@@ -342,7 +347,7 @@ export class PlacementCommitter {
       for (const i of pending) out.delete(i);
       if (attempt >= MAX_ATTEMPTS) {
         for (const i of pending) {
-          out.set(i, { outcome: 'Conflict', message: `gave up after ${MAX_ATTEMPTS} attempts: the node's allocation kept changing` });
+          out.set(i, { outcome: 'Conflict', reason: 'LedgerMoved', message: `gave up after ${MAX_ATTEMPTS} attempts: the node's allocation kept changing` });
         }
         return out;
       }
@@ -354,16 +359,14 @@ export class PlacementCommitter {
   async bindOne(b: BindRequest, opts: CommitOptions = {}): Promise<KubeObject> {
     const [r] = await this.commit([b], 'Incremental', opts);
     if (r!.outcome === 'Bound') return r!.pod!;
-    if (r!.outcome === 'NotFound') throw this.notFoundError(b, r!.message ?? '');
-    throw new ConflictError(`Operation cannot be fulfilled on pods/binding "${b.podName}": ${r!.message ?? 'conflict'}`, {
-      name: b.podName,
-      kind: 'pods',
-    });
-  }
-
-  private notFoundError(b: BindRequest, message: string): Error {
-    return message.startsWith('nodes')
-      ? new NotFoundError(`nodes "${b.nodeName}" not found`, { name: b.nodeName, kind: 'nodes' })
-      : this.pods.notFound(b.podName);
+    if (r!.outcome === 'NotFound') {
+      throw r!.reason === 'NodeNotFound' ? new NotFoundError(`nodes "${b.nodeName}" not found`, { name: b.nodeName, kind: 'nodes' }) : this.pods.notFound(b.podName);
+    }
+    // The reason (and the ledger version it was decided on) travel as causes, for programs.
+    const causes = [{ reason: r!.reason ?? 'Conflict', field: 'target.name', message: r!.message ?? '' }];
+    if (r!.allocationResourceVersion !== undefined) {
+      causes.push({ reason: ALLOCATION_VERSION_CAUSE, field: 'target.name', message: r!.allocationResourceVersion });
+    }
+    throw new ConflictError(`Operation cannot be fulfilled on pods/binding "${b.podName}": ${r!.message ?? 'conflict'}`, { name: b.podName, kind: 'pods' }, causes);
   }
 }

@@ -60,7 +60,11 @@ export function podLedgerHook(allocations: ResourceStore): WriteHook {
     if (!sv) throw new ConflictError(`cannot place pod ${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}: nodes "${node}" not found`, { kind: 'pods', name: pod.metadata.name });
     const alloc = allocations.decode(sv.value, sv.version) as unknown as NodeAllocation;
     const why = misfit(alloc, pod);
-    if (why) throw new ConflictError(`cannot place pod ${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}: ${why}`, { kind: 'pods', name: pod.metadata.name });
+    if (why) {
+      throw new ConflictError(`cannot place pod ${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}: ${why.message}`, { kind: 'pods', name: pod.metadata.name }, [
+        { reason: why.reason, field: 'spec.nodeName', message: why.message },
+      ]);
+    }
     return {
       compares: [{ key, modRevision: sv.modRevision }],
       ops: [{ type: 'put', key, value: allocations.encode(withPod(alloc, pod) as unknown as KubeObject) }],

@@ -38,8 +38,16 @@ export function allocatedMisfit(alloc: NodeAllocation, allocatable: Record<strin
   return `${short.name} allocatable ${short.free.toString()} is below the ${short.requested.toString()} its ${alloc.spec.pods.length} bound pod(s) hold`;
 }
 
+/** Why a pod does not fit a node's ledger. */
+export interface Misfit {
+  reason: 'Insufficient' | 'HostPortInUse';
+  /** The resource that ran out (Insufficient). */
+  resource?: string;
+  message: string;
+}
+
 /** Why a pod does not fit the node's ledger, or undefined when it fits. */
-export function misfit(alloc: NodeAllocation, pod: Pick<Pod, 'spec'>): string | undefined {
+export function misfit(alloc: NodeAllocation, pod: Pick<Pod, 'spec'>): Misfit | undefined {
   const node = alloc.metadata.name ?? '';
   const allocatable = parseResourceList(alloc.spec.allocatable);
   const free = subtract(allocatable, parseResourceList(alloc.spec.allocated));
@@ -51,12 +59,12 @@ export function misfit(alloc: NodeAllocation, pod: Pick<Pod, 'spec'>): string | 
   );
   const short = fitsWithin(checked, free);
   if (short) {
-    if (short.name === PODS_RESOURCE) return `node ${node}: too many pods: allocatable ${allocatable.quantity(PODS_RESOURCE).toString()}`;
-    return `node ${node}: ${short.message}`;
+    const message = short.name === PODS_RESOURCE ? `too many pods: allocatable ${allocatable.quantity(PODS_RESOURCE).toString()}` : short.message;
+    return { reason: 'Insufficient', resource: short.name, message: `node ${node}: ${message}` };
   }
   for (const want of podHostPorts(pod)) {
     const clash = alloc.spec.hostPorts.find((used) => hostPortsConflict(used, want));
-    if (clash) return `node ${node}: host port ${want.port}/${want.protocol ?? 'TCP'} is already in use`;
+    if (clash) return { reason: 'HostPortInUse', message: `node ${node}: host port ${want.port}/${want.protocol ?? 'TCP'} is already in use` };
   }
   return undefined;
 }

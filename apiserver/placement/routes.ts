@@ -122,7 +122,9 @@ export function installPlacement(d: PlacementDeps): PlacementCommitter {
       podName: requests[i]!.podName,
       nodeName: requests[i]!.nodeName,
       outcome: o.outcome,
+      ...(o.reason ? { reason: o.reason } : {}),
       ...(o.message ? { message: o.message } : {}),
+      ...(o.allocationResourceVersion !== undefined ? { allocationResourceVersion: o.allocationResourceVersion } : {}),
     }));
     return {
       status: 201,

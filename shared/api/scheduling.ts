@@ -133,12 +133,48 @@ export type PlacementBinding = z.infer<typeof PlacementBindingSchema>;
 export const PlacementOutcomeSchema = z.enum(['Bound', 'Conflict', 'Invalid', 'NotFound', 'Skipped']);
 export type PlacementOutcome = z.infer<typeof PlacementOutcomeSchema>;
 
+/**
+ * Why a binding did not commit, for programs (the message is for people): a scheduler decides
+ * what to do from this, never from the wording.
+ *   PodNotFound / NodeNotFound   gone (NotFound)
+ *   PodTaken                     already bound, by someone else or an earlier attempt
+ *   PodChanged                   being deleted, finished, or replaced by another incarnation
+ *   Insufficient / HostPortInUse the node's ledger has no room for it
+ *   LedgerMoved                  coarse detection: the ledger changed since the decision; or it
+ *                                kept changing under a fine-grained commit
+ *   Duplicate / NotAttempted     the same pod twice in one Placement / not tried (AllOrNothing)
+ */
+export const PlacementReasonSchema = z.enum([
+  'PodNotFound',
+  'NodeNotFound',
+  'PodTaken',
+  'PodChanged',
+  'Insufficient',
+  'HostPortInUse',
+  'LedgerMoved',
+  'Duplicate',
+  'NotAttempted',
+]);
+export type PlacementReason = z.infer<typeof PlacementReasonSchema>;
+
+/**
+ * A refused Binding's 409 Status carries its PlacementReason as `details.causes[0].reason`, and the
+ * ledger version the refusal was decided on as the message of a cause with this reason.
+ */
+export const ALLOCATION_VERSION_CAUSE = 'AllocationResourceVersion';
+
 export const PlacementResultSchema = z.object({
   podNamespace: z.string(),
   podName: z.string(),
   nodeName: z.string(),
   outcome: PlacementOutcomeSchema,
+  reason: PlacementReasonSchema.optional(),
   message: z.string().optional(),
+  /**
+   * The node ledger's resourceVersion the server decided on (Insufficient, HostPortInUse,
+   * LedgerMoved): equal to the one the scheduler decided on means its view was not stale.
+   */
+  allocationResourceVersion: z.string().optional(),
 });
 export type PlacementResult = z.infer<typeof PlacementResultSchema>;
 

@@ -88,7 +88,8 @@ export function errorFromStatus(status: StatusLike, httpCode?: number): CellErro
     case 'AlreadyExists':
       return new AlreadyExistsError(message, subject);
     case 'Conflict':
-      return new ConflictError(message, subject);
+      // A refused Binding says why in its causes (shared/api/scheduling.ts, PlacementReason).
+      return new ConflictError(message, subject, causes);
     case 'Expired':
     case 'Gone':
       return new ExpiredError(message, subject);

@@ -2,7 +2,7 @@
 // finished/deleted pods, rebinding, missing nodes, the transaction-size limit, node deletion.
 import { expect } from 'chai';
 import type { Pod } from '../../shared/api/core.js';
-import type { NodeAllocation, Placement } from '../../shared/api/scheduling.js';
+import { ALLOCATION_VERSION_CAUSE, type NodeAllocation, type Placement } from '../../shared/api/scheduling.js';
 import { ConflictError, InvalidError, NotFoundError } from '../../shared/errors.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 import { audit, bind, createNamespace, nodeObject, podObject, pool } from './fixtures.js';
@@ -97,7 +97,15 @@ describe('placement commits (etcd)', function () {
     } catch (err) {
       expect(err).to.be.instanceOf(ConflictError);
       expect((err as Error).message).to.contain(`node ${nodeName('a')}: insufficient cpu: requested 400m, free 200m`);
+      // For programs: the reason, and the ledger version it was decided on, as Status causes.
+      const causes = (err as ConflictError).causes;
+      expect(causes[0]?.reason).to.equal('Insufficient');
+      expect(causes.find((c) => c.reason === ALLOCATION_VERSION_CAUSE)?.message).to.equal((await allocation('a')).metadata.resourceVersion);
     }
+    // The same in a Placement's results.
+    const placed = await place(client, 'Incremental', [{ podNamespace: ns, podName: 'p2', nodeName: nodeName('a') }, { podNamespace: ns, podName: 'p0', nodeName: nodeName('a') }]);
+    expect(placed.status?.results.map((r) => [r.outcome, r.reason])).to.deep.equal([['Conflict', 'Insufficient'], ['Conflict', 'PodTaken']]);
+    expect(placed.status?.results[0]?.allocationResourceVersion).to.equal((await allocation('a')).metadata.resourceVersion);
     await expectClean();
   });
 
