@@ -14,7 +14,7 @@ import { beginExchange, exchangeOf } from './http/exchange.js';
 import { InflightLimiter } from './http/inflight.js';
 import { sendError } from './http/status.js';
 import { pairResponse, RequestAbortedError } from './http/body.js';
-import { AgentAddressAllowList, podLogHandler } from './controllers/pod-log-proxy.js';
+import { AgentAddressAllowList } from './controllers/pod-log-proxy.js';
 import { ApiServerMetrics } from './metrics.js';
 import { ResourceStore } from './registry/resource-store.js';
 import { RestResource } from './registry/rest.js';
@@ -233,12 +233,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     log,
     addCustomHandler: (key, handler) => custom.set(key, handler),
     ...(opts.controllers ? { controllers: opts.controllers } : {}),
+    ...(opts.agentAddressAllow !== undefined ? { agentAddressAllow: new AgentAddressAllowList(opts.agentAddressAllow) } : {}),
   });
-  if (opts.agentAddressAllow !== undefined) {
-    // This server's allow-list replaces the default one the integration installed.
-    const agentAddressAllow = new AgentAddressAllowList(opts.agentAddressAllow);
-    custom.set('pods/log:GET', podLogHandler({ served, log, agentAddressAllow }));
-  }
   // --- end node agents ---
 
   app.use(async (req: Request, res: Response) => {

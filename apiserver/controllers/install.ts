@@ -11,7 +11,7 @@ import { eventRecorder } from './events.js';
 import { storeLeaseBackend } from './leader-lease.js';
 import { NodeLifecycleController } from './node-lifecycle.js';
 import { PodGarbageCollector } from './pod-gc.js';
-import { podLogHandler } from './pod-log-proxy.js';
+import { podLogHandler, type AgentAddressAllowList } from './pod-log-proxy.js';
 
 export const CONTROLLER_NAMES = ['nodelifecycle', 'podgc'] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
@@ -55,6 +55,8 @@ export interface AgentIntegrationDeps {
   addCustomHandler(key: string, handler: CustomHandler): void;
   /** Undefined: no controllers in this server (only the log proxy). */
   controllers?: ControllerOptions;
+  /** Where the log proxy may connect to agents (--agent-address-allow); default AgentAddressAllowList.default(). */
+  agentAddressAllow?: AgentAddressAllowList;
 }
 
 export interface AgentIntegration {
@@ -66,7 +68,7 @@ export interface AgentIntegration {
 }
 
 export function installAgentIntegration(d: AgentIntegrationDeps): AgentIntegration {
-  d.addCustomHandler('pods/log:GET', podLogHandler({ served: d.served, log: d.log }));
+  d.addCustomHandler('pods/log:GET', podLogHandler({ served: d.served, log: d.log, ...(d.agentAddressAllow ? { agentAddressAllow: d.agentAddressAllow } : {}) }));
   const o = d.controllers;
   const enabled = o ? (o.enabled ?? CONTROLLER_NAMES) : [];
   if (!o || enabled.length === 0) {

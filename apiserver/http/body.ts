@@ -1,16 +1,25 @@
 // Request bodies: read with a size limit, parsed by content type. Anything wrong is a typed
 // 4xx error, so no handler ever sees a half-parsed body.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import YAML from 'yaml';
+import { childPath } from '../../shared/api/field-errors.js';
 import { BadRequestError, RequestTooLargeError, UnsupportedMediaTypeError, errorMessage } from '../../shared/errors.js';
 
 export type PatchType = 'merge' | 'json' | 'strategic';
 
-const PATCH_TYPES: Record<string, PatchType> = {
-  'application/merge-patch+json': 'merge',
-  'application/json-patch+json': 'json',
-  'application/strategic-merge-patch+json': 'strategic',
-};
+// A Map, not an object literal: a Content-Type of `constructor` or `__proto__` must not find
+// Object.prototype's members.
+const PATCH_TYPES = new Map<string, PatchType>([
+  ['application/merge-patch+json', 'merge'],
+  ['application/json-patch+json', 'json'],
+  ['application/strategic-merge-patch+json', 'strategic'],
+]);
+
+/**
+ * The client went away before its body was complete (closed the connection, or reset it). An
+ * ordinary event any client can cause: counted and logged at debug level, never as a server error.
+ */
+export class RequestAbortedError extends BadRequestError {}
 
 function mediaType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -22,6 +31,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   if (Number.isFinite(declared) && declared > limit) {
     return Promise.reject(new RequestTooLargeError(`request entity too large: limit is ${limit} bytes`));
   }
+  // A request whose client left before it was read would never emit another event.
+  if (req.destroyed && !req.complete) return Promise.reject(new RequestAbortedError('the request body ended before it was complete'));
   // Plain stream events: an async iterator costs several promises per chunk on the hottest path.
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -43,9 +54,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(buf);
     };
     const onEnd = () => finish(undefined);
-    const onError = (err: Error) => finish(err);
-    // The client went away before the body was complete.
-    const onClose = () => finish(new BadRequestError('the request body ended before it was complete'));
+    // Node reports a client that went away mid-body as an `aborted` error (ECONNRESET) on the
+    // request, then as a close: either way the client left, which is not a server error.
+    const onError = (err: Error) => finish(new RequestAbortedError(`the request body ended before it was complete: ${errorMessage(err)}`));
+    const onClose = () => finish(new RequestAbortedError('the request body ended before it was complete'));
     req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
 }
@@ -81,6 +93,8 @@ function parseText(text: string, yaml: boolean): unknown {
   if (!/\S/.test(text)) throw new BadRequestError('request body is empty');
   let value: unknown;
   try {
+    // JSON.parse keeps a `__proto__` key as an own property, and so does the yaml package: such
+    // keys stay plain data here, for validation to refuse by name.
     value = yaml ? YAML.parse(text, { maxAliasCount: 100 }) : JSON.parse(text);
   } catch (err) {
     throw new BadRequestError(`error decoding ${yaml ? 'YAML' : 'JSON'} body: ${errorMessage(err)}`);
@@ -88,6 +102,118 @@ function parseText(text: string, yaml: boolean): unknown {
   // YAML nests by indentation too: always walk it.
   if (yaml || mayBeTooDeep(text)) checkDepth(value);
   return value;
+}
+
+/** The response each request is answered on, for the Warning headers a body can cause. */
+const responses = new WeakMap<IncomingMessage, ServerResponse>();
+
+/** Pair a request with its response (the server does this for every request). */
+export function pairResponse(req: IncomingMessage, res: ServerResponse): void {
+  responses.set(req, res);
+}
+
+/** Most duplicate fields reported in one message or as Warning headers. */
+const MAX_DUPLICATES_REPORTED = 32;
+
+/**
+ * `fieldValidation=Strict` or `Warn` on the request: then its JSON body is checked for duplicate
+ * fields (JSON.parse keeps the last silently). Bodies of other requests are not scanned at all.
+ */
+function duplicateFieldMode(req: IncomingMessage): 'Strict' | 'Warn' | undefined {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  if (q < 0) return undefined;
+  const mode = new URLSearchParams(url.slice(q + 1)).get('fieldValidation');
+  return mode === 'Strict' || mode === 'Warn' ? mode : undefined;
+}
+
+/** A Warning header value (RFC 7234 warn-text, ASCII only: header values cannot carry more). */
+function warningHeader(text: string): string {
+  const quoted = JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `299 - ${quoted}`;
+}
+
+/** Strict: 400 naming the duplicated fields. Warn: one Warning header per duplicated field. */
+function checkDuplicates(req: IncomingMessage, text: string): void {
+  const mode = duplicateFieldMode(req);
+  if (mode === undefined) return;
+  const duplicates = duplicateFields(text);
+  if (duplicates.length === 0) return;
+  const shown = duplicates.slice(0, MAX_DUPLICATES_REPORTED).map((f) => `duplicate field ${JSON.stringify(f)}`);
+  const more = duplicates.length - shown.length;
+  if (more > 0) shown.push(`and ${more} more duplicate fields`);
+  if (mode === 'Strict') throw new BadRequestError(`strict decoding error: ${shown.join(', ')}`);
+  const res = responses.get(req);
+  for (const w of shown) res?.appendHeader('Warning', warningHeader(w));
+}
+
+/** An object or array being scanned by duplicateFields. */
+interface Frame {
+  parent: Frame | undefined;
+  /** Where it sits in its parent: the parent's key, or index. */
+  at: string | number | undefined;
+  /** Keys seen so far (objects); undefined for arrays. */
+  keys: Set<string> | undefined;
+  /** The current key (objects) or index (arrays). */
+  key: string;
+  index: number;
+  /** In an object, the next string is a key. */
+  expectKey: boolean;
+}
+
+function framePath(frame: Frame, key: string): string {
+  const segs: (string | number)[] = [key];
+  for (let f: Frame | undefined = frame; f !== undefined; f = f.parent) if (f.at !== undefined) segs.push(f.at);
+  let out = '';
+  for (let i = segs.length - 1; i >= 0; i--) {
+    const seg = segs[i]!;
+    out = typeof seg === 'number' ? `${out}[${seg}]` : childPath(out, seg);
+  }
+  return out;
+}
+
+/**
+ * Paths of object keys that occur more than once in the same object (`metadata.name`), in one
+ * linear pass over text that JSON.parse already accepted (so it is well-formed). Keys are compared
+ * decoded: `"na\u006de"` duplicates `"name"`.
+ */
+export function duplicateFields(text: string): string[] {
+  const out = new Set<string>();
+  let top: Frame | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b) {
+      // `{` or `[`
+      const at = top === undefined ? undefined : top.keys ? top.key : top.index;
+      top = { parent: top, at, keys: c === 0x7b ? new Set() : undefined, key: '', index: 0, expectKey: c === 0x7b };
+    } else if (c === 0x7d || c === 0x5d) {
+      top = top?.parent;
+    } else if (c === 0x2c) {
+      // `,`: the next key, or the next element
+      if (top?.keys) top.expectKey = true;
+      else if (top) top.index++;
+    } else if (c === 0x22) {
+      // A string: its end is the first quote not escaped by a backslash.
+      let j = i + 1;
+      let escaped = false;
+      for (; j < text.length; j++) {
+        const d = text.charCodeAt(j);
+        if (d === 0x5c) {
+          escaped = true;
+          j++;
+        } else if (d === 0x22) break;
+      }
+      if (top?.keys && top.expectKey) {
+        const key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j);
+        if (top.keys.has(key)) out.add(framePath(top, key));
+        else top.keys.add(key);
+        top.key = key;
+        top.expectKey = false;
+      }
+      i = j;
+    }
+  }
+  return [...out];
 }
 
 /** A create/update body: JSON (or YAML, which kubectl never sends but people with curl do). */
@@ -98,23 +224,29 @@ export async function readObjectBody(req: IncomingMessage, limit: number): Promi
     throw new UnsupportedMediaTypeError(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
   }
   const raw = await readBody(req, limit);
-  const value = parseText(raw.toString('utf8'), yaml);
+  const text = raw.toString('utf8');
+  const value = parseText(text, yaml);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new BadRequestError('request body must be a JSON object');
   }
+  // YAML needs no scan: the yaml package refuses duplicate keys itself.
+  if (!yaml) checkDuplicates(req, text);
   return value;
 }
 
 /** A patch body and its type, from the Content-Type. */
 export async function readPatchBody(req: IncomingMessage, limit: number): Promise<{ type: PatchType; patch: unknown }> {
-  const type = PATCH_TYPES[mediaType(req)];
+  const type = PATCH_TYPES.get(mediaType(req));
   if (!type) {
     throw new UnsupportedMediaTypeError(
-      `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`,
+      `the body of the request was in an unknown format - accepted media types include: ${[...PATCH_TYPES.keys()].join(', ')}`,
     );
   }
   const raw = await readBody(req, limit);
-  return { type, patch: parseText(raw.toString('utf8'), false) };
+  const text = raw.toString('utf8');
+  const patch = parseText(text, false);
+  checkDuplicates(req, text);
+  return { type, patch };
 }
 
 /** Optional body (DELETE may carry DeleteOptions). */

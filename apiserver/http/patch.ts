@@ -12,39 +12,58 @@ function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+// Patches merge keys the client chose into the document. Every key is plain data: read only as
+// an own property (`constructor` must not find Object.prototype's), written as an own property
+// (`out.__proto__ = v` would replace the object's prototype instead of adding a field, hiding the
+// field from validation and making its members look like the object's own). A `__proto__` field
+// then reaches validation, which refuses it by name.
+
+/** `obj[key]` if obj has its own `key`, else null. */
+function own(obj: JsonObject, key: string): Json {
+  return Object.hasOwn(obj, key) ? obj[key]! : null;
+}
+
+/** `obj[key] = value` as a data property, whatever the key. */
+function setOwn(obj: JsonObject, key: string, value: Json): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
+
 /** RFC 7386: objects merge recursively, null deletes, anything else replaces. */
 export function mergePatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) return patch;
+  // Spread copies own properties as data properties, `__proto__` included.
   const out: JsonObject = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k] ?? null, v);
+    else setOwn(out, k, mergePatch(own(out, k), v));
   }
   return out;
 }
 
 /**
  * Lists whose items merge by a key under strategic merge patch (as the Kubernetes types declare
- * with `patchMergeKey`), by field name — unambiguous within this API subset.
+ * with `patchMergeKey`), by field name — unambiguous within this API subset. A Map: field names
+ * come from the patch, and `constructor` must not be found on Object.prototype.
  */
-const MERGE_KEYS: Record<string, string> = {
-  containers: 'name',
-  initContainers: 'name',
-  env: 'name',
-  volumes: 'name',
-  volumeMounts: 'name',
-  imagePullSecrets: 'name',
-  ports: 'containerPort',
-  conditions: 'type',
-  addresses: 'type',
-  ownerReferences: 'uid',
-  containerStatuses: 'name',
-};
+const MERGE_KEYS = new Map<string, string>([
+  ['containers', 'name'],
+  ['initContainers', 'name'],
+  ['env', 'name'],
+  ['volumes', 'name'],
+  ['volumeMounts', 'name'],
+  ['imagePullSecrets', 'name'],
+  ['ports', 'containerPort'],
+  ['conditions', 'type'],
+  ['addresses', 'type'],
+  ['ownerReferences', 'uid'],
+  ['containerStatuses', 'name'],
+]);
 /** Lists of scalars merged as sets (`patchStrategy: merge` on a primitive list). */
 const SET_LISTS = new Set(['finalizers']);
 
 function strategicList(field: string, target: Json[], patch: Json[]): Json[] {
-  const key = MERGE_KEYS[field];
+  const key = MERGE_KEYS.get(field);
   if (SET_LISTS.has(field)) {
     const out = [...target];
     for (const v of patch) if (!out.includes(v)) out.push(v);
@@ -54,9 +73,9 @@ function strategicList(field: string, target: Json[], patch: Json[]): Json[] {
   const out: Json[] = [...target];
   for (const item of patch) {
     if (!isObject(item)) return patch; // not a list of objects after all: replace
-    if (item['$patch'] === 'replace') return patch.filter((i) => !(isObject(i) && i['$patch'] === 'replace'));
-    const idx = out.findIndex((t) => isObject(t) && t[key] === item[key]);
-    if (item['$patch'] === 'delete') {
+    if (own(item, '$patch') === 'replace') return patch.filter((i) => !(isObject(i) && own(i, '$patch') === 'replace'));
+    const idx = out.findIndex((t) => isObject(t) && own(t, key) === own(item, key));
+    if (own(item, '$patch') === 'delete') {
       if (idx >= 0) out.splice(idx, 1);
       continue;
     }
@@ -69,23 +88,25 @@ function strategicList(field: string, target: Json[], patch: Json[]): Json[] {
 /** Strategic merge patch for this subset, honouring the directives kubectl emits. */
 export function strategicMerge(target: Json, patch: Json): Json {
   if (!isObject(patch)) return patch;
-  if (patch['$patch'] === 'replace') {
+  const directive = own(patch, '$patch');
+  if (directive === 'replace') {
     const { $patch: _ignored, ...rest } = patch;
     return rest;
   }
-  if (patch['$patch'] === 'delete') return null;
+  if (directive === 'delete') return null;
   const out: JsonObject = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (k === '$patch' || k === '$retainKeys' || k.startsWith('$setElementOrder/')) continue;
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const field = k.slice('$deleteFromPrimitiveList/'.length);
-      const current = out[field];
-      if (Array.isArray(current) && Array.isArray(v)) out[field] = current.filter((x) => !v.includes(x));
+      const current = own(out, field);
+      if (Array.isArray(current) && Array.isArray(v)) setOwn(out, field, current.filter((x) => !v.includes(x)));
       continue;
     }
+    const current = own(out, k);
     if (v === null) delete out[k];
-    else if (Array.isArray(v)) out[k] = strategicList(k, Array.isArray(out[k]) ? (out[k] as Json[]) : [], v);
-    else out[k] = strategicMerge(out[k] ?? null, v);
+    else if (Array.isArray(v)) setOwn(out, k, strategicList(k, Array.isArray(current) ? current : [], v));
+    else setOwn(out, k, strategicMerge(current, v));
   }
   return out;
 }
@@ -109,18 +130,60 @@ function patched(type: PatchType, doc: unknown, patch: unknown): unknown {
       return strategicMerge(current, patch as Json);
     case 'json': {
       if (!Array.isArray(patch)) throw new BadRequestError('a JSON patch must be an array of operations');
-      // fast-json-patch throws plain errors (e.g. a TypeError for `__proto__` paths) from validate
-      // as well as from apply: every one of them is the patch's fault, never a 500.
+      // fast-json-patch throws plain errors (e.g. a TypeError for `__proto__` paths) as well as its
+      // own: every one of them is the patch's fault, never a 500. Each operation is validated
+      // against the document as it stands when it applies.
       try {
-        const invalid = jsonpatch.validate(patch as jsonpatch.Operation[], current);
-        if (invalid) throw invalid;
-        return jsonpatch.applyPatch(current, patch as jsonpatch.Operation[], false, true).newDocument;
+        return jsonpatch.applyPatch(current, patch as jsonpatch.Operation[], ownPathValidator, true).newDocument;
       } catch (err) {
         throw jsonPatchError(err, patch);
       }
     }
   }
 }
+
+/** The value at a JSON pointer, following own members only; `found: false` when there is none. */
+function resolveOwn(doc: unknown, pointer: string): { found: boolean; value: unknown } {
+  if (pointer === '') return { found: true, value: doc };
+  let cur: unknown = doc;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur)) {
+      if (!/^(0|[1-9]\d*)$/.test(key) || Number(key) >= cur.length) return { found: false, value: undefined };
+      cur = cur[Number(key)];
+    } else if (isObject(cur) && Object.hasOwn(cur, key)) {
+      cur = cur[key];
+    } else {
+      return { found: false, value: undefined };
+    }
+  }
+  return { found: true, value: cur };
+}
+
+/**
+ * fast-json-patch's validator, plus RFC 6902's "the target location MUST exist" with own members
+ * only: it finds `toString` or `constructor` on Object.prototype and would replace, remove or copy
+ * a field that is not there.
+ */
+const ownPathValidator: jsonpatch.Validator<unknown> = (operation, index, document, existingPath) => {
+  const op = operation as { op?: unknown; path?: unknown; from?: unknown };
+  if (typeof op.path === 'string' && op.path.startsWith('/')) {
+    const missing = (pointer: string) => !resolveOwn(document, pointer).found;
+    if ((op.op === 'replace' || op.op === 'remove' || op.op === 'test') && missing(op.path)) {
+      throw new jsonpatch.JsonPatchError('Cannot perform the operation at a path that does not exist', 'OPERATION_PATH_UNRESOLVABLE', index, operation, document);
+    }
+    if (op.op === 'add') {
+      const parent = resolveOwn(document, op.path.slice(0, op.path.lastIndexOf('/')));
+      if (!parent.found || typeof parent.value !== 'object' || parent.value === null) {
+        throw new jsonpatch.JsonPatchError('Cannot perform an `add` operation at the desired path', 'OPERATION_PATH_CANNOT_ADD', index, operation, document);
+      }
+    }
+    if ((op.op === 'move' || op.op === 'copy') && typeof op.from === 'string' && missing(op.from)) {
+      throw new jsonpatch.JsonPatchError('Cannot perform the operation from a path that does not exist', 'OPERATION_FROM_UNRESOLVABLE', index, operation, document);
+    }
+  }
+  jsonpatch.validator(operation, index, document, existingPath);
+};
 
 /** `/spec/containers/0/image` → `spec.containers[0].image`, the way causes name fields. */
 function pointerToField(pointer: string): string {

@@ -3,6 +3,7 @@
 // `fieldValidation=Strict` and DeleteOptions validation.
 import { z } from 'zod';
 import { BadRequestError, type FieldCause } from '../errors.js';
+import { qualifiedNameErrors } from '../names.js';
 import { cause, childPath, formatPath, invalidObjectError } from './field-errors.js';
 import { DeleteOptionsSchema, ObjectMetaSchema, type DeleteOptions, type KubeObject } from './meta.js';
 import type { KindInfo } from './registry.js';
@@ -12,6 +13,12 @@ type JsonObject = Record<string, unknown>;
 
 function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `obj[key] = value` as an own data property: for `__proto__`, assignment would set the prototype. */
+function setOwn(obj: JsonObject, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
 }
 
 /**
@@ -39,9 +46,9 @@ export function withoutNulls(value: unknown): unknown {
     const w = v === null ? undefined : withoutNulls(v);
     if (w !== v && out === undefined) {
       out = {};
-      for (let j = 0; j < i; j++) out[keys[j]!] = value[keys[j]!];
+      for (let j = 0; j < i; j++) setOwn(out, keys[j]!, value[keys[j]!]);
     }
-    if (out !== undefined && w !== undefined) out[k] = w;
+    if (out !== undefined && w !== undefined) setOwn(out, k, w);
   }
   return out ?? value;
 }
@@ -112,6 +119,46 @@ function nameIn(body: unknown): string {
   return typeof name === 'string' ? name : '';
 }
 
+/** The key JavaScript objects treat as their prototype, not as data. */
+const PROTO_KEY = '__proto__';
+
+/**
+ * Causes for `__proto__` keys anywhere in a body. JSON.parse keeps such a key as plain data, but
+ * zod drops it from maps (a label `__proto__` would vanish) and ignores it in structs, and any
+ * code that copies the body by assignment would turn it into the copy's prototype. No Kubernetes
+ * field or map key can be `__proto__` (map keys are qualified names), so it is refused by name:
+ * as an invalid key on the map's path (as Kubernetes reports a bad label key), or as a forbidden
+ * field. `schema` tells maps from structs; it is undefined inside values the schema does not
+ * describe (unknown fields, z.unknown()), which are searched all the same.
+ */
+function protoKeyCauses(schema: z.core.$ZodType | undefined, value: unknown, path: (string | number)[], out: FieldCause[]): void {
+  if (Array.isArray(value)) {
+    const s = schema === undefined ? undefined : unwrap(schema);
+    const element = s instanceof z.ZodArray ? s.element : undefined;
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      protoKeyCauses(element, value[i], path, out);
+      path.pop();
+    }
+    return;
+  }
+  if (!isObject(value)) return;
+  const s = schema === undefined ? undefined : unwrap(schema);
+  const shape: Record<string, z.core.$ZodType> | undefined = s instanceof z.ZodObject ? s.shape : undefined;
+  const record = s instanceof z.ZodRecord ? s : undefined;
+  for (const key of Object.keys(value)) {
+    if (key === PROTO_KEY) {
+      if (record) out.push(cause.invalid(formatPath(path), key, qualifiedNameErrors(key).join('; ')));
+      else out.push(cause.forbidden(formatPath([...path, key]), `"${key}" is not a field of this object`));
+      continue;
+    }
+    const child = record ? record.valueType : shape !== undefined && Object.hasOwn(shape, key) ? shape[key] : undefined;
+    path.push(key);
+    protoKeyCauses(child, value[key], path, out);
+    path.pop();
+  }
+}
+
 /**
  * Decode, default and validate a client's object for `info`. Throws BadRequestError (400) for a
  * body that is not an object or names another apiVersion/kind, InvalidError (422) with one cause
@@ -121,6 +168,9 @@ export function validateObject<T extends KubeObject>(info: KindInfo<T>, raw: unk
   checkTypeMeta(info, raw);
   const body = withoutNulls(raw);
   const subject = { kind: info.kind, group: info.group, name: nameIn(body) };
+  const protoCauses: FieldCause[] = [];
+  protoKeyCauses(info.schema, body, [], protoCauses);
+  if (protoCauses.length > 0) throw invalidObjectError(subject, protoCauses);
   const parsed = info.schema.safeParse(body);
   if (!parsed.success) {
     const causes = parsed.error.issues.map((i) => issueToCause(i, body));
@@ -196,6 +246,9 @@ export function unknownFieldWarnings(fields: readonly string[]): string[] {
 export function validateDeleteOptions(raw: unknown): DeleteOptions {
   const body = withoutNulls(raw ?? {});
   const subject = { kind: 'DeleteOptions', group: 'meta.k8s.io', name: '' };
+  const protoCauses: FieldCause[] = [];
+  protoKeyCauses(DeleteOptionsSchema, body, [], protoCauses);
+  if (protoCauses.length > 0) throw invalidObjectError(subject, protoCauses);
   const parsed = DeleteOptionsSchema.safeParse(body);
   if (!parsed.success) throw invalidObjectError(subject, parsed.error.issues.map((i) => issueToCause(i, body)));
   const opts = parsed.data;
