@@ -223,6 +223,12 @@ export class Scheduler {
 
     // 3. PostFilter: it fits nowhere. Preemption may make room; gang siblings held are released.
     if (feasible.length === 0) {
+      // Its first verdict (the event users read, a preemption) must not rest on a node view older
+      // than the pod: the node watch may still owe nodes written before it.
+      if (ctx.queued.lastMessage === undefined && !this.cache.nodesCurrentAt(ctx.pod.pod.metadata.resourceVersion)) {
+        this.awaitNodeView(ctx.queued);
+        return;
+      }
       const post = plan ? this.framework.postFilter(ctx, diagnosis) : undefined;
       if (post?.nominatedNodeName) this.nominate(ctx, post);
       this.unschedulable(ctx, post?.message ? `${diagnosis.message()} ${post.message}` : diagnosis.message(), startedAt);
@@ -299,6 +305,23 @@ export class Scheduler {
 
   // ---------------------------------------------------------------------------------------------
   // Outcomes
+
+  /**
+   * Decide `q` again once a node list shows the cache current; when it does not, after a back-off
+   * in which the node watch catches up. The pod stays in flight meanwhile.
+   */
+  private awaitNodeView(q: QueuedPodInfo): void {
+    this.cache.verifyNodes().then(
+      (current) => {
+        if (!current) this.opts.log.debug('node cache behind the pod; deciding again after a back-off', { pod: q.podInfo.key });
+        this.queue.requeue(q, current ? 'active' : 'backoff');
+      },
+      (err: unknown) => {
+        this.opts.log.warn('could not list nodes to check the node cache', { pod: q.podInfo.key, error: errorMessage(err) });
+        this.queue.requeue(q, 'backoff');
+      },
+    );
+  }
 
   /** Preemption made room somewhere: remember the node for this pod, on the pod too. */
   private nominate(ctx: CycleContext, post: PostFilterResult): void {

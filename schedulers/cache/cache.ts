@@ -63,6 +63,10 @@ export class SchedulerCache implements ClusterView {
   private readonly freeFitRows: number[] = [];
   private sweeper: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  /** A node list matched the cache at this resourceVersion (nodesCurrentAt). */
+  private nodesVerifiedAt = 0;
+  /** The node list in progress, shared by every caller of verifyNodes(). */
+  private verifying: Promise<boolean> | undefined;
 
   constructor(private readonly opts: CacheOptions) {
     this.now = opts.now ?? Date.now;
@@ -137,6 +141,51 @@ export class SchedulerCache implements ClusterView {
 
   podsWithRequiredAntiAffinity(): Iterable<{ readonly pod: PodInfo; readonly nodeName: string }> {
     return this.antiAffinity.values();
+  }
+
+  /**
+   * Whether the node view holds every node write up to `resourceVersion` (a pod's): the node watch
+   * has passed it, or a node list at or after it matched the cache. The pod and node watches are
+   * separate streams, so a pod can arrive before nodes written ahead of it.
+   */
+  nodesCurrentAt(resourceVersion: string | undefined): boolean {
+    const rv = Number(resourceVersion ?? 0);
+    return rv <= this.nodesVerifiedAt || rv <= Number(this.nodeInformer.lastResourceVersion || 0);
+  }
+
+  /**
+   * Lists the nodes (a consistent read) and checks the cache against the list: true when the cache
+   * holds all of it, and nodesCurrentAt() then covers everything up to the list. Concurrent callers
+   * share one list.
+   */
+  verifyNodes(): Promise<boolean> {
+    this.verifying ??= this.compareWithNodeList().finally(() => (this.verifying = undefined));
+    return this.verifying;
+  }
+
+  private async compareWithNodeList(): Promise<boolean> {
+    const listed = new Map<string, number>();
+    let at = 0;
+    let cont: string | undefined;
+    do {
+      const page = await this.opts.client.list<{ metadata: { resourceVersion?: string; continue?: string }; items: Node[] }>(
+        { resource: 'nodes' },
+        { limit: 500, ...(cont ? { continue: cont } : {}) },
+      );
+      for (const n of page.items) listed.set(n.metadata.name ?? '', Number(n.metadata.resourceVersion ?? 0));
+      // Every page of one list is read at its first page's version.
+      at ||= Number(page.metadata.resourceVersion ?? 0);
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    const rvOf = (n: Node | undefined) => Number(n?.metadata.resourceVersion ?? 0);
+    // The watch has passed the list (events come in order), or the cache has each listed node at
+    // that version or newer and no node the list lacks unless that node came after the list.
+    const current =
+      Number(this.nodeInformer.lastResourceVersion || 0) >= at ||
+      ([...listed].every(([name, rv]) => rvOf(this.nodeInformer.get(undefined, name)) >= rv) &&
+        this.nodeInformer.list().every((n) => listed.has(n.metadata.name ?? '') || rvOf(n) > at));
+    if (current) this.nodesVerifiedAt = Math.max(this.nodesVerifiedAt, at);
+    return current;
   }
 
   /** The newest version of a pod the watch has shown. */

@@ -253,16 +253,18 @@ function kubectlSuite(mode: 'no auth' | 'token auth'): void {
         cwd: dir,
       });
       try {
-        // The header follows the initial list; kubectl then watches from that list's resourceVersion,
-        // so nothing written after this point can be missed.
-        await waitFor(() => /NAME\s+READY\s+STATUS/.test(w.stdout()), 'kubectl get -w to print its header');
-        // Complete lines only: kubectl's output can arrive split mid-line.
+        // Complete lines only: kubectl writes its table cell by cell (one write per cell), so a
+        // read can end mid-line, even right after the header.
         const linesFor = (name: string) =>
           w
             .stdout()
             .split('\n')
             .slice(0, -1)
             .filter((l) => l.split(/\s+/)[0] === name);
+        // kubectl prints the initial list, then watches from that list's resourceVersion: once the
+        // row of "web" (in that list) is out, nothing written after this point can be missed.
+        await waitFor(() => linesFor('web').length >= 1, 'kubectl get -w to print the initial list (the row of pod "web")');
+        expect(w.stdout()).to.match(/^NAME\s+READY\s+STATUS/);
         expect(linesFor('web')).to.have.length(1);
 
         await api().create({ resource: 'pods', namespace: 'default' }, podObject('watched', { app: 'w' }));
