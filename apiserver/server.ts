@@ -24,7 +24,7 @@ import { installPlacement } from './placement/routes.js';
 import { NamespaceLifecycle } from './controllers/namespace-lifecycle.js';
 import { installAgentIntegration, type ControllerOptions } from './controllers/install.js';
 import type { Store } from './storage/store.js';
-import { armDeadline, DEFAULT_REQUEST_TIMEOUT_MS } from './http/deadline.js';
+import { RequestDeadlines, DEFAULT_REQUEST_TIMEOUT_MS } from './http/deadline.js';
 
 export interface ApiServerOptions {
   store: Store;
@@ -157,7 +157,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
 
   const inflight = new InflightLimiter(opts.maxRequestsInflight ?? 400, metrics.inflight);
-  const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const deadlines = new RequestDeadlines(opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, log, () => metrics.requestTimeouts.inc());
 
   // Resource requests (the hot path) go straight from Node's server to the resource router; the
   // express app serves health, metrics, discovery and /audit, and whatever the router declines.
@@ -271,7 +271,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       sendError(res, new TooManyRequestsError('Too many requests, please try again later.', 1), log);
       return;
     }
-    if (!armDeadline(req, res, requestTimeoutMs, log, () => metrics.requestTimeouts.inc())) return;
+    if (!deadlines.arm(req, res)) return;
     try {
       exchange.user = authenticator ? authenticator.authenticate(req.headers.authorization) : ANONYMOUS_ADMIN;
     } catch (err) {
@@ -355,6 +355,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       await agentIntegration.stop(); // node agents: controllers stop, leader lease released
       namespaceLifecycle.stop();
       timers.forEach((t) => clearInterval(t));
+      deadlines.stop();
       for (const r of resources.values()) r.rest.objects.cache.stop();
       // Watches are ended above; connections a client opened but never used would otherwise
       // hold server.close() until the header timeout.

@@ -107,9 +107,13 @@ function parseText(text: string, yaml: boolean): unknown {
 /** The response each request is answered on, for the Warning headers a body can cause. */
 const responses = new WeakMap<IncomingMessage, ServerResponse>();
 
-/** Pair a request with its response (the server does this for every request). */
+/**
+ * Pair a request with its response (the server does this for every request). Only requests that
+ * ask for field validation can need it: a WeakMap entry per request would cost every request GC
+ * time (ephemerons), so the others are not recorded.
+ */
 export function pairResponse(req: IncomingMessage, res: ServerResponse): void {
-  responses.set(req, res);
+  if (req.url?.includes('fieldValidation=')) responses.set(req, res);
 }
 
 /** Most duplicate fields reported in one message or as Warning headers. */

@@ -57,6 +57,8 @@ interface Pending {
   req: ITxnRequest;
   /** Writes in its larger branch: the positions it reserves in a batch. */
   writes: number;
+  /** It deletes something (deletes' positions depend on the other writes of their resource). */
+  deletes: boolean;
   /** Every key the transaction touches, as latin1 strings (a byte-exact Set key). */
   keys: string[];
   /** Op count etcd checks against max-txn-ops: the largest of compares, success, failure. */
@@ -174,7 +176,7 @@ export class TxnGroupCommitter {
     this.send(outer)
       .then(
         (res) => {
-          const revision = new RevisionPositions(this.resourceOf);
+          const revision = new RevisionPositions(this.resourceOf, batch.some((p) => p.deletes));
           batch.forEach((p, i) => {
             const nested = (res.responses[i] as IResponseOp | undefined)?.response_txn;
             if (!nested) {
@@ -203,7 +205,7 @@ export class TxnGroupCommitter {
 
   private async sendAlone(req: ITxnRequest): Promise<GroupCommitResult> {
     const response = await this.send(stamp(req, 0));
-    return { response, positions: new RevisionPositions(this.resourceOf).place(req, response, 0) };
+    return { response, positions: new RevisionPositions(this.resourceOf, deletesIn(req)).place(req, response, 0) };
   }
 }
 
@@ -214,7 +216,14 @@ export class TxnGroupCommitter {
  */
 class RevisionPositions {
   private readonly last = new Map<string, number>();
-  constructor(private readonly resourceOf: (key: Buffer) => string) {}
+  /**
+   * `withDeletes`: some transaction of the request deletes. Without deletes every write is at its
+   * stamp, and the resources need not be told apart (the common case: creates and updates).
+   */
+  constructor(
+    private readonly resourceOf: (key: Buffer) => string,
+    private readonly withDeletes: boolean,
+  ) {}
 
   place(req: ITxnRequest, res: ITxnResponse, base: number): number[] {
     const ops = (res.succeeded ? req.success : req.failure) ?? [];
@@ -224,6 +233,10 @@ class RevisionPositions {
       const write = op.request_put ?? op.request_delete_range;
       if (!write) return;
       const stamp = position++;
+      if (!this.withDeletes) {
+        positions.push(stamp);
+        return;
+      }
       const resource = this.resourceOf(write.key ?? Buffer.alloc(0));
       if (op.request_put) {
         this.last.set(resource, stamp);
@@ -248,23 +261,28 @@ function stamp(req: ITxnRequest, base: number): ITxnRequest {
   const branch = (ops: IRequestOp[] | undefined) => {
     if (!ops) return ops;
     let position = base;
-    let changed = false;
-    const out = ops.map((op) => {
+    // Copied only once a put needs a stamp (the lone first write of a request needs none).
+    let out: IRequestOp[] | undefined;
+    ops.forEach((op, i) => {
       if (op.request_put) {
         const p = position++;
-        if (p === 0) return op;
-        changed = true;
-        return { request_put: { ...op.request_put, value: stampValue(op.request_put.value ?? Buffer.alloc(0), p) } };
+        if (p === 0) return;
+        out ??= ops.slice();
+        out[i] = { request_put: { ...op.request_put, value: stampValue(op.request_put.value ?? Buffer.alloc(0), p) } };
+      } else if (op.request_delete_range) {
+        position++;
       }
-      if (op.request_delete_range) position++;
-      return op;
     });
-    return changed ? out : ops;
+    return out ?? ops;
   };
   const success = branch(req.success);
   const failure = branch(req.failure);
   if (success === req.success && failure === req.failure) return req;
   return { ...req, ...(success ? { success } : {}), ...(failure ? { failure } : {}) };
+}
+
+function deletesIn(req: ITxnRequest): boolean {
+  return (req.success ?? []).some((op) => op.request_delete_range) || (req.failure ?? []).some((op) => op.request_delete_range);
 }
 
 function writesIn(ops: IRequestOp[] | undefined): number {
@@ -274,7 +292,7 @@ function writesIn(ops: IRequestOp[] | undefined): number {
 }
 
 
-function describe(req: ITxnRequest): Pick<Pending, 'keys' | 'ops' | 'bytes' | 'alone' | 'writes'> {
+function describe(req: ITxnRequest): Pick<Pending, 'keys' | 'ops' | 'bytes' | 'alone' | 'writes' | 'deletes'> {
   const keys: string[] = [];
   let bytes = PER_FIELD_OVERHEAD;
   let alone = false;
@@ -298,5 +316,5 @@ function describe(req: ITxnRequest): Pick<Pending, 'keys' | 'ops' | 'bytes' | 'a
   (req.failure ?? []).forEach(visit);
   const ops = Math.max(req.compare?.length ?? 0, req.success?.length ?? 0, req.failure?.length ?? 0);
   const writes = Math.max(writesIn(req.success), writesIn(req.failure));
-  return { keys, ops, bytes, alone, writes };
+  return { keys, ops, bytes, alone, writes, deletes: deletesIn(req) };
 }

@@ -122,6 +122,18 @@ function nameIn(body: unknown): string {
 /** The key JavaScript objects treat as their prototype, not as data. */
 const PROTO_KEY = '__proto__';
 
+/** Whether `value` holds an own `__proto__` key anywhere (cheap: no schema, stops at the first). */
+function hasProtoKey(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) {
+    for (const v of value) if (hasProtoKey(v)) return true;
+    return false;
+  }
+  if (Object.hasOwn(value, PROTO_KEY)) return true;
+  for (const k in value) if (hasProtoKey((value as JsonObject)[k])) return true;
+  return false;
+}
+
 /**
  * Causes for `__proto__` keys anywhere in a body. JSON.parse keeps such a key as plain data, but
  * zod drops it from maps (a label `__proto__` would vanish) and ignores it in structs, and any
@@ -168,9 +180,12 @@ export function validateObject<T extends KubeObject>(info: KindInfo<T>, raw: unk
   checkTypeMeta(info, raw);
   const body = withoutNulls(raw);
   const subject = { kind: info.kind, group: info.group, name: nameIn(body) };
-  const protoCauses: FieldCause[] = [];
-  protoKeyCauses(info.schema, body, [], protoCauses);
-  if (protoCauses.length > 0) throw invalidObjectError(subject, protoCauses);
+  // The schema-aware search names the field; the plain one (no such key, nearly always) is cheap.
+  if (hasProtoKey(body)) {
+    const protoCauses: FieldCause[] = [];
+    protoKeyCauses(info.schema, body, [], protoCauses);
+    if (protoCauses.length > 0) throw invalidObjectError(subject, protoCauses);
+  }
   const parsed = info.schema.safeParse(body);
   if (!parsed.success) {
     const causes = parsed.error.issues.map((i) => issueToCause(i, body));
