@@ -389,6 +389,14 @@ export class Scheduler {
           this.queue.done(pod.key);
           return;
         }
+        if (r.allocationResourceVersion !== undefined && r.allocationResourceVersion === d.allocationResourceVersion) {
+          // Refused on the very ledger this decision read: the view was not stale, the server's
+          // fit rule is stricter than this profile's (e.g. NodeResourcesFit ignoredResources).
+          // The node stays trusted for other pods; this one waits for the cluster to change, and
+          // its FailedScheduling event says why.
+          this.unschedulable(ctx, `node ${d.nodeName} refused it on the ledger this scheduler read: ${r.message}`, d.startedAt);
+          return;
+        }
         // Lost a race for the node: its ledger moved under us. Decide again against fresh state.
         this.cache.markStale(d.nodeName, d.allocationResourceVersion);
         metrics.retries.inc({ profile, reason: 'conflict' });

@@ -6,7 +6,7 @@
 // so a busy scheduler sends full batches and an idle one sends each pod at once.
 import { performance } from 'node:perf_hooks';
 import { ALLOCATION_RESOURCE_VERSION_ANNOTATION } from '../../shared/api/core.js';
-import type { Placement, PlacementBinding, PlacementOutcome } from '../../shared/api/scheduling.js';
+import { ALLOCATION_VERSION_CAUSE, type Placement, type PlacementBinding, type PlacementOutcome, type PlacementReason } from '../../shared/api/scheduling.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { CellError, ConflictError, NotFoundError, errorMessage } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
@@ -25,7 +25,13 @@ export interface Decision {
 
 export type CommitOutcome =
   | { readonly outcome: 'Bound' }
-  | { readonly outcome: 'Conflict'; readonly reason: ConflictReason; readonly message: string }
+  | {
+      readonly outcome: 'Conflict';
+      readonly reason: ConflictReason;
+      readonly message: string;
+      /** The ledger version the server refused on, when it says (shared/api/scheduling.ts). */
+      readonly allocationResourceVersion: string | undefined;
+    }
   | { readonly outcome: Exclude<PlacementOutcome, 'Bound' | 'Conflict'> | 'Error'; readonly message: string };
 
 export interface CommitterOptions {
@@ -42,12 +48,26 @@ export interface CommitterOptions {
 
 type CommitKind = 'binding' | 'placement' | 'gang';
 
-/** Which conflict it was, from the API server's message (apiserver/placement/commit.ts). */
-export function conflictReason(message: string): ConflictReason {
-  if (message.includes('already assigned')) return 'pod-taken';
-  if (message.includes('being deleted') || message.includes('already finished') || message.includes('was replaced')) return 'pod-changed';
-  if (message.includes('allocation changed') || message.includes('kept changing')) return 'allocation-changed';
-  return 'insufficient';
+/** Which conflict it was, from the reason the API server gives (never from its wording). */
+export function conflictReason(reason: string | undefined): ConflictReason {
+  switch (reason as PlacementReason | undefined) {
+    case 'PodTaken':
+      return 'pod-taken';
+    case 'PodChanged':
+      return 'pod-changed';
+    case 'LedgerMoved':
+      return 'allocation-changed';
+    default:
+      return 'insufficient';
+  }
+}
+
+/** A refused Binding's reason and ledger version, from its 409 Status causes. */
+function bindingConflict(err: ConflictError): { reason: ConflictReason; allocationResourceVersion: string | undefined } {
+  return {
+    reason: conflictReason(err.causes[0]?.reason),
+    allocationResourceVersion: err.causes.find((c) => c.reason === ALLOCATION_VERSION_CAUSE)?.message,
+  };
 }
 
 export class Committer {
@@ -154,7 +174,7 @@ export class Committer {
       if (!r) return { outcome: 'Error', message: 'the placement response has no result for this binding' };
       const message = r.message ?? '';
       if (r.outcome === 'Bound') return { outcome: 'Bound' };
-      if (r.outcome === 'Conflict') return { outcome: 'Conflict', reason: conflictReason(message), message };
+      if (r.outcome === 'Conflict') return { outcome: 'Conflict', reason: conflictReason(r.reason), message, allocationResourceVersion: r.allocationResourceVersion };
       return { outcome: r.outcome, message };
     });
   }
@@ -178,7 +198,7 @@ export class Committer {
       await this.opts.client.create({ namespace: pod.namespace, resource: 'pods', name: pod.name, subresource: 'binding' }, body);
       return { outcome: 'Bound' };
     } catch (err) {
-      if (err instanceof ConflictError) return { outcome: 'Conflict', reason: conflictReason(err.message), message: err.message };
+      if (err instanceof ConflictError) return { outcome: 'Conflict', ...bindingConflict(err), message: err.message };
       if (err instanceof NotFoundError) return { outcome: 'NotFound', message: err.message };
       if (err instanceof CellError && err.code === 422) return { outcome: 'Invalid', message: err.message };
       throw err;
