@@ -113,10 +113,12 @@ function listChanged(last: Json | undefined, desired: Json[], live: Json | undef
 
 /** The three-way merge patch for one object level. */
 function diff(last: JsonObject | undefined, desired: JsonObject, live: JsonObject | undefined): JsonObject {
-  const patch: JsonObject = {};
+  // Own members only, read and written (a key such as `constructor` or `__proto__` is data here).
+  const patch = Object.create(null) as JsonObject;
+  const own = (o: JsonObject | undefined, k: string) => (o !== undefined && Object.hasOwn(o, k) ? o[k] : undefined);
   for (const [k, want] of Object.entries(desired)) {
-    const have = live?.[k];
-    const before = last?.[k];
+    const have = own(live, k);
+    const before = own(last, k);
     if (isJsonObject(want) && isJsonObject(have)) {
       const sub = diff(isJsonObject(before) ? before : undefined, want, have);
       if (Object.keys(sub).length > 0) patch[k] = sub;
@@ -130,7 +132,7 @@ function diff(last: JsonObject | undefined, desired: JsonObject, live: JsonObjec
     }
   }
   for (const k of Object.keys(last ?? {})) {
-    if (!(k in desired) && live !== undefined && k in live) patch[k] = null;
+    if (!Object.hasOwn(desired, k) && live !== undefined && Object.hasOwn(live, k)) patch[k] = null;
   }
   return patch;
 }

@@ -92,7 +92,9 @@ export class NodeInfo {
   setNode(node: Node): boolean {
     const prev = this.node;
     this.node = node;
-    this.labels = node.metadata.labels ?? {};
+    // Without a prototype: a plugin's labels[topologyKey] for a key such as `constructor` must
+    // find the node's own label or nothing, never Object.prototype's member.
+    this.labels = Object.assign(Object.create(null) as Record<string, string>, node.metadata.labels ?? {});
     this.taints = node.spec.taints ?? NO_TAINTS;
     this.unschedulable = node.spec.unschedulable === true;
     if (!this.ledgerAllocatable) this.allocatable = ResourceVector.parse(node.status.allocatable ?? node.status.capacity);

@@ -62,6 +62,15 @@ describe('cellctl units', () => {
       expect(lastAppliedValue({ kind: 'Pod', apiVersion: 'v1', metadata: { name: 'p' } })).to.equal('{"apiVersion":"v1","kind":"Pod","metadata":{"annotations":{},"name":"p"}}\n');
     });
 
+    it('treats keys that name Object.prototype members as plain data', () => {
+      const live = withLastApplied(manifest({ a: '1' }, []));
+      const { patch } = planApply(manifest({ a: '1', constructor: 'x', toString: 'y' }, []), live);
+      expect(JSON.parse(JSON.stringify((patch.metadata as JsonObject).labels))).to.deep.equal({ constructor: 'x', toString: 'y' });
+      // A label the manifest dropped is removed only when the live object has it as its own.
+      const dropped = planApply(manifest({}, []), withLastApplied(manifest({ constructor: 'x' }, [])));
+      expect(JSON.parse(JSON.stringify((dropped.patch.metadata as JsonObject).labels))).to.deep.equal({ constructor: null });
+    });
+
     it('is empty when the live object already matches (server defaults do not count)', () => {
       const desired = manifest({ a: '1' }, [{ name: 'X', value: '1' }]);
       const live = withLastApplied(desired);
