@@ -115,6 +115,19 @@ function isFactory(v: unknown): v is PluginFactory {
   return typeof v === 'function';
 }
 
+/**
+ * A plugin module as its author wrote it. JavaScript (.js, .mjs) is imported as it is; TypeScript
+ * (.ts, .mts, .cts) through tsx's loader (esbuild: it strips the types, it does not type-check),
+ * scoped to this one import, so the installed binary — plain Node.js running the compiled
+ * JavaScript — loads the same plugin files the tests run from source.
+ */
+async function importPlugin(file: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(file).href;
+  if (!/\.[mc]?ts$/.test(file)) return (await import(url)) as Record<string, unknown>;
+  const { tsImport } = await import('tsx/esm/api');
+  return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+}
+
 async function factoryOf(spec: PluginSpec, profileFile: string): Promise<PluginFactory> {
   if (spec.module === undefined) {
     const f = BUILTIN_PLUGINS.get(spec.name ?? '');
@@ -124,7 +137,7 @@ async function factoryOf(spec: PluginSpec, profileFile: string): Promise<PluginF
   const file = path.resolve(path.dirname(profileFile), spec.module);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = await importPlugin(file);
   } catch (err) {
     throw new InvalidError(`profile ${profileFile}: cannot load plugin module ${file}: ${errorMessage(err)}`);
   }

@@ -10,7 +10,7 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export type Program = 'apiserver' | 'schedulers' | 'agent' | 'cli';
 
 /** Node's arguments to run `program`'s main module: `nodeArgs`, then the entry point. */
-export function programArgs(program: Program, nodeArgs: readonly string[] = []): string[] {
-  if (process.env.CELL_RUN_FROM === 'dist') return [...nodeArgs, path.join(REPO_ROOT, 'dist', program, 'main.js')];
+export function programArgs(program: Program, nodeArgs: readonly string[] = [], from: 'source' | 'dist' | undefined = undefined): string[] {
+  if ((from ?? (process.env.CELL_RUN_FROM === 'dist' ? 'dist' : 'source')) === 'dist') return [...nodeArgs, path.join(REPO_ROOT, 'dist', program, 'main.js')];
   return [...nodeArgs, '--import', 'tsx', path.join(REPO_ROOT, program, 'main.ts')];
 }

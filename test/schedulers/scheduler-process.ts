@@ -19,6 +19,8 @@ export interface SchedulerProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Flags for node itself, e.g. `--cpu-prof` (not all are allowed in NODE_OPTIONS). */
   nodeArgs?: string[];
+  /** Run the compiled binary (dist/) whatever CELL_RUN_FROM says. */
+  fromDist?: boolean;
 }
 
 export interface SchedulerProcess {
@@ -38,7 +40,7 @@ export async function startSchedulerProcess(opts: SchedulerProcessOptions): Prom
   const name = opts.name ?? 'default-scheduler';
   const port = await freePort();
   const args = [
-    ...programArgs('schedulers', opts.nodeArgs),
+    ...programArgs('schedulers', opts.nodeArgs, opts.fromDist ? 'dist' : undefined),
     `--server=${opts.server}`,
     `--scheduler-name=${name}`,
     `--profile=${opts.profile ?? 'default'}`,
