@@ -2,7 +2,7 @@
 // (`example.cell.dev/cost-per-hour: "12"`); nodes labelled `example.cell.dev/maintenance=true`
 // take no new pods. Run it as its own scheduler:
 //   cell-scheduler --scheduler-name=cheapest --profile=schedulers/examples/cheapest.yaml
-import { MAX_NODE_SCORE, unresolvable, type Plugin, type PluginFactory } from '../framework/plugin.js';
+import { MAX_NODE_SCORE, unresolvable, type Plugin, type PluginFactory } from '../sdk.js';
 
 const IN_MAINTENANCE = unresolvable('node(s) were in maintenance');
 

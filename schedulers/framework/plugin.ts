@@ -74,18 +74,72 @@ export type PermitResult =
   | { readonly wait: { readonly group: string; readonly timeoutMs: number } }
   | { readonly releaseGroup: string };
 
+/**
+ * A scheduling plugin: a `name` and only the extension points it uses. Each method's doc has a
+ * short example; `schedulers/examples/` has two whole plugins with their profiles and tests.
+ */
 export interface Plugin {
+  /** Unique within a profile; FailedScheduling diagnoses and logs name the plugin by it. */
   readonly name: string;
+  /**
+   * QueueSort: whether `a` is tried before `b`. Exactly one plugin of a profile has it (usually the
+   * built-in PrioritySort).
+   * @example less: (a, b) => a.podInfo.priority > b.podInfo.priority || a.timestamp < b.timestamp
+   */
   less?(a: QueuedPodInfo, b: QueuedPodInfo): boolean;
+  /**
+   * Once per pod, before any node is looked at: compute what filter/score need (store it with
+   * `ctx.write`), reject the pod outright, narrow the nodes, or `'skip'` this plugin's filter.
+   * @example preFilter(ctx) { const zone = ctx.pod.labels['zone']; if (!zone) return 'skip'; ctx.write(ZONE, zone); return undefined; }
+   */
   preFilter?(ctx: CycleContext): PreFilterResult;
+  /**
+   * Per node: `undefined` = the pod may go there; a shared `Rejection` constant = it may not, and why.
+   * @example filter: (_ctx, node) => (node.labels['maintenance'] === 'true' ? IN_MAINTENANCE : undefined)
+   */
   filter?(ctx: CycleContext, node: NodeInfo): Rejection | undefined;
+  /**
+   * The pod fits nowhere (`diagnosis.nodeStatus` says why, per node): make room (preemption) or
+   * add to the FailedScheduling message.
+   * @example postFilter: (_ctx, d) => ({ message: `${d.nodeStatus.size} node(s) rejected it; ask #infra for more.` })
+   */
   postFilter?(ctx: CycleContext, diagnosis: Diagnosis): PostFilterResult | undefined;
+  /**
+   * Once per pod, over the feasible nodes, before `score`: per-pod work, or `'skip'` to sit out scoring.
+   * @example preScore: (ctx) => (ctx.pod.requests.get('nvidia.com/gpu') === 0 ? 'skip' : undefined)
+   */
   preScore?(ctx: CycleContext, nodes: readonly NodeInfo[]): 'skip' | undefined;
+  /**
+   * Per feasible node: a raw score; 0..MAX_NODE_SCORE after `normalizeScore` (clamped), times the
+   * plugin's weight in the profile. Highest total wins; ties are broken at random.
+   * @example score: (_ctx, node) => MAX_NODE_SCORE * (1 - node.requested.cpu / Math.max(1, node.allocatable.cpu))
+   */
   score?(ctx: CycleContext, node: NodeInfo): number;
+  /**
+   * Rescale this plugin's raw scores of all feasible nodes, in place, to 0..MAX_NODE_SCORE.
+   * @example normalizeScore(_ctx, s) { const max = Math.max(...s, 1); for (let i = 0; i < s.length; i++) s[i] = (s[i]! * MAX_NODE_SCORE) / max; }
+   */
   normalizeScore?(ctx: CycleContext, scores: Float64Array): void;
+  /**
+   * The pod is assumed on `node` (its room is taken in this scheduler's cache); a rejection undoes it.
+   * @example reserve(ctx, node) { reservedGpus.set(ctx.pod.uid, node.name); return undefined; }
+   */
   reserve?(ctx: CycleContext, node: NodeInfo): Rejection | undefined;
+  /**
+   * The assumption is undone (a later plugin refused, a permit was rejected, the commit lost a race).
+   * @example unreserve(ctx) { reservedGpus.delete(ctx.pod.uid); }
+   */
   unreserve?(ctx: CycleContext, nodeName: string, why: string): void;
+  /**
+   * Last word before the commit: allow (`undefined`), reject, hold the pod under a group key
+   * until `{ releaseGroup }` commits the whole group in one all-or-nothing Placement.
+   * @example permit: (ctx) => (ctx.pod.group ? { wait: { group: `${ctx.pod.namespace}/${ctx.pod.group}`, timeoutMs: 30_000 } } : undefined)
+   */
   permit?(ctx: CycleContext, node: NodeInfo): PermitResult;
+  /**
+   * The pod is bound (the commit succeeded).
+   * @example postBind(ctx, nodeName) { handle.log.info('bound', { pod: ctx.pod.key, node: nodeName }); }
+   */
   postBind?(ctx: CycleContext, nodeName: string): void;
   /** Called once when the daemon stops. */
   close?(): void | Promise<void>;
