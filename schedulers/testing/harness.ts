@@ -21,6 +21,7 @@ import { BUILTIN_PLUGINS } from '../framework/registry.js';
 import { NodeCursor, numFeasibleNodesToFind } from '../framework/sampling.js';
 import { createPlugins, loadProfile } from '../profile/profile.js';
 import type { QueuedPodInfo } from '../queue/scheduling-queue.js';
+import { seededRandom } from '../../shared/seeded-random.js';
 
 /** A Node as you would write it in YAML (defaults are applied, as the API server would). */
 export type NodeInput = Parameters<typeof NodeSchema.parse>[0];
@@ -112,18 +113,6 @@ class OfflineClient extends ApiClient {
   }
 }
 
-/** mulberry32: a small seeded PRNG, so that ties and sampling repeat from run to run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * An in-memory cluster and one scheduler profile. `schedule(pods)` decides each pod the way the
  * daemon does and counts the pods it places, so later pods see them.
@@ -162,7 +151,7 @@ export class SchedulerHarness implements ClusterView {
   }
 
   private constructor(opts: HarnessOptions) {
-    this.random = seeded(opts.seed ?? 1);
+    this.random = seededRandom(opts.seed ?? 1);
     this.cursor = new NodeCursor(this.random);
     for (const input of opts.nodes) {
       const node = NodeSchema.parse(input);

@@ -1,11 +1,2 @@
-/** Deterministic PRNG (mulberry32): fuzz loops and races that fail reproduce with the same seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Fuzz loops and races that fail reproduce with the same seed.
+export { seededRandom } from '../../shared/seeded-random.js';
