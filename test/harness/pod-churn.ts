@@ -1,7 +1,7 @@
 // A pod workload that makes multi-object etcd revisions on purpose, for watch and resourceVersion
 // tests: concurrent writers, each round creating five pods at once (group-committed with the
 // other writers' creates), binding them with one Placement (one transaction), patching two and
-// force-deleting three. Over plain HTTP, as any client would.
+// force-deleting three. Over plain HTTP, as every client does.
 
 export interface PodChurnOptions {
   /** API server URL (straight to the server, not through a test proxy). */
