@@ -2,18 +2,16 @@
 // TypeScript. The README's example (schedulers/examples/cheapest.yaml naming cheapest-node.ts) must
 // run on the compiled binary as written, and a plugin that cannot load must say which file and why,
 // on one line, with exit code 2.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { buildDist } from '../harness/build.js';
 import { REPO_ROOT } from '../harness/entrypoint.js';
 import { createNamespace, createNodes, createPods, nodeObject, podObject, waitForBound } from './helpers.js';
 import { startSchedulerProcess, type SchedulerProcess } from './scheduler-process.js';
-
-const run = promisify(execFile);
 
 describe('plugins load in the compiled cell-scheduler as their authors write them', function () {
   this.timeout(180_000);
@@ -24,7 +22,7 @@ describe('plugins load in the compiled cell-scheduler as their authors write the
   before(async () => {
     // The binary under test is what `npm run build` makes (npm ci runs it; built again here so a
     // stale dist/ never answers for the source).
-    await run(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, timeout: 170_000 });
+    await buildDist();
     api = await startTestApiServer({ backend: 'etcd' });
   });
   after(async () => {
