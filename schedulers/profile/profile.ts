@@ -14,19 +14,20 @@
 //       args: { anything: the plugin validates it }
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { InvalidError, errorMessage } from '../../shared/errors.js';
 import { BUILTIN_PLUGINS } from '../framework/registry.js';
 import type { Plugin, PluginFactory, PluginHandle } from '../framework/plugin.js';
 import type { WeightedPlugin } from '../framework/framework.js';
+import { importPluginModule, resolvePluginModule } from './plugin-module.js';
 
 const PluginSpecSchema = z
   .object({
     /** A built-in plugin's name. With `module`, only a label for logs. */
     name: z.string().min(1).optional(),
-    /** A file exporting a PluginFactory as default (or as `create`), relative to the profile. */
+    /** A file exporting a PluginFactory as default (or as `create`), relative to the profile, or an installed package. */
     module: z.string().min(1).optional(),
     /** Multiplies the plugin's 0..100 node scores (default 1). */
     weight: z.number().int().min(0).max(100).default(1),
@@ -115,29 +116,17 @@ function isFactory(v: unknown): v is PluginFactory {
   return typeof v === 'function';
 }
 
-/**
- * A plugin module as its author wrote it. JavaScript (.js, .mjs) is imported as it is; TypeScript
- * (.ts, .mts, .cts) through tsx's loader (esbuild: it strips the types, it does not type-check),
- * scoped to this one import, so the installed binary — plain Node.js running the compiled
- * JavaScript — loads the same plugin files the tests run from source.
- */
-async function importPlugin(file: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(file).href;
-  if (!/\.[mc]?ts$/.test(file)) return (await import(url)) as Record<string, unknown>;
-  const { tsImport } = await import('tsx/esm/api');
-  return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
-}
-
 async function factoryOf(spec: PluginSpec, profileFile: string): Promise<PluginFactory> {
   if (spec.module === undefined) {
     const f = BUILTIN_PLUGINS.get(spec.name ?? '');
     if (!f) throw new InvalidError(`profile ${profileFile}: unknown plugin "${spec.name ?? ''}"; built-in plugins: ${[...BUILTIN_PLUGINS.keys()].join(', ')}`);
     return f;
   }
-  const file = path.resolve(path.dirname(profileFile), spec.module);
+  let file = spec.module;
   let mod: Record<string, unknown>;
   try {
-    mod = await importPlugin(file);
+    file = resolvePluginModule(spec.module, profileFile);
+    mod = await importPluginModule(file);
   } catch (err) {
     throw new InvalidError(`profile ${profileFile}: cannot load plugin module ${file}: ${errorMessage(err)}`);
   }
