@@ -10,6 +10,7 @@ import type { ApiClient } from '../shared/client/http-client.js';
 import { Informer, objectKey } from '../shared/client/informer.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
+import { firstShortfall } from '../shared/node-fit.js';
 import { podRequests, PODS_RESOURCE } from '../shared/pod-resources.js';
 import { add, parseResourceList, ResourceAmounts } from '../shared/resources.js';
 import type { AgentConfig } from './flags.js';
@@ -29,20 +30,12 @@ const LOG_LIMIT_CHECK_MS = 2000;
 
 /** Why a pod does not fit what is left of the node, Kubernetes-style (OutOfcpu, …), or undefined. */
 export function admissionFailure(capacity: ResourceAmounts, used: ResourceAmounts, pod: Pick<Pod, 'spec'>): { reason: string; message: string } | undefined {
-  const req = podRequests(pod);
-  for (const name of req.names().sort()) {
-    const want = req.get(name);
-    if (want === 0n) continue;
-    // Resources the node does not list and that are not core or extended ones are not limited.
-    if (!capacity.has(name) && !(name === 'cpu' || name === 'memory' || name === PODS_RESOURCE || name.includes('/'))) continue;
-    if (used.get(name) + want > capacity.get(name)) {
-      return {
-        reason: `OutOf${name}`,
-        message: `Pod was rejected: Node didn't have enough resource: ${name}, requested: ${req.quantity(name).toString()}, used: ${used.quantity(name).toString()}, capacity: ${capacity.quantity(name).toString()}`,
-      };
-    }
-  }
-  return undefined;
+  const short = firstShortfall(podRequests(pod), used, capacity);
+  if (!short) return undefined;
+  return {
+    reason: `OutOf${short.resource}`,
+    message: `Pod was rejected: Node didn't have enough resource: ${short.resource}, requested: ${short.requested.toString()}, used: ${short.used.toString()}, capacity: ${short.capacity.toString()}`,
+  };
 }
 
 export class Agent {

@@ -49,14 +49,6 @@ export class ResourceAmounts {
   }
 }
 
-/** The first resource a request does not fit in, for "insufficient cpu: requested 500m, free 200m". */
-export interface ResourceShortfall {
-  name: string;
-  requested: Quantity;
-  free: Quantity;
-  message: string;
-}
-
 /**
  * Parses a resource list. Without `fieldPath` a bad entry throws ParseError; with it (e.g.
  * `spec.containers[0].resources.requests`) it throws InvalidError whose cause names the field.
@@ -119,28 +111,6 @@ function combine(
 ): ResourceAmounts {
   const names = new Set([...a.names(), ...b.names()]);
   return new ResourceAmounts([...names].map((name) => [name, op(a.quantity(name), b.quantity(name))] as const));
-}
-
-/**
- * The first resource (in name order, so messages are stable) whose request exceeds what is free,
- * or undefined when everything fits. A resource absent from `free` has none free; a zero request
- * always fits.
- */
-export function fitsWithin(request: ResourceAmounts, free: ResourceAmounts): ResourceShortfall | undefined {
-  for (const name of request.names().sort()) {
-    const requested = request.quantity(name);
-    if (requested.isZero()) continue;
-    const available = free.has(name) ? free.quantity(name) : Quantity.fromMilli(0n, requested.format);
-    if (requested.cmp(available) > 0) {
-      return {
-        name,
-        requested,
-        free: available,
-        message: `insufficient ${name}: requested ${requested.toString()}, free ${available.toString()}`,
-      };
-    }
-  }
-  return undefined;
 }
 
 /** Back to an object of canonical strings, each in the format its amount was parsed with. */

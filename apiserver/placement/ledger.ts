@@ -4,7 +4,8 @@
 import type { Pod } from '../../shared/api/core.js';
 import type { AllocatedPod, HostPortUse, NodeAllocation } from '../../shared/api/scheduling.js';
 import { hostPortsConflict, podHostPorts, podRequests, PODS_RESOURCE } from '../../shared/pod-resources.js';
-import { add, fitsWithin, parseResourceList, subtract, toResourceList, ResourceAmounts } from '../../shared/resources.js';
+import { describeShortfall, firstShortfall } from '../../shared/node-fit.js';
+import { add, parseResourceList, subtract, toResourceList, ResourceAmounts } from '../../shared/resources.js';
 
 export const ALLOCATION_API_VERSION = 'scheduling.cell.dev/v1alpha1';
 
@@ -18,25 +19,17 @@ export function emptyAllocation(nodeName: string, allocatable: Record<string, st
   };
 }
 
-/** Resources a node must declare for a request on them to be meaningful. */
-function mustBeDeclared(name: string): boolean {
-  return name === 'cpu' || name === 'memory' || name === PODS_RESOURCE || name.includes('/');
-}
-
 /**
  * Why the node's bound pods would not fit `allocatable` (a node shrinking below what is bound to
  * it), or undefined when they fit.
  */
 export function allocatedMisfit(alloc: NodeAllocation, allocatable: Record<string, string>): string | undefined {
-  const limits = parseResourceList(allocatable);
-  const allocated = parseResourceList(alloc.spec.allocated);
-  const checked = new ResourceAmounts(
-    allocated.names().filter((n) => limits.has(n) || mustBeDeclared(n)).map((n) => [n, allocated.quantity(n)] as const),
-  );
-  const short = fitsWithin(checked, limits);
+  const short = firstShortfall(parseResourceList(alloc.spec.allocated), NOTHING, parseResourceList(allocatable));
   if (!short) return undefined;
-  return `${short.name} allocatable ${short.free.toString()} is below the ${short.requested.toString()} its ${alloc.spec.pods.length} bound pod(s) hold`;
+  return `${short.resource} allocatable ${short.capacity.toString()} is below the ${short.requested.toString()} its ${alloc.spec.pods.length} bound pod(s) hold`;
 }
+
+const NOTHING = new ResourceAmounts();
 
 /** Why a pod does not fit a node's ledger. */
 export interface Misfit {
@@ -50,17 +43,10 @@ export interface Misfit {
 export function misfit(alloc: NodeAllocation, pod: Pick<Pod, 'spec'>): Misfit | undefined {
   const node = alloc.metadata.name ?? '';
   const allocatable = parseResourceList(alloc.spec.allocatable);
-  const free = subtract(allocatable, parseResourceList(alloc.spec.allocated));
-  const requests = podRequests(pod);
-  // Resources the node does not list and that are not extended/core ones (e.g. ephemeral-storage
-  // on a node that does not account for it) are not limited.
-  const checked = new ResourceAmounts(
-    requests.names().filter((n) => allocatable.has(n) || mustBeDeclared(n)).map((n) => [n, requests.quantity(n)] as const),
-  );
-  const short = fitsWithin(checked, free);
+  const short = firstShortfall(podRequests(pod), parseResourceList(alloc.spec.allocated), allocatable);
   if (short) {
-    const message = short.name === PODS_RESOURCE ? `too many pods: allocatable ${allocatable.quantity(PODS_RESOURCE).toString()}` : short.message;
-    return { reason: 'Insufficient', resource: short.name, message: `node ${node}: ${message}` };
+    const message = short.resource === PODS_RESOURCE ? `too many pods: allocatable ${allocatable.quantity(PODS_RESOURCE).toString()}` : describeShortfall(short);
+    return { reason: 'Insufficient', resource: short.resource, message: `node ${node}: ${message}` };
   }
   for (const want of podHostPorts(pod)) {
     const clash = alloc.spec.hostPorts.find((used) => hostPortsConflict(used, want));

@@ -5,6 +5,7 @@
 //   MostAllocated   prefer the fullest nodes that still fit (binpack)
 // each resource's share weighted as the profile says (default cpu 1, memory 1).
 import { z } from 'zod';
+import { isLimitedResource } from '../../shared/node-fit.js';
 import { PODS_RESOURCE } from '../../shared/pod-resources.js';
 import { MAX_NODE_SCORE, unschedulable, type Plugin, type PluginFactory, type Rejection } from '../framework/plugin.js';
 import {
@@ -46,7 +47,7 @@ export type NodeResourcesFitArgs = z.input<typeof ArgsSchema>;
  * pods and extended (`domain/name`) resources always are; others only when the node lists them.
  */
 function limited(name: string, allocatable: ResourceVector): boolean {
-  return name === 'cpu' || name === 'memory' || name === PODS_RESOURCE || name.includes('/') || allocatable.has(name);
+  return isLimitedResource(name, (n) => allocatable.has(n));
 }
 
 /** Which field of a ResourceVector a scored resource reads (cpu, memory and pods are fields, not map entries). */

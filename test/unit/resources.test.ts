@@ -4,7 +4,6 @@ import { Quantity } from '../../shared/quantity.js';
 import {
   ResourceAmounts,
   add,
-  fitsWithin,
   parseResourceList,
   subtract,
   toResourceList,
@@ -153,68 +152,6 @@ describe('resources', () => {
       add(a, list({ cpu: '1' }));
       subtract(a, list({ cpu: '1' }));
       expect(a.get('cpu')).to.equal(1000n);
-    });
-  });
-
-  describe('fitsWithin', () => {
-    const cases: {
-      name: string;
-      request: ResourceList;
-      free: ResourceList;
-      expected: string | undefined;
-    }[] = [
-      { name: 'fits', request: { cpu: '500m', memory: '1Gi' }, free: { cpu: '1', memory: '2Gi' }, expected: undefined },
-      { name: 'fits exactly', request: { cpu: '1', memory: '1024Mi' }, free: { cpu: '1000m', memory: '1Gi' }, expected: undefined },
-      {
-        name: 'short of cpu',
-        request: { cpu: '500m', memory: '1Gi' },
-        free: { cpu: '200m', memory: '2Gi' },
-        expected: 'insufficient cpu: requested 500m, free 200m',
-      },
-      {
-        name: 'short of memory, binary in the message',
-        request: { cpu: '100m', memory: '1Gi' },
-        free: { cpu: '1', memory: '512Mi' },
-        expected: 'insufficient memory: requested 1Gi, free 512Mi',
-      },
-      {
-        name: 'short by one milli',
-        request: { cpu: '1001m' },
-        free: { cpu: '1' },
-        expected: 'insufficient cpu: requested 1001m, free 1',
-      },
-      {
-        name: 'resource the node does not have',
-        request: { 'nvidia.com/gpu': 1 },
-        free: { cpu: '8' },
-        expected: 'insufficient nvidia.com/gpu: requested 1, free 0',
-      },
-      { name: 'zero request of a missing resource', request: { 'nvidia.com/gpu': 0 }, free: {}, expected: undefined },
-      {
-        name: 'first short resource in name order',
-        request: { memory: '4Gi', cpu: '4' },
-        free: { memory: '1Gi', cpu: '1' },
-        expected: 'insufficient cpu: requested 4, free 1',
-      },
-      { name: 'empty request', request: {}, free: {}, expected: undefined },
-    ];
-    for (const c of cases) {
-      it(c.name, () => {
-        const shortfall = fitsWithin(list(c.request), list(c.free));
-        expect(shortfall?.message).to.equal(c.expected);
-      });
-    }
-
-    it('reports the amounts as quantities', () => {
-      const shortfall = fitsWithin(list({ cpu: '500m' }), list({ cpu: '200m' }));
-      expect(shortfall?.name).to.equal('cpu');
-      expect(shortfall?.requested.milliValue()).to.equal(500n);
-      expect(shortfall?.free.milliValue()).to.equal(200n);
-    });
-
-    it('treats an over-committed (negative) free amount as not fitting', () => {
-      const free = subtract(list({ cpu: '1' }), list({ cpu: '2' }));
-      expect(fitsWithin(list({ cpu: '1m' }), free)?.message).to.equal('insufficient cpu: requested 1m, free -1');
     });
   });
 
