@@ -13,9 +13,9 @@ import type { ResourceStore } from '../registry/resource-store.js';
 import type { KubeObject } from '../registry/object.js';
 import { withRevision } from '../registry/watch-cache.js';
 import { nowTimestamp } from '../registry/rest.js';
-import { MAX_REQUEST_BYTES, MAX_TXN_OPS, type Compare, type Store, type StoredValue, type TxnOp, type TxnResult } from '../storage/store.js';
+import { MAX_TXN_OPS, type Store } from '../storage/store.js';
+import { GuardedTransactions, MAX_GUARDED_BYTES, type Decision, type GuardedWrite, type Slot, type Snapshot } from '../registry/guarded-txn.js';
 import { misfit, withPod } from './ledger.js';
-import { revisionOf } from '../storage/resource-version.js';
 
 export interface BindRequest {
   namespace: string;
@@ -49,31 +49,24 @@ export interface CommitOptions {
 
 /** Attempts per transaction before a binding is reported as a conflict (fine mode under churn). */
 const MAX_ATTEMPTS = 25;
-/** Room left in a request for etcd's own framing. */
-const BYTES_HEADROOM = 64 * 1024;
 
-/** Pod and allocation objects with the mod revision the commit compares against (undefined = absent). */
-/** Each key's object and the etcd revision it was written at (what a compare guards). */
-type State = Map<string, { obj: KubeObject; modRevision: number } | undefined>;
-
-interface Decision {
+interface Decided {
   result?: BindResult;
   /** The pod as it will be written. */
   next?: KubeObject;
 }
 
-/** Objects this server wrote recently, kept until its watch cache has caught up with them. */
-const RECENT_LIMIT = 20_000;
-
 export class PlacementCommitter {
-  private readonly recent = new Map<string, { obj: KubeObject; modRevision: number }>();
+  private readonly txns: GuardedTransactions;
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly pods: ResourceStore,
     private readonly allocations: ResourceStore,
     private readonly metrics: CommitMetrics,
-  ) {}
+  ) {
+    this.txns = new GuardedTransactions(store);
+  }
 
   private podKey(b: BindRequest): string {
     return this.pods.key(b.namespace, b.podName);
@@ -157,51 +150,7 @@ export class PlacementCommitter {
     });
   }
 
-  private decodeState(keys: string[], reads: (StoredValue | undefined)[]): State {
-    return new Map(
-      keys.map((k, i) => {
-        const sv = reads[i];
-        const store = k.startsWith(this.allocations.keyPrefix(undefined)) ? this.allocations : this.pods;
-        return [k, sv ? { obj: store.decode(sv.value, sv.version), modRevision: sv.modRevision } : undefined];
-      }),
-    );
-  }
-
-  private async readState(keys: string[]): Promise<State> {
-    const res = await this.store.txn({ compares: [], success: keys.map((key) => ({ type: 'get', key })) });
-    return this.decodeState(keys, res.reads);
-  }
-
-  /**
-   * State from the watch caches, as Omega schedulers decide on their cached cell state: no store
-   * round trip. Undefined when a key is not cached (maybe just created): then read the store.
-   * Stale state is safe — the transaction's compares refuse it, and refusals are re-checked fresh.
-   */
-  private cachedState(keys: string[]): State | undefined {
-    const state: State = new Map();
-    for (const key of keys) {
-      const cache = key.startsWith(this.allocations.keyPrefix(undefined)) ? this.allocations.cache : this.pods.cache;
-      const obj = cache.peek(key);
-      const mine = this.recent.get(key);
-      const cachedRev = obj ? revisionOf(Number(obj.metadata.resourceVersion)) : 0;
-      // Our own last commit may not have reached the watch cache yet; the newer one wins.
-      if (mine && mine.modRevision > cachedRev) {
-        state.set(key, mine);
-        continue;
-      }
-      if (mine) this.recent.delete(key);
-      if (!obj) return undefined;
-      state.set(key, { obj, modRevision: cachedRev });
-    }
-    return state;
-  }
-
-  private remember(key: string, obj: KubeObject, version: number): void {
-    if (this.recent.size >= RECENT_LIMIT) this.recent.clear();
-    this.recent.set(key, { obj: withRevision(obj, version), modRevision: revisionOf(version) });
-  }
-
-  private decide(b: BindRequest, state: State, working: Map<string, NodeAllocation>): Decision {
+  private decide(b: BindRequest, state: Snapshot, working: Map<string, NodeAllocation>): Decided {
     const podEntry = state.get(this.podKey(b));
     if (!podEntry) return { result: { outcome: 'NotFound', reason: 'PodNotFound', message: `pods "${b.podName}" not found in namespace "${b.namespace}"` } };
     // Never mutated: the entry may be the watch cache's own object.
@@ -240,119 +189,69 @@ export class PlacementCommitter {
     return { next: bound as unknown as KubeObject };
   }
 
+  /**
+   * One transaction's bindings (one node's, or an AllOrNothing gang's), through the guarded
+   * transaction core: decided on cached state, refusals confirmed on the store's, each pod and
+   * each touched node ledger written guarded by the revision it was decided on.
+   */
   private async commitChunk(items: BindRequest[], chunk: number[], allOrNothing: boolean, opts: CommitOptions): Promise<Map<number, BindResult>> {
-    const out = new Map<number, BindResult>();
     const nodes = [...new Set(chunk.map((i) => items[i]!.nodeName))];
-    const keys = [...chunk.map((i) => this.podKey(items[i]!)), ...nodes.map((n) => this.allocKey(n))];
-    // A dry run decides on the store's state, as the real commit's transaction would.
-    const cached = opts.dryRun ? undefined : this.cachedState(keys);
-    let fresh = cached === undefined;
-    let state = cached ?? (await this.readState(keys));
-    let pending = chunk;
-    for (let attempt = 1; pending.length > 0; attempt++) {
+    const slots: Slot[] = [
+      ...chunk.map((i) => ({ objects: this.pods, key: this.podKey(items[i]!) })),
+      ...nodes.map((n) => ({ objects: this.allocations, key: this.allocKey(n) })),
+    ];
+    const decide = (state: Snapshot): Decision<Map<number, BindResult>> => {
+      const out = new Map<number, BindResult>();
       const working = new Map<string, NodeAllocation>();
       for (const n of nodes) {
         const entry = state.get(this.allocKey(n));
         if (entry) working.set(n, entry.obj as unknown as NodeAllocation);
       }
-      const writes: { i: number; next: KubeObject }[] = [];
-      for (const i of pending) {
+      const bound: { i: number; next: KubeObject }[] = [];
+      for (const i of chunk) {
         const d = this.decide(items[i]!, state, working);
         if (d.result) out.set(i, d.result);
-        else writes.push({ i, next: d.next! });
+        else bound.push({ i, next: d.next! });
       }
-      if (!fresh && writes.length < pending.length) {
-        // A refusal decided on cached state is only trusted once confirmed against the store.
-        for (const i of pending) out.delete(i);
-        state = await this.readState(keys);
-        fresh = true;
-        attempt--;
-        continue;
+      const refused = bound.length < chunk.length;
+      if (allOrNothing && refused) {
+        for (const w of bound) out.set(w.i, { outcome: 'Skipped', reason: 'NotAttempted', message: 'placement not committed: another binding cannot be placed' });
+        return { writes: [], refused, finish: () => out };
       }
-      if (allOrNothing && writes.length < pending.length) {
-        for (const w of writes) out.set(w.i, { outcome: 'Skipped', reason: 'NotAttempted', message: 'placement not committed: another binding cannot be placed' });
-        return out;
+      // The pods, then each touched node's ledger once.
+      const writes: GuardedWrite[] = bound.map((w) => ({ objects: this.pods, key: this.podKey(items[w.i]!), obj: w.next }));
+      for (const n of new Set(bound.map((w) => items[w.i]!.nodeName))) {
+        writes.push({ objects: this.allocations, key: this.allocKey(n), obj: working.get(n)! as unknown as KubeObject });
       }
-      if (writes.length === 0) return out;
-
-      const compares: Compare[] = [];
-      const success: TxnOp[] = [];
-      const touched = new Set<string>();
-      // Written objects are handed to the resource stores (encodeWrite): their watch events reuse
-      // them. Never mutated after this point; forgotten again unless the txn commits.
-      const written: { objects: ResourceStore; key: string; value: string }[] = [];
-      const write = (objects: ResourceStore, key: string, obj: KubeObject): number => {
-        const value = objects.encodeWrite(key, obj);
-        written.push({ objects, key, value });
-        success.push({ type: 'put', key, value });
-        return key.length + value.length;
+      return {
+        writes,
+        refused,
+        finish: (versions) => {
+          bound.forEach((w, k) => out.set(w.i, { outcome: 'Bound', pod: versions ? withRevision(w.next, versions[k]!) : w.next }));
+          if (versions) this.metrics.bound(bound.length);
+          return out;
+        },
       };
-      const forget = () => written.forEach((w) => w.objects.forgetWrite(w.key, w.value));
-      let bytes = 0;
-      for (const w of writes) {
-        const b = items[w.i]!;
-        const key = this.podKey(b);
-        compares.push({ key, modRevision: state.get(key)!.modRevision });
-        bytes += write(this.pods, key, w.next);
-        touched.add(b.nodeName);
-      }
-      for (const n of touched) {
-        const key = this.allocKey(n);
-        compares.push({ key, modRevision: state.get(key)!.modRevision });
-        bytes += write(this.allocations, key, working.get(n)! as unknown as KubeObject);
-      }
-      if (bytes > MAX_REQUEST_BYTES - BYTES_HEADROOM) {
-        forget();
+    };
+    const outcome = await this.txns.run(slots, decide, { maxAttempts: MAX_ATTEMPTS, onRetry: () => this.metrics.retry(), ...(opts.dryRun ? { dryRun: true } : {}) });
+    switch (outcome.kind) {
+      case 'done':
+        return outcome.result;
+      case 'gaveUp':
+        return new Map(chunk.map((i) => [i, { outcome: 'Conflict', reason: 'LedgerMoved', message: `gave up after ${outcome.attempts} attempts: the node's allocation kept changing` }]));
+      case 'tooLarge': {
         if (allOrNothing) {
-          throw new TxnTooLargeError(`an AllOrNothing placement must fit one store request: ${bytes} bytes exceed ${MAX_REQUEST_BYTES - BYTES_HEADROOM}`, { kind: 'Placement' });
+          throw new TxnTooLargeError(`an AllOrNothing placement must fit one store request: ${outcome.bytes} bytes exceed ${MAX_GUARDED_BYTES}`, { kind: 'Placement' });
         }
         // Rare (huge pods): halve and commit the halves separately.
-        const half = Math.ceil(pending.length / 2);
-        for (const part of [pending.slice(0, half), pending.slice(half)]) {
+        const out = new Map<number, BindResult>();
+        const half = Math.ceil(chunk.length / 2);
+        for (const part of [chunk.slice(0, half), chunk.slice(half)]) {
           for (const [i, r] of await this.commitChunk(items, part, false, opts)) out.set(i, r);
         }
         return out;
       }
-      if (opts.dryRun) {
-        forget();
-        for (const w of writes) out.set(w.i, { outcome: 'Bound', pod: w.next });
-        return out;
-      }
-      let res: TxnResult;
-      try {
-        res = await this.store.txn({ compares, success, failure: keys.map((key) => ({ type: 'get', key })) });
-      } catch (err) {
-        forget();
-        throw err;
-      }
-      if (res.succeeded) {
-        // Ops are the pods in `writes` order, then the allocations in `touched` order.
-        let op = 0;
-        for (const w of writes) {
-          const version = res.versions[op++]!;
-          this.remember(this.podKey(items[w.i]!), w.next, version);
-          out.set(w.i, { outcome: 'Bound', pod: withRevision(w.next, version) });
-        }
-        for (const n of touched) this.remember(this.allocKey(n), working.get(n)! as unknown as KubeObject, res.versions[op++]!);
-        this.metrics.bound(writes.length);
-        return out;
-      }
-      forget();
-      // Someone else committed first (or the cache was stale): decide every binding of this
-      // attempt again against the state the failed txn read — the refused ones too, since what
-      // refused them (a full node) may have moved as well.
-      this.metrics.retry();
-      state = this.decodeState(keys, res.reads);
-      fresh = true;
-      for (const i of pending) out.delete(i);
-      if (attempt >= MAX_ATTEMPTS) {
-        for (const i of pending) {
-          out.set(i, { outcome: 'Conflict', reason: 'LedgerMoved', message: `gave up after ${MAX_ATTEMPTS} attempts: the node's allocation kept changing` });
-        }
-        return out;
-      }
     }
-    return out;
   }
 
   /** One binding (POST pods/{name}/binding): the bound pod, or a typed error. */

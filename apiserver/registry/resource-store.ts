@@ -100,6 +100,12 @@ export function parseResourceVersion(rv: string, what = 'resourceVersion'): numb
   return Number(rv);
 }
 
+/** An object as a guarded write depends on it: the object and the etcd revision it was written at. */
+export interface Held {
+  obj: KubeObject;
+  modRevision: number;
+}
+
 /** The object a read-modify-write starts from, and whether it came from the watch cache. */
 interface Starting {
   current: KubeObject | undefined;
@@ -109,8 +115,11 @@ interface Starting {
 export class ResourceStore {
   readonly cache: WatchCache;
   private readonly hooks: WriteHook[] = [];
-  /** Revision of this server's last committed write per key, until the watch cache has reached it. */
-  private readonly ownWrites = new Map<string, number>();
+  /**
+   * This server's committed writes per key (the object; undefined for a delete), until the watch
+   * cache has applied them: read-your-writes for checks and commits that run on cached state.
+   */
+  private readonly ownWrites = new Map<string, { obj: KubeObject | undefined; modRevision: number }>();
   /** Writes in flight whose watch events may reuse the written object (encodeWrite). */
   private readonly writes = new Map<string, { value: string; obj: KubeObject }>();
 
@@ -172,21 +181,52 @@ export class ResourceStore {
    * that run on cached state (a namespace marked Terminating must refuse the very next create).
    */
   peekFresh(key: string): KubeObject | undefined {
-    const written = this.ownWrites.get(key);
-    if (written !== undefined) {
-      if (this.cache.currentRevision < written) return undefined;
+    const own = this.ownWrites.get(key);
+    if (own !== undefined) {
+      if (this.cache.currentRevision < own.modRevision) return undefined;
       this.ownWrites.delete(key);
     }
     return this.cache.peek(key);
   }
 
   /**
-   * A write of `obj` to `key` committed as the txn's first op: remembered for peekFresh; the
-   * object at that write's resourceVersion.
+   * The newest this server knows of `key` without a store read: the watch cache's object, or this
+   * server's own later write the cache has not applied yet. Undefined when neither has it (or the
+   * newest is this server's own delete): the caller reads the store.
    */
+  peekHeld(key: string): Held | undefined {
+    const obj = this.cache.peek(key);
+    const cachedRev = obj ? revisionOf(Number(obj.metadata.resourceVersion)) : 0;
+    const own = this.ownWrites.get(key);
+    if (own !== undefined) {
+      if (own.modRevision > cachedRev) return own.obj ? { obj: own.obj, modRevision: own.modRevision } : undefined;
+      this.ownWrites.delete(key);
+    }
+    return obj ? { obj, modRevision: cachedRev } : undefined;
+  }
+
+  /** A committed write of `obj` (undefined: a delete) to `key` at `version`, for peekFresh and peekHeld. */
+  rememberWrite(key: string, obj: KubeObject | undefined, version: number): void {
+    if (this.ownWrites.size >= MAX_REMEMBERED_WRITES) this.pruneOwnWrites();
+    this.ownWrites.delete(key); // re-inserted last: the map stays in commit order
+    this.ownWrites.set(key, { obj: obj && withRevision(obj, version), modRevision: revisionOf(version) });
+  }
+
+  /** Drop the writes the watch cache has applied; if it lags that far, the oldest tenth too. */
+  private pruneOwnWrites(): void {
+    const applied = this.cache.currentRevision;
+    for (const [key, own] of this.ownWrites) if (own.modRevision <= applied) this.ownWrites.delete(key);
+    if (this.ownWrites.size < MAX_REMEMBERED_WRITES) return;
+    let drop = MAX_REMEMBERED_WRITES / 10;
+    for (const key of this.ownWrites.keys()) {
+      if (drop-- <= 0) break;
+      this.ownWrites.delete(key);
+    }
+  }
+
+  /** A put of `obj` to `key` committed as the txn's first op: remembered; the object at its resourceVersion. */
   private committed(key: string, obj: KubeObject, res: TxnResult): KubeObject {
-    if (this.ownWrites.size >= MAX_REMEMBERED_WRITES) this.ownWrites.clear();
-    this.ownWrites.set(key, res.revision);
+    this.rememberWrite(key, obj, res.versions[0]!);
     return withRevision(obj, res.versions[0]!);
   }
 
@@ -366,7 +406,10 @@ export class ResourceStore {
         failure: [{ type: 'get', key }],
       });
       // The last state, at the delete's resourceVersion (as its watch event carries it).
-      if (res.succeeded) return this.committed(key, current, res);
+      if (res.succeeded) {
+        this.rememberWrite(key, undefined, res.versions[0]!);
+        return withRevision(current, res.versions[0]!);
+      }
       const fresh = res.reads[0];
       current = fresh ? this.fromStored(fresh) : undefined;
       cached = false;
