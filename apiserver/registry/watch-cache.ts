@@ -9,6 +9,7 @@ import { versionAfter, watchStartRevision } from '../storage/resource-version.js
 import type { Store, StoreWatch, WatchEvent as StoreEvent } from '../storage/store.js';
 import type { KubeObject } from './object.js';
 import { sleepBackoff } from '../../shared/backoff.js';
+import { guardCached } from '../../shared/cache-mutation-guard.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -158,7 +159,7 @@ export class WatchCache {
   private async load(): Promise<void> {
     const list = await this.store.list(this.prefix);
     this.objects.clear();
-    for (const item of list.items) this.objects.set(item.key, this.opts.decode(item.key, item.value, item.version));
+    for (const item of list.items) this.objects.set(item.key, guardCached(this.opts.decode(item.key, item.value, item.version)));
     this.events = [];
     this.windowStart = versionAfter(list.revision);
     this.revision = list.revision;
@@ -187,7 +188,7 @@ export class WatchCache {
       const prevObject = this.objects.get(ev.key);
       let object: KubeObject | undefined;
       if (ev.type === 'put' && ev.value !== undefined) {
-        object = (this.opts.decodeLive ?? this.opts.decode)(ev.key, ev.value, ev.version);
+        object = guardCached((this.opts.decodeLive ?? this.opts.decode)(ev.key, ev.value, ev.version));
         this.objects.set(ev.key, object);
       } else {
         this.objects.delete(ev.key);

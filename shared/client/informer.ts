@@ -6,6 +6,7 @@ import { CellError, ExpiredError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { errorFromStatus, isStatus, type ApiClient, type ResourceRef, type WatchEvent } from './http-client.js';
 import { backoffMs } from '../backoff.js';
+import { guardCached } from '../cache-mutation-guard.js';
 
 export interface ObjectLike {
   metadata: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
@@ -91,6 +92,7 @@ export class Informer<T extends ObjectLike> {
   }
 
   private put(key: string, obj: T): void {
+    guardCached(obj);
     const old = this.cache.get(key);
     if (old) this.indexRemove(key, old);
     this.cache.set(key, obj);

@@ -44,7 +44,8 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
 /** Copy what a clone would hold: tracked files and untracked files git does not ignore. */
 async function copyCheckout(to: string): Promise<void> {
   const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT, maxBuffer: 16 << 20 });
-  for (const file of new Set(stdout.split('\0').filter(Boolean))) {
+  // node_modules is linked below (a symlinked one is not matched by .gitignore's `node_modules/`).
+  for (const file of new Set(stdout.split('\0').filter((f) => f !== '' && f !== 'node_modules'))) {
     mkdirSync(path.dirname(path.join(to, file)), { recursive: true });
     try {
       copyFileSync(path.join(REPO_ROOT, file), path.join(to, file));
