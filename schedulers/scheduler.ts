@@ -6,6 +6,7 @@
 // Deciding is synchronous and reads the cache between watch events, so each decision sees one
 // consistent state. Binding is asynchronous and batched (commit/committer.ts): while a batch is
 // committing, the next pods are decided against the cache plus this scheduler's assumptions.
+// Batches go to a Planner (commit/planner.ts): the API server, or an in-memory ledger in tests.
 // A commit that loses a race (409) forgets its assumption and the pod goes straight back to the
 // queue to be decided again on fresh state; the conflict is counted.
 import { performance } from 'node:perf_hooks';
@@ -14,8 +15,10 @@ import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 import { SchedulerCache } from './cache/cache.js';
 import type { NodeInfo } from './cache/node-info.js';
-import { Committer, type CommitOutcome, type Decision } from './commit/committer.js';
+import { ApiPlanner } from './commit/api-planner.js';
+import { Committer } from './commit/committer.js';
 import { commitGuard } from './commit/guard.js';
+import { conflictReason, type CommitOutcome, type Decision, type Planner } from './commit/planner.js';
 import { CycleContext } from './framework/cycle.js';
 import { Diagnosis } from './framework/diagnosis.js';
 import { Framework, type FilterPlan } from './framework/framework.js';
@@ -38,6 +41,8 @@ export interface SchedulerOptions {
   metrics: SchedulerMetrics;
   events: EventSink;
   now?: () => number;
+  /** Where decided pods are committed; default the API server (tests: an in-memory ledger). */
+  planner?: Planner;
 }
 
 /** A FailedScheduling message is repeated at most this often while it stays the same. */
@@ -89,8 +94,7 @@ export class Scheduler {
       this.unschedulable(d.ctx, message);
     });
     this.committer = new Committer({
-      client: opts.client,
-      conflictMode: this.conflictMode,
+      planner: opts.planner ?? new ApiPlanner(opts.client, this.conflictMode),
       batchSize: profile.batchSize,
       maxInFlight: profile.maxInFlightCommits,
       metrics: opts.metrics,
@@ -381,10 +385,10 @@ export class Scheduler {
         return;
       }
       case 'Conflict':
-        metrics.conflicts.inc({ profile, reason: r.reason, mode: this.conflictMode });
+        metrics.conflicts.inc({ profile, reason: conflictReason(r.reason), mode: this.conflictMode });
         this.undo(d, r.message);
         this.opts.log.debug('commit conflict', { pod: pod.key, node: d.nodeName, reason: r.reason, why: r.message });
-        if (r.reason === 'pod-taken' || r.reason === 'pod-changed') {
+        if (r.reason === 'PodTaken' || r.reason === 'PodChanged') {
           // Another replica bound it, or it is going away: nothing left to do for this pod.
           this.queue.done(pod.key);
           return;

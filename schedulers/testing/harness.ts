@@ -3,7 +3,9 @@
 // code the cell-scheduler daemon runs, with the same node sampling and the same diagnosis. What it
 // leaves out is what needs a cluster: there is no API server (a plugin's API calls fail, and are
 // listed in `apiRequests`), no watch, no commit and so no 409, and each pod is tried once, in
-// QueueSort order, instead of being retried as the cluster changes.
+// QueueSort order, instead of being retried as the cluster changes. For that, run the Scheduler
+// itself on a MemoryCluster (memory-cluster.ts) with a MemoryPlanner (memory-planner.ts): watches,
+// ledger-checked commits, evictions and retries, all in memory.
 import type { Node, Pod, PodInput } from '../../shared/api/core.js';
 import { NodeSchema, PodSchema } from '../../shared/api/core.js';
 import { PodGroupSchema, type PodGroup } from '../../shared/api/scheduling.js';

@@ -7,6 +7,7 @@ import type { NodeAllocation } from '../../shared/api/scheduling.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { createLogger } from '../../shared/logging.js';
 import { podInfoOf } from '../../schedulers/cache/pod-info.js';
+import { ApiPlanner } from '../../schedulers/commit/api-planner.js';
 import { Committer, type CommitOutcome, type Decision } from '../../schedulers/commit/committer.js';
 import { CycleContext } from '../../schedulers/framework/cycle.js';
 import { SchedulerMetrics } from '../../schedulers/metrics.js';
@@ -41,8 +42,7 @@ describe('scheduler commit (Binding, Placement, AllOrNothing)', function () {
     const metrics = new SchedulerMetrics('test');
     const outcomes = new Map<string, CommitOutcome>();
     const committer = new Committer({
-      client,
-      conflictMode: mode,
+      planner: new ApiPlanner(client, mode),
       batchSize: 50,
       maxInFlight: 4,
       metrics,
@@ -72,7 +72,7 @@ describe('scheduler commit (Binding, Placement, AllOrNothing)', function () {
     const results = ['b-0', 'b-1', 'b-2', 'b-3'].map((n) => outcomes.get(n)!.outcome);
     expect(results.filter((o) => o === 'Bound')).to.have.length(3);
     const lost = [...outcomes.values()].find((o) => o.outcome === 'Conflict');
-    expect(lost).to.deep.include({ outcome: 'Conflict', reason: 'insufficient' });
+    expect(lost).to.deep.include({ outcome: 'Conflict', reason: 'Insufficient' });
     expect(await metrics.registry.getSingleMetricAsString('cell_scheduler_commits_total')).to.contain('kind="placement",outcome="partial"');
   });
 
@@ -82,7 +82,7 @@ describe('scheduler commit (Binding, Placement, AllOrNothing)', function () {
     await commit('fine', (c) => c.add(mover), 1);
     const stale = await decision('stale', 'c-2', '100m', before);
     const { outcomes } = await commit('coarse', (c) => c.add(stale), 1);
-    expect(outcomes.get('stale')).to.deep.include({ outcome: 'Conflict', reason: 'allocation-changed' });
+    expect(outcomes.get('stale')).to.deep.include({ outcome: 'Conflict', reason: 'LedgerMoved' });
     const fresh = await decision('fresh', 'c-2', '100m', await allocationVersion('c-2'));
     expect((await commit('coarse', (c) => c.add(fresh), 1)).outcomes.get('fresh')).to.deep.equal({ outcome: 'Bound' });
   });
