@@ -10,7 +10,7 @@
 import type { Node, Pod } from '../../shared/api/core.js';
 import { NotFoundError, errorMessage } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
-import { holdsResources } from '../placement/ledger.js';
+import { holdsResources } from '../../shared/node-ledger.js';
 import { failPodsOnNode } from '../placement/release.js';
 import type { ResourceStore } from '../registry/resource-store.js';
 import { isTerminalPod } from '../registry/strategy.js';

@@ -6,7 +6,7 @@ import type { NodeAllocation } from '../../shared/api/scheduling.js';
 import { podRequests } from '../../shared/pod-resources.js';
 import { add, parseResourceList, ResourceAmounts, subtract, toResourceList } from '../../shared/resources.js';
 import type { ResourceStore } from '../registry/resource-store.js';
-import { holdsResources } from './ledger.js';
+import { holdsResources } from '../../shared/node-ledger.js';
 import { nodeAllocatable } from './hooks.js';
 import { versionAfter } from '../storage/resource-version.js';
 

@@ -15,7 +15,7 @@ import { withRevision } from '../registry/watch-cache.js';
 import { nowTimestamp } from '../registry/rest.js';
 import { MAX_TXN_OPS, type Store } from '../storage/store.js';
 import { GuardedTransactions, MAX_GUARDED_BYTES, type Decision, type GuardedWrite, type Slot, type Snapshot } from '../registry/guarded-txn.js';
-import { misfit, withPod } from './ledger.js';
+import { misfit, withPod } from '../../shared/node-ledger.js';
 
 export interface BindRequest {
   namespace: string;

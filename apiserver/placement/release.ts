@@ -6,7 +6,7 @@ import { NotFoundError } from '../../shared/errors.js';
 import type { KubeObject } from '../registry/object.js';
 import type { ResourceStore } from '../registry/resource-store.js';
 import { nowTimestamp } from '../registry/rest.js';
-import { holdsResources } from './ledger.js';
+import { holdsResources } from '../../shared/node-ledger.js';
 
 /** `pod`, Failed with `reason`: what a pod whose node is gone becomes. */
 export function failedPod(pod: Pod, reason: string, message: string): Pod {

@@ -5,14 +5,14 @@
 // loop, as they would over a connection, so the scheduler decides on what it has seen so far.
 //
 // Commits go through `place()`, the API server's placement rule on the same pure ledger functions
-// (apiserver/placement/ledger.ts): a binding commits only if its pod still fits the node's ledger,
+// (shared/node-ledger.ts): a binding commits only if its pod still fits the node's ledger,
 // else it is refused with the server's structured reason. MemoryPlanner (memory-planner.ts) feeds
 // the scheduler's commits to it; a test calls it directly to play another scheduler.
 import { NodeSchema, PodSchema, type Node, type Pod, type PodInput } from '../../shared/api/core.js';
 import { PodGroupSchema, type NodeAllocation, type PlacementResult, type PodGroup } from '../../shared/api/scheduling.js';
 import { ApiClient, type RequestOptions, type ResourceRef, type WatchEvent } from '../../shared/client/http-client.js';
 import { ConflictError, NotFoundError, UnavailableError, errorMessage } from '../../shared/errors.js';
-import { allocatedMisfit, emptyAllocation, misfit, withPod, withoutPod } from '../../apiserver/placement/ledger.js';
+import { allocatedMisfit, emptyAllocation, misfit, withPod, withoutPod } from '../../shared/node-ledger.js';
 import type { EventSink } from '../report/events.js';
 import type { HarnessEvent, NodeInput, PodGroupInput } from './harness.js';
 

@@ -2,7 +2,7 @@
 // scheduler's NodeResourcesFit share.
 import { expect } from 'chai';
 import { admissionFailure } from '../../agent/agent.js';
-import { misfit } from '../../apiserver/placement/ledger.js';
+import { misfit } from '../../shared/node-ledger.js';
 import type { NodeAllocation } from '../../shared/api/scheduling.js';
 import { describeShortfall, firstShortfall, isLimitedResource } from '../../shared/node-fit.js';
 import { parseResourceList, subtract, type ResourceAmounts, type ResourceList } from '../../shared/resources.js';

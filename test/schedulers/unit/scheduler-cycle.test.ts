@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type { Pod } from '../../../shared/api/core.js';
 import { parseResourceList } from '../../../shared/resources.js';
 import { seededRandom } from '../../../shared/seeded-random.js';
-import { misfit } from '../../../apiserver/placement/ledger.js';
+import { misfit } from '../../../shared/node-ledger.js';
 import { MemoryCluster } from '../../../schedulers/testing/memory-cluster.js';
 import { testNode, testPod } from '../../../schedulers/testing/harness.js';
 import { counter, holds, startMemoryScheduler, until, type MemoryScheduler } from './memory-scheduler.js';

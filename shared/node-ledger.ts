@@ -1,11 +1,11 @@
 // The node allocation ledger (DESIGN §3): pure functions over a NodeAllocation — does a pod fit,
 // the allocation with a pod added or removed. The commit code decides when these run; everything
 // here is arithmetic on exact milli-unit amounts.
-import type { Pod } from '../../shared/api/core.js';
-import type { AllocatedPod, HostPortUse, NodeAllocation } from '../../shared/api/scheduling.js';
-import { hostPortsConflict, podHostPorts, podRequests, PODS_RESOURCE } from '../../shared/pod-resources.js';
-import { describeShortfall, firstShortfall } from '../../shared/node-fit.js';
-import { add, parseResourceList, subtract, toResourceList, ResourceAmounts } from '../../shared/resources.js';
+import type { Pod } from './api/core.js';
+import type { AllocatedPod, HostPortUse, NodeAllocation } from './api/scheduling.js';
+import { hostPortsConflict, podHostPorts, podRequests, PODS_RESOURCE } from './pod-resources.js';
+import { describeShortfall, firstShortfall } from './node-fit.js';
+import { add, parseResourceList, subtract, toResourceList, ResourceAmounts } from './resources.js';
 
 export const ALLOCATION_API_VERSION = 'scheduling.cell.dev/v1alpha1';
 
