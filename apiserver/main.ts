@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // cell-apiserver: the only process that talks to the store (DESIGN §1).
 import { parseFlags } from '../shared/flags.js';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { errorMessage } from '../shared/errors.js';
 import { createLogger } from '../shared/logging.js';
@@ -25,6 +26,8 @@ const USAGE = `Usage: cell-apiserver [flags]
                                 (without it every request is admin and only loopback is allowed)
   --tls-cert-file=FILE          serve HTTPS with this certificate (PEM) ...
   --tls-private-key-file=FILE   ... and key; kubectl sends bearer tokens only over HTTPS
+  --client-ca-file=FILE         authenticate client certificates signed by this CA (PEM):
+                                user = subject CN, groups = subject O (needs the TLS flags)
   --max-request-bytes=3145728   largest request body accepted
   --max-requests-inflight=400   non-watch requests served at once; more get 429 (0 = no limit)
   --request-timeout=60s         deadline of every request but watches and followed logs (a client
@@ -42,7 +45,7 @@ const USAGE = `Usage: cell-apiserver [flags]
                                 a private network; link-local (169.254.0.0/16, cloud metadata) and
                                 public addresses are refused unless listed
   --controllers=*               cluster controllers this server may run when it is the elected
-                                leader: * (all), names (nodelifecycle, podgc), -name to exclude
+                                leader: * (all), names (nodelifecycle, podgc, disruption), -name to exclude
   --node-monitor-grace-period=40s  a node whose Lease is not renewed this long becomes Unknown
                                 and is tainted node.kubernetes.io/unreachable
   --pod-eviction-timeout=5m     pods of a node Unknown this long are failed (NodeLost)
@@ -62,6 +65,7 @@ const flags = parseFlags('cell-apiserver', USAGE, {
       'token-auth-file': { type: 'string' },
       'tls-cert-file': { type: 'string' },
       'tls-private-key-file': { type: 'string' },
+      'client-ca-file': { type: 'string' },
       'max-request-bytes': { type: 'string', default: String(3 * 1024 * 1024) },
       'max-requests-inflight': { type: 'string', default: '400' },
       'request-timeout': { type: 'string', default: '60s' },
@@ -127,7 +131,7 @@ if (tokenFile) {
   }
 }
 
-let tls: { cert: string; key: string } | undefined;
+let tls: { cert: string; key: string; clientCa?: string } | undefined;
 const certFile = str('tls-cert-file');
 const keyFile = str('tls-private-key-file');
 if ((certFile === undefined) !== (keyFile === undefined)) fail('--tls-cert-file and --tls-private-key-file go together');
@@ -136,6 +140,21 @@ if (certFile && keyFile) {
     tls = { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
   } catch (err) {
     fail(`cannot read the TLS certificate or key: ${errorMessage(err)}`);
+  }
+}
+const clientCaFile = str('client-ca-file');
+if (clientCaFile !== undefined) {
+  // Client certificates travel only in a TLS handshake.
+  if (!tls) fail('--client-ca-file needs --tls-cert-file and --tls-private-key-file');
+  try {
+    tls.clientCa = readFileSync(clientCaFile, 'utf8');
+  } catch (err) {
+    fail(`cannot read --client-ca-file: ${errorMessage(err)}`);
+  }
+  try {
+    new X509Certificate(tls.clientCa);
+  } catch (err) {
+    fail(`--client-ca-file ${clientCaFile} holds no readable PEM certificate: ${errorMessage(err)}`);
   }
 }
 

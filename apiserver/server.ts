@@ -5,9 +5,10 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
-import { ForbiddenError, NotFoundError, TooManyRequestsError, UnauthorizedError, errorMessage } from '../shared/errors.js';
+import { NotFoundError, TooManyRequestsError, UnauthorizedError, errorMessage } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logging.js';
 import { ANONYMOUS_ADMIN, TokenAuthenticator, type UserInfo } from './auth/tokens.js';
+import { authenticateRequest, X509Authenticator, type RequestAuthenticators } from './auth/x509.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './http/discovery.js';
 import { ResourceRouter, type CustomHandler, type ServedResource } from './http/resources.js';
 import { beginExchange, exchangeOf } from './http/exchange.js';
@@ -21,6 +22,14 @@ import { RestResource } from './registry/rest.js';
 import { resourceDefinitions } from './registry/definitions.js';
 import { InstrumentedStore } from './storage/instrumented.js';
 import { installPlacement } from './placement/routes.js';
+import { installDisruption } from './disruption/routes.js';
+import { Authorizer } from './auth/authorizer.js';
+import { EscalationCheck } from './auth/escalation.js';
+import { RbacAuthorizer } from './auth/rbac.js';
+import { reconcileDefaults } from './auth/rbac-defaults.js';
+import { reviewHandlers } from './auth/reviews.js';
+import { installOpenApi } from './openapi/routes.js';
+import { RESOURCES } from '../shared/api/registry.js';
 import { NamespaceLifecycle } from './controllers/namespace-lifecycle.js';
 import { installAgentIntegration, type ControllerOptions } from './controllers/install.js';
 import type { Store } from './storage/store.js';
@@ -45,8 +54,11 @@ export interface ApiServerOptions {
   maxRequestsInflight?: number;
   /** Deadline of every request that is not a watch or a followed log (--request-timeout); 0 = none. */
   requestTimeoutMs?: number;
-  /** Serve HTTPS with this certificate and key (PEM). kubectl sends bearer tokens only over TLS. */
-  tls?: { cert: string; key: string };
+  /**
+   * Serve HTTPS with this certificate and key (PEM). kubectl sends bearer tokens only over TLS.
+   * `clientCa` (PEM, --client-ca-file) turns on X.509 client certificate authentication.
+   */
+  tls?: { cert: string; key: string; clientCa?: string };
   /**
    * Networks (CIDRs) the pods/log proxy may connect to agents in; undefined = the default
    * (AgentAddressAllowList.default(): loopback, private networks, this host's addresses).
@@ -71,6 +83,8 @@ export interface ApiServer {
 
 const BOOTSTRAP_NAMESPACES = ['default', 'kube-system', 'kube-node-lease'];
 const PUBLIC_PATHS = new Set(['/livez', '/readyz', '/healthz', '/version']);
+/** Non-resource paths whose handlers authorize a resource verb instead (see the app's first middleware). */
+const RESOURCE_AUTHORIZED_PATHS = new Set(['/audit']);
 
 function isLoopback(address: string): boolean {
   return address === 'localhost' || address === '::1' || address.startsWith('127.');
@@ -84,14 +98,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const bindAddress = opts.bindAddress ?? '127.0.0.1';
   const maxRequestBytes = opts.maxRequestBytes ?? 3 * 1024 * 1024;
 
-  let authenticator: TokenAuthenticator | undefined;
-  if (opts.tokenCsv !== undefined) {
-    authenticator = TokenAuthenticator.fromCsv(opts.tokenCsv);
+  let authenticator: RequestAuthenticators | undefined;
+  if (opts.tokenCsv !== undefined || opts.tls?.clientCa !== undefined) {
+    authenticator = {
+      ...(opts.tokenCsv !== undefined ? { tokens: TokenAuthenticator.fromCsv(opts.tokenCsv) } : {}),
+      ...(opts.tls?.clientCa !== undefined ? { certificates: new X509Authenticator() } : {}),
+    };
   } else {
     if (!isLoopback(bindAddress)) {
-      throw new Error(`refusing to bind ${bindAddress} without --token-auth-file: unauthenticated access is only allowed on loopback`);
+      throw new Error(`refusing to bind ${bindAddress} without --token-auth-file or --client-ca-file: unauthenticated access is only allowed on loopback`);
     }
-    log.warn('no --token-auth-file: every request is allowed as system:admin; listening on loopback only', { bindAddress });
+    log.warn('no --token-auth-file or --client-ca-file: every request is allowed as system:admin; listening on loopback only', { bindAddress });
   }
 
   // Resource stores and REST layers, one per served resource.
@@ -146,6 +163,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   }
   await Promise.all([...resources.values()].map((r) => r.rest.objects.cache.ready()));
 
+  // --- RBAC: the watch-cached view, the default roles, escalation prevention ---
+  const rbac = new RbacAuthorizer(log);
+  const rbacStores = {
+    roles: served('roles').rest.objects,
+    clusterroles: served('clusterroles').rest.objects,
+    rolebindings: served('rolebindings').rest.objects,
+    clusterrolebindings: served('clusterrolebindings').rest.objects,
+  };
+  await rbac.start(rbacStores);
+  // Returns once the view holds the defaults: the first request may be anyone's discovery.
+  await reconcileDefaults({ clusterroles: served('clusterroles').rest, clusterrolebindings: served('clusterrolebindings').rest }, log);
+  const authorizer = new Authorizer(rbac);
+  const escalation = new EscalationCheck(authorizer, rbac);
+  // --- end RBAC ---
+
   const custom = new Map<string, CustomHandler>();
   const router = new ResourceRouter({
     log,
@@ -154,7 +186,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     watchMaxQueuedBytes: opts.watchMaxQueuedBytes ?? 8 * 1024 * 1024,
     resolve: (g, v, r) => byGvr.get(`${g}/${v}/${r}`),
     custom,
+    authorizer,
+    escalation,
   });
+  for (const [key, handler] of Object.entries(reviewHandlers(authorizer, rbac, maxRequestBytes))) custom.set(key, handler);
 
   const inflight = new InflightLimiter(opts.maxRequestsInflight ?? 400, metrics.inflight);
   const deadlines = new RequestDeadlines(opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, log, () => metrics.requestTimeouts.inc());
@@ -178,6 +213,22 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Non-resource URLs (discovery, /openapi, /metrics, ...) are authorized by RBAC nonResourceURLs
+  // rules; resource paths, and /audit (a read of nodeallocations), are authorized as resource
+  // requests where they are served. Public paths arrive here without a user and are not checked.
+  app.use((req, res, next) => {
+    const user = exchangeOf(res).user;
+    if (user && !isResourcePath(req.path) && !RESOURCE_AUTHORIZED_PATHS.has(req.path)) {
+      try {
+        // HEAD is a GET without the body.
+        authorizer.authorizeNonResource(user, req.method === 'HEAD' ? 'get' : req.method.toLowerCase(), req.path);
+      } catch (err) {
+        sendError(res, err, log);
+        return;
+      }
+    }
+    next();
+  });
   let ready = true;
   app.get(['/livez', '/healthz'], (_req, res) => res.type('text/plain').send('ok'));
   app.get('/readyz', (_req, res) => {
@@ -190,10 +241,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const user = exchangeOf(res).user;
     if (!user) {
       sendError(res, new UnauthorizedError('Unauthorized'), log);
-      return;
-    }
-    if (!['system:masters', 'system:viewers', 'system:schedulers'].some((g) => user.groups.includes(g))) {
-      sendError(res, new ForbiddenError(`forbidden: User "${user.name}" cannot get path "/metrics"`), log);
       return;
     }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -216,8 +263,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (list) res.json(list);
     else sendError(res, new NotFoundError('the server could not find the requested resource'), log);
   });
+  // --- OpenAPI: /openapi/v2 and /openapi/v3, generated once from the resource table's schemas ---
+  installOpenApi(app, RESOURCES, SERVER_VERSION.gitVersion, log);
+  // --- end OpenAPI ---
 
   installPlacement({
+    authorize: (user, a) => authorizer.authorize(user, a),
     app,
     store,
     log,
@@ -226,6 +277,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     served,
     addCustomHandler: (key, handler) => custom.set(key, handler),
   });
+
+  // --- disruption budgets: the pods/eviction subresource ---
+  installDisruption({ store, maxRequestBytes, served, addCustomHandler: (key, handler) => custom.set(key, handler) });
+  // --- end disruption budgets ---
 
   // --- node agents: the pods/log proxy; node lifecycle controller and pod GC under leader election ---
   const agentIntegration = installAgentIntegration({
@@ -273,7 +328,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
     if (!deadlines.arm(req, res)) return;
     try {
-      exchange.user = authenticator ? authenticator.authenticate(req.headers.authorization) : ANONYMOUS_ADMIN;
+      exchange.user = authenticator ? authenticateRequest(req, authenticator) : ANONYMOUS_ADMIN;
     } catch (err) {
       sendError(res, err, log);
       return;
@@ -287,7 +342,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     });
   };
 
-  const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handleRequest) : http.createServer(handleRequest);
+  // With a client CA the handshake asks for a certificate but admits clients without one (token
+  // users); auth/x509.ts reads each connection's verdict.
+  const clientCerts = opts.tls?.clientCa !== undefined ? { requestCert: true, rejectUnauthorized: false, ca: opts.tls.clientCa } : {};
+  const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, ...clientCerts }, handleRequest) : http.createServer(handleRequest);
   // Requests Node's parser refuses (header overflow, garbage) still get a Status body.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
@@ -310,7 +368,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const port = (server.address() as AddressInfo).port;
   const host = bindAddress.includes(':') ? `[${bindAddress}]` : bindAddress;
   const url = `${opts.tls ? 'https' : 'http'}://${host}:${port}`;
-  log.info('API server listening', { url, auth: authenticator ? 'token' : 'none' });
+  const authKinds = [authenticator?.certificates ? 'x509' : '', authenticator?.tokens ? 'token' : ''].filter((k) => k !== '');
+  log.info('API server listening', { url, auth: authKinds.length > 0 ? authKinds.join(',') : 'none' });
 
   const namespaceLifecycle = new NamespaceLifecycle(resources, log);
   namespaceLifecycle.start();
@@ -354,6 +413,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       ready = false;
       await agentIntegration.stop(); // node agents: controllers stop, leader lease released
       namespaceLifecycle.stop();
+      rbac.stop();
       timers.forEach((t) => clearInterval(t));
       deadlines.stop();
       for (const r of resources.values()) r.rest.objects.cache.stop();

@@ -82,7 +82,7 @@ export class Cli {
     let token: string | undefined;
     let tls: TlsOptions | undefined;
     if (configExists(loc)) {
-      const kc = loadKubeconfig(loc.path, this.kubeconfigOptions());
+      const kc = loadKubeconfig(loc.paths, this.kubeconfigOptions());
       servers = kc.servers;
       token = kc.token;
       tls = kc.tls;
@@ -124,7 +124,7 @@ export class Cli {
     if (this.opts.namespace) return this.opts.namespace;
     if (!this.resolved) {
       const loc = this.configLocation;
-      if (configExists(loc)) this.contextNamespace = loadKubeconfig(loc.path, this.kubeconfigOptions()).namespace;
+      if (configExists(loc)) this.contextNamespace = loadKubeconfig(loc.paths, this.kubeconfigOptions()).namespace;
       this.resolved = true;
     }
     return this.contextNamespace ?? 'default';

@@ -47,7 +47,7 @@ function build(): Command {
     .usage('[global flags] COMMAND [args] [flags]')
     .option('--server <url>', 'API server URL (several, comma-separated, fail over in order)')
     .option('--token <token>', 'bearer token for the API server')
-    .option('--kubeconfig <file>', 'kubeconfig file (default: $CELLCONFIG, then ~/.cell/config)')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $CELLCONFIG, then $KUBECONFIG, then ~/.cell/config)')
     .option('--context <name>', 'kubeconfig context to use instead of the current one')
     .option('-n, --namespace <namespace>', 'namespace to use (default: the context\'s namespace, else "default")')
     .option('--request-timeout <duration>', 'give up on a single request after this long (e.g. 10s)')
@@ -174,14 +174,14 @@ function build(): Command {
 
   program
     .command('drain')
-    .description('Cordon a node, then delete its pods gracefully and wait for them to be gone')
+    .description('Cordon a node, then evict its pods (honouring disruption budgets) and wait for them to be gone')
     .argument('<node>', 'NODE')
     .option('--grace-period <seconds>', 'seconds each pod is given to stop (-1: the pod\'s own; 0: delete at once)')
     .option('--timeout <duration>', 'give up waiting after this long (exit 1, node stays cordoned)', '5m')
     .option('--pod-selector <selector>', 'only pods matching this label selector')
     .option('--ignore-daemonsets', 'accepted for kubectl compatibility (cell has no DaemonSets)')
     .option('--delete-emptydir-data', 'accepted for kubectl compatibility (cell has no emptyDir volumes)')
-    .addHelpText('after', '\nWith no agent on the node, pods stay Terminating until --timeout; --grace-period=0 deletes them at once.')
+    .addHelpText('after', '\nA pod a PodDisruptionBudget protects is retried every 5s until --timeout. With no agent on the node,\nevicted pods stay Terminating until --timeout; --grace-period=0 deletes them at once.')
     .action(run((cli, node: string, opts: Parameters<typeof runDrain>[2]) => runDrain(cli, [node], opts)));
 
   const top = program.command('top').description('Show what is allocated on nodes (or to pods) against what is allocatable');
@@ -240,7 +240,7 @@ function build(): Command {
     .option('--no-headers', 'do not print the header line')
     .action(run((cli, opts: Parameters<typeof runApiResources>[1]) => runApiResources(cli, opts)));
 
-  const config = program.command('config').description('Show or change the kubeconfig file (--kubeconfig, $CELLCONFIG or ~/.cell/config)');
+  const config = program.command('config').description('Show or change the kubeconfig file (--kubeconfig, $CELLCONFIG, $KUBECONFIG or ~/.cell/config)');
   config
     .command('view')
     .description('Show the kubeconfig (tokens redacted unless --raw)')

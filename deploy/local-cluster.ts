@@ -1,7 +1,8 @@
 // `npm start`: a whole cell cluster on this machine — etcd (when an `etcd` binary is on PATH; state
 // under .cell/etcd survives restarts) or else the API server's in-memory store, the API server
-// with a generated token file, two schedulers (`default-scheduler`, spread; `batch`, binpack) and
-// three agent nodes. Writes .cell/kubeconfig (admin), prints what runs and what to try, and stops
+// over HTTPS with a generated CA (.cell/pki/), client certificates and a token file, two
+// schedulers (`default-scheduler`, spread; `batch`, binpack) and three agent nodes. Writes
+// .cell/kubeconfig (admin, by client certificate), prints what runs and what to try, and stops
 // everything cleanly on Ctrl-C / SIGTERM.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { ApiClient } from '../shared/client/http-client.js';
+import { ADMIN_COMMON_NAME, ensureLocalPki, type KeyPair } from './pki.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STATE = path.resolve(process.env.CELL_STATE_DIR ?? path.join(REPO, '.cell'));
@@ -82,33 +84,21 @@ function writeTokenFile(cfg: ClusterConfig): string {
   return file;
 }
 
-/**
- * A self-signed certificate for the API server (once; reused by later starts). kubectl sends
- * bearer tokens only over TLS, so this is what makes .cell/kubeconfig work with kubectl too.
- * Undefined when openssl is not installed: the cluster then serves plain HTTP on loopback.
- */
-function ensureCertificate(): { certFile: string; keyFile: string; pem: string } | undefined {
-  const certFile = path.join(STATE, 'apiserver.crt');
-  const keyFile = path.join(STATE, 'apiserver.key');
-  if (!existsSync(certFile) || !existsSync(keyFile)) {
-    const res = spawnSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650',
-      '-keyout', keyFile, '-out', certFile, '-subj', '/CN=cell-apiserver',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ], { stdio: 'ignore' });
-    if (res.status !== 0) return undefined;
-  }
-  return { certFile, keyFile, pem: readFileSync(certFile, 'utf8') };
-}
+/** How a kubeconfig's user proves who it is: a bearer token or a client certificate. */
+type Credential = { token: string } | { certificate: KeyPair };
 
-function writeKubeconfig(file: string, server: string, token: string, user: string, caPem: string | undefined): void {
-  const cluster: Record<string, string> = { server };
-  if (caPem) cluster['certificate-authority-data'] = Buffer.from(caPem).toString('base64');
+function writeKubeconfig(file: string, server: string, credential: Credential, user: string, caPem: string): void {
+  const b64 = (pem: string) => Buffer.from(pem).toString('base64');
+  const cluster = { server, 'certificate-authority-data': b64(caPem) };
+  const userEntry =
+    'token' in credential
+      ? { token: credential.token }
+      : { 'client-certificate-data': b64(credential.certificate.certPem), 'client-key-data': b64(credential.certificate.keyPem) };
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'cell-local', cluster }],
-    users: [{ name: user, user: { token } }],
+    users: [{ name: user, user: userEntry }],
     contexts: [{ name: 'cell-local', context: { cluster: 'cell-local', user, namespace: 'default' } }],
     'current-context': 'cell-local',
   };
@@ -182,10 +172,17 @@ async function main(): Promise<void> {
   mkdirSync(LOGS, { recursive: true });
   const cfg = await loadOrCreateConfig();
   const tokenFile = writeTokenFile(cfg);
-  const cert = ensureCertificate();
-  const server = `${cert ? 'https' : 'http'}://127.0.0.1:${cfg.apiPort}`;
+  // The CA signs the serving certificate (for 127.0.0.1 and localhost) and the admin's client
+  // certificate; kubectl sends credentials only over TLS, so the cluster always serves HTTPS.
+  const pki = ensureLocalPki(path.join(STATE, 'pki'), ['127.0.0.1', 'localhost']);
+  const server = `https://127.0.0.1:${cfg.apiPort}`;
   const kubeconfig = path.join(STATE, 'kubeconfig');
-  const admin = new ApiClient({ servers: [server], token: cfg.tokens.admin!, retries: 0, timeoutMs: 5000, ...(cert ? { tls: { ca: cert.pem } } : {}) });
+  const admin = new ApiClient({
+    servers: [server],
+    retries: 0,
+    timeoutMs: 5000,
+    tls: { ca: pki.ca.certPem, cert: pki.admin.certPem, key: pki.admin.keyPem },
+  });
 
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
@@ -209,13 +206,13 @@ async function main(): Promise<void> {
     console.log('      (apt-get install etcd-server, then npm start again, to keep state under .cell/etcd)\n');
   }
 
-  if (!cert) console.log('note: no openssl found — serving plain HTTP; kubectl will not send the token over it (cellctl will).\n');
-  const tlsArgs = cert ? [`--tls-cert-file=${cert.certFile}`, `--tls-private-key-file=${cert.keyFile}`] : [];
+  const tlsArgs = [`--tls-cert-file=${pki.serverCertFile}`, `--tls-private-key-file=${pki.serverKeyFile}`, `--client-ca-file=${pki.caCertFile}`];
   start('apiserver', ...node('apiserver/main.ts', [...storeArgs, `--port=${cfg.apiPort}`, `--token-auth-file=${tokenFile}`, ...tlsArgs]));
   await waitFor('the API server', async () => (await admin.request<unknown>('GET', '/version').then(() => true)));
-  writeKubeconfig(kubeconfig, server, cfg.tokens.admin!, 'admin', cert?.pem);
-  for (const n of NODES) writeKubeconfig(path.join(STATE, `${n}.kubeconfig`), server, cfg.tokens[n]!, `system:node:${n}`, cert?.pem);
-  writeKubeconfig(path.join(STATE, 'scheduler.kubeconfig'), server, cfg.tokens.scheduler!, 'system:scheduler', cert?.pem);
+  writeKubeconfig(kubeconfig, server, { certificate: pki.admin }, ADMIN_COMMON_NAME, pki.ca.certPem);
+  // Schedulers and agents keep their tokens: both kinds of credential are exercised by npm start.
+  for (const n of NODES) writeKubeconfig(path.join(STATE, `${n}.kubeconfig`), server, { token: cfg.tokens[n]! }, `system:node:${n}`, pki.ca.certPem);
+  writeKubeconfig(path.join(STATE, 'scheduler.kubeconfig'), server, { token: cfg.tokens.scheduler! }, 'system:scheduler', pki.ca.certPem);
 
   start('scheduler-default', ...node('schedulers/main.ts', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=default-scheduler', '--profile=default']));
   start('scheduler-batch', ...node('schedulers/main.ts', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=batch', '--profile=binpack']));
@@ -242,7 +239,7 @@ async function main(): Promise<void> {
   console.log(`  logs         ${rel(LOGS)}/`);
   console.log(`  kubeconfig   ${rel(kubeconfig)}  (works with kubectl too)\n`);
   console.log('Try, in another terminal:');
-  console.log(`  export CELLCONFIG=${rel(kubeconfig)}`);
+  console.log(`  export KUBECONFIG=${rel(kubeconfig)}      # cellctl and kubectl both read it`);
   console.log('  npx cellctl get nodes');
   console.log('  npx cellctl apply -f examples/pod.yaml && npx cellctl get pods -w');
   console.log('  npx cellctl top nodes\n');

@@ -30,6 +30,14 @@ export function dns1123SubdomainErrors(value: string): string[] {
   return errs;
 }
 
+/** A URL path segment: RBAC roles and bindings (`system:node`). Not `.` or `..`, no `/` or `%`. */
+export function pathSegmentNameErrors(value: string): string[] {
+  if (value === '.' || value === '..') return [`may not be '${value}'`];
+  const errs: string[] = [];
+  for (const bad of ['/', '%']) if (value.includes(bad)) errs.push(`may not contain '${bad}'`);
+  return errs;
+}
+
 /** Label and annotation keys: `[prefix/]name`, prefix a DNS subdomain, name ≤ 63 chars. */
 export function qualifiedNameErrors(value: string): string[] {
   const parts = value.split('/');

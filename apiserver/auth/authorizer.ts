@@ -1,7 +1,12 @@
-// Authorization (DESIGN §2): four built-in groups, plus node restriction for agents. Request-level
-// rules are here; object-level node restriction (is this pod bound to the calling node?) is
-// `nodeMayTouchPod`, called by the handlers once they have the object.
+// Authorization (DESIGN §2): system:masters may do anything (as Kubernetes' privileged group);
+// everyone else gets what RBAC grants (rbac.ts). NodeRestriction stays code, as in Kubernetes:
+// what a node agent is allowed only through the system:node role is narrowed to its own Node,
+// its own Lease and the pods bound to it. Request-level checks are here; the object-level one
+// (is this pod bound to the calling node?) is `nodeMayTouchPod`, called once the object is read.
 import { ForbiddenError } from '../../shared/errors.js';
+import { NODE_LEASE_NAMESPACE } from '../../shared/api/coordination.js';
+import { NODE_ROLE } from './rbac-defaults.js';
+import { appliesIn, ruleAllowsNonResource, ruleAllowsResource, type Grant, type RbacAuthorizer, type ResourceRequest } from './rbac.js';
 import type { UserInfo } from './tokens.js';
 
 export interface RequestAttributes {
@@ -15,6 +20,18 @@ export interface RequestAttributes {
   nodeNameSelector?: string;
 }
 
+/** A resource request as reviews and escalation checks ask it: any verb (`bind`, `escalate`). */
+export interface AccessAttributes extends ResourceRequest {
+  nodeNameSelector?: string | undefined;
+}
+
+export interface Decision {
+  allowed: boolean;
+  /** Why, in Kubernetes' words (`RBAC: allowed by ...`), for SubjectAccessReview status.reason. */
+  reason: string;
+}
+
+export const PRIVILEGED_GROUP = 'system:masters';
 const READ_VERBS = new Set(['get', 'list', 'watch']);
 const NODE_PREFIX = 'system:node:';
 
@@ -24,84 +41,104 @@ export function nodeNameOf(user: UserInfo): string | undefined {
   return user.name.slice(NODE_PREFIX.length);
 }
 
-function schedulerAllows(a: RequestAttributes): boolean {
-  if (READ_VERBS.has(a.verb)) return true;
-  const r = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-  switch (r) {
-    case 'pods/binding':
-    case 'placements':
-      return a.verb === 'create';
-    case 'pods/status':
-    case 'podgroups/status':
-      return a.verb === 'update' || a.verb === 'patch';
-    case 'pods':
-      // Preemption evicts victims by graceful delete.
-      return a.verb === 'delete';
-    case 'events':
-      return a.verb === 'create' || a.verb === 'update' || a.verb === 'patch';
-    case 'leases':
-      return a.verb !== 'deletecollection';
-    default:
-      return false;
-  }
-}
-
-function nodeAllows(node: string, a: RequestAttributes): boolean {
+/**
+ * What NodeRestriction lets node `node` do with a request its role allows. Names in URLs are
+ * checked here; a create names no object in its URL (nodeMayCreate checks the body's name), and
+ * single pods are checked against the object (nodeMayTouchPod).
+ */
+function nodeRestrictionAllows(node: string, a: AccessAttributes): boolean {
   const r = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   switch (r) {
     case 'nodes':
     case 'nodes/status':
       if (READ_VERBS.has(a.verb)) return true;
-      // A create names no object in its URL: nodeMayCreate checks the body's name.
       if (r === 'nodes' && a.verb === 'create' && a.name === undefined) return true;
-      return ['create', 'update', 'patch'].includes(a.verb) && a.name === node;
+      return a.name === node;
     case 'leases':
-      if (a.namespace !== 'kube-node-lease') return false;
+      if (a.namespace !== NODE_LEASE_NAMESPACE) return false;
       if (a.verb === 'create' && a.name === undefined) return true;
-      return a.name === node && ['get', 'create', 'update', 'patch'].includes(a.verb);
+      return a.name === node;
     case 'pods':
       if (a.verb === 'list' || a.verb === 'watch') return a.nodeNameSelector === node;
-      // Single-pod reads and deletes are checked against the object by nodeMayTouchPod.
-      return a.verb === 'get' || a.verb === 'delete';
-    case 'pods/status':
-      return a.verb === 'get' || a.verb === 'update' || a.verb === 'patch';
-    case 'events':
-      return a.verb === 'create' || a.verb === 'update' || a.verb === 'patch';
-    case 'namespaces':
-    case 'nodeallocations':
-      return READ_VERBS.has(a.verb);
+      return true;
     default:
-      return false;
+      return true;
   }
 }
 
-export function authorize(user: UserInfo, a: RequestAttributes): void {
-  const g = user.groups;
-  if (g.includes('system:masters')) return;
-  if (g.includes('system:schedulers') && schedulerAllows(a)) return;
-  const node = nodeNameOf(user);
-  if (node !== undefined && nodeAllows(node, a)) return;
-  if (g.includes('system:viewers') && READ_VERBS.has(a.verb)) return;
+/** `/api/v1/namespaces/x` is in namespace x for RBAC, as Kubernetes treats it. */
+function rbacView(a: AccessAttributes): AccessAttributes {
+  if (a.group === '' && a.resource === 'namespaces' && a.namespace === undefined && a.name) return { ...a, namespace: a.name };
+  return a;
+}
+
+function forbiddenMessage(user: UserInfo, a: AccessAttributes): string {
   const what = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   const where = a.namespace ? ` in the namespace "${a.namespace}"` : ' at the cluster scope';
   const group = a.group === '' ? '""' : `"${a.group}"`;
-  throw new ForbiddenError(
-    `${a.name ? `${what} "${a.name}"` : what} is forbidden: User "${user.name}" cannot ${a.verb} resource "${what}" in API group ${group}${where}`,
-    { name: a.name, group: a.group, kind: a.resource },
-  );
+  return `${a.name ? `${what} "${a.name}"` : what} is forbidden: User "${user.name}" cannot ${a.verb} resource "${what}" in API group ${group}${where}`;
 }
 
-/**
- * Node restriction on a create, once the body is read: a node may create only its own Node and its
- * own Lease (the URL of a create names no object, so `authorize` could not check the name).
- */
-export function nodeMayCreate(user: UserInfo, a: RequestAttributes, objectName: string | undefined): void {
-  const node = nodeNameOf(user);
-  if (node === undefined || a.verb !== 'create' || a.subresource !== undefined) return;
-  if (a.resource !== 'nodes' && a.resource !== 'leases') return;
-  // Allowed by a broader rule than the node's own.
-  if (user.groups.includes('system:masters') || (user.groups.includes('system:schedulers') && schedulerAllows(a))) return;
-  if (objectName !== node) {
+export class Authorizer {
+  constructor(private readonly rbac: RbacAuthorizer) {}
+
+  /**
+   * The decision for one resource request. `implicitAuthenticated`: the user came through an
+   * authenticator (so is in system:authenticated); false for a SubjectAccessReview about someone else.
+   */
+  decide(user: UserInfo, attrs: AccessAttributes, implicitAuthenticated = true): Decision {
+    if (user.groups.includes(PRIVILEGED_GROUP)) return { allowed: true, reason: '' };
+    const a = rbacView(attrs);
+    const node = nodeNameOf(user);
+    let viaNodeRole: Grant | undefined;
+    for (const g of this.rbac.grantsOf(user, implicitAuthenticated)) {
+      if (!appliesIn(g, a.namespace) || !g.rules.some((r) => ruleAllowsResource(r, a))) continue;
+      if (node !== undefined && g.clusterRole === NODE_ROLE) {
+        viaNodeRole ??= g;
+        continue;
+      }
+      return { allowed: true, reason: `RBAC: allowed by ${g.source}` };
+    }
+    if (viaNodeRole && node !== undefined) {
+      if (nodeRestrictionAllows(node, a)) return { allowed: true, reason: `RBAC: allowed by ${viaNodeRole.source}` };
+      return { allowed: false, reason: `node "${node}" may only access its own Node, its own Lease in ${NODE_LEASE_NAMESPACE} and pods bound to it` };
+    }
+    return { allowed: false, reason: '' };
+  }
+
+  decideNonResource(user: UserInfo, verb: string, path: string, implicitAuthenticated = true): Decision {
+    if (user.groups.includes(PRIVILEGED_GROUP)) return { allowed: true, reason: '' };
+    for (const g of this.rbac.grantsOf(user, implicitAuthenticated)) {
+      // RoleBindings never grant non-resource URLs.
+      if (g.namespace !== undefined) continue;
+      if (g.rules.some((r) => ruleAllowsNonResource(r, { verb, path }))) return { allowed: true, reason: `RBAC: allowed by ${g.source}` };
+    }
+    return { allowed: false, reason: '' };
+  }
+
+  /** Throws 403 unless `user` may make this request. */
+  authorize(user: UserInfo, a: RequestAttributes | AccessAttributes): void {
+    if (this.decide(user, a).allowed) return;
+    throw new ForbiddenError(forbiddenMessage(user, a), { name: a.name, group: a.group, kind: a.resource });
+  }
+
+  /** Throws 403 unless `user` may `verb` the non-resource URL `path`. */
+  authorizeNonResource(user: UserInfo, verb: string, path: string): void {
+    if (this.decideNonResource(user, verb, path).allowed) return;
+    throw new ForbiddenError(`forbidden: User "${user.name}" cannot ${verb} path "${path}"`);
+  }
+
+  /**
+   * Node restriction on a create, once the body is read: a node may create only its own Node and
+   * its own Lease (the URL of a create names no object, so `authorize` could not check the name).
+   */
+  nodeMayCreate(user: UserInfo, a: RequestAttributes, objectName: string | undefined): void {
+    const node = nodeNameOf(user);
+    if (node === undefined || a.verb !== 'create' || a.subresource !== undefined) return;
+    if (a.resource !== 'nodes' && a.resource !== 'leases') return;
+    if (objectName === node) return;
+    // Allowed with that name by a broader grant than the node's own?
+    if (this.decide(user, { ...a, name: objectName ?? '' }).allowed && objectName !== undefined) return;
     const what = a.resource === 'nodes' ? 'Node' : 'Lease';
     throw new ForbiddenError(`${a.resource} "${objectName ?? ''}" is forbidden: node "${node}" can only create its own ${what}`, {
       name: objectName,
@@ -114,7 +151,7 @@ export function nodeMayCreate(user: UserInfo, a: RequestAttributes, objectName: 
 /** Node restriction on a concrete pod: an agent may only touch pods bound to its node. */
 export function nodeMayTouchPod(user: UserInfo, podNodeName: string | undefined, podName: string): void {
   const node = nodeNameOf(user);
-  if (node === undefined || user.groups.includes('system:masters')) return;
+  if (node === undefined || user.groups.includes(PRIVILEGED_GROUP)) return;
   if (podNodeName !== node) {
     throw new ForbiddenError(`pods "${podName}" is forbidden: node "${node}" can only access pods bound to it`, {
       name: podName,

@@ -55,10 +55,12 @@ export class TokenAuthenticator {
       }
       const [token, name, uid, groups] = fields;
       if (!token || !name) throw new BadRequestError(`${source}:${i + 1}: need at least token,user`);
+      const listed = (groups ?? '').split(',').map((g) => g.trim()).filter((g) => g !== '');
       auth.users.set(token, {
         name,
         uid: uid ?? '',
-        groups: (groups ?? '').split(',').map((g) => g.trim()).filter((g) => g !== ''),
+        // Every authenticated user is in system:authenticated, as in Kubernetes (RBAC binds discovery to it).
+        groups: listed.includes('system:authenticated') ? listed : [...listed, 'system:authenticated'],
       });
     });
     return auth;

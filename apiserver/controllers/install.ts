@@ -1,19 +1,21 @@
 // Wires the node-agent side of the cluster into an API server: the `pods/log` proxy (always), and
-// the node lifecycle controller and pod garbage collector, which run under leader election (Lease
-// kube-system/cell-controller-manager) so that only one API server replica acts at a time.
+// the node lifecycle controller, pod garbage collector and disruption controller, which run under
+// leader election (Lease kube-system/cell-controller-manager) so that only one API server replica
+// acts at a time.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { ParseError, errorMessage } from '../../shared/errors.js';
 import { LeaderElector } from '../../shared/leader-election.js';
 import type { Logger } from '../../shared/logging.js';
 import type { CustomHandler, ServedResource } from '../http/resources.js';
+import { DisruptionController } from './disruption.js';
 import { eventRecorder } from './events.js';
 import { storeLeaseBackend } from './leader-lease.js';
 import { NodeLifecycleController } from './node-lifecycle.js';
 import { PodGarbageCollector } from './pod-gc.js';
 import { podLogHandler, type AgentAddressAllowList } from './pod-log-proxy.js';
 
-export const CONTROLLER_NAMES = ['nodelifecycle', 'podgc'] as const;
+export const CONTROLLER_NAMES = ['nodelifecycle', 'podgc', 'disruption'] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 export const CONTROLLER_LEASE_NAMESPACE = 'kube-system';
@@ -63,6 +65,8 @@ export interface AgentIntegration {
   readonly elector: LeaderElector | undefined;
   readonly nodeLifecycle: NodeLifecycleController | undefined;
   readonly podGc: PodGarbageCollector | undefined;
+  /** Keeps PodDisruptionBudget status current (the eviction subresource spends it). */
+  readonly disruption: DisruptionController | undefined;
   /** Stop the controllers and release the leader lease. */
   stop(): Promise<void>;
 }
@@ -72,7 +76,7 @@ export function installAgentIntegration(d: AgentIntegrationDeps): AgentIntegrati
   const o = d.controllers;
   const enabled = o ? (o.enabled ?? CONTROLLER_NAMES) : [];
   if (!o || enabled.length === 0) {
-    return { elector: undefined, nodeLifecycle: undefined, podGc: undefined, stop: async () => undefined };
+    return { elector: undefined, nodeLifecycle: undefined, podGc: undefined, disruption: undefined, stop: async () => undefined };
   }
   const log = d.log.child({ controller: 'controller-manager' });
   const event = eventRecorder(d.served('events').rest, 'node-controller', log);
@@ -96,9 +100,12 @@ export function installAgentIntegration(d: AgentIntegrationDeps): AgentIntegrati
   const podGc = enabled.includes('podgc')
     ? new PodGarbageCollector({ pods: d.served('pods').rest.objects, nodes: d.served('nodes').rest.objects, log }, o.podGcIntervalMs ?? 20_000)
     : undefined;
+  const disruption = enabled.includes('disruption')
+    ? new DisruptionController({ pods: d.served('pods').rest.objects, budgets: d.served('poddisruptionbudgets').rest.objects, log: log.child({ controller: 'disruption' }) })
+    : undefined;
 
   const stopControllers = async () => {
-    await Promise.all([nodeLifecycle?.stop(), podGc?.stop()]);
+    await Promise.all([nodeLifecycle?.stop(), podGc?.stop(), disruption?.stop()]);
   };
   const elector = new LeaderElector(storeLeaseBackend(d.served('leases').rest, CONTROLLER_LEASE_NAMESPACE, CONTROLLER_LEASE_NAME), {
     identity: o.identity ?? `${os.hostname()}_${randomUUID()}`,
@@ -110,6 +117,7 @@ export function installAgentIntegration(d: AgentIntegrationDeps): AgentIntegrati
       log.info('starting controllers', { controllers: enabled });
       nodeLifecycle?.start();
       podGc?.start();
+      disruption?.start();
     },
     onStoppedLeading: () => {
       log.info('stopping controllers');
@@ -121,6 +129,7 @@ export function installAgentIntegration(d: AgentIntegrationDeps): AgentIntegrati
     elector,
     nodeLifecycle,
     podGc,
+    disruption,
     async stop() {
       await elector.stop();
       await stopControllers();

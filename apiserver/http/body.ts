@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import YAML from 'yaml';
 import { childPath } from '../../shared/api/field-errors.js';
 import { BadRequestError, RequestTooLargeError, UnsupportedMediaTypeError, errorMessage } from '../../shared/errors.js';
+import { decodeProtobufObject, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 
 export type PatchType = 'merge' | 'json' | 'strategic';
 
@@ -223,6 +224,7 @@ export function duplicateFields(text: string): string[] {
 /** A create/update body: JSON (or YAML, which kubectl never sends but people with curl do). */
 export async function readObjectBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const type = mediaType(req);
+  if (type === PROTOBUF_MEDIA_TYPE) return decodeProtobufObject(await readBody(req, limit));
   const yaml = type === 'application/yaml' || type === 'application/x-yaml';
   if (type !== '' && type !== 'application/json' && !yaml) {
     throw new UnsupportedMediaTypeError(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);

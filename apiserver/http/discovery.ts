@@ -70,8 +70,10 @@ export function apiResourceList(resources: ServedResource[], group: string, vers
     });
     for (const sub of r.subresources) {
       const verbs = sub === 'status' ? ['get', 'patch', 'update'] : sub === 'log' ? ['get'] : ['create'];
-      const kind = sub === 'binding' ? 'Binding' : d.kind;
-      entries.push({ name: `${d.resource}/${sub}`, singularName: '', namespaced: d.namespaced, kind, verbs });
+      const kind = sub === 'binding' ? 'Binding' : sub === 'eviction' ? 'Eviction' : d.kind;
+      // kubectl drain evicts only when discovery names the Eviction body's group and version.
+      const bodyGroup = sub === 'eviction' ? { group: 'policy', version: 'v1' } : {};
+      entries.push({ name: `${d.resource}/${sub}`, singularName: '', namespaced: d.namespaced, ...bodyGroup, kind, verbs });
     }
   }
   return {

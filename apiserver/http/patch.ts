@@ -62,6 +62,17 @@ const MERGE_KEYS = new Map<string, string>([
 /** Lists of scalars merged as sets (`patchStrategy: merge` on a primitive list). */
 const SET_LISTS = new Set(['finalizers']);
 
+/**
+ * How a strategic merge patch merges the list in `field`: by the items' merge key, as a set of
+ * scalars, or (undefined) by replacing it. The OpenAPI documents publish the same table, from which
+ * kubectl builds its patches.
+ */
+export function listMergeStrategy(field: string): { mergeKey: string } | 'set' | undefined {
+  if (SET_LISTS.has(field)) return 'set';
+  const mergeKey = MERGE_KEYS.get(field);
+  return mergeKey === undefined ? undefined : { mergeKey };
+}
+
 function strategicList(field: string, target: Json[], patch: Json[]): Json[] {
   const key = MERGE_KEYS.get(field);
   if (SET_LISTS.has(field)) {

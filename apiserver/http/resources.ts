@@ -10,7 +10,8 @@ import {
 import { parseFieldSelector, type FieldSelector } from '../../shared/fields.js';
 import { parseLabelSelector, type LabelSelector } from '../../shared/labels.js';
 import type { Logger } from '../../shared/logging.js';
-import { authorize, nodeMayCreate, nodeMayTouchPod, nodeNameOf, type RequestAttributes } from '../auth/authorizer.js';
+import { nodeMayTouchPod, nodeNameOf, type Authorizer, type RequestAttributes } from '../auth/authorizer.js';
+import { RBAC_RESOURCES, type EscalationCheck } from '../auth/escalation.js';
 import type { UserInfo } from '../auth/tokens.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import type { KubeObject } from '../registry/object.js';
@@ -59,6 +60,9 @@ export interface ResourceRouterOptions {
   resolve(group: string, version: string, resource: string): ServedResource | undefined;
   /** Custom handlers keyed `${resource}/${subresource}:${METHOD}` or `${resource}:${METHOD}`. */
   custom: Map<string, CustomHandler>;
+  authorizer: Authorizer;
+  /** Escalation prevention on writes of RBAC objects. */
+  escalation: EscalationCheck;
 }
 
 type Verb = RequestAttributes['verb'];
@@ -191,7 +195,7 @@ export class ResourceRouter {
       const nodeName = selection.fields.exactMatch('spec.nodeName');
       if (nodeName !== undefined) attrs.nodeNameSelector = nodeName;
     }
-    authorize(user, attrs);
+    this.o.authorizer.authorize(user, attrs);
 
     const customKey = `${def.resource}${path.subresource ? `/${path.subresource}` : ''}:${method}`;
     const custom = this.o.custom.get(customKey);
@@ -232,20 +236,20 @@ export class ResourceRouter {
         return true;
       case 'create': {
         const body = await readObjectBody(req, this.o.maxRequestBytes);
-        nodeMayCreate(user, attrs, nameIn(body));
-        const obj = await rest.create(ns, body, writeOptions(query));
+        this.o.authorizer.nodeMayCreate(user, attrs, nameIn(body));
+        const obj = await rest.create(ns, body, { ...writeOptions(query), ...this.rbacAdmission(def.resource, user) });
         this.respond(req, res, served, 201, obj, query);
         return true;
       }
       case 'update': {
         const body = await readObjectBody(req, this.o.maxRequestBytes);
-        const obj = await rest.update(ns, name, body, sub, { ...writeOptions(query), ...podGuard(def.resource, user, name) });
+        const obj = await rest.update(ns, name, body, sub, { ...writeOptions(query), ...podGuard(def.resource, user, name), ...this.rbacAdmission(def.resource, user) });
         this.respond(req, res, served, 200, obj, query);
         return true;
       }
       case 'patch': {
         const { type, patch } = await readPatchBody(req, this.o.maxRequestBytes);
-        const obj = await rest.patch(ns, name, type, patch, sub, { ...writeOptions(query), ...podGuard(def.resource, user, name) });
+        const obj = await rest.patch(ns, name, type, patch, sub, { ...writeOptions(query), ...podGuard(def.resource, user, name), ...this.rbacAdmission(def.resource, user) });
         this.respond(req, res, served, 200, obj, query);
         return true;
       }
@@ -266,6 +270,12 @@ export class ResourceRouter {
         return true;
       }
     }
+  }
+
+  /** Escalation prevention (and roleRef immutability) for writes of RBAC objects. */
+  private rbacAdmission(resource: string, user: UserInfo): { admit?: (next: KubeObject, current: KubeObject | undefined) => void } {
+    if (!RBAC_RESOURCES.has(resource)) return {};
+    return { admit: (next, current) => this.o.escalation.check(user, resource, next, current) };
   }
 
   private respond(req: IncomingMessage, res: ServerResponse, served: ServedResource, status: number, body: unknown, query: URLSearchParams): void {

@@ -95,6 +95,28 @@ function str(v: unknown, fallback = '<none>'): string {
   return v === undefined || v === null || v === '' ? fallback : String(v);
 }
 
+// RBAC kinds, with kubectl's columns: a binding shows its role and (wide) its subjects.
+interface BindingView {
+  roleRef?: { kind?: string; name?: string };
+  subjects?: { kind?: string; name?: string; namespace?: string }[];
+}
+const createdAtCol = col('Created At', (o) => str(o.metadata.creationTimestamp, ''), { type: 'date', description: 'When the object was created' });
+function subjectsOf(kind: string): (o: KubeObject) => string {
+  return (o) =>
+    ((o as BindingView).subjects ?? [])
+      .filter((s) => s.kind === kind)
+      .map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}/${s.name ?? ''}` : (s.name ?? '')))
+      .join(', ');
+}
+const bindingColumns: Column[] = [
+  nameCol,
+  col('Role', (o) => `${(o as BindingView).roleRef?.kind ?? ''}/${(o as BindingView).roleRef?.name ?? ''}`, { description: 'The role granted' }),
+  ageCol,
+  col('Users', subjectsOf('User'), { priority: 1, description: 'Users bound' }),
+  col('Groups', subjectsOf('Group'), { priority: 1, description: 'Groups bound' }),
+  col('ServiceAccounts', subjectsOf('ServiceAccount'), { priority: 1, description: 'Service accounts bound' }),
+];
+
 const COLUMNS: Record<string, Column[]> = {
   pods: [
     nameCol,
@@ -141,6 +163,17 @@ const COLUMNS: Record<string, Column[]> = {
     col('Phase', (o) => str(field(o, ['status', 'phase']), 'Pending'), { description: 'Phase of the group' }),
     col('MinMember', (o) => Number(field(o, ['spec', 'minMember']) ?? 0), { type: 'integer', description: 'Members required' }),
     col('Scheduled', (o) => Number(field(o, ['status', 'scheduled']) ?? 0), { type: 'integer', description: 'Members bound' }),
+    ageCol,
+  ],
+  roles: [nameCol, createdAtCol],
+  clusterroles: [nameCol, createdAtCol],
+  rolebindings: bindingColumns,
+  clusterrolebindings: bindingColumns,
+  poddisruptionbudgets: [
+    nameCol,
+    col('Min Available', (o) => str(field(o, ['spec', 'minAvailable']), 'N/A'), { description: 'Pods that must stay available' }),
+    col('Max Unavailable', (o) => str(field(o, ['spec', 'maxUnavailable']), 'N/A'), { description: 'Pods that may be unavailable' }),
+    col('Allowed Disruptions', (o) => Number(field(o, ['status', 'disruptionsAllowed']) ?? 0), { type: 'integer', description: 'Evictions allowed now' }),
     ageCol,
   ],
 };

@@ -9,7 +9,8 @@ import type { NodeAllocation, PlacementResult } from '../../shared/api/schedulin
 import { validateObject } from '../../shared/api/validation.js';
 import { BadRequestError, InvalidError, UnauthorizedError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
-import { authorize } from '../auth/authorizer.js';
+import type { RequestAttributes } from '../auth/authorizer.js';
+import type { UserInfo } from '../auth/tokens.js';
 import { readObjectBody } from '../http/body.js';
 import { dryRunParam } from '../http/query.js';
 import type { CustomHandler, ServedResource } from '../http/resources.js';
@@ -35,6 +36,8 @@ export interface PlacementDeps {
   maxRequestBytes: number;
   served(resource: string): ServedResource;
   addCustomHandler(key: string, handler: CustomHandler): void;
+  /** The server's authorizer (RBAC): throws 403. */
+  authorize(user: UserInfo, a: RequestAttributes): void;
 }
 
 export function installPlacement(d: PlacementDeps): PlacementCommitter {
@@ -141,7 +144,7 @@ export function installPlacement(d: PlacementDeps): PlacementCommitter {
     try {
       const user = exchangeOf(res).user;
       if (!user) throw new UnauthorizedError('Unauthorized');
-      authorize(user, { verb: 'list', group: 'scheduling.cell.dev', resource: 'nodeallocations' });
+      d.authorize(user, { verb: 'list', group: 'scheduling.cell.dev', resource: 'nodeallocations' });
       const rvText = typeof req.query.resourceVersion === 'string' ? req.query.resourceVersion : undefined;
       // At the etcd revision the given resourceVersion was written in (a list's covers it whole).
       const report = await auditAllocations(

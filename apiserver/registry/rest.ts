@@ -48,6 +48,11 @@ export interface WriteOptions {
    * compare-and-swap (so no extra read, and no check-then-write race).
    */
   guard?: (current: KubeObject) => void;
+  /**
+   * Admission of the object as it will be stored (after defaults, a patch, the status split), with
+   * the object it replaces (undefined on create); throws to refuse. RBAC escalation prevention.
+   */
+  admit?: (next: KubeObject, current: KubeObject | undefined) => void;
 }
 
 export interface DeleteOptions {
@@ -170,6 +175,7 @@ export class RestResource {
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
     this.strategy.prepareForCreate?.(obj);
+    opts.admit?.(obj, undefined);
     if (opts.dryRun) {
       m.name ??= `${m.generateName ?? ''}${randomSuffix()}`;
       return this.objects.create(obj, { dryRun: true });
@@ -244,7 +250,9 @@ export class RestResource {
         // nextState changes only the top level and metadata of what it is given: each attempt
         // gets its own copy of those, the rest is shared and never modified.
         const next = this.nextState(current, { ...incoming, metadata: { ...incoming.metadata } }, subresource);
-        return isDeepStrictEqual(withoutRv(next), withoutRv(current)) ? current : next;
+        if (isDeepStrictEqual(withoutRv(next), withoutRv(current))) return current;
+        opts.admit?.(next, current);
+        return next;
       },
       expected,
       { keepsCurrent: true, dryRun: opts.dryRun === true },
@@ -272,7 +280,9 @@ export class RestResource {
         throw this.objects.conflict(name);
       }
       const next = this.nextState(current, incoming, subresource);
-      return isDeepStrictEqual(withoutRv(next), withoutRv(current)) ? current : next;
+      if (isDeepStrictEqual(withoutRv(next), withoutRv(current))) return current;
+      opts.admit?.(next, current);
+      return next;
     };
     // apply patches a copy and builds a new object: the cached one is only read.
     const updated = await this.objects.update(namespace, name, apply, undefined, { keepsCurrent: true, dryRun: opts.dryRun === true });

@@ -104,9 +104,17 @@ const namespaceStrategy: Strategy = {
   },
 };
 
+/** A budget's status is the disruption controller's: what a client sends on create is dropped. */
+const disruptionBudgetStrategy: Strategy = {
+  prepareForCreate(obj) {
+    obj.status = {};
+  },
+};
+
 const STRATEGIES: Record<string, Strategy> = {
   pods: podStrategy,
   namespaces: namespaceStrategy,
+  poddisruptionbudgets: disruptionBudgetStrategy,
 };
 
 export function strategyFor(resource: string): Strategy {

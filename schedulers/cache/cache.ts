@@ -1,21 +1,22 @@
-// The scheduler's view of the cluster: list+watch informers on pods, nodes, node allocations and
-// pod groups, folded into one NodeInfo per node, plus this scheduler's own assumptions and the
+// The scheduler's view of the cluster: list+watch informers on pods, nodes, node allocations, pod
+// groups and disruption budgets, folded into one NodeInfo per node, plus this scheduler's own assumptions and the
 // nominations of preempting pods. Pending pods of this scheduler are handed to the listener (the
 // queue); changes that may let a parked pod fit are reported as cluster events.
 //
 // Decisions read this cache synchronously, between watch events: a scheduling cycle sees one
 // consistent state without copying it, the way Kubernetes' per-cycle snapshot does.
 import type { Node, Pod } from '../../shared/api/core.js';
+import type { PodDisruptionBudget } from '../../shared/api/policy.js';
 import type { NodeAllocation, PodGroup } from '../../shared/api/scheduling.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { Informer } from '../../shared/client/informer.js';
 import type { Logger } from '../../shared/logging.js';
-import type { ClusterView, NodeCounts } from '../framework/plugin.js';
+import type { ClusterEventKind, ClusterView, NodeCounts } from '../framework/plugin.js';
 import { FIT_STRIDE, NodeInfo } from './node-info.js';
 import { groupKeyOf, isTerminal, podInfoOf, podKey, type PodInfo } from './pod-info.js';
 
 export type ClusterEvent =
-  | { readonly kind: 'NodeAdded' | 'NodeChanged' | 'RoomReleased' | 'PodGone' }
+  | { readonly kind: ClusterEventKind }
   | { readonly kind: 'GroupChanged'; readonly group: string };
 
 export interface CacheListener {
@@ -41,12 +42,14 @@ const BOUND_ASSUMPTION_TTL_MS = 30_000;
 
 const NODE_INDEX = 'node';
 const GROUP_INDEX = 'group';
+const NAMESPACE_INDEX = 'namespace';
 
 export class SchedulerCache implements ClusterView {
   private readonly pods: Informer<Pod>;
   private readonly nodeInformer: Informer<Node>;
   private readonly allocations: Informer<NodeAllocation>;
   private readonly podGroups: Informer<PodGroup>;
+  private readonly budgets: Informer<PodDisruptionBudget>;
   private readonly nodeMap = new Map<string, NodeInfo>();
   private nodeList: NodeInfo[] = [];
   /** Node of each assumption whose commit outcome is not known yet. */
@@ -76,6 +79,8 @@ export class SchedulerCache implements ClusterView {
     this.nodeInformer = new Informer<Node>({ client, log, ref: { resource: 'nodes' } });
     this.allocations = new Informer<NodeAllocation>({ client, log, ref: { group: 'scheduling.cell.dev', version: 'v1alpha1', resource: 'nodeallocations' } });
     this.podGroups = new Informer<PodGroup>({ client, log, ref: { group: 'scheduling.x-k8s.io', version: 'v1alpha1', resource: 'podgroups' } });
+    this.budgets = new Informer<PodDisruptionBudget>({ client, log, ref: { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets' } });
+    this.budgets.addIndex(NAMESPACE_INDEX, (b) => [b.metadata.namespace ?? '']);
 
     this.pods.addIndex(NODE_INDEX, (p) => (p.spec.nodeName ? [p.spec.nodeName] : []));
     this.pods.addIndex(GROUP_INDEX, (p) => {
@@ -106,6 +111,9 @@ export class SchedulerCache implements ClusterView {
   async start(): Promise<void> {
     // Nodes and ledgers first, so bound pods and ledgers find their NodeInfo as they arrive.
     await Promise.all([this.nodeInformer.start(), this.allocations.start(), this.podGroups.start()]);
+    // Not awaited: budgets only make preemption prefer some victims over others, so a server that
+    // does not serve them (or a scheduler not allowed to read them) must not keep the scheduler from starting.
+    void this.budgets.start();
     await this.pods.start();
     this.sweeper = setInterval(() => this.expireAssumptions(), 10_000);
     this.sweeper.unref();
@@ -113,7 +121,7 @@ export class SchedulerCache implements ClusterView {
 
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
-    await Promise.all([this.pods.stop(), this.nodeInformer.stop(), this.allocations.stop(), this.podGroups.stop()]);
+    await Promise.all([this.pods.stop(), this.nodeInformer.stop(), this.allocations.stop(), this.podGroups.stop(), this.budgets.stop()]);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -129,6 +137,10 @@ export class SchedulerCache implements ClusterView {
 
   podGroup(namespace: string, name: string): PodGroup | undefined {
     return this.podGroups.get(namespace, name);
+  }
+
+  disruptionBudgets(namespace: string): readonly PodDisruptionBudget[] {
+    return this.budgets.byIndex(NAMESPACE_INDEX, namespace);
   }
 
   groupMembers(namespace: string, group: string): readonly Pod[] {

@@ -19,6 +19,7 @@
 // Filter and score run for hundreds of nodes per pod: do per-pod work in preFilter/preScore,
 // keep per-node work to a few comparisons, and return shared Rejection constants.
 import type { Pod } from '../../shared/api/core.js';
+import type { PodDisruptionBudget } from '../../shared/api/policy.js';
 import type { PodGroup } from '../../shared/api/scheduling.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import type { Logger } from '../../shared/logging.js';
@@ -78,9 +79,25 @@ export type PermitResult =
  * A scheduling plugin: a `name` and only the extension points it uses. Each method's doc has a
  * short example; `schedulers/examples/` has two whole plugins with their profiles and tests.
  */
+/**
+ * Cluster changes the scheduler's cache reports; a parked (unschedulable) pod is retried on one
+ * only when a plugin that rejected it registered the kind (Plugin.events).
+ *   NodeAdded     a node joined
+ *   NodeChanged   a node's spec, labels, taints or allocatable changed
+ *   RoomReleased  a node's ledger gave room back (a pod finished, was deleted or moved)
+ *   PodGone       a bound pod finished or went away (topology and anti-affinity counts change)
+ */
+export type ClusterEventKind = 'NodeAdded' | 'NodeChanged' | 'RoomReleased' | 'PodGone';
+
 export interface Plugin {
   /** Unique within a profile; FailedScheduling diagnoses and logs name the plugin by it. */
   readonly name: string;
+  /**
+   * QueueingHints: the cluster changes that may make a pod this plugin rejected schedulable. A pod
+   * the plugin rejected is retried on these only; omitted = on every change (always safe).
+   * @example events: ['NodeAdded', 'NodeChanged']   // a label-based filter: room elsewhere cannot help
+   */
+  readonly events?: readonly ClusterEventKind[];
   /**
    * QueueSort: whether `a` is tried before `b`. Exactly one plugin of a profile has it (usually the
    * built-in PrioritySort).
@@ -157,6 +174,11 @@ export interface ClusterView {
   podsWithRequiredAntiAffinity(): Iterable<{ readonly pod: PodInfo; readonly nodeName: string }>;
   /** The node a preempting pod waits for, if any. */
   nominatedNode(podUid: string): string | undefined;
+  /**
+   * The PodDisruptionBudgets of a namespace (preemption prefers victims no budget protects).
+   * Optional: without it every victim counts as unprotected.
+   */
+  disruptionBudgets?(namespace: string): readonly PodDisruptionBudget[];
   /**
    * How many nodes have a NoSchedule/NoExecute taint, and how many are cordoned: a plugin whose
    * filter can only reject such nodes skips it (preFilter 'skip') while there are none. Optional:

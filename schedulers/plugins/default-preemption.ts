@@ -4,12 +4,17 @@
 // node (status.nominatedNodeName) so the room is kept for this pod while the victims stop.
 //
 // Per node: remove every lower-priority pod, check the pod fits (the profile's own filters, on a
-// copy of the node), then give back victims from the most important down while it still fits.
-// Between candidate nodes the choice is Kubernetes': the lowest highest-victim priority, then the
-// fewest victims, then the lowest sum of priorities. Pods of equal or higher priority are never
-// victims; a pod with preemptionPolicy Never, or whose nominated node still has victims
-// terminating, does not preempt (again).
+// copy of the node), then give back victims while it still fits — first those whose eviction a
+// PodDisruptionBudget forbids (status.disruptionsAllowed would go below 0), then the others, each
+// group from the most important down, as Kubernetes' DefaultPreemption does. Between candidate
+// nodes the choice is Kubernetes': the fewest budget violations, then the lowest highest-victim
+// priority, then the fewest victims, then the lowest sum of priorities. Victims are still deleted
+// (not evicted): a budget makes a victim less likely, never impossible. Pods of equal or higher
+// priority are never victims; a pod with preemptionPolicy Never, or whose nominated node still has
+// victims terminating, does not preempt (again).
+import type { PodDisruptionBudget } from '../../shared/api/policy.js';
 import { errorMessage, NotFoundError } from '../../shared/errors.js';
+import { labelSelectorFromSpec, type LabelSelector } from '../../shared/labels.js';
 import type { NodeInfo } from '../cache/node-info.js';
 import type { PodInfo } from '../cache/pod-info.js';
 import { histogram } from '../framework/diagnosis.js';
@@ -25,6 +30,8 @@ const MAX_CANDIDATES = 100;
 interface Candidate {
   node: NodeInfo;
   victims: PodInfo[];
+  /** Victims whose eviction a disruption budget forbids. */
+  violations: number;
   maxPriority: number;
   sumPriority: number;
 }
@@ -35,9 +42,45 @@ function moreImportant(a: PodInfo, b: PodInfo): number {
 }
 
 function better(a: Candidate, b: Candidate): boolean {
+  if (a.violations !== b.violations) return a.violations < b.violations;
   if (a.maxPriority !== b.maxPriority) return a.maxPriority < b.maxPriority;
   if (a.victims.length !== b.victims.length) return a.victims.length < b.victims.length;
   return a.sumPriority < b.sumPriority;
+}
+
+const selectors = new WeakMap<PodDisruptionBudget, LabelSelector | null>();
+
+/** A budget's selector (memoized: budgets come from the informer, shared and unchanging); null selects nothing. */
+function selectorOf(b: PodDisruptionBudget): LabelSelector | null {
+  let sel = selectors.get(b);
+  if (sel === undefined) {
+    sel = b.spec.selector ? labelSelectorFromSpec(b.spec.selector) : null;
+    selectors.set(b, sel);
+  }
+  return sel;
+}
+
+/**
+ * Kubernetes' filterPodsWithPDBViolation: walking `pods` (most important first), each matching
+ * budget's allowed disruptions are spent; a pod that takes one below zero violates it. A pod the
+ * budget already lists as disrupted (its eviction was granted) spends nothing.
+ */
+function splitByBudgets(pods: readonly PodInfo[], budgetsIn: (namespace: string) => readonly PodDisruptionBudget[]): { violating: PodInfo[]; nonViolating: PodInfo[] } {
+  const allowed = new Map<PodDisruptionBudget, number>();
+  const violating: PodInfo[] = [];
+  const nonViolating: PodInfo[] = [];
+  for (const p of pods) {
+    let violates = false;
+    for (const b of budgetsIn(p.namespace)) {
+      const sel = selectorOf(b);
+      if (sel === null || !sel.matches(p.labels) || Object.hasOwn(b.status.disruptedPods ?? {}, p.name)) continue;
+      const left = (allowed.get(b) ?? b.status.disruptionsAllowed) - 1;
+      allowed.set(b, left);
+      if (left < 0) violates = true;
+    }
+    (violates ? violating : nonViolating).push(p);
+  }
+  return { violating, nonViolating };
 }
 
 function selectVictims(ctx: CycleContext, node: NodeInfo, handle: PluginHandle): Candidate | undefined {
@@ -51,14 +94,25 @@ function selectVictims(ctx: CycleContext, node: NodeInfo, handle: PluginHandle):
   for (const p of lower) sim.removeForSimulation(p);
   if (handle.filter(ctx, sim)) return undefined;
   lower.sort(moreImportant);
+  const budgets = new Map<string, readonly PodDisruptionBudget[]>();
+  const budgetsIn = (namespace: string) => {
+    let list = budgets.get(namespace);
+    if (list === undefined) budgets.set(namespace, (list = handle.cluster.disruptionBudgets?.(namespace) ?? []));
+    return list;
+  };
+  const { violating, nonViolating } = splitByBudgets(lower, budgetsIn);
   const victims: PodInfo[] = [];
-  for (const p of lower) {
+  /** Give the pod back if the preemptor still fits; else it stays a victim (returns true). */
+  const stays = (p: PodInfo): boolean => {
     sim.addForSimulation(p);
-    if (handle.filter(ctx, sim)) {
-      sim.removeForSimulation(p);
-      victims.push(p);
-    }
-  }
+    if (!handle.filter(ctx, sim)) return false;
+    sim.removeForSimulation(p);
+    victims.push(p);
+    return true;
+  };
+  let violations = 0;
+  for (const p of violating) if (stays(p)) violations++;
+  for (const p of nonViolating) stays(p);
   if (victims.length === 0) return undefined;
   let maxPriority = -Infinity;
   let sumPriority = 0;
@@ -66,7 +120,7 @@ function selectVictims(ctx: CycleContext, node: NodeInfo, handle: PluginHandle):
     maxPriority = Math.max(maxPriority, v.priority);
     sumPriority += v.priority;
   }
-  return { node, victims, maxPriority, sumPriority };
+  return { node, victims, violations, maxPriority, sumPriority };
 }
 
 export const create: PluginFactory = (_args, handle): Plugin => {
@@ -116,7 +170,7 @@ export const create: PluginFactory = (_args, handle): Plugin => {
       if (!best) return { message: `preemption: 0/${diagnosis.totalNodes} nodes are available: ${histogram(why.values())}.` };
       const target = best.node.name;
       for (const v of best.victims) void evict(v, pod, target);
-      handle.log.info('preempting', { pod: pod.key, node: target, victims: best.victims.map((v) => v.key) });
+      handle.log.info('preempting', { pod: pod.key, node: target, victims: best.victims.map((v) => v.key), budgetViolations: best.violations });
       return {
         nominatedNodeName: target,
         victims: best.victims.length,

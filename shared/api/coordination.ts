@@ -14,10 +14,12 @@ export const LeaseSpecSchema = z.object({
 });
 export type LeaseSpec = z.infer<typeof LeaseSpecSchema>;
 
-export const LeaseSchema = z.object({
-  apiVersion: z.literal('coordination.k8s.io/v1').default('coordination.k8s.io/v1'),
-  kind: z.literal('Lease').default('Lease'),
-  metadata: ObjectMetaSchema.prefault({}),
-  spec: LeaseSpecSchema.prefault({}),
-});
+export const LeaseSchema = z
+  .object({
+    apiVersion: z.literal('coordination.k8s.io/v1').default('coordination.k8s.io/v1'),
+    kind: z.literal('Lease').default('Lease'),
+    metadata: ObjectMetaSchema.prefault({}),
+    spec: LeaseSpecSchema.prefault({}),
+  })
+  .describe('A lease: node heartbeats (one per node in kube-node-lease) and leader election.');
 export type Lease = z.infer<typeof LeaseSchema>;

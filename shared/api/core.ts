@@ -69,7 +69,7 @@ export const NamespaceSchema = z.object({
         .optional(),
     })
     .prefault({}),
-});
+}).describe('A scope for names of namespaced objects; deleting it deletes everything in it.');
 export type Namespace = z.infer<typeof NamespaceSchema>;
 
 // ---------------------------------------------------------------------------------------------
@@ -139,13 +139,15 @@ export const NodeStatusSchema = z
     ? { ...status, allocatable: { ...status.capacity } }
     : status));
 
-export const NodeSchema = z.object({
-  apiVersion: z.literal('v1').default('v1'),
-  kind: z.literal('Node').default('Node'),
-  metadata: ObjectMetaSchema.prefault({}),
-  spec: NodeSpecSchema.prefault({}),
-  status: NodeStatusSchema.prefault({}),
-});
+export const NodeSchema = z
+  .object({
+    apiVersion: z.literal('v1').default('v1'),
+    kind: z.literal('Node').default('Node'),
+    metadata: ObjectMetaSchema.prefault({}),
+    spec: NodeSpecSchema.prefault({}).describe('Whether the node takes new pods (unschedulable), and its taints.'),
+    status: NodeStatusSchema.prefault({}).describe('Capacity, allocatable resources, conditions and addresses, as the node agent reports them.'),
+  })
+  .describe('A machine pods run on, registered and kept alive by its node agent.');
 export type Node = z.infer<typeof NodeSchema>;
 export type NodeSpec = z.infer<typeof NodeSpecSchema>;
 export type NodeStatus = z.infer<typeof NodeStatusSchema>;
@@ -169,8 +171,11 @@ export const EnvVarSchema = z.object({
 
 export const ResourceRequirementsSchema = z
   .object({
-    limits: ResourceListSchema.optional(),
-    requests: ResourceListSchema.optional(),
+    limits: ResourceListSchema.optional().describe('The most of each resource the container may use.'),
+    requests: ResourceListSchema.optional().describe(
+      'What the container needs of each resource (cpu, memory, extended resources). The pod is placed only on a node ' +
+        'with room for the sum of its requests, and that node accounts for them. A missing request defaults to its limit.',
+    ),
   })
   // Kubernetes defaults each missing request to its limit, so a limits-only container is scheduled
   // with what it may use, not with nothing.
@@ -178,21 +183,24 @@ export const ResourceRequirementsSchema = z
     if (r.limits === undefined) return r;
     const requests = { ...r.limits, ...r.requests };
     return { ...r, requests };
-  });
+  })
+  .describe('Compute resources of a container: what it needs (requests) and the most it may use (limits).');
 export type ResourceRequirements = z.infer<typeof ResourceRequirementsSchema>;
 
-export const ContainerSchema = z.object({
-  name: z.string(),
-  /** Required as in Kubernetes; recorded, never pulled: the agent runs command/args as a host process. */
-  image: z.string(),
-  imagePullPolicy: z.enum(['Always', 'Never', 'IfNotPresent']).optional(),
-  command: z.array(z.string()).optional(),
-  args: z.array(z.string()).optional(),
-  workingDir: z.string().optional(),
-  env: z.array(EnvVarSchema).optional(),
-  resources: ResourceRequirementsSchema.prefault({}),
-  ports: z.array(ContainerPortSchema).optional(),
-});
+export const ContainerSchema = z
+  .object({
+    name: z.string().describe('Name of the container, unique within the pod (a DNS label).'),
+    /** Required as in Kubernetes; recorded, never pulled: the agent runs command/args as a host process. */
+    image: z.string().describe('Container image name. Recorded only: the node agent runs command and args as a process.'),
+    imagePullPolicy: z.enum(['Always', 'Never', 'IfNotPresent']).optional(),
+    command: z.array(z.string()).optional().describe('The program to run and its first arguments.'),
+    args: z.array(z.string()).optional().describe('Further arguments, after command.'),
+    workingDir: z.string().optional().describe('Working directory of the process.'),
+    env: z.array(EnvVarSchema).optional().describe('Environment variables of the process.'),
+    resources: ResourceRequirementsSchema.prefault({}).describe('Compute resources the container needs and may use.'),
+    ports: z.array(ContainerPortSchema).optional().describe('Ports the container listens on; with hostPort set, the port is reserved on the node.'),
+  })
+  .describe('One process of a pod.');
 export type Container = z.infer<typeof ContainerSchema>;
 
 export const NodeSelectorOperatorSchema = z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt']);
@@ -271,18 +279,18 @@ export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
 
 export const PodSpecSchema = z
   .object({
-    containers: z.array(ContainerSchema),
-    initContainers: z.array(ContainerSchema).optional(),
-    restartPolicy: RestartPolicySchema.default('Always'),
+    containers: z.array(ContainerSchema).describe('The containers of the pod; at least one.'),
+    initContainers: z.array(ContainerSchema).optional().describe('Containers run one after another, each to completion, before the containers start.'),
+    restartPolicy: RestartPolicySchema.default('Always').describe('Whether containers are restarted when they exit: Always, OnFailure or Never.'),
     terminationGracePeriodSeconds: z.number().int().default(30),
     activeDeadlineSeconds: z.number().int().optional(),
-    nodeSelector: LabelsSchema.optional(),
+    nodeSelector: LabelsSchema.optional().describe('Labels a node must have for the pod to be placed on it.'),
     serviceAccountName: z.string().optional(),
-    nodeName: z.string().optional(),
+    nodeName: z.string().optional().describe('The node the pod is bound to; set by a scheduler through the binding subresource.'),
     hostNetwork: z.boolean().optional(),
     affinity: AffinitySchema.optional(),
-    schedulerName: z.string().default(DEFAULT_SCHEDULER_NAME),
-    tolerations: z.array(TolerationSchema).optional(),
+    schedulerName: z.string().default(DEFAULT_SCHEDULER_NAME).describe('The scheduler that places this pod (each cell-scheduler owns the pods naming it).'),
+    tolerations: z.array(TolerationSchema).optional().describe('Taints of nodes this pod tolerates.'),
     priorityClassName: z.string().optional(),
     priority: z.number().int().optional(),
     preemptionPolicy: z.enum(['PreemptLowerPriority', 'Never']).optional(),
@@ -368,13 +376,15 @@ export const PodStatusSchema = z.object({
 });
 export type PodStatus = z.infer<typeof PodStatusSchema>;
 
-export const PodSchema = z.object({
-  apiVersion: z.literal('v1').default('v1'),
-  kind: z.literal('Pod').default('Pod'),
-  metadata: ObjectMetaSchema.prefault({}),
-  spec: PodSpecSchema,
-  status: PodStatusSchema.prefault({}),
-});
+export const PodSchema = z
+  .object({
+    apiVersion: z.literal('v1').default('v1'),
+    kind: z.literal('Pod').default('Pod'),
+    metadata: ObjectMetaSchema.prefault({}),
+    spec: PodSpecSchema.describe('What the pod runs and where it may be placed.'),
+    status: PodStatusSchema.prefault({}).describe('What the pod is doing, as its node agent last reported. Read-only to clients.'),
+  })
+  .describe('A group of containers placed together on one node; the unit cell schedules.');
 export type Pod = z.infer<typeof PodSchema>;
 /** What a client may send: defaults not yet applied, quantities as strings or numbers. */
 export type PodInput = z.input<typeof PodSchema>;
@@ -400,7 +410,7 @@ export const EventSchema = z.object({
   related: ObjectReferenceSchema.optional(),
   reportingComponent: z.string().optional(),
   reportingInstance: z.string().optional(),
-});
+}).describe('A report of something that happened to an object (scheduling failures, pod starts, node changes).');
 export type Event = z.infer<typeof EventSchema>;
 
 /** Annotation on a Binding asking for coarse-grained conflict detection against this allocation version (§3). */
@@ -411,6 +421,6 @@ export const BindingSchema = z.object({
   apiVersion: z.literal('v1').default('v1'),
   kind: z.literal('Binding').default('Binding'),
   metadata: ObjectMetaSchema.prefault({}),
-  target: ObjectReferenceSchema,
-});
+  target: ObjectReferenceSchema.describe('The node to bind the pod to (kind Node, name).'),
+}).describe('Binds the pod named by metadata.name to a node: the body of POST pods/{name}/binding.');
 export type Binding = z.infer<typeof BindingSchema>;

@@ -16,6 +16,19 @@ import {
   type Node,
   type Pod,
 } from './core.js';
+import {
+  noCauses,
+  selfSubjectAccessReviewCauses,
+  subjectAccessReviewCauses,
+  SelfSubjectAccessReviewSchema,
+  SelfSubjectReviewSchema,
+  SelfSubjectRulesReviewSchema,
+  SubjectAccessReviewSchema,
+  type SelfSubjectAccessReview,
+  type SelfSubjectReview,
+  type SelfSubjectRulesReview,
+  type SubjectAccessReview,
+} from './authorization.js';
 import type { KubeObject } from './meta.js';
 import {
   bindingCauses,
@@ -30,6 +43,20 @@ import {
   type NameRules,
 } from './rules.js';
 import {
+  clusterRoleBindingCauses,
+  clusterRoleCauses,
+  ClusterRoleBindingSchema,
+  ClusterRoleSchema,
+  roleBindingCauses,
+  roleCauses,
+  RoleBindingSchema,
+  RoleSchema,
+  type ClusterRole,
+  type ClusterRoleBinding,
+  type Role,
+  type RoleBinding,
+} from './rbac.js';
+import {
   NodeAllocationSchema,
   PlacementSchema,
   PodGroupSchema,
@@ -37,6 +64,14 @@ import {
   type Placement,
   type PodGroup,
 } from './scheduling.js';
+import {
+  evictionCauses,
+  EvictionSchema,
+  podDisruptionBudgetCauses,
+  PodDisruptionBudgetSchema,
+  type Eviction,
+  type PodDisruptionBudget,
+} from './policy.js';
 
 /** Kubernetes verb names, as discovery reports them. */
 export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
@@ -68,6 +103,9 @@ export interface SubresourceInfo {
   readonly name: string;
   /** Kind of the request/response body. */
   readonly kind: string;
+  /** The body kind's group and version, when not the resource's own (pods/eviction takes a policy/v1 Eviction). */
+  readonly group?: string;
+  readonly version?: string;
   readonly verbs: readonly Verb[];
 }
 
@@ -230,6 +268,7 @@ export const podsResource: ResourceInfo<Pod> = {
     { name: 'binding', kind: 'Binding', verbs: ['create'] },
     { name: 'status', kind: 'Pod', verbs: STATUS_VERBS },
     { name: 'log', kind: 'Pod', verbs: ['get'] },
+    { name: 'eviction', kind: 'Eviction', group: 'policy', version: 'v1', verbs: ['create'] },
   ],
   schema: PodSchema,
   ignoredFields: POD_IGNORED,
@@ -397,6 +436,138 @@ export const placementsResource: ResourceInfo<Placement> = {
   fieldsOf: metaFields,
 };
 
+// RBAC kinds (rbac.authorization.k8s.io/v1). Names are path segments: `system:node` is valid.
+function rbacResource<T extends KubeObject>(kind: string, resource: string, namespaced: boolean, schema: z.ZodType<T, unknown>, validate: (obj: T) => FieldCause[]): ResourceInfo<T> {
+  return {
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind,
+    listKind: `${kind}List`,
+    resource,
+    singularName: kind.toLowerCase(),
+    shortNames: [],
+    categories: [],
+    namespaced,
+    nameFormat: 'path',
+    nameRequired: true,
+    verbs: ALL_VERBS,
+    subresources: [],
+    schema,
+    ignoredFields: COMMON_IGNORED,
+    validate,
+    fieldSelectors: META_FIELD_SELECTORS,
+    fieldsOf: metaFields,
+  };
+}
+
+export const rolesResource = rbacResource<Role>('Role', 'roles', true, RoleSchema, roleCauses);
+export const clusterRolesResource = rbacResource<ClusterRole>('ClusterRole', 'clusterroles', false, ClusterRoleSchema, clusterRoleCauses);
+export const roleBindingsResource = rbacResource<RoleBinding>('RoleBinding', 'rolebindings', true, RoleBindingSchema, roleBindingCauses);
+export const clusterRoleBindingsResource = rbacResource<ClusterRoleBinding>(
+  'ClusterRoleBinding',
+  'clusterrolebindings',
+  false,
+  ClusterRoleBindingSchema,
+  clusterRoleBindingCauses,
+);
+
+// Reviews: create-only, never stored; the answer is the response's status (apiserver/auth/reviews.ts).
+function reviewResource<T extends KubeObject>(group: string, kind: string, resource: string, schema: z.ZodType<T, unknown>, validate: (obj: T) => FieldCause[], ignored: readonly string[] = []): ResourceInfo<T> {
+  return {
+    group,
+    version: 'v1',
+    apiVersion: `${group}/v1`,
+    kind,
+    listKind: `${kind}List`,
+    resource,
+    singularName: kind.toLowerCase(),
+    shortNames: [],
+    categories: [],
+    namespaced: false,
+    nameFormat: 'subdomain',
+    nameRequired: false,
+    verbs: ['create'],
+    subresources: [],
+    schema,
+    ignoredFields: [...COMMON_IGNORED, ...ignored],
+    validate,
+    fieldSelectors: META_FIELD_SELECTORS,
+    fieldsOf: metaFields,
+  };
+}
+
+/** Selector fields of newer clients' access reviews; cell answers on the other attributes. */
+const SELECTOR_ATTRIBUTES = ['spec.resourceAttributes.fieldSelector', 'spec.resourceAttributes.labelSelector'];
+
+export const selfSubjectAccessReviewsResource = reviewResource<SelfSubjectAccessReview>(
+  'authorization.k8s.io',
+  'SelfSubjectAccessReview',
+  'selfsubjectaccessreviews',
+  SelfSubjectAccessReviewSchema,
+  selfSubjectAccessReviewCauses,
+  SELECTOR_ATTRIBUTES,
+);
+export const selfSubjectRulesReviewsResource = reviewResource<SelfSubjectRulesReview>(
+  'authorization.k8s.io',
+  'SelfSubjectRulesReview',
+  'selfsubjectrulesreviews',
+  SelfSubjectRulesReviewSchema,
+  noCauses,
+);
+export const subjectAccessReviewsResource = reviewResource<SubjectAccessReview>(
+  'authorization.k8s.io',
+  'SubjectAccessReview',
+  'subjectaccessreviews',
+  SubjectAccessReviewSchema,
+  subjectAccessReviewCauses,
+  SELECTOR_ATTRIBUTES,
+);
+export const selfSubjectReviewsResource = reviewResource<SelfSubjectReview>(
+  'authentication.k8s.io',
+  'SelfSubjectReview',
+  'selfsubjectreviews',
+  SelfSubjectReviewSchema,
+  noCauses,
+);
+
+export const podDisruptionBudgetsResource: ResourceInfo<PodDisruptionBudget> = {
+  group: 'policy',
+  version: 'v1',
+  apiVersion: 'policy/v1',
+  kind: 'PodDisruptionBudget',
+  listKind: 'PodDisruptionBudgetList',
+  resource: 'poddisruptionbudgets',
+  singularName: 'poddisruptionbudget',
+  shortNames: ['pdb'],
+  categories: [],
+  namespaced: true,
+  nameFormat: 'subdomain',
+  nameRequired: true,
+  verbs: ALL_VERBS,
+  // Status is the disruption controller's and the eviction subresource's to write.
+  subresources: [{ name: 'status', kind: 'PodDisruptionBudget', verbs: STATUS_VERBS }],
+  schema: PodDisruptionBudgetSchema,
+  ignoredFields: COMMON_IGNORED,
+  validate: podDisruptionBudgetCauses,
+  fieldSelectors: META_FIELD_SELECTORS,
+  fieldsOf: metaFields,
+};
+
+/** The body of `POST .../pods/{name}/eviction` (policy/v1; the handler accepts policy/v1beta1 too). */
+export const evictionKind: KindInfo<Eviction> = {
+  group: 'policy',
+  version: 'v1',
+  apiVersion: 'policy/v1',
+  kind: 'Eviction',
+  namespaced: true,
+  nameFormat: 'subdomain',
+  nameRequired: false,
+  schema: EvictionSchema,
+  ignoredFields: COMMON_IGNORED,
+  validate: evictionCauses,
+};
+
 /** The body of `POST .../pods/{name}/binding`; metadata.name is the pod's name. */
 export const bindingKind: KindInfo<Binding> = {
   group: '',
@@ -424,6 +595,15 @@ export const RESOURCES: readonly ResourceInfo[] = [
   podGroupsResource,
   nodeAllocationsResource,
   placementsResource,
+  rolesResource,
+  clusterRolesResource,
+  roleBindingsResource,
+  clusterRoleBindingsResource,
+  selfSubjectAccessReviewsResource,
+  selfSubjectRulesReviewsResource,
+  subjectAccessReviewsResource,
+  selfSubjectReviewsResource,
+  podDisruptionBudgetsResource,
 ];
 
 export function resourceFor(group: string, version: string, resource: string): ResourceInfo | undefined {

@@ -2,7 +2,7 @@
 // quantities, ports, selectors, tolerations, ...), each failure one field cause. The schemas have
 // already checked types and enums; these run on the parsed, defaulted object.
 import type { FieldCause } from '../errors.js';
-import { dns1123LabelErrors, dns1123SubdomainErrors, labelValueErrors, qualifiedNameErrors } from '../names.js';
+import { dns1123LabelErrors, dns1123SubdomainErrors, labelValueErrors, pathSegmentNameErrors, qualifiedNameErrors } from '../names.js';
 import { Quantity } from '../quantity.js';
 import type { Lease } from './coordination.js';
 import type {
@@ -26,8 +26,8 @@ type Causes = FieldCause[];
 
 /** How a kind's names are checked. */
 export interface NameRules {
-  /** DNS-1123 subdomain (most kinds) or DNS-1123 label (namespaces). */
-  readonly nameFormat: 'subdomain' | 'label';
+  /** DNS-1123 subdomain (most kinds), DNS-1123 label (namespaces) or a URL path segment (RBAC kinds). */
+  readonly nameFormat: 'subdomain' | 'label' | 'path';
   /** False for kinds that are never stored and need no name (Placement). */
   readonly nameRequired: boolean;
   readonly namespaced: boolean;
@@ -40,6 +40,7 @@ const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
 function nameErrors(format: NameRules['nameFormat'], value: string): string[] {
+  if (format === 'path') return pathSegmentNameErrors(value);
   return format === 'label' ? dns1123LabelErrors(value) : dns1123SubdomainErrors(value);
 }
 

@@ -27,10 +27,14 @@ export type PodGroupPhase = z.infer<typeof PodGroupPhaseSchema>;
 
 export const PodGroupSpecSchema = z.object({
   /** Pods that must be placeable together before any of them is bound. */
-  minMember: z.number().int(),
-  minResources: ResourceListSchema.optional(),
+  minMember: z.number().int().describe('How many pods of the group must be placeable together before any of them is bound.'),
+  minResources: ResourceListSchema.optional().describe('Resources the whole group needs at least.'),
   /** Unset: the scheduler's own default applies. */
-  scheduleTimeoutSeconds: z.number().int().optional(),
+  scheduleTimeoutSeconds: z
+    .number()
+    .int()
+    .optional()
+    .describe("How long the scheduler keeps trying to place the whole group; unset: the scheduler's default."),
 });
 
 export const PodGroupStatusSchema = z.object({
@@ -45,13 +49,15 @@ export const PodGroupStatusSchema = z.object({
   conditions: z.array(ConditionSchema).optional(),
 });
 
-export const PodGroupSchema = z.object({
-  apiVersion: z.literal('scheduling.x-k8s.io/v1alpha1').default('scheduling.x-k8s.io/v1alpha1'),
-  kind: z.literal('PodGroup').default('PodGroup'),
-  metadata: ObjectMetaSchema.prefault({}),
-  spec: PodGroupSpecSchema,
-  status: PodGroupStatusSchema.prefault({}),
-});
+export const PodGroupSchema = z
+  .object({
+    apiVersion: z.literal('scheduling.x-k8s.io/v1alpha1').default('scheduling.x-k8s.io/v1alpha1'),
+    kind: z.literal('PodGroup').default('PodGroup'),
+    metadata: ObjectMetaSchema.prefault({}),
+    spec: PodGroupSpecSchema,
+    status: PodGroupStatusSchema.prefault({}),
+  })
+  .describe('A gang: pods carrying the label scheduling.x-k8s.io/pod-group=<name> are bound together or not at all.');
 export type PodGroup = z.infer<typeof PodGroupSchema>;
 export type PodGroupSpec = z.infer<typeof PodGroupSpecSchema>;
 export type PodGroupStatus = z.infer<typeof PodGroupStatusSchema>;
@@ -97,12 +103,17 @@ export const NodeAllocationSpecSchema = z.object({
 });
 export type NodeAllocationSpec = z.infer<typeof NodeAllocationSpecSchema>;
 
-export const NodeAllocationSchema = z.object({
-  apiVersion: z.literal('scheduling.cell.dev/v1alpha1').default('scheduling.cell.dev/v1alpha1'),
-  kind: z.literal('NodeAllocation').default('NodeAllocation'),
-  metadata: ObjectMetaSchema.prefault({}),
-  spec: NodeAllocationSpecSchema.prefault({}),
-});
+export const NodeAllocationSchema = z
+  .object({
+    apiVersion: z.literal('scheduling.cell.dev/v1alpha1').default('scheduling.cell.dev/v1alpha1'),
+    kind: z.literal('NodeAllocation').default('NodeAllocation'),
+    metadata: ObjectMetaSchema.prefault({}),
+    spec: NodeAllocationSpecSchema.prefault({}),
+  })
+  .describe(
+    "A node's ledger of what is bound to it, written by the API server in the transaction that binds or releases a pod. " +
+      "Read-only; its resourceVersion is the node's allocation sequence number.",
+  );
 export type NodeAllocation = z.infer<typeof NodeAllocationSchema>;
 
 // ---------------------------------------------------------------------------------------------
@@ -179,9 +190,14 @@ export const PlacementResultSchema = z.object({
 export type PlacementResult = z.infer<typeof PlacementResultSchema>;
 
 export const PlacementSpecSchema = z.object({
-  mode: PlacementModeSchema.default('Incremental'),
-  conflictMode: ConflictModeSchema.optional(),
-  bindings: z.array(PlacementBindingSchema),
+  mode: PlacementModeSchema.default('Incremental').describe(
+    'Incremental commits every binding that still fits and reports the rest; AllOrNothing commits all of them or none.',
+  ),
+  conflictMode: ConflictModeSchema.optional().describe(
+    "Fine: a binding fails only if its pod no longer fits. Coarse: any change to the node's allocation since " +
+      'allocationResourceVersion fails it. Unset: coarse for bindings that carry a version, fine otherwise.',
+  ),
+  bindings: z.array(PlacementBindingSchema).describe('The pods to bind, each to its node.'),
 });
 export type PlacementSpec = z.infer<typeof PlacementSpecSchema>;
 
@@ -193,11 +209,13 @@ export const PlacementStatusSchema = z.object({
 });
 export type PlacementStatus = z.infer<typeof PlacementStatusSchema>;
 
-export const PlacementSchema = z.object({
-  apiVersion: z.literal('scheduling.cell.dev/v1alpha1').default('scheduling.cell.dev/v1alpha1'),
-  kind: z.literal('Placement').default('Placement'),
-  metadata: ObjectMetaSchema.prefault({}),
-  spec: PlacementSpecSchema,
-  status: PlacementStatusSchema.optional(),
-});
+export const PlacementSchema = z
+  .object({
+    apiVersion: z.literal('scheduling.cell.dev/v1alpha1').default('scheduling.cell.dev/v1alpha1'),
+    kind: z.literal('Placement').default('Placement'),
+    metadata: ObjectMetaSchema.prefault({}),
+    spec: PlacementSpecSchema,
+    status: PlacementStatusSchema.optional().describe("Each binding's outcome, in the response; never stored."),
+  })
+  .describe('Many bindings committed in one request, each checked against its node allocation. Create-only; never stored.');
 export type Placement = z.infer<typeof PlacementSchema>;

@@ -37,7 +37,7 @@ export interface ClientConfig {
   userAgent?: string;
   /** How many times an idempotent request is retried on 429/503/connection failure. */
   retries?: number;
-  /** The cluster CA or insecure-skip-tls-verify, from a kubeconfig. */
+  /** The cluster CA or insecure-skip-tls-verify, and the user's client certificate, from a kubeconfig. */
   tls?: TlsOptions;
 }
 

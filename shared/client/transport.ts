@@ -1,14 +1,19 @@
 // HTTP(S) under the API client: node:http/https with keep-alive agents (connections are reused
 // across requests, as client-go does) and TLS settings from a kubeconfig — a cluster CA, or
-// insecure-skip-tls-verify. Node 20's fetch cannot take a custom CA without another copy of undici.
+// insecure-skip-tls-verify, and the user's client certificate. Node 20's fetch cannot take a
+// custom CA or a client certificate without another copy of undici.
 import http from 'node:http';
 import https from 'node:https';
-import { UnavailableError } from '../errors.js';
+import { BadRequestError, UnavailableError } from '../errors.js';
 
 export interface TlsOptions {
   /** PEM of the CA that signed the API server's certificate. */
   ca?: string;
   insecureSkipTlsVerify?: boolean;
+  /** PEM client certificate (and chain) presented to the server: the user, for X.509 auth. */
+  cert?: string;
+  /** PEM private key of `cert`. */
+  key?: string;
 }
 
 export interface RawResponse {
@@ -42,10 +47,13 @@ export class Transport {
   private readonly httpsAgent: https.Agent;
 
   constructor(tls: TlsOptions = {}) {
+    // Caught here too (not only by the kubeconfig loader), so a half pair never goes unused unnoticed.
+    if ((tls.cert === undefined) !== (tls.key === undefined)) throw new BadRequestError('a client certificate needs its key, and a key its certificate');
     this.httpsAgent = new https.Agent({
       keepAlive: true,
       maxSockets: Infinity,
       ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.cert !== undefined && tls.key !== undefined ? { cert: tls.cert, key: tls.key } : {}),
       rejectUnauthorized: !tls.insecureSkipTlsVerify,
     });
   }

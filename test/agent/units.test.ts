@@ -211,8 +211,8 @@ contexts:
   });
 
   it('parses --controllers the way kube-controller-manager does', () => {
-    expect(parseControllers('*')).to.deep.equal(['nodelifecycle', 'podgc']);
-    expect(parseControllers('*,-podgc')).to.deep.equal(['nodelifecycle']);
+    expect(parseControllers('*')).to.deep.equal(['nodelifecycle', 'podgc', 'disruption']);
+    expect(parseControllers('*,-podgc')).to.deep.equal(['nodelifecycle', 'disruption']);
     expect(parseControllers('podgc')).to.deep.equal(['podgc']);
     expect(parseControllers('')).to.deep.equal([]);
     expect(() => parseControllers('nodelifecycle,bogus')).to.throw(/unknown controller "bogus"/);

@@ -1,10 +1,9 @@
 // Authentication and authorization (DESIGN §2) against a server started with the static token
 // file: 401 without a valid token, then the group × verb × resource matrix, then the node
 // restriction (a node agent touches only its own Node, its own Lease and the pods bound to it).
-import http from 'node:http';
 import { expect } from 'chai';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
-import { eventBody, expectStatus, leaseBody, namespaceBody, nodeBody, podBody, podGroupBody, type Obj, type RawResponse } from './helpers.js';
+import { eventBody, expectStatus, leaseBody, namespaceBody, nodeBody, podBody, podGroupBody, sendAs, type Call, type Obj, type RawResponse } from './helpers.js';
 
 type Group = 'admin' | 'scheduler' | 'node1' | 'viewer' | 'nobody';
 type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'delete';
@@ -70,49 +69,8 @@ function allowed(group: Group, verb: Verb, r: ResourceClass): boolean {
   }
 }
 
-interface Call {
-  method: string;
-  path: string;
-  body?: unknown;
-  contentType?: string;
-  watch?: boolean;
-}
-
 /** One request; a watch that opens (200) is closed at once. */
-function send(base: string, token: string | undefined, call: Call): Promise<RawResponse> {
-  const u = new URL(base);
-  const headers: Record<string, string> = {};
-  if (token !== undefined) headers.Authorization = `Bearer ${token}`;
-  const body = call.body === undefined ? undefined : typeof call.body === 'string' ? call.body : JSON.stringify(call.body);
-  if (body !== undefined) headers['Content-Type'] = call.contentType ?? 'application/json';
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, method: call.method, path: call.path, headers, agent: false }, (res) => {
-      const status = res.statusCode ?? 0;
-      const hdrs = new Headers();
-      for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') hdrs.set(k, v);
-      if (call.watch && status === 200) {
-        req.destroy();
-        resolve({ status, headers: hdrs, text: '', body: undefined });
-        return;
-      }
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown;
-        try {
-          parsed = text === '' ? undefined : JSON.parse(text);
-        } catch {
-          parsed = undefined;
-        }
-        resolve({ status, headers: hdrs, text, body: parsed });
-      });
-    });
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
+const send = sendAs;
 
 describe('apiserver authentication and authorization (etcd)', function () {
   this.timeout(60_000);

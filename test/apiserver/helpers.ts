@@ -1,6 +1,7 @@
 // Shared pieces of the API server tests: raw HTTP requests (status code, headers and parsed body,
 // so tests can assert exactly what a client sees), object builders, and condition polling.
 import http from 'node:http';
+import https from 'node:https';
 import { expect } from 'chai';
 
 export interface RawResponse {
@@ -44,20 +45,29 @@ export async function raw(base: string, method: string, path: string, opts: RawO
 }
 
 /**
- * One request with node:http, for what fetch refuses to send (arbitrary methods, raw paths that
- * fetch would normalise, mismatched content-length).
+ * One request with node:http (https for an https base, trusting `ca`), for what fetch refuses to
+ * send (arbitrary methods, raw paths that fetch would normalise, mismatched content-length).
+ * `watch`: a 200 is closed at once instead of read to the end.
  */
 export function rawHttp(
   base: string,
   method: string,
   path: string,
-  opts: { body?: string | Buffer; headers?: Record<string, string> } = {},
+  opts: { body?: string | Buffer; headers?: Record<string, string>; ca?: string; watch?: boolean } = {},
 ): Promise<RawResponse> {
   const u = new URL(base);
+  const request = u.protocol === 'https:' ? https.request : http.request;
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: u.hostname, port: u.port, method, path, headers: opts.headers ?? {}, agent: false },
+    const req = request(
+      { host: u.hostname, port: u.port, method, path, headers: opts.headers ?? {}, agent: false, ...(opts.ca ? { ca: opts.ca } : {}) },
       (res) => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
+        if (opts.watch && res.statusCode === 200) {
+          req.destroy();
+          resolve({ status: 200, headers, text: '', body: undefined });
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -68,8 +78,6 @@ export function rawHttp(
           } catch {
             parsed = undefined;
           }
-          const headers = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v);
           resolve({ status: res.statusCode ?? 0, headers, text, body: parsed });
         });
         res.on('error', reject);
@@ -79,6 +87,25 @@ export function rawHttp(
     if (opts.body !== undefined) req.write(opts.body);
     req.end();
   });
+}
+
+/** A request as a test writes it: JSON bodies are encoded, a token becomes the bearer header. */
+export interface Call {
+  method: string;
+  path: string;
+  body?: unknown;
+  contentType?: string;
+  /** A watch: a 200 is closed at once instead of read to the end. */
+  watch?: boolean;
+}
+
+/** One request on its own connection with `token` (undefined: none). */
+export function sendAs(base: string, token: string | undefined, call: Call, ca?: string): Promise<RawResponse> {
+  const headers: Record<string, string> = {};
+  if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+  const body = call.body === undefined ? undefined : typeof call.body === 'string' ? call.body : JSON.stringify(call.body);
+  if (body !== undefined) headers['Content-Type'] = call.contentType ?? 'application/json';
+  return rawHttp(base, call.method, call.path, { headers, ...(body !== undefined ? { body } : {}), ...(ca ? { ca } : {}), ...(call.watch ? { watch: true } : {}) });
 }
 
 export interface StatusView {

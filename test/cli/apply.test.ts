@@ -92,12 +92,12 @@ describe('cellctl create, apply, delete, label', function () {
     const kc = writeKubeconfig(path.join(dir, 'kubectl-config'), [{ name: 'test', server: api.url }]);
     const f = file('compat.yaml', podYaml('compat-1'));
     const kube = (...args: string[]) => runProcess(kubectl!, [`--kubeconfig=${kc}`, `--cache-dir=${path.join(dir, 'kcache')}`, ...args], { env });
-    const k1 = await kube('apply', '--validate=false', '-f', f);
+    const k1 = await kube('apply', '-f', f);
     expect(k1.code, k1.stderr).to.equal(0);
     expect((await run(['apply', '-f', f])).stdout).to.equal('pod/compat-1 unchanged\n');
     file('compat.yaml', podYaml('compat-1', { labels: '    app: demo\n    added: by-cellctl' }));
     expect((await run(['apply', '-f', f])).stdout).to.equal('pod/compat-1 configured\n');
-    const k2 = await kube('apply', '--validate=false', '-f', f);
+    const k2 = await kube('apply', '-f', f);
     expect(k2.stdout.trim()).to.equal('pod/compat-1 unchanged');
   });
 

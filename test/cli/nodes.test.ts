@@ -66,15 +66,15 @@ describe('cellctl cordon, drain, top, audit', function () {
     expect(missing.stderr).to.equal('error: nodes "nope" not found\n');
   });
 
-  it('drain with no agent: cordons, deletes gracefully, reports the pods still terminating at --timeout, exit 1', async () => {
+  it('drain with no agent: cordons, evicts gracefully, reports the pods still terminating at --timeout, exit 1', async () => {
     const r = await run('drain', 'n2', '--timeout=1s');
     expect(r.code).to.equal(1);
     expect(r.stdout).to.equal(
       'node/n2 cordoned\n' +
         // Pods in list order: by namespace, then name.
-        'deleting pod batch/d\n' +
-        'deleting pod default/c\n' +
-        'Summary for node/n2: 0 of 2 pods deleted, 2 still terminating (not confirmed stopped by the node\'s agent)\n' +
+        'evicting pod batch/d\n' +
+        'evicting pod default/c\n' +
+        'Summary for node/n2: 0 of 2 pods evicted, 2 still terminating (not confirmed stopped by the node\'s agent)\n' +
         '  batch/d  Terminating\n' +
         '  default/c  Terminating\n',
     );
@@ -88,10 +88,10 @@ describe('cellctl cordon, drain, top, audit', function () {
     expect((await node('n2')).spec.unschedulable).to.equal(true);
   });
 
-  it('drain --grace-period=0 deletes at once and finishes with a summary', async () => {
+  it('drain --grace-period=0 evicts at once and finishes with a summary', async () => {
     const r = await run('drain', 'n2', '--grace-period=0');
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/^node\/n2 already cordoned\ndeleting pod batch\/d\ndeleting pod default\/c\npod batch\/d deleted\npod default\/c deleted\nnode\/n2 drained: 2 pods deleted in \d+s\n$/);
+    expect(r.stdout).to.match(/^node\/n2 already cordoned\nevicting pod batch\/d\nevicting pod default\/c\npod batch\/d evicted\npod default\/c evicted\nnode\/n2 drained: 2 pods evicted in \d+s\n$/);
     expect(await podsOn('n2')).to.deep.equal([]);
     const [top, audit, empty] = await Promise.all([run('top', 'nodes', 'n2', '--no-headers'), run('audit'), run('drain', 'n2')]);
     expect(top.stdout).to.match(/^n2 +0\/2 +0% +0Mi\/4096Mi +0% +0\/10 +0%\n$/);

@@ -251,7 +251,7 @@ describe('official clients watch cell through a connection-cutting proxy, losing
     const file = path.join(dir, 'pod.json');
     const body = { ...podBody('kc-crud', { labels: { step: 'created' } }), metadata: { name: 'kc-crud', labels: { step: 'created' } } };
     writeFileSync(file, JSON.stringify(body));
-    const created = await k('create', '--validate=false', '-f', file);
+    const created = await k('create', '-f', file);
     expect(created.code, created.stderr).to.equal(0);
     const got = await k('get', 'pod', 'kc-crud', '-o', 'json');
     const obj = JSON.parse(got.stdout) as { metadata: { resourceVersion: string; labels: Record<string, string> } };
@@ -259,9 +259,9 @@ describe('official clients watch cell through a connection-cutting proxy, losing
     const listed = await k('get', 'pods', '-l', 'step=created', '-o', 'name');
     expect(listed.stdout.trim()).to.equal('pod/kc-crud');
     writeFileSync(file, JSON.stringify({ ...obj, metadata: { ...obj.metadata, labels: { step: 'replaced' } } }));
-    const replaced = await k('replace', '--validate=false', '-f', file);
+    const replaced = await k('replace', '-f', file);
     expect(replaced.code, replaced.stderr).to.equal(0);
-    const stale = await k('replace', '--validate=false', '-f', file);
+    const stale = await k('replace', '-f', file);
     expect(stale.code).to.not.equal(0);
     expect(stale.stderr).to.match(/Conflict|modified/);
     const patched = await k('patch', 'pod', 'kc-crud', '--type=merge', '-p', '{"metadata":{"labels":{"patched":"yes"}}}');

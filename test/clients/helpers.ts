@@ -4,6 +4,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { expect } from 'chai';
 
 /** A fresh temp dir for one test file. */
 export function tempDir(prefix: string): string {
@@ -130,3 +131,20 @@ export function spawnStreaming(cmd: string, args: string[], opts: { env?: NodeJS
     },
   };
 }
+
+/** Asserts a command exited 0, showing its output when it did not. */
+export function expectOk(r: RunResult, what: string): RunResult {
+  expect(r.code, `${what} failed (exit ${r.code})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).to.equal(0);
+  return r;
+}
+
+/** Rows of a kubectl/cellctl table (header excluded), split on runs of two or more spaces. */
+export function rows(stdout: string): string[][] {
+  return stdout
+    .trim()
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.trim().split(/\s{2,}/));
+}
+

@@ -7,7 +7,7 @@ import { writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { NotFoundError } from '../../shared/errors.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
-import { findKubectl, run, spawnStreaming, tempDir, waitFor, writeKubeconfig, type RunResult } from './helpers.js';
+import { findKubectl, run, spawnStreaming, tempDir, waitFor, writeKubeconfig, expectOk, rows, type RunResult } from './helpers.js';
 import { TEST_TLS_CERT, TEST_TLS_KEY } from '../harness/tls.js';
 
 interface Meta {
@@ -51,23 +51,8 @@ function podObject(name: string, labels: Record<string, string> = {}) {
   };
 }
 
-/** Rows of a `kubectl get` table (header excluded), split on runs of spaces. */
-function rows(stdout: string): string[][] {
-  return stdout
-    .trim()
-    .split('\n')
-    .slice(1)
-    .filter((l) => l.trim() !== '')
-    .map((l) => l.trim().split(/\s{2,}/));
-}
-
 function header(stdout: string): string[] {
   return (stdout.split('\n')[0] ?? '').trim().split(/\s{2,}/);
-}
-
-function expectOk(r: RunResult, what: string): RunResult {
-  expect(r.code, `${what} failed (exit ${r.code})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).to.equal(0);
-  return r;
 }
 
 const kubectlBin = findKubectl();
@@ -158,7 +143,7 @@ function kubectlSuite(mode: 'no auth' | 'token auth'): void {
 
     it('apply -f creates a pod, and get pods shows it Pending in READY/STATUS columns', async function () {
       const podFile = file('web.yaml', podYaml('web', { app: 'web' }));
-      const r = expectOk(await kubectl('apply', '--validate=false', '-f', podFile), 'kubectl apply');
+      const r = expectOk(await kubectl('apply', '-f', podFile), 'kubectl apply');
       expect(r.stdout.trim()).to.equal('pod/web created');
       const pod = await getPod('web');
       expect(pod.metadata.labels).to.deep.equal({ app: 'web' });
@@ -201,7 +186,7 @@ function kubectlSuite(mode: 'no auth' | 'token auth'): void {
 
     it('apply -f the same file again is "unchanged" and writes nothing', async function () {
       const before = await getPod('web');
-      const r = expectOk(await kubectl('apply', '--validate=false', '-f', path.join(dir, 'web.yaml')), 'kubectl apply (again)');
+      const r = expectOk(await kubectl('apply', '-f', path.join(dir, 'web.yaml')), 'kubectl apply (again)');
       expect(r.stdout.trim()).to.equal('pod/web unchanged');
       const after = await getPod('web');
       expect(after.metadata.resourceVersion).to.equal(before.metadata.resourceVersion);
@@ -209,7 +194,7 @@ function kubectlSuite(mode: 'no auth' | 'token auth'): void {
 
     it('apply -f a modified file is "configured" and the change is visible', async function () {
       const podFile = file('web.yaml', podYaml('web', { app: 'web-v2' }));
-      const r = expectOk(await kubectl('apply', '--validate=false', '-f', podFile), 'kubectl apply (modified)');
+      const r = expectOk(await kubectl('apply', '-f', podFile), 'kubectl apply (modified)');
       expect(r.stdout.trim()).to.equal('pod/web configured');
       // The label set by `kubectl label` is not in the file, and apply leaves it alone.
       expect((await getPod('web')).metadata.labels).to.deep.equal({ app: 'web-v2', tier: 'x' });
@@ -298,7 +283,7 @@ function kubectlSuite(mode: 'no auth' | 'token auth'): void {
 
     it('delete -f deletes what the file names', async function () {
       const multi = file('two.yaml', `${podYaml('one', { batch: 'b' })}---\n${podYaml('two', { batch: 'b' })}`);
-      const a = expectOk(await kubectl('apply', '--validate=false', '-f', multi), 'kubectl apply (two pods)');
+      const a = expectOk(await kubectl('apply', '-f', multi), 'kubectl apply (two pods)');
       expect(a.stdout.trim().split('\n').sort()).to.deep.equal(['pod/one created', 'pod/two created']);
       const r = expectOk(await kubectl('delete', '-f', multi), 'kubectl delete -f');
       expect(r.stdout.trim().split('\n').sort()).to.deep.equal(['pod "one" deleted', 'pod "two" deleted']);
@@ -367,7 +352,7 @@ function kubectlSuite(mode: 'no auth' | 'token auth'): void {
         const g = await run(kubectlPath, [...base, 'get', 'pods'], { env: kubectlEnv(), cwd: dir });
         expect(g.code, g.stderr).to.equal(0);
         const podFile = file('viewer.yaml', podYaml('from-viewer', { app: 'v' }));
-        const c = await run(kubectlPath, [...base, 'apply', '--validate=false', '-f', podFile], { env: kubectlEnv(), cwd: dir });
+        const c = await run(kubectlPath, [...base, 'apply', '-f', podFile], { env: kubectlEnv(), cwd: dir });
         expect(c.code).to.not.equal(0);
         expect(c.stderr).to.match(/forbidden/i);
         expect(await podGone('from-viewer')).to.equal(true);

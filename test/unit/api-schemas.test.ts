@@ -26,6 +26,15 @@ const MINIMAL: Record<string, unknown> = {
   NodeAllocation: { metadata: { name: 'node-1' } },
   Placement: { spec: { bindings: [{ podName: 'web', nodeName: 'node-1' }] } },
   Binding: { metadata: { name: 'web', namespace: 'default' }, target: { kind: 'Node', name: 'node-1' } },
+  Role: { metadata: { name: 'pod-reader', namespace: 'default' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] },
+  ClusterRole: { metadata: { name: 'system:pod-reader' }, rules: [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }] },
+  RoleBinding: { metadata: { name: 'read', namespace: 'default' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' } },
+  ClusterRoleBinding: { metadata: { name: 'read' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' } },
+  SelfSubjectAccessReview: { spec: { resourceAttributes: { verb: 'get', resource: 'pods' } } },
+  SelfSubjectRulesReview: { spec: { namespace: 'default' } },
+  SubjectAccessReview: { spec: { user: 'alice', nonResourceAttributes: { verb: 'get', path: '/api' } } },
+  SelfSubjectReview: {},
+  PodDisruptionBudget: { metadata: { name: 'web', namespace: 'default' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } } },
 };
 
 /** What `kubectl get pod -o json` prints for a pod from a real cluster (trimmed), with the null Go clients send. */
@@ -284,9 +293,13 @@ describe('api schemas', () => {
         'coordination.k8s.io/v1',
         'scheduling.x-k8s.io/v1alpha1',
         'scheduling.cell.dev/v1alpha1',
+        'rbac.authorization.k8s.io/v1',
+        'authorization.k8s.io/v1',
+        'authentication.k8s.io/v1',
+        'policy/v1',
       ]);
       expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events']);
-      expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log']);
+      expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log', 'eviction']);
       expect(resourceForKind('NodeAllocation')?.verbs).to.deep.equal(['get', 'list', 'watch']);
       expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods']);
       const names = RESOURCES.flatMap((r) => [r.resource, r.singularName, ...r.shortNames]);
