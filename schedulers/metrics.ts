@@ -50,6 +50,12 @@ export class SchedulerMetrics {
     buckets: [1, 2, 4, 8, 16, 32, 64],
     registers: [this.registry],
   });
+  readonly queueHintSkips = new Counter({
+    name: 'cell_scheduler_queue_hint_skips_total',
+    help: 'Parked pods a cluster change left parked, because no plugin that rejected them registered that kind of change (QueueingHints).',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
   readonly conflicts = new Counter({
     name: 'cell_scheduler_conflicts_total',
     help: 'Bindings the API server refused with Conflict (another commit got there first), by reason and conflict mode.',

@@ -86,7 +86,12 @@ export class Scheduler {
         pendingPodAdded: (p) => this.queue.add(p),
         pendingPodUpdated: (p, relevant) => this.queue.update(p, relevant),
         pendingPodDeleted: (key) => this.queue.delete(key),
-        clusterChanged: (ev) => (ev.kind === 'GroupChanged' ? this.queue.moveGroup(ev.group) : this.queue.moveAllToActiveOrBackoff()),
+        clusterChanged: (ev) => {
+          if (ev.kind === 'GroupChanged') return this.queue.moveGroup(ev.group);
+          // QueueingHints: wake only the parked pods this kind of change may help.
+          const skipped = this.queue.moveAllToActiveOrBackoff((q) => this.framework.mayHelp(q.rejectedBy, ev.kind));
+          if (skipped > 0) opts.metrics.queueHintSkips.inc({ event: ev.kind }, skipped);
+        },
       },
     });
     this.waiting = new WaitingGroups((d, message) => {
@@ -235,7 +240,7 @@ export class Scheduler {
       }
       const post = plan ? this.framework.postFilter(ctx, diagnosis) : undefined;
       if (post?.nominatedNodeName) this.nominate(ctx, post);
-      this.unschedulable(ctx, post?.message ? `${diagnosis.message()} ${post.message}` : diagnosis.message(), startedAt);
+      this.unschedulable(ctx, post?.message ? `${diagnosis.message()} ${post.message}` : diagnosis.message(), startedAt, diagnosis.plugins);
       return;
     }
 
@@ -340,8 +345,11 @@ export class Scheduler {
   }
 
   /** It fits nowhere: say so (event + PodScheduled=False), park it until the cluster changes. */
-  private unschedulable(ctx: CycleContext, message: string, startedAt?: number): void {
+  private unschedulable(ctx: CycleContext, message: string, startedAt?: number, rejectedBy?: ReadonlySet<string>): void {
     const q = ctx.queued;
+    // QueueingHints: which changes wake it. Without a diagnosis (a reserve, permit or ledger
+    // refusal) the rejecter is unknown, and any change may help.
+    q.rejectedBy = rejectedBy;
     const { metrics } = this.opts;
     metrics.attempts.inc({ result: 'unschedulable', profile: this.profileName });
     if (startedAt !== undefined) metrics.e2eDuration.observe({ result: 'unschedulable', profile: this.profileName }, (performance.now() - startedAt) / 1000);

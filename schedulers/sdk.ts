@@ -56,6 +56,8 @@ export type {
   ClusterView,
   /** How many nodes are tainted or cordoned (lets a filter plugin skip itself while there are none). */
   NodeCounts,
+  /** The cluster changes a plugin may register in `events` (QueueingHints): which ones can help a pod it rejected. */
+  ClusterEventKind,
   /** Pods held at permit by group key (`handle.waiting`). */
   WaitingPods,
   /** Why a node cannot take the pod: Kubernetes-style reasons, and whether preemption could help. */

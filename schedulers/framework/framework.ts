@@ -7,6 +7,7 @@ import type { Diagnosis } from './diagnosis.js';
 import {
   MAX_NODE_SCORE,
   isRejection,
+  type ClusterEventKind,
   type PermitResult,
   type Plugin,
   type PostFilterResult,
@@ -44,6 +45,8 @@ export class Framework {
   private readonly reservers: Plugin[];
   private readonly permits: Plugin[];
   private readonly postBinds: Plugin[];
+  /** Each plugin's QueueingHints registration (absent: every change may help). */
+  private readonly events = new Map<string, ReadonlySet<ClusterEventKind>>();
 
   constructor(
     readonly plugins: readonly WeightedPlugin[],
@@ -66,6 +69,21 @@ export class Framework {
     this.reservers = all.filter((p) => p.reserve || p.unreserve);
     this.permits = all.filter((p) => p.permit);
     this.postBinds = all.filter((p) => p.postBind);
+    for (const p of all) if (p.events) this.events.set(p.name, new Set(p.events));
+  }
+
+  /**
+   * QueueingHints: whether `event` may make schedulable a pod that the plugins named in
+   * `rejectedBy` rejected (unknown rejecters: yes — a missed retry would strand the pod until the
+   * periodic flush, a needless one only costs a cycle).
+   */
+  mayHelp(rejectedBy: ReadonlySet<string> | undefined, event: ClusterEventKind): boolean {
+    if (rejectedBy === undefined || rejectedBy.size === 0) return true;
+    for (const name of rejectedBy) {
+      const registered = this.events.get(name);
+      if (registered === undefined || registered.has(event)) return true;
+    }
+    return false;
   }
 
   /** PreFilter: undefined when a plugin rejected the pod outright (recorded in the diagnosis). */

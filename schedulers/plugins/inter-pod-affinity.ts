@@ -70,6 +70,7 @@ const PREFERRED = new StateKey<Preferred>('InterPodAffinity/preferred');
 
 export const create: PluginFactory = (_args, handle): Plugin => ({
   name: NAME,
+  events: ['NodeAdded', 'NodeChanged', 'PodGone'],
   preFilter(ctx) {
     const pod = ctx.pod;
     const affinity = pod.pod.spec.affinity;

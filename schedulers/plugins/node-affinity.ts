@@ -68,6 +68,7 @@ const PREFERRED = new StateKey<{ weight: number; term: CompiledTerm }[]>('NodeAf
 
 export const create: PluginFactory = (): Plugin => ({
   name: NAME,
+  events: ['NodeAdded', 'NodeChanged'],
   preFilter(ctx) {
     const required = new RequiredNodeAffinity(ctx.pod.pod);
     if (required.isEmpty) return 'skip';

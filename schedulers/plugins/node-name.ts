@@ -8,6 +8,7 @@ const MISMATCH = unresolvable("node(s) didn't match the requested node name");
 
 export const create: PluginFactory = (): Plugin => ({
   name: NAME,
+  events: ['NodeAdded'],
   preFilter(ctx) {
     const wanted = ctx.pod.pod.spec.nodeName;
     return wanted ? { nodeNames: new Set([wanted]) } : 'skip';

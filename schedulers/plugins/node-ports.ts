@@ -9,6 +9,7 @@ const PORTS_TAKEN = unschedulable("node(s) didn't have free ports for the reques
 
 export const create: PluginFactory = (): Plugin => ({
   name: NAME,
+  events: ['NodeAdded', 'RoomReleased', 'PodGone'],
   preFilter(ctx) {
     return ctx.pod.hostPorts.length === 0 ? 'skip' : undefined;
   },

@@ -131,6 +131,7 @@ export const create: PluginFactory = (rawArgs): Plugin => {
 
   return {
     name: NAME,
+    events: ['NodeAdded', 'NodeChanged', 'RoomReleased', 'PodGone'],
     filter(ctx, node) {
       if (ctx !== prepared) prepare(ctx);
       const req = ctx.pod.requests;

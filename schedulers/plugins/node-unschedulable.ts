@@ -9,6 +9,7 @@ const CORDONED = unresolvable('node(s) were unschedulable');
 
 export const create: PluginFactory = (_args, handle): Plugin => ({
   name: NAME,
+  events: ['NodeAdded', 'NodeChanged'],
   preFilter(ctx) {
     // No cordoned node: the filter could only pass.
     if (handle.cluster.nodeCounts?.().cordoned === 0) return 'skip';

@@ -70,6 +70,7 @@ const SOFT = new StateKey<Counted[]>('PodTopologySpread/soft');
 
 export const create: PluginFactory = (_args, handle): Plugin => ({
   name: NAME,
+  events: ['NodeAdded', 'NodeChanged', 'PodGone'],
   preFilter(ctx) {
     const hard = (ctx.pod.pod.spec.topologySpreadConstraints ?? []).filter((c) => c.whenUnsatisfiable === 'DoNotSchedule');
     if (hard.length === 0) return 'skip';

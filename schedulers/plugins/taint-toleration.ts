@@ -34,6 +34,7 @@ export const create: PluginFactory = (_args, handle): Plugin => {
   };
   return {
     name: NAME,
+    events: ['NodeAdded', 'NodeChanged'],
     preFilter() {
       // No node has a NoSchedule/NoExecute taint: the filter could only pass.
       return handle.cluster.nodeCounts?.().tainted === 0 ? 'skip' : undefined;

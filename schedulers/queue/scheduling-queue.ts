@@ -25,6 +25,11 @@ export interface QueuedPodInfo {
   /** Last FailedScheduling message reported for it, and when (to report changes, not repeats). */
   lastMessage: string | undefined;
   lastMessageAt: number;
+  /**
+   * The plugins that rejected it in its last attempt (QueueingHints: only a change one of them
+   * registered wakes it); undefined when unknown.
+   */
+  rejectedBy: ReadonlySet<string> | undefined;
 }
 
 export type RequeueKind = 'active' | 'backoff' | 'unschedulable';
@@ -107,6 +112,7 @@ export class SchedulingQueue {
       unschedulableSince: 0,
       lastMessage: undefined,
       lastMessageAt: 0,
+      rejectedBy: undefined,
     });
   }
 
@@ -203,14 +209,22 @@ export class SchedulingQueue {
     return true;
   }
 
-  /** The cluster changed in a way that may help parked pods (all of them, or those `which` picks). */
-  moveAllToActiveOrBackoff(which?: (q: QueuedPodInfo) => boolean): void {
+  /**
+   * The cluster changed in a way that may help parked pods (all of them, or those `which` picks);
+   * returns how many were left parked.
+   */
+  moveAllToActiveOrBackoff(which?: (q: QueuedPodInfo) => boolean): number {
     this.moveRequestCycle = this.cycle;
+    let skipped = 0;
     for (const [key, q] of this.unschedulable) {
-      if (which && !which(q)) continue;
+      if (which && !which(q)) {
+        skipped++;
+        continue;
+      }
       this.unschedulable.delete(key);
       this.activeOrBackoff(q);
     }
+    return skipped;
   }
 
   /** Parked pods of one PodGroup (`namespace/name`): a member or the group itself changed. */

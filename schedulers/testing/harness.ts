@@ -236,7 +236,7 @@ export class SchedulerHarness implements ClusterView {
     this.pending.push(...admitted);
     const queue: QueuedPodInfo[] = admitted.map((pod, i) => {
       const podInfo = podInfoOf(pod);
-      return { podInfo, timestamp: i, initialTimestamp: i, attempts: 1, cycle: 0, backoffExpiry: 0, unschedulableSince: 0, lastMessage: undefined, lastMessageAt: 0 };
+      return { podInfo, timestamp: i, initialTimestamp: i, attempts: 1, cycle: 0, backoffExpiry: 0, unschedulableSince: 0, lastMessage: undefined, lastMessageAt: 0, rejectedBy: undefined };
     });
     const { less } = this.framework;
     queue.sort((a, b) => (less(a, b) ? -1 : less(b, a) ? 1 : 0));

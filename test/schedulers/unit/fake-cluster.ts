@@ -28,7 +28,7 @@ export function pod(name: string, o: PodOptions & { node?: string; namespace?: s
 }
 
 export function queued(p: PodInfo): QueuedPodInfo {
-  return { podInfo: p, timestamp: 0, initialTimestamp: 0, attempts: 1, cycle: 1, backoffExpiry: 0, unschedulableSince: 0, lastMessage: undefined, lastMessageAt: 0 };
+  return { podInfo: p, timestamp: 0, initialTimestamp: 0, attempts: 1, cycle: 1, backoffExpiry: 0, unschedulableSince: 0, lastMessage: undefined, lastMessageAt: 0, rejectedBy: undefined };
 }
 
 export class FakeCluster implements ClusterView {
