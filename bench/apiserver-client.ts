@@ -1,8 +1,10 @@
 // The client side shared by the API server benchmarks (bench/apiserver.ts, bench/watchers.ts):
 // plain node:http requests, a realistic pod, writes at a fixed offered rate, raw watch streams read
 // by byte search, and the server process's CPU time from /proc.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startApiServerProcess, type ApiServerProcess } from '../test/clients/apiserver-process.js';
 import { freePort } from '../test/harness/ports.js';
@@ -26,17 +28,58 @@ export function etcdEndpoints(script: string): string[] {
 }
 
 /**
+ * BENCH_AUTH, who the load is: unset, no authentication (the loopback admin); `admin`, a bearer
+ * token of a system:masters user (authorization's fast path); `tenant`, a user whose RoleBindings
+ * grant `edit` in the benchmark's namespaces, so every request is an RBAC decision.
+ */
+export const BENCH_AUTH = process.env.BENCH_AUTH === 'admin' || process.env.BENCH_AUTH === 'tenant' ? process.env.BENCH_AUTH : undefined;
+const TOKENS = { admin: 'bench-admin-token', tenant: 'bench-tenant-token' };
+/** Headers of the load's requests; setup (namespaces, bindings) goes as ADMIN_HEADERS. */
+export const LOAD_HEADERS: Record<string, string> = BENCH_AUTH ? { Authorization: `Bearer ${TOKENS[BENCH_AUTH]}` } : {};
+export const ADMIN_HEADERS: Record<string, string> = BENCH_AUTH ? { Authorization: `Bearer ${TOKENS.admin}` } : {};
+export const BENCH_TENANT = 'bench-tenant';
+
+/**
  * cell-apiserver as a child process on a free port, quiet, without compaction (the benchmark's
  * history must stay); BENCH_SERVER_NODE_ARGS are extra node flags for it (e.g. `--cpu-prof`).
  */
 export async function startBenchApiServer(endpoints: string[], prefix: string): Promise<ApiServerProcess> {
+  const auth: string[] = [];
+  if (BENCH_AUTH) {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'cell-bench-')), 'tokens.csv');
+    writeFileSync(file, `${TOKENS.admin},bench-admin,1,"system:masters"\n${TOKENS.tenant},${BENCH_TENANT},2\n`);
+    auth.push(`--token-auth-file=${file}`);
+  }
   return startApiServerProcess({
     etcdEndpoints: endpoints,
     prefix,
     port: await freePort(),
-    args: ['--log-level=warn', '--compaction-interval=0'],
+    args: ['--log-level=warn', '--compaction-interval=0', ...auth],
     nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
   });
+}
+
+/**
+ * A namespace for the load: created as the admin, and with BENCH_AUTH=tenant bound to `edit` for
+ * the tenant; returns once the tenant's requests there are authorized (RBAC follows its caches).
+ */
+export async function benchNamespace(agent: http.Agent, base: URL, name: string): Promise<void> {
+  const admin = (method: string, p: string, body: unknown) => request(agent, base, method, p, JSON.stringify(body), ADMIN_HEADERS);
+  expectStatus(await admin('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }), 201, `create namespace ${name}`);
+  if (BENCH_AUTH !== 'tenant') return;
+  const binding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'bench-edit', namespace: name },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: BENCH_TENANT }],
+  };
+  expectStatus(await admin('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${name}/rolebindings`, binding), 201, `bind ${BENCH_TENANT} in ${name}`);
+  for (const deadline = Date.now() + 10_000; ; ) {
+    if ((await request(agent, base, 'GET', `/api/v1/namespaces/${name}/pods?limit=1`)).status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${BENCH_TENANT} is still not allowed in ${name}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** SIGTERM (SIGKILL after 5 s), saying so when the server did not exit cleanly. */
@@ -53,9 +96,9 @@ export interface Reply {
   body: Buffer;
 }
 
-export function request(agent: http.Agent, base: URL, method: string, path: string, body?: string): Promise<Reply> {
+export function request(agent: http.Agent, base: URL, method: string, path: string, body?: string, auth: Record<string, string> = LOAD_HEADERS): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { Accept: 'application/json' };
+    const headers: Record<string, string | number> = { Accept: 'application/json', ...auth };
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = Buffer.byteLength(body);
@@ -230,7 +273,7 @@ export class Watcher {
    */
   open(base: URL, agent: http.Agent, path: string, stuck = false): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.req = http.get({ host: base.hostname, port: base.port, path, agent, headers: { Accept: 'application/json' } }, (res) => {
+      this.req = http.get({ host: base.hostname, port: base.port, path, agent, headers: { Accept: 'application/json', ...LOAD_HEADERS } }, (res) => {
         if (res.statusCode !== 200) {
           reject(new Error(`watch: HTTP ${res.statusCode}`));
           res.resume();

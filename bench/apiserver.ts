@@ -22,14 +22,15 @@
 // Environment: BENCH_DURATION_MS (each rate case, default 5000), BENCH_WATCHERS (1000),
 // BENCH_WATCH_RATE (writes/s, 200), BENCH_WATCH_MS (10000), BENCH_CONCURRENCY (64);
 // BENCH_SERVER_NODE_ARGS are extra node flags for the API server (e.g. `--cpu-prof
-// --cpu-prof-dir=/tmp/prof` to profile it).
+// --cpu-prof-dir=/tmp/prof` to profile it); BENCH_AUTH=admin|tenant authenticates the load with a
+// token, as a system:masters user or as a tenant RBAC authorizes (bench/apiserver-client.ts).
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
 import type { ApiServerProcess } from '../test/clients/apiserver-process.js';
-import { cpuMs, env, etcdEndpoints, expectStatus, fmt, pct, pod, postPaced, request, SEQ_ANNOTATION, startBenchApiServer, stopBenchApiServer, Watcher, type Pod, type Reply } from './apiserver-client.js';
+import { benchNamespace, BENCH_AUTH, cpuMs, env, etcdEndpoints, expectStatus, fmt, pct, pod, postPaced, request, SEQ_ANNOTATION, startBenchApiServer, stopBenchApiServer, Watcher, type Pod, type Reply } from './apiserver-client.js';
 import { formatTable, percentile, perSecond, runFor, type LoopResult } from './measure.js';
 
 const DURATION_MS = env('BENCH_DURATION_MS', 5000);
@@ -96,9 +97,7 @@ async function main(): Promise<void> {
     const call = (method: string, path: string, body?: unknown) =>
       request(agent, base, method, path, body === undefined ? undefined : JSON.stringify(body));
 
-    for (const ns of ['bench-list', 'bench-create', 'bench-update', 'bench-watch']) {
-      expectStatus(await call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }), 201, `create namespace ${ns}`);
-    }
+    for (const ns of ['bench-list', 'bench-create', 'bench-update', 'bench-watch']) await benchNamespace(agent, base, ns);
     // 1,000 pods to get and list.
     await runN(LIST_PODS, CONCURRENCY, async (i) => {
       expectStatus(await call('POST', '/api/v1/namespaces/bench-list/pods', pod(`p-${i}`)), 201, 'create list pod');
@@ -193,7 +192,8 @@ async function main(): Promise<void> {
     // ---- report
     const rate = (r: LoopResult) => perSecond(r.ok, r.elapsedMs);
     console.log(`\ncell-apiserver benchmark — etcd ${endpoints.join(',')} (fsync ${process.env.CELL_ETCD_FSYNC === '1' ? 'on' : 'OFF'}), ` +
-      `API server as a child process, ${CONCURRENCY} concurrent requests, ${DURATION_MS / 1000} s per case; ` +
+      `API server as a child process, ${CONCURRENCY} concurrent requests, ${DURATION_MS / 1000} s per case, ` +
+      `requests ${BENCH_AUTH === undefined ? 'unauthenticated (loopback admin)' : BENCH_AUTH === 'admin' ? 'as a system:masters token user' : 'as a tenant authorized by RBAC RoleBindings'}; ` +
       `${os.cpus().length} CPUs, 1-min load average ${load0.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end\n`);
     console.log(
       formatTable(
