@@ -2,6 +2,7 @@
 // set on create, which fields are immutable, and how long a delete is graceful.
 import { isDeepStrictEqual } from 'node:util';
 import { ForbiddenError, InvalidError } from '../../shared/errors.js';
+import { PodDisruptionBudgetStatusSchema } from '../../shared/api/policy.js';
 import type { KubeObject } from './object.js';
 
 export interface Strategy {
@@ -104,10 +105,13 @@ const namespaceStrategy: Strategy = {
   },
 };
 
-/** A budget's status is the disruption controller's: what a client sends on create is dropped. */
+/**
+ * A budget's status is the disruption controller's: what a client sends on create is replaced by
+ * the zero status (no disruption allowed until the controller has counted the pods).
+ */
 const disruptionBudgetStrategy: Strategy = {
   prepareForCreate(obj) {
-    obj.status = {};
+    obj.status = PodDisruptionBudgetStatusSchema.parse({});
   },
 };
 

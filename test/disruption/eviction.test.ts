@@ -147,8 +147,10 @@ describe('pod disruption budgets and evictions (etcd, HTTP)', function () {
       expect(await refused({ minAvailable: 'half' })).to.deep.equal(['spec.minAvailable']);
       expect(await refused({ maxUnavailable: '101%' })).to.deep.equal(['spec.maxUnavailable']);
       expect(await refused({ minAvailable: 1, selector: { matchExpressions: [{ key: 'app', operator: 'Exists', values: ['x'] }] } })).to.deep.equal(['spec.selector.matchExpressions[0].values']);
-      // A status sent with the spec is the controller's to replace: it computes its own at once.
-      await client.create<PodDisruptionBudget>(ref, { ...budgetManifest('ok', { minAvailable: 1, selector: {} }, ns), status: { disruptionsAllowed: 99, currentHealthy: 99 } });
+      // A status sent with the spec is dropped on create (the zero status, as Kubernetes stores),
+      // and the controller computes its own at once.
+      const created = await client.create<PodDisruptionBudget>(ref, { ...budgetManifest('ok', { minAvailable: 1, selector: {} }, ns), status: { disruptionsAllowed: 99, currentHealthy: 99 } });
+      expect(counts(created)).to.deep.equal({ expectedPods: 0, currentHealthy: 0, desiredHealthy: 0, disruptionsAllowed: 0 });
       const ok = await waitForBudget(client, 'ok', (x) => x.status.disruptionsAllowed !== 99, ns);
       expect(counts(ok)).to.deep.equal({ expectedPods: 0, currentHealthy: 0, desiredHealthy: 1, disruptionsAllowed: 0 });
       // Main-resource writes leave the status alone; only the status subresource changes it.
