@@ -70,6 +70,8 @@ export interface Running {
   stderr(): string;
   /** SIGINT (Ctrl-C), then the exit code. */
   interrupt(): Promise<number>;
+  /** The exit code, once it exits by itself. */
+  readonly exit: Promise<number>;
 }
 
 export function cellctlRunning(args: string[], env: NodeJS.ProcessEnv): Running {
@@ -83,6 +85,7 @@ export function cellctlRunning(args: string[], env: NodeJS.ProcessEnv): Running 
     child,
     stdout: () => out,
     stderr: () => err,
+    exit: exited,
     async interrupt() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);

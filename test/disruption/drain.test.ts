@@ -10,8 +10,8 @@ import type { Pod } from '../../shared/api/core.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import type { TestApiServer } from '../harness/apiserver.js';
-import { cellctl, isolatedEnv, tempDir as cliTempDir } from '../cli/helpers.js';
-import { findKubectl, run, tempDir, writeKubeconfig } from '../clients/helpers.js';
+import { cellctl, cellctlRunning, isolatedEnv, tempDir as cliTempDir } from '../cli/helpers.js';
+import { findKubectl, run, tempDir, waitFor, writeKubeconfig } from '../clients/helpers.js';
 import { createBudget, createNode, runningPod, sleep, startDisruptionServer, waitForBudget } from './helpers.js';
 
 /** The agent's part: every pod on `node` marked for deletion is confirmed stopped (deleted at once). */
@@ -131,12 +131,14 @@ describe('drain under a disruption budget (kubectl 1.32 and cellctl)', function 
     // Run again with the agent confirming stops; lower the budget while it retries.
     const stop = standInAgent(client, 'cd-node');
     try {
-      const second = cellctl([`--server=${api.url}`, 'drain', 'cd-node', '--timeout=40s'], { env, timeoutMs: 60_000 });
-      await sleep(1500);
+      const second = cellctlRunning([`--server=${api.url}`, 'drain', 'cd-node', '--timeout=40s'], env);
+      // Lowered only once this drain has been refused and is retrying, however slow its start.
+      const refusal = 'error when evicting pods/"web-1" -n "cd" (will retry after 5s)';
+      await waitFor(() => second.stderr().includes(refusal), 'the drain to be refused by the budget', 30_000);
       await lowerBudget('cd', 0);
-      const r = await second;
+      const code = await second.exit;
+      const r = { code, stdout: second.stdout(), stderr: second.stderr() };
       expect(r.code, r.stdout + r.stderr).to.equal(0);
-      expect(r.stderr).to.include('error when evicting pods/"web-1" -n "cd" (will retry after 5s)');
       expect(r.stdout).to.include('evicting pod cd/web-1\n');
       expect(r.stdout).to.include('evicting pod cd/web-2\n');
       // web-0 (evicted by the first run) may be gone before this run lists the pods.
