@@ -1,0 +1,100 @@
+// Creating many pods for one owner, as Kubernetes' controllers do it:
+//   - slow start: a batch of 1, then 2, 4, 8, … in parallel, stopping at the first batch with a
+//     failure, so a quota or validation error costs one request rather than thousands. Parallel
+//     POSTs reach the API server together, whose group committer writes them to etcd in few txns.
+//   - expectations: after asking for N creates (or deletes) for an owner, the controller does not
+//     act on that owner again until its informer has seen them, so a lagging cache never makes it
+//     create the same pods twice.
+
+/** Kubernetes' SlowStartInitialBatchSize. */
+export const SLOW_START_INITIAL_BATCH = 1;
+
+export interface SlowStartResult {
+  /** How many calls of `fn` succeeded. */
+  succeeded: number;
+  /** How many were never attempted because an earlier batch failed. */
+  skipped: number;
+  /** The first failure, if any. */
+  error?: unknown;
+}
+
+/**
+ * Calls `fn(i)` for i in [0, count) in doubling batches (each batch in parallel), stopping after the
+ * first batch in which any call failed.
+ */
+export async function slowStartBatch(count: number, fn: (index: number) => Promise<void>, initialBatch = SLOW_START_INITIAL_BATCH): Promise<SlowStartResult> {
+  let next = 0;
+  let batch = Math.min(Math.max(1, initialBatch), count);
+  let succeeded = 0;
+  while (next < count) {
+    const indexes = Array.from({ length: batch }, (_, k) => next + k);
+    next += batch;
+    const results = await Promise.allSettled(indexes.map((i) => fn(i)));
+    let error: unknown;
+    let failed = false;
+    for (const r of results) {
+      if (r.status === 'fulfilled') succeeded++;
+      else if (!failed) {
+        failed = true;
+        error = r.reason;
+      }
+    }
+    if (failed) return { succeeded, skipped: count - next, error };
+    batch = Math.min(batch * 2, count - next);
+  }
+  return { succeeded, skipped: 0 };
+}
+
+interface Pending {
+  adds: number;
+  dels: number;
+  /** When set, so stale expectations expire (a create that failed silently, an event never seen). */
+  at: number;
+}
+
+/** Kubernetes' ExpectationsTimeout: after this, an owner is synced even if expectations are unmet. */
+export const EXPECTATIONS_TIMEOUT_MS = 5 * 60_000;
+
+/** Outstanding creates and deletes per owner key (`namespace/name`), as Kubernetes' ControllerExpectations. */
+export class Expectations {
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(
+    private readonly timeoutMs = EXPECTATIONS_TIMEOUT_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Record that `adds` creates and `dels` deletes were just requested for `key`. */
+  expect(key: string, adds: number, dels: number): void {
+    const p = this.pending.get(key);
+    if (p) {
+      p.adds += adds;
+      p.dels += dels;
+      p.at = this.now();
+    } else this.pending.set(key, { adds, dels, at: this.now() });
+  }
+
+  /** The informer saw one of `key`'s pods created (or a create failed: the caller lowers it too). */
+  creationObserved(key: string): void {
+    const p = this.pending.get(key);
+    if (p && p.adds > 0) p.adds--;
+  }
+
+  /** The informer saw one of `key`'s pods deleted (or a delete failed). */
+  deletionObserved(key: string): void {
+    const p = this.pending.get(key);
+    if (p && p.dels > 0) p.dels--;
+  }
+
+  /** True when nothing is outstanding for `key` (or what is has waited past the timeout). */
+  satisfied(key: string): boolean {
+    const p = this.pending.get(key);
+    if (!p) return true;
+    return (p.adds <= 0 && p.dels <= 0) || this.now() - p.at > this.timeoutMs;
+  }
+
+  /** The owner is gone: drop its bookkeeping. */
+  forget(key: string): void {
+    this.pending.delete(key);
+  }
+}

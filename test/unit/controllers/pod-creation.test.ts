@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import { Expectations, slowStartBatch } from '../../../controllers/pod-creation.js';
+
+describe('controllers: slow-start pod creation', () => {
+  it('creates in doubling parallel batches: 1, 2, 4, 8, then the rest', async () => {
+    const batches: number[][] = [];
+    let inFlight: number[] = [];
+    const res = await slowStartBatch(20, async (i) => {
+      inFlight.push(i);
+      await new Promise((r) => setImmediate(r));
+      if (inFlight.length) {
+        batches.push(inFlight);
+        inFlight = [];
+      }
+    });
+    expect(res).to.deep.equal({ succeeded: 20, skipped: 0 });
+    expect(batches.map((b) => b.length)).to.deep.equal([1, 2, 4, 8, 5]);
+    expect(batches.flat()).to.deep.equal(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('stops after the first batch with a failure, reporting what it skipped', async () => {
+    const called: number[] = [];
+    const res = await slowStartBatch(100, async (i) => {
+      called.push(i);
+      if (i === 4) throw new Error('exceeded quota');
+    });
+    // Batches 0 | 1-2 | 3-6: index 4 fails inside the third, which still runs to its end.
+    expect(called.sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 4, 5, 6]);
+    expect(res.succeeded).to.equal(6);
+    expect(res.skipped).to.equal(93);
+    expect(String(res.error)).to.contain('exceeded quota');
+  });
+
+  it('does nothing for zero', async () => {
+    expect(await slowStartBatch(0, () => Promise.reject(new Error('called')))).to.deep.equal({ succeeded: 0, skipped: 0 });
+  });
+});
+
+describe('controllers: expectations', () => {
+  it('holds an owner until its creates and deletes are observed', () => {
+    const e = new Expectations();
+    expect(e.satisfied('ns/a')).to.equal(true);
+    e.expect('ns/a', 2, 1);
+    expect(e.satisfied('ns/a')).to.equal(false);
+    e.creationObserved('ns/a');
+    e.creationObserved('ns/a');
+    expect(e.satisfied('ns/a')).to.equal(false);
+    e.deletionObserved('ns/a');
+    expect(e.satisfied('ns/a')).to.equal(true);
+    expect(e.satisfied('ns/b')).to.equal(true);
+  });
+
+  it('expires expectations that were never met', () => {
+    let now = 1000;
+    const e = new Expectations(5000, () => now);
+    e.expect('ns/a', 3, 0);
+    now += 4999;
+    expect(e.satisfied('ns/a')).to.equal(false);
+    now += 2;
+    expect(e.satisfied('ns/a')).to.equal(true);
+  });
+});
