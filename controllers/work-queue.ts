@@ -1,0 +1,115 @@
+// The keyed work queue every controller drains, with the guarantees Kubernetes' workqueue gives:
+//   - a key waiting in the queue is there once, however many times it was added;
+//   - a key is never processed by two workers at once: added while being processed, it runs again
+//     after the current run ends (so no change is missed and none is handled concurrently);
+//   - a failed key is retried after a per-key exponential back-off (5 ms doubling to 1000 s, as
+//     Kubernetes' default controller rate limiter), reset when it succeeds.
+import { backoffMs, type BackoffOptions } from '../shared/backoff.js';
+import { errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logging.js';
+
+export const CONTROLLER_RETRY_BACKOFF: BackoffOptions = { initialMs: 5, maxMs: 1_000_000, jitter: 0 };
+
+export interface WorkQueueOptions {
+  /** Handles one key; a rejection retries the key with back-off. */
+  sync(key: string): Promise<void>;
+  workers?: number;
+  backoff?: BackoffOptions;
+  log?: Logger;
+  /** For log lines. */
+  name?: string;
+}
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly processing = new Set<string>();
+  /** Added again while processing: run once more when the current run ends. */
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly idle: (() => void)[] = [];
+  private running = false;
+  private active = 0;
+  private readonly workers: number;
+
+  constructor(private readonly o: WorkQueueOptions) {
+    this.workers = Math.max(1, o.workers ?? 5);
+  }
+
+  /** Queue `key` now (no-op when already queued). */
+  add(key: string): void {
+    if (this.processing.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.queue.push(key);
+    this.pump();
+  }
+
+  /** Queue `key` after `ms` (an earlier pending delay for the key wins). */
+  addAfter(key: string, ms: number): void {
+    if (ms <= 0) return this.add(key);
+    if (this.timers.has(key)) return;
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        this.add(key);
+      }, ms),
+    );
+  }
+
+  /** How many times `key` has failed in a row. */
+  retries(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  start(): void {
+    this.running = true;
+    this.pump();
+  }
+
+  /** Stops taking keys and waits for the runs in progress. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    if (this.active > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.running && this.active < this.workers && this.queue.length > 0) {
+      const key = this.queue.shift() as string;
+      this.queued.delete(key);
+      this.processing.add(key);
+      this.active++;
+      void this.process(key);
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    try {
+      await this.o.sync(key);
+      this.failures.delete(key);
+    } catch (err) {
+      const n = this.failures.get(key) ?? 0;
+      this.failures.set(key, n + 1);
+      const delay = backoffMs(n, this.o.backoff ?? CONTROLLER_RETRY_BACKOFF);
+      this.o.log?.warn('sync failed; will retry', { queue: this.o.name, key, attempt: n + 1, retryInMs: delay, error: errorMessage(err) });
+      if (this.running) this.addAfter(key, delay);
+    } finally {
+      this.processing.delete(key);
+      this.active--;
+      if (this.dirty.delete(key)) this.add(key);
+      if (this.active === 0 && (!this.running || this.queue.length === 0)) for (const f of this.idle.splice(0)) f();
+      this.pump();
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import { expect } from 'chai';
+import { WorkQueue } from '../../../controllers/work-queue.js';
+
+const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+describe('controllers: work queue', () => {
+  it('runs a key added many times while queued once', async () => {
+    const seen: string[] = [];
+    const q = new WorkQueue({ sync: async (k) => void seen.push(k), workers: 1 });
+    q.add('a');
+    q.add('a');
+    q.add('b');
+    q.add('a');
+    q.start();
+    await tick(10);
+    await q.stop();
+    expect(seen).to.deep.equal(['a', 'b']);
+  });
+
+  it('never runs one key on two workers, and reruns a key added during its run', async () => {
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    let runs = 0;
+    let release: (() => void) | undefined;
+    const q = new WorkQueue({
+      workers: 4,
+      sync: async () => {
+        runs++;
+        concurrent++;
+        maxConcurrent = Math.max(maxConcurrent, concurrent);
+        if (runs === 1) await new Promise<void>((r) => (release = r));
+        concurrent--;
+      },
+    });
+    q.start();
+    q.add('k');
+    await tick(5);
+    q.add('k'); // during the first run: must not start a second one now
+    q.add('k');
+    await tick(5);
+    expect(runs).to.equal(1);
+    release?.();
+    await tick(10);
+    await q.stop();
+    expect(runs).to.equal(2);
+    expect(maxConcurrent).to.equal(1);
+  });
+
+  it('retries a failing key with growing delays and forgets the failures once it succeeds', async () => {
+    const at: number[] = [];
+    const q = new WorkQueue({
+      workers: 1,
+      backoff: { initialMs: 10, maxMs: 1000, jitter: 0 },
+      sync: async () => {
+        at.push(Date.now());
+        if (at.length < 4) throw new Error('conflict');
+      },
+    });
+    q.start();
+    q.add('k');
+    await tick(200);
+    await q.stop();
+    expect(at).to.have.length(4);
+    const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
+    // 10, 20, 40 ms (timers never fire early).
+    expect(gaps[0]).to.be.at.least(10);
+    expect(gaps[1]).to.be.at.least(20);
+    expect(gaps[2]).to.be.at.least(40);
+    expect(q.retries('k')).to.equal(0);
+  });
+});
