@@ -31,6 +31,13 @@ export class SchedulerMetrics {
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
     registers: [this.registry],
   });
+  /** Omega's "scheduler busyness": time spent deciding (simulated decision time included), per profile. */
+  readonly busy = new Counter({
+    name: 'cell_scheduler_busy_seconds_total',
+    help: 'Seconds this scheduler spent deciding pods, simulated decision time included (busyness = its rate).',
+    labelNames: ['profile'] as const,
+    registers: [this.registry],
+  });
   readonly podSchedulingDuration = new Histogram({
     name: 'scheduler_pod_scheduling_duration_seconds',
     help: 'From the pod entering the queue to it being bound, over all its attempts.',

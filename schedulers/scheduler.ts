@@ -25,6 +25,7 @@ import { Framework, type FilterPlan } from './framework/framework.js';
 import { isRejection, type PluginHandle, type PostFilterResult, type Rejection } from './framework/plugin.js';
 import { NodeCursor, numFeasibleNodesToFind } from './framework/sampling.js';
 import { WaitingGroups } from './framework/waiting.js';
+import type { DecisionTime } from './experiment/decision-time.js';
 import type { SchedulerMetrics } from './metrics.js';
 import { createPlugins, type LoadedProfile } from './profile/profile.js';
 import { SchedulingQueue, type QueuedPodInfo } from './queue/scheduling-queue.js';
@@ -43,6 +44,8 @@ export interface SchedulerOptions {
   now?: () => number;
   /** Where decided pods are committed; default the API server (tests: an in-memory ledger). */
   planner?: Planner;
+  /** Experiments only: simulated decision time per job and per task (experiment/decision-time.ts). */
+  decisionTime?: DecisionTime;
 }
 
 /** A FailedScheduling message is repeated at most this often while it stays the same. */
@@ -185,7 +188,19 @@ export class Scheduler {
         this.queue.requeue(q, 'active');
         break;
       }
+      const began = performance.now();
+      const think = this.opts.decisionTime?.costOf(q.podInfo.pod) ?? 0;
+      if (think > 0) {
+        // Decide on the cache as it is now; commit only once the simulated decision time has passed.
+        this.committer.hold();
+        this.scheduleOne(q);
+        await new Promise<void>((resolve) => setTimeout(resolve, think));
+        this.committer.release();
+        this.opts.metrics.busy.inc({ profile: this.profileName }, (performance.now() - began) / 1000);
+        continue;
+      }
       this.scheduleOne(q);
+      this.opts.metrics.busy.inc({ profile: this.profileName }, (performance.now() - began) / 1000);
       if (++decided >= batch || this.committer.saturated) {
         decided = 0;
         this.committer.flush();

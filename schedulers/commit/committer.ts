@@ -27,6 +27,8 @@ export interface CommitterOptions {
 export class Committer {
   private batch: Decision[] = [];
   private inFlight = 0;
+  private held = false;
+  private readonly heldGroups: Decision[][] = [];
   private readonly running = new Set<Promise<void>>();
   private roomWaiters: (() => void)[] = [];
 
@@ -47,8 +49,23 @@ export class Committer {
     if (this.batch.length >= this.opts.batchSize) this.flush();
   }
 
+  /**
+   * Experiments' simulated decision time: decisions made from now on wait until release(), so they
+   * commit on the state they were decided on, that much later.
+   */
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    this.held = false;
+    for (const g of this.heldGroups.splice(0)) this.send(g, 'gang');
+    this.flush();
+  }
+
   /** Send what is batched, as far as the in-flight limit allows. */
   flush(): void {
+    if (this.held) return;
     while (this.batch.length > 0 && this.inFlight < this.opts.maxInFlight) {
       const chunk = this.batch.splice(0, this.opts.batchSize);
       this.send(chunk, chunk.length === 1 ? 'binding' : 'placement');
@@ -57,7 +74,8 @@ export class Committer {
 
   /** A gang: all or none, in one request, sent at once. */
   commitGroup(decisions: Decision[]): void {
-    this.send(decisions, 'gang');
+    if (this.held) this.heldGroups.push(decisions);
+    else this.send(decisions, 'gang');
   }
 
   /** Resolves once deciding more pods makes sense again. */
@@ -67,6 +85,7 @@ export class Committer {
 
   /** Send everything and wait for every outcome (shutdown). */
   async drain(): Promise<void> {
+    this.release();
     for (;;) {
       this.flush();
       if (this.running.size === 0 && this.batch.length === 0) return;

@@ -2,6 +2,7 @@
 // Its commits go through a MemoryPlanner to the cluster's ledgers; the test adds nodes and pods to
 // the cluster and waits for what the scheduler does with them.
 import { createLogger } from '../../../shared/logging.js';
+import type { DecisionTime } from '../../../schedulers/experiment/decision-time.js';
 import { SchedulerMetrics } from '../../../schedulers/metrics.js';
 import { loadProfile, type LoadedProfile, type PluginSpec } from '../../../schedulers/profile/profile.js';
 import { Scheduler } from '../../../schedulers/scheduler.js';
@@ -16,6 +17,7 @@ export interface MemorySchedulerOptions extends MemoryPlannerOptions {
   batchSize?: number;
   /** Pods already in the cluster are kept; the scheduler lists them at start. */
   cluster?: MemoryCluster;
+  decisionTime?: DecisionTime;
 }
 
 export interface MemoryScheduler {
@@ -61,6 +63,7 @@ export async function startMemoryScheduler(o: MemorySchedulerOptions = {}): Prom
     metrics,
     events: cluster.eventSink,
     planner,
+    ...(o.decisionTime ? { decisionTime: o.decisionTime } : {}),
   });
   await scheduler.start();
   scheduler.startScheduling();
