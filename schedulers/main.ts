@@ -10,22 +10,20 @@ import os from 'node:os';
 import { DEFAULT_SCHEDULER_NAME } from '../shared/api/core.js';
 import { EventRecorder } from '../shared/client/events.js';
 import { ApiClient } from '../shared/client/http-client.js';
-import { loadKubeconfig, type KubeconfigConnection } from '../shared/client/kubeconfig.js';
+import { CONNECTION_FLAGS, connectionFromFlags, connectionUsage } from '../shared/client/connection-flags.js';
 import { errorMessage } from '../shared/errors.js';
 import { LeaderElector } from '../shared/leader-election.js';
 import { createLogger } from '../shared/logging.js';
-import { ApiLeaseBackend } from './leader.js';
+import { ApiLeaseBackend } from '../shared/client/lease-backend.js';
 import { SchedulerMetrics } from './metrics.js';
 import { loadProfile, type LoadedProfile } from './profile/profile.js';
 import { RateLimitedEvents } from './report/events.js';
 import { Scheduler } from './scheduler.js';
+import { DecisionTime, parseDecisionTimeClasses, type DecisionTimes } from './experiment/decision-time.js';
 
 const USAGE = `Usage: cell-scheduler [flags]
 
-  --server=URL[,URL...]            API server URL(s); requests fail over between them
-  --token=TOKEN                    bearer token (a user in group system:schedulers)
-  --kubeconfig=FILE                kubeconfig: current-context's cluster server, CA and user token
-  --scheduler-name=NAME            schedule pods whose spec.schedulerName is NAME (default ${DEFAULT_SCHEDULER_NAME})
+${connectionUsage('a user in group system:schedulers')}  --scheduler-name=NAME            schedule pods whose spec.schedulerName is NAME (default ${DEFAULT_SCHEDULER_NAME})
   --profile=default|binpack|FILE   scheduling profile: a shipped one or a YAML file (default: default)
   --conflict-mode=fine|coarse      override the profile's conflict detection (DESIGN §3)
   --leader-elect                   only the holder of the lease schedules (HA replicas)
@@ -38,13 +36,17 @@ const USAGE = `Usage: cell-scheduler [flags]
   --metrics-bind-address=127.0.0.1
   --event-qps=10 --event-burst=50  most events recorded per second, and in a burst (the rest are dropped, counted)
   --log-level=info                 error|warn|info|debug
+  --decision-time-per-job=0 --decision-time-per-task=0
+                                   experiments only: simulated decision time (Omega's t_job + t_task × tasks),
+                                   waited between deciding a pod and committing it
+  --decision-time-class-label=KEY --decision-time-classes=CLASS=T_JOB/T_TASK,...
+                                   experiments only: per-class times for pods whose label KEY is CLASS
+                                   (one daemon as Omega's monolithic scheduler: service=1s/10ms,batch=0/5ms)
   -h, --help                       show this help
 `;
 
 const flags = parseFlags('cell-scheduler', USAGE, {
-      server: { type: 'string' },
-      token: { type: 'string' },
-      kubeconfig: { type: 'string' },
+      ...CONNECTION_FLAGS,
       'scheduler-name': { type: 'string', default: DEFAULT_SCHEDULER_NAME },
       profile: { type: 'string', default: 'default' },
       'conflict-mode': { type: 'string' },
@@ -59,27 +61,16 @@ const flags = parseFlags('cell-scheduler', USAGE, {
       'event-qps': { type: 'string', default: '10' },
       'event-burst': { type: 'string', default: '50' },
       'log-level': { type: 'string' },
+      'decision-time-per-job': { type: 'string', default: '0' },
+      'decision-time-per-task': { type: 'string', default: '0' },
+      'decision-time-class-label': { type: 'string' },
+      'decision-time-classes': { type: 'string' },
 });
 const fail: (message: string) => never = flags.fail;
 const { str, num, duration } = flags;
 const log = createLogger('scheduler', flags.logLevel());
 
-let servers = (str('server') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-let token = str('token');
-let tls: KubeconfigConnection['tls'];
-const kubeconfig = str('kubeconfig');
-if (kubeconfig !== undefined) {
-  try {
-    const kc = loadKubeconfig(kubeconfig);
-    // Explicit --server/--token win over the file, as kubectl's flags do.
-    if (servers.length === 0) servers = kc.servers;
-    token ??= kc.token;
-    tls = kc.tls;
-  } catch (err) {
-    fail(errorMessage(err));
-  }
-}
-if (servers.length === 0) fail('--server or --kubeconfig is required');
+const { servers, token, tls } = connectionFromFlags(flags);
 
 const schedulerName = str('scheduler-name') ?? DEFAULT_SCHEDULER_NAME;
 const conflictMode = str('conflict-mode');
@@ -139,6 +130,21 @@ if (metricsPort !== undefined) {
   }).catch((err: unknown) => fail(`cannot serve metrics: ${errorMessage(err)}`));
 }
 
+const classLabel = str('decision-time-class-label');
+const classSpec = str('decision-time-classes');
+if ((classLabel === undefined) !== (classSpec === undefined)) fail('--decision-time-class-label and --decision-time-classes go together');
+let classTimes: Map<string, DecisionTimes> | undefined;
+try {
+  classTimes = classSpec !== undefined ? parseDecisionTimeClasses(classSpec) : undefined;
+} catch (err) {
+  fail(errorMessage(err));
+}
+const decisionTime = new DecisionTime({
+  perJobMs: duration('decision-time-per-job'),
+  perTaskMs: duration('decision-time-per-task'),
+  ...(classLabel !== undefined && classTimes !== undefined ? { classes: { label: classLabel, times: classTimes } } : {}),
+});
+
 let scheduler: Scheduler;
 try {
   scheduler = await Scheduler.create({
@@ -149,6 +155,7 @@ try {
     log,
     metrics,
     events,
+    ...(decisionTime.enabled ? { decisionTime } : {}),
   });
 } catch (err) {
   fail(errorMessage(err));

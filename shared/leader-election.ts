@@ -2,8 +2,8 @@
 // acquire a free or expired lease with compare-and-swap, renew it every retry period, step down
 // when renewals fail for the renew deadline. Expiry is judged by when *this* process last saw the
 // lease change, not by the holder's clock, so clock skew between machines does not matter.
-// The lease lives wherever the backend keeps it: schedulers go through the API, API server
-// replicas (which host the controllers) go to the store directly.
+// The lease lives wherever the backend keeps it; every process keeps its own through the API
+// (shared/client/lease-backend.ts): schedulers and the controller manager alike.
 import { formatMicroTime } from './api/meta.js';
 import { AlreadyExistsError, ConflictError, errorMessage } from './errors.js';
 import type { Logger } from './logging.js';

@@ -311,6 +311,15 @@ export const PodSpecSchema = z
   });
 export type PodSpec = z.infer<typeof PodSpecSchema>;
 
+/** A pod template (Kubernetes' core/v1 PodTemplateSpec): the metadata and spec of the pods a controller creates. */
+export const PodTemplateSpecSchema = z
+  .object({
+    metadata: ObjectMetaSchema.prefault({}).describe('Labels and annotations every pod created from the template gets.'),
+    spec: PodSpecSchema.describe('The spec of every pod created from the template.'),
+  })
+  .describe('The pods a controller creates: their metadata and spec.');
+export type PodTemplateSpec = z.infer<typeof PodTemplateSpecSchema>;
+
 // ---------------------------------------------------------------------------------------------
 // Pod status
 

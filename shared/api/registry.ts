@@ -72,6 +72,19 @@ import {
   type Eviction,
   type PodDisruptionBudget,
 } from './policy.js';
+import { resourceQuotaCauses, ResourceQuotaSchema, type ResourceQuota } from './quota.js';
+import { jobCauses, JobSchema, type Job } from './batch.js';
+import {
+  deploymentCauses,
+  DeploymentSchema,
+  replicaSetCauses,
+  ReplicaSetSchema,
+  scaleCauses,
+  ScaleSchema,
+  type Deployment,
+  type ReplicaSet,
+  type Scale,
+} from './apps.js';
 
 /** Kubernetes verb names, as discovery reports them. */
 export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
@@ -554,6 +567,101 @@ export const podDisruptionBudgetsResource: ResourceInfo<PodDisruptionBudget> = {
   fieldsOf: metaFields,
 };
 
+/** Pod fields dropped on decode, on a pod template's paths (`spec.template.spec.volumes`). */
+const POD_TEMPLATE_IGNORED = POD_IGNORED.filter((f) => f.startsWith('spec.')).map((f) => `spec.template.${f}`);
+
+export const jobsResource: ResourceInfo<Job> = {
+  group: 'batch',
+  version: 'v1',
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  listKind: 'JobList',
+  resource: 'jobs',
+  singularName: 'job',
+  shortNames: [],
+  categories: ['all'],
+  namespaced: true,
+  nameFormat: 'subdomain',
+  nameRequired: true,
+  verbs: ALL_VERBS,
+  // Status is the job controller's.
+  subresources: [{ name: 'status', kind: 'Job', verbs: STATUS_VERBS }],
+  schema: JobSchema,
+  // Newer Job fields cell does not implement are absent, so Strict validation names them.
+  ignoredFields: [...COMMON_IGNORED, ...POD_TEMPLATE_IGNORED],
+  validate: jobCauses,
+  fieldSelectors: [...META_FIELD_SELECTORS, 'status.successful'],
+  fieldsOf: (job) => ({ ...metaFields(job), 'status.successful': String(job.status.succeeded ?? 0) }),
+};
+
+/** The scale subresource of apps/v1 workloads: an autoscaling/v1 Scale, as in Kubernetes. */
+const SCALE_SUBRESOURCE: SubresourceInfo = { name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: STATUS_VERBS };
+
+/** apps/v1 workloads: status is their controller's to write, scale is how `kubectl scale` resizes them. */
+function appsResource<T extends KubeObject>(kind: string, resource: string, shortNames: string[], schema: z.ZodType<T, unknown>, validate: (obj: T) => FieldCause[]): ResourceInfo<T> {
+  return {
+    group: 'apps',
+    version: 'v1',
+    apiVersion: 'apps/v1',
+    kind,
+    listKind: `${kind}List`,
+    resource,
+    singularName: kind.toLowerCase(),
+    shortNames,
+    categories: ['all'],
+    namespaced: true,
+    nameFormat: 'subdomain',
+    nameRequired: true,
+    verbs: ALL_VERBS,
+    subresources: [{ name: 'status', kind, verbs: STATUS_VERBS }, SCALE_SUBRESOURCE],
+    schema,
+    ignoredFields: [...COMMON_IGNORED, ...POD_TEMPLATE_IGNORED],
+    validate,
+    fieldSelectors: META_FIELD_SELECTORS,
+    fieldsOf: metaFields,
+  };
+}
+
+export const deploymentsResource = appsResource<Deployment>('Deployment', 'deployments', ['deploy'], DeploymentSchema, deploymentCauses);
+export const replicaSetsResource = appsResource<ReplicaSet>('ReplicaSet', 'replicasets', ['rs'], ReplicaSetSchema, replicaSetCauses);
+
+/** The body of `.../{deployments,replicasets}/{name}/scale`. */
+export const scaleKind: KindInfo<Scale> = {
+  group: 'autoscaling',
+  version: 'v1',
+  apiVersion: 'autoscaling/v1',
+  kind: 'Scale',
+  namespaced: true,
+  nameFormat: 'subdomain',
+  nameRequired: false,
+  schema: ScaleSchema,
+  ignoredFields: COMMON_IGNORED,
+  validate: scaleCauses,
+};
+
+export const resourceQuotasResource: ResourceInfo<ResourceQuota> = {
+  group: '',
+  version: 'v1',
+  apiVersion: 'v1',
+  kind: 'ResourceQuota',
+  listKind: 'ResourceQuotaList',
+  resource: 'resourcequotas',
+  singularName: 'resourcequota',
+  shortNames: ['quota'],
+  categories: [],
+  namespaced: true,
+  nameFormat: 'subdomain',
+  nameRequired: true,
+  verbs: ALL_VERBS,
+  // status.used is the admission ledger (apiserver/quota/); the quota controller writes status.hard and a recount.
+  subresources: [{ name: 'status', kind: 'ResourceQuota', verbs: STATUS_VERBS }],
+  schema: ResourceQuotaSchema,
+  ignoredFields: COMMON_IGNORED,
+  validate: resourceQuotaCauses,
+  fieldSelectors: META_FIELD_SELECTORS,
+  fieldsOf: metaFields,
+};
+
 /** The body of `POST .../pods/{name}/eviction` (policy/v1; the handler accepts policy/v1beta1 too). */
 export const evictionKind: KindInfo<Eviction> = {
   group: 'policy',
@@ -604,6 +712,10 @@ export const RESOURCES: readonly ResourceInfo[] = [
   subjectAccessReviewsResource,
   selfSubjectReviewsResource,
   podDisruptionBudgetsResource,
+  resourceQuotasResource,
+  jobsResource,
+  deploymentsResource,
+  replicaSetsResource,
 ];
 
 export function resourceFor(group: string, version: string, resource: string): ResourceInfo | undefined {

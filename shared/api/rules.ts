@@ -119,6 +119,11 @@ export function objectMetaCauses(meta: ObjectMeta, rules: NameRules): Causes {
     for (const key of ['apiVersion', 'kind', 'name', 'uid'] as const) {
       if (ref[key] === '') out.push(cause.invalid(`${p}.${key}`, '', `${key} must not be empty`));
     }
+    // `group/` names no version; an Event owns nothing (Kubernetes bans it as an owner).
+    if (ref.apiVersion !== '' && (ref.apiVersion.endsWith('/') || ref.apiVersion.split('/').length > 2)) {
+      out.push(cause.invalid(`${p}.apiVersion`, ref.apiVersion, 'version must not be empty'));
+    }
+    if (ref.apiVersion === 'v1' && ref.kind === 'Event') out.push(cause.invalid(p, 'object', '/v1, Kind=Event is disallowed from being an owner'));
     if (ref.controller === true && ++controllers === 2) {
       out.push(cause.invalid('metadata.ownerReferences', 'object', 'Only one reference can have Controller set to true'));
     }

@@ -1,9 +1,11 @@
-// Leader election for scheduler replicas: the shared LeaderElector over a coordination.k8s.io/v1
-// Lease kept through the API (by default kube-system/<scheduler-name>), as kube-scheduler does.
-import type { Lease } from '../shared/api/coordination.js';
-import type { ApiClient, ResourceRef } from '../shared/client/http-client.js';
-import { NotFoundError } from '../shared/errors.js';
-import type { LeaseBackend, LeaseState } from '../shared/leader-election.js';
+// Leader election through the API: the LeaseBackend of the shared LeaderElector over a
+// coordination.k8s.io/v1 Lease read and written with the typed client, as kube-scheduler and
+// kube-controller-manager keep theirs (kube-system/<name>), so `kubectl get lease -n kube-system`
+// shows who leads.
+import type { Lease } from '../api/coordination.js';
+import { NotFoundError } from '../errors.js';
+import type { LeaseBackend, LeaseState } from '../leader-election.js';
+import type { ApiClient, ResourceRef } from './http-client.js';
 
 export class ApiLeaseBackend implements LeaseBackend {
   private readonly ref: ResourceRef;

@@ -1,0 +1,287 @@
+// apps/v1 ReplicaSet and Deployment, and the autoscaling/v1 Scale body of their `scale` subresource,
+// with Kubernetes' field names, defaults and validation. A ReplicaSet keeps a number of pods from
+// its template running; a Deployment rolls its template out through ReplicaSets, one per template
+// (the `pod-template-hash` label tells them apart).
+import { z } from 'zod';
+import type { FieldCause } from '../errors.js';
+import { labelSelectorFromSpec } from '../labels.js';
+import { PodTemplateSpecSchema, type Pod, type PodTemplateSpec } from './core.js';
+import { cause } from './field-errors.js';
+import { ConditionStatusSchema, LabelSelectorSchema, ObjectMetaSchema, TimeSchema, type LabelSelector } from './meta.js';
+import { IntOrStringSchema, type IntOrString } from './policy.js';
+import { labelSelectorCauses, labelsCauses, podCauses } from './rules.js';
+
+export const APPS_GROUP = 'apps';
+export const APPS_API_VERSION = 'apps/v1';
+export const AUTOSCALING_API_VERSION = 'autoscaling/v1';
+
+// Labels and annotations the Deployment controller writes, and kubectl reads (rollout history/undo).
+export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
+export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+export const REVISION_HISTORY_ANNOTATION = 'deployment.kubernetes.io/revision-history';
+export const DESIRED_REPLICAS_ANNOTATION = 'deployment.kubernetes.io/desired-replicas';
+export const MAX_REPLICAS_ANNOTATION = 'deployment.kubernetes.io/max-replicas';
+/** What `kubectl rollout history` prints as CHANGE-CAUSE; copied from a Deployment to its ReplicaSets. */
+export const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';
+
+
+// ---------------------------------------------------------------------------------------------
+// ReplicaSet
+
+export const ReplicaSetSpecSchema = z.object({
+  replicas: z.number().int().default(1).describe('How many pods should run. Defaults to 1.'),
+  minReadySeconds: z.number().int().default(0).describe('Seconds a new pod must be ready, without a container crashing, to count as available.'),
+  selector: LabelSelectorSchema.describe('The pods this ReplicaSet counts; must match the template labels. Immutable.'),
+  template: PodTemplateSpecSchema.describe('The pods created when too few match the selector.'),
+});
+export type ReplicaSetSpec = z.infer<typeof ReplicaSetSpecSchema>;
+
+export const ReplicaSetConditionSchema = z.object({
+  type: z.string().describe('ReplicaFailure: pods could not be created or deleted.'),
+  status: ConditionStatusSchema,
+  lastTransitionTime: TimeSchema.optional(),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+});
+export type ReplicaSetCondition = z.infer<typeof ReplicaSetConditionSchema>;
+
+export const ReplicaSetStatusSchema = z.object({
+  replicas: z.number().int().default(0).describe('Pods the ReplicaSet counts (not terminating, not finished).'),
+  fullyLabeledReplicas: z.number().int().optional().describe('Counted pods whose labels match the template labels.'),
+  readyReplicas: z.number().int().optional().describe('Counted pods that are Ready.'),
+  availableReplicas: z.number().int().optional().describe('Counted pods that have been Ready for at least minReadySeconds.'),
+  observedGeneration: z.number().int().optional().describe('The metadata.generation this status was computed for.'),
+  conditions: z.array(ReplicaSetConditionSchema).optional().describe('ReplicaFailure when pods cannot be created or deleted.'),
+});
+export type ReplicaSetStatus = z.infer<typeof ReplicaSetStatusSchema>;
+
+export const ReplicaSetSchema = z
+  .object({
+    apiVersion: z.literal(APPS_API_VERSION).default(APPS_API_VERSION),
+    kind: z.literal('ReplicaSet').default('ReplicaSet'),
+    metadata: ObjectMetaSchema.prefault({}),
+    spec: ReplicaSetSpecSchema,
+    status: ReplicaSetStatusSchema.prefault({}).describe('What the ReplicaSet controller last counted. Read-only to clients.'),
+  })
+  .describe('Keeps a number of pods from one template running.');
+export type ReplicaSet = z.infer<typeof ReplicaSetSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Deployment
+
+export const DEFAULT_MAX_SURGE: IntOrString = '25%';
+export const DEFAULT_MAX_UNAVAILABLE: IntOrString = '25%';
+
+export const RollingUpdateDeploymentSchema = z.object({
+  maxUnavailable: IntOrStringSchema.optional().describe(
+    'How many pods may be unavailable during the update: a number or a percentage of replicas (rounded down). Defaults to 25%.',
+  ),
+  maxSurge: IntOrStringSchema.optional().describe(
+    'How many pods may run above replicas during the update: a number or a percentage of replicas (rounded up). Defaults to 25%.',
+  ),
+});
+export type RollingUpdateDeployment = z.infer<typeof RollingUpdateDeploymentSchema>;
+
+export const DeploymentStrategyTypeSchema = z.enum(['Recreate', 'RollingUpdate']);
+
+export const DeploymentStrategySchema = z
+  .object({
+    type: DeploymentStrategyTypeSchema.optional().describe('RollingUpdate (the default) replaces pods gradually; Recreate stops every old pod before new ones start.'),
+    rollingUpdate: RollingUpdateDeploymentSchema.optional().describe('Bounds of a RollingUpdate; only with type RollingUpdate.'),
+  })
+  // Kubernetes' SetDefaults_Deployment: RollingUpdate, with 25%/25% for what is not set.
+  .transform((s) => {
+    const type = s.type ?? 'RollingUpdate';
+    if (type !== 'RollingUpdate') return { ...s, type };
+    return {
+      ...s,
+      type,
+      rollingUpdate: {
+        ...s.rollingUpdate,
+        maxUnavailable: s.rollingUpdate?.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE,
+        maxSurge: s.rollingUpdate?.maxSurge ?? DEFAULT_MAX_SURGE,
+      },
+    };
+  })
+  .describe('How old pods are replaced by new ones.');
+export type DeploymentStrategy = z.infer<typeof DeploymentStrategySchema>;
+
+export const DeploymentSpecSchema = z.object({
+  replicas: z.number().int().default(1).describe('How many pods should run. Defaults to 1.'),
+  selector: LabelSelectorSchema.describe("The pods (and ReplicaSets) this Deployment manages; must match the template labels. Immutable."),
+  template: PodTemplateSpecSchema.describe('The pods to run; changing it starts a rollout.'),
+  strategy: DeploymentStrategySchema.prefault({}).describe('How old pods are replaced by new ones.'),
+  minReadySeconds: z.number().int().default(0).describe('Seconds a new pod must be ready to count as available.'),
+  revisionHistoryLimit: z.number().int().default(10).describe('Old ReplicaSets kept for rollback. Defaults to 10.'),
+  paused: z.boolean().optional().describe('While true, template changes start no rollout (scaling still applies).'),
+  progressDeadlineSeconds: z
+    .number()
+    .int()
+    .default(600)
+    .describe('Seconds a rollout may make no progress before Progressing turns False with reason ProgressDeadlineExceeded. Defaults to 600.'),
+});
+export type DeploymentSpec = z.infer<typeof DeploymentSpecSchema>;
+
+export const DeploymentConditionSchema = z.object({
+  type: z.string().describe('Available, Progressing or ReplicaFailure.'),
+  status: ConditionStatusSchema,
+  lastUpdateTime: TimeSchema.optional(),
+  lastTransitionTime: TimeSchema.optional(),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+});
+export type DeploymentCondition = z.infer<typeof DeploymentConditionSchema>;
+
+export const DeploymentStatusSchema = z.object({
+  observedGeneration: z.number().int().optional().describe('The metadata.generation this status was computed for.'),
+  replicas: z.number().int().optional().describe('Pods of every ReplicaSet of the Deployment.'),
+  updatedReplicas: z.number().int().optional().describe('Pods of the current template.'),
+  readyReplicas: z.number().int().optional().describe('Pods that are Ready.'),
+  availableReplicas: z.number().int().optional().describe('Pods that have been Ready for at least minReadySeconds.'),
+  unavailableReplicas: z.number().int().optional().describe('Pods still needed for the desired count to be available.'),
+  conditions: z.array(DeploymentConditionSchema).optional().describe('Available, Progressing and ReplicaFailure.'),
+  collisionCount: z.number().int().optional().describe('Counts pod-template-hash collisions; part of the hash input, so a collision yields a new name.'),
+});
+export type DeploymentStatus = z.infer<typeof DeploymentStatusSchema>;
+
+export const DeploymentSchema = z
+  .object({
+    apiVersion: z.literal(APPS_API_VERSION).default(APPS_API_VERSION),
+    kind: z.literal('Deployment').default('Deployment'),
+    metadata: ObjectMetaSchema.prefault({}),
+    spec: DeploymentSpecSchema,
+    status: DeploymentStatusSchema.prefault({}).describe('Progress of the rollout, as the Deployment controller last saw it. Read-only to clients.'),
+  })
+  .describe('Runs a number of pods from a template and rolls template changes out through ReplicaSets.');
+export type Deployment = z.infer<typeof DeploymentSchema>;
+
+// Condition types and reasons of a Deployment, as kubectl and Kubernetes' tooling read them.
+export const DEPLOYMENT_PROGRESSING = 'Progressing';
+export const DEPLOYMENT_AVAILABLE = 'Available';
+export const REPLICA_FAILURE = 'ReplicaFailure';
+export const REASON = {
+  newReplicaSetCreated: 'NewReplicaSetCreated',
+  foundNewReplicaSet: 'FoundNewReplicaSet',
+  replicaSetUpdated: 'ReplicaSetUpdated',
+  newReplicaSetAvailable: 'NewReplicaSetAvailable',
+  progressDeadlineExceeded: 'ProgressDeadlineExceeded',
+  deploymentPaused: 'DeploymentPaused',
+  deploymentResumed: 'DeploymentResumed',
+  minimumReplicasAvailable: 'MinimumReplicasAvailable',
+  minimumReplicasUnavailable: 'MinimumReplicasUnavailable',
+  failedCreate: 'FailedCreate',
+  failedDelete: 'FailedDelete',
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Scale (autoscaling/v1): the body of `deployments/{name}/scale` and `replicasets/{name}/scale`.
+
+export const ScaleSchema = z
+  .object({
+    apiVersion: z.literal(AUTOSCALING_API_VERSION).default(AUTOSCALING_API_VERSION),
+    kind: z.literal('Scale').default('Scale'),
+    metadata: ObjectMetaSchema.prefault({}),
+    spec: z.object({ replicas: z.number().int().optional().describe('The desired number of pods.') }).prefault({}),
+    status: z
+      .object({
+        replicas: z.number().int().default(0).describe('The number of pods the controller counts.'),
+        selector: z.string().optional().describe('The label selector of the pods, in its query-string form.'),
+      })
+      .prefault({}),
+  })
+  .describe('The replica count of a scalable resource, read and written through its scale subresource.');
+export type Scale = z.infer<typeof ScaleSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Validation (Kubernetes' ValidateDeployment / ValidateReplicaSet)
+
+const PERCENT = /^[0-9]+%$/;
+
+function nonNegative(field: string, value: number | undefined): FieldCause[] {
+  return value !== undefined && value < 0 ? [cause.invalid(field, value, 'must be greater than or equal to 0')] : [];
+}
+
+/** A count or a percentage; `max100` for maxUnavailable, which cannot exceed every pod. */
+function intOrPercentCauses(field: string, value: IntOrString | undefined, max100: boolean): FieldCause[] {
+  if (value === undefined) return [];
+  if (typeof value === 'number') return nonNegative(field, value);
+  if (!PERCENT.test(value)) {
+    return [cause.invalid(field, value, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")];
+  }
+  return max100 && Number(value.slice(0, -1)) > 100 ? [cause.invalid(field, value, 'must not be greater than 100%')] : [];
+}
+
+function isZero(value: IntOrString | undefined): boolean {
+  return value === 0 || value === '0%';
+}
+
+function selectorIsEmpty(selector: LabelSelector): boolean {
+  return Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0;
+}
+
+/** The selector must be non-empty and select the template's labels; the template must be valid pod-wise. */
+function selectorAndTemplateCauses(selector: LabelSelector, template: PodTemplateSpec, kind: string): FieldCause[] {
+  const out = labelSelectorCauses(selector, 'spec.selector');
+  if (selectorIsEmpty(selector)) out.push(cause.invalid('spec.selector', selector, `empty selector is invalid for ${kind}`));
+  const labels = template.metadata.labels ?? {};
+  out.push(...labelsCauses(labels, 'spec.template.metadata.labels'));
+  if (out.length === 0 && !labelSelectorFromSpec(selector).matches(labels)) {
+    out.push(cause.invalid('spec.template.metadata.labels', labels, '`selector` does not match template `labels`'));
+  }
+  // The template's pod spec follows the pod rules; its causes are renamed under spec.template.
+  const asPod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: template.metadata, spec: template.spec, status: {} };
+  for (const c of podCauses(asPod)) out.push({ ...c, field: c.field?.startsWith('spec.') ? `spec.template.${c.field}` : c.field });
+  // Controllers replace pods that exit; a template whose pods are meant to finish would never settle.
+  if (template.spec.restartPolicy !== 'Always') out.push(cause.notSupported('spec.template.spec.restartPolicy', template.spec.restartPolicy, ['Always']));
+  if (template.spec.activeDeadlineSeconds !== undefined) {
+    out.push(cause.forbidden('spec.template.spec.activeDeadlineSeconds', 'activeDeadlineSeconds in ReplicaSet is not Supported'));
+  }
+  return out;
+}
+
+export function replicaSetCauses(rs: ReplicaSet): FieldCause[] {
+  const { spec, status } = rs;
+  const out = [...nonNegative('spec.replicas', spec.replicas), ...nonNegative('spec.minReadySeconds', spec.minReadySeconds)];
+  out.push(...selectorAndTemplateCauses(spec.selector, spec.template, 'replicaset'));
+  for (const key of ['replicas', 'fullyLabeledReplicas', 'readyReplicas', 'availableReplicas', 'observedGeneration'] as const) {
+    out.push(...nonNegative(`status.${key}`, status[key]));
+  }
+  return out;
+}
+
+export function deploymentCauses(d: Deployment): FieldCause[] {
+  const { spec, status } = d;
+  const out = [
+    ...nonNegative('spec.replicas', spec.replicas),
+    ...nonNegative('spec.minReadySeconds', spec.minReadySeconds),
+    ...nonNegative('spec.revisionHistoryLimit', spec.revisionHistoryLimit),
+  ];
+  out.push(...selectorAndTemplateCauses(spec.selector, spec.template, 'deployment'));
+  const { strategy } = spec;
+  if (strategy.type === 'Recreate') {
+    if (strategy.rollingUpdate !== undefined) {
+      out.push(cause.forbidden('spec.strategy.rollingUpdate', "may not be specified when strategy `type` is 'Recreate'"));
+    }
+  } else if (strategy.rollingUpdate !== undefined) {
+    const { maxSurge, maxUnavailable } = strategy.rollingUpdate;
+    out.push(...intOrPercentCauses('spec.strategy.rollingUpdate.maxUnavailable', maxUnavailable, true));
+    out.push(...intOrPercentCauses('spec.strategy.rollingUpdate.maxSurge', maxSurge, false));
+    // Neither surging nor dropping a pod: the rollout could never take a step.
+    if (isZero(maxSurge) && isZero(maxUnavailable)) {
+      out.push(cause.invalid('spec.strategy.rollingUpdate.maxUnavailable', maxUnavailable, 'may not be 0 when `maxSurge` is 0'));
+    }
+  }
+  if (spec.progressDeadlineSeconds <= 0) {
+    out.push(cause.invalid('spec.progressDeadlineSeconds', spec.progressDeadlineSeconds, 'must be greater than 0'));
+  } else if (spec.progressDeadlineSeconds <= spec.minReadySeconds) {
+    out.push(cause.invalid('spec.progressDeadlineSeconds', spec.progressDeadlineSeconds, 'must be greater than minReadySeconds'));
+  }
+  for (const key of ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas', 'observedGeneration', 'collisionCount'] as const) {
+    out.push(...nonNegative(`status.${key}`, status[key]));
+  }
+  return out;
+}
+
+export function scaleCauses(scale: Scale): FieldCause[] {
+  return [...nonNegative('spec.replicas', scale.spec.replicas), ...nonNegative('status.replicas', scale.status.replicas)];
+}

@@ -1,0 +1,227 @@
+// batch/v1 Job, with Kubernetes' field names, defaults and validation. A Job runs pods until a
+// number of them succeed (or, Indexed, until each index 0..completions-1 has succeeded once); the
+// job controller (controllers/job/) keeps its status.
+import { z } from 'zod';
+import type { FieldCause } from '../errors.js';
+import { PodTemplateSpecSchema, type Pod, type PodTemplateSpec } from './core.js';
+import { cause } from './field-errors.js';
+import { ConditionStatusSchema, LabelSelectorSchema, ObjectMetaSchema, TimeSchema } from './meta.js';
+import { labelSelectorCauses, labelsCauses, podCauses } from './rules.js';
+import { labelSelectorFromSpec } from '../labels.js';
+
+export const BATCH_GROUP = 'batch';
+export const BATCH_API_VERSION = 'batch/v1';
+
+/** Label (and selector key) the server puts on a Job's template unless spec.manualSelector. */
+export const JOB_CONTROLLER_UID_LABEL = 'batch.kubernetes.io/controller-uid';
+export const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
+/** The pre-1.27 spellings Kubernetes still sets, so older selectors and tools keep working. */
+export const LEGACY_CONTROLLER_UID_LABEL = 'controller-uid';
+export const LEGACY_JOB_NAME_LABEL = 'job-name';
+/** Annotation (and label) carrying an Indexed Job pod's completion index. */
+export const JOB_COMPLETION_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completion-index';
+/** The environment variable every container of an Indexed Job pod gets. */
+export const JOB_COMPLETION_INDEX_ENV = 'JOB_COMPLETION_INDEX';
+/** Pod finalizer: a pod is not gone before the controller has counted it. */
+export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
+
+/** Kubernetes' limit on completions and parallelism of an Indexed Job. */
+export const MAX_INDEXED_COMPLETIONS = 100_000;
+
+export const CompletionModeSchema = z.enum(['NonIndexed', 'Indexed']);
+export type CompletionMode = z.infer<typeof CompletionModeSchema>;
+
+
+export const PodFailurePolicyActionSchema = z.enum(['FailJob', 'Ignore', 'Count']);
+export type PodFailurePolicyAction = z.infer<typeof PodFailurePolicyActionSchema>;
+
+export const PodFailurePolicyOnExitCodesRequirementSchema = z.object({
+  containerName: z.string().optional().describe('Only exit codes of this container match; unset: any container.'),
+  operator: z.enum(['In', 'NotIn']).describe('In: the exit code is one of values; NotIn: it is none of them (exit code 0 never matches).'),
+  values: z.array(z.number().int()).describe('Exit codes, at most 255 of them, without duplicates; In may not list 0.'),
+});
+export type PodFailurePolicyOnExitCodesRequirement = z.infer<typeof PodFailurePolicyOnExitCodesRequirementSchema>;
+
+export const PodFailurePolicyOnPodConditionsPatternSchema = z.object({
+  type: z.string().describe('The pod condition type to match.'),
+  status: ConditionStatusSchema.default('True').describe('The condition status to match (default True).'),
+});
+
+export const PodFailurePolicyRuleSchema = z.object({
+  action: PodFailurePolicyActionSchema.describe('What a match does: FailJob fails the Job at once, Ignore does not count the failure, Count counts it.'),
+  onExitCodes: PodFailurePolicyOnExitCodesRequirementSchema.optional(),
+  onPodConditions: z.array(PodFailurePolicyOnPodConditionsPatternSchema).optional(),
+});
+export type PodFailurePolicyRule = z.infer<typeof PodFailurePolicyRuleSchema>;
+
+export const PodFailurePolicySchema = z.object({
+  rules: z.array(PodFailurePolicyRuleSchema).describe('Checked in order against a failed pod; the first match decides.'),
+});
+export type PodFailurePolicy = z.infer<typeof PodFailurePolicySchema>;
+
+export const JobSpecSchema = z
+  .object({
+    parallelism: z.number().int().optional().describe('How many pods may run at once (default 1).'),
+    completions: z
+      .number()
+      .int()
+      .optional()
+      .describe('How many pods must succeed. Unset (with parallelism set): any success, once all pods ended, completes the Job.'),
+    completionMode: CompletionModeSchema.default('NonIndexed').describe('NonIndexed: any completions successes; Indexed: each index 0..completions-1 succeeds once.'),
+    backoffLimit: z.number().int().default(6).describe('Failed pods (or, with OnFailure, container restarts) before the Job is marked Failed.'),
+    activeDeadlineSeconds: z.number().int().optional().describe('Seconds the Job may be active (since startTime) before it is failed with DeadlineExceeded.'),
+    ttlSecondsAfterFinished: z.number().int().optional().describe('Seconds after the Job finished when it is deleted (with its pods).'),
+    suspend: z.boolean().default(false).describe('While true no pods run: active ones are deleted and none are created.'),
+    manualSelector: z.boolean().optional().describe('True: spec.selector is yours; otherwise the server generates it from the Job uid.'),
+    selector: LabelSelectorSchema.optional().describe("The pods of the Job; generated by the server unless manualSelector."),
+    template: PodTemplateSpecSchema.describe('The pods the Job runs; restartPolicy must be Never or OnFailure.'),
+    podFailurePolicy: PodFailurePolicySchema.optional().describe('How failed pods count, by exit code or pod condition (restartPolicy Never only).'),
+  })
+  // Kubernetes' defaults: neither set means one pod that must succeed once.
+  .transform((spec) => {
+    if (spec.parallelism !== undefined) return { ...spec, parallelism: spec.parallelism };
+    return { ...spec, parallelism: 1, completions: spec.completions ?? 1 };
+  });
+export type JobSpec = z.infer<typeof JobSpecSchema>;
+
+export const JOB_CONDITION_TYPES = ['Complete', 'Failed', 'Suspended', 'FailureTarget'] as const;
+export const JobConditionSchema = z.object({
+  type: z.string().describe('Complete, Failed, Suspended or FailureTarget.'),
+  status: ConditionStatusSchema,
+  lastProbeTime: TimeSchema.optional(),
+  lastTransitionTime: TimeSchema.optional(),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+});
+export type JobCondition = z.infer<typeof JobConditionSchema>;
+
+export const UncountedTerminatedPodsSchema = z
+  .object({
+    succeeded: z.array(z.string()).optional(),
+    failed: z.array(z.string()).optional(),
+  })
+  .describe('Uids of finished pods whose tracking finalizer is being removed; they are added to the counts afterwards.');
+export type UncountedTerminatedPods = z.infer<typeof UncountedTerminatedPodsSchema>;
+
+export const JobStatusSchema = z.object({
+  startTime: TimeSchema.optional().describe('When the Job (last) started running: set on first sync and on resume.'),
+  completionTime: TimeSchema.optional().describe('When the Job completed (Complete only).'),
+  active: z.number().int().optional().describe('Pods running or pending (not terminating).'),
+  ready: z.number().int().optional().describe('Active pods with a Ready condition.'),
+  terminating: z.number().int().optional().describe('Pods being deleted that have not finished.'),
+  succeeded: z.number().int().optional().describe('Pods that succeeded, each counted once.'),
+  failed: z.number().int().optional().describe('Pods that failed, each counted once.'),
+  completedIndexes: z.string().optional().describe('Indexed Jobs: the indexes that succeeded, as ranges ("1,3-5").'),
+  failedIndexes: z.string().optional(),
+  uncountedTerminatedPods: UncountedTerminatedPodsSchema.optional(),
+  conditions: z.array(JobConditionSchema).optional(),
+  observedGeneration: z.number().int().optional(),
+});
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+export const JobSchema = z
+  .object({
+    apiVersion: z.literal(BATCH_API_VERSION).default(BATCH_API_VERSION),
+    kind: z.literal('Job').default('Job'),
+    metadata: ObjectMetaSchema.prefault({}),
+    spec: JobSpecSchema.describe('What the Job runs and when it is done.'),
+    status: JobStatusSchema.prefault({}).describe("The Job's progress, kept by the job controller."),
+  })
+  .describe('Runs pods until a number of them succeed.');
+export type Job = z.infer<typeof JobSchema>;
+export type JobInput = z.input<typeof JobSchema>;
+
+// Conditions and their reasons, as Kubernetes spells them.
+export const JOB_COMPLETE = 'Complete';
+export const JOB_FAILED = 'Failed';
+export const JOB_SUSPENDED = 'Suspended';
+export const BACKOFF_LIMIT_EXCEEDED = 'BackoffLimitExceeded';
+export const DEADLINE_EXCEEDED = 'DeadlineExceeded';
+export const POD_FAILURE_POLICY_REASON = 'PodFailurePolicy';
+
+/** The condition of `type` with status True, if any. */
+export function trueCondition(job: Job, type: string): JobCondition | undefined {
+  return job.status.conditions?.find((c) => c.type === type && c.status === 'True');
+}
+
+/** Complete or Failed: the job controller leaves a finished Job alone (but for its TTL). */
+export function finishedCondition(job: Job): JobCondition | undefined {
+  return trueCondition(job, JOB_COMPLETE) ?? trueCondition(job, JOB_FAILED);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation (Kubernetes' ValidateJob)
+
+function atLeast(field: string, value: number | undefined, min: number): FieldCause[] {
+  return value !== undefined && value < min ? [cause.invalid(field, value, `must be greater than or equal to ${min}`)] : [];
+}
+
+/** A template pod's causes, on the template's own paths (`spec.template.spec.containers[0].name`). */
+function templateCauses(template: PodTemplateSpec): FieldCause[] {
+  const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: template.metadata, spec: template.spec, status: {} };
+  const out = podCauses(pod).map((c) => ({ ...c, field: c.field?.startsWith('spec') ? `spec.template.${c.field}` : c.field }));
+  out.push(...labelsCauses(template.metadata.labels, 'spec.template.metadata.labels'));
+  const policy = template.spec.restartPolicy;
+  if (policy !== 'Never' && policy !== 'OnFailure') out.push(cause.notSupported('spec.template.spec.restartPolicy', policy, ['OnFailure', 'Never']));
+  return out;
+}
+
+function podFailurePolicyCauses(spec: JobSpec): FieldCause[] {
+  const policy = spec.podFailurePolicy;
+  if (!policy) return [];
+  const out: FieldCause[] = [];
+  if (spec.template.spec.restartPolicy !== 'Never') {
+    out.push(cause.invalid('spec.template.spec.restartPolicy', spec.template.spec.restartPolicy, 'only "Never" is supported when podFailurePolicy is specified'));
+  }
+  const containers = new Set([...spec.template.spec.containers, ...(spec.template.spec.initContainers ?? [])].map((c) => c.name));
+  policy.rules.forEach((rule, i) => {
+    const p = `spec.podFailurePolicy.rules[${i}]`;
+    if ((rule.onExitCodes === undefined) === (rule.onPodConditions === undefined)) {
+      out.push(cause.invalid(p, 'rule', 'specifying one of onExitCodes and onPodConditions is required'));
+    }
+    const codes = rule.onExitCodes;
+    if (codes) {
+      if (codes.containerName !== undefined && !containers.has(codes.containerName)) {
+        out.push(cause.invalid(`${p}.onExitCodes.containerName`, codes.containerName, 'must be one of the container or initContainer names in the pod template'));
+      }
+      if (codes.values.length === 0) out.push(cause.invalid(`${p}.onExitCodes.values`, codes.values, 'at least one value is required'));
+      if (codes.values.length > 255) out.push(cause.tooLong(`${p}.onExitCodes.values`, 255));
+      const seen = new Set<number>();
+      codes.values.forEach((v, j) => {
+        if (seen.has(v)) out.push(cause.duplicate(`${p}.onExitCodes.values[${j}]`, v));
+        seen.add(v);
+        if (codes.operator === 'In' && v === 0) out.push(cause.invalid(`${p}.onExitCodes.values[${j}]`, v, 'must not be 0 for the In operator'));
+      });
+    }
+  });
+  return out;
+}
+
+export function jobCauses(job: Job): FieldCause[] {
+  const { spec, status } = job;
+  const out: FieldCause[] = [];
+  out.push(...atLeast('spec.parallelism', spec.parallelism, 0));
+  out.push(...atLeast('spec.completions', spec.completions, 0));
+  out.push(...atLeast('spec.backoffLimit', spec.backoffLimit, 0));
+  out.push(...atLeast('spec.activeDeadlineSeconds', spec.activeDeadlineSeconds, 1));
+  out.push(...atLeast('spec.ttlSecondsAfterFinished', spec.ttlSecondsAfterFinished, 0));
+  if (spec.completionMode === 'Indexed') {
+    if (spec.completions === undefined) out.push(cause.required('spec.completions', 'when completion mode is Indexed'));
+    else if (spec.completions > MAX_INDEXED_COMPLETIONS) out.push(cause.invalid('spec.completions', spec.completions, `must be less than or equal to ${MAX_INDEXED_COMPLETIONS} when completion mode is Indexed`));
+    if (spec.parallelism > MAX_INDEXED_COMPLETIONS) out.push(cause.invalid('spec.parallelism', spec.parallelism, `must be less than or equal to ${MAX_INDEXED_COMPLETIONS} when completion mode is Indexed`));
+  }
+  out.push(...templateCauses(spec.template));
+  out.push(...podFailurePolicyCauses(spec));
+  if (spec.manualSelector === true && spec.selector === undefined) out.push(cause.required('spec.selector'));
+  if (spec.selector !== undefined) {
+    const selectorCauses = labelSelectorCauses(spec.selector, 'spec.selector');
+    out.push(...selectorCauses);
+    const empty = (spec.selector.matchLabels === undefined || Object.keys(spec.selector.matchLabels).length === 0) && (spec.selector.matchExpressions ?? []).length === 0;
+    if (empty) out.push(cause.invalid('spec.selector', spec.selector, 'empty selector is invalid for a Job'));
+    else if (selectorCauses.length === 0 && !labelSelectorFromSpec(spec.selector).matches(spec.template.metadata.labels)) {
+      out.push(cause.invalid('spec.template.metadata.labels', spec.template.metadata.labels ?? {}, '`selector` does not match template `labels`'));
+    }
+  }
+  for (const key of ['active', 'ready', 'terminating', 'succeeded', 'failed'] as const) out.push(...atLeast(`status.${key}`, status[key], 0));
+  return out;
+}
