@@ -1,13 +1,14 @@
 // Hollow mode (kubemark's hollow nodes): one process plays N nodes for scale tests. Each node is
 // registered, heartbeats through its own Lease, and "runs" the pods bound to it: they go Running at
-// once, finish after `cell.dev/run-seconds` when annotated, and a graceful delete is confirmed at
-// once. Nothing is executed and no logs are kept (the nodes report no log endpoint).
+// once, finish after `cell.dev/run-seconds` when annotated (with the exit code `cell.dev/exit-code`
+// names, restarted in place as restartPolicy says), and a graceful delete is confirmed at once.
+// Nothing is executed and no logs are kept (the nodes report no log endpoint).
 //
 // To stay cheap at thousands of nodes: one pod watch and one node watch for all of them (node
 // restriction would demand one per node, so this mode needs a token that may watch every pod,
 // e.g. system:masters), lease renewals spread evenly over the heartbeat interval, and every API
 // write through one bounded, per-key coalescing queue.
-import type { Node, Pod, PodCondition } from '../shared/api/core.js';
+import type { ContainerState, ContainerStatus, Node, Pod, PodCondition } from '../shared/api/core.js';
 import { formatTime } from '../shared/api/meta.js';
 import type { ApiClient } from '../shared/client/http-client.js';
 import { Informer, objectKey } from '../shared/client/informer.js';
@@ -18,11 +19,18 @@ import { NodeLease } from './heartbeat.js';
 import { AgentMetrics, serveMetrics } from './metrics.js';
 import { isReady, postReady } from './node-status.js';
 import { registerNode, type NodeDescription } from './registration.js';
+import { nextBackOff, RESET_AFTER_MS, shouldRestart, type BackOffConfig } from './restart-policy.js';
 import { containerID } from './status.js';
 import { WriteQueue } from './write-queue.js';
 
 /** Annotation: a hollow pod Succeeds this many seconds after it started. */
 export const RUN_SECONDS_ANNOTATION = 'cell.dev/run-seconds';
+/**
+ * Annotation: the exit code a hollow pod's containers end with after run-seconds (0 when absent).
+ * With it the pod follows its restartPolicy as the real agent does: Never ends Failed (N≠0) or
+ * Succeeded, OnFailure restarts a failed container in place after the crash-loop back-off.
+ */
+export const EXIT_CODE_ANNOTATION = 'cell.dev/exit-code';
 /** Label on hollow nodes naming their agent's prefix (lets the agent watch only its nodes). */
 export const HOLLOW_LABEL = 'cell.dev/hollow-agent';
 
@@ -31,6 +39,15 @@ const TICK_MS = 100;
 /** A label value from a node prefix ("hollow-node-" → "hollow-node"). */
 export function prefixLabelValue(prefix: string): string {
   return prefix.replace(/[^A-Za-z0-9]+$/, '').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63) || 'hollow';
+}
+
+/** What the hollow agent decides about each container of a pod; the rest of its status is fixed. */
+interface ContainerView {
+  state: ContainerState;
+  lastState?: ContainerState;
+  ready: boolean;
+  restartCount: number;
+  containerID: string;
 }
 
 /** Swallow only "the pod is gone or changed identity" outcomes, which need no retry. */
@@ -45,7 +62,11 @@ export class HollowAgent {
   private readonly leases: NodeLease[];
   private readonly due: number[];
   private readonly queue: WriteQueue;
+  /** The next thing due for a pod: its containers exiting, or restarting after a back-off. */
   private readonly completions = new Map<string, NodeJS.Timeout>();
+  /** Restarts so far of pods restarted in place, and their current back-off. */
+  private readonly restarts = new Map<string, { count: number; backoffMs: number }>();
+  private readonly backoff: BackOffConfig;
   private podInformer: Informer<Pod> | undefined;
   private nodeInformer: Informer<Node> | undefined;
   private ticker: NodeJS.Timeout | undefined;
@@ -62,6 +83,7 @@ export class HollowAgent {
     this.nodeSet = new Set(this.names);
     this.leases = this.names.map((n) => new NodeLease(client, n, cfg.leaseDurationSeconds));
     this.due = this.names.map(() => Number.POSITIVE_INFINITY);
+    this.backoff = { baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs, resetAfterMs: RESET_AFTER_MS };
     this.queue = new WriteQueue(cfg.hollowWriteConcurrency, log, (key, ok) =>
       this.metrics.apiWrites.inc({ kind: key.slice(0, key.indexOf(':')), result: ok ? 'ok' : 'error' }),
     );
@@ -109,7 +131,10 @@ export class HollowAgent {
     this.podInformer.addHandlers({
       add: (p) => this.onPod(p),
       update: (_o, p) => this.onPod(p),
-      delete: (p) => this.cancelCompletion(objectKey(p)),
+      delete: (p) => {
+        this.cancelCompletion(objectKey(p));
+        this.restarts.delete(objectKey(p));
+      },
     });
     await this.podInformer.start();
     this.metrics.pods.set(this.podInformer.size);
@@ -198,29 +223,112 @@ export class HollowAgent {
       this.queue.push(`pod:${key}`, () => this.writePhase(pod, uid, 'Running', now));
       this.scheduleCompletion(pod, now);
     } else if (!this.completions.has(key)) {
-      this.scheduleCompletion(pod, Date.parse(pod.status.startTime ?? '') || Date.now());
+      // After an agent restart: the running instance started when its container status says.
+      const running = pod.status.containerStatuses?.[0]?.state?.running?.startedAt;
+      this.scheduleCompletion(pod, Date.parse(running ?? pod.status.startTime ?? '') || Date.now());
     }
     this.metrics.pods.set(this.podInformer?.size ?? 0);
   }
 
   private scheduleCompletion(pod: Pod, startedAt: number): void {
     const raw = pod.metadata.annotations?.[RUN_SECONDS_ANNOTATION];
-    if (raw === undefined) return;
-    const seconds = Number(raw);
+    const rawExit = pod.metadata.annotations?.[EXIT_CODE_ANNOTATION];
+    if (raw === undefined && rawExit === undefined) return;
+    const seconds = Number(raw ?? '0');
     if (!Number.isFinite(seconds) || seconds < 0) {
       this.log.warn('ignoring a bad run-seconds annotation', { pod: objectKey(pod), value: raw });
+      return;
+    }
+    const exitCode = rawExit === undefined ? undefined : Number(rawExit);
+    if (exitCode !== undefined && (!Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255)) {
+      this.log.warn('ignoring a bad exit-code annotation', { pod: objectKey(pod), value: rawExit });
       return;
     }
     const key = objectKey(pod);
     this.cancelCompletion(key);
     const uid = pod.metadata.uid ?? '';
+    const instance = this.restartsOf(pod);
     const timer = setTimeout(() => {
       this.completions.delete(key);
       const current = this.podInformer?.get(pod.metadata.namespace, pod.metadata.name ?? '') ?? pod;
       if (current.metadata.uid !== uid || current.metadata.deletionTimestamp !== undefined) return;
-      this.queue.push(`pod:${key}`, () => this.writePhase(current, uid, 'Succeeded', startedAt));
+      this.queue.push(`pod:${key}`, () => this.containersExited(current, uid, startedAt, exitCode, instance));
     }, Math.max(0, startedAt + seconds * 1000 - Date.now()));
     this.completions.set(key, timer);
+  }
+
+  /**
+   * The pod's containers ended with `exitCode` (undefined: plain run-seconds, the pod Succeeds).
+   * restartPolicy decides, as the kubelet does: end the pod, or restart them in place — at once the
+   * first time, then after the crash-loop back-off, restartCount counting each restart.
+   */
+  private async containersExited(pod: Pod, uid: string, startedAtMs: number, exitCode: number | undefined, instance: number): Promise<void> {
+    const key = objectKey(pod);
+    // A watch event older than this agent's own last write can schedule a second timer for the
+    // same run: only the first exit of each instance counts.
+    if (this.restartsOf(pod) !== instance) return;
+    const now = Date.now();
+    const ended = (code: number, cid?: string): ContainerState => ({
+      terminated: {
+        exitCode: code,
+        reason: code === 0 ? 'Completed' : 'Error',
+        startedAt: formatTime(new Date(startedAtMs)),
+        finishedAt: formatTime(new Date(now)),
+        ...(cid !== undefined ? { containerID: cid } : {}),
+      },
+    });
+    if (exitCode === undefined || !shouldRestart(pod.spec.restartPolicy, exitCode)) {
+      const code = exitCode ?? 0;
+      const restartCount = instance;
+      this.restarts.delete(key);
+      await this.writeStatus(pod, uid, code === 0 ? 'Succeeded' : 'Failed', startedAtMs, (c) => ({
+        state: ended(code, containerID(uid, c, restartCount)),
+        ready: false,
+        restartCount,
+        containerID: containerID(uid, c, restartCount),
+      }));
+      return;
+    }
+    const prev = this.restarts.get(key) ?? { count: instance, backoffMs: 0 };
+    const { delayMs, nextMs } = nextBackOff(this.backoff, prev.backoffMs, now - startedAtMs);
+    const count = prev.count + 1;
+    this.restarts.set(key, { count, backoffMs: nextMs });
+    const lastState = ended(exitCode);
+    const restart = (at: number) =>
+      this.writeStatus(pod, uid, 'Running', Date.parse(pod.status.startTime ?? '') || startedAtMs, (c) => ({
+        state: { running: { startedAt: formatTime(new Date(at)) } },
+        lastState,
+        ready: true,
+        restartCount: count,
+        containerID: containerID(uid, c, count),
+      }));
+    if (delayMs === 0) {
+      await restart(now);
+      this.scheduleCompletion(pod, now);
+      return;
+    }
+    const message = `back-off ${Math.round(delayMs / 1000)}s restarting failed container`;
+    await this.writeStatus(pod, uid, 'Running', Date.parse(pod.status.startTime ?? '') || startedAtMs, (c) => ({
+      state: { waiting: { reason: 'CrashLoopBackOff', message: `${message}=${c} pod=${pod.metadata.name ?? ''}_${pod.metadata.namespace ?? ''}(${uid})` } },
+      lastState,
+      ready: false,
+      restartCount: prev.count,
+      containerID: containerID(uid, c, prev.count),
+    }));
+    const timer = setTimeout(() => {
+      this.completions.delete(key);
+      const current = this.podInformer?.get(pod.metadata.namespace, pod.metadata.name ?? '') ?? pod;
+      if (current.metadata.uid !== uid || current.metadata.deletionTimestamp !== undefined) return;
+      const at = Date.now();
+      this.queue.push(`pod:${key}`, () => restart(at));
+      this.scheduleCompletion(current, at);
+    }, delayMs);
+    this.completions.set(key, timer);
+  }
+
+  /** Restarts of the pod's containers so far: this agent's count, else what its status says. */
+  private restartsOf(pod: Pod): number {
+    return this.restarts.get(objectKey(pod))?.count ?? pod.status.containerStatuses?.[0]?.restartCount ?? 0;
   }
 
   private cancelCompletion(key: string): void {
@@ -229,34 +337,42 @@ export class HollowAgent {
     this.completions.delete(key);
   }
 
+  /** Set a pod Running (first start) or Succeeded (plain run-seconds): every container alike. */
+  private writePhase(pod: Pod, uid: string, phase: 'Running' | 'Succeeded', startedAtMs: number): Promise<void> {
+    const startedAt = formatTime(new Date(startedAtMs));
+    const now = formatTime(new Date());
+    const running = phase === 'Running';
+    return this.writeStatus(pod, uid, phase, startedAtMs, (c) => ({
+      state: running ? { running: { startedAt } } : { terminated: { exitCode: 0, reason: 'Completed', startedAt, finishedAt: now, containerID: containerID(uid, c, 0) } },
+      ready: running,
+      restartCount: 0,
+      containerID: containerID(uid, c, 0),
+    }));
+  }
+
   /**
-   * Set a pod Running or Succeeded: a JSON patch whose first operation tests the uid, so a pod
-   * re-created under the same name is never touched, and which adds only the agent's fields.
+   * Write a pod's phase and container statuses: a JSON patch whose first operation tests the uid,
+   * so a pod re-created under the same name is never touched, and which adds only the agent's fields.
    */
-  private async writePhase(pod: Pod, uid: string, phase: 'Running' | 'Succeeded', startedAtMs: number): Promise<void> {
+  private async writeStatus(pod: Pod, uid: string, phase: 'Running' | 'Succeeded' | 'Failed', startedAtMs: number, container: (name: string) => ContainerView): Promise<void> {
     const now = formatTime(new Date());
     const startedAt = formatTime(new Date(startedAtMs));
-    const running = phase === 'Running';
+    const containerStatuses: ContainerStatus[] = pod.spec.containers.map((c) => {
+      const v = container(c.name);
+      return { name: c.name, ...v, image: c.image, imageID: '', started: v.state.running !== undefined };
+    });
+    const ready = phase === 'Running' && containerStatuses.every((c) => c.ready);
+    const terminal = phase !== 'Running';
     const ours = new Set(['Initialized', 'Ready', 'ContainersReady']);
     const conditions: PodCondition[] = [
       ...(pod.status.conditions ?? []).filter((c) => !ours.has(c.type)),
       { type: 'Initialized', status: 'True', lastTransitionTime: startedAt },
       ...['Ready', 'ContainersReady'].map((type) =>
-        running ? { type, status: 'True' as const, lastTransitionTime: now } : { type, status: 'False' as const, reason: 'PodCompleted', lastTransitionTime: now },
+        ready
+          ? { type, status: 'True' as const, lastTransitionTime: now }
+          : { type, status: 'False' as const, reason: terminal ? 'PodCompleted' : 'ContainersNotReady', lastTransitionTime: now },
       ),
     ];
-    const containerStatuses = pod.spec.containers.map((c) => ({
-      name: c.name,
-      state: running
-        ? { running: { startedAt } }
-        : { terminated: { exitCode: 0, reason: 'Completed', startedAt, finishedAt: now, containerID: containerID(uid, c.name, 0) } },
-      ready: running,
-      restartCount: 0,
-      image: c.image,
-      imageID: '',
-      containerID: containerID(uid, c.name, 0),
-      started: running,
-    }));
     const ip = this.cfg.nodeIP;
     const ops = [
       { op: 'test', path: '/metadata/uid', value: uid },

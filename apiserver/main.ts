@@ -5,7 +5,6 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { errorMessage } from '../shared/errors.js';
 import { createLogger } from '../shared/logging.js';
-import { parseControllers, type ControllerOptions } from './controllers/install.js';
 import { AgentAddressAllowList } from './controllers/pod-log-proxy.js';
 import { startApiServer } from './server.js';
 import { EtcdStore } from './storage/etcd.js';
@@ -44,13 +43,6 @@ const USAGE = `Usage: cell-apiserver [flags]
                                 addresses, which covers npm start and agents on the same host or
                                 a private network; link-local (169.254.0.0/16, cloud metadata) and
                                 public addresses are refused unless listed
-  --controllers=*               cluster controllers this server may run when it is the elected
-                                leader: * (all), names (nodelifecycle, podgc, disruption), -name to exclude
-  --node-monitor-grace-period=40s  a node whose Lease is not renewed this long becomes Unknown
-                                and is tainted node.kubernetes.io/unreachable
-  --pod-eviction-timeout=5m     pods of a node Unknown this long are failed (NodeLost)
-  --node-monitor-period=5s      how often node leases are checked
-  --pod-gc-interval=20s         how often pods bound to vanished nodes are collected
   --log-level=info              error|warn|info|debug
   -h, --help                    show this help
 `;
@@ -73,11 +65,6 @@ const flags = parseFlags('cell-apiserver', USAGE, {
       'watch-cache-size': { type: 'string', default: '20000' },
       'watch-queue-bytes': { type: 'string', default: String(8 * 1024 * 1024) },
       'agent-address-allow': { type: 'string' },
-      controllers: { type: 'string', default: '*' },
-      'node-monitor-grace-period': { type: 'string', default: '40s' },
-      'pod-eviction-timeout': { type: 'string', default: '5m' },
-      'node-monitor-period': { type: 'string', default: '5s' },
-      'pod-gc-interval': { type: 'string', default: '20s' },
       'log-level': { type: 'string' },
 });
 const fail: (message: string) => never = flags.fail;
@@ -90,26 +77,6 @@ if (storeKind !== 'etcd' && storeKind !== 'memory') fail(`--store must be etcd o
 if (storeKind === 'etcd' && endpoints.length === 0) fail('--store=etcd needs --etcd-servers');
 
 const compactionIntervalMs = flags.duration('compaction-interval');
-
-// Node agents' side of the cluster: the controllers (apiserver/controllers/install.ts).
-const positive = (k: string): number => {
-  const ms = flags.duration(k);
-  if (ms <= 0) fail(`--${k} must be positive`);
-  return ms;
-};
-let enabledControllers: ControllerOptions['enabled'];
-try {
-  enabledControllers = parseControllers(str('controllers') ?? '*');
-} catch (err) {
-  fail(errorMessage(err));
-}
-const controllers: ControllerOptions = {
-  enabled: enabledControllers,
-  nodeMonitorGracePeriodMs: positive('node-monitor-grace-period'),
-  podEvictionTimeoutMs: flags.duration('pod-eviction-timeout'),
-  nodeMonitorPeriodMs: positive('node-monitor-period'),
-  podGcIntervalMs: positive('pod-gc-interval'),
-};
 
 let agentAddressAllow: readonly string[] | undefined;
 const allowText = str('agent-address-allow');
@@ -176,7 +143,6 @@ try {
     compactionIntervalMs,
     watchCacheCapacity: int('watch-cache-size'),
     watchMaxQueuedBytes: int('watch-queue-bytes'),
-    controllers,
     ...(agentAddressAllow ? { agentAddressAllow } : {}),
     log,
   });

@@ -23,6 +23,8 @@ import { resourceDefinitions } from './registry/definitions.js';
 import { InstrumentedStore } from './storage/instrumented.js';
 import { installPlacement } from './placement/routes.js';
 import { installDisruption } from './disruption/routes.js';
+import { installQuota } from './quota/install.js';
+import { installScale } from './apps/scale.js';
 import { Authorizer } from './auth/authorizer.js';
 import { EscalationCheck } from './auth/escalation.js';
 import { RbacAuthorizer } from './auth/rbac.js';
@@ -31,9 +33,10 @@ import { reviewHandlers } from './auth/reviews.js';
 import { installOpenApi } from './openapi/routes.js';
 import { RESOURCES } from '../shared/api/registry.js';
 import { NamespaceLifecycle } from './controllers/namespace-lifecycle.js';
-import { installAgentIntegration, type ControllerOptions } from './controllers/install.js';
+import { installAgentIntegration } from './controllers/install.js';
 import type { Store } from './storage/store.js';
 import { RequestDeadlines, DEFAULT_REQUEST_TIMEOUT_MS } from './http/deadline.js';
+import { createDashboardHandler, defaultDashboardDir, isDashboardPath } from './http/dashboard.js';
 
 export interface ApiServerOptions {
   store: Store;
@@ -64,8 +67,6 @@ export interface ApiServerOptions {
    * (AgentAddressAllowList.default(): loopback, private networks, this host's addresses).
    */
   agentAddressAllow?: readonly string[];
-  /** Node lifecycle controller and pod GC (leader-elected); undefined = not run by this server. */
-  controllers?: ControllerOptions;
   log?: Logger;
 }
 
@@ -193,6 +194,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   const inflight = new InflightLimiter(opts.maxRequestsInflight ?? 400, metrics.inflight);
   const deadlines = new RequestDeadlines(opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, log, () => metrics.requestTimeouts.inc());
+  const dashboard = createDashboardHandler(defaultDashboardDir(), log);
 
   // Resource requests (the hot path) go straight from Node's server to the resource router; the
   // express app serves health, metrics, discovery and /audit, and whatever the router declines.
@@ -275,6 +277,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     metrics,
     maxRequestBytes,
     served,
+    resources,
     addCustomHandler: (key, handler) => custom.set(key, handler),
   });
 
@@ -282,12 +285,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   installDisruption({ store, maxRequestBytes, served, addCustomHandler: (key, handler) => custom.set(key, handler) });
   // --- end disruption budgets ---
 
-  // --- node agents: the pods/log proxy; node lifecycle controller and pod GC under leader election ---
-  const agentIntegration = installAgentIntegration({
+  // --- ResourceQuota: admission committed with the write it admits (every namespaced kind) ---
+  installQuota(resources);
+  // --- end ResourceQuota ---
+
+  // --- apps/v1 workloads: the deployments/scale and replicasets/scale subresources ---
+  installScale({ maxRequestBytes, served, addCustomHandler: (key, handler) => custom.set(key, handler) });
+  // --- end apps/v1 workloads ---
+
+  // --- node agents: the pods/log proxy (their control loops run in cell-controller-manager) ---
+  installAgentIntegration({
     served,
     log,
     addCustomHandler: (key, handler) => custom.set(key, handler),
-    ...(opts.controllers ? { controllers: opts.controllers } : {}),
     ...(opts.agentAddressAllow !== undefined ? { agentAddressAllow: new AgentAddressAllowList(opts.agentAddressAllow) } : {}),
   });
   // --- end node agents ---
@@ -318,6 +328,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (!exchange.longRunning) metrics.requestDuration.observe({ verb, resource }, seconds);
       if (log.isDebugEnabled()) log.debug('request', { requestId: exchange.id, method, path, code: res.statusCode, ms: Math.round(seconds * 1000), user: exchange.user?.name });
     });
+    // The dashboard's static files are public like /version; the API calls they make carry a token.
+    if (isDashboardPath(path)) {
+      void dashboard.handle(req, res, path);
+      return;
+    }
     if (PUBLIC_PATHS.has(path)) {
       app(req, res);
       return;
@@ -411,7 +426,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     addCustomHandler: (key, handler) => custom.set(key, handler),
     async close() {
       ready = false;
-      await agentIntegration.stop(); // node agents: controllers stop, leader lease released
       namespaceLifecycle.stop();
       rbac.stop();
       timers.forEach((t) => clearInterval(t));

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     etcdEndpoints: endpoints,
     prefix: `/bench-bind-${randomUUID()}`,
     port: await freePort(),
-    args: ['--log-level=error', '--controllers=podgc'],
+    args: ['--log-level=error'],
     // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API server
     nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
   });

@@ -13,7 +13,7 @@
 //                           just before and just after the run (the mean is the baseline)
 //   CPU seconds             per process (etcd, API server, each scheduler, this load generator)
 // and the no-over-commit audit of the API server at the end. Nodes are registered straight through
-// the API (no agents), so the API server runs without its node lifecycle controller.
+// the API (no agents) and no controller manager runs, so no node lifecycle controller marks them.
 //
 // Environment: BENCH_SCENARIOS ("1000x5000,5000x10000": nodes x pods), BENCH_CAS_MS (3000),
 // BENCH_CONCURRENCY (creates in flight, 128), BENCH_SAME_NAME=1 (both daemons share one name:
@@ -257,7 +257,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
           prefix,
           port: await freePort(),
           // Nodes here are registered without agents: no lease heartbeats, so no node lifecycle controller.
-          args: ['--log-level=warn', '--compaction-interval=0', '--max-requests-inflight=0', '--controllers=podgc', ...SERVER_ARGS],
+          args: ['--log-level=warn', '--compaction-interval=0', '--max-requests-inflight=0', ...SERVER_ARGS],
           nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
         }),
       );

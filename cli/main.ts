@@ -11,6 +11,7 @@ import { runCompletion, type CommandSpec } from './commands/completion.js';
 import { runCurrentContext, runConfigView, runGetContexts, runSetContext, runUseContext } from './commands/config.js';
 import { runCordon } from './commands/cordon.js';
 import { runCreate } from './commands/create.js';
+import { runCreateQuota } from './commands/quota.js';
 import { runDelete } from './commands/delete.js';
 import { runDescribe } from './commands/describe.js';
 import { runDrain } from './commands/drain.js';
@@ -20,6 +21,9 @@ import { runLabel } from './commands/label.js';
 import { runLogs } from './commands/logs.js';
 import { runTopNodes, runTopPods } from './commands/top.js';
 import { runVersion } from './commands/version.js';
+import { runScale } from './commands/scale.js';
+import { runSetImage } from './commands/set-image.js';
+import { runRolloutHistory, runRolloutPause, runRolloutStatus, runRolloutUndo } from './commands/rollout.js';
 import { parseDryRun } from './commands/write-options.js';
 import { Cli, type GlobalOptions } from './context.js';
 import { UsageError } from './errors.js';
@@ -106,16 +110,32 @@ function build(): Command {
           ? 'Create resources from files or stdin (an existing object is an error)'
           : 'Create or update resources from files or stdin, so they match the manifests (kubectl-compatible client-side apply)',
       )
-      .requiredOption('-f, --filename <file>', 'file, directory or - (stdin); repeatable', collect)
+      // Not a commander requiredOption: `create quota` is a subcommand without -f.
+      .option('-f, --filename <file>', 'file, directory or - (stdin); repeatable', collect)
       .option('-R, --recursive', 'also read subdirectories of -f directories')
       .option('--dry-run [mode]', 'none|client|server: show what would happen without changing anything')
       .action(
-        run((cli, opts: { filename: string[]; recursive?: boolean; dryRun?: string | boolean }) => {
+        run((cli, opts: { filename?: string[]; recursive?: boolean; dryRun?: string | boolean }) => {
+          if (!opts.filename?.length) throw new UsageError("required option '-f, --filename <file>' not specified");
           const o = { filename: opts.filename, recursive: opts.recursive ?? false, dryRun: parseDryRun(opts.dryRun) };
           return verb === 'create' ? runCreate(cli, o) : runApply(cli, o);
         }),
       );
   }
+  program.commands
+    .find((c) => c.name() === 'create')!
+    .command('quota')
+    .alias('resourcequota')
+    .description('Create a ResourceQuota: cellctl create quota NAME --hard=cpu=2,memory=4Gi,pods=3 [--scopes=BestEffort]')
+    .argument('<name>', 'name of the quota')
+    .option('--hard <list>', 'RESOURCE=QUANTITY pairs, comma-separated')
+    .option('--scopes <list>', 'quota scopes, comma-separated (BestEffort, NotBestEffort, Terminating, NotTerminating, PriorityClass)')
+    .option('--dry-run [mode]', 'none|client|server: show what would happen without changing anything')
+    .action(
+      run((cli, name: string, opts: { hard?: string; scopes?: string; dryRun?: string | boolean }) =>
+        runCreateQuota(cli, name, { ...(opts.hard !== undefined ? { hard: opts.hard } : {}), ...(opts.scopes !== undefined ? { scopes: opts.scopes } : {}), dryRun: parseDryRun(opts.dryRun) }),
+      ),
+    );
 
   program
     .command('delete')
@@ -133,6 +153,7 @@ function build(): Command {
     .addOption(new Option('--wait [bool]', 'wait until the objects are gone (up to --timeout)').argParser(boolValue('--wait')).default(false))
     .option('--timeout <duration>', 'how long --wait waits', '60s')
     .option('--ignore-not-found', 'a missing object is not an error')
+    .option('--cascade [policy]', 'what happens to dependents: background (deleted after the object), foreground (deleted before it) or orphan (kept, without the owner reference)', 'background')
     .action(run((cli, args: string[], opts: Parameters<typeof runDelete>[2]) => runDelete(cli, args, opts)));
 
   program
@@ -183,6 +204,51 @@ function build(): Command {
     .option('--delete-emptydir-data', 'accepted for kubectl compatibility (cell has no emptyDir volumes)')
     .addHelpText('after', '\nA pod a PodDisruptionBudget protects is retried every 5s until --timeout. With no agent on the node,\nevicted pods stay Terminating until --timeout; --grace-period=0 deletes them at once.')
     .action(run((cli, node: string, opts: Parameters<typeof runDrain>[2]) => runDrain(cli, [node], opts)));
+
+  program
+    .command('scale')
+    .description('Set the replica count of a Deployment or ReplicaSet through its scale subresource')
+    .argument('<type-and-name...>', 'TYPE NAME or TYPE/NAME')
+    .option('--replicas <n>', 'the new replica count')
+    .option('--current-replicas <n>', 'only if the current count is this (precondition)')
+    .option('--resource-version <rv>', 'only if the object is at this resourceVersion (precondition)')
+    .action(run((cli, args: string[], opts: Parameters<typeof runScale>[2]) => runScale(cli, args, opts)));
+
+  program
+    .command('set')
+    .description('Change fields of existing objects')
+    .command('image')
+    .description("Change container images of a pod template (starts a Deployment's rollout): cellctl set image deployment/web main=busybox:1.36")
+    .argument('<args...>', 'TYPE NAME (or TYPE/NAME) then CONTAINER=IMAGE… (* for every container)')
+    .action(run((cli, args: string[]) => runSetImage(cli, args)));
+
+  const rollout = program.command('rollout').description('Manage the rollout of a Deployment: status, history, undo, pause, resume');
+  rollout
+    .command('status')
+    .description('Wait until the rollout is complete (exit 1 past its progress deadline)')
+    .argument('<type-and-name...>', 'deployment NAME or deployment/NAME')
+    .option('--timeout <duration>', 'give up after this long (0: never)', '0s')
+    .addOption(new Option('-w, --watch [bool]', 'keep watching until the rollout is done').argParser(boolValue('--watch')).default(true))
+    .action(run((cli, args: string[], opts: Parameters<typeof runRolloutStatus>[2]) => runRolloutStatus(cli, args, opts)));
+  rollout
+    .command('history')
+    .description('List the revisions kept (or show one with --revision)')
+    .argument('<type-and-name...>', 'deployment NAME or deployment/NAME')
+    .option('--revision <n>', 'show the pod template of this revision')
+    .action(run((cli, args: string[], opts: Parameters<typeof runRolloutHistory>[2]) => runRolloutHistory(cli, args, opts)));
+  rollout
+    .command('undo')
+    .description('Go back to the previous revision (or --to-revision)')
+    .argument('<type-and-name...>', 'deployment NAME or deployment/NAME')
+    .option('--to-revision <n>', 'the revision to go back to (0: the previous one)', '0')
+    .action(run((cli, args: string[], opts: Parameters<typeof runRolloutUndo>[2]) => runRolloutUndo(cli, args, opts)));
+  for (const [verb, paused] of [['pause', true], ['resume', false]] as const) {
+    rollout
+      .command(verb)
+      .description(paused ? 'Stop template changes from rolling out (scaling still applies)' : 'Roll out what changed while paused')
+      .argument('<type-and-name...>', 'deployment NAME or deployment/NAME')
+      .action(run((cli, args: string[]) => runRolloutPause(cli, args, paused)));
+  }
 
   const top = program.command('top').description('Show what is allocated on nodes (or to pods) against what is allocatable');
   top

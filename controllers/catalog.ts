@@ -1,4 +1,21 @@
 // Every control loop cell-controller-manager can run, by its --controllers name.
 import type { ControllerDefinition } from './controller.js';
+import { disruptionController } from './disruption/controller.js';
+import { garbageCollectorDefinition } from './garbage-collector/controller.js';
+import { jobControllerDefinition } from './job/controller.js';
+import { nodeLifecycleController } from './node-lifecycle/controller.js';
+import { podGcController } from './pod-gc/controller.js';
+import { replicaSetControllerDefinition } from './replicaset/controller.js';
+import { deploymentControllerDefinition } from './deployment/controller.js';
+import { resourceQuotaController } from './resource-quota/controller.js';
 
-export const CONTROLLERS: readonly ControllerDefinition[] = [];
+export const CONTROLLERS: readonly ControllerDefinition[] = [
+  nodeLifecycleController,
+  podGcController,
+  disruptionController,
+  garbageCollectorDefinition,
+  jobControllerDefinition,
+  resourceQuotaController,
+  replicaSetControllerDefinition,
+  deploymentControllerDefinition,
+];

@@ -1,10 +1,13 @@
 // What a control loop is in cell-controller-manager: a small object the manager starts when it wins
 // leader election and stops when it loses it. Every controller is a client of the API like any other
 // (the typed HTTP client, shared informers, Events) — none of them touches the store.
+import type { Registry } from 'prom-client';
 import type { ApiClient } from '../shared/client/http-client.js';
 import type { EventRecorder } from '../shared/client/events.js';
 import type { Logger } from '../shared/logging.js';
+import type { ControllerConfig } from './config.js';
 import type { SharedInformers } from './informers.js';
+import type { WorkQueueMetrics } from './work-queue.js';
 
 export interface ControllerContext {
   client: ApiClient;
@@ -13,6 +16,12 @@ export interface ControllerContext {
   log: Logger;
   /** Events are recorded under the controller's own component name. */
   events(component: string): EventRecorder;
+  /** The manager's Prometheus registry (served on its /metrics): a controller's own metrics go here. */
+  registry: Registry;
+  /** What a controller's work queues report to (pass as WorkQueueOptions.metrics, named after the controller). */
+  queueMetrics: WorkQueueMetrics;
+  /** Per-controller settings from the manager's flags; absent fields take Kubernetes' defaults. */
+  config?: ControllerConfig;
 }
 
 export interface Controller {

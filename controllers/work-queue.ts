@@ -8,6 +8,18 @@ import { backoffMs, type BackoffOptions } from '../shared/backoff.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 
+/**
+ * Where named queues report what they do, as client-go's workqueue MetricsProvider: one per
+ * process, set by the controller manager, so a controller gets its metrics by naming its queue.
+ */
+export interface WorkQueueMetrics {
+  added(queue: string): void;
+  depth(queue: string, keys: number): void;
+  /** One sync of a key ended: how long it took and whether it succeeded. */
+  synced(queue: string, seconds: number, ok: boolean): void;
+  retried(queue: string): void;
+}
+
 export const CONTROLLER_RETRY_BACKOFF: BackoffOptions = { initialMs: 5, maxMs: 1_000_000, jitter: 0 };
 
 export interface WorkQueueOptions {
@@ -16,8 +28,10 @@ export interface WorkQueueOptions {
   workers?: number;
   backoff?: BackoffOptions;
   log?: Logger;
-  /** For log lines. */
+  /** For log lines and metrics (the controller's name). */
   name?: string;
+  /** Where the queue reports (the controller manager's workqueue_* metrics), under `name`. */
+  metrics?: WorkQueueMetrics;
 }
 
 export class WorkQueue {
@@ -37,6 +51,10 @@ export class WorkQueue {
     this.workers = Math.max(1, o.workers ?? 5);
   }
 
+  private report(fn: (m: WorkQueueMetrics, name: string) => void): void {
+    if (this.o.metrics && this.o.name !== undefined) fn(this.o.metrics, this.o.name);
+  }
+
   /** Queue `key` now (no-op when already queued). */
   add(key: string): void {
     if (this.processing.has(key)) {
@@ -46,6 +64,10 @@ export class WorkQueue {
     if (this.queued.has(key)) return;
     this.queued.add(key);
     this.queue.push(key);
+    this.report((m, name) => {
+      m.added(name);
+      m.depth(name, this.queue.length);
+    });
     this.pump();
   }
 
@@ -88,6 +110,7 @@ export class WorkQueue {
     while (this.running && this.active < this.workers && this.queue.length > 0) {
       const key = this.queue.shift() as string;
       this.queued.delete(key);
+      this.report((m, name) => m.depth(name, this.queue.length));
       this.processing.add(key);
       this.active++;
       void this.process(key);
@@ -95,10 +118,17 @@ export class WorkQueue {
   }
 
   private async process(key: string): Promise<void> {
+    const started = performance.now();
+    const observe = (ok: boolean) => {
+      this.report((m, name) => m.synced(name, (performance.now() - started) / 1000, ok));
+    };
     try {
       await this.o.sync(key);
+      observe(true);
       this.failures.delete(key);
     } catch (err) {
+      observe(false);
+      this.report((m, name) => m.retried(name));
       const n = this.failures.get(key) ?? 0;
       this.failures.set(key, n + 1);
       const delay = backoffMs(n, this.o.backoff ?? CONTROLLER_RETRY_BACKOFF);

@@ -1,7 +1,8 @@
 // `npm start`: a whole cell cluster on this machine — etcd (when an `etcd` binary is on PATH; state
 // under .cell/etcd survives restarts) or else the API server's in-memory store, the API server
-// over HTTPS with a generated CA (.cell/pki/), client certificates and a token file, two
-// schedulers (`default-scheduler`, spread; `batch`, binpack) and three agent nodes. Writes
+// over HTTPS with a generated CA (.cell/pki/), client certificates and a token file, the controller
+// manager (restarted when it exits, as a supervisor would), two schedulers (`default-scheduler`,
+// spread; `batch`, binpack) and three agent nodes. Writes
 // .cell/kubeconfig (admin, by client certificate), prints what runs and what to try, and stops
 // everything cleanly on Ctrl-C / SIGTERM.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -118,7 +119,11 @@ interface Managed {
 const running: Managed[] = [];
 let stopping = false;
 
-function start(name: string, cmd: string, args: string[]): Managed {
+/**
+ * Start a process; an unexpected exit stops the cluster, unless `restart` (the controller manager
+ * exits when it loses its lease, for its supervisor — here, this — to start it again).
+ */
+function start(name: string, cmd: string, args: string[], restart = false): Managed {
   const log = createWriteStream(path.join(LOGS, `${name}.log`), { flags: 'a' });
   const child = spawn(cmd, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CELL_LOG_LEVEL: process.env.CELL_LOG_LEVEL ?? 'info' } });
   child.stdout?.pipe(log);
@@ -127,6 +132,13 @@ function start(name: string, cmd: string, args: string[]): Managed {
   running.push(m);
   child.on('exit', (code, signal) => {
     if (stopping) return;
+    if (restart) {
+      console.error(`${name} exited (${signal ?? `code ${code}`}); restarting it`);
+      setTimeout(() => {
+        if (!stopping) start(name, cmd, args, restart);
+      }, 1000);
+      return;
+    }
     console.error(`\n${name} exited unexpectedly (${signal ?? `code ${code}`}); see ${path.relative(process.cwd(), path.join(LOGS, `${name}.log`))}. Stopping the cluster.`);
     void shutdown(1);
   });
@@ -206,6 +218,9 @@ async function main(): Promise<void> {
     console.log('      (apt-get install etcd-server, then npm start again, to keep state under .cell/etcd)\n');
   }
 
+  // The API server serves the dashboard from dist/dashboard: build it from the current source (~1 s).
+  const dashboardBuild = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'dashboard', 'build.ts')], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (dashboardBuild.status !== 0) console.log('note: the dashboard did not build (see above); /ui/ will say so.\n');
   const tlsArgs = [`--tls-cert-file=${pki.serverCertFile}`, `--tls-private-key-file=${pki.serverKeyFile}`, `--client-ca-file=${pki.caCertFile}`];
   start('apiserver', ...node('apiserver/main.ts', [...storeArgs, `--port=${cfg.apiPort}`, `--token-auth-file=${tokenFile}`, ...tlsArgs]));
   await waitFor('the API server', async () => (await admin.request<unknown>('GET', '/version').then(() => true)));
@@ -213,6 +228,10 @@ async function main(): Promise<void> {
   // Schedulers and agents keep their tokens: both kinds of credential are exercised by npm start.
   for (const n of NODES) writeKubeconfig(path.join(STATE, `${n}.kubeconfig`), server, { token: cfg.tokens[n]! }, `system:node:${n}`, pki.ca.certPem);
   writeKubeconfig(path.join(STATE, 'scheduler.kubeconfig'), server, { token: cfg.tokens.scheduler! }, 'system:scheduler', pki.ca.certPem);
+
+  // The control loops (node lifecycle, pod GC, disruption budgets, workloads) run as the admin.
+  const controllerManagerPort = await pickPort(10257);
+  start('controller-manager', ...node('controllers/main.ts', [`--kubeconfig=${kubeconfig}`, `--port=${controllerManagerPort}`]), true);
 
   start('scheduler-default', ...node('schedulers/main.ts', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=default-scheduler', '--profile=default']));
   start('scheduler-batch', ...node('schedulers/main.ts', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=batch', '--profile=binpack']));
@@ -234,10 +253,13 @@ async function main(): Promise<void> {
   const rel = (p: string) => path.relative(process.cwd(), p) || '.';
   console.log(`cell is running (${withEtcd ? `etcd at 127.0.0.1:${cfg.etcdClientPort}, state in ${rel(path.join(STATE, 'etcd'))}` : 'in-memory store'})`);
   console.log(`  API server   ${server}`);
+  console.log(`  controllers  cell-controller-manager (metrics on http://127.0.0.1:${controllerManagerPort}/metrics)`);
   console.log('  schedulers   default-scheduler (spread), batch (binpack)');
   console.log(`  nodes        ${NODES.join(', ')} (4 cpu, 8Gi each)`);
   console.log(`  logs         ${rel(LOGS)}/`);
-  console.log(`  kubeconfig   ${rel(kubeconfig)}  (works with kubectl too)\n`);
+  console.log(`  kubeconfig   ${rel(kubeconfig)}  (works with kubectl too)`);
+  console.log(`  dashboard    ${server}/ui/  (sign in with the admin token ${cfg.tokens.admin}, kept in ${rel(path.join(STATE, 'cluster.json'))};`);
+  console.log(`               the browser will not know the local CA: trust ${rel(pki.caCertFile)} or accept the warning)\n`);
   console.log('Try, in another terminal:');
   console.log(`  export KUBECONFIG=${rel(kubeconfig)}      # cellctl and kubectl both read it`);
   console.log('  npx cellctl get nodes');

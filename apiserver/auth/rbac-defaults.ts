@@ -37,8 +37,11 @@ function readEverything(): PolicyRule[] {
   return [rule(groups, ['*'], READ)];
 }
 
-/** Kinds tenants do not write even with `edit`: system-maintained heartbeats and records. */
-const NOT_EDITABLE = new Set(['leases', 'events']);
+/**
+ * Kinds tenants do not write even with `edit`: system-maintained heartbeats and records, and
+ * their own namespace's quotas (as in Kubernetes, admin and edit only read ResourceQuotas).
+ */
+const NOT_EDITABLE = new Set(['leases', 'events', 'resourcequotas']);
 
 /** Writes on the namespaced workload kinds (and their non-status subresources). */
 function editWorkloads(): PolicyRule[] {

@@ -25,7 +25,7 @@ import type { KubeObject } from '../registry/object.js';
 import type { ResourceStore } from '../registry/resource-store.js';
 import { nowTimestamp, type RestResource } from '../registry/rest.js';
 import type { Store } from '../storage/store.js';
-import { disruptionCondition, isReady, isTerminal, MAX_DISRUPTED_PODS, selects } from './budget.js';
+import { disruptionCondition, isReady, isTerminal, MAX_DISRUPTED_PODS, selects } from '../../shared/disruption-budget.js';
 
 /** Transactions an eviction tries when other writers keep moving the pod or the budget. */
 const MAX_ATTEMPTS = 10;

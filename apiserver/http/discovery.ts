@@ -3,6 +3,7 @@
 // form, which every client version understands.
 import type { ServedResource } from './resources.js';
 import { apiVersionOf } from '../registry/rest.js';
+import { resourceFor } from '../../shared/api/registry.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -68,11 +69,14 @@ export function apiResourceList(resources: ServedResource[], group: string, vers
       ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
       ...(r.categories.length > 0 ? { categories: r.categories } : {}),
     });
+    const declared = resourceFor(d.group, d.version, d.resource)?.subresources ?? [];
     for (const sub of r.subresources) {
-      const verbs = sub === 'status' ? ['get', 'patch', 'update'] : sub === 'log' ? ['get'] : ['create'];
-      const kind = sub === 'binding' ? 'Binding' : sub === 'eviction' ? 'Eviction' : d.kind;
-      // kubectl drain evicts only when discovery names the Eviction body's group and version.
-      const bodyGroup = sub === 'eviction' ? { group: 'policy', version: 'v1' } : {};
+      const info = declared.find((s) => s.name === sub);
+      const verbs = info?.verbs ?? (sub === 'status' ? ['get', 'patch', 'update'] : sub === 'log' ? ['get'] : ['create']);
+      const kind = info?.kind ?? d.kind;
+      // kubectl drain evicts, and kubectl scale finds the Scale kind, only when discovery names the
+      // body's group and version where they differ from the resource's own.
+      const bodyGroup = info?.group !== undefined ? { group: info.group, version: info.version ?? d.version } : {};
       entries.push({ name: `${d.resource}/${sub}`, singularName: '', namespaced: d.namespaced, ...bodyGroup, kind, verbs });
     }
   }

@@ -24,6 +24,8 @@ import { exchangeOf } from './exchange.js';
 import { releaseInflight } from './inflight.js';
 import { WatchStream } from './watch.js';
 import { boolParam, dryRunParam, dryRunValues, intParam } from './query.js';
+import { requestedPropagation, type DeletionPropagation } from '../../shared/api/propagation.js';
+import { validateDeleteOptions } from '../../shared/api/validation.js';
 
 /** A resource as the HTTP layer serves it. */
 export interface ServedResource {
@@ -153,7 +155,30 @@ function deleteOptionsFrom(body: unknown, query: URLSearchParams): DeleteOptions
   const grace = intParam(query, 'gracePeriodSeconds');
   if (grace !== undefined) opts.gracePeriodSeconds = grace;
   if (dryRunParam(query)) opts.dryRun = true;
+  const policy = propagationFrom(body, query);
+  if (policy !== undefined) opts.propagationPolicy = policy;
   return opts;
+}
+
+/**
+ * propagationPolicy or the deprecated orphanDependents, from the body or (as clients without a
+ * body send them) the query; a parameter given in the query wins, as gracePeriodSeconds does.
+ * Validated as Kubernetes does: an unknown policy, or both spellings at once, is a 422 on
+ * `propagationPolicy`.
+ */
+function propagationFrom(body: unknown, query: URLSearchParams): DeletionPropagation | undefined {
+  const raw: { propagationPolicy?: unknown; orphanDependents?: unknown } = {};
+  if (typeof body === 'object' && body !== null) {
+    const b = body as { propagationPolicy?: unknown; orphanDependents?: unknown };
+    if (b.propagationPolicy !== undefined && b.propagationPolicy !== null) raw.propagationPolicy = b.propagationPolicy;
+    if (b.orphanDependents !== undefined && b.orphanDependents !== null) raw.orphanDependents = b.orphanDependents;
+  }
+  const queryPolicy = query.get('propagationPolicy');
+  if (queryPolicy !== null && queryPolicy !== '') raw.propagationPolicy = queryPolicy;
+  const queryOrphan = boolParam(query, 'orphanDependents');
+  if (queryOrphan !== undefined) raw.orphanDependents = queryOrphan;
+  if (raw.propagationPolicy === undefined && raw.orphanDependents === undefined) return undefined;
+  return requestedPropagation(validateDeleteOptions(raw));
 }
 
 export class ResourceRouter {

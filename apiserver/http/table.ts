@@ -1,7 +1,9 @@
 // The `meta.k8s.io/v1` Table form of lists and watch events, which is what makes `kubectl get`
 // print useful columns. Columns follow kubectl's for each kind; wide-only columns have priority 1.
-import { age } from '../../shared/duration.js';
+import { age, humanDuration } from '../../shared/duration.js';
+import { labelSelectorFromSpec, type LabelSelectorSpec } from '../../shared/labels.js';
 import type { KubeObject } from '../registry/object.js';
+import { quotaColumnText } from '../quota/columns.js';
 
 export interface ColumnDefinition {
   name: string;
@@ -117,7 +119,62 @@ const bindingColumns: Column[] = [
   col('ServiceAccounts', subjectsOf('ServiceAccount'), { priority: 1, description: 'Service accounts bound' }),
 ];
 
+// Jobs, with kubectl's STATUS, COMPLETIONS and DURATION.
+interface JobView {
+  spec?: { completions?: number; parallelism?: number; selector?: LabelSelectorSpec; template?: { spec?: { containers?: { name?: string; image?: string }[] } } };
+  status?: { succeeded?: number; startTime?: string; completionTime?: string; conditions?: { type?: string; status?: string }[] };
+}
+function jobStatusText(obj: KubeObject): string {
+  const has = (type: string) => ((obj as JobView).status?.conditions ?? []).some((c) => c.type === type && c.status === 'True');
+  if (has('Complete')) return 'Complete';
+  if (has('Failed')) return 'Failed';
+  if (obj.metadata.deletionTimestamp) return 'Terminating';
+  if (has('Suspended')) return 'Suspended';
+  if (has('FailureTarget')) return 'FailureTarget';
+  return 'Running';
+}
+function jobCompletions(obj: KubeObject): string {
+  const { spec, status } = obj as JobView;
+  const succeeded = status?.succeeded ?? 0;
+  if (spec?.completions !== undefined) return `${succeeded}/${spec.completions}`;
+  const parallelism = spec?.parallelism ?? 0;
+  return parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
+}
+function jobDuration(obj: KubeObject): string {
+  const status = (obj as JobView).status;
+  const start = Date.parse(status?.startTime ?? '');
+  if (Number.isNaN(start)) return '';
+  const end = Date.parse(status?.completionTime ?? '');
+  return humanDuration((Number.isNaN(end) ? Date.now() : end) - start);
+}
+/** A stored selector as kubectl prints it (`a=b,c in (d)`); `<none>` for none. */
+function selectorText(selector: LabelSelectorSpec | undefined): string {
+  if (selector === undefined) return '<none>';
+  const text = labelSelectorFromSpec(selector).toString();
+  return text === '' ? '<none>' : text;
+}
+const jobContainers = (obj: KubeObject) => (obj as JobView).spec?.template?.spec?.containers ?? [];
+
+// apps/v1 workloads, with kubectl's columns (READY is ready/desired for a Deployment).
+interface WorkloadView {
+  spec?: { replicas?: number; selector?: LabelSelectorSpec; template?: { spec?: { containers?: { name?: string; image?: string }[] } } };
+  status?: { replicas?: number; readyReplicas?: number; updatedReplicas?: number; availableReplicas?: number };
+}
+const workload = (obj: KubeObject) => obj as WorkloadView;
+const workloadContainers = (obj: KubeObject) => workload(obj).spec?.template?.spec?.containers ?? [];
+const workloadWide: Column[] = [
+  col('Containers', (o) => workloadContainers(o).map((c) => c.name ?? '').join(','), { priority: 1, description: 'Names of the containers' }),
+  col('Images', (o) => workloadContainers(o).map((c) => c.image ?? '').join(','), { priority: 1, description: 'Images of the containers' }),
+  col('Selector', (o) => selectorText(workload(o).spec?.selector), { priority: 1, description: 'The label selector of the pods' }),
+];
+
 const COLUMNS: Record<string, Column[]> = {
+  resourcequotas: [
+    nameCol,
+    ageCol,
+    col('Request', (o) => quotaColumnText(o, 'request'), { description: 'Used/hard of each limited resource that is not a limit' }),
+    col('Limit', (o) => quotaColumnText(o, 'limit'), { description: 'Used/hard of each limits.* resource' }),
+  ],
   pods: [
     nameCol,
     col('Ready', (o) => {
@@ -175,6 +232,32 @@ const COLUMNS: Record<string, Column[]> = {
     col('Max Unavailable', (o) => str(field(o, ['spec', 'maxUnavailable']), 'N/A'), { description: 'Pods that may be unavailable' }),
     col('Allowed Disruptions', (o) => Number(field(o, ['status', 'disruptionsAllowed']) ?? 0), { type: 'integer', description: 'Evictions allowed now' }),
     ageCol,
+  ],
+  deployments: [
+    nameCol,
+    col('Ready', (o) => `${workload(o).status?.readyReplicas ?? 0}/${workload(o).spec?.replicas ?? 0}`, { description: 'Ready pods out of those wanted' }),
+    col('Up-to-date', (o) => workload(o).status?.updatedReplicas ?? 0, { type: 'integer', description: 'Pods of the current template' }),
+    col('Available', (o) => workload(o).status?.availableReplicas ?? 0, { type: 'integer', description: 'Pods available to users' }),
+    ageCol,
+    ...workloadWide,
+  ],
+  replicasets: [
+    nameCol,
+    col('Desired', (o) => workload(o).spec?.replicas ?? 0, { type: 'integer', description: 'Pods wanted' }),
+    col('Current', (o) => workload(o).status?.replicas ?? 0, { type: 'integer', description: 'Pods counted' }),
+    col('Ready', (o) => workload(o).status?.readyReplicas ?? 0, { type: 'integer', description: 'Pods ready' }),
+    ageCol,
+    ...workloadWide,
+  ],
+  jobs: [
+    nameCol,
+    col('Status', jobStatusText, { description: 'Status of the job' }),
+    col('Completions', jobCompletions, { description: 'The number of pods that succeeded out of those wanted' }),
+    col('Duration', jobDuration, { description: 'Time the job ran (until it completed)' }),
+    ageCol,
+    col('Containers', (o) => jobContainers(o).map((c) => c.name ?? '').join(','), { priority: 1, description: 'Names of the containers' }),
+    col('Images', (o) => jobContainers(o).map((c) => c.image ?? '').join(','), { priority: 1, description: 'Images of the containers' }),
+    col('Selector', (o) => selectorText((o as JobView).spec?.selector), { priority: 1, description: 'The label selector of the pods' }),
   ],
 };
 

@@ -15,12 +15,17 @@ export type ViolationKind =
   | 'LedgerMismatch'
   | 'DoubleBound'
   | 'MissingLedger'
-  | 'OrphanedPod';
+  | 'OrphanedPod'
+  // ResourceQuota ledgers (apiserver/quota/audit.ts)
+  | 'QuotaMismatch'
+  | 'OverQuota';
 
 export interface Violation {
   kind: ViolationKind;
   node?: string;
   pod?: string;
+  /** `namespace/name` of a ResourceQuota. */
+  quota?: string;
   message: string;
 }
 
@@ -30,6 +35,8 @@ export interface AuditReport {
   nodes: number;
   pods: number;
   boundPods: number;
+  /** ResourceQuotas audited beside the node ledgers. */
+  quotas?: number;
   ok: boolean;
   violations: Violation[];
 }

@@ -14,7 +14,7 @@ import type { KubeObject } from '../registry/object.js';
 import type { ResourceStore, WriteEffects, WriteHook } from '../registry/resource-store.js';
 import { MAX_TXN_OPS, type Compare, type TxnOp } from '../storage/store.js';
 import { allocatedMisfit, emptyAllocation, holdsResources, misfit, withoutPod, withPod } from '../../shared/node-ledger.js';
-import { failedPod } from './release.js';
+import { failedPod } from '../../shared/pod-failure.js';
 
 /** Pods a node's delete transaction can fail together with it (the node and its ledger take two ops). */
 export const PODS_FAILED_WITH_NODE = MAX_TXN_OPS - 2;

@@ -1,28 +1,13 @@
-// Failing the pods of a node that is gone (deleted, or lost by the node lifecycle controller).
+// Failing the pods of a node that is deleted (the controller manager fails a lost node's pods itself,
+// through pods/{name}/status).
 // Each pod is failed in its own transaction, and its ledger entry leaves in that same transaction
 // (the pods ledger hook), so the ledger is exact after every single step.
 import type { Pod } from '../../shared/api/core.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { KubeObject } from '../registry/object.js';
 import type { ResourceStore } from '../registry/resource-store.js';
-import { nowTimestamp } from '../registry/rest.js';
 import { holdsResources } from '../../shared/node-ledger.js';
-
-/** `pod`, Failed with `reason`: what a pod whose node is gone becomes. */
-export function failedPod(pod: Pod, reason: string, message: string): Pod {
-  const next = structuredClone(pod);
-  const now = nowTimestamp();
-  next.status = {
-    ...next.status,
-    phase: 'Failed',
-    reason,
-    message,
-    conditions: (next.status.conditions ?? []).map((c) =>
-      c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', lastTransitionTime: now } : c,
-    ),
-  };
-  return next;
-}
+import { failedPod } from '../../shared/pod-failure.js';
 
 /** Mark every bound, unfinished pod of `node` Failed with `reason`. Returns how many were failed. */
 export async function failPodsOnNode(pods: ResourceStore, node: string, reason: string, message: string): Promise<number> {

@@ -20,6 +20,7 @@ import { nowTimestamp } from '../registry/rest.js';
 import { parseResourceVersion } from '../registry/resource-store.js';
 import type { Store } from '../storage/store.js';
 import { auditAllocations } from './audit.js';
+import { auditQuotas } from '../quota/audit.js';
 import { PlacementCommitter, type BindRequest } from './commit.js';
 import { nodeLedgerHook, podLedgerHook, PODS_FAILED_WITH_NODE } from './hooks.js';
 import { failPodsOnNode } from './release.js';
@@ -35,6 +36,8 @@ export interface PlacementDeps {
   metrics: ApiServerMetrics;
   maxRequestBytes: number;
   served(resource: string): ServedResource;
+  /** Every served resource (the quota audit lists the kinds quotas count). */
+  resources: ReadonlyMap<string, ServedResource>;
   addCustomHandler(key: string, handler: CustomHandler): void;
   /** The server's authorizer (RBAC): throws 403. */
   authorize(user: UserInfo, a: RequestAttributes): void;
@@ -151,7 +154,9 @@ export function installPlacement(d: PlacementDeps): PlacementCommitter {
         { pods: pods.objects, nodes: nodes.objects, allocations },
         rvText !== undefined ? revisionOf(parseResourceVersion(rvText)) : undefined,
       );
-      res.json(report);
+      // The quota ledgers, at the same revision: one report of every ledger kind.
+      const quotas = await auditQuotas(d.resources, report.revision);
+      res.json({ ...report, quotas: quotas.quotas, ok: report.ok && quotas.violations.length === 0, violations: [...report.violations, ...quotas.violations] });
     } catch (err) {
       sendError(res, err, d.log);
     }

@@ -12,6 +12,7 @@ import {
   NotFoundError,
 } from '../../shared/errors.js';
 import { formatTime } from '../../shared/api/meta.js';
+import { finalizersAfterDelete, type DeletionPropagation } from '../../shared/api/propagation.js';
 import { applyPatch } from '../http/patch.js';
 import type { PatchType } from '../http/body.js';
 import type { KubeObject } from './object.js';
@@ -58,6 +59,8 @@ export interface WriteOptions {
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
+  /** Orphan and Foreground leave a finalizer for the garbage collector; unset keeps an earlier choice. */
+  propagationPolicy?: DeletionPropagation;
   dryRun?: boolean;
   guard?: (current: KubeObject) => void;
 }
@@ -96,6 +99,22 @@ function keepSystemMetadata(next: KubeObject, current: KubeObject): void {
   if (c.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = c.deletionGracePeriodSeconds;
   else delete m.deletionGracePeriodSeconds;
   if (c.generateName !== undefined) m.generateName = c.generateName;
+}
+
+/**
+ * Finalizers may be removed from an object being deleted, never added (as Kubernetes validates):
+ * otherwise whoever finishes a deletion could be chased forever by new ones.
+ */
+function noNewFinalizersWhileDeleting(next: KubeObject, current: KubeObject): void {
+  if (current.metadata.deletionTimestamp === undefined) return;
+  const before = new Set(current.metadata.finalizers ?? []);
+  const added = (next.metadata.finalizers ?? []).filter((f) => !before.has(f));
+  if (added.length === 0) return;
+  throw new InvalidError(
+    `${current.kind} "${current.metadata.name ?? ''}" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+    { kind: current.kind, name: current.metadata.name },
+    [{ reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` }],
+  );
 }
 
 export class RestResource {
@@ -206,6 +225,7 @@ export class RestResource {
       else next.status = current.status;
     }
     this.strategy.prepareForUpdate?.(next, current);
+    noNewFinalizersWhileDeleting(next, current);
     if (!isDeepStrictEqual(next.spec, current.spec)) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
     this.strategy.validateUpdate?.(next, current);
     return next;
@@ -336,14 +356,22 @@ export class RestResource {
     checkPreconditions(current);
     this.strategy.validateDelete?.(current);
     const grace = this.strategy.gracePeriod?.(current, opts.gracePeriodSeconds) ?? 0;
-    const finalizers = this.finalizersOf(current);
+    // The finalizers the object keeps once this delete's propagation policy is recorded on it.
+    const finalizersAfter = (obj: KubeObject): { own: string[] | undefined; all: string[] } => {
+      const own = finalizersAfterDelete(obj.metadata.finalizers ?? [], opts.propagationPolicy);
+      return { own, all: [...(own ?? obj.metadata.finalizers ?? []), ...(this.strategy.kindFinalizers?.(obj) ?? [])] };
+    };
+    const pending = finalizersAfter(current);
     if (opts.dryRun) {
+      const gone = grace === 0 && pending.all.length === 0;
       // The checks of the delete itself (the hooks': a node with too many pods to fail with it).
-      if (grace === 0 && finalizers.length === 0) await this.objects.delete(namespace, name, checkPreconditions, { dryRun: true });
-      return { object: current, deleted: grace === 0 && finalizers.length === 0 };
+      if (gone) await this.objects.delete(namespace, name, checkPreconditions, { dryRun: true });
+      return { object: current, deleted: gone };
     }
 
-    if (grace > 0 || finalizers.length > 0) {
+    // Also when the object has finalizers now, even if this delete drops them: the write decides
+    // on the stored object, so one delete never races another's policy.
+    if (grace > 0 || pending.all.length > 0 || this.finalizersOf(current).length > 0) {
       let gone = false;
       const marked = await this.objects.update(namespace, name, (cur) => {
         checkPreconditions(cur);
@@ -352,15 +380,23 @@ export class RestResource {
         // An existing deletion can only be shortened, never lengthened.
         const existing = m.deletionGracePeriodSeconds;
         const effective = existing !== undefined ? Math.min(existing, g) : g;
-        if (effective === 0 && this.finalizersOf(cur).length === 0) {
+        const after = finalizersAfter(cur);
+        if (effective === 0 && after.all.length === 0) {
           gone = true;
           return cur;
         }
-        if (m.deletionTimestamp !== undefined && existing === effective) return cur;
+        const graceUnchanged = m.deletionTimestamp !== undefined && existing === effective;
+        if (graceUnchanged && after.own === undefined) return cur;
         const next = structuredClone(cur);
-        if (m.deletionTimestamp === undefined) this.strategy.markDeleting?.(next);
-        next.metadata.deletionTimestamp = nowTimestamp(Date.now() + effective * 1000);
-        next.metadata.deletionGracePeriodSeconds = effective;
+        if (after.own !== undefined) {
+          if (after.own.length > 0) next.metadata.finalizers = after.own;
+          else delete next.metadata.finalizers;
+        }
+        if (!graceUnchanged) {
+          if (m.deletionTimestamp === undefined) this.strategy.markDeleting?.(next);
+          next.metadata.deletionTimestamp = nowTimestamp(Date.now() + effective * 1000);
+          next.metadata.deletionGracePeriodSeconds = effective;
+        }
         return next;
       });
       if (!gone) return { object: marked, deleted: false };

@@ -4,6 +4,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { ForbiddenError, InvalidError } from '../../shared/errors.js';
 import { PodDisruptionBudgetStatusSchema } from '../../shared/api/policy.js';
 import type { KubeObject } from './object.js';
+import { resourceQuotaStrategy } from '../quota/strategy.js';
+import { jobStrategy } from './job-strategy.js';
+import { deploymentStrategy, replicaSetStrategy } from './apps-strategy.js';
 
 export interface Strategy {
   /** Reset what a client may not set on create (e.g. a pod's status). */
@@ -119,6 +122,10 @@ const STRATEGIES: Record<string, Strategy> = {
   pods: podStrategy,
   namespaces: namespaceStrategy,
   poddisruptionbudgets: disruptionBudgetStrategy,
+  resourcequotas: resourceQuotaStrategy,
+  jobs: jobStrategy,
+  deployments: deploymentStrategy,
+  replicasets: replicaSetStrategy,
 };
 
 export function strategyFor(resource: string): Strategy {

@@ -2,8 +2,11 @@
 // Deletion is graceful as the server defines it: a bound pod gets a deletionTimestamp and stays
 // (Terminating) until its agent confirms it stopped. By default the command returns once the
 // server accepted each delete — it never waits forever; `--wait` waits for the objects to be
-// gone, up to `--timeout`.
+// gone, up to `--timeout`. `--cascade` chooses what happens to the objects' dependents (their
+// ownerReferences name them): deleted afterwards (background), first (foreground), or kept (orphan).
 import type { ResourceInfo } from '../../shared/api/registry.js';
+import type { DeletionPropagation } from '../../shared/api/propagation.js';
+import { resourceUrlPath } from '../../shared/client/http-client.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { parseDuration } from '../../shared/duration.js';
 import type { Cli } from '../context.js';
@@ -27,6 +30,8 @@ export interface DeleteOptions {
   wait?: boolean;
   timeout?: string;
   ignoreNotFound?: boolean;
+  /** kubectl's --cascade: background (default), foreground, orphan; true/false as deprecated spellings. */
+  cascade?: string | boolean;
 }
 
 interface Item {
@@ -51,6 +56,30 @@ export function gracePeriodOf(o: { gracePeriod?: string; now?: boolean; force?: 
   }
   if (o.force && grace < 0) grace = 0;
   return grace >= 0 ? grace : undefined;
+}
+
+/**
+ * The propagation policy --cascade asks for, as kubectl reads it: the boolean spellings still work
+ * (true = background, false = orphan) with a warning naming the replacement.
+ */
+export function cascadeOf(cascade: string | boolean | undefined, warn: (text: string) => void): DeletionPropagation {
+  const value = cascade === undefined || cascade === true ? 'background' : cascade === false ? 'false' : cascade.toLowerCase();
+  switch (value) {
+    case 'background':
+      return 'Background';
+    case 'foreground':
+      return 'Foreground';
+    case 'orphan':
+      return 'Orphan';
+    case 'true':
+      warn('--cascade=true is deprecated (boolean value) and can be replaced with --cascade=background.');
+      return 'Background';
+    case 'false':
+      warn('--cascade=false is deprecated (boolean value) and can be replaced with --cascade=orphan.');
+      return 'Orphan';
+    default:
+      throw new UsageError(`invalid cascade value (${String(cascade)}). Must be "background", "foreground", or "orphan".`);
+  }
 }
 
 async function collect(cli: Cli, args: string[], o: DeleteOptions): Promise<Item[]> {
@@ -106,6 +135,7 @@ export async function waitGone(cli: Cli, items: Item[], timeoutMs: number): Prom
 
 export async function runDelete(cli: Cli, args: string[], o: DeleteOptions): Promise<number> {
   const grace = gracePeriodOf(o);
+  const propagationPolicy = cascadeOf(o.cascade, (text) => cli.warn(text));
   const timeoutMs = o.timeout !== undefined ? parseDuration(o.timeout) : 60_000;
   const items = await collect(cli, args, o);
   if (items.length === 0) {
@@ -117,7 +147,10 @@ export async function runDelete(cli: Cli, args: string[], o: DeleteOptions): Pro
   const deleted: Item[] = [];
   for (const it of items) {
     try {
-      await cli.client.delete(refFor(it.info, it.namespace, it.name), grace !== undefined ? { gracePeriodSeconds: grace } : undefined);
+      // The policy is always sent, as kubectl does, so the server never falls back to another default.
+      await cli.client.request('DELETE', resourceUrlPath(refFor(it.info, it.namespace, it.name)), {
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy, ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}) },
+      });
       deleted.push(it);
       cli.print(`${qualifiedKind(it.info)} "${it.name}" ${grace === 0 ? 'force deleted' : 'deleted'}\n`);
     } catch (err) {

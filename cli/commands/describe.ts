@@ -18,6 +18,7 @@ import { UsageError } from '../errors.js';
 import { DescribeWriter, describeTree, keyValues } from '../output/describe.js';
 import { parseTargets, refFor } from '../resources.js';
 import { selectorQuery } from './get.js';
+import { describeQuota } from './quota.js';
 
 export interface DescribeOptions {
   selector?: string;
@@ -376,6 +377,9 @@ async function describeOne(cli: Cli, info: ResourceInfo, obj: KubeObject & Recor
       break;
     case 'NodeAllocation':
       describeAllocation(w, obj as unknown as NodeAllocation);
+      break;
+    case 'ResourceQuota':
+      describeQuota(w, obj);
       break;
     case 'Namespace':
       header(w, obj, false);

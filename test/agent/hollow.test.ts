@@ -1,11 +1,13 @@
 // Hollow mode at scale: one agent process plays 1,000 nodes against a real API server over real
-// etcd with the node lifecycle controller running. The nodes register, stay Ready (leases renewed,
-// no unreachable taint) for a minute, pods bound to them go Running at once, annotated ones
-// Succeed on time, deletes are confirmed at once — and the process's CPU and memory are reported.
+// etcd with the node lifecycle controller running (an in-process cell-controller-manager). The
+// nodes register, stay Ready (leases renewed, no unreachable taint) for a minute, pods bound to
+// them go Running at once, annotated ones Succeed on time, deletes are confirmed at once — and the
+// process's CPU and memory are reported.
 import { expect } from 'chai';
 import type { Node, Pod } from '../../shared/api/core.js';
 import { CLOCK_TICKS_PER_SECOND, readProcStat, readRssBytes } from '../../agent/procfs.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
+import { startTestControllerManager, type TestControllerManager } from '../controllers/helpers.js';
 import { createPod, deleteIfPresent, pod, sleep, startAgent, waitFor, type AgentProcess } from './helpers.js';
 
 const NODES = 1000;
@@ -16,18 +18,20 @@ describe('cell-agent hollow mode', function () {
   this.timeout(240_000);
   let api: TestApiServer;
   let agent: AgentProcess | undefined;
+  let controllers: TestControllerManager | undefined;
   const admin = () => api.client(TEST_TOKENS.admin);
 
   before(async () => {
-    api = await startTestApiServer({
-      backend: 'etcd',
-      auth: true,
-      controllers: { nodeMonitorGracePeriodMs: 30_000, nodeMonitorPeriodMs: 2000, podEvictionTimeoutMs: 60_000, podGcIntervalMs: 20_000 },
+    api = await startTestApiServer({ backend: 'etcd', auth: true });
+    controllers = startTestControllerManager(api.url, {
+      token: TEST_TOKENS.admin,
+      config: { nodeMonitorGracePeriodMs: 30_000, nodeMonitorPeriodMs: 2000, podEvictionTimeoutMs: 60_000, podGcIntervalMs: 20_000 },
     });
   });
 
   after(async () => {
     await agent?.stop();
+    await controllers?.stop();
     await api?.close();
   });
 

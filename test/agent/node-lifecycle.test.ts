@@ -1,14 +1,15 @@
-// The node lifecycle controller and pod GC in the API server (short timeouts), with a real agent
-// killed by SIGKILL: its node goes Unknown and is tainted within the grace period, its pods are
+// The node lifecycle controller and pod GC, run by an in-process cell-controller-manager against a
+// real API server on etcd (short timeouts), with a real agent killed by SIGKILL: its node goes Unknown and is tainted within the grace period, its pods are
 // failed (NodeLost) and their allocation freed after the eviction timeout, the ledger audit stays
 // clean, and a restarted agent makes the node Ready and untainted again (and stops the processes
 // of the pods that were failed meanwhile). Also: pods bound to a node that vanished without
-// releasing them are failed by the GC, and only one API server replica runs the controllers.
+// releasing them are failed by the GC. (Leader election of the manager: test/controllers/.)
 import { expect } from 'chai';
 import path from 'node:path';
 import type { Node, Pod } from '../../shared/api/core.js';
 import type { NodeAllocation } from '../../shared/api/scheduling.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
+import { startTestControllerManager, type TestControllerManager } from '../controllers/helpers.js';
 import {
   createPod,
   deleteIfPresent,
@@ -32,17 +33,9 @@ describe('node lifecycle controller and pod GC', function () {
   this.timeout(60_000);
   let api: TestApiServer;
   let agent: AgentProcess | undefined;
+  let controllers: TestControllerManager | undefined;
   let root: string;
   const admin = () => api.client(TEST_TOKENS.admin);
-  const leaseRef = { group: 'coordination.k8s.io', version: 'v1', namespace: 'kube-system', resource: 'leases', name: 'cell-controller-manager' };
-  const controllers = (identity: string) => ({
-    nodeMonitorGracePeriodMs: GRACE_MS,
-    podEvictionTimeoutMs: EVICTION_MS,
-    nodeMonitorPeriodMs: 250,
-    podGcIntervalMs: 500,
-    leaderElection: { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 250 },
-    identity,
-  });
   const agentArgs = () => [
     `--server=${api.url}`,
     `--token=${TEST_TOKENS.node1}`,
@@ -62,7 +55,12 @@ describe('node lifecycle controller and pod GC', function () {
 
   before(async function () {
     this.timeout(60_000);
-    api = await startTestApiServer({ backend: 'etcd', auth: true, controllers: controllers('replica-a') });
+    api = await startTestApiServer({ backend: 'etcd', auth: true });
+    controllers = startTestControllerManager(api.url, {
+      token: TEST_TOKENS.admin,
+      enabled: ['nodelifecycle', 'podgc'],
+      config: { nodeMonitorGracePeriodMs: GRACE_MS, podEvictionTimeoutMs: EVICTION_MS, nodeMonitorPeriodMs: 250, podGcIntervalMs: 500 },
+    });
     root = tempRoot('cell-agent-lifecycle-');
   });
 
@@ -80,6 +78,7 @@ describe('node lifecycle controller and pod GC', function () {
       }
       const left = processesWith(root);
       killAllWith(root);
+      await controllers?.stop();
       await api?.close();
       removeDir(root);
       expect(left, `processes left behind: ${JSON.stringify(left)}`).to.deep.equal([]);
@@ -149,23 +148,5 @@ describe('node lifecycle controller and pod GC', function () {
     const p = await waitPod(admin(), 'orphan', (x) => x.status.phase === 'Failed', 'to be failed by the GC', 15_000);
     expect(p.status.reason).to.equal('NodeLost');
     expect(await audit()).to.include({ ok: true });
-  });
-
-  it('runs the controllers in one API server replica at a time', async function () {
-    this.timeout(30_000);
-    // Two replicas sharing one store (a prefix of their own, so the test above is undisturbed).
-    const first = await startTestApiServer({ backend: 'etcd', auth: true, controllers: controllers('replica-a') });
-    const second = await startTestApiServer({ backend: 'etcd', auth: true, prefix: first.prefix, controllers: controllers('replica-b') });
-    try {
-      const holder = async (srv: TestApiServer) => (await srv.client(TEST_TOKENS.admin).get<{ spec: { holderIdentity?: string } }>(leaseRef)).spec.holderIdentity;
-      await waitFor(async () => (await holder(second)) === 'replica-a', 'replica-a to lead', 10_000, 100);
-      await sleep(1500);
-      expect(await holder(second), 'the leader keeps the lease while it renews it').to.equal('replica-a');
-      // A stopping leader releases the lease: the other replica takes over at once.
-      await first.close();
-      await waitFor(async () => (await holder(second)) === 'replica-b', 'replica-b to lead', 10_000, 100);
-    } finally {
-      await second.close();
-    }
   });
 });

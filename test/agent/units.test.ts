@@ -1,6 +1,6 @@
-// The agent's and the node controllers' pure rules, without processes: back-off, $(VAR)
-// expansion, the kubelet's phase rules, admission, log tails, flag parsing, kubeconfig loading,
-// the controllers flag and the node lifecycle's node transformations.
+// The agent's pure rules, without processes: back-off, $(VAR) expansion, the kubelet's phase
+// rules, admission, log tails, flag parsing and kubeconfig loading. (The node lifecycle's node
+// transformations and the --controllers flag: test/controllers/units.test.ts.)
 import { expect } from 'chai';
 import { appendFileSync, statSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
@@ -13,9 +13,7 @@ import { LogFiles, tailStart } from '../../agent/logs.js';
 import type { ContainerRecord, PodRecord } from '../../agent/pod-state.js';
 import { formatBackOff, nextBackOff, shouldRestart } from '../../agent/restart-policy.js';
 import { computeStatus, mergeStatus, podPhase } from '../../agent/status.js';
-import { parseControllers } from '../../apiserver/controllers/install.js';
-import { markedUnknown, untainted, UNREACHABLE_TAINT_KEY } from '../../apiserver/controllers/node-lifecycle.js';
-import { NodeSchema, PodSchema, type Node, type Pod } from '../../shared/api/core.js';
+import { PodSchema, type Pod } from '../../shared/api/core.js';
 import { loadKubeconfig } from '../../shared/client/kubeconfig.js';
 import { parseResourceList } from '../../shared/resources.js';
 import { removeDir, tempRoot } from './helpers.js';
@@ -208,34 +206,5 @@ contexts:
     } finally {
       removeDir(dir);
     }
-  });
-
-  it('parses --controllers the way kube-controller-manager does', () => {
-    expect(parseControllers('*')).to.deep.equal(['nodelifecycle', 'podgc', 'disruption']);
-    expect(parseControllers('*,-podgc')).to.deep.equal(['nodelifecycle', 'disruption']);
-    expect(parseControllers('podgc')).to.deep.equal(['podgc']);
-    expect(parseControllers('')).to.deep.equal([]);
-    expect(() => parseControllers('nodelifecycle,bogus')).to.throw(/unknown controller "bogus"/);
-  });
-
-  it('marks a node Unknown with the unreachable taints, once, and untaints it', () => {
-    const node: Node = NodeSchema.parse({
-      metadata: { name: 'n', generation: 1 },
-      spec: { taints: [{ key: 'other', effect: 'NoSchedule' }] },
-      status: { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2020-01-01T00:00:00Z' }, { type: 'MemoryPressure', status: 'False' }] },
-    });
-    const now = Date.parse('2021-02-03T04:05:06Z');
-    const marked = markedUnknown(node, now)!;
-    expect(marked.status.conditions?.map((c) => [c.type, c.status, c.reason])).to.deep.equal([
-      ['Ready', 'Unknown', 'NodeStatusUnknown'],
-      ['MemoryPressure', 'Unknown', 'NodeStatusUnknown'],
-    ]);
-    expect(marked.spec.taints?.map((t) => `${t.key}:${t.effect}`)).to.deep.equal(['other:NoSchedule', `${UNREACHABLE_TAINT_KEY}:NoSchedule`, `${UNREACHABLE_TAINT_KEY}:NoExecute`]);
-    expect(marked.spec.taints?.[1]?.timeAdded).to.equal('2021-02-03T04:05:06Z');
-    expect(marked.metadata.generation).to.equal(2);
-    expect(markedUnknown(marked, now + 1000), 'already marked: no write').to.equal(undefined);
-    const healed = untainted(marked)!;
-    expect(healed.spec.taints).to.deep.equal([{ key: 'other', effect: 'NoSchedule' }]);
-    expect(untainted(healed)).to.equal(undefined);
   });
 });

@@ -1,8 +1,9 @@
 // Two API servers on a 3-member etcd cluster (DESIGN §7, issue #8). A client with both URLs keeps
 // creating pods and a watch consumer keeps watching while the etcd leader is SIGKILLed and then
 // API server A is: requests recover, the watch resumes on B with nothing missed or repeated, the
-// leader-elected controllers move to B (a node whose agent died is marked Unknown by B), and agents,
-// a scheduler and cellctl given several URLs (flag or kubeconfig) fail over to B.
+// leader-elected controllers move to B (two cell-controller-manager replicas, one talking to each
+// server: B's takes the lease and marks a node whose agent died Unknown), and agents, a scheduler
+// and cellctl given several URLs (flag or kubeconfig) fail over to B.
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,6 +21,7 @@ import { sleep, waitFor } from '../clients/helpers.js';
 import { startEtcdCluster, type EtcdCluster } from '../harness/etcd-cluster.js';
 import { freePort } from '../harness/ports.js';
 import { startSchedulerProcess, type SchedulerProcess } from '../schedulers/scheduler-process.js';
+import { startControllerManagerProcess, type ControllerManagerProcess } from '../controllers/helpers.js';
 
 const NS = 'ha';
 const LEASE = { group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system', name: 'cell-controller-manager' };
@@ -168,6 +170,7 @@ describe('HA: two API servers on a 3-member etcd cluster', function () {
   let a: ApiServerProcess | undefined;
   let b: ApiServerProcess | undefined;
   let scheduler: SchedulerProcess | undefined;
+  const managers: ControllerManagerProcess[] = [];
   const agents: AgentProcess[] = [];
   let root = '';
 
@@ -178,6 +181,7 @@ describe('HA: two API servers on a 3-member etcd cluster', function () {
       removeDir(root);
     }
     await scheduler?.stop('SIGKILL');
+    for (const m of managers) await m.stop('SIGKILL');
     await a?.stop('SIGKILL');
     await b?.stop('SIGKILL');
     await cluster?.stop();
@@ -187,19 +191,17 @@ describe('HA: two API servers on a 3-member etcd cluster', function () {
     cluster = await startEtcdCluster({ quiet: true });
     root = tempRoot('cell-ha-');
     const prefix = `/ha-${process.pid}`;
-    const args = [
-      // Fast node lifecycle, so that B's controllers are seen acting within the test.
-      '--node-monitor-grace-period=4s',
-      '--node-monitor-period=1s',
-      '--pod-eviction-timeout=10m',
-      '--log-level=warn',
-    ];
+    const args = ['--log-level=warn'];
+    // Fast node lifecycle, so that B's controllers are seen acting within the test.
+    const managerArgs = ['--node-monitor-grace-period=4s', '--node-monitor-period=1s', '--pod-eviction-timeout=10m'];
     const [portA, portB] = [await freePort(), await freePort()];
-    // A first, alone: it takes the controllers' leader lease, so we know who leads.
     a = await startApiServerProcess({ etcdEndpoints: cluster.endpoints, prefix, port: portA, args });
     const admin = new ApiClient({ servers: [a.url], timeoutMs: 15_000 });
-    const holderA = await waitFor(async () => (await admin.get<Lease>(LEASE)).spec?.holderIdentity, 'A to lead the controllers', 30_000, 200);
+    // A's controller manager first, alone: it takes the leader lease, so we know who leads.
+    managers.push(await startControllerManagerProcess({ server: a.url, args: managerArgs }));
+    const holderA = await waitFor(async () => (await admin.get<Lease>(LEASE)).spec?.holderIdentity || undefined, 'A\'s controller manager to lead', 30_000, 200);
     b = await startApiServerProcess({ etcdEndpoints: cluster.endpoints, prefix, port: portB, args });
+    managers.push(await startControllerManagerProcess({ server: b.url, args: managerArgs }));
     const both = `${a.url},${b.url}`;
     await admin.create({ resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
 
@@ -238,7 +240,7 @@ describe('HA: two API servers on a 3-member etcd cluster', function () {
       await sleep(1_000);
       await cluster.members[leader]!.restart();
 
-      // 2. SIGKILL API server A (the controllers' leader, where both clients are connected).
+      // 2. SIGKILL API server A (where the leading controller manager and both clients are connected).
       const n2 = writer.acked.length;
       await waitFor(() => writer.acked.length >= n2 + 20, '20 more pods', 60_000);
       const aKilledAt = Date.now();
@@ -247,8 +249,9 @@ describe('HA: two API servers on a 3-member etcd cluster', function () {
       const n3 = writer.acked.length;
       await waitFor(() => writer.acked.length >= n3 + 20, '20 pods through B', 60_000);
 
-      // 3. The controllers move to B: the lease changes hands, and a node whose agent dies now
-      //    is marked Unknown (by B — A is gone), while the agent that failed over stays Ready.
+      // 3. The controllers move to B: the lease changes hands (A's manager cannot renew it and
+      //    exits, B's takes it), and a node whose agent dies now is marked Unknown by B's manager,
+      //    while the agent that failed over stays Ready.
       const bClient = new ApiClient({ servers: [b.url], timeoutMs: 15_000 });
       await waitFor(async () => {
         const h = (await bClient.get<Lease>(LEASE)).spec?.holderIdentity;

@@ -7,9 +7,9 @@ import { runChaos } from './runner.js';
 describe('chaos (short form)', function () {
   this.timeout(400_000);
 
-  it('keeps every invariant while etcd members, API servers, schedulers and agents are killed and paused', async () => {
+  it('keeps every invariant while etcd members, API servers, the controller manager, schedulers and agents are killed and paused', async () => {
     const seed = Number(process.env.CELL_CHAOS_SEED ?? 4242);
-    const result = await runChaos({ seed, pods: 600, durationMs: 60_000, hollowNodes: 20, realPods: 4, faults: 7, settleMs: 60_000, log: () => undefined });
+    const result = await runChaos({ seed, pods: 600, durationMs: 60_000, hollowNodes: 20, realPods: 4, faults: 8, settleMs: 60_000, log: () => undefined });
     console.log(result.report);
     expect(result.summary.violations.map((v) => `[${v.invariant}] ${v.message}`), result.report).to.deep.equal([]);
   });

@@ -1,5 +1,5 @@
 // The chaos run's cluster on loopback: a 3-member etcd cluster, two API server replicas on one
-// etcd prefix, three scheduler daemons (default-scheduler twice, active-active, and a binpack
+// etcd prefix, a controller manager (leader-elected, over both API servers), three scheduler daemons (default-scheduler twice, active-active, and a binpack
 // policy), hollow agents and a few real agents. Every process is a ManagedProcess the fault
 // injector can kill, restart, pause and resume. Any exit the injector (or the final shutdown) did
 // not cause is recorded as a crash: the run fails on it.
@@ -9,12 +9,13 @@ import { killAllWith, removeDir, startAgent, tempRoot, type AgentProcess } from 
 import { startEtcdCluster, type EtcdCluster, type EtcdMember } from '../harness/etcd-cluster.js';
 import { freePort } from '../harness/ports.js';
 import { startSchedulerProcess, type SchedulerProcess } from '../schedulers/scheduler-process.js';
+import { startControllerManagerProcess, type ControllerManagerProcess } from '../controllers/helpers.js';
 import { ApiClient } from '../../shared/client/http-client.js';
 import type { Lease } from '../../shared/api/coordination.js';
 import type { Node } from '../../shared/api/core.js';
 import { errorMessage } from '../../shared/errors.js';
 
-export type Role = 'etcd' | 'apiserver' | 'scheduler' | 'agent';
+export type Role = 'etcd' | 'apiserver' | 'controller-manager' | 'scheduler' | 'agent';
 
 export interface Crash {
   process: string;
@@ -100,7 +101,7 @@ abstract class ChildManaged implements ManagedProcess {
     this.child = child;
     this.expectExit = false;
     const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-      if (this.child === child && !this.expectExit) this.cluster.recordCrash(this.id, code, signal, this.output());
+      if (this.child === child && !this.expectExit) this.unexpectedExit(code, signal);
     };
     if (child.exitCode !== null || child.signalCode !== null) onExit(child.exitCode, child.signalCode);
     else child.once('exit', onExit);
@@ -108,6 +109,11 @@ abstract class ChildManaged implements ManagedProcess {
 
   async start(): Promise<void> {
     this.track(await this.spawn());
+  }
+
+  /** An exit nobody asked for: a crash, unless a subclass knows it for a supervised one. */
+  protected unexpectedExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.cluster.recordCrash(this.id, code, signal, this.output());
   }
 
   pid(): number | undefined {
@@ -233,6 +239,52 @@ class SchedulerManaged extends ChildManaged {
   }
 }
 
+/** Lease timings of the chaos run's controller manager: a restarted one leads again within seconds. */
+const MANAGER_LEASE_ARGS = ['--leader-elect-lease-duration=8s', '--leader-elect-renew-deadline=6s', '--leader-elect-retry-period=1s'];
+
+class ControllerManagerManaged extends ChildManaged {
+  readonly role = 'controller-manager' as const;
+  private proc: ControllerManagerProcess | undefined;
+  /** Exits after a lost lease, each restarted as a supervisor would. */
+  supervisedRestarts = 0;
+
+  protected async spawn(): Promise<ChildProcess> {
+    this.proc = await startControllerManagerProcess({ server: this.cluster.serverList(this.id), args: MANAGER_LEASE_ARGS });
+    return this.proc.child;
+  }
+
+  /**
+   * Losing the lease (its API writes failing past the renew deadline while etcd or an API server
+   * is down) makes the process exit 1 by design: restart it, as systemd or compose would. Any
+   * other unasked exit is a crash.
+   */
+  protected override unexpectedExit(code: number | null, signal: NodeJS.Signals | null): void {
+    if (code === 1 && this.output().includes('leaderelection lost')) {
+      this.supervisedRestarts++;
+      this.cluster.note(`${this.id} lost its lease and exited 1; restarted as its supervisor would`);
+      this.start().catch((err: unknown) => this.cluster.recordCrash(this.id, code, signal, `restart after a lost lease failed: ${errorMessage(err)}\n${this.output()}`));
+      return;
+    }
+    super.unexpectedExit(code, signal);
+  }
+
+  /** Answers /healthz and holds the lease (the only replica: it must lead). */
+  async healthy(): Promise<boolean> {
+    if (!this.proc || !(await httpOk(`${this.proc.url}/healthz`))) return false;
+    try {
+      const text = await (await fetch(`${this.proc.url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+      return /^leader_election_master_status\{[^}]*\} 1$/m.test(text);
+    } catch {
+      // Paused or going: not healthy right now.
+      return false;
+    }
+  }
+
+  output(): string {
+    return (this.proc?.output() ?? '').slice(-OUTPUT_TAIL);
+  }
+}
+
 class AgentManaged extends ChildManaged {
   readonly role = 'agent' as const;
   private proc: AgentProcess | undefined;
@@ -342,6 +394,7 @@ class EtcdManaged implements ManagedProcess {
 export class ChaosCluster {
   etcd!: EtcdCluster;
   readonly apiservers: ApiServerManaged[] = [];
+  readonly controllerManagers: ControllerManagerManaged[] = [];
   readonly schedulers: SchedulerManaged[] = [];
   readonly agents: AgentManaged[] = [];
   readonly etcdMembers: EtcdManaged[] = [];
@@ -357,7 +410,7 @@ export class ChaosCluster {
   constructor(private readonly opts: ClusterOptions) {}
 
   get all(): ManagedProcess[] {
-    return [...this.etcdMembers, ...this.apiservers, ...this.schedulers, ...this.agents];
+    return [...this.etcdMembers, ...this.apiservers, ...this.controllerManagers, ...this.schedulers, ...this.agents];
   }
 
   recordCrash(id: string, code: number | null, signal: NodeJS.Signals | null, output: string): void {
@@ -384,6 +437,8 @@ export class ChaosCluster {
     await Promise.all(this.apiservers.map((a) => a.start()));
     this.client = new ApiClient({ servers: this.apiservers.map((a) => a.url), timeoutMs: 5_000, retries: 2 });
     for (const ns of [NAMESPACE, PROBE_NAMESPACE]) await this.client.create({ resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    this.controllerManagers.push(new ControllerManagerManaged('controller-manager', this));
+    await Promise.all(this.controllerManagers.map((m) => m.start()));
 
     const common = (id: string) => [`--server=${this.serverList(id)}`, `--heartbeat-interval=${HEARTBEAT}`];
     const perAgent = Math.ceil(this.opts.hollowNodes / this.opts.hollowAgents);
@@ -454,7 +509,7 @@ export class ChaosCluster {
       const codes = await Promise.all(ps.map((p) => p.stop()));
       codes.forEach((code, i) => code !== 0 && unclean.push({ process: ps[i]!.id, code }));
     };
-    await tier([...this.schedulers, ...this.agents]);
+    await tier([...this.controllerManagers, ...this.schedulers, ...this.agents]);
     await tier(this.apiservers);
     this.client?.close();
     for (const m of this.etcdMembers) await m.stop();

@@ -5,20 +5,23 @@
 //                                        restarted after its down time; its rejoin is timed too)
 //   apiserver-kill                       kill → the restarted server is ready (/readyz)
 //   scheduler-kill                       kill → the restarted daemon is ready (informers synced)
+//   controller-manager-kill              kill → the restarted manager holds the lease again (the
+//                                        killed one did not release it: up to a lease duration)
 //   agent-kill                           kill → every node of the agent Ready, leases renewed by the new process
 //   pause (SIGSTOP, 1–5 s, then SIGCONT) SIGCONT → the process answers its health probe and an API write succeeds
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { errorMessage } from '../../shared/errors.js';
 import { PROBE_NAMESPACE, type ChaosCluster, type ManagedProcess } from './cluster.js';
 
-export type FaultKind = 'etcd-leader-kill' | 'etcd-member-kill' | 'apiserver-kill' | 'scheduler-kill' | 'agent-kill' | 'pause';
-export const FAULT_KINDS: readonly FaultKind[] = ['etcd-leader-kill', 'etcd-member-kill', 'apiserver-kill', 'scheduler-kill', 'agent-kill', 'pause'];
+export type FaultKind = 'etcd-leader-kill' | 'etcd-member-kill' | 'apiserver-kill' | 'controller-manager-kill' | 'scheduler-kill' | 'agent-kill' | 'pause';
+export const FAULT_KINDS: readonly FaultKind[] = ['etcd-leader-kill', 'etcd-member-kill', 'apiserver-kill', 'controller-manager-kill', 'scheduler-kill', 'agent-kill', 'pause'];
 
 /** Relative frequency of each kind beyond the one of each every schedule has. */
 const WEIGHTS: Record<FaultKind, number> = {
   'etcd-leader-kill': 2,
   'etcd-member-kill': 1,
   'apiserver-kill': 2,
+  'controller-manager-kill': 1,
   'scheduler-kill': 2,
   'agent-kill': 1,
   pause: 3,
@@ -150,6 +153,19 @@ export class FaultInjector {
         await target.restart();
         const newLeader = await c.etcd.leaderIndex(30_000);
         return rec(target, heal, `rejoined in ${Date.now() - restartAt} ms; leader now ${c.etcdMembers[newLeader]!.id}`);
+      }
+      case 'controller-manager-kill': {
+        const target = this.choose(c.controllerManagers, f.pick);
+        const killedAt = Date.now();
+        await target.kill();
+        await sleep(f.downMs);
+        try {
+          await target.restart();
+        } catch (err) {
+          return rec(target, undefined, `restart failed: ${errorMessage(err)}`);
+        }
+        const heal = await this.until(() => target.healthy(), killedAt);
+        return rec(target, heal, 'healed = leading again');
       }
       case 'apiserver-kill':
       case 'scheduler-kill':

@@ -7,7 +7,7 @@ import { errorMessage } from '../../shared/errors.js';
 import { seededRandom } from '../harness/random.js';
 import { metricValue } from '../schedulers/scheduler-process.js';
 import { ChaosCluster, ETCD_PREFIX, NAMESPACE } from './cluster.js';
-import { FaultInjector, planFaults } from './faults.js';
+import { FAULT_KINDS, FaultInjector, planFaults } from './faults.js';
 import { EtcdReader } from './history.js';
 import { checkAtRevision, compareWatch, podOutcomes, replay, type Violation } from './invariants.js';
 import { formatReport, type ChaosSummary } from './report.js';
@@ -90,7 +90,7 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     informer = new InformerConsumer(cluster.apiservers.at(-1)!.url, NAMESPACE);
     await informer.start();
 
-    const faultCount = cfg.faults ?? Math.max(6, Math.round(cfg.durationMs / 12_000));
+    const faultCount = cfg.faults ?? Math.max(FAULT_KINDS.length, Math.round(cfg.durationMs / 12_000));
     const plan = planFaults(seededRandom(cfg.seed ^ 0x5eed), cfg.durationMs, faultCount);
     log(`setup ${setupSeconds.toFixed(0)} s (etcd ${cluster.etcd.endpoints.join(',')}, prefix ${ETCD_PREFIX}, API servers ${cluster.apiservers.map((a) => a.url).join(',')}); ${cfg.pods} pods over ${(cfg.durationMs / 1000).toFixed(0)} s, ${plan.length} faults: ${plan.map((f) => f.kind).join(', ')}`);
     const injector = new FaultInjector(cluster, new ApiClient({ servers: cluster.apiservers.map((a) => a.url), timeoutMs: 2_000, retries: 0 }), log);

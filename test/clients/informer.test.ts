@@ -322,8 +322,8 @@ describe('Informer (shared/client/informer.ts) against a real API server on etcd
         etcdEndpoints: etcdEndpoints(),
         prefix,
         port,
-        // History is kept (no compaction) unless a test compacts it; no controllers to add writes.
-        args: ['--log-level=error', '--compaction-interval=0', '--controllers=-nodelifecycle,-podgc'],
+        // History is kept (no compaction) unless a test compacts it (and no controller manager adds writes).
+        args: ['--log-level=error', '--compaction-interval=0'],
       });
 
     /** Writes while the informer's server is down, through an in-process server on the same etcd prefix. */

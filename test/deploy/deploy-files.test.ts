@@ -39,6 +39,9 @@ describe('deployment files', function () {
     const services = Object.entries(compose.services);
     expect(services.filter(([n]) => n.startsWith('etcd-')).length).to.equal(3);
     expect(services.filter(([n]) => n.startsWith('apiserver-')).length).to.equal(2);
+    // The control loops run in their own leader-elected process, not in the API servers.
+    const managers = services.filter(([, svc]) => svc.command?.[0] === 'dist/controllers/main.js');
+    expect(managers.length, 'controller manager replicas').to.equal(2);
     let checked = 0;
     for (const [name, svc] of services) {
       const [entry, ...args] = svc.command ?? [];
@@ -53,12 +56,13 @@ describe('deployment files', function () {
   it('systemd units start real entry points with real flags', async () => {
     const dir = path.join(DEPLOY, 'systemd');
     const units = readdirSync(dir).filter((f) => f.endsWith('.service'));
-    expect(units.length).to.equal(3);
+    expect(units.length).to.equal(4);
+    expect(units).to.include('cell-controller-manager.service');
     for (const unit of units) {
       const text = readFileSync(path.join(dir, unit), 'utf8').replace(/\\\n/g, ' ');
       const exec = /^ExecStart=(.*)$/m.exec(text)?.[1]?.trim().split(/\s+/) ?? [];
       const entry = exec.find((a) => a.includes('/dist/'))!;
-      expect(entry, unit).to.match(/dist\/(apiserver|schedulers|agent)\/main\.js$/);
+      expect(entry, unit).to.match(/dist\/(apiserver|schedulers|agent|controllers)\/main\.js$/);
       const help = await helpOf(entry);
       for (const flag of flagsIn(exec)) expect(help, `${unit}: ${flag}`).to.contain(flag);
     }
@@ -68,7 +72,7 @@ describe('deployment files', function () {
     const dash = JSON.parse(readFileSync(path.join(DEPLOY, 'grafana/cell-dashboard.json'), 'utf8')) as {
       panels: { targets: { expr: string }[] }[];
     };
-    const sources = ['apiserver', 'schedulers', 'agent']
+    const sources = ['apiserver', 'schedulers', 'agent', 'controllers']
       .flatMap((d) => readdirSync(path.join(REPO, d), { recursive: true, encoding: 'utf8' }).map((f) => path.join(REPO, d, f)))
       .filter((f) => f.endsWith('.ts'))
       .map((f) => readFileSync(f, 'utf8'))

@@ -1,4 +1,4 @@
-// The budget arithmetic on its own (apiserver/disruption/budget.ts) and the PodDisruptionBudget
+// The budget arithmetic on its own (shared/disruption-budget.ts) and the PodDisruptionBudget
 // schema's validation: no store, no server.
 import { expect } from 'chai';
 import type { Pod } from '../../shared/api/core.js';
@@ -6,7 +6,7 @@ import { podDisruptionBudgetsResource } from '../../shared/api/registry.js';
 import type { PodDisruptionBudget, PodDisruptionBudgetSpec } from '../../shared/api/policy.js';
 import { validateObject } from '../../shared/api/validation.js';
 import { InvalidError } from '../../shared/errors.js';
-import { computeStatus, DELETION_TIMEOUT_MS, nextExpiry, scaled } from '../../apiserver/disruption/budget.js';
+import { computeStatus, DELETION_TIMEOUT_MS, nextExpiry, scaled } from '../../shared/disruption-budget.js';
 import { defaultClusterRoles } from '../../apiserver/auth/rbac-defaults.js';
 
 function budget(spec: PodDisruptionBudgetSpec, status: Partial<PodDisruptionBudget['status']> = {}): PodDisruptionBudget {

@@ -392,7 +392,7 @@ describe('pod disruption budgets and evictions under RBAC', function () {
   let api: TestApiServer;
 
   before(async () => {
-    api = await startTestApiServer({ backend: 'etcd', auth: true, controllers: { enabled: ['disruption'] } });
+    api = await startDisruptionServer({ auth: true, token: TEST_TOKENS.admin });
   });
   after(async () => api?.close());
 

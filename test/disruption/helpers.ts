@@ -1,20 +1,30 @@
-// Fixtures of the disruption tests: an API server on etcd running the disruption controller, pods
+// Fixtures of the disruption tests: an API server on etcd with the disruption controller (an
+// in-process cell-controller-manager running only it), pods
 // bound to a node and reported Running/Ready through the status subresource as an agent would,
 // budgets, and polling on what the store holds.
 import type { Pod } from '../../shared/api/core.js';
 import type { PodDisruptionBudget, PodDisruptionBudgetSpec } from '../../shared/api/policy.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { startTestControllerManager } from '../controllers/helpers.js';
 import { createBoundPod, createNode, podManifest } from '../cli/helpers.js';
 
 export { createNode };
 
-/** An API server on etcd that runs the disruption controller (and no other controller). */
-export function startDisruptionServer(): Promise<TestApiServer> {
-  return startTestApiServer({
-    backend: 'etcd',
-    controllers: { enabled: ['disruption'], leaderElection: { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 200 } },
-  });
+/**
+ * An API server on etcd (`auth` as startTestApiServer's) and a controller manager running the
+ * disruption controller (and no other) against it with `token`; close() stops both.
+ */
+export async function startDisruptionServer(o: { auth?: boolean; token?: string } = {}): Promise<TestApiServer> {
+  const api = await startTestApiServer({ backend: 'etcd', ...(o.auth ? { auth: true } : {}) });
+  const controllers = startTestControllerManager(api.url, { ...(o.token ? { token: o.token } : {}), enabled: ['disruption'] });
+  return {
+    ...api,
+    async close() {
+      await controllers.stop();
+      await api.close();
+    },
+  };
 }
 
 /** The agent's report of a started pod: Running, with Ready as the agent sets it. */

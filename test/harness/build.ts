@@ -10,7 +10,7 @@ import { REPO_ROOT } from './entrypoint.js';
 const run = promisify(execFile);
 const builds = new Map<string, Promise<void>>();
 
-const BINARIES = ['apiserver', 'cli', 'schedulers', 'agent'];
+const BINARIES = ['apiserver', 'cli', 'schedulers', 'agent', 'controllers'];
 
 /** Compile `root` (a checkout of this repository; default this one) into its dist/, as `npm run build` does. */
 export function buildDist(root: string = REPO_ROOT): Promise<void> {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export type Program = 'apiserver' | 'schedulers' | 'agent' | 'cli';
+export type Program = 'apiserver' | 'schedulers' | 'agent' | 'cli' | 'controllers';
 
 /** Node's arguments to run `program`'s main module: `nodeArgs`, then the entry point. */
 export function programArgs(program: Program, nodeArgs: readonly string[] = [], from: 'source' | 'dist' | undefined = undefined): string[] {

@@ -35,6 +35,10 @@ const MINIMAL: Record<string, unknown> = {
   SubjectAccessReview: { spec: { user: 'alice', nonResourceAttributes: { verb: 'get', path: '/api' } } },
   SelfSubjectReview: {},
   PodDisruptionBudget: { metadata: { name: 'web', namespace: 'default' }, spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } } },
+  Job: { metadata: { name: 'pi', namespace: 'default' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'busybox' }] } } } },
+  Deployment: { metadata: { name: 'web', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'busybox' }] } } } },
+  ResourceQuota: { metadata: { name: 'compute', namespace: 'default' }, spec: { hard: { pods: '10', 'requests.cpu': '4' } } },
+  ReplicaSet: { metadata: { name: 'web-1', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'busybox' }] } } } },
 };
 
 /** What `kubectl get pod -o json` prints for a pod from a real cluster (trimmed), with the null Go clients send. */
@@ -276,7 +280,8 @@ describe('api schemas', () => {
       expect(resolveResource('pods.v1')?.kind).to.equal('Pod');
       expect(resolveResource('nodeallocations')?.kind).to.equal('NodeAllocation');
       expect(resolveResource('pods.apps')).to.equal(undefined);
-      expect(resolveResource('deployments')).to.equal(undefined);
+      expect(resolveResource('deploy')?.kind).to.equal('Deployment');
+      expect(resolveResource('statefulsets')).to.equal(undefined);
     });
 
     it('finds resources by group/version/resource and by kind', () => {
@@ -297,11 +302,13 @@ describe('api schemas', () => {
         'authorization.k8s.io/v1',
         'authentication.k8s.io/v1',
         'policy/v1',
+        'batch/v1',
+        'apps/v1',
       ]);
-      expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events']);
+      expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'resourcequotas']);
       expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log', 'eviction']);
       expect(resourceForKind('NodeAllocation')?.verbs).to.deep.equal(['get', 'list', 'watch']);
-      expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods']);
+      expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods', 'jobs', 'deployments', 'replicasets']);
       const names = RESOURCES.flatMap((r) => [r.resource, r.singularName, ...r.shortNames]);
       expect(new Set(names).size, 'names and short names are unambiguous').to.equal(names.length);
     });

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import type { PodInput } from '../../../schedulers/testing/harness.js';
 import { MemoryCluster } from '../../../schedulers/testing/memory-cluster.js';
 import { testNode, testPod } from '../../../schedulers/testing/harness.js';
-import { DecisionTime, jobOf } from '../../../schedulers/experiment/decision-time.js';
+import { DecisionTime, jobOf, parseDecisionTimeClasses } from '../../../schedulers/experiment/decision-time.js';
 import type { Pod } from '../../../shared/api/core.js';
 import { counter, startMemoryScheduler, until, type MemoryScheduler } from './memory-scheduler.js';
 
@@ -31,6 +31,25 @@ describe('scheduler decision time (experiments)', function () {
     // A pod with no controller and no gang is a job of its own.
     expect(jobOf(pod(testPod('lone')))).to.match(/^pod:/);
     expect(new DecisionTime({ perJobMs: 0, perTaskMs: 0 }).enabled).to.equal(false);
+  });
+
+  it('charges per-class times keyed by a pod label, the default times to other pods (a monolithic scheduler)', () => {
+    const classes = parseDecisionTimeClasses('service=2s/10ms, batch=0/5ms');
+    expect(classes.get('service')).to.deep.equal({ perJobMs: 2000, perTaskMs: 10 });
+    expect(() => parseDecisionTimeClasses('service=2s')).to.throw(/CLASS=T_JOB\/T_TASK/);
+    const t = new DecisionTime({ perJobMs: 100, perTaskMs: 1, classes: { label: 'class', times: classes } });
+    const labelled = (job: string, name: string, cls?: string) => {
+      const input = taskOf(job, name);
+      input.metadata = { ...input.metadata, labels: cls ? { class: cls } : {} };
+      return input as unknown as Pod;
+    };
+    expect(t.costOf(labelled('s', 's-0', 'service'))).to.equal(2010);
+    expect(t.costOf(labelled('s', 's-1', 'service'))).to.equal(10);
+    expect(t.costOf(labelled('b', 'b-0', 'batch'))).to.equal(5);
+    expect(t.costOf(labelled('o', 'o-0', 'other'))).to.equal(101);
+    expect(t.costOf(labelled('u', 'u-0'))).to.equal(101);
+    // Only class times set: still on.
+    expect(new DecisionTime({ perJobMs: 0, perTaskMs: 0, classes: { label: 'class', times: classes } }).enabled).to.equal(true);
   });
 
   it('waits the decision time before committing and counts it as busy time', async () => {

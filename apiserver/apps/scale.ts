@@ -1,0 +1,88 @@
+// The `scale` subresource of Deployments and ReplicaSets: an autoscaling/v1 Scale view of the
+// object (spec.replicas, status.replicas, status.selector as a query string), read with GET and
+// written with PUT or PATCH — what `kubectl scale` and autoscalers use. A write changes only the
+// parent's spec.replicas; a resourceVersion in the body is a precondition on the parent, as in
+// Kubernetes. The router has already authorized the request as `<resource>/scale`.
+import { scaleKind } from '../../shared/api/registry.js';
+import type { Scale } from '../../shared/api/apps.js';
+import { validateObject } from '../../shared/api/validation.js';
+import { labelSelectorFromSpec, type LabelSelectorSpec } from '../../shared/labels.js';
+import { BadRequestError } from '../../shared/errors.js';
+import { readObjectBody, readPatchBody } from '../http/body.js';
+import { applyPatch } from '../http/patch.js';
+import { dryRunParam } from '../http/query.js';
+import type { CustomHandler, ServedResource } from '../http/resources.js';
+import type { KubeObject } from '../registry/object.js';
+
+export interface ScaleDeps {
+  maxRequestBytes: number;
+  served(resource: string): ServedResource;
+  addCustomHandler(key: string, handler: CustomHandler): void;
+}
+
+/** The resources that have a scale subresource. */
+export const SCALABLE_RESOURCES = ['deployments', 'replicasets'] as const;
+
+interface ScalableView {
+  spec?: { replicas?: number; selector?: LabelSelectorSpec };
+  status?: { replicas?: number };
+}
+
+/** The Scale of a stored Deployment or ReplicaSet. */
+export function scaleOf(obj: KubeObject): Scale {
+  const view = obj as ScalableView;
+  const m = obj.metadata;
+  const selector = view.spec?.selector ? labelSelectorFromSpec(view.spec.selector).toString() : undefined;
+  return {
+    apiVersion: 'autoscaling/v1',
+    kind: 'Scale',
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      creationTimestamp: m.creationTimestamp,
+    },
+    spec: { replicas: view.spec?.replicas ?? 0 },
+    status: { replicas: view.status?.replicas ?? 0, ...(selector !== undefined ? { selector } : {}) },
+  };
+}
+
+export function installScale(d: ScaleDeps): void {
+  for (const resource of SCALABLE_RESOURCES) {
+    const rest = () => d.served(resource).rest;
+
+    /** Writes `scale.spec.replicas` to the parent (keeping its resourceVersion precondition) and answers the new Scale. */
+    const write = async (namespace: string | undefined, name: string, scale: Scale, query: URLSearchParams): Promise<{ status: number; body: unknown }> => {
+      if (scale.metadata.name !== undefined && scale.metadata.name !== name) {
+        throw new BadRequestError(`the name of the object (${scale.metadata.name}) does not match the name on the URL (${name})`);
+      }
+      if (scale.spec.replicas === undefined) throw new BadRequestError('a Scale must set spec.replicas');
+      const patch = {
+        metadata: scale.metadata.resourceVersion ? { resourceVersion: scale.metadata.resourceVersion } : {},
+        spec: { replicas: scale.spec.replicas },
+      };
+      const updated = await rest().patch(namespace, name, 'merge', patch, undefined, dryRunParam(query) ? { dryRun: true } : {});
+      return { status: 200, body: scaleOf(updated) };
+    };
+
+    d.addCustomHandler(`${resource}/scale:GET`, async ({ path }) => {
+      const obj = await rest().get(path.namespace, path.name ?? '');
+      return { status: 200, body: scaleOf(obj) };
+    });
+    d.addCustomHandler(`${resource}/scale:PUT`, async ({ req, path, query }) => {
+      const raw = await readObjectBody(req, d.maxRequestBytes);
+      const scale = validateObject(scaleKind, raw);
+      return write(path.namespace, path.name ?? '', scale, query);
+    });
+    d.addCustomHandler(`${resource}/scale:PATCH`, async ({ req, path, query }) => {
+      const { type, patch } = await readPatchBody(req, d.maxRequestBytes);
+      const name = path.name ?? '';
+      const current = scaleOf(await rest().get(path.namespace, name));
+      // The patch applies to the Scale the client sees; a resourceVersion it names stays a precondition.
+      const patched = validateObject(scaleKind, applyPatch(type, current, patch));
+      if (patched.metadata.resourceVersion === current.metadata.resourceVersion) delete patched.metadata.resourceVersion;
+      return write(path.namespace, name, patched, query);
+    });
+  }
+}

@@ -1,0 +1,60 @@
+// Wires ResourceQuota admission into the API server: the quota hook on pods (compute resources,
+// `pods`, `count/pods`) and on every other namespaced kind it serves (`count/<resource>.<group>`),
+// and the release of the pods a node's delete fails in its own transaction (placement/hooks.ts
+// writes those pods directly, past the pods store's hooks).
+import type { Pod } from '../../shared/api/core.js';
+import type { NodeAllocation } from '../../shared/api/scheduling.js';
+import { holdsResources } from '../../shared/node-ledger.js';
+import { PODS_KIND } from '../../shared/quota-usage.js';
+import { ConflictError } from '../../shared/errors.js';
+import { MAX_TXN_OPS } from '../storage/store.js';
+import type { ServedResource } from '../http/resources.js';
+import type { KubeObject } from '../registry/object.js';
+import type { ResourceStore, WriteHook } from '../registry/resource-store.js';
+import { quotaAdmissionHook, quotaEffects, type ObjectChange } from './admission.js';
+
+export const QUOTA_RESOURCE = 'resourcequotas';
+
+export function installQuota(resources: ReadonlyMap<string, ServedResource>): void {
+  const quotas = resources.get(QUOTA_RESOURCE)?.rest.objects;
+  if (!quotas) return;
+  for (const [resource, served] of resources) {
+    const def = served.rest.def;
+    // Quotas do not count themselves (that would make a quota's own write a quota admission).
+    if (!def.namespaced || resource === QUOTA_RESOURCE || !served.verbs.includes('create')) continue;
+    served.rest.objects.addWriteHook(quotaAdmissionHook({ group: def.group, resource: def.resource }, quotas));
+  }
+  const nodes = resources.get('nodes')?.rest.objects;
+  const pods = resources.get('pods')?.rest.objects;
+  const allocations = resources.get('nodeallocations')?.rest.objects;
+  if (nodes && pods && allocations) nodes.addWriteHook(nodeDeleteReleaseHook(quotas, pods, allocations));
+}
+
+/**
+ * A node's delete fails every pod its ledger lists, in the node's transaction: those pods leave
+ * their quotas in that same transaction. Reads the same fresh state the ledger hook does.
+ */
+function nodeDeleteReleaseHook(quotas: ResourceStore, pods: ResourceStore, allocations: ResourceStore): WriteHook {
+  return async (prev, next) => {
+    if (next || !prev) return { compares: [], ops: [] };
+    const node = prev.metadata.name ?? '';
+    const sv = await allocations.store.get(allocations.key(undefined, node));
+    if (!sv) return { compares: [], ops: [] };
+    const alloc = allocations.decode(sv.value, sv.version) as unknown as NodeAllocation;
+    const stored = await Promise.all(alloc.spec.pods.map((e) => pods.store.get(pods.key(e.namespace, e.name))));
+    const changes: ObjectChange[] = [];
+    stored.forEach((psv, i) => {
+      if (!psv) return;
+      const pod = pods.decode(psv.value, psv.version) as unknown as Pod;
+      if (pod.metadata.uid !== alloc.spec.pods[i]!.uid || pod.spec.nodeName !== node || !holdsResources(pod)) return;
+      const failed = { ...pod, status: { ...pod.status, phase: 'Failed' as const } };
+      changes.push({ prev: pod as unknown as KubeObject, next: failed as unknown as KubeObject });
+    });
+    const fx = await quotaEffects(quotas, PODS_KIND, changes);
+    // The node's transaction already guards the node, its ledger and every listed pod (hooks.ts).
+    if (fx.compares.length > 0 && 2 + alloc.spec.pods.length + fx.compares.length > MAX_TXN_OPS) {
+      throw new ConflictError(`node ${node} still has ${alloc.spec.pods.length} bound pods under quotas, more than one transaction can fail and release with it; they must be released first`, { kind: 'nodes', name: node });
+    }
+    return fx;
+  };
+}

@@ -1,0 +1,74 @@
+// The Job's REST strategy, as Kubernetes' job strategy: on create the server owns the status and,
+// unless spec.manualSelector, generates the selector from the Job's uid and labels the template to
+// match; on update the selector, completions, completion mode and the pod template are immutable
+// (a suspended Job that never started may still change where and how its pods are scheduled).
+import { isDeepStrictEqual } from 'node:util';
+import {
+  JOB_CONTROLLER_UID_LABEL,
+  JOB_NAME_LABEL,
+  LEGACY_CONTROLLER_UID_LABEL,
+  LEGACY_JOB_NAME_LABEL,
+  type Job,
+  type JobSpec,
+} from '../../shared/api/batch.js';
+import { cause, invalidObjectError } from '../../shared/api/field-errors.js';
+import type { FieldCause } from '../../shared/errors.js';
+import type { KubeObject } from './object.js';
+import type { Strategy } from './strategy.js';
+
+/** Objects reaching the strategy were decoded by JobSchema; this is that view of them. */
+function jobOf(obj: KubeObject): Job {
+  return obj as unknown as Job;
+}
+
+function invalid(job: Job, causes: FieldCause[]): Error {
+  return invalidObjectError({ kind: 'Job', name: job.metadata.name ?? '' }, causes);
+}
+
+/** Template fields Kubernetes lets a suspended, never-started Job change (to move it before it runs). */
+function withoutSchedulingDirectives(template: JobSpec['template']): unknown {
+  const { nodeSelector: _n, affinity: _a, tolerations: _t, ...spec } = template.spec;
+  const { labels: _l, annotations: _an, ...metadata } = template.metadata;
+  return { metadata, spec };
+}
+
+export const jobStrategy: Strategy = {
+  prepareForCreate(obj) {
+    const job = jobOf(obj);
+    job.status = {};
+    if (job.spec.manualSelector === true) return;
+    if (job.spec.selector !== undefined) {
+      throw invalid(job, [cause.invalid('spec.selector', job.spec.selector, '`selector` will be auto-generated')]);
+    }
+    const uid = job.metadata.uid ?? '';
+    const name = job.metadata.name ?? job.metadata.generateName ?? '';
+    job.spec.selector = { matchLabels: { [JOB_CONTROLLER_UID_LABEL]: uid } };
+    job.spec.template.metadata.labels = {
+      ...job.spec.template.metadata.labels,
+      [JOB_CONTROLLER_UID_LABEL]: uid,
+      [LEGACY_CONTROLLER_UID_LABEL]: uid,
+      // Label values hold at most 63 characters; a longer Job name is left off, as Kubernetes does.
+      ...(name.length <= 63 ? { [JOB_NAME_LABEL]: name, [LEGACY_JOB_NAME_LABEL]: name } : {}),
+    };
+  },
+  validateUpdate(next, old) {
+    const a = jobOf(next).spec;
+    const b = jobOf(old).spec;
+    const causes: FieldCause[] = [];
+    const immutable = (field: string, x: unknown, y: unknown) => {
+      if (!isDeepStrictEqual(x, y)) causes.push(cause.invalid(field, x ?? null, 'field is immutable'));
+    };
+    immutable('spec.selector', a.selector, b.selector);
+    immutable('spec.manualSelector', a.manualSelector, b.manualSelector);
+    immutable('spec.completions', a.completions, b.completions);
+    immutable('spec.completionMode', a.completionMode, b.completionMode);
+    immutable('spec.podFailurePolicy', a.podFailurePolicy, b.podFailurePolicy);
+    const neverStarted = b.suspend && jobOf(old).status.startTime === undefined;
+    const templateA = neverStarted ? withoutSchedulingDirectives(a.template) : a.template;
+    const templateB = neverStarted ? withoutSchedulingDirectives(b.template) : b.template;
+    if (!isDeepStrictEqual(templateA, templateB)) {
+      causes.push(cause.invalid('spec.template', 'template', 'field is immutable'));
+    }
+    if (causes.length > 0) throw invalid(jobOf(old), causes);
+  },
+};

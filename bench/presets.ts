@@ -1,0 +1,59 @@
+// Named benchmark runs, so a figure in the README can be reproduced with one word — here
+// (`npm run bench:preset -- <name>`) or on another machine from the portable bundle
+// (`./run.sh <name>`, deploy/bundle.ts). A preset is a benchmark script and its environment;
+// every run has etcd with fsync and the compiled processes, as the bench:* scripts do.
+
+export interface BenchPreset {
+  /** The benchmark module under bench/. */
+  script: 'e2e' | 'bind' | 'apiserver' | 'watchers' | 'store' | 'jobs';
+  /** What it shows, for --list. */
+  about: string;
+  env: Record<string, string>;
+}
+
+export const PRESETS: Record<string, BenchPreset> = {
+  'e2e-2core': {
+    script: 'e2e',
+    about: '1,000 nodes × 3,000 pods, two schedulers, one API server: the 2-core scenario',
+    env: { BENCH_SCENARIOS: '1000x3000' },
+  },
+  'e2e-16core': {
+    script: 'e2e',
+    about: '5,000 × 20,000 and 10,000 × 100,000, one API server: the 16-core scenario',
+    env: { BENCH_SCENARIOS: '5000x20000,10000x100000' },
+  },
+  'scaleout-2-16core': {
+    script: 'e2e',
+    about: '5,000 × 20,000 through 2 API server replicas (compare with e2e-16core for CPU per pod)',
+    env: { BENCH_SCENARIOS: '5000x20000', BENCH_APISERVERS: '2' },
+  },
+  'scaleout-4-16core': {
+    script: 'e2e',
+    about: '5,000 × 20,000 through 4 API server replicas',
+    env: { BENCH_SCENARIOS: '5000x20000', BENCH_APISERVERS: '4' },
+  },
+  'bind-2core': {
+    script: 'bind',
+    about: 'the placement commit alone: bindings and placements per second against raw etcd CAS',
+    env: {},
+  },
+  'fanout-1000-16core': {
+    script: 'apiserver',
+    about: 'watch fan-out: 1,000 watchers of 200 creates/s for 10 s',
+    env: { BENCH_WATCHERS: '1000' },
+  },
+  'fanout-5000-16core': {
+    script: 'apiserver',
+    about: 'watch fan-out: 5,000 watchers of 200 creates/s for 10 s',
+    env: { BENCH_WATCHERS: '5000' },
+  },
+  smoke: {
+    script: 'e2e',
+    about: 'a few seconds: 50 nodes × 100 pods, to check that a machine (or a bundle) runs benchmarks at all',
+    env: { BENCH_SCENARIOS: '50x100', BENCH_CAS_MS: '500' },
+  },
+};
+
+export function presetNames(): string[] {
+  return Object.keys(PRESETS);
+}

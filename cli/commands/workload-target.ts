@@ -1,0 +1,31 @@
+// The object a workload command (scale, rollout, set image) acts on: `TYPE NAME` or `TYPE/NAME`,
+// as kubectl takes it, resolved through the registry and limited to the kinds the verb supports.
+import type { ResourceInfo } from '../../shared/api/registry.js';
+import { UsageError } from '../errors.js';
+import { resolveType } from '../resources.js';
+import { qualifiedKind } from '../output/printers.js';
+
+export interface WorkloadTarget {
+  info: ResourceInfo;
+  name: string;
+  /** `deployment.apps/web`, as kubectl prints it. */
+  display: string;
+}
+
+export function workloadTarget(args: readonly string[], verb: string, allowed: readonly string[]): WorkloadTarget {
+  let type: string;
+  let name: string | undefined;
+  const [first, second, ...rest] = args;
+  if (first === undefined) throw new UsageError(`expected TYPE NAME or TYPE/NAME: cellctl ${verb} deployment/web`);
+  if (first.includes('/')) {
+    if (second !== undefined) throw new UsageError(`there is only one object to ${verb}: TYPE/NAME, or TYPE NAME`);
+    [type, name] = [first.slice(0, first.indexOf('/')), first.slice(first.indexOf('/') + 1)];
+  } else {
+    if (rest.length > 0) throw new UsageError(`there is only one object to ${verb}: TYPE/NAME, or TYPE NAME`);
+    [type, name] = [first, second];
+  }
+  if (!name) throw new UsageError(`expected the name of the ${type} to ${verb}`);
+  const info = resolveType(type);
+  if (!allowed.includes(info.resource)) throw new UsageError(`cannot ${verb} a ${info.singularName}: only ${allowed.join(', ')}`);
+  return { info, name, display: `${qualifiedKind(info)}/${name}` };
+}

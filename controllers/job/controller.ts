@@ -1,0 +1,672 @@
+// The job controller (Kubernetes' job controller, for the fields cell serves): runs each Job's pods
+// and keeps its status.
+//
+// Counting, exactly once and across restarts: every pod is created with the
+// `batch.kubernetes.io/job-tracking` finalizer, so a finished (or deleted) pod stays visible until
+// it is counted. A sync first records the uids of newly finished pods in
+// status.uncountedTerminatedPods (one status write), then removes their finalizers, then moves them
+// from the uncounted lists into succeeded/failed (a second write). A controller that dies between
+// the steps leaves the uids in status, and its successor finishes the move; a pod is never counted
+// twice because it is counted only while it still has the finalizer and is not listed as uncounted.
+// Pods this controller deletes to scale down or suspend lose the finalizer first: they are not
+// failures. Pods it deletes because the Job finished keep it, and count as failed, as in Kubernetes.
+//
+// Never more than parallelism pods: creates are guarded by Expectations (a sync that would act on a
+// cache not yet showing its own creates or deletes does not manage pods), by a record of the
+// finalizers it removed, and by the resourceVersion of its own last status write (a sync on a Job
+// older than that waits for the informer). Pod events are batched per Job (1 s, as Kubernetes'
+// syncJobBatchPeriod), so a thousand pods finishing cost a handful of syncs.
+import { isDeepStrictEqual } from 'node:util';
+import type { Pod } from '../../shared/api/core.js';
+import {
+  BACKOFF_LIMIT_EXCEEDED,
+  DEADLINE_EXCEEDED,
+  finishedCondition,
+  JOB_COMPLETE,
+  JOB_FAILED,
+  JOB_SUSPENDED,
+  JOB_TRACKING_FINALIZER,
+  POD_FAILURE_POLICY_REASON,
+  trueCondition,
+  type Job,
+  type JobCondition,
+  type JobStatus,
+} from '../../shared/api/batch.js';
+import { formatTime } from '../../shared/api/meta.js';
+import { POD_GROUP_LABEL } from '../../shared/api/scheduling.js';
+import type { EventRecorder } from '../../shared/client/events.js';
+import { resourceUrlPath, type ApiClient, type ResourceRef } from '../../shared/client/http-client.js';
+import type { Informer } from '../../shared/client/informer.js';
+import { AlreadyExistsError, ConflictError, NotFoundError, errorMessage } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logging.js';
+import type { Controller, ControllerContext, ControllerDefinition } from '../controller.js';
+import { Expectations, slowStartBatch } from '../pod-creation.js';
+import { WorkQueue } from '../work-queue.js';
+import { POD_FAILURE_BACKOFF, remainingBackoffMs, type FailureBackoff } from './failure-backoff.js';
+import { formatIndexes, parseIndexes } from './indexes.js';
+import { matchPodFailurePolicy } from './pod-failure-policy.js';
+import {
+  completionIndex,
+  controllerRef,
+  hasTrackingFinalizer,
+  isActive,
+  isFailed,
+  isJobRef,
+  isReady,
+  isTerminal,
+  podForJob,
+} from './pods.js';
+import { ttlRemainingMs } from './ttl.js';
+
+export const JOB_CONTROLLER = 'job';
+const COMPONENT = 'job-controller';
+
+const JOBS: ResourceRef = { group: 'batch', version: 'v1', resource: 'jobs' };
+const PODS: ResourceRef = { version: 'v1', resource: 'pods' };
+const PODGROUPS: ResourceRef = { group: 'scheduling.x-k8s.io', version: 'v1alpha1', resource: 'podgroups' };
+/** Pod informer index: pods by the uid of the Job that controls them. */
+const BY_JOB_UID = 'job:controller-uid';
+/** Queue keys of pods whose Job is gone but which still carry the tracking finalizer. */
+const ORPHAN_PREFIX = 'orphan-pod:';
+/** Kubernetes' MaxPodCreateDeletePerSync. */
+const MAX_POD_CHANGES_PER_SYNC = 500;
+/** Finalizer patches and deletes in flight at once for one Job. */
+const POD_WRITE_CONCURRENCY = 64;
+
+export interface JobControllerOptions {
+  /** Pod events of one Job within this window make one sync (Kubernetes' syncJobBatchPeriod, 1 s). */
+  syncBatchMs?: number;
+  /** Delay before replacing failed pods (10 s doubling to 6 min). */
+  failureBackoff?: FailureBackoff;
+  workers?: number;
+}
+
+function keyOf(obj: { metadata: { namespace?: string; name?: string } }): string {
+  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
+}
+
+function splitKey(key: string): [string, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}
+
+/** A resourceVersion as a number (cell's are decimal and grow with every write); undefined if not. */
+function revision(rv: string | undefined): bigint | undefined {
+  if (rv === undefined || !/^\d+$/.test(rv)) return undefined;
+  return BigInt(rv);
+}
+
+/** Set a condition as Kubernetes does: the transition time moves only when the status flips. */
+function setCondition(status: JobStatus, type: string, value: 'True' | 'False', reason: string, message: string, now: string): void {
+  const conditions = [...(status.conditions ?? [])];
+  const i = conditions.findIndex((c) => c.type === type);
+  const old = i >= 0 ? conditions[i] : undefined;
+  if (old && old.status === value && old.reason === reason && old.message === message) return;
+  const next: JobCondition = {
+    type,
+    status: value,
+    lastProbeTime: now,
+    lastTransitionTime: old && old.status === value ? (old.lastTransitionTime ?? now) : now,
+    reason,
+    message,
+  };
+  if (i >= 0) conditions[i] = next;
+  else conditions.push(next);
+  status.conditions = conditions;
+}
+
+/** With restartPolicy OnFailure, container restarts of running pods count toward backoffLimit. */
+function pastBackoffLimitOnFailure(job: Job, pods: readonly Pod[]): boolean {
+  if (job.spec.template.spec.restartPolicy !== 'OnFailure') return false;
+  let restarts = 0;
+  for (const p of pods) {
+    if (p.status.phase !== 'Running' && p.status.phase !== 'Pending') continue;
+    for (const s of [...(p.status.initContainerStatuses ?? []), ...(p.status.containerStatuses ?? [])]) restarts += s.restartCount;
+  }
+  return job.spec.backoffLimit === 0 ? restarts > 0 : restarts >= job.spec.backoffLimit;
+}
+
+/** Which active pods go first when there are too many: unscheduled, then not ready, then the newest. */
+function removalOrder(a: Pod, b: Pod): number {
+  const bound = Number(a.spec.nodeName !== undefined) - Number(b.spec.nodeName !== undefined);
+  if (bound !== 0) return bound;
+  const ready = Number(isReady(a)) - Number(isReady(b));
+  if (ready !== 0) return ready;
+  return (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '');
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; resolves to each outcome. */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
+  const out: PromiseSettledResult<void>[] = new Array<PromiseSettledResult<void>>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i]!);
+        out[i] = { status: 'fulfilled', value: undefined };
+      } catch (err) {
+        out[i] = { status: 'rejected', reason: err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** What one sync decided about finishing the Job. */
+interface Finish {
+  type: typeof JOB_COMPLETE | typeof JOB_FAILED;
+  reason: string;
+  message: string;
+}
+
+export class JobController implements Controller {
+  readonly name = JOB_CONTROLLER;
+  private readonly client: ApiClient;
+  private readonly log: Logger;
+  private readonly events: EventRecorder;
+  private readonly jobs: Informer<Job>;
+  private readonly pods: Informer<Pod>;
+  private readonly queue: WorkQueue;
+  private readonly expectations = new Expectations();
+  /** Uids of pods whose finalizer this controller removed, until the informer shows it gone. */
+  private readonly finalizersRemoved = new Set<string>();
+  /** Per Job, the resourceVersion of this controller's last status write. */
+  private readonly written = new Map<string, bigint>();
+  /** Uids of Jobs whose PodGroup is known to exist. */
+  private readonly podGroups = new Set<string>();
+  /** Timed re-syncs (back-off, deadlines, TTLs): the earliest per Job wins. */
+  private readonly wakeups = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly batchMs: number;
+  private readonly backoff: FailureBackoff;
+  private running = false;
+
+  constructor(ctx: ControllerContext, opts: JobControllerOptions = {}) {
+    this.client = ctx.client;
+    this.log = ctx.log;
+    this.events = ctx.events(COMPONENT);
+    this.jobs = ctx.informers.get<Job>(JOBS);
+    this.pods = ctx.informers.get<Pod>(PODS);
+    this.batchMs = opts.syncBatchMs ?? 1000;
+    this.backoff = opts.failureBackoff ?? POD_FAILURE_BACKOFF;
+    this.queue = new WorkQueue({ name: JOB_CONTROLLER, sync: (key) => this.sync(key), log: ctx.log, workers: opts.workers ?? 5 , metrics: ctx.queueMetrics });
+  }
+
+  start(): void {
+    this.running = true;
+    this.pods.addIndex(BY_JOB_UID, (pod) => {
+      const ref = controllerRef(pod);
+      return isJobRef(ref) ? [ref.uid] : [];
+    });
+    this.jobs.addHandlers({
+      add: (job) => this.queue.add(keyOf(job)),
+      update: (_old, job) => this.queue.add(keyOf(job)),
+      delete: (job) => {
+        const key = keyOf(job);
+        this.expectations.forget(key);
+        this.written.delete(key);
+        this.podGroups.delete(job.metadata.uid ?? '');
+        this.cancelWakeup(key);
+      },
+    });
+    this.pods.addHandlers({
+      add: (pod) => this.onPod(undefined, pod),
+      update: (old, pod) => this.onPod(old, pod),
+      delete: (pod) => this.onPodDeleted(pod),
+    });
+    // Managing pods from half-listed caches would create pods that already exist.
+    void Promise.all([this.jobs.hasSynced(), this.pods.hasSynced()]).then(() => {
+      if (this.running) this.queue.start();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const w of this.wakeups.values()) clearTimeout(w.timer);
+    this.wakeups.clear();
+    await this.queue.stop();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Events
+
+  /** The key of the Job controlling `pod`, if that Job is the one in the cache. */
+  private ownerKey(pod: Pod): string | undefined {
+    const ref = controllerRef(pod);
+    if (!isJobRef(ref)) return undefined;
+    const job = this.jobs.get(pod.metadata.namespace, ref.name);
+    if (job?.metadata.uid !== ref.uid) {
+      // The Job is gone (or not listed yet): its finalizer must not keep the pod forever.
+      if (hasTrackingFinalizer(pod)) this.queue.add(`${ORPHAN_PREFIX}${keyOf(pod)}`);
+      return undefined;
+    }
+    return keyOf(job);
+  }
+
+  private onPod(old: Pod | undefined, pod: Pod): void {
+    if (!hasTrackingFinalizer(pod)) this.finalizersRemoved.delete(pod.metadata.uid ?? '');
+    const key = this.ownerKey(pod);
+    if (key === undefined) return;
+    if (old === undefined) this.expectations.creationObserved(key);
+    else if (old.metadata.deletionTimestamp === undefined && pod.metadata.deletionTimestamp !== undefined) this.expectations.deletionObserved(key);
+    this.queue.addAfter(key, this.batchMs);
+  }
+
+  private onPodDeleted(pod: Pod): void {
+    this.finalizersRemoved.delete(pod.metadata.uid ?? '');
+    const ref = controllerRef(pod);
+    if (!isJobRef(ref)) return;
+    const key = `${pod.metadata.namespace ?? ''}/${ref.name}`;
+    // A pod marked for deletion earlier was observed then.
+    if (pod.metadata.deletionTimestamp === undefined) this.expectations.deletionObserved(key);
+    this.queue.addAfter(key, this.batchMs);
+  }
+
+  private wakeAfter(key: string, ms: number): void {
+    const at = Date.now() + Math.max(0, ms);
+    const existing = this.wakeups.get(key);
+    if (existing && existing.at <= at) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      this.wakeups.delete(key);
+      this.queue.add(key);
+    }, Math.max(0, ms));
+    this.wakeups.set(key, { at, timer });
+  }
+
+  private cancelWakeup(key: string): void {
+    const w = this.wakeups.get(key);
+    if (w) clearTimeout(w.timer);
+    this.wakeups.delete(key);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sync
+
+  private async sync(key: string): Promise<void> {
+    if (key.startsWith(ORPHAN_PREFIX)) return this.syncOrphan(key.slice(ORPHAN_PREFIX.length));
+    const [namespace, name] = splitKey(key);
+    const job = this.jobs.get(namespace, name);
+    if (!job) {
+      this.expectations.forget(key);
+      this.written.delete(key);
+      return;
+    }
+    // The cache has not caught up with this controller's own last status write yet: its update
+    // event syncs the Job again.
+    const cached = revision(job.metadata.resourceVersion);
+    const mine = this.written.get(key);
+    if (cached !== undefined && mine !== undefined && cached < mine) return;
+    const pods = this.pods.byIndex(BY_JOB_UID, job.metadata.uid ?? '');
+    if (job.metadata.deletionTimestamp !== undefined) {
+      await this.removeFinalizers(pods.filter((p) => hasTrackingFinalizer(p) && !this.finalizersRemoved.has(p.metadata.uid ?? '')));
+      return;
+    }
+    await this.syncJob(key, job, pods);
+  }
+
+  private async syncOrphan(podKey: string): Promise<void> {
+    const [namespace, name] = splitKey(podKey);
+    const pod = this.pods.get(namespace, name);
+    if (!pod || !hasTrackingFinalizer(pod) || this.finalizersRemoved.has(pod.metadata.uid ?? '')) return;
+    const ref = controllerRef(pod);
+    if (isJobRef(ref) && this.jobs.get(namespace, ref.name)?.metadata.uid === ref.uid) return;
+    await this.removeFinalizers([pod]);
+  }
+
+  private async syncJob(key: string, original: Job, pods: Pod[]): Promise<void> {
+    let job = original;
+    const now = Date.now();
+    const nowTs = formatTime(new Date(now));
+    const indexed = job.spec.completionMode === 'Indexed';
+    const completions = job.spec.completions;
+    const finishedBefore = finishedCondition(job) !== undefined;
+    const status: JobStatus = structuredClone(job.status);
+    const uncountedSucceeded = new Set(status.uncountedTerminatedPods?.succeeded ?? []);
+    const uncountedFailed = new Set(status.uncountedTerminatedPods?.failed ?? []);
+    const completed = indexed ? parseIndexes(status.completedIndexes, completions ?? 0) : new Set<number>();
+    let failJobMessage: string | undefined;
+    let pending: unknown;
+
+    // 1. Newly finished pods still holding the finalizer: record them as uncounted.
+    const finishing: Pod[] = [];
+    let newlyUncounted = false;
+    for (const pod of pods) {
+      const uid = pod.metadata.uid ?? '';
+      if (!hasTrackingFinalizer(pod) || this.finalizersRemoved.has(uid)) continue;
+      if (uncountedSucceeded.has(uid) || uncountedFailed.has(uid)) {
+        finishing.push(pod);
+        continue;
+      }
+      if (pod.status.phase === 'Succeeded') {
+        finishing.push(pod);
+        uncountedSucceeded.add(uid);
+        newlyUncounted = true;
+        const ix = completionIndex(pod);
+        if (indexed && ix !== undefined && ix < (completions ?? 0)) completed.add(ix);
+      } else if (isFailed(pod)) {
+        finishing.push(pod);
+        const match = pod.status.phase === 'Failed' ? matchPodFailurePolicy(job, pod) : undefined;
+        if (match?.action === 'Ignore') continue;
+        if (match?.action === 'FailJob') failJobMessage ??= match.message;
+        uncountedFailed.add(uid);
+        newlyUncounted = true;
+      }
+    }
+    if (newlyUncounted) {
+      status.uncountedTerminatedPods = { succeeded: [...uncountedSucceeded], failed: [...uncountedFailed] };
+      if (indexed) status.completedIndexes = formatIndexes(completed);
+      job = await this.writeStatus(key, job, status);
+    }
+
+    // 2. Remove their finalizers; 3. count those whose finalizer is gone.
+    const removal = await this.removeFinalizers(finishing);
+    if (removal.error !== undefined) pending = removal.error;
+    const byUid = new Map(pods.map((p) => [p.metadata.uid ?? '', p]));
+    const released = (uid: string) => {
+      const pod = byUid.get(uid);
+      return removal.removed.has(uid) || this.finalizersRemoved.has(uid) || pod === undefined || !hasTrackingFinalizer(pod);
+    };
+    let succeededNow = 0;
+    let failedNow = 0;
+    for (const uid of [...uncountedSucceeded]) {
+      if (!released(uid)) continue;
+      uncountedSucceeded.delete(uid);
+      succeededNow++;
+    }
+    for (const uid of [...uncountedFailed]) {
+      if (!released(uid)) continue;
+      uncountedFailed.delete(uid);
+      failedNow++;
+    }
+    status.succeeded = indexed ? completed.size : (status.succeeded ?? 0) + succeededNow;
+    status.failed = (status.failed ?? 0) + failedNow;
+    status.uncountedTerminatedPods = {
+      ...(uncountedSucceeded.size > 0 ? { succeeded: [...uncountedSucceeded] } : {}),
+      ...(uncountedFailed.size > 0 ? { failed: [...uncountedFailed] } : {}),
+    };
+    if (indexed) status.completedIndexes = formatIndexes(completed);
+
+    const succeeded = indexed ? completed.size : status.succeeded + uncountedSucceeded.size;
+    const failed = status.failed + uncountedFailed.size;
+    let active = pods.filter(isActive);
+    let created = 0;
+
+    if (finishedBefore) {
+      // A finished Job only settles its counts; anything still running is stopped.
+      if (active.length > 0) await this.deletePods(key, job, active, true);
+      status.active = 0;
+      status.ready = 0;
+    } else {
+      const suspended = job.spec.suspend;
+      if (suspended) {
+        if (!trueCondition(job, JOB_SUSPENDED)) {
+          setCondition(status, JOB_SUSPENDED, 'True', 'JobSuspended', 'Job suspended', nowTs);
+          void this.event(job, 'Normal', 'Suspended', 'Job suspended');
+        }
+      } else {
+        if (trueCondition(job, JOB_SUSPENDED)) {
+          setCondition(status, JOB_SUSPENDED, 'False', 'JobResumed', 'Job resumed', nowTs);
+          // The deadline counts from the resume.
+          status.startTime = nowTs;
+          void this.event(job, 'Normal', 'Resumed', 'Job resumed');
+        }
+        status.startTime ??= nowTs;
+      }
+
+      const finish = this.finishOf(job, status, { failJobMessage, succeeded, failed, active, completed, now });
+      if (finish && !(finish.type === JOB_COMPLETE && (uncountedSucceeded.size > 0 || uncountedFailed.size > 0))) {
+        if (active.length > 0) await this.deletePods(key, job, active, true);
+        active = [];
+        setCondition(status, finish.type, 'True', finish.reason, finish.message, nowTs);
+        if (finish.type === JOB_COMPLETE) status.completionTime = nowTs;
+        void this.event(job, finish.type === JOB_COMPLETE ? 'Normal' : 'Warning', finish.reason, finish.message);
+      } else if (this.expectations.satisfied(key)) {
+        try {
+          const managed = await this.manage(key, job, pods, active, succeeded, completed);
+          active = managed.active;
+          created = managed.created;
+        } catch (err) {
+          pending ??= err;
+        }
+      }
+      // Pods just created count as active at once, as in Kubernetes; they are not ready yet.
+      status.active = active.length + created;
+      status.ready = active.filter(isReady).length;
+      const deadline = job.spec.activeDeadlineSeconds;
+      if (!suspended && !finish && deadline !== undefined && status.startTime !== undefined) {
+        this.wakeAfter(key, Date.parse(status.startTime) + deadline * 1000 - now);
+      }
+    }
+    status.terminating = pods.filter((p) => p.metadata.deletionTimestamp !== undefined && !isTerminal(p)).length;
+    if (!isDeepStrictEqual(status, job.status)) job = await this.writeStatus(key, job, status);
+    if (pending !== undefined) throw pending;
+    await this.expire(key, job, now);
+  }
+
+  /** Complete, or Failed and why, in Kubernetes' order of checks; undefined while the Job runs. */
+  private finishOf(
+    job: Job,
+    status: JobStatus,
+    s: { failJobMessage: string | undefined; succeeded: number; failed: number; active: Pod[]; completed: Set<number>; now: number },
+  ): Finish | undefined {
+    if (s.failJobMessage !== undefined) return { type: JOB_FAILED, reason: POD_FAILURE_POLICY_REASON, message: s.failJobMessage };
+    if (s.failed > job.spec.backoffLimit || pastBackoffLimitOnFailure(job, s.active)) {
+      return { type: JOB_FAILED, reason: BACKOFF_LIMIT_EXCEEDED, message: 'Job has reached the specified backoff limit' };
+    }
+    const deadline = job.spec.activeDeadlineSeconds;
+    if (!job.spec.suspend && deadline !== undefined && status.startTime !== undefined && s.now - Date.parse(status.startTime) >= deadline * 1000) {
+      return { type: JOB_FAILED, reason: DEADLINE_EXCEEDED, message: 'Job was active longer than specified deadline' };
+    }
+    const completions = job.spec.completions;
+    const complete =
+      job.spec.completionMode === 'Indexed'
+        ? s.completed.size >= (completions ?? 0)
+        : completions !== undefined
+          ? s.succeeded >= completions
+          : s.succeeded > 0 && s.active.length === 0;
+    return complete ? { type: JOB_COMPLETE, reason: 'Completed', message: 'Job completed' } : undefined;
+  }
+
+  /** Create or delete pods toward what the Job wants running; returns the active pods left and how many were created. */
+  private async manage(key: string, job: Job, pods: Pod[], active: Pod[], succeeded: number, completed: Set<number>): Promise<{ active: Pod[]; created: number }> {
+    if (job.spec.suspend) {
+      if (active.length > 0) await this.deletePods(key, job, active, false);
+      return { active: [], created: 0 };
+    }
+    const parallelism = job.spec.parallelism;
+    const completions = job.spec.completions;
+    const indexed = job.spec.completionMode === 'Indexed';
+    let want: number;
+    if (indexed) want = Math.min(parallelism, Math.max(0, (completions ?? 0) - completed.size));
+    else if (completions === undefined) want = succeeded > 0 ? active.length : parallelism;
+    else want = Math.min(parallelism, Math.max(0, completions - succeeded));
+
+    // Indexed: a pod for an index already done, out of range or held twice is surplus first.
+    const surplus: Pod[] = [];
+    let keep = active;
+    if (indexed) {
+      const held = new Set<number>();
+      keep = [];
+      for (const p of [...active].sort((a, b) => -removalOrder(a, b))) {
+        const ix = completionIndex(p);
+        if (ix === undefined || ix >= (completions ?? 0) || completed.has(ix) || held.has(ix)) surplus.push(p);
+        else {
+          held.add(ix);
+          keep.push(p);
+        }
+      }
+    }
+    if (keep.length > want) surplus.push(...[...keep].sort(removalOrder).slice(0, keep.length - want));
+    if (surplus.length > 0) {
+      const doomed = surplus.slice(0, MAX_POD_CHANGES_PER_SYNC);
+      await this.deletePods(key, job, doomed, false);
+      const gone = new Set(doomed);
+      return { active: active.filter((p) => !gone.has(p)), created: 0 };
+    }
+    if (active.length >= want) return { active, created: 0 };
+
+    // Replacing failed pods waits out the failure back-off.
+    const matchesIgnore = (p: Pod) => matchPodFailurePolicy(job, p)?.action === 'Ignore';
+    const wait = remainingBackoffMs(
+      pods.filter((p) => p.status.phase === 'Succeeded'),
+      pods.filter((p) => p.status.phase === 'Failed' && !matchesIgnore(p)),
+      Date.now(),
+      this.backoff,
+    );
+    if (wait > 0) {
+      this.wakeAfter(key, wait);
+      return { active, created: 0 };
+    }
+
+    let count = Math.min(want - active.length, MAX_POD_CHANGES_PER_SYNC);
+    let indexes: number[] | undefined;
+    if (indexed) {
+      const held = new Set(active.map(completionIndex));
+      indexes = [];
+      for (let i = 0; i < (completions ?? 0) && indexes.length < count; i++) if (!completed.has(i) && !held.has(i)) indexes.push(i);
+      count = indexes.length;
+    }
+    if (count === 0) return { active, created: 0 };
+    await this.ensurePodGroup(job);
+    this.expectations.expect(key, count, 0);
+    const ref = { ...PODS, namespace: job.metadata.namespace };
+    const result = await slowStartBatch(count, async (i) => {
+      await this.client.create<Pod>(ref, podForJob(job, indexes?.[i]));
+    });
+    // Creates that failed or never ran will not be observed.
+    for (let i = result.succeeded; i < count; i++) this.expectations.creationObserved(key);
+    if (result.error !== undefined) {
+      void this.event(job, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(result.error)}`);
+      throw result.error;
+    }
+    return { active, created: result.succeeded };
+  }
+
+  /**
+   * Delete pods of the Job. `count` true (the Job finished): they keep the finalizer and are
+   * counted as failed once deleted. Otherwise (scale down, suspend) the finalizer goes first.
+   */
+  private async deletePods(key: string, job: Job, pods: Pod[], count: boolean): Promise<void> {
+    if (!count) {
+      const removal = await this.removeFinalizers(pods.filter(hasTrackingFinalizer));
+      if (removal.error !== undefined) throw removal.error;
+    }
+    this.expectations.expect(key, 0, pods.length);
+    const results = await eachLimited(pods, POD_WRITE_CONCURRENCY, async (pod) => {
+      try {
+        await this.client.delete({ ...PODS, namespace: pod.metadata.namespace, name: pod.metadata.name }, { preconditions: { uid: pod.metadata.uid ?? '' } });
+      } catch (err) {
+        // Gone already, or replaced under the same name: nothing of this Job's to delete.
+        if (err instanceof NotFoundError || err instanceof ConflictError) {
+          this.expectations.deletionObserved(key);
+          return;
+        }
+        this.expectations.deletionObserved(key);
+        throw err;
+      }
+    });
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      void this.event(job, 'Warning', 'FailedDelete', `Error deleting: ${errorMessage(failure.reason)}`);
+      throw failure.reason;
+    }
+  }
+
+  /** Remove the tracking finalizer; a pod already gone counts as done. */
+  private async removeFinalizers(pods: Pod[]): Promise<{ removed: Set<string>; error?: unknown }> {
+    const removed = new Set<string>();
+    const results = await eachLimited(pods, POD_WRITE_CONCURRENCY, async (pod) => {
+      const uid = pod.metadata.uid ?? '';
+      const at = (pod.metadata.finalizers ?? []).indexOf(JOB_TRACKING_FINALIZER);
+      if (at < 0) return;
+      try {
+        // The test operations make the patch apply only to this pod and this finalizer's position.
+        await this.client.patch(
+          { ...PODS, namespace: pod.metadata.namespace, name: pod.metadata.name },
+          [
+            { op: 'test', path: '/metadata/uid', value: uid },
+            { op: 'test', path: `/metadata/finalizers/${at}`, value: JOB_TRACKING_FINALIZER },
+            { op: 'remove', path: `/metadata/finalizers/${at}` },
+          ],
+          'json',
+        );
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+      removed.add(uid);
+      this.finalizersRemoved.add(uid);
+    });
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    return failure ? { removed, error: failure.reason } : { removed };
+  }
+
+  /** Write the Job's status against the resourceVersion it was read at; remember the new one. */
+  private async writeStatus(key: string, job: Job, status: JobStatus): Promise<Job> {
+    const ref = { ...JOBS, namespace: job.metadata.namespace, name: job.metadata.name, subresource: 'status' };
+    const updated = await this.client.update<Job>(ref, { ...job, status });
+    const rv = revision(updated.metadata.resourceVersion);
+    if (rv !== undefined) this.written.set(key, rv);
+    return updated;
+  }
+
+  /** A gang Job's PodGroup (minMember = parallelism, owned by the Job) exists before its pods do. */
+  private async ensurePodGroup(job: Job): Promise<void> {
+    const group = job.spec.template.metadata.labels?.[POD_GROUP_LABEL];
+    const uid = job.metadata.uid ?? '';
+    if (group === undefined || this.podGroups.has(uid)) return;
+    const ref = { ...PODGROUPS, namespace: job.metadata.namespace };
+    try {
+      await this.client.create(ref, {
+        apiVersion: 'scheduling.x-k8s.io/v1alpha1',
+        kind: 'PodGroup',
+        metadata: {
+          name: group,
+          namespace: job.metadata.namespace,
+          ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name ?? '', uid, controller: true, blockOwnerDeletion: true }],
+        },
+        spec: { minMember: job.spec.parallelism },
+      });
+      void this.event(job, 'Normal', 'PodGroupCreated', `Created PodGroup ${group} (minMember ${job.spec.parallelism})`);
+    } catch (err) {
+      // One made by the user (or by this controller before a restart) is used as it is.
+      if (!(err instanceof AlreadyExistsError)) throw err;
+    }
+    this.podGroups.add(uid);
+  }
+
+  /** ttlSecondsAfterFinished: delete the finished Job (Background propagation) when it expires. */
+  private async expire(key: string, job: Job, now: number): Promise<void> {
+    const remaining = ttlRemainingMs(job, now);
+    if (remaining === undefined) return;
+    if (remaining > 0) {
+      this.wakeAfter(key, remaining);
+      return;
+    }
+    const ref = { ...JOBS, namespace: job.metadata.namespace, name: job.metadata.name };
+    try {
+      await this.client.request('DELETE', resourceUrlPath(ref), {
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', preconditions: { uid: job.metadata.uid ?? '' } },
+      });
+      this.log.info('deleted a finished job whose TTL expired', { job: key });
+    } catch (err) {
+      // Deleted already, or a new Job under the same name: either way this one is gone.
+      if (!(err instanceof NotFoundError) && !(err instanceof ConflictError)) throw err;
+    }
+  }
+
+  private event(job: Job, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    return this.events.record(
+      { kind: 'Job', apiVersion: 'batch/v1', name: job.metadata.name ?? '', namespace: job.metadata.namespace ?? 'default', uid: job.metadata.uid ?? '' },
+      type,
+      reason,
+      message,
+    );
+  }
+}
+
+export const jobControllerDefinition: ControllerDefinition = {
+  name: JOB_CONTROLLER,
+  create: (ctx) => new JobController(ctx),
+};

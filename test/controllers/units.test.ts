@@ -1,0 +1,48 @@
+// The controller manager's pure rules, without a cluster: the --controllers flag, and the node
+// lifecycle controller's marks on an unreachable node.
+import { expect } from 'chai';
+import { parseControllers } from '../../controllers/manager.js';
+import { CONTROLLERS } from '../../controllers/catalog.js';
+import { markedUnknown, untainted, UNREACHABLE_TAINT_KEY } from '../../controllers/node-lifecycle/unreachable.js';
+import { NodeSchema, type Node } from '../../shared/api/core.js';
+
+describe('controller manager: pure rules', () => {
+  it('parses --controllers the way kube-controller-manager does', () => {
+    const known = ['nodelifecycle', 'podgc', 'disruption'];
+    expect(parseControllers('*', known)).to.deep.equal(['nodelifecycle', 'podgc', 'disruption']);
+    expect(parseControllers('*,-podgc', known)).to.deep.equal(['nodelifecycle', 'disruption']);
+    expect(parseControllers('podgc', known)).to.deep.equal(['podgc']);
+    expect(parseControllers('disruption,nodelifecycle', known), 'catalog order').to.deep.equal(['nodelifecycle', 'disruption']);
+    expect(parseControllers('', known)).to.deep.equal([]);
+    expect(() => parseControllers('nodelifecycle,bogus', known)).to.throw(/unknown controller "bogus"/);
+    expect(() => parseControllers('*,-bogus', known)).to.throw(/unknown controller "bogus"/);
+  });
+
+  it('knows every controller of the catalog by a unique name, the moved ones included', () => {
+    const names = CONTROLLERS.map((c) => c.name);
+    expect(new Set(names).size).to.equal(names.length);
+    expect(names).to.include.members(['nodelifecycle', 'podgc', 'disruption']);
+    expect(parseControllers('*')).to.deep.equal(names);
+  });
+
+  it('marks a node Unknown with the unreachable taints, once, and untaints it', () => {
+    const node: Node = NodeSchema.parse({
+      metadata: { name: 'n', generation: 1 },
+      spec: { taints: [{ key: 'other', effect: 'NoSchedule' }] },
+      status: { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2020-01-01T00:00:00Z' }, { type: 'MemoryPressure', status: 'False' }] },
+    });
+    const now = Date.parse('2021-02-03T04:05:06Z');
+    const marked = markedUnknown(node, now)!;
+    expect(marked.status.conditions?.map((c) => [c.type, c.status, c.reason])).to.deep.equal([
+      ['Ready', 'Unknown', 'NodeStatusUnknown'],
+      ['MemoryPressure', 'Unknown', 'NodeStatusUnknown'],
+    ]);
+    expect(marked.spec.taints?.map((t) => `${t.key}:${t.effect}`)).to.deep.equal(['other:NoSchedule', `${UNREACHABLE_TAINT_KEY}:NoSchedule`, `${UNREACHABLE_TAINT_KEY}:NoExecute`]);
+    expect(marked.spec.taints?.[1]?.timeAdded).to.equal('2021-02-03T04:05:06Z');
+    expect(node.spec.taints, 'the informer\'s object is left alone').to.have.length(1);
+    expect(markedUnknown(marked, now + 1000), 'already marked: no write').to.equal(undefined);
+    const healed = untainted(marked)!;
+    expect(healed.spec.taints).to.deep.equal([{ key: 'other', effect: 'NoSchedule' }]);
+    expect(untainted(healed)).to.equal(undefined);
+  });
+});
