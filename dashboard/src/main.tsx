@@ -1,0 +1,129 @@
+// The dashboard's shell: sign-in when there is no token, else the header, navigation, the live
+// status of the watches and the current view. The session's watches start on sign-in and stop on
+// sign-out or on any 401.
+import { render } from 'preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { onUnauthorized, whoAmI, type WhoAmI } from './api.js';
+import { startCluster, stopCluster, useLive, type Cluster } from './cluster.js';
+import { Link } from './link.js';
+import { href, navigate, useRoute, type Route } from './router.js';
+import { clearToken, loadToken, saveToken } from './session.js';
+import { Events } from './views/events.js';
+import { Nodes } from './views/nodes.js';
+import { Overview } from './views/overview.js';
+import { Pods } from './views/pods.js';
+import { SignIn } from './views/signin.js';
+
+function App() {
+  const [token, setToken] = useState<string | undefined>(loadToken());
+  const [who, setWho] = useState<WhoAmI | undefined>();
+  const [notice, setNotice] = useState<string | undefined>();
+
+  useEffect(
+    () =>
+      onUnauthorized(() => {
+        setNotice('Your session ended (the server answered 401): sign in again.');
+        setToken(undefined);
+      }),
+    [],
+  );
+  // A token kept from earlier in this tab: find out whose it is (a 401 sends us to sign-in).
+  useEffect(() => {
+    if (token === undefined || who) return;
+    whoAmI(token).then(setWho, (err: unknown) => console.warn('whoami failed', err));
+  }, [token, who]);
+
+  if (token === undefined) {
+    return (
+      <SignIn
+        {...(notice ? { notice } : {})}
+        onSignedIn={(t, w) => {
+          saveToken(t);
+          setWho(w);
+          setNotice(undefined);
+          setToken(t);
+        }}
+      />
+    );
+  }
+  return (
+    <Shell
+      key={token}
+      who={who}
+      onSignOut={() => {
+        clearToken();
+        setWho(undefined);
+        setNotice('Signed out.');
+        setToken(undefined);
+        navigate(href());
+      }}
+    />
+  );
+}
+
+function Shell(props: { who: WhoAmI | undefined; onSignOut(): void }) {
+  const cluster = useMemo(() => startCluster(), []);
+  useEffect(() => () => stopCluster(cluster), [cluster]);
+  const route = useRoute();
+  const nav: [Route['view'], string, string][] = [
+    ['overview', 'Overview', href()],
+    ['nodes', 'Nodes', href('nodes')],
+    ['pods', 'Pods', href('pods')],
+    ['events', 'Events', href('events')],
+  ];
+  return (
+    <>
+      <header class="top">
+        <span class="brand">cell</span>
+        <nav aria-label="Views">
+          <ul>
+            {nav.map(([view, label, to]) => (
+              <li key={view}>
+                <Link href={to} current={route.view === view}>{label}</Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <LiveStatus cluster={cluster} />
+        <span class="user" data-testid="user">{props.who ? props.who.username : ''}</span>
+        <button type="button" onClick={props.onSignOut}>Sign out</button>
+      </header>
+      <main>
+        <View cluster={cluster} route={route} />
+      </main>
+    </>
+  );
+}
+
+function View(props: { cluster: Cluster; route: Route }) {
+  const r = props.route;
+  switch (r.view) {
+    case 'overview':
+      return <Overview cluster={props.cluster} />;
+    case 'nodes':
+      return <Nodes cluster={props.cluster} {...(r.node ? { node: r.node } : {})} />;
+    case 'pods':
+      return <Pods cluster={props.cluster} {...(r.namespace && r.name ? { namespace: r.namespace, name: r.name } : {})} />;
+    case 'events':
+      return <Events cluster={props.cluster} />;
+  }
+}
+
+function LiveStatus(props: { cluster: Cluster }) {
+  const lists = Object.values(props.cluster);
+  useLive(...lists);
+  const bad = lists.find((l) => l.state !== 'live');
+  const label = !bad ? 'live' : bad.state === 'loading' ? 'loading…' : `${bad.state}: ${bad.path} ${bad.error ?? ''}`;
+  useEffect(() => {
+    // For the benchmark and tests: when every collection is first listed and rendered.
+    if (!bad && performance.getEntriesByName('cell:live').length === 0) performance.mark('cell:live');
+  }, [bad]);
+  return (
+    <span class={`live ${bad ? `live-${bad.state}` : 'live-ok'}`} role="status" data-testid="live">
+      {label}
+    </span>
+  );
+}
+
+const root = document.getElementById('app');
+if (root) render(<App />, root);

@@ -1,0 +1,88 @@
+// A real local cluster for the dashboard's browser tests and benchmark: an in-process API server
+// with token auth over the test etcd, a hollow agent playing N nodes, optionally one real agent
+// (node-1, whose pods are host processes and so have logs), a real cell-scheduler process, and a
+// TLS front so real kubectl can use a token.
+import path from 'node:path';
+import type { Node } from '../../shared/api/core.js';
+import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
+import { startAgent, killAllWith, removeDir, tempRoot, waitFor, type AgentProcess } from '../agent/helpers.js';
+import { writeKubeconfig } from '../clients/helpers.js';
+import { startTlsProxy, TEST_TLS_CERT, type TlsProxy } from '../clients/tls-proxy.js';
+import { startSchedulerProcess, type SchedulerProcess } from '../schedulers/scheduler-process.js';
+
+export interface DashboardCluster {
+  api: TestApiServer;
+  /** The page's address: the API server itself. */
+  uiUrl: string;
+  /** A kubeconfig for real kubectl as the admin (token over the TLS front). */
+  kubeconfig: string;
+  root: string;
+  close(): Promise<void>;
+}
+
+export async function startDashboardCluster(opts: { hollowNodes: number; realAgent: boolean; agentArgs?: string[] }): Promise<DashboardCluster> {
+  const root = tempRoot('cell-dashboard-');
+  const api = await startTestApiServer({ backend: 'etcd', auth: true, watchCacheCapacity: 100_000 });
+  const agents: AgentProcess[] = [];
+  let scheduler: SchedulerProcess | undefined;
+  let proxy: TlsProxy | undefined;
+  const admin = api.client(TEST_TOKENS.admin);
+  try {
+    agents.push(
+      startAgent([
+        `--server=${api.url}`,
+        `--token=${TEST_TOKENS.admin}`,
+        `--hollow-nodes=${opts.hollowNodes}`,
+        '--node-prefix=hollow-',
+        '--node-ip=127.0.0.1',
+        '--cpu=8',
+        '--memory=32Gi',
+        '--heartbeat-interval=10s',
+        '--lease-duration=40s',
+        ...(opts.agentArgs ?? []),
+      ]),
+    );
+    if (opts.realAgent) {
+      const kc = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1 });
+      agents.push(
+        startAgent([`--kubeconfig=${kc}`, '--node-name=node-1', '--node-ip=127.0.0.1', '--address=127.0.0.1', `--root-dir=${path.join(root, 'agent')}`, '--cpu=4', '--memory=4Gi', '--heartbeat-interval=1s', '--stop-pods-on-exit']),
+      );
+    }
+    const want = opts.hollowNodes + (opts.realAgent ? 1 : 0);
+    await waitFor(
+      async () => {
+        const nodes = (await admin.list<{ items: Node[] }>({ resource: 'nodes' })).items;
+        return nodes.filter((n) => n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length === want;
+      },
+      `${want} nodes Ready (agents: ${agents.map((a) => a.output().slice(-1000)).join('\n')})`,
+      180_000,
+      250,
+    );
+    scheduler = await startSchedulerProcess({ server: api.url, args: [`--token=${TEST_TOKENS.scheduler}`] });
+    proxy = await startTlsProxy(api.url);
+    const kubeconfig = writeKubeconfig(path.join(root, 'admin.kubeconfig'), proxy.url, { token: TEST_TOKENS.admin, caCertPem: TEST_TLS_CERT });
+    const started = { scheduler, proxy };
+    return {
+      api,
+      uiUrl: `${api.url}/ui/`,
+      kubeconfig,
+      root,
+      async close() {
+        await started.proxy.close();
+        await started.scheduler.stop();
+        await Promise.all(agents.map((a) => a.stop()));
+        killAllWith(root);
+        await api.close();
+        removeDir(root);
+      },
+    };
+  } catch (err) {
+    await proxy?.close();
+    await scheduler?.stop();
+    await Promise.all(agents.map((a) => a.kill()));
+    killAllWith(root);
+    await api.close();
+    removeDir(root);
+    throw err;
+  }
+}

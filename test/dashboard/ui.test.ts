@@ -1,0 +1,188 @@
+// The dashboard in a real browser (headless Chromium) against a real local cluster: sign in with a
+// token, see the nodes, create a pod with real kubectl and see it appear and go Running within 2 s,
+// see why a pod that fits nowhere is pending, follow a real agent pod's logs, watch events, sign
+// out — with an axe-core check on every view and a screenshot of each (the directory is printed).
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import { TEST_TOKENS } from '../harness/apiserver.js';
+import { findKubectl, run } from '../clients/helpers.js';
+import { buildDashboardOnce } from './build.js';
+import { clearInput, describeViolations, launchBrowser, Screenshots, seriousA11yViolations, textOf, waitForText } from './browser.js';
+import { startDashboardCluster, type DashboardCluster } from './cluster.js';
+
+const HOLLOW = 6;
+
+describe('dashboard: in a real browser', function () {
+  this.timeout(60_000);
+  let cluster: DashboardCluster;
+  let browser: Browser;
+  let page: Page;
+  const shots = new Screenshots();
+
+  const kubectl = async (...args: string[]) => {
+    const bin = findKubectl();
+    if (!bin) throw new Error('kubectl is not on PATH (.ci/run installs it)');
+    const r = await run(bin, ['--kubeconfig', cluster.kubeconfig, ...args]);
+    expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).to.equal(0);
+    return r.stdout;
+  };
+  const apply = async (name: string, manifest: object) => {
+    const file = path.join(cluster.root, `${name}.json`);
+    writeFileSync(file, JSON.stringify(manifest));
+    await kubectl('apply', '-f', file);
+  };
+  const podManifest = (name: string, spec: { command: string[]; cpu?: string; nodeSelector?: Record<string, string> }) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
+      terminationGracePeriodSeconds: 1,
+      containers: [{ name: 'main', image: 'busybox', command: spec.command, resources: { requests: { cpu: spec.cpu ?? '100m', memory: '16Mi' } } }],
+    },
+  });
+  const accessible = async (view: string) => {
+    const vs = await seriousA11yViolations(page);
+    expect(vs, `axe on ${view}:\n${describeViolations(vs)}`).to.deep.equal([]);
+    await shots.take(page, view);
+  };
+  const nav = async (label: string) => {
+    const link = await page.waitForSelector(`::-p-xpath(//nav//a[normalize-space(.)="${label}"])`);
+    await link?.click();
+  };
+
+  before(async function () {
+    this.timeout(120_000);
+    buildDashboardOnce();
+    [cluster, browser] = await Promise.all([startDashboardCluster({ hollowNodes: HOLLOW, realAgent: true }), launchBrowser()]);
+    page = await browser.newPage();
+    // The page's CSP allows only its own scripts; axe-core is injected by the test.
+    await page.setBypassCSP(true);
+    page.on('pageerror', (err) => console.log(`      page error: ${String(err)}`));
+    console.log(`      screenshots: ${shots.dir}`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await cluster?.close();
+  });
+
+  it('has an accessibility check that does report a serious violation', async () => {
+    const scratch = await browser.newPage();
+    try {
+      await scratch.setContent('<!doctype html><html lang="en"><head><title>t</title></head><body><main><img src="x.png"></main></body></html>');
+      const vs = await seriousA11yViolations(scratch);
+      expect(vs.map((v) => v.id)).to.include('image-alt');
+    } finally {
+      await scratch.close();
+    }
+  });
+
+  it('shows only the sign-in page without a token, refuses a bad one, and signs in with a good one', async () => {
+    await page.goto(cluster.uiUrl);
+    await page.waitForSelector('#token');
+    expect(await textOf(page, 'main h1')).to.equal('cell');
+    await accessible('sign-in');
+
+    await page.type('#token', 'not-a-token');
+    await page.click('form button[type=submit]');
+    await waitForText(page, '[role=alert]', /did not accept that token/);
+
+    await clearInput(page, '#token');
+    await page.type('#token', TEST_TOKENS.admin);
+    await page.click('form button[type=submit]');
+    await waitForText(page, '[data-testid=user]', /^admin$/);
+  });
+
+  it('shows every node on the Overview and the heat map, and a node\'s detail', async () => {
+    await waitForText(page, '[data-testid=live]', /^live$/);
+    await waitForText(page, '[data-testid=node-count]', new RegExp(`^${HOLLOW + 1}$`));
+    await waitForText(page, '[data-testid=nodes-ready]', new RegExp(`^${HOLLOW + 1}$`));
+    await accessible('overview');
+
+    await nav('Nodes');
+    await waitForText(page, 'main h1', /^Nodes$/);
+    await waitForText(page, 'main section > p', new RegExp(`^${HOLLOW + 1} nodes`));
+    const canvas = await page.waitForSelector('[data-testid=heatmap]');
+    const box = await canvas?.boundingBox();
+    expect(box?.width, 'the heat map has size').to.be.greaterThan(0);
+    await accessible('nodes');
+    // The first cell is the first node by name: hollow-0.
+    await page.mouse.click((box?.x ?? 0) + 3, (box?.y ?? 0) + 3);
+    await waitForText(page, 'main h1', /^Node hollow-0$/);
+    await waitForText(page, 'main', /Conditions.*Ready/s);
+    expect(new URL(page.url()).pathname).to.equal('/ui/nodes/hollow-0');
+    await accessible('node-detail');
+  });
+
+  it('shows a pod created with kubectl and sees it Running within 2 s', async () => {
+    await nav('Pods');
+    await page.waitForSelector('[data-testid=pods-table]');
+    await apply('web', podManifest('web', { command: ['sh', '-c', 'sleep 600'] }));
+    const created = Date.now();
+    await page.waitForSelector('tr[data-pod="default/web"]', { timeout: 2000 });
+    await waitForText(page, 'tr[data-pod="default/web"] td.phase', /^Running$/, 2000);
+    const ms = Date.now() - created;
+    console.log(`      pod seen Running in the browser ${ms} ms after kubectl apply returned`);
+    expect(ms).to.be.lessThan(2000);
+  });
+
+  it('shows why a pod that fits no node is pending', async () => {
+    await apply('huge', podManifest('huge', { command: ['sh', '-c', 'sleep 600'], cpu: '500' }));
+    await waitForText(page, 'tr[data-pod="default/huge"] td.reason', /Insufficient cpu/, 15_000);
+    // The filter narrows the table to matching pods.
+    await page.type('#pod-filter', 'hug');
+    await waitForText(page, '[data-testid=pod-count]', /^1 pod\.$/);
+    expect(await textOf(page, 'tr[data-pod="default/web"]')).to.equal(null);
+    await page.select('#pod-phase', 'Running');
+    await waitForText(page, '[data-testid=pod-count]', /^0 pods\.$/);
+    await page.select('#pod-phase', '');
+    await clearInput(page, '#pod-filter');
+    await page.type('#pod-filter', 'web');
+    await waitForText(page, '[data-testid=pod-count]', /^1 pod\.$/);
+    await clearInput(page, '#pod-filter');
+    await waitForText(page, '[data-testid=pod-count]', /^2 pods\.$/);
+    await accessible('pods');
+  });
+
+  it("follows a real agent pod's logs live", async () => {
+    await apply('talker', podManifest('talker', {
+      command: ['sh', '-c', 'echo hello from cell; i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done'],
+      nodeSelector: { 'kubernetes.io/hostname': 'node-1' },
+    }));
+    await page.waitForSelector('tr[data-pod="default/talker"] a', { timeout: 5000 });
+    await waitForText(page, 'tr[data-pod="default/talker"] td.phase', /^Running$/, 10_000);
+    await page.click('tr[data-pod="default/talker"] a');
+    await waitForText(page, 'main h1', /^Pod default\/talker$/);
+    await waitForText(page, '[data-testid=logs]', /hello from cell\ntick 1\n/, 10_000);
+    // Live: later lines arrive over the same followed stream.
+    await waitForText(page, '[data-testid=logs]', /tick 8\n/, 10_000);
+    expect(await textOf(page, '[data-testid=log-state]')).to.equal('following');
+    await accessible('pod-logs');
+  });
+
+  it('lists events live', async () => {
+    await nav('Events');
+    await waitForText(page, '[data-testid=events-table]', /Scheduled.*default\/web/s, 10_000);
+    await waitForText(page, '[data-testid=events-table]', /FailedScheduling/, 10_000);
+    await accessible('events');
+  });
+
+  it('signs out: the token is gone and the page is the sign-in page again, also after a reload', async () => {
+    await page.click('header button');
+    await page.waitForSelector('#token');
+    expect(await page.evaluate('sessionStorage.length')).to.equal(0);
+    await page.reload();
+    await page.waitForSelector('#token');
+    expect(await textOf(page, 'header')).to.equal(null);
+  });
+
+  it('sends the user back to sign-in when the token stops working (401)', async () => {
+    await page.evaluate(`sessionStorage.setItem('cell.dashboard.token', 'revoked-token')`);
+    await page.goto(`${cluster.uiUrl}pods`);
+    await waitForText(page, '.notice', /session ended/);
+    expect(await page.evaluate('sessionStorage.length')).to.equal(0);
+  });
+});
