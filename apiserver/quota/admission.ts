@@ -5,6 +5,13 @@
 // last unit both read the same ledger; the second fails its compare and is decided again on the
 // ledger the first wrote — so no number of concurrent creates, on any number of API servers, can
 // push a namespace past its quota. Releases (a pod finishing, any object deleted) commit the same way.
+//
+// A namespace whose quotas this server's cache does not show costs nothing but a compare: every
+// new quota also writes its namespace's quota epoch key (quotaEpochKey) in its own transaction,
+// and a create decided without quotas compares that key with the revision this server last saw
+// it at. A replica whose quota cache lags behind a new quota therefore fails that compare, and
+// its retry reads the namespace's quotas from the store (epoch first, then the quotas, so a quota
+// created between the two reads moves the epoch it compares).
 import type { ResourceQuota } from '../../shared/api/quota.js';
 import { ForbiddenError } from '../../shared/errors.js';
 import {
@@ -34,19 +41,37 @@ function forbidden(kind: CountedKind, obj: KubeObject, message: string): Forbidd
   return new ForbiddenError(`${what} "${name}" is forbidden: ${message}`, { name, group: kind.group, kind: kind.resource });
 }
 
-/** The quotas of `namespace` that could govern `kind`, from the watch cache (no store read). */
-async function candidates(quotas: ResourceStore, namespace: string, kind: CountedKind): Promise<string[]> {
-  const { items } = await quotas.cache.list(quotas.keyPrefix(namespace));
-  if (items.length === 0) return [];
-  // Kubernetes takes a quota's limits from status.hard; spec.hard is what they are about to be, and
-  // a quota whose status lags its spec refuses (isComputed), so both are looked at here.
-  return items
-    .filter((o) => {
-      const q = o as unknown as ResourceQuota;
-      return governedNames(q.spec.hard, kind).length > 0 || governedNames(q.status.hard, kind).length > 0;
-    })
-    .map((o) => o.metadata.name ?? '')
-    .sort();
+/** The store key whose mod revision is the last creation of a quota in `namespace`. */
+export function quotaEpochKey(namespace: string): string {
+  return `/cell.dev/quota-epochs/${namespace}`;
+}
+
+/** The quota epoch revision this server last read, per namespace (0: no quota was ever created). */
+export class QuotaEpochs {
+  private readonly seen = new Map<string, number>();
+
+  get(namespace: string): number {
+    return this.seen.get(namespace) ?? 0;
+  }
+
+  set(namespace: string, modRevision: number): void {
+    this.seen.set(namespace, modRevision);
+  }
+}
+
+/** Whether the quota governs `kind` (Kubernetes takes limits from status.hard; spec.hard is what they are about to be). */
+function governs(q: ResourceQuota, kind: CountedKind): boolean {
+  return governedNames(q.spec.hard, kind).length > 0 || governedNames(q.status.hard, kind).length > 0;
+}
+
+/**
+ * Whether this server's quota cache says `namespace` has no quota, and may be believed: it has
+ * caught up with the namespace's last quota creation this server knows of. (One it does not know
+ * of moves the epoch the create compares, which sends the retry to the store.)
+ */
+async function noneCached(quotas: ResourceStore, namespace: string, epochs: QuotaEpochs): Promise<boolean> {
+  if (quotas.cache.currentRevision < epochs.get(namespace)) return false;
+  return (await quotas.cache.list(quotas.keyPrefix(namespace))).items.length === 0;
 }
 
 /** One object's write: its state before and after (undefined = absent). */
@@ -55,15 +80,21 @@ export interface ObjectChange {
   next: KubeObject | undefined;
 }
 
-export function quotaAdmissionHook(kind: CountedKind, quotas: ResourceStore): WriteHook {
-  return (prev, next) => quotaEffects(quotas, kind, [{ prev, next }]);
+export function quotaAdmissionHook(kind: CountedKind, quotas: ResourceStore, epochs: QuotaEpochs): WriteHook {
+  return (prev, next, retry) => quotaEffects(quotas, kind, [{ prev, next }], { epochs, retry });
+}
+
+/** How quotaEffects reads: `retry` after a failed transaction (read the store, whatever the cache shows). */
+export interface QuotaReading {
+  epochs: QuotaEpochs;
+  retry: boolean;
 }
 
 /**
  * The compares and quota puts that commit `changes` (objects of `kind`, all written in one
  * transaction) against their namespaces' quotas; throws 403 when a change is not admitted.
  */
-export async function quotaEffects(quotas: ResourceStore, kind: CountedKind, changes: readonly ObjectChange[]): Promise<WriteEffects> {
+export async function quotaEffects(quotas: ResourceStore, kind: CountedKind, changes: readonly ObjectChange[], reading: QuotaReading): Promise<WriteEffects> {
   const byNamespace = new Map<string, ObjectChange[]>();
   for (const c of changes) {
     const namespace = (c.next ?? c.prev)?.metadata.namespace;
@@ -74,18 +105,26 @@ export async function quotaEffects(quotas: ResourceStore, kind: CountedKind, cha
   const compares: Compare[] = [];
   const ops: TxnOp[] = [];
   for (const [namespace, list] of byNamespace) {
-    const names = await candidates(quotas, namespace, kind);
-    if (names.length === 0) continue;
-    const keys = names.map((n) => quotas.key(namespace, n));
-    const stored = await Promise.all(keys.map((k) => quotas.store.get(k)));
-    stored.forEach((sv, i) => {
-      if (!sv) return; // deleted since the cache saw it: nothing to keep
+    // Only creates need the epoch's guard: nothing else adds to a namespace's usage unseen.
+    const creates = list.some((c) => c.prev === undefined && c.next !== undefined);
+    const epochKey = quotaEpochKey(namespace);
+    if (!reading.retry && (await noneCached(quotas, namespace, reading.epochs))) {
+      if (creates) compares.push({ key: epochKey, modRevision: reading.epochs.get(namespace) });
+      continue;
+    }
+    // The store's view: the epoch first, then the quotas it covers.
+    const epoch = (await quotas.store.get(epochKey))?.modRevision ?? 0;
+    reading.epochs.set(namespace, epoch);
+    if (creates) compares.push({ key: epochKey, modRevision: epoch });
+    const { items } = await quotas.store.list(quotas.keyPrefix(namespace));
+    for (const sv of items) {
       const q = quotas.decode(sv.value, sv.version) as unknown as ResourceQuota;
+      if (!governs(q, kind)) continue;
       const updated = admitAgainst(q, kind, list);
-      if (!updated) return;
-      compares.push({ key: keys[i]!, modRevision: sv.modRevision });
-      ops.push({ type: 'put', key: keys[i]!, value: quotas.encode(updated as unknown as KubeObject) });
-    });
+      if (!updated) continue;
+      compares.push({ key: sv.key, modRevision: sv.modRevision });
+      ops.push({ type: 'put', key: sv.key, value: quotas.encode(updated as unknown as KubeObject) });
+    }
   }
   return compares.length === 0 ? NONE : { compares, ops };
 }

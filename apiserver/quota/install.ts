@@ -11,31 +11,36 @@ import { MAX_TXN_OPS } from '../storage/store.js';
 import type { ServedResource } from '../http/resources.js';
 import type { KubeObject } from '../registry/object.js';
 import type { ResourceStore, WriteHook } from '../registry/resource-store.js';
-import { quotaAdmissionHook, quotaEffects, type ObjectChange } from './admission.js';
+import { QuotaEpochs, quotaAdmissionHook, quotaEffects, quotaEpochKey, type ObjectChange, type QuotaReading } from './admission.js';
 
 export const QUOTA_RESOURCE = 'resourcequotas';
 
 export function installQuota(resources: ReadonlyMap<string, ServedResource>): void {
   const quotas = resources.get(QUOTA_RESOURCE)?.rest.objects;
   if (!quotas) return;
+  // A new quota moves its namespace's epoch in its own transaction (admission.ts says why).
+  quotas.addWriteHook(async (prev, next) =>
+    prev === undefined && next?.metadata.namespace ? { compares: [], ops: [{ type: 'put', key: quotaEpochKey(next.metadata.namespace), value: '' }] } : { compares: [], ops: [] },
+  );
+  const epochs = new QuotaEpochs();
   for (const [resource, served] of resources) {
     const def = served.rest.def;
     // Quotas do not count themselves (that would make a quota's own write a quota admission).
     if (!def.namespaced || resource === QUOTA_RESOURCE || !served.verbs.includes('create')) continue;
-    served.rest.objects.addWriteHook(quotaAdmissionHook({ group: def.group, resource: def.resource }, quotas));
+    served.rest.objects.addWriteHook(quotaAdmissionHook({ group: def.group, resource: def.resource }, quotas, epochs));
   }
   const nodes = resources.get('nodes')?.rest.objects;
   const pods = resources.get('pods')?.rest.objects;
   const allocations = resources.get('nodeallocations')?.rest.objects;
-  if (nodes && pods && allocations) nodes.addWriteHook(nodeDeleteReleaseHook(quotas, pods, allocations));
+  if (nodes && pods && allocations) nodes.addWriteHook(nodeDeleteReleaseHook(quotas, pods, allocations, epochs));
 }
 
 /**
  * A node's delete fails every pod its ledger lists, in the node's transaction: those pods leave
  * their quotas in that same transaction. Reads the same fresh state the ledger hook does.
  */
-function nodeDeleteReleaseHook(quotas: ResourceStore, pods: ResourceStore, allocations: ResourceStore): WriteHook {
-  return async (prev, next) => {
+function nodeDeleteReleaseHook(quotas: ResourceStore, pods: ResourceStore, allocations: ResourceStore, epochs: QuotaEpochs): WriteHook {
+  return async (prev, next, retry) => {
     if (next || !prev) return { compares: [], ops: [] };
     const node = prev.metadata.name ?? '';
     const sv = await allocations.store.get(allocations.key(undefined, node));
@@ -50,7 +55,8 @@ function nodeDeleteReleaseHook(quotas: ResourceStore, pods: ResourceStore, alloc
       const failed = { ...pod, status: { ...pod.status, phase: 'Failed' as const } };
       changes.push({ prev: pod as unknown as KubeObject, next: failed as unknown as KubeObject });
     });
-    const fx = await quotaEffects(quotas, PODS_KIND, changes);
+    const reading: QuotaReading = { epochs, retry };
+    const fx = await quotaEffects(quotas, PODS_KIND, changes, reading);
     // The node's transaction already guards the node, its ledger and every listed pod (hooks.ts).
     if (fx.compares.length > 0 && 2 + alloc.spec.pods.length + fx.compares.length > MAX_TXN_OPS) {
       throw new ConflictError(`node ${node} still has ${alloc.spec.pods.length} bound pods under quotas, more than one transaction can fail and release with it; they must be released first`, { kind: 'nodes', name: node });

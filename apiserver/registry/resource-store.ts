@@ -38,9 +38,11 @@ export interface WriteEffects {
 
 /**
  * Called inside every CAS attempt with the object's state before and after the write (undefined
- * = absent). Reads fresh state each attempt, so its compares make the combined txn safe.
+ * = absent). Its compares make the combined txn safe whatever it read. `retry` says that the
+ * previous attempt's transaction failed: a hook that decided on cached state reads the store now
+ * (a cache that lags would fail the same compare again).
  */
-export type WriteHook = (prev: KubeObject | undefined, next: KubeObject | undefined) => Promise<WriteEffects>;
+export type WriteHook = (prev: KubeObject | undefined, next: KubeObject | undefined, retry: boolean) => Promise<WriteEffects>;
 
 export interface WriteOptions {
   /** dryRun=All: every check runs, the hooks' included (capacity, ledger rules), and nothing is written. */
@@ -267,10 +269,10 @@ export class ResourceStore {
     return sv ? this.fromStored(sv) : undefined;
   }
 
-  private async effects(prev: KubeObject | undefined, next: KubeObject | undefined): Promise<WriteEffects> {
+  private async effects(prev: KubeObject | undefined, next: KubeObject | undefined, retry = false): Promise<WriteEffects> {
     const all: WriteEffects = { compares: [], ops: [] };
     for (const hook of this.hooks) {
-      const e = await hook(prev, next);
+      const e = await hook(prev, next, retry);
       all.compares.push(...e.compares);
       all.ops.push(...e.ops);
     }
@@ -286,10 +288,10 @@ export class ResourceStore {
       await this.effects(undefined, obj);
       return obj;
     }
-    for (;;) {
+    for (let retry = false; ; retry = true) {
       let fx: WriteEffects;
       try {
-        fx = await this.effects(undefined, obj);
+        fx = await this.effects(undefined, obj, retry);
       } catch (err) {
         // A hook refused (e.g. the pod names a full node); an existing name is the answer that
         // comes first, as in Kubernetes, where the name is checked before anything else.
@@ -330,7 +332,7 @@ export class ResourceStore {
   ): Promise<KubeObject> {
     const key = this.key(namespace, name);
     let { current, cached } = await this.startingPoint(key, expectedResourceVersion, opts.keepsCurrent === true);
-    for (;;) {
+    for (let retry = false; ; retry = true) {
       if (!current) throw this.notFound(name);
       if (expectedResourceVersion !== undefined && expectedResourceVersion !== current.metadata.resourceVersion) {
         throw this.conflict(name);
@@ -345,7 +347,7 @@ export class ResourceStore {
         continue;
       }
       if (next === current) return current;
-      const fx = await this.effects(current, next);
+      const fx = await this.effects(current, next, retry);
       if (opts.dryRun) return next;
       const res = await this.store.txn({
         compares: [{ key, modRevision: revisionOf(Number(current.metadata.resourceVersion)) }, ...fx.compares],
@@ -389,7 +391,7 @@ export class ResourceStore {
   ): Promise<KubeObject> {
     const key = this.key(namespace, name);
     let { current, cached } = await this.startingPoint(key, undefined, false);
-    for (;;) {
+    for (let retry = false; ; retry = true) {
       if (!current) throw this.notFound(name);
       try {
         check?.(current);
@@ -398,7 +400,7 @@ export class ResourceStore {
         ({ current, cached } = await this.fromStore(key));
         continue;
       }
-      const fx = await this.effects(current, undefined);
+      const fx = await this.effects(current, undefined, retry);
       if (opts.dryRun) return current;
       const res = await this.store.txn({
         compares: [{ key, modRevision: revisionOf(Number(current.metadata.resourceVersion)) }, ...fx.compares],

@@ -7,9 +7,10 @@
 //
 // Why this is equivalent to running them one after another:
 // - etcd evaluates every nested compare against the state before the outer transaction, then
-//   applies the chosen branches in order. A batch never holds two transactions that touch the same
-//   key (in a compare, a read or a write), so no transaction's compare or read could have seen
-//   another one's write: the outcome is that of a serial execution.
+//   applies the chosen branches in order. A batch never holds two transactions of which one writes
+//   a key the other touches (in a compare, a read or a write), so no transaction's compare or read
+//   could have seen another one's write: the outcome is that of a serial execution. Keys they only
+//   compare or read may be shared (many creates in one namespace all compare its quota epoch).
 // - etcd refuses a batch whose puts overlap ("duplicate key"), which disjoint keys also rule out.
 // - Limits: etcd checks a nested transaction against `max-txn-ops` minus the outer one's op count,
 //   so a batch of N keeps N + (largest nested op count) ≤ MAX_TXN_OPS; and the whole request stays
@@ -59,8 +60,10 @@ interface Pending {
   writes: number;
   /** It deletes something (deletes' positions depend on the other writes of their resource). */
   deletes: boolean;
-  /** Every key the transaction touches, as latin1 strings (a byte-exact Set key). */
-  keys: string[];
+  /** Every key the transaction writes (put or delete), as latin1 strings (a byte-exact Set key). */
+  writeKeys: string[];
+  /** Keys it only compares or reads. */
+  readKeys: string[];
   /** Op count etcd checks against max-txn-ops: the largest of compares, success, failure. */
   ops: number;
   bytes: number;
@@ -125,7 +128,13 @@ export class TxnGroupCommitter {
     const first = this.queue.shift()!;
     if (first.alone) return [first];
     const batch = [first];
-    const keys = new Set(first.keys);
+    // Keys written by the batch (or by transactions put off), and keys it compares or reads.
+    const written = new Set(first.writeKeys);
+    const read = new Set(first.readKeys);
+    const reserve = (p: Pending) => {
+      for (const k of p.writeKeys) written.add(k);
+      for (const k of p.readKeys) read.add(k);
+    };
     let bytes = ENVELOPE_OVERHEAD + first.bytes;
     let maxOps = first.ops;
     const skipped: Pending[] = [];
@@ -135,14 +144,15 @@ export class TxnGroupCommitter {
       const ops = Math.max(maxOps, next.ops);
       if (batch.length + 1 + ops > this.maxTxnOps || bytes + next.bytes > this.maxBatchBytes) break;
       this.queue.shift();
-      if (next.keys.some((k) => keys.has(k))) {
-        // Touches a key of this batch (or of one already put off): it runs in a later batch, and
-        // its keys stay reserved so that nothing behind it that overlaps overtakes it.
+      if (next.writeKeys.some((k) => written.has(k) || read.has(k)) || next.readKeys.some((k) => written.has(k))) {
+        // Writes a key this batch (or one already put off) touches, or touches a key it writes:
+        // it runs in a later batch, and its keys stay reserved so that nothing behind it that
+        // overlaps overtakes it.
         skipped.push(next);
-        for (const k of next.keys) keys.add(k);
+        reserve(next);
         continue;
       }
-      for (const k of next.keys) keys.add(k);
+      reserve(next);
       bytes += next.bytes;
       maxOps = ops;
       batch.push(next);
@@ -292,12 +302,13 @@ function writesIn(ops: IRequestOp[] | undefined): number {
 }
 
 
-function describe(req: ITxnRequest): Pick<Pending, 'keys' | 'ops' | 'bytes' | 'alone' | 'writes' | 'deletes'> {
-  const keys: string[] = [];
+function describe(req: ITxnRequest): Pick<Pending, 'writeKeys' | 'readKeys' | 'ops' | 'bytes' | 'alone' | 'writes' | 'deletes'> {
+  const writeKeys: string[] = [];
+  const readKeys: string[] = [];
   let bytes = PER_FIELD_OVERHEAD;
   let alone = false;
   for (const c of req.compare ?? []) {
-    if (c.key) keys.push(c.key.toString('latin1'));
+    if (c.key) readKeys.push(c.key.toString('latin1'));
     bytes += (c.key?.length ?? 0) + PER_FIELD_OVERHEAD;
     if (c.range_end && c.range_end.length > 0) alone = true;
   }
@@ -306,7 +317,7 @@ function describe(req: ITxnRequest): Pick<Pending, 'keys' | 'ops' | 'bytes' | 'a
     if (op.request_txn) {
       alone = true; // already nested: keep the nesting depth and op budget simple
     } else if (single) {
-      if (single.key) keys.push(single.key.toString('latin1'));
+      if (single.key) (op.request_range ? readKeys : writeKeys).push(single.key.toString('latin1'));
       bytes += (single.key?.length ?? 0) + (op.request_put?.value?.length ?? 0) + PER_FIELD_OVERHEAD;
       const rangeEnd = op.request_range?.range_end ?? op.request_delete_range?.range_end;
       if (rangeEnd && rangeEnd.length > 0) alone = true;
@@ -316,5 +327,5 @@ function describe(req: ITxnRequest): Pick<Pending, 'keys' | 'ops' | 'bytes' | 'a
   (req.failure ?? []).forEach(visit);
   const ops = Math.max(req.compare?.length ?? 0, req.success?.length ?? 0, req.failure?.length ?? 0);
   const writes = Math.max(writesIn(req.success), writesIn(req.failure));
-  return { keys, ops, bytes, alone, writes, deletes: deletesIn(req) };
+  return { writeKeys, readKeys, ops, bytes, alone, writes, deletes: deletesIn(req) };
 }

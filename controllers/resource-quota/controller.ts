@@ -24,12 +24,6 @@ export const RESOURCE_QUOTA_CONTROLLER = 'resourcequota';
 export const RESOURCE_QUOTA_SYNC_PERIOD_MS = 5 * 60_000;
 /** Counts tried in one sync before the key is handed back to the queue's back-off. */
 const ATTEMPTS_PER_SYNC = 5;
-/**
- * A quota's first count is checked again this much later. An API server whose quota cache had not
- * yet seen the new quota admits without it; such writes land within that server's cache lag of the
- * quota's creation, and a recount after it catches any the first count missed.
- */
-export const FIRST_COUNT_RECHECK_MS = 2_000;
 
 interface ObjectList {
   metadata: { resourceVersion?: string };
@@ -98,8 +92,7 @@ export class ResourceQuotaController implements Controller {
     const [namespace, name] = key.split('/') as [string, string];
     for (let attempt = 1; ; attempt++) {
       try {
-        const first = await this.countOnce(namespace, name);
-        if (first && this.running) this.queue.addAfter(key, FIRST_COUNT_RECHECK_MS);
+        await this.countOnce(namespace, name);
         return;
       } catch (err) {
         if (err instanceof NotFoundError) return; // quota deleted: nothing to count
@@ -108,8 +101,8 @@ export class ResourceQuotaController implements Controller {
     }
   }
 
-  /** Returns whether this was the quota's first count for its current limits. */
-  private async countOnce(namespace: string, name: string): Promise<boolean> {
+  /** Count the quota's usage and store it, guarded by the quota's resourceVersion. */
+  private async countOnce(namespace: string, name: string): Promise<void> {
     const ref = { version: 'v1', resource: 'resourcequotas', namespace, name };
     // Read from etcd (resourceVersion unset), never a cache: the count is guarded by this version.
     const quota = await this.client.get<ResourceQuota>(ref);
@@ -122,13 +115,12 @@ export class ResourceQuotaController implements Controller {
     const used = usedList(quota.spec.hard, total);
     const hard = { ...(quota.spec.hard ?? {}) };
     const computed = isComputed(quota);
-    if (computed && sameAmounts(parseResourceList(used), parseResourceList(quota.status.used))) return false;
+    if (computed && sameAmounts(parseResourceList(used), parseResourceList(quota.status.used))) return;
     const next: ResourceQuota = { ...quota, status: { hard, used } };
     // metadata.resourceVersion is Q: any admission or release since the read is a 409.
     await this.client.update({ ...ref, subresource: 'status' }, next);
     if (computed) this.log.warn('quota recount corrected the ledger', { namespace, name, recorded: quota.status.used, used });
     else this.log.debug('counted quota', { namespace, name, used });
-    return !computed;
   }
 }
 

@@ -85,6 +85,27 @@ describe('etcd store: group commit', function () {
     expect(await stored('/k')).to.equal('1');
   });
 
+  it('batches transactions that only compare a shared key, but not with one that writes it', async function () {
+    const put = await client.put(`${prefix}/epoch`).value('').exec();
+    const rev = put.header.revision;
+    // A create guarded by an unchanged key (a namespace's quota epoch): many may share a batch.
+    const guarded = (k: string): ITxnRequest => ({
+      compare: [
+        { key: key(k), target: 'Mod', result: 'Equal', mod_revision: 0 },
+        { key: key('/epoch'), target: 'Mod', result: 'Equal', mod_revision: rev },
+      ],
+      success: [{ request_put: { key: key(k), value: Buffer.from('v') } }],
+    });
+    const bump: ITxnRequest = { compare: [], success: [{ request_put: { key: key('/epoch'), value: Buffer.from('new') } }] };
+    const gc = new TxnGroupCommitter(send, { maxInFlight: 1 });
+    const results = (
+      await Promise.all([gc.txn(createIfAbsent('/blocker', 'x')), gc.txn(guarded('/p1')), gc.txn(guarded('/p2')), gc.txn(bump), gc.txn(guarded('/p3'))])
+    ).map(answer);
+    // blocker, p1, p2 (comparing the same key: one batch) | the bump | p3, which now fails its compare.
+    expect(sent.map((r) => r.success?.length)).to.deep.equal([3, 1, 1]);
+    expect(results.map((r) => r.succeeded)).to.deep.equal([true, true, true, true, false]);
+  });
+
   it('falls back to one request per transaction when etcd refuses the batch before applying it', async function () {
     // Pretend etcd allows more ops than its default 128: the batch of all 200 (submitted in one
     // turn of the event loop) is refused ("too many operations"), and every transaction must still
