@@ -17,7 +17,8 @@ import type { AgentConfig } from './flags.js';
 import { Heartbeat, NodeLease } from './heartbeat.js';
 import { startLogServer, type LogServer } from './log-server.js';
 import { LogFiles } from './logs.js';
-import { AgentMetrics, serveMetrics } from './metrics.js';
+import { serveMetrics } from '../shared/metrics-server.js';
+import { AgentMetrics } from './metrics.js';
 import { NodeStatusKeeper } from './node-status.js';
 import { PodStateStore, type PodRecord } from './pod-state.js';
 import { PodWorker, type LogLookup, type WorkerContext } from './pod-worker.js';
@@ -92,7 +93,7 @@ export class Agent {
       backoff: { baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs, resetAfterMs: RESET_AFTER_MS },
     };
     this.logServer = await startLogServer({ address: cfg.address, port: cfg.port, source: this, logs: this.logs, metrics: this.metrics, log: this.log });
-    if (cfg.metricsPort !== undefined) this.metricsServer = await serveMetrics(this.metrics, cfg.address, cfg.metricsPort);
+    if (cfg.metricsPort !== undefined) this.metricsServer = await serveMetrics({ registry: this.metrics.registry, address: cfg.address, port: cfg.metricsPort });
     this.log.info('log server listening', { address: cfg.address, port: this.logServer.port });
 
     // What this node was running before a restart, before anything new is admitted.

@@ -16,7 +16,8 @@ import { ConflictError, ForbiddenError, InvalidError, NotFoundError, Unavailable
 import type { Logger } from '../shared/logging.js';
 import type { AgentConfig } from './flags.js';
 import { NodeLease } from './heartbeat.js';
-import { AgentMetrics, serveMetrics } from './metrics.js';
+import { serveMetrics } from '../shared/metrics-server.js';
+import { AgentMetrics } from './metrics.js';
 import { isReady, postReady } from './node-status.js';
 import { registerNode, type NodeDescription } from './registration.js';
 import { nextBackOff, RESET_AFTER_MS, shouldRestart, type BackOffConfig } from './restart-policy.js';
@@ -105,7 +106,7 @@ export class HollowAgent {
 
   async start(): Promise<void> {
     const cfg = this.cfg;
-    if (cfg.metricsPort !== undefined) this.metricsServer = await serveMetrics(this.metrics, cfg.address, cfg.metricsPort);
+    if (cfg.metricsPort !== undefined) this.metricsServer = await serveMetrics({ registry: this.metrics.registry, address: cfg.address, port: cfg.metricsPort });
     await this.checkAccess();
     const began = Date.now();
     for (const [i, name] of this.names.entries()) this.register(i, name);

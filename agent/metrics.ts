@@ -1,7 +1,5 @@
 // cell-agent's Prometheus metrics (one registry per process): heartbeats, pods, container starts and
 // exits, API writes. Served on the log server's port at /metrics and on --metrics-port if given.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class AgentMetrics {
@@ -56,25 +54,3 @@ export class AgentMetrics {
   }
 }
 
-/** A listener that serves only /metrics (for --metrics-port). */
-export async function serveMetrics(metrics: AgentMetrics, address: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics') {
-      void metrics.render().then(({ contentType, body }) => {
-        res.writeHead(200, { 'Content-Type': contentType });
-        res.end(body);
-      });
-      return;
-    }
-    res.writeHead(404, { 'Content-Type': 'text/plain' });
-    res.end('not found\n');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, address, () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}

@@ -2,8 +2,6 @@
 // cell-controller-manager: the cluster's control loops (DESIGN §1), leader-elected, talking to the
 // API like any client. When this replica loses the lease it stops every controller and exits 1,
 // as kube-controller-manager does; its supervisor restarts it as a fresh candidate.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { CONNECTION_FLAGS, connectionFromFlags, connectionUsage } from '../shared/client/connection-flags.js';
@@ -11,6 +9,7 @@ import { ApiClient } from '../shared/client/http-client.js';
 import { errorMessage } from '../shared/errors.js';
 import { parseFlags } from '../shared/flags.js';
 import { createLogger } from '../shared/logging.js';
+import { serveMetrics } from '../shared/metrics-server.js';
 import { CONTROLLERS } from './catalog.js';
 import { CONTROLLER_MANAGER_LEASE_NAME, CONTROLLER_MANAGER_LEASE_NAMESPACE, ControllerManager, parseControllers } from './manager.js';
 import { ControllerManagerMetrics } from './metrics.js';
@@ -110,37 +109,10 @@ const manager = new ControllerManager({
     : false,
 });
 
-const healthServer = http.createServer((req, res) => {
-  const url = req.url ?? '/';
-  if (url.startsWith('/metrics')) {
-    metrics.registry.metrics().then(
-      (text) => {
-        res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
-        res.end(text);
-      },
-      (err: unknown) => {
-        res.writeHead(500, { 'Content-Type': 'text/plain' });
-        res.end(errorMessage(err));
-      },
-    );
-  } else if (url.startsWith('/healthz') || url.startsWith('/livez') || url.startsWith('/readyz')) {
-    // A replica waiting for the lease is healthy too: it is doing its job, which is to wait.
-    res.writeHead(200, { 'Content-Type': 'text/plain' });
-    res.end('ok');
-  } else {
-    res.writeHead(404, { 'Content-Type': 'text/plain' });
-    res.end('not found');
-  }
-});
-await new Promise<void>((resolve, reject) => {
-  healthServer.once('error', reject);
-  healthServer.listen(flags.int('port'), str('bind-address') ?? '127.0.0.1', () => resolve());
-}).catch((err: unknown) => fail(`cannot serve /healthz and /metrics: ${errorMessage(err)}`));
-
-const closeHealthServer = async (): Promise<void> => {
-  await new Promise<void>((resolve) => healthServer.close(() => resolve()));
-  healthServer.closeAllConnections();
-};
+// A replica waiting for the lease is healthy and ready too: it is doing its job, which is to wait.
+const healthServer = await serveMetrics({ registry: metrics.registry, address: str('bind-address') ?? '127.0.0.1', port: flags.int('port') }).catch((err: unknown) =>
+  fail(`cannot serve /healthz and /metrics: ${errorMessage(err)}`),
+);
 
 let stopping = false;
 const shutdown = (signal: string): void => {
@@ -155,11 +127,10 @@ process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
 
 manager.start();
-const address = healthServer.address() as AddressInfo;
-log.info('controller manager started', { identity, controllers: enabled, leaderElect, port: address.port });
+log.info('controller manager started', { identity, controllers: enabled, leaderElect, port: healthServer.port });
 
 const end = await manager.done;
-await closeHealthServer().catch((err: unknown) => log.warn('closing the health server failed', { error: errorMessage(err) }));
+await healthServer.close().catch((err: unknown) => log.warn('closing the health server failed', { error: errorMessage(err) }));
 client.close();
 if (end === 'lost') {
   log.error('leaderelection lost: exiting so that the supervisor restarts this replica as a candidate', { identity });

@@ -4,8 +4,6 @@
 // as replicas of one (all active, or leader-elected with --leader-elect).
 import { parseFlags } from '../shared/flags.js';
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { DEFAULT_SCHEDULER_NAME } from '../shared/api/core.js';
 import { EventRecorder } from '../shared/client/events.js';
@@ -14,6 +12,7 @@ import { CONNECTION_FLAGS, connectionFromFlags, connectionUsage } from '../share
 import { errorMessage } from '../shared/errors.js';
 import { LeaderElector } from '../shared/leader-election.js';
 import { createLogger } from '../shared/logging.js';
+import { serveMetrics, type MetricsServer } from '../shared/metrics-server.js';
 import { ApiLeaseBackend } from '../shared/client/lease-backend.js';
 import { SchedulerMetrics } from './metrics.js';
 import { loadProfile, type LoadedProfile } from './profile/profile.js';
@@ -97,37 +96,20 @@ const events = new RateLimitedEvents(new EventRecorder(client, { component: sche
 });
 
 let synced = false;
-let metricsServer: http.Server | undefined;
+let metricsServer: MetricsServer | undefined;
 const metricsPort = str('metrics-port');
 if (metricsPort !== undefined) {
-  metricsServer = http.createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (url.startsWith('/metrics')) {
-      metrics.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
-          res.end(text);
-        },
-        (err: unknown) => {
-          res.writeHead(500, { 'Content-Type': 'text/plain' });
-          res.end(errorMessage(err));
-        },
-      );
-    } else if (url.startsWith('/healthz') || url.startsWith('/livez') || url.startsWith('/readyz')) {
-      // Live as long as the process answers; ready once the informers have listed.
-      const ok = !url.startsWith('/readyz') || synced;
-      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' });
-      res.end(ok ? 'ok' : 'informers not synced');
-    } else {
-      res.writeHead(404, { 'Content-Type': 'text/plain' });
-      res.end('not found');
-    }
-  });
-  const server = metricsServer;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(num('metrics-port'), str('metrics-bind-address') ?? '127.0.0.1', () => resolve());
-  }).catch((err: unknown) => fail(`cannot serve metrics: ${errorMessage(err)}`));
+  try {
+    // Live as long as the process answers; ready once the informers have listed.
+    metricsServer = await serveMetrics({
+      registry: metrics.registry,
+      address: str('metrics-bind-address') ?? '127.0.0.1',
+      port: num('metrics-port'),
+      notReady: () => (synced ? undefined : 'informers not synced'),
+    });
+  } catch (err) {
+    fail(`cannot serve metrics: ${errorMessage(err)}`);
+  }
 }
 
 const classLabel = str('decision-time-class-label');
@@ -173,8 +155,7 @@ const shutdown = (signal: string): void => {
     await elector?.stop();
     await scheduler.stop();
     await Promise.race([events.drain(), new Promise((r) => setTimeout(r, 2000))]);
-    await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
-    metricsServer?.closeAllConnections();
+    await metricsServer?.close();
   })().then(
     () => process.exit(0),
     (err: unknown) => {
@@ -188,7 +169,6 @@ process.on('SIGINT', () => shutdown('SIGINT'));
 
 await scheduler.start();
 synced = true;
-const address = metricsServer?.address() as AddressInfo | null | undefined;
 log.info('scheduler ready', {
   scheduler: schedulerName,
   profile: profile.profile.name,
@@ -196,7 +176,7 @@ log.info('scheduler ready', {
   conflictMode: scheduler.conflictMode,
   leaderElect: flags.values['leader-elect'] === true,
   identity,
-  ...(address ? { metricsPort: address.port } : {}),
+  ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
 });
 
 if (flags.values['leader-elect'] === true) {
