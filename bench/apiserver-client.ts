@@ -1,7 +1,7 @@
 // The client side shared by the API server benchmarks (bench/apiserver.ts, bench/watchers.ts):
 // plain node:http requests, a realistic pod, writes at a fixed offered rate, raw watch streams read
 // by byte search, and the server process's CPU time from /proc.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -167,6 +167,43 @@ export function cpuMs(pid: number | undefined): number {
   }
 }
 const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** The etcd serving `endpoint`, found by its command line (the harness starts it), for its CPU time. */
+export function etcdPid(endpoint: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (cmd.some((arg) => arg.endsWith('etcd')) && cmd.includes(endpoint)) return Number(entry);
+    } catch {
+      // the process went away meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** Runs `fn(0 … n-1)` with at most `concurrency` in flight; the first failure fails the whole. */
+export async function pool(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < n) await fn(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+}
+
+/** POST expecting 201, retrying 429 (the server sheds load past its in-flight limit) a while. */
+export async function postCreated(agent: http.Agent, base: URL, path: string, obj: unknown): Promise<void> {
+  const body = JSON.stringify(obj);
+  for (let attempt = 0; ; attempt++) {
+    const r = await request(agent, base, 'POST', path, body);
+    if (r.status === 429 && attempt < 50) {
+      await new Promise((res) => setTimeout(res, 50 + Math.random() * 100));
+      continue;
+    }
+    expectStatus(r, 201, `POST ${path}`);
+    return;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Writes at a fixed offered rate.

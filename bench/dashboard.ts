@@ -16,6 +16,7 @@ import { z } from 'zod';
 import type { PodInput } from '../shared/api/core.js';
 import type { ApiClient } from '../shared/client/http-client.js';
 import { seededRandom } from '../shared/seeded-random.js';
+import { pool } from './apiserver-client.js';
 import { TEST_TOKENS } from '../test/harness/apiserver.js';
 import { REPO_ROOT } from '../test/harness/entrypoint.js';
 import { launchBrowser, waitForText } from '../test/dashboard/browser.js';
@@ -61,23 +62,13 @@ function podFor(i: number, rnd: () => number, placement: Placement): PodInput {
   };
 }
 
-/** Runs `n` tasks with `concurrency` in flight; any failure fails the benchmark. */
-async function inParallel(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) await task(next++);
-    }),
-  );
-}
-
 /** Creates the pods; returns the names of those the cluster took. */
 async function createPods(admin: ApiClient): Promise<string[]> {
   const rnd = seededRandom(42);
   const started = Date.now();
   const created: string[] = [];
   let refused = 0;
-  await inParallel(PODS, CONCURRENCY, async (i) => {
+  await pool(PODS, CONCURRENCY, async (i) => {
     try {
       await admin.create({ namespace: 'default', resource: 'pods' }, podFor(i, rnd, placementOf(i)));
       created.push(`load-${i}`);

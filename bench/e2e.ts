@@ -24,7 +24,6 @@
 // BENCH_SCHEDULER_NODE_ARGS (the same for both scheduler daemons), BENCH_SERVER_ARGS (extra
 // cell-apiserver flags, e.g. "--etcd-group-commit=2").
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
@@ -33,7 +32,9 @@ import { freePort } from '../test/harness/ports.js';
 import { metricValue, startSchedulerProcess, type SchedulerProcess } from '../test/schedulers/scheduler-process.js';
 import { rawCasRate } from './etcd-baseline.js';
 import { formatTable, percentile, perSecond } from './measure.js';
-import { request } from './apiserver-client.js';
+import { cpuMs, etcdPid, pool, postCreated, request } from './apiserver-client.js';
+
+const cpuSec = (pid: number | undefined) => cpuMs(pid) / 1000;
 
 const endpoints = (process.env.ETCD_ENDPOINTS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 if (endpoints.length === 0) {
@@ -55,54 +56,6 @@ const SCHEDULER_NODE_ARGS = (process.env.BENCH_SCHEDULER_NODE_ARGS ?? '').split(
 const NAMESPACE = 'bench';
 const TARGET_RATIO_1000 = 0.5;
 const TARGET_RATE_5000 = 500;
-
-/** POST, retrying 429 (the server sheds load past its in-flight limit) after its Retry-After. */
-async function create(agent: http.Agent, base: URL, path: string, obj: unknown): Promise<void> {
-  const body = JSON.stringify(obj);
-  for (let attempt = 0; ; attempt++) {
-    const r = await request(agent, base, 'POST', path, body);
-    if (r.status === 201) return;
-    if (r.status === 429 && attempt < 50) {
-      await new Promise((res) => setTimeout(res, 50 + Math.random() * 100));
-      continue;
-    }
-    throw new Error(`POST ${path}: HTTP ${r.status}: ${r.body.toString('utf8').slice(0, 300)}`);
-  }
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    // No /proc (not Linux), or the process is gone: the column shows "-".
-    return NaN;
-  }
-}
-
-/** The etcd serving `endpoint`, found by its command line (the harness starts it), for its CPU time. */
-function etcdPid(endpoint: string): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmd.some((a) => a.endsWith('etcd')) && cmd.includes(endpoint)) return Number(entry);
-    } catch {
-      // the process went away meanwhile
-    }
-  }
-  return undefined;
-}
-
-async function pool(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < n) await fn(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
-}
 
 function nodeObject(i: number) {
   const name = `node-${String(i).padStart(5, '0')}`;
@@ -264,8 +217,8 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     }
     const bases = servers.map((s) => new URL(s.url));
     const base = bases[0]!;
-    await create(agent, base, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
-    await pool(nodes, 64, (i) => create(agent, bases[i % bases.length]!, '/api/v1/nodes', nodeObject(i)));
+    await postCreated(agent, base, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
+    await pool(nodes, 64, (i) => postCreated(agent, bases[i % bases.length]!, '/api/v1/nodes', nodeObject(i)));
 
     const names = SAME_NAME ? ['bench', 'bench'] : ['bench-a', 'bench-b'];
     for (const [i, name] of names.entries()) {
@@ -282,9 +235,9 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     const sentAt = new Float64Array(pods);
     const etcd = etcdPid(endpoints[0]!);
     const cpu0 = {
-      etcd: cpuSeconds(etcd),
-      apiserver: servers.reduce((sum, sv) => sum + cpuSeconds(sv.child.pid), 0),
-      schedulers: schedulers.map((s) => cpuSeconds(s.child.pid)),
+      etcd: cpuSec(etcd),
+      apiserver: servers.reduce((sum, sv) => sum + cpuSec(sv.child.pid), 0),
+      schedulers: schedulers.map((s) => cpuSec(s.child.pid)),
       bench: process.cpuUsage(),
     };
     const t0 = performance.now();
@@ -301,7 +254,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       : undefined;
     await pool(pods, CONCURRENCY, async (i) => {
       sentAt[i] = performance.now();
-      await create(agent, bases[i % bases.length]!, `/api/v1/namespaces/${NAMESPACE}/pods`, podObject(i, names[i % names.length]!));
+      await postCreated(agent, bases[i % bases.length]!, `/api/v1/namespaces/${NAMESPACE}/pods`, podObject(i, names[i % names.length]!));
       created++;
     });
     const createdAt = performance.now();
@@ -311,9 +264,9 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     if (sampler) clearInterval(sampler);
     const benchCpu = process.cpuUsage(cpu0.bench);
     const cpu = {
-      etcd: cpuSeconds(etcd) - cpu0.etcd,
-      apiserver: servers.reduce((sum, sv) => sum + cpuSeconds(sv.child.pid), 0) - cpu0.apiserver,
-      schedulers: schedulers.map((s, i) => cpuSeconds(s.child.pid) - cpu0.schedulers[i]!),
+      etcd: cpuSec(etcd) - cpu0.etcd,
+      apiserver: servers.reduce((sum, sv) => sum + cpuSec(sv.child.pid), 0) - cpu0.apiserver,
+      schedulers: schedulers.map((s, i) => cpuSec(s.child.pid) - cpu0.schedulers[i]!),
       bench: (benchCpu.user + benchCpu.system) / 1e6,
       elapsed: (performance.now() - t0) / 1000,
     };

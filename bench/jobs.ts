@@ -12,7 +12,6 @@
 //   npm run bench:jobs -- --preset=16core    100 Jobs × 1,000 pods on 5,000 nodes
 //   npm run bench:jobs -- --jobs=J --pods=P --nodes=N [--run-seconds=1] [--timeout=600s]
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
@@ -21,7 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { programArgs, REPO_ROOT } from '../test/harness/entrypoint.js';
 import { startControllerManagerProcess, type ControllerManagerProcess } from '../test/controllers/helpers.js';
 import { startSchedulerProcess, type SchedulerProcess } from '../test/schedulers/scheduler-process.js';
-import { cpuMs, etcdEndpoints, expectStatus, request, startBenchApiServer, stopBenchApiServer } from './apiserver-client.js';
+import { cpuMs, etcdEndpoints, etcdPid, expectStatus, pool, postCreated, request, startBenchApiServer, stopBenchApiServer } from './apiserver-client.js';
 import { formatTable, perSecond } from './measure.js';
 
 const USAGE = `Usage: npm run bench:jobs -- [flags]
@@ -97,40 +96,6 @@ class PodProgress {
   }
 }
 
-/** The etcd serving `endpoint`, found by its command line, for its CPU time. */
-function etcdPid(endpoint: string): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmd.some((a) => a.endsWith('etcd')) && cmd.includes(endpoint)) return Number(entry);
-    } catch {
-      // the process went away meanwhile
-    }
-  }
-  return undefined;
-}
-
-async function pool(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < n) await fn(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
-}
-
-async function post(agent: http.Agent, base: URL, path: string, obj: unknown): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const r = await request(agent, base, 'POST', path, JSON.stringify(obj));
-    if (r.status === 201) return;
-    if (r.status === 429 && attempt < 50) {
-      await new Promise((res) => setTimeout(res, 50 + Math.random() * 100));
-      continue;
-    }
-    expectStatus(r, 201, `POST ${path}`);
-  }
-}
-
 function jobObject(i: number) {
   return {
     apiVersion: 'batch/v1',
@@ -180,7 +145,7 @@ try {
   console.error(`bench:jobs: ${JOBS} Jobs × ${PODS} pods on ${NODES} hollow nodes …`);
   server = await startBenchApiServer(endpoints, prefix);
   const base = new URL(server.url);
-  for (const ns of [NAMESPACE, RAW_NAMESPACE]) await post(agent, base, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  for (const ns of [NAMESPACE, RAW_NAMESPACE]) await postCreated(agent, base, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   // Room for every pod at once: 110 pods a node, cpu for all of them.
   // The agent runs from dist/ like the other processes when CELL_RUN_FROM=dist.
   const agentArgs = [`--server=${server.url}`, `--hollow-nodes=${NODES}`, '--node-prefix=bench-node-', '--node-ip=127.0.0.1', '--cpu=16', '--memory=64Gi', '--heartbeat-interval=10s', '--lease-duration=40s', '--log-level=warn'];
@@ -203,7 +168,7 @@ try {
   const procs = { etcd, apiserver: server.child.pid, scheduler: scheduler.child.pid, agent: hollow.pid, 'controller-manager': manager.child.pid };
   const cpu0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuMs(pid)]));
   const t0 = performance.now();
-  await pool(JOBS, 16, (i) => post(agent, base, `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`, jobObject(i)));
+  await pool(JOBS, 16, (i) => postCreated(agent, base, `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`, jobObject(i)));
   for (let last = 0; ; ) {
     const done = await completeJobs(agent, base);
     if (done === JOBS) break;
@@ -225,7 +190,7 @@ try {
 
   // bench:e2e's create path, same server, same count: one POST per pod, 128 in flight.
   const r0 = performance.now();
-  await pool(total, RAW_CONCURRENCY, (i) => post(agent, base, `/api/v1/namespaces/${RAW_NAMESPACE}/pods`, rawPod(i)));
+  await pool(total, RAW_CONCURRENCY, (i) => postCreated(agent, base, `/api/v1/namespaces/${RAW_NAMESPACE}/pods`, rawPod(i)));
   const rawRate = perSecond(total, performance.now() - r0);
 
   const rate = (m: Map<string, number>) => perSecond(m.size, lastOf(m) - t0);
