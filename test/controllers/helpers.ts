@@ -1,7 +1,7 @@
 // Running the controller manager in tests: in-process (a ControllerManager over a real API client,
 // for tests about what the controllers do) or as the real `cell-controller-manager` process (for
 // tests about the process, and clusters of processes: HA, chaos).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { ControllerContext } from '../../controllers/controller.js';
 import { SharedInformers } from '../../controllers/informers.js';
 import { ControllerManager, type LeaderElectionSettings } from '../../controllers/manager.js';
@@ -11,7 +11,8 @@ import type { Logger } from '../../shared/logging.js';
 import type { ControllerConfig } from '../../controllers/config.js';
 import { ApiClient } from '../../shared/client/http-client.js';
 import { createLogger } from '../../shared/logging.js';
-import { programArgs, REPO_ROOT } from '../harness/entrypoint.js';
+import { spawnCellProcess, waitUntilAnswers } from '../harness/child-process.js';
+import { programArgs } from '../harness/entrypoint.js';
 import { freePort } from '../harness/ports.js';
 
 /**
@@ -70,8 +71,6 @@ export interface ControllerManagerProcess {
   stop(signal?: NodeJS.Signals, killAfterMs?: number): Promise<number | null>;
 }
 
-const MAX_OUTPUT = 64 * 1024;
-
 /** The real process (`node --import tsx controllers/main.ts`, or dist/ with fromDist), once /healthz answers. */
 export async function startControllerManagerProcess(o: { server: string; args?: string[]; fromDist?: boolean; logLevel?: string; env?: NodeJS.ProcessEnv }): Promise<ControllerManagerProcess> {
   const port = await freePort();
@@ -82,44 +81,8 @@ export async function startControllerManagerProcess(o: { server: string; args?: 
     `--log-level=${o.logLevel ?? 'warn'}`,
     ...(o.args ?? []),
   ];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (d: string) => {
-    out += d;
-    if (out.length > MAX_OUTPUT) out = out.slice(out.length - MAX_OUTPUT);
-  };
-  child.stdout?.setEncoding('utf8').on('data', keep);
-  child.stderr?.setEncoding('utf8').on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const handle = spawnCellProcess(args, o.env);
   const url = `http://127.0.0.1:${port}`;
-  const gone = () => child.exitCode !== null || child.signalCode !== null;
-  const proc: ControllerManagerProcess = {
-    child,
-    url,
-    output: () => out,
-    exited,
-    async stop(signal: NodeJS.Signals = 'SIGTERM', killAfterMs = 15_000) {
-      if (gone()) return child.exitCode;
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (gone()) throw new Error(`cell-controller-manager exited (code ${child.exitCode}, signal ${child.signalCode}) before it answered /healthz:\n${out}`);
-    try {
-      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return proc;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await proc.stop('SIGKILL');
-      throw new Error(`cell-controller-manager did not answer /healthz within 60 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitUntilAnswers(handle, `${url}/healthz`, 'cell-controller-manager', 60_000);
+  return { child: handle.child, url, output: handle.output, exited: handle.exited, stop: handle.stop };
 }

@@ -1,11 +1,10 @@
 // cell-scheduler as a real child process (`node --import tsx schedulers/main.ts …`, see entrypoint.ts), for the
 // scheduler tests and bench/e2e.ts: start it, wait until its informers have listed (/readyz),
 // read its /metrics, stop it with a signal.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { programArgs, REPO_ROOT } from '../harness/entrypoint.js';
+import type { ChildProcess } from 'node:child_process';
+import { spawnCellProcess, waitUntilAnswers } from '../harness/child-process.js';
+import { programArgs } from '../harness/entrypoint.js';
 import { freePort } from '../harness/ports.js';
-
-const MAX_OUTPUT = 64 * 1024;
 
 export interface SchedulerProcessOptions {
   server: string;
@@ -48,52 +47,24 @@ export async function startSchedulerProcess(opts: SchedulerProcessOptions): Prom
     `--log-level=${opts.logLevel ?? 'warn'}`,
     ...(opts.args ?? []),
   ];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (d: string) => {
-    out += d;
-    if (out.length > MAX_OUTPUT) out = out.slice(out.length - MAX_OUTPUT);
-  };
-  child.stdout?.setEncoding('utf8').on('data', keep);
-  child.stderr?.setEncoding('utf8').on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const handle = spawnCellProcess(args, opts.env);
   const metricsUrl = `http://127.0.0.1:${port}`;
   const proc: SchedulerProcess = {
     name,
-    child,
+    child: handle.child,
     metricsUrl,
-    output: () => out,
+    output: handle.output,
     async metrics() {
       const res = await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(10_000) });
       return res.text();
     },
-    async stop(signal: NodeJS.Signals = 'SIGTERM', killAfterMs = 15_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
+    stop: handle.stop,
     get exited() {
-      return child.exitCode !== null || child.signalCode !== null;
+      return handle.gone;
     },
   };
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
-  for (;;) {
-    if (proc.exited) throw new Error(`cell-scheduler ${name} exited (code ${child.exitCode}, signal ${child.signalCode}) before it was ready:\n${out}`);
-    try {
-      const res = await fetch(`${metricsUrl}/readyz`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return proc;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await proc.stop('SIGKILL');
-      throw new Error(`cell-scheduler ${name} not ready after ${opts.readyTimeoutMs ?? 60_000} ms:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitUntilAnswers(handle, `${metricsUrl}/readyz`, `cell-scheduler ${name}`, opts.readyTimeoutMs ?? 60_000);
+  return proc;
 }
 
 /**

@@ -1,25 +1,20 @@
-// Fixtures of the apps/v1 tests: a real API server on the shared test etcd, real hollow nodes, a
-// real scheduler process, the ReplicaSet and Deployment controllers in-process (so a test can stop
-// them and start fresh instances), kubectl on a kubeconfig, and a watch that samples a
-// Deployment's pods after every event to check a rollout's bounds.
-import path from 'node:path';
+// Fixtures of the apps/v1 tests: the workload cluster (cluster.ts) with the ReplicaSet and
+// Deployment controllers in-process, manifests, and a watch that samples a Deployment's pods after
+// every event to check a rollout's bounds.
 import type { Deployment, ReplicaSet } from '../../shared/api/apps.js';
 import { POD_TEMPLATE_HASH_LABEL } from '../../shared/api/apps.js';
 import type { Pod } from '../../shared/api/core.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { Informer } from '../../shared/client/informer.js';
 import { createLogger } from '../../shared/logging.js';
-import { NotFoundError } from '../../shared/errors.js';
 import { SharedInformers } from '../../controllers/informers.js';
 import { DeploymentController, DEPLOYMENTS } from '../../controllers/deployment/controller.js';
 import { ReplicaSetController, REPLICASETS } from '../../controllers/replicaset/controller.js';
-import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
-import { startSchedulerProcess, type SchedulerProcess } from '../schedulers/scheduler-process.js';
-import { killAllWith, removeDir, startAgent, tempRoot, type AgentProcess } from '../agent/helpers.js';
-import { findKubectl, run, waitFor, writeKubeconfig, type RunResult } from '../clients/helpers.js';
+import { waitFor } from '../clients/helpers.js';
 import { testControllerContext } from '../controllers/helpers.js';
+import { createNamespace, workloadSuite, type WorkloadCluster } from './cluster.js';
 
-export { waitFor, DEPLOYMENTS, REPLICASETS };
+export { createNamespace, waitFor, DEPLOYMENTS, REPLICASETS };
 
 /** Both controllers in this process, sharing informers, as one controller manager runs them. */
 export interface RunningControllers {
@@ -41,87 +36,11 @@ export async function startControllers(client: ApiClient): Promise<RunningContro
   };
 }
 
-export interface AppsCluster {
-  api: TestApiServer;
-  client: ApiClient;
-  /** Stop the running controllers and start fresh instances (new informers, no memory). */
-  restartControllers(): Promise<void>;
-  kubectl(args: string[], timeoutMs?: number): Promise<RunResult>;
+/** The apps suite's cluster (cluster.ts) with the ReplicaSet and Deployment controllers, unless `controllers: false`. */
+export function appsSuite(opts: { hollowNodes?: number; controllers?: boolean } = {}): WorkloadCluster<RunningControllers> {
+  return workloadSuite({ name: 'apps', hollowNodes: opts.hollowNodes ?? 4, ...(opts.controllers === false ? {} : { startControllers }) });
 }
 
-/** Starts the cluster before the suite's tests and stops it after; call first in a `describe`. */
-export function appsSuite(opts: { hollowNodes?: number; controllers?: boolean } = {}): AppsCluster {
-  const kubectlBin = findKubectl();
-  if (!kubectlBin) throw new Error('kubectl is not on PATH (set $KUBECTL)');
-  let api: TestApiServer | undefined;
-  let client: ApiClient | undefined;
-  let sched: SchedulerProcess | undefined;
-  let controllers: RunningControllers | undefined;
-  let agent: AgentProcess | undefined;
-  let root = '';
-  let kubeconfig = '';
-  const started = <T>(v: T | undefined): T => {
-    if (v === undefined) throw new Error('the apps suite is used before its before() hook ran');
-    return v;
-  };
-  const hollow = opts.hollowNodes ?? 4;
-  before(async function () {
-    this.timeout(120_000);
-    root = tempRoot('cell-apps-test-');
-    api = await startTestApiServer({ backend: 'etcd' });
-    client = api.client();
-    kubeconfig = writeKubeconfig(path.join(root, 'kubeconfig'), api.url);
-    if (hollow > 0) {
-      agent = startAgent([`--server=${api.url}`, `--hollow-nodes=${hollow}`, '--node-prefix=apps-node-', '--node-ip=127.0.0.1', '--cpu=8', '--memory=32Gi']);
-      const c = client;
-      await waitFor(async () => {
-        const nodes = await c.list<{ items: { status: { conditions?: { type: string; status: string }[] } }[] }>({ resource: 'nodes' });
-        return nodes.items.filter((n) => n.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).length >= hollow;
-      }, `${hollow} Ready nodes (agent: ${agent.output().slice(-1000)})`, 60_000, 200);
-      sched = await startSchedulerProcess({ server: api.url });
-    }
-    if (opts.controllers !== false) controllers = await startControllers(client);
-  });
-  after(async function () {
-    this.timeout(60_000);
-    await controllers?.stop();
-    if (client) {
-      const pods = await client.list<{ items: Pod[] }>({ resource: 'pods' });
-      await Promise.all(pods.items.map((p) => deletePodNow(started(client), p)));
-    }
-    await agent?.stop();
-    await sched?.stop();
-    if (root) killAllWith(root);
-    await api?.close();
-    if (root) removeDir(root);
-  });
-  return {
-    get api() {
-      return started(api);
-    },
-    get client() {
-      return started(client);
-    },
-    async restartControllers() {
-      await started(controllers).stop();
-      controllers = undefined;
-      controllers = await startControllers(started(client));
-    },
-    kubectl: (args, timeoutMs = 60_000) => run(kubectlBin, [`--kubeconfig=${kubeconfig}`, ...args], { timeoutMs }),
-  };
-}
-
-async function deletePodNow(client: ApiClient, pod: Pod): Promise<void> {
-  try {
-    await client.delete({ resource: 'pods', namespace: pod.metadata.namespace, name: pod.metadata.name ?? '' }, { gracePeriodSeconds: 0 });
-  } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
-  }
-}
-
-export async function createNamespace(client: ApiClient, name: string): Promise<void> {
-  await client.create({ resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-}
 
 export function deploymentManifest(name: string, o: { replicas?: number; image?: string; strategy?: Record<string, unknown>; labels?: Record<string, string>; spec?: Record<string, unknown> } = {}) {
   const labels = o.labels ?? { app: name };

@@ -1,8 +1,5 @@
-// Fixtures of the Job tests: a real API server on the shared test etcd, a real scheduler process,
-// real node agents (hollow nodes, or one real agent running pods as host processes), the job
-// controller in-process (so a test can stop it and start a fresh one), kubectl on a kubeconfig,
+// Fixtures of the Job tests: the workload cluster (cluster.ts) with the job controller in-process,
 // Job manifests, and a watch that records how many of a Job's pods were ever active at once.
-import path from 'node:path';
 import type { Pod } from '../../shared/api/core.js';
 import type { Job } from '../../shared/api/batch.js';
 import { ApiClient } from '../../shared/client/http-client.js';
@@ -11,13 +8,11 @@ import { createLogger } from '../../shared/logging.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { SharedInformers } from '../../controllers/informers.js';
 import { JobController, type JobControllerOptions } from '../../controllers/job/controller.js';
-import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
-import { startSchedulerProcess, type SchedulerProcess } from '../schedulers/scheduler-process.js';
-import { killAllWith, removeDir, startAgent, tempRoot, type AgentProcess } from '../agent/helpers.js';
-import { findKubectl, run, waitFor, writeKubeconfig, type RunResult } from '../clients/helpers.js';
+import { waitFor } from '../clients/helpers.js';
 import { testControllerContext } from '../controllers/helpers.js';
+import { createNamespace, workloadSuite, type WorkloadCluster } from './cluster.js';
 
-export { waitFor };
+export { createNamespace, waitFor };
 
 export const JOBS_REF = { group: 'batch', version: 'v1', resource: 'jobs' };
 
@@ -55,107 +50,23 @@ export async function startController(client: ApiClient, opts: JobControllerOpti
   };
 }
 
-export interface JobCluster {
-  api: TestApiServer;
-  client: ApiClient;
-  sched: SchedulerProcess;
-  kubeconfig: string;
-  controller: RunningController;
+export interface JobCluster extends WorkloadCluster<RunningController> {
   /** Stop the running controller and start a fresh instance (new informers, no memory). */
   restartController(between?: () => Promise<void>): Promise<void>;
-  kubectl(args: string[], timeoutMs?: number): Promise<RunResult>;
 }
 
-/** Starts the cluster before the suite's tests and stops it after; call first in a `describe`. */
+/** The Job suite's cluster (cluster.ts) with the job controller. */
 export function jobSuite(opts: JobClusterOptions = {}): JobCluster {
-  const kubectlBin = findKubectl();
-  if (!kubectlBin) throw new Error('kubectl is not on PATH (set $KUBECTL)');
-  let api: TestApiServer | undefined;
-  let client: ApiClient | undefined;
-  let sched: SchedulerProcess | undefined;
-  let controller: RunningController | undefined;
-  let agent: AgentProcess | undefined;
-  let root = '';
-  let kubeconfig = '';
-  const started = <T>(v: T | undefined): T => {
-    if (v === undefined) throw new Error('the job suite is used before its before() hook ran');
-    return v;
-  };
-  before(async function () {
-    this.timeout(120_000);
-    root = tempRoot('cell-job-test-');
-    api = await startTestApiServer({ backend: 'etcd' });
-    client = api.client();
-    kubeconfig = writeKubeconfig(path.join(root, 'kubeconfig'), api.url);
-    const hollow = opts.hollowNodes ?? (opts.realAgent ? 0 : 4);
-    if (opts.realAgent) {
-      agent = startAgent([`--server=${api.url}`, '--node-name=job-real-1', '--node-ip=127.0.0.1', '--address=127.0.0.1', `--root-dir=${path.join(root, 'agent')}`, '--cpu=4', '--memory=4Gi', '--heartbeat-interval=1s']);
-    } else if (hollow > 0) {
-      agent = startAgent([`--server=${api.url}`, `--hollow-nodes=${hollow}`, '--node-prefix=job-node-', '--node-ip=127.0.0.1', '--cpu=8', '--memory=32Gi', '--crash-loop-backoff=1s']);
-    }
-    const expected = opts.realAgent ? 1 : hollow;
-    const c = client;
-    await waitFor(async () => {
-      const nodes = await c.list<{ items: { status: { conditions?: { type: string; status: string }[] } }[] }>({ resource: 'nodes' });
-      return nodes.items.filter((n) => n.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).length >= expected;
-    }, `${expected} Ready nodes (agent: ${agent?.output().slice(-1000) ?? ''})`, 60_000, 200);
-    sched = await startSchedulerProcess({ server: api.url });
-    controller = await startController(client, opts.controller);
+  const cluster = workloadSuite({
+    name: 'job',
+    ...(opts.hollowNodes !== undefined ? { hollowNodes: opts.hollowNodes } : {}),
+    ...(opts.realAgent ? { realAgent: true } : {}),
+    hollowArgs: ['--crash-loop-backoff=1s'],
+    startControllers: (client) => startController(client, opts.controller),
   });
-  after(async function () {
-    this.timeout(60_000);
-    await controller?.stop();
-    if (client) {
-      // Pods go first, so a real agent stops its processes before it is stopped itself.
-      const pods = await client.list<{ items: Pod[] }>({ resource: 'pods' });
-      await Promise.all(pods.items.map((p) => forceDeletePod(started(client), p)));
-    }
-    await agent?.stop();
-    await sched?.stop();
-    if (root) killAllWith(root);
-    await api?.close();
-    if (root) removeDir(root);
-  });
-  return {
-    get api() {
-      return started(api);
-    },
-    get client() {
-      return started(client);
-    },
-    get sched() {
-      return started(sched);
-    },
-    get kubeconfig() {
-      return kubeconfig;
-    },
-    get controller() {
-      return started(controller);
-    },
-    async restartController(between) {
-      await started(controller).stop();
-      controller = undefined;
-      await between?.();
-      controller = await startController(started(client), opts.controller);
-    },
-    kubectl: (args, timeoutMs = 60_000) => run(kubectlBin, [`--kubeconfig=${kubeconfig}`, ...args], { timeoutMs }),
-  };
+  return Object.assign(cluster, { restartController: (between?: () => Promise<void>) => cluster.restartControllers(between) });
 }
 
-/** Drop a pod's finalizers and delete it at once (test cleanup). */
-async function forceDeletePod(client: ApiClient, pod: Pod): Promise<void> {
-  const ref = { resource: 'pods', namespace: pod.metadata.namespace, name: pod.metadata.name };
-  try {
-    if ((pod.metadata.finalizers ?? []).length > 0) await client.patch(ref, { metadata: { finalizers: null } }, 'merge');
-    await client.delete(ref, { gracePeriodSeconds: 0 });
-  } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
-  }
-}
-
-export async function createNamespace(client: ApiClient, name: string): Promise<void> {
-  await client.create({ resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-}
 
 export interface JobOptions {
   completions?: number;
