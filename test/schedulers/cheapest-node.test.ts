@@ -7,6 +7,14 @@ const priced = (name: string, cost: string, o: { cpu?: string; maintenance?: boo
   testNode(name, { cpu: o.cpu ?? '4', labels: { 'example.cell.dev/cost-per-hour': cost, ...(o.maintenance ? { 'example.cell.dev/maintenance': 'true' } : {}) } });
 
 describe('example plugin: CheapestNode', () => {
+  // Loading the profile type-checks the plugin against the SDK, which compiles the SDK's sources
+  // (once per process; tens of seconds on a busy machine): setup, done here rather than inside
+  // the first test's time budget.
+  before(async function () {
+    this.timeout(180_000);
+    await SchedulerHarness.create({ nodes: [], profile: 'schedulers/examples/cheapest.yaml' });
+  });
+
   it('fills the cheapest node first, then the next cheapest', async () => {
     const h = await SchedulerHarness.create({
       nodes: [priced('dear', '30'), priced('cheap', '5', { cpu: '1' }), priced('middling', '12')],

@@ -9,6 +9,14 @@ const gpuNode = (name: string) => testNode(name, { cpu: '32', memory: '128Gi', e
 const gpuPod = (name: string, gpus: number, node?: string) => testPod(name, { cpu: '1', extra: { [GPU]: String(gpus) }, ...(node ? { node } : {}) });
 
 describe('example plugin: GpuPacking', () => {
+  // Loading the profile type-checks the plugin against the SDK, which compiles the SDK's sources
+  // (once per process; tens of seconds on a busy machine): setup, done here rather than inside
+  // the first test's time budget.
+  before(async function () {
+    this.timeout(180_000);
+    await SchedulerHarness.create({ nodes: [], profile: 'schedulers/examples/gpu-packing.yaml' });
+  });
+
   it('puts a GPU pod on the GPU node that is already most used, leaving empty ones whole', async () => {
     const h = await SchedulerHarness.create({
       nodes: [gpuNode('empty-1'), gpuNode('half'), gpuNode('empty-2'), testNode('cpu-only', { cpu: '32' })],
