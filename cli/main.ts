@@ -10,7 +10,7 @@ import { runAudit } from './commands/audit.js';
 import { runCompletion, type CommandSpec } from './commands/completion.js';
 import { runCurrentContext, runConfigView, runGetContexts, runSetContext, runUseContext } from './commands/config.js';
 import { runCordon } from './commands/cordon.js';
-import { runCreate } from './commands/create.js';
+import { createWorkloadOptions, runCreate, runCreateWorkload } from './commands/create.js';
 import { runCreateQuota } from './commands/quota.js';
 import { runDelete } from './commands/delete.js';
 import { runDescribe } from './commands/describe.js';
@@ -136,6 +136,24 @@ function build(): Command {
         runCreateQuota(cli, name, { ...(opts.hard !== undefined ? { hard: opts.hard } : {}), ...(opts.scopes !== undefined ? { scopes: opts.scopes } : {}), dryRun: parseDryRun(opts.dryRun) }),
       ),
     );
+  for (const kind of ['deployment', 'job'] as const) {
+    const sub = program.commands
+      .find((c) => c.name() === 'create')!
+      .command(kind)
+      .description(kind === 'deployment' ? 'Create a Deployment: cellctl create deployment NAME --image=IMAGE [--replicas=N] [--port=P] [-- COMMAND ARGS…]' : 'Create a Job: cellctl create job NAME --image=IMAGE [-- COMMAND ARGS…]')
+      .argument('<name>', `name of the ${kind}`)
+      .argument('[command...]', 'after --: the container command and its arguments')
+      .option('--image <image>', 'the container image');
+    if (kind === 'deployment') sub.alias('deploy').option('--replicas <n>', 'how many pods (default 1)').option('--port <port>', 'the container port to expose');
+    sub
+      .option('--dry-run [mode]', 'none|client|server: show what would happen without changing anything')
+      .action(
+        // optsWithGlobals: `create` itself has --dry-run too, and commander gives the flag to it.
+        run((cli, name: string, command: string[], _opts: unknown, cmd: Command) =>
+          runCreateWorkload(cli, kind, name, createWorkloadOptions(kind, command, cmd.optsWithGlobals<{ image?: string; replicas?: string; port?: string; dryRun?: string | boolean }>())),
+        ),
+      );
+  }
 
   program
     .command('delete')

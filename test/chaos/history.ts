@@ -19,6 +19,8 @@ export interface PodRec {
   /** DisruptionTarget=True (PreemptionByScheduler): the scheduler preempted it. */
   preempted: boolean;
   deleting: boolean;
+  /** The uid of its controlling owner (ReplicaSet, Job), '' for none. */
+  owner: string;
 }
 
 export interface NodeRec {
@@ -77,6 +79,7 @@ export function decode(key: string, stored: Buffer): Decoded {
         unschedulable: scheduled?.status === 'False' && scheduled.reason === 'Unschedulable',
         preempted: disruption?.status === 'True' && disruption.reason === 'PreemptionByScheduler',
         deleting: pod.metadata.deletionTimestamp !== undefined,
+        owner: pod.metadata.ownerReferences?.find((o) => o.controller === true)?.uid ?? '',
       },
     };
   }
@@ -135,6 +138,12 @@ export class EtcdReader {
       const key = this.strip(kv.key);
       return { key, value: decode(key, kv.value), modRevision: Number(kv.mod_revision) };
     });
+  }
+
+  /** Every object under `prefix + sub` at `revision`, as the API server stored it (JSON). */
+  async objectsAt<T>(sub: string, revision: number): Promise<T[]> {
+    const res = await this.etcd.getAll().prefix(`${this.prefix}${sub}`).revision(revision).exec();
+    return res.kvs.map((kv: IKeyValue) => JSON.parse(readStamp(kv.value).value) as T);
   }
 
   /**

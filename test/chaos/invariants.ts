@@ -7,13 +7,14 @@
 //   lost         every pod the workload created (and did not delete) ends bound, finished, or
 //                pending with a FailedScheduling reason; one gone must have been preempted;
 //   watch        the watch consumer's (key, resourceVersion, type) sequence equals etcd's history
-//                of the namespace's pod keys over the same revisions: every change once, in order.
+//                of the namespace's pod keys over the same revisions: every change once, in order;
+//   deployment, job, orphan   the controllers' end state (controller-invariants.ts).
 import type { CreatedPod } from './workload.js';
 import { isTerminal, type EtcdReader, type KvChange, type NodeRec, type PodRec } from './history.js';
 import type { SeenEvent } from './watch.js';
 
 export interface Violation {
-  invariant: 'over-commit' | 'bound-twice' | 'lost' | 'watch' | 'crash' | 'heal';
+  invariant: 'over-commit' | 'bound-twice' | 'lost' | 'watch' | 'crash' | 'heal' | 'deployment' | 'job' | 'orphan';
   message: string;
 }
 

@@ -28,6 +28,8 @@ export interface ChaosSummary {
   /** The @kubernetes/client-node informer's callbacks against the same history. */
   informer: { events: number; compared: number; restarts: number };
   audit: string;
+  /** The Deployments' and Jobs' figures and what each controller-manager-kill met under way. */
+  controllers: { deployments: number; replicas: number; rollouts: number; jobs: number; completions: number; jobPodsCreated: number; ownedPods: number; replicaSets: number; overlaps: string[] };
   crashes: Crash[];
   unclean: { process: string; code: number | null }[];
   violations: Violation[];
@@ -79,6 +81,11 @@ export function formatReport(r: ChaosSummary): string {
   out.push(`  watch:        ${count('watch') === 0 ? 'exactly once, in order' : 'VIOLATED'} — consumer ${w.consumerEvents} events vs etcd history ${w.etcdEvents}, ` +
     `${w.compared} compared; ${w.resumes} resumes across API servers, ${w.expired.length} × 410, ${w.errors} broken streams`);
   out.push(`                client-node informer ${r.informer.events} callbacks vs the same history, ${r.informer.compared} compared; ${r.informer.restarts} restarts after errors`);
+  const ctl = r.controllers;
+  out.push(`  deployments:  ${count('deployment') === 0 ? 'rolled out' : 'VIOLATED'} — ${ctl.deployments} × ${ctl.replicas} replicas, ${ctl.rollouts} rolling updates; every pod of the current template, no old ReplicaSet with pods (${ctl.replicaSets} ReplicaSets)`);
+  out.push(`  jobs:         ${count('job') === 0 ? 'complete' : 'VIOLATED'} — ${ctl.jobs} Jobs of ${ctl.completions} completions, ${ctl.jobPodsCreated} pods created in all`);
+  out.push(`  orphans:      ${count('orphan') === 0 ? 'none' : 'VIOLATED'} — ${ctl.ownedPods} pods with a controller at the end`);
+  for (const line of ctl.overlaps) out.push(`                ${line}`);
   out.push(`  crashes:      ${r.crashes.length === 0 ? 'none (only injected kills)' : r.crashes.map((c) => `${c.process} at ${s(c.atMs)}s (code ${c.code}, signal ${c.signal})`).join('; ')}`);
   if (r.unclean.length > 0) out.push(`  unclean exit on SIGTERM: ${r.unclean.map((u) => `${u.process} (${u.code})`).join(', ')}`);
 

@@ -14,6 +14,8 @@ import { formatReport, type ChaosSummary } from './report.js';
 import { WatchConsumer } from './watch.js';
 import { InformerConsumer } from './informer-consumer.js';
 import { hollowCpuFor, Workload, type PodKind } from './workload.js';
+import { ControllerWorkload, type ControllerWorkloadOptions } from './controller-workload.js';
+import { checkControllers } from './controller-invariants.js';
 import { versionAfter } from '../../apiserver/storage/resource-version.js';
 
 export interface ChaosConfig {
@@ -28,6 +30,8 @@ export interface ChaosConfig {
   impossiblePods?: number;
   /** Faults in the window (at least one of each kind). */
   faults?: number;
+  /** Deployments (rolled out once in the window) and Jobs (started in it). */
+  controllers?: ControllerWorkloadOptions;
   /** Longest wait for the cluster to settle after the window. */
   settleMs?: number;
   verbose?: boolean;
@@ -41,6 +45,8 @@ export interface ChaosResult {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export const DEFAULT_CONTROLLER_WORKLOAD: ControllerWorkloadOptions = { deployments: 3, replicas: 4, jobs: 3, completions: 6, parallelism: 2 };
 
 /** Settled: nothing terminating, every unbound pod carries its Unschedulable reason, real pods done. */
 async function settled(client: ApiClient): Promise<{ done: boolean; why: string }> {
@@ -84,11 +90,15 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
       { pods: cfg.pods, creationMs: cfg.durationMs, realPods: cfg.realPods ?? Math.max(4, Math.round(cfg.pods / 200)), impossiblePods: cfg.impossiblePods ?? 3, concurrency: 16 },
       seededRandom(cfg.seed),
     );
+    const controllers = new ControllerWorkload(client, cfg.controllers ?? DEFAULT_CONTROLLER_WORKLOAD, seededRandom(cfg.seed ^ 0xc0de), log);
     consumer = new WatchConsumer(cluster.apiservers.map((a) => a.url), NAMESPACE, versionAfter(startRevision), (type, pod) => workload.onPod(type, pod));
     consumer.start();
     // The official JavaScript client's informer, on the second API server.
     informer = new InformerConsumer(cluster.apiservers.at(-1)!.url, NAMESPACE);
     await informer.start();
+    // After both consumers start: the informer's first list must find no pods, so that every
+    // pod it reports afterwards comes from its watch, in etcd's order.
+    await controllers.setup();
 
     const faultCount = cfg.faults ?? Math.max(FAULT_KINDS.length, Math.round(cfg.durationMs / 12_000));
     const plan = planFaults(seededRandom(cfg.seed ^ 0x5eed), cfg.durationMs, faultCount);
@@ -105,11 +115,12 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     }, Math.max(2000, cfg.durationMs / 8));
     const progress = setInterval(() => log(`progress: ${workload.createdCount}/${cfg.pods} pods created, watch at ${consumer!.resourceVersion}, ${injector.records.length}/${plan.length} faults`), 15_000);
     try {
-      await Promise.all([workload.run(), injector.run(plan)]);
+      await Promise.all([workload.run(), injector.run(plan), controllers.run(plan, cfg.durationMs)]);
     } finally {
       clearInterval(sampler);
       clearInterval(progress);
       injector.stop();
+      controllers.stop();
       await workload.stop();
     }
     for (const f of injector.records) if (f.healMs === undefined) violations.push({ invariant: 'heal', message: `${f.kind} of ${f.target} at ${(f.atMs / 1000).toFixed(1)}s did not heal: ${f.detail}` });
@@ -121,7 +132,11 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     while (Date.now() < settleDeadline) {
       try {
         state = await settled(client);
-        if (state.done) break;
+        if (state.done) {
+          // The Deployments' and Jobs' last steps may still be under way with no pod terminating.
+          state = await controllers.settled();
+          if (state.done) break;
+        }
       } catch (err) {
         state = { done: false, why: errorMessage(err) };
       }
@@ -136,6 +151,9 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     const r = await replay(reader, startRevision, changes, NAMESPACE);
     violations.push(...r.violations);
     for (const rev of sampled) violations.push(...(await checkAtRevision(reader, rev)));
+
+    const ctl = await checkControllers(reader, endRevision, changes, NAMESPACE, { deployments: controllers.deployments, jobs: controllers.jobs });
+    violations.push(...ctl.violations);
 
     const lastPodVersion = r.podEvents.at(-1)?.rv ?? versionAfter(startRevision);
     if (!(await consumer.caughtUp(lastPodVersion, 60_000))) cluster.note(`watch consumer at ${consumer.resourceVersion}, not at ${lastPodVersion}, after 60 s`);
@@ -191,6 +209,13 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
       watch: { consumerEvents: consumer.seen.length, etcdEvents: r.podEvents.length, compared: watch.compared, resumes: consumer.resumes, expired: consumer.expired, errors: consumer.errors.length },
       informer: { events: informer.seen.length, compared: informerWatch.compared, restarts: informer.restarts },
       audit,
+      controllers: {
+        ...ctl.figures,
+        replicas: controllers.opts.replicas,
+        rollouts: controllers.rollouts.length,
+        completions: controllers.opts.completions,
+        overlaps: controllers.overlaps(injector.records),
+      },
       crashes: [],
       unclean: [],
       violations,
