@@ -1,7 +1,11 @@
-// The session's live collections (nodes, their allocations, pods, events), started on sign-in and
+// The session's live collections (nodes, their allocations, pods, events, and the workloads:
+// deployments, jobs, resource quotas), made on sign-in, run while the current view holds them and
 // stopped on sign-out, and the arithmetic the views share: quantities, usage fractions, conditions.
 import { useEffect, useState } from 'preact/hooks';
+import type { Deployment } from '../../shared/api/apps.js';
+import type { Job } from '../../shared/api/batch.js';
 import type { Event, Node, Pod } from '../../shared/api/core.js';
+import type { ResourceQuota } from '../../shared/api/quota.js';
 import type { NodeAllocation } from '../../shared/api/scheduling.js';
 import { Quantity } from '../../shared/quantity.js';
 import { LiveList } from './live.js';
@@ -11,19 +15,25 @@ export interface Cluster {
   allocations: LiveList<NodeAllocation>;
   pods: LiveList<Pod>;
   events: LiveList<Event>;
+  deployments: LiveList<Deployment>;
+  jobs: LiveList<Job>;
+  quotas: LiveList<ResourceQuota>;
 }
 
 /** Events are many and only the recent ones matter: the page keeps this many. */
 export const EVENTS_KEPT = 2000;
 
+/** The collections, idle: each runs while a view holds it (LiveList.hold). */
 export function startCluster(): Cluster {
   const c: Cluster = {
     nodes: new LiveList<Node>('/api/v1/nodes'),
     allocations: new LiveList<NodeAllocation>('/apis/scheduling.cell.dev/v1alpha1/nodeallocations'),
     pods: new LiveList<Pod>('/api/v1/pods'),
     events: new LiveList<Event>('/api/v1/events', { cap: EVENTS_KEPT }),
+    deployments: new LiveList<Deployment>('/apis/apps/v1/deployments'),
+    jobs: new LiveList<Job>('/apis/batch/v1/jobs'),
+    quotas: new LiveList<ResourceQuota>('/api/v1/resourcequotas'),
   };
-  for (const l of Object.values(c)) l.start();
   return c;
 }
 

@@ -2,7 +2,10 @@
 // list (in pages, on one consistent revision), then watch from the list's resourceVersion, resume
 // a broken watch from the last resourceVersion seen, and re-list when the server says that
 // revision is gone (410). Never polls. Subscribers hear of changes at most once per `throttleMs`,
-// so a burst of hundreds of events costs one re-render.
+// so a burst of hundreds of events costs one re-render. A list runs only while some view holds it
+// (hold()): a browser opens at most six connections to one origin over HTTP/1.1 and each watch
+// keeps one, so the page cannot watch every collection at once. A released list keeps its items
+// and resourceVersion and, held again, resumes its watch from there (re-listing only on 410).
 import { ApiError, call, getJson, readLines } from './api.js';
 
 export interface ObjectLike {
@@ -43,6 +46,8 @@ export class LiveList<T extends ObjectLike> {
   private abort: AbortController | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
+  private holders = 0;
+  private releaseTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     /** Collection path, e.g. /api/v1/pods. */
@@ -55,18 +60,50 @@ export class LiveList<T extends ObjectLike> {
     return () => this.listeners.delete(fn);
   }
 
+  /** Whether the list is listing or watching now (a view holds it). */
+  get active(): boolean {
+    return this.running;
+  }
+
+  /**
+   * Runs the list while held; the returned function lets go. The last release stops the watch a
+   * moment later, so a view replacing another that needs the same list does not reconnect it.
+   */
+  hold(): () => void {
+    this.holders++;
+    if (this.releaseTimer !== undefined) clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
+    this.start();
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.holders--;
+      if (this.holders > 0) return;
+      this.releaseTimer = setTimeout(() => {
+        this.releaseTimer = undefined;
+        if (this.holders === 0) this.stop();
+      }, 0);
+    };
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
     this.abort = new AbortController();
     void this.loop(this.abort.signal);
+    this.notifyNow();
   }
 
   stop(): void {
+    if (this.releaseTimer !== undefined) clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
+    const was = this.running;
     this.running = false;
     this.abort?.abort();
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    if (was) this.notifyNow();
   }
 
   private notifySoon(): void {

@@ -6,6 +6,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { onUnauthorized, whoAmI, type WhoAmI } from './api.js';
 import { startCluster, stopCluster, useLive, type Cluster } from './cluster.js';
 import { Link } from './link.js';
+import type { LiveList, ObjectLike } from './live.js';
 import { href, navigate, useRoute, type Route } from './router.js';
 import { clearToken, loadToken, saveToken } from './session.js';
 import { Events } from './views/events.js';
@@ -13,6 +14,7 @@ import { Nodes } from './views/nodes.js';
 import { Overview } from './views/overview.js';
 import { Pods } from './views/pods.js';
 import { SignIn } from './views/signin.js';
+import { Workloads } from './views/workloads.js';
 
 function App() {
   const [token, setToken] = useState<string | undefined>(loadToken());
@@ -69,6 +71,7 @@ function Shell(props: { who: WhoAmI | undefined; onSignOut(): void }) {
     ['overview', 'Overview', href()],
     ['nodes', 'Nodes', href('nodes')],
     ['pods', 'Pods', href('pods')],
+    ['workloads', 'Workloads', href('workloads')],
     ['events', 'Events', href('events')],
   ];
   return (
@@ -89,10 +92,37 @@ function Shell(props: { who: WhoAmI | undefined; onSignOut(): void }) {
         <button type="button" onClick={props.onSignOut}>Sign out</button>
       </header>
       <main>
+        <Hold key={route.view} lists={needs(cluster, route.view)} />
         <View cluster={cluster} route={route} />
       </main>
     </>
   );
+}
+
+/** The collections each view shows; only these watch while it is on screen. */
+function needs(c: Cluster, view: Route['view']): LiveList<ObjectLike>[] {
+  switch (view) {
+    case 'overview':
+      return [c.nodes, c.allocations, c.pods, c.events];
+    case 'nodes':
+      return [c.nodes, c.allocations, c.pods];
+    case 'pods':
+      return [c.pods, c.events];
+    case 'workloads':
+      return [c.deployments, c.jobs, c.quotas];
+    case 'events':
+      return [c.events];
+  }
+}
+
+/**
+ * Holds `lists` from its first render until it unmounts (keyed by view). Taken during render, not
+ * in an effect, so the next view holds a shared list before the previous one lets go of it.
+ */
+function Hold(props: { lists: LiveList<ObjectLike>[] }) {
+  const [releases] = useState(() => props.lists.map((l) => l.hold()));
+  useEffect(() => () => releases.forEach((release) => release()), [releases]);
+  return null;
 }
 
 function View(props: { cluster: Cluster; route: Route }) {
@@ -103,7 +133,9 @@ function View(props: { cluster: Cluster; route: Route }) {
     case 'nodes':
       return <Nodes cluster={props.cluster} {...(r.node ? { node: r.node } : {})} />;
     case 'pods':
-      return <Pods cluster={props.cluster} {...(r.namespace && r.name ? { namespace: r.namespace, name: r.name } : {})} />;
+      return <Pods cluster={props.cluster} {...(r.namespace ? { namespace: r.namespace } : {})} {...(r.name ? { name: r.name } : {})} {...(r.selector ? { selector: r.selector } : {})} />;
+    case 'workloads':
+      return <Workloads cluster={props.cluster} />;
     case 'events':
       return <Events cluster={props.cluster} />;
   }
@@ -112,14 +144,17 @@ function View(props: { cluster: Cluster; route: Route }) {
 function LiveStatus(props: { cluster: Cluster }) {
   const lists = Object.values(props.cluster);
   useLive(...lists);
-  const bad = lists.find((l) => l.state !== 'live');
-  const label = !bad ? 'live' : bad.state === 'loading' ? 'loading…' : `${bad.state}: ${bad.path} ${bad.error ?? ''}`;
+  // Only the collections the current view holds are watching; the others are paused, not broken.
+  const active = lists.filter((l) => l.active);
+  const bad = active.length === 0 ? undefined : active.find((l) => l.state !== 'live');
+  const label = active.length === 0 || bad?.state === 'loading' ? 'loading…' : !bad ? 'live' : `${bad.state}: ${bad.path} ${bad.error ?? ''}`;
+  const ok = active.length > 0 && !bad;
   useEffect(() => {
-    // For the benchmark and tests: when every collection is first listed and rendered.
-    if (!bad && performance.getEntriesByName('cell:live').length === 0) performance.mark('cell:live');
-  }, [bad]);
+    // For the benchmark and tests: when every collection the first view needs is listed and rendered.
+    if (ok && performance.getEntriesByName('cell:live').length === 0) performance.mark('cell:live');
+  }, [ok]);
   return (
-    <span class={`live ${bad ? `live-${bad.state}` : 'live-ok'}`} role="status" data-testid="live">
+    <span class={`live ${ok ? 'live-ok' : `live-${bad?.state ?? 'loading'}`}`} role="status" data-testid="live">
       {label}
     </span>
   );

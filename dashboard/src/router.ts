@@ -1,5 +1,5 @@
 // Client-side routes under /ui/ (the API server answers any of them with index.html), on the
-// History API so every view has a real, shareable URL.
+// History API so every view has a real, shareable URL (filters ride in the query string).
 import { useEffect, useState } from 'preact/hooks';
 
 export const BASE = '/ui/';
@@ -7,21 +7,40 @@ export const BASE = '/ui/';
 export type Route =
   | { view: 'overview' }
   | { view: 'nodes'; node?: string }
-  | { view: 'pods'; namespace?: string; name?: string }
+  | { view: 'pods'; namespace?: string; name?: string; selector?: string }
+  | { view: 'workloads' }
   | { view: 'events' };
 
-export function parseRoute(pathname: string): Route {
+/** The Pods view narrowed to one namespace and a label selector (a workload's pods). */
+export function podsHref(filter: { namespace?: string; selector?: string }): string {
+  const q = new URLSearchParams();
+  if (filter.namespace) q.set('namespace', filter.namespace);
+  if (filter.selector) q.set('selector', filter.selector);
+  const query = q.toString();
+  return href('pods') + (query ? `?${query}` : '');
+}
+
+export function parseRoute(pathname: string, search = ''): Route {
   const parts = pathname.startsWith(BASE) ? pathname.slice(BASE.length).split('/').filter((p) => p !== '').map(decodeURIComponent) : [];
   switch (parts[0]) {
     case 'nodes':
       return parts[1] ? { view: 'nodes', node: parts[1] } : { view: 'nodes' };
     case 'pods':
-      return parts[1] && parts[2] ? { view: 'pods', namespace: parts[1], name: parts[2] } : { view: 'pods' };
+      if (parts[1] && parts[2]) return { view: 'pods', namespace: parts[1], name: parts[2] };
+      return podsFilter(new URLSearchParams(search));
+    case 'workloads':
+      return { view: 'workloads' };
     case 'events':
       return { view: 'events' };
     default:
       return { view: 'overview' };
   }
+}
+
+function podsFilter(q: URLSearchParams): Route {
+  const namespace = q.get('namespace');
+  const selector = q.get('selector');
+  return { view: 'pods', ...(namespace ? { namespace } : {}), ...(selector ? { selector } : {}) };
 }
 
 export function href(...parts: string[]): string {
@@ -30,16 +49,27 @@ export function href(...parts: string[]): string {
 
 const listeners = new Set<() => void>();
 
+function here(): string {
+  return location.pathname + location.search;
+}
+
 export function navigate(to: string): void {
-  if (to === location.pathname) return;
+  if (to === here()) return;
   history.pushState(null, '', to);
   for (const fn of listeners) fn();
 }
 
+/** Like navigate, without a new history entry: a view's filters kept in its URL as they change. */
+export function replace(to: string): void {
+  if (to === here()) return;
+  history.replaceState(null, '', to);
+  for (const fn of listeners) fn();
+}
+
 export function useRoute(): Route {
-  const [path, setPath] = useState(location.pathname);
+  const [path, setPath] = useState(here());
   useEffect(() => {
-    const update = () => setPath(location.pathname);
+    const update = () => setPath(here());
     listeners.add(update);
     addEventListener('popstate', update);
     return () => {
@@ -47,7 +77,8 @@ export function useRoute(): Route {
       removeEventListener('popstate', update);
     };
   }, []);
-  return parseRoute(path);
+  const q = path.indexOf('?');
+  return q < 0 ? parseRoute(path) : parseRoute(path.slice(0, q), path.slice(q));
 }
 
 /** Click handler for in-app links: route without a page load; modified clicks open tabs as usual. */
@@ -56,5 +87,5 @@ export function follow(e: MouseEvent): void {
   const a = (e.currentTarget as HTMLAnchorElement | null);
   if (!a) return;
   e.preventDefault();
-  navigate(a.pathname);
+  navigate(a.pathname + a.search);
 }

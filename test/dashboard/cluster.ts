@@ -1,7 +1,8 @@
 // A real local cluster for the dashboard's browser tests and benchmark: an in-process API server
 // with token auth over the test etcd, a hollow agent playing N nodes, optionally one real agent
-// (node-1, whose pods are host processes and so have logs), a real cell-scheduler process, and a
-// TLS front so real kubectl can use a token.
+// (node-1, whose pods are host processes and so have logs), a real cell-scheduler process,
+// optionally the controllers (in-process, for Deployments and Jobs), and a TLS front so real
+// kubectl can use a token.
 import path from 'node:path';
 import type { Node } from '../../shared/api/core.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
@@ -9,6 +10,7 @@ import { startAgent, killAllWith, removeDir, tempRoot, waitFor, type AgentProces
 import { writeKubeconfig } from '../clients/helpers.js';
 import { startTlsProxy, TEST_TLS_CERT, type TlsProxy } from '../clients/tls-proxy.js';
 import { startSchedulerProcess, type SchedulerProcess } from '../schedulers/scheduler-process.js';
+import { startTestControllerManager, type TestControllerManager } from '../controllers/helpers.js';
 
 export interface DashboardCluster {
   api: TestApiServer;
@@ -20,12 +22,13 @@ export interface DashboardCluster {
   close(): Promise<void>;
 }
 
-export async function startDashboardCluster(opts: { hollowNodes: number; realAgent: boolean; agentArgs?: string[] }): Promise<DashboardCluster> {
+export async function startDashboardCluster(opts: { hollowNodes: number; realAgent: boolean; agentArgs?: string[]; controllers?: boolean }): Promise<DashboardCluster> {
   const root = tempRoot('cell-dashboard-');
   const api = await startTestApiServer({ backend: 'etcd', auth: true, watchCacheCapacity: 100_000 });
   const agents: AgentProcess[] = [];
   let scheduler: SchedulerProcess | undefined;
   let proxy: TlsProxy | undefined;
+  let controllers: TestControllerManager | undefined;
   const admin = api.client(TEST_TOKENS.admin);
   try {
     agents.push(
@@ -60,6 +63,7 @@ export async function startDashboardCluster(opts: { hollowNodes: number; realAge
     );
     scheduler = await startSchedulerProcess({ server: api.url, args: [`--token=${TEST_TOKENS.scheduler}`] });
     proxy = await startTlsProxy(api.url);
+    if (opts.controllers) controllers = startTestControllerManager(api.url, { token: TEST_TOKENS.admin, leaderElection: false });
     const kubeconfig = writeKubeconfig(path.join(root, 'admin.kubeconfig'), proxy.url, { token: TEST_TOKENS.admin, caCertPem: TEST_TLS_CERT });
     const started = { scheduler, proxy };
     return {
@@ -68,6 +72,7 @@ export async function startDashboardCluster(opts: { hollowNodes: number; realAge
       kubeconfig,
       root,
       async close() {
+        await controllers?.stop();
         await started.proxy.close();
         await started.scheduler.stop();
         await Promise.all(agents.map((a) => a.stop()));
@@ -77,6 +82,7 @@ export async function startDashboardCluster(opts: { hollowNodes: number; realAge
       },
     };
   } catch (err) {
+    await controllers?.stop();
     await proxy?.close();
     await scheduler?.stop();
     await Promise.all(agents.map((a) => a.kill()));

@@ -1,34 +1,70 @@
-// Pods: a filterable table (pending pods show why they wait) and one pod's detail with its log
+// Pods: a table filtered by text, phase, namespace and label selector (the Workloads view links
+// here with a workload's namespace and selector; pending pods show why they wait) and one pod's detail with its log
 // followed live through the API server (`pods/{name}/log?follow=true`).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Pod } from '../../../shared/api/core.js';
+import { parseLabelSelector, type LabelSelector } from '../../../shared/labels.js';
 import { ApiError, call, readLines } from '../api.js';
 import { ago, byName, pendingReason, useLive, type Cluster } from '../cluster.js';
 import { Link } from '../link.js';
-import { href } from '../router.js';
+import { href, podsHref, replace } from '../router.js';
 
 const ROWS = 200;
 const PHASES = ['', 'Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'] as const;
 
-export function Pods(props: { cluster: Cluster; namespace?: string; name?: string }) {
+export function Pods(props: { cluster: Cluster; namespace?: string; name?: string; selector?: string }) {
   if (props.namespace && props.name) return <PodDetail cluster={props.cluster} namespace={props.namespace} name={props.name} />;
-  return <PodTable cluster={props.cluster} />;
+  return <PodTable cluster={props.cluster} namespace={props.namespace ?? ''} selector={props.selector ?? ''} />;
 }
 
-function PodTable(props: { cluster: Cluster }) {
+/** A selector typed by the user: parsed once per change of the text; bad text is reported, not thrown. */
+function useSelector(text: string): { selector?: LabelSelector; error?: string } {
+  return useMemo(() => {
+    if (text.trim() === '') return {};
+    try {
+      return { selector: parseLabelSelector(text.trim()) };
+    } catch (err) {
+      return { error: err instanceof Error ? err.message : String(err) };
+    }
+  }, [text]);
+}
+
+function PodTable(props: { cluster: Cluster; namespace: string; selector: string }) {
   const { pods, events } = props.cluster;
   useLive(pods, events);
   const [text, setText] = useState('');
   const [phase, setPhase] = useState<string>('');
+  const [namespace, setNamespace] = useState(props.namespace);
+  const [labels, setLabels] = useState(props.selector);
+  // The URL carries the namespace and selector: a link from the Workloads view (or Back/Forward)
+  // sets them anew, and what the user picks is written back so the filtered view can be shared.
+  useEffect(() => {
+    setNamespace(props.namespace);
+    setLabels(props.selector);
+  }, [props.namespace, props.selector]);
+  const pick = (ns: string, sel: string) => {
+    setNamespace(ns);
+    setLabels(sel);
+    replace(podsHref({ namespace: ns, selector: sel }));
+  };
+  const { selector, error } = useSelector(labels);
   // Keys are namespace/name: sorting them orders by namespace, then name. Re-sorted only when pods
   // come or go, not on every status update.
   const order = useMemo(() => [...pods.items.keys()].sort(byName), [pods.keysVersion]);
+  const namespaces = useMemo(() => {
+    const seen = new Set<string>();
+    for (const p of pods.items.values()) seen.add(p.metadata.namespace ?? '');
+    if (namespace) seen.add(namespace);
+    return [...seen].sort(byName);
+  }, [pods.keysVersion, namespace]);
   const needle = text.trim().toLowerCase();
   const shown: Pod[] = [];
   let matched = 0;
   for (const key of order) {
     const p = pods.items.get(key);
     if (!p) continue;
+    if (namespace && p.metadata.namespace !== namespace) continue;
+    if (selector && !selector.matches(p.metadata.labels)) continue;
     if (phase && (p.status.phase ?? 'Pending') !== phase) continue;
     if (needle && !`${p.metadata.namespace}/${p.metadata.name} ${p.spec.nodeName ?? ''}`.toLowerCase().includes(needle)) continue;
     matched++;
@@ -46,6 +82,24 @@ function PodTable(props: { cluster: Cluster }) {
             <option key={p} value={p}>{p || 'any'}</option>
           ))}
         </select>
+        <label for="pod-namespace">Namespace</label>
+        <select id="pod-namespace" value={namespace} onChange={(e) => pick(e.currentTarget.value, labels)}>
+          <option value="">any</option>
+          {namespaces.map((n) => (
+            <option key={n} value={n}>{n}</option>
+          ))}
+        </select>
+        <label for="pod-labels">Labels</label>
+        <input
+          id="pod-labels"
+          type="search"
+          placeholder="app=web,tier in (a,b)"
+          value={labels}
+          aria-invalid={error ? 'true' : undefined}
+          aria-describedby={error ? 'pod-labels-error' : undefined}
+          onInput={(e) => pick(namespace, e.currentTarget.value)}
+        />
+        {error && <span id="pod-labels-error" class="error" role="alert">{error}</span>}
       </form>
       <p role="status" data-testid="pod-count">
         {matched > shown.length ? `Showing ${shown.length} of ${matched} pods.` : `${matched} pod${matched === 1 ? '' : 's'}.`}

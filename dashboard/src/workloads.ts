@@ -1,0 +1,166 @@
+// What the Workloads view says about a Deployment, a Job and a ResourceQuota: the counts and the
+// one-line status a person reads first, worked out from status and conditions the way kubectl
+// (`get`, `rollout status`, `describe quota`) words them. Pure functions: no DOM, no Preact.
+import type { Deployment } from '../../shared/api/apps.js';
+import type { Job } from '../../shared/api/batch.js';
+import type { ResourceQuota } from '../../shared/api/quota.js';
+import { labelSelectorFromSpec } from '../../shared/labels.js';
+import { Quantity } from '../../shared/quantity.js';
+
+export type Tone = 'ok' | 'progress' | 'bad';
+
+export interface DeploymentSummary {
+  desired: number;
+  ready: number;
+  upToDate: number;
+  available: number;
+  status: string;
+  tone: Tone;
+  /** The Progressing/Available conditions in words, for a tooltip. */
+  detail: string;
+}
+
+function condition<C extends { type: string; status: string }>(cs: C[] | undefined, type: string): C | undefined {
+  return cs?.find((c) => c.type === type);
+}
+
+export function deploymentSummary(d: Deployment): DeploymentSummary {
+  const s = d.status;
+  const desired = d.spec.replicas;
+  const upToDate = s.updatedReplicas ?? 0;
+  const available = s.availableReplicas ?? 0;
+  const total = s.replicas ?? 0;
+  const conds = s.conditions;
+  const detail = conds?.map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message}` : ''}`).join('\n') ?? '';
+  const base = { desired, ready: s.readyReplicas ?? 0, upToDate, available, detail };
+  const failure = condition(conds, 'ReplicaFailure');
+  if (failure?.status === 'True') return { ...base, status: `ReplicaFailure: ${failure.reason ?? 'unknown'}`, tone: 'bad' };
+  const progressing = condition(conds, 'Progressing');
+  if (progressing?.status === 'False') return { ...base, status: progressing.reason ?? 'not progressing', tone: 'bad' };
+  if (d.spec.paused) return { ...base, status: 'paused', tone: 'progress' };
+  // The checks of `kubectl rollout status`, in its order.
+  if ((s.observedGeneration ?? 0) < (d.metadata.generation ?? 0)) return { ...base, status: 'rolling out (not yet observed)', tone: 'progress' };
+  if (upToDate < desired) return { ...base, status: `rolling out: ${upToDate} of ${desired} updated`, tone: 'progress' };
+  if (total > upToDate) return { ...base, status: `rolling out: ${total - upToDate} old pending termination`, tone: 'progress' };
+  if (available < upToDate) return { ...base, status: `rolling out: ${available} of ${upToDate} available`, tone: 'progress' };
+  const avail = condition(conds, 'Available');
+  if (avail?.status === 'False') return { ...base, status: `unavailable: ${avail.reason ?? ''}`, tone: 'bad' };
+  return { ...base, status: 'available', tone: 'ok' };
+}
+
+export type JobPhase = 'Running' | 'Complete' | 'Failed' | 'Suspended' | 'Failing';
+
+export interface JobSummary {
+  phase: JobPhase;
+  reason: string;
+  /** kubectl's COMPLETIONS column: "2/3", or "1/1 of 4" for a Job with parallelism and no completions. */
+  completions: string;
+  succeeded: number;
+  active: number;
+  failed: number;
+  /** Milliseconds from start to the end (or to `now` while it runs); undefined before it starts. */
+  durationMs: number | undefined;
+}
+
+function trueCondition(j: Job, type: string) {
+  return j.status.conditions?.find((c) => c.type === type && c.status === 'True');
+}
+
+export function jobSummary(j: Job, now = Date.now()): JobSummary {
+  const s = j.status;
+  const succeeded = s.succeeded ?? 0;
+  const completions = j.spec.completions !== undefined ? `${succeeded}/${j.spec.completions}` : j.spec.parallelism > 1 ? `${succeeded}/1 of ${j.spec.parallelism}` : `${succeeded}/1`;
+  const failedCond = trueCondition(j, 'Failed');
+  const complete = trueCondition(j, 'Complete');
+  const suspended = trueCondition(j, 'Suspended');
+  const target = trueCondition(j, 'FailureTarget');
+  const [phase, cond]: [JobPhase, { reason?: string; lastTransitionTime?: string } | undefined] = failedCond
+    ? ['Failed', failedCond]
+    : complete
+      ? ['Complete', complete]
+      : suspended || j.spec.suspend
+        ? ['Suspended', suspended]
+        : target
+          ? ['Failing', target]
+          : ['Running', undefined];
+  const start = s.startTime ? Date.parse(s.startTime) : undefined;
+  const endIso = phase === 'Complete' ? (s.completionTime ?? cond?.lastTransitionTime) : phase === 'Failed' ? cond?.lastTransitionTime : undefined;
+  const end = endIso ? Date.parse(endIso) : now;
+  return {
+    phase,
+    reason: cond?.reason ?? '',
+    completions,
+    succeeded,
+    active: s.active ?? 0,
+    failed: s.failed ?? 0,
+    durationMs: start === undefined || Number.isNaN(start) ? undefined : Math.max(0, end - start),
+  };
+}
+
+/** kubectl's short durations: 45s, 3m12s, 2h5m, 3d4h. */
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m}m${s % 60}s` : `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d}d${h % 24}h` : `${d}d`;
+}
+
+export interface QuotaLine {
+  resource: string;
+  used: string;
+  hard: string;
+  /** used / hard, 0 when hard is 0 and nothing is used (1 when something is). */
+  fraction: number;
+}
+
+function amount(v: string | undefined): number {
+  if (v === undefined) return 0;
+  try {
+    return Number(Quantity.parse(v).milliValue()) / 1000;
+  } catch (err) {
+    console.warn('unparseable quota quantity', v, err);
+    return 0;
+  }
+}
+
+/** One line per limited resource, by name; the enforced `status.hard` first, else the spec's. */
+export function quotaLines(q: ResourceQuota): QuotaLine[] {
+  const hard = q.status.hard ?? q.spec.hard ?? {};
+  const used = q.status.used ?? {};
+  return Object.keys(hard)
+    .sort()
+    .map((resource) => {
+      const h = hard[resource] ?? '0';
+      const u = used[resource] ?? '0';
+      const hn = amount(h);
+      const un = amount(u);
+      return { resource, used: u, hard: h, fraction: hn > 0 ? un / hn : un > 0 ? 1 : 0 };
+    });
+}
+
+const selectors = new WeakMap<object, string | null>();
+
+/**
+ * The label selector (string form) of a workload's pods: its spec.selector, else `fallback`.
+ * Cached per object (watch updates replace objects, so a stale entry is never read); null when
+ * the selector cannot be read.
+ */
+export function podSelector(w: { spec: { selector?: Parameters<typeof labelSelectorFromSpec>[0] } }, fallback?: string): string | null {
+  const cached = selectors.get(w);
+  if (cached !== undefined) return cached;
+  let out: string | null = fallback ?? null;
+  if (w.spec.selector) {
+    try {
+      out = labelSelectorFromSpec(w.spec.selector).toString();
+    } catch (err) {
+      console.warn('unreadable selector', w.spec.selector, err);
+    }
+  }
+  selectors.set(w, out);
+  return out;
+}

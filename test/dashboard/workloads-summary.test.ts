@@ -1,0 +1,85 @@
+// The Workloads view's words for a Deployment, a Job and a ResourceQuota, on objects shaped the way
+// the API server serves them (parsed through the real schemas, so defaults are filled in).
+import { expect } from 'chai';
+import { DeploymentSchema, type Deployment } from '../../shared/api/apps.js';
+import { JobSchema, type Job } from '../../shared/api/batch.js';
+import { ResourceQuotaSchema } from '../../shared/api/quota.js';
+import { deploymentSummary, formatDuration, jobSummary, podSelector, quotaLines } from '../../dashboard/src/workloads.js';
+
+const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: 'busybox' }] } };
+
+function deployment(status: Deployment['status'], o: { replicas?: number; generation?: number; paused?: boolean } = {}): Deployment {
+  return DeploymentSchema.parse({
+    metadata: { name: 'web', namespace: 'default', generation: o.generation ?? 1 },
+    spec: { replicas: o.replicas ?? 3, selector: { matchLabels: { app: 'web' } }, template, ...(o.paused ? { paused: true } : {}) },
+    status,
+  });
+}
+
+function job(spec: Record<string, unknown>, status: Job['status']): Job {
+  return JobSchema.parse({
+    metadata: { name: 'crunch', namespace: 'default' },
+    spec: { ...spec, template: { ...template, spec: { ...template.spec, restartPolicy: 'Never' } } },
+    status,
+  });
+}
+
+describe('dashboard: workload summaries', () => {
+  it('words a Deployment the way kubectl rollout status does, conditions first', () => {
+    const done = deployment({ observedGeneration: 1, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3, conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }] });
+    expect(deploymentSummary(done)).to.include({ desired: 3, ready: 3, upToDate: 3, available: 3, status: 'available', tone: 'ok' });
+    expect(deploymentSummary(deployment({ observedGeneration: 1 }, { generation: 2 })).status).to.equal('rolling out (not yet observed)');
+    expect(deploymentSummary(deployment({ observedGeneration: 1, replicas: 1, updatedReplicas: 1 })).status).to.equal('rolling out: 1 of 3 updated');
+    expect(deploymentSummary(deployment({ observedGeneration: 1, replicas: 5, updatedReplicas: 3 })).status).to.equal('rolling out: 2 old pending termination');
+    expect(deploymentSummary(deployment({ observedGeneration: 1, replicas: 3, updatedReplicas: 3, availableReplicas: 1 })).status).to.equal('rolling out: 1 of 3 available');
+    const stuck = deploymentSummary(deployment({ observedGeneration: 1, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'took too long' }] }));
+    expect(stuck).to.include({ status: 'ProgressDeadlineExceeded', tone: 'bad' });
+    expect(stuck.detail).to.equal('Progressing=False (ProgressDeadlineExceeded): took too long');
+    const refused = deployment({ observedGeneration: 1, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate' }] });
+    expect(deploymentSummary(refused)).to.include({ status: 'ReplicaFailure: FailedCreate', tone: 'bad' });
+    expect(deploymentSummary(deployment({ observedGeneration: 1 }, { paused: true })).status).to.equal('paused');
+  });
+
+  it('gives a Job its phase with the reason, kubectl\'s completions and its duration', () => {
+    const running = jobSummary(job({ completions: 3, parallelism: 2 }, { startTime: '2026-01-01T00:00:00Z', active: 2, succeeded: 1 }), Date.parse('2026-01-01T00:01:05Z'));
+    expect(running).to.include({ phase: 'Running', reason: '', completions: '1/3', active: 2, failed: 0, durationMs: 65_000 });
+    const complete = jobSummary(
+      job({ completions: 2 }, { startTime: '2026-01-01T00:00:00Z', completionTime: '2026-01-01T00:00:04Z', succeeded: 2, conditions: [{ type: 'Complete', status: 'True', reason: 'CompletionsReached' }] }),
+      Date.parse('2026-01-02T00:00:00Z'),
+    );
+    expect(complete).to.include({ phase: 'Complete', reason: 'CompletionsReached', completions: '2/2', durationMs: 4000 });
+    const failed = jobSummary(job({}, { startTime: '2026-01-01T00:00:00Z', failed: 7, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', lastTransitionTime: '2026-01-01T00:02:00Z' }] }));
+    expect(failed).to.include({ phase: 'Failed', reason: 'BackoffLimitExceeded', completions: '0/1', failed: 7, durationMs: 120_000 });
+    expect(jobSummary(job({ suspend: true }, {})).phase).to.equal('Suspended');
+    expect(jobSummary(job({ parallelism: 4 }, {})).completions).to.equal('0/1 of 4');
+    expect(jobSummary(job({}, {})).durationMs).to.equal(undefined);
+  });
+
+  it('formats durations like kubectl', () => {
+    expect([4000, 65_000, 3_600_000, 7_500_000, 90_000_000].map(formatDuration)).to.deep.equal(['4s', '1m5s', '1h', '2h5m', '1d1h']);
+    expect(formatDuration(undefined)).to.equal('');
+  });
+
+  it('lists a quota\'s resources with used/hard fractions, enforced limits first', () => {
+    const q = ResourceQuotaSchema.parse({
+      metadata: { name: 'q', namespace: 'shop' },
+      spec: { hard: { pods: '10', 'requests.cpu': '4' } },
+      status: { hard: { pods: '10', 'requests.cpu': '2' }, used: { pods: '3', 'requests.cpu': '500m' } },
+    });
+    expect(quotaLines(q)).to.deep.equal([
+      { resource: 'pods', used: '3', hard: '10', fraction: 0.3 },
+      { resource: 'requests.cpu', used: '500m', hard: '2', fraction: 0.25 },
+    ]);
+    const fresh = ResourceQuotaSchema.parse({ metadata: { name: 'q' }, spec: { hard: { pods: '0' } } });
+    expect(quotaLines(fresh)).to.deep.equal([{ resource: 'pods', used: '0', hard: '0', fraction: 0 }]);
+  });
+
+  it('reads a workload\'s pod selector in the query-string form, else the fallback', () => {
+    const d = DeploymentSchema.parse({
+      metadata: { name: 'web' },
+      spec: { selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['b', 'a'] }] }, template },
+    });
+    expect(podSelector(d)).to.equal('app=web,tier in (a,b)');
+    expect(podSelector(job({}, {}), 'job-name=crunch')).to.equal('job-name=crunch');
+  });
+});

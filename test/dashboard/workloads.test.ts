@@ -1,0 +1,191 @@
+// The Workloads page in a real browser against a real cluster with the controllers running: a
+// Deployment, a Job and a ResourceQuota created with real kubectl show up live, their counts go to
+// ready / complete, a Deployment that cannot progress says so, and a workload's name opens the Pods
+// view narrowed to its pods — with an axe-core check on the page.
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import { z } from 'zod';
+import { TEST_TOKENS } from '../harness/apiserver.js';
+import { findKubectl, run } from '../clients/helpers.js';
+import { metricValue } from '../schedulers/scheduler-process.js';
+import { buildDashboardOnce } from './build.js';
+import { describeViolations, launchBrowser, Screenshots, seriousA11yViolations, waitForText } from './browser.js';
+import { startDashboardCluster, type DashboardCluster } from './cluster.js';
+
+const NS = 'shop';
+
+const podSpec = (cpu: string) => ({
+  terminationGracePeriodSeconds: 1,
+  containers: [{ name: 'main', image: 'busybox', command: ['sleep', '600'], resources: { requests: { cpu, memory: '16Mi' } } }],
+});
+
+const manifests = {
+  kind: 'List',
+  apiVersion: 'v1',
+  items: [
+    { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'compute', namespace: NS }, spec: { hard: { pods: '10', 'requests.cpu': '2' } } },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: NS },
+      spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: podSpec('100m') } },
+    },
+    {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'crunch', namespace: NS },
+      spec: {
+        completions: 2,
+        parallelism: 2,
+        // Hollow pods succeed this long after they start.
+        template: { metadata: { annotations: { 'cell.dev/run-seconds': '1' } }, spec: { ...podSpec('100m'), restartPolicy: 'Never' } },
+      },
+    },
+    {
+      // Fits no node: its rollout cannot progress and the deadline (1 s) passes.
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'stuck', namespace: 'default' },
+      spec: { replicas: 1, progressDeadlineSeconds: 1, selector: { matchLabels: { app: 'stuck' } }, template: { metadata: { labels: { app: 'stuck' } }, spec: podSpec('500') } },
+    },
+  ],
+};
+
+describe('dashboard: the Workloads page', function () {
+  this.timeout(60_000);
+  let cluster: DashboardCluster;
+  let browser: Browser;
+  let page: Page;
+  const shots = new Screenshots();
+
+  const kubectl = async (...args: string[]) => {
+    const bin = findKubectl();
+    if (!bin) throw new Error('kubectl is not on PATH (.ci/run installs it)');
+    const r = await run(bin, ['--kubeconfig', cluster.kubeconfig, ...args]);
+    expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).to.equal(0);
+    return r.stdout;
+  };
+  const podRows = async (): Promise<string[]> =>
+    z.array(z.string()).parse(await page.evaluate(`[...document.querySelectorAll('tr[data-pod]')].map((r) => r.dataset.pod)`));
+  const watchers = async (resource: string) => metricValue(await cluster.api.server.metrics.registry.metrics(), 'apiserver_registered_watchers', { resource });
+  const waitForWatchers = async (resource: string, want: number) => {
+    const deadline = Date.now() + 5000;
+    let have = await watchers(resource);
+    while (have !== want && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      have = await watchers(resource);
+    }
+    expect(have, `open watches of ${resource}`).to.equal(want);
+  };
+  const clickName = async (row: string) => {
+    await page.click(`${row} td:nth-child(2) a`);
+    await waitForText(page, 'main h1', /^Pods$/);
+  };
+
+  before(async function () {
+    this.timeout(120_000);
+    buildDashboardOnce();
+    [cluster, browser] = await Promise.all([startDashboardCluster({ hollowNodes: 3, realAgent: false, controllers: true }), launchBrowser()]);
+    page = await browser.newPage();
+    await page.setBypassCSP(true);
+    page.on('pageerror', (err) => console.log(`      page error: ${String(err)}`));
+    console.log(`      screenshots: ${shots.dir}`);
+    // Signed in already: the token in the tab's session, as the sign-in page leaves it.
+    await page.goto(cluster.uiUrl);
+    await page.evaluate(`sessionStorage.setItem('cell.dashboard.token', ${JSON.stringify(TEST_TOKENS.admin)})`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await cluster?.close();
+  });
+
+  it('watches only what the current view shows: entering Workloads from the Overview closes its watches', async () => {
+    // Chromium opens six connections to one origin and a watch keeps one: the Overview's four
+    // watches and the Workloads' three cannot all be open, so the page must let go of some.
+    await page.goto(cluster.uiUrl);
+    await waitForText(page, '[data-testid=live]', /^live$/);
+    const events = await watchers('events');
+    const deployments = await watchers('deployments');
+    await page.click('::-p-xpath(//nav//a[normalize-space(.)="Workloads"])');
+    await waitForText(page, 'main h1', /^Workloads$/);
+    await waitForText(page, '[data-testid=live]', /^live$/, 3000);
+    await waitForWatchers('deployments', deployments + 1);
+    await waitForWatchers('events', events - 1);
+    expect(new URL(page.url()).pathname).to.equal('/ui/workloads');
+  });
+
+  it('shows a Deployment, a Job and a quota made with kubectl, live, until ready and complete', async () => {
+    await waitForText(page, 'main h1', /^Workloads$/);
+    expect(await page.$eval('nav a[aria-current=page]', (a) => a.textContent)).to.equal('Workloads');
+    await waitForText(page, '[data-testid=deployment-count]', /^0 deployments\.$/);
+
+    await kubectl('create', 'namespace', NS);
+    const file = path.join(cluster.root, 'workloads.json');
+    writeFileSync(file, JSON.stringify(manifests));
+    await kubectl('apply', '-f', file);
+
+    const web = `tr[data-deployment="${NS}/web"]`;
+    const crunch = `tr[data-job="${NS}/crunch"]`;
+    await waitForText(page, `${web} td.ready`, /^3\/3$/, 15_000);
+    await waitForText(page, `${web} td.status`, /^available$/, 5000);
+    expect(await page.$eval(`${web} td.up-to-date`, (td) => td.textContent)).to.equal('3');
+    expect(await page.$eval(`${web} td.available`, (td) => td.textContent)).to.equal('3');
+
+    await waitForText(page, `${crunch} td.status`, /^Complete/, 15_000);
+    expect(await page.$eval(`${crunch} td.completions`, (td) => td.textContent)).to.equal('2/2');
+    expect(await page.$eval(`${crunch} td.active`, (td) => td.textContent)).to.equal('0');
+    expect(await page.$eval(`${crunch} td.failed`, (td) => td.textContent)).to.equal('0');
+
+    await waitForText(page, 'tr[data-deployment="default/stuck"] td.status', /^ProgressDeadlineExceeded$/, 15_000);
+
+    // The job's pods ended, so only the Deployment's three count against the quota.
+    const quota = `tr[data-quota="${NS}/compute"]`;
+    await waitForText(page, `${quota} li[data-resource=pods] .quota-amount`, /^3 \/ 10$/, 10_000);
+    await waitForText(page, `${quota} li[data-resource="requests.cpu"] .quota-amount`, /^300m \/ 2$/, 10_000);
+    expect(await page.$eval(`${quota} li[data-resource=pods] [role=meter]`, (m) => m.getAttribute('aria-valuenow'))).to.equal('30');
+
+    const vs = await seriousA11yViolations(page);
+    expect(vs, `axe on workloads:\n${describeViolations(vs)}`).to.deep.equal([]);
+    await shots.take(page, 'workloads');
+  });
+
+  it("opens a Deployment's and a Job's pods in the Pods view", async () => {
+    await clickName(`tr[data-deployment="${NS}/web"]`);
+    const url = new URL(page.url());
+    expect(url.pathname).to.equal('/ui/pods');
+    expect(Object.fromEntries(url.searchParams)).to.deep.equal({ namespace: NS, selector: 'app=web' });
+    await waitForText(page, '[data-testid=pod-count]', /^3 pods\.$/);
+    const webPods = await podRows();
+    expect(webPods, webPods.join(', ')).to.have.length(3);
+    for (const p of webPods) expect(p).to.match(new RegExp(`^${NS}/web-`));
+    expect(await page.evaluate(`document.querySelector('#pod-labels').value`)).to.equal('app=web');
+
+    await page.goBack();
+    await waitForText(page, 'main h1', /^Workloads$/);
+    await clickName(`tr[data-job="${NS}/crunch"]`);
+    await waitForText(page, '[data-testid=pod-count]', /^2 pods\.$/);
+    const jobPods = await podRows();
+    for (const p of jobPods) expect(p).to.match(new RegExp(`^${NS}/crunch-`));
+    expect(new URL(page.url()).searchParams.get('selector')).to.match(/^batch\.kubernetes\.io\/controller-uid=[0-9a-f-]{36}$/);
+
+    // The filter is the user's to change: a bad selector says why; clearing it shows the namespace's pods.
+    await page.click('#pod-labels', { count: 3 });
+    await page.keyboard.type('app in (');
+    await waitForText(page, '#pod-labels-error', /./);
+    expect(await page.evaluate(`document.querySelector('#pod-labels').value`), 'typing is not rewritten by the URL round trip').to.equal('app in (');
+    await page.click('#pod-labels', { count: 3 });
+    await page.keyboard.press('Backspace');
+    await waitForText(page, '[data-testid=pod-count]', /^5 pods\.$/);
+    // The URL follows the filter, so the view can be shared and survives a reload.
+    expect(Object.fromEntries(new URL(page.url()).searchParams)).to.deep.equal({ namespace: NS });
+    await page.reload();
+    await waitForText(page, '[data-testid=pod-count]', /^5 pods\.$/);
+    expect(await page.evaluate(`document.querySelector('#pod-namespace').value`)).to.equal(NS);
+    const vs = await seriousA11yViolations(page);
+    expect(vs, `axe on filtered pods:\n${describeViolations(vs)}`).to.deep.equal([]);
+    await shots.take(page, 'workload-pods');
+  });
+});
