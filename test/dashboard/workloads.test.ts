@@ -107,7 +107,12 @@ describe('dashboard: the Workloads page', function () {
     // watches and the Workloads' three cannot all be open, so the page must let go of some.
     await page.goto(cluster.uiUrl);
     await waitForText(page, '[data-testid=live]', /^live$/);
+    // The badge says live once the lists run; the server counts a watch once its request arrived.
+    // Nothing but this page watches events: wait for its watch before taking the baseline.
+    const deadline = Date.now() + 5000;
+    while ((await watchers('events')) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     const events = await watchers('events');
+    expect(events, 'the Overview watches events').to.be.at.least(1);
     const deployments = await watchers('deployments');
     await page.click('::-p-xpath(//nav//a[normalize-space(.)="Workloads"])');
     await waitForText(page, 'main h1', /^Workloads$/);

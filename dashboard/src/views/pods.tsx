@@ -34,19 +34,12 @@ function PodTable(props: { cluster: Cluster; namespace: string; selector: string
   useLive(pods, events);
   const [text, setText] = useState('');
   const [phase, setPhase] = useState<string>('');
-  const [namespace, setNamespace] = useState(props.namespace);
-  const [labels, setLabels] = useState(props.selector);
-  // The URL carries the namespace and selector: a link from the Workloads view (or Back/Forward)
-  // sets them anew, and what the user picks is written back so the filtered view can be shared.
-  useEffect(() => {
-    setNamespace(props.namespace);
-    setLabels(props.selector);
-  }, [props.namespace, props.selector]);
-  const pick = (ns: string, sel: string) => {
-    setNamespace(ns);
-    setLabels(sel);
-    replace(podsHref({ namespace: ns, selector: sel }));
-  };
+  // The URL is the one place the namespace and selector live: a link from the Workloads view,
+  // Back/Forward and the user's own typing all go through it. (A copy in component state, synced
+  // both ways, lost keystrokes when a sync from an older URL ran after newer typing.)
+  const namespace = props.namespace;
+  const labels = props.selector;
+  const pick = (ns: string, sel: string) => replace(podsHref({ namespace: ns, selector: sel }));
   const { selector, error } = useSelector(labels);
   // Keys are namespace/name: sorting them orders by namespace, then name. Re-sorted only when pods
   // come or go, not on every status update.
