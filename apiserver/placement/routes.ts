@@ -19,8 +19,9 @@ import type { ApiServerMetrics } from '../metrics.js';
 import { nowTimestamp } from '../registry/rest.js';
 import { parseResourceVersion } from '../registry/resource-store.js';
 import type { Store } from '../storage/store.js';
-import { auditAllocations } from './audit.js';
-import { auditQuotas } from '../quota/audit.js';
+import { nodeAllocationLedger } from './audit.js';
+import { resourceQuotaLedger } from '../quota/audit.js';
+import { auditAt } from '../ledgers/audit.js';
 import { PlacementCommitter, type BindRequest } from './commit.js';
 import { nodeLedgerHook, podLedgerHook, PODS_FAILED_WITH_NODE } from './hooks.js';
 import { failPodsOnNode } from './release.js';
@@ -143,6 +144,8 @@ export function installPlacement(d: PlacementDeps): PlacementCommitter {
   };
   d.addCustomHandler('placements:POST', placementHandler);
 
+  // Every ledger kind, audited together.
+  const ledgerKinds = [nodeAllocationLedger, resourceQuotaLedger(d.resources)];
   d.app.get('/audit', async (req: Request, res: Response) => {
     try {
       const user = exchangeOf(res).user;
@@ -150,13 +153,8 @@ export function installPlacement(d: PlacementDeps): PlacementCommitter {
       d.authorize(user, { verb: 'list', group: 'scheduling.cell.dev', resource: 'nodeallocations' });
       const rvText = typeof req.query.resourceVersion === 'string' ? req.query.resourceVersion : undefined;
       // At the etcd revision the given resourceVersion was written in (a list's covers it whole).
-      const report = await auditAllocations(
-        { pods: pods.objects, nodes: nodes.objects, allocations },
-        rvText !== undefined ? revisionOf(parseResourceVersion(rvText)) : undefined,
-      );
-      // The quota ledgers, at the same revision: one report of every ledger kind.
-      const quotas = await auditQuotas(d.resources, report.revision);
-      res.json({ ...report, quotas: quotas.quotas, ok: report.ok && quotas.violations.length === 0, violations: [...report.violations, ...quotas.violations] });
+      const revision = rvText !== undefined ? revisionOf(parseResourceVersion(rvText)) : undefined;
+      res.json(await auditAt(d.store, d.resources, ledgerKinds, revision));
     } catch (err) {
       sendError(res, err, d.log);
     }

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { expect } from 'chai';
 import { startApiServer, type ApiServer } from '../../apiserver/server.js';
 import { EtcdStore } from '../../apiserver/storage/etcd.js';
-import type { AuditReport } from '../../apiserver/placement/audit.js';
+import type { AuditReport } from '../../apiserver/ledgers/audit.js';
 import { createLogger } from '../../shared/logging.js';
 import { etcdEndpoints } from '../harness/apiserver.js';
 import { InterceptingStore } from '../harness/intercepting-store.js';

@@ -1,7 +1,7 @@
 // Nodes, pods and binding helpers shared by the placement tests.
 import type { ApiClient } from '../../shared/client/http-client.js';
 import type { Pod } from '../../shared/api/core.js';
-import type { AuditReport } from '../../apiserver/placement/audit.js';
+import type { AuditReport } from '../../apiserver/ledgers/audit.js';
 
 export function nodeObject(name: string, cpu: string, opts: { memory?: string; pods?: string; extra?: Record<string, string> } = {}) {
   const resources = { cpu, memory: opts.memory ?? '8Gi', pods: opts.pods ?? '110', ...(opts.extra ?? {}) };

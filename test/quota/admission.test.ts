@@ -294,7 +294,7 @@ describe('ResourceQuota admission (API server on etcd + resource quota controlle
     expect(report.ok).to.equal(false);
     const mine = report.violations.filter((v) => v.quota === `${ns}/q`);
     expect(mine.map((v) => v.kind)).to.deep.equal(['QuotaMismatch']);
-    expect(mine[0]!.message).to.equal(`quota ${ns}/q records pods=3 but its objects use 1`);
+    expect(mine[0]!.message).to.equal(`ResourceQuota ${ns}/q records {pods: 3} but its holders use {pods: 1}`);
     // The periodic recount puts it right (sync period shortened here).
     await controller.controller!.sync(`${ns}/q`);
     expect(await usedOf(api, ns, 'q')).to.deep.equal({ pods: '1' });

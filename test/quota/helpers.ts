@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ResourceQuota } from '../../shared/api/quota.js';
-import type { AuditReport } from '../../apiserver/placement/audit.js';
+import type { AuditReport } from '../../apiserver/ledgers/audit.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { CellError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logging.js';

@@ -4,7 +4,7 @@ import type { Event, Pod } from '../../shared/api/core.js';
 import type { PodGroup } from '../../shared/api/scheduling.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { NotFoundError } from '../../shared/errors.js';
-import type { AuditReport } from '../../apiserver/placement/audit.js';
+import type { AuditReport } from '../../apiserver/ledgers/audit.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 import { startSchedulerProcess, type SchedulerProcess } from './scheduler-process.js';
 
