@@ -168,6 +168,18 @@ export function cpuMs(pid: number | undefined): number {
 }
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
+/** Peak and current resident memory of a process, bytes, from /proc; NaN where unavailable. */
+export function residentBytes(pid: number | undefined): { peak: number; now: number } {
+  if (pid === undefined) return { peak: NaN, now: NaN };
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    return { peak: kb('VmHWM'), now: kb('VmRSS') };
+  } catch {
+    return { peak: NaN, now: NaN };
+  }
+}
+
 /** The etcd serving `endpoint`, found by its command line (the harness starts it), for its CPU time. */
 export function etcdPid(endpoint: string): number | undefined {
   for (const entry of readdirSync('/proc')) {
@@ -220,36 +232,45 @@ export interface PacedPosts {
 }
 
 /**
- * POSTs `total` bodies to `path` at `rate` per second (`body(seq, sentAt)` makes each one, sentAt
- * being its performance.now() send time), then waits for them — but no longer than `deadlineMs`
- * after the first: an overloaded server may take far longer than the offered schedule.
+ * POSTs `total` bodies to `path` at `rate` per second — evenly spaced, or as Poisson arrivals
+ * (exponential gaps: an open-loop load whose bursts are what real traffic does) — then waits for
+ * them, but no longer than `deadlineMs` after the first: an overloaded server may take far longer
+ * than the offered schedule. `body(seq, dueAt)` makes each one; dueAt is its performance.now()
+ * arrival time in the schedule, so latency measured from it includes any lag of this generator
+ * (no coordinated omission).
  */
 export async function postPaced(opts: {
   agent: http.Agent;
-  base: URL;
+  /** Several: the writes go round them (API server replicas). */
+  base: URL | readonly URL[];
   path: string;
   total: number;
   rate: number;
   deadlineMs: number;
+  arrivals?: 'uniform' | 'poisson';
   /** What the writes are, for error messages. */
   label: string;
-  body(seq: number, sentAt: number): string;
+  body(seq: number, dueAt: number): string;
   /** Called as each POST completes, for progress. */
   onWritten?(): void;
 }): Promise<PacedPosts> {
-  const { agent, base, path, total, rate } = opts;
+  const { agent, path, total, rate } = opts;
+  const bases = Array.isArray(opts.base) ? opts.base : [opts.base as URL];
   const latenciesMs: number[] = [];
   const writes: Promise<void>[] = [];
   const startedAt = performance.now();
+  const gapMs = 1000 / rate;
+  let nextDue = startedAt;
+  const advance = () => (nextDue += opts.arrivals === 'poisson' ? -Math.log(1 - Math.random()) * gapMs : gapMs);
   await new Promise<void>((resolve) => {
     let issued = 0;
     const timer = setInterval(() => {
-      const due = Math.min(total, Math.floor(((performance.now() - startedAt) * rate) / 1000) + 1);
-      for (; issued < due; issued++) {
+      const now = performance.now();
+      for (; issued < total && nextDue <= now; issued++, advance()) {
         const sent = performance.now();
-        const body = opts.body(issued, sent);
+        const body = opts.body(issued, nextDue);
         writes.push(
-          request(agent, base, 'POST', path, body).then((r) => {
+          request(agent, bases[issued % bases.length]!, 'POST', path, body).then((r) => {
             expectStatus(r, 201, `${opts.label} write`);
             latenciesMs.push(performance.now() - sent);
             opts.onWritten?.();

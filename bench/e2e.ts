@@ -12,10 +12,19 @@
 //                           itself (bench/etcd-baseline.ts), same etcd, measured
 //                           just before and just after the run (the mean is the baseline)
 //   CPU seconds             per process (etcd, API server, each scheduler, this load generator)
-// and the no-over-commit audit of the API server at the end. Nodes are registered straight through
+//   memory                  peak resident memory per process, the API server's and schedulers' V8
+//                           heap, etcd's database size; per pod: etcd bytes in use and the API
+//                           server's resident growth from the end of setup
+// and the no-over-commit audit of the API server at the end.
+//
+// The closed loop measures the most the system binds, but its latency is queueing (128 creates
+// always waiting). With BENCH_OPEN_LOOP ("0.5,0.8,0.95") each scenario then offers Poisson
+// arrivals at those fractions of the bound rate it just measured, for BENCH_OPEN_LOOP_SECONDS
+// (20) each, to the same cluster, and reports create→bound p50/p99/p99.9 measured from each pod's
+// scheduled arrival time (so a lagging load generator cannot hide latency). Nodes are registered straight through
 // the API (no agents) and no controller manager runs, so no node lifecycle controller marks them.
 //
-// Environment: BENCH_SCENARIOS ("1000x5000,5000x10000": nodes x pods), BENCH_CAS_MS (3000),
+// Environment: BENCH_OPEN_LOOP, BENCH_OPEN_LOOP_SECONDS (above), BENCH_SCENARIOS ("1000x5000,5000x10000": nodes x pods), BENCH_CAS_MS (3000),
 // BENCH_CONCURRENCY (creates in flight, 128), BENCH_SAME_NAME=1 (both daemons share one name:
 // active-active replicas racing for every pod), BENCH_APISERVERS (1; more = API server replicas on
 // the same etcd prefix, creates and schedulers spread over them), BENCH_SCHEDULER_ARGS (extra flags
@@ -32,7 +41,7 @@ import { freePort } from '../test/harness/ports.js';
 import { metricValue, startSchedulerProcess, type SchedulerProcess } from '../test/schedulers/scheduler-process.js';
 import { rawCasRate } from './etcd-baseline.js';
 import { formatTable, percentile, perSecond } from './measure.js';
-import { cpuMs, etcdPid, pool, postCreated, request } from './apiserver-client.js';
+import { cpuMs, etcdPid, pool, postCreated, postPaced, request, residentBytes } from './apiserver-client.js';
 
 const cpuSec = (pid: number | undefined) => cpuMs(pid) / 1000;
 
@@ -53,6 +62,12 @@ const API_SERVERS = Number(process.env.BENCH_APISERVERS ?? 1);
 const SCHEDULER_ARGS = (process.env.BENCH_SCHEDULER_ARGS ?? '').split(' ').filter(Boolean);
 const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
 const SCHEDULER_NODE_ARGS = (process.env.BENCH_SCHEDULER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const OPEN_LOOP = (process.env.BENCH_OPEN_LOOP ?? '').split(',').filter(Boolean).map((f) => {
+  const x = Number(f);
+  if (!(x > 0 && x <= 1.5)) throw new Error(`bad BENCH_OPEN_LOOP fraction "${f}" (want e.g. 0.5,0.8,0.95)`);
+  return x;
+});
+const OPEN_LOOP_SECONDS = Number(process.env.BENCH_OPEN_LOOP_SECONDS ?? 20);
 const NAMESPACE = 'bench';
 const TARGET_RATIO_1000 = 0.5;
 const TARGET_RATE_5000 = 500;
@@ -192,6 +207,69 @@ interface ScenarioResult {
   cpu: { etcd: number; apiserver: number; schedulers: number[]; bench: number; elapsed: number };
   auditOk: boolean;
   auditViolations: number;
+  openLoop: OpenLoopPhase[];
+  memory: MemoryFigures;
+}
+
+interface OpenLoopPhase {
+  fraction: number;
+  offered: number;
+  pods: number;
+  bound: number;
+  boundRate: number;
+  p50: number;
+  p99: number;
+  p999: number;
+}
+
+interface MemoryFigures {
+  /** Every pod created in the scenario, closed and open loop. */
+  pods: number;
+  etcdPeak: number;
+  etcdDbSize: number;
+  etcdDbInUse: number;
+  /** Per API server replica (the largest). */
+  apiserverPeak: number;
+  apiserverHeap: number;
+  /** The first replica's resident growth from the end of setup to the end of the run. */
+  apiserverGrowth: number;
+  schedulerPeak: number;
+  schedulerHeap: number;
+  benchPeak: number;
+}
+
+/** Peak memory of every process, V8 heaps from their /metrics, and etcd's database size. */
+async function measureMemory(servers: ApiServerProcess[], schedulers: SchedulerProcess[], pods: number, serverRssAfterSetup: number): Promise<MemoryFigures> {
+  const heapOf = async (url: string) => {
+    const text = await new Promise<string>((resolve, reject) => {
+      http.get(`${url}/metrics`, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+    return metricValue(text, 'nodejs_heap_size_used_bytes');
+  };
+  const etcd = new Etcd3({ hosts: endpoints });
+  try {
+    const status = await etcd.maintenance.status();
+    const schedulerTexts = await Promise.all(schedulers.map((s) => s.metrics()));
+    return {
+      pods,
+      etcdPeak: residentBytes(etcdPid(endpoints[0]!)).peak,
+      etcdDbSize: Number(status.dbSize),
+      etcdDbInUse: Number(status.dbSizeInUse),
+      apiserverPeak: Math.max(...servers.map((sv) => residentBytes(sv.child.pid).peak)),
+      apiserverHeap: Math.max(...(await Promise.all(servers.map((sv) => heapOf(sv.url))))),
+      apiserverGrowth: residentBytes(servers[0]!.child.pid).now - serverRssAfterSetup,
+      schedulerPeak: Math.max(...schedulers.map((s) => residentBytes(s.child.pid).peak)),
+      schedulerHeap: Math.max(...schedulerTexts.map((t) => metricValue(t, 'nodejs_heap_size_used_bytes'))),
+      benchPeak: residentBytes(process.pid).peak,
+    };
+  } finally {
+    etcd.close();
+  }
 }
 
 async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
@@ -231,6 +309,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     const list = JSON.parse((await request(agent, base, 'GET', `/api/v1/namespaces/${NAMESPACE}/pods?limit=1`)).body.toString('utf8')) as { metadata: { resourceVersion: string } };
     await watcher.open(base, list.metadata.resourceVersion);
     const setupSeconds = (performance.now() - setup0) / 1000;
+    const serverRssAfterSetup = residentBytes(servers[0]!.child.pid).now;
 
     const sentAt = new Float64Array(pods);
     const etcd = etcdPid(endpoints[0]!);
@@ -294,16 +373,58 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
         decisions: metricValue(text, 'scheduler_scheduling_algorithm_duration_seconds_count'),
       });
     }
+    const bound = watcher.boundAt.size;
+    const boundRate = perSecond(bound, lastBound - t0);
+
+    // Open loop: Poisson arrivals at fractions of the bound rate just measured, same cluster.
+    const openLoop: OpenLoopPhase[] = [];
+    let total = pods;
+    for (const fraction of OPEN_LOOP) {
+      const offered = fraction * boundRate;
+      const count = Math.max(20, Math.round(offered * OPEN_LOOP_SECONDS));
+      const dueAt = new Float64Array(count);
+      const first = total;
+      console.error(`bench:e2e: open loop at ${Math.round(fraction * 100)}% (${Math.round(offered)} pods/s offered, ${count} pods) …`);
+      await postPaced({
+        agent,
+        base: bases,
+        path: `/api/v1/namespaces/${NAMESPACE}/pods`,
+        total: count,
+        rate: offered,
+        arrivals: 'poisson',
+        deadlineMs: 120_000,
+        label: 'open-loop pod',
+        body: (seq, due) => {
+          dueAt[seq] = due;
+          return JSON.stringify(podObject(first + seq, names[(first + seq) % names.length]!));
+        },
+      });
+      total += count;
+      const all = await watcher.waitFor(total, 120_000);
+      const lat: number[] = [];
+      let last = dueAt[0]!;
+      for (let i = 0; i < count; i++) {
+        const at = watcher.boundAt.get(`pod-${first + i}`);
+        if (at === undefined) continue;
+        lat.push(at - dueAt[i]!);
+        if (at > last) last = at;
+      }
+      lat.sort((a, b) => a - b);
+      if (!all) console.error(`bench:e2e: open loop at ${fraction}: only ${lat.length}/${count} bound after 120 s`);
+      openLoop.push({ fraction, offered, pods: count, bound: lat.length, boundRate: perSecond(lat.length, last - dueAt[0]!), p50: percentile(lat, 50), p99: percentile(lat, 99), p999: percentile(lat, 99.9) });
+    }
+
     const audit = JSON.parse((await request(agent, base, 'GET', '/audit')).body.toString('utf8')) as { ok: boolean; violations: unknown[] };
+    const memory = await measureMemory(servers, schedulers, total, serverRssAfterSetup);
     const casAfter = await measureCas();
     return {
       nodes,
       pods,
-      bound: watcher.boundAt.size,
+      bound,
       casRate: (casBefore + casAfter) / 2,
       casRange: [casBefore, casAfter],
       createRate: perSecond(pods, createdAt - t0),
-      boundRate: perSecond(watcher.boundAt.size, lastBound - t0),
+      boundRate,
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
       setupSeconds,
@@ -311,6 +432,8 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       cpu,
       auditOk: audit.ok,
       auditViolations: audit.violations.length,
+      openLoop,
+      memory,
     };
   } finally {
     watcher.close();
@@ -379,6 +502,26 @@ console.log(
   formatTable(
     ['nodes', 'wall s', 'etcd', API_SERVERS === 1 ? 'apiserver' : 'apiservers', 'schedulers', 'bench (load + watch)'],
     results.map((r) => [fmt(r.nodes), fmt(r.cpu.elapsed, 1), fmt(r.cpu.etcd, 1), fmt(r.cpu.apiserver, 1), r.cpu.schedulers.map((c) => fmt(c, 1)).join(' + '), fmt(r.cpu.bench, 1)]),
+  ),
+);
+if (OPEN_LOOP.length > 0) {
+  console.log(`\nopen loop: Poisson arrivals at fractions of the closed-loop bound rate, ${OPEN_LOOP_SECONDS} s each; latency from each pod's scheduled arrival to its bound event:\n`);
+  console.log(
+    formatTable(
+      ['nodes', 'load', 'offered/s', 'pods', 'bound', 'bound/s', 'p50 ms', 'p99 ms', 'p99.9 ms'],
+      results.flatMap((r) => r.openLoop.map((o) => [fmt(r.nodes), `${Math.round(o.fraction * 100)}%`, fmt(o.offered), fmt(o.pods), fmt(o.bound), fmt(o.boundRate), fmt(o.p50), fmt(o.p99), fmt(o.p999)])),
+    ),
+  );
+}
+const mib = (b: number) => fmt(b / 2 ** 20);
+console.log('\nmemory at the end of each scenario (peak resident, MiB; heap = V8 heap used; per pod over every pod created):\n');
+console.log(
+  formatTable(
+    ['nodes', 'pods', 'etcd peak', 'etcd db (in use)', 'etcd bytes/pod', 'apiserver peak', 'heap', 'apiserver growth B/pod', 'scheduler peak', 'heap', 'bench peak'],
+    results.map((r) => {
+      const m = r.memory;
+      return [fmt(r.nodes), fmt(m.pods), mib(m.etcdPeak), `${mib(m.etcdDbSize)} (${mib(m.etcdDbInUse)})`, fmt(m.etcdDbInUse / m.pods), mib(m.apiserverPeak), mib(m.apiserverHeap), fmt(m.apiserverGrowth / m.pods), mib(m.schedulerPeak), mib(m.schedulerHeap), mib(m.benchPeak)];
+    }),
   ),
 );
 console.log('\n  bound/s = pods bound / (last bound event − first create sent); latency = create sent → bound event seen');

@@ -9,6 +9,8 @@ export interface BenchPreset {
   /** What it shows, for --list. */
   about: string;
   env: Record<string, string>;
+  /** Command-line flags for scripts that take flags instead of environment (bench:jobs). */
+  args?: string[];
 }
 
 export const PRESETS: Record<string, BenchPreset> = {
@@ -21,6 +23,22 @@ export const PRESETS: Record<string, BenchPreset> = {
     script: 'e2e',
     about: '5,000 × 20,000 and 10,000 × 100,000, one API server: the 16-core scenario',
     env: { BENCH_SCENARIOS: '5000x20000,10000x100000' },
+  },
+  'latency-2core': {
+    script: 'e2e',
+    about: '1,000 nodes: the closed-loop maximum, then Poisson arrivals at 50, 80 and 95% of it (create→bound p50/p99/p99.9)',
+    env: { BENCH_SCENARIOS: '1000x3000', BENCH_OPEN_LOOP: '0.5,0.8,0.95' },
+  },
+  'latency-16core': {
+    script: 'e2e',
+    about: '5,000 nodes: the closed-loop maximum, then Poisson arrivals at 50, 80 and 95% of it',
+    env: { BENCH_SCENARIOS: '5000x20000', BENCH_OPEN_LOOP: '0.5,0.8,0.95', BENCH_OPEN_LOOP_SECONDS: '30' },
+  },
+  'jobs-16core': {
+    script: 'jobs',
+    about: '100 Jobs × 1,000 pods on 5,000 hollow nodes, beside the one-POST-per-pod rate',
+    env: {},
+    args: ['--preset=16core'],
   },
   'scaleout-2-16core': {
     script: 'e2e',

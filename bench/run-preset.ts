@@ -19,10 +19,10 @@ if (!preset) {
   process.exit(2);
 }
 
-console.error(`preset ${name}: bench/${preset.script}.ts with ${JSON.stringify(preset.env)}`);
+console.error(`preset ${name}: bench/${preset.script}.ts with ${JSON.stringify(preset.env)}${preset.args ? ` ${preset.args.join(' ')}` : ''}`);
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', path.join(ROOT, 'test/harness/run-with-etcd.ts'), process.execPath, '--import', 'tsx', path.join(ROOT, `bench/${preset.script}.ts`)],
+  ['--import', 'tsx', path.join(ROOT, 'test/harness/run-with-etcd.ts'), process.execPath, '--import', 'tsx', path.join(ROOT, `bench/${preset.script}.ts`), ...(preset.args ?? [])],
   { cwd: ROOT, stdio: 'inherit', env: { ...process.env, CELL_RUN_FROM: 'dist', CELL_ETCD_FSYNC: '1', ...preset.env } },
 );
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
