@@ -231,29 +231,43 @@ interface MemoryFigures {
   /** Per API server replica (the largest). */
   apiserverPeak: number;
   apiserverHeap: number;
-  /** The first replica's resident growth from the end of setup to the end of the run. */
+  /** The first replica's resident and heap growth from the end of setup to the end of the run. */
   apiserverGrowth: number;
+  apiserverHeapGrowth: number;
   schedulerPeak: number;
   schedulerHeap: number;
   benchPeak: number;
 }
 
-/** Peak memory of every process, V8 heaps from their /metrics, and etcd's database size. */
-async function measureMemory(servers: ApiServerProcess[], schedulers: SchedulerProcess[], pods: number, serverRssAfterSetup: number): Promise<MemoryFigures> {
-  const heapOf = async (url: string) => {
-    const text = await new Promise<string>((resolve, reject) => {
-      http.get(`${url}/metrics`, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve(body));
-      }).on('error', reject);
-    });
-    return metricValue(text, 'nodejs_heap_size_used_bytes');
-  };
+/** A process's V8 heap in use, from its /metrics. */
+async function heapUsed(url: string): Promise<number> {
+  const text = await new Promise<string>((resolve, reject) => {
+    http.get(`${url}/metrics`, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  return metricValue(text, 'nodejs_heap_size_used_bytes');
+}
+
+/**
+ * Peak memory of every process, V8 heaps from their /metrics, and etcd's database in use once its
+ * history is compacted (what the pods themselves cost, not their revisions).
+ */
+async function measureMemory(
+  servers: ApiServerProcess[],
+  schedulers: SchedulerProcess[],
+  pods: number,
+  serverAfterSetup: { rss: number; heap: number },
+): Promise<MemoryFigures> {
   const etcd = new Etcd3({ hosts: endpoints });
   try {
+    const before = await etcd.maintenance.status();
+    await etcd.kv.compact({ revision: before.header.revision, physical: true });
     const status = await etcd.maintenance.status();
+    const heaps = await Promise.all(servers.map((sv) => heapUsed(sv.url)));
     const schedulerTexts = await Promise.all(schedulers.map((s) => s.metrics()));
     return {
       pods,
@@ -261,8 +275,9 @@ async function measureMemory(servers: ApiServerProcess[], schedulers: SchedulerP
       etcdDbSize: Number(status.dbSize),
       etcdDbInUse: Number(status.dbSizeInUse),
       apiserverPeak: Math.max(...servers.map((sv) => residentBytes(sv.child.pid).peak)),
-      apiserverHeap: Math.max(...(await Promise.all(servers.map((sv) => heapOf(sv.url))))),
-      apiserverGrowth: residentBytes(servers[0]!.child.pid).now - serverRssAfterSetup,
+      apiserverHeap: Math.max(...heaps),
+      apiserverGrowth: residentBytes(servers[0]!.child.pid).now - serverAfterSetup.rss,
+      apiserverHeapGrowth: heaps[0]! - serverAfterSetup.heap,
       schedulerPeak: Math.max(...schedulers.map((s) => residentBytes(s.child.pid).peak)),
       schedulerHeap: Math.max(...schedulerTexts.map((t) => metricValue(t, 'nodejs_heap_size_used_bytes'))),
       benchPeak: residentBytes(process.pid).peak,
@@ -309,7 +324,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     const list = JSON.parse((await request(agent, base, 'GET', `/api/v1/namespaces/${NAMESPACE}/pods?limit=1`)).body.toString('utf8')) as { metadata: { resourceVersion: string } };
     await watcher.open(base, list.metadata.resourceVersion);
     const setupSeconds = (performance.now() - setup0) / 1000;
-    const serverRssAfterSetup = residentBytes(servers[0]!.child.pid).now;
+    const serverAfterSetup = { rss: residentBytes(servers[0]!.child.pid).now, heap: await heapUsed(servers[0]!.url) };
 
     const sentAt = new Float64Array(pods);
     const etcd = etcdPid(endpoints[0]!);
@@ -415,7 +430,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     }
 
     const audit = JSON.parse((await request(agent, base, 'GET', '/audit')).body.toString('utf8')) as { ok: boolean; violations: unknown[] };
-    const memory = await measureMemory(servers, schedulers, total, serverRssAfterSetup);
+    const memory = await measureMemory(servers, schedulers, total, serverAfterSetup);
     const casAfter = await measureCas();
     return {
       nodes,
@@ -514,13 +529,13 @@ if (OPEN_LOOP.length > 0) {
   );
 }
 const mib = (b: number) => fmt(b / 2 ** 20);
-console.log('\nmemory at the end of each scenario (peak resident, MiB; heap = V8 heap used; per pod over every pod created):\n');
+console.log('\nmemory at the end of each scenario (MiB: peak resident, V8 heap in use; etcd\'s database after compacting its history; B/pod: over every pod created, the API server\'s growth from the end of setup):\n');
 console.log(
   formatTable(
-    ['nodes', 'pods', 'etcd peak', 'etcd db (in use)', 'etcd bytes/pod', 'apiserver peak', 'heap', 'apiserver growth B/pod', 'scheduler peak', 'heap', 'bench peak'],
+    ['nodes', 'pods', 'etcd peak', 'etcd db (in use)', 'etcd B/pod', 'apiserver peak', 'heap', 'apiserver B/pod: RSS', 'heap', 'scheduler peak', 'heap', 'bench peak'],
     results.map((r) => {
       const m = r.memory;
-      return [fmt(r.nodes), fmt(m.pods), mib(m.etcdPeak), `${mib(m.etcdDbSize)} (${mib(m.etcdDbInUse)})`, fmt(m.etcdDbInUse / m.pods), mib(m.apiserverPeak), mib(m.apiserverHeap), fmt(m.apiserverGrowth / m.pods), mib(m.schedulerPeak), mib(m.schedulerHeap), mib(m.benchPeak)];
+      return [fmt(r.nodes), fmt(m.pods), mib(m.etcdPeak), `${mib(m.etcdDbSize)} (${mib(m.etcdDbInUse)})`, fmt(m.etcdDbInUse / m.pods), mib(m.apiserverPeak), mib(m.apiserverHeap), fmt(m.apiserverGrowth / m.pods), fmt(m.apiserverHeapGrowth / m.pods), mib(m.schedulerPeak), mib(m.schedulerHeap), mib(m.benchPeak)];
     }),
   ),
 );
