@@ -316,11 +316,16 @@ export class Watcher {
   req: http.ClientRequest | undefined;
   private res: http.IncomingMessage | undefined;
 
+  /**
+   * `clock` reads the time `sentAt` was stamped with: performance.now() in one thread; watchers in
+   * worker threads (watch-fleet.ts) use the absolute clock, timeOrigin + now.
+   */
   constructor(
     total: number,
     private readonly sentAt: Float64Array,
     private readonly latencies: Float64Array,
     private readonly counter: { n: number },
+    private readonly clock: () => number = () => performance.now(),
   ) {
     this.seen = new Uint8Array(total);
   }
@@ -357,12 +362,12 @@ export class Watcher {
   }
 
   private markEnded(): void {
-    if (!this.ended) this.endedAt = performance.now();
+    if (!this.ended) this.endedAt = this.clock();
     this.ended = true;
   }
 
   private onData(chunk: Buffer): void {
-    const now = performance.now();
+    const now = this.clock();
     const buf = this.leftover ? Buffer.concat([this.leftover, chunk]) : chunk;
     let start = 0;
     for (;;) {

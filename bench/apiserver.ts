@@ -13,8 +13,11 @@
 //   etcd txn  raw create-if-absent txn (what a create costs etcd), for reference
 //   fan-out   1,000 concurrent HTTP watches on one namespace while pods are created there at a
 //             fixed offered rate; each pod carries its send time in an annotation, and delivery
-//             latency is receive time minus that (same process, same clock). Every watcher must
-//             get every event exactly once.
+//             latency is receive time minus that (one absolute clock for every thread). Every
+//             watcher must get every event exactly once. The watches are read by worker threads
+//             (BENCH_WATCH_WORKERS, one per core but one), so that one event loop parsing a million
+//             events per second does not measure itself instead of the server; this process's own
+//             CPU is reported beside the server's.
 //
 // "server CPU µs/req" is the API server process's user+system CPU time (from /proc) over the case
 // divided by its requests: unlike the rates, it barely depends on what else the machine is doing.
@@ -30,8 +33,9 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
 import type { ApiServerProcess } from '../test/clients/apiserver-process.js';
-import { benchNamespace, BENCH_AUTH, cpuMs, env, etcdEndpoints, expectStatus, fmt, pct, pod, postPaced, request, SEQ_ANNOTATION, startBenchApiServer, stopBenchApiServer, Watcher, type Pod, type Reply } from './apiserver-client.js';
+import { benchNamespace, BENCH_AUTH, cpuMs, env, etcdEndpoints, expectStatus, fmt, pct, pod, postPaced, request, SEQ_ANNOTATION, startBenchApiServer, stopBenchApiServer, type Pod, type Reply } from './apiserver-client.js';
 import { formatTable, percentile, perSecond, runFor, type LoopResult } from './measure.js';
+import { absoluteNow, WatchFleet } from './watch-fleet.js';
 
 const DURATION_MS = env('BENCH_DURATION_MS', 5000);
 const CONCURRENCY = env('BENCH_CONCURRENCY', 64);
@@ -39,6 +43,8 @@ const LIST_PODS = 1000;
 const WATCHERS = env('BENCH_WATCHERS', 1000);
 const WATCH_RATE = env('BENCH_WATCH_RATE', 200);
 const WATCH_MS = env('BENCH_WATCH_MS', 10_000);
+/** Threads reading the watches (the writes stay on the main thread): one per core but one, 1 to 8. */
+const WATCH_WORKERS = env('BENCH_WATCH_WORKERS', Math.max(1, Math.min(8, os.availableParallelism() - 1)));
 /** create and raw put alternate in this many slices each. */
 const SLICES = 4;
 const TARGET_FANOUT_P99_MS = 250;
@@ -235,6 +241,7 @@ async function main(): Promise<void> {
           ['delivery latency max', `${fmt(fanout.max, 1)} ms`],
           ['last event after last write', `${fmt(fanout.drainMs, 0)} ms`],
           ['API server CPU per delivered event', `${fmt((fanout.serverCpuMs * 1000) / Math.max(1, fanout.delivered), 1)} µs (${fmt(fanout.serverCpuMs / 1000, 1)} CPU-s in all)`],
+          ['load generator CPU (writes + watch readers)', `${fmt(fanout.loadCpuMs / 1000, 1)} CPU-s over ${WATCH_WORKERS} reader thread${WATCH_WORKERS === 1 ? '' : 's'} + 1`],
         ],
       ),
     );
@@ -282,34 +289,25 @@ interface FanoutResult {
   drainMs: number;
   /** API server CPU ms from the first write until delivery ended. */
   serverCpuMs: number;
+  /** This load generator's CPU ms (every thread: the writes and the watch readers) over the same span. */
+  loadCpuMs: number;
 }
 
 async function watchFanout(server: ApiServerProcess, call: (m: string, p: string, b?: unknown) => Promise<Reply>): Promise<FanoutResult> {
   const base = new URL(server.url);
   const total = Math.round((WATCH_RATE * WATCH_MS) / 1000);
-  const sentAt = new Float64Array(total);
-  const latencies = new Float64Array(total * WATCHERS);
-  const counter = { n: 0 };
 
   // Watch from the namespace's current revision, so only the writes below arrive.
   const list = JSON.parse(expectStatus(await call('GET', '/api/v1/namespaces/bench-watch/pods'), 200, 'list bench-watch').body.toString('utf8')) as {
     metadata: { resourceVersion: string };
   };
   const path = `/api/v1/namespaces/bench-watch/pods?watch=true&resourceVersion=${list.metadata.resourceVersion}`;
-  const watchAgent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
-  const watchers = Array.from({ length: WATCHERS }, () => new Watcher(total, sentAt, latencies, counter));
   const c0 = performance.now();
-  let connected = 0;
-  // Open in batches, so the server's accept queue is not flooded.
-  for (let i = 0; i < watchers.length; i += 100) {
-    await Promise.all(watchers.slice(i, i + 100).map(async (w) => {
-      await w.open(base, watchAgent, path);
-      connected++;
-    }));
-  }
+  const fleet = await WatchFleet.open({ workers: WATCH_WORKERS, watchers: WATCHERS, total, base: server.url, path });
   const connectMs = performance.now() - c0;
 
   const cpu0 = cpuMs(server.child.pid);
+  const load0 = process.cpuUsage();
   const writeAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   // An overloaded server may take far longer than the offered schedule: wait, but not forever.
   const paced = await postPaced({
@@ -320,37 +318,32 @@ async function watchFanout(server: ApiServerProcess, call: (m: string, p: string
     rate: WATCH_RATE,
     deadlineMs: WATCH_MS + 15_000,
     label: 'fan-out',
-    body: (seq, sent) => {
-      sentAt[seq] = sent;
-      return JSON.stringify(
-        pod(`w-${seq}`, { annotations: { [SEQ_ANNOTATION]: String(seq), 'bench.cell.dev/sent-ms': (performance.timeOrigin + sent).toFixed(3) } }),
-      );
+    body: (seq) => {
+      const sent = absoluteNow();
+      fleet.sentAt[seq] = sent;
+      return JSON.stringify(pod(`w-${seq}`, { annotations: { [SEQ_ANNOTATION]: String(seq), 'bench.cell.dev/sent-ms': sent.toFixed(3) } }));
     },
   });
   const writeLatencies = paced.latenciesMs;
-  const writesDone = paced.doneAt;
+  const writesDone = performance.timeOrigin + paced.doneAt;
   const writesCompleted = paced.completed;
-  const achievedRate = perSecond(writesCompleted, writesDone - paced.startedAt);
+  const achievedRate = perSecond(writesCompleted, paced.doneAt - paced.startedAt);
 
   // Let delivery finish: every watcher has every event, or a deadline passes.
   const deadline = performance.now() + 10_000;
-  while (performance.now() < deadline && watchers.some((w) => w.received < total && !w.ended)) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  while (performance.now() < deadline && !fleet.settled()) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 200)); // a duplicate arriving late would count now
   const serverCpuMs = cpuMs(server.child.pid) - cpu0;
-  const lastAt = Math.max(...watchers.map((w) => w.lastAt));
-  const endedEarly = watchers.filter((w) => w.ended).length;
-  watchers.forEach((w) => w.close());
-  watchAgent.destroy();
+  const load = process.cpuUsage(load0);
+  const result = await fleet.finish();
   writeAgent.destroy();
 
-  const lat = latencies.subarray(0, counter.n).sort();
+  const lat = result.latencies;
   writeLatencies.sort((a, b) => a - b);
-  const delivered = watchers.reduce((n, w) => n + w.received, 0);
+  const delivered = result.delivered;
   return {
     offered: total,
-    connected,
+    connected: WATCHERS,
     connectMs,
     writes: writesCompleted,
     achievedRate,
@@ -359,15 +352,16 @@ async function watchFanout(server: ApiServerProcess, call: (m: string, p: string
     expected: total * WATCHERS,
     delivered,
     missing: total * WATCHERS - delivered,
-    duplicates: watchers.reduce((n, w) => n + w.duplicates, 0),
-    complete: watchers.filter((w) => w.received === total).length,
-    endedEarly,
+    duplicates: result.duplicates,
+    complete: result.complete,
+    endedEarly: result.endedEarly,
     p50: pct(lat, 50),
     p90: pct(lat, 90),
     p99: pct(lat, 99),
     max: lat.length > 0 ? lat[lat.length - 1]! : NaN,
-    drainMs: lastAt - writesDone,
+    drainMs: result.lastAt - writesDone,
     serverCpuMs,
+    loadCpuMs: (load.user + load.system) / 1000,
   };
 }
 
