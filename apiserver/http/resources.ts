@@ -1,5 +1,6 @@
-// Requests on resource URLs: parse → authorize → dispatch to the REST layer (or a custom verb
-// such as pods/binding) → respond in JSON or Table form. Every failure goes through sendError.
+// Requests on resource URLs (classified by paths.ts): resolve → authorize → dispatch to the REST
+// layer (or a custom verb such as pods/binding) → respond in JSON or Table form. Every failure
+// goes through sendError.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   BadRequestError,
@@ -17,8 +18,9 @@ import type { ApiServerMetrics } from '../metrics.js';
 import type { KubeObject } from '../registry/object.js';
 import { parseResourceVersion, type ListQuery } from '../registry/resource-store.js';
 import { apiVersionOf, type DeleteOptions, type RestResource, type WriteOptions } from '../registry/rest.js';
-import { readObjectBody, readOptionalObjectBody, readPatchBody } from './body.js';
-import { parseResourcePath, type ResourcePath } from './paths.js';
+import { readObjectBody, readOptionalObjectBody, readPatchBody, RequestAbortedError } from './body.js';
+import type { ResourcePath } from './paths.js';
+import { sendError } from './status.js';
 import { tableRequested, toTable } from './table.js';
 import { exchangeOf } from './exchange.js';
 import { releaseInflight } from './inflight.js';
@@ -184,15 +186,23 @@ function propagationFrom(body: unknown, query: URLSearchParams): DeletionPropaga
 export class ResourceRouter {
   constructor(private readonly o: ResourceRouterOptions) {}
 
-  /** Handle a request if its path is a resource path; returns false when it is not. */
-  async handle(req: IncomingMessage, res: ServerResponse, user: UserInfo): Promise<boolean> {
-    // The path exactly as sent: WHATWG URL parsing would resolve `..` and `%2e%2e` segments
-    // (`/api/v1/namespaces/%2e%2e/pods` → `/api/v1/pods`), so a request could address another
-    // scope than the one it names. parseResourcePath rejects such segments instead.
+  /** Serves one authenticated request on a resource path; every failure is answered as a Status. */
+  async serve(req: IncomingMessage, res: ServerResponse, user: UserInfo, path: ResourcePath): Promise<void> {
+    try {
+      await this.handle(req, res, user, path);
+    } catch (err) {
+      if (err instanceof RequestAbortedError) {
+        // Any client can do this: counted, not logged as a server error.
+        this.o.metrics.requestAborts.inc();
+        if (this.o.log.isDebugEnabled()) this.o.log.debug('client aborted its request body', { requestId: exchangeOf(res).id, method: req.method, path: req.url, error: err.message });
+      }
+      sendError(res, err, this.o.log);
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse, user: UserInfo, path: ResourcePath): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const path = parseResourcePath(q >= 0 ? url.slice(0, q) : url);
-    if (!path) return false;
     const query = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
     const served = this.o.resolve(path.group, path.version, path.resource);
     if (!served) throw new NotFoundError('the server could not find the requested resource');
@@ -227,7 +237,7 @@ export class ResourceRouter {
     if (custom) {
       const out = await custom({ req, res, user, path, served, query });
       if (out) this.respond(req, res, served, out.status, out.body, query);
-      return true;
+      return;
     }
     const verbAllowed = served.verbs.includes(verb) || (path.subresource === 'status' && ['get', 'update', 'patch'].includes(verb));
     // POST goes to a collection; PUT and PATCH to one object.
@@ -251,32 +261,32 @@ export class ResourceRouter {
         const obj = await rest.get(ns, name);
         if (def.resource === 'pods') nodeMayTouchPod(user, podNode(obj), name);
         this.respond(req, res, served, 200, obj, query);
-        return true;
+        return;
       }
       case 'list':
         await this.list(req, res, served, ns, selection!, query);
-        return true;
+        return;
       case 'watch':
         await this.watch(req, res, served, ns, selection!, query);
-        return true;
+        return;
       case 'create': {
         const body = await readObjectBody(req, this.o.maxRequestBytes);
         this.o.authorizer.nodeMayCreate(user, attrs, nameIn(body));
         const obj = await rest.create(ns, body, { ...writeOptions(query), ...this.rbacAdmission(def.resource, user) });
         this.respond(req, res, served, 201, obj, query);
-        return true;
+        return;
       }
       case 'update': {
         const body = await readObjectBody(req, this.o.maxRequestBytes);
         const obj = await rest.update(ns, name, body, sub, { ...writeOptions(query), ...podGuard(def.resource, user, name), ...this.rbacAdmission(def.resource, user) });
         this.respond(req, res, served, 200, obj, query);
-        return true;
+        return;
       }
       case 'patch': {
         const { type, patch } = await readPatchBody(req, this.o.maxRequestBytes);
         const obj = await rest.patch(ns, name, type, patch, sub, { ...writeOptions(query), ...podGuard(def.resource, user, name), ...this.rbacAdmission(def.resource, user) });
         this.respond(req, res, served, 200, obj, query);
-        return true;
+        return;
       }
       case 'delete': {
         const body = await readOptionalObjectBody(req, this.o.maxRequestBytes);
@@ -284,7 +294,7 @@ export class ResourceRouter {
         const out = await rest.delete(ns, name, { ...opts, ...podGuard(def.resource, user, name) });
         // 200 whether gone or only marked (graceful pods, finalizers), as kube-apiserver answers.
         this.respond(req, res, served, 200, out.object, query);
-        return true;
+        return;
       }
       case 'deletecollection': {
         const body = await readOptionalObjectBody(req, this.o.maxRequestBytes);
@@ -292,7 +302,7 @@ export class ResourceRouter {
         const m = matcher(selection!, served);
         const items = await rest.deleteCollection({ ...(ns ? { namespace: ns } : {}), ...(m ? { matches: m } : {}) }, opts);
         this.respond(req, res, served, 200, { kind: def.listKind, apiVersion: apiVersionOf(def), metadata: {}, items }, query);
-        return true;
+        return;
       }
     }
   }

@@ -21,7 +21,7 @@ describe('EventRecorder: repeated events are counted into one', () => {
   });
   after(async () => api.close());
 
-  const events = async () => (await client.list<Event>({ resource: 'events', namespace: ns })).items;
+  const events = async () => (await client.list<{ items: Event[] }>({ resource: 'events', namespace: ns })).items;
 
   it('ten repeats recorded at once are one Event with count 10; a new message is its own Event', async () => {
     const recorder = new EventRecorder(client, { component: 'test' });

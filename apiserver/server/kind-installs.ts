@@ -1,0 +1,53 @@
+// What kinds add to the generic REST layer: custom verbs and subresources, write hooks that commit
+// ledgers with the writes they account for, and their own non-resource routes. Each area installs
+// itself from the one set of dependencies below; a new area is one more line in installKinds.
+import type { Express } from 'express';
+import type { Logger } from '../../shared/logging.js';
+import type { RequestAttributes } from '../auth/authorizer.js';
+import { reviewHandlers } from '../auth/reviews.js';
+import type { UserInfo } from '../auth/tokens.js';
+import { installScale } from '../apps/scale.js';
+import { installAgentIntegration } from '../controllers/install.js';
+import type { AgentAddressAllowList } from '../controllers/pod-log-proxy.js';
+import { installDisruption } from '../disruption/routes.js';
+import type { CustomHandler, ServedResource } from '../http/resources.js';
+import type { ApiServerMetrics } from '../metrics.js';
+import { installPlacement } from '../placement/routes.js';
+import { installQuota } from '../quota/install.js';
+import type { Store } from '../storage/store.js';
+import type { Authorization } from './access.js';
+
+/** Everything an install may use (each takes the part it needs). */
+export interface KindInstallDeps {
+  store: Store;
+  log: Logger;
+  metrics: ApiServerMetrics;
+  maxRequestBytes: number;
+  served(resource: string): ServedResource;
+  resources: Map<string, ServedResource>;
+  /** Register a custom verb handler (`pods/binding:POST`, `placements:POST`, …) with the resource router. */
+  addCustomHandler(key: string, handler: CustomHandler): void;
+  /** The non-resource endpoints' app, for routes outside the resource URLs (/audit). */
+  app: Express;
+  /** The server's authorizer (RBAC): throws 403. */
+  authorize(user: UserInfo, a: RequestAttributes): void;
+  /** RBAC itself (the access reviews read its grants). */
+  access: Authorization;
+  /** Where the pods/log proxy may connect to agents; undefined = the default networks. */
+  agentAddressAllow: AgentAddressAllowList | undefined;
+}
+
+export function installKinds(d: KindInstallDeps): void {
+  // authorization.k8s.io: the access reviews behind `kubectl auth can-i` and `whoami`.
+  for (const [key, handler] of Object.entries(reviewHandlers(d.access.authorizer, d.access.rbac, d.maxRequestBytes))) d.addCustomHandler(key, handler);
+  // scheduling.cell.dev: pods/binding, Placements, the node allocation ledgers, /audit.
+  installPlacement(d);
+  // policy/v1: the pods/eviction subresource, guarded by disruption budgets.
+  installDisruption(d);
+  // v1 ResourceQuota: admission committed with the write it admits (every namespaced kind).
+  installQuota(d.resources);
+  // apps/v1: the deployments/scale and replicasets/scale subresources.
+  installScale(d);
+  // Node agents: the pods/log proxy (their control loops run in cell-controller-manager).
+  installAgentIntegration(d);
+}

@@ -1,0 +1,63 @@
+// The resources this server serves: one typed store (with its watch cache) and one REST layer per
+// resource the API defines, over the server's store.
+import type { Logger } from '../../shared/logging.js';
+import type { ServedResource } from '../http/resources.js';
+import type { ApiServerMetrics } from '../metrics.js';
+import { resourceDefinitions } from '../registry/definitions.js';
+import { ResourceStore, type ResourceIdentity } from '../registry/resource-store.js';
+import { RestResource } from '../registry/rest.js';
+import type { Store } from '../storage/store.js';
+
+export interface ResourceTable {
+  /** By resource name (`pods`, `deployments`, …). */
+  resources: Map<string, ServedResource>;
+  /** The resource a URL's group, version and resource name address; undefined when none. */
+  resolve(group: string, version: string, resource: string): ServedResource | undefined;
+  /** A resource every server serves; throws for a name it does not. */
+  served(resource: string): ServedResource;
+}
+
+export function buildResourceTable(
+  store: Store,
+  log: Logger,
+  metrics: ApiServerMetrics,
+  opts: { watchCacheCapacity: number },
+): ResourceTable {
+  const resources = new Map<string, ServedResource>();
+  const byGvr = new Map<string, ServedResource>();
+  const storeFor = (id: ResourceIdentity) =>
+    new ResourceStore(store, id, log, {
+      watchCacheCapacity: opts.watchCacheCapacity,
+      onWatcherDropped: (reason) => metrics.terminatedWatchers.inc({ resource: id.resource, reason }),
+    });
+  const namespaceStore = storeFor({ group: '', kind: 'Namespace', resource: 'namespaces', namespaced: false });
+  // Namespace checks on every namespaced write: the watch cache answers; a miss (e.g. a namespace
+  // created a moment ago) is confirmed against the store before it becomes a 404, and so is a
+  // namespace this server changed (e.g. marked Terminating) that the cache has not caught up with.
+  const lookupNamespace = async (name: string) =>
+    namespaceStore.peekFresh(namespaceStore.key(undefined, name)) ?? namespaceStore.tryGet(undefined, name);
+  for (const d of resourceDefinitions()) {
+    const objects = d.def.resource === 'namespaces' ? namespaceStore : storeFor(d.def);
+    const served: ServedResource = {
+      rest: new RestResource(d.def, objects, lookupNamespace),
+      fieldSelectors: d.fieldSelectors,
+      fieldsOf: d.fieldsOf,
+      subresources: d.subresources,
+      verbs: d.verbs,
+      singularName: d.singularName,
+      shortNames: d.shortNames,
+      categories: d.categories,
+    };
+    resources.set(d.def.resource, served);
+    byGvr.set(`${d.def.group}/${d.def.version}/${d.def.resource}`, served);
+  }
+  return {
+    resources,
+    resolve: (group, version, resource) => byGvr.get(`${group}/${version}/${resource}`),
+    served: (resource) => {
+      const s = resources.get(resource);
+      if (!s) throw new Error(`resource ${resource} is not served`);
+      return s;
+    },
+  };
+}
