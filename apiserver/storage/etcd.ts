@@ -528,6 +528,31 @@ class EtcdWatch implements EtcdStoreWatch {
   }
 }
 
+/**
+ * One etcd lease serves every expiring write of a ttl within a short window (5% of the ttl, at most
+ * a minute), and is granted for the ttl plus that window, so each key lives at least its ttl: a
+ * lease per write would cost a grant per Event. As kube-apiserver's lease manager does.
+ */
+export class LeaseReuse {
+  private readonly current = new Map<number, { id: Promise<string>; until: number }>();
+
+  constructor(private readonly grant: (ttlSeconds: number) => Promise<string>) {}
+
+  leaseFor(ttlSeconds: number): Promise<string> {
+    const now = Date.now();
+    const held = this.current.get(ttlSeconds);
+    if (held && now < held.until) return held.id;
+    const windowSeconds = Math.max(1, Math.min(60, Math.floor(ttlSeconds * 0.05)));
+    const id = this.grant(ttlSeconds + windowSeconds);
+    this.current.set(ttlSeconds, { id, until: now + windowSeconds * 1000 });
+    // A failed grant is not reused: the next write asks again.
+    id.catch(() => {
+      if (this.current.get(ttlSeconds)?.id === id) this.current.delete(ttlSeconds);
+    });
+    return id;
+  }
+}
+
 export class EtcdStore implements Store {
   private readonly endpoints: Endpoints;
   private readonly prefix: string;
@@ -539,6 +564,8 @@ export class EtcdStore implements Store {
   /** Batches concurrent transactions into one etcd call (etcd-group-commit.ts); its stats are public. */
   readonly groupCommit: TxnGroupCommitter;
   readonly pointReads: PointReadBatcher;
+  /** Leases of keys that expire (TxnOp ttlSeconds). */
+  private readonly leases = new LeaseReuse((ttl) => this.read((c) => c.leaseClient.leaseGrant({ TTL: ttl, ID: 0 })).then((r) => r.ID));
   private closed = false;
 
   constructor(opts: EtcdStoreOptions) {
@@ -658,10 +685,14 @@ export class EtcdStore implements Store {
   async txn(req: TxnRequest): Promise<TxnResult> {
     checkTxn(req, this.prefixBytes);
     const failure = req.failure ?? [];
+    const leases = new Map<number, string>();
+    for (const op of [...req.success, ...failure]) {
+      if (op.type === 'put' && op.ttlSeconds !== undefined && !leases.has(op.ttlSeconds)) leases.set(op.ttlSeconds, await this.leases.leaseFor(op.ttlSeconds));
+    }
     const { response: res, positions } = await this.groupCommit.txn({
       compare: req.compares.map((c) => this.modCompare(c.key, 'Equal', c.modRevision)),
-      success: req.success.map((op) => this.requestOp(op)),
-      failure: failure.map((op) => this.requestOp(op)),
+      success: req.success.map((op) => this.requestOp(op, leases)),
+      failure: failure.map((op) => this.requestOp(op, leases)),
     });
     const ops = res.succeeded ? req.success : failure;
     const revision = Number(res.header.revision);
@@ -778,10 +809,12 @@ export class EtcdStore implements Store {
     return { key: this.toWire(key), target: 'Mod', result, mod_revision: modRevision };
   }
 
-  private requestOp(op: TxnOp): IRequestOp {
+  private requestOp(op: TxnOp, leases: ReadonlyMap<number, string>): IRequestOp {
     switch (op.type) {
-      case 'put':
-        return { request_put: { key: this.toWire(op.key), value: Buffer.from(op.value, 'utf8') } };
+      case 'put': {
+        const lease = op.ttlSeconds !== undefined ? leases.get(op.ttlSeconds) : undefined;
+        return { request_put: { key: this.toWire(op.key), value: Buffer.from(op.value, 'utf8'), ...(lease ? { lease } : {}) } };
+      }
       case 'delete':
         return { request_delete_range: { key: this.toWire(op.key) } };
       case 'get':

@@ -145,6 +145,9 @@ export class MemoryStore implements Store {
   private readonly watches = new Set<MemoryWatch>();
   private readonly prefixBytes: number;
   private closed = false;
+  /** Keys written with a ttl: when each expires (ms since the epoch). */
+  private readonly expiry = new Map<string, number>();
+  private expirySweep: NodeJS.Timeout | undefined;
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.prefixBytes = utf8Bytes(opts.prefix ?? '/registry');
@@ -272,12 +275,29 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.expirySweep);
     for (const w of [...this.watches]) w.fail(new UnavailableError('store is closed'));
   }
 
   /** @internal called by a watch when it ends. */
   detach(w: MemoryWatch): void {
     this.watches.delete(w);
+  }
+
+  /** Keys written with a ttl are deleted by a sweep once a second, as etcd expires its leases. */
+  private setExpiry(key: string, ttlSeconds: number | undefined): void {
+    if (ttlSeconds === undefined) {
+      this.expiry.delete(key);
+      return;
+    }
+    this.expiry.set(key, Date.now() + ttlSeconds * 1000);
+    this.expirySweep ??= setInterval(() => this.expire(), 1000).unref();
+  }
+
+  private expire(): void {
+    const now = Date.now();
+    const due = [...this.expiry].filter(([, at]) => at <= now).map(([key]) => key);
+    if (due.length > 0) this.apply(due.map((key) => ({ type: 'delete', key })));
   }
 
   private checkOpen(): void {
@@ -330,12 +350,14 @@ export class MemoryStore implements Store {
         : {};
       const version = versionOf(next, position);
       if (op.type === 'put') {
+        this.setExpiry(op.key, op.ttlSeconds);
         const createRevision = prevLive ? prevLive.createRevision : next;
         versions.push({ modRevision: next, createRevision, position, value: op.value });
         events.push(
           Object.freeze({ type: 'put', key: op.key, modRevision: next, version, value: op.value, createRevision, ...prevFields }),
         );
       } else {
+        this.expiry.delete(op.key);
         versions.push({ modRevision: next, createRevision: 0, position, value: undefined });
         events.push(Object.freeze({ type: 'delete', key: op.key, modRevision: next, version, ...prevFields }));
       }

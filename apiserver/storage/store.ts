@@ -31,7 +31,11 @@ export interface Compare {
 }
 
 export type TxnOp =
-  | { type: 'put'; key: string; value: string }
+  /**
+   * `ttlSeconds`: the key is deleted (a watch sees the delete) at least that long after this
+   * write, unless written again; etcd does it with a lease. Events expire this way.
+   */
+  | { type: 'put'; key: string; value: string; ttlSeconds?: number }
   | { type: 'delete'; key: string }
   | { type: 'get'; key: string };
 

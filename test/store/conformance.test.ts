@@ -331,6 +331,22 @@ for (const backend of backends) {
       });
     });
 
+    it('a put with ttlSeconds is deleted when it expires (a watched delete); a later put without one keeps the key', async function () {
+      this.timeout(20_000);
+      const start = await store.currentRevision();
+      const rec = record(store, '/ttl/', start);
+      await store.txn({ compares: [], success: [{ type: 'put', key: '/ttl/short', value: 's', ttlSeconds: 1 }, { type: 'put', key: '/ttl/kept', value: 'k', ttlSeconds: 1 }, { type: 'put', key: '/ttl/plain', value: 'p' }] });
+      // Written again without a ttl: no longer expires.
+      const kept = await store.get('/ttl/kept');
+      await store.update('/ttl/kept', 'k2', kept!.modRevision);
+      await rec.until(() => rec.events.some((e) => e.type === 'delete' && e.key === '/ttl/short'), 'the expiry of /ttl/short', 15_000);
+      expect(await store.get('/ttl/short')).to.equal(undefined);
+      expect((await store.get('/ttl/kept'))?.value).to.equal('k2');
+      expect((await store.get('/ttl/plain'))?.value).to.equal('p');
+      expect(rec.events.filter((e) => e.type === 'delete').map((e) => e.key)).to.deep.equal(['/ttl/short']);
+      rec.watch.cancel();
+    });
+
     it('16 concurrent writers × 50 read-modify-CAS increments on one key end at exactly 800', async function () {
       this.timeout(60_000);
       await store.create('/counter', '0');
