@@ -10,6 +10,7 @@
 // write through one bounded, per-key coalescing queue.
 import type { ContainerState, ContainerStatus, Node, Pod, PodCondition } from '../shared/api/core.js';
 import { formatTime } from '../shared/api/meta.js';
+import { backoffMs } from '../shared/backoff.js';
 import type { ApiClient } from '../shared/client/http-client.js';
 import { Informer, objectKey } from '../shared/client/informer.js';
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError, UnavailableError, errorMessage } from '../shared/errors.js';
@@ -156,7 +157,7 @@ export class HollowAgent {
           throw new ForbiddenError(`hollow mode watches the pods of all its nodes at once, which needs a token allowed to list all pods (e.g. group system:masters): ${err.message}`);
         }
         if (!(err instanceof UnavailableError)) throw err;
-        const delay = Math.min(500 * 2 ** attempt, 10_000);
+        const delay = backoffMs(attempt, { initialMs: 500, maxMs: 10_000 });
         this.log.warn('API server not reachable yet; retrying', { error: err.message, retryInMs: delay });
         await new Promise((r) => setTimeout(r, delay));
       }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Node, Taint } from '../shared/api/core.js';
 import type { ApiClient } from '../shared/client/http-client.js';
+import { backoffMs } from '../shared/backoff.js';
 import { AlreadyExistsError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 import { healthyConditions } from './node-status.js';
@@ -128,7 +129,7 @@ export async function registerWithRetry(client: ApiClient, d: NodeDescription, l
     try {
       return await registerNode(client, d, log);
     } catch (err) {
-      const delay = Math.min(500 * 2 ** attempt, 10_000);
+      const delay = backoffMs(attempt, { initialMs: 500, maxMs: 10_000 });
       log.warn('node registration failed; retrying', { node: d.name, error: errorMessage(err), retryInMs: delay });
       await new Promise((r) => setTimeout(r, delay));
     }

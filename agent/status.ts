@@ -5,6 +5,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { formatTime } from '../shared/api/meta.js';
 import type { Container, ContainerState, ContainerStatus, Pod, PodCondition, PodPhase, PodStatus } from '../shared/api/core.js';
+import { backoffMs } from '../shared/backoff.js';
 import type { ApiClient } from '../shared/client/http-client.js';
 import { ConflictError, InvalidError, NotFoundError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
@@ -310,7 +311,7 @@ export class StatusWriter {
           return;
         } else {
           failures++;
-          const delay = Math.min(200 * 2 ** failures, 10_000);
+          const delay = backoffMs(failures, { initialMs: 200, maxMs: 10_000 });
           this.log.warn('pod status update failed; retrying', { pod: `${p.namespace}/${p.name}`, error: errorMessage(err), retryInMs: delay });
           await new Promise((r) => setTimeout(r, delay));
         }

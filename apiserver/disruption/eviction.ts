@@ -20,7 +20,7 @@ import type { Pod } from '../../shared/api/core.js';
 import { formatTime } from '../../shared/api/meta.js';
 import { DISRUPTION_BUDGET_CAUSE, type PodDisruptionBudget } from '../../shared/api/policy.js';
 import { ConflictError, ForbiddenError, InternalError, NotFoundError, TooManyRequestsError, type CellError, type FieldCause } from '../../shared/errors.js';
-import { GuardedTransactions, type Decision, type Snapshot } from '../registry/guarded-txn.js';
+import { GuardedTransactions, MAX_GUARDED_BYTES, type Decision, type Snapshot } from '../registry/guarded-txn.js';
 import type { KubeObject } from '../registry/object.js';
 import type { ResourceStore } from '../registry/resource-store.js';
 import { nowTimestamp, type RestResource } from '../registry/rest.js';
@@ -217,6 +217,7 @@ export class Evictor {
 
     const outcome = await this.txns.run([{ objects: this.pods.objects, key: podKey }, { objects: this.budgets, key: budgetKey }], decide, {
       maxAttempts: MAX_ATTEMPTS,
+      maxBytes: MAX_GUARDED_BYTES,
       ...(opts.dryRun ? { dryRun: true } : {}),
     });
     switch (outcome.kind) {

@@ -233,7 +233,12 @@ export class PlacementCommitter {
         },
       };
     };
-    const outcome = await this.txns.run(slots, decide, { maxAttempts: MAX_ATTEMPTS, onRetry: () => this.metrics.retry(), ...(opts.dryRun ? { dryRun: true } : {}) });
+    const outcome = await this.txns.run(slots, decide, {
+      maxAttempts: MAX_ATTEMPTS,
+      maxBytes: MAX_GUARDED_BYTES,
+      onRetry: () => this.metrics.retry(),
+      ...(opts.dryRun ? { dryRun: true } : {}),
+    });
     switch (outcome.kind) {
       case 'done':
         return outcome.result;

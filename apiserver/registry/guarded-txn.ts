@@ -1,24 +1,28 @@
-// One guarded transaction (DESIGN §3), the core every ledger commit runs on — placements today;
-// budget-guarded evictions and queue admissions are the same shape. In the spirit of etcd3's STM:
+// One guarded transaction (DESIGN §3), the loop every write runs on: a resource store's create,
+// update and delete (with its write hooks), a placement with its node ledgers, an eviction with its
+// budget. In the spirit of etcd3's STM:
 //
-//   read    the objects the transaction depends on, from the watch caches (with this server's own
-//           newer writes laid over them) or, when one is not cached, from the store;
-//   decide  the caller's pure function: which objects to write, and whether it refused anything;
+//   read    the objects the transaction depends on, from the watch caches with this server's own
+//           newer writes laid over them (own-writes.ts) — an object neither has is absent, which
+//           the transaction's compares check like any other state — or, for a dry run, the store;
+//   decide  the caller's function: which objects to write (or delete), with what else must commit
+//           alongside (a write hook's ledger), or a refusal: `refused`, or a thrown error;
 //   confirm a refusal decided on cached state is never the answer: decide again on the store's;
 //   commit  one etcd transaction writing every object, each guarded by the mod revision it was
 //           decided on; when another writer got there first, decide again on the state the failed
-//           transaction read back (no extra round trip), up to a bound.
+//           transaction read back (no extra round trip).
 //
 // Written objects are handed to their resource stores before the transaction (encodeWrite), so a
 // write's own watch event reuses the object instead of parsing it again; every exit that does not
-// commit forgets them.
-import { MAX_REQUEST_BYTES, type Compare, type Store, type StoredValue, type TxnOp, type TxnResult } from '../storage/store.js';
+// commit forgets them, and a commit is remembered for the next decision on cached state.
+import type { Compare, Store, StoredValue, TxnOp, TxnResult } from '../storage/store.js';
+import { MAX_REQUEST_BYTES } from '../storage/store.js';
 import type { KubeObject } from './object.js';
-import type { Held, ResourceStore } from './resource-store.js';
+import type { Held, ResourceStore, WriteEffects } from './resource-store.js';
 
 /** Room left in a request for etcd's own framing. */
 const BYTES_HEADROOM = 64 * 1024;
-/** The most bytes one guarded transaction may write. */
+/** The most object bytes a many-object guarded transaction is given (see GuardedOptions.maxBytes). */
 export const MAX_GUARDED_BYTES = MAX_REQUEST_BYTES - BYTES_HEADROOM;
 
 /** An object a transaction depends on: its key, in the resource store that holds it. */
@@ -30,25 +34,38 @@ export interface Slot {
 /** The objects of a transaction's slots, by key, as last seen (undefined = absent). */
 export type Snapshot = ReadonlyMap<string, Held | undefined>;
 
+/** How the snapshot a decision is taken on was read. */
+export interface Reading {
+  /** From the store; else from the caches and this server's own writes, and maybe stale. */
+  fresh: boolean;
+  /** A transaction of this run failed: this decision is taken on the state it read back. */
+  retry: boolean;
+}
+
 export interface GuardedWrite {
   objects: ResourceStore;
   key: string;
-  /** Handed over: never mutated once returned from `decide`. */
-  obj: KubeObject;
+  /** The object to put, or undefined to delete the key. Handed over: never mutated once returned from `decide`. */
+  obj: KubeObject | undefined;
 }
 
 export interface Decision<R> {
   /** Objects to write, each guarded by its key's mod revision in the snapshot decided on. */
   writes: GuardedWrite[];
+  /** Guards and writes that commit with them (write hooks); only with writes. */
+  also?: WriteEffects;
   /** The decision refused something: on cached state it is confirmed against the store first. */
   refused: boolean;
-  /** The answer, given each write's resourceVersion (in `writes` order); undefined for a dry run. */
+  /** The answer, given each write's resourceVersion (in `writes` order); undefined when nothing was written. */
   finish(versions: readonly number[] | undefined): R;
 }
 
+/** Decides on a snapshot; a thrown error is a refusal, confirmed like `refused`, then thrown. */
+export type Decide<R> = (state: Snapshot, reading: Reading) => Decision<R> | Promise<Decision<R>>;
+
 export type GuardedOutcome<R> =
   | { kind: 'done'; result: R }
-  /** The writes would not fit one store request: nothing was written. */
+  /** The writes exceed `maxBytes`: nothing was written. */
   | { kind: 'tooLarge'; bytes: number }
   /** Every attempt lost a race to another writer: nothing was written. */
   | { kind: 'gaveUp'; attempts: number };
@@ -56,8 +73,13 @@ export type GuardedOutcome<R> =
 export interface GuardedOptions {
   /** dryRun=All: decide on the store's state, check the size, write nothing. */
   dryRun?: boolean;
-  /** Transactions to try before giving up. */
-  maxAttempts: number;
+  /** Transactions to try before giving up; absent: until one commits, as Kubernetes' GuaranteedUpdate. */
+  maxAttempts?: number;
+  /**
+   * Written bytes (keys and objects) past which the decision is not sent but answered `tooLarge`,
+   * for callers that can split their writes; absent: the store's own limits apply (TxnTooLargeError).
+   */
+  maxBytes?: number;
   /** Called when a transaction lost a race and the decision is taken again. */
   onRetry?: () => void;
 }
@@ -69,13 +91,20 @@ export class GuardedTransactions {
    * Decide on the slots' objects and commit the decision's writes in one transaction guarded by
    * every written object's mod revision, retrying against fresh state as described above.
    */
-  async run<R>(slots: readonly Slot[], decide: (state: Snapshot) => Decision<R>, opts: GuardedOptions): Promise<GuardedOutcome<R>> {
-    const cached = opts.dryRun ? undefined : this.cachedState(slots);
-    let fresh = cached === undefined;
-    let state = cached ?? (await this.readState(slots));
-    for (let attempt = 1; ; ) {
-      const decision = decide(state);
-      if (decision.refused && !fresh) {
+  async run<R>(slots: readonly Slot[], decide: Decide<R>, opts: GuardedOptions = {}): Promise<GuardedOutcome<R>> {
+    let fresh = opts.dryRun === true;
+    let state = fresh ? await this.readState(slots) : this.cachedState(slots);
+    for (let attempt = 1, retry = false; ; ) {
+      let decision: Decision<R> | undefined;
+      try {
+        decision = await decide(state, { fresh, retry });
+      } catch (err) {
+        // Refused on the store's state: the answer. On cached state the error is not the answer,
+        // whatever it says: the store's state decides below.
+        if (fresh) throw err;
+      }
+      // Refused (by result or by throwing) on cached state, which may be stale: decide again on the store's.
+      if (decision === undefined || (decision.refused && !fresh)) {
         state = await this.readState(slots);
         fresh = true;
         continue;
@@ -84,17 +113,25 @@ export class GuardedTransactions {
 
       const compares: Compare[] = [];
       const success: TxnOp[] = [];
-      const encoded: string[] = [];
+      const encoded: (string | undefined)[] = [];
       let bytes = 0;
       for (const w of decision.writes) {
         compares.push({ key: w.key, modRevision: state.get(w.key)?.modRevision ?? 0 });
-        const value = w.objects.encodeWrite(w.key, w.obj);
+        const value = w.obj && w.objects.encodeWrite(w.key, w.obj);
         encoded.push(value);
-        success.push({ type: 'put', key: w.key, value });
-        bytes += w.key.length + value.length;
+        success.push(value === undefined ? { type: 'delete', key: w.key } : { type: 'put', key: w.key, value });
+        bytes += w.key.length + (value?.length ?? 0);
       }
-      const forget = () => decision.writes.forEach((w, i) => w.objects.forgetWrite(w.key, encoded[i]!));
-      if (bytes > MAX_GUARDED_BYTES) {
+      if (decision.also) {
+        compares.push(...decision.also.compares);
+        success.push(...decision.also.ops);
+      }
+      const forget = () =>
+        decision.writes.forEach((w, i) => {
+          const value = encoded[i];
+          if (value !== undefined) w.objects.forgetWrite(w.key, value);
+        });
+      if (opts.maxBytes !== undefined && bytes > opts.maxBytes) {
         forget();
         return { kind: 'tooLarge', bytes };
       }
@@ -118,31 +155,28 @@ export class GuardedTransactions {
         return { kind: 'done', result: decision.finish(versions) };
       }
       forget();
-      if (attempt++ >= opts.maxAttempts) return { kind: 'gaveUp', attempts: opts.maxAttempts };
+      if (opts.maxAttempts !== undefined && attempt++ >= opts.maxAttempts) return { kind: 'gaveUp', attempts: opts.maxAttempts };
       // Another writer committed first (or the cache was stale): decide again on what the
       // failed transaction read — refusals included, since what refused them may have moved too.
       opts.onRetry?.();
       state = this.decode(slots, res.reads);
       fresh = true;
+      retry = true;
     }
   }
 
   /**
-   * The slots' objects from the watch caches, as Omega schedulers decide on cached cell state;
-   * undefined when one is not cached (maybe just created), and then the store is read. Stale
-   * state is safe: the compares refuse it, and refusals are confirmed fresh.
+   * The slots' objects as this server knows them without a store read (the watch caches and its
+   * own later writes), as Omega schedulers decide on cached cell state. Stale state is safe: the
+   * compares refuse it, and refusals are confirmed fresh.
    */
-  private cachedState(slots: readonly Slot[]): Snapshot | undefined {
-    const state = new Map<string, Held | undefined>();
-    for (const s of slots) {
-      const held = s.objects.peekHeld(s.key);
-      if (held === undefined) return undefined;
-      state.set(s.key, held);
-    }
-    return state;
+  private cachedState(slots: readonly Slot[]): Snapshot {
+    return new Map(slots.map((s) => [s.key, s.objects.peekHeld(s.key)]));
   }
 
   private async readState(slots: readonly Slot[]): Promise<Snapshot> {
+    // One key needs no transaction to be read consistently (and point reads are batched apart).
+    if (slots.length === 1) return this.decode(slots, [await this.store.get(slots[0]!.key)]);
     const res = await this.store.txn({ compares: [], success: slots.map((s) => ({ type: 'get', key: s.key })) });
     return this.decode(slots, res.reads);
   }

@@ -1,26 +1,28 @@
 // Typed access to one resource's objects in the store: keys, (de)serialisation, resourceVersion,
-// compare-and-swap loops, paginated lists, and the resource's watch cache. Kubernetes verb
-// semantics (defaulting, status split, graceful delete) live one layer up, in rest.ts.
+// writes (each a caller of the guarded-transaction core, with the resource's write hooks joining
+// the object's transaction), this server's own writes (own-writes.ts), paginated lists, and the
+// resource's watch cache. Kubernetes verb semantics (defaulting, status split, graceful delete)
+// live one layer up, in rest.ts.
 import {
   AlreadyExistsError,
   BadRequestError,
   CompactedError,
   ConflictError,
   ExpiredError,
+  InternalError,
   NotFoundError,
   TooLargeResourceVersionError,
 } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
 import { revisionOf, versionAfter } from '../storage/resource-version.js';
-import type { Compare, Store, StoredValue, TxnOp, TxnResult } from '../storage/store.js';
+import type { Compare, Store, StoredValue, TxnOp } from '../storage/store.js';
+import { GuardedTransactions, type Decision, type Reading, type Snapshot } from './guarded-txn.js';
 import type { KubeObject } from './object.js';
+import { OwnWrites } from './own-writes.js';
 import { WatchCache, withRevision, type WatchFilter, type WatcherSink } from './watch-cache.js';
 
 /** How long a read or watch waits for this server to reach a resourceVersion ahead of it. */
 const TOO_LARGE_WAIT_MS = 3_000;
-
-/** Bound on remembered writes: a watch cache that re-lists never sees some events come back. */
-const MAX_REMEMBERED_WRITES = 10_000;
 
 export interface ResourceIdentity {
   group: string;
@@ -38,11 +40,19 @@ export interface WriteEffects {
 
 /**
  * Called inside every CAS attempt with the object's state before and after the write (undefined
- * = absent). Its compares make the combined txn safe whatever it read. `retry` says that the
- * previous attempt's transaction failed: a hook that decided on cached state reads the store now
- * (a cache that lags would fail the same compare again).
+ * = absent). Its compares make the combined txn safe whatever it read. `retry` says that what the
+ * hooks answered before in this write did not commit (its transaction failed, or the write was
+ * refused on cached state and is being confirmed): a hook that decided on cached state reads the
+ * store now (a cache that lags would fail the same compare again).
  */
 export type WriteHook = (prev: KubeObject | undefined, next: KubeObject | undefined, retry: boolean) => Promise<WriteEffects>;
+
+/** The decision that writes `next` over `prev`, the hooks asked (see ResourceStore.write). */
+type Writing = (
+  prev: KubeObject | undefined,
+  next: KubeObject | undefined,
+  finish: (versions: readonly number[] | undefined) => KubeObject,
+) => Promise<Decision<KubeObject>>;
 
 export interface WriteOptions {
   /** dryRun=All: every check runs, the hooks' included (capacity, ledger rules), and nothing is written. */
@@ -108,22 +118,12 @@ export interface Held {
   modRevision: number;
 }
 
-/** The object a read-modify-write starts from, and whether it came from the watch cache. */
-interface Starting {
-  current: KubeObject | undefined;
-  cached: boolean;
-}
-
 export class ResourceStore {
   readonly cache: WatchCache;
   private readonly hooks: WriteHook[] = [];
-  /**
-   * This server's committed writes per key (the object; undefined for a delete), until the watch
-   * cache has applied them: read-your-writes for checks and commits that run on cached state.
-   */
-  private readonly ownWrites = new Map<string, { obj: KubeObject | undefined; modRevision: number }>();
-  /** Writes in flight whose watch events may reuse the written object (encodeWrite). */
-  private readonly writes = new Map<string, { value: string; obj: KubeObject }>();
+  /** This server's writes until the watch cache has them: reuse of its objects, read-your-writes. */
+  private readonly own: OwnWrites;
+  private readonly txns: GuardedTransactions;
 
   constructor(
     readonly store: Store,
@@ -137,6 +137,8 @@ export class ResourceStore {
       decodeLive: (key, value, rev) => this.decodeWatched(key, value, rev),
       ...(opts.onWatcherDropped ? { onWatcherDropped: opts.onWatcherDropped } : {}),
     });
+    this.own = new OwnWrites(() => this.cache.currentRevision);
+    this.txns = new GuardedTransactions(store);
   }
 
   /** Register atomic side effects of writes to this resource (e.g. pods ↔ node allocations). */
@@ -172,9 +174,17 @@ export class ResourceStore {
    */
   encodeWrite(key: string, obj: KubeObject): string {
     const value = this.encode(obj);
-    if (this.writes.size >= MAX_REMEMBERED_WRITES) this.writes.clear();
-    this.writes.set(key, { value, obj });
+    this.own.sending(key, value, obj);
     return value;
+  }
+
+  forgetWrite(key: string, value: string): void {
+    this.own.notCommitted(key, value);
+  }
+
+  /** A committed write of `obj` (undefined: a delete) to `key` at `version`, for peekFresh and peekHeld. */
+  rememberWrite(key: string, obj: KubeObject | undefined, version: number): void {
+    this.own.committed(key, obj, version);
   }
 
   /**
@@ -183,67 +193,23 @@ export class ResourceStore {
    * that run on cached state (a namespace marked Terminating must refuse the very next create).
    */
   peekFresh(key: string): KubeObject | undefined {
-    const own = this.ownWrites.get(key);
-    if (own !== undefined) {
-      if (this.cache.currentRevision < own.modRevision) return undefined;
-      this.ownWrites.delete(key);
-    }
-    return this.cache.peek(key);
+    return this.own.unapplied(key) ? undefined : this.cache.peek(key);
   }
 
   /**
    * The newest this server knows of `key` without a store read: the watch cache's object, or this
-   * server's own later write the cache has not applied yet. Undefined when neither has it (or the
-   * newest is this server's own delete): the caller reads the store.
+   * server's own later write the cache has not applied yet. Undefined when neither has it, or the
+   * newest is this server's own delete.
    */
   peekHeld(key: string): Held | undefined {
+    const own = this.own.unapplied(key);
+    if (own) return own.obj && { obj: own.obj, modRevision: own.modRevision };
     const obj = this.cache.peek(key);
-    const cachedRev = obj ? revisionOf(Number(obj.metadata.resourceVersion)) : 0;
-    const own = this.ownWrites.get(key);
-    if (own !== undefined) {
-      if (own.modRevision > cachedRev) return own.obj ? { obj: own.obj, modRevision: own.modRevision } : undefined;
-      this.ownWrites.delete(key);
-    }
-    return obj ? { obj, modRevision: cachedRev } : undefined;
-  }
-
-  /** A committed write of `obj` (undefined: a delete) to `key` at `version`, for peekFresh and peekHeld. */
-  rememberWrite(key: string, obj: KubeObject | undefined, version: number): void {
-    if (this.ownWrites.size >= MAX_REMEMBERED_WRITES) this.pruneOwnWrites();
-    this.ownWrites.delete(key); // re-inserted last: the map stays in commit order
-    this.ownWrites.set(key, { obj: obj && withRevision(obj, version), modRevision: revisionOf(version) });
-  }
-
-  /** Drop the writes the watch cache has applied; if it lags that far, the oldest tenth too. */
-  private pruneOwnWrites(): void {
-    const applied = this.cache.currentRevision;
-    for (const [key, own] of this.ownWrites) if (own.modRevision <= applied) this.ownWrites.delete(key);
-    if (this.ownWrites.size < MAX_REMEMBERED_WRITES) return;
-    let drop = MAX_REMEMBERED_WRITES / 10;
-    for (const key of this.ownWrites.keys()) {
-      if (drop-- <= 0) break;
-      this.ownWrites.delete(key);
-    }
-  }
-
-  /** A put of `obj` to `key` committed as the txn's first op: remembered; the object at its resourceVersion. */
-  private committed(key: string, obj: KubeObject, res: TxnResult): KubeObject {
-    this.rememberWrite(key, obj, res.versions[0]!);
-    return withRevision(obj, res.versions[0]!);
-  }
-
-  forgetWrite(key: string, value: string): void {
-    if (this.writes.get(key)?.value === value) this.writes.delete(key);
+    return obj && { obj, modRevision: revisionOf(Number(obj.metadata.resourceVersion)) };
   }
 
   private decodeWatched(key: string, value: string, version: number): KubeObject {
-    const mine = this.writes.get(key);
-    if (mine !== undefined) {
-      this.writes.delete(key);
-      // Equal bytes are an equal object, whoever wrote them.
-      if (mine.value === value) return withRevision(mine.obj, version);
-    }
-    return this.decode(value, version);
+    return this.own.watched(key, value, version) ?? this.decode(value, version);
   }
 
   notFound(name: string): NotFoundError {
@@ -269,59 +235,25 @@ export class ResourceStore {
     return sv ? this.fromStored(sv) : undefined;
   }
 
-  private async effects(prev: KubeObject | undefined, next: KubeObject | undefined, retry = false): Promise<WriteEffects> {
-    const all: WriteEffects = { compares: [], ops: [] };
-    for (const hook of this.hooks) {
-      const e = await hook(prev, next, retry);
-      all.compares.push(...e.compares);
-      all.ops.push(...e.ops);
-    }
-    return all;
-  }
-
   /** Create if absent (with the hooks' effects in the same txn). The caller hands `obj` over. */
   async create(obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     const name = obj.metadata.name ?? '';
     const key = this.key(obj.metadata.namespace, name);
-    if (opts.dryRun) {
-      if (await this.store.get(key)) throw this.alreadyExists(name);
-      await this.effects(undefined, obj);
-      return obj;
-    }
-    for (let retry = false; ; retry = true) {
-      let fx: WriteEffects;
-      try {
-        fx = await this.effects(undefined, obj, retry);
-      } catch (err) {
-        // A hook refused (e.g. the pod names a full node); an existing name is the answer that
-        // comes first, as in Kubernetes, where the name is checked before anything else.
-        if (await this.store.get(key)) throw this.alreadyExists(name);
-        throw err;
-      }
-      const value = this.encodeWrite(key, obj);
-      let res: TxnResult;
-      try {
-        res = await this.store.txn({
-          compares: [{ key, modRevision: 0 }, ...fx.compares],
-          success: [{ type: 'put', key, value }, ...fx.ops],
-          failure: [{ type: 'get', key }],
-        });
-      } catch (err) {
-        this.forgetWrite(key, value);
-        throw err;
-      }
-      if (res.succeeded) return this.committed(key, obj, res);
-      this.forgetWrite(key, value);
-      if (res.reads[0]) throw this.alreadyExists(name);
-      // A hook's guard moved (e.g. an allocation changed): recompute and try again.
-    }
+    return this.write(key, opts, async (state, _reading, hooks) => {
+      // An existing name is the answer that comes first, as in Kubernetes, where the name is
+      // checked before anything else (a hook that refuses, e.g. a pod naming a full node, after).
+      if (state.get(key)) throw this.alreadyExists(name);
+      return hooks(undefined, obj, (versions) => (versions ? withRevision(obj, versions[0]!) : obj));
+    });
   }
 
   /**
    * Read-modify-write with compare-and-swap. `mutate` gets the current object and returns the
    * next one (or the same object to write nothing). When `expectedResourceVersion` is given, a
-   * concurrent change is a 409; otherwise the loop retries against fresh state, as Kubernetes'
-   * GuaranteedUpdate does.
+   * concurrent change is a 409; otherwise the write is decided again on fresh state until it
+   * commits, as Kubernetes' GuaranteedUpdate does. It starts from the watch cache (with this
+   * server's own later writes): a stale start only fails the compare, which reads the fresh state
+   * in the same round trip; a 404, a 409 or a refusal by `mutate` is never answered from it.
    */
   async update(
     namespace: string | undefined,
@@ -331,55 +263,17 @@ export class ResourceStore {
     opts: UpdateOptions = {},
   ): Promise<KubeObject> {
     const key = this.key(namespace, name);
-    let { current, cached } = await this.startingPoint(key, expectedResourceVersion, opts.keepsCurrent === true);
-    for (let retry = false; ; retry = true) {
-      if (!current) throw this.notFound(name);
-      if (expectedResourceVersion !== undefined && expectedResourceVersion !== current.metadata.resourceVersion) {
-        throw this.conflict(name);
-      }
-      let next: KubeObject;
-      try {
-        next = await mutate(current);
-      } catch (err) {
-        if (!cached) throw err;
-        // Refused on cached state, which may be stale: decide again on the store's.
-        ({ current, cached } = await this.fromStore(key));
-        continue;
-      }
-      if (next === current) return current;
-      const fx = await this.effects(current, next, retry);
-      if (opts.dryRun) return next;
-      const res = await this.store.txn({
-        compares: [{ key, modRevision: revisionOf(Number(current.metadata.resourceVersion)) }, ...fx.compares],
-        success: [{ type: 'put', key, value: this.encode(next) }, ...fx.ops],
-        failure: [{ type: 'get', key }],
-      });
-      if (res.succeeded) return this.committed(key, next, res);
-      const fresh = res.reads[0];
-      current = fresh ? this.fromStored(fresh) : undefined;
-      cached = false;
-    }
-  }
-
-  /**
-   * Where a read-modify-write starts: the watch cache's copy when it can only be right or
-   * harmlessly stale (a stale one fails the CAS, which returns the fresh value in the same round
-   * trip), else a read from the store. Saves a store round trip per write in the common case.
-   * A 409 or 404 is never decided on cached state: a cache that lags would turn into a false one.
-   */
-  private async startingPoint(key: string, expectedResourceVersion: string | undefined, keepsCurrent: boolean): Promise<Starting> {
-    const hit = this.cache.peek(key);
-    if (hit && (expectedResourceVersion === undefined || expectedResourceVersion === hit.metadata.resourceVersion)) {
-      // The cache's objects are shared with watchers and lists: a mutator that may change what it
-      // is given gets its own copy.
-      return { current: keepsCurrent ? hit : structuredClone(hit), cached: true };
-    }
-    return this.fromStore(key);
-  }
-
-  private async fromStore(key: string): Promise<Starting> {
-    const sv = await this.store.get(key);
-    return { current: sv ? this.fromStored(sv) : undefined, cached: false };
+    return this.write(key, opts, async (state, { fresh }, hooks) => {
+      const held = state.get(key);
+      if (!held) throw this.notFound(name);
+      if (expectedResourceVersion !== undefined && expectedResourceVersion !== held.obj.metadata.resourceVersion) throw this.conflict(name);
+      // Cached objects are shared with watchers and lists: a mutator that may change what it is
+      // given gets its own copy.
+      const current = fresh || opts.keepsCurrent ? held.obj : structuredClone(held.obj);
+      const next = await mutate(current);
+      if (next === current) return { writes: [], refused: false, finish: () => current };
+      return hooks(current, next, (versions) => (versions ? withRevision(next, versions[0]!) : next));
+    });
   }
 
   /** Delete (with preconditions checked by `check` against the current object). Returns the last state. */
@@ -390,32 +284,36 @@ export class ResourceStore {
     opts: WriteOptions = {},
   ): Promise<KubeObject> {
     const key = this.key(namespace, name);
-    let { current, cached } = await this.startingPoint(key, undefined, false);
-    for (let retry = false; ; retry = true) {
+    return this.write(key, opts, async (state, _reading, hooks) => {
+      const current = state.get(key)?.obj;
       if (!current) throw this.notFound(name);
-      try {
-        check?.(current);
-      } catch (err) {
-        if (!cached) throw err;
-        ({ current, cached } = await this.fromStore(key));
-        continue;
-      }
-      const fx = await this.effects(current, undefined, retry);
-      if (opts.dryRun) return current;
-      const res = await this.store.txn({
-        compares: [{ key, modRevision: revisionOf(Number(current.metadata.resourceVersion)) }, ...fx.compares],
-        success: [{ type: 'delete', key }, ...fx.ops],
-        failure: [{ type: 'get', key }],
-      });
+      check?.(current);
       // The last state, at the delete's resourceVersion (as its watch event carries it).
-      if (res.succeeded) {
-        this.rememberWrite(key, undefined, res.versions[0]!);
-        return withRevision(current, res.versions[0]!);
+      return hooks(current, undefined, (versions) => (versions ? withRevision(current, versions[0]!) : current));
+    });
+  }
+
+  /**
+   * One object's write through the guarded-transaction core. `decide` ends in `hooks(prev, next,
+   * finish)`: `key` becoming `next` (undefined: deleted), with the write hooks' guards and writes.
+   */
+  private async write(key: string, opts: WriteOptions, decide: (state: Snapshot, reading: Reading, hooks: Writing) => Promise<Decision<KubeObject>>): Promise<KubeObject> {
+    let asked = false;
+    const hooks: Writing = async (prev, next, finish) => {
+      const retry = asked;
+      asked = true;
+      const also: WriteEffects = { compares: [], ops: [] };
+      for (const hook of this.hooks) {
+        const e = await hook(prev, next, retry);
+        also.compares.push(...e.compares);
+        also.ops.push(...e.ops);
       }
-      const fresh = res.reads[0];
-      current = fresh ? this.fromStored(fresh) : undefined;
-      cached = false;
-    }
+      return { writes: [{ objects: this, key, obj: next }], also, refused: false, finish };
+    };
+    const outcome = await this.txns.run([{ objects: this, key }], (state, reading) => decide(state, reading, hooks), opts.dryRun ? { dryRun: true } : {});
+    // No attempt or byte bound is given, so it commits or throws (the store refuses what is too large).
+    if (outcome.kind !== 'done') throw new InternalError(`a write to ${key} ended as ${outcome.kind}`);
+    return outcome.result;
   }
 
   alreadyExists(name: string): AlreadyExistsError {

@@ -6,6 +6,7 @@
 //                  and retried at least every 60 s regardless
 // A popped pod is "in flight" until the scheduler requeues it or calls done(); updates and deletes
 // that arrive meanwhile are remembered so a requeue uses the newest version, or is dropped.
+import { backoffMs } from '../../shared/backoff.js';
 import type { PodInfo } from '../cache/pod-info.js';
 import { groupKeyOf } from '../cache/pod-info.js';
 import { KeyedHeap } from './heap.js';
@@ -280,10 +281,9 @@ export class SchedulingQueue {
     this.wake();
   }
 
+  /** Kubernetes' pod back-off: the initial duration doubled per attempt after the first, capped; no jitter. */
   backoffDuration(attempts: number): number {
-    let d = this.initialBackoffMs;
-    for (let i = 1; i < attempts && d < this.maxBackoffMs; i++) d *= 2;
-    return Math.min(d, this.maxBackoffMs);
+    return backoffMs(attempts - 1, { initialMs: this.initialBackoffMs, maxMs: this.maxBackoffMs, jitter: 0 });
   }
 
   private find(key: string): QueuedPodInfo | undefined {

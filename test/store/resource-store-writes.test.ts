@@ -9,20 +9,12 @@ import { RestResource } from '../../apiserver/registry/rest.js';
 import type { KubeObject } from '../../apiserver/registry/object.js';
 import { AlreadyExistsError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logging.js';
-import { etcdEndpoints, randomPrefix } from './helpers.js';
+import { etcdEndpoints, randomPrefix, until } from './helpers.js';
 
 const id = { group: '', kind: 'ConfigThing', resource: 'things', namespaced: true };
 
 function thing(name: string, data: string): KubeObject {
   return { apiVersion: 'v1', kind: 'ConfigThing', metadata: { name, namespace: 'ns' }, spec: { data } } as KubeObject;
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('resource store: the watch cache and this server\'s own writes (etcd)', function () {

@@ -1,0 +1,127 @@
+// This server's own writes to one resource, from the moment one is sent until the resource's watch
+// cache has applied it — the one overlay every write path shares (a resource store's creates,
+// updates and deletes, the placement commit, evictions: all through guarded-txn.ts). It serves two
+// purposes, per key:
+//
+//   sent       the bytes and the object of a write in flight: when the write's watch event brings
+//              the same bytes back, the cache takes the object instead of parsing them again (a
+//              bound pod's node ledger is read on every binding);
+//   committed  the last write that committed (the object at its resourceVersion, or a delete):
+//              read-your-writes for decisions taken on cached state, until the cache has it.
+//
+// Bounded: a cache that re-lists never sees some events come back, so entries are not all removed
+// by their events. When full, what the cache has applied goes first, then the oldest entries.
+import { revisionOf } from '../storage/resource-version.js';
+import type { KubeObject } from './object.js';
+import { withRevision } from './watch-cache.js';
+
+/** A committed write the watch cache has not applied yet: the object, or undefined for a delete. */
+export interface OwnWrite {
+  obj: KubeObject | undefined;
+  /** The etcd revision it was written at. */
+  modRevision: number;
+}
+
+interface Entry {
+  sent?: { value: string; obj: KubeObject };
+  committed?: OwnWrite;
+}
+
+/** Remembered keys per resource. */
+export const OWN_WRITES_CAPACITY = 10_000;
+
+export class OwnWrites {
+  /** Least recently written first (an entry moves to the end on every write). */
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    /** The revision the watch cache has applied every event up to. */
+    private readonly applied: () => number,
+    private readonly capacity = OWN_WRITES_CAPACITY,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** A write of `obj` as `value` is about to be sent. The caller hands `obj` over: never mutated again. */
+  sending(key: string, value: string, obj: KubeObject): void {
+    this.touch(key).sent = { value, obj };
+  }
+
+  /** The write of `value` did not commit: its object must never stand for the key. */
+  notCommitted(key: string, value: string): void {
+    const e = this.entries.get(key);
+    if (e?.sent?.value !== value) return;
+    delete e.sent;
+    this.dropIfEmpty(key, e);
+  }
+
+  /** A write committed at `version`; `obj` undefined for a delete. Returns the object at its resourceVersion. */
+  committed(key: string, obj: KubeObject | undefined, version: number): KubeObject | undefined {
+    const at = obj && withRevision(obj, version);
+    this.touch(key).committed = { obj: at, modRevision: revisionOf(version) };
+    return at;
+  }
+
+  /**
+   * The watch cache is applying a put of `value` to `key` at `version` (synchronously: it holds
+   * the object once this returns). The object this server wrote, when the bytes are the ones it
+   * sent; equal bytes are an equal object, whoever wrote them.
+   */
+  watched(key: string, value: string, version: number): KubeObject | undefined {
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    let mine: KubeObject | undefined;
+    if (e.sent?.value === value) {
+      mine = withRevision(e.sent.obj, version);
+      delete e.sent;
+    }
+    if (e.committed && e.committed.modRevision <= revisionOf(version)) delete e.committed;
+    this.dropIfEmpty(key, e);
+    return mine;
+  }
+
+  /** The last write to `key` this server committed, while the watch cache has not applied it. */
+  unapplied(key: string): OwnWrite | undefined {
+    const e = this.entries.get(key);
+    const c = e?.committed;
+    if (c === undefined) return undefined;
+    if (c.modRevision > this.applied()) return c;
+    delete e!.committed;
+    this.dropIfEmpty(key, e!);
+    return undefined;
+  }
+
+  private touch(key: string): Entry {
+    let e = this.entries.get(key);
+    if (e !== undefined) this.entries.delete(key);
+    else {
+      if (this.entries.size >= this.capacity) this.evict();
+      e = {};
+    }
+    this.entries.set(key, e);
+    return e;
+  }
+
+  private dropIfEmpty(key: string, e: Entry): void {
+    if (e.sent === undefined && e.committed === undefined) this.entries.delete(key);
+  }
+
+  /**
+   * Full: drop every entry whose commit the cache has applied (and writes in flight with them: only
+   * a reuse is lost); if the cache lags that far, the oldest until a tenth is free, so the sweep
+   * runs once per tenth of the capacity at most.
+   */
+  private evict(): void {
+    const applied = this.applied();
+    for (const [key, e] of this.entries) {
+      if (e.committed === undefined || e.committed.modRevision <= applied) this.entries.delete(key);
+    }
+    const keep = this.capacity - Math.max(1, Math.floor(this.capacity / 10));
+    for (const key of this.entries.keys()) {
+      if (this.entries.size <= keep) break;
+      this.entries.delete(key);
+    }
+  }
+}

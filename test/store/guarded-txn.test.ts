@@ -1,0 +1,163 @@
+// The guarded-transaction core on its own, against real etcd: refusals decided on cached state are
+// confirmed on the store's, puts, deletes and a caller's extra ops commit in one transaction at one
+// revision, a lost race is decided again up to the attempt bound, and a byte bound sends nothing.
+import { expect } from 'chai';
+import { GuardedTransactions, type Decision, type Reading, type Snapshot } from '../../apiserver/registry/guarded-txn.js';
+import type { KubeObject } from '../../apiserver/registry/object.js';
+import { ResourceStore } from '../../apiserver/registry/resource-store.js';
+import { EtcdStore } from '../../apiserver/storage/etcd.js';
+import { revisionOf } from '../../apiserver/storage/resource-version.js';
+import { ConflictError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/logging.js';
+import { HeldWatchStore } from './held-watch-store.js';
+import { etcdEndpoints, randomPrefix, until } from './helpers.js';
+
+const id = { group: '', kind: 'ConfigThing', resource: 'things', namespaced: true };
+
+function thing(name: string, data: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'ConfigThing', metadata: { name, namespace: 'ns' }, spec: { data } } as KubeObject;
+}
+
+const data = (obj: KubeObject | undefined) => (obj as (KubeObject & { spec: { data: string } }) | undefined)?.spec.data;
+
+describe('guarded transactions (etcd)', function () {
+  this.timeout(30_000);
+  let raw: EtcdStore;
+  let store: HeldWatchStore;
+  let objects: ResourceStore;
+  let txns: GuardedTransactions;
+  const key = (name: string) => objects.key('ns', name);
+  const slot = (name: string) => ({ objects, key: key(name) });
+
+  beforeEach(async () => {
+    raw = new EtcdStore({ endpoints: etcdEndpoints(), prefix: randomPrefix() });
+    store = new HeldWatchStore(raw);
+    objects = new ResourceStore(store, id, createLogger('test', 'error'), { watchCacheCapacity: 1_000 });
+    await objects.cache.ready();
+    txns = new GuardedTransactions(store);
+  });
+  afterEach(async () => {
+    store.release();
+    objects.cache.stop();
+    await store.close();
+  });
+
+  /** Puts `name` as another writer would (past this server's bookkeeping and the store's counters). */
+  async function putElsewhere(name: string, value: string): Promise<void> {
+    await raw.txn({ compares: [], success: [{ type: 'put', key: key(name), value: objects.encode(thing(name, value)) }] });
+  }
+
+  async function cachedAfter(name: string, value: string): Promise<void> {
+    await putElsewhere(name, value);
+    await until(() => data(objects.cache.peek(key(name))) === value, `${name}=${value} in the cache`);
+  }
+
+  it('a refusal decided on cached state is decided again on the store\'s; there it is the answer', async () => {
+    await cachedAfter('a', 'waiting');
+    store.hold();
+    await putElsewhere('a', 'ready');
+    const readings: Reading[] = [];
+    const outcome = await txns.run([slot('a')], (state, reading): Decision<string> => {
+      readings.push(reading);
+      const a = state.get(key('a'))!.obj;
+      if (data(a) !== 'ready') return { writes: [], refused: true, finish: () => 'refused' };
+      return { writes: [{ objects, key: key('a'), obj: thing('a', 'done') }], refused: false, finish: (v) => `written at ${v?.[0]}` };
+    });
+    expect(readings).to.deep.equal([{ fresh: false, retry: false }, { fresh: true, retry: false }]);
+    expect(outcome.kind === 'done' && outcome.result.startsWith('written at')).to.equal(true);
+    expect(data(objects.decode((await store.get(key('a')))!.value, 0))).to.equal('done');
+
+    // A thrown refusal: asked twice (cached, then the store's), then thrown.
+    let asked = 0;
+    let thrown: unknown;
+    try {
+      await txns.run([slot('a')], () => {
+        asked++;
+        throw new ConflictError('no');
+      });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).to.be.instanceOf(ConflictError);
+    expect(asked).to.equal(2);
+  });
+
+  it('puts, deletes and the caller\'s extra ops commit in one transaction; the overlay has them before the cache', async () => {
+    await cachedAfter('keep', 'old');
+    await cachedAfter('drop', 'old');
+    store.hold();
+    const outcome = await txns.run([slot('keep'), slot('drop')], (state: Snapshot): Decision<readonly number[] | undefined> => ({
+      writes: [
+        { objects, key: key('keep'), obj: { ...state.get(key('keep'))!.obj, spec: { data: 'new' } } as KubeObject },
+        { objects, key: key('drop'), obj: undefined },
+      ],
+      also: { compares: [{ key: '/side', modRevision: 0 }], ops: [{ type: 'put', key: '/side', value: 'with them' }] },
+      refused: false,
+      finish: (versions) => versions,
+    }));
+    expect(outcome.kind).to.equal('done');
+    const versions = outcome.kind === 'done' ? outcome.result! : [];
+    expect(versions).to.have.length(2);
+    expect(versions[0]).to.not.equal(versions[1]); // one resourceVersion per write
+    const side = (await store.get('/side'))!;
+    expect(revisionOf(versions[0]!)).to.equal(side.modRevision);
+    expect(revisionOf(versions[1]!)).to.equal(side.modRevision);
+    expect(await store.get(key('drop'))).to.equal(undefined);
+    // The cache is held back: this server still knows what it wrote.
+    expect(data(objects.cache.peek(key('keep')))).to.equal('old');
+    expect(data(objects.peekHeld(key('keep'))?.obj)).to.equal('new');
+    expect(objects.cache.peek(key('drop'))).to.not.equal(undefined);
+    expect(objects.peekHeld(key('drop'))).to.equal(undefined);
+  });
+
+  it('decides again on what a failed transaction read, and gives up after maxAttempts', async () => {
+    await cachedAfter('hot', '0');
+    let elsewhere = 0;
+    const moveFirst = () =>
+      store.beforeNextTxn(
+        (req) => req.success.some((op) => op.key === key('hot') && op.type === 'put'),
+        () => putElsewhere('hot', `elsewhere ${++elsewhere}`),
+      );
+    for (let i = 0; i < 3; i++) moveFirst();
+    const seen: string[] = [];
+    let retries = 0;
+    const outcome = await txns.run(
+      [slot('hot')],
+      (state) => {
+        seen.push(data(state.get(key('hot'))?.obj) ?? '-');
+        return { writes: [{ objects, key: key('hot'), obj: thing('hot', 'mine') }], refused: false, finish: () => 'mine' };
+      },
+      { maxAttempts: 3, onRetry: () => retries++ },
+    );
+    expect(outcome).to.deep.equal({ kind: 'gaveUp', attempts: 3 });
+    expect(retries).to.equal(2);
+    // Each decision after the first saw the other writer's state, read by the failed transaction.
+    expect(seen).to.deep.equal(['0', 'elsewhere 1', 'elsewhere 2']);
+    expect(data(objects.decode((await store.get(key('hot')))!.value, 0))).to.equal('elsewhere 3');
+  });
+
+  it('sends nothing past maxBytes, and a dry run reads the store and sends nothing', async () => {
+    const before = store.txns;
+    const big = await txns.run([slot('big')], () => ({ writes: [{ objects, key: key('big'), obj: thing('big', 'x'.repeat(2_000)) }], refused: false, finish: () => 'sent' }), {
+      maxBytes: 1_000,
+    });
+    expect(big.kind).to.equal('tooLarge');
+    expect(store.txns).to.equal(before);
+
+    await cachedAfter('d', 'stored');
+    const readings: Reading[] = [];
+    const dry = await txns.run(
+      [slot('d')],
+      (state, reading) => {
+        readings.push(reading);
+        return { writes: [{ objects, key: key('d'), obj: thing('d', `after ${data(state.get(key('d'))?.obj)}`) }], refused: false, finish: (v) => v };
+      },
+      { dryRun: true },
+    );
+    expect(dry).to.deep.equal({ kind: 'done', result: undefined });
+    expect(readings).to.deep.equal([{ fresh: true, retry: false }]);
+    expect(store.txns).to.equal(before);
+    expect(await store.get(key('big'))).to.equal(undefined);
+    expect(data(objects.decode((await store.get(key('d')))!.value, 0))).to.equal('stored');
+  });
+});
