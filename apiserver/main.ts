@@ -32,6 +32,7 @@ const USAGE = `Usage: cell-apiserver [flags]
   --request-timeout=60s         deadline of every request but watches and followed logs (a client
                                 may ask for less with ?timeout=); past it: 504, connection closed
   --compaction-interval=5m      how often to compact store history (0 = never)
+  --event-ttl=1h                how long an Event is kept after its last update (0 = forever)
   --watch-cache-size=20000      recent events kept per resource for watch resumes
   --watch-queue-bytes=8388608   bytes a watch may have queued before its client counts as too
                                 slow and is cut off (it re-watches from its last resourceVersion)
@@ -61,6 +62,7 @@ const flags = parseFlags('cell-apiserver', USAGE, {
       'max-request-bytes': { type: 'string', default: String(3 * 1024 * 1024) },
       'max-requests-inflight': { type: 'string', default: '400' },
       'request-timeout': { type: 'string', default: '60s' },
+      'event-ttl': { type: 'string', default: '1h' },
       'compaction-interval': { type: 'string', default: '5m' },
       'watch-cache-size': { type: 'string', default: '20000' },
       'watch-queue-bytes': { type: 'string', default: String(8 * 1024 * 1024) },
@@ -142,6 +144,7 @@ try {
     requestTimeoutMs: flags.duration('request-timeout'),
     compactionIntervalMs,
     watchCacheCapacity: int('watch-cache-size'),
+    eventTtlSeconds: Math.round(flags.duration('event-ttl') / 1000),
     watchMaxQueuedBytes: int('watch-queue-bytes'),
     ...(agentAddressAllow ? { agentAddressAllow } : {}),
     log,

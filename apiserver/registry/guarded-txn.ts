@@ -119,7 +119,8 @@ export class GuardedTransactions {
         compares.push({ key: w.key, modRevision: state.get(w.key)?.modRevision ?? 0 });
         const value = w.obj && w.objects.encodeWrite(w.key, w.obj);
         encoded.push(value);
-        success.push(value === undefined ? { type: 'delete', key: w.key } : { type: 'put', key: w.key, value });
+        const ttlSeconds = w.objects.ttlSeconds;
+        success.push(value === undefined ? { type: 'delete', key: w.key } : { type: 'put', key: w.key, value, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) });
         bytes += w.key.length + (value?.length ?? 0);
       }
       if (decision.also) {

@@ -119,6 +119,8 @@ export interface Held {
 }
 
 export class ResourceStore {
+  /** Objects expire this long after their last write (an etcd lease); undefined = never. */
+  readonly ttlSeconds: number | undefined;
   readonly cache: WatchCache;
   private readonly hooks: WriteHook[] = [];
   /** This server's writes until the watch cache has them: reuse of its objects, read-your-writes. */
@@ -129,8 +131,14 @@ export class ResourceStore {
     readonly store: Store,
     readonly id: ResourceIdentity,
     log: Logger,
-    opts: { watchCacheCapacity: number; onWatcherDropped?: (reason: 'slow' | 'expired') => void },
+    opts: {
+      watchCacheCapacity: number;
+      onWatcherDropped?: (reason: 'slow' | 'expired') => void;
+      /** Every object expires this long after its last write (Events: kube-apiserver's --event-ttl). */
+      ttlSeconds?: number;
+    },
   ) {
+    this.ttlSeconds = opts.ttlSeconds;
     this.cache = new WatchCache(store, `/${id.resource}/`, log, {
       capacity: opts.watchCacheCapacity,
       decode: (_key, value, rev) => this.decode(value, rev),

@@ -21,7 +21,7 @@ export function buildResourceTable(
   store: Store,
   log: Logger,
   metrics: ApiServerMetrics,
-  opts: { watchCacheCapacity: number },
+  opts: { watchCacheCapacity: number; eventTtlSeconds: number },
 ): ResourceTable {
   const resources = new Map<string, ServedResource>();
   const byGvr = new Map<string, ServedResource>();
@@ -29,6 +29,9 @@ export function buildResourceTable(
     new ResourceStore(store, id, log, {
       watchCacheCapacity: opts.watchCacheCapacity,
       onWatcherDropped: (reason) => metrics.terminatedWatchers.inc({ resource: id.resource, reason }),
+      // Events expire, as in Kubernetes: routine ones (Scheduled, Started, …) would otherwise cost
+      // as much storage as the pods they are about, forever.
+      ...(id.resource === 'events' && id.group === '' && opts.eventTtlSeconds > 0 ? { ttlSeconds: opts.eventTtlSeconds } : {}),
     });
   const namespaceStore = storeFor({ group: '', kind: 'Namespace', resource: 'namespaces', namespaced: false });
   // Namespace checks on every namespaced write: the watch cache answers; a miss (e.g. a namespace

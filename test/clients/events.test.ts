@@ -48,3 +48,38 @@ describe('EventRecorder: repeated events are counted into one', () => {
     expect(again[0]!.count).to.equal(1);
   });
 });
+
+describe('Events expire (--event-ttl), other kinds do not', () => {
+  let api: TestApiServer;
+  let client: ApiClient;
+  const ns = 'events-ttl';
+
+  before(async () => {
+    api = await startTestApiServer({ eventTtlSeconds: 1 });
+    client = api.client();
+    await createNamespace(client, ns);
+  });
+  after(async () => api.close());
+
+  it('an Event is deleted (a watched DELETED) about its ttl after its last write; the namespace stays', async function () {
+    this.timeout(20_000);
+    const recorder = new EventRecorder(client, { component: 'test' });
+    await recorder.record({ kind: 'Pod', name: 'web', namespace: ns, uid: 'u1' }, 'Normal', 'Scheduled', 'assigned');
+    const list = await client.list<{ items: Event[]; metadata: { resourceVersion?: string } }>({ resource: 'events', namespace: ns });
+    expect(list.items).to.have.length(1);
+    const abort = new AbortController();
+    const deleted = new Promise<string>((resolve, reject) => {
+      client
+        .watch<Event>({ resource: 'events', namespace: ns }, { resourceVersion: list.metadata.resourceVersion }, (ev) => {
+          if (ev.type === 'DELETED') {
+            resolve(ev.object.reason ?? '');
+            abort.abort();
+          }
+        }, abort.signal)
+        .catch(reject);
+    });
+    expect(await deleted).to.equal('Scheduled');
+    expect((await client.list<{ items: Event[] }>({ resource: 'events', namespace: ns })).items).to.deep.equal([]);
+    expect((await client.get<{ metadata: { name?: string } }>({ resource: 'namespaces', name: ns })).metadata.name).to.equal(ns);
+  });
+});
