@@ -4,6 +4,7 @@ import { age, humanDuration } from '../../shared/duration.js';
 import { labelSelectorFromSpec, type LabelSelectorSpec } from '../../shared/labels.js';
 import type { KubeObject } from '../registry/object.js';
 import { quotaColumnText } from '../quota/columns.js';
+import { QUEUE_COLUMNS } from '../queues/columns.js';
 
 export interface ColumnDefinition {
   name: string;
@@ -169,6 +170,7 @@ const workloadWide: Column[] = [
 ];
 
 const COLUMNS: Record<string, Column[]> = {
+  ...QUEUE_COLUMNS,
   resourcequotas: [
     nameCol,
     ageCol,

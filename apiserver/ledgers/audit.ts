@@ -1,26 +1,24 @@
 // GET /audit (DESIGN §3): every ledger kind checked at one store revision — the latest, or the one
 // a given resourceVersion was written in — with one report for all of them.
+import type { Express, Request, Response } from 'express';
 import type { Node, Pod } from '../../shared/api/core.js';
+import { UnauthorizedError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logging.js';
+import type { RequestAttributes } from '../auth/authorizer.js';
+import type { UserInfo } from '../auth/tokens.js';
+import { exchangeOf } from '../http/exchange.js';
+import { sendError } from '../http/status.js';
+import { parseResourceVersion } from '../registry/resource-store.js';
+import { revisionOf } from '../storage/resource-version.js';
 import type { ServedResource } from '../http/resources.js';
 import type { KubeObject } from '../registry/object.js';
 import { versionAfter } from '../storage/resource-version.js';
 import type { Store } from '../storage/store.js';
 import { holdsResources } from '../../shared/node-ledger.js';
-import { auditLedgers, type LedgerKind, type Violation } from './ledger.js';
+import type { AuditReport } from '../../shared/api/audit.js';
+import { auditLedgers, type LedgerKind } from './ledger.js';
 
-export interface AuditReport {
-  kind: 'AllocationAudit';
-  revision: number;
-  nodes: number;
-  pods: number;
-  boundPods: number;
-  /** ResourceQuotas audited (counted ones). */
-  quotas?: number;
-  /** Accounts audited per ledger kind, e.g. `{ NodeAllocation: 3, ResourceQuota: 1 }`. */
-  ledgers: Record<string, number>;
-  ok: boolean;
-  violations: Violation[];
-}
+export type { AuditReport } from '../../shared/api/audit.js';
 
 export async function auditAt(
   store: Store,
@@ -51,4 +49,27 @@ export async function auditAt(
     ok: audit.violations.length === 0,
     violations: audit.violations,
   };
+}
+
+/**
+ * GET /audit?resourceVersion=N: every kind audited together, at the revision N was written in (a
+ * list's resourceVersion covers the list whole), or the latest. A read of the node ledgers: who
+ * may list nodeallocations may audit.
+ */
+export function installAudit(
+  d: { app: Express; store: Store; log: Logger; resources: ReadonlyMap<string, ServedResource>; authorize(user: UserInfo, a: RequestAttributes): void },
+  kinds: readonly LedgerKind[],
+): void {
+  d.app.get('/audit', async (req: Request, res: Response) => {
+    try {
+      const user = exchangeOf(res).user;
+      if (!user) throw new UnauthorizedError('Unauthorized');
+      d.authorize(user, { verb: 'list', group: 'scheduling.cell.dev', resource: 'nodeallocations' });
+      const rvText = typeof req.query.resourceVersion === 'string' ? req.query.resourceVersion : undefined;
+      const revision = rvText !== undefined ? revisionOf(parseResourceVersion(rvText)) : undefined;
+      res.json(await auditAt(d.store, d.resources, kinds, revision));
+    } catch (err) {
+      sendError(res, err, d.log);
+    }
+  });
 }

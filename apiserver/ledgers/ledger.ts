@@ -12,33 +12,8 @@
 import { add, ResourceAmounts } from '../../shared/resources.js';
 import type { KubeObject } from '../registry/object.js';
 
-export type ViolationKind =
-  // NodeAllocation
-  | 'OverCommitted'
-  | 'LedgerMismatch'
-  | 'DoubleBound'
-  | 'MissingLedger'
-  | 'OrphanedPod'
-  // ResourceQuota
-  | 'QuotaMismatch'
-  | 'OverQuota'
-  // ClusterQueue
-  | 'QueueUsageMismatch'
-  | 'OverQueueQuota'
-  | 'UnknownQueue';
-
-export interface Violation {
-  kind: ViolationKind;
-  node?: string;
-  pod?: string;
-  /** `namespace/name` of a ResourceQuota. */
-  quota?: string;
-  /** A ClusterQueue's name. */
-  clusterQueue?: string;
-  /** `namespace/name` of a Workload. */
-  workload?: string;
-  message: string;
-}
+export type { Violation, ViolationKind } from '../../shared/api/audit.js';
+import type { Violation, ViolationKind } from '../../shared/api/audit.js';
 
 /** One ledger: what it records, and the most it may hold. */
 export interface LedgerAccount {

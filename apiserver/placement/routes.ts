@@ -1,6 +1,6 @@
 // Wires the placement machinery into the API server: the ledger hooks on pod and node writes,
 // node deletion that releases pods first, the `pods/binding` and `placements` verbs, and the
-// /audit endpoint.
+// NodeAllocation ledger kind (audit.ts) that GET /audit checks.
 import type { Express, Request, Response } from 'express';
 import { exchangeOf } from '../http/exchange.js';
 import { ALLOCATION_RESOURCE_VERSION_ANNOTATION } from '../../shared/api/core.js';
@@ -19,13 +19,9 @@ import type { ApiServerMetrics } from '../metrics.js';
 import { nowTimestamp } from '../registry/rest.js';
 import { parseResourceVersion } from '../registry/resource-store.js';
 import type { Store } from '../storage/store.js';
-import { nodeAllocationLedger } from './audit.js';
-import { resourceQuotaLedger } from '../quota/audit.js';
-import { auditAt } from '../ledgers/audit.js';
 import { PlacementCommitter, type BindRequest } from './commit.js';
 import { nodeLedgerHook, podLedgerHook, PODS_FAILED_WITH_NODE } from './hooks.js';
 import { failPodsOnNode } from './release.js';
-import { revisionOf } from '../storage/resource-version.js';
 
 /** Bindings one Placement may carry (Incremental ones are split into many transactions). */
 export const MAX_PLACEMENT_BINDINGS = 5000;
@@ -144,20 +140,5 @@ export function installPlacement(d: PlacementDeps): PlacementCommitter {
   };
   d.addCustomHandler('placements:POST', placementHandler);
 
-  // Every ledger kind, audited together.
-  const ledgerKinds = [nodeAllocationLedger, resourceQuotaLedger(d.resources)];
-  d.app.get('/audit', async (req: Request, res: Response) => {
-    try {
-      const user = exchangeOf(res).user;
-      if (!user) throw new UnauthorizedError('Unauthorized');
-      d.authorize(user, { verb: 'list', group: 'scheduling.cell.dev', resource: 'nodeallocations' });
-      const rvText = typeof req.query.resourceVersion === 'string' ? req.query.resourceVersion : undefined;
-      // At the etcd revision the given resourceVersion was written in (a list's covers it whole).
-      const revision = rvText !== undefined ? revisionOf(parseResourceVersion(rvText)) : undefined;
-      res.json(await auditAt(d.store, d.resources, ledgerKinds, revision));
-    } catch (err) {
-      sendError(res, err, d.log);
-    }
-  });
   return committer;
 }

@@ -2,6 +2,8 @@
 // unless spec.manualSelector, generates the selector from the Job's uid and labels the template to
 // match; on update the selector, completions, completion mode and the pod template are immutable
 // (a suspended Job that never started may still change where and how its pods are scheduled).
+// A Job submitted to a Kueue LocalQueue (label kueue.x-k8s.io/queue-name) is created suspended, as
+// Kueue's webhook makes it: the queue controller unsuspends it once its Workload is admitted.
 import { isDeepStrictEqual } from 'node:util';
 import {
   JOB_CONTROLLER_UID_LABEL,
@@ -12,6 +14,7 @@ import {
   type JobSpec,
 } from '../../shared/api/batch.js';
 import { cause, invalidObjectError } from '../../shared/api/field-errors.js';
+import { QUEUE_NAME_ANNOTATION, QUEUE_NAME_LABEL } from '../../shared/api/kueue.js';
 import type { FieldCause } from '../../shared/errors.js';
 import type { KubeObject } from './object.js';
 import type { Strategy } from './strategy.js';
@@ -36,6 +39,7 @@ export const jobStrategy: Strategy = {
   prepareForCreate(obj) {
     const job = jobOf(obj);
     job.status = {};
+    if (job.metadata.labels?.[QUEUE_NAME_LABEL] || job.metadata.annotations?.[QUEUE_NAME_ANNOTATION]) job.spec.suspend = true;
     if (job.spec.manualSelector === true) return;
     if (job.spec.selector !== undefined) {
       throw invalid(job, [cause.invalid('spec.selector', job.spec.selector, '`selector` will be auto-generated')]);

@@ -216,6 +216,8 @@ export class RestResource {
     if (subresource === 'status') {
       const next: KubeObject = structuredClone(current);
       next.status = incoming.status;
+      this.strategy.prepareForStatusUpdate?.(next, current);
+      this.strategy.validateStatusUpdate?.(next, current);
       return next;
     }
     const next: KubeObject = incoming;

@@ -7,6 +7,7 @@ import type { KubeObject } from './object.js';
 import { resourceQuotaStrategy } from '../quota/strategy.js';
 import { jobStrategy } from './job-strategy.js';
 import { deploymentStrategy, replicaSetStrategy } from './apps-strategy.js';
+import { clusterQueueStrategy, localQueueStrategy, workloadStrategy } from './kueue-strategy.js';
 
 export interface Strategy {
   /** Reset what a client may not set on create (e.g. a pod's status). */
@@ -15,6 +16,10 @@ export interface Strategy {
   prepareForUpdate?(next: KubeObject, old: KubeObject): void;
   /** Reject updates that change immutable fields. */
   validateUpdate?(next: KubeObject, old: KubeObject): void;
+  /** Carry over what a `status` write may not change (status fields only the server moves). */
+  prepareForStatusUpdate?(next: KubeObject, old: KubeObject): void;
+  /** Reject `status` writes that change what may not change. */
+  validateStatusUpdate?(next: KubeObject, old: KubeObject): void;
   /**
    * Seconds a delete waits (object kept with deletionTimestamp until its owner confirms), or 0 to
    * delete at once. `requested` is DeleteOptions.gracePeriodSeconds.
@@ -126,6 +131,9 @@ const STRATEGIES: Record<string, Strategy> = {
   jobs: jobStrategy,
   deployments: deploymentStrategy,
   replicasets: replicaSetStrategy,
+  clusterqueues: clusterQueueStrategy,
+  localqueues: localQueueStrategy,
+  workloads: workloadStrategy,
 };
 
 export function strategyFor(resource: string): Strategy {

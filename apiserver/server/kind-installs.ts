@@ -14,6 +14,11 @@ import type { CustomHandler, ServedResource } from '../http/resources.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import { installPlacement } from '../placement/routes.js';
 import { installQuota } from '../quota/install.js';
+import { installQueues } from '../queues/install.js';
+import { clusterQueueLedger } from '../queues/audit.js';
+import { resourceQuotaLedger } from '../quota/audit.js';
+import { nodeAllocationLedger } from '../placement/audit.js';
+import { installAudit } from '../ledgers/audit.js';
 import type { Store } from '../storage/store.js';
 import type { Authorization } from './access.js';
 
@@ -40,14 +45,18 @@ export interface KindInstallDeps {
 export function installKinds(d: KindInstallDeps): void {
   // authorization.k8s.io: the access reviews behind `kubectl auth can-i` and `whoami`.
   for (const [key, handler] of Object.entries(reviewHandlers(d.access.authorizer, d.access.rbac, d.maxRequestBytes))) d.addCustomHandler(key, handler);
-  // scheduling.cell.dev: pods/binding, Placements, the node allocation ledgers, /audit.
+  // scheduling.cell.dev: pods/binding, Placements, the node allocation ledgers.
   installPlacement(d);
   // policy/v1: the pods/eviction subresource, guarded by disruption budgets.
   installDisruption(d);
   // v1 ResourceQuota: admission committed with the write it admits (every namespaced kind).
   installQuota(d.resources);
+  // kueue.x-k8s.io: ClusterQueue reservations committed with each workload's admission and release.
+  installQueues(d.resources);
   // apps/v1: the deployments/scale and replicasets/scale subresources.
   installScale(d);
   // Node agents: the pods/log proxy (their control loops run in cell-controller-manager).
   installAgentIntegration(d);
+  // GET /audit: every ledger kind above, checked together at one revision (ledgers/ledger.ts).
+  installAudit(d, [nodeAllocationLedger, resourceQuotaLedger(d.resources), clusterQueueLedger(d.resources)]);
 }

@@ -1,31 +1,13 @@
-// `cellctl audit`: the API server's no-over-commit audit (GET /audit, DESIGN §3) — at one store
-// revision, every node's allocation ledger equals the sum of its bound, unfinished pods and fits
-// its allocatable, and no pod is bound twice; and every counted ResourceQuota's status.used equals
-// what its objects use and is within its hard limits. Exit code 1 when anything is violated, so scripts
-// and CI can gate on it.
+// `cellctl audit`: the API server's ledger audit (GET /audit, DESIGN §3) — at one store revision,
+// every node's allocation ledger equals the sum of its bound, unfinished pods and fits its
+// allocatable, and no pod is bound twice; every counted ResourceQuota's status.used equals what its
+// objects use and is within its hard limits; every ClusterQueue's reservations equal its admitted
+// workloads' and stay within its quota and its cohort's. Exit code 1 when anything is violated, so
+// scripts and CI can gate on it.
 import type { Cli } from '../context.js';
 import { formatRows } from '../output/table.js';
 import { parseOutputFormat, toJson, toYaml } from '../output/printers.js';
-
-interface Violation {
-  kind: string;
-  node?: string;
-  pod?: string;
-  quota?: string;
-  message: string;
-}
-
-interface AuditReport {
-  kind: 'AllocationAudit';
-  revision: number;
-  nodes: number;
-  pods: number;
-  boundPods: number;
-  /** ResourceQuotas audited beside the node ledgers (absent from servers without quotas). */
-  quotas?: number;
-  ok: boolean;
-  violations: Violation[];
-}
+import type { AuditReport } from '../../shared/api/audit.js';
 
 export async function runAudit(cli: Cli, o: { output?: string; resourceVersion?: string }): Promise<number> {
   const format = parseOutputFormat(o.output, ['table', 'json', 'yaml']);
@@ -35,15 +17,22 @@ export async function runAudit(cli: Cli, o: { output?: string; resourceVersion?:
   else if (format.kind === 'yaml') cli.print(toYaml(report));
   else {
     const quotas = report.quotas ?? 0;
-    const scope = `${report.nodes} node${report.nodes === 1 ? '' : 's'}, ${report.pods} pod${report.pods === 1 ? '' : 's'} (${report.boundPods} bound)${quotas > 0 ? `, ${quotas} quota${quotas === 1 ? '' : 's'}` : ''}`;
+    const queues = report.ledgers?.ClusterQueue ?? 0;
+    const scope =
+      `${report.nodes} node${report.nodes === 1 ? '' : 's'}, ${report.pods} pod${report.pods === 1 ? '' : 's'} (${report.boundPods} bound)` +
+      `${quotas > 0 ? `, ${quotas} quota${quotas === 1 ? '' : 's'}` : ''}${queues > 0 ? `, ${queues} cluster queue${queues === 1 ? '' : 's'}` : ''}`;
     if (ok) {
-      const quotaText = quotas > 0 ? ', every counted quota matches what it governs and is not over' : '';
+      const quotaText =
+        (quotas > 0 ? ', every counted quota matches what it governs and is not over' : '') +
+        (queues > 0 ? ', every cluster queue holds what its admitted workloads use, within its quota and its cohort\'s' : '');
       cli.print(`${cli.out.green('OK')}: no violations at revision ${report.revision}: ${scope}; every node's allocation matches its pods and fits, no pod is bound twice${quotaText}\n`);
     } else {
       const n = report.violations.length;
       cli.print(`${cli.out.red('FAILED')}: ${n} violation${n === 1 ? '' : 's'} at revision ${report.revision}: ${scope}\n\n`);
-      // The QUOTA column only when a quota ledger is what is wrong.
-      if (report.violations.some((v) => v.quota !== undefined)) {
+      // The QUOTA / QUEUE column only when such a ledger is what is wrong.
+      if (report.violations.some((v) => v.clusterQueue !== undefined || v.cohort !== undefined || v.workload !== undefined)) {
+        cli.print(formatRows([['KIND', 'QUEUE', 'WORKLOAD', 'MESSAGE'], ...report.violations.map((v) => [v.kind, v.clusterQueue ?? (v.cohort ? `cohort ${v.cohort}` : v.quota ?? v.node ?? ''), v.workload ?? v.pod ?? '', v.message])]));
+      } else if (report.violations.some((v) => v.quota !== undefined)) {
         cli.print(formatRows([['KIND', 'NODE', 'POD', 'QUOTA', 'MESSAGE'], ...report.violations.map((v) => [v.kind, v.node ?? '', v.pod ?? '', v.quota ?? '', v.message])]));
       } else {
         cli.print(formatRows([['KIND', 'NODE', 'POD', 'MESSAGE'], ...report.violations.map((v) => [v.kind, v.node ?? '', v.pod ?? '', v.message])]));

@@ -10,7 +10,8 @@ export type FieldReason =
   | 'FieldValueDuplicate'
   | 'FieldValueTypeInvalid'
   | 'FieldValueForbidden'
-  | 'FieldValueTooLong';
+  | 'FieldValueTooLong'
+  | 'FieldValueTooMany';
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
@@ -68,6 +69,9 @@ export const cause = {
   },
   tooLong(field: string, maxBytes: number): FieldCause {
     return make('FieldValueTooLong', field, `Too long: must have at most ${maxBytes} bytes`);
+  },
+  tooMany(field: string, actual: number, max: number): FieldCause {
+    return make('FieldValueTooMany', field, `Too many: ${actual}: must have at most ${max} items`);
   },
 };
 

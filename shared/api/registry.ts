@@ -75,6 +75,23 @@ import {
 import { resourceQuotaCauses, ResourceQuotaSchema, type ResourceQuota } from './quota.js';
 import { jobCauses, JobSchema, type Job } from './batch.js';
 import {
+  clusterQueueCauses,
+  ClusterQueueSchema,
+  KUEUE_API_VERSION,
+  KUEUE_GROUP,
+  KUEUE_VERSION,
+  localQueueCauses,
+  LocalQueueSchema,
+  resourceFlavorCauses,
+  ResourceFlavorSchema,
+  workloadCauses,
+  WorkloadSchema,
+  type ClusterQueue,
+  type LocalQueue,
+  type ResourceFlavor,
+  type Workload,
+} from './kueue.js';
+import {
   deploymentCauses,
   DeploymentSchema,
   replicaSetCauses,
@@ -662,6 +679,48 @@ export const resourceQuotasResource: ResourceInfo<ResourceQuota> = {
   fieldsOf: metaFields,
 };
 
+// Kueue's kinds (kueue.x-k8s.io/v1beta1), with Kueue's scopes and short names. A ClusterQueue's
+// status.flavorsReservation and flavorsUsage are the admission ledger (apiserver/queues/).
+function kueueResource<T extends KubeObject>(
+  kind: string,
+  resource: string,
+  namespaced: boolean,
+  shortNames: string[],
+  withStatus: boolean,
+  schema: z.ZodType<T, unknown>,
+  validate: (obj: T) => FieldCause[],
+  ignored: readonly string[] = [],
+): ResourceInfo<T> {
+  return {
+    group: KUEUE_GROUP,
+    version: KUEUE_VERSION,
+    apiVersion: KUEUE_API_VERSION,
+    kind,
+    listKind: `${kind}List`,
+    resource,
+    singularName: kind.toLowerCase(),
+    shortNames,
+    categories: [],
+    namespaced,
+    nameFormat: 'subdomain',
+    nameRequired: true,
+    verbs: ALL_VERBS,
+    subresources: withStatus ? [{ name: 'status', kind, verbs: STATUS_VERBS }] : [],
+    schema,
+    ignoredFields: [...COMMON_IGNORED, ...ignored],
+    validate,
+    fieldSelectors: META_FIELD_SELECTORS,
+    fieldsOf: metaFields,
+  };
+}
+
+export const resourceFlavorsResource = kueueResource<ResourceFlavor>('ResourceFlavor', 'resourceflavors', false, ['flavor', 'flavors', 'rf'], false, ResourceFlavorSchema, resourceFlavorCauses);
+export const clusterQueuesResource = kueueResource<ClusterQueue>('ClusterQueue', 'clusterqueues', false, ['cq'], true, ClusterQueueSchema, clusterQueueCauses);
+export const localQueuesResource = kueueResource<LocalQueue>('LocalQueue', 'localqueues', true, ['queue', 'queues', 'lq'], true, LocalQueueSchema, localQueueCauses);
+/** Pod fields dropped on decode, on a Workload's pod set templates. */
+const POD_SET_TEMPLATE_IGNORED = POD_IGNORED.filter((f) => f.startsWith('spec.')).map((f) => `spec.podSets[*].template.${f}`);
+export const workloadsResource = kueueResource<Workload>('Workload', 'workloads', true, ['wl'], true, WorkloadSchema, workloadCauses, POD_SET_TEMPLATE_IGNORED);
+
 /** The body of `POST .../pods/{name}/eviction` (policy/v1; the handler accepts policy/v1beta1 too). */
 export const evictionKind: KindInfo<Eviction> = {
   group: 'policy',
@@ -716,6 +775,10 @@ export const RESOURCES: readonly ResourceInfo[] = [
   jobsResource,
   deploymentsResource,
   replicaSetsResource,
+  resourceFlavorsResource,
+  clusterQueuesResource,
+  localQueuesResource,
+  workloadsResource,
 ];
 
 export function resourceFor(group: string, version: string, resource: string): ResourceInfo | undefined {

@@ -39,6 +39,10 @@ const MINIMAL: Record<string, unknown> = {
   Deployment: { metadata: { name: 'web', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'busybox' }] } } } },
   ResourceQuota: { metadata: { name: 'compute', namespace: 'default' }, spec: { hard: { pods: '10', 'requests.cpu': '4' } } },
   ReplicaSet: { metadata: { name: 'web-1', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'busybox' }] } } } },
+  ResourceFlavor: { metadata: { name: 'default-flavor' } },
+  ClusterQueue: { metadata: { name: 'cluster-queue' }, spec: { namespaceSelector: {}, resourceGroups: [{ coveredResources: ['cpu'], flavors: [{ name: 'default-flavor', resources: [{ name: 'cpu', nominalQuota: 9 }] }] }] } },
+  LocalQueue: { metadata: { name: 'user-queue', namespace: 'default' }, spec: { clusterQueue: 'cluster-queue' } },
+  Workload: { metadata: { name: 'job-pi', namespace: 'default' }, spec: { queueName: 'user-queue', podSets: [{ count: 1, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'busybox' }] } } }] } },
 };
 
 /** What `kubectl get pod -o json` prints for a pod from a real cluster (trimmed), with the null Go clients send. */
@@ -304,6 +308,7 @@ describe('api schemas', () => {
         'policy/v1',
         'batch/v1',
         'apps/v1',
+        'kueue.x-k8s.io/v1beta1',
       ]);
       expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'resourcequotas']);
       expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log', 'eviction']);
