@@ -10,7 +10,7 @@ import { runAudit } from './commands/audit.js';
 import { runCompletion, type CommandSpec } from './commands/completion.js';
 import { runCurrentContext, runConfigView, runGetContexts, runSetContext, runUseContext } from './commands/config.js';
 import { runCordon } from './commands/cordon.js';
-import { createWorkloadOptions, runCreate, runCreateWorkload } from './commands/create.js';
+import { createWorkloadOptions, parseCreateOutput, runCreate, runCreateWorkload } from './commands/create.js';
 import { runCreateQuota } from './commands/quota.js';
 import { runDelete } from './commands/delete.js';
 import { runDescribe } from './commands/describe.js';
@@ -44,6 +44,8 @@ function boolValue(flag: string) {
 }
 
 let exitCode = 0;
+
+const CREATE_OUTPUT_HELP = 'json|yaml|name|jsonpath=TEMPLATE: print the created object (with --dry-run=client, the one that would be sent) instead of a message';
 
 function build(): Command {
   const program = new Command('cellctl')
@@ -103,7 +105,7 @@ function build(): Command {
     .action(run((cli, args: string[], opts: Parameters<typeof runDescribe>[2]) => runDescribe(cli, args, opts)));
 
   for (const verb of ['create', 'apply'] as const) {
-    program
+    const cmd = program
       .command(verb)
       .description(
         verb === 'create'
@@ -113,14 +115,15 @@ function build(): Command {
       // Not a commander requiredOption: `create quota` is a subcommand without -f.
       .option('-f, --filename <file>', 'file, directory or - (stdin); repeatable', collect)
       .option('-R, --recursive', 'also read subdirectories of -f directories')
-      .option('--dry-run [mode]', 'none|client|server: show what would happen without changing anything')
-      .action(
-        run((cli, opts: { filename?: string[]; recursive?: boolean; dryRun?: string | boolean }) => {
-          if (!opts.filename?.length) throw new UsageError("required option '-f, --filename <file>' not specified");
-          const o = { filename: opts.filename, recursive: opts.recursive ?? false, dryRun: parseDryRun(opts.dryRun) };
-          return verb === 'create' ? runCreate(cli, o) : runApply(cli, o);
-        }),
-      );
+      .option('--dry-run [mode]', 'none|client|server: show what would happen without changing anything');
+    if (verb === 'create') cmd.option('-o, --output <format>', CREATE_OUTPUT_HELP);
+    cmd.action(
+      run((cli, opts: { filename?: string[]; recursive?: boolean; dryRun?: string | boolean; output?: string }) => {
+        if (!opts.filename?.length) throw new UsageError("required option '-f, --filename <file>' not specified");
+        const o = { filename: opts.filename, recursive: opts.recursive ?? false, dryRun: parseDryRun(opts.dryRun) };
+        return verb === 'create' ? runCreate(cli, { ...o, output: parseCreateOutput(opts.output) }) : runApply(cli, o);
+      }),
+    );
   }
   program.commands
     .find((c) => c.name() === 'create')!
@@ -131,10 +134,18 @@ function build(): Command {
     .option('--hard <list>', 'RESOURCE=QUANTITY pairs, comma-separated')
     .option('--scopes <list>', 'quota scopes, comma-separated (BestEffort, NotBestEffort, Terminating, NotTerminating, PriorityClass)')
     .option('--dry-run [mode]', 'none|client|server: show what would happen without changing anything')
+    .option('-o, --output <format>', CREATE_OUTPUT_HELP)
     .action(
-      run((cli, name: string, opts: { hard?: string; scopes?: string; dryRun?: string | boolean }) =>
-        runCreateQuota(cli, name, { ...(opts.hard !== undefined ? { hard: opts.hard } : {}), ...(opts.scopes !== undefined ? { scopes: opts.scopes } : {}), dryRun: parseDryRun(opts.dryRun) }),
-      ),
+      // optsWithGlobals: `create` itself has --dry-run and -o too, and commander gives those flags to it.
+      run((cli, name: string, _opts: unknown, cmd: Command) => {
+        const opts = cmd.optsWithGlobals<{ hard?: string; scopes?: string; dryRun?: string | boolean; output?: string }>();
+        return runCreateQuota(cli, name, {
+          ...(opts.hard !== undefined ? { hard: opts.hard } : {}),
+          ...(opts.scopes !== undefined ? { scopes: opts.scopes } : {}),
+          dryRun: parseDryRun(opts.dryRun),
+          output: parseCreateOutput(opts.output),
+        });
+      }),
     );
   for (const kind of ['deployment', 'job'] as const) {
     const sub = program.commands
@@ -147,10 +158,11 @@ function build(): Command {
     if (kind === 'deployment') sub.alias('deploy').option('--replicas <n>', 'how many pods (default 1)').option('--port <port>', 'the container port to expose');
     sub
       .option('--dry-run [mode]', 'none|client|server: show what would happen without changing anything')
+      .option('-o, --output <format>', CREATE_OUTPUT_HELP)
       .action(
-        // optsWithGlobals: `create` itself has --dry-run too, and commander gives the flag to it.
+        // optsWithGlobals: `create` itself has --dry-run and -o too, and commander gives those flags to it.
         run((cli, name: string, command: string[], _opts: unknown, cmd: Command) =>
-          runCreateWorkload(cli, kind, name, createWorkloadOptions(kind, command, cmd.optsWithGlobals<{ image?: string; replicas?: string; port?: string; dryRun?: string | boolean }>())),
+          runCreateWorkload(cli, kind, name, createWorkloadOptions(kind, command, cmd.optsWithGlobals<{ image?: string; replicas?: string; port?: string; dryRun?: string | boolean; output?: string }>())),
         ),
       );
   }

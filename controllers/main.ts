@@ -16,7 +16,7 @@ import { ControllerManagerMetrics } from './metrics.js';
 
 const USAGE = `Usage: cell-controller-manager [flags]
 
-${connectionUsage('a user in group system:masters')}  --controllers=*                  controllers to run: * (all), names, -name to leave one out
+${connectionUsage('user system:cell-controller-manager, or any user its ClusterRole is bound to')}  --controllers=*                  controllers to run: * (all), names, -name to leave one out
                                    (known: ${CONTROLLERS.map((c) => c.name).join(', ')})
   --leader-elect=true              only the holder of the lease runs controllers (HA replicas);
                                    --leader-elect=false runs them at once

@@ -3,8 +3,9 @@
 // over HTTPS with a generated CA (.cell/pki/), client certificates and a token file, the controller
 // manager (restarted when it exits, as a supervisor would), two schedulers (`default-scheduler`,
 // spread; `batch`, binpack) and three agent nodes. Writes
-// .cell/kubeconfig (admin, by client certificate), prints what runs and what to try, and stops
-// everything cleanly on Ctrl-C / SIGTERM.
+// .cell/kubeconfig (admin, by client certificate) and one kubeconfig per other process (each with
+// its own token and user), prints what runs and what to try, and stops everything cleanly on
+// Ctrl-C / SIGTERM.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { CONTROLLER_MANAGER_USER } from '../apiserver/auth/rbac-defaults.js';
 import { ApiClient } from '../shared/client/http-client.js';
 import { ADMIN_COMMON_NAME, ensureLocalPki, type KeyPair } from './pki.js';
 
@@ -19,6 +21,7 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STATE = path.resolve(process.env.CELL_STATE_DIR ?? path.join(REPO, '.cell'));
 const LOGS = path.join(STATE, 'logs');
 const NODES = ['node-1', 'node-2', 'node-3'];
+const CONTROLLER_MANAGER_TOKEN = 'controller-manager';
 
 interface ClusterConfig {
   apiPort: number;
@@ -49,26 +52,31 @@ async function pickPort(preferred: number): Promise<number> {
   });
 }
 
+/** Every process's token, by the name cluster.json keeps it under. */
+const TOKEN_NAMES = ['admin', 'scheduler', CONTROLLER_MANAGER_TOKEN, ...NODES];
+
 /** Ports and tokens are chosen once and reused, so a second `npm start` finds its state again. */
 async function loadOrCreateConfig(): Promise<ClusterConfig> {
   const file = path.join(STATE, 'cluster.json');
+  const token = () => randomBytes(16).toString('hex');
   if (existsSync(file)) {
     const cfg = JSON.parse(readFileSync(file, 'utf8')) as ClusterConfig;
     for (const p of [cfg.apiPort, cfg.etcdClientPort, cfg.etcdPeerPort]) {
       if (!(await portFree(p))) throw new Error(`port ${p} (from ${file}) is in use: is another cell cluster running?`);
     }
+    // State from an older version may lack a process's token: it gets one now.
+    const missing = TOKEN_NAMES.filter((n) => cfg.tokens[n] === undefined);
+    if (missing.length > 0) {
+      for (const n of missing) cfg.tokens[n] = token();
+      writeFileSync(file, JSON.stringify(cfg, null, 2), { mode: 0o600 });
+    }
     return cfg;
   }
-  const token = () => randomBytes(16).toString('hex');
   const cfg: ClusterConfig = {
     apiPort: await pickPort(6443),
     etcdClientPort: await pickPort(2379),
     etcdPeerPort: await pickPort(2380),
-    tokens: {
-      admin: token(),
-      scheduler: token(),
-      ...Object.fromEntries(NODES.map((n) => [n, token()])),
-    },
+    tokens: Object.fromEntries(TOKEN_NAMES.map((n) => [n, token()])),
   };
   writeFileSync(file, JSON.stringify(cfg, null, 2), { mode: 0o600 });
   return cfg;
@@ -79,6 +87,8 @@ function writeTokenFile(cfg: ClusterConfig): string {
   const lines = [
     `${cfg.tokens.admin},admin,admin,"system:masters"`,
     `${cfg.tokens.scheduler},system:scheduler,scheduler,"system:schedulers"`,
+    // No group: the default ClusterRoleBinding of that name gives the user exactly what the controllers need.
+    `${cfg.tokens[CONTROLLER_MANAGER_TOKEN]},${CONTROLLER_MANAGER_USER},controller-manager`,
     ...NODES.map((n) => `${cfg.tokens[n]},system:node:${n},${n},"system:nodes"`),
   ];
   writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
@@ -228,10 +238,13 @@ async function main(): Promise<void> {
   // Schedulers and agents keep their tokens: both kinds of credential are exercised by npm start.
   for (const n of NODES) writeKubeconfig(path.join(STATE, `${n}.kubeconfig`), server, { token: cfg.tokens[n]! }, `system:node:${n}`, pki.ca.certPem);
   writeKubeconfig(path.join(STATE, 'scheduler.kubeconfig'), server, { token: cfg.tokens.scheduler! }, 'system:scheduler', pki.ca.certPem);
+  const controllerManagerKubeconfig = path.join(STATE, 'controller-manager.kubeconfig');
+  writeKubeconfig(controllerManagerKubeconfig, server, { token: cfg.tokens[CONTROLLER_MANAGER_TOKEN]! }, CONTROLLER_MANAGER_USER, pki.ca.certPem);
 
-  // The control loops (node lifecycle, pod GC, disruption budgets, workloads) run as the admin.
+  // The control loops (node lifecycle, pod GC, disruption budgets, workloads) run as their own
+  // least-privileged user, system:cell-controller-manager, not as the admin.
   const controllerManagerPort = await pickPort(10257);
-  start('controller-manager', ...node('controllers/main.ts', [`--kubeconfig=${kubeconfig}`, `--port=${controllerManagerPort}`]), true);
+  start('controller-manager', ...node('controllers/main.ts', [`--kubeconfig=${controllerManagerKubeconfig}`, `--port=${controllerManagerPort}`]), true);
 
   start('scheduler-default', ...node('schedulers/main.ts', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=default-scheduler', '--profile=default']));
   start('scheduler-batch', ...node('schedulers/main.ts', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=batch', '--profile=binpack']));

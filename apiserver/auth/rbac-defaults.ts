@@ -1,10 +1,12 @@
 // The default ClusterRoles and ClusterRoleBindings every cluster starts with (DESIGN §2). They
 // reproduce the four built-in groups (system:masters, system:schedulers, system:nodes,
-// system:viewers), give every authenticated user discovery and self-reviews, and provide
-// Kubernetes' admin/edit/view roles for tenants (bound per namespace with RoleBindings).
+// system:viewers), give every authenticated user discovery and self-reviews, provide
+// Kubernetes' admin/edit/view roles for tenants (bound per namespace with RoleBindings), and give
+// cell-controller-manager's user exactly what its control loops do.
 // The server creates missing ones at start and puts back edited ones whose
 // `rbac.authorization.kubernetes.io/autoupdate` annotation is not "false", as Kubernetes does.
 import { isDeepStrictEqual } from 'node:util';
+import { collectableResources } from '../../controllers/garbage-collector/kinds.js';
 import { RESOURCES } from '../../shared/api/registry.js';
 import { RBAC_API_VERSION, RBAC_GROUP, type ClusterRole, type ClusterRoleBinding, type PolicyRule } from '../../shared/api/rbac.js';
 import { AlreadyExistsError, ConflictError, errorMessage } from '../../shared/errors.js';
@@ -19,6 +21,9 @@ const BOOTSTRAP_LABELS = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
 
 /** The ClusterRole whose grants NodeRestriction narrows to the node's own objects (authorizer.ts). */
 export const NODE_ROLE = 'system:node';
+/** The user cell-controller-manager runs as, and its ClusterRole. */
+export const CONTROLLER_MANAGER_USER = 'system:cell-controller-manager';
+const KUEUE_GROUP = 'kueue.x-k8s.io';
 
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
@@ -55,6 +60,58 @@ function editWorkloads(): PolicyRule[] {
   return [...byGroup].map(([g, resources]) => rule([g], resources, WRITE));
 }
 
+/**
+ * The garbage collector's writes: it removes finalizers and owner references (update) and deletes
+ * dependents (delete) of every kind it watches — the same list it takes (garbage-collector/kinds.ts).
+ */
+function collectGarbage(): PolicyRule[] {
+  const byGroup = new Map<string, string[]>();
+  for (const r of collectableResources()) byGroup.set(r.group, [...(byGroup.get(r.group) ?? []), r.resource]);
+  return [...byGroup].map(([g, resources]) => rule([g], resources, ['update', 'delete']));
+}
+
+/**
+ * cell-controller-manager (controllers/catalog.ts), rule by rule as its loops use the API. Reading
+ * is everything: the garbage collector watches every kind and the quota controller counts them.
+ * It creates no namespaces, nodes, bindings, placements or RBAC objects; its updates of RBAC
+ * objects (the collector's) still pass escalation prevention, so it cannot grant itself more.
+ */
+function controllerManagerRules(): PolicyRule[] {
+  return [
+    rule(['*'], ['*'], READ),
+    ...collectGarbage(),
+    // Leader election (kube-system/cell-controller-manager), and Events from every loop (a repeat
+    // is counted into the stored one by a patch).
+    rule(['coordination.k8s.io'], ['leases'], ['create', 'update']),
+    rule([''], ['events'], ['create', 'patch']),
+    // Node lifecycle: Ready=Unknown and the unreachable taint; pods of lost nodes failed. Pod GC too.
+    rule([''], ['nodes'], ['update']),
+    rule([''], ['nodes/status'], ['update', 'patch']),
+    rule([''], ['pods/status'], ['update', 'patch']),
+    // ReplicaSet and Job controllers: pods created and deleted, adopted and released (patch of
+    // ownerReferences), the Job tracking finalizer removed (JSON patch).
+    rule([''], ['pods'], ['create', 'delete', 'patch']),
+    rule(['apps'], ['replicasets'], ['create', 'update', 'patch', 'delete']),
+    rule(['apps'], ['replicasets/status', 'deployments/status'], ['update', 'patch']),
+    // Deployment controller: the revision annotation.
+    rule(['apps'], ['deployments'], ['patch']),
+    // Job controller: status, TTL deletes, a gang Job's PodGroup.
+    rule(['batch'], ['jobs'], ['delete']),
+    rule(['batch'], ['jobs/status'], ['update', 'patch']),
+    rule(['scheduling.x-k8s.io'], ['podgroups'], ['create']),
+    // Disruption and resource quota controllers: their status.
+    rule(['policy'], ['poddisruptionbudgets/status'], ['update', 'patch']),
+    rule([''], ['resourcequotas/status'], ['update', 'patch']),
+    // Queue admission (Kueue's API): a Workload per queued Job, admitted through its status, the
+    // queues' and flavors' finalizers and status; an admitted Job is resumed (unsuspended, with its
+    // flavor's node selector).
+    rule([KUEUE_GROUP], ['workloads'], ['create', 'update', 'patch', 'delete']),
+    rule([KUEUE_GROUP], ['clusterqueues', 'localqueues', 'resourceflavors'], ['update', 'patch']),
+    rule([KUEUE_GROUP], ['workloads/status', 'clusterqueues/status', 'localqueues/status', 'resourceflavors/status'], ['update', 'patch']),
+    rule(['batch'], ['jobs'], ['update', 'patch']),
+  ];
+}
+
 function clusterRole(name: string, rules: PolicyRule[]): ClusterRole {
   return {
     apiVersion: RBAC_API_VERSION,
@@ -64,14 +121,18 @@ function clusterRole(name: string, rules: PolicyRule[]): ClusterRole {
   };
 }
 
-function groupBinding(name: string, role: string, groups: string[]): ClusterRoleBinding {
+function binding(name: string, role: string, subjects: ClusterRoleBinding['subjects']): ClusterRoleBinding {
   return {
     apiVersion: RBAC_API_VERSION,
     kind: 'ClusterRoleBinding',
     metadata: { name, labels: BOOTSTRAP_LABELS, annotations: { [AUTOUPDATE_ANNOTATION]: 'true' } },
     roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: role },
-    subjects: groups.map((g) => ({ kind: 'Group', apiGroup: RBAC_GROUP, name: g })),
+    subjects,
   };
+}
+
+function groupBinding(name: string, role: string, groups: string[]): ClusterRoleBinding {
+  return binding(name, role, groups.map((g) => ({ kind: 'Group', apiGroup: RBAC_GROUP, name: g })));
 }
 
 export function defaultClusterRoles(): ClusterRole[] {
@@ -115,6 +176,7 @@ export function defaultClusterRoles(): ClusterRole[] {
       rule([''], ['namespaces'], READ),
       rule(['scheduling.cell.dev'], ['nodeallocations'], READ),
     ]),
+    clusterRole(CONTROLLER_MANAGER_USER, controllerManagerRules()),
   ];
 }
 
@@ -128,6 +190,7 @@ export function defaultClusterRoleBindings(): ClusterRoleBinding[] {
     groupBinding('system:public-info-viewer', 'system:public-info-viewer', [AUTHENTICATED_GROUP]),
     groupBinding('system:basic-user', 'system:basic-user', [AUTHENTICATED_GROUP]),
     groupBinding('system:monitoring', 'system:monitoring', ['system:monitoring', 'system:viewers', 'system:schedulers']),
+    binding(CONTROLLER_MANAGER_USER, CONTROLLER_MANAGER_USER, [{ kind: 'User', apiGroup: RBAC_GROUP, name: CONTROLLER_MANAGER_USER }]),
   ];
 }
 

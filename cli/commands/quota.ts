@@ -6,14 +6,14 @@ import { resourceQuotasResource } from '../../shared/api/registry.js';
 import type { Cli } from '../context.js';
 import { UsageError } from '../errors.js';
 import type { DescribeWriter } from '../output/describe.js';
-import { objectName } from '../output/printers.js';
-import { refFor } from '../resources.js';
-import { dryRunQuery, type DryRun } from './write-options.js';
+import { createGenerated, type CreateOutput } from './create.js';
+import type { DryRun } from './write-options.js';
 
 export interface CreateQuotaOptions {
   hard?: string;
   scopes?: string;
   dryRun?: DryRun;
+  output?: CreateOutput;
 }
 
 /** `cpu=2,memory=4Gi,pods=3` → a resource list (values are checked by the server, which names the field). */
@@ -43,15 +43,8 @@ export async function runCreateQuota(cli: Cli, name: string, o: CreateQuotaOptio
   const spec: ResourceQuota['spec'] = {};
   if (o.hard !== undefined) spec.hard = parseHard(o.hard);
   if (o.scopes !== undefined) spec.scopes = parseScopes(o.scopes);
-  const body = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name, namespace: cli.namespace }, spec };
-  const shown = objectName(resourceQuotasResource, name);
-  if (o.dryRun === 'client') {
-    cli.print(`${shown} created (dry run)\n`);
-    return 0;
-  }
-  await cli.client.create(refFor(resourceQuotasResource, cli.namespace), body, dryRunQuery(o.dryRun));
-  cli.print(`${shown} created${o.dryRun === 'server' ? ' (server dry run)' : ''}\n`);
-  return 0;
+  const body = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name, ...(cli.namespaceExplicit ? { namespace: cli.namespace } : {}) }, spec };
+  return createGenerated(cli, resourceQuotasResource, body, o);
 }
 
 /** kubectl's ResourceQuota page: scopes, then each spec.hard resource with status used and hard. */

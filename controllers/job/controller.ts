@@ -9,7 +9,16 @@
 // the steps leaves the uids in status, and its successor finishes the move; a pod is never counted
 // twice because it is counted only while it still has the finalizer and is not listed as uncounted.
 // Pods this controller deletes to scale down or suspend lose the finalizer first: they are not
-// failures. Pods it deletes because the Job finished keep it, and count as failed, as in Kubernetes.
+// failures. Pods it stops because the Job failed keep it, and count as failed, as in Kubernetes.
+//
+// Finishing, in two steps as Kubernetes 1.31+ does: once a sync decides the Job's outcome it sets
+// the interim condition — FailureTarget (BackoffLimitExceeded, DeadlineExceeded, PodFailurePolicy,
+// FailedIndexes, MaxFailedIndexesExceeded) or SuccessCriteriaMet (CompletionsReached,
+// SuccessPolicy) — and stops the remaining pods; the terminal Failed or Complete, with the same
+// reason and message, follows once none is running or terminating and every one is counted. The
+// interim condition is in the status, so a new leader carries on where the old one stopped.
+// Indexed Jobs may limit failures per index (backoffLimitPerIndex, per-index.ts) and succeed
+// before every index has (successPolicy, success-policy.ts).
 //
 // Never more than parallelism pods: creates are guarded by Expectations (a sync that would act on a
 // cache not yet showing its own creates or deletes does not manage pods), by a record of the
@@ -20,13 +29,19 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Pod } from '../../shared/api/core.js';
 import {
   BACKOFF_LIMIT_EXCEEDED,
+  COMPLETIONS_REACHED,
   DEADLINE_EXCEEDED,
+  FAILED_INDEXES_REASON,
   finishedCondition,
   JOB_COMPLETE,
   JOB_FAILED,
+  JOB_FAILURE_TARGET,
+  JOB_SUCCESS_CRITERIA_MET,
   JOB_SUSPENDED,
   JOB_TRACKING_FINALIZER,
+  MAX_FAILED_INDEXES_EXCEEDED,
   POD_FAILURE_POLICY_REASON,
+  SUCCESS_POLICY_REASON,
   trueCondition,
   type Job,
   type JobCondition,
@@ -44,6 +59,7 @@ import { Expectations, slowStartBatch } from '../pod-creation.js';
 import { WorkQueue } from '../work-queue.js';
 import { POD_FAILURE_BACKOFF, remainingBackoffMs, type FailureBackoff } from './failure-backoff.js';
 import { formatIndexes, parseIndexes } from './indexes.js';
+import { failsIndex, failureCountAnnotations, indexBackoffRemainingMs, lastFailedPerIndex, nextFailureCounts } from './per-index.js';
 import { matchPodFailurePolicy } from './pod-failure-policy.js';
 import {
   completionIndex,
@@ -56,6 +72,7 @@ import {
   isTerminal,
   podForJob,
 } from './pods.js';
+import { matchSuccessPolicy } from './success-policy.js';
 import { ttlRemainingMs } from './ttl.js';
 
 export const JOB_CONTROLLER = 'job';
@@ -154,9 +171,9 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
-/** What one sync decided about finishing the Job. */
-interface Finish {
-  type: typeof JOB_COMPLETE | typeof JOB_FAILED;
+/** What one sync decided about the Job: the interim condition it gets, and why. */
+interface Verdict {
+  type: typeof JOB_FAILURE_TARGET | typeof JOB_SUCCESS_CRITERIA_MET;
   reason: string;
   message: string;
 }
@@ -320,14 +337,23 @@ export class JobController implements Controller {
     const now = Date.now();
     const nowTs = formatTime(new Date(now));
     const indexed = job.spec.completionMode === 'Indexed';
+    const perIndex = indexed && job.spec.backoffLimitPerIndex !== undefined;
     const completions = job.spec.completions;
     const finishedBefore = finishedCondition(job) !== undefined;
     const status: JobStatus = structuredClone(job.status);
     const uncountedSucceeded = new Set(status.uncountedTerminatedPods?.succeeded ?? []);
     const uncountedFailed = new Set(status.uncountedTerminatedPods?.failed ?? []);
     const completed = indexed ? parseIndexes(status.completedIndexes, completions ?? 0) : new Set<number>();
+    const failedIndexes = perIndex ? parseIndexes(status.failedIndexes, completions ?? 0) : new Set<number>();
+    // Decided by an earlier sync (of this controller or a predecessor): the Job is finishing.
+    let decided = finishedBefore ? undefined : (trueCondition(job, JOB_FAILURE_TARGET) ?? trueCondition(job, JOB_SUCCESS_CRITERIA_MET));
     let failJobMessage: string | undefined;
     let pending: unknown;
+    const indexLists = () => {
+      if (indexed) status.completedIndexes = formatIndexes(completed);
+      // An index that succeeded after all (a pod still running when it failed) is not a failed one.
+      if (perIndex) status.failedIndexes = formatIndexes([...failedIndexes].filter((ix) => !completed.has(ix)));
+    };
 
     // 1. Newly finished pods still holding the finalizer: record them as uncounted.
     const finishing: Pod[] = [];
@@ -339,24 +365,27 @@ export class JobController implements Controller {
         finishing.push(pod);
         continue;
       }
+      const ix = indexed ? completionIndex(pod) : undefined;
+      const inRange = ix !== undefined && ix < (completions ?? 0);
       if (pod.status.phase === 'Succeeded') {
         finishing.push(pod);
         uncountedSucceeded.add(uid);
         newlyUncounted = true;
-        const ix = completionIndex(pod);
-        if (indexed && ix !== undefined && ix < (completions ?? 0)) completed.add(ix);
+        if (inRange) completed.add(ix);
       } else if (isFailed(pod)) {
         finishing.push(pod);
         const match = pod.status.phase === 'Failed' ? matchPodFailurePolicy(job, pod) : undefined;
         if (match?.action === 'Ignore') continue;
         if (match?.action === 'FailJob') failJobMessage ??= match.message;
+        // Pods stopped because the Job is decided fail no index.
+        if (perIndex && inRange && decided === undefined && failsIndex(job, pod, match)) failedIndexes.add(ix);
         uncountedFailed.add(uid);
         newlyUncounted = true;
       }
     }
     if (newlyUncounted) {
       status.uncountedTerminatedPods = { succeeded: [...uncountedSucceeded], failed: [...uncountedFailed] };
-      if (indexed) status.completedIndexes = formatIndexes(completed);
+      indexLists();
       job = await this.writeStatus(key, job, status);
     }
 
@@ -386,45 +415,70 @@ export class JobController implements Controller {
       ...(uncountedSucceeded.size > 0 ? { succeeded: [...uncountedSucceeded] } : {}),
       ...(uncountedFailed.size > 0 ? { failed: [...uncountedFailed] } : {}),
     };
-    if (indexed) status.completedIndexes = formatIndexes(completed);
+    indexLists();
 
     const succeeded = indexed ? completed.size : status.succeeded + uncountedSucceeded.size;
     const failed = status.failed + uncountedFailed.size;
+    const terminating = pods.filter((p) => p.metadata.deletionTimestamp !== undefined && !isTerminal(p));
     let active = pods.filter(isActive);
     let created = 0;
 
     if (finishedBefore) {
       // A finished Job only settles its counts; anything still running is stopped.
-      if (active.length > 0) await this.deletePods(key, job, active, true);
+      if (active.length > 0 && this.expectations.satisfied(key)) await this.deletePods(key, job, active, true);
       status.active = 0;
       status.ready = 0;
     } else {
-      const suspended = job.spec.suspend;
-      if (suspended) {
-        if (!trueCondition(job, JOB_SUSPENDED)) {
-          setCondition(status, JOB_SUSPENDED, 'True', 'JobSuspended', 'Job suspended', nowTs);
-          void this.event(job, 'Normal', 'Suspended', 'Job suspended');
+      const suspended = job.spec.suspend && decided === undefined;
+      if (decided === undefined) {
+        if (suspended) {
+          if (!trueCondition(job, JOB_SUSPENDED)) {
+            setCondition(status, JOB_SUSPENDED, 'True', 'JobSuspended', 'Job suspended', nowTs);
+            void this.event(job, 'Normal', 'Suspended', 'Job suspended');
+          }
+        } else {
+          if (trueCondition(job, JOB_SUSPENDED)) {
+            setCondition(status, JOB_SUSPENDED, 'False', 'JobResumed', 'Job resumed', nowTs);
+            // The deadline counts from the resume.
+            status.startTime = nowTs;
+            void this.event(job, 'Normal', 'Resumed', 'Job resumed');
+          }
+          status.startTime ??= nowTs;
         }
-      } else {
-        if (trueCondition(job, JOB_SUSPENDED)) {
-          setCondition(status, JOB_SUSPENDED, 'False', 'JobResumed', 'Job resumed', nowTs);
-          // The deadline counts from the resume.
-          status.startTime = nowTs;
-          void this.event(job, 'Normal', 'Resumed', 'Job resumed');
+        const verdict = this.decide(job, status, { failJobMessage, succeeded, failed, active, completed, failedIndexes, now });
+        if (verdict) {
+          setCondition(status, verdict.type, 'True', verdict.reason, verdict.message, nowTs);
+          decided = status.conditions?.find((c) => c.type === verdict.type);
         }
-        status.startTime ??= nowTs;
       }
 
-      const finish = this.finishOf(job, status, { failJobMessage, succeeded, failed, active, completed, now });
-      if (finish && !(finish.type === JOB_COMPLETE && (uncountedSucceeded.size > 0 || uncountedFailed.size > 0))) {
-        if (active.length > 0) await this.deletePods(key, job, active, true);
+      if (decided !== undefined) {
+        // Decided: no new pods; the remaining ones are stopped — counted as failed when the Job
+        // fails, not when it succeeded. The terminal condition waits until none is left running
+        // or terminating and every finished pod is counted.
+        const failing = decided.type === JOB_FAILURE_TARGET;
+        // A cache not yet showing this controller's own deletes would have it delete (and
+        // expect) the same pods twice, and judge too early that none is left.
+        const caughtUp = this.expectations.satisfied(key);
+        const settled = caughtUp && active.length === 0 && terminating.length === 0 && uncountedSucceeded.size === 0 && uncountedFailed.size === 0;
+        if (caughtUp && active.length > 0) {
+          try {
+            await this.deletePods(key, job, active, failing);
+          } catch (err) {
+            pending ??= err;
+          }
+        }
         active = [];
-        setCondition(status, finish.type, 'True', finish.reason, finish.message, nowTs);
-        if (finish.type === JOB_COMPLETE) status.completionTime = nowTs;
-        void this.event(job, finish.type === JOB_COMPLETE ? 'Normal' : 'Warning', finish.reason, finish.message);
+        if (settled) {
+          const type = failing ? JOB_FAILED : JOB_COMPLETE;
+          setCondition(status, type, 'True', decided.reason ?? '', decided.message ?? '', nowTs);
+          if (!failing) status.completionTime = nowTs;
+          if (failing) void this.event(job, 'Warning', decided.reason ?? JOB_FAILED, decided.message ?? '');
+          else void this.event(job, 'Normal', 'Completed', 'Job completed');
+        }
       } else if (this.expectations.satisfied(key)) {
         try {
-          const managed = await this.manage(key, job, pods, active, succeeded, completed);
+          const managed = await this.manage(key, job, pods, active, succeeded, completed, failedIndexes);
           active = managed.active;
           created = managed.created;
         } catch (err) {
@@ -435,42 +489,63 @@ export class JobController implements Controller {
       status.active = active.length + created;
       status.ready = active.filter(isReady).length;
       const deadline = job.spec.activeDeadlineSeconds;
-      if (!suspended && !finish && deadline !== undefined && status.startTime !== undefined) {
+      if (!suspended && decided === undefined && deadline !== undefined && status.startTime !== undefined) {
         this.wakeAfter(key, Date.parse(status.startTime) + deadline * 1000 - now);
       }
     }
-    status.terminating = pods.filter((p) => p.metadata.deletionTimestamp !== undefined && !isTerminal(p)).length;
+    status.terminating = terminating.length;
     if (!isDeepStrictEqual(status, job.status)) job = await this.writeStatus(key, job, status);
     if (pending !== undefined) throw pending;
     await this.expire(key, job, now);
   }
 
-  /** Complete, or Failed and why, in Kubernetes' order of checks; undefined while the Job runs. */
-  private finishOf(
+  /**
+   * Whether the running Job is decided, in Kubernetes' order of checks: FailureTarget and why, or
+   * SuccessCriteriaMet and why; undefined while it runs on.
+   */
+  private decide(
     job: Job,
     status: JobStatus,
-    s: { failJobMessage: string | undefined; succeeded: number; failed: number; active: Pod[]; completed: Set<number>; now: number },
-  ): Finish | undefined {
-    if (s.failJobMessage !== undefined) return { type: JOB_FAILED, reason: POD_FAILURE_POLICY_REASON, message: s.failJobMessage };
-    if (s.failed > job.spec.backoffLimit || pastBackoffLimitOnFailure(job, s.active)) {
-      return { type: JOB_FAILED, reason: BACKOFF_LIMIT_EXCEEDED, message: 'Job has reached the specified backoff limit' };
-    }
+    s: { failJobMessage: string | undefined; succeeded: number; failed: number; active: Pod[]; completed: Set<number>; failedIndexes: Set<number>; now: number },
+  ): Verdict | undefined {
+    const fail = (reason: string, message: string): Verdict => ({ type: JOB_FAILURE_TARGET, reason, message });
+    if (s.failJobMessage !== undefined) return fail(POD_FAILURE_POLICY_REASON, s.failJobMessage);
+    if (s.failed > job.spec.backoffLimit || pastBackoffLimitOnFailure(job, s.active)) return fail(BACKOFF_LIMIT_EXCEEDED, 'Job has reached the specified backoff limit');
     const deadline = job.spec.activeDeadlineSeconds;
     if (!job.spec.suspend && deadline !== undefined && status.startTime !== undefined && s.now - Date.parse(status.startTime) >= deadline * 1000) {
-      return { type: JOB_FAILED, reason: DEADLINE_EXCEEDED, message: 'Job was active longer than specified deadline' };
+      return fail(DEADLINE_EXCEEDED, 'Job was active longer than specified deadline');
     }
     const completions = job.spec.completions;
-    const complete =
-      job.spec.completionMode === 'Indexed'
-        ? s.completed.size >= (completions ?? 0)
-        : completions !== undefined
-          ? s.succeeded >= completions
-          : s.succeeded > 0 && s.active.length === 0;
-    return complete ? { type: JOB_COMPLETE, reason: 'Completed', message: 'Job completed' } : undefined;
+    const indexed = job.spec.completionMode === 'Indexed';
+    if (indexed && job.spec.backoffLimitPerIndex !== undefined) {
+      const failedIndexes = [...s.failedIndexes].filter((ix) => !s.completed.has(ix)).length;
+      const maxFailed = job.spec.maxFailedIndexes;
+      if (maxFailed !== undefined && failedIndexes > maxFailed) return fail(MAX_FAILED_INDEXES_EXCEEDED, 'Job has exceeded the specified maximal number of failed indexes');
+      if (failedIndexes > 0 && failedIndexes + s.completed.size >= (completions ?? 0)) return fail(FAILED_INDEXES_REASON, 'Job has failed indexes');
+    }
+    const succeed = (reason: string, message: string): Verdict => ({ type: JOB_SUCCESS_CRITERIA_MET, reason, message });
+    if (indexed) {
+      const matched = matchSuccessPolicy(job, s.completed);
+      if (matched !== undefined) return succeed(SUCCESS_POLICY_REASON, matched);
+    }
+    const complete = indexed
+      ? s.completed.size >= (completions ?? 0)
+      : completions !== undefined
+        ? s.succeeded >= completions
+        : s.succeeded > 0 && s.active.length === 0;
+    return complete ? succeed(COMPLETIONS_REACHED, 'Reached expected number of succeeded pods') : undefined;
   }
 
   /** Create or delete pods toward what the Job wants running; returns the active pods left and how many were created. */
-  private async manage(key: string, job: Job, pods: Pod[], active: Pod[], succeeded: number, completed: Set<number>): Promise<{ active: Pod[]; created: number }> {
+  private async manage(
+    key: string,
+    job: Job,
+    pods: Pod[],
+    active: Pod[],
+    succeeded: number,
+    completed: Set<number>,
+    failedIndexes: Set<number>,
+  ): Promise<{ active: Pod[]; created: number }> {
     if (job.spec.suspend) {
       if (active.length > 0) await this.deletePods(key, job, active, false);
       return { active: [], created: 0 };
@@ -478,12 +553,18 @@ export class JobController implements Controller {
     const parallelism = job.spec.parallelism;
     const completions = job.spec.completions;
     const indexed = job.spec.completionMode === 'Indexed';
+    const perIndex = indexed && job.spec.backoffLimitPerIndex !== undefined;
+    // Indexes still to run: neither succeeded nor failed.
+    const finishedIndex = (ix: number) => completed.has(ix) || failedIndexes.has(ix);
     let want: number;
-    if (indexed) want = Math.min(parallelism, Math.max(0, (completions ?? 0) - completed.size));
-    else if (completions === undefined) want = succeeded > 0 ? active.length : parallelism;
+    if (indexed) {
+      let finished = completed.size;
+      for (const ix of failedIndexes) if (!completed.has(ix) && ix < (completions ?? 0)) finished++;
+      want = Math.min(parallelism, Math.max(0, (completions ?? 0) - finished));
+    } else if (completions === undefined) want = succeeded > 0 ? active.length : parallelism;
     else want = Math.min(parallelism, Math.max(0, completions - succeeded));
 
-    // Indexed: a pod for an index already done, out of range or held twice is surplus first.
+    // Indexed: a pod for an index already done (or failed), out of range or held twice is surplus first.
     const surplus: Pod[] = [];
     let keep = active;
     if (indexed) {
@@ -491,7 +572,7 @@ export class JobController implements Controller {
       keep = [];
       for (const p of [...active].sort((a, b) => -removalOrder(a, b))) {
         const ix = completionIndex(p);
-        if (ix === undefined || ix >= (completions ?? 0) || completed.has(ix) || held.has(ix)) surplus.push(p);
+        if (ix === undefined || ix >= (completions ?? 0) || finishedIndex(ix) || held.has(ix)) surplus.push(p);
         else {
           held.add(ix);
           keep.push(p);
@@ -507,25 +588,45 @@ export class JobController implements Controller {
     }
     if (active.length >= want) return { active, created: 0 };
 
-    // Replacing failed pods waits out the failure back-off.
-    const matchesIgnore = (p: Pod) => matchPodFailurePolicy(job, p)?.action === 'Ignore';
-    const wait = remainingBackoffMs(
-      pods.filter((p) => p.status.phase === 'Succeeded'),
-      pods.filter((p) => p.status.phase === 'Failed' && !matchesIgnore(p)),
-      Date.now(),
-      this.backoff,
-    );
-    if (wait > 0) {
-      this.wakeAfter(key, wait);
-      return { active, created: 0 };
+    const now = Date.now();
+    if (!perIndex) {
+      // Replacing failed pods waits out the failure back-off.
+      const matchesIgnore = (p: Pod) => matchPodFailurePolicy(job, p)?.action === 'Ignore';
+      const wait = remainingBackoffMs(
+        pods.filter((p) => p.status.phase === 'Succeeded'),
+        pods.filter((p) => p.status.phase === 'Failed' && !matchesIgnore(p)),
+        now,
+        this.backoff,
+      );
+      if (wait > 0) {
+        this.wakeAfter(key, wait);
+        return { active, created: 0 };
+      }
     }
 
     let count = Math.min(want - active.length, MAX_POD_CHANGES_PER_SYNC);
     let indexes: number[] | undefined;
+    const annotations: Record<string, string>[] = [];
     if (indexed) {
       const held = new Set(active.map(completionIndex));
+      const lastFailed = perIndex ? lastFailedPerIndex(pods, completions ?? 0, now) : undefined;
+      let soonest = Number.POSITIVE_INFINITY;
       indexes = [];
-      for (let i = 0; i < (completions ?? 0) && indexes.length < count; i++) if (!completed.has(i) && !held.has(i)) indexes.push(i);
+      for (let i = 0; i < (completions ?? 0) && indexes.length < count; i++) {
+        if (finishedIndex(i) || held.has(i)) continue;
+        if (lastFailed) {
+          // Each index waits out its own back-off; the others go ahead.
+          const replaced = lastFailed.get(i);
+          const wait = indexBackoffRemainingMs(replaced, now, this.backoff);
+          if (wait > 0) {
+            soonest = Math.min(soonest, wait);
+            continue;
+          }
+          annotations.push(failureCountAnnotations(nextFailureCounts(job, replaced)));
+        }
+        indexes.push(i);
+      }
+      if (soonest !== Number.POSITIVE_INFINITY) this.wakeAfter(key, soonest);
       count = indexes.length;
     }
     if (count === 0) return { active, created: 0 };
@@ -533,7 +634,7 @@ export class JobController implements Controller {
     this.expectations.expect(key, count, 0);
     const ref = { ...PODS, namespace: job.metadata.namespace };
     const result = await slowStartBatch(count, async (i) => {
-      await this.client.create<Pod>(ref, podForJob(job, indexes?.[i]));
+      await this.client.create<Pod>(ref, podForJob(job, indexes?.[i], annotations[i]));
     });
     // Creates that failed or never ran will not be observed.
     for (let i = result.succeeded; i < count; i++) this.expectations.creationObserved(key);

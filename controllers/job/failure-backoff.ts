@@ -29,6 +29,11 @@ export function remainingBackoffMs(succeeded: readonly Pod[], failed: readonly P
     lastFailure = Math.max(lastFailure, at);
   }
   if (failures === 0) return 0;
-  const delay = Math.min(cfg.baseMs * 2 ** Math.min(failures - 1, 30), cfg.maxMs);
-  return Math.max(0, lastFailure + delay - now);
+  return Math.max(0, lastFailure + backoffDelayMs(failures, cfg) - now);
+}
+
+/** The delay after `failures` consecutive failures: base, doubling with each, capped. */
+export function backoffDelayMs(failures: number, cfg: FailureBackoff = POD_FAILURE_BACKOFF): number {
+  if (failures <= 0) return 0;
+  return Math.min(cfg.baseMs * 2 ** Math.min(failures - 1, 30), cfg.maxMs);
 }

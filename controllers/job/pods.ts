@@ -75,12 +75,15 @@ function withIndexEnv(containers: Container[], index: number): Container[] {
   }));
 }
 
-/** The pod to create for `job` (for `index` when Indexed), as the body of a POST. */
-export function podForJob(job: Job, index: number | undefined): Pod {
+/**
+ * The pod to create for `job` (for `index` when Indexed), as the body of a POST; `extraAnnotations`
+ * carry what the controller records on the pod (an index's failure counts).
+ */
+export function podForJob(job: Job, index: number | undefined, extraAnnotations: Record<string, string> = {}): Pod {
   const template = job.spec.template;
   const name = job.metadata.name ?? '';
   const labels = { ...template.metadata.labels };
-  const annotations = { ...template.metadata.annotations };
+  const annotations = { ...template.metadata.annotations, ...extraAnnotations };
   let spec = template.spec;
   if (index !== undefined) {
     annotations[JOB_COMPLETION_INDEX_ANNOTATION] = String(index);

@@ -24,15 +24,32 @@ export const JOB_COMPLETION_INDEX_ANNOTATION = 'batch.kubernetes.io/job-completi
 export const JOB_COMPLETION_INDEX_ENV = 'JOB_COMPLETION_INDEX';
 /** Pod finalizer: a pod is not gone before the controller has counted it. */
 export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
+/**
+ * With backoffLimitPerIndex: on each pod, how many earlier pods of its index failed (counted), and
+ * how many failures a podFailurePolicy Ignore rule left uncounted.
+ */
+export const JOB_INDEX_FAILURE_COUNT_ANNOTATION = 'batch.kubernetes.io/job-index-failure-count';
+export const JOB_INDEX_IGNORED_FAILURE_COUNT_ANNOTATION = 'batch.kubernetes.io/job-index-ignored-failure-count';
 
 /** Kubernetes' limit on completions and parallelism of an Indexed Job. */
 export const MAX_INDEXED_COMPLETIONS = 100_000;
+/** Kubernetes' limit on maxFailedIndexes. */
+export const MAX_FAILED_INDEXES = 100_000;
+/** backoffLimit when only backoffLimitPerIndex is given: no global limit (Go's MaxInt32). */
+export const UNLIMITED_BACKOFF = 2_147_483_647;
+const DEFAULT_BACKOFF_LIMIT = 6;
+/** Kubernetes' limits on podFailurePolicy and successPolicy. */
+const MAX_POD_FAILURE_POLICY_RULES = 20;
+const MAX_ON_POD_CONDITIONS_PATTERNS = 20;
+const MAX_ON_EXIT_CODES_VALUES = 255;
+const MAX_SUCCESS_POLICY_RULES = 20;
+const MAX_SUCCEEDED_INDEXES_LENGTH = 64 * 1024;
 
 export const CompletionModeSchema = z.enum(['NonIndexed', 'Indexed']);
 export type CompletionMode = z.infer<typeof CompletionModeSchema>;
 
 
-export const PodFailurePolicyActionSchema = z.enum(['FailJob', 'Ignore', 'Count']);
+export const PodFailurePolicyActionSchema = z.enum(['FailJob', 'FailIndex', 'Ignore', 'Count']);
 export type PodFailurePolicyAction = z.infer<typeof PodFailurePolicyActionSchema>;
 
 export const PodFailurePolicyOnExitCodesRequirementSchema = z.object({
@@ -48,7 +65,9 @@ export const PodFailurePolicyOnPodConditionsPatternSchema = z.object({
 });
 
 export const PodFailurePolicyRuleSchema = z.object({
-  action: PodFailurePolicyActionSchema.describe('What a match does: FailJob fails the Job at once, Ignore does not count the failure, Count counts it.'),
+  action: PodFailurePolicyActionSchema.describe(
+    'What a match does: FailJob fails the Job at once; FailIndex (with backoffLimitPerIndex) fails the pod\'s index without retries; Ignore does not count the failure; Count counts it.',
+  ),
   onExitCodes: PodFailurePolicyOnExitCodesRequirementSchema.optional(),
   onPodConditions: z.array(PodFailurePolicyOnPodConditionsPatternSchema).optional(),
 });
@@ -59,6 +78,26 @@ export const PodFailurePolicySchema = z.object({
 });
 export type PodFailurePolicy = z.infer<typeof PodFailurePolicySchema>;
 
+export const SuccessPolicyRuleSchema = z.object({
+  succeededIndexes: z
+    .string()
+    .optional()
+    .describe('Indexes that must all have succeeded, as intervals within 0..completions-1 in increasing order ("0,2-4").'),
+  succeededCount: z
+    .number()
+    .int()
+    .optional()
+    .describe('How many indexes (of succeededIndexes, when given) must have succeeded.'),
+});
+export type SuccessPolicyRule = z.infer<typeof SuccessPolicyRuleSchema>;
+
+export const SuccessPolicySchema = z.object({
+  rules: z
+    .array(SuccessPolicyRuleSchema)
+    .describe('Checked in order; the first rule met adds SuccessCriteriaMet, the remaining pods are stopped, and the Job is Complete. At most 20.'),
+});
+export type SuccessPolicy = z.infer<typeof SuccessPolicySchema>;
+
 export const JobSpecSchema = z
   .object({
     parallelism: z.number().int().optional().describe('How many pods may run at once (default 1).'),
@@ -68,7 +107,22 @@ export const JobSpecSchema = z
       .optional()
       .describe('How many pods must succeed. Unset (with parallelism set): any success, once all pods ended, completes the Job.'),
     completionMode: CompletionModeSchema.default('NonIndexed').describe('NonIndexed: any completions successes; Indexed: each index 0..completions-1 succeeds once.'),
-    backoffLimit: z.number().int().default(6).describe('Failed pods (or, with OnFailure, container restarts) before the Job is marked Failed.'),
+    backoffLimit: z
+      .number()
+      .int()
+      .optional()
+      .describe('Failed pods (or, with OnFailure, container restarts) before the Job fails (default 6; unlimited with backoffLimitPerIndex).'),
+    backoffLimitPerIndex: z
+      .number()
+      .int()
+      .optional()
+      .describe('Indexed Jobs: failed pods tolerated per index; an index past it is failed and not retried, while the others run on.'),
+    maxFailedIndexes: z
+      .number()
+      .int()
+      .optional()
+      .describe('With backoffLimitPerIndex: more failed indexes than this fail the Job at once (MaxFailedIndexesExceeded).'),
+    successPolicy: SuccessPolicySchema.optional().describe('Indexed Jobs: when the Job succeeds before every index has (SuccessCriteriaMet).'),
     activeDeadlineSeconds: z.number().int().optional().describe('Seconds the Job may be active (since startTime) before it is failed with DeadlineExceeded.'),
     ttlSecondsAfterFinished: z.number().int().optional().describe('Seconds after the Job finished when it is deleted (with its pods).'),
     suspend: z.boolean().default(false).describe('While true no pods run: active ones are deleted and none are created.'),
@@ -77,16 +131,20 @@ export const JobSpecSchema = z
     template: PodTemplateSpecSchema.describe('The pods the Job runs; restartPolicy must be Never or OnFailure.'),
     podFailurePolicy: PodFailurePolicySchema.optional().describe('How failed pods count, by exit code or pod condition (restartPolicy Never only).'),
   })
-  // Kubernetes' defaults: neither set means one pod that must succeed once.
+  // Kubernetes' defaults: neither set means one pod that must succeed once; backoffLimit is 6, or
+  // unlimited when the limit is per index.
   .transform((spec) => {
-    if (spec.parallelism !== undefined) return { ...spec, parallelism: spec.parallelism };
-    return { ...spec, parallelism: 1, completions: spec.completions ?? 1 };
+    const backoffLimit = spec.backoffLimit ?? (spec.backoffLimitPerIndex !== undefined ? UNLIMITED_BACKOFF : DEFAULT_BACKOFF_LIMIT);
+    if (spec.parallelism !== undefined) return { ...spec, backoffLimit, parallelism: spec.parallelism };
+    return { ...spec, backoffLimit, parallelism: 1, completions: spec.completions ?? 1 };
   });
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 
-export const JOB_CONDITION_TYPES = ['Complete', 'Failed', 'Suspended', 'FailureTarget'] as const;
+export const JOB_CONDITION_TYPES = ['Complete', 'Failed', 'Suspended', 'FailureTarget', 'SuccessCriteriaMet'] as const;
 export const JobConditionSchema = z.object({
-  type: z.string().describe('Complete, Failed, Suspended or FailureTarget.'),
+  type: z
+    .string()
+    .describe('Complete or Failed (terminal); FailureTarget or SuccessCriteriaMet (decided, pods still stopping); Suspended.'),
   status: ConditionStatusSchema,
   lastProbeTime: TimeSchema.optional(),
   lastTransitionTime: TimeSchema.optional(),
@@ -112,7 +170,7 @@ export const JobStatusSchema = z.object({
   succeeded: z.number().int().optional().describe('Pods that succeeded, each counted once.'),
   failed: z.number().int().optional().describe('Pods that failed, each counted once.'),
   completedIndexes: z.string().optional().describe('Indexed Jobs: the indexes that succeeded, as ranges ("1,3-5").'),
-  failedIndexes: z.string().optional(),
+  failedIndexes: z.string().optional().describe('With backoffLimitPerIndex: the indexes that failed and are not retried, as ranges.'),
   uncountedTerminatedPods: UncountedTerminatedPodsSchema.optional(),
   conditions: z.array(JobConditionSchema).optional(),
   observedGeneration: z.number().int().optional(),
@@ -131,13 +189,21 @@ export const JobSchema = z
 export type Job = z.infer<typeof JobSchema>;
 export type JobInput = z.input<typeof JobSchema>;
 
-// Conditions and their reasons, as Kubernetes spells them.
+// Conditions and their reasons, as Kubernetes spells them. A Job that is decided gets the interim
+// FailureTarget or SuccessCriteriaMet first; the terminal Failed or Complete (same reason and
+// message) follows once its remaining pods have stopped.
 export const JOB_COMPLETE = 'Complete';
 export const JOB_FAILED = 'Failed';
 export const JOB_SUSPENDED = 'Suspended';
+export const JOB_FAILURE_TARGET = 'FailureTarget';
+export const JOB_SUCCESS_CRITERIA_MET = 'SuccessCriteriaMet';
 export const BACKOFF_LIMIT_EXCEEDED = 'BackoffLimitExceeded';
 export const DEADLINE_EXCEEDED = 'DeadlineExceeded';
 export const POD_FAILURE_POLICY_REASON = 'PodFailurePolicy';
+export const MAX_FAILED_INDEXES_EXCEEDED = 'MaxFailedIndexesExceeded';
+export const FAILED_INDEXES_REASON = 'FailedIndexes';
+export const SUCCESS_POLICY_REASON = 'SuccessPolicy';
+export const COMPLETIONS_REACHED = 'CompletionsReached';
 
 /** The condition of `type` with status True, if any. */
 export function trueCondition(job: Job, type: string): JobCondition | undefined {
@@ -173,11 +239,20 @@ function podFailurePolicyCauses(spec: JobSpec): FieldCause[] {
   if (spec.template.spec.restartPolicy !== 'Never') {
     out.push(cause.invalid('spec.template.spec.restartPolicy', spec.template.spec.restartPolicy, 'only "Never" is supported when podFailurePolicy is specified'));
   }
+  if (policy.rules.length > MAX_POD_FAILURE_POLICY_RULES) out.push(cause.tooMany('spec.podFailurePolicy.rules', policy.rules.length, MAX_POD_FAILURE_POLICY_RULES));
   const containers = new Set([...spec.template.spec.containers, ...(spec.template.spec.initContainers ?? [])].map((c) => c.name));
   policy.rules.forEach((rule, i) => {
     const p = `spec.podFailurePolicy.rules[${i}]`;
-    if ((rule.onExitCodes === undefined) === (rule.onPodConditions === undefined)) {
-      out.push(cause.invalid(p, 'rule', 'specifying one of onExitCodes and onPodConditions is required'));
+    if (rule.action === 'FailIndex' && spec.backoffLimitPerIndex === undefined) {
+      out.push(cause.invalid(`${p}.action`, rule.action, 'requires the backoffLimitPerIndex to be set'));
+    }
+    if (rule.onExitCodes !== undefined && rule.onPodConditions !== undefined) {
+      out.push(cause.invalid(p, 'rule', 'specifying both OnExitCodes and OnPodConditions is not supported'));
+    } else if (rule.onExitCodes === undefined && rule.onPodConditions === undefined) {
+      out.push(cause.invalid(p, 'rule', 'specifying one of OnExitCodes and OnPodConditions is required'));
+    }
+    if ((rule.onPodConditions?.length ?? 0) > MAX_ON_POD_CONDITIONS_PATTERNS) {
+      out.push(cause.tooMany(`${p}.onPodConditions`, rule.onPodConditions?.length ?? 0, MAX_ON_POD_CONDITIONS_PATTERNS));
     }
     const codes = rule.onExitCodes;
     if (codes) {
@@ -185,20 +260,141 @@ function podFailurePolicyCauses(spec: JobSpec): FieldCause[] {
         out.push(cause.invalid(`${p}.onExitCodes.containerName`, codes.containerName, 'must be one of the container or initContainer names in the pod template'));
       }
       if (codes.values.length === 0) out.push(cause.invalid(`${p}.onExitCodes.values`, codes.values, 'at least one value is required'));
-      if (codes.values.length > 255) out.push(cause.tooLong(`${p}.onExitCodes.values`, 255));
+      if (codes.values.length > MAX_ON_EXIT_CODES_VALUES) out.push(cause.tooMany(`${p}.onExitCodes.values`, codes.values.length, MAX_ON_EXIT_CODES_VALUES));
       const seen = new Set<number>();
       codes.values.forEach((v, j) => {
+        if (codes.operator === 'In' && v === 0) out.push(cause.invalid(`${p}.onExitCodes.values[${j}]`, v, 'must not be 0 for the In operator'));
         if (seen.has(v)) out.push(cause.duplicate(`${p}.onExitCodes.values[${j}]`, v));
         seen.add(v);
-        if (codes.operator === 'In' && v === 0) out.push(cause.invalid(`${p}.onExitCodes.values[${j}]`, v, 'must not be 0 for the In operator'));
       });
+      if (codes.values.some((v, j) => j > 0 && codes.values[j - 1]! > v)) out.push(cause.invalid(`${p}.onExitCodes.values`, codes.values, 'must be ordered'));
     }
   });
   return out;
 }
 
-export function jobCauses(job: Job): FieldCause[] {
+/**
+ * Checks an index list ("1,3-5") as Kubernetes does for successPolicy and the status: increasing
+ * intervals of decimal indexes below `completions`. Returns how many indexes it names, or why not.
+ */
+export function checkIndexIntervals(text: string, completions: number): { total: number } | { error: string } {
+  if (text === '') return { total: 0 };
+  let last: number | undefined;
+  let total = 0;
+  const index = (part: string): number | string => {
+    if (!/^[+-]?\d+$/.test(part) || Math.abs(Number(part)) > 2 ** 31 - 1) return `cannot convert string to integer for index: ${JSON.stringify(part)}`;
+    const n = Number(part);
+    if (n >= completions) return `too large index: ${JSON.stringify(part)}`;
+    if (last !== undefined && last >= n) return `non-increasing order, previous: ${last}, current: ${n}`;
+    return n;
+  };
+  for (const interval of text.split(',')) {
+    const parts = interval.split('-');
+    if (parts.length > 2) return { error: `the fragment ${JSON.stringify(interval)} violates the requirement that an index interval can have at most two parts separated by '-'` };
+    const first = index(parts[0]!);
+    if (typeof first === 'string') return { error: first };
+    last = first;
+    total++;
+    if (parts.length === 2) {
+      const second = index(parts[1]!);
+      if (typeof second === 'string') return { error: second };
+      total += second - first;
+      last = second;
+    }
+  }
+  return { total };
+}
+
+function successPolicyCauses(spec: JobSpec): FieldCause[] {
+  const policy = spec.successPolicy;
+  if (!policy) return [];
+  const out: FieldCause[] = [];
+  if (spec.completionMode !== 'Indexed') return [cause.invalid('spec.successPolicy', policy, 'requires indexed completion mode')];
+  const completions = spec.completions ?? 0;
+  if (policy.rules.length === 0) out.push(cause.required('spec.successPolicy.rules', 'at least one rules must be specified when the successPolicy is specified'));
+  if (policy.rules.length > MAX_SUCCESS_POLICY_RULES) out.push(cause.tooMany('spec.successPolicy.rules', policy.rules.length, MAX_SUCCESS_POLICY_RULES));
+  policy.rules.forEach((rule, i) => {
+    const p = `spec.successPolicy.rules[${i}]`;
+    if (rule.succeededIndexes === undefined && rule.succeededCount === undefined) {
+      out.push(cause.required(p, 'at least one of succeededCount or succeededIndexes must be specified'));
+    }
+    let total = 0;
+    if (rule.succeededIndexes !== undefined) {
+      if (rule.succeededIndexes.length > MAX_SUCCEEDED_INDEXES_LENGTH) out.push(cause.tooLong(`${p}.succeededIndexes`, MAX_SUCCEEDED_INDEXES_LENGTH));
+      const checked = checkIndexIntervals(rule.succeededIndexes, completions);
+      if ('error' in checked) out.push(cause.invalid(`${p}.succeededIndexes`, rule.succeededIndexes, `error parsing succeededIndexes: ${checked.error}`));
+      else total = checked.total;
+    }
+    const count = rule.succeededCount;
+    if (count !== undefined) {
+      out.push(...atLeast(`${p}.succeededCount`, count, 0));
+      if (count > completions) out.push(cause.invalid(`${p}.succeededCount`, count, `must be less than or equal to ${completions} (the number of specified completions)`));
+      if (rule.succeededIndexes !== undefined && count > total) {
+        out.push(cause.invalid(`${p}.succeededCount`, count, `must be less than or equal to ${total} (the number of indexes in the specified succeededIndexes field)`));
+      }
+    }
+  });
+  return out;
+}
+
+/** backoffLimitPerIndex and maxFailedIndexes: Indexed Jobs only, and the second needs the first. */
+function perIndexCauses(spec: JobSpec): FieldCause[] {
+  const out: FieldCause[] = [];
+  const { backoffLimitPerIndex: perIndex, maxFailedIndexes: maxFailed } = spec;
+  out.push(...atLeast('spec.backoffLimitPerIndex', perIndex, 0));
+  out.push(...atLeast('spec.maxFailedIndexes', maxFailed, 0));
+  if (maxFailed !== undefined && perIndex === undefined) out.push(cause.required('spec.backoffLimitPerIndex', 'when maxFailedIndexes is specified'));
+  if (spec.completionMode !== 'Indexed') {
+    if (perIndex !== undefined) out.push(cause.invalid('spec.backoffLimitPerIndex', perIndex, 'requires indexed completion mode'));
+    if (maxFailed !== undefined) out.push(cause.invalid('spec.maxFailedIndexes', maxFailed, 'requires indexed completion mode'));
+    return out;
+  }
+  if (maxFailed !== undefined) {
+    if (spec.completions !== undefined && maxFailed > spec.completions) out.push(cause.invalid('spec.maxFailedIndexes', maxFailed, 'must be less than or equal to completions'));
+    if (maxFailed > MAX_FAILED_INDEXES) out.push(cause.invalid('spec.maxFailedIndexes', maxFailed, `must be less than or equal to ${MAX_FAILED_INDEXES}`));
+  }
+  // Failures are counted per pod; with a podFailurePolicy its own check already says so.
+  const restartPolicy = spec.template.spec.restartPolicy;
+  if (perIndex !== undefined && restartPolicy === 'OnFailure' && spec.podFailurePolicy === undefined) {
+    out.push(cause.invalid('spec.template.spec.restartPolicy', restartPolicy, 'only "Never" is supported when backoffLimitPerIndex is specified'));
+  }
+  return out;
+}
+
+/** The status a controller writes: index lists well formed, and the combinations Kubernetes refuses. */
+function jobStatusCauses(job: Job): FieldCause[] {
   const { spec, status } = job;
+  const out: FieldCause[] = [];
+  for (const key of ['active', 'ready', 'terminating', 'succeeded', 'failed'] as const) out.push(...atLeast(`status.${key}`, status[key], 0));
+  const completions = spec.completions;
+  if (completions !== undefined && status.completedIndexes !== undefined) {
+    const checked = checkIndexIntervals(status.completedIndexes, completions);
+    if ('error' in checked) out.push(cause.invalid('status.completedIndexes', status.completedIndexes, `error parsing completedIndexes: ${checked.error}`));
+  }
+  if (status.failedIndexes !== undefined) {
+    if (spec.backoffLimitPerIndex === undefined) {
+      out.push(cause.invalid('status.failedIndexes', status.failedIndexes, 'cannot set non-null failedIndexes when backoffLimitPerIndex is null'));
+    } else if (completions !== undefined) {
+      const checked = checkIndexIntervals(status.failedIndexes, completions);
+      if ('error' in checked) out.push(cause.invalid('status.failedIndexes', status.failedIndexes, `error parsing failedIndexes: ${checked.error}`));
+    }
+  }
+  const isTrue = (type: string) => trueCondition(job, type) !== undefined;
+  if (isTrue(JOB_COMPLETE) && isTrue(JOB_FAILED)) out.push(cause.invalid('status.conditions', 'conditions', 'cannot set Complete=True and Failed=true conditions'));
+  if (isTrue(JOB_COMPLETE) && isTrue(JOB_FAILURE_TARGET)) out.push(cause.invalid('status.conditions', 'conditions', 'cannot set Complete=True and FailureTarget=true conditions'));
+  if (isTrue(JOB_SUCCESS_CRITERIA_MET) && isTrue(JOB_FAILED)) out.push(cause.invalid('status.conditions', 'conditions', 'cannot set SuccessCriteriaMet=True and Failed=true conditions'));
+  if (isTrue(JOB_SUCCESS_CRITERIA_MET) && isTrue(JOB_FAILURE_TARGET)) out.push(cause.invalid('status.conditions', 'conditions', 'cannot set SuccessCriteriaMet=True and FailureTarget=true conditions'));
+  if (spec.successPolicy !== undefined && isTrue(JOB_COMPLETE) && !isTrue(JOB_SUCCESS_CRITERIA_MET)) {
+    out.push(cause.invalid('status.conditions', 'conditions', 'cannot set Complete=True for Job with SuccessPolicy unless SuccessCriteriaMet=True'));
+  }
+  if (status.completionTime !== undefined && !isTrue(JOB_COMPLETE)) {
+    out.push(cause.invalid('status.completionTime', status.completionTime, 'cannot set completionTime when there is no Complete=True condition'));
+  }
+  return out;
+}
+
+export function jobCauses(job: Job): FieldCause[] {
+  const { spec } = job;
   const out: FieldCause[] = [];
   out.push(...atLeast('spec.parallelism', spec.parallelism, 0));
   out.push(...atLeast('spec.completions', spec.completions, 0));
@@ -210,8 +406,10 @@ export function jobCauses(job: Job): FieldCause[] {
     else if (spec.completions > MAX_INDEXED_COMPLETIONS) out.push(cause.invalid('spec.completions', spec.completions, `must be less than or equal to ${MAX_INDEXED_COMPLETIONS} when completion mode is Indexed`));
     if (spec.parallelism > MAX_INDEXED_COMPLETIONS) out.push(cause.invalid('spec.parallelism', spec.parallelism, `must be less than or equal to ${MAX_INDEXED_COMPLETIONS} when completion mode is Indexed`));
   }
+  out.push(...perIndexCauses(spec));
   out.push(...templateCauses(spec.template));
   out.push(...podFailurePolicyCauses(spec));
+  out.push(...successPolicyCauses(spec));
   if (spec.manualSelector === true && spec.selector === undefined) out.push(cause.required('spec.selector'));
   if (spec.selector !== undefined) {
     const selectorCauses = labelSelectorCauses(spec.selector, 'spec.selector');
@@ -222,6 +420,6 @@ export function jobCauses(job: Job): FieldCause[] {
       out.push(cause.invalid('spec.template.metadata.labels', spec.template.metadata.labels ?? {}, '`selector` does not match template `labels`'));
     }
   }
-  for (const key of ['active', 'ready', 'terminating', 'succeeded', 'failed'] as const) out.push(...atLeast(`status.${key}`, status[key], 0));
+  out.push(...jobStatusCauses(job));
   return out;
 }

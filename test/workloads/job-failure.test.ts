@@ -1,7 +1,7 @@
 // Jobs that fail, on hollow nodes whose pods exit with the code their `cell.dev/exit-code`
 // annotation names: backoffLimit with Kubernetes' growing back-off between retries, the pod
 // failure policy (FailJob at once, Ignore not counted), restartPolicy OnFailure restarts counted
-// toward backoffLimit, and activeDeadlineSeconds.
+// toward backoffLimit, and activeDeadlineSeconds; each failure decided first as FailureTarget.
 import { expect } from 'chai';
 import { createJob, createNamespace, getJob, jobManifest, jobPods, jobSuite, waitCondition, waitFor } from './job-helpers.js';
 
@@ -19,6 +19,8 @@ describe('job controller: failing Jobs', function () {
     const failed = job.status.conditions?.find((c) => c.type === 'Failed');
     expect(failed?.reason).to.equal('BackoffLimitExceeded');
     expect(failed?.message).to.equal('Job has reached the specified backoff limit');
+    // Decided first (FailureTarget), terminal once nothing runs: the same reason and message.
+    expect(job.status.conditions?.find((c) => c.type === 'FailureTarget')).to.include({ status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' });
     expect(job.status.failed).to.equal(3);
     expect(job.status.succeeded ?? 0).to.equal(0);
     const pods = (await jobPods(cluster.client, ns, 'fails')).sort((a, b) => seconds(a.metadata.creationTimestamp) - seconds(b.metadata.creationTimestamp));
@@ -86,14 +88,17 @@ describe('job controller: failing Jobs', function () {
     await createJob(cluster.client, ns, jobManifest('dl', { parallelism: 2, completions: 4, activeDeadlineSeconds: 2 }));
     const job = await waitCondition(cluster.client, ns, 'dl', 'Failed', 30_000);
     const failed = job.status.conditions?.find((c) => c.type === 'Failed');
+    const target = job.status.conditions?.find((c) => c.type === 'FailureTarget');
     expect(failed?.reason).to.equal('DeadlineExceeded');
     expect(failed?.message).to.equal('Job was active longer than specified deadline');
-    expect(seconds(failed?.lastTransitionTime) - seconds(job.status.startTime)).to.be.within(2, 4);
-    // Stopped pods count as failures once gone (as in Kubernetes).
-    const settled = await waitFor(async () => {
-      const j = await getJob(cluster.client, ns, 'dl');
-      return j && j.status.failed === 2 && (await jobPods(cluster.client, ns, 'dl')).length === 0 ? j : undefined;
-    }, 'the two running pods stopped and counted', 30_000, 200);
-    expect(settled.status.active ?? 0).to.equal(0);
+    expect(target).to.include({ status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' });
+    // Decided at the deadline; Failed once the running pods were stopped.
+    expect(seconds(target?.lastTransitionTime) - seconds(job.status.startTime)).to.be.within(2, 4);
+    expect(seconds(failed?.lastTransitionTime)).to.be.at.least(seconds(target?.lastTransitionTime));
+    // Stopped pods count as failures (as in Kubernetes), before the Job is Failed.
+    expect(job.status.failed).to.equal(2);
+    expect(job.status.active ?? 0).to.equal(0);
+    expect(job.status.terminating ?? 0).to.equal(0);
+    expect(await jobPods(cluster.client, ns, 'dl')).to.have.length(0);
   });
 });

@@ -82,8 +82,14 @@ export interface JobOptions {
   ttlSecondsAfterFinished?: number;
   suspend?: boolean;
   podFailurePolicy?: unknown;
+  backoffLimitPerIndex?: number;
+  maxFailedIndexes?: number;
+  successPolicy?: unknown;
   labels?: Record<string, string>;
   cpu?: string;
+  /** A real agent runs this with `sh -c` (JOB_COMPLETION_INDEX in its environment). */
+  script?: string;
+  terminationGracePeriodSeconds?: number;
 }
 
 export function jobManifest(name: string, o: JobOptions = {}): Record<string, unknown> {
@@ -103,11 +109,22 @@ export function jobManifest(name: string, o: JobOptions = {}): Record<string, un
       ...(o.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: o.ttlSecondsAfterFinished } : {}),
       ...(o.suspend !== undefined ? { suspend: o.suspend } : {}),
       ...(o.podFailurePolicy !== undefined ? { podFailurePolicy: o.podFailurePolicy } : {}),
+      ...(o.backoffLimitPerIndex !== undefined ? { backoffLimitPerIndex: o.backoffLimitPerIndex } : {}),
+      ...(o.maxFailedIndexes !== undefined ? { maxFailedIndexes: o.maxFailedIndexes } : {}),
+      ...(o.successPolicy !== undefined ? { successPolicy: o.successPolicy } : {}),
       template: {
         metadata: { ...(Object.keys(annotations).length > 0 ? { annotations } : {}), ...(o.labels ? { labels: o.labels } : {}) },
         spec: {
           restartPolicy: o.restartPolicy ?? 'Never',
-          containers: [{ name: 'main', image: 'busybox', command: ['work'], resources: { requests: { cpu: o.cpu ?? '100m' } } }],
+          ...(o.terminationGracePeriodSeconds !== undefined ? { terminationGracePeriodSeconds: o.terminationGracePeriodSeconds } : {}),
+          containers: [
+            {
+              name: 'main',
+              image: 'busybox',
+              command: o.script !== undefined ? ['sh', '-c', o.script] : ['work'],
+              resources: { requests: { cpu: o.cpu ?? '100m' } },
+            },
+          ],
         },
       },
     },

@@ -61,7 +61,7 @@ describe('Jobs through kubectl', function () {
 
   it('kubectl explain job.spec describes the served schema', async () => {
     const spec = expectOk(await cluster.kubectl(['explain', 'job.spec']), 'explain job.spec').stdout;
-    for (const field of ['parallelism', 'completions', 'completionMode', 'backoffLimit', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished', 'suspend', 'podFailurePolicy', 'template']) {
+    for (const field of ['parallelism', 'completions', 'completionMode', 'backoffLimit', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished', 'suspend', 'podFailurePolicy', 'backoffLimitPerIndex', 'maxFailedIndexes', 'successPolicy', 'template']) {
       expect(spec, field).to.match(new RegExp(`\\b${field}\\b`));
     }
     const rules = expectOk(await cluster.kubectl(['explain', 'job.spec.podFailurePolicy.rules.onExitCodes']), 'explain onExitCodes').stdout;
