@@ -125,8 +125,13 @@ interface JobView {
   spec?: { completions?: number; parallelism?: number; selector?: LabelSelectorSpec; template?: { spec?: { containers?: { name?: string; image?: string }[] } } };
   status?: { succeeded?: number; startTime?: string; completionTime?: string; conditions?: { type?: string; status?: string }[] };
 }
+/**
+ * A Job's STATUS as Kubernetes 1.30–1.33 prints it (printJob): the first condition of each type
+ * decides, in this order; FailureTarget reads as itself, SuccessCriteriaMet still reads Running
+ * (1.34 added it).
+ */
 function jobStatusText(obj: KubeObject): string {
-  const has = (type: string) => ((obj as JobView).status?.conditions ?? []).some((c) => c.type === type && c.status === 'True');
+  const has = (type: string) => ((obj as JobView).status?.conditions ?? []).find((c) => c.type === type)?.status === 'True';
   if (has('Complete')) return 'Complete';
   if (has('Failed')) return 'Failed';
   if (obj.metadata.deletionTimestamp) return 'Terminating';

@@ -1,7 +1,10 @@
 // The Job's REST strategy, as Kubernetes' job strategy: on create the server owns the status and,
 // unless spec.manualSelector, generates the selector from the Job's uid and labels the template to
-// match; on update the selector, completions, completion mode and the pod template are immutable
-// (a suspended Job that never started may still change where and how its pods are scheduled).
+// match. On update the selector, completion mode, pod failure policy, per-index back-off limit,
+// success policy and pod template are immutable (a suspended Job that never started may still
+// change where and how its pods are scheduled), and completions too but for an Indexed Job scaled
+// with its parallelism. A status write is checked against the stored Job: terminal conditions
+// stay, counters do not go back, the interim conditions come first.
 // A Job submitted to a Kueue LocalQueue (label kueue.x-k8s.io/queue-name) is created suspended, as
 // Kueue's webhook makes it: the queue controller unsuspends it once its Workload is admitted.
 import { isDeepStrictEqual } from 'node:util';
@@ -10,6 +13,7 @@ import {
   JOB_NAME_LABEL,
   LEGACY_CONTROLLER_UID_LABEL,
   LEGACY_JOB_NAME_LABEL,
+  jobStatusUpdateCauses,
   type Job,
   type JobSpec,
 } from '../../shared/api/batch.js';
@@ -28,16 +32,31 @@ function invalid(job: Job, causes: FieldCause[]): Error {
   return invalidObjectError({ kind: 'Job', name: job.metadata.name ?? '' }, causes);
 }
 
-/** Template fields Kubernetes lets a suspended, never-started Job change (to move it before it runs). */
+/**
+ * A template without what Kubernetes lets a suspended, never-started Job change (to move it before
+ * it runs): node selector, node affinity (not pod affinity), tolerations, labels and annotations.
+ */
 function withoutSchedulingDirectives(template: JobSpec['template']): unknown {
-  const { nodeSelector: _n, affinity: _a, tolerations: _t, ...spec } = template.spec;
+  const { nodeSelector: _n, affinity, tolerations: _t, ...spec } = template.spec;
   const { labels: _l, annotations: _an, ...metadata } = template.metadata;
-  return { metadata, spec };
+  const { nodeAffinity: _na, ...otherAffinity } = affinity ?? {};
+  // An affinity left empty once its node affinity is set aside is the same as none.
+  return { metadata, spec: Object.keys(otherAffinity).length > 0 ? { ...spec, affinity: otherAffinity } : spec };
+}
+
+/** Kubernetes' validateCompletions: fixed, but for an Indexed Job whose new completions equal its parallelism. */
+function completionsCauses(a: JobSpec, b: JobSpec): FieldCause[] {
+  if (a.completions === b.completions) return [];
+  if (a.completionMode !== 'Indexed') return [cause.invalid('spec.completions', a.completions ?? null, 'field is immutable')];
+  // An Indexed Job without completions is refused by the Job's own validation already.
+  if (a.completions === undefined || a.completions === a.parallelism) return [];
+  return [cause.invalid('spec.completions', a.completions, 'can only be modified in tandem with spec.parallelism')];
 }
 
 export const jobStrategy: Strategy = {
   prepareForCreate(obj) {
     const job = jobOf(obj);
+    // Kubernetes ignores a status sent with a create: the job controller writes it.
     job.status = {};
     if (job.metadata.labels?.[QUEUE_NAME_LABEL] || job.metadata.annotations?.[QUEUE_NAME_ANNOTATION]) job.spec.suspend = true;
     if (job.spec.manualSelector === true) return;
@@ -62,17 +81,23 @@ export const jobStrategy: Strategy = {
     const immutable = (field: string, x: unknown, y: unknown) => {
       if (!isDeepStrictEqual(x, y)) causes.push(cause.invalid(field, x ?? null, 'field is immutable'));
     };
+    // In Kubernetes' order (ValidateJobSpecUpdate).
+    causes.push(...completionsCauses(a, b));
     immutable('spec.selector', a.selector, b.selector);
-    immutable('spec.manualSelector', a.manualSelector, b.manualSelector);
-    immutable('spec.completions', a.completions, b.completions);
-    immutable('spec.completionMode', a.completionMode, b.completionMode);
-    immutable('spec.podFailurePolicy', a.podFailurePolicy, b.podFailurePolicy);
     const neverStarted = b.suspend && jobOf(old).status.startTime === undefined;
     const templateA = neverStarted ? withoutSchedulingDirectives(a.template) : a.template;
     const templateB = neverStarted ? withoutSchedulingDirectives(b.template) : b.template;
     if (!isDeepStrictEqual(templateA, templateB)) {
       causes.push(cause.invalid('spec.template', 'template', 'field is immutable'));
     }
+    immutable('spec.completionMode', a.completionMode, b.completionMode);
+    immutable('spec.podFailurePolicy', a.podFailurePolicy, b.podFailurePolicy);
+    immutable('spec.backoffLimitPerIndex', a.backoffLimitPerIndex, b.backoffLimitPerIndex);
+    immutable('spec.successPolicy', a.successPolicy, b.successPolicy);
+    if (causes.length > 0) throw invalid(jobOf(old), causes);
+  },
+  validateStatusUpdate(next, old) {
+    const causes = jobStatusUpdateCauses(jobOf(next), jobOf(old));
     if (causes.length > 0) throw invalid(jobOf(old), causes);
   },
 };

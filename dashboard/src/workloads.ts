@@ -48,7 +48,11 @@ export function deploymentSummary(d: Deployment): DeploymentSummary {
   return { ...base, status: 'available', tone: 'ok' };
 }
 
-export type JobPhase = 'Running' | 'Complete' | 'Failed' | 'Suspended' | 'Failing';
+/**
+ * Failing and Completing: the Job's outcome is decided (FailureTarget, SuccessCriteriaMet) and its
+ * remaining pods are being stopped; Failed or Complete follows once none is left.
+ */
+export type JobPhase = 'Running' | 'Complete' | 'Failed' | 'Suspended' | 'Failing' | 'Completing';
 
 export interface JobSummary {
   phase: JobPhase;
@@ -66,6 +70,13 @@ function trueCondition(j: Job, type: string) {
   return j.status.conditions?.find((c) => c.type === type && c.status === 'True');
 }
 
+/** How a Job's phase reads: done well, going wrong or done badly, or still under way. */
+export function jobTone(phase: JobPhase): Tone {
+  if (phase === 'Complete' || phase === 'Completing') return 'ok';
+  if (phase === 'Failed' || phase === 'Failing') return 'bad';
+  return 'progress';
+}
+
 export function jobSummary(j: Job, now = Date.now()): JobSummary {
   const s = j.status;
   const succeeded = s.succeeded ?? 0;
@@ -74,15 +85,19 @@ export function jobSummary(j: Job, now = Date.now()): JobSummary {
   const complete = trueCondition(j, 'Complete');
   const suspended = trueCondition(j, 'Suspended');
   const target = trueCondition(j, 'FailureTarget');
+  const criteriaMet = trueCondition(j, 'SuccessCriteriaMet');
+  // A decided Job finishes even when suspended meanwhile: the controller only stops its pods.
   const [phase, cond]: [JobPhase, { reason?: string; lastTransitionTime?: string } | undefined] = failedCond
     ? ['Failed', failedCond]
     : complete
       ? ['Complete', complete]
-      : suspended || j.spec.suspend
-        ? ['Suspended', suspended]
-        : target
-          ? ['Failing', target]
-          : ['Running', undefined];
+      : target
+        ? ['Failing', target]
+        : criteriaMet
+          ? ['Completing', criteriaMet]
+          : suspended || j.spec.suspend
+            ? ['Suspended', suspended]
+            : ['Running', undefined];
   const start = s.startTime ? Date.parse(s.startTime) : undefined;
   const endIso = phase === 'Complete' ? (s.completionTime ?? cond?.lastTransitionTime) : phase === 'Failed' ? cond?.lastTransitionTime : undefined;
   const end = endIso ? Date.parse(endIso) : now;

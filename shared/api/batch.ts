@@ -273,36 +273,63 @@ function podFailurePolicyCauses(spec: JobSpec): FieldCause[] {
   return out;
 }
 
+/** One interval of an index list ("3" or "3-5") as [first, last], or why it does not parse (Kubernetes' wording). */
+function parseIndexInterval(interval: string, completions: number): [number, number] | string {
+  const parts = interval.split('-');
+  if (parts.length > 2) return `the fragment ${JSON.stringify(interval)} violates the requirement that an index interval can have at most two parts separated by '-'`;
+  const index = (part: string): number | string => {
+    if (!/^[+-]?\d+$/.test(part) || Math.abs(Number(part)) > 2 ** 31 - 1) return `cannot convert string to integer for index: ${JSON.stringify(part)}`;
+    const n = Number(part);
+    return n >= completions ? `too large index: ${JSON.stringify(part)}` : n;
+  };
+  const first = index(parts[0]!);
+  if (typeof first === 'string') return first;
+  if (parts.length === 1) return [first, first];
+  const last = index(parts[1]!);
+  if (typeof last === 'string') return last;
+  return first >= last ? `non-increasing order, previous: ${first}, current: ${last}` : [first, last];
+}
+
 /**
  * Checks an index list ("1,3-5") as Kubernetes does for successPolicy and the status: increasing
  * intervals of decimal indexes below `completions`. Returns how many indexes it names, or why not.
  */
 export function checkIndexIntervals(text: string, completions: number): { total: number } | { error: string } {
   if (text === '') return { total: 0 };
-  let last: number | undefined;
+  let previous: number | undefined;
   let total = 0;
-  const index = (part: string): number | string => {
-    if (!/^[+-]?\d+$/.test(part) || Math.abs(Number(part)) > 2 ** 31 - 1) return `cannot convert string to integer for index: ${JSON.stringify(part)}`;
-    const n = Number(part);
-    if (n >= completions) return `too large index: ${JSON.stringify(part)}`;
-    if (last !== undefined && last >= n) return `non-increasing order, previous: ${last}, current: ${n}`;
-    return n;
-  };
   for (const interval of text.split(',')) {
-    const parts = interval.split('-');
-    if (parts.length > 2) return { error: `the fragment ${JSON.stringify(interval)} violates the requirement that an index interval can have at most two parts separated by '-'` };
-    const first = index(parts[0]!);
-    if (typeof first === 'string') return { error: first };
-    last = first;
-    total++;
-    if (parts.length === 2) {
-      const second = index(parts[1]!);
-      if (typeof second === 'string') return { error: second };
-      total += second - first;
-      last = second;
-    }
+    const parsed = parseIndexInterval(interval, completions);
+    if (typeof parsed === 'string') return { error: parsed };
+    const [first, last] = parsed;
+    if (previous !== undefined && previous >= first) return { error: `non-increasing order, previous: ${previous}, current: ${first}` };
+    total += last - first + 1;
+    previous = last;
   }
   return { total };
+}
+
+/**
+ * The lowest index both lists name, walking their intervals in order as Kubernetes does (an
+ * interval that does not parse is skipped: the format check reports it); undefined when none.
+ */
+function firstOverlap(completed: string, failed: string, completions: number): number | undefined {
+  if (completed === '' || failed === '') return undefined;
+  const intervals = (text: string) => text.split(',').map((i) => parseIndexInterval(i, completions));
+  const c = intervals(completed);
+  const f = intervals(failed);
+  let i = 0;
+  let j = 0;
+  while (i < c.length && j < f.length) {
+    const a = c[i]!;
+    const b = f[j]!;
+    if (typeof a === 'string') i++;
+    else if (typeof b === 'string') j++;
+    else if (a[0] <= b[1] && b[0] <= a[1]) return Math.max(a[0], b[0]);
+    else if (a[0] <= b[0]) i++;
+    else j++;
+  }
+  return undefined;
 }
 
 function successPolicyCauses(spec: JobSpec): FieldCause[] {
@@ -361,38 +388,131 @@ function perIndexCauses(spec: JobSpec): FieldCause[] {
   return out;
 }
 
-/** The status a controller writes: index lists well formed, and the combinations Kubernetes refuses. */
-function jobStatusCauses(job: Job): FieldCause[] {
+/** Two optional timestamps name the same instant (or both are unset). */
+function sameTime(a: string | undefined, b: string | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && Date.parse(a) === Date.parse(b));
+}
+
+/** Status conditions Kubernetes words without repeating a value ("Invalid value: cannot ..."). */
+function conditionsCause(detail: string): FieldCause {
+  return cause.invalidWithoutValue('status.conditions', detail);
+}
+
+/**
+ * Kubernetes' checks of a write to a Job's status subresource (ValidateJobStatusUpdate with the
+ * strengthened options kube-apiserver applies since the Job managedBy field): what may never hold,
+ * what may not move backwards (terminal conditions, counters, completionTime), and — only when
+ * the fields concerned change, so a controller can still write the rest of a status a spec change
+ * made inconsistent — the combinations a finished or finishing Job may not have.
+ * SuccessCriteriaMet may come before any Complete, not only a success policy's (Kubernetes' controller
+ * adds it for every success since 1.31). Not checked here: that a finished Job has a startTime and no
+ * uncounted or terminating pods — this job controller may still count a finished Job's stray pods,
+ * and completes a suspended Job with completions 0 without ever starting it.
+ */
+export function jobStatusUpdateCauses(job: Job, old: Job): FieldCause[] {
   const { spec, status } = job;
+  const was = old.status;
   const out: FieldCause[] = [];
-  for (const key of ['active', 'ready', 'terminating', 'succeeded', 'failed'] as const) out.push(...atLeast(`status.${key}`, status[key], 0));
+  const is = (j: Job, type: string) => trueCondition(j, type) !== undefined;
+  const flipped = (type: string) => is(job, type) !== is(old, type);
+  const finished = (j: Job) => is(j, JOB_COMPLETE) || is(j, JOB_FAILED);
+  const complete = is(job, JOB_COMPLETE);
+  const failed = is(job, JOB_FAILED);
+  const failureTarget = is(job, JOB_FAILURE_TARGET);
+  const criteriaMet = is(job, JOB_SUCCESS_CRITERIA_MET);
+  const completeChanged = flipped(JOB_COMPLETE);
+  const failedChanged = flipped(JOB_FAILED);
+  const startChanged = !sameTime(status.startTime, was.startTime);
+  const completionChanged = !sameTime(status.completionTime, was.completionTime);
+  const activeChanged = (status.active ?? 0) !== (was.active ?? 0);
+  const completedIndexesChanged = (status.completedIndexes ?? '') !== (was.completedIndexes ?? '');
+  const failedIndexesChanged = status.failedIndexes !== was.failedIndexes;
+
+  for (const key of ['active', 'succeeded', 'failed', 'ready', 'terminating'] as const) out.push(...atLeast(`status.${key}`, status[key], 0));
+  // A pod uid is counted once, as a success or as a failure.
+  const seen = new Set<string>();
+  for (const list of ['succeeded', 'failed'] as const) {
+    (status.uncountedTerminatedPods?.[list] ?? []).forEach((uid, i) => {
+      const field = `status.uncountedTerminatedPods.${list}[${i}]`;
+      if (uid === '') out.push(cause.invalid(field, uid, 'must not be empty'));
+      else if (seen.has(uid)) out.push(cause.duplicate(field, uid));
+      else seen.add(uid);
+    });
+  }
+  if ((completeChanged || failedChanged) && complete && failed) out.push(conditionsCause('cannot set Complete=True and Failed=true conditions'));
+  if ((completeChanged || flipped(JOB_FAILURE_TARGET)) && complete && failureTarget) out.push(conditionsCause('cannot set Complete=True and FailureTarget=true conditions'));
+  if (completeChanged || completionChanged) {
+    if (status.completionTime !== undefined && !complete) {
+      out.push(cause.invalid('status.completionTime', status.completionTime, 'cannot set completionTime when there is no Complete=True condition'));
+    }
+    if (status.completionTime === undefined && complete) out.push(cause.required('status.completionTime', 'completionTime is required for Complete jobs'));
+  }
+  if ((startChanged || completionChanged) && status.startTime !== undefined && status.completionTime !== undefined && Date.parse(status.completionTime) < Date.parse(status.startTime)) {
+    out.push(cause.invalid('status.completionTime', status.completionTime, 'completionTime cannot be set before startTime'));
+  }
+  // The interim condition comes first: Failed only after FailureTarget, Complete only after SuccessCriteriaMet.
+  if ((failedChanged || failedIndexesChanged) && failed && !failureTarget) out.push(conditionsCause('cannot set Failed=True condition without the FailureTarget=true condition'));
+  if ((completeChanged || flipped(JOB_SUCCESS_CRITERIA_MET)) && complete && !criteriaMet) {
+    out.push(conditionsCause('cannot set Complete=True condition without the SuccessCriteriaMet=true condition'));
+  }
+  if ((finished(job) !== finished(old) || activeChanged) && finished(job) && (status.active ?? 0) > 0) {
+    out.push(cause.invalid('status.active', status.active, 'active>0 is invalid for finished job'));
+  }
   const completions = spec.completions;
-  if (completions !== undefined && status.completedIndexes !== undefined) {
+  if (completedIndexesChanged && completions !== undefined && status.completedIndexes !== undefined) {
     const checked = checkIndexIntervals(status.completedIndexes, completions);
     if ('error' in checked) out.push(cause.invalid('status.completedIndexes', status.completedIndexes, `error parsing completedIndexes: ${checked.error}`));
   }
-  if (status.failedIndexes !== undefined) {
-    if (spec.backoffLimitPerIndex === undefined) {
-      out.push(cause.invalid('status.failedIndexes', status.failedIndexes, 'cannot set non-null failedIndexes when backoffLimitPerIndex is null'));
-    } else if (completions !== undefined) {
-      const checked = checkIndexIntervals(status.failedIndexes, completions);
-      if ('error' in checked) out.push(cause.invalid('status.failedIndexes', status.failedIndexes, `error parsing failedIndexes: ${checked.error}`));
-    }
+  if (failedIndexesChanged && completions !== undefined && spec.backoffLimitPerIndex !== undefined && status.failedIndexes !== undefined) {
+    const checked = checkIndexIntervals(status.failedIndexes, completions);
+    if ('error' in checked) out.push(cause.invalid('status.failedIndexes', status.failedIndexes, `error parsing failedIndexes: ${checked.error}`));
   }
-  const isTrue = (type: string) => trueCondition(job, type) !== undefined;
-  if (isTrue(JOB_COMPLETE) && isTrue(JOB_FAILED)) out.push(cause.invalid('status.conditions', 'conditions', 'cannot set Complete=True and Failed=true conditions'));
-  if (isTrue(JOB_COMPLETE) && isTrue(JOB_FAILURE_TARGET)) out.push(cause.invalid('status.conditions', 'conditions', 'cannot set Complete=True and FailureTarget=true conditions'));
-  if (isTrue(JOB_SUCCESS_CRITERIA_MET) && isTrue(JOB_FAILED)) out.push(cause.invalid('status.conditions', 'conditions', 'cannot set SuccessCriteriaMet=True and Failed=true conditions'));
-  if (isTrue(JOB_SUCCESS_CRITERIA_MET) && isTrue(JOB_FAILURE_TARGET)) out.push(cause.invalid('status.conditions', 'conditions', 'cannot set SuccessCriteriaMet=True and FailureTarget=true conditions'));
-  if (spec.successPolicy !== undefined && isTrue(JOB_COMPLETE) && !isTrue(JOB_SUCCESS_CRITERIA_MET)) {
-    out.push(cause.invalid('status.conditions', 'conditions', 'cannot set Complete=True for Job with SuccessPolicy unless SuccessCriteriaMet=True'));
+  const indexed = spec.completionMode === 'Indexed';
+  if (completedIndexesChanged && !indexed && (status.completedIndexes ?? '') !== '') {
+    out.push(cause.invalid('status.completedIndexes', status.completedIndexes, 'cannot set non-empty completedIndexes when non-indexed completion mode'));
   }
-  if (status.completionTime !== undefined && !isTrue(JOB_COMPLETE)) {
-    out.push(cause.invalid('status.completionTime', status.completionTime, 'cannot set completionTime when there is no Complete=True condition'));
+  if (failedIndexesChanged && spec.backoffLimitPerIndex === undefined && status.failedIndexes !== undefined) {
+    out.push(cause.invalid('status.failedIndexes', status.failedIndexes, 'cannot set non-null failedIndexes when backoffLimitPerIndex is null'));
+  }
+  if ((failedIndexesChanged || completedIndexesChanged) && completions !== undefined && status.failedIndexes !== undefined) {
+    const overlap = firstOverlap(status.completedIndexes ?? '', status.failedIndexes, completions);
+    if (overlap !== undefined) out.push(cause.invalid('status.failedIndexes', status.failedIndexes, `failedIndexes and completedIndexes overlap at index: ${overlap}`));
+  }
+  if (((status.ready ?? 0) !== (was.ready ?? 0) || activeChanged) && (status.ready ?? 0) > (status.active ?? 0)) {
+    out.push(cause.invalid('status.ready', status.ready, 'cannot set more ready pods than active'));
+  }
+  if (criteriaMet && failed) out.push(conditionsCause('cannot set SuccessCriteriaMet=True and Failed=true conditions'));
+  if (criteriaMet && failureTarget) out.push(conditionsCause('cannot set SuccessCriteriaMet=True and FailureTarget=true conditions'));
+  if (spec.successPolicy !== undefined && complete && !criteriaMet) out.push(conditionsCause('cannot set Complete=True for Job with SuccessPolicy unless SuccessCriteriaMet=True'));
+
+  // What may not move backwards.
+  for (const type of [JOB_FAILED, JOB_COMPLETE, JOB_FAILURE_TARGET]) {
+    if (is(old, type) && !is(job, type)) out.push(conditionsCause(`cannot disable the terminal ${type}=True condition`));
+  }
+  if ((status.failed ?? 0) < (was.failed ?? 0)) out.push(cause.invalid('status.failed', status.failed ?? 0, 'cannot decrease the failed counter'));
+  // An Indexed Job scaled down (completions moved with parallelism) may lose successes past its new end.
+  const scalable = indexed && completions === spec.parallelism;
+  if (!scalable && (status.succeeded ?? 0) < (was.succeeded ?? 0)) out.push(cause.invalid('status.succeeded', status.succeeded ?? 0, 'cannot decrease the succeeded counter'));
+  if (status.completionTime !== undefined && was.completionTime !== undefined && completionChanged) {
+    out.push(cause.invalid('status.completionTime', status.completionTime, 'completionTime cannot be mutated'));
+  }
+  // startTime restarts the deadline only when the Job is suspended or just resumed (Suspended True → not).
+  const resumed = is(old, JOB_SUSPENDED) && !is(job, JOB_SUSPENDED);
+  if (startChanged && was.startTime !== undefined && !spec.suspend && !resumed) {
+    out.push(cause.required('status.startTime', 'startTime cannot be removed for unsuspended job'));
+  }
+  if (is(old, JOB_SUCCESS_CRITERIA_MET) && !criteriaMet) out.push(conditionsCause('cannot disable the SuccessCriteriaMet=True condition'));
+  if (is(old, JOB_COMPLETE) && !is(old, JOB_SUCCESS_CRITERIA_MET) && criteriaMet) {
+    out.push(conditionsCause('cannot set SuccessCriteriaMet=True for Job already has Complete=true conditions'));
   }
   return out;
 }
 
+/**
+ * A Job's spec and template, as Kubernetes' ValidateJob. Not its status: a create drops it, an
+ * update of the Job keeps the stored one, and a status write is checked against the stored Job
+ * (jobStatusUpdateCauses).
+ */
 export function jobCauses(job: Job): FieldCause[] {
   const { spec } = job;
   const out: FieldCause[] = [];
@@ -420,6 +540,5 @@ export function jobCauses(job: Job): FieldCause[] {
       out.push(cause.invalid('spec.template.metadata.labels', spec.template.metadata.labels ?? {}, '`selector` does not match template `labels`'));
     }
   }
-  out.push(...jobStatusCauses(job));
   return out;
 }

@@ -54,6 +54,10 @@ export const cause = {
   invalid(field: string, value: unknown, detail: string): FieldCause {
     return make('FieldValueInvalid', field, `Invalid value: ${showValue(value)}: ${detail}`);
   },
+  /** Invalid where the value says nothing (a rule over several conditions): Kubernetes' field.OmitValueType. */
+  invalidWithoutValue(field: string, detail: string): FieldCause {
+    return make('FieldValueInvalid', field, `Invalid value: ${detail}`);
+  },
   typeInvalid(field: string, value: unknown, detail: string): FieldCause {
     return make('FieldValueTypeInvalid', field, `Invalid value: ${showValue(value)}: ${detail}`);
   },

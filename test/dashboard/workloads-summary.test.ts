@@ -2,9 +2,9 @@
 // the API server serves them (parsed through the real schemas, so defaults are filled in).
 import { expect } from 'chai';
 import { DeploymentSchema, type Deployment } from '../../shared/api/apps.js';
-import { JobSchema, type Job } from '../../shared/api/batch.js';
+import { JobSchema, type Job, type JobCondition } from '../../shared/api/batch.js';
 import { ResourceQuotaSchema } from '../../shared/api/quota.js';
-import { deploymentSummary, formatDuration, jobSummary, podSelector, quotaLines } from '../../dashboard/src/workloads.js';
+import { deploymentSummary, formatDuration, jobSummary, jobTone, podSelector, quotaLines } from '../../dashboard/src/workloads.js';
 
 const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: 'busybox' }] } };
 
@@ -53,6 +53,30 @@ describe('dashboard: workload summaries', () => {
     expect(jobSummary(job({ suspend: true }, {})).phase).to.equal('Suspended');
     expect(jobSummary(job({ parallelism: 4 }, {})).completions).to.equal('0/1 of 4');
     expect(jobSummary(job({}, {})).durationMs).to.equal(undefined);
+  });
+
+  it('says a decided Job is Completing or Failing while its last pods stop, even if suspended meanwhile', () => {
+    const start = { startTime: '2026-01-01T00:00:00Z', active: 1 };
+    const met: JobCondition = { type: 'SuccessCriteriaMet', status: 'True', reason: 'SuccessPolicy', lastTransitionTime: '2026-01-01T00:00:30Z' };
+    const target: JobCondition = { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded', lastTransitionTime: '2026-01-01T00:00:30Z' };
+    const indexed = { completionMode: 'Indexed', completions: 2, parallelism: 2, successPolicy: { rules: [{ succeededCount: 1 }] } };
+    const now = Date.parse('2026-01-01T00:01:00Z');
+    const completing = jobSummary(job(indexed, { ...start, succeeded: 1, conditions: [met] }), now);
+    expect(completing).to.include({ phase: 'Completing', reason: 'SuccessPolicy', completions: '1/2', durationMs: 60_000 });
+    expect(jobTone(completing.phase)).to.equal('ok');
+    const failing = jobSummary(job({ completions: 2, parallelism: 2, backoffLimit: 0 }, { ...start, failed: 1, conditions: [target] }), now);
+    expect(failing).to.include({ phase: 'Failing', reason: 'BackoffLimitExceeded', failed: 1 });
+    expect(jobTone(failing.phase)).to.equal('bad');
+    const suspended: JobCondition = { type: 'Suspended', status: 'True', reason: 'JobSuspended' };
+    expect(jobSummary(job({ suspend: true }, { ...start, conditions: [suspended, target] })).phase).to.equal('Failing');
+    expect(jobSummary(job({ ...indexed, suspend: true }, { ...start, conditions: [suspended, met] })).phase).to.equal('Completing');
+    // The terminal condition wins over the interim one it follows.
+    expect(jobSummary(job(indexed, { ...start, conditions: [met, { type: 'Complete', status: 'True', reason: 'SuccessPolicy', lastTransitionTime: '2026-01-01T00:00:40Z' }] })).phase).to.equal('Complete');
+    expect(jobSummary(job({}, { ...start, conditions: [target, { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] })).phase).to.equal('Failed');
+    // A condition that is not True says nothing.
+    expect(jobSummary(job({}, { ...start, conditions: [{ ...target, status: 'False' as const }] })).phase).to.equal('Running');
+    expect(jobTone('Running')).to.equal('progress');
+    expect(jobTone('Suspended')).to.equal('progress');
   });
 
   it('formats durations like kubectl', () => {

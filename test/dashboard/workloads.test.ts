@@ -1,14 +1,17 @@
 // The Workloads page in a real browser against a real cluster with the controllers running: a
 // Deployment, a Job and a ResourceQuota created with real kubectl show up live, their counts go to
-// ready / complete, a Deployment that cannot progress says so, and a workload's name opens the Pods
-// view narrowed to its pods — with an axe-core check on the page.
+// ready / complete, a Deployment that cannot progress says so, a Job whose outcome is decided reads
+// Completing or Failing until its last pod is gone, and a workload's name opens the Pods view
+// narrowed to its pods — with an axe-core check on the page.
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { z } from 'zod';
+import type { Pod } from '../../shared/api/core.js';
+import type { Job } from '../../shared/api/batch.js';
 import { TEST_TOKENS } from '../harness/apiserver.js';
-import { findKubectl, run } from '../clients/helpers.js';
+import { findKubectl, run, waitFor } from '../clients/helpers.js';
 import { metricValue } from '../schedulers/scheduler-process.js';
 import { buildDashboardOnce } from './build.js';
 import { describeViolations, launchBrowser, Screenshots, seriousA11yViolations, waitForText } from './browser.js';
@@ -51,6 +54,24 @@ const manifests = {
       spec: { replicas: 1, progressDeadlineSeconds: 1, selector: { matchLabels: { app: 'stuck' } }, template: { metadata: { labels: { app: 'stuck' } }, spec: podSpec('500') } },
     },
   ],
+};
+
+// Two Jobs of two pods that run until stopped, decided while one pod of each is still running:
+// the test plays the node and ends the other pod (Succeeded: the success policy is met; Failed:
+// past backoffLimit 0). The controller then deletes the running pod, and a finalizer of the test
+// keeps it until the test lets it go — only then may the Job be Complete or Failed.
+const DECIDED = 'decided';
+const HOLD = 'cell.dev/test-hold';
+const decidedJob = (name: string, spec: Record<string, unknown>) => ({
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata: { name, namespace: DECIDED },
+  spec: { ...spec, completions: 2, parallelism: 2, template: { metadata: { finalizers: [HOLD] }, spec: { ...podSpec('100m'), restartPolicy: 'Never' } } },
+});
+const decidedJobs = {
+  kind: 'List',
+  apiVersion: 'v1',
+  items: [decidedJob('settle', { completionMode: 'Indexed', successPolicy: { rules: [{ succeededCount: 1 }] } }), decidedJob('doomed', { backoffLimit: 0 })],
 };
 
 describe('dashboard: the Workloads page', function () {
@@ -192,5 +213,56 @@ describe('dashboard: the Workloads page', function () {
     const vs = await seriousA11yViolations(page);
     expect(vs, `axe on filtered pods:\n${describeViolations(vs)}`).to.deep.equal([]);
     await shots.take(page, 'workload-pods');
+  });
+
+  it('says Completing or Failing while a decided Job\'s last pod stops, then Complete or Failed', async function () {
+    this.timeout(90_000);
+    await page.click('::-p-xpath(//nav//a[normalize-space(.)="Workloads"])');
+    await waitForText(page, 'main h1', /^Workloads$/);
+    await kubectl('create', 'namespace', DECIDED);
+    const file = path.join(cluster.root, 'decided.json');
+    writeFileSync(file, JSON.stringify(decidedJobs));
+    await kubectl('apply', '-f', file);
+    const settle = `tr[data-job="${DECIDED}/settle"] td.status`;
+    const doomed = `tr[data-job="${DECIDED}/doomed"] td.status`;
+
+    const admin = cluster.api.client(TEST_TOKENS.admin);
+    const podsOf = async (job: string) => (await admin.list<{ items: Pod[] }>({ resource: 'pods', namespace: DECIDED }, { labelSelector: `job-name=${job}` })).items;
+    const running = async (job: string) => waitFor(async () => {
+      const pods = await podsOf(job);
+      return pods.length === 2 && pods.every((p) => p.status.phase === 'Running') ? pods : undefined;
+    }, `both pods of ${job} running`, 30_000);
+    const end = (pod: Pod, phase: 'Succeeded' | 'Failed') =>
+      admin.patch({ resource: 'pods', namespace: DECIDED, name: pod.metadata.name, subresource: 'status' }, {
+        status: { phase, containerStatuses: [{ name: 'main', ready: false, restartCount: 0, state: { terminated: { exitCode: phase === 'Succeeded' ? 0 : 1, reason: phase === 'Succeeded' ? 'Completed' : 'Error' } } }] },
+      }, 'merge');
+    const [won] = await running('settle');
+    const [lost] = await running('doomed');
+    await waitForText(page, settle, /^Running$/, 10_000);
+    await end(won!, 'Succeeded');
+    await end(lost!, 'Failed');
+
+    await waitForText(page, settle, /^Completing \(SuccessPolicy\)$/, 30_000);
+    await waitForText(page, doomed, /^Failing \(BackoffLimitExceeded\)$/, 30_000);
+    expect(await page.$eval(settle, (td) => td.className)).to.contain('tone-ok');
+    expect(await page.$eval(doomed, (td) => td.className)).to.contain('tone-bad');
+    await shots.take(page, 'workloads-decided');
+
+    // The page says what the API says: decided, not finished, the other pod deleted but still there.
+    const trueTypes = async (name: string) =>
+      ((await admin.get<Job>({ group: 'batch', version: 'v1', resource: 'jobs', namespace: DECIDED, name })).status.conditions ?? []).filter((c) => c.status === 'True').map((c) => c.type);
+    expect(await trueTypes('settle')).to.deep.equal(['SuccessCriteriaMet']);
+    expect(await trueTypes('doomed')).to.deep.equal(['FailureTarget']);
+    const held = await waitFor(async () => {
+      const pods = [...(await podsOf('settle')), ...(await podsOf('doomed'))].filter((p) => p.metadata.deletionTimestamp !== undefined);
+      return pods.length === 2 ? pods : undefined;
+    }, 'the running pod of each Job deleted and held', 20_000);
+    for (const p of held) expect(p.status.phase, p.metadata.name).to.equal('Running');
+
+    for (const p of held) await admin.patch({ resource: 'pods', namespace: DECIDED, name: p.metadata.name }, { metadata: { finalizers: null } }, 'merge');
+    await waitForText(page, settle, /^Complete \(SuccessPolicy\)$/, 30_000);
+    await waitForText(page, doomed, /^Failed \(BackoffLimitExceeded\)$/, 30_000);
+    expect(await trueTypes('settle')).to.deep.equal(['SuccessCriteriaMet', 'Complete']);
+    expect(await trueTypes('doomed')).to.deep.equal(['FailureTarget', 'Failed']);
   });
 });

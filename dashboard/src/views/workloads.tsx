@@ -9,7 +9,7 @@ import { ago, byName, useLive, type Cluster } from '../cluster.js';
 import { Link } from '../link.js';
 import type { LiveList, ObjectLike } from '../live.js';
 import { podsHref } from '../router.js';
-import { deploymentSummary, formatDuration, jobSummary, podSelector, quotaLines, type QuotaLine } from '../workloads.js';
+import { deploymentSummary, formatDuration, jobSummary, jobTone, podSelector, quotaLines, type QuotaLine } from '../workloads.js';
 
 const ROWS = 200;
 
@@ -123,12 +123,11 @@ function Jobs(props: { list: LiveList<Job> }) {
               const s = jobSummary(j, now);
               const ns = j.metadata.namespace ?? 'default';
               const name = j.metadata.name ?? '';
-              const tone = s.phase === 'Complete' ? 'ok' : s.phase === 'Failed' || s.phase === 'Failing' ? 'bad' : 'progress';
               return (
                 <tr key={j.metadata.uid} data-job={`${ns}/${name}`}>
                   <td>{ns}</td>
                   <td><PodsLink namespace={ns} name={name} selector={podSelector(j, name.length <= 63 ? `job-name=${name}` : undefined)} /></td>
-                  <td class={`status tone-${tone}`}>{s.phase}{s.reason ? ` (${s.reason})` : ''}</td>
+                  <td class={`status tone-${jobTone(s.phase)}`}>{s.phase}{s.reason ? ` (${s.reason})` : ''}</td>
                   <td class="completions">{s.completions}</td>
                   <td class="active">{s.active}</td>
                   <td class="failed">{s.failed}</td>
