@@ -8,6 +8,7 @@ import { podGcController } from './pod-gc/controller.js';
 import { replicaSetControllerDefinition } from './replicaset/controller.js';
 import { deploymentControllerDefinition } from './deployment/controller.js';
 import { resourceQuotaController } from './resource-quota/controller.js';
+import { kueueControllerDefinition } from './kueue/controller.js';
 
 export const CONTROLLERS: readonly ControllerDefinition[] = [
   nodeLifecycleController,
@@ -18,4 +19,5 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   resourceQuotaController,
   replicaSetControllerDefinition,
   deploymentControllerDefinition,
+  kueueControllerDefinition,
 ];

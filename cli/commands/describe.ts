@@ -19,6 +19,7 @@ import { DescribeWriter, describeTree, keyValues } from '../output/describe.js';
 import { parseTargets, refFor } from '../resources.js';
 import { selectorQuery } from './get.js';
 import { describeQuota } from './quota.js';
+import { describeWorkload } from './describe-workload.js';
 
 export interface DescribeOptions {
   selector?: string;
@@ -380,6 +381,9 @@ async function describeOne(cli: Cli, info: ResourceInfo, obj: KubeObject & Recor
       break;
     case 'ResourceQuota':
       describeQuota(w, obj);
+      break;
+    case 'Workload':
+      describeWorkload(w, obj);
       break;
     case 'Namespace':
       header(w, obj, false);
