@@ -5,7 +5,7 @@
 
 export interface BenchPreset {
   /** The benchmark module under bench/. */
-  script: 'e2e' | 'bind' | 'apiserver' | 'watchers' | 'store' | 'jobs';
+  script: 'e2e' | 'bind' | 'apiserver' | 'watchers' | 'store' | 'jobs' | 'fairshare';
   /** What it shows, for --list. */
   about: string;
   env: Record<string, string>;
@@ -39,6 +39,12 @@ export const PRESETS: Record<string, BenchPreset> = {
     about: '100 Jobs × 1,000 pods on 5,000 hollow nodes, beside the one-POST-per-pod rate',
     env: {},
     args: ['--preset=16core'],
+  },
+  'fairshare-2core': {
+    script: 'fairshare',
+    about: 'Kueue fair sharing: tenants with weights 1, 2, 3 borrowing a cohort, then one reclaiming its quota (8 hollow nodes × 8 cpu)',
+    env: {},
+    args: ['--phase=90s', '--settle=20s'],
   },
   'scaleout-2-16core': {
     script: 'e2e',
