@@ -29,6 +29,7 @@ import { Quantity } from '../shared/quantity.js';
 import { ExperimentCluster } from '../experiments/cluster.js';
 import { renderSvg } from '../experiments/plot.js';
 import { startControllerManagerProcess, type ControllerManagerProcess } from '../test/controllers/helpers.js';
+import type { SchedulerProcess } from '../test/schedulers/scheduler-process.js';
 import { formatTable } from './measure.js';
 
 const USAGE = `Usage: npm run bench:fairshare -- [flags]
@@ -142,10 +143,11 @@ async function main(): Promise<void> {
   console.error(`bench:fairshare: ${NODES} hollow nodes × ${NODE_CPU} cpu = ${CAPACITY} cpu; two phases of ${PHASE_MS / 1000} s`);
   const cluster = await ExperimentCluster.start({ nodes: NODES, cpu: String(NODE_CPU), memory: `${NODE_CPU * 4}Gi`, pods: 110 });
   let manager: ControllerManagerProcess | undefined;
+  let schedulers: SchedulerProcess[] = [];
   const stopSubmitting: (() => void)[] = [];
   try {
     const client = cluster.client;
-    await cluster.startSchedulers([{ name: SCHEDULER, profile: 'default', conflictMode: 'fine', args: [] }]);
+    schedulers = await cluster.startSchedulers([{ name: SCHEDULER, profile: 'default', conflictMode: 'fine', args: [] }]);
     manager = await startControllerManagerProcess({ server: cluster.url, fromDist: process.env.CELL_RUN_FROM === 'dist' });
 
     await client.create({ group: 'kueue.x-k8s.io', version: 'v1beta1', resource: 'resourceflavors' }, { apiVersion: KUEUE_API_VERSION, kind: 'ResourceFlavor', metadata: { name: FLAVOR }, spec: {} });
@@ -210,6 +212,7 @@ async function main(): Promise<void> {
   } finally {
     stopSubmitting.forEach((s) => s());
     await manager?.stop('SIGTERM', 10_000);
+    await Promise.all(schedulers.map((s) => s.stop()));
     await cluster.stop();
   }
 }
