@@ -1,16 +1,20 @@
 // Creating many pods for one owner, as Kubernetes' controllers do it:
-//   - slow start: a batch of 1, then 2, 4, 8, … in parallel, stopping at the first batch with a
-//     failure, so a quota or validation error costs one request rather than thousands. Parallel
-//     POSTs reach the API server together, whose group committer writes them to etcd in few txns.
+//   - slow start: a batch of 1, then 2, 4, 8, … , stopping at the first batch with a failure, so a
+//     quota or validation error costs one request rather than thousands. Each batch is one
+//     multi-object create (ApiClient.createMany: one request, each pod created, validated and
+//     admitted as if POSTed alone, all committed to etcd together by the API server's group
+//     committer), so a batch costs one round trip and the API server one request's overhead.
 //   - expectations: after asking for N creates (or deletes) for an owner, the controller does not
 //     act on that owner again until its informer has seen them, so a lagging cache never makes it
 //     create the same pods twice.
+
+import { InternalError } from '../shared/errors.js';
 
 /** Kubernetes' SlowStartInitialBatchSize. */
 export const SLOW_START_INITIAL_BATCH = 1;
 
 export interface SlowStartResult {
-  /** How many calls of `fn` succeeded. */
+  /** How many items were created. */
   succeeded: number;
   /** How many were never attempted because an earlier batch failed. */
   skipped: number;
@@ -18,25 +22,39 @@ export interface SlowStartResult {
   error?: unknown;
 }
 
+/** What became of one item of a batch (ApiClient.createMany's outcomes are of this shape). */
+export type BatchOutcome = { ok: true } | { ok: false; error: unknown };
+
 /**
- * Calls `fn(i)` for i in [0, count) in doubling batches (each batch in parallel), stopping after the
- * first batch in which any call failed.
+ * Runs `runBatch` on the indexes [0, count) in doubling batches — [0], [1, 2], [3 … 6], … — one
+ * batch at a time, stopping after the first batch in which any item failed. `runBatch` answers
+ * each item's outcome in order; if it throws, every item of its batch failed.
  */
-export async function slowStartBatch(count: number, fn: (index: number) => Promise<void>, initialBatch = SLOW_START_INITIAL_BATCH): Promise<SlowStartResult> {
+export async function slowStartBatch(
+  count: number,
+  runBatch: (indexes: number[]) => Promise<readonly BatchOutcome[]>,
+  initialBatch = SLOW_START_INITIAL_BATCH,
+): Promise<SlowStartResult> {
   let next = 0;
   let batch = Math.min(Math.max(1, initialBatch), count);
   let succeeded = 0;
   while (next < count) {
     const indexes = Array.from({ length: batch }, (_, k) => next + k);
     next += batch;
-    const results = await Promise.allSettled(indexes.map((i) => fn(i)));
+    let outcomes: readonly BatchOutcome[];
+    try {
+      outcomes = await runBatch(indexes);
+    } catch (err) {
+      outcomes = indexes.map(() => ({ ok: false, error: err }));
+    }
     let error: unknown;
     let failed = false;
-    for (const r of results) {
-      if (r.status === 'fulfilled') succeeded++;
+    for (let k = 0; k < indexes.length; k++) {
+      const o = outcomes[k] ?? { ok: false, error: new InternalError(`no outcome for item ${indexes[k]} of a batch of ${indexes.length}`) };
+      if (o.ok) succeeded++;
       else if (!failed) {
         failed = true;
-        error = r.reason;
+        error = o.error;
       }
     }
     if (failed) return { succeeded, skipped: count - next, error };

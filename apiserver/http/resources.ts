@@ -26,6 +26,7 @@ import { exchangeOf } from './exchange.js';
 import { releaseInflight } from './inflight.js';
 import { WatchStream } from './watch.js';
 import { boolParam, dryRunParam, dryRunValues, intParam } from './query.js';
+import { createEach, createListItems, isCreateList } from './bulk-create.js';
 import { requestedPropagation, type DeletionPropagation } from '../../shared/api/propagation.js';
 import { validateDeleteOptions } from '../../shared/api/validation.js';
 
@@ -271,8 +272,19 @@ export class ResourceRouter {
         return;
       case 'create': {
         const body = await readObjectBody(req, this.o.maxRequestBytes);
+        const opts = { ...writeOptions(query), ...this.rbacAdmission(def.resource, user) };
+        if (isCreateList(body)) {
+          // Many objects in one request (bulk-create.ts): each created exactly as a single one is.
+          const items = createListItems(body);
+          const created = await createEach(items, async (item) => {
+            this.o.authorizer.nodeMayCreate(user, attrs, nameIn(item));
+            return rest.create(ns, item, opts);
+          }, this.o.log);
+          sendJson(res, 200, created);
+          return;
+        }
         this.o.authorizer.nodeMayCreate(user, attrs, nameIn(body));
-        const obj = await rest.create(ns, body, { ...writeOptions(query), ...this.rbacAdmission(def.resource, user) });
+        const obj = await rest.create(ns, body, opts);
         this.respond(req, res, served, 201, obj, query);
         return;
       }
@@ -382,8 +394,9 @@ export class ResourceRouter {
   }
 }
 
-/** `metadata.name` of a request body, when it is a string. */
+/** `metadata.name` of a request body (or of an item of a List), when it is a string. */
 function nameIn(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
   const meta = (body as { metadata?: unknown }).metadata;
   const name = typeof meta === 'object' && meta !== null ? (meta as { name?: unknown }).name : undefined;
   return typeof name === 'string' ? name : undefined;

@@ -71,10 +71,20 @@ export function nowTimestamp(at = Date.now()): string {
 }
 
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+/**
+ * Random bytes for generateName suffixes, drawn from a pool refilled 4 KiB at a time: a call to
+ * the system's generator per name cost more than the rest of naming (a controller's bulk create
+ * names hundreds of pods in one request).
+ */
+let suffixPool = Buffer.alloc(0);
+let suffixPoolAt = 0;
 function randomSuffix(n = 5): string {
-  const bytes = randomBytes(n);
+  if (suffixPoolAt + n > suffixPool.length) {
+    suffixPool = randomBytes(4096);
+    suffixPoolAt = 0;
+  }
   let s = '';
-  for (const b of bytes) s += GENERATE_ALPHABET[b % GENERATE_ALPHABET.length];
+  for (let i = 0; i < n; i++) s += GENERATE_ALPHABET[suffixPool[suffixPoolAt++]! % GENERATE_ALPHABET.length];
   return s;
 }
 

@@ -633,9 +633,7 @@ export class JobController implements Controller {
     await this.ensurePodGroup(job);
     this.expectations.expect(key, count, 0);
     const ref = { ...PODS, namespace: job.metadata.namespace };
-    const result = await slowStartBatch(count, async (i) => {
-      await this.client.create<Pod>(ref, podForJob(job, indexes?.[i], annotations[i]));
-    });
+    const result = await slowStartBatch(count, (batch) => this.client.createMany<Pod>(ref, batch.map((i) => podForJob(job, indexes?.[i], annotations[i]))));
     // Creates that failed or never ran will not be observed.
     for (let i = result.succeeded; i < count; i++) this.expectations.creationObserved(key);
     if (result.error !== undefined) {

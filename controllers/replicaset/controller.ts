@@ -231,9 +231,8 @@ export class ReplicaSetController implements Controller {
       const want = Math.min(-diff, BURST_REPLICAS);
       this.expectations.expect(key, want, 0);
       const body = podFromTemplate(rs);
-      const result = await slowStartBatch(want, async () => {
-        await this.client.create({ ...PODS, namespace: rs.metadata.namespace }, body);
-      });
+      const ref = { ...PODS, namespace: rs.metadata.namespace };
+      const result = await slowStartBatch(want, (batch) => this.client.createMany(ref, batch.map(() => body)));
       // Creates that failed or never ran will never be observed: stop waiting for them.
       for (let i = result.succeeded; i < want; i++) this.expectations.creationObserved(key);
       if (result.error !== undefined) {

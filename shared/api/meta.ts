@@ -89,6 +89,12 @@ export function listSchemaOf<T extends z.ZodTypeAny>(item: T) {
   });
 }
 
+/**
+ * Objects one multi-object create may carry: a `v1 List` POSTed to a collection, answered with a
+ * `v1 List` of each item's object or Status, in order (apiserver/http/bulk-create.ts).
+ */
+export const MAX_CREATE_LIST_ITEMS = 500;
+
 export const StatusCauseSchema = z.object({
   reason: z.string().optional(),
   message: z.string().optional(),

@@ -2,16 +2,12 @@ import { expect } from 'chai';
 import { Expectations, slowStartBatch } from '../../../controllers/pod-creation.js';
 
 describe('controllers: slow-start pod creation', () => {
-  it('creates in doubling parallel batches: 1, 2, 4, 8, then the rest', async () => {
+  it('creates in doubling batches, one at a time: 1, 2, 4, 8, then the rest', async () => {
     const batches: number[][] = [];
-    let inFlight: number[] = [];
-    const res = await slowStartBatch(20, async (i) => {
-      inFlight.push(i);
+    const res = await slowStartBatch(20, async (indexes) => {
+      batches.push(indexes);
       await new Promise((r) => setImmediate(r));
-      if (inFlight.length) {
-        batches.push(inFlight);
-        inFlight = [];
-      }
+      return indexes.map(() => ({ ok: true as const }));
     });
     expect(res).to.deep.equal({ succeeded: 20, skipped: 0 });
     expect(batches.map((b) => b.length)).to.deep.equal([1, 2, 4, 8, 5]);
@@ -20,15 +16,25 @@ describe('controllers: slow-start pod creation', () => {
 
   it('stops after the first batch with a failure, reporting what it skipped', async () => {
     const called: number[] = [];
-    const res = await slowStartBatch(100, async (i) => {
-      called.push(i);
-      if (i === 4) throw new Error('exceeded quota');
+    const res = await slowStartBatch(100, async (indexes) => {
+      called.push(...indexes);
+      return indexes.map((i) => (i === 4 ? { ok: false as const, error: new Error('exceeded quota') } : { ok: true as const }));
     });
-    // Batches 0 | 1-2 | 3-6: index 4 fails inside the third, which still runs to its end.
-    expect(called.sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 4, 5, 6]);
+    // Batches 0 | 1-2 | 3-6: index 4 fails inside the third, whose other items are still created.
+    expect(called).to.deep.equal([0, 1, 2, 3, 4, 5, 6]);
     expect(res.succeeded).to.equal(6);
     expect(res.skipped).to.equal(93);
     expect(String(res.error)).to.contain('exceeded quota');
+  });
+
+  it('counts a batch that throws as failed in every item', async () => {
+    const res = await slowStartBatch(10, async (indexes) => {
+      if (indexes.length > 1) throw new Error('connection refused');
+      return [{ ok: true as const }];
+    });
+    expect(res.succeeded).to.equal(1);
+    expect(res.skipped).to.equal(7);
+    expect(String(res.error)).to.contain('connection refused');
   });
 
   it('does nothing for zero', async () => {
