@@ -29,20 +29,11 @@ import { boolParam, dryRunParam, dryRunValues, intParam } from './query.js';
 import { createEach, createListItems, isCreateList } from './bulk-create.js';
 import { requestedPropagation, type DeletionPropagation } from '../../shared/api/propagation.js';
 import { validateDeleteOptions } from '../../shared/api/validation.js';
+import type { ResourceDefinition } from '../registry/definitions.js';
 
-/** A resource as the HTTP layer serves it. */
-export interface ServedResource {
+/** A resource as the HTTP layer serves it: its definition (field selectors, subresources, verbs, names) and its REST layer. */
+export interface ServedResource extends Omit<ResourceDefinition, 'info' | 'def'> {
   rest: RestResource;
-  /** Field selector names this resource supports. */
-  fieldSelectors: readonly string[];
-  fieldsOf(obj: KubeObject): Record<string, string>;
-  /** Subresources the resource has (for 404s and discovery). */
-  subresources: readonly string[];
-  /** Verbs the resource allows (Placement is create-only, NodeAllocation read-only). */
-  verbs: readonly string[];
-  singularName: string;
-  shortNames: readonly string[];
-  categories: readonly string[];
 }
 
 /** A custom verb: pods/binding, pods/log, placements. Returns a body to send, or undefined when it responded itself. */

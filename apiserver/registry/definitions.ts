@@ -8,9 +8,12 @@ import type { ResourceDef } from './rest.js';
 export interface ResourceDefinition {
   info: ResourceInfo;
   def: ResourceDef;
+  /** Field selector names this resource supports. */
   fieldSelectors: readonly string[];
   fieldsOf(obj: KubeObject): Record<string, string>;
+  /** Subresources the resource has (for 404s and discovery). */
   subresources: readonly string[];
+  /** Verbs the resource allows (Placement is create-only, NodeAllocation read-only). */
   verbs: readonly string[];
   singularName: string;
   shortNames: readonly string[];

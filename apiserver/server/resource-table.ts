@@ -41,16 +41,8 @@ export function buildResourceTable(
     namespaceStore.peekFresh(namespaceStore.key(undefined, name)) ?? namespaceStore.tryGet(undefined, name);
   for (const d of resourceDefinitions()) {
     const objects = d.def.resource === 'namespaces' ? namespaceStore : storeFor(d.def);
-    const served: ServedResource = {
-      rest: new RestResource(d.def, objects, lookupNamespace),
-      fieldSelectors: d.fieldSelectors,
-      fieldsOf: d.fieldsOf,
-      subresources: d.subresources,
-      verbs: d.verbs,
-      singularName: d.singularName,
-      shortNames: d.shortNames,
-      categories: d.categories,
-    };
+    const { info: _info, def: _def, ...definition } = d;
+    const served: ServedResource = { ...definition, rest: new RestResource(d.def, objects, lookupNamespace) };
     resources.set(d.def.resource, served);
     byGvr.set(`${d.def.group}/${d.def.version}/${d.def.resource}`, served);
   }
