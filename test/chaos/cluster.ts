@@ -56,6 +56,9 @@ export const NAMESPACE = 'chaos';
 /** Touched by heal probes: a write through the API succeeds. */
 export const PROBE_NAMESPACE = 'chaos-probe';
 export const REAL_LABEL = 'cell.dev/chaos-real';
+/** On every hollow node: the queue tenants' ResourceFlavor stands for these nodes (tenants.ts). */
+export const HOLLOW_POOL_LABEL = 'cell.dev/chaos-pool';
+export const HOLLOW_POOL = 'hollow';
 export const BINPACK_SCHEDULER = 'chaos-binpack';
 export const ETCD_PREFIX = '/chaos';
 const HEARTBEAT = '5s';
@@ -450,7 +453,7 @@ export class ChaosCluster {
         new AgentManaged(
           id,
           this,
-          [...common(id), `--hollow-nodes=${n}`, `--node-prefix=${prefix}`, `--cpu=${this.opts.hollowCpu}`, `--memory=${this.opts.hollowMemory}`, '--node-ip=127.0.0.1'],
+          [...common(id), `--hollow-nodes=${n}`, `--node-prefix=${prefix}`, `--cpu=${this.opts.hollowCpu}`, `--memory=${this.opts.hollowMemory}`, `--labels=${HOLLOW_POOL_LABEL}=${HOLLOW_POOL}`, '--node-ip=127.0.0.1'],
           Array.from({ length: n }, (_, k) => `${prefix}${k}`),
         ),
       );

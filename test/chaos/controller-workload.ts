@@ -8,10 +8,11 @@ import type { Deployment } from '../../shared/api/apps.js';
 import type { Job } from '../../shared/api/batch.js';
 import type { Container } from '../../shared/api/core.js';
 import type { ApiClient, ResourceRef } from '../../shared/client/http-client.js';
-import { AlreadyExistsError, errorMessage, InternalError, TimeoutError, TooManyRequestsError, UnavailableError } from '../../shared/errors.js';
+import { AlreadyExistsError, errorMessage } from '../../shared/errors.js';
 import { RUN_SECONDS_ANNOTATION } from '../../agent/hollow.js';
 import { NAMESPACE } from './cluster.js';
 import type { FaultRecord, PlannedFault } from './faults.js';
+import { retryThroughFaults } from './retry.js';
 
 export interface ControllerWorkloadOptions {
   deployments: number;
@@ -39,10 +40,6 @@ const PRIORITY = 2000;
 const POLL_MS = 500;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function retryable(err: unknown): boolean {
-  return err instanceof UnavailableError || err instanceof TimeoutError || err instanceof InternalError || err instanceof TooManyRequestsError;
-}
 
 function container(image: string): Container {
   return { name: 'main', image, command: ['sleep', '3600'], resources: { requests: { cpu: '50m', memory: '32Mi' } } };
@@ -225,16 +222,8 @@ export class ControllerWorkload {
     }
   }
 
-  /** Retry through faults (unavailable, timeouts, 5xx, 429) for up to two minutes. */
+  /** Retry through faults (retry.ts). */
   private async retry(what: string, fn: () => Promise<void>): Promise<void> {
-    const deadline = Date.now() + 120_000;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!retryable(err) || Date.now() > deadline) throw new Error(`controller workload: ${what} failed after ${attempt + 1} attempts: ${String(err)}`);
-        await sleep(Math.min(2000, 100 * 2 ** attempt) * (0.5 + this.random() / 2));
-      }
-    }
+    await retryThroughFaults(`controller workload: ${what}`, fn, this.random);
   }
 }

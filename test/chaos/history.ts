@@ -4,6 +4,7 @@
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 import { positionDeletes, readStamp, versionOf } from '../../apiserver/storage/resource-version.js';
 import type { Pod } from '../../shared/api/core.js';
+import type { ClusterQueue, Workload } from '../../shared/api/kueue.js';
 import { podRequests } from '../../shared/pod-resources.js';
 import { parseResourceList, type ResourceList } from '../../shared/resources.js';
 
@@ -40,6 +41,9 @@ export type Decoded =
   | { kind: 'node'; node: NodeRec }
   | { kind: 'ledger'; uids: string[] }
   | { kind: 'event'; event: EventRec }
+  /** Queue ledgers are judged by the API server's own declaration, which reads whole objects. */
+  | { kind: 'clusterqueue'; cq: ClusterQueue }
+  | { kind: 'workload'; wl: Workload }
   | { kind: 'other' };
 
 export interface KvChange {
@@ -92,6 +96,8 @@ export function decode(key: string, stored: Buffer): Decoded {
     const alloc = JSON.parse(value) as { spec?: { pods?: { uid: string }[] } };
     return { kind: 'ledger', uids: (alloc.spec?.pods ?? []).map((p) => p.uid) };
   }
+  if (resource === 'clusterqueues') return { kind: 'clusterqueue', cq: JSON.parse(value) as ClusterQueue };
+  if (resource === 'workloads') return { kind: 'workload', wl: JSON.parse(value) as Workload };
   if (resource === 'events') {
     const ev = JSON.parse(value) as { reason?: string; involvedObject?: { uid?: string } };
     return { kind: 'event', event: { uid: ev.involvedObject?.uid ?? '', reason: ev.reason ?? '' } };

@@ -8,13 +8,16 @@
 //                pending with a FailedScheduling reason; one gone must have been preempted;
 //   watch        the watch consumer's (key, resourceVersion, type) sequence equals etcd's history
 //                of the namespace's pod keys over the same revisions: every change once, in order;
-//   deployment, job, orphan   the controllers' end state (controller-invariants.ts).
+//   deployment, job, orphan   the controllers' end state (controller-invariants.ts);
+//   queue        at every revision that changed a ClusterQueue or Workload, the queue ledgers of
+//                the cohorts it touched, and the queued Jobs' end state (queue-invariants.ts).
 import type { CreatedPod } from './workload.js';
 import { isTerminal, type EtcdReader, type KvChange, type NodeRec, type PodRec } from './history.js';
+import { QueueReplay, type QueueFigures } from './queue-invariants.js';
 import type { SeenEvent } from './watch.js';
 
 export interface Violation {
-  invariant: 'over-commit' | 'bound-twice' | 'lost' | 'watch' | 'crash' | 'heal' | 'deployment' | 'job' | 'orphan';
+  invariant: 'over-commit' | 'bound-twice' | 'lost' | 'watch' | 'crash' | 'heal' | 'deployment' | 'job' | 'orphan' | 'queue';
   message: string;
 }
 
@@ -93,13 +96,15 @@ export interface ReplayResult {
   preempted: number;
   /** Each of the namespace's pod keys' changes, compactly, for violation messages. */
   trails: Map<string, string[]>;
+  /** The queue ledgers' replay. */
+  queues: QueueFigures;
 }
 
 /**
- * Replay the history from the state at `startRevision` to the last change, checking over-commit
- * and double binding after every revision.
+ * Replay the history from the state at `startRevision` to the last change, checking over-commit,
+ * double binding and the queue ledgers after every revision.
  */
-export async function replay(reader: EtcdReader, startRevision: number, changes: KvChange[], namespace: string): Promise<ReplayResult> {
+export async function replay(reader: Pick<EtcdReader, 'rangeAt'>, startRevision: number, changes: KvChange[], namespace: string): Promise<ReplayResult> {
   const usage = new Usage();
   const violations: Violation[] = [];
   const uids = new Map<string, { key: string; deleted: boolean; preempted: boolean }>();
@@ -116,6 +121,7 @@ export async function replay(reader: EtcdReader, startRevision: number, changes:
     else overflow.set(v.invariant, (overflow.get(v.invariant) ?? 0) + 1);
   };
   const overflow = new Map<Violation['invariant'], number>();
+  const queues = new QueueReplay(push);
 
   const setLedger = (node: string, list: string[] | undefined, rev: number, dirty: Set<string>) => {
     for (const uid of ledgers.get(node) ?? []) if (ledgerOf.get(uid) === node) ledgerOf.delete(uid);
@@ -151,6 +157,7 @@ export async function replay(reader: EtcdReader, startRevision: number, changes:
       notePod(key, value.pod, startRevision);
     } else if (value.kind === 'node') usage.nodes.set(name, value.node);
     else if (value.kind === 'ledger') setLedger(name, value.uids, startRevision, initDirty);
+    else queues.apply(key, value, startRevision);
   }
   let revisionsChecked = 0;
   const checkRevision = (rev: number, touched: Set<string>, dirty: Set<string>) => {
@@ -163,6 +170,7 @@ export async function replay(reader: EtcdReader, startRevision: number, changes:
         push({ invariant: 'bound-twice', message: `pod uid ${uid} is in the allocation ledgers of ${a} and ${b} at revision ${rev}` });
       }
     }
+    queues.endRevision(rev);
   };
   for (const n of usage.allNodes()) for (const m of usage.check(n)) push({ invariant: 'over-commit', message: `${m} at revision ${startRevision}` });
   checkRevision(startRevision, new Set(), initDirty);
@@ -210,6 +218,8 @@ export async function replay(reader: EtcdReader, startRevision: number, changes:
       setLedger(name, c.type === 'put' && c.value?.kind === 'ledger' ? c.value.uids : undefined, c.revision, dirty);
     } else if (resource === 'events' && c.type === 'put' && c.value?.kind === 'event' && c.value.event.reason === 'FailedScheduling') {
       failedScheduling.add(c.value.event.uid);
+    } else {
+      queues.apply(c.key, c.type === 'put' ? c.value : undefined, c.revision);
     }
   }
   if (rev >= 0) checkRevision(rev, touched, dirty);
@@ -227,6 +237,7 @@ export async function replay(reader: EtcdReader, startRevision: number, changes:
     failedScheduling,
     preempted,
     trails,
+    queues: queues.figures,
   };
 }
 

@@ -4,6 +4,7 @@ import { formatTable, percentile } from '../../bench/measure.js';
 import type { Crash } from './cluster.js';
 import { FAULT_KINDS, type FaultRecord } from './faults.js';
 import type { Outcome, Violation } from './invariants.js';
+import type { QueueFigures, QueuedJobOutcome } from './queue-invariants.js';
 import type { PodKind } from './workload.js';
 
 export interface ChaosSummary {
@@ -30,6 +31,8 @@ export interface ChaosSummary {
   audit: string;
   /** The Deployments' and Jobs' figures and what each controller-manager-kill met under way. */
   controllers: { deployments: number; replicas: number; rollouts: number; jobs: number; completions: number; jobPodsCreated: number; ownedPods: number; replicaSets: number; overlaps: string[] };
+  /** The queue tenants: the ledgers replayed, and where their Jobs ended. */
+  queues: QueueFigures & { sampledRevisions: number; submitted: number; jobs: QueuedJobOutcome };
   crashes: Crash[];
   unclean: { process: string; code: number | null }[];
   violations: Violation[];
@@ -86,6 +89,27 @@ export function formatReport(r: ChaosSummary): string {
   out.push(`  jobs:         ${count('job') === 0 ? 'complete' : 'VIOLATED'} — ${ctl.jobs} Jobs of ${ctl.completions} completions, ${ctl.jobPodsCreated} pods created in all`);
   out.push(`  orphans:      ${count('orphan') === 0 ? 'none' : 'VIOLATED'} — ${ctl.ownedPods} pods with a controller at the end`);
   for (const line of ctl.overlaps) out.push(`                ${line}`);
+  const q = r.queues;
+  const preemptions = Object.entries(q.preemptions).map(([reason, n]) => `${n} ${reason}`).join(', ');
+  out.push(`  queues:       ${count('queue') === 0 ? 'none over quota' : 'VIOLATED'} — ${q.revisionsChecked} revisions that changed a ClusterQueue or Workload re-checked (${q.cohortChecks} cohort checks, ` +
+    `${q.violations} violations) and ${q.sampledRevisions} sampled revisions read as ranges, by the API server's own ledger declaration`);
+  const most = [...q.preemptedTimes].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([wl, n]) => `${wl} ${n}×`).join(', ');
+  out.push(`                ${q.admissions} admissions, ${q.releases} releases, ${Object.values(q.preemptions).reduce((a, b) => a + b, 0)} preemptions${preemptions ? ` (${preemptions}` : ''}` +
+    `${most ? `; most preempted: ${most})` : preemptions ? ')' : ''}`);
+  const [mostKey, mostTimes] = [...q.preemptedTimes].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
+  if (mostTimes > 1) {
+    // The most preempted Workload's story, and its preemptors' (a preemption loop shows here).
+    const trail = q.trails.get(mostKey) ?? [];
+    const preemptors = [...new Set(trail.flatMap((t) => / by (\S+)\)$/.exec(t)?.[1] ?? []))];
+    const story = (wl: string) => {
+      const t = q.trails.get(wl) ?? [];
+      return t.length <= 16 ? t.join(' ') : `${t.slice(0, 16).join(' ')} … ${t.length - 16} more`;
+    };
+    for (const wl of [mostKey, ...preemptors]) out.push(`                ${wl}: ${story(wl)}`);
+  }
+  out.push(`                peak reserved (borrowed): ${[...q.peaks].map(([id, p]) => `${id} ${p.reserved.toString()} (${p.borrowed.toString()})`).join(', ') || 'none'}`);
+  const j = q.jobs;
+  out.push(`                queued Jobs: ${q.submitted} submitted; at the end ${j.finished} finished, ${j.running} admitted and running, ${j.pendingWithReason} waiting with a reason`);
   out.push(`  crashes:      ${r.crashes.length === 0 ? 'none (only injected kills)' : r.crashes.map((c) => `${c.process} at ${s(c.atMs)}s (code ${c.code}, signal ${c.signal})`).join('; ')}`);
   if (r.unclean.length > 0) out.push(`  unclean exit on SIGTERM: ${r.unclean.map((u) => `${u.process} (${u.code})`).join(', ')}`);
 

@@ -1,6 +1,7 @@
 // `npm run test:chaos` (the full form): node --import tsx test/chaos/run.ts [--seed=N] [--pods=N]
-// [--duration=SECONDS] [--hollow-nodes=N] [--faults=N] [--verbose]. Prints the closing note on
-// stdout and exits 1 on any violation.
+// [--duration=SECONDS] [--hollow-nodes=N] [--faults=N] [--tenant-rounds=N] [--verbose]. Prints the
+// closing note on stdout and exits 1 on any violation. --tenant-rounds: rounds of queued Jobs the
+// queue tenants submit (default one per minute of the window; 0: no tenants).
 import { parseArgs } from 'node:util';
 import { runChaos } from './runner.js';
 
@@ -11,6 +12,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '300' },
     'hollow-nodes': { type: 'string', default: '100' },
     faults: { type: 'string' },
+    'tenant-rounds': { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
   strict: true,
@@ -32,6 +34,7 @@ try {
     durationMs: int('duration', values.duration) * 1000,
     hollowNodes: int('hollow-nodes', values['hollow-nodes']),
     ...(values.faults !== undefined ? { faults: int('faults', values.faults) } : {}),
+    ...(values['tenant-rounds'] !== undefined ? { tenants: { rounds: int('tenant-rounds', values['tenant-rounds']) } } : {}),
     verbose: values.verbose,
   });
 } catch (err) {

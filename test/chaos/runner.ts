@@ -1,6 +1,7 @@
-// One chaos run, start to finish: the cluster, the watch consumer, the workload and the fault
-// injector at once; then everything restarted, a settle period, and the invariants judged from
-// etcd's history. Used by run.ts (`npm run test:chaos`) and chaos.test.ts (the short CI form).
+// One chaos run, start to finish: the cluster, the watch consumer, the workloads (pods, Deployments
+// and Jobs, queue tenants) and the fault injector at once; then everything restarted, a settle
+// period, and the invariants judged from etcd's history. Used by run.ts (`npm run test:chaos`) and
+// chaos.test.ts (the short CI form).
 import type { Pod } from '../../shared/api/core.js';
 import { ApiClient } from '../../shared/client/http-client.js';
 import { errorMessage } from '../../shared/errors.js';
@@ -16,7 +17,10 @@ import { InformerConsumer } from './informer-consumer.js';
 import { hollowCpuFor, Workload, type PodKind } from './workload.js';
 import { ControllerWorkload, type ControllerWorkloadOptions } from './controller-workload.js';
 import { checkControllers } from './controller-invariants.js';
+import { checkQueuesAt, queuedJobOutcomes } from './queue-invariants.js';
+import { TENANTS, TenantWorkload, type TenantOptions } from './tenants.js';
 import { versionAfter } from '../../apiserver/storage/resource-version.js';
+import { AuditReportSchema, type ViolationKind } from '../../shared/api/audit.js';
 
 export interface ChaosConfig {
   seed: number;
@@ -32,6 +36,8 @@ export interface ChaosConfig {
   faults?: number;
   /** Deployments (rolled out once in the window) and Jobs (started in it). */
   controllers?: ControllerWorkloadOptions;
+  /** Queue tenants' rounds of queued Jobs (tenants.ts); default one per minute of the window. */
+  tenants?: TenantOptions;
   /** Longest wait for the cluster to settle after the window. */
   settleMs?: number;
   verbose?: boolean;
@@ -47,6 +53,9 @@ export interface ChaosResult {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export const DEFAULT_CONTROLLER_WORKLOAD: ControllerWorkloadOptions = { deployments: 3, replicas: 4, jobs: 3, completions: 6, parallelism: 2 };
+
+/** The audit's findings about queue ledgers (the rest are about nodes and namespace quotas). */
+const QUEUE_AUDIT_KINDS: ReadonlySet<ViolationKind> = new Set(['QueueUsageMismatch', 'OverQueueQuota', 'UnknownQueue', 'OverCohortQuota']);
 
 /** Settled: nothing terminating, every unbound pod carries its Unschedulable reason, real pods done. */
 async function settled(client: ApiClient): Promise<{ done: boolean; why: string }> {
@@ -99,6 +108,8 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     // After both consumers start: the informer's first list must find no pods, so that every
     // pod it reports afterwards comes from its watch, in etcd's order.
     await controllers.setup();
+    const tenants = new TenantWorkload(client, cfg.durationMs, cfg.tenants ?? { rounds: Math.max(1, Math.round(cfg.durationMs / 60_000)) }, seededRandom(cfg.seed ^ 0x7e4a), log);
+    await tenants.setup();
 
     const faultCount = cfg.faults ?? Math.max(FAULT_KINDS.length, Math.round(cfg.durationMs / 12_000));
     const plan = planFaults(seededRandom(cfg.seed ^ 0x5eed), cfg.durationMs, faultCount);
@@ -115,12 +126,13 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     }, Math.max(2000, cfg.durationMs / 8));
     const progress = setInterval(() => log(`progress: ${workload.createdCount}/${cfg.pods} pods created, watch at ${consumer!.resourceVersion}, ${injector.records.length}/${plan.length} faults`), 15_000);
     try {
-      await Promise.all([workload.run(), injector.run(plan), controllers.run(plan, cfg.durationMs)]);
+      await Promise.all([workload.run(), injector.run(plan), controllers.run(plan, cfg.durationMs), tenants.run()]);
     } finally {
       clearInterval(sampler);
       clearInterval(progress);
       injector.stop();
       controllers.stop();
+      tenants.stop();
       await workload.stop();
     }
     for (const f of injector.records) if (f.healMs === undefined) violations.push({ invariant: 'heal', message: `${f.kind} of ${f.target} at ${(f.atMs / 1000).toFixed(1)}s did not heal: ${f.detail}` });
@@ -135,6 +147,7 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
         if (state.done) {
           // The Deployments' and Jobs' last steps may still be under way with no pod terminating.
           state = await controllers.settled();
+          if (state.done) state = await tenants.settled();
           if (state.done) break;
         }
       } catch (err) {
@@ -150,7 +163,11 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     const changes = await reader.history(startRevision + 1, endRevision);
     const r = await replay(reader, startRevision, changes, NAMESPACE);
     violations.push(...r.violations);
-    for (const rev of sampled) violations.push(...(await checkAtRevision(reader, rev)));
+    for (const rev of sampled) violations.push(...(await checkAtRevision(reader, rev)), ...(await checkQueuesAt(reader, rev)));
+    // A replay that never met a queue key would pass whatever the queues did.
+    if (tenants.created.length > 0 && r.queues.revisionsChecked === 0) violations.push({ invariant: 'queue', message: `${tenants.created.length} queued Jobs submitted, but the replay saw no ClusterQueue or Workload change` });
+    const queued = await queuedJobOutcomes(reader, endRevision, tenants.created);
+    violations.push(...queued.violations);
 
     const ctl = await checkControllers(reader, endRevision, changes, NAMESPACE, { deployments: controllers.deployments, jobs: controllers.jobs });
     violations.push(...ctl.violations);
@@ -173,9 +190,13 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     let audit = 'not read';
     try {
       const res = await fetch(`${cluster.apiservers[0]!.url}/audit`, { signal: AbortSignal.timeout(60_000) });
-      const a = (await res.json()) as { ok: boolean; revision: number; violations: unknown[] };
-      audit = a.ok ? `ok at revision ${a.revision}` : `${a.violations.length} violations at revision ${a.revision}: ${JSON.stringify(a.violations.slice(0, 3))}`;
-      if (!a.ok) violations.push({ invariant: 'over-commit', message: `API server audit: ${audit}` });
+      const a = AuditReportSchema.parse(await res.json());
+      const ledgers = Object.entries(a.ledgers).map(([kind, n]) => `${n} ${kind}`).join(', ');
+      audit = `${a.ok ? 'ok' : `${a.violations.length} violations`} at revision ${a.revision} (accounts audited: ${ledgers})`;
+      for (const v of a.violations.slice(0, 20)) violations.push({ invariant: QUEUE_AUDIT_KINDS.has(v.kind) ? 'queue' : 'over-commit', message: `API server audit at revision ${a.revision}: ${v.kind}: ${v.message}` });
+      if (a.violations.length > 20) violations.push({ invariant: 'over-commit', message: `API server audit: … and ${a.violations.length - 20} more violations` });
+      const queues = tenants.timetable.length > 0 ? Object.keys(TENANTS).length : 0;
+      if ((a.ledgers['ClusterQueue'] ?? 0) < queues) violations.push({ invariant: 'queue', message: `API server audit checked ${a.ledgers['ClusterQueue'] ?? 0} ClusterQueue ledgers, not the ${queues} of the run` });
     } catch (err) {
       cluster.note(`audit not read: ${errorMessage(err)}`);
     }
@@ -216,6 +237,7 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
         completions: controllers.opts.completions,
         overlaps: controllers.overlaps(injector.records),
       },
+      queues: { ...r.queues, sampledRevisions: sampled.length, submitted: tenants.created.length, jobs: queued },
       crashes: [],
       unclean: [],
       violations,

@@ -10,9 +10,10 @@
 import type { Pod, PodInput } from '../../shared/api/core.js';
 import { POD_GROUP_LABEL } from '../../shared/api/scheduling.js';
 import type { ApiClient, ResourceRef } from '../../shared/client/http-client.js';
-import { AlreadyExistsError, InternalError, NotFoundError, TimeoutError, TooManyRequestsError, UnavailableError } from '../../shared/errors.js';
+import { AlreadyExistsError, NotFoundError } from '../../shared/errors.js';
 import { RUN_SECONDS_ANNOTATION } from '../../agent/hollow.js';
 import { BINPACK_SCHEDULER, NAMESPACE, REAL_LABEL } from './cluster.js';
+import { retryThroughFaults } from './retry.js';
 
 export type PodKind = 'long-running' | 'finishing' | 'gang' | 'real' | 'impossible';
 
@@ -53,10 +54,6 @@ export function hollowCpuFor(pods: number, nodes: number, fill = 0.9): string {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function retryable(err: unknown): boolean {
-  return err instanceof UnavailableError || err instanceof TimeoutError || err instanceof InternalError || err instanceof TooManyRequestsError;
-}
 
 export class Workload {
   readonly created = new Map<string, CreatedPod>();
@@ -276,18 +273,8 @@ export class Workload {
     }
   }
 
-  /** Retry `fn` through faults (unavailable, timeouts, 5xx, 429) for up to two minutes. */
+  /** Retry `fn` through faults (retry.ts). */
   private async retry(what: string, fn: () => Promise<void>): Promise<void> {
-    const deadline = Date.now() + 120_000;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await fn();
-        if (attempt > 0) this.retriedWrites++;
-        return;
-      } catch (err) {
-        if (!retryable(err) || Date.now() > deadline) throw new Error(`workload: ${what} failed after ${attempt + 1} attempts: ${String(err)}`);
-        await sleep(Math.min(2000, 100 * 2 ** attempt) * (0.5 + this.random() / 2));
-      }
-    }
+    if ((await retryThroughFaults(`workload: ${what}`, fn, this.random)) > 0) this.retriedWrites++;
   }
 }
