@@ -149,6 +149,30 @@ function rank(cq: ClusterQueue, wl: Workload, states: readonly QueueState[], fla
   return { cq, wl, assigned, shareAfter: weightedShare(state, states, charge), borrows };
 }
 
+/** Candidates of one priority a BestEffortFIFO queue looks through for one that fits now. */
+const BEST_EFFORT_LOOKAHEAD = 32;
+
+/**
+ * A BestEffortFIFO queue's head: its first candidate, unless that does not fit now and a later
+ * one of the same priority does — then that one. Without this, an old workload that cannot fit
+ * stands at the head again after every release in the cohort (inadmissible marks are cleared when
+ * quota frees), the queue offers nothing that fits, and a borrower's workload whose quota this
+ * queue just reclaimed by preemption is admitted back into it — and preempted again, in a loop,
+ * while the workload that reclaimed waits. A higher-priority head that does not fit keeps its
+ * place: it may preempt lower priorities.
+ */
+function bestEffortHead(cq: ClusterQueue, candidates: readonly Workload[], states: readonly QueueState[], flavors: Parameters<typeof assignFlavors>[2]): Head {
+  const first = rank(cq, candidates[0]!, states, flavors);
+  if (first.assigned.ok) return first;
+  const priority = workloadPriority(first.wl);
+  for (const wl of candidates.slice(1, 1 + BEST_EFFORT_LOOKAHEAD)) {
+    if (workloadPriority(wl) !== priority) break;
+    const next = rank(cq, wl, states, flavors);
+    if (next.assigned.ok) return next;
+  }
+  return first;
+}
+
 /**
  * Kueue's order of heads: the lowest weighted share after admission first (fair sharing), then
  * those within their nominal quota before those that borrow, then priority and queue time. So a
@@ -183,8 +207,9 @@ export class AdmissionCycle {
         if (blocked.has(name)) continue;
         const cq = byName.get(name)!;
         const strict = cq.spec.queueingStrategy === 'StrictFIFO';
-        const head = list.find((wl) => !skipped.has(wl.metadata.uid ?? '') && (strict || !queues.isInadmissible(name, wl)));
-        if (head) heads.push(rank(cq, head, states, flavors));
+        const candidates = list.filter((wl) => !skipped.has(wl.metadata.uid ?? '') && (strict || !queues.isInadmissible(name, wl)));
+        if (candidates.length === 0) continue;
+        heads.push(strict ? rank(cq, candidates[0]!, states, flavors) : bestEffortHead(cq, candidates, states, flavors));
       }
       if (heads.length === 0) break;
       heads.sort(headOrder);
