@@ -203,17 +203,44 @@ export async function pool(n: number, concurrency: number, fn: (i: number) => Pr
   await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
 }
 
-/** POST expecting 201, retrying 429 (the server sheds load past its in-flight limit) a while. */
+/**
+ * POST expecting 201, as a client would: 429 (the server sheds load past its in-flight limit) is
+ * retried a while; a 5xx that says to retry (504 "outcome unknown": etcd's connection dropped
+ * mid-write) is retried once its Retry-After has passed, and a 409 after it means the first
+ * attempt did commit.
+ */
 export async function postCreated(agent: http.Agent, base: URL, path: string, obj: unknown): Promise<void> {
   const body = JSON.stringify(obj);
+  let retriedUnknown = false;
   for (let attempt = 0; ; attempt++) {
     const r = await request(agent, base, 'POST', path, body);
     if (r.status === 429 && attempt < 50) {
       await new Promise((res) => setTimeout(res, 50 + Math.random() * 100));
       continue;
     }
+    if (r.status >= 500 && attempt < 10) {
+      const retryAfter = retryAfterSeconds(r);
+      if (retryAfter !== undefined) {
+        console.error(`POST ${path}: HTTP ${r.status}, retrying in ${retryAfter} s: ${r.body.toString('utf8').slice(0, 200)}`);
+        retriedUnknown = true;
+        await new Promise((res) => setTimeout(res, retryAfter * 1000));
+        continue;
+      }
+    }
+    if (r.status === 409 && retriedUnknown) return;
     expectStatus(r, 201, `POST ${path}`);
     return;
+  }
+}
+
+/** A Status body's `details.retryAfterSeconds`, if the reply is one that asks to be retried. */
+function retryAfterSeconds(r: Reply): number | undefined {
+  try {
+    const status = JSON.parse(r.body.toString('utf8')) as { details?: { retryAfterSeconds?: unknown } };
+    const s = status.details?.retryAfterSeconds;
+    return typeof s === 'number' && s >= 0 ? s : undefined;
+  } catch {
+    return undefined; // not a Status: not retryable
   }
 }
 

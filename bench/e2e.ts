@@ -41,7 +41,8 @@ import { freePort } from '../test/harness/ports.js';
 import { metricValue, startSchedulerProcess, type SchedulerProcess } from '../test/schedulers/scheduler-process.js';
 import { rawCasRate } from './etcd-baseline.js';
 import { formatTable, percentile, perSecond } from './measure.js';
-import { cpuMs, etcdPid, pool, postCreated, postPaced, request, residentBytes } from './apiserver-client.js';
+import { AuditReportSchema } from '../shared/api/audit.js';
+import { cpuMs, etcdPid, expectStatus, pool, postCreated, postPaced, request, residentBytes } from './apiserver-client.js';
 
 const cpuSec = (pid: number | undefined) => cpuMs(pid) / 1000;
 
@@ -104,24 +105,55 @@ class BoundWatcher {
   private req: http.ClientRequest | undefined;
   private leftover = '';
   private waiters: (() => void)[] = [];
+  private base: URL | undefined;
+  /** The newest resourceVersion seen (events and bookmarks): where a resumed watch starts. */
+  private lastResourceVersion = '';
+  private stopped = false;
+  /**
+   * Times the server ended the stream and the watch resumed from its last resourceVersion, as a
+   * client does (the server cuts a watcher that falls behind; a load generator starved of CPU can).
+   */
+  resumes = 0;
+  /** Why the watch could not resume (a 410: events were lost), if it could not. */
+  failure: string | undefined;
 
   open(base: URL, resourceVersion: string): Promise<void> {
-    const path = `/api/v1/namespaces/${NAMESPACE}/pods?watch=true&resourceVersion=${resourceVersion}&timeoutSeconds=3600`;
+    this.base = base;
+    this.lastResourceVersion = resourceVersion;
+    return this.connect();
+  }
+
+  private connect(): Promise<void> {
+    const path = `/api/v1/namespaces/${NAMESPACE}/pods?watch=true&allowWatchBookmarks=true&resourceVersion=${this.lastResourceVersion}&timeoutSeconds=3600`;
+    const base = this.base!;
+    this.leftover = '';
     return new Promise((resolve, reject) => {
       // Its own connection: the global agent's idle timeout must not apply to a long-lived stream.
       this.req = http.get({ host: base.hostname, port: base.port, path, agent: false, headers: { Accept: 'application/json' } }, (res) => {
         if (res.statusCode !== 200) return reject(new Error(`watch: HTTP ${res.statusCode}`));
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => this.onData(chunk));
-        res.on('close', () => (this.closed = true));
+        res.on('close', () => this.onClose());
         resolve();
       });
       this.req.on('error', (err) => reject(err));
     });
   }
 
-  /** The server ended the stream (it should not, within the run). */
-  closed = false;
+  private onClose(): void {
+    if (this.stopped || this.failure) return;
+    this.resumes++;
+    this.connect().catch((err: unknown) => {
+      this.failure = `resuming from ${this.lastResourceVersion}: ${err instanceof Error ? err.message : String(err)}`;
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
 
   private onData(chunk: string): void {
     const now = performance.now();
@@ -130,19 +162,22 @@ class BoundWatcher {
     this.leftover = lines.pop() ?? '';
     for (const line of lines) {
       if (line === '') continue;
-      const ev = JSON.parse(line) as { type: string; object: { metadata?: { name?: string }; spec?: { nodeName?: string } } };
-      if (ev.type === 'ERROR') throw new Error(`the bench's watch failed: ${line.slice(0, 300)}`);
+      const ev = JSON.parse(line) as { type: string; object: { metadata?: { name?: string; resourceVersion?: string }; spec?: { nodeName?: string } } };
+      if (ev.type === 'ERROR') {
+        this.failure = `the bench's watch failed: ${line.slice(0, 300)}`;
+        break;
+      }
+      if (ev.object.metadata?.resourceVersion) this.lastResourceVersion = ev.object.metadata.resourceVersion;
       const name = ev.object.metadata?.name;
       if (name && ev.object.spec?.nodeName && !this.boundAt.has(name)) this.boundAt.set(name, now);
     }
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    this.wake();
   }
 
   async waitFor(count: number, timeoutMs: number): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;
     while (this.boundAt.size < count) {
+      if (this.failure) throw new Error(this.failure);
       const left = deadline - performance.now();
       if (left <= 0) return false;
       await new Promise<void>((resolve) => {
@@ -157,6 +192,7 @@ class BoundWatcher {
   }
 
   close(): void {
+    this.stopped = true;
     this.req?.destroy();
   }
 }
@@ -207,6 +243,8 @@ interface ScenarioResult {
   cpu: { etcd: number; apiserver: number; schedulers: number[]; bench: number; elapsed: number };
   auditOk: boolean;
   auditViolations: number;
+  /** Times the bench's own watch was cut by the server and resumed. */
+  watchResumes: number;
   openLoop: OpenLoopPhase[];
   memory: MemoryFigures;
 }
@@ -353,7 +391,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     });
     const createdAt = performance.now();
     if (!(await watcher.waitFor(pods, 120_000))) {
-      console.error(`bench:e2e: only ${watcher.boundAt.size}/${pods} pods seen bound after 120 s${watcher.closed ? ' (the watch was closed by the server)' : ''}`);
+      console.error(`bench:e2e: only ${watcher.boundAt.size}/${pods} pods seen bound after 120 s`);
     }
     if (sampler) clearInterval(sampler);
     const benchCpu = process.cpuUsage(cpu0.bench);
@@ -429,7 +467,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       openLoop.push({ fraction, offered, pods: count, bound: lat.length, boundRate: perSecond(lat.length, last - dueAt[0]!), p50: percentile(lat, 50), p99: percentile(lat, 99), p999: percentile(lat, 99.9) });
     }
 
-    const audit = JSON.parse((await request(agent, base, 'GET', '/audit')).body.toString('utf8')) as { ok: boolean; violations: unknown[] };
+    const audit = AuditReportSchema.parse(JSON.parse(expectStatus(await request(agent, base, 'GET', '/audit'), 200, 'audit').body.toString('utf8')));
     const memory = await measureMemory(servers, schedulers, total, serverAfterSetup);
     const casAfter = await measureCas();
     return {
@@ -447,6 +485,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       cpu,
       auditOk: audit.ok,
       auditViolations: audit.violations.length,
+      watchResumes: watcher.resumes,
       openLoop,
       memory,
     };
@@ -492,6 +531,9 @@ console.log(
     ]),
   ),
 );
+for (const r of results) {
+  if (r.watchResumes > 0) console.log(`\n${fmt(r.nodes)} × ${fmt(r.pods)}: the bench's watch was cut by the server ${r.watchResumes} time(s) and resumed from its last resourceVersion (no event lost: a lost one is a 410 and fails the run)`);
+}
 console.log('\nper scheduler (from its /metrics):\n');
 console.log(
   formatTable(

@@ -34,6 +34,11 @@ export const PRESETS: Record<string, BenchPreset> = {
     about: '5,000 nodes: the closed-loop maximum, then Poisson arrivals at 50, 80 and 95% of it',
     env: { BENCH_SCENARIOS: '5000x20000', BENCH_OPEN_LOOP: '0.5,0.8,0.95', BENCH_OPEN_LOOP_SECONDS: '30' },
   },
+  'jobs-2core': {
+    script: 'jobs',
+    about: '40 Jobs × 250 pods on 200 hollow nodes (bench:jobs defaults), beside the one-POST-per-pod rate',
+    env: {},
+  },
   'jobs-16core': {
     script: 'jobs',
     about: '100 Jobs × 1,000 pods on 5,000 hollow nodes, beside the one-POST-per-pod rate',
@@ -55,6 +60,35 @@ export const PRESETS: Record<string, BenchPreset> = {
     script: 'e2e',
     about: '5,000 × 20,000 through 4 API server replicas',
     env: { BENCH_SCENARIOS: '5000x20000', BENCH_APISERVERS: '4' },
+  },
+  'scaleout-2-2core': {
+    script: 'e2e',
+    about: '1,000 × 3,000 through 2 API server replicas (compare with e2e-2core for CPU per pod)',
+    env: { BENCH_SCENARIOS: '1000x3000', BENCH_APISERVERS: '2' },
+  },
+  'scaleout-4-2core': {
+    script: 'e2e',
+    about: '1,000 × 3,000 through 4 API server replicas',
+    env: { BENCH_SCENARIOS: '1000x3000', BENCH_APISERVERS: '4' },
+  },
+  // A million pods: history is compacted as it would be in production (the other presets keep it
+  // so nothing is lost mid-run), etcd gets room beyond its 2 GiB default quota, and the API server
+  // and schedulers a V8 heap limit above Node's default (about 4 GiB) — the limit the run must stay under.
+  'c1m-16core': {
+    script: 'e2e',
+    about: 'C1M: 10,000 nodes × 1,000,000 pods, history compacted every minute, etcd quota 8 GiB, 16 GiB heap limits',
+    env: {
+      BENCH_SCENARIOS: '10000x1000000',
+      BENCH_SERVER_ARGS: '--compaction-interval=1m',
+      CELL_ETCD_ARGS: `--quota-backend-bytes=${8 * 1024 ** 3}`,
+      BENCH_SERVER_NODE_ARGS: '--max-old-space-size=16384',
+      BENCH_SCHEDULER_NODE_ARGS: '--max-old-space-size=16384',
+    },
+  },
+  'c1m-2core': {
+    script: 'e2e',
+    about: 'C1M scaled to a small machine: 1,000 nodes × 100,000 pods, compacted every minute',
+    env: { BENCH_SCENARIOS: '1000x100000', BENCH_SERVER_ARGS: '--compaction-interval=1m' },
   },
   'bind-2core': {
     script: 'bind',

@@ -37,6 +37,15 @@ export function durabilityArgs(fsync?: boolean): string[] {
   return fsync === true || process.env.CELL_ETCD_FSYNC === '1' ? [] : ['--unsafe-no-fsync'];
 }
 
+/**
+ * Extra etcd flags for a benchmark at scale (CELL_ETCD_ARGS, split on spaces): a million pods need
+ * room beyond the 2 GiB default `--quota-backend-bytes`, and a smaller `--snapshot-count` bounds
+ * the raft log etcd keeps in memory (deploy/compose.yaml explains both).
+ */
+export function extraEtcdArgs(): string[] {
+  return (process.env.CELL_ETCD_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 export function tempDataDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'cell-etcd-'));
 }
@@ -167,6 +176,7 @@ export async function startEtcd(opts: { quiet?: boolean; fsync?: boolean } = {})
       '--log-level', 'error',
       '--logger', 'zap',
       ...durabilityArgs(opts.fsync),
+      ...extraEtcdArgs(),
     ],
     opts.quiet ?? false,
   );
