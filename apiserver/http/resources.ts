@@ -366,7 +366,7 @@ export class ResourceRouter {
     // Before the stream starts: a resourceVersion this server has not reached is a 504, not a 200.
     const after = rv !== null && rv !== '' && rv !== '0' ? await served.rest.objects.reached(rv) : undefined;
     const table = tableRequested(req.headers.accept, query.get('includeObject') ?? undefined);
-    const m = matcher(sel, served) ?? (() => true);
+    const m = matcher(sel, served); // undefined: every object (the watch cache then skips selector checks)
     const resource = def.resource;
     this.o.metrics.watchers.inc({ resource });
     // Long-running: counted as a watcher, not as an in-flight request.

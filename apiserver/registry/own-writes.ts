@@ -9,11 +9,14 @@
 //   committed  the last write that committed (the object at its resourceVersion, or a delete):
 //              read-your-writes for decisions taken on cached state, until the cache has it.
 //
-// Bounded: a cache that re-lists never sees some events come back, so entries are not all removed
-// by their events. When full, what the cache has applied goes first, then the oldest entries.
+// An entry lives from the write until its event is applied, no longer: a commit whose event the
+// cache applied before the commit's answer came is not kept, a delete's event ends it like a put's,
+// and a re-list ends every commit it covers — so written objects are not held past the moment the
+// cache has them. Bounded all the same (a write whose answer is lost leaves its bytes): when full,
+// what the cache has applied goes first, then the oldest entries.
 import { revisionOf } from '../storage/resource-version.js';
 import type { KubeObject } from './object.js';
-import { withRevision } from './watch-cache.js';
+import { withRevision, type OwnWriteSource } from './watch-cache.js';
 
 /** A committed write the watch cache has not applied yet: the object, or undefined for a delete. */
 export interface OwnWrite {
@@ -30,7 +33,7 @@ interface Entry {
 /** Remembered keys per resource. */
 export const OWN_WRITES_CAPACITY = 10_000;
 
-export class OwnWrites {
+export class OwnWrites implements OwnWriteSource {
   /** Least recently written first (an entry moves to the end on every write). */
   private readonly entries = new Map<string, Entry>();
 
@@ -60,26 +63,47 @@ export class OwnWrites {
   /** A write committed at `version`; `obj` undefined for a delete. Returns the object at its resourceVersion. */
   committed(key: string, obj: KubeObject | undefined, version: number): KubeObject | undefined {
     const at = obj && withRevision(obj, version);
-    this.touch(key).committed = { obj: at, modRevision: revisionOf(version) };
+    const modRevision = revisionOf(version);
+    const e = this.entries.get(key);
+    // Answers of two writes to one key may come in either order: the later write stands.
+    if (e?.committed !== undefined && e.committed.modRevision > modRevision) return at;
+    if (modRevision <= this.applied()) {
+      // The cache applied the write's event before its answer came: nothing to overlay, and what
+      // was sent for the key has come back (or, for a newer write in flight, only a reuse is lost).
+      if (e !== undefined) this.entries.delete(key);
+      return at;
+    }
+    this.touch(key).committed = { obj: at, modRevision };
     return at;
   }
 
   /**
-   * The watch cache is applying a put of `value` to `key` at `version` (synchronously: it holds
-   * the object once this returns). The object this server wrote, when the bytes are the ones it
-   * sent; equal bytes are an equal object, whoever wrote them.
+   * The watch cache is applying a put of `value` (undefined: a delete) to `key` at `version`
+   * (synchronously: it holds the object once this returns). The object this server wrote, when the
+   * bytes are the ones it sent; equal bytes are an equal object, whoever wrote them.
    */
-  watched(key: string, value: string, version: number): KubeObject | undefined {
+  watched(key: string, value: string | undefined, version: number): KubeObject | undefined {
     const e = this.entries.get(key);
     if (e === undefined) return undefined;
     let mine: KubeObject | undefined;
-    if (e.sent?.value === value) {
+    if (value !== undefined && e.sent?.value === value) {
       mine = withRevision(e.sent.obj, version);
       delete e.sent;
     }
     if (e.committed && e.committed.modRevision <= revisionOf(version)) delete e.committed;
     this.dropIfEmpty(key, e);
     return mine;
+  }
+
+  /** The watch cache re-listed: the commits it now reflects end, their events will never come. */
+  reloaded(): void {
+    const applied = this.applied();
+    for (const [key, e] of this.entries) {
+      if (e.committed !== undefined && e.committed.modRevision <= applied) {
+        delete e.committed;
+        this.dropIfEmpty(key, e);
+      }
+    }
   }
 
   /** The last write to `key` this server committed, while the watch cache has not applied it. */

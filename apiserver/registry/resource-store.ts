@@ -139,13 +139,13 @@ export class ResourceStore {
     },
   ) {
     this.ttlSeconds = opts.ttlSeconds;
+    this.own = new OwnWrites(() => this.cache.currentRevision);
     this.cache = new WatchCache(store, `/${id.resource}/`, log, {
       capacity: opts.watchCacheCapacity,
       decode: (_key, value, rev) => this.decode(value, rev),
-      decodeLive: (key, value, rev) => this.decodeWatched(key, value, rev),
+      ownWrites: this.own,
       ...(opts.onWatcherDropped ? { onWatcherDropped: opts.onWatcherDropped } : {}),
     });
-    this.own = new OwnWrites(() => this.cache.currentRevision);
     this.txns = new GuardedTransactions(store);
   }
 
@@ -214,10 +214,6 @@ export class ResourceStore {
     if (own) return own.obj && { obj: own.obj, modRevision: own.modRevision };
     const obj = this.cache.peek(key);
     return obj && { obj, modRevision: revisionOf(Number(obj.metadata.resourceVersion)) };
-  }
-
-  private decodeWatched(key: string, value: string, version: number): KubeObject {
-    return this.own.watched(key, value, version) ?? this.decode(value, version);
   }
 
   notFound(name: string): NotFoundError {

@@ -1,6 +1,9 @@
 // One store watch per resource, fanned out to every HTTP watcher (DESIGN §2, issue: watch cache).
 // The cache holds the current objects (served for `resourceVersion=0` lists) and a bounded window
-// of recent events, so a watch from any revision inside the window replays from memory. A watch
+// of recent events, so a watch from any revision inside the window replays from memory. Both hold
+// the stored strings, not decoded objects (a decoded object costs several times its JSON's heap):
+// objects are decoded when something needs them — an event when its first watcher does, shared by
+// all of them — and the hot ones kept in a small bounded cache beside. A watch
 // from before the window falls back to a direct store watch (the store still has the history, or
 // says Compacted → 410). A watcher that cannot keep up is dropped, never allowed to stall others.
 import { CompactedError, ExpiredError, UnavailableError, type CellError, errorMessage } from '../../shared/errors.js';
@@ -13,17 +16,40 @@ import { guardCached } from '../../shared/cache-mutation-guard.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
-/** One change of one object, as the cache keeps it: both sides, so selectors can be applied per watcher. */
-export interface CachedEvent {
+/**
+ * Decoded objects kept per resource (least recently used go first). The cache holds every object
+ * as the stored string, which costs a fraction of the decoded object's heap; the decoded ones kept
+ * are the hot set — a pod just created is read again when it is bound, then when its status
+ * changes, within seconds. A few thousand covers that set at thousands of writes per second, and
+ * costs a fixed few tens of MiB at most, whatever the number of objects.
+ */
+export const DECODED_CACHE_SIZE = 4096;
+
+/**
+ * Stored bytes (string lengths) of the values the event window may hold per resource, beside its
+ * event count. Events of large objects — a node's allocation ledger is rewritten whole by every
+ * binding to it, 10+ KiB on a full node — would otherwise make the window the largest part of the
+ * heap; 20,000 events of ordinary pods stay well inside. A watch from before the window reads the
+ * store's history instead, as one from before the event count does.
+ */
+export const WINDOW_BYTES = 64 * 2 ** 20;
+
+/** One change of one object, as the window keeps it: the stored strings (shared with the current state), never decoded objects. */
+interface WindowEvent {
   /** The change's resourceVersion (storage/resource-version.ts). */
   version: number;
   key: string;
-  /** Object after the change; undefined for a delete. */
-  object?: KubeObject;
-  /** Object before the change; undefined for a create. */
-  prevObject?: KubeObject;
-  /** What watchers that lose sight of the object receive as DELETED (made on first use). */
-  deletedView?: KubeObject;
+  /** Stored value after the change; undefined for a delete. */
+  value?: string;
+  /** Stored value before the change, and its resourceVersion; undefined for a create. */
+  prevValue?: string;
+  prevVersion?: number;
+}
+
+/** An object as the cache holds it: exactly the string the store gave, and its resourceVersion. */
+interface Stored {
+  value: string;
+  version: number;
 }
 
 /** What a watcher sends: the decision of which events it sees is made by its filter. */
@@ -43,7 +69,11 @@ export interface WatcherSink {
 export interface WatchFilter {
   /** Key prefix, e.g. `/pods/default/` for one namespace. */
   keyPrefix: string;
-  matches(obj: KubeObject): boolean;
+  /**
+   * Which objects under the prefix the watcher sees; absent: all of them. Then a change never moves
+   * an object in or out of sight, and the object before a change is not decoded to find out.
+   */
+  matches?(obj: KubeObject): boolean;
 }
 
 interface Watcher {
@@ -56,29 +86,84 @@ interface Watcher {
   stopHistory?: () => void;
 }
 
+/** This server's own writes, as the cache applies their events (own-writes.ts). */
+export interface OwnWriteSource {
+  /**
+   * The cache is applying `key` at `version` (`value` undefined: a delete); the object this server
+   * wrote as `value`, to hold instead of parsing the same bytes again, when it has it.
+   */
+  watched(key: string, value: string | undefined, version: number): KubeObject | undefined;
+  /** The cache re-listed: everything up to its revision is applied, whatever events it never saw. */
+  reloaded(): void;
+}
+
 export interface WatchCacheOptions {
   /** How many recent events to keep for replay. */
   capacity: number;
+  /** The most value bytes those events may hold (WINDOW_BYTES by default). */
+  capacityBytes?: number;
+  /** Decoded objects to keep (DECODED_CACHE_SIZE by default). */
+  decodedCapacity?: number;
   decode(key: string, value: string, version: number): KubeObject;
-  /** Decode for the cache's own live events (may reuse an object this server just wrote); default decode. */
-  decodeLive?(key: string, value: string, version: number): KubeObject;
+  ownWrites?: OwnWriteSource;
   onWatcherDropped?(reason: 'slow' | 'expired'): void;
 }
 
-/** Deliver one cached event to a watcher, turning selector transitions into ADDED/DELETED. */
-function deliver(w: Watcher, ev: CachedEvent): boolean {
-  if (!ev.key.startsWith(w.filter.keyPrefix)) return true;
-  const cur = ev.object && w.filter.matches(ev.object);
-  const prev = ev.prevObject && w.filter.matches(ev.prevObject);
-  if (cur && prev) return w.sink.send('MODIFIED', ev.object!);
-  if (cur) return w.sink.send('ADDED', ev.object!);
-  if (prev) {
-    // Left the selection (or was deleted): the last state it had, at this event's version,
-    // so the client's resourceVersion still advances. Built once, shared by every watcher, so
-    // its serialisation is shared too.
-    ev.deletedView ??= withRevision(ev.object ?? ev.prevObject!, ev.version);
-    return w.sink.send('DELETED', ev.deletedView);
+/**
+ * One event on its way to watchers: its objects are decoded when the first watcher needs them
+ * and shared by every watcher it goes to (their serialisation is shared by object identity, see
+ * http/watch.ts). Made per fan-out and then dropped, so the window never holds decoded objects.
+ */
+class Delivery {
+  private object: KubeObject | undefined;
+  private prevObject: KubeObject | undefined;
+  private deletedView: KubeObject | undefined;
+
+  constructor(
+    readonly ev: WindowEvent,
+    private readonly decode: (key: string, value: string, version: number) => KubeObject,
+    /** The object before the change, when the caller has it decoded already. */
+    prev?: KubeObject,
+  ) {
+    this.prevObject = prev;
   }
+
+  after(): KubeObject | undefined {
+    const ev = this.ev;
+    if (ev.value === undefined) return undefined;
+    return (this.object ??= this.decode(ev.key, ev.value, ev.version));
+  }
+
+  before(): KubeObject | undefined {
+    const ev = this.ev;
+    if (ev.prevValue === undefined) return undefined;
+    return (this.prevObject ??= this.decode(ev.key, ev.prevValue, ev.prevVersion ?? ev.version));
+  }
+
+  /**
+   * What watchers that lose sight of the object receive as DELETED: its last state, at this
+   * event's version, so the client's resourceVersion still advances. One per event, shared.
+   */
+  deleted(): KubeObject {
+    return (this.deletedView ??= guardCached(withRevision(this.after() ?? this.before()!, this.ev.version)));
+  }
+}
+
+/** Deliver one event to a watcher, turning selector transitions into ADDED/DELETED. */
+function deliver(w: Watcher, d: Delivery): boolean {
+  const ev = d.ev;
+  if (!ev.key.startsWith(w.filter.keyPrefix)) return true;
+  const matches = w.filter.matches;
+  if (matches === undefined) {
+    // Everything is in sight: only the kind of change decides, not the object before it.
+    if (ev.value !== undefined) return w.sink.send(ev.prevValue !== undefined ? 'MODIFIED' : 'ADDED', d.after()!);
+    return ev.prevValue === undefined || w.sink.send('DELETED', d.deleted());
+  }
+  const cur = ev.value !== undefined && matches(d.after()!);
+  const prev = ev.prevValue !== undefined && matches(d.before()!);
+  if (cur && prev) return w.sink.send('MODIFIED', d.after()!);
+  if (cur) return w.sink.send('ADDED', d.after()!);
+  if (prev) return w.sink.send('DELETED', d.deleted());
   return true;
 }
 
@@ -88,8 +173,17 @@ export function withRevision(obj: KubeObject, version: number): KubeObject {
 }
 
 export class WatchCache {
-  private readonly objects = new Map<string, KubeObject>();
-  private events: CachedEvent[] = [];
+  /** The current state: every object's stored string and resourceVersion. */
+  private readonly objects = new Map<string, Stored>();
+  /**
+   * Decoded current objects, least recently used first (a hit moves to the end); an entry counts
+   * only while its version is the key's current one.
+   */
+  private readonly decoded = new Map<string, { version: number; obj: KubeObject }>();
+  private readonly decodedCapacity: number;
+  private events: WindowEvent[] = [];
+  /** The length of every value in `events`. */
+  private windowBytes = 0;
   /** Events with a resourceVersion > windowStart are all in `events`. */
   private windowStart = 0;
   /** Highest etcd revision the cache reflects (whole: a revision's events arrive together). */
@@ -102,6 +196,10 @@ export class WatchCache {
   private revisionWaiters: { revision: number; resolve: (reached: boolean) => void }[] = [];
   private readyPromise: Promise<void> | undefined;
   private stopped = false;
+  /** Decodes that keep what they make when it is a current object (fan-out, peek, replays). */
+  private readonly decodeKeep = (key: string, value: string, version: number) => this.objectAt(key, value, version, true);
+  /** Decodes that do not (lists and catch-ups: a scan of every object must not flush the hot set). */
+  private readonly decodeScan = (key: string, value: string, version: number) => this.objectAt(key, value, version, false);
 
   constructor(
     private readonly store: Store,
@@ -109,7 +207,9 @@ export class WatchCache {
     readonly prefix: string,
     private readonly log: Logger,
     private readonly opts: WatchCacheOptions,
-  ) {}
+  ) {
+    this.decodedCapacity = opts.decodedCapacity ?? DECODED_CACHE_SIZE;
+  }
 
   get watcherCount(): number {
     return this.watchers.size;
@@ -119,9 +219,42 @@ export class WatchCache {
     return this.revision;
   }
 
+  /** How many decoded objects the cache holds (bounded by decodedCapacity). */
+  get decodedCount(): number {
+    return this.decoded.size;
+  }
+
   /** The cached object at `key`, possibly slightly stale; undefined when absent or not loaded. */
   peek(key: string): KubeObject | undefined {
-    return this.objects.get(key);
+    const s = this.objects.get(key);
+    return s && this.objectAt(key, s.value, s.version, true);
+  }
+
+  /**
+   * The object stored as `value` at `version`: the decoded one when the cache has it, else decoded
+   * now (and guarded: it may be shared) and, with `keep`, kept when it is the key's current state.
+   */
+  private objectAt(key: string, value: string, version: number, keep: boolean): KubeObject {
+    const hit = this.decoded.get(key);
+    if (hit !== undefined && hit.version === version) {
+      this.decoded.delete(key);
+      this.decoded.set(key, hit);
+      return hit.obj;
+    }
+    const obj = guardCached(this.opts.decode(key, value, version));
+    if (keep && this.objects.get(key)?.version === version) this.keepDecoded(key, version, obj);
+    return obj;
+  }
+
+  private keepDecoded(key: string, version: number, obj: KubeObject): void {
+    this.decoded.delete(key);
+    this.decoded.set(key, { version, obj });
+    if (this.decoded.size > this.decodedCapacity) {
+      for (const oldest of this.decoded.keys()) {
+        this.decoded.delete(oldest);
+        break;
+      }
+    }
   }
 
   /** Whether the cache reaches etcd revision `revision` within `timeoutMs`. */
@@ -159,10 +292,13 @@ export class WatchCache {
   private async load(): Promise<void> {
     const list = await this.store.list(this.prefix);
     this.objects.clear();
-    for (const item of list.items) this.objects.set(item.key, guardCached(this.opts.decode(item.key, item.value, item.version)));
+    this.decoded.clear();
+    for (const item of list.items) this.objects.set(item.key, { value: item.value, version: item.version });
     this.events = [];
+    this.windowBytes = 0;
     this.windowStart = versionAfter(list.revision);
     this.revision = list.revision;
+    this.opts.ownWrites?.reloaded();
     this.storeWatch = this.store.watch(this.prefix, list.revision, {
       onEvents: (evs) => this.apply(evs),
       onError: (err) => this.onStoreError(err),
@@ -179,42 +315,64 @@ export class WatchCache {
   }
 
   private apply(batch: StoreEvent[]): void {
-    const cached: CachedEvent[] = [];
+    const deliveries: Delivery[] = [];
     // A transaction's events (a Placement's pods and allocations) share one revision and arrive in
     // one batch: compare with the revision before this batch, not the one its first event just set.
     const floor = this.revision;
     for (const ev of batch) {
       if (ev.modRevision <= floor) continue; // already reflected (defensive; the store delivers once)
-      const prevObject = this.objects.get(ev.key);
-      let object: KubeObject | undefined;
-      if (ev.type === 'put' && ev.value !== undefined) {
-        object = guardCached((this.opts.decodeLive ?? this.opts.decode)(ev.key, ev.value, ev.version));
-        this.objects.set(ev.key, object);
+      const prev = this.objects.get(ev.key);
+      const we: WindowEvent = { version: ev.version, key: ev.key };
+      // The object before the change, when it is decoded already (no decode just to compare).
+      let prevObject: KubeObject | undefined;
+      if (prev !== undefined) {
+        we.prevValue = prev.value;
+        we.prevVersion = prev.version;
+        const hit = this.decoded.get(ev.key);
+        if (hit !== undefined && hit.version === prev.version) prevObject = hit.obj;
+      }
+      const value = ev.type === 'put' ? ev.value : undefined;
+      // Told of deletes too, so that this server's committed delete stops standing for the key.
+      const mine = this.opts.ownWrites?.watched(ev.key, value, ev.version);
+      if (value !== undefined) {
+        we.value = value;
+        if (prev !== undefined) {
+          prev.value = value;
+          prev.version = ev.version;
+        } else {
+          this.objects.set(ev.key, { value, version: ev.version });
+        }
+        // This server's own write: its object, not a parse of the same bytes.
+        if (mine !== undefined) this.keepDecoded(ev.key, ev.version, guardCached(mine));
       } else {
         this.objects.delete(ev.key);
+        this.decoded.delete(ev.key);
       }
-      const ce: CachedEvent = { version: ev.version, key: ev.key };
-      if (object) ce.object = object;
-      if (prevObject) ce.prevObject = prevObject;
-      cached.push(ce);
+      deliveries.push(new Delivery(we, this.decodeKeep, prevObject));
       this.revision = ev.modRevision;
     }
-    if (cached.length === 0) return;
+    if (deliveries.length === 0) return;
     if (this.revisionWaiters.length > 0) {
       const ready = this.revisionWaiters.filter((w) => w.revision <= this.revision);
       this.revisionWaiters = this.revisionWaiters.filter((w) => w.revision > this.revision);
       for (const w of ready) w.resolve(true);
     }
-    this.events.push(...cached);
-    if (this.events.length > this.opts.capacity) {
-      const drop = this.events.length - this.opts.capacity;
+    for (const d of deliveries) {
+      this.events.push(d.ev);
+      this.windowBytes += d.ev.value?.length ?? 0;
+    }
+    const maxBytes = this.opts.capacityBytes ?? WINDOW_BYTES;
+    if (this.events.length > this.opts.capacity || this.windowBytes > maxBytes) {
+      let drop = Math.max(0, this.events.length - this.opts.capacity);
+      for (let i = 0; i < drop; i++) this.windowBytes -= this.events[i]!.value?.length ?? 0;
+      while (this.windowBytes > maxBytes && drop < this.events.length) this.windowBytes -= this.events[drop++]!.value?.length ?? 0;
       this.windowStart = this.events[drop - 1]!.version;
       this.events = this.events.slice(drop);
     }
     for (const w of this.watchers) {
-      for (const ev of cached) {
-        if (ev.version <= w.afterVersion) continue;
-        if (!deliver(w, ev)) {
+      for (const d of deliveries) {
+        if (d.ev.version <= w.afterVersion) continue;
+        if (!deliver(w, d)) {
           this.dropSlow(w);
           break;
         }
@@ -238,9 +396,14 @@ export class WatchCache {
   /** The current objects under a key prefix, and the revision they reflect. */
   async list(keyPrefix: string): Promise<{ items: KubeObject[]; revision: number }> {
     await this.ready();
-    const items: KubeObject[] = [];
-    for (const [key, obj] of this.objects) if (key.startsWith(keyPrefix)) items.push(obj);
-    items.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+    const keys: string[] = [];
+    for (const key of this.objects.keys()) if (key.startsWith(keyPrefix)) keys.push(key);
+    // Key order is namespace/name order: the key is the resource's prefix, then namespace/name.
+    keys.sort();
+    const items = keys.map((key) => {
+      const s = this.objects.get(key)!;
+      return this.objectAt(key, s.value, s.version, false);
+    });
     return { items, revision: this.revision };
   }
 
@@ -255,8 +418,10 @@ export class WatchCache {
     }
     const w: Watcher = { afterVersion: afterVersion ?? versionAfter(this.revision), filter, sink, closed: false };
     if (afterVersion === undefined) {
-      for (const [key, obj] of this.objects) {
-        if (!key.startsWith(filter.keyPrefix) || !filter.matches(obj)) continue;
+      for (const [key, s] of this.objects) {
+        if (!key.startsWith(filter.keyPrefix)) continue;
+        const obj = this.objectAt(key, s.value, s.version, false);
+        if (filter.matches !== undefined && !filter.matches(obj)) continue;
         if (!sink.send('ADDED', obj)) {
           this.opts.onWatcherDropped?.('slow');
           sink.close();
@@ -264,9 +429,10 @@ export class WatchCache {
         }
       }
     } else {
+      // A replay decodes again (rare: a client resuming); only the current states may be kept.
       for (const ev of this.events) {
         if (ev.version <= afterVersion) continue;
-        if (!deliver(w, ev)) {
+        if (!deliver(w, new Delivery(ev, this.decodeKeep))) {
           this.opts.onWatcherDropped?.('slow');
           sink.close();
           return () => undefined;
@@ -307,10 +473,13 @@ export class WatchCache {
         for (const ev of evs) {
           if (w.closed) return;
           if (ev.version <= afterVersion || !ev.key.startsWith(filter.keyPrefix)) continue;
-          const ce: CachedEvent = { version: ev.version, key: ev.key };
-          if (ev.type === 'put' && ev.value !== undefined) ce.object = this.opts.decode(ev.key, ev.value, ev.version);
-          if (ev.prevValue !== undefined) ce.prevObject = this.opts.decode(ev.key, ev.prevValue, ev.prevVersion ?? ev.version);
-          if (!deliver(w, ce)) {
+          const we: WindowEvent = { version: ev.version, key: ev.key };
+          if (ev.type === 'put' && ev.value !== undefined) we.value = ev.value;
+          if (ev.prevValue !== undefined) {
+            we.prevValue = ev.prevValue;
+            we.prevVersion = ev.prevVersion ?? ev.version;
+          }
+          if (!deliver(w, new Delivery(we, this.decodeScan))) {
             this.opts.onWatcherDropped?.('slow');
             stop();
             sink.close();
@@ -338,6 +507,3 @@ export class WatchCache {
   }
 }
 
-function keyOf(obj: KubeObject): string {
-  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
-}
