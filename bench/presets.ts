@@ -5,7 +5,7 @@
 
 export interface BenchPreset {
   /** The benchmark module under bench/. */
-  script: 'e2e' | 'bind' | 'apiserver' | 'watchers' | 'store' | 'jobs' | 'fairshare';
+  script: 'e2e' | 'bind' | 'apiserver' | 'watchers' | 'store' | 'jobs' | 'fairshare' | 'memory';
   /** What it shows, for --list. */
   about: string;
   env: Record<string, string>;
@@ -89,6 +89,12 @@ export const PRESETS: Record<string, BenchPreset> = {
     script: 'e2e',
     about: 'C1M scaled to a small machine: 1,000 nodes × 100,000 pods, compacted every minute',
     env: { BENCH_SCENARIOS: '1000x100000', BENCH_SERVER_ARGS: '--compaction-interval=1m' },
+  },
+  'memory-2core': {
+    script: 'memory',
+    about: "the API server's retained heap per cached pod after GC (10,000, 30,000 and 50,000 pods), and the event window's share",
+    args: ['--pods=10000,30000,50000'],
+    env: {},
   },
   'bind-2core': {
     script: 'bind',
