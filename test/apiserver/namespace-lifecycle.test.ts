@@ -52,12 +52,16 @@ describe('namespace lifecycle (etcd)', function () {
       expect(err).to.be.instanceOf(ForbiddenError);
     }
     // The unbound pod goes at once; the bound one waits for its agent (here: the test) to confirm.
-    await until('the bound pod to be marked for deletion', async () => {
-      const p = await client.get<Pod>({ namespace: 'doomed', resource: 'pods', name: 'bound' });
-      return p.metadata.deletionTimestamp !== undefined;
+    // One sweep deletes them one after the other, so wait for both outcomes, not the first.
+    await until('the unbound pod to go and the bound one to be marked for deletion', async () => {
+      const pods = await client.list<{ items: Pod[] }>({ namespace: 'doomed', resource: 'pods' });
+      return pods.items.length === 1 && pods.items[0]!.metadata.name === 'bound' && pods.items[0]!.metadata.deletionTimestamp !== undefined;
     });
+    // Later sweeps leave it alone, and the namespace with it, until the agent confirms.
+    await new Promise((r) => setTimeout(r, 1500));
     const pods = await client.list<{ items: Pod[] }>({ namespace: 'doomed', resource: 'pods' });
     expect(pods.items.map((p) => p.metadata.name)).to.deep.equal(['bound']);
+    expect((await client.get<{ status: { phase: string } }>({ resource: 'namespaces', name: 'doomed' })).status.phase).to.equal('Terminating');
     await client.delete({ namespace: 'doomed', resource: 'pods', name: 'bound' }, { gracePeriodSeconds: 0 });
     await until('the namespace to go', async () => {
       try {

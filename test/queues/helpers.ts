@@ -101,16 +101,7 @@ export async function reservedOf(api: ApiClient, cq: string, which: 'reservation
   return Object.fromEntries(flat.names().filter((n) => flat.get(n) !== 0n).map((n) => [n, flat.quantity(n).toString()]));
 }
 
-/** The error a request was refused with (fails the test if it succeeded). */
-export async function refusal(p: Promise<unknown>): Promise<CellError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof CellError) return err;
-    throw err;
-  }
-  expect.fail('the request succeeded, expected a refusal');
-}
+export { refusal } from '../harness/refusal.js';
 
 /** The ClusterQueue ledger audited at the store's current revision, as GET /audit audits every ledger kind. */
 export async function auditQueues(srv: TestApiServer): Promise<AuditReport> {

@@ -94,16 +94,7 @@ export async function usedOf(api: ApiClient, namespace: string, name: string): P
   return { ...(q.status.used ?? {}) };
 }
 
-/** The error a request was refused with (fails the test if it succeeded). */
-export async function refusal(p: Promise<unknown>): Promise<CellError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof CellError) return err;
-    throw err;
-  }
-  expect.fail('the request was admitted, expected a refusal');
-}
+export { refusal } from '../harness/refusal.js';
 
 export async function audit(api: ApiClient): Promise<AuditReport> {
   return api.request<AuditReport>('GET', '/audit');
