@@ -299,10 +299,13 @@ export class WatchCache {
     this.windowStart = versionAfter(list.revision);
     this.revision = list.revision;
     this.opts.ownWrites?.reloaded();
-    this.storeWatch = this.store.watch(this.prefix, list.revision, {
-      onEvents: (evs) => this.apply(evs),
-      onError: (err) => this.onStoreError(err),
-    });
+    // The cache holds every current value itself: the store need not send the previous ones.
+    this.storeWatch = this.store.watch(
+      this.prefix,
+      list.revision,
+      { onEvents: (evs) => this.apply(evs), onError: (err) => this.onStoreError(err) },
+      { prevValues: false },
+    );
   }
 
   private onStoreError(err: CellError): void {

@@ -65,6 +65,7 @@ import type {
   TxnResult,
   WatchEvent,
   WatchHandlers,
+  WatchOptions,
 } from './store.js';
 import { backoffMs } from '../../shared/backoff.js';
 
@@ -303,6 +304,7 @@ class EtcdWatch implements EtcdStoreWatch {
     private readonly prefix: string,
     afterRevision: number,
     private readonly handlers: WatchHandlers,
+    private readonly prevValues: boolean,
   ) {
     this.lastDelivered = Math.max(0, afterRevision);
     this.key = ctx.toWire(prefix);
@@ -370,7 +372,7 @@ class EtcdWatch implements EtcdStoreWatch {
             key: this.key,
             range_end: this.rangeEnd,
             start_revision: this.lastDelivered + 1,
-            prev_kv: true,
+            prev_kv: this.prevValues,
             fragment: true,
           },
         });
@@ -743,8 +745,8 @@ export class EtcdStore implements Store {
     };
   }
 
-  watch(prefix: string, afterRevision: number, handlers: WatchHandlers): EtcdStoreWatch {
-    const w = new EtcdWatch(this.watchCtx, prefix, afterRevision, handlers);
+  watch(prefix: string, afterRevision: number, handlers: WatchHandlers, opts: WatchOptions = {}): EtcdStoreWatch {
+    const w = new EtcdWatch(this.watchCtx, prefix, afterRevision, handlers, opts.prevValues ?? true);
     if (this.closed) {
       w.fail(new UnavailableError('store is closed'));
     } else {

@@ -1,6 +1,6 @@
 // A Store decorator that times every operation into the API server's store-latency histogram.
 import type { Histogram } from 'prom-client';
-import type { ListOptions, Store, TxnRequest, WatchHandlers } from './store.js';
+import type { ListOptions, Store, TxnRequest, WatchHandlers, WatchOptions } from './store.js';
 
 function resourceOf(key: string): string {
   return key.split('/')[1] ?? '';
@@ -39,8 +39,8 @@ export class InstrumentedStore implements Store {
   list(prefix: string, opts?: ListOptions) {
     return this.time('list', prefix, () => this.inner.list(prefix, opts));
   }
-  watch(prefix: string, after: number, handlers: WatchHandlers) {
-    return this.inner.watch(prefix, after, handlers);
+  watch(prefix: string, after: number, handlers: WatchHandlers, opts?: WatchOptions) {
+    return this.inner.watch(prefix, after, handlers, opts);
   }
   compact(revision: number) {
     return this.time('compact', '', () => this.inner.compact(revision));

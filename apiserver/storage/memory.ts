@@ -28,6 +28,7 @@ import type {
   TxnResult,
   WatchEvent,
   WatchHandlers,
+  WatchOptions,
 } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -83,6 +84,13 @@ function stored(key: string, v: Version): StoredValue {
   };
 }
 
+/** An event as a watcher that asked for no previous values gets it (as etcd sends it then). */
+function withoutPrevious(ev: WatchEvent): WatchEvent {
+  if (ev.prevValue === undefined) return ev;
+  const { prevValue: _value, prevModRevision: _modRevision, prevVersion: _version, ...rest } = ev;
+  return Object.freeze(rest);
+}
+
 class MemoryWatch implements StoreWatch {
   private pending: WatchEvent[] = [];
   private scheduled = false;
@@ -94,11 +102,12 @@ class MemoryWatch implements StoreWatch {
     /** Events at or below this revision were asked not to be delivered. */
     readonly afterRevision: number,
     private readonly handlers: WatchHandlers,
+    private readonly prevValues: boolean,
   ) {}
 
   push(events: readonly WatchEvent[]): void {
     for (const ev of events) {
-      if (ev.modRevision > this.afterRevision && ev.key.startsWith(this.prefix)) this.pending.push(ev);
+      if (ev.modRevision > this.afterRevision && ev.key.startsWith(this.prefix)) this.pending.push(this.prevValues ? ev : withoutPrevious(ev));
     }
     if (this.pending.length > 0 && !this.scheduled) {
       this.scheduled = true;
@@ -224,8 +233,8 @@ export class MemoryStore implements Store {
     return { items, revision: rev, more: remaining > 0, remaining };
   }
 
-  watch(prefix: string, afterRevision: number, handlers: WatchHandlers): StoreWatch {
-    const w = new MemoryWatch(this, prefix, afterRevision, handlers);
+  watch(prefix: string, afterRevision: number, handlers: WatchHandlers, opts: WatchOptions = {}): StoreWatch {
+    const w = new MemoryWatch(this, prefix, afterRevision, handlers, opts.prevValues ?? true);
     if (this.closed) {
       w.fail(new UnavailableError('store is closed'));
       return w;

@@ -104,6 +104,16 @@ export interface WatchHandlers {
   onError(err: CellError): void;
 }
 
+export interface WatchOptions {
+  /**
+   * Whether events carry the value before each change (prevValue, prevModRevision, prevVersion);
+   * default true. A watcher that keeps the current state itself (the watch cache) says false:
+   * etcd then neither reads the previous revision of every changed key nor sends it, which
+   * halves what each API server replica receives for following the store.
+   */
+  prevValues?: boolean;
+}
+
 export interface StoreWatch {
   cancel(): void;
 }
@@ -124,7 +134,7 @@ export interface Store {
    * Changes to keys under `prefix` with revision > `afterRevision`. Watch a resource's whole
    * prefix: delete versions are derived from the other events of the stream.
    */
-  watch(prefix: string, afterRevision: number, handlers: WatchHandlers): StoreWatch;
+  watch(prefix: string, afterRevision: number, handlers: WatchHandlers, opts?: WatchOptions): StoreWatch;
   /** Discard history before `revision`. */
   compact(revision: number): Promise<void>;
   currentRevision(): Promise<number>;

@@ -1,7 +1,7 @@
 // A Store that forwards everything to a real one, but can run an action just before a chosen
 // transaction is sent: a deterministic way to make another writer get there first (a race that
 // otherwise needs luck), for tests of what the API server does when its compare-and-swap fails.
-import type { ListOptions, Store, TxnRequest, WatchHandlers } from '../../apiserver/storage/store.js';
+import type { ListOptions, Store, TxnRequest, WatchHandlers, WatchOptions } from '../../apiserver/storage/store.js';
 
 export class InterceptingStore implements Store {
   private hooks: { match: (req: TxnRequest) => boolean; action: () => Promise<void> }[] = [];
@@ -42,8 +42,8 @@ export class InterceptingStore implements Store {
   list(prefix: string, opts?: ListOptions) {
     return this.inner.list(prefix, opts);
   }
-  watch(prefix: string, after: number, handlers: WatchHandlers) {
-    return this.inner.watch(prefix, after, handlers);
+  watch(prefix: string, after: number, handlers: WatchHandlers, opts?: WatchOptions) {
+    return this.inner.watch(prefix, after, handlers, opts);
   }
   compact(revision: number) {
     return this.inner.compact(revision);

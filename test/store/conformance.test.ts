@@ -436,6 +436,22 @@ for (const backend of backends) {
         rec.watch.cancel();
       });
 
+      it('a watch that asks for no previous values gets none, and otherwise the same events', async function () {
+        const start = await store.currentRevision();
+        const bare = record(store, '/np/', start, undefined, { prevValues: false });
+        const full = record(store, '/np/', start);
+        const a = await store.create('/np/k', 'v1');
+        const b = await store.update('/np/k', 'v2', a.modRevision);
+        await store.delete('/np/k', b.modRevision);
+        await bare.until(() => bare.events.length >= 3, 'three events');
+        await full.until(() => full.events.length >= 3, 'three events');
+        expect(full.events[1]).to.include({ prevValue: 'v1' });
+        const withoutPrevious = full.events.map(({ prevValue: _v, prevModRevision: _m, prevVersion: _p, ...rest }) => rest);
+        expect(bare.events).to.deep.equal(withoutPrevious);
+        bare.watch.cancel();
+        full.watch.cancel();
+      });
+
       it('a txn writing several keys arrives as events of one revision, in one batch', async function () {
         const start = await store.currentRevision();
         const rec = record(store, '/t/', start);

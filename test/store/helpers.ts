@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { EtcdStore } from '../../apiserver/storage/etcd.js';
 import { MemoryStore } from '../../apiserver/storage/memory.js';
-import type { Store, StoreWatch, WatchEvent } from '../../apiserver/storage/store.js';
+import type { Store, StoreWatch, WatchEvent, WatchOptions } from '../../apiserver/storage/store.js';
 import type { CellError } from '../../shared/errors.js';
 
 export interface Backend {
@@ -48,6 +48,7 @@ export function record(
   prefix: string,
   afterRevision: number,
   onBatch?: (batch: WatchEvent[]) => void,
+  opts?: WatchOptions,
 ): Recorder {
   let wake: (() => void) | undefined;
   const rec: Recorder = {
@@ -65,7 +66,7 @@ export function record(
         rec.errors.push(err);
         wake?.();
       },
-    }),
+    }, opts),
     async until(pred, what, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (!pred()) {
