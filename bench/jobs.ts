@@ -41,6 +41,7 @@ const USAGE = `Usage: npm run bench:jobs -- [flags]
   --nodes=200          hollow nodes (one cell-agent process)
   --preset=16core      100 Jobs × 1,000 pods on 5,000 nodes (overrides the three above)
   --phases=create,full creation alone (pods nobody schedules), the full run, or both
+  --concurrent-job-syncs=5  the controller manager's Jobs synced at once (its flag of that name)
   --run-seconds=1      how long each hollow pod runs before it succeeds
   --timeout=600s       give up waiting for the Jobs after this long
   -h, --help
@@ -54,6 +55,7 @@ const flags = parseFlags('bench:jobs', USAGE, {
   nodes: { type: 'string', default: '200' },
   preset: { type: 'string' },
   phases: { type: 'string', default: 'create,full' },
+  'concurrent-job-syncs': { type: 'string', default: '5' },
   'run-seconds': { type: 'string', default: '1' },
   timeout: { type: 'string', default: '600s' },
 });
@@ -231,12 +233,12 @@ try {
     await new Promise((r2) => setTimeout(r2, 500));
   }
   scheduler = await startSchedulerProcess({ server: server.url });
-  manager = await startControllerManagerProcess({ server: server.url, args: ['--controllers=job', '--leader-elect=false'] });
+  manager = await startControllerManagerProcess({ server: server.url, args: ['--controllers=job', '--leader-elect=false', `--concurrent-job-syncs=${flags.int('concurrent-job-syncs')}`] });
 
   const etcd = etcdPid(endpoints[0]!);
   const procs: Procs = { etcd, apiserver: server.child.pid, scheduler: scheduler.child.pid, agent: hollow.pid, 'controller-manager': manager.child.pid };
   console.log(`\ncell Jobs at scale — ${JOBS} Jobs × ${PODS} pods (${total.toLocaleString('en-US')}) on ${NODES.toLocaleString('en-US')} hollow nodes, ` +
-    `etcd ${endpoints.join(',')} (fsync ${process.env.CELL_ETCD_FSYNC === '1' ? 'on' : 'OFF'}), job controller in cell-controller-manager (--controllers=job), ` +
+    `etcd ${endpoints.join(',')} (fsync ${process.env.CELL_ETCD_FSYNC === '1' ? 'on' : 'OFF'}), job controller in cell-controller-manager (--controllers=job --concurrent-job-syncs=${flags.int('concurrent-job-syncs')}), ` +
     `${process.env.CELL_RUN_FROM === 'dist' ? 'compiled dist/' : 'TypeScript sources via tsx'}`);
 
   // Warm-up, not measured: a cold API server creates at a fraction of its later rate (its JIT

@@ -10,4 +10,12 @@ export interface ControllerConfig {
   podEvictionTimeoutMs?: number;
   /** How often the pod GC looks for orphaned and stuck pods (Kubernetes' gcCheckPeriod, 20 s). */
   podGcIntervalMs?: number;
+  /** Jobs synced at once (--concurrent-job-syncs, 5). */
+  concurrentJobSyncs?: number;
+  /** ReplicaSets synced at once (--concurrent-replicaset-syncs, 5). */
+  concurrentReplicaSetSyncs?: number;
+  /** Deployments synced at once (--concurrent-deployment-syncs, 5). */
+  concurrentDeploymentSyncs?: number;
+  /** Owners and dependents the garbage collector works on at once, per queue (--concurrent-gc-syncs, 5). */
+  concurrentGcSyncs?: number;
 }

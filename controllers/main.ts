@@ -30,6 +30,10 @@ ${connectionUsage('user system:cell-controller-manager, or any user its ClusterR
   --node-monitor-period=5s         how often node leases are checked
   --pod-eviction-timeout=5m        pods of a node Unknown this long are failed (NodeLost)
   --pod-gc-interval=20s            how often pods bound to vanished nodes are collected
+  --concurrent-job-syncs=5         Jobs synced at once (each creates its pods in slow-start batches)
+  --concurrent-replicaset-syncs=5  ReplicaSets synced at once
+  --concurrent-deployment-syncs=5  Deployments synced at once
+  --concurrent-gc-syncs=5          objects the garbage collector deletes or orphans at once
   --port=10257                     serve /metrics and /healthz on PORT (0 = any free port)
   --bind-address=127.0.0.1
   --log-level=info                 error|warn|info|debug
@@ -54,6 +58,10 @@ const flags = parseFlags('cell-controller-manager', USAGE, {
   'node-monitor-period': { type: 'string', default: '5s' },
   'pod-eviction-timeout': { type: 'string', default: '5m' },
   'pod-gc-interval': { type: 'string', default: '20s' },
+  'concurrent-job-syncs': { type: 'string', default: '5' },
+  'concurrent-replicaset-syncs': { type: 'string', default: '5' },
+  'concurrent-deployment-syncs': { type: 'string', default: '5' },
+  'concurrent-gc-syncs': { type: 'string', default: '5' },
   port: { type: 'string', default: '10257' },
   'bind-address': { type: 'string', default: '127.0.0.1' },
   'log-level': { type: 'string' },
@@ -77,6 +85,11 @@ const positive = (name: string): number => {
   if (ms <= 0) fail(`--${name} must be positive`);
   return ms;
 };
+const workers = (name: string): number => {
+  const n = flags.int(name);
+  if (n < 1) fail(`--${name} must be at least 1`);
+  return n;
+};
 
 const identity = `${os.hostname()}_${process.pid}_${randomUUID().slice(0, 8)}`;
 const client = new ApiClient({
@@ -97,6 +110,10 @@ const manager = new ControllerManager({
     nodeMonitorPeriodMs: positive('node-monitor-period'),
     podEvictionTimeoutMs: flags.duration('pod-eviction-timeout'),
     podGcIntervalMs: positive('pod-gc-interval'),
+    concurrentJobSyncs: workers('concurrent-job-syncs'),
+    concurrentReplicaSetSyncs: workers('concurrent-replicaset-syncs'),
+    concurrentDeploymentSyncs: workers('concurrent-deployment-syncs'),
+    concurrentGcSyncs: workers('concurrent-gc-syncs'),
   },
   leaderElection: leaderElect
     ? {

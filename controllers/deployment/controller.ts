@@ -523,5 +523,5 @@ export class DeploymentController implements Controller {
 
 export const deploymentControllerDefinition: ControllerDefinition = {
   name: 'deployment',
-  create: (ctx) => new DeploymentController(ctx),
+  create: (ctx) => new DeploymentController(ctx, { ...(ctx.config?.concurrentDeploymentSyncs !== undefined ? { workers: ctx.config.concurrentDeploymentSyncs } : {}) }),
 };

@@ -334,5 +334,5 @@ function apiVersionOfIdentity(id: ObjectIdentity): string {
 
 export const garbageCollectorDefinition: ControllerDefinition = {
   name: GARBAGE_COLLECTOR_NAME,
-  create: (ctx) => new GarbageCollector(ctx),
+  create: (ctx) => new GarbageCollector(ctx, { ...(ctx.config?.concurrentGcSyncs !== undefined ? { workers: ctx.config.concurrentGcSyncs } : {}) }),
 };

@@ -767,5 +767,5 @@ export class JobController implements Controller {
 
 export const jobControllerDefinition: ControllerDefinition = {
   name: JOB_CONTROLLER,
-  create: (ctx) => new JobController(ctx),
+  create: (ctx) => new JobController(ctx, { ...(ctx.config?.concurrentJobSyncs !== undefined ? { workers: ctx.config.concurrentJobSyncs } : {}) }),
 };

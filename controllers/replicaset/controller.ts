@@ -338,5 +338,5 @@ function canonicalStatus(s: ReplicaSetStatus): unknown {
 
 export const replicaSetControllerDefinition: ControllerDefinition = {
   name: 'replicaset',
-  create: (ctx) => new ReplicaSetController(ctx),
+  create: (ctx) => new ReplicaSetController(ctx, { ...(ctx.config?.concurrentReplicaSetSyncs !== undefined ? { workers: ctx.config.concurrentReplicaSetSyncs } : {}) }),
 };

@@ -144,7 +144,7 @@ describe('cell-controller-manager', function () {
     it('answers --help, serves /healthz and /metrics, runs the controllers as leader and exits 0 on SIGTERM, releasing the lease', async () => {
       const entry = path.join(REPO_ROOT, 'dist/controllers/main.js');
       const help = await run(entry, ['--help'], { cwd: REPO_ROOT });
-      for (const flag of ['--server', '--token', '--kubeconfig', '--controllers', '--leader-elect', '--leader-elect-resource-namespace', '--leader-elect-resource-name', '--node-monitor-grace-period', '--node-monitor-period', '--pod-eviction-timeout', '--port']) {
+      for (const flag of ['--server', '--token', '--kubeconfig', '--controllers', '--leader-elect', '--leader-elect-resource-namespace', '--leader-elect-resource-name', '--node-monitor-grace-period', '--node-monitor-period', '--pod-eviction-timeout', '--port', '--concurrent-job-syncs', '--concurrent-replicaset-syncs', '--concurrent-deployment-syncs', '--concurrent-gc-syncs']) {
         expect(help.stdout, flag).to.contain(flag);
       }
       const bad = await run(entry, ['--controllers=bogus', `--server=${api.url}`], { cwd: REPO_ROOT }).then(
@@ -153,6 +153,12 @@ describe('cell-controller-manager', function () {
       );
       expect(bad?.code, 'an unknown controller is a usage error').to.equal(2);
       expect(bad?.stderr).to.contain('unknown controller "bogus"');
+      const noWorkers = await run(entry, ['--concurrent-job-syncs=0', `--server=${api.url}`], { cwd: REPO_ROOT }).then(
+        () => undefined,
+        (err: { code?: number; stderr?: string }) => err,
+      );
+      expect(noWorkers?.code, 'no workers is a usage error').to.equal(2);
+      expect(noWorkers?.stderr).to.contain('--concurrent-job-syncs must be at least 1');
 
       const p = await startControllerManagerProcess({
         server: api.url,
