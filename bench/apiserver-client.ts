@@ -6,6 +6,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Etcd3 } from 'etcd3';
 import { startApiServerProcess, type ApiServerProcess } from '../test/clients/apiserver-process.js';
 import { freePort } from '../test/harness/ports.js';
 
@@ -177,6 +178,28 @@ export function residentBytes(pid: number | undefined): { peak: number; now: num
     return { peak: kb('VmHWM'), now: kb('VmRSS') };
   } catch {
     return { peak: NaN, now: NaN };
+  }
+}
+
+/** A Ready node as the benchmarks register it, without an agent: `node-00042`, in one of three zones. */
+export function benchNode(i: number, resources: { cpu: string; memory: string; pods: string }) {
+  const name = `node-${String(i).padStart(5, '0')}`;
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': `zone-${i % 3}` } },
+    status: { capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True' }] },
+  };
+}
+
+/** Delete a run's keys and compact etcd's history, so the next run starts on a small store. */
+export async function clearEtcdPrefix(endpoints: string[], prefix: string): Promise<void> {
+  const etcd = new Etcd3({ hosts: endpoints });
+  try {
+    const res = await etcd.delete().prefix(prefix).exec();
+    await etcd.kv.compact({ revision: res.header.revision, physical: true });
+  } finally {
+    etcd.close();
   }
 }
 

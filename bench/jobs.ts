@@ -22,13 +22,12 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { Etcd3 } from 'etcd3';
 import { parseFlags } from '../shared/flags.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { programArgs, REPO_ROOT } from '../test/harness/entrypoint.js';
 import { startControllerManagerProcess, type ControllerManagerProcess } from '../test/controllers/helpers.js';
 import { startSchedulerProcess, type SchedulerProcess } from '../test/schedulers/scheduler-process.js';
-import { cpuMs, etcdEndpoints, etcdPid, expectStatus, pool, postCreated, request, startBenchApiServer, stopBenchApiServer } from './apiserver-client.js';
+import { clearEtcdPrefix, cpuMs, etcdEndpoints, etcdPid, expectStatus, pool, postCreated, request, startBenchApiServer, stopBenchApiServer } from './apiserver-client.js';
 import { formatTable, perSecond } from './measure.js';
 import { podForJob } from '../controllers/job/pods.js';
 import type { Job } from '../shared/api/batch.js';
@@ -340,12 +339,6 @@ try {
   }
   if (server) await stopBenchApiServer(server);
   agent.destroy();
-  const etcd = new Etcd3({ hosts: endpoints });
-  try {
-    const res = await etcd.delete().prefix(prefix).exec();
-    await etcd.kv.compact({ revision: res.header.revision, physical: true });
-  } finally {
-    etcd.close();
-  }
+  await clearEtcdPrefix(endpoints, prefix);
 }
 process.exit(exitCode);

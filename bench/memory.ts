@@ -20,13 +20,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { Etcd3 } from 'etcd3';
 import { ApiClient } from '../shared/client/http-client.js';
 import { parseFlags } from '../shared/flags.js';
 import { startApiServerProcess, type ApiServerProcess } from '../test/clients/apiserver-process.js';
 import { REPO_ROOT } from '../test/harness/entrypoint.js';
 import { freePort } from '../test/harness/ports.js';
-import { etcdEndpoints, pod, pool } from './apiserver-client.js';
+import { benchNode, clearEtcdPrefix, etcdEndpoints, pod, pool } from './apiserver-client.js';
 import { formatTable } from './measure.js';
 
 const endpoints = etcdEndpoints('bench:memory');
@@ -138,17 +137,6 @@ async function probe(s: Server): Promise<Memory> {
   }
 }
 
-function nodeObject(i: number) {
-  const name = `node-${String(i).padStart(5, '0')}`;
-  const resources = { cpu: '64', memory: '256Gi', pods: '110' };
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name, labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': `zone-${i % 3}` } },
-    status: { capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True' }] },
-  };
-}
-
 interface Written {
   metadata: { uid: string; resourceVersion: string };
 }
@@ -198,16 +186,6 @@ async function writePod(client: ApiClient, i: number): Promise<string> {
   return running.metadata.resourceVersion;
 }
 
-async function deletePrefix(prefix: string): Promise<void> {
-  const etcd = new Etcd3({ hosts: endpoints });
-  try {
-    const res = await etcd.delete().prefix(prefix).exec();
-    await etcd.kv.compact({ revision: res.header.revision, physical: true });
-  } finally {
-    etcd.close();
-  }
-}
-
 const prefix = `/cell-bench-memory-${randomUUID()}`;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cell-bench-memory-'));
 const servers: Server[] = [];
@@ -219,7 +197,7 @@ try {
   const [a, b] = servers as [Server, Server];
   const client = new ApiClient({ servers: [a.process.url], timeoutMs: 60_000 });
   await client.create({ resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
-  await pool(NODES, CONCURRENCY, (i) => client.create({ resource: 'nodes' }, nodeObject(i)).then(() => undefined));
+  await pool(NODES, CONCURRENCY, (i) => client.create({ resource: 'nodes' }, benchNode(i, { cpu: '64', memory: '256Gi', pods: '110' })).then(() => undefined));
   let written = 0;
   for (const size of SIZES) {
     let last = '';
@@ -243,7 +221,7 @@ try {
     s.watch.close();
     await s.process.stop('SIGTERM', 10_000);
   }
-  await deletePrefix(prefix);
+  await clearEtcdPrefix(endpoints, prefix);
   rmSync(dir, { recursive: true, force: true });
 }
 
