@@ -194,7 +194,7 @@ export class RbacAuthorizer {
         void this.follow(kind, store).catch((e: unknown) => this.log.error('RBAC view could not reload', { kind, error: errorMessage(e) }));
       },
     };
-    this.stops.push(await store.cache.watch(undefined, { keyPrefix: store.keyPrefix(undefined), matches: () => true }, sink));
+    this.stops.push(await store.cache.watch(undefined, { keyPrefix: store.keyPrefix(undefined) }, sink));
   }
 
   private changed(): void {
