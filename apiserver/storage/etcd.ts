@@ -10,9 +10,11 @@
 // *header* revision it saw (header.revision of a created or catch-up response is the store's
 // current revision, not the last event sent), so a watch that breaks while catching up silently
 // skips events; and it reports compaction as a generic 'error'. Instead each StoreWatch owns a raw
-// gRPC Watch stream (`client.watchClient.watch()`), remembers the mod_revision of the last event it
-// handed to the caller, and on any break re-creates the watch at that revision + 1, dropping
-// anything at or below it. See EtcdWatch.
+// gRPC Watch stream, remembers the mod_revision of the last event it handed to the caller, and on
+// any break re-creates the watch at that revision + 1, dropping anything at or below it. See
+// EtcdWatch. The stream is not etcd3's either: every replica pays for every write of the store
+// here, so responses are read straight from the wire into what the watch uses
+// (etcd-watch-codec.ts), on a channel of our own per member beside etcd3's.
 //
 // Several endpoints (DESIGN §7): each member gets its own etcd3 client (one gRPC connection), and
 // this file picks the member per call (Endpoints): round robin over the members that answered
@@ -23,19 +25,16 @@
 // proposal, and cancels our watch streams when it loses its leader, so a watch on a member cut off
 // from quorum moves to one that is not.
 
-import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import {
-  Etcd3,
-  type ICompare,
-  type IDuplexStream,
-  type IEvent,
-  type IKeyValue,
-  type IOptions,
-  type IRequestOp,
-  type IResponseOp,
-  type IWatchRequest,
-  type IWatchResponse,
-} from 'etcd3';
+  Client as GrpcClient,
+  InterceptingCall,
+  Metadata,
+  credentials as grpcCredentials,
+  type ChannelOptions,
+  type ClientDuplexStream,
+  type Interceptor,
+} from '@grpc/grpc-js';
+import { Etcd3, type ICompare, type IKeyValue, type IOptions, type IRequestOp, type IResponseOp } from 'etcd3';
 import {
   AlreadyExistsError,
   BadRequestError,
@@ -52,6 +51,14 @@ import { PointReadBatcher } from './etcd-read-batch.js';
 import { COMPACTED, FUTURE, busy, mapEtcdError, notExecuted } from './etcd-errors.js';
 import { positionDeletes, readStamp, resourceOfKey, versionOf } from './resource-version.js';
 import { TxnGroupCommitter } from './etcd-group-commit.js';
+import {
+  WATCH_PROGRESS_REQUEST,
+  decodeWatchResponse,
+  encodeWatchCreate,
+  type WatchEventMessage,
+  type WatchKeyValue,
+  type WatchResponseMessage,
+} from './etcd-watch-codec.js';
 import { checkTxn, utf8Bytes } from './limits.js';
 import type {
   BatchingStats,
@@ -107,7 +114,10 @@ export interface WatchRetryInfo {
   reason: string;
 }
 
-type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
+/** Requests go out already encoded (etcd-watch-codec.ts). */
+type WatchStream = ClientDuplexStream<Buffer, WatchResponseMessage>;
+const WATCH_METHOD = '/etcdserverpb.Watch/Watch';
+const asIs = (b: Buffer) => b;
 type FaultPolicy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
 
 /** Never aborted; shared so the per-call policy wrapper allocates nothing. */
@@ -140,10 +150,8 @@ function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]);
 }
 
-/** Ends a stream we no longer want without the etcd3 client treating it as a host failure. */
+/** Ends a stream we no longer want (its listeners stay: cancel() is reported as a CANCELLED error). */
 function endStream(stream: WatchStream): void {
-  // end() first: etcd3's own error listener marks the host failed (closing every gRPC client on it)
-  // only while the stream is still writable, and cancel() is reported as a CANCELLED error.
   stream.end();
   stream.cancel();
 }
@@ -167,10 +175,27 @@ class Endpoint {
   healthy = true;
   failedAt = 0;
   probeTimer: NodeJS.Timeout | undefined;
+  private watchRpc: GrpcClient | undefined;
   constructor(
     readonly url: string,
     readonly client: Etcd3,
+    private readonly grpcOptions: ChannelOptions,
   ) {}
+
+  /** A new Watch stream to this member (its channel made on first use, shared by every watch). */
+  openWatch(): WatchStream {
+    this.watchRpc ??= new GrpcClient(
+      this.url.replace(/^https?:\/\//, ''),
+      this.url.startsWith('https:') ? grpcCredentials.createSsl() : grpcCredentials.createInsecure(),
+      this.grpcOptions,
+    );
+    return this.watchRpc.makeBidiStreamRequest(WATCH_METHOD, asIs, decodeWatchResponse, new Metadata(), {});
+  }
+
+  close(): void {
+    this.client.close();
+    this.watchRpc?.close();
+  }
 }
 
 /**
@@ -246,7 +271,7 @@ class Endpoints {
     this.closed = true;
     for (const ep of this.list) {
       if (ep.probeTimer) clearTimeout(ep.probeTimer);
-      ep.client.close();
+      ep.close();
     }
   }
 }
@@ -291,7 +316,7 @@ class EtcdWatch implements EtcdStoreWatch {
   private generation = 0;
   private attempts = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  private fragments: IEvent[] = [];
+  private fragments: WatchEventMessage[] = [];
   private readonly queue: Delivery[] = [];
   private draining = false;
   private stopped = false;
@@ -346,44 +371,41 @@ class EtcdWatch implements EtcdStoreWatch {
     const gen = ++this.generation;
     const member = this.ctx.endpoints.pick(this.avoid);
     this.member = member;
-    member.client.watchClient.watch().then(
-      (stream) => {
-        if (this.stopped || gen !== this.generation) {
-          endStream(stream);
-          return;
-        }
-        this.stream = stream;
-        this.lastHeard = Date.now();
-        // The listeners stay attached for the stream's whole life, so an error it emits after we
-        // abandoned it always has a listener (an unlistened 'error' would crash the process).
-        stream.on('data', (res) => {
-          if (gen !== this.generation) return;
-          this.lastHeard = Date.now();
-          this.onResponse(res);
-        });
-        stream.on('error', (err) => {
-          if (gen === this.generation) this.broken(err);
-        });
-        stream.on('end', () => {
-          if (gen === this.generation) this.broken(new Error('watch stream ended'));
-        });
-        stream.write({
-          create_request: {
-            key: this.key,
-            range_end: this.rangeEnd,
-            start_revision: this.lastDelivered + 1,
-            prev_kv: this.prevValues,
-            fragment: true,
-          },
-        });
-        this.progressTimer = setInterval(() => this.checkAlive(gen, stream), this.ctx.progressIntervalMs);
-        // The stream keeps the process alive while it matters; the timer alone must not.
-        this.progressTimer.unref();
-      },
-      (err: unknown) => {
-        if (gen === this.generation) this.broken(err);
-      },
+    let stream: WatchStream;
+    try {
+      stream = member.openWatch();
+    } catch (err) {
+      // Only a closed channel throws here; retried like any other break.
+      this.broken(err);
+      return;
+    }
+    this.stream = stream;
+    this.lastHeard = Date.now();
+    // The listeners stay attached for the stream's whole life, so an error it emits after we
+    // abandoned it always has a listener (an unlistened 'error' would crash the process).
+    stream.on('data', (res: WatchResponseMessage) => {
+      if (gen !== this.generation) return;
+      this.lastHeard = Date.now();
+      this.onResponse(res);
+    });
+    stream.on('error', (err: Error) => {
+      if (gen === this.generation) this.broken(err);
+    });
+    stream.on('end', () => {
+      if (gen === this.generation) this.broken(new Error('watch stream ended'));
+    });
+    stream.write(
+      encodeWatchCreate({
+        key: this.key,
+        rangeEnd: this.rangeEnd,
+        startRevision: this.lastDelivered + 1,
+        prevKv: this.prevValues,
+        fragment: true,
+      }),
     );
+    this.progressTimer = setInterval(() => this.checkAlive(gen, stream), this.ctx.progressIntervalMs);
+    // The stream keeps the process alive while it matters; the timer alone must not.
+    this.progressTimer.unref();
   }
 
   /**
@@ -397,7 +419,7 @@ class EtcdWatch implements EtcdStoreWatch {
     if (quietMs >= this.ctx.silenceTimeoutMs) {
       this.broken(new Error(`etcd member ${this.member?.url ?? '?'} sent nothing for ${quietMs} ms`));
     } else if (quietMs >= this.ctx.progressIntervalMs) {
-      stream.write({ progress_request: {} });
+      stream.write(WATCH_PROGRESS_REQUEST);
     }
   }
 
@@ -440,18 +462,18 @@ class EtcdWatch implements EtcdStoreWatch {
     }
   }
 
-  private onResponse(res: IWatchResponse): void {
+  private onResponse(res: WatchResponseMessage): void {
     if (res.canceled) {
-      const compactRevision = Number(res.compact_revision);
+      const compactRevision = res.compactRevision;
       if (compactRevision > 0) {
         this.fail(new CompactedError(this.lastDelivered, compactRevision));
-      } else if (res.cancel_reason.includes('no leader')) {
+      } else if (res.cancelReason.includes('no leader')) {
         // The member lost its leader (require-leader): another member may still have one.
-        this.broken(new Error(`etcd cancelled the watch: ${res.cancel_reason}`));
+        this.broken(new Error(`etcd cancelled the watch: ${res.cancelReason}`));
       } else {
         // Refusals without a compaction (permission denied, invalid range) would repeat on every
         // retry; ending the watch lets the caller re-list and watch again, which is always safe.
-        this.fail(new InternalError(`etcd cancelled the watch: ${res.cancel_reason || 'no reason given'}`));
+        this.fail(new InternalError(`etcd cancelled the watch: ${res.cancelReason || 'no reason given'}`));
       }
       return;
     }
@@ -472,7 +494,7 @@ class EtcdWatch implements EtcdStoreWatch {
     const positions: number[] = [];
     let last = floor;
     for (const ev of events) {
-      const rev = Number(ev.kv.mod_revision);
+      const rev = ev.kv.modRevision;
       if (rev <= floor) continue; // replayed after a resume: already delivered
       if (rev < last) {
         // Cannot happen with a correct server; resuming from what was delivered is always safe.
@@ -480,35 +502,41 @@ class EtcdWatch implements EtcdStoreWatch {
         return;
       }
       last = rev;
-      const { event, position } = this.toEvent(ev);
-      batch.push(event);
-      positions.push(position);
+      batch.push(this.toEvent(ev, positions));
     }
     if (batch.length === 0) return;
     // Only whole revisions get here, so a delete's position can be derived from its neighbours.
     positionDeletes(batch, positions);
-    batch.forEach((ev, i) => (ev.version = versionOf(ev.modRevision, positions[i]!)));
+    for (let i = 0; i < batch.length; i++) batch[i]!.version = versionOf(batch[i]!.modRevision, positions[i]!);
     this.lastDelivered = last;
     this.enqueue({ events: batch });
   }
 
-  /** The event with its version still to be set (a delete's position is derived per batch). */
-  private toEvent(ev: IEvent): { event: WatchEvent; position: number } {
-    const key = this.ctx.fromWire(ev.kv.key);
-    const modRevision = Number(ev.kv.mod_revision);
-    const prev: IKeyValue | null | undefined = ev.prev_kv;
-    let prevFields = {};
-    if (prev) {
-      const stamped = readStamp(prev.value);
-      const prevModRevision = Number(prev.mod_revision);
-      prevFields = { prevValue: stamped.value, prevModRevision, prevVersion: versionOf(prevModRevision, stamped.position) };
+  /**
+   * The event with its version still to be set (a delete's position is derived per batch); its
+   * write position is appended to `positions`.
+   */
+  private toEvent(ev: WatchEventMessage, positions: number[]): WatchEvent {
+    const kv = ev.kv;
+    const key = this.ctx.fromWire(kv.key);
+    const modRevision = kv.modRevision;
+    let event: WatchEvent;
+    if (ev.type === 'delete') {
+      event = { type: 'delete', key, modRevision, version: 0 };
+      positions.push(0);
+    } else {
+      const stamped = readStamp(kv.value);
+      event = { type: 'put', key, modRevision, version: 0, value: stamped.value, createRevision: kv.createRevision };
+      positions.push(stamped.position);
     }
-    if (ev.type === 'Delete') return { event: { type: 'delete', key, modRevision, version: 0, ...prevFields }, position: 0 };
-    const { value, position } = readStamp(ev.kv.value);
-    return {
-      event: { type: 'put', key, modRevision, version: 0, value, createRevision: Number(ev.kv.create_revision), ...prevFields },
-      position,
-    };
+    const prev: WatchKeyValue | undefined = ev.prevKv;
+    if (prev !== undefined) {
+      const stamped = readStamp(prev.value);
+      event.prevValue = stamped.value;
+      event.prevModRevision = prev.modRevision;
+      event.prevVersion = versionOf(prev.modRevision, stamped.position);
+    }
+    return event;
   }
 
   /**
@@ -595,7 +623,7 @@ export class EtcdStore implements Store {
     };
     // One client per member: etcd3 would pick a random member per call and, with our run-once
     // policy, never fail over within a call; choosing the member here lets `call` do both.
-    const list = opts.endpoints.map((url) => new Endpoint(url, new Etcd3({ ...clientOptions, hosts: [url] })));
+    const list = opts.endpoints.map((url) => new Endpoint(url, new Etcd3({ ...clientOptions, hosts: [url] }), clientOptions.grpcOptions ?? {}));
     // A linearizable read: only a member that is up, reachable and in touch with a quorum passes.
     const probeKey = this.toWire('');
     const probeTimeoutMs = Math.min(2_000, requestTimeoutMs);
@@ -792,7 +820,9 @@ export class EtcdStore implements Store {
   }
 
   private fromWire(key: Buffer): string {
-    return key.toString('utf8').slice(this.prefix.length);
+    // Decodes only the part after the prefix: a slice of the whole key would keep the whole alive
+    // for as long as the key is held (every cached object's).
+    return key.toString('utf8', this.prefixBytes);
   }
 
   private stored(kv: IKeyValue): StoredValue {
@@ -879,13 +909,12 @@ export class EtcdStore implements Store {
   private async compactRevisionAbove(requested: number): Promise<number> {
     // Fallback when etcd does not answer in time: the smallest compaction revision that explains the error.
     const fallback = requested + 1;
-    let stream: WatchStream | undefined;
+    let s: WatchStream;
     try {
-      stream = await this.endpoints.pick(new Set()).client.watchClient.watch();
+      s = this.endpoints.pick(new Set()).openWatch();
     } catch {
       return fallback; // the caller's CompactedError matters more than the exact number
     }
-    const s = stream;
     return new Promise<number>((resolve) => {
       let settled = false;
       const settle = (rev: number) => {
@@ -896,8 +925,8 @@ export class EtcdStore implements Store {
         resolve(rev);
       };
       const timer = setTimeout(() => settle(fallback), 2_000);
-      s.on('data', (res) => {
-        const c = Number(res.compact_revision);
+      s.on('data', (res: WatchResponseMessage) => {
+        const c = res.compactRevision;
         if (c > 0) settle(c);
         else if (res.canceled) settle(fallback);
       });
@@ -905,7 +934,7 @@ export class EtcdStore implements Store {
       s.on('error', () => settle(fallback));
       s.on('end', () => settle(fallback));
       const key = this.toWire('');
-      s.write({ create_request: { key, range_end: prefixEnd(key), start_revision: requested } });
+      s.write(encodeWatchCreate({ key, rangeEnd: prefixEnd(key), startRevision: requested, prevKv: false, fragment: false }));
     });
   }
 }
