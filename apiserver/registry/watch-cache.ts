@@ -46,6 +46,9 @@ interface WindowEvent {
   prevVersion?: number;
 }
 
+/** What a dropped slot of the event window holds until the slots before the window are cut off. */
+const DROPPED: WindowEvent = { version: 0, key: '' };
+
 /** An object as the cache holds it: exactly the string the store gave, and its resourceVersion. */
 interface Stored {
   value: string;
@@ -181,7 +184,9 @@ export class WatchCache {
    */
   private readonly decoded = new Map<string, { version: number; obj: KubeObject }>();
   private readonly decodedCapacity: number;
+  /** The event window is events[eventsHead…]; the slots before it are dropped (DROPPED) and cut off now and then. */
   private events: WindowEvent[] = [];
+  private eventsHead = 0;
   /** The length of every value in `events`. */
   private windowBytes = 0;
   /** Events with a resourceVersion > windowStart are all in `events`. */
@@ -295,6 +300,7 @@ export class WatchCache {
     this.decoded.clear();
     for (const item of list.items) this.objects.set(item.key, { value: item.value, version: item.version });
     this.events = [];
+    this.eventsHead = 0;
     this.windowBytes = 0;
     this.windowStart = versionAfter(list.revision);
     this.revision = list.revision;
@@ -365,12 +371,20 @@ export class WatchCache {
       this.windowBytes += d.ev.value?.length ?? 0;
     }
     const maxBytes = this.opts.capacityBytes ?? WINDOW_BYTES;
-    if (this.events.length > this.opts.capacity || this.windowBytes > maxBytes) {
-      let drop = Math.max(0, this.events.length - this.opts.capacity);
-      for (let i = 0; i < drop; i++) this.windowBytes -= this.events[i]!.value?.length ?? 0;
-      while (this.windowBytes > maxBytes && drop < this.events.length) this.windowBytes -= this.events[drop++]!.value?.length ?? 0;
-      this.windowStart = this.events[drop - 1]!.version;
-      this.events = this.events.slice(drop);
+    const events = this.events;
+    const end = events.length;
+    let head = this.eventsHead;
+    if (end - head > this.opts.capacity || this.windowBytes > maxBytes) {
+      const over = Math.max(0, end - head - this.opts.capacity);
+      for (let i = 0; i < over; i++) head = this.dropOldest(head);
+      while (this.windowBytes > maxBytes && head < end) head = this.dropOldest(head);
+      // A full window drops a few events per batch: cutting them off at once would copy the whole
+      // window every batch. Cut off once they are half the array, so each event is copied O(1) times.
+      if (head >= end / 2) {
+        this.events = events.slice(head);
+        head = 0;
+      }
+      this.eventsHead = head;
     }
     for (const w of this.watchers) {
       for (const d of deliveries) {
@@ -381,6 +395,15 @@ export class WatchCache {
         }
       }
     }
+  }
+
+  /** Drops the event at `head` out of the window (its strings released at once); returns the new head. */
+  private dropOldest(head: number): number {
+    const ev = this.events[head]!;
+    this.windowBytes -= ev.value?.length ?? 0;
+    this.windowStart = ev.version;
+    this.events[head] = DROPPED;
+    return head + 1;
   }
 
   private dropSlow(w: Watcher): void {
@@ -433,7 +456,8 @@ export class WatchCache {
       }
     } else {
       // A replay decodes again (rare: a client resuming); only the current states may be kept.
-      for (const ev of this.events) {
+      for (let i = this.eventsHead; i < this.events.length; i++) {
+        const ev = this.events[i]!;
         if (ev.version <= afterVersion) continue;
         if (!deliver(w, new Delivery(ev, this.decodeKeep))) {
           this.opts.onWatcherDropped?.('slow');

@@ -193,6 +193,27 @@ describe('watch cache: stored strings, decoded on demand', () => {
     ]);
   });
 
+  it('a full window, sliding over many batches, replays exactly the events after any version inside it', async () => {
+    await start(4);
+    const versions: number[] = [];
+    // 100 events fit the window: 350 writes slide it past its whole length three times over.
+    for (let i = 0; i < 350; i++) versions.push(await put(`t${i % 7}`, thing(`t${i % 7}`, {}, `w${i}`)));
+    await store.compact(await store.currentRevision());
+    for (const from of [versions.length - 100, versions.length - 57, versions.length - 2, versions.length - 1]) {
+      const replay = new Sink();
+      await cache.watch(versions[from]!, all, replay);
+      expect(replay.events.map((e) => (e.object.spec as { data: string }).data)).to.deep.equal(
+        versions.slice(from + 1).map((_v, i) => `w${from + 1 + i}`),
+      );
+      expect(replay.closedWith).to.equal(undefined);
+    }
+    // The event before the window's oldest is gone from memory, and the store compacted it away.
+    const tooOld = new Sink();
+    await cache.watch(versions[versions.length - 102]!, all, tooOld);
+    await until(() => tooOld.closedWith !== undefined, 'the old watch to end');
+    expect(tooOld.closedWith).to.be.instanceOf(CompactedError);
+  });
+
   it('bounds the window by its values\' bytes too: older resumes go to the store\'s history', async () => {
     const size = thing('big', {}, 'v00').length;
     await start(4, size * 3);
