@@ -31,7 +31,10 @@
 // for both daemons, e.g. "--conflict-mode=coarse"), BENCH_TRACE=1 (progress every 2 s),
 // BENCH_SERVER_NODE_ARGS (node flags for the API server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
 // BENCH_SCHEDULER_NODE_ARGS (the same for both scheduler daemons), BENCH_SERVER_ARGS (extra
-// cell-apiserver flags, e.g. "--etcd-group-commit=2").
+// cell-apiserver flags, e.g. "--etcd-group-commit=2"), BENCH_FOLLOWERS (0; more = extra API server
+// replicas on the same prefix that receive no request at all, their CPU reported on its own: what
+// a replica pays just to follow the store), BENCH_FOLLOWER_NODE_ARGS (node flags for those only,
+// e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof-follow`; BENCH_SERVER_NODE_ARGS otherwise).
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -42,7 +45,7 @@ import { metricValue, startSchedulerProcess, type SchedulerProcess } from '../te
 import { rawCasRate } from './etcd-baseline.js';
 import { formatTable, percentile, perSecond } from './measure.js';
 import { AuditReportSchema } from '../shared/api/audit.js';
-import { cpuMs, etcdPid, expectStatus, pool, postCreated, postPaced, request, residentBytes } from './apiserver-client.js';
+import { benchNode, clearEtcdPrefix, cpuMs, etcdPid, expectStatus, pool, postCreated, postPaced, request, residentBytes } from './apiserver-client.js';
 
 const cpuSec = (pid: number | undefined) => cpuMs(pid) / 1000;
 
@@ -60,6 +63,9 @@ const CAS_MS = Number(process.env.BENCH_CAS_MS ?? 3000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 128);
 const SAME_NAME = process.env.BENCH_SAME_NAME === '1';
 const API_SERVERS = Number(process.env.BENCH_APISERVERS ?? 1);
+const FOLLOWERS = Number(process.env.BENCH_FOLLOWERS ?? 0);
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const FOLLOWER_NODE_ARGS = process.env.BENCH_FOLLOWER_NODE_ARGS !== undefined ? process.env.BENCH_FOLLOWER_NODE_ARGS.split(' ').filter(Boolean) : SERVER_NODE_ARGS;
 const SCHEDULER_ARGS = (process.env.BENCH_SCHEDULER_ARGS ?? '').split(' ').filter(Boolean);
 const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
 const SCHEDULER_NODE_ARGS = (process.env.BENCH_SCHEDULER_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -72,17 +78,6 @@ const OPEN_LOOP_SECONDS = Number(process.env.BENCH_OPEN_LOOP_SECONDS ?? 20);
 const NAMESPACE = 'bench';
 const TARGET_RATIO_1000 = 0.5;
 const TARGET_RATE_5000 = 500;
-
-function nodeObject(i: number) {
-  const name = `node-${String(i).padStart(5, '0')}`;
-  const resources = { cpu: '32', memory: '128Gi', pods: '110' };
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name, labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': `zone-${i % 3}` } },
-    status: { capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True' }] },
-  };
-}
 
 function podObject(i: number, schedulerName: string) {
   return {
@@ -204,17 +199,6 @@ function measureCas(): Promise<number> {
   return rawCasRate(endpoints, CAS_MS);
 }
 
-/** Remove a scenario's keys and compact etcd's history, so the next scenario starts on a small store. */
-async function deletePrefix(prefix: string): Promise<void> {
-  const etcd = new Etcd3({ hosts: endpoints });
-  try {
-    const res = await etcd.delete().prefix(prefix).exec();
-    await etcd.kv.compact({ revision: res.header.revision, physical: true });
-  } finally {
-    etcd.close();
-  }
-}
-
 interface SchedulerRow {
   name: string;
   bound: number;
@@ -240,7 +224,9 @@ interface ScenarioResult {
   setupSeconds: number;
   schedulers: SchedulerRow[];
   /** CPU seconds each process used between the first create and the last bound pod. */
-  cpu: { etcd: number; apiserver: number; schedulers: number[]; bench: number; elapsed: number };
+  cpu: { etcd: number; apiserver: number; followers: number; schedulers: number[]; bench: number; elapsed: number };
+  /** Group commit over the run, all serving replicas: transactions and the etcd requests that carried them. */
+  groupCommit: { txns: number; requests: number };
   auditOk: boolean;
   auditViolations: number;
   /** Times the bench's own watch was cut by the server and resumed. */
@@ -277,9 +263,9 @@ interface MemoryFigures {
   benchPeak: number;
 }
 
-/** A process's V8 heap in use, from its /metrics. */
-async function heapUsed(url: string): Promise<number> {
-  const text = await new Promise<string>((resolve, reject) => {
+/** A process's /metrics text. */
+function metricsText(url: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     http.get(`${url}/metrics`, (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -287,7 +273,20 @@ async function heapUsed(url: string): Promise<number> {
       res.on('end', () => resolve(body));
     }).on('error', reject);
   });
-  return metricValue(text, 'nodejs_heap_size_used_bytes');
+}
+
+/** A process's V8 heap in use, from its /metrics. */
+async function heapUsed(url: string): Promise<number> {
+  return metricValue(await metricsText(url), 'nodejs_heap_size_used_bytes');
+}
+
+/** Transactions the serving replicas asked of etcd and the etcd requests that carried them (group commit), from their /metrics. */
+async function groupCommitCounts(servers: ApiServerProcess[]): Promise<{ txns: number; requests: number }> {
+  const texts = await Promise.all(servers.map((sv) => metricsText(sv.url)));
+  return {
+    txns: texts.reduce((sum, t) => sum + metricValue(t, 'cell_etcd_operations_total', { kind: 'txn' }), 0),
+    requests: texts.reduce((sum, t) => sum + metricValue(t, 'cell_etcd_requests_total', { kind: 'txn' }), 0),
+  };
 }
 
 /**
@@ -330,6 +329,8 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
   const prefix = `/cell-bench-e2e-${randomUUID()}`;
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const servers: ApiServerProcess[] = [];
+  /** Replicas that only follow the store: no request is ever sent to them. */
+  const followers: ApiServerProcess[] = [];
   const schedulers: SchedulerProcess[] = [];
   const watcher = new BoundWatcher();
   try {
@@ -342,14 +343,25 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
           port: await freePort(),
           // Nodes here are registered without agents: no lease heartbeats, so no node lifecycle controller.
           args: ['--log-level=warn', '--compaction-interval=0', '--max-requests-inflight=0', ...SERVER_ARGS],
-          nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+          nodeArgs: SERVER_NODE_ARGS,
+        }),
+      );
+    }
+    for (let i = 0; i < FOLLOWERS; i++) {
+      followers.push(
+        await startApiServerProcess({
+          etcdEndpoints: endpoints,
+          prefix,
+          port: await freePort(),
+          args: ['--log-level=warn', '--compaction-interval=0', '--max-requests-inflight=0', ...SERVER_ARGS],
+          nodeArgs: FOLLOWER_NODE_ARGS,
         }),
       );
     }
     const bases = servers.map((s) => new URL(s.url));
     const base = bases[0]!;
     await postCreated(agent, base, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
-    await pool(nodes, 64, (i) => postCreated(agent, bases[i % bases.length]!, '/api/v1/nodes', nodeObject(i)));
+    await pool(nodes, 64, (i) => postCreated(agent, bases[i % bases.length]!, '/api/v1/nodes', benchNode(i, { cpu: '32', memory: '128Gi', pods: '110' })));
 
     const names = SAME_NAME ? ['bench', 'bench'] : ['bench-a', 'bench-b'];
     for (const [i, name] of names.entries()) {
@@ -366,9 +378,11 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
 
     const sentAt = new Float64Array(pods);
     const etcd = etcdPid(endpoints[0]!);
+    const groupCommit0 = await groupCommitCounts(servers);
     const cpu0 = {
       etcd: cpuSec(etcd),
       apiserver: servers.reduce((sum, sv) => sum + cpuSec(sv.child.pid), 0),
+      followers: followers.reduce((sum, sv) => sum + cpuSec(sv.child.pid), 0),
       schedulers: schedulers.map((s) => cpuSec(s.child.pid)),
       bench: process.cpuUsage(),
     };
@@ -398,6 +412,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     const cpu = {
       etcd: cpuSec(etcd) - cpu0.etcd,
       apiserver: servers.reduce((sum, sv) => sum + cpuSec(sv.child.pid), 0) - cpu0.apiserver,
+      followers: followers.reduce((sum, sv) => sum + cpuSec(sv.child.pid), 0) - cpu0.followers,
       schedulers: schedulers.map((s, i) => cpuSec(s.child.pid) - cpu0.schedulers[i]!),
       bench: (benchCpu.user + benchCpu.system) / 1e6,
       elapsed: (performance.now() - t0) / 1000,
@@ -426,6 +441,8 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
         decisions: metricValue(text, 'scheduler_scheduling_algorithm_duration_seconds_count'),
       });
     }
+    const groupCommit1 = await groupCommitCounts(servers);
+    const groupCommit = { txns: groupCommit1.txns - groupCommit0.txns, requests: groupCommit1.requests - groupCommit0.requests };
     const bound = watcher.boundAt.size;
     const boundRate = perSecond(bound, lastBound - t0);
 
@@ -483,6 +500,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       setupSeconds,
       schedulers: rows,
       cpu,
+      groupCommit,
       auditOk: audit.ok,
       auditViolations: audit.violations.length,
       watchResumes: watcher.resumes,
@@ -496,8 +514,8 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       const code = await s.stop('SIGTERM', 10_000);
       if (code !== 0) console.error(`note: ${s.name} did not exit cleanly on SIGTERM (exit ${code})\n${s.output().slice(-2000)}`);
     }
-    for (const sv of servers) await sv.stop('SIGTERM', 10_000);
-    await deletePrefix(prefix);
+    for (const sv of [...servers, ...followers]) await sv.stop('SIGTERM', 10_000);
+    await clearEtcdPrefix(endpoints, prefix);
   }
 }
 
@@ -561,6 +579,13 @@ console.log(
     results.map((r) => [fmt(r.nodes), fmt(r.cpu.elapsed, 1), fmt(r.cpu.etcd, 1), fmt(r.cpu.apiserver, 1), r.cpu.schedulers.map((c) => fmt(c, 1)).join(' + '), fmt(r.cpu.bench, 1)]),
   ),
 );
+for (const r of results) {
+  const g = r.groupCommit;
+  console.log(`\n${fmt(r.nodes)} × ${fmt(r.pods)}: group commit ${fmt(g.txns)} transactions in ${fmt(g.requests)} etcd requests (${g.requests > 0 ? fmt(g.txns / g.requests, 2) : '-'} per request, ${API_SERVERS === 1 ? 'one replica' : `${API_SERVERS} replicas`})`);
+  if (FOLLOWERS > 0) {
+    console.log(`  followers (${FOLLOWERS} replicas receiving no requests): ${fmt(r.cpu.followers, 2)} CPU s in all, ${fmt((1000 * r.cpu.followers) / FOLLOWERS / r.bound, 3)} ms per bound pod per follower`);
+  }
+}
 if (OPEN_LOOP.length > 0) {
   console.log(`\nopen loop: Poisson arrivals at fractions of the closed-loop bound rate, ${OPEN_LOOP_SECONDS} s each; latency from each pod's scheduled arrival to its bound event:\n`);
   console.log(
