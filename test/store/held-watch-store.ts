@@ -2,7 +2,7 @@
 // release, so a test can make a watch cache lag behind the store deterministically (rather than
 // hoping the machine is slow) and check what this server answers from its own writes meanwhile.
 // It also counts transactions and point reads, to show which write paths cost a round trip.
-import type { StoreWatch, TxnRequest, WatchEvent, WatchHandlers } from '../../apiserver/storage/store.js';
+import type { StoreWatch, TxnRequest, WatchEvent, WatchHandlers, WatchOptions } from '../../apiserver/storage/store.js';
 import { InterceptingStore } from '../harness/intercepting-store.js';
 
 export class HeldWatchStore extends InterceptingStore {
@@ -32,7 +32,7 @@ export class HeldWatchStore extends InterceptingStore {
     return super.get(key);
   }
 
-  override watch(prefix: string, after: number, handlers: WatchHandlers): StoreWatch {
+  override watch(prefix: string, after: number, handlers: WatchHandlers, opts?: WatchOptions): StoreWatch {
     const slot = { handlers, events: [] as WatchEvent[] };
     return super.watch(prefix, after, {
       onEvents: (events) => {
@@ -41,6 +41,6 @@ export class HeldWatchStore extends InterceptingStore {
         slot.events.push(...events);
       },
       onError: (err) => handlers.onError(err),
-    });
+    }, opts);
   }
 }
