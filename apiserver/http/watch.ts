@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CellError } from '../../shared/errors.js';
 import type { KubeObject } from '../registry/object.js';
+import { servedJson, type StoredForm } from '../registry/served-json.js';
 import type { WatcherSink, WatchEventType } from '../registry/watch-cache.js';
 import { statusOf } from './status.js';
 
@@ -96,13 +97,14 @@ function scheduleFlush(stream: WatchStream): void {
   }, flushWindowMs);
 }
 
-function eventLine(type: WatchEventType, object: object): string {
+/** The line of an event of a cached object, made once for every watcher it goes to. */
+function eventLine(type: WatchEventType, object: KubeObject, stored: StoredForm): string {
   let byType = lines.get(object);
   if (!byType) {
     byType = {};
     lines.set(object, byType);
   }
-  return (byType[type] ??= `${JSON.stringify({ type, object })}\n`);
+  return (byType[type] ??= `{"type":"${type}","object":${servedJson(object, stored)}}\n`);
 }
 
 export class WatchStream implements WatcherSink {
@@ -147,7 +149,8 @@ export class WatchStream implements WatcherSink {
     }
   }
 
-  private write(type: WatchEventType, object: unknown, shared: boolean): boolean {
+  /** Queue an event: its line, or (`line` undefined) `object` serialised for this watcher alone. */
+  private write(type: WatchEventType, object: unknown, line?: string): boolean {
     if (this.closed) return false;
     // The backlog *before* this event decides: one event larger than the limit must not make a
     // client that keeps up look slow (it is queued whole until the socket takes it). What the
@@ -156,8 +159,7 @@ export class WatchStream implements WatcherSink {
     // until it says "too much" — then it is read again, since the socket may have drained since.
     const limit = this.opts.maxQueuedBytes + this.allowance;
     if (this.backlog > limit) this.backlog = this.res.writableLength;
-    const line = shared && typeof object === 'object' && object !== null ? eventLine(type, object) : `${JSON.stringify({ type, object })}\n`;
-    this.pending.push(line);
+    this.pending.push(line ?? `${JSON.stringify({ type, object })}\n`);
     scheduleFlush(this);
     return this.catchingUp || this.backlog <= limit;
   }
@@ -178,9 +180,9 @@ export class WatchStream implements WatcherSink {
     if (this.allowance > 0) this.res.once('drain', () => (this.allowance = 0));
   }
 
-  send(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): boolean {
+  send(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject, stored: StoredForm): boolean {
     // Rendered (Table) objects are this watcher's own; plain objects are shared with others.
-    const ok = this.opts.render ? this.write(type, this.opts.render(object), false) : this.write(type, object, true);
+    const ok = this.opts.render ? this.write(type, this.opts.render(object)) : this.write(type, object, eventLine(type, object, stored));
     if (!ok && !this.closed) this.overloaded = true;
     return ok;
   }
@@ -191,12 +193,12 @@ export class WatchStream implements WatcherSink {
       kind: this.opts.kind,
       apiVersion: this.opts.apiVersion,
       metadata: { resourceVersion: String(revision) },
-    }, false);
+    });
   }
 
   close(err?: CellError): void {
     if (this.closed) return;
-    if (err && !this.overloaded) this.write('ERROR', statusOf(err), false);
+    if (err && !this.overloaded) this.write('ERROR', statusOf(err));
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.stopWatch?.();

@@ -13,6 +13,7 @@ import type { Store, StoreWatch, WatchEvent as StoreEvent } from '../storage/sto
 import type { KubeObject } from './object.js';
 import { sleepBackoff } from '../../shared/backoff.js';
 import { guardCached } from '../../shared/cache-mutation-guard.js';
+import type { StoredForm } from './served-json.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -57,8 +58,11 @@ interface Stored {
 
 /** What a watcher sends: the decision of which events it sees is made by its filter. */
 export interface WatcherSink {
-  /** Deliver one event; returns false when the consumer is overloaded and must be dropped. */
-  send(type: Exclude<WatchEventType, 'ERROR' | 'BOOKMARK'>, object: KubeObject): boolean;
+  /**
+   * Deliver one event; returns false when the consumer is overloaded and must be dropped. `stored`
+   * is the object as stored, from which its JSON is made without serialising it (served-json.ts).
+   */
+  send(type: Exclude<WatchEventType, 'ERROR' | 'BOOKMARK'>, object: KubeObject, stored: StoredForm): boolean;
   bookmark(version: number): void;
   /**
    * The catch-up (current state, or the replay from the requested revision) has been sent. Until
@@ -121,6 +125,8 @@ class Delivery {
   private object: KubeObject | undefined;
   private prevObject: KubeObject | undefined;
   private deletedView: KubeObject | undefined;
+  private afterForm: StoredForm | undefined;
+  private deletedForm: StoredForm | undefined;
 
   constructor(
     readonly ev: WindowEvent,
@@ -143,6 +149,16 @@ class Delivery {
     return (this.prevObject ??= this.decode(ev.key, ev.prevValue, ev.prevVersion ?? ev.version));
   }
 
+  /** after() as stored. */
+  afterStored(): StoredForm {
+    return (this.afterForm ??= { value: this.ev.value!, version: this.ev.version });
+  }
+
+  /** deleted() as stored: the last state's string, at this event's version. */
+  deletedStored(): StoredForm {
+    return (this.deletedForm ??= { value: this.ev.value ?? this.ev.prevValue!, version: this.ev.version });
+  }
+
   /**
    * What watchers that lose sight of the object receive as DELETED: its last state, at this
    * event's version, so the client's resourceVersion still advances. One per event, shared.
@@ -159,14 +175,14 @@ function deliver(w: Watcher, d: Delivery): boolean {
   const matches = w.filter.matches;
   if (matches === undefined) {
     // Everything is in sight: only the kind of change decides, not the object before it.
-    if (ev.value !== undefined) return w.sink.send(ev.prevValue !== undefined ? 'MODIFIED' : 'ADDED', d.after()!);
-    return ev.prevValue === undefined || w.sink.send('DELETED', d.deleted());
+    if (ev.value !== undefined) return w.sink.send(ev.prevValue !== undefined ? 'MODIFIED' : 'ADDED', d.after()!, d.afterStored());
+    return ev.prevValue === undefined || w.sink.send('DELETED', d.deleted(), d.deletedStored());
   }
   const cur = ev.value !== undefined && matches(d.after()!);
   const prev = ev.prevValue !== undefined && matches(d.before()!);
-  if (cur && prev) return w.sink.send('MODIFIED', d.after()!);
-  if (cur) return w.sink.send('ADDED', d.after()!);
-  if (prev) return w.sink.send('DELETED', d.deleted());
+  if (cur && prev) return w.sink.send('MODIFIED', d.after()!, d.afterStored());
+  if (cur) return w.sink.send('ADDED', d.after()!, d.afterStored());
+  if (prev) return w.sink.send('DELETED', d.deleted(), d.deletedStored());
   return true;
 }
 
@@ -448,7 +464,7 @@ export class WatchCache {
         if (!key.startsWith(filter.keyPrefix)) continue;
         const obj = this.objectAt(key, s.value, s.version, false);
         if (filter.matches !== undefined && !filter.matches(obj)) continue;
-        if (!sink.send('ADDED', obj)) {
+        if (!sink.send('ADDED', obj, s)) {
           this.opts.onWatcherDropped?.('slow');
           sink.close();
           return () => undefined;
