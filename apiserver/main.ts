@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 // cell-apiserver: the only process that talks to the store (DESIGN §1).
 import { parseFlags } from '../shared/flags.js';
 import { X509Certificate } from 'node:crypto';

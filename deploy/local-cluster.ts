@@ -16,6 +16,7 @@ import YAML from 'yaml';
 import { CONTROLLER_MANAGER_USER } from '../apiserver/auth/rbac-defaults.js';
 import { ApiClient } from '../shared/client/http-client.js';
 import { ADMIN_COMMON_NAME, ensureLocalPki, type KeyPair } from './pki.js';
+import { NODE_FLAGS, type Program } from './node-flags.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STATE = path.resolve(process.env.CELL_STATE_DIR ?? path.join(REPO, '.cell'));
@@ -155,8 +156,8 @@ function start(name: string, cmd: string, args: string[], restart = false): Mana
   return m;
 }
 
-function node(script: string, args: string[]): [string, string[]] {
-  return [process.execPath, ['--import', 'tsx', path.join(REPO, script), ...args]];
+function node(program: Program, args: string[]): [string, string[]] {
+  return [process.execPath, [...NODE_FLAGS[program], '--import', 'tsx', path.join(REPO, program, 'main.ts'), ...args]];
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -232,7 +233,7 @@ async function main(): Promise<void> {
   const dashboardBuild = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'dashboard', 'build.ts')], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
   if (dashboardBuild.status !== 0) console.log('note: the dashboard did not build (see above); /ui/ will say so.\n');
   const tlsArgs = [`--tls-cert-file=${pki.serverCertFile}`, `--tls-private-key-file=${pki.serverKeyFile}`, `--client-ca-file=${pki.caCertFile}`];
-  start('apiserver', ...node('apiserver/main.ts', [...storeArgs, `--port=${cfg.apiPort}`, `--token-auth-file=${tokenFile}`, ...tlsArgs]));
+  start('apiserver', ...node('apiserver', [...storeArgs, `--port=${cfg.apiPort}`, `--token-auth-file=${tokenFile}`, ...tlsArgs]));
   await waitFor('the API server', async () => (await admin.request<unknown>('GET', '/version').then(() => true)));
   writeKubeconfig(kubeconfig, server, { certificate: pki.admin }, ADMIN_COMMON_NAME, pki.ca.certPem);
   // Schedulers and agents keep their tokens: both kinds of credential are exercised by npm start.
@@ -244,12 +245,12 @@ async function main(): Promise<void> {
   // The control loops (node lifecycle, pod GC, disruption budgets, workloads) run as their own
   // least-privileged user, system:cell-controller-manager, not as the admin.
   const controllerManagerPort = await pickPort(10257);
-  start('controller-manager', ...node('controllers/main.ts', [`--kubeconfig=${controllerManagerKubeconfig}`, `--port=${controllerManagerPort}`]), true);
+  start('controller-manager', ...node('controllers', [`--kubeconfig=${controllerManagerKubeconfig}`, `--port=${controllerManagerPort}`]), true);
 
-  start('scheduler-default', ...node('schedulers/main.ts', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=default-scheduler', '--profile=default']));
-  start('scheduler-batch', ...node('schedulers/main.ts', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=batch', '--profile=binpack']));
+  start('scheduler-default', ...node('schedulers', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=default-scheduler', '--profile=default']));
+  start('scheduler-batch', ...node('schedulers', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=batch', '--profile=binpack']));
   NODES.forEach((n, i) => {
-    start(`agent-${n}`, ...node('agent/main.ts', [
+    start(`agent-${n}`, ...node('agent', [
       `--kubeconfig=${path.join(STATE, `${n}.kubeconfig`)}`, `--node-name=${n}`, '--cpu=4', '--memory=8Gi',
       `--root-dir=${path.join(STATE, 'agents', n)}`, `--labels=topology.kubernetes.io/zone=zone-${(i % 2) + 1}`,
       '--stop-pods-on-exit',

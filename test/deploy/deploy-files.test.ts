@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import YAML from 'yaml';
+import { NODE_FLAGS, type Program } from '../../deploy/node-flags.js';
+import { programArgs } from '../harness/entrypoint.js';
 
 const run = promisify(execFile);
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -66,6 +68,32 @@ describe('deployment files', function () {
       const help = await helpOf(entry);
       for (const flag of flagsIn(exec)) expect(help, `${unit}: ${flag}`).to.contain(flag);
     }
+  });
+
+  it('every way of starting a program gives Node the flags deploy/node-flags.ts names for it', () => {
+    const dirs: Record<string, Program> = { apiserver: 'apiserver', schedulers: 'schedulers', agent: 'agent', controllers: 'controllers' };
+    const compose = YAML.parse(readFileSync(path.join(DEPLOY, 'compose.yaml'), 'utf8'), { merge: true }) as {
+      services: Record<string, { command?: string[]; environment?: Record<string, string> }>;
+    };
+    let checked = 0;
+    for (const [name, svc] of Object.entries(compose.services)) {
+      const program = dirs[/^dist\/([a-z]+)\/main\.js$/.exec(svc.command?.[0] ?? '')?.[1] ?? ''];
+      if (!program) continue;
+      expect(svc.environment?.NODE_OPTIONS ?? '', `compose ${name}`).to.equal(NODE_FLAGS[program].join(' '));
+      checked++;
+    }
+    for (const unit of readdirSync(path.join(DEPLOY, 'systemd')).filter((f) => f.endsWith('.service'))) {
+      const text = readFileSync(path.join(DEPLOY, 'systemd', unit), 'utf8');
+      const program = dirs[/dist\/([a-z]+)\/main\.js/.exec(text)?.[1] ?? '']!;
+      expect(/^Environment=NODE_OPTIONS=(.*)$/m.exec(text)?.[1] ?? '', unit).to.equal(NODE_FLAGS[program].join(' '));
+      checked++;
+    }
+    for (const program of Object.values(dirs)) {
+      const shebang = readFileSync(path.join(REPO, program, 'main.ts'), 'utf8').split('\n')[0];
+      expect(shebang, `${program}/main.ts`).to.equal(['#!/usr/bin/env', ...(NODE_FLAGS[program].length > 0 ? ['-S'] : []), 'node', ...NODE_FLAGS[program]].join(' '));
+      expect(programArgs(program, [], 'dist').slice(0, NODE_FLAGS[program].length), `programArgs ${program}`).to.deep.equal(NODE_FLAGS[program]);
+    }
+    expect(checked).to.be.greaterThan(8);
   });
 
   it('the Grafana dashboard queries only metrics the code exports', () => {
