@@ -17,6 +17,7 @@ import type { UserInfo } from '../auth/tokens.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import type { KubeObject } from '../registry/object.js';
 import { parseResourceVersion, type ListQuery } from '../registry/resource-store.js';
+import { responseJson } from '../registry/served-json.js';
 import { apiVersionOf, type DeleteOptions, type RestResource, type WriteOptions } from '../registry/rest.js';
 import { readObjectBody, readOptionalObjectBody, readPatchBody, RequestAbortedError } from './body.js';
 import type { ResourcePath } from './paths.js';
@@ -397,7 +398,7 @@ function nameIn(body: unknown): string | undefined {
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   // Answered already: the request's deadline passed (deadline.ts) while it was being served.
   if (res.headersSent) return;
-  const text = JSON.stringify(body);
+  const text = responseJson(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }

@@ -56,8 +56,11 @@ export interface Decision<R> {
   also?: WriteEffects;
   /** The decision refused something: on cached state it is confirmed against the store first. */
   refused: boolean;
-  /** The answer, given each write's resourceVersion (in `writes` order); undefined when nothing was written. */
-  finish(versions: readonly number[] | undefined): R;
+  /**
+   * The answer, given each write's resourceVersion (in `writes` order) and the string it was
+   * stored as (undefined for a delete); both undefined when nothing was written.
+   */
+  finish(versions: readonly number[] | undefined, values?: readonly (string | undefined)[]): R;
 }
 
 /** Decides on a snapshot; a thrown error is a refusal, confirmed like `refused`, then thrown. */
@@ -153,7 +156,7 @@ export class GuardedTransactions {
           w.objects.rememberWrite(w.key, w.obj, version);
           return version;
         });
-        return { kind: 'done', result: decision.finish(versions) };
+        return { kind: 'done', result: decision.finish(versions, encoded) };
       }
       forget();
       if (opts.maxAttempts !== undefined && attempt++ >= opts.maxAttempts) return { kind: 'gaveUp', attempts: opts.maxAttempts };

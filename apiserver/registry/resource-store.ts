@@ -19,6 +19,7 @@ import type { Compare, Store, StoredValue, TxnOp } from '../storage/store.js';
 import { GuardedTransactions, type Decision, type Reading, type Snapshot } from './guarded-txn.js';
 import type { KubeObject } from './object.js';
 import { OwnWrites } from './own-writes.js';
+import { rememberStoredForm } from './served-json.js';
 import { WatchCache, withRevision, type WatchFilter, type WatcherSink } from './watch-cache.js';
 
 /** How long a read or watch waits for this server to reach a resourceVersion ahead of it. */
@@ -51,8 +52,16 @@ export type WriteHook = (prev: KubeObject | undefined, next: KubeObject | undefi
 type Writing = (
   prev: KubeObject | undefined,
   next: KubeObject | undefined,
-  finish: (versions: readonly number[] | undefined) => KubeObject,
+  finish: (versions: readonly number[] | undefined, values?: readonly (string | undefined)[]) => KubeObject,
 ) => Promise<Decision<KubeObject>>;
+
+/** `obj` as written at `version`, the answer to its write: served from the string it was stored as. */
+function written(obj: KubeObject, versions: readonly number[], values: readonly (string | undefined)[] | undefined): KubeObject {
+  const version = versions[0]!;
+  const value = values?.[0];
+  const at = withRevision(obj, version);
+  return value === undefined ? at : rememberStoredForm(at, { value, version });
+}
 
 export interface WriteOptions {
   /** dryRun=All: every check runs, the hooks' included (capacity, ledger rules), and nothing is written. */
@@ -247,7 +256,7 @@ export class ResourceStore {
       // An existing name is the answer that comes first, as in Kubernetes, where the name is
       // checked before anything else (a hook that refuses, e.g. a pod naming a full node, after).
       if (state.get(key)) throw this.alreadyExists(name);
-      return hooks(undefined, obj, (versions) => (versions ? withRevision(obj, versions[0]!) : obj));
+      return hooks(undefined, obj, (versions, values) => (versions ? written(obj, versions, values) : obj));
     });
   }
 
@@ -276,7 +285,7 @@ export class ResourceStore {
       const current = fresh || opts.keepsCurrent ? held.obj : structuredClone(held.obj);
       const next = await mutate(current);
       if (next === current) return { writes: [], refused: false, finish: () => current };
-      return hooks(current, next, (versions) => (versions ? withRevision(next, versions[0]!) : next));
+      return hooks(current, next, (versions, values) => (versions ? written(next, versions, values) : next));
     });
   }
 

@@ -1,4 +1,4 @@
-// An object's JSON as its watchers get it, made from the string it is stored as instead of
+// An object's JSON as watchers and writers get it, made from the string it is stored as instead of
 // serialising the decoded object again. A stored object is its served JSON less
 // `metadata.resourceVersion` (the write's revision, known only once it commits: resource-store.ts
 // encode/decode), so the served JSON is the stored string with that one field put back — one
@@ -9,6 +9,36 @@ import type { KubeObject } from './object.js';
 export interface StoredForm {
   readonly value: string;
   readonly version: number;
+}
+
+/** The stored forms of objects answered to their writes (resource-store.ts), for their responses. */
+const answered = new WeakMap<object, StoredForm>();
+
+/** `obj` (never changed again) is `form` decoded: its response is made from that. */
+export function rememberStoredForm(obj: KubeObject, form: StoredForm): KubeObject {
+  answered.set(obj, form);
+  return obj;
+}
+
+/**
+ * A response body as JSON: an object written by this request, or a list of them (a multi-object
+ * create's outcomes), made from the strings they were stored as; anything else serialised.
+ */
+export function responseJson(body: unknown): string {
+  if (typeof body !== 'object' || body === null) return JSON.stringify(body);
+  const items = (body as { items?: unknown }).items;
+  if (!Array.isArray(items)) return answeredJson(body);
+  const { items: _items, ...envelope } = body as { items: unknown[] };
+  const head = JSON.stringify(envelope);
+  const parts = new Array<string>(items.length);
+  for (let i = 0; i < items.length; i++) parts[i] = answeredJson(items[i]);
+  return `${head.length > 2 ? `${head.slice(0, -1)},` : '{'}"items":[${parts.join(',')}]}`;
+}
+
+function answeredJson(obj: unknown): string {
+  const form = typeof obj === 'object' && obj !== null ? answered.get(obj) : undefined;
+  // `?? 'null'`: JSON.stringify's answer for an undefined item of an array.
+  return form === undefined ? (JSON.stringify(obj) ?? 'null') : servedJson(obj as KubeObject, form);
 }
 
 /**

@@ -1,7 +1,7 @@
 // Served JSON from stored strings: the same JSON value as serialising the decoded object, for every
 // shape it accepts, and JSON.stringify's own output for every shape it does not.
 import { expect } from 'chai';
-import { servedJson } from '../../apiserver/registry/served-json.js';
+import { rememberStoredForm, responseJson, servedJson } from '../../apiserver/registry/served-json.js';
 import { ResourceStore } from '../../apiserver/registry/resource-store.js';
 import type { KubeObject } from '../../apiserver/registry/object.js';
 import { MemoryStore } from '../../apiserver/storage/memory.js';
@@ -54,5 +54,20 @@ describe('served JSON from stored strings', () => {
   it('serialises the object when its stored form is not known', () => {
     const plain = pod('c');
     expect(servedJson(plain, undefined)).to.equal(JSON.stringify(plain));
+  });
+
+  it('answers a write, and a list of outcomes, from the stored strings of the objects written', () => {
+    const value = store.encode(pod('d'));
+    const written = rememberStoredForm(store.decode(value, 5), { value, version: 5 });
+    const status = { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 409 };
+    expect(JSON.parse(responseJson(written))).to.deep.equal(JSON.parse(JSON.stringify(written)));
+    expect(responseJson(written)).to.not.equal(JSON.stringify(written), 'made from the stored string');
+    const envelope = { apiVersion: 'v1', kind: 'List', metadata: {} };
+    const list = responseJson({ ...envelope, items: [written, status, pod('e')] });
+    expect(JSON.parse(list)).to.deep.equal(JSON.parse(JSON.stringify({ ...envelope, items: [written, status, pod('e')] })));
+    expect(JSON.parse(responseJson({ ...envelope, items: [] }))).to.deep.equal({ ...envelope, items: [] });
+    expect(JSON.parse(responseJson({ items: [status] }))).to.deep.equal({ items: [status] });
+    expect(responseJson(status)).to.equal(JSON.stringify(status));
+    expect(responseJson('text')).to.equal('"text"');
   });
 });
