@@ -268,9 +268,10 @@ export class ResourceRouter {
         if (isCreateList(body)) {
           // Many objects in one request (bulk-create.ts): each created exactly as a single one is.
           const items = createListItems(body);
+          const decode = rest.itemDecoder(opts);
           const created = await createEach(items, async (item) => {
             this.o.authorizer.nodeMayCreate(user, attrs, nameIn(item));
-            return rest.create(ns, item, opts);
+            return rest.create(ns, item, opts, decode);
           }, this.o.log);
           sendJson(res, 200, created);
           return;

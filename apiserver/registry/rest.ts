@@ -15,6 +15,7 @@ import { formatTime } from '../../shared/api/meta.js';
 import { finalizersAfterDelete, type DeletionPropagation } from '../../shared/api/propagation.js';
 import { applyPatch } from '../http/patch.js';
 import type { PatchType } from '../http/body.js';
+import { jsonCopy, jsonEqual } from '../../shared/json-values.js';
 import type { KubeObject } from './object.js';
 import type { ResourceStore, ListPage, ListQuery } from './resource-store.js';
 import { strategyFor, type Strategy } from './strategy.js';
@@ -187,8 +188,25 @@ export class RestResource {
     return this.objects.list(q);
   }
 
-  async create(namespace: string | undefined, raw: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
-    const obj = this.decodeBody(raw, opts);
+  /**
+   * Decodes the items of one multi-object create: an item equal to the one before it (a template's
+   * pods, all alike) is not validated again but given a copy of that one's result — validation is
+   * a function of the item alone, and is the larger part of creating one.
+   */
+  itemDecoder(opts: WriteOptions): (raw: unknown) => KubeObject {
+    let last: { raw: unknown; obj: KubeObject } | undefined;
+    return (raw) => {
+      if (last !== undefined && jsonEqual(raw, last.raw)) return jsonCopy(last.obj);
+      const obj = this.decodeBody(raw, opts);
+      // Its own copy: the object returned is the caller's to change (create names and stamps it).
+      last = { raw, obj: jsonCopy(obj) };
+      return obj;
+    };
+  }
+
+  /** Create `raw`, decoded (validated and defaulted) by `decode` when given (itemDecoder). */
+  async create(namespace: string | undefined, raw: unknown, opts: WriteOptions = {}, decode?: (raw: unknown) => KubeObject): Promise<KubeObject> {
+    const obj = decode ? decode(raw) : this.decodeBody(raw, opts);
     this.checkNamespaceMatches(obj, namespace);
     await this.requireNamespace(namespace, true);
     const m = obj.metadata;

@@ -121,6 +121,24 @@ describe('multi-object create: a v1 List POSTed to a collection', function () {
     expect(comparable(a)).to.deep.equal(comparable(single));
   });
 
+  it('items alike (one template\'s pods, validated once) are each created as their own object; alike bad items are each refused', async () => {
+    const ns = await namespace('bulk-alike');
+    const template = { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'w-', labels: { app: 'alike' }, annotations: { note: 'x' } }, spec: podBody('x').spec };
+    const bad = { ...template, spec: { containers: [{ name: 'main', image: 'busybox', resources: { requests: { cpu: 'lots' } } }] } };
+    const other = { ...template, metadata: { ...template.metadata, labels: { app: 'other' } } };
+    const items = [template, template, structuredClone(template), bad, structuredClone(bad), template, other, template];
+    const out = answer(await post(podsPath(ns), list(items)));
+    expect(out.items).to.have.length(items.length);
+    for (const i of [3, 4]) expect(causeFields(refused(out.items[i], 422, 'Invalid'))).to.deep.equal(['spec.containers[0].resources.requests.cpu']);
+    const pods = [0, 1, 2, 5, 6, 7].map((i) => created(out.items[i]));
+    expect(new Set(pods.map((p) => p.metadata.name)).size).to.equal(6);
+    expect(new Set(pods.map((p) => p.metadata.uid)).size).to.equal(6);
+    expect(pods.map((p) => p.metadata.labels?.app)).to.deep.equal(['alike', 'alike', 'alike', 'alike', 'other', 'alike']);
+    // What each answer says is what is stored, and no answer shares state with another.
+    for (const p of pods) expect(await admin.get<PodView>({ version: 'v1', resource: 'pods', namespace: ns, name: p.metadata.name })).to.deep.equal(p);
+    expect(await podNames(ns)).to.deep.equal(pods.map((p) => p.metadata.name).sort());
+  });
+
   it('answers an item whose name exists with its 409 in place; a name given twice is created once', async () => {
     const ns = await namespace('bulk-dup');
     expect((await post(podsPath(ns), podBody('taken'))).status).to.equal(201);
