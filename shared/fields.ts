@@ -33,10 +33,16 @@ export class FieldSelector {
 
   /** As in Kubernetes, a field the object does not have counts as the empty string. */
   matches(fields: Record<string, string>): boolean {
-    return this.requirements.every((r) => {
-      const actual = Object.prototype.hasOwnProperty.call(fields, r.field) ? fields[r.field] : '';
-      return r.operator === '=' ? actual === r.value : actual !== r.value;
-    });
+    return this.matchesBy((field) => (Object.hasOwn(fields, field) ? fields[field]! : ''));
+  }
+
+  /** matches, reading only the fields it selects on (`valueOf` answers "" for a field the object lacks). */
+  matchesBy(valueOf: (field: string) => string): boolean {
+    for (const r of this.requirements) {
+      const actual = valueOf(r.field);
+      if (r.operator === '=' ? actual !== r.value : actual === r.value) return false;
+    }
+    return true;
   }
 
   isEverything(): boolean {

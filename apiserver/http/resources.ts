@@ -116,7 +116,7 @@ function parseSelection(query: URLSearchParams, served: ServedResource): Selecti
 
 function matcher(sel: Selection, served: ServedResource): ((obj: KubeObject) => boolean) | undefined {
   if (sel.labels.isEverything() && sel.fields.isEverything()) return undefined;
-  return (obj) => sel.labels.matches(obj.metadata.labels ?? {}) && sel.fields.matches(served.fieldsOf(obj));
+  return (obj) => sel.labels.matches(obj.metadata.labels ?? {}) && sel.fields.matchesBy((field) => served.fieldValue(obj, field));
 }
 
 function deleteOptionsFrom(body: unknown, query: URLSearchParams): DeleteOptions {

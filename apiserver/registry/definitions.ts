@@ -10,7 +10,8 @@ export interface ResourceDefinition {
   def: ResourceDef;
   /** Field selector names this resource supports. */
   fieldSelectors: readonly string[];
-  fieldsOf(obj: KubeObject): Record<string, string>;
+  /** One field-selector field of an object (ResourceInfo.fieldValue). */
+  fieldValue(obj: KubeObject, field: string): string;
   /** Subresources the resource has (for 404s and discovery). */
   subresources: readonly string[];
   /** Verbs the resource allows (Placement is create-only, NodeAllocation read-only). */
@@ -18,23 +19,6 @@ export interface ResourceDefinition {
   singularName: string;
   shortNames: readonly string[];
   categories: readonly string[];
-}
-
-/**
- * Field values, computed once per object. Watch-cache objects are shared and never mutated, and
- * each is matched by every field-selector watch twice (as the new state of one event and the old
- * state of the next), so the same object's fields would otherwise be rebuilt many times.
- */
-function memoizedFieldsOf(info: ResourceInfo): (obj: KubeObject) => Record<string, string> {
-  const known = new WeakMap<KubeObject, Record<string, string>>();
-  return (obj) => {
-    let fields = known.get(obj);
-    if (fields === undefined) {
-      fields = info.fieldsOf(obj as unknown as Parameters<typeof info.fieldsOf>[0]);
-      known.set(obj, fields);
-    }
-    return fields;
-  };
 }
 
 export function resourceDefinitions(): ResourceDefinition[] {
@@ -56,7 +40,7 @@ export function resourceDefinitions(): ResourceDefinition[] {
       info,
       def,
       fieldSelectors: info.fieldSelectors,
-      fieldsOf: memoizedFieldsOf(info),
+      fieldValue: (obj, field) => info.fieldValue(obj as unknown as Parameters<typeof info.fieldValue>[0], field),
       subresources,
       verbs: info.verbs,
       singularName: info.singularName,

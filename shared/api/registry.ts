@@ -152,17 +152,27 @@ export interface ResourceInfo<T extends KubeObject = KubeObject> extends KindInf
   readonly fieldSelectors: readonly string[];
   /** Values of `fieldSelectors` for one object (absent fields as ""; booleans as "true"/"false"). */
   fieldsOf(obj: T): Record<string, string>;
+  /** The value of one of `fieldSelectors` for one object, read alone (a watch's selector reads one or two per event). */
+  fieldValue(obj: T, field: string): string;
 }
 
 export function apiVersionOf(group: string, version: string): string {
   return group ? `${group}/${version}` : version;
 }
 
-/** Fields every object has in its field set. */
-function metaFields(obj: KubeObject): Record<string, string> {
-  return { 'metadata.name': obj.metadata.name ?? '', 'metadata.namespace': obj.metadata.namespace ?? '' };
+/** How to read each field of a kind's field selectors from an object. */
+type FieldReaders<T> = Readonly<Record<string, (obj: T) => string>>;
+
+/** A kind's field selectors: metadata.name and metadata.namespace, which every kind has, and `own`. */
+function selectableFields<T extends KubeObject>(own: FieldReaders<T> = {}): Pick<ResourceInfo<T>, 'fieldSelectors' | 'fieldsOf' | 'fieldValue'> {
+  const readers: FieldReaders<T> = { 'metadata.name': (o) => o.metadata.name ?? '', 'metadata.namespace': (o) => o.metadata.namespace ?? '', ...own };
+  const names = Object.keys(readers);
+  return {
+    fieldSelectors: names,
+    fieldsOf: (obj) => Object.fromEntries(names.map((n) => [n, readers[n]!(obj)])),
+    fieldValue: (obj, field) => (Object.hasOwn(readers, field) ? readers[field]!(obj) : ''),
+  };
 }
-const META_FIELD_SELECTORS = ['metadata.name', 'metadata.namespace'] as const;
 
 /** Dropped-but-legitimate fields every kind may carry (selfLink: removed in Kubernetes 1.20, old clients send it). */
 const COMMON_IGNORED = ['metadata.selfLink'] as const;
@@ -254,8 +264,7 @@ export const namespacesResource: ResourceInfo<Namespace> = {
   schema: NamespaceSchema,
   ignoredFields: COMMON_IGNORED,
   validate: namespaceCauses,
-  fieldSelectors: [...META_FIELD_SELECTORS, 'status.phase'],
-  fieldsOf: (ns) => ({ ...metaFields(ns), 'status.phase': ns.status.phase }),
+  ...selectableFields<Namespace>({ 'status.phase': (ns) => ns.status.phase }),
 };
 
 export const nodesResource: ResourceInfo<Node> = {
@@ -276,8 +285,7 @@ export const nodesResource: ResourceInfo<Node> = {
   schema: NodeSchema,
   ignoredFields: NODE_IGNORED,
   validate: nodeCauses,
-  fieldSelectors: [...META_FIELD_SELECTORS, 'spec.unschedulable'],
-  fieldsOf: (node) => ({ ...metaFields(node), 'spec.unschedulable': String(node.spec.unschedulable ?? false) }),
+  ...selectableFields<Node>({ 'spec.unschedulable': (node) => String(node.spec.unschedulable ?? false) }),
 };
 
 export const podsResource: ResourceInfo<Pod> = {
@@ -303,27 +311,15 @@ export const podsResource: ResourceInfo<Pod> = {
   schema: PodSchema,
   ignoredFields: POD_IGNORED,
   validate: podCauses,
-  fieldSelectors: [
-    ...META_FIELD_SELECTORS,
-    'spec.nodeName',
-    'spec.schedulerName',
-    'spec.restartPolicy',
-    'spec.serviceAccountName',
-    'spec.hostNetwork',
-    'status.phase',
-    'status.podIP',
-    'status.nominatedNodeName',
-  ],
-  fieldsOf: (pod) => ({
-    ...metaFields(pod),
-    'spec.nodeName': pod.spec.nodeName ?? '',
-    'spec.schedulerName': pod.spec.schedulerName,
-    'spec.restartPolicy': pod.spec.restartPolicy,
-    'spec.serviceAccountName': pod.spec.serviceAccountName ?? '',
-    'spec.hostNetwork': String(pod.spec.hostNetwork ?? false),
-    'status.phase': pod.status.phase ?? '',
-    'status.podIP': pod.status.podIP ?? '',
-    'status.nominatedNodeName': pod.status.nominatedNodeName ?? '',
+  ...selectableFields<Pod>({
+    'spec.nodeName': (pod) => pod.spec.nodeName ?? '',
+    'spec.schedulerName': (pod) => pod.spec.schedulerName,
+    'spec.restartPolicy': (pod) => pod.spec.restartPolicy,
+    'spec.serviceAccountName': (pod) => pod.spec.serviceAccountName ?? '',
+    'spec.hostNetwork': (pod) => String(pod.spec.hostNetwork ?? false),
+    'status.phase': (pod) => pod.status.phase ?? '',
+    'status.podIP': (pod) => pod.status.podIP ?? '',
+    'status.nominatedNodeName': (pod) => pod.status.nominatedNodeName ?? '',
   }),
 };
 
@@ -345,33 +341,18 @@ export const eventsResource: ResourceInfo<Event> = {
   schema: EventSchema,
   ignoredFields: COMMON_IGNORED,
   validate: eventCauses,
-  fieldSelectors: [
-    ...META_FIELD_SELECTORS,
-    'involvedObject.kind',
-    'involvedObject.namespace',
-    'involvedObject.name',
-    'involvedObject.uid',
-    'involvedObject.apiVersion',
-    'involvedObject.resourceVersion',
-    'involvedObject.fieldPath',
-    'reason',
-    'reportingComponent',
-    'source',
-    'type',
-  ],
-  fieldsOf: (ev) => ({
-    ...metaFields(ev),
-    'involvedObject.kind': ev.involvedObject.kind ?? '',
-    'involvedObject.namespace': ev.involvedObject.namespace ?? '',
-    'involvedObject.name': ev.involvedObject.name ?? '',
-    'involvedObject.uid': ev.involvedObject.uid ?? '',
-    'involvedObject.apiVersion': ev.involvedObject.apiVersion ?? '',
-    'involvedObject.resourceVersion': ev.involvedObject.resourceVersion ?? '',
-    'involvedObject.fieldPath': ev.involvedObject.fieldPath ?? '',
-    reason: ev.reason ?? '',
-    reportingComponent: ev.reportingComponent ?? '',
-    source: ev.source?.component ?? '',
-    type: ev.type ?? '',
+  ...selectableFields<Event>({
+    'involvedObject.kind': (ev) => ev.involvedObject.kind ?? '',
+    'involvedObject.namespace': (ev) => ev.involvedObject.namespace ?? '',
+    'involvedObject.name': (ev) => ev.involvedObject.name ?? '',
+    'involvedObject.uid': (ev) => ev.involvedObject.uid ?? '',
+    'involvedObject.apiVersion': (ev) => ev.involvedObject.apiVersion ?? '',
+    'involvedObject.resourceVersion': (ev) => ev.involvedObject.resourceVersion ?? '',
+    'involvedObject.fieldPath': (ev) => ev.involvedObject.fieldPath ?? '',
+    reason: (ev) => ev.reason ?? '',
+    reportingComponent: (ev) => ev.reportingComponent ?? '',
+    source: (ev) => ev.source?.component ?? '',
+    type: (ev) => ev.type ?? '',
   }),
 };
 
@@ -394,8 +375,7 @@ export const leasesResource: ResourceInfo<Lease> = {
   // Newer coordinated-leader-election fields; plain leader election and node leases do not use them.
   ignoredFields: [...COMMON_IGNORED, 'spec.strategy', 'spec.preferredHolder'],
   validate: leaseCauses,
-  fieldSelectors: META_FIELD_SELECTORS,
-  fieldsOf: metaFields,
+  ...selectableFields(),
 };
 
 export const podGroupsResource: ResourceInfo<PodGroup> = {
@@ -416,8 +396,7 @@ export const podGroupsResource: ResourceInfo<PodGroup> = {
   schema: PodGroupSchema,
   ignoredFields: COMMON_IGNORED,
   validate: podGroupCauses,
-  fieldSelectors: [...META_FIELD_SELECTORS, 'status.phase'],
-  fieldsOf: (pg) => ({ ...metaFields(pg), 'status.phase': pg.status.phase ?? '' }),
+  ...selectableFields<PodGroup>({ 'status.phase': (pg) => pg.status.phase ?? '' }),
 };
 
 export const nodeAllocationsResource: ResourceInfo<NodeAllocation> = {
@@ -439,8 +418,7 @@ export const nodeAllocationsResource: ResourceInfo<NodeAllocation> = {
   schema: NodeAllocationSchema,
   ignoredFields: COMMON_IGNORED,
   validate: nodeAllocationCauses,
-  fieldSelectors: META_FIELD_SELECTORS,
-  fieldsOf: metaFields,
+  ...selectableFields(),
 };
 
 export const placementsResource: ResourceInfo<Placement> = {
@@ -462,8 +440,7 @@ export const placementsResource: ResourceInfo<Placement> = {
   schema: PlacementSchema,
   ignoredFields: COMMON_IGNORED,
   validate: placementCauses,
-  fieldSelectors: META_FIELD_SELECTORS,
-  fieldsOf: metaFields,
+  ...selectableFields(),
 };
 
 // RBAC kinds (rbac.authorization.k8s.io/v1). Names are path segments: `system:node` is valid.
@@ -486,8 +463,7 @@ function rbacResource<T extends KubeObject>(kind: string, resource: string, name
     schema,
     ignoredFields: COMMON_IGNORED,
     validate,
-    fieldSelectors: META_FIELD_SELECTORS,
-    fieldsOf: metaFields,
+    ...selectableFields(),
   };
 }
 
@@ -522,8 +498,7 @@ function reviewResource<T extends KubeObject>(group: string, kind: string, resou
     schema,
     ignoredFields: [...COMMON_IGNORED, ...ignored],
     validate,
-    fieldSelectors: META_FIELD_SELECTORS,
-    fieldsOf: metaFields,
+    ...selectableFields(),
   };
 }
 
@@ -580,8 +555,7 @@ export const podDisruptionBudgetsResource: ResourceInfo<PodDisruptionBudget> = {
   schema: PodDisruptionBudgetSchema,
   ignoredFields: COMMON_IGNORED,
   validate: podDisruptionBudgetCauses,
-  fieldSelectors: META_FIELD_SELECTORS,
-  fieldsOf: metaFields,
+  ...selectableFields(),
 };
 
 /** Pod fields dropped on decode, on a pod template's paths (`spec.template.spec.volumes`). */
@@ -607,8 +581,7 @@ export const jobsResource: ResourceInfo<Job> = {
   // Newer Job fields cell does not implement are absent, so Strict validation names them.
   ignoredFields: [...COMMON_IGNORED, ...POD_TEMPLATE_IGNORED],
   validate: jobCauses,
-  fieldSelectors: [...META_FIELD_SELECTORS, 'status.successful'],
-  fieldsOf: (job) => ({ ...metaFields(job), 'status.successful': String(job.status.succeeded ?? 0) }),
+  ...selectableFields<Job>({ 'status.successful': (job) => String(job.status.succeeded ?? 0) }),
 };
 
 /** The scale subresource of apps/v1 workloads: an autoscaling/v1 Scale, as in Kubernetes. */
@@ -634,8 +607,7 @@ function appsResource<T extends KubeObject>(kind: string, resource: string, shor
     schema,
     ignoredFields: [...COMMON_IGNORED, ...POD_TEMPLATE_IGNORED],
     validate,
-    fieldSelectors: META_FIELD_SELECTORS,
-    fieldsOf: metaFields,
+    ...selectableFields(),
   };
 }
 
@@ -675,8 +647,7 @@ export const resourceQuotasResource: ResourceInfo<ResourceQuota> = {
   schema: ResourceQuotaSchema,
   ignoredFields: COMMON_IGNORED,
   validate: resourceQuotaCauses,
-  fieldSelectors: META_FIELD_SELECTORS,
-  fieldsOf: metaFields,
+  ...selectableFields(),
 };
 
 // Kueue's kinds (kueue.x-k8s.io/v1beta1), with Kueue's scopes and short names. A ClusterQueue's
@@ -709,8 +680,7 @@ function kueueResource<T extends KubeObject>(
     schema,
     ignoredFields: [...COMMON_IGNORED, ...ignored],
     validate,
-    fieldSelectors: META_FIELD_SELECTORS,
-    fieldsOf: metaFields,
+    ...selectableFields(),
   };
 }
 

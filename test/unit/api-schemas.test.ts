@@ -261,9 +261,13 @@ describe('api schemas', () => {
     }
 
     for (const info of RESOURCES) {
-      it(`${info.resource}: fieldsOf covers exactly the allowed field selectors`, () => {
+      it(`${info.resource}: fieldsOf covers exactly the allowed field selectors, and fieldValue reads each as fieldsOf does`, () => {
         const obj = validateObject(info, MINIMAL[info.kind]);
-        expect(Object.keys(info.fieldsOf(obj)).sort()).to.deep.equal([...info.fieldSelectors].sort());
+        const fields = info.fieldsOf(obj);
+        expect(Object.keys(fields).sort()).to.deep.equal([...info.fieldSelectors].sort());
+        for (const f of info.fieldSelectors) expect(info.fieldValue(obj, f), f).to.equal(fields[f]);
+        expect(info.fieldValue(obj, 'no.such.field')).to.equal('');
+        expect(info.fieldValue(obj, 'constructor')).to.equal('');
       });
     }
   });
