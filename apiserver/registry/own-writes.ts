@@ -87,7 +87,10 @@ export class OwnWrites implements OwnWriteSource {
     if (e === undefined) return undefined;
     let mine: KubeObject | undefined;
     if (value !== undefined && e.sent?.value === value) {
-      mine = withRevision(e.sent.obj, version);
+      // When the commit's answer came first, its object is this write at this very version (a key
+      // is written once per revision): one copy serves read-your-writes and then the cache.
+      const c = e.committed;
+      mine = c?.obj !== undefined && c.modRevision === revisionOf(version) ? c.obj : withRevision(e.sent.obj, version);
       delete e.sent;
     }
     if (e.committed && e.committed.modRevision <= revisionOf(version)) delete e.committed;

@@ -30,6 +30,20 @@ describe('own writes', () => {
     expect(own.size).to.equal(0);
   });
 
+  it('gives the watch event of a write answered first the very object read-your-writes held', () => {
+    const a = obj('a');
+    own.sending('/a', 'bytes-a', a);
+    const at = own.committed('/a', a, versionOf(8, 1));
+    expect(own.watched('/a', 'bytes-a', versionOf(8, 1))).to.equal(at);
+    // An event of another revision (a later write by someone else, with equal bytes) gets its own copy.
+    own.sending('/b', 'bytes-b', obj('b'));
+    const atB = own.committed('/b', obj('b'), versionOf(9, 0));
+    const seen = own.watched('/b', 'bytes-b', versionOf(12, 0));
+    expect(seen).to.not.equal(atB);
+    expect(seen?.metadata.resourceVersion).to.equal(String(versionOf(12, 0)));
+    expect(own.size).to.equal(0);
+  });
+
   it('forgets a write that did not commit, and only that write', () => {
     own.sending('/a', 'first', obj('a', '1'));
     own.sending('/a', 'second', obj('a', '2'));
