@@ -36,7 +36,7 @@ export const PRESETS: Record<string, BenchPreset> = {
   },
   'jobs-2core': {
     script: 'jobs',
-    about: '40 Jobs × 250 pods on 200 hollow nodes (bench:jobs defaults), beside the one-POST-per-pod rate',
+    about: '40 Jobs × 1,000 pods on 400 hollow nodes (bench:jobs defaults), beside the one-POST-per-pod rate',
     env: {},
   },
   'jobs-16core': {
