@@ -335,7 +335,8 @@ try {
     console.log(cpu);
     if (progress.created.size > total) {
       // A controller may create more than asked when a create's outcome was unknown, and deletes the surplus.
-      console.error(`bench:jobs: ${progress.created.size - total} pods created beyond the Jobs' ${total} completions (${progress.created.size - progress.bound.size} never bound)`);
+      console.error(`bench:jobs: ${progress.created.size - total} pods created beyond the Jobs' ${total} completions (${progress.created.size - progress.bound.size} never bound); the controller manager's warnings:`);
+      console.error(manager.output().split('\n').filter((l) => /warn|error/i.test(l)).slice(-20).join('\n'));
     }
     if (progress.failed.size > 0) {
       const reasons = new Map<string, number>();
