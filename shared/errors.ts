@@ -152,6 +152,13 @@ export class UnavailableError extends CellError {
   readonly reason = 'ServiceUnavailable' as const;
 }
 
+/**
+ * The server could not be reached at all (connection refused, no such host): the request was
+ * never delivered, so even a create may be sent again, to another server. Any other failure of
+ * a sent request (a timeout, a reset, a broken response) leaves its outcome unknown.
+ */
+export class UnreachableError extends UnavailableError {}
+
 export class TimeoutError extends CellError {
   readonly code = 504;
   readonly reason = 'Timeout' as const;

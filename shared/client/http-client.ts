@@ -18,6 +18,7 @@ import {
   TooManyRequestsError,
   UnauthorizedError,
   UnavailableError,
+  UnreachableError,
   UnsupportedMediaTypeError,
   errorMessage,
   type ErrorSubject,
@@ -221,7 +222,10 @@ export class ApiClient {
         if (opts.signal?.aborted) throw new UnavailableError('request aborted');
         lastErr = err instanceof CellError ? err : new UnavailableError(errorMessage(err));
         this.current++;
-        if (!IDEMPOTENT.has(method) && this.config.servers.length === 1) throw lastErr;
+        // A create or other non-idempotent request goes to the next server only when it certainly
+        // never reached this one: sent again after a timeout it could be done twice (a second pod
+        // with another generated name).
+        if (!IDEMPOTENT.has(method) && (this.config.servers.length === 1 || !(lastErr instanceof UnreachableError))) throw lastErr;
         if (attempt >= retries + this.config.servers.length - 1) break;
         await backoff(attempt);
         continue;

@@ -4,7 +4,7 @@
 // custom CA or a client certificate without another copy of undici.
 import http from 'node:http';
 import https from 'node:https';
-import { BadRequestError, UnavailableError } from '../errors.js';
+import { BadRequestError, UnavailableError, UnreachableError } from '../errors.js';
 
 export interface TlsOptions {
   /** PEM of the CA that signed the API server's certificate. */
@@ -26,6 +26,9 @@ export interface StreamResponse {
   status: number;
   body: http.IncomingMessage;
 }
+
+/** Connection errors raised before any byte of a request reached a server. */
+const NEVER_DELIVERED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 function connectionMessage(err: NodeJS.ErrnoException): string {
   switch (err.code) {
@@ -76,10 +79,11 @@ export class Transport {
     });
     req.on('response', onResponse);
     req.on('error', (err: NodeJS.ErrnoException) => {
+      const message = `cannot reach the API server at ${url.origin}: ${connectionMessage(err)}`;
       onError(
         signal?.aborted
           ? new UnavailableError('request aborted')
-          : new UnavailableError(`cannot reach the API server at ${url.origin}: ${connectionMessage(err)}`),
+          : NEVER_DELIVERED.has(err.code ?? '') ? new UnreachableError(message) : new UnavailableError(message),
       );
     });
     if (body !== undefined) req.write(body);
