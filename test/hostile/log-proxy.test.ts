@@ -64,9 +64,14 @@ describe('pods/log proxy against lying nodes (etcd)', function () {
         res.end('hello from the agent\n');
     }
   });
-  // Not HTTP at all: a banner, then close.
+  // Not HTTP at all: a banner, then close. It reads (and drops) what it is sent: a socket whose
+  // input nobody reads never sees the peer's close, and an open socket keeps mocha from exiting.
+  const rawSockets = new Set<net.Socket>();
   const rawService = net.createServer((socket) => {
     rawHits++;
+    rawSockets.add(socket);
+    socket.on('close', () => rawSockets.delete(socket));
+    socket.resume();
     socket.end(`${SECRET} banner\r\n\r\n`);
   });
 
@@ -106,7 +111,9 @@ describe('pods/log proxy against lying nodes (etcd)', function () {
   after(async () => {
     await narrow?.close();
     await t?.close();
+    fakeAgent.closeAllConnections();
     fakeAgent.close();
+    for (const socket of rawSockets) socket.destroy();
     rawService.close();
   });
 
