@@ -6,9 +6,11 @@
 //     committer), so a batch costs one round trip and the API server one request's overhead.
 //   - expectations: after asking for N creates (or deletes) for an owner, the controller does not
 //     act on that owner again until its informer has seen them, so a lagging cache never makes it
-//     create the same pods twice.
+//     create the same pods twice. A create whose answer was lost (a timeout, a reset, a 504) may
+//     have been done: it stays expected, for as long as the server could still be doing it, instead
+//     of being counted as failed — counted as failed, the next sync would create its pods again.
 
-import { InternalError } from '../shared/errors.js';
+import { InternalError, mayHaveTakenEffect } from '../shared/errors.js';
 
 /** Kubernetes' SlowStartInitialBatchSize. */
 export const SLOW_START_INITIAL_BATCH = 1;
@@ -18,6 +20,8 @@ export interface SlowStartResult {
   succeeded: number;
   /** How many were never attempted because an earlier batch failed. */
   skipped: number;
+  /** How many failed in a way that may nevertheless have created them (mayHaveTakenEffect). */
+  unsure: number;
   /** The first failure, if any. */
   error?: unknown;
 }
@@ -38,6 +42,7 @@ export async function slowStartBatch(
   let next = 0;
   let batch = Math.min(Math.max(1, initialBatch), count);
   let succeeded = 0;
+  let unsure = 0;
   while (next < count) {
     const indexes = Array.from({ length: batch }, (_, k) => next + k);
     next += batch;
@@ -51,23 +56,36 @@ export async function slowStartBatch(
     let failed = false;
     for (let k = 0; k < indexes.length; k++) {
       const o = outcomes[k] ?? { ok: false, error: new InternalError(`no outcome for item ${indexes[k]} of a batch of ${indexes.length}`) };
-      if (o.ok) succeeded++;
-      else if (!failed) {
+      if (o.ok) {
+        succeeded++;
+        continue;
+      }
+      if (mayHaveTakenEffect(o.error)) unsure++;
+      if (!failed) {
         failed = true;
         error = o.error;
       }
     }
-    if (failed) return { succeeded, skipped: count - next, error };
+    if (failed) return { succeeded, skipped: count - next, unsure, error };
     batch = Math.min(batch * 2, count - next);
   }
-  return { succeeded, skipped: 0 };
+  return { succeeded, skipped: 0, unsure: 0 };
 }
+
+/**
+ * How long a write whose answer was lost may still be done by the server: kube-apiserver's
+ * default request deadline (60 s, which clients' 30 s timeouts end before), and a margin for the
+ * etcd commit already under way when it passed.
+ */
+export const OUTCOME_UNKNOWN_WAIT_MS = 65_000;
 
 interface Pending {
   adds: number;
   dels: number;
   /** When set, so stale expectations expire (a create that failed silently, an event never seen). */
   at: number;
+  /** Some of what is expected had its answer lost: past this time it is not waited for any more. */
+  unsureUntil?: number;
 }
 
 /** Kubernetes' ExpectationsTimeout: after this, an owner is synced even if expectations are unmet. */
@@ -86,10 +104,26 @@ export class Expectations {
   expect(key: string, adds: number, dels: number): void {
     const p = this.pending.get(key);
     if (p) {
+      // A new round: an earlier round's lost answers, all observed or given up on, no longer count.
+      if (this.met(p)) delete p.unsureUntil;
       p.adds += adds;
       p.dels += dels;
       p.at = this.now();
     } else this.pending.set(key, { adds, dels, at: this.now() });
+  }
+
+  /**
+   * Of what was just expected for `key`, `adds` creates and `dels` deletes failed for certain:
+   * they will never be observed. `unsure` more failed with their answer lost (mayHaveTakenEffect):
+   * they stay expected, but for `unsureMs` at most. Returns how long that is (0 when none).
+   */
+  failed(key: string, adds: number, dels: number, unsure: number, unsureMs = OUTCOME_UNKNOWN_WAIT_MS): number {
+    for (let i = 0; i < adds; i++) this.creationObserved(key);
+    for (let i = 0; i < dels; i++) this.deletionObserved(key);
+    const p = this.pending.get(key);
+    if (unsure <= 0 || !p) return 0;
+    p.unsureUntil = this.now() + unsureMs;
+    return unsureMs;
   }
 
   /** The informer saw one of `key`'s pods created (or a create failed: the caller lowers it too). */
@@ -108,7 +142,12 @@ export class Expectations {
   satisfied(key: string): boolean {
     const p = this.pending.get(key);
     if (!p) return true;
-    return (p.adds <= 0 && p.dels <= 0) || this.now() - p.at > this.timeoutMs;
+    const now = this.now();
+    return this.met(p) || now - p.at > this.timeoutMs || (p.unsureUntil !== undefined && now > p.unsureUntil);
+  }
+
+  private met(p: Pending): boolean {
+    return p.adds <= 0 && p.dels <= 0;
   }
 
   /** The owner is gone: drop its bookkeeping. */

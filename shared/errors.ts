@@ -159,6 +159,12 @@ export class UnavailableError extends CellError {
  */
 export class UnreachableError extends UnavailableError {}
 
+/**
+ * A request was sent and no answer came back (the client's timeout, a connection reset, a broken
+ * response): the server may or may not have done it.
+ */
+export class ResponseLostError extends UnavailableError {}
+
 export class TimeoutError extends CellError {
   readonly code = 504;
   readonly reason = 'Timeout' as const;
@@ -182,6 +188,15 @@ export class TooLargeResourceVersionError extends TimeoutError {
       { reason: 'ResourceVersionTooLarge', message: 'Too large resource version', field: '' },
     ]);
   }
+}
+
+/**
+ * True when a failed write may nevertheless have taken effect: its answer was lost on the way, or
+ * the server answered 504 (its deadline passed, or etcd's outcome was unknown). A controller that
+ * created pods must then wait to see them rather than create them again.
+ */
+export function mayHaveTakenEffect(err: unknown): boolean {
+  return err instanceof ResponseLostError || (err instanceof TimeoutError && !(err instanceof TooLargeResourceVersionError));
 }
 
 /** Seconds a client should wait before retrying, for the errors that say (sent as Retry-After). */

@@ -52,10 +52,10 @@ import { POD_GROUP_LABEL } from '../../shared/api/scheduling.js';
 import type { EventRecorder } from '../../shared/client/events.js';
 import { resourceUrlPath, type ApiClient, type ResourceRef } from '../../shared/client/http-client.js';
 import type { Informer } from '../../shared/client/informer.js';
-import { AlreadyExistsError, ConflictError, NotFoundError, errorMessage } from '../../shared/errors.js';
+import { AlreadyExistsError, ConflictError, NotFoundError, errorMessage, mayHaveTakenEffect } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
 import type { Controller, ControllerContext, ControllerDefinition } from '../controller.js';
-import { Expectations, slowStartBatch } from '../pod-creation.js';
+import { Expectations, OUTCOME_UNKNOWN_WAIT_MS, slowStartBatch } from '../pod-creation.js';
 import { WorkQueue } from '../work-queue.js';
 import { POD_FAILURE_BACKOFF, remainingBackoffMs, type FailureBackoff } from './failure-backoff.js';
 import { formatIndexes, parseIndexes } from './indexes.js';
@@ -96,6 +96,8 @@ export interface JobControllerOptions {
   /** Delay before replacing failed pods (10 s doubling to 6 min). */
   failureBackoff?: FailureBackoff;
   workers?: number;
+  /** How long pods whose create or delete lost its answer are waited for (OUTCOME_UNKNOWN_WAIT_MS). */
+  outcomeUnknownWaitMs?: number;
 }
 
 function keyOf(obj: { metadata: { namespace?: string; name?: string } }): string {
@@ -197,6 +199,7 @@ export class JobController implements Controller {
   private readonly wakeups = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly batchMs: number;
   private readonly backoff: FailureBackoff;
+  private readonly outcomeUnknownWaitMs: number;
   private running = false;
 
   constructor(ctx: ControllerContext, opts: JobControllerOptions = {}) {
@@ -207,6 +210,7 @@ export class JobController implements Controller {
     this.pods = ctx.informers.get<Pod>(PODS);
     this.batchMs = opts.syncBatchMs ?? 1000;
     this.backoff = opts.failureBackoff ?? POD_FAILURE_BACKOFF;
+    this.outcomeUnknownWaitMs = opts.outcomeUnknownWaitMs ?? OUTCOME_UNKNOWN_WAIT_MS;
     this.queue = new WorkQueue({ name: JOB_CONTROLLER, sync: (key) => this.sync(key), log: ctx.log, workers: opts.workers ?? 5 , metrics: ctx.queueMetrics });
   }
 
@@ -634,8 +638,9 @@ export class JobController implements Controller {
     this.expectations.expect(key, count, 0);
     const ref = { ...PODS, namespace: job.metadata.namespace };
     const result = await slowStartBatch(count, (batch) => this.client.createMany<Pod>(ref, batch.map((i) => podForJob(job, indexes?.[i], annotations[i]))));
-    // Creates that failed or never ran will not be observed.
-    for (let i = result.succeeded; i < count; i++) this.expectations.creationObserved(key);
+    // Creates that failed or never ran will not be observed; those whose answer was lost may be.
+    const unsureMs = this.expectations.failed(key, count - result.succeeded - result.unsure, 0, result.unsure, this.outcomeUnknownWaitMs);
+    if (unsureMs > 0) this.wakeAfter(key, unsureMs + 1);
     if (result.error !== undefined) {
       void this.event(job, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(result.error)}`);
       throw result.error;
@@ -662,7 +667,10 @@ export class JobController implements Controller {
           this.expectations.deletionObserved(key);
           return;
         }
-        this.expectations.deletionObserved(key);
+        if (mayHaveTakenEffect(err)) {
+          const unsureMs = this.expectations.failed(key, 0, 0, 1, this.outcomeUnknownWaitMs);
+          this.wakeAfter(key, unsureMs + 1);
+        } else this.expectations.deletionObserved(key);
         throw err;
       }
     });

@@ -10,11 +10,11 @@ import { formatTime } from '../../shared/api/meta.js';
 import type { EventRecorder } from '../../shared/client/events.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { objectKey, type Informer } from '../../shared/client/informer.js';
-import { ConflictError, NotFoundError, ParseError, errorMessage } from '../../shared/errors.js';
+import { ConflictError, NotFoundError, ParseError, errorMessage, mayHaveTakenEffect } from '../../shared/errors.js';
 import { labelSelectorFromSpec, type LabelSelector } from '../../shared/labels.js';
 import type { Logger } from '../../shared/logging.js';
 import type { Controller, ControllerContext, ControllerDefinition } from '../controller.js';
-import { Expectations, slowStartBatch } from '../pod-creation.js';
+import { Expectations, OUTCOME_UNKNOWN_WAIT_MS, slowStartBatch } from '../pod-creation.js';
 import { WorkQueue } from '../work-queue.js';
 import { claim, controllerRefOf, controllerRefTo } from './controller-ref.js';
 import { isPodActive, isPodAvailable, isPodReady, podsToDelete } from './pods.js';
@@ -62,6 +62,12 @@ function selectorOf(rs: ReplicaSet): LabelSelector | undefined {
   }
 }
 
+export interface ReplicaSetControllerOptions {
+  workers?: number;
+  /** How long pods whose create or delete lost its answer are waited for (OUTCOME_UNKNOWN_WAIT_MS). */
+  outcomeUnknownWaitMs?: number;
+}
+
 export class ReplicaSetController implements Controller {
   readonly name = 'replicaset';
   private readonly client: ApiClient;
@@ -74,8 +80,10 @@ export class ReplicaSetController implements Controller {
   readonly expectations = new Expectations();
   /** Uids of pods this controller asked to delete, per ReplicaSet: each deletion is observed once. */
   private readonly deleting = new Map<string, Set<string>>();
+  private readonly outcomeUnknownWaitMs: number;
 
-  constructor(ctx: ControllerContext, opts: { workers?: number } = {}) {
+  constructor(ctx: ControllerContext, opts: ReplicaSetControllerOptions = {}) {
+    this.outcomeUnknownWaitMs = opts.outcomeUnknownWaitMs ?? OUTCOME_UNKNOWN_WAIT_MS;
     this.client = ctx.client;
     this.log = ctx.log;
     this.events = ctx.events('replicaset-controller');
@@ -233,8 +241,10 @@ export class ReplicaSetController implements Controller {
       const body = podFromTemplate(rs);
       const ref = { ...PODS, namespace: rs.metadata.namespace };
       const result = await slowStartBatch(want, (batch) => this.client.createMany(ref, batch.map(() => body)));
-      // Creates that failed or never ran will never be observed: stop waiting for them.
-      for (let i = result.succeeded; i < want; i++) this.expectations.creationObserved(key);
+      // Creates that failed or never ran will never be observed: stop waiting for them. Those
+      // whose answer was lost may be: wait for them, then look again.
+      const unsureMs = this.expectations.failed(key, want - result.succeeded - result.unsure, 0, result.unsure, this.outcomeUnknownWaitMs);
+      if (unsureMs > 0) this.queue.addAfter(key, unsureMs + 1);
       if (result.error !== undefined) {
         const message = errorMessage(result.error);
         void this.events.record(this.involved(rs), 'Warning', REASON.failedCreate, `Error creating: ${message}`);
@@ -261,8 +271,13 @@ export class ReplicaSetController implements Controller {
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') return;
         const uid = victims[i]?.metadata.uid ?? '';
-        // A delete that failed will not be observed (a pod already gone will not either).
-        if (uids.delete(uid)) this.expectations.deletionObserved(key);
+        if (mayHaveTakenEffect(r.reason)) {
+          // Its answer was lost: the pod may be going; wait to see it, for a while.
+          this.queue.addAfter(key, this.expectations.failed(key, 0, 0, 1, this.outcomeUnknownWaitMs) + 1);
+        } else if (uids.delete(uid)) {
+          // A delete that failed will not be observed (a pod already gone will not either).
+          this.expectations.deletionObserved(key);
+        }
         if (!(r.reason instanceof NotFoundError) && firstError === undefined) firstError = r.reason;
       });
       const deleted = results.filter((r) => r.status === 'fulfilled').length;

@@ -4,7 +4,7 @@
 // custom CA or a client certificate without another copy of undici.
 import http from 'node:http';
 import https from 'node:https';
-import { BadRequestError, UnavailableError, UnreachableError } from '../errors.js';
+import { BadRequestError, ResponseLostError, UnavailableError, UnreachableError } from '../errors.js';
 
 export interface TlsOptions {
   /** PEM of the CA that signed the API server's certificate. */
@@ -83,7 +83,7 @@ export class Transport {
       onError(
         signal?.aborted
           ? new UnavailableError('request aborted')
-          : NEVER_DELIVERED.has(err.code ?? '') ? new UnreachableError(message) : new UnavailableError(message),
+          : NEVER_DELIVERED.has(err.code ?? '') ? new UnreachableError(message) : new ResponseLostError(message),
       );
     });
     if (body !== undefined) req.write(body);
@@ -109,7 +109,7 @@ export class Transport {
           });
           res.on('error', (err) => {
             clearTimeout(timer);
-            reject(new UnavailableError(`response from ${url.origin} broke: ${err.message}`));
+            reject(new ResponseLostError(`response from ${url.origin} broke: ${err.message}`));
           });
         },
         (err) => {
@@ -119,7 +119,7 @@ export class Transport {
       );
       const timer = setTimeout(() => {
         req.destroy();
-        reject(new UnavailableError(`request to ${url.origin} timed out after ${timeoutMs} ms`));
+        reject(new ResponseLostError(`request to ${url.origin} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
     });
   }
