@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { errorMessage } from '../shared/errors.js';
 import { createLogger } from '../shared/logging.js';
 import { AgentAddressAllowList } from './controllers/pod-log-proxy.js';
+import { OWN_WRITES_LAG_LIMIT } from './registry/own-writes.js';
 import { startApiServer } from './server.js';
 import { EtcdStore } from './storage/etcd.js';
 import { MemoryStore } from './storage/memory.js';
@@ -34,6 +35,8 @@ const USAGE = `Usage: cell-apiserver [flags]
   --compaction-interval=5m      how often to compact store history (0 = never)
   --event-ttl=1h                how long an Event is kept after its last update (0 = forever)
   --watch-cache-size=20000      recent events kept per resource for watch resumes
+  --max-watch-cache-lag=1000    commits of this server a resource's watch cache may be behind
+                                before new creates wait for it (429 after 10 s); 0 = no limit
   --watch-queue-bytes=8388608   bytes a watch may have queued before its client counts as too
                                 slow and is cut off (it re-watches from its last resourceVersion)
   --agent-address-allow=CIDR[,CIDR...]
@@ -65,6 +68,7 @@ const flags = parseFlags('cell-apiserver', USAGE, {
       'event-ttl': { type: 'string', default: '1h' },
       'compaction-interval': { type: 'string', default: '5m' },
       'watch-cache-size': { type: 'string', default: '20000' },
+      'max-watch-cache-lag': { type: 'string', default: String(OWN_WRITES_LAG_LIMIT) },
       'watch-queue-bytes': { type: 'string', default: String(8 * 1024 * 1024) },
       'agent-address-allow': { type: 'string' },
       'log-level': { type: 'string' },
@@ -144,6 +148,7 @@ try {
     requestTimeoutMs: flags.duration('request-timeout'),
     compactionIntervalMs,
     watchCacheCapacity: int('watch-cache-size'),
+    maxWatchCacheLag: int('max-watch-cache-lag'),
     eventTtlSeconds: Math.round(flags.duration('event-ttl') / 1000),
     watchMaxQueuedBytes: int('watch-queue-bytes'),
     ...(agentAddressAllow ? { agentAddressAllow } : {}),

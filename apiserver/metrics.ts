@@ -30,6 +30,12 @@ export class ApiServerMetrics {
     labelNames: ['resource', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly createLagWaits = new Counter({
+    name: 'apiserver_create_lag_waits_total',
+    help: 'Creates that waited for a watch cache lagging behind this server\'s commits: given room, or refused with 429.',
+    labelNames: ['resource', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly requestAborts = new Counter({
     name: 'cell_apiserver_request_aborts_total',
     help: 'Requests whose client went away before sending its whole body.',

@@ -33,6 +33,8 @@ export interface ApiServerOptions {
   /** ms between watch bookmarks. */
   bookmarkIntervalMs?: number;
   watchCacheCapacity?: number;
+  /** This server's commits a watch cache may lag behind before creates wait for it (OWN_WRITES_LAG_LIMIT); 0 = no limit. */
+  maxWatchCacheLag?: number;
   /** Seconds an Event is kept after its last write (--event-ttl); 0 = forever. Default one hour. */
   eventTtlSeconds?: number;
   /** Bytes that may queue for one watch before the client is cut off as too slow. */
@@ -77,7 +79,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const authn = authentication({ tokenCsv: opts.tokenCsv, clientCa: opts.tls?.clientCa, bindAddress }, log);
 
   // State: the served resources, the namespaces every cluster has, warm watch caches, then RBAC.
-  const table = buildResourceTable(store, log, metrics, { watchCacheCapacity: opts.watchCacheCapacity ?? 20_000, eventTtlSeconds: opts.eventTtlSeconds ?? 3600 });
+  const table = buildResourceTable(store, log, metrics, {
+    watchCacheCapacity: opts.watchCacheCapacity ?? 20_000,
+    eventTtlSeconds: opts.eventTtlSeconds ?? 3600,
+    ...(opts.maxWatchCacheLag !== undefined ? { maxWatchCacheLag: opts.maxWatchCacheLag } : {}),
+  });
   const { resources, served } = table;
   await createDefaultNamespaces(table, log);
   await Promise.all([...resources.values()].map((r) => r.rest.objects.cache.ready()));

@@ -14,6 +14,12 @@
 // and a re-list ends every commit it covers — so written objects are not held past the moment the
 // cache has them. Bounded all the same (a write whose answer is lost leaves its bytes): when full,
 // what the cache has applied goes first, then the oldest entries.
+//
+// It is also where creates meet backpressure: when the watch cache falls behind this server's own
+// writes by `lagLimit` commits (the event loop too busy to read etcd's watch as fast as it
+// writes), new creates wait for it (room). Unchecked, creates outrun what the server can follow:
+// everyone watching through it (schedulers, controllers) sees the pods ever later, and past the
+// capacity read-your-writes would be lost to eviction.
 import { revisionOf } from '../storage/resource-version.js';
 import type { KubeObject } from './object.js';
 import { withRevision, type OwnWriteSource } from './watch-cache.js';
@@ -33,18 +39,54 @@ interface Entry {
 /** Remembered keys per resource. */
 export const OWN_WRITES_CAPACITY = 10_000;
 
+/**
+ * Committed writes the watch cache has not applied, per resource, past which new creates wait:
+ * about a second of lag at the rates a 2-core server writes, a tenth of the capacity.
+ */
+export const OWN_WRITES_LAG_LIMIT = 1_000;
+
 export class OwnWrites implements OwnWriteSource {
   /** Least recently written first (an entry moves to the end on every write). */
   private readonly entries = new Map<string, Entry>();
+  /** Entries with a `committed` write: this server's commits the watch cache has not applied. */
+  private unappliedCommits = 0;
+  /** Writes waiting for the lag to fall below `lagLimit` (room). */
+  private roomWaiters: (() => void)[] = [];
 
   constructor(
     /** The revision the watch cache has applied every event up to. */
     private readonly applied: () => number,
     private readonly capacity = OWN_WRITES_CAPACITY,
+    private readonly lagLimit = OWN_WRITES_LAG_LIMIT,
   ) {}
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** This server's committed writes the watch cache has not applied yet. */
+  get lag(): number {
+    return this.unappliedCommits;
+  }
+
+  /**
+   * Undefined when a write may be sent now (or `lagLimit` is 0: no limit). Otherwise the watch
+   * cache lags `lagLimit` commits behind: a promise of true once it has caught up below that, or
+   * false after `maxWaitMs`. All waiters go at once, so the lag may pass the limit by as many.
+   */
+  room(maxWaitMs: number): Promise<boolean> | undefined {
+    if (this.lagLimit <= 0 || this.unappliedCommits < this.lagLimit) return undefined;
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.roomWaiters = this.roomWaiters.filter((w) => w !== wake);
+        resolve(false);
+      }, maxWaitMs);
+      this.roomWaiters.push(wake);
+    });
   }
 
   /** A write of `obj` as `value` is about to be sent. The caller hands `obj` over: never mutated again. */
@@ -70,10 +112,12 @@ export class OwnWrites implements OwnWriteSource {
     if (modRevision <= this.applied()) {
       // The cache applied the write's event before its answer came: nothing to overlay, and what
       // was sent for the key has come back (or, for a newer write in flight, only a reuse is lost).
-      if (e !== undefined) this.entries.delete(key);
+      if (e !== undefined) this.remove(key, e);
       return at;
     }
-    this.touch(key).committed = { obj: at, modRevision };
+    const entry = this.touch(key);
+    if (entry.committed === undefined) this.unappliedCommits++;
+    entry.committed = { obj: at, modRevision };
     return at;
   }
 
@@ -93,7 +137,7 @@ export class OwnWrites implements OwnWriteSource {
       mine = c?.obj !== undefined && c.modRevision === revisionOf(version) ? c.obj : withRevision(e.sent.obj, version);
       delete e.sent;
     }
-    if (e.committed && e.committed.modRevision <= revisionOf(version)) delete e.committed;
+    if (e.committed && e.committed.modRevision <= revisionOf(version)) this.clearCommitted(e);
     this.dropIfEmpty(key, e);
     return mine;
   }
@@ -103,7 +147,7 @@ export class OwnWrites implements OwnWriteSource {
     const applied = this.applied();
     for (const [key, e] of this.entries) {
       if (e.committed !== undefined && e.committed.modRevision <= applied) {
-        delete e.committed;
+        this.clearCommitted(e);
         this.dropIfEmpty(key, e);
       }
     }
@@ -115,7 +159,7 @@ export class OwnWrites implements OwnWriteSource {
     const c = e?.committed;
     if (c === undefined) return undefined;
     if (c.modRevision > this.applied()) return c;
-    delete e!.committed;
+    this.clearCommitted(e!);
     this.dropIfEmpty(key, e!);
     return undefined;
   }
@@ -135,6 +179,21 @@ export class OwnWrites implements OwnWriteSource {
     if (e.sent === undefined && e.committed === undefined) this.entries.delete(key);
   }
 
+  private remove(key: string, e: Entry): void {
+    if (e.committed !== undefined) this.clearCommitted(e);
+    this.entries.delete(key);
+  }
+
+  private clearCommitted(e: Entry): void {
+    delete e.committed;
+    this.unappliedCommits--;
+    if (this.roomWaiters.length > 0 && this.unappliedCommits < this.lagLimit) {
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
   /**
    * Full: drop every entry whose commit the cache has applied (and writes in flight with them: only
    * a reuse is lost); if the cache lags that far, the oldest until a tenth is free, so the sweep
@@ -143,12 +202,12 @@ export class OwnWrites implements OwnWriteSource {
   private evict(): void {
     const applied = this.applied();
     for (const [key, e] of this.entries) {
-      if (e.committed === undefined || e.committed.modRevision <= applied) this.entries.delete(key);
+      if (e.committed === undefined || e.committed.modRevision <= applied) this.remove(key, e);
     }
     const keep = this.capacity - Math.max(1, Math.floor(this.capacity / 10));
-    for (const key of this.entries.keys()) {
+    for (const [key, e] of this.entries) {
       if (this.entries.size <= keep) break;
-      this.entries.delete(key);
+      this.remove(key, e);
     }
   }
 }

@@ -12,18 +12,26 @@ import {
   InternalError,
   NotFoundError,
   TooLargeResourceVersionError,
+  TooManyRequestsError,
 } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
 import { revisionOf, versionAfter } from '../storage/resource-version.js';
 import type { Compare, Store, StoredValue, TxnOp } from '../storage/store.js';
 import { GuardedTransactions, type Decision, type Reading, type Snapshot } from './guarded-txn.js';
 import type { KubeObject } from './object.js';
-import { OwnWrites } from './own-writes.js';
+import { OWN_WRITES_CAPACITY, OWN_WRITES_LAG_LIMIT, OwnWrites } from './own-writes.js';
 import { rememberStoredForm } from './served-json.js';
 import { WatchCache, withRevision, type WatchFilter, type WatcherSink } from './watch-cache.js';
 
 /** How long a read or watch waits for this server to reach a resourceVersion ahead of it. */
 const TOO_LARGE_WAIT_MS = 3_000;
+
+/**
+ * How long a create waits for a lagging watch cache (writeRoom) before it is refused with 429. A
+ * cache that is merely behind catches up within milliseconds of the first event it applies; one
+ * that applies nothing this long is stalled (its etcd watch broken), and creates should fail fast.
+ */
+export const WRITE_LAG_WAIT_MS = 10_000;
 
 export interface ResourceIdentity {
   group: string;
@@ -135,6 +143,8 @@ export class ResourceStore {
   /** This server's writes until the watch cache has them: reuse of its objects, read-your-writes. */
   private readonly own: OwnWrites;
   private readonly txns: GuardedTransactions;
+  private readonly onWriteWait: ((outcome: 'waited' | 'refused') => void) | undefined;
+  private readonly cacheLagWaitMs: number;
 
   constructor(
     readonly store: Store,
@@ -145,10 +155,19 @@ export class ResourceStore {
       onWatcherDropped?: (reason: 'slow' | 'expired') => void;
       /** Every object expires this long after its last write (Events: kube-apiserver's --event-ttl). */
       ttlSeconds?: number;
+      /** Commits of this server the watch cache may lag behind before creates wait (OWN_WRITES_LAG_LIMIT; 0 = no limit). */
+      maxCacheLag?: number;
+      /** How long a create waits for a lagging watch cache before 429 (WRITE_LAG_WAIT_MS). */
+      cacheLagWaitMs?: number;
+      /** A create waited for the watch cache to catch up, and got room or was refused. */
+      onWriteWait?: (outcome: 'waited' | 'refused') => void;
     },
   ) {
     this.ttlSeconds = opts.ttlSeconds;
-    this.own = new OwnWrites(() => this.cache.currentRevision);
+    this.onWriteWait = opts.onWriteWait;
+    this.cacheLagWaitMs = opts.cacheLagWaitMs ?? WRITE_LAG_WAIT_MS;
+    const lagLimit = opts.maxCacheLag ?? OWN_WRITES_LAG_LIMIT;
+    this.own = new OwnWrites(() => this.cache.currentRevision, Math.max(OWN_WRITES_CAPACITY, 2 * lagLimit), lagLimit);
     this.cache = new WatchCache(store, `/${id.resource}/`, log, {
       capacity: opts.watchCacheCapacity,
       decode: (_key, value, rev) => this.decode(value, rev),
@@ -193,6 +212,21 @@ export class ResourceStore {
     const value = this.encode(obj);
     this.own.sending(key, value, obj);
     return value;
+  }
+
+  /**
+   * Backpressure before a create: undefined when it may go now. Otherwise the watch cache lags too
+   * far behind this server's commits (OwnWrites.room): resolves once it has caught up, or rejects
+   * with 429 when it has not within WRITE_LAG_WAIT_MS (the client retries after Retry-After):
+   * nothing is written then.
+   */
+  writeRoom(): Promise<void> | undefined {
+    const room = this.own.room(this.cacheLagWaitMs);
+    if (room === undefined) return undefined;
+    return room.then((ok) => {
+      this.onWriteWait?.(ok ? 'waited' : 'refused');
+      if (!ok) throw new TooManyRequestsError(`the ${this.id.resource} watch cache is ${this.own.lag} writes behind this server's commits; try again`, 1);
+    });
   }
 
   forgetWrite(key: string, value: string): void {
@@ -250,6 +284,11 @@ export class ResourceStore {
 
   /** Create if absent (with the hooks' effects in the same txn). The caller hands `obj` over. */
   async create(obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    // Backpressure on new work only: updates, bindings and deletes work the backlog down and go on.
+    if (!opts.dryRun) {
+      const room = this.writeRoom();
+      if (room !== undefined) await room;
+    }
     const name = obj.metadata.name ?? '';
     const key = this.key(obj.metadata.namespace, name);
     return this.write(key, opts, async (state, _reading, hooks) => {

@@ -21,7 +21,7 @@ export function buildResourceTable(
   store: Store,
   log: Logger,
   metrics: ApiServerMetrics,
-  opts: { watchCacheCapacity: number; eventTtlSeconds: number },
+  opts: { watchCacheCapacity: number; eventTtlSeconds: number; maxWatchCacheLag?: number },
 ): ResourceTable {
   const resources = new Map<string, ServedResource>();
   const byGvr = new Map<string, ServedResource>();
@@ -29,6 +29,8 @@ export function buildResourceTable(
     new ResourceStore(store, id, log, {
       watchCacheCapacity: opts.watchCacheCapacity,
       onWatcherDropped: (reason) => metrics.terminatedWatchers.inc({ resource: id.resource, reason }),
+      onWriteWait: (outcome) => metrics.createLagWaits.inc({ resource: id.resource, outcome }),
+      ...(opts.maxWatchCacheLag !== undefined ? { maxCacheLag: opts.maxWatchCacheLag } : {}),
       // Events expire, as in Kubernetes: routine ones (Scheduled, Started, …) would otherwise cost
       // as much storage as the pods they are about, forever.
       ...(id.resource === 'events' && id.group === '' && opts.eventTtlSeconds > 0 ? { ttlSeconds: opts.eventTtlSeconds } : {}),

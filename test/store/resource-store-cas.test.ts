@@ -6,7 +6,7 @@ import { EtcdStore } from '../../apiserver/storage/etcd.js';
 import { revisionOf } from '../../apiserver/storage/resource-version.js';
 import type { KubeObject } from '../../apiserver/registry/object.js';
 import { ResourceStore, type WriteHook } from '../../apiserver/registry/resource-store.js';
-import { AlreadyExistsError, ConflictError, ForbiddenError, NotFoundError, TxnTooLargeError } from '../../shared/errors.js';
+import { AlreadyExistsError, ConflictError, ForbiddenError, NotFoundError, TooManyRequestsError, TxnTooLargeError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logging.js';
 import { HeldWatchStore } from './held-watch-store.js';
 import { etcdEndpoints, pool, randomPrefix, rejection, until } from './helpers.js';
@@ -180,6 +180,50 @@ describe('resource store writes: compare-and-swap, hooks, own writes (etcd)', fu
     store.release();
     await until(() => objects.cache.peek(key('a')) === undefined, 'the cache to apply the delete');
     expect(objects.peekFresh(key('a'))).to.equal(undefined);
+  });
+
+  it('creates wait while the watch cache lags the limit behind this server\'s commits, go on once it catches up, and get 429 when it stays behind', async () => {
+    const waits: string[] = [];
+    const lagged = new ResourceStore(store, { ...id, resource: 'laggards' }, log, {
+      watchCacheCapacity: 1_000,
+      maxCacheLag: 3,
+      cacheLagWaitMs: 1_500,
+      onWriteWait: (outcome) => waits.push(outcome),
+    });
+    const lkey = (name: string) => lagged.key('ns', name);
+    try {
+      await lagged.cache.ready();
+      store.hold();
+      for (const name of ['a', 'b', 'c']) await lagged.create(thing(name, name));
+      // Three commits the cache has not applied: the fourth write waits, unsent.
+      let settled = false;
+      const fourth = lagged.create(thing('d', 'd')).finally(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(settled).to.equal(false);
+      expect(await store.get(lkey('d'))).to.equal(undefined);
+      store.release();
+      expect(spec(await fourth)!.data).to.equal('d');
+      expect(waits).to.deep.equal(['waited']);
+
+      // A cache that applies nothing for the whole wait: 429, and nothing written.
+      await until(() => lagged.cache.peek(lkey('d')) !== undefined, 'the cache to catch up');
+      store.hold();
+      for (const name of ['e', 'f', 'g']) await lagged.create(thing(name, name));
+      const refused = await rejection(lagged.create(thing('h', 'h')));
+      expect(refused).to.be.instanceOf(TooManyRequestsError);
+      expect((refused as TooManyRequestsError).retryAfterSeconds).to.equal(1);
+      expect(String(refused)).to.contain('laggards watch cache is 3 writes behind');
+      expect(waits).to.deep.equal(['waited', 'refused']);
+      expect(await store.get(lkey('h'))).to.equal(undefined);
+      // Updates and deletes work the backlog down: never held back, nor are reads.
+      expect(spec(await lagged.update('ns', 'a', (cur) => withData(cur, 'later')))!.data).to.equal('later');
+      await lagged.delete('ns', 'b');
+      expect(spec(await lagged.get('ns', 'g'))!.data).to.equal('g');
+      expect(waits).to.have.length(2);
+    } finally {
+      store.release();
+      lagged.cache.stop();
+    }
   });
 
   it('never refuses on a stale cache: preconditions, mutators, delete checks and absence are confirmed against the store', async () => {

@@ -97,4 +97,46 @@ describe('own writes', () => {
     expect(own.unapplied('/k1'), 'the oldest').to.equal(undefined);
     for (const k of ['/k0', '/k2', '/k9', '/new']) expect(own.unapplied(k), k).to.not.equal(undefined);
   });
+  it('counts the commits the cache has not applied, whichever way each one ends', () => {
+    for (let i = 1; i <= 5; i++) own.committed(`/k${i}`, obj(`k${i}`), versionOf(10 + i, 0));
+    own.committed('/k1', obj('k1', 'again'), versionOf(20, 0)); // one key, one entry
+    expect(own.lag).to.equal(5);
+    own.watched('/k2', 'bytes', versionOf(12, 0)); // its event
+    applied = 13;
+    expect(own.unapplied('/k3')).to.equal(undefined); // a read finds it applied
+    own.committed('/k6', obj('k6'), versionOf(13, 0)); // answered after its event: never counted
+    expect(own.lag).to.equal(3);
+    applied = 20;
+    own.reloaded(); // a re-list covers the rest
+    expect(own.lag).to.equal(0);
+    expect(own.size).to.equal(0);
+  });
+
+  it('makes writes wait while the cache lags the limit behind, and lets them go as it catches up', async () => {
+    own = new OwnWrites(() => applied, 10, 3);
+    for (let i = 1; i <= 2; i++) own.committed(`/k${i}`, obj(`k${i}`), versionOf(i, 0));
+    expect(own.room(1_000), 'below the limit: no wait').to.equal(undefined);
+    own.committed('/k3', obj('k3'), versionOf(3, 0));
+    const waiting = [own.room(5_000), own.room(5_000)];
+    expect(waiting.every((w) => w instanceof Promise)).to.equal(true);
+    let woken = 0;
+    for (const w of waiting) void w?.then(() => woken++);
+    await new Promise((r) => setImmediate(r));
+    expect(woken).to.equal(0);
+    applied = 1;
+    own.watched('/k1', undefined, versionOf(1, 0));
+    expect(await Promise.all(waiting)).to.deep.equal([true, true]);
+  });
+
+  it('answers false when the cache has not caught up within the wait', async () => {
+    own = new OwnWrites(() => applied, 10, 1);
+    own.committed('/k1', obj('k1'), versionOf(1, 0));
+    const started = Date.now();
+    expect(await own.room(50)).to.equal(false);
+    expect(Date.now() - started).to.be.at.least(45);
+    // A limit of 0 is no limit.
+    const unlimited = new OwnWrites(() => applied, 10, 0);
+    unlimited.committed('/k1', obj('k1'), versionOf(1, 0));
+    expect(unlimited.room(50)).to.equal(undefined);
+  });
 });
