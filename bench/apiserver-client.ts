@@ -42,7 +42,8 @@ export const BENCH_TENANT = 'bench-tenant';
 
 /**
  * cell-apiserver as a child process on a free port, quiet, without compaction (the benchmark's
- * history must stay); BENCH_SERVER_NODE_ARGS are extra node flags for it (e.g. `--cpu-prof`).
+ * history must stay); BENCH_SERVER_ARGS are extra flags for it (e.g. `--max-watch-cache-lag=0`),
+ * BENCH_SERVER_NODE_ARGS extra node flags (e.g. `--cpu-prof`).
  */
 export async function startBenchApiServer(endpoints: string[], prefix: string): Promise<ApiServerProcess> {
   const auth: string[] = [];
@@ -55,7 +56,7 @@ export async function startBenchApiServer(endpoints: string[], prefix: string): 
     etcdEndpoints: endpoints,
     prefix,
     port: await freePort(),
-    args: ['--log-level=warn', '--compaction-interval=0', ...auth],
+    args: ['--log-level=warn', '--compaction-interval=0', ...auth, ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)],
     nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
   });
 }

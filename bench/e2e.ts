@@ -14,7 +14,9 @@
 //   CPU seconds             per process (etcd, API server, each scheduler, this load generator)
 //   memory                  peak resident memory per process, the API server's and schedulers' V8
 //                           heap, etcd's database size; per pod: etcd bytes in use and the API
-//                           server's resident growth from the end of setup
+//                           server's resident growth from the end of setup; etcd's Go heap and the
+//                           watch events it held for slow watchers at their peaks (sampled each second)
+//   backpressure            creates that waited for a lagging watch cache (--max-watch-cache-lag)
 // and the no-over-commit audit of the API server at the end.
 //
 // The closed loop measures the most the system binds, but its latency is queueing (128 creates
@@ -261,6 +263,16 @@ interface MemoryFigures {
   schedulerPeak: number;
   schedulerHeap: number;
   benchPeak: number;
+  /** The most watch events etcd held at once for watchers slower than its writes (sampled each second). */
+  etcdPendingPeak: number;
+  /** etcd's Go heap in use at its largest (sampled each second): resident memory less the database's mmap. */
+  etcdHeapPeak: number;
+  /** Raft entries etcd committed during the scenario, and the bytes its clients sent it (what those entries carry). */
+  etcdEntries: number;
+  etcdReceivedBytes: number;
+  /** Creates that waited for a lagging watch cache (backpressure), and those refused with 429 after the wait. */
+  lagWaits: number;
+  lagRefused: number;
 }
 
 /** A process's /metrics text. */
@@ -289,6 +301,18 @@ async function groupCommitCounts(servers: ApiServerProcess[]): Promise<{ txns: n
   };
 }
 
+interface EtcdCounts {
+  /** Raft entries committed (etcd_server_proposals_committed_total). */
+  entries: number;
+  /** Bytes received from clients over gRPC. */
+  received: number;
+}
+
+async function etcdCountsNow(): Promise<EtcdCounts> {
+  const t = await metricsText(endpoints[0]!);
+  return { entries: metricValue(t, 'etcd_server_proposals_committed_total'), received: metricValue(t, 'etcd_network_client_grpc_received_bytes_total') };
+}
+
 /**
  * Peak memory of every process, V8 heaps from their /metrics, and etcd's database in use once its
  * history is compacted (what the pods themselves cost, not their revisions).
@@ -298,13 +322,18 @@ async function measureMemory(
   schedulers: SchedulerProcess[],
   pods: number,
   serverAfterSetup: { rss: number; heap: number },
+  etcdSampled: { pending: number; heap: number },
+  etcdCounts0: EtcdCounts,
 ): Promise<MemoryFigures> {
+  const etcdCounts = await etcdCountsNow();
   const etcd = new Etcd3({ hosts: endpoints });
   try {
     const before = await etcd.maintenance.status();
     await etcd.kv.compact({ revision: before.header.revision, physical: true });
     const status = await etcd.maintenance.status();
-    const heaps = await Promise.all(servers.map((sv) => heapUsed(sv.url)));
+    const serverTexts = await Promise.all(servers.map((sv) => metricsText(sv.url)));
+    const heaps = serverTexts.map((t) => metricValue(t, 'nodejs_heap_size_used_bytes'));
+    const lagWaits = (outcome: string) => serverTexts.reduce((sum, t) => sum + metricValue(t, 'apiserver_create_lag_waits_total', { outcome }), 0);
     const schedulerTexts = await Promise.all(schedulers.map((s) => s.metrics()));
     return {
       pods,
@@ -318,6 +347,12 @@ async function measureMemory(
       schedulerPeak: Math.max(...schedulers.map((s) => residentBytes(s.child.pid).peak)),
       schedulerHeap: Math.max(...schedulerTexts.map((t) => metricValue(t, 'nodejs_heap_size_used_bytes'))),
       benchPeak: residentBytes(process.pid).peak,
+      etcdPendingPeak: etcdSampled.pending,
+      etcdHeapPeak: etcdSampled.heap,
+      etcdEntries: etcdCounts.entries - etcdCounts0.entries,
+      etcdReceivedBytes: etcdCounts.received - etcdCounts0.received,
+      lagWaits: lagWaits('waited') + lagWaits('refused'),
+      lagRefused: lagWaits('refused'),
     };
   } finally {
     etcd.close();
@@ -388,6 +423,19 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     };
     const t0 = performance.now();
     let created = 0;
+    // etcd's pending watch events (what it holds in memory for watchers reading slower than it
+    // writes) and its Go heap, to tell what its resident memory is made of.
+    const etcdSampled = { pending: 0, heap: 0 };
+    const etcdCounts0 = await etcdCountsNow();
+    const etcdSampler = setInterval(() => {
+      metricsText(endpoints[0]!).then(
+        (t) => {
+          etcdSampled.pending = Math.max(etcdSampled.pending, metricValue(t, 'etcd_debugging_mvcc_pending_events_total'));
+          etcdSampled.heap = Math.max(etcdSampled.heap, metricValue(t, 'go_memstats_heap_inuse_bytes'));
+        },
+        (err: unknown) => console.error(`bench:e2e: etcd metrics: ${String(err)}`),
+      );
+    }, 1000);
     const sampler = process.env.BENCH_TRACE === '1'
       ? setInterval(() => {
           void Promise.all(schedulers.map((s) => s.metrics())).then((texts) => {
@@ -485,7 +533,8 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     }
 
     const audit = AuditReportSchema.parse(JSON.parse(expectStatus(await request(agent, base, 'GET', '/audit'), 200, 'audit').body.toString('utf8')));
-    const memory = await measureMemory(servers, schedulers, total, serverAfterSetup);
+    clearInterval(etcdSampler);
+    const memory = await measureMemory(servers, schedulers, total, serverAfterSetup, etcdSampled, etcdCounts0);
     const casAfter = await measureCas();
     return {
       nodes,
@@ -599,10 +648,20 @@ const mib = (b: number) => fmt(b / 2 ** 20);
 console.log('\nmemory at the end of each scenario (MiB: peak resident, V8 heap in use; etcd\'s database after compacting its history; B/pod: over every pod created, the API server\'s growth from the end of setup):\n');
 console.log(
   formatTable(
-    ['nodes', 'pods', 'etcd peak', 'etcd db (in use)', 'etcd B/pod', 'apiserver peak', 'heap', 'apiserver B/pod: RSS', 'heap', 'scheduler peak', 'heap', 'bench peak'],
+    ['nodes', 'pods', 'etcd peak', 'etcd Go heap peak', 'etcd db (in use)', 'etcd B/pod', 'apiserver peak', 'heap', 'apiserver B/pod: RSS', 'heap', 'scheduler peak', 'heap', 'bench peak'],
     results.map((r) => {
       const m = r.memory;
-      return [fmt(r.nodes), fmt(m.pods), mib(m.etcdPeak), `${mib(m.etcdDbSize)} (${mib(m.etcdDbInUse)})`, fmt(m.etcdDbInUse / m.pods), mib(m.apiserverPeak), mib(m.apiserverHeap), fmt(m.apiserverGrowth / m.pods), fmt(m.apiserverHeapGrowth / m.pods), mib(m.schedulerPeak), mib(m.schedulerHeap), mib(m.benchPeak)];
+      return [fmt(r.nodes), fmt(m.pods), mib(m.etcdPeak), mib(m.etcdHeapPeak), `${mib(m.etcdDbSize)} (${mib(m.etcdDbInUse)})`, fmt(m.etcdDbInUse / m.pods), mib(m.apiserverPeak), mib(m.apiserverHeap), fmt(m.apiserverGrowth / m.pods), fmt(m.apiserverHeapGrowth / m.pods), mib(m.schedulerPeak), mib(m.schedulerHeap), mib(m.benchPeak)];
+    }),
+  ),
+);
+console.log('\netcd\'s memory and backpressure (the whole scenario): the most watch events etcd held at once for slow watchers (sampled each second); the raft entries it committed and the MiB its clients sent (etcd keeps its raft log in memory, at least the last 5,000 entries and up to --snapshot-count more); creates that waited for a watch cache lagging --max-watch-cache-lag commits behind, and of those refused with 429\n');
+console.log(
+  formatTable(
+    ['nodes', 'pods', 'etcd pending events peak', 'raft entries', 'MiB sent to etcd', 'KiB per entry', 'creates waited', 'refused'],
+    results.map((r) => {
+      const m = r.memory;
+      return [fmt(r.nodes), fmt(m.pods), fmt(m.etcdPendingPeak), fmt(m.etcdEntries), mib(m.etcdReceivedBytes), fmt(m.etcdReceivedBytes / 1024 / Math.max(1, m.etcdEntries)), fmt(m.lagWaits), fmt(m.lagRefused)];
     }),
   ),
 );
