@@ -95,6 +95,20 @@ describe('workload controllers create pods in slow-start batches, one request ea
     return values.filter((v) => v.labels.verb === 'create' && v.labels.resource === 'pods').reduce((n, v) => n + v.value, 0);
   }
 
+  /** ReplicaSet `web` of `replicas` pods in `ns`. */
+  async function createReplicaSet(ns: string, replicas: number): Promise<void> {
+    await admin.create({ ...REPLICASETS, namespace: ns }, {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'web' },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'] }] } },
+      },
+    });
+  }
+
   async function namespace(prefix: string): Promise<string> {
     const name = `${prefix}-${randomUUID().slice(0, 8)}`;
     await admin.create({ version: 'v1', resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -174,16 +188,7 @@ describe('workload controllers create pods in slow-start batches, one request ea
 
   it('a ReplicaSet of 50: batches of 1, 2, 4, 8, 16 and the last 19, 50 pods', async () => {
     const ns = await namespace('bulk-rs');
-    await admin.create({ ...REPLICASETS, namespace: ns }, {
-      apiVersion: 'apps/v1',
-      kind: 'ReplicaSet',
-      metadata: { name: 'web' },
-      spec: {
-        replicas: 50,
-        selector: { matchLabels: { app: 'web' } },
-        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'] }] } },
-      },
-    });
+    await createReplicaSet(ns, 50);
     await waitFor(async () => (await podsIn(ns)).length >= 50, '50 pods', 60_000, 100);
     expect(client.of(ns).map((b) => b.size)).to.deep.equal([1, 2, 4, 8, 16, 19]);
     const pods = await podsIn(ns);
@@ -229,16 +234,7 @@ describe('workload controllers create pods in slow-start batches, one request ea
   it('a ReplicaSet whose first create lost its answer, though the server did it, gets no pod twice', async () => {
     const ns = await namespace('lost-rs');
     client.loseNextAnswer(ns, { done: 'later', afterMs: 500 });
-    await admin.create({ ...REPLICASETS, namespace: ns }, {
-      apiVersion: 'apps/v1',
-      kind: 'ReplicaSet',
-      metadata: { name: 'web' },
-      spec: {
-        replicas: 3,
-        selector: { matchLabels: { app: 'web' } },
-        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'] }] } },
-      },
-    });
+    await createReplicaSet(ns, 3);
     await waitFor(async () => (await podsIn(ns)).length >= 3, '3 pods', 30_000, 50);
     await new Promise((r) => setTimeout(r, LOST_ANSWER_WAIT_MS));
     expect(client.createdIn(ns)).to.equal(3);
