@@ -143,7 +143,17 @@ export class Expectations {
     const p = this.pending.get(key);
     if (!p) return true;
     const now = this.now();
-    return this.met(p) || now - p.at > this.timeoutMs || (p.unsureUntil !== undefined && now > p.unsureUntil);
+    return this.met(p) || now - p.at > this.timeoutMs || (p.unsureUntil !== undefined && now >= p.unsureUntil);
+  }
+
+  /**
+   * Milliseconds until `key`'s lost answers stop being waited for, while they are; the controller
+   * looks at the owner again then (a timer may fire a little before the wall clock agrees).
+   */
+  unsureFor(key: string): number | undefined {
+    const p = this.pending.get(key);
+    if (p?.unsureUntil === undefined || this.met(p)) return undefined;
+    return Math.max(0, p.unsureUntil - this.now());
   }
 
   private met(p: Pending): boolean {

@@ -320,6 +320,9 @@ export class JobController implements Controller {
     const mine = this.written.get(key);
     if (cached !== undefined && mine !== undefined && cached < mine) return;
     const pods = this.pods.byIndex(BY_JOB_UID, job.metadata.uid ?? '');
+    // Pods whose create or delete lost its answer are waited for until a deadline: look again then.
+    const unsure = this.expectations.unsureFor(key);
+    if (unsure !== undefined) this.wakeAfter(key, unsure + 1);
     if (job.metadata.deletionTimestamp !== undefined) {
       await this.removeFinalizers(pods.filter((p) => hasTrackingFinalizer(p) && !this.finalizersRemoved.has(p.metadata.uid ?? '')));
       return;

@@ -203,6 +203,9 @@ export class ReplicaSetController implements Controller {
     const selector = selectorOf(rs);
     if (!selector) return;
     const needsSync = this.expectations.satisfied(key);
+    // Pods whose create or delete lost its answer are waited for until a deadline: look again then.
+    const unsure = needsSync ? undefined : this.expectations.unsureFor(key);
+    if (unsure !== undefined) this.queue.addAfter(key, unsure + 1);
 
     const candidates = this.pods.byIndex(NAMESPACE_INDEX, ns).filter(isPodActive);
     const pods = await claim({

@@ -87,10 +87,12 @@ describe('controllers: expectations', () => {
     // Never seen: given up on after the wait, not after the five-minute timeout.
     e.expect('ns/b', 2, 0);
     e.failed('ns/b', 0, 0, 2, 10_000);
-    now += 10_000;
+    now += 9_999;
     expect(e.satisfied('ns/b')).to.equal(false);
+    expect(e.unsureFor('ns/b')).to.equal(1);
     now += 1;
     expect(e.satisfied('ns/b')).to.equal(true);
+    expect(e.unsureFor('ns/a'), 'nothing unsure once met').to.equal(undefined);
     // A new round is not cut short by the old wait.
     e.expect('ns/a', 1, 0);
     now += 20_000;
