@@ -29,8 +29,33 @@ function isTerminal(pod: Pod | undefined): boolean {
   return pod?.status?.phase === 'Succeeded' || pod?.status?.phase === 'Failed';
 }
 
+/** A node's ledger and the mod revision it was read at; `cached` when from this server's memory. */
+interface ReadLedger {
+  alloc: NodeAllocation;
+  modRevision: number;
+  cached: boolean;
+}
+
+/**
+ * The ledger at `key` as this server knows it (watch cache, with its own newer writes over it) or,
+ * `fromStore`, as stored. An absent ledger is always confirmed against the store.
+ */
+async function readLedger(allocations: ResourceStore, key: string, fromStore: boolean): Promise<ReadLedger | undefined> {
+  if (!fromStore) {
+    const held = allocations.peekHeld(key);
+    if (held) return { alloc: held.obj as unknown as NodeAllocation, modRevision: held.modRevision, cached: true };
+  }
+  const sv = await allocations.store.get(key);
+  return sv ? { alloc: allocations.decode(sv.value, sv.version) as unknown as NodeAllocation, modRevision: sv.modRevision, cached: false } : undefined;
+}
+
+/** The ledger write of a hook: guarded by what it was read at, and this server's own write. */
+function ledgerWrite(allocations: ResourceStore, key: string, alloc: NodeAllocation, modRevision: number): WriteEffects {
+  return { compares: [], ops: [], writes: [{ objects: allocations, key, obj: alloc as unknown as KubeObject, modRevision }] };
+}
+
 export function podLedgerHook(allocations: ResourceStore): WriteHook {
-  return async (prevObj, nextObj) => {
+  return async (prevObj, nextObj, fromStore) => {
     const prev = asPod(prevObj);
     const next = asPod(nextObj);
     const before = holdsResources(prev);
@@ -44,31 +69,30 @@ export function podLedgerHook(allocations: ResourceStore): WriteHook {
     const pod = (before ? prev : next)!;
     const node = pod.spec.nodeName!;
     const key = allocations.key(undefined, node);
-    const sv = await allocations.store.get(key);
+    // Decided on this server's view of the ledger first (a pod finishing costs no store read); the
+    // write's compare refuses a stale one, and the retry reads the store.
+    let ledger = await readLedger(allocations, key, fromStore);
     if (before) {
+      const uid = pod.metadata.uid ?? '';
+      // Not in a ledger read from memory: confirmed against the store, since writing nothing would
+      // guard nothing — a binding this server has not seen yet would keep holding the pod's share.
+      if (ledger?.cached && !ledger.alloc.spec.pods.some((p) => p.uid === uid)) ledger = await readLedger(allocations, key, true);
       // Release. No ledger (node deleted) or not in it: nothing holds resources any more.
-      if (!sv) return NONE;
-      const alloc = allocations.decode(sv.value, sv.version) as unknown as NodeAllocation;
-      const released = withoutPod(alloc, pod.metadata.uid ?? '');
-      if (!released) return NONE;
-      return {
-        compares: [{ key, modRevision: sv.modRevision }],
-        ops: [{ type: 'put', key, value: allocations.encode(released as unknown as KubeObject) }],
-      };
+      const released = ledger && withoutPod(ledger.alloc, uid);
+      if (!ledger || !released) return NONE;
+      return ledgerWrite(allocations, key, released, ledger.modRevision);
     }
-    // A pod that arrives bound (created with spec.nodeName) is admitted like a binding.
-    if (!sv) throw new ConflictError(`cannot place pod ${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}: nodes "${node}" not found`, { kind: 'pods', name: pod.metadata.name });
-    const alloc = allocations.decode(sv.value, sv.version) as unknown as NodeAllocation;
+    // A pod that arrives bound (created with spec.nodeName) is admitted like a binding; a refusal
+    // decided on memory is decided again on the store's state (the guarded transaction's rule).
+    if (!ledger) throw new ConflictError(`cannot place pod ${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}: nodes "${node}" not found`, { kind: 'pods', name: pod.metadata.name });
+    const alloc = ledger.alloc;
     const why = misfit(alloc, pod);
     if (why) {
       throw new ConflictError(`cannot place pod ${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}: ${why.message}`, { kind: 'pods', name: pod.metadata.name }, [
         { reason: why.reason, field: 'spec.nodeName', message: why.message },
       ]);
     }
-    return {
-      compares: [{ key, modRevision: sv.modRevision }],
-      ops: [{ type: 'put', key, value: allocations.encode(withPod(alloc, pod) as unknown as KubeObject) }],
-    };
+    return ledgerWrite(allocations, key, withPod(alloc, pod), ledger.modRevision);
   };
 }
 
@@ -85,18 +109,16 @@ export function nodeLedgerHook(allocations: ResourceStore, pods: ResourceStore):
     const name = (next ?? prev)!.metadata.name ?? '';
     const key = allocations.key(undefined, name);
     if (next && prev && isDeepStrictEqual(nodeAllocatable(prev), nodeAllocatable(next))) return NONE;
-    const sv = await allocations.store.get(key);
+    // Node writes are rare: the store's ledger, always.
+    const read = await readLedger(allocations, key, true);
     if (!next) {
-      if (!sv) return NONE;
-      const alloc = allocations.decode(sv.value, sv.version) as unknown as NodeAllocation;
-      return failWithNode(pods, name, alloc, { key, modRevision: sv.modRevision });
+      if (!read) return NONE;
+      return failWithNode(pods, name, read.alloc, { key, modRevision: read.modRevision });
     }
     const allocatable = nodeAllocatable(next);
-    const current = sv
-      ? (allocations.decode(sv.value, sv.version) as unknown as NodeAllocation)
-      : emptyAllocation(name, allocatable);
+    const current = read ? read.alloc : emptyAllocation(name, allocatable);
     // The ledger's promise is that what is bound fits: a node cannot shrink below it (drain it first).
-    const shrunk = sv ? allocatedMisfit(current, allocatable) : undefined;
+    const shrunk = read ? allocatedMisfit(current, allocatable) : undefined;
     if (shrunk) {
       throw new InvalidError(`Node "${name}" is invalid: status.allocatable: ${shrunk}; drain the node before shrinking it`, { kind: 'Node', name }, [
         { reason: 'FieldValueInvalid', field: 'status.allocatable', message: `${shrunk}; drain the node first` },
@@ -111,10 +133,7 @@ export function nodeLedgerHook(allocations: ResourceStore, pods: ResourceStore):
       },
       spec: { ...current.spec, allocatable },
     };
-    return {
-      compares: [{ key, modRevision: sv?.modRevision ?? 0 }],
-      ops: [{ type: 'put', key, value: allocations.encode(updated as unknown as KubeObject) }],
-    };
+    return ledgerWrite(allocations, key, updated, read?.modRevision ?? 0);
   };
 }
 

@@ -49,6 +49,11 @@ export interface GuardedWrite {
   obj: KubeObject | undefined;
 }
 
+/** A write outside the transaction's slots (a write hook's ledger), guarded by the mod revision it was read at. */
+export interface HeldWrite extends GuardedWrite {
+  modRevision: number;
+}
+
 export interface Decision<R> {
   /** Objects to write, each guarded by its key's mod revision in the snapshot decided on. */
   writes: GuardedWrite[];
@@ -118,8 +123,12 @@ export class GuardedTransactions {
       const success: TxnOp[] = [];
       const encoded: (string | undefined)[] = [];
       let bytes = 0;
-      for (const w of decision.writes) {
-        compares.push({ key: w.key, modRevision: state.get(w.key)?.modRevision ?? 0 });
+      // The decision's own writes, then its hooks' writes of other objects: each object is this
+      // server's own write (own-writes.ts) until its watch event comes.
+      const held: readonly HeldWrite[] = decision.also?.writes ?? [];
+      const written: GuardedWrite[] = held.length === 0 ? decision.writes : [...decision.writes, ...held];
+      for (const [i, w] of written.entries()) {
+        compares.push({ key: w.key, modRevision: i < decision.writes.length ? (state.get(w.key)?.modRevision ?? 0) : held[i - decision.writes.length]!.modRevision });
         const value = w.obj && w.objects.encodeWrite(w.key, w.obj);
         encoded.push(value);
         const ttlSeconds = w.objects.ttlSeconds;
@@ -131,7 +140,7 @@ export class GuardedTransactions {
         success.push(...decision.also.ops);
       }
       const forget = () =>
-        decision.writes.forEach((w, i) => {
+        written.forEach((w, i) => {
           const value = encoded[i];
           if (value !== undefined) w.objects.forgetWrite(w.key, value);
         });
@@ -151,11 +160,15 @@ export class GuardedTransactions {
         throw err;
       }
       if (res.succeeded) {
-        const versions = decision.writes.map((w, i) => {
+        const versions = written.map((w, i) => {
           const version = res.versions[i]!;
           w.objects.rememberWrite(w.key, w.obj, version);
           return version;
         });
+        if (held.length > 0) {
+          versions.length = decision.writes.length;
+          encoded.length = decision.writes.length;
+        }
         return { kind: 'done', result: decision.finish(versions, encoded) };
       }
       forget();

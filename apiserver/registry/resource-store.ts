@@ -17,7 +17,7 @@ import {
 import type { Logger } from '../../shared/logging.js';
 import { revisionOf, versionAfter } from '../storage/resource-version.js';
 import type { Compare, Store, StoredValue, TxnOp } from '../storage/store.js';
-import { GuardedTransactions, type Decision, type Reading, type Snapshot } from './guarded-txn.js';
+import { GuardedTransactions, type Decision, type HeldWrite, type Reading, type Snapshot } from './guarded-txn.js';
 import type { KubeObject } from './object.js';
 import { OWN_WRITES_CAPACITY, OWN_WRITES_LAG_LIMIT, OwnWrites } from './own-writes.js';
 import { rememberStoredForm } from './served-json.js';
@@ -45,14 +45,21 @@ export interface ResourceIdentity {
 export interface WriteEffects {
   compares: Compare[];
   ops: TxnOp[];
+  /**
+   * Objects of other resources written with it (a node's ledger), guarded by the mod revision
+   * they were read at: unlike `ops`, this server's own writes (read-your-writes until its watch
+   * cache has them, and their watch events reuse the objects).
+   */
+  writes?: HeldWrite[];
 }
 
 /**
  * Called inside every CAS attempt with the object's state before and after the write (undefined
- * = absent). Its compares make the combined txn safe whatever it read. `retry` says that what the
- * hooks answered before in this write did not commit (its transaction failed, or the write was
- * refused on cached state and is being confirmed): a hook that decided on cached state reads the
- * store now (a cache that lags would fail the same compare again).
+ * = absent). Its compares make the combined txn safe whatever it read. `retry` says that the write
+ * is decided on the store's state — what the hooks answered before did not commit (its transaction
+ * failed, or the write was refused on cached state and is being confirmed), or it is a dry run: a
+ * hook that decides on cached state reads the store now (a cache that lags would fail the same
+ * compare again).
  */
 export type WriteHook = (prev: KubeObject | undefined, next: KubeObject | undefined, retry: boolean) => Promise<WriteEffects>;
 
@@ -351,18 +358,28 @@ export class ResourceStore {
    */
   private async write(key: string, opts: WriteOptions, decide: (state: Snapshot, reading: Reading, hooks: Writing) => Promise<Decision<KubeObject>>): Promise<KubeObject> {
     let asked = false;
+    let fresh = false;
     const hooks: Writing = async (prev, next, finish) => {
-      const retry = asked;
+      // Decided on the store's state (a dry run, a confirmation, a retry): the hooks read it too.
+      const retry = asked || fresh;
       asked = true;
-      const also: WriteEffects = { compares: [], ops: [] };
+      const also: WriteEffects = { compares: [], ops: [], writes: [] };
       for (const hook of this.hooks) {
         const e = await hook(prev, next, retry);
         also.compares.push(...e.compares);
         also.ops.push(...e.ops);
+        if (e.writes) also.writes!.push(...e.writes);
       }
       return { writes: [{ objects: this, key, obj: next }], also, refused: false, finish };
     };
-    const outcome = await this.txns.run([{ objects: this, key }], (state, reading) => decide(state, reading, hooks), opts.dryRun ? { dryRun: true } : {});
+    const outcome = await this.txns.run(
+      [{ objects: this, key }],
+      (state, reading) => {
+        fresh = reading.fresh;
+        return decide(state, reading, hooks);
+      },
+      opts.dryRun ? { dryRun: true } : {},
+    );
     // No attempt or byte bound is given, so it commits or throws (the store refuses what is too large).
     if (outcome.kind !== 'done') throw new InternalError(`a write to ${key} ended as ${outcome.kind}`);
     return outcome.result;

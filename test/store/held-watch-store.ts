@@ -8,12 +8,13 @@ import { InterceptingStore } from '../harness/intercepting-store.js';
 export class HeldWatchStore extends InterceptingStore {
   txns = 0;
   gets = 0;
-  private held = false;
+  /** What is held: nothing, every watch, or the watches of prefixes containing this string. */
+  private held: boolean | string = false;
   private readonly waiting: { handlers: WatchHandlers; events: WatchEvent[] }[] = [];
 
-  /** Watch events stop reaching the watchers until release(). */
-  hold(): void {
-    this.held = true;
+  /** Watch events stop reaching the watchers until release(); only those of prefixes containing `only`, when given. */
+  hold(only?: string): void {
+    this.held = only ?? true;
   }
 
   /** Deliver what was held, in order, and stop holding. */
@@ -36,7 +37,7 @@ export class HeldWatchStore extends InterceptingStore {
     const slot = { handlers, events: [] as WatchEvent[] };
     return super.watch(prefix, after, {
       onEvents: (events) => {
-        if (!this.held) return handlers.onEvents(events);
+        if (this.held === false || (typeof this.held === 'string' && !prefix.includes(this.held))) return handlers.onEvents(events);
         if (!this.waiting.includes(slot)) this.waiting.push(slot);
         slot.events.push(...events);
       },

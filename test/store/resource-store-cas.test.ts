@@ -111,6 +111,8 @@ describe('resource store writes: compare-and-swap, hooks, own writes (etcd)', fu
 
     it('update', async () => {
       await store.txn({ compares: [], success: [{ type: 'put', key: key('h'), value: objects.encode(thing('h', 'one')) }] });
+      // Decided on the cache first (hooks read memory), so it must have the object.
+      await until(() => spec(objects.cache.peek(key('h')))?.data === 'one', 'h in the cache');
       calls.length = 0;
       const updated = await objects.update('ns', 'h', (cur) => withData(cur, 'two'));
       expect(calls.map((c) => c.retry)).to.deep.equal([false, true]);
@@ -122,6 +124,8 @@ describe('resource store writes: compare-and-swap, hooks, own writes (etcd)', fu
 
     it('delete', async () => {
       await store.txn({ compares: [], success: [{ type: 'put', key: key('h'), value: objects.encode(thing('h', 'one')) }] });
+      await until(() => spec(objects.cache.peek(key('h')))?.data === 'one', 'h in the cache');
+      calls.length = 0;
       const last = await objects.delete('ns', 'h');
       expect(calls.map((c) => c.retry)).to.deep.equal([false, true]);
       expect(calls.every((c) => spec(c.prev)?.data === 'one' && c.next === undefined)).to.equal(true);
