@@ -125,10 +125,10 @@ export class GuardedTransactions {
       let bytes = 0;
       // The decision's own writes, then its hooks' writes of other objects: each object is this
       // server's own write (own-writes.ts) until its watch event comes.
-      const held: readonly HeldWrite[] = decision.also?.writes ?? [];
-      const written: GuardedWrite[] = held.length === 0 ? decision.writes : [...decision.writes, ...held];
-      for (const [i, w] of written.entries()) {
-        compares.push({ key: w.key, modRevision: i < decision.writes.length ? (state.get(w.key)?.modRevision ?? 0) : held[i - decision.writes.length]!.modRevision });
+      const written: HeldWrite[] = decision.writes.map((w) => ({ ...w, modRevision: state.get(w.key)?.modRevision ?? 0 }));
+      if (decision.also?.writes) written.push(...decision.also.writes);
+      for (const w of written) {
+        compares.push({ key: w.key, modRevision: w.modRevision });
         const value = w.obj && w.objects.encodeWrite(w.key, w.obj);
         encoded.push(value);
         const ttlSeconds = w.objects.ttlSeconds;
@@ -165,11 +165,9 @@ export class GuardedTransactions {
           w.objects.rememberWrite(w.key, w.obj, version);
           return version;
         });
-        if (held.length > 0) {
-          versions.length = decision.writes.length;
-          encoded.length = decision.writes.length;
-        }
-        return { kind: 'done', result: decision.finish(versions, encoded) };
+        // The answer is about the decision's own writes.
+        const own = decision.writes.length;
+        return { kind: 'done', result: decision.finish(versions.slice(0, own), encoded.slice(0, own)) };
       }
       forget();
       if (opts.maxAttempts !== undefined && attempt++ >= opts.maxAttempts) return { kind: 'gaveUp', attempts: opts.maxAttempts };

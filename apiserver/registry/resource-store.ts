@@ -27,11 +27,11 @@ import { WatchCache, withRevision, type WatchFilter, type WatcherSink } from './
 const TOO_LARGE_WAIT_MS = 3_000;
 
 /**
- * How long a create waits for a lagging watch cache (writeRoom) before it is refused with 429. A
+ * How long a create waits for a lagging watch cache (createRoom) before it is refused with 429. A
  * cache that is merely behind catches up within milliseconds of the first event it applies; one
  * that applies nothing this long is stalled (its etcd watch broken), and creates should fail fast.
  */
-export const WRITE_LAG_WAIT_MS = 10_000;
+export const CREATE_LAG_WAIT_MS = 10_000;
 
 export interface ResourceIdentity {
   group: string;
@@ -150,7 +150,7 @@ export class ResourceStore {
   /** This server's writes until the watch cache has them: reuse of its objects, read-your-writes. */
   private readonly own: OwnWrites;
   private readonly txns: GuardedTransactions;
-  private readonly onWriteWait: ((outcome: 'waited' | 'refused') => void) | undefined;
+  private readonly onCreateWait: ((outcome: 'waited' | 'refused') => void) | undefined;
   private readonly cacheLagWaitMs: number;
 
   constructor(
@@ -164,15 +164,15 @@ export class ResourceStore {
       ttlSeconds?: number;
       /** Commits of this server the watch cache may lag behind before creates wait (OWN_WRITES_LAG_LIMIT; 0 = no limit). */
       maxCacheLag?: number;
-      /** How long a create waits for a lagging watch cache before 429 (WRITE_LAG_WAIT_MS). */
+      /** How long a create waits for a lagging watch cache before 429 (CREATE_LAG_WAIT_MS). */
       cacheLagWaitMs?: number;
       /** A create waited for the watch cache to catch up, and got room or was refused. */
-      onWriteWait?: (outcome: 'waited' | 'refused') => void;
+      onCreateWait?: (outcome: 'waited' | 'refused') => void;
     },
   ) {
     this.ttlSeconds = opts.ttlSeconds;
-    this.onWriteWait = opts.onWriteWait;
-    this.cacheLagWaitMs = opts.cacheLagWaitMs ?? WRITE_LAG_WAIT_MS;
+    this.onCreateWait = opts.onCreateWait;
+    this.cacheLagWaitMs = opts.cacheLagWaitMs ?? CREATE_LAG_WAIT_MS;
     const lagLimit = opts.maxCacheLag ?? OWN_WRITES_LAG_LIMIT;
     this.own = new OwnWrites(() => this.cache.currentRevision, Math.max(OWN_WRITES_CAPACITY, 2 * lagLimit), lagLimit);
     this.cache = new WatchCache(store, `/${id.resource}/`, log, {
@@ -224,14 +224,14 @@ export class ResourceStore {
   /**
    * Backpressure before a create: undefined when it may go now. Otherwise the watch cache lags too
    * far behind this server's commits (OwnWrites.room): resolves once it has caught up, or rejects
-   * with 429 when it has not within WRITE_LAG_WAIT_MS (the client retries after Retry-After):
+   * with 429 when it has not within CREATE_LAG_WAIT_MS (the client retries after Retry-After):
    * nothing is written then.
    */
-  writeRoom(): Promise<void> | undefined {
+  private createRoom(): Promise<void> | undefined {
     const room = this.own.room(this.cacheLagWaitMs);
     if (room === undefined) return undefined;
     return room.then((ok) => {
-      this.onWriteWait?.(ok ? 'waited' : 'refused');
+      this.onCreateWait?.(ok ? 'waited' : 'refused');
       if (!ok) throw new TooManyRequestsError(`the ${this.id.resource} watch cache is ${this.own.lag} writes behind this server's commits; try again`, 1);
     });
   }
@@ -293,7 +293,7 @@ export class ResourceStore {
   async create(obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     // Backpressure on new work only: updates, bindings and deletes work the backlog down and go on.
     if (!opts.dryRun) {
-      const room = this.writeRoom();
+      const room = this.createRoom();
       if (room !== undefined) await room;
     }
     const name = obj.metadata.name ?? '';

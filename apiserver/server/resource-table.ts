@@ -29,7 +29,7 @@ export function buildResourceTable(
     new ResourceStore(store, id, log, {
       watchCacheCapacity: opts.watchCacheCapacity,
       onWatcherDropped: (reason) => metrics.terminatedWatchers.inc({ resource: id.resource, reason }),
-      onWriteWait: (outcome) => metrics.createLagWaits.inc({ resource: id.resource, outcome }),
+      onCreateWait: (outcome) => metrics.createLagWaits.inc({ resource: id.resource, outcome }),
       ...(opts.maxWatchCacheLag !== undefined ? { maxCacheLag: opts.maxWatchCacheLag } : {}),
       // Events expire, as in Kubernetes: routine ones (Scheduled, Started, …) would otherwise cost
       // as much storage as the pods they are about, forever.

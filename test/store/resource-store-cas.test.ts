@@ -192,7 +192,7 @@ describe('resource store writes: compare-and-swap, hooks, own writes (etcd)', fu
       watchCacheCapacity: 1_000,
       maxCacheLag: 3,
       cacheLagWaitMs: 1_500,
-      onWriteWait: (outcome) => waits.push(outcome),
+      onCreateWait: (outcome) => waits.push(outcome),
     });
     const lkey = (name: string) => lagged.key('ns', name);
     try {
