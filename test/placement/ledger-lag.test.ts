@@ -67,6 +67,20 @@ describe('node ledgers decided on a lagging cache (etcd)', function () {
     }, `B's cache to show ${node(n)} holding [${pods.join(', ')}]`);
   }
 
+  /** Let B catch up; every ledger matches its pods. */
+  async function expectAuditClean(): Promise<void> {
+    lagging.release();
+    expect((await audit(aClient)).violations).to.deep.equal([]);
+  }
+
+  /** Node `n`'s stored ledger holds nothing, and the audit agrees. */
+  async function expectReleased(n: string): Promise<void> {
+    const ledger = await stored(n);
+    expect(ledger.spec.pods).to.deep.equal([]);
+    expect(ledger.spec.allocated).to.deep.equal({});
+    await expectAuditClean();
+  }
+
   async function finish(client: ApiClient, pod: Pod, phase: 'Succeeded' | 'Failed' = 'Succeeded'): Promise<void> {
     await client.update({ ...podRef(pod.metadata.name ?? ''), subresource: 'status' }, { ...pod, status: { ...pod.status, phase } });
   }
@@ -84,11 +98,7 @@ describe('node ledgers decided on a lagging cache (etcd)', function () {
     await finish(bClient, p0);
     await finish(bClient, p1, 'Failed');
     expect({ txns: lagging.txns - before.txns, gets: lagging.gets - before.gets }).to.deep.equal({ txns: 2, gets: 0 });
-    const ledger = await stored('n');
-    expect(ledger.spec.pods).to.deep.equal([]);
-    expect(ledger.spec.allocated).to.deep.equal({});
-    lagging.release();
-    expect((await audit(aClient)).violations).to.deep.equal([]);
+    await expectReleased('n');
   });
 
   it('a pod missing from B\'s lagging cached ledger is released from the stored one', async () => {
@@ -100,11 +110,7 @@ describe('node ledgers decided on a lagging cache (etcd)', function () {
     await bind(aClient, ns, 'q0', node('m'));
     await waitFor(async () => (await bClient.list<{ items: Pod[] }>({ namespace: ns, resource: 'pods' }, { resourceVersion: '0' })).items.some((p) => p.spec.nodeName === node('m')), 'B to see q0 bound');
     await finish(bClient, await bClient.get<Pod>(podRef('q0')));
-    const ledger = await stored('m');
-    expect(ledger.spec.pods).to.deep.equal([]);
-    expect(ledger.spec.allocated).to.deep.equal({});
-    lagging.release();
-    expect((await audit(aClient)).violations).to.deep.equal([]);
+    await expectReleased('m');
   });
 
   it('a pod created bound that B\'s lagging ledger has no room for is admitted on the stored one', async () => {
@@ -118,7 +124,6 @@ describe('node ledgers decided on a lagging cache (etcd)', function () {
     const r1 = podObject('r1', '800m');
     await bClient.create({ namespace: ns, resource: 'pods' }, { ...r1, spec: { ...r1.spec, nodeName: node('k') } });
     expect((await stored('k')).spec.pods.map((p) => p.name)).to.deep.equal(['r1']);
-    lagging.release();
-    expect((await audit(aClient)).violations).to.deep.equal([]);
+    await expectAuditClean();
   });
 });
