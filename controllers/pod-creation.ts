@@ -98,6 +98,8 @@ export class Expectations {
   constructor(
     private readonly timeoutMs = EXPECTATIONS_TIMEOUT_MS,
     private readonly now: () => number = Date.now,
+    /** How long what had its answer lost stays expected (failed). */
+    private readonly unsureMs = OUTCOME_UNKNOWN_WAIT_MS,
   ) {}
 
   /** Record that `adds` creates and `dels` deletes were just requested for `key`. */
@@ -115,15 +117,14 @@ export class Expectations {
   /**
    * Of what was just expected for `key`, `adds` creates and `dels` deletes failed for certain:
    * they will never be observed. `unsure` more failed with their answer lost (mayHaveTakenEffect):
-   * they stay expected, but for `unsureMs` at most. Returns how long that is (0 when none).
+   * they stay expected, but for `unsureMs` at most. The failed sync is retried, and each sync
+   * arranges to look again when that wait ends (unsureFor).
    */
-  failed(key: string, adds: number, dels: number, unsure: number, unsureMs = OUTCOME_UNKNOWN_WAIT_MS): number {
+  failed(key: string, adds: number, dels: number, unsure: number): void {
     for (let i = 0; i < adds; i++) this.creationObserved(key);
     for (let i = 0; i < dels; i++) this.deletionObserved(key);
     const p = this.pending.get(key);
-    if (unsure <= 0 || !p) return 0;
-    p.unsureUntil = this.now() + unsureMs;
-    return unsureMs;
+    if (unsure > 0 && p) p.unsureUntil = this.now() + this.unsureMs;
   }
 
   /** The informer saw one of `key`'s pods created (or a create failed: the caller lowers it too). */

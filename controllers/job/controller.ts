@@ -55,7 +55,7 @@ import type { Informer } from '../../shared/client/informer.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, errorMessage, mayHaveTakenEffect } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
 import type { Controller, ControllerContext, ControllerDefinition } from '../controller.js';
-import { Expectations, OUTCOME_UNKNOWN_WAIT_MS, slowStartBatch } from '../pod-creation.js';
+import { Expectations, EXPECTATIONS_TIMEOUT_MS, OUTCOME_UNKNOWN_WAIT_MS, slowStartBatch } from '../pod-creation.js';
 import { WorkQueue } from '../work-queue.js';
 import { POD_FAILURE_BACKOFF, remainingBackoffMs, type FailureBackoff } from './failure-backoff.js';
 import { formatIndexes, parseIndexes } from './indexes.js';
@@ -188,7 +188,7 @@ export class JobController implements Controller {
   private readonly jobs: Informer<Job>;
   private readonly pods: Informer<Pod>;
   private readonly queue: WorkQueue;
-  private readonly expectations = new Expectations();
+  private readonly expectations: Expectations;
   /** Uids of pods whose finalizer this controller removed, until the informer shows it gone. */
   private readonly finalizersRemoved = new Set<string>();
   /** Per Job, the resourceVersion of this controller's last status write. */
@@ -199,7 +199,6 @@ export class JobController implements Controller {
   private readonly wakeups = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly batchMs: number;
   private readonly backoff: FailureBackoff;
-  private readonly outcomeUnknownWaitMs: number;
   private running = false;
 
   constructor(ctx: ControllerContext, opts: JobControllerOptions = {}) {
@@ -210,7 +209,7 @@ export class JobController implements Controller {
     this.pods = ctx.informers.get<Pod>(PODS);
     this.batchMs = opts.syncBatchMs ?? 1000;
     this.backoff = opts.failureBackoff ?? POD_FAILURE_BACKOFF;
-    this.outcomeUnknownWaitMs = opts.outcomeUnknownWaitMs ?? OUTCOME_UNKNOWN_WAIT_MS;
+    this.expectations = new Expectations(EXPECTATIONS_TIMEOUT_MS, Date.now, opts.outcomeUnknownWaitMs ?? OUTCOME_UNKNOWN_WAIT_MS);
     this.queue = new WorkQueue({ name: JOB_CONTROLLER, sync: (key) => this.sync(key), log: ctx.log, workers: opts.workers ?? 5 , metrics: ctx.queueMetrics });
   }
 
@@ -642,8 +641,7 @@ export class JobController implements Controller {
     const ref = { ...PODS, namespace: job.metadata.namespace };
     const result = await slowStartBatch(count, (batch) => this.client.createMany<Pod>(ref, batch.map((i) => podForJob(job, indexes?.[i], annotations[i]))));
     // Creates that failed or never ran will not be observed; those whose answer was lost may be.
-    const unsureMs = this.expectations.failed(key, count - result.succeeded - result.unsure, 0, result.unsure, this.outcomeUnknownWaitMs);
-    if (unsureMs > 0) this.wakeAfter(key, unsureMs + 1);
+    this.expectations.failed(key, count - result.succeeded - result.unsure, 0, result.unsure);
     if (result.error !== undefined) {
       void this.event(job, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(result.error)}`);
       throw result.error;
@@ -670,10 +668,9 @@ export class JobController implements Controller {
           this.expectations.deletionObserved(key);
           return;
         }
-        if (mayHaveTakenEffect(err)) {
-          const unsureMs = this.expectations.failed(key, 0, 0, 1, this.outcomeUnknownWaitMs);
-          this.wakeAfter(key, unsureMs + 1);
-        } else this.expectations.deletionObserved(key);
+        // Its answer lost, the pod may be going: it stays expected for a while.
+        const lost = mayHaveTakenEffect(err);
+        this.expectations.failed(key, 0, lost ? 0 : 1, lost ? 1 : 0);
         throw err;
       }
     });

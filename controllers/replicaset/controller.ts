@@ -14,7 +14,7 @@ import { ConflictError, NotFoundError, ParseError, errorMessage, mayHaveTakenEff
 import { labelSelectorFromSpec, type LabelSelector } from '../../shared/labels.js';
 import type { Logger } from '../../shared/logging.js';
 import type { Controller, ControllerContext, ControllerDefinition } from '../controller.js';
-import { Expectations, OUTCOME_UNKNOWN_WAIT_MS, slowStartBatch } from '../pod-creation.js';
+import { Expectations, EXPECTATIONS_TIMEOUT_MS, OUTCOME_UNKNOWN_WAIT_MS, slowStartBatch } from '../pod-creation.js';
 import { WorkQueue } from '../work-queue.js';
 import { claim, controllerRefOf, controllerRefTo } from './controller-ref.js';
 import { isPodActive, isPodAvailable, isPodReady, podsToDelete } from './pods.js';
@@ -77,13 +77,12 @@ export class ReplicaSetController implements Controller {
   private readonly pods: Informer<Pod>;
   private readonly queue: WorkQueue;
   private stopped = false;
-  readonly expectations = new Expectations();
+  readonly expectations: Expectations;
   /** Uids of pods this controller asked to delete, per ReplicaSet: each deletion is observed once. */
   private readonly deleting = new Map<string, Set<string>>();
-  private readonly outcomeUnknownWaitMs: number;
 
   constructor(ctx: ControllerContext, opts: ReplicaSetControllerOptions = {}) {
-    this.outcomeUnknownWaitMs = opts.outcomeUnknownWaitMs ?? OUTCOME_UNKNOWN_WAIT_MS;
+    this.expectations = new Expectations(EXPECTATIONS_TIMEOUT_MS, Date.now, opts.outcomeUnknownWaitMs ?? OUTCOME_UNKNOWN_WAIT_MS);
     this.client = ctx.client;
     this.log = ctx.log;
     this.events = ctx.events('replicaset-controller');
@@ -246,8 +245,7 @@ export class ReplicaSetController implements Controller {
       const result = await slowStartBatch(want, (batch) => this.client.createMany(ref, batch.map(() => body)));
       // Creates that failed or never ran will never be observed: stop waiting for them. Those
       // whose answer was lost may be: wait for them, then look again.
-      const unsureMs = this.expectations.failed(key, want - result.succeeded - result.unsure, 0, result.unsure, this.outcomeUnknownWaitMs);
-      if (unsureMs > 0) this.queue.addAfter(key, unsureMs + 1);
+      this.expectations.failed(key, want - result.succeeded - result.unsure, 0, result.unsure);
       if (result.error !== undefined) {
         const message = errorMessage(result.error);
         void this.events.record(this.involved(rs), 'Warning', REASON.failedCreate, `Error creating: ${message}`);
@@ -276,7 +274,7 @@ export class ReplicaSetController implements Controller {
         const uid = victims[i]?.metadata.uid ?? '';
         if (mayHaveTakenEffect(r.reason)) {
           // Its answer was lost: the pod may be going; wait to see it, for a while.
-          this.queue.addAfter(key, this.expectations.failed(key, 0, 0, 1, this.outcomeUnknownWaitMs) + 1);
+          this.expectations.failed(key, 0, 0, 1);
         } else if (uids.delete(uid)) {
           // A delete that failed will not be observed (a pod already gone will not either).
           this.expectations.deletionObserved(key);

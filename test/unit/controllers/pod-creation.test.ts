@@ -75,18 +75,18 @@ describe('controllers: expectations', () => {
 
   it('keeps creates whose answer was lost expected, until they are seen or the wait is over', () => {
     let now = 1000;
-    const e = new Expectations(300_000, () => now);
+    const e = new Expectations(300_000, () => now, 10_000);
     e.expect('ns/a', 4, 0);
     // One created, one refused, one lost, one never tried.
     e.creationObserved('ns/a');
-    expect(e.failed('ns/a', 2, 0, 1, 10_000)).to.equal(10_000);
+    e.failed('ns/a', 2, 0, 1);
     expect(e.satisfied('ns/a')).to.equal(false);
     e.creationObserved('ns/a');
     expect(e.satisfied('ns/a')).to.equal(true);
 
     // Never seen: given up on after the wait, not after the five-minute timeout.
     e.expect('ns/b', 2, 0);
-    e.failed('ns/b', 0, 0, 2, 10_000);
+    e.failed('ns/b', 0, 0, 2);
     now += 9_999;
     expect(e.satisfied('ns/b')).to.equal(false);
     expect(e.unsureFor('ns/b')).to.equal(1);
