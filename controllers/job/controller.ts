@@ -318,6 +318,12 @@ export class JobController implements Controller {
     const cached = revision(job.metadata.resourceVersion);
     const mine = this.written.get(key);
     if (cached !== undefined && mine !== undefined && cached < mine) return;
+    // Whether this controller's own creates and deletes are all seen is judged together with the
+    // pods it lists, and that one judgement stands for the whole sync: the writes before managing
+    // pods can take seconds, and pods created meanwhile are not in this list — judged again later,
+    // the expectations would be met while the list still lacks those pods, and they would be
+    // created a second time (Kubernetes' syncJob reads its expectations first, for this reason).
+    const caughtUp = this.expectations.satisfied(key);
     const pods = this.pods.byIndex(BY_JOB_UID, job.metadata.uid ?? '');
     // Pods whose create or delete lost its answer are waited for until a deadline: look again then.
     const unsure = this.expectations.unsureFor(key);
@@ -326,7 +332,7 @@ export class JobController implements Controller {
       await this.removeFinalizers(pods.filter((p) => hasTrackingFinalizer(p) && !this.finalizersRemoved.has(p.metadata.uid ?? '')));
       return;
     }
-    await this.syncJob(key, job, pods);
+    await this.syncJob(key, job, pods, caughtUp);
   }
 
   private async syncOrphan(podKey: string): Promise<void> {
@@ -338,7 +344,8 @@ export class JobController implements Controller {
     await this.removeFinalizers([pod]);
   }
 
-  private async syncJob(key: string, original: Job, pods: Pod[]): Promise<void> {
+  /** `caughtUp`: when `pods` was listed, every pod this controller created or deleted had been seen. */
+  private async syncJob(key: string, original: Job, pods: Pod[], caughtUp: boolean): Promise<void> {
     let job = original;
     const now = Date.now();
     const nowTs = formatTime(new Date(now));
@@ -431,7 +438,7 @@ export class JobController implements Controller {
 
     if (finishedBefore) {
       // A finished Job only settles its counts; anything still running is stopped.
-      if (active.length > 0 && this.expectations.satisfied(key)) await this.deletePods(key, job, active, true);
+      if (active.length > 0 && caughtUp) await this.deletePods(key, job, active, true);
       status.active = 0;
       status.ready = 0;
     } else {
@@ -465,7 +472,6 @@ export class JobController implements Controller {
         const failing = decided.type === JOB_FAILURE_TARGET;
         // A cache not yet showing this controller's own deletes would have it delete (and
         // expect) the same pods twice, and judge too early that none is left.
-        const caughtUp = this.expectations.satisfied(key);
         const settled = caughtUp && active.length === 0 && terminating.length === 0 && uncountedSucceeded.size === 0 && uncountedFailed.size === 0;
         if (caughtUp && active.length > 0) {
           try {
@@ -482,7 +488,7 @@ export class JobController implements Controller {
           if (failing) void this.event(job, 'Warning', decided.reason ?? JOB_FAILED, decided.message ?? '');
           else void this.event(job, 'Normal', 'Completed', 'Job completed');
         }
-      } else if (this.expectations.satisfied(key)) {
+      } else if (caughtUp) {
         try {
           const managed = await this.manage(key, job, pods, active, succeeded, completed, failedIndexes);
           active = managed.active;

@@ -178,6 +178,11 @@ export class ActiveWatch {
     this.informer.addHandlers({ add: count, update: count, delete: count });
   }
 
+  /** Pods the watch has seen (and not seen deleted). */
+  get size(): number {
+    return this.informer.size;
+  }
+
   async start(): Promise<void> {
     await this.informer.start();
     await this.informer.hasSynced();
