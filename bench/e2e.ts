@@ -78,7 +78,9 @@ const OPEN_LOOP = (process.env.BENCH_OPEN_LOOP ?? '').split(',').filter(Boolean)
 });
 const OPEN_LOOP_SECONDS = Number(process.env.BENCH_OPEN_LOOP_SECONDS ?? 20);
 const NAMESPACE = 'bench';
-const TARGET_RATIO_1000 = 0.5;
+/** The 2-core target: bound/s at 1,000 nodes at least the raw get+CAS rate of 64 workers. */
+const TARGET_RATIO_1000 = 1.0;
+/** Kubernetes' scheduler_perf reaches about 500 pods/s at 5,000 nodes (on 36 cores). */
 const TARGET_RATE_5000 = 500;
 
 function podObject(i: number, schedulerName: string) {
