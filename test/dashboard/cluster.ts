@@ -3,11 +3,13 @@
 // (node-1, whose pods are host processes and so have logs), a real cell-scheduler process,
 // optionally the controllers (in-process, for Deployments and Jobs), and a TLS front so real
 // kubectl can use a token.
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Node } from '../../shared/api/core.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { startAgent, killAllWith, removeDir, tempRoot, waitFor, type AgentProcess } from '../agent/helpers.js';
-import { writeKubeconfig } from '../clients/helpers.js';
+import { findKubectl, run, writeKubeconfig } from '../clients/helpers.js';
 import { startTlsProxy, TEST_TLS_CERT, type TlsProxy } from '../clients/tls-proxy.js';
 import { startSchedulerProcess, type SchedulerProcess } from '../schedulers/scheduler-process.js';
 import { startTestControllerManager, type TestControllerManager } from '../controllers/helpers.js';
@@ -19,6 +21,10 @@ export interface DashboardCluster {
   /** A kubeconfig for real kubectl as the admin (token over the TLS front). */
   kubeconfig: string;
   root: string;
+  /** Runs real kubectl as the admin; fails the test unless it exits 0; its stdout. */
+  kubectl(...args: string[]): Promise<string>;
+  /** `kubectl apply` of `manifest`, written to a file named after `name`. */
+  apply(name: string, manifest: object): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,11 +72,24 @@ export async function startDashboardCluster(opts: { hollowNodes: number; realAge
     if (opts.controllers) controllers = startTestControllerManager(api.url, { token: TEST_TOKENS.admin, leaderElection: false });
     const kubeconfig = writeKubeconfig(path.join(root, 'admin.kubeconfig'), proxy.url, { token: TEST_TOKENS.admin, caCertPem: TEST_TLS_CERT });
     const started = { scheduler, proxy };
+    const kubectl = async (...args: string[]) => {
+      const bin = findKubectl();
+      if (!bin) throw new Error('kubectl is not on PATH (.ci/run installs it)');
+      const r = await run(bin, ['--kubeconfig', kubeconfig, ...args]);
+      expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).to.equal(0);
+      return r.stdout;
+    };
     return {
       api,
       uiUrl: `${api.url}/ui/`,
       kubeconfig,
       root,
+      kubectl,
+      async apply(name, manifest) {
+        const file = path.join(root, `${name}.json`);
+        writeFileSync(file, JSON.stringify(manifest));
+        await kubectl('apply', '-f', file);
+      },
       async close() {
         await controllers?.stop();
         await started.proxy.close();

@@ -3,11 +3,8 @@
 // see why a pod that fits nowhere is pending, follow a real agent pod's logs, watch events, sign
 // out — with an axe-core check on every view and a screenshot of each (the directory is printed).
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { TEST_TOKENS } from '../harness/apiserver.js';
-import { findKubectl, run } from '../clients/helpers.js';
 import { buildDashboardOnce } from './build.js';
 import { clearInput, describeViolations, launchBrowser, Screenshots, seriousA11yViolations, textOf, waitForText } from './browser.js';
 import { startDashboardCluster, type DashboardCluster } from './cluster.js';
@@ -21,18 +18,7 @@ describe('dashboard: in a real browser', function () {
   let page: Page;
   const shots = new Screenshots();
 
-  const kubectl = async (...args: string[]) => {
-    const bin = findKubectl();
-    if (!bin) throw new Error('kubectl is not on PATH (.ci/run installs it)');
-    const r = await run(bin, ['--kubeconfig', cluster.kubeconfig, ...args]);
-    expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).to.equal(0);
-    return r.stdout;
-  };
-  const apply = async (name: string, manifest: object) => {
-    const file = path.join(cluster.root, `${name}.json`);
-    writeFileSync(file, JSON.stringify(manifest));
-    await kubectl('apply', '-f', file);
-  };
+  const apply = (name: string, manifest: object) => cluster.apply(name, manifest);
   const podManifest = (name: string, spec: { command: string[]; cpu?: string; nodeSelector?: Record<string, string> }) => ({
     apiVersion: 'v1',
     kind: 'Pod',

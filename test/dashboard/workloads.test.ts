@@ -4,14 +4,12 @@
 // Completing or Failing until its last pod is gone, and a workload's name opens the Pods view
 // narrowed to its pods — with an axe-core check on the page.
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { z } from 'zod';
 import type { Pod } from '../../shared/api/core.js';
 import type { Job } from '../../shared/api/batch.js';
 import { TEST_TOKENS } from '../harness/apiserver.js';
-import { findKubectl, run, waitFor } from '../clients/helpers.js';
+import { waitFor } from '../clients/helpers.js';
 import { metricValue } from '../schedulers/scheduler-process.js';
 import { buildDashboardOnce } from './build.js';
 import { describeViolations, launchBrowser, Screenshots, seriousA11yViolations, waitForText } from './browser.js';
@@ -81,13 +79,6 @@ describe('dashboard: the Workloads page', function () {
   let page: Page;
   const shots = new Screenshots();
 
-  const kubectl = async (...args: string[]) => {
-    const bin = findKubectl();
-    if (!bin) throw new Error('kubectl is not on PATH (.ci/run installs it)');
-    const r = await run(bin, ['--kubeconfig', cluster.kubeconfig, ...args]);
-    expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).to.equal(0);
-    return r.stdout;
-  };
   const podRows = async (): Promise<string[]> =>
     z.array(z.string()).parse(await page.evaluate(`[...document.querySelectorAll('tr[data-pod]')].map((r) => r.dataset.pod)`));
   const watchers = async (resource: string) => metricValue(await cluster.api.server.metrics.registry.metrics(), 'apiserver_registered_watchers', { resource });
@@ -148,10 +139,8 @@ describe('dashboard: the Workloads page', function () {
     expect(await page.$eval('nav a[aria-current=page]', (a) => a.textContent)).to.equal('Workloads');
     await waitForText(page, '[data-testid=deployment-count]', /^0 deployments\.$/);
 
-    await kubectl('create', 'namespace', NS);
-    const file = path.join(cluster.root, 'workloads.json');
-    writeFileSync(file, JSON.stringify(manifests));
-    await kubectl('apply', '-f', file);
+    await cluster.kubectl('create', 'namespace', NS);
+    await cluster.apply('workloads', manifests);
 
     const web = `tr[data-deployment="${NS}/web"]`;
     const crunch = `tr[data-job="${NS}/crunch"]`;
@@ -219,10 +208,8 @@ describe('dashboard: the Workloads page', function () {
     this.timeout(90_000);
     await page.click('::-p-xpath(//nav//a[normalize-space(.)="Workloads"])');
     await waitForText(page, 'main h1', /^Workloads$/);
-    await kubectl('create', 'namespace', DECIDED);
-    const file = path.join(cluster.root, 'decided.json');
-    writeFileSync(file, JSON.stringify(decidedJobs));
-    await kubectl('apply', '-f', file);
+    await cluster.kubectl('create', 'namespace', DECIDED);
+    await cluster.apply('decided', decidedJobs);
     const settle = `tr[data-job="${DECIDED}/settle"] td.status`;
     const doomed = `tr[data-job="${DECIDED}/doomed"] td.status`;
 
