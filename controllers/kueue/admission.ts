@@ -13,7 +13,9 @@
 //      trusts that it is the only admitter.
 //   4. A head that does not fit may preempt (preemption.ts): its victims are evicted, and it waits
 //      — its queue blocked for the cycle — until their quota is released. Otherwise it is marked
-//      pending with Kueue's message; StrictFIFO blocks its queue, BestEffortFIFO moves on.
+//      pending with Kueue's message; StrictFIFO blocks its queue, BestEffortFIFO moves on. While
+//      the ledger has not caught up with a release the Workloads show, neither is decided: the
+//      head waits for the ledger, its queue blocked.
 import type { ClusterQueue, Workload } from '../../shared/api/kueue.js';
 import { JOB_UID_LABEL } from '../../shared/api/kueue.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
@@ -234,8 +236,14 @@ export class AdmissionCycle {
       }
 
       if (snap.behind) {
+        // The ledger has not caught up with a release the Workloads show: decided now, the head
+        // might preempt what is already free, so it waits for the ledger (its change starts a
+        // cycle). So does its queue, whatever its strategy: a BestEffortFIFO queue going on past
+        // it would hand the release to a workload behind it — the victim it has just preempted,
+        // whose release this is — and the head would preempt it again, in a loop while the
+        // ledger lags.
         skipped.add(wl.metadata.uid ?? '');
-        if (strict) blocked.add(name);
+        blocked.add(name);
         continue;
       }
       const preempt = await this.preempt(wl, cq, states, snap, flavors);

@@ -9,7 +9,8 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { Job } from '../../shared/api/batch.js';
 import type { Pod } from '../../shared/api/core.js';
-import { ApiClient, type CreateOutcome, type RequestOptions, type ResourceRef, type WatchEvent } from '../../shared/client/http-client.js';
+import type { ApiClient, CreateOutcome, RequestOptions, ResourceRef } from '../../shared/client/http-client.js';
+import { WatchHoldingClient } from '../clients/watch-holding-client.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 import { ActiveWatch, createJob, createNamespace, jobManifest, jobPods, startController, waitFor, type RunningController } from './job-helpers.js';
 
@@ -20,28 +21,17 @@ const PODS: ResourceRef = { version: 'v1', resource: 'pods' };
  * creates; pod watch events can be held (and later delivered in order); and one Job status write
  * chosen by a predicate can be held until released.
  */
-class GatedClient extends ApiClient {
+class GatedClient extends WatchHoldingClient {
   /** Pods created through this client. */
   podsCreated = 0;
   private beforePodBatch: ((batch: number) => Promise<void>) | undefined;
   private batches = 0;
+  private statusGate: { matches: (job: Job) => boolean; reached: () => void; open: Promise<void> } | undefined;
 
   /** Run `fn` before each batch of pods from now on, with the batch's number (1, 2, …). */
   onPodBatch(fn: ((batch: number) => Promise<void>) | undefined): void {
     this.beforePodBatch = fn;
     this.batches = 0;
-  }
-  private heldEvents: (() => void)[] | undefined;
-  private statusGate: { matches: (job: Job) => boolean; reached: () => void; open: Promise<void> } | undefined;
-
-  holdPodEvents(): void {
-    this.heldEvents = [];
-  }
-
-  releasePodEvents(): void {
-    const held = this.heldEvents ?? [];
-    this.heldEvents = undefined;
-    for (const deliver of held) deliver();
   }
 
   /** The next Job status write whose body `matches` waits for `open`; resolves when it is reached. */
@@ -55,11 +45,6 @@ class GatedClient extends ApiClient {
     const out = await super.createMany<T>(ref, items, query);
     this.podsCreated += out.filter((o) => o.ok).length;
     return out;
-  }
-
-  override watch<T>(ref: ResourceRef, query: RequestOptions['query'], onEvent: (ev: WatchEvent<T>) => void, signal?: AbortSignal, accept?: string): Promise<void> {
-    if (ref.resource !== 'pods') return super.watch(ref, query, onEvent, signal, accept);
-    return super.watch<T>(ref, query, (ev) => (this.heldEvents ? this.heldEvents.push(() => onEvent(ev)) : onEvent(ev)), signal, accept);
   }
 
   override async update<T>(ref: ResourceRef, body: unknown, query?: RequestOptions['query']): Promise<T> {
@@ -88,7 +73,7 @@ describe('job controller: a sync acts only on a pod list taken with its own crea
   });
 
   after(async () => {
-    client?.releasePodEvents();
+    client?.release();
     await jobs?.stop();
     client?.close();
     admin?.close();
@@ -123,7 +108,7 @@ describe('job controller: a sync acts only on a pod list taken with its own crea
         if (batch !== 2) return;
         await succeed(p4!);
         await waitFor(() => seen.get(ns, p4!.metadata.name ?? '')?.status.phase === 'Succeeded', 'the controller sees pod 4 succeed', 20_000, 10);
-        client.holdPodEvents();
+        client.hold('pods');
         // The next sync's first write records pod 4 as finished but not yet counted: held too.
         void client.holdStatusWrite((job) => job.status.uncountedTerminatedPods?.succeeded?.includes(p4!.metadata.uid ?? '') ?? false, gateOpen).then(() => (writeHeld = true));
       });
@@ -132,7 +117,7 @@ describe('job controller: a sync acts only on a pod list taken with its own crea
       expect(seenIn(), 'pods the controller sees').to.have.length(5); // 4 + the batch of 1
 
       // While that sync waits on its write, the batch of 2 is seen; then the write goes through.
-      client.releasePodEvents();
+      client.release('pods');
       expect(seenIn(), 'pods the controller sees').to.have.length(7);
       open();
 
@@ -147,7 +132,7 @@ describe('job controller: a sync acts only on a pod list taken with its own crea
       expect(watch.maxActive, 'most pods active at once').to.equal(4);
     } finally {
       client.onPodBatch(undefined);
-      client.releasePodEvents();
+      client.release('pods');
       await watch.stop();
     }
   });
