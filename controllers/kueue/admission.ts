@@ -15,7 +15,7 @@
 //      — its queue blocked for the cycle — until their quota is released. Otherwise it is marked
 //      pending with Kueue's message; StrictFIFO blocks its queue, BestEffortFIFO moves on. While
 //      the ledger has not caught up with a release the Workloads show, neither is decided: the
-//      head waits for the ledger, its queue blocked.
+//      cycle ends there, and runs again when the ledger moves.
 import type { ClusterQueue, Workload } from '../../shared/api/kueue.js';
 import { JOB_UID_LABEL } from '../../shared/api/kueue.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
@@ -238,13 +238,12 @@ export class AdmissionCycle {
       if (snap.behind) {
         // The ledger has not caught up with a release the Workloads show: decided now, the head
         // might preempt what is already free, so it waits for the ledger (its change starts a
-        // cycle). So does its queue, whatever its strategy: a BestEffortFIFO queue going on past
-        // it would hand the release to a workload behind it — the victim it has just preempted,
-        // whose release this is — and the head would preempt it again, in a loop while the
+        // cycle). So does everything after it in the cohort: a workload admitted past it —
+        // further down its BestEffortFIFO queue, or a borrower in another queue — could take
+        // that release, which is typically the victim's it has just preempted: the victim
+        // itself, requeued, would be admitted back and preempted again, in a loop while the
         // ledger lags.
-        skipped.add(wl.metadata.uid ?? '');
-        blocked.add(name);
-        continue;
+        break;
       }
       const preempt = await this.preempt(wl, cq, states, snap, flavors);
       if (preempt !== 'none') {
