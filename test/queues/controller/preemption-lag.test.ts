@@ -128,8 +128,9 @@ describe('queue controller: a preemptor gets what its victim released, even whil
         throw new Error(`${(err as Error).message}: ${JSON.stringify((await all()).map((w) => [w.metadata.name, w.status.conditions?.map((c) => `${c.type}=${c.status}`)]))}`);
       }
       expect(controllerClient!.holding('clusterqueues'), 'the ledger held from the release on').to.equal(true);
-      // The release starts an admission cycle at once, and the controller resyncs every 2 s: the
-      // held ledger stays behind through both.
+      // A window, for what must not happen: the release starts an admission cycle at once, and
+      // the controller resyncs every 2 s, so the old behaviour re-admits the victim within it
+      // (many times over). The fix admits nothing while the ledger is held, however slow.
       await new Promise((r) => setTimeout(r, 3_000));
       expect(history, 'the victim while the ledger lags').to.deep.equal(['preempted', 'released']);
 
