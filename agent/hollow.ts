@@ -37,6 +37,11 @@ export const EXIT_CODE_ANNOTATION = 'cell.dev/exit-code';
 export const HOLLOW_LABEL = 'cell.dev/hollow-agent';
 
 const TICK_MS = 100;
+/** Write-queue key prefix of a pod's writes (its status, its deletion's confirmation). */
+const POD_WRITE = 'pod';
+/** A failed pod write is tried again after this, doubling up to POD_RETRY_MAX_MS. */
+const POD_RETRY_MS = 500;
+const POD_RETRY_MAX_MS = 30_000;
 
 /** A label value from a node prefix ("hollow-node-" → "hollow-node"). */
 export function prefixLabelValue(prefix: string): string {
@@ -68,6 +73,8 @@ export class HollowAgent {
   private readonly completions = new Map<string, NodeJS.Timeout>();
   /** Restarts so far of pods restarted in place, and their current back-off. */
   private readonly restarts = new Map<string, { count: number; backoffMs: number }>();
+  /** Per pod key: failed writes in a row, and the timer that tries again. */
+  private readonly podRetries = new Map<string, { failures: number; timer: NodeJS.Timeout }>();
   private readonly backoff: BackOffConfig;
   private podInformer: Informer<Pod> | undefined;
   private nodeInformer: Informer<Node> | undefined;
@@ -86,9 +93,11 @@ export class HollowAgent {
     this.leases = this.names.map((n) => new NodeLease(client, n, cfg.leaseDurationSeconds));
     this.due = this.names.map(() => Number.POSITIVE_INFINITY);
     this.backoff = { baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs, resetAfterMs: RESET_AFTER_MS };
-    this.queue = new WriteQueue(cfg.hollowWriteConcurrency, log, (key, ok) =>
-      this.metrics.apiWrites.inc({ kind: key.slice(0, key.indexOf(':')), result: ok ? 'ok' : 'error' }),
-    );
+    this.queue = new WriteQueue(cfg.hollowWriteConcurrency, log, (key, ok) => {
+      const kind = key.slice(0, key.indexOf(':'));
+      this.metrics.apiWrites.inc({ kind, result: ok ? 'ok' : 'error' });
+      if (kind === POD_WRITE) this.podWriteDone(key.slice(kind.length + 1), ok);
+    });
   }
 
   private describe(name: string): NodeDescription {
@@ -134,8 +143,11 @@ export class HollowAgent {
       add: (p) => this.onPod(p),
       update: (_o, p) => this.onPod(p),
       delete: (p) => {
-        this.cancelCompletion(objectKey(p));
-        this.restarts.delete(objectKey(p));
+        const key = objectKey(p);
+        this.cancelCompletion(key);
+        this.restarts.delete(key);
+        clearTimeout(this.podRetries.get(key)?.timer);
+        this.podRetries.delete(key);
       },
     });
     await this.podInformer.start();
@@ -203,6 +215,30 @@ export class HollowAgent {
     }
   }
 
+  /**
+   * A pod write failed (not because the pod is gone: that is not an error here): nothing else
+   * would try again — a pod bound while its API server was going away would stay Pending, as no
+   * new event comes for it — so the pod is looked at again after a back-off, as it is then.
+   */
+  private podWriteDone(key: string, ok: boolean): void {
+    const prev = this.podRetries.get(key);
+    if (prev) clearTimeout(prev.timer);
+    if (ok || this.stopped) {
+      this.podRetries.delete(key);
+      return;
+    }
+    const failures = (prev?.failures ?? 0) + 1;
+    const delay = backoffMs(failures - 1, { initialMs: POD_RETRY_MS, maxMs: POD_RETRY_MAX_MS });
+    const timer = setTimeout(() => {
+      const [namespace, name] = key.split('/') as [string, string];
+      const current = this.podInformer?.get(namespace, name);
+      if (current) this.onPod(current);
+      else this.podRetries.delete(key);
+    }, delay);
+    timer.unref();
+    this.podRetries.set(key, { failures, timer });
+  }
+
   private onNode(node: Node): void {
     const name = node.metadata.name ?? '';
     if (!this.nodeSet.has(name) || isReady(node)) return;
@@ -216,13 +252,13 @@ export class HollowAgent {
     const uid = pod.metadata.uid ?? '';
     if (pod.metadata.deletionTimestamp !== undefined) {
       this.cancelCompletion(key);
-      this.queue.push(`pod:${key}`, () => this.confirmDelete(pod, uid));
+      this.queue.push(`${POD_WRITE}:${key}`, () => this.confirmDelete(pod, uid));
       return;
     }
     const phase = pod.status.phase;
     if (phase !== 'Running') {
       const now = Date.now();
-      this.queue.push(`pod:${key}`, () => this.writePhase(pod, uid, 'Running', now));
+      this.queue.push(`${POD_WRITE}:${key}`, () => this.writePhase(pod, uid, 'Running', now));
       this.scheduleCompletion(pod, now);
     } else if (!this.completions.has(key)) {
       // After an agent restart: the running instance started when its container status says.
@@ -254,7 +290,7 @@ export class HollowAgent {
       this.completions.delete(key);
       const current = this.podInformer?.get(pod.metadata.namespace, pod.metadata.name ?? '') ?? pod;
       if (current.metadata.uid !== uid || current.metadata.deletionTimestamp !== undefined) return;
-      this.queue.push(`pod:${key}`, () => this.containersExited(current, uid, startedAt, exitCode, instance));
+      this.queue.push(`${POD_WRITE}:${key}`, () => this.containersExited(current, uid, startedAt, exitCode, instance));
     }, Math.max(0, startedAt + seconds * 1000 - Date.now()));
     this.completions.set(key, timer);
   }
@@ -322,7 +358,7 @@ export class HollowAgent {
       const current = this.podInformer?.get(pod.metadata.namespace, pod.metadata.name ?? '') ?? pod;
       if (current.metadata.uid !== uid || current.metadata.deletionTimestamp !== undefined) return;
       const at = Date.now();
-      this.queue.push(`pod:${key}`, () => restart(at));
+      this.queue.push(`${POD_WRITE}:${key}`, () => restart(at));
       this.scheduleCompletion(current, at);
     }, delayMs);
     this.completions.set(key, timer);
@@ -406,6 +442,7 @@ export class HollowAgent {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     for (const t of this.completions.values()) clearTimeout(t);
+    for (const r of this.podRetries.values()) clearTimeout(r.timer);
     this.queue.stop();
     await Promise.all([this.podInformer?.stop(), this.nodeInformer?.stop()]);
     await this.metricsServer?.close();
