@@ -121,7 +121,10 @@ export class ControllerWorkload {
       }
       this.log(`${step.kind} ${step.name} started at ${((Date.now() - this.t0) / 1000).toFixed(1)}s`);
     }
-    await poller;
+    // The window ends whether or not every rollout and Job is done: a stuck one is the settle
+    // phase's to wait for (bounded) and the report's to name, not a run that never returns. The
+    // poller goes on until stop().
+    await Promise.race([poller, sleep(Math.max(0, this.t0 + windowMs - Date.now()))]);
   }
 
   stop(): void {
