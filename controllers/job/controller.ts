@@ -23,8 +23,8 @@
 // Never more than parallelism pods: creates are guarded by Expectations (a sync whose list of
 // pods, when it took it, did not yet show its own creates or deletes does not manage pods), by a
 // record of the finalizers it removed, and by the resourceVersion of its own last status write (a
-// sync on a Job older than that waits for the informer). Pod events are batched per Job (1 s, as Kubernetes'
-// syncJobBatchPeriod), so a thousand pods finishing cost a handful of syncs.
+// sync on a Job older than that waits for the informer). Pod events are batched per Job (1 s, as
+// Kubernetes' syncJobBatchPeriod), so a thousand pods finishing cost a handful of syncs.
 import { isDeepStrictEqual } from 'node:util';
 import type { Pod } from '../../shared/api/core.js';
 import {
