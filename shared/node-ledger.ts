@@ -62,8 +62,6 @@ export function withPod(alloc: NodeAllocation, pod: Pod): NodeAllocation {
   const ports = podHostPorts(pod);
   const entry: AllocatedPod = {
     uid,
-    namespace: pod.metadata.namespace ?? '',
-    name: pod.metadata.name ?? '',
     requests: toResourceList(requests),
     ...(ports.length > 0 ? { hostPorts: ports } : {}),
   };

@@ -51,6 +51,8 @@ export const nodeAllocationLedger: LedgerKind = {
       if (nodesWithoutLedger.has(node)) continue;
       charges.push({ account: node, holder: `${p.metadata.namespace}/${p.metadata.name}`, amounts: podRequests(p) });
     }
+    // Ledger entries name pods by uid; the audit's findings name them as people do.
+    const podNames = new Map(pods.map((p) => [p.metadata.uid ?? '', `${p.metadata.namespace}/${p.metadata.name}`]));
     const ledgerOf = new Map<string, string>();
     for (const a of accounts) {
       const ledger = ledgers.get(a.id)!;
@@ -58,7 +60,7 @@ export const nodeAllocationLedger: LedgerKind = {
       const boundUids = new Set(bound.map((p) => p.metadata.uid ?? ''));
       const entries = new Set<string>();
       for (const e of ledger.spec.pods) {
-        const pod = `${e.namespace}/${e.name}`;
+        const pod = podNames.get(e.uid) ?? `uid ${e.uid}`;
         const other = ledgerOf.get(e.uid);
         if (other !== undefined) violations.push({ kind: 'DoubleBound', node: a.id, pod, message: `pod ${pod} is in the ledgers of ${other} and ${a.id}` });
         ledgerOf.set(e.uid, a.id);

@@ -15,6 +15,7 @@ import type { ResourceStore, WriteEffects, WriteHook } from '../registry/resourc
 import { MAX_TXN_OPS, type Compare, type TxnOp } from '../storage/store.js';
 import { allocatedMisfit, emptyAllocation, holdsResources, misfit, withoutPod, withPod } from '../../shared/node-ledger.js';
 import { failedPod } from '../../shared/pod-failure.js';
+import { readLedgerPods } from './ledger-pods.js';
 
 /** Pods a node's delete transaction can fail together with it (the node and its ledger take two ops). */
 export const PODS_FAILED_WITH_NODE = MAX_TXN_OPS - 2;
@@ -148,15 +149,10 @@ async function failWithNode(pods: ResourceStore, node: string, alloc: NodeAlloca
   }
   const compares: Compare[] = [ledger];
   const ops: TxnOp[] = [{ type: 'delete', key: ledger.key }];
-  const stored = await Promise.all(entries.map((e) => pods.store.get(pods.key(e.namespace, e.name))));
-  entries.forEach((entry, i) => {
-    const key = pods.key(entry.namespace, entry.name);
-    const sv = stored[i];
-    compares.push({ key, modRevision: sv?.modRevision ?? 0 });
-    const pod = sv ? (pods.decode(sv.value, sv.version) as unknown as Pod) : undefined;
+  for (const { key, modRevision, holding } of await readLedgerPods(pods, node, alloc, ledger.modRevision)) {
+    compares.push({ key, modRevision });
     // The ledger lists exactly the pods that hold the node's resources; anything else is left as it is.
-    if (!pod || pod.metadata.uid !== entry.uid || pod.spec.nodeName !== node || !holdsResources(pod)) return;
-    ops.push({ type: 'put', key, value: pods.encode(failedPod(pod, 'NodeLost', `node ${node} was deleted`) as unknown as KubeObject) });
-  });
+    if (holding) ops.push({ type: 'put', key, value: pods.encode(failedPod(holding, 'NodeLost', `node ${node} was deleted`) as unknown as KubeObject) });
+  }
   return { compares, ops };
 }

@@ -2,15 +2,14 @@
 // `pods`, `count/pods`) and on every other namespaced kind it serves (`count/<resource>.<group>`),
 // and the release of the pods a node's delete fails in its own transaction (placement/hooks.ts
 // writes those pods directly, past the pods store's hooks).
-import type { Pod } from '../../shared/api/core.js';
 import type { NodeAllocation } from '../../shared/api/scheduling.js';
-import { holdsResources } from '../../shared/node-ledger.js';
 import { PODS_KIND } from '../../shared/quota-usage.js';
 import { ConflictError } from '../../shared/errors.js';
 import { MAX_TXN_OPS } from '../storage/store.js';
 import type { ServedResource } from '../http/resources.js';
 import type { KubeObject } from '../registry/object.js';
 import type { ResourceStore, WriteHook } from '../registry/resource-store.js';
+import { readLedgerPods } from '../placement/ledger-pods.js';
 import { QuotaEpochs, quotaAdmissionHook, quotaEffects, quotaEpochKey, type ObjectChange, type QuotaReading } from './admission.js';
 
 export const QUOTA_RESOURCE = 'resourcequotas';
@@ -46,15 +45,12 @@ function nodeDeleteReleaseHook(quotas: ResourceStore, pods: ResourceStore, alloc
     const sv = await allocations.store.get(allocations.key(undefined, node));
     if (!sv) return { compares: [], ops: [] };
     const alloc = allocations.decode(sv.value, sv.version) as unknown as NodeAllocation;
-    const stored = await Promise.all(alloc.spec.pods.map((e) => pods.store.get(pods.key(e.namespace, e.name))));
     const changes: ObjectChange[] = [];
-    stored.forEach((psv, i) => {
-      if (!psv) return;
-      const pod = pods.decode(psv.value, psv.version) as unknown as Pod;
-      if (pod.metadata.uid !== alloc.spec.pods[i]!.uid || pod.spec.nodeName !== node || !holdsResources(pod)) return;
+    for (const { holding: pod } of await readLedgerPods(pods, node, alloc, sv.modRevision)) {
+      if (!pod) continue;
       const failed = { ...pod, status: { ...pod.status, phase: 'Failed' as const } };
       changes.push({ prev: pod as unknown as KubeObject, next: failed as unknown as KubeObject });
-    });
+    }
     const reading: QuotaReading = { epochs, retry };
     const fx = await quotaEffects(quotas, PODS_KIND, changes, reading);
     // The node's transaction already guards the node, its ledger and every listed pod (hooks.ts).

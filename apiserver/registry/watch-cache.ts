@@ -450,6 +450,18 @@ export class WatchCache {
   }
 
   /**
+   * The current objects whose stored string passes `mayMatch`, in no particular order, and the
+   * revision they reflect. Only those are decoded: a lookup that no index serves pays a string
+   * test per object instead of a parse (the caller checks the decoded objects properly).
+   */
+  async select(mayMatch: (stored: string) => boolean): Promise<{ items: KubeObject[]; revision: number }> {
+    await this.ready();
+    const items: KubeObject[] = [];
+    for (const [key, s] of this.objects) if (mayMatch(s.value)) items.push(this.objectAt(key, s.value, s.version, false));
+    return { items, revision: this.revision };
+  }
+
+  /**
    * Watch from `afterVersion` (events with a higher resourceVersion), or — when undefined — send
    * the current state as ADDED first. Returns a function that stops the watch.
    */

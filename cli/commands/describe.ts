@@ -20,6 +20,7 @@ import { parseTargets, refFor } from '../resources.js';
 import { selectorQuery } from './get.js';
 import { describeQuota } from './quota.js';
 import { describeWorkload } from './describe-workload.js';
+import { podNamesByUid, unnamedPod } from '../ledger-pods.js';
 
 export interface DescribeOptions {
   selector?: string;
@@ -223,12 +224,14 @@ async function describeNode(cli: Cli, w: DescribeWriter, node: Node): Promise<vo
   const pods = alloc?.spec.pods ?? [];
   w.line(0, `Non-terminated Pods:`, `(${pods.length} in total)`);
   if (pods.length > 0) {
+    const names = await podNamesByUid(cli, { nodeName: name });
     w.table(
       1,
       ['Namespace', 'Name', 'CPU Requests', 'Memory Requests'],
       pods.map((p) => {
         const r = parseResourceList(p.requests);
-        return [p.namespace, p.name, requestCell(r, allocatable, 'cpu'), requestCell(r, allocatable, 'memory')];
+        const pod = names.get(p.uid) ?? unnamedPod(p.uid);
+        return [pod.namespace, pod.name, requestCell(r, allocatable, 'cpu'), requestCell(r, allocatable, 'memory')];
       }),
     );
   }
@@ -282,7 +285,7 @@ function describeLease(w: DescribeWriter, lease: Lease): void {
   w.line(0, 'Lease Transitions:', String(lease.spec.leaseTransitions ?? 0));
 }
 
-function describeAllocation(w: DescribeWriter, alloc: NodeAllocation): void {
+async function describeAllocation(cli: Cli, w: DescribeWriter, alloc: NodeAllocation): Promise<void> {
   header(w, alloc, false);
   w.line(0, 'Sequence Number:', alloc.metadata.resourceVersion ?? '');
   const allocatable = parseResourceList(alloc.spec.allocatable);
@@ -294,7 +297,12 @@ function describeAllocation(w: DescribeWriter, alloc: NodeAllocation): void {
   w.multiline(0, 'Host Ports:', ports);
   w.line(0, 'Pods:', alloc.spec.pods.length === 0 ? '<none>' : `(${alloc.spec.pods.length})`);
   if (alloc.spec.pods.length > 0) {
-    w.table(1, ['Namespace', 'Name', 'Requests'], alloc.spec.pods.map((p) => [p.namespace, p.name, Object.entries(p.requests).map(([k, v]) => `${k}=${String(v)}`).join(', ')]));
+    const names = await podNamesByUid(cli, { nodeName: alloc.metadata.name ?? '' });
+    const rows = alloc.spec.pods.map((p) => {
+      const pod = names.get(p.uid) ?? unnamedPod(p.uid);
+      return [pod.namespace, pod.name, Object.entries(p.requests).map(([k, v]) => `${k}=${String(v)}`).join(', ')];
+    });
+    w.table(1, ['Namespace', 'Name', 'Requests'], rows);
   }
 }
 
@@ -377,7 +385,7 @@ async function describeOne(cli: Cli, info: ResourceInfo, obj: KubeObject & Recor
       describeLease(w, obj as unknown as Lease);
       break;
     case 'NodeAllocation':
-      describeAllocation(w, obj as unknown as NodeAllocation);
+      await describeAllocation(cli, w, obj as unknown as NodeAllocation);
       break;
     case 'ResourceQuota':
       describeQuota(w, obj);

@@ -11,6 +11,7 @@ import { UsageError } from '../errors.js';
 import type { Palette } from '../output/color.js';
 import { formatRows } from '../output/table.js';
 import { refFor } from '../resources.js';
+import { podNamesByUid } from '../ledger-pods.js';
 
 export interface TopOptions {
   selector?: string;
@@ -110,9 +111,14 @@ export async function runTopNodes(cli: Cli, names: string[], o: TopOptions): Pro
 export async function runTopPods(cli: Cli, names: string[], o: TopOptions): Promise<number> {
   const allocations = (await cli.client.list<{ items: NodeAllocation[] }>(refFor(nodeAllocationsResource, undefined))).items;
   const ns = o.allNamespaces ? undefined : cli.namespace;
+  // Pods out of scope (another namespace), or gone since the ledgers were read, are not shown.
+  const named = await podNamesByUid(cli, ns === undefined ? {} : { namespace: ns });
   const entries = allocations
-    .flatMap((a) => a.spec.pods.map((p) => ({ ...p, node: a.metadata.name ?? '' })))
-    .filter((p) => (ns === undefined || p.namespace === ns) && (names.length === 0 || names.includes(p.name)))
+    .flatMap((a) => a.spec.pods.flatMap((p) => {
+      const pod = named.get(p.uid);
+      return pod ? [{ ...p, ...pod, node: a.metadata.name ?? '' }] : [];
+    }))
+    .filter((p) => names.length === 0 || names.includes(p.name))
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   if (entries.length === 0) {
     cli.note(`No bound pods found${ns ? ` in ${ns} namespace` : ''}.`);

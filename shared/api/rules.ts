@@ -504,8 +504,6 @@ export function nodeAllocationCauses(na: NodeAllocation): Causes {
     if (pod.uid === '') out.push(cause.required(`${p}.uid`));
     else if (uids.has(pod.uid)) out.push(cause.duplicate(`${p}.uid`, pod.uid));
     uids.add(pod.uid);
-    if (pod.name === '') out.push(cause.required(`${p}.name`));
-    if (pod.namespace === '') out.push(cause.required(`${p}.namespace`));
     out.push(...resourceListCauses(pod.requests, `${p}.requests`, 'node'));
     (pod.hostPorts ?? []).forEach((hp, j) => out.push(...portNumber(`${p}.hostPorts[${j}].port`, hp.port)));
   });

@@ -77,11 +77,13 @@ export type HostPort = z.infer<typeof HostPortSchema>;
 export const HostPortUseSchema = HostPortSchema.extend({ podUID: z.string() });
 export type HostPortUse = z.infer<typeof HostPortUseSchema>;
 
-/** One bound, non-terminal pod and what it holds on the node. */
+/**
+ * One bound, non-terminal pod and what it holds on the node: its uid, not its name. Every binding
+ * rewrites the node's whole ledger, so each byte of an entry is paid again by every later binding
+ * to the node; a reader that wants names finds the pods by `spec.nodeName` and joins on the uid.
+ */
 export const AllocatedPodSchema = z.object({
   uid: z.string(),
-  namespace: z.string(),
-  name: z.string(),
   /** The pod's effective requests (Kubernetes' rule: max(sum of containers, each init container)). */
   requests: ResourceListSchema.prefault({}),
   hostPorts: z.array(HostPortSchema).optional(),

@@ -107,7 +107,7 @@ describe('cell-agent: running pods', function () {
     }
     // A finished pod no longer holds its share of the node.
     const alloc = await admin().get<NodeAllocation>({ group: 'scheduling.cell.dev', version: 'v1alpha1', resource: 'nodeallocations', name: 'node-1' });
-    expect(alloc.spec.pods.map((e) => e.name)).to.not.include.members(['exit-zero', 'exit-seven']);
+    expect(alloc.spec.pods.map((e) => e.uid)).to.not.include.members([ok.metadata.uid, bad.metadata.uid]);
   });
 
   it('reports a command that cannot start as StartError (exit 128)', async () => {

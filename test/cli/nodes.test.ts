@@ -44,6 +44,23 @@ describe('cellctl cordon, drain, top, audit', function () {
     expect(sorted.stdout.split('\n')[0]).to.match(/^n2 /);
   });
 
+  it('top pods and describe nodeallocation name the pods the ledgers hold by uid', async () => {
+    const [here, all, one, ledger] = await Promise.all([
+      run('top', 'pods', '--no-headers'),
+      run('top', 'pods', '-A', '--no-headers'),
+      run('top', 'pods', 'd', '-n', 'batch', '--no-headers'),
+      run('describe', 'nodeallocation', 'n2'),
+    ]);
+    expect(here.code, here.stderr).to.equal(0);
+    expect(here.stdout).to.match(/^a +n1 +1 +1024Mi\nb +n1 +500m +1024Mi\nc +n2 +1500m +512Mi\ne +n3 +100m +64Mi\n$/);
+    expect(all.stdout).to.match(/^batch +d +n2 +100m +64Mi\ndefault +a +n1 /);
+    expect(one.stdout).to.match(/^d +n2 +100m +64Mi\n$/);
+    expect(ledger.code, ledger.stderr).to.equal(0);
+    expect(ledger.stdout).to.match(/\nPods: +\(2\)\n/);
+    expect(ledger.stdout).to.match(/\n {2}default +c +cpu=1500m, memory=512Mi, pods=1\n/);
+    expect(ledger.stdout).to.match(/\n {2}batch +d +cpu=100m, memory=64Mi, pods=1\n/);
+  });
+
   it('audit exits 0 and says why the cluster is fine', async () => {
     const [r, json] = await Promise.all([run('audit'), run('audit', '-o', 'json')]);
     expect(r.code, r.stderr).to.equal(0);

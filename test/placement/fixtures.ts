@@ -1,6 +1,7 @@
 // Nodes, pods and binding helpers shared by the placement tests.
 import type { ApiClient } from '../../shared/client/http-client.js';
 import type { Pod } from '../../shared/api/core.js';
+import type { NodeAllocation } from '../../shared/api/scheduling.js';
 import type { AuditReport } from '../../apiserver/ledgers/audit.js';
 
 export function nodeObject(name: string, cpu: string, opts: { memory?: string; pods?: string; extra?: Record<string, string> } = {}) {
@@ -64,6 +65,18 @@ export async function audit(client: ApiClient): Promise<AuditReport> {
 export async function listPods(client: ApiClient, ns: string): Promise<Pod[]> {
   const list = await client.list<{ items: Pod[] }>({ namespace: ns, resource: 'pods' });
   return list.items;
+}
+
+/** The names of the pods a ledger lists, in its order: entries carry uids, `pods` names them (`uid:<uid>` for one it lacks). */
+export function ledgerNames(ledger: Pick<NodeAllocation, 'spec'>, pods: Pod[]): string[] {
+  const names = new Map(pods.map((p) => [p.metadata.uid ?? '', p.metadata.name ?? '']));
+  return ledger.spec.pods.map((e) => names.get(e.uid) ?? `uid:${e.uid}`);
+}
+
+/** Node `node`'s stored ledger, its pods by name (any namespace). */
+export async function ledgerPodNames(client: ApiClient, node: string): Promise<string[]> {
+  const ledger = await client.get<NodeAllocation>({ group: 'scheduling.cell.dev', version: 'v1alpha1', resource: 'nodeallocations', name: node });
+  return ledgerNames(ledger, (await client.list<{ items: Pod[] }>({ resource: 'pods' })).items);
 }
 
 /** Runs `fn(i)` for i in [0, n) with at most `concurrency` at once. */

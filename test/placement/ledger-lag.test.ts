@@ -3,6 +3,7 @@
 // read from etcd each time: one transaction per release, the next release on the node starting
 // from this server's last ledger write. What memory cannot vouch for is confirmed against the
 // store: a pod missing from a lagging cached ledger (another server bound it), or a refusal.
+// A node's delete, which finds the pods its ledger lists (by uid) in the cache, waits for them.
 // Server B runs on a store whose watch events the test holds back, beside server A.
 import { expect } from 'chai';
 import type { ApiServer } from '../../apiserver/server.js';
@@ -14,8 +15,10 @@ import { ApiClient } from '../../shared/client/http-client.js';
 import { createLogger } from '../../shared/logging.js';
 import { etcdEndpoints, startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 import { waitFor } from '../clients/helpers.js';
+import { refusal } from '../harness/refusal.js';
+import { UnavailableError } from '../../shared/errors.js';
 import { HeldWatchStore } from '../store/held-watch-store.js';
-import { audit, bind, createNamespace, nodeObject, podObject } from './fixtures.js';
+import { audit, bind, createNamespace, ledgerNames, ledgerPodNames, nodeObject, podObject } from './fixtures.js';
 
 const ALLOC = { group: 'scheduling.cell.dev', version: 'v1alpha1', resource: 'nodeallocations' };
 
@@ -63,7 +66,7 @@ describe('node ledgers decided on a lagging cache (etcd)', function () {
       const ledger = ledgers.items.find((l) => l.metadata.name === node(n));
       const cached = await bClient.list<{ items: Pod[] }>({ namespace: ns, resource: 'pods' }, { resourceVersion: '0' });
       const bound = new Set(cached.items.filter((p) => p.spec.nodeName === node(n)).map((p) => p.metadata.name));
-      return ledger !== undefined && JSON.stringify(ledger.spec.pods.map((p) => p.name).sort()) === JSON.stringify([...pods].sort()) && pods.every((p) => bound.has(p));
+      return ledger !== undefined && JSON.stringify(ledgerNames(ledger, cached.items).sort()) === JSON.stringify([...pods].sort()) && pods.every((p) => bound.has(p));
     }, `B's cache to show ${node(n)} holding [${pods.join(', ')}]`);
   }
 
@@ -123,7 +126,45 @@ describe('node ledgers decided on a lagging cache (etcd)', function () {
     expect((await stored('k')).spec.pods).to.deep.equal([]);
     const r1 = podObject('r1', '800m');
     await bClient.create({ namespace: ns, resource: 'pods' }, { ...r1, spec: { ...r1.spec, nodeName: node('k') } });
-    expect((await stored('k')).spec.pods.map((p) => p.name)).to.deep.equal(['r1']);
+    expect(await ledgerPodNames(aClient, node('k'))).to.deep.equal(['r1']);
     await expectAuditClean();
+  });
+
+  // A ledger names its pods by uid only; a node's delete finds them among the pods B's cache holds
+  // bound to the node — which, while B's pods lag, is not yet all of them.
+  it('a node deleted on B while B\'s pods lag behind its ledger fails every pod the ledger lists', async () => {
+    await aClient.create({ resource: 'nodes' }, nodeObject(node('d'), '4'));
+    for (const p of ['s0', 's1']) await aClient.create({ namespace: ns, resource: 'pods' }, podObject(p, '500m'));
+    await waitFor(async () => (await bClient.list<{ items: Pod[] }>({ namespace: ns, resource: 'pods' }, { resourceVersion: '0' })).items.length === 2, 'B to see both pods');
+    lagging.hold('pods');
+    for (const p of ['s0', 's1']) await bind(aClient, ns, p, node('d'));
+    let settled = false;
+    const deleted = bClient.delete({ resource: 'nodes', name: node('d') }).finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(settled, 'the delete waits for B to see the pods its ledger lists').to.equal(false);
+    lagging.release();
+    await deleted;
+    for (const p of ['s0', 's1']) {
+      const pod = await aClient.get<Pod>(podRef(p));
+      expect(pod.status.phase, p).to.equal('Failed');
+      expect(pod.status.reason, p).to.equal('NodeLost');
+    }
+    expect((await audit(aClient)).violations).to.deep.equal([]);
+  });
+
+  it('a node delete whose ledger\'s pods B never sees is refused (503) and changes nothing', async () => {
+    await aClient.create({ resource: 'nodes' }, nodeObject(node('e'), '4'));
+    await aClient.create({ namespace: ns, resource: 'pods' }, podObject('t0', '500m'));
+    lagging.hold('pods');
+    await bind(aClient, ns, 't0', node('e'));
+    const err = await refusal(bClient.delete({ resource: 'nodes', name: node('e') }));
+    expect(err).to.be.instanceOf(UnavailableError);
+    expect(err.message).to.include('not in this server\'s cache yet');
+    lagging.release();
+    expect((await aClient.get<{ metadata: { name: string } }>({ resource: 'nodes', name: node('e') })).metadata.name).to.equal(node('e'));
+    const t0 = await aClient.get<Pod>(podRef('t0'));
+    expect([t0.spec.nodeName, t0.status.phase]).to.deep.equal([node('e'), 'Pending']);
+    expect(await ledgerPodNames(aClient, node('e'))).to.deep.equal(['t0']);
+    expect((await audit(aClient)).violations).to.deep.equal([]);
   });
 });
