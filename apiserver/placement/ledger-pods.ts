@@ -15,6 +15,9 @@ import type { ResourceStore } from '../registry/resource-store.js';
  */
 export const LEDGER_PODS_WAIT_MS = 3000;
 
+/** The last lookup per pods store: the node, the ledger revision it answered for, and its keys. */
+const lastLookup = new WeakMap<ResourceStore, { node: string; ledgerRevision: number; keys: Map<string, string> }>();
+
 /**
  * The store key of each pod `alloc` lists, by uid, for those that still exist. The ledger was read
  * at etcd revision `ledgerRevision`, and every pod it lists was bound at or before it; so a pod the
@@ -26,6 +29,10 @@ async function ledgerPodKeys(pods: ResourceStore, node: string, alloc: NodeAlloc
   const wanted = new Set(alloc.spec.pods.map((e) => e.uid));
   const keys = new Map<string, string>();
   if (wanted.size === 0) return keys;
+  // A node's delete asks twice for one ledger (its ledger hook and the quota release hook): the
+  // second takes the first's answer. A uid's key never changes, so it cannot go stale.
+  const last = lastLookup.get(pods);
+  if (last?.node === node && last.ledgerRevision === ledgerRevision) return last.keys;
   // spec.nodeName as the stored JSON spells it (no spaces; a node name needs no escapes): a
   // string test that every pod of the node passes, before anything is decoded.
   const spelled = `"nodeName":${JSON.stringify(node)}`;
@@ -37,7 +44,10 @@ async function ledgerPodKeys(pods: ResourceStore, node: string, alloc: NodeAlloc
       const uid = pod.metadata.uid ?? '';
       if (pod.spec.nodeName === node && wanted.has(uid)) keys.set(uid, pods.key(pod.metadata.namespace, pod.metadata.name ?? ''));
     }
-    if (keys.size === wanted.size || revision >= ledgerRevision) return keys;
+    if (keys.size === wanted.size || revision >= ledgerRevision) {
+      lastLookup.set(pods, { node, ledgerRevision, keys });
+      return keys;
+    }
     const left = deadline - Date.now();
     if (left <= 0) {
       throw new UnavailableError(`node ${node}: ${wanted.size - keys.size} of the pods its ledger lists are not in this server's cache yet; try again`, { kind: 'nodes', name: node });
