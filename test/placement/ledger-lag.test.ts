@@ -138,10 +138,11 @@ describe('node ledgers decided on a lagging cache (etcd)', function () {
     await waitFor(async () => (await bClient.list<{ items: Pod[] }>({ namespace: ns, resource: 'pods' }, { resourceVersion: '0' })).items.length === 2, 'B to see both pods');
     lagging.hold('pods');
     for (const p of ['s0', 's1']) await bind(aClient, ns, p, node('d'));
-    let settled = false;
-    const deleted = bClient.delete({ resource: 'nodes', name: node('d') }).finally(() => (settled = true));
-    await new Promise((r) => setTimeout(r, 500));
-    expect(settled, 'the delete waits for B to see the pods its ledger lists').to.equal(false);
+    const gets = lagging.gets;
+    const deleted = bClient.delete({ resource: 'nodes', name: node('d') });
+    // B has read the ledger (its uids) from etcd: the pods are released only now. Had the delete
+    // not waited for them, it would have found none to fail and left both bound to no node.
+    await waitFor(async () => lagging.gets > gets, 'B to read the node\'s ledger');
     lagging.release();
     await deleted;
     for (const p of ['s0', 's1']) {
