@@ -179,7 +179,8 @@ export class RbacAuthorizer {
     map.clear();
     this.changed();
     const sink: WatcherSink = {
-      send: (type, obj) => {
+      send: (type, watched) => {
+        const obj = watched.object();
         const key = `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
         if (type === 'DELETED') map.delete(key);
         else map.set(key, obj);

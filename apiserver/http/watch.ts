@@ -4,8 +4,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CellError } from '../../shared/errors.js';
 import type { KubeObject } from '../registry/object.js';
-import { servedJson, type StoredForm } from '../registry/served-json.js';
-import type { WatcherSink, WatchEventType } from '../registry/watch-cache.js';
+import { storedJson } from '../registry/served-json.js';
+import type { WatchedObject, WatcherSink, WatchEventType } from '../registry/watch-cache.js';
 import { statusOf } from './status.js';
 
 export interface WatchStreamOptions {
@@ -25,9 +25,9 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Each event object is serialised once however many watchers receive it: the watch cache hands
- * every watcher the same object, so its JSON line is kept beside it (weakly, per event type).
+ * every watcher the same WatchedObject, so its JSON line is kept beside it (weakly, per event type).
  */
-const lines = new WeakMap<object, Partial<Record<WatchEventType, string>>>();
+const lines = new WeakMap<WatchedObject, Partial<Record<WatchEventType, string>>>();
 
 /**
  * Each watcher's events are gathered for a short window and sent in one socket write: a write
@@ -97,14 +97,17 @@ function scheduleFlush(stream: WatchStream): void {
   }, flushWindowMs);
 }
 
-/** The line of an event of a cached object, made once for every watcher it goes to. */
-function eventLine(type: WatchEventType, object: KubeObject, stored: StoredForm): string {
-  let byType = lines.get(object);
+/**
+ * The line of an event of a cached object, made once for every watcher it goes to — from the
+ * stored string, so the object is decoded only when that string cannot be used as it is.
+ */
+function eventLine(type: WatchEventType, watched: WatchedObject): string {
+  let byType = lines.get(watched);
   if (!byType) {
     byType = {};
-    lines.set(object, byType);
+    lines.set(watched, byType);
   }
-  return (byType[type] ??= `{"type":"${type}","object":${servedJson(object, stored)}}\n`);
+  return (byType[type] ??= `{"type":"${type}","object":${storedJson(watched.stored) ?? JSON.stringify(watched.object())}}\n`);
 }
 
 export class WatchStream implements WatcherSink {
@@ -180,9 +183,11 @@ export class WatchStream implements WatcherSink {
     if (this.allowance > 0) this.res.once('drain', () => (this.allowance = 0));
   }
 
-  send(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject, stored: StoredForm): boolean {
-    // Rendered (Table) objects are this watcher's own; plain objects are shared with others.
-    const ok = this.opts.render ? this.write(type, this.opts.render(object)) : this.write(type, object, eventLine(type, object, stored));
+  send(type: 'ADDED' | 'MODIFIED' | 'DELETED', watched: WatchedObject): boolean {
+    // Rendered (Table) objects are this watcher's own; plain lines are shared with others.
+    const ok = this.opts.render
+      ? this.write(type, this.opts.render(watched.object()))
+      : this.write(type, undefined, eventLine(type, watched));
     if (!ok && !this.closed) this.overloaded = true;
     return ok;
   }

@@ -49,16 +49,22 @@ const METADATA_OPENING = /^\{(?:"(?:apiVersion|kind)":"[^"\\]*",){0,2}"metadata"
 
 /**
  * The JSON of `obj`, which is `stored` decoded (with the resourceVersion `stored.version`): the
- * same JSON value as JSON.stringify(obj), with the resourceVersion first in its metadata. Falls back
- * to JSON.stringify when the stored string is not of the shape that makes this safe — its
- * metadata not found where expected, or a resourceVersion already somewhere in it (then a second
- * key could be the one a parser keeps).
+ * same JSON value as JSON.stringify(obj), with the resourceVersion first in its metadata.
  */
 export function servedJson(obj: KubeObject, stored: StoredForm | undefined): string {
-  if (stored === undefined) return JSON.stringify(obj);
+  return (stored !== undefined ? storedJson(stored) : undefined) ?? JSON.stringify(obj);
+}
+
+/**
+ * The served JSON of the object stored as `stored`, made from the string alone — or undefined when
+ * the string is not of the shape that makes this safe (its metadata not found where expected, or a
+ * resourceVersion already somewhere in it: then a second key could be the one a parser keeps), and
+ * the object must be serialised instead.
+ */
+export function storedJson(stored: StoredForm): string | undefined {
   const value = stored.value;
   const m = METADATA_OPENING.exec(value);
-  if (m === null || value.includes('"resourceVersion"')) return JSON.stringify(obj);
+  if (m === null || value.includes('"resourceVersion"')) return undefined;
   const at = m[0].length;
   const rv = `"resourceVersion":"${stored.version}"`;
   return `${value.slice(0, at)}${rv}${value.charCodeAt(at) === 0x7d /* } */ ? '' : ','}${value.slice(at)}`;

@@ -56,13 +56,27 @@ interface Stored {
   version: number;
 }
 
+/**
+ * An object as a watcher is sent it: as stored, from which its JSON is made without serialising it
+ * (served-json.ts), and decoded only when the watcher needs the object itself (a Table, an
+ * in-process reader). One per event, shared by every watcher it goes to, and so is the decode: a
+ * watcher without a selector that only forwards JSON — a scheduler's watch of the node ledgers —
+ * costs no parse at all.
+ */
+export interface WatchedObject {
+  readonly stored: StoredForm;
+  object(): KubeObject;
+}
+
+function watchedObject(stored: StoredForm, decode: () => KubeObject): WatchedObject {
+  let obj: KubeObject | undefined;
+  return { stored, object: () => (obj ??= decode()) };
+}
+
 /** What a watcher sends: the decision of which events it sees is made by its filter. */
 export interface WatcherSink {
-  /**
-   * Deliver one event; returns false when the consumer is overloaded and must be dropped. `stored`
-   * is the object as stored, from which its JSON is made without serialising it (served-json.ts).
-   */
-  send(type: Exclude<WatchEventType, 'ERROR' | 'BOOKMARK'>, object: KubeObject, stored: StoredForm): boolean;
+  /** Deliver one event; returns false when the consumer is overloaded and must be dropped. */
+  send(type: Exclude<WatchEventType, 'ERROR' | 'BOOKMARK'>, watched: WatchedObject): boolean;
   bookmark(version: number): void;
   /**
    * The catch-up (current state, or the replay from the requested revision) has been sent. Until
@@ -118,15 +132,16 @@ export interface WatchCacheOptions {
 
 /**
  * One event on its way to watchers: its objects are decoded when the first watcher needs them
- * and shared by every watcher it goes to (their serialisation is shared by object identity, see
- * http/watch.ts). Made per fan-out and then dropped, so the window never holds decoded objects.
+ * and shared by every watcher it goes to (their serialisation is shared by the identity of the
+ * WatchedObject, see http/watch.ts). Made per fan-out and then dropped, so the window never holds
+ * decoded objects.
  */
 class Delivery {
   private object: KubeObject | undefined;
   private prevObject: KubeObject | undefined;
-  private deletedView: KubeObject | undefined;
-  private afterForm: StoredForm | undefined;
-  private deletedForm: StoredForm | undefined;
+  private deletedObject: KubeObject | undefined;
+  private afterView: WatchedObject | undefined;
+  private deletedView: WatchedObject | undefined;
 
   constructor(
     readonly ev: WindowEvent,
@@ -149,22 +164,22 @@ class Delivery {
     return (this.prevObject ??= this.decode(ev.key, ev.prevValue, ev.prevVersion ?? ev.version));
   }
 
-  /** after() as stored. */
-  afterStored(): StoredForm {
-    return (this.afterForm ??= { value: this.ev.value!, version: this.ev.version });
-  }
-
-  /** deleted() as stored: the last state's string, at this event's version. */
-  deletedStored(): StoredForm {
-    return (this.deletedForm ??= { value: this.ev.value ?? this.ev.prevValue!, version: this.ev.version });
+  /** The object after the change, as watchers are sent it. */
+  afterWatched(): WatchedObject {
+    return (this.afterView ??= watchedObject({ value: this.ev.value!, version: this.ev.version }, () => this.after()!));
   }
 
   /**
    * What watchers that lose sight of the object receive as DELETED: its last state, at this
    * event's version, so the client's resourceVersion still advances. One per event, shared.
    */
-  deleted(): KubeObject {
-    return (this.deletedView ??= guardCached(withRevision(this.after() ?? this.before()!, this.ev.version)));
+  deletedWatched(): WatchedObject {
+    const ev = this.ev;
+    return (this.deletedView ??= watchedObject({ value: ev.value ?? ev.prevValue!, version: ev.version }, () => this.deleted()));
+  }
+
+  private deleted(): KubeObject {
+    return (this.deletedObject ??= guardCached(withRevision(this.after() ?? this.before()!, this.ev.version)));
   }
 }
 
@@ -174,15 +189,16 @@ function deliver(w: Watcher, d: Delivery): boolean {
   if (!ev.key.startsWith(w.filter.keyPrefix)) return true;
   const matches = w.filter.matches;
   if (matches === undefined) {
-    // Everything is in sight: only the kind of change decides, not the object before it.
-    if (ev.value !== undefined) return w.sink.send(ev.prevValue !== undefined ? 'MODIFIED' : 'ADDED', d.after()!, d.afterStored());
-    return ev.prevValue === undefined || w.sink.send('DELETED', d.deleted(), d.deletedStored());
+    // Everything is in sight: only the kind of change decides, not the object before it (nor
+    // after it: the sink decodes it only if it needs more than the JSON).
+    if (ev.value !== undefined) return w.sink.send(ev.prevValue !== undefined ? 'MODIFIED' : 'ADDED', d.afterWatched());
+    return ev.prevValue === undefined || w.sink.send('DELETED', d.deletedWatched());
   }
   const cur = ev.value !== undefined && matches(d.after()!);
   const prev = ev.prevValue !== undefined && matches(d.before()!);
-  if (cur && prev) return w.sink.send('MODIFIED', d.after()!, d.afterStored());
-  if (cur) return w.sink.send('ADDED', d.after()!, d.afterStored());
-  if (prev) return w.sink.send('DELETED', d.deleted(), d.deletedStored());
+  if (cur && prev) return w.sink.send('MODIFIED', d.afterWatched());
+  if (cur) return w.sink.send('ADDED', d.afterWatched());
+  if (prev) return w.sink.send('DELETED', d.deletedWatched());
   return true;
 }
 
@@ -474,9 +490,11 @@ export class WatchCache {
     if (afterVersion === undefined) {
       for (const [key, s] of this.objects) {
         if (!key.startsWith(filter.keyPrefix)) continue;
-        const obj = this.objectAt(key, s.value, s.version, false);
-        if (filter.matches !== undefined && !filter.matches(obj)) continue;
-        if (!sink.send('ADDED', obj, s)) {
+        // A copy: the cache updates `s` in place as later events arrive.
+        const stored: StoredForm = { value: s.value, version: s.version };
+        const watched = watchedObject(stored, () => this.objectAt(key, stored.value, stored.version, false));
+        if (filter.matches !== undefined && !filter.matches(watched.object())) continue;
+        if (!sink.send('ADDED', watched)) {
           this.opts.onWatcherDropped?.('slow');
           sink.close();
           return () => undefined;

@@ -2,7 +2,7 @@
 // watchers get it, the object before a change decoded only for selectors, a bounded cache of
 // decoded objects that a list does not flush, and replays and selector transitions as before.
 import { expect } from 'chai';
-import { WatchCache, type WatcherSink, type WatchFilter } from '../../apiserver/registry/watch-cache.js';
+import { WatchCache, type WatchedObject, type WatcherSink, type WatchFilter } from '../../apiserver/registry/watch-cache.js';
 import type { KubeObject } from '../../apiserver/registry/object.js';
 import { versionAfter } from '../../apiserver/storage/resource-version.js';
 import { MemoryStore } from '../../apiserver/storage/memory.js';
@@ -13,11 +13,18 @@ import { until } from '../store/helpers.js';
 
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
+/** Records what it is sent; an event's object is decoded when the test reads it. */
 class Sink implements WatcherSink {
-  readonly events: { type: EventType; object: KubeObject }[] = [];
+  readonly events: { type: EventType; watched: WatchedObject; readonly object: KubeObject }[] = [];
   closedWith: CellError | undefined;
-  send(type: EventType, object: KubeObject): boolean {
-    this.events.push({ type, object });
+  send(type: EventType, watched: WatchedObject): boolean {
+    this.events.push({
+      type,
+      watched,
+      get object() {
+        return watched.object();
+      },
+    });
     return true;
   }
   bookmark(): void {}
@@ -116,10 +123,50 @@ describe('watch cache: stored strings, decoded on demand', () => {
     expect(selective.events[1]!.object.metadata.resourceVersion).to.equal(String(v3));
   });
 
+  it('sends watchers without a selector the stored form, decoding nothing they do not ask for', async () => {
+    await start(16);
+    const forwarders = [new Sink(), new Sink()];
+    for (const s of forwarders) await cache.watch(undefined, all, s);
+    const v1 = await put('a', thing('a', {}, '1'));
+    const v2 = await put('a', thing('a', {}, '2'));
+    await remove('a');
+    for (const s of forwarders) expect(s.events.map((e) => e.type)).to.deep.equal(['ADDED', 'MODIFIED', 'DELETED']);
+    expect(decodes).to.deep.equal([]);
+    // One WatchedObject per event for every watcher (a JSON line is made once for all of them).
+    for (const i of [0, 1, 2]) expect(forwarders[1]!.events[i]!.watched).to.equal(forwarders[0]!.events[i]!.watched);
+    const [added, modified, deleted] = forwarders[0]!.events.map((e) => e.watched.stored);
+    expect(added).to.deep.equal({ value: thing('a', {}, '1'), version: v1 });
+    expect(modified).to.deep.equal({ value: thing('a', {}, '2'), version: v2 });
+    // A delete is sent as the last state, at the delete's own version.
+    expect(deleted!.value).to.equal(thing('a', {}, '2'));
+    expect(deleted!.version).to.be.greaterThan(v2);
+    // Asked for, the object is decoded once, and matches the stored form.
+    const obj = forwarders[1]!.events[1]!.object;
+    expect(forwarders[0]!.events[1]!.object).to.equal(obj);
+    expect(decodes).to.deep.equal([`a@${v2}`]);
+    expect(obj.metadata.resourceVersion).to.equal(String(v2));
+    expect(forwarders[0]!.events[2]!.object.metadata.resourceVersion).to.equal(String(deleted!.version));
+
+    // A catch-up (watch from now, current state first) is lazy too.
+    await put('b', thing('b'));
+    decodes = [];
+    const late = new Sink();
+    await cache.watch(undefined, all, late);
+    expect(late.events.map((e) => e.watched.stored.value)).to.deep.equal([thing('b')]);
+    expect(decodes).to.deep.equal([]);
+  });
+
   it('keeps a bounded number of decoded objects, and re-decodes an evicted one equal, at its resourceVersion', async () => {
     await start(8);
     const versions = new Map<string, number>();
-    await cache.watch(undefined, all, new Sink());
+    // A watcher that reads every object (as an in-process reader does) fills the decoded cache.
+    const reader = new Sink();
+    const send = reader.send.bind(reader);
+    reader.send = (type, watched) => {
+      watched.object();
+      return send(type, watched);
+    };
+    await cache.watch(undefined, all, reader);
     for (let i = 0; i < 40; i++) versions.set(`o${i}`, await put(`o${i}`, thing(`o${i}`, {}, String(i))));
     expect(cache.decodedCount).to.equal(8);
     const v2 = await put('o0', thing('o0', { moved: 'yes' }, 'again'));
