@@ -137,6 +137,15 @@ export function parseResourceVersion(rv: string, what = 'resourceVersion'): numb
 }
 
 /** An object as a guarded write depends on it: the object and the etcd revision it was written at. */
+/**
+ * A resource's own way to make the stored string of an object it writes: the same JSON as
+ * serialising it (without its resourceVersion), made faster from what the encoder remembers of
+ * earlier writes to the key (placement/ledger-encoding.ts).
+ */
+export interface WriteEncoder {
+  encode(key: string, obj: KubeObject): string;
+}
+
 export interface Held {
   obj: KubeObject;
   modRevision: number;
@@ -152,6 +161,7 @@ export class ResourceStore {
   private readonly txns: GuardedTransactions;
   private readonly onCreateWait: ((outcome: 'waited' | 'refused') => void) | undefined;
   private readonly cacheLagWaitMs: number;
+  private readonly writeEncoder: WriteEncoder | undefined;
 
   constructor(
     readonly store: Store,
@@ -168,8 +178,11 @@ export class ResourceStore {
       cacheLagWaitMs?: number;
       /** A create waited for the watch cache to catch up, and got room or was refused. */
       onCreateWait?: (outcome: 'waited' | 'refused') => void;
+      /** How this server's writes are encoded, when not by serialising each object whole. */
+      writeEncoder?: WriteEncoder;
     },
   ) {
+    this.writeEncoder = opts.writeEncoder;
     this.ttlSeconds = opts.ttlSeconds;
     this.onCreateWait = opts.onCreateWait;
     this.cacheLagWaitMs = opts.cacheLagWaitMs ?? CREATE_LAG_WAIT_MS;
@@ -216,7 +229,7 @@ export class ResourceStore {
    * A write that did not commit must be forgotten (forgetWrite).
    */
   encodeWrite(key: string, obj: KubeObject): string {
-    const value = this.encode(obj);
+    const value = this.writeEncoder?.encode(key, obj) ?? this.encode(obj);
     this.own.sending(key, value, obj);
     return value;
   }
