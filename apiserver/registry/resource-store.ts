@@ -23,6 +23,9 @@ import { OWN_WRITES_CAPACITY, OWN_WRITES_LAG_LIMIT, OwnWrites } from './own-writ
 import { rememberStoredForm } from './served-json.js';
 import { WatchCache, withRevision, type WatchFilter, type WatcherSink } from './watch-cache.js';
 
+/** Objects per etcd read of a list that asked for no limit (the audit's, an informer's from the store). */
+export const STORE_LIST_PAGE_SIZE = 10_000;
+
 /** How long a read or watch waits for this server to reach a resourceVersion ahead of it. */
 const TOO_LARGE_WAIT_MS = 3_000;
 
@@ -162,6 +165,7 @@ export class ResourceStore {
   private readonly onCreateWait: ((outcome: 'waited' | 'refused') => void) | undefined;
   private readonly cacheLagWaitMs: number;
   private readonly writeEncoder: WriteEncoder | undefined;
+  private readonly listPageSize: number;
 
   constructor(
     readonly store: Store,
@@ -180,8 +184,11 @@ export class ResourceStore {
       onCreateWait?: (outcome: 'waited' | 'refused') => void;
       /** How this server's writes are encoded, when not by serialising each object whole. */
       writeEncoder?: WriteEncoder;
+      /** Objects per store read of a list that asked for no limit (STORE_LIST_PAGE_SIZE). */
+      listPageSize?: number;
     },
   ) {
+    this.listPageSize = opts.listPageSize ?? STORE_LIST_PAGE_SIZE;
     this.writeEncoder = opts.writeEncoder;
     this.ttlSeconds = opts.ttlSeconds;
     this.onCreateWait = opts.onCreateWait;
@@ -441,7 +448,9 @@ export class ResourceStore {
     }
 
     const items: KubeObject[] = [];
-    const pageSize = limit > 0 ? Math.max(limit, 50) : 0;
+    // Read in pages even when the client asked for everything, each at the first page's revision:
+    // a million pods in one etcd range would not come back within a request's deadline.
+    const pageSize = limit > 0 ? Math.max(limit, 50) : this.listPageSize;
     for (;;) {
       let page;
       try {
