@@ -23,8 +23,16 @@ import { OWN_WRITES_CAPACITY, OWN_WRITES_LAG_LIMIT, OwnWrites } from './own-writ
 import { rememberStoredForm } from './served-json.js';
 import { WatchCache, withRevision, type WatchFilter, type WatcherSink } from './watch-cache.js';
 
-/** Objects per etcd read of a list that asked for no limit (the audit's, an informer's from the store). */
-export const STORE_LIST_PAGE_SIZE = 10_000;
+/**
+ * A list that asks for everything (the audit's, an informer's from the store) is read from etcd in
+ * pages of about this many bytes, each at the first page's revision: a million pods in one range —
+ * or 10,000 full node ledgers, 100 MB — would not come back within a request's deadline. The first
+ * page is STORE_LIST_FIRST_PAGE objects; later ones are sized from the bytes per object seen so far.
+ */
+export const STORE_LIST_PAGE_BYTES = 8 * 2 ** 20;
+export const STORE_LIST_FIRST_PAGE = 500;
+/** etcd 3.4 walks its whole index from the page's first key to count what remains: not too many pages. */
+const STORE_LIST_MAX_PAGE = 50_000;
 
 /** How long a read or watch waits for this server to reach a resourceVersion ahead of it. */
 const TOO_LARGE_WAIT_MS = 3_000;
@@ -165,7 +173,8 @@ export class ResourceStore {
   private readonly onCreateWait: ((outcome: 'waited' | 'refused') => void) | undefined;
   private readonly cacheLagWaitMs: number;
   private readonly writeEncoder: WriteEncoder | undefined;
-  private readonly listPageSize: number;
+  private readonly listPageBytes: number;
+  private readonly listFirstPage: number;
 
   constructor(
     readonly store: Store,
@@ -184,11 +193,13 @@ export class ResourceStore {
       onCreateWait?: (outcome: 'waited' | 'refused') => void;
       /** How this server's writes are encoded, when not by serialising each object whole. */
       writeEncoder?: WriteEncoder;
-      /** Objects per store read of a list that asked for no limit (STORE_LIST_PAGE_SIZE). */
-      listPageSize?: number;
+      /** Bytes per store read of a list that asked for no limit (STORE_LIST_PAGE_BYTES), and objects in the first. */
+      listPageBytes?: number;
+      listFirstPage?: number;
     },
   ) {
-    this.listPageSize = opts.listPageSize ?? STORE_LIST_PAGE_SIZE;
+    this.listPageBytes = opts.listPageBytes ?? STORE_LIST_PAGE_BYTES;
+    this.listFirstPage = opts.listFirstPage ?? STORE_LIST_FIRST_PAGE;
     this.writeEncoder = opts.writeEncoder;
     this.ttlSeconds = opts.ttlSeconds;
     this.onCreateWait = opts.onCreateWait;
@@ -448,9 +459,10 @@ export class ResourceStore {
     }
 
     const items: KubeObject[] = [];
-    // Read in pages even when the client asked for everything, each at the first page's revision:
-    // a million pods in one etcd range would not come back within a request's deadline.
-    const pageSize = limit > 0 ? Math.max(limit, 50) : this.listPageSize;
+    // Pages even when the client asked for everything (STORE_LIST_PAGE_BYTES), all at one revision.
+    let pageSize = limit > 0 ? Math.max(limit, 50) : this.listFirstPage;
+    let readObjects = 0;
+    let readBytes = 0;
     for (;;) {
       let page;
       try {
@@ -468,6 +480,12 @@ export class ResourceStore {
         throw err;
       }
       revision = page.revision;
+      if (limit === 0) {
+        readObjects += page.items.length;
+        for (const sv of page.items) readBytes += sv.value.length;
+        const perObject = readObjects > 0 ? Math.max(1, readBytes / readObjects) : 1;
+        pageSize = Math.min(STORE_LIST_MAX_PAGE, Math.max(this.listFirstPage, Math.floor(this.listPageBytes / perObject)));
+      }
       for (let i = 0; i < page.items.length; i++) {
         const sv = page.items[i]!;
         const obj = this.fromStored(sv);

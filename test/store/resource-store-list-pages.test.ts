@@ -1,6 +1,6 @@
-// A list that asks for everything is read from etcd in pages (a million pods in one range would not
-// come back within a request's deadline), and every page at the first one's revision: writes that
-// land between the pages are not in it, objects they delete still are.
+// A list that asks for everything is read from etcd in pages of about so many bytes (a million pods
+// in one range would not come back within a request's deadline), and every page at the first one's
+// revision: writes that land between the pages are not in it, objects they delete still are.
 import { expect } from 'chai';
 import { EtcdStore } from '../../apiserver/storage/etcd.js';
 import type { ListOptions, ListResult } from '../../apiserver/storage/store.js';
@@ -35,10 +35,16 @@ describe('resource store: a list without a limit, read in pages (etcd)', functio
   this.timeout(20_000);
   let store: PagedStore;
   let objects: ResourceStore;
+  /** Every test object is stored in this many bytes (equal-length names and data). */
+  let size: number;
 
   beforeEach(async () => {
     store = new PagedStore({ endpoints: etcdEndpoints(), prefix: randomPrefix() });
-    objects = new ResourceStore(store, id, createLogger('test', 'error'), { watchCacheCapacity: 100, listPageSize: 10 });
+    const plain = new ResourceStore(store, id, createLogger('test', 'error'), { watchCacheCapacity: 100 });
+    size = plain.encode(thing('t00')).length;
+    plain.cache.stop();
+    // A first page of 5 objects, then pages of 8 objects' bytes (and a little).
+    objects = new ResourceStore(store, id, createLogger('test', 'error'), { watchCacheCapacity: 100, listFirstPage: 5, listPageBytes: 8 * size + 3 });
   });
   afterEach(async () => {
     objects.cache.stop();
@@ -57,12 +63,12 @@ describe('resource store: a list without a limit, read in pages (etcd)', functio
     const list = await objects.list({});
     expect(list.items.map((o) => o.metadata.name)).to.deep.equal(names);
     expect(list.continueToken).to.equal(undefined);
-    expect(store.reads.map((r) => [r.limit, r.items])).to.deep.equal([[10, 10], [10, 10], [10, 5]]);
+    expect(store.reads.map((r) => [r.limit, r.items])).to.deep.equal([[5, 5], [8, 8], [8, 8], [8, 4]]);
     const first = store.reads[0]!;
     expect(first.revision).to.equal(undefined); // the latest, then pinned
     const pinned = store.reads[1]!.revision;
     expect(pinned).to.be.a('number');
-    expect(store.reads[2]!.revision).to.equal(pinned);
+    for (const later of store.reads.slice(2)) expect(later.revision).to.equal(pinned);
     expect(list.resourceVersion).to.equal(String(versionAfter(pinned!)));
 
     // The next list sees the writes.
