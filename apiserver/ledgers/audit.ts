@@ -65,6 +65,9 @@ export function installAudit(
       const user = exchangeOf(res).user;
       if (!user) throw new UnauthorizedError('Unauthorized');
       d.authorize(user, { verb: 'list', group: 'scheduling.cell.dev', resource: 'nodeallocations' });
+      // Not cut at the request deadline: it reads every pod at one revision, which at a million pods
+      // takes minutes on a small machine (each page of the read has its own store deadline).
+      exchangeOf(res).longRunning = true;
       const rvText = typeof req.query.resourceVersion === 'string' ? req.query.resourceVersion : undefined;
       const revision = rvText !== undefined ? revisionOf(parseResourceVersion(rvText)) : undefined;
       res.json(await auditAt(d.store, d.resources, kinds, revision));
