@@ -20,7 +20,8 @@ class SlowListStore extends EtcdStore {
   override async list(prefix: string, opts?: ListOptions): Promise<ListResult> {
     if (this.slow) {
       this.lists++;
-      await new Promise((r) => setTimeout(r, REQUEST_TIMEOUT_MS + 100));
+      // Well past the deadline, so that a late deadline sweep on a busy machine still comes first.
+      await new Promise((r) => setTimeout(r, REQUEST_TIMEOUT_MS + 1_500));
     }
     return super.list(prefix, opts);
   }
