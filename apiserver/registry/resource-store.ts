@@ -147,7 +147,6 @@ export function parseResourceVersion(rv: string, what = 'resourceVersion'): numb
   return Number(rv);
 }
 
-/** An object as a guarded write depends on it: the object and the etcd revision it was written at. */
 /**
  * A resource's own way to make the stored string of an object it writes: the same JSON as
  * serialising it (without its resourceVersion), made faster from what the encoder remembers of
@@ -157,6 +156,7 @@ export interface WriteEncoder {
   encode(key: string, obj: KubeObject): string;
 }
 
+/** An object as a guarded write depends on it: the object and the etcd revision it was written at. */
 export interface Held {
   obj: KubeObject;
   modRevision: number;
