@@ -36,7 +36,13 @@
 // cell-apiserver flags, e.g. "--etcd-group-commit=2"), BENCH_FOLLOWERS (0; more = extra API server
 // replicas on the same prefix that receive no request at all, their CPU reported on its own: what
 // a replica pays just to follow the store), BENCH_FOLLOWER_NODE_ARGS (node flags for those only,
-// e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof-follow`; BENCH_SERVER_NODE_ARGS otherwise).
+// e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof-follow`; BENCH_SERVER_NODE_ARGS otherwise),
+// BENCH_CREATE_VIA=jobs (the pods are made by Jobs instead of one POST each: P / BENCH_JOB_PODS
+// Jobs of BENCH_JOB_PODS (1000) pods, completions = parallelism, created 16 at a time, each naming
+// one of the two schedulers; cell-controller-manager runs the job controller alone
+// (--concurrent-job-syncs=BENCH_JOB_SYNCS, 5), with BENCH_MANAGER_NODE_ARGS (BENCH_SCHEDULER_NODE_ARGS
+// otherwise); latency is then from its Job's create to the pod's bound event, and create/s is the
+// rate the bench's watch saw the pods appear. Not with BENCH_OPEN_LOOP, whose arrivals are single pods).
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -44,6 +50,7 @@ import { Etcd3 } from 'etcd3';
 import { startApiServerProcess, type ApiServerProcess } from '../test/clients/apiserver-process.js';
 import { freePort } from '../test/harness/ports.js';
 import { metricValue, startSchedulerProcess, type SchedulerProcess } from '../test/schedulers/scheduler-process.js';
+import { startControllerManagerProcess, type ControllerManagerProcess } from '../test/controllers/helpers.js';
 import { rawCasRate } from './etcd-baseline.js';
 import { formatTable, percentile, perSecond } from './measure.js';
 import { AuditReportSchema } from '../shared/api/audit.js';
@@ -77,23 +84,47 @@ const OPEN_LOOP = (process.env.BENCH_OPEN_LOOP ?? '').split(',').filter(Boolean)
   return x;
 });
 const OPEN_LOOP_SECONDS = Number(process.env.BENCH_OPEN_LOOP_SECONDS ?? 20);
+const CREATE_VIA = process.env.BENCH_CREATE_VIA ?? 'pods';
+if (CREATE_VIA !== 'pods' && CREATE_VIA !== 'jobs') throw new Error(`bad BENCH_CREATE_VIA "${CREATE_VIA}" (want pods or jobs)`);
+const VIA_JOBS = CREATE_VIA === 'jobs';
+if (VIA_JOBS && OPEN_LOOP.length > 0) throw new Error('BENCH_OPEN_LOOP offers single pods: it does not go with BENCH_CREATE_VIA=jobs');
+const JOB_PODS = Number(process.env.BENCH_JOB_PODS ?? 1000);
+if (!(Number.isInteger(JOB_PODS) && JOB_PODS > 0)) throw new Error(`bad BENCH_JOB_PODS "${process.env.BENCH_JOB_PODS}" (want a positive integer)`);
+const JOB_SYNCS = Number(process.env.BENCH_JOB_SYNCS ?? 5);
+const MANAGER_NODE_ARGS = process.env.BENCH_MANAGER_NODE_ARGS !== undefined ? process.env.BENCH_MANAGER_NODE_ARGS.split(' ').filter(Boolean) : SCHEDULER_NODE_ARGS;
 const NAMESPACE = 'bench';
 /** The 2-core target: bound/s at 1,000 nodes at least the raw get+CAS rate of 64 workers. */
 const TARGET_RATIO_1000 = 1.0;
 /** Kubernetes' scheduler_perf reaches about 500 pods/s at 5,000 nodes (on 36 cores). */
 const TARGET_RATE_5000 = 500;
 
-function podObject(i: number, schedulerName: string) {
+function podSpec(schedulerName: string) {
   return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: `pod-${i}`, labels: { app: 'bench' } },
-    spec: {
-      schedulerName,
-      restartPolicy: 'Never',
-      containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'], resources: { requests: { cpu: '100m', memory: '128Mi' } } }],
-    },
+    schedulerName,
+    restartPolicy: 'Never',
+    containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'], resources: { requests: { cpu: '100m', memory: '128Mi' } } }],
   };
+}
+
+function podObject(i: number, schedulerName: string) {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: `pod-${i}`, labels: { app: 'bench' } }, spec: podSpec(schedulerName) };
+}
+
+/** Job `job-j`, whose pods (`job-j-xxxxx`, made by the job controller) are the bench's pods. */
+function jobObject(j: number, pods: number, schedulerName: string) {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: `job-${j}` },
+    spec: { completions: pods, parallelism: pods, template: { metadata: { labels: { app: 'bench' } }, spec: podSpec(schedulerName) } },
+  };
+}
+
+/** When the request that made pod `name` was sent: its own POST, or its Job's. */
+function sentAtOf(name: string, podSentAt: Float64Array, jobSentAt: Float64Array): number | undefined {
+  if (name.startsWith('pod-')) return podSentAt[Number(name.slice('pod-'.length))];
+  const match = /^job-(\d+)-/.exec(name);
+  return match ? jobSentAt[Number(match[1])] : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -101,6 +132,9 @@ function podObject(i: number, schedulerName: string) {
 
 class BoundWatcher {
   readonly boundAt = new Map<string, number>();
+  /** Pods seen created (ADDED: once each, a resumed watch starting after the last event it had), and when the last one was. */
+  added = 0;
+  lastAddedAt = 0;
   private req: http.ClientRequest | undefined;
   private leftover = '';
   private waiters: (() => void)[] = [];
@@ -168,7 +202,12 @@ class BoundWatcher {
       }
       if (ev.object.metadata?.resourceVersion) this.lastResourceVersion = ev.object.metadata.resourceVersion;
       const name = ev.object.metadata?.name;
-      if (name && ev.object.spec?.nodeName && !this.boundAt.has(name)) this.boundAt.set(name, now);
+      if (name === undefined) continue;
+      if (ev.type === 'ADDED') {
+        this.added++;
+        this.lastAddedAt = now;
+      }
+      if (ev.object.spec?.nodeName && !this.boundAt.has(name)) this.boundAt.set(name, now);
     }
     this.wake();
   }
@@ -228,7 +267,7 @@ interface ScenarioResult {
   setupSeconds: number;
   schedulers: SchedulerRow[];
   /** CPU seconds each process used between the first create and the last bound pod. */
-  cpu: { etcd: number; apiserver: number; followers: number; schedulers: number[]; bench: number; elapsed: number };
+  cpu: { etcd: number; apiserver: number; followers: number; schedulers: number[]; manager: number; bench: number; elapsed: number };
   /** Group commit over the run, all serving replicas: transactions and the etcd requests that carried them. */
   groupCommit: { txns: number; requests: number };
   auditOk: boolean;
@@ -264,6 +303,9 @@ interface MemoryFigures {
   apiserverHeapGrowth: number;
   schedulerPeak: number;
   schedulerHeap: number;
+  /** The controller manager's (BENCH_CREATE_VIA=jobs; NaN otherwise). */
+  managerPeak: number;
+  managerHeap: number;
   benchPeak: number;
   /** The most watch events etcd held at once for watchers slower than its writes (sampled each second). */
   etcdPendingPeak: number;
@@ -322,6 +364,7 @@ async function etcdCountsNow(): Promise<EtcdCounts> {
 async function measureMemory(
   servers: ApiServerProcess[],
   schedulers: SchedulerProcess[],
+  manager: ControllerManagerProcess | undefined,
   pods: number,
   serverAfterSetup: { rss: number; heap: number },
   etcdSampled: { pending: number; heap: number },
@@ -353,6 +396,8 @@ async function measureMemory(
       apiserverHeapGrowth: heaps[0]! - serverAfterSetup.heap,
       schedulerPeak: Math.max(...schedulers.map((s) => residentBytes(s.child.pid).peak)),
       schedulerHeap: Math.max(...schedulerTexts.map((t) => metricValue(t, 'nodejs_heap_size_used_bytes'))),
+      managerPeak: manager ? residentBytes(manager.child.pid).peak : NaN,
+      managerHeap: manager ? await heapUsed(manager.url) : NaN,
       benchPeak: residentBytes(process.pid).peak,
       etcdPendingPeak: etcdSampled.pending,
       etcdHeapPeak: etcdSampled.heap,
@@ -374,6 +419,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
   /** Replicas that only follow the store: no request is ever sent to them. */
   const followers: ApiServerProcess[] = [];
   const schedulers: SchedulerProcess[] = [];
+  let manager: ControllerManagerProcess | undefined;
   const watcher = new BoundWatcher();
   try {
     // Replicas of the API server share the etcd prefix (DESIGN §7); each has its own watch cache.
@@ -409,6 +455,13 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     for (const [i, name] of names.entries()) {
       schedulers.push(await startSchedulerProcess({ server: servers[i % servers.length]!.url, name, args: SCHEDULER_ARGS, nodeArgs: SCHEDULER_NODE_ARGS }));
     }
+    if (VIA_JOBS) {
+      manager = await startControllerManagerProcess({
+        server: servers[0]!.url,
+        nodeArgs: MANAGER_NODE_ARGS,
+        args: ['--controllers=job', '--leader-elect=false', `--concurrent-job-syncs=${JOB_SYNCS}`],
+      });
+    }
 
     // The CAS baseline on the same etcd, before the run (and again after it).
     const casBefore = await measureCas();
@@ -418,7 +471,9 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     const setupSeconds = (performance.now() - setup0) / 1000;
     const serverAfterSetup = { rss: residentBytes(servers[0]!.child.pid).now, heap: await heapUsed(servers[0]!.url) };
 
-    const sentAt = new Float64Array(pods);
+    const sentAt = new Float64Array(VIA_JOBS ? 0 : pods);
+    const jobs = VIA_JOBS ? Math.ceil(pods / JOB_PODS) : 0;
+    const jobSentAt = new Float64Array(jobs);
     const etcd = etcdPid(endpoints[0]!);
     const groupCommit0 = await groupCommitCounts(servers);
     const cpu0 = {
@@ -426,6 +481,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       apiserver: servers.reduce((sum, sv) => sum + cpuSec(sv.child.pid), 0),
       followers: followers.reduce((sum, sv) => sum + cpuSec(sv.child.pid), 0),
       schedulers: schedulers.map((s) => cpuSec(s.child.pid)),
+      manager: cpuSec(manager?.child.pid),
       bench: process.cpuUsage(),
     };
     const t0 = performance.now();
@@ -449,19 +505,32 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
             const q = texts.map((t) => ['active', 'backoff', 'unschedulable', 'inflight'].map((k) => metricValue(t, 'scheduler_pending_pods', { queue: k })).join('/'));
             const b = texts.map((t) => metricValue(t, 'cell_scheduler_bound_pods_total'));
             const c = texts.map((t) => ['insufficient', 'allocation-changed', 'pod-taken', 'pod-changed'].map((k) => metricValue(t, 'cell_scheduler_conflicts_total', { reason: k })).join('/'));
-            console.error(`trace conflicts(ins/alloc/taken/changed)=${c.join(' ')} t=${((performance.now() - t0) / 1000).toFixed(1)}s created=${created} seenBound=${watcher.boundAt.size} schedBound=${b.join('+')} queues(a/b/u/f)=${q.join(' ')}`);
+            console.error(`trace conflicts(ins/alloc/taken/changed)=${c.join(' ')} t=${((performance.now() - t0) / 1000).toFixed(1)}s created=${VIA_JOBS ? watcher.added : created} seenBound=${watcher.boundAt.size} schedBound=${b.join('+')} queues(a/b/u/f)=${q.join(' ')}`);
           });
         }, 2000)
       : undefined;
-    await pool(pods, CONCURRENCY, async (i) => {
-      sentAt[i] = performance.now();
-      await postCreated(agent, bases[i % bases.length]!, `/api/v1/namespaces/${NAMESPACE}/pods`, podObject(i, names[i % names.length]!));
-      created++;
-    });
-    const createdAt = performance.now();
-    if (!(await watcher.waitFor(pods, 120_000))) {
-      console.error(`bench:e2e: only ${watcher.boundAt.size}/${pods} pods seen bound after 120 s`);
+    if (VIA_JOBS) {
+      await pool(jobs, 16, async (j) => {
+        jobSentAt[j] = performance.now();
+        const jobPods = Math.min(JOB_PODS, pods - j * JOB_PODS);
+        await postCreated(agent, bases[j % bases.length]!, `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`, jobObject(j, jobPods, names[j % names.length]!));
+        created += jobPods;
+      });
+    } else {
+      await pool(pods, CONCURRENCY, async (i) => {
+        sentAt[i] = performance.now();
+        await postCreated(agent, bases[i % bases.length]!, `/api/v1/namespaces/${NAMESPACE}/pods`, podObject(i, names[i % names.length]!));
+        created++;
+      });
     }
+    const createdAt = performance.now();
+    // Jobs' pods are still being made when the Jobs' creates return: wait while pods keep binding.
+    for (let before = -1; watcher.boundAt.size < pods && watcher.boundAt.size > before; ) {
+      before = watcher.boundAt.size;
+      if (await watcher.waitFor(pods, 120_000)) break;
+      if (!VIA_JOBS) break;
+    }
+    if (watcher.boundAt.size < pods) console.error(`bench:e2e: only ${watcher.boundAt.size}/${pods} pods seen bound, none more in the last 120 s`);
     if (sampler) clearInterval(sampler);
     const benchCpu = process.cpuUsage(cpu0.bench);
     const cpu = {
@@ -469,6 +538,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       apiserver: servers.reduce((sum, sv) => sum + cpuSec(sv.child.pid), 0) - cpu0.apiserver,
       followers: followers.reduce((sum, sv) => sum + cpuSec(sv.child.pid), 0) - cpu0.followers,
       schedulers: schedulers.map((s, i) => cpuSec(s.child.pid) - cpu0.schedulers[i]!),
+      manager: cpuSec(manager?.child.pid) - cpu0.manager,
       bench: (benchCpu.user + benchCpu.system) / 1e6,
       elapsed: (performance.now() - t0) / 1000,
     };
@@ -476,8 +546,8 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     let lastBound = t0;
     const latencies: number[] = [];
     for (const [name, at] of watcher.boundAt) {
-      const i = Number(name.slice('pod-'.length));
-      latencies.push(at - sentAt[i]!);
+      const sent = sentAtOf(name, sentAt, jobSentAt);
+      if (sent !== undefined) latencies.push(at - sent);
       if (at > lastBound) lastBound = at;
     }
     latencies.sort((a, b) => a - b);
@@ -541,7 +611,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
 
     const audit = AuditReportSchema.parse(JSON.parse(expectStatus(await request(agent, base, 'GET', '/audit'), 200, 'audit').body.toString('utf8')));
     clearInterval(etcdSampler);
-    const memory = await measureMemory(servers, schedulers, total, serverAfterSetup, etcdSampled, etcdCounts0);
+    const memory = await measureMemory(servers, schedulers, manager, total, serverAfterSetup, etcdSampled, etcdCounts0);
     const casAfter = await measureCas();
     return {
       nodes,
@@ -549,7 +619,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       bound,
       casRate: (casBefore + casAfter) / 2,
       casRange: [casBefore, casAfter],
-      createRate: perSecond(pods, createdAt - t0),
+      createRate: VIA_JOBS ? perSecond(watcher.added, watcher.lastAddedAt - t0) : perSecond(pods, createdAt - t0),
       boundRate,
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
@@ -566,6 +636,10 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
   } finally {
     watcher.close();
     agent.destroy();
+    if (manager) {
+      const code = await manager.stop('SIGTERM', 10_000);
+      if (code !== 0) console.error(`note: the controller manager did not exit cleanly on SIGTERM (exit ${code})\n${manager.output().slice(-2000)}`);
+    }
     for (const s of schedulers) {
       const code = await s.stop('SIGTERM', 10_000);
       if (code !== 0) console.error(`note: ${s.name} did not exit cleanly on SIGTERM (exit ${code})\n${s.output().slice(-2000)}`);
@@ -587,7 +661,7 @@ for (const s of SCENARIOS) {
 console.log(`\ncell end-to-end scheduling — etcd ${endpoints.join(',')} (fsync ${process.env.CELL_ETCD_FSYNC === '1' ? 'on' : 'OFF'}), ` +
   `${API_SERVERS === 1 ? 'API server' : `${API_SERVERS} API servers`} + 2 schedulers as child processes (${SAME_NAME ? 'one name, active-active' : 'two names splitting the pods'}` +
   `${SCHEDULER_ARGS.length > 0 ? `, ${SCHEDULER_ARGS.join(' ')}` : ''}), ` +
-  `${CONCURRENCY} creates in flight\n`);
+  `${VIA_JOBS ? `pods made by Jobs of ${fmt(JOB_PODS)} (job controller in cell-controller-manager, --concurrent-job-syncs=${JOB_SYNCS}; latency from the Job's create)` : `${CONCURRENCY} creates in flight`}\n`);
 console.log(
   formatTable(
     ['nodes', 'pods', 'bound', 'create/s', 'bound/s', 'p50 ms', 'p99 ms', 'etcd CAS/s (before/after)', 'bound/CAS', 'audit'],
@@ -631,8 +705,8 @@ console.log(
 console.log('\nCPU seconds used from the first create to the last bound pod (2 cores = 2 CPU-seconds per second):\n');
 console.log(
   formatTable(
-    ['nodes', 'wall s', 'etcd', API_SERVERS === 1 ? 'apiserver' : 'apiservers', 'schedulers', 'bench (load + watch)'],
-    results.map((r) => [fmt(r.nodes), fmt(r.cpu.elapsed, 1), fmt(r.cpu.etcd, 1), fmt(r.cpu.apiserver, 1), r.cpu.schedulers.map((c) => fmt(c, 1)).join(' + '), fmt(r.cpu.bench, 1)]),
+    ['nodes', 'wall s', 'etcd', API_SERVERS === 1 ? 'apiserver' : 'apiservers', 'schedulers', ...(VIA_JOBS ? ['controller manager'] : []), 'bench (load + watch)'],
+    results.map((r) => [fmt(r.nodes), fmt(r.cpu.elapsed, 1), fmt(r.cpu.etcd, 1), fmt(r.cpu.apiserver, 1), r.cpu.schedulers.map((c) => fmt(c, 1)).join(' + '), ...(VIA_JOBS ? [fmt(r.cpu.manager, 1)] : []), fmt(r.cpu.bench, 1)]),
   ),
 );
 for (const r of results) {
@@ -655,10 +729,10 @@ const mib = (b: number) => fmt(b / 2 ** 20);
 console.log('\nmemory at the end of each scenario (MiB: peak resident, V8 heap in use; etcd\'s database after compacting its history; B/pod: over every pod created, the API server\'s growth from the end of setup):\n');
 console.log(
   formatTable(
-    ['nodes', 'pods', 'etcd peak', 'etcd Go heap peak', 'etcd db (in use)', 'etcd B/pod', 'apiserver peak', 'heap', 'apiserver B/pod: RSS', 'heap', 'scheduler peak', 'heap', 'bench peak'],
+    ['nodes', 'pods', 'etcd peak', 'etcd Go heap peak', 'etcd db (in use)', 'etcd B/pod', 'apiserver peak', 'heap', 'apiserver B/pod: RSS', 'heap', 'scheduler peak', 'heap', ...(VIA_JOBS ? ['manager peak', 'heap'] : []), 'bench peak'],
     results.map((r) => {
       const m = r.memory;
-      return [fmt(r.nodes), fmt(m.pods), mib(m.etcdPeak), mib(m.etcdHeapPeak), `${mib(m.etcdDbSize)} (${mib(m.etcdDbInUse)})`, fmt(m.etcdDbInUse / m.pods), mib(m.apiserverPeak), mib(m.apiserverHeap), fmt(m.apiserverGrowth / m.pods), fmt(m.apiserverHeapGrowth / m.pods), mib(m.schedulerPeak), mib(m.schedulerHeap), mib(m.benchPeak)];
+      return [fmt(r.nodes), fmt(m.pods), mib(m.etcdPeak), mib(m.etcdHeapPeak), `${mib(m.etcdDbSize)} (${mib(m.etcdDbInUse)})`, fmt(m.etcdDbInUse / m.pods), mib(m.apiserverPeak), mib(m.apiserverHeap), fmt(m.apiserverGrowth / m.pods), fmt(m.apiserverHeapGrowth / m.pods), mib(m.schedulerPeak), mib(m.schedulerHeap), ...(VIA_JOBS ? [mib(m.managerPeak), mib(m.managerHeap)] : []), mib(m.benchPeak)];
     }),
   ),
 );

@@ -86,6 +86,25 @@ export const PRESETS: Record<string, BenchPreset> = {
       BENCH_SCHEDULER_NODE_ARGS: '--max-old-space-size=16384',
     },
   },
+  // C1M again with the pods made by the job controller: 1,000 Jobs of 1,000 (DESIGN §8's workloads).
+  'c1m-jobs-16core': {
+    script: 'e2e',
+    about: 'C1M through Jobs: 10,000 nodes, 1,000 Jobs × 1,000 pods made by the job controller, otherwise as c1m-16core',
+    env: {
+      BENCH_SCENARIOS: '10000x1000000',
+      BENCH_CREATE_VIA: 'jobs',
+      BENCH_JOB_PODS: '1000',
+      BENCH_SERVER_ARGS: '--compaction-interval=1m',
+      CELL_ETCD_ARGS: `--quota-backend-bytes=${8 * 1024 ** 3} --snapshot-count=10000`,
+      BENCH_SERVER_NODE_ARGS: '--max-old-space-size=16384',
+      BENCH_SCHEDULER_NODE_ARGS: '--max-old-space-size=16384',
+    },
+  },
+  'c1m-jobs-2core': {
+    script: 'e2e',
+    about: 'C1M through Jobs scaled to a small machine: 1,000 nodes, 100 Jobs × 1,000 pods, compacted every minute',
+    env: { BENCH_SCENARIOS: '1000x100000', BENCH_CREATE_VIA: 'jobs', BENCH_JOB_PODS: '1000', BENCH_SERVER_ARGS: '--compaction-interval=1m' },
+  },
   'c1m-2core': {
     script: 'e2e',
     about: 'C1M scaled to a small machine: 1,000 nodes × 100,000 pods, compacted every minute',

@@ -72,10 +72,10 @@ export interface ControllerManagerProcess {
 }
 
 /** The real process (`node --import tsx controllers/main.ts`, or dist/ with fromDist), once /healthz answers. */
-export async function startControllerManagerProcess(o: { server: string; args?: string[]; fromDist?: boolean; logLevel?: string; env?: NodeJS.ProcessEnv }): Promise<ControllerManagerProcess> {
+export async function startControllerManagerProcess(o: { server: string; args?: string[]; nodeArgs?: string[]; fromDist?: boolean; logLevel?: string; env?: NodeJS.ProcessEnv }): Promise<ControllerManagerProcess> {
   const port = await freePort();
   const args = [
-    ...programArgs('controllers', [], o.fromDist ? 'dist' : undefined),
+    ...programArgs('controllers', o.nodeArgs ?? [], o.fromDist ? 'dist' : undefined),
     `--server=${o.server}`,
     `--port=${port}`,
     `--log-level=${o.logLevel ?? 'warn'}`,
