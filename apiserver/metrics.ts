@@ -80,6 +80,34 @@ export class ApiServerMetrics {
     registers: [this.registry],
   });
 
+  /** Where the watch caches' figures come from, read at scrape time. */
+  private caches: (() => Iterable<{ resource: string; lag: number; revision: number }>) | undefined;
+  readonly watchCacheLag = new Gauge({
+    name: 'cell_apiserver_watch_cache_lag_commits',
+    help: "This server's commits a resource's watch cache has not applied yet (creates wait past --max-watch-cache-lag).",
+    labelNames: ['resource'] as const,
+    registers: [this.registry],
+    collect: () => this.collectCaches(),
+  });
+  readonly watchCacheRevision = new Gauge({
+    name: 'cell_apiserver_watch_cache_revision',
+    help: "The etcd revision a resource's watch cache has applied: it moves with the resource's own events, so behind etcd's revision by what its watch has yet to read, or by other resources' writes since its last one.",
+    labelNames: ['resource'] as const,
+    registers: [this.registry],
+  });
+
+  /** Report the watch caches' lag and revision on /metrics. */
+  trackCaches(source: () => Iterable<{ resource: string; lag: number; revision: number }>): void {
+    this.caches = source;
+  }
+
+  private collectCaches(): void {
+    for (const c of this.caches?.() ?? []) {
+      this.watchCacheLag.set({ resource: c.resource }, c.lag);
+      this.watchCacheRevision.set({ resource: c.resource }, c.revision);
+    }
+  }
+
   /** Where the etcd batching counters come from (the store), read at scrape time. */
   private batching: (() => BatchingStats | undefined) | undefined;
   private batchingSeen: BatchingStats = { txns: 0, txnCalls: 0, reads: 0, readCalls: 0 };

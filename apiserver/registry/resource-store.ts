@@ -215,6 +215,16 @@ export class ResourceStore {
     this.txns = new GuardedTransactions(store);
   }
 
+  /** This server's commits to the resource that its watch cache has not applied yet (what creates wait on). */
+  get cacheLag(): number {
+    return this.own.lag;
+  }
+
+  /** The etcd revision the resource's watch cache has applied everything up to. */
+  get cacheRevision(): number {
+    return this.cache.currentRevision;
+  }
+
   /** Register atomic side effects of writes to this resource (e.g. pods ↔ node allocations). */
   addWriteHook(hook: WriteHook): void {
     this.hooks.push(hook);

@@ -52,6 +52,9 @@ export function buildResourceTable(
     resources.set(d.def.resource, served);
     byGvr.set(`${d.def.group}/${d.def.version}/${d.def.resource}`, served);
   }
+  metrics.trackCaches(function* () {
+    for (const [resource, s] of resources) yield { resource, lag: s.rest.objects.cacheLag, revision: s.rest.objects.cacheRevision };
+  });
   return {
     resources,
     resolve: (group, version, resource) => byGvr.get(`${group}/${version}/${resource}`),

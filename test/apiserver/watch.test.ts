@@ -4,6 +4,7 @@
 import http from 'node:http';
 import { expect } from 'chai';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { revisionOf } from '../../apiserver/storage/resource-version.js';
 import {
   namespaceBody,
   podBody,
@@ -73,6 +74,15 @@ describe('apiserver watch (etcd)', function () {
   });
   after(async () => {
     await t?.close();
+  });
+
+  it("reports each watch cache's revision and this server's commits it has not applied on /metrics", async () => {
+    const created = await ok<Obj>('POST', '/api/v1/namespaces/w/pods', { body: podBody('metrics-probe') });
+    const revision = revisionOf(Number(created.metadata.resourceVersion));
+    await waitFor('the pods cache to apply the create', async () => (await metricValue(t.url, 'cell_apiserver_watch_cache_revision', { resource: 'pods' })) >= revision);
+    expect(await metricValue(t.url, 'cell_apiserver_watch_cache_lag_commits', { resource: 'pods' })).to.equal(0);
+    // Every resource has its own cache; one nobody wrote has applied nothing of this.
+    expect(await metricValue(t.url, 'cell_apiserver_watch_cache_revision', { resource: 'cronjobs' })).to.be.below(revision);
   });
 
   describe('1,000 changes from 8 concurrent writers', () => {

@@ -198,7 +198,10 @@ describe('resource store writes: compare-and-swap, hooks, own writes (etcd)', fu
     try {
       await lagged.cache.ready();
       store.hold();
+      const revisionBefore = lagged.cacheRevision;
       for (const name of ['a', 'b', 'c']) await lagged.create(thing(name, name));
+      expect(lagged.cacheLag).to.equal(3);
+      expect(lagged.cacheRevision).to.equal(revisionBefore);
       // Three commits the cache has not applied: the fourth write waits, unsent.
       let settled = false;
       const fourth = lagged.create(thing('d', 'd')).finally(() => (settled = true));
@@ -211,6 +214,8 @@ describe('resource store writes: compare-and-swap, hooks, own writes (etcd)', fu
 
       // A cache that applies nothing for the whole wait: 429, and nothing written.
       await until(() => lagged.cache.peek(lkey('d')) !== undefined, 'the cache to catch up');
+      expect(lagged.cacheLag).to.equal(0);
+      expect(lagged.cacheRevision).to.be.greaterThan(revisionBefore);
       store.hold();
       for (const name of ['e', 'f', 'g']) await lagged.create(thing(name, name));
       const refused = await rejection(lagged.create(thing('h', 'h')));
