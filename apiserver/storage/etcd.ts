@@ -117,6 +117,8 @@ export interface WatchRetryInfo {
 /** Requests go out already encoded (etcd-watch-codec.ts). */
 type WatchStream = ClientDuplexStream<Buffer, WatchResponseMessage>;
 const WATCH_METHOD = '/etcdserverpb.Watch/Watch';
+/** Bytes etcd may send on one connection (and one stream) ahead of what this process has read. */
+const FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
 const asIs = (b: Buffer) => b;
 type FaultPolicy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
 
@@ -612,6 +614,10 @@ export class EtcdStore implements Store {
       grpcOptions: {
         // Lists of many objects and catch-up watch responses exceed gRPC's 4 MiB default.
         'grpc.max_receive_message_length': 2 ** 31 - 1,
+        // HTTP/2 flow control: with the default 64 KiB window a watch stream carries at most 64 KiB
+        // per turn of a busy event loop, far less than the node ledgers' watch needs (~10 KiB per
+        // event at 100 pods a node): the backlog then waits in etcd, which holds it in memory.
+        'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
         // Detect a silently dead connection (no RST) while a call is open; etcd refuses pings
         // more often than every 5 s.
         'grpc.keepalive_time_ms': 10_000,
