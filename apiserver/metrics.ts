@@ -3,6 +3,15 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BatchingStats } from './storage/store.js';
 
+/** One resource's watch cache, as /metrics reports it. */
+export interface WatchCacheFigures {
+  resource: string;
+  /** This server's commits it has not applied. */
+  lag: number;
+  /** The etcd revision it has applied. */
+  revision: number;
+}
+
 export class ApiServerMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
@@ -81,7 +90,7 @@ export class ApiServerMetrics {
   });
 
   /** Where the watch caches' figures come from, read at scrape time. */
-  private caches: (() => Iterable<{ resource: string; lag: number; revision: number }>) | undefined;
+  private caches: (() => Iterable<WatchCacheFigures>) | undefined;
   readonly watchCacheLag = new Gauge({
     name: 'cell_apiserver_watch_cache_lag_commits',
     help: "This server's commits a resource's watch cache has not applied yet (creates wait past --max-watch-cache-lag).",
@@ -97,7 +106,7 @@ export class ApiServerMetrics {
   });
 
   /** Report the watch caches' lag and revision on /metrics. */
-  trackCaches(source: () => Iterable<{ resource: string; lag: number; revision: number }>): void {
+  trackCaches(source: () => Iterable<WatchCacheFigures>): void {
     this.caches = source;
   }
 
