@@ -530,7 +530,9 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       if (await watcher.waitFor(pods, 120_000)) break;
       if (!VIA_JOBS) break;
     }
-    if (watcher.boundAt.size < pods) console.error(`bench:e2e: only ${watcher.boundAt.size}/${pods} pods seen bound, none more in the last 120 s`);
+    if (watcher.boundAt.size < pods) {
+      console.error(`bench:e2e: only ${watcher.boundAt.size}/${pods} pods seen bound ${VIA_JOBS ? 'when 120 s passed without one more' : 'after 120 s'}`);
+    }
     if (sampler) clearInterval(sampler);
     const benchCpu = process.cpuUsage(cpu0.bench);
     const cpu = {
