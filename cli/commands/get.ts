@@ -268,7 +268,7 @@ async function watchTarget(cli: Cli, t: Target, format: OutputFormat, o: GetOpti
       }
     };
     await Promise.race([
-      cli.client.watch(refFor(info, namespace), { ...query, resourceVersion, allowWatchBookmarks: 'true' }, onEvent, signal, tableMode ? TABLE_ACCEPT : undefined),
+      cli.client.watch(refFor(info, namespace), { ...query, resourceVersion, allowWatchBookmarks: 'true' }, onEvent, signal, tableMode ? { accept: TABLE_ACCEPT } : {}),
       done,
     ]);
     // The stream ended (server timeout, restart) or history moved on: pick up where we were,

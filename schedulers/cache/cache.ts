@@ -12,6 +12,7 @@ import type { ApiClient } from '../../shared/client/http-client.js';
 import { Informer } from '../../shared/client/informer.js';
 import type { Logger } from '../../shared/logging.js';
 import type { ClusterEventKind, ClusterView, NodeCounts } from '../framework/plugin.js';
+import { parseLedgerWatchLine } from './ledger-line.js';
 import { FIT_STRIDE, NodeInfo } from './node-info.js';
 import { groupKeyOf, isTerminal, podInfoOf, podKey, type PodInfo } from './pod-info.js';
 
@@ -77,7 +78,12 @@ export class SchedulerCache implements ClusterView {
     // Finished pods hold nothing and never need scheduling: the server drops them from the watch.
     this.pods = new Informer<Pod>({ client, log, ref: { resource: 'pods' }, fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' });
     this.nodeInformer = new Informer<Node>({ client, log, ref: { resource: 'nodes' } });
-    this.allocations = new Informer<NodeAllocation>({ client, log, ref: { group: 'scheduling.cell.dev', version: 'v1alpha1', resource: 'nodeallocations' } });
+    this.allocations = new Informer<NodeAllocation>({
+      client,
+      log,
+      ref: { group: 'scheduling.cell.dev', version: 'v1alpha1', resource: 'nodeallocations' },
+      parseWatchLine: parseLedgerWatchLine,
+    });
     this.podGroups = new Informer<PodGroup>({ client, log, ref: { group: 'scheduling.x-k8s.io', version: 'v1alpha1', resource: 'podgroups' } });
     this.budgets = new Informer<PodDisruptionBudget>({ client, log, ref: { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets' } });
     this.budgets.addIndex(NAMESPACE_INDEX, (b) => [b.metadata.namespace ?? '']);

@@ -5,6 +5,7 @@
 // hands out the same room twice while its commits are in flight.
 import type { Node, Taint } from '../../shared/api/core.js';
 import type { HostPortUse, NodeAllocation } from '../../shared/api/scheduling.js';
+import { ledgerPods, type LedgerPodSet } from './ledger-line.js';
 import type { PodInfo } from './pod-info.js';
 import { ResourceVector } from './resources.js';
 
@@ -62,7 +63,7 @@ export class NodeInfo {
 
   private ledgerRequested = new ResourceVector();
   private ledgerPorts: HostPortUse[] = [];
-  private ledgerUids = new Set<string>();
+  private ledgerListed: LedgerPodSet = new Set<string>();
   private allocationRevision = 0;
   private ledgerAllocatable: ResourceVector | undefined;
   /** Pods the pod informer shows bound here (pods also holds assumed ones). */
@@ -123,13 +124,13 @@ export class NodeInfo {
     this.ledgerAllocatable = ResourceVector.parse(alloc.spec.allocatable);
     this.allocatable = this.ledgerAllocatable;
     this.ledgerPorts = alloc.spec.hostPorts;
-    this.ledgerUids = new Set(alloc.spec.pods.map((p) => p.uid));
+    this.ledgerListed = ledgerPods(alloc);
     this.allocationResourceVersion = alloc.metadata.resourceVersion;
     this.allocationRevision = Number(alloc.metadata.resourceVersion ?? 0);
     if (this.staleVersion !== undefined && this.staleVersion !== this.allocationResourceVersion) this.staleVersion = undefined;
     for (const [uid, a] of this.assumed) if (this.settled(uid, a)) this.assumed.delete(uid);
     for (const [uid, r] of this.releasing) {
-      if (!this.ledgerUids.has(uid) || this.allocationRevision >= r.revision) this.releasing.delete(uid);
+      if (!this.ledgerListed.has(uid) || this.allocationRevision >= r.revision) this.releasing.delete(uid);
     }
     this.recompute();
     return (
@@ -142,7 +143,7 @@ export class NodeInfo {
 
   /** The ledger accounts for an assumption: it lists the pod, or it is at or past the bind (and already released it). */
   private settled(uid: string, a: Assumption): boolean {
-    return this.ledgerUids.has(uid) || (a.boundRevision !== undefined && this.allocationRevision >= a.boundRevision);
+    return this.ledgerListed.has(uid) || (a.boundRevision !== undefined && this.allocationRevision >= a.boundRevision);
   }
 
   /** This scheduler decided to place `pod` here. */
@@ -209,7 +210,7 @@ export class NodeInfo {
     this.observed.delete(uid);
     this.pods.delete(uid);
     this.assumed.delete(uid);
-    if (pod && this.ledgerUids.has(uid) && revision > this.allocationRevision) this.releasing.set(uid, { pod, revision });
+    if (pod && this.ledgerListed.has(uid) && revision > this.allocationRevision) this.releasing.set(uid, { pod, revision });
     this.recompute();
   }
 

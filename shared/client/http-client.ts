@@ -65,6 +65,13 @@ export interface WatchEvent<T> {
   object: T;
 }
 
+export interface WatchOptions<T> {
+  /** e.g. the Table media type, so each event carries a Table row (`cellctl get -w`). */
+  accept?: string;
+  /** How one line of the stream becomes an event (default JSON.parse): a reader may skip what it never uses. */
+  parse?: (line: string) => WatchEvent<T>;
+}
+
 interface StatusLike {
   kind?: string;
   code?: number;
@@ -344,9 +351,9 @@ export class ApiClient {
     query: RequestOptions['query'],
     onEvent: (ev: WatchEvent<T>) => void,
     signal?: AbortSignal,
-    /** e.g. the Table media type, so each event carries a Table row (`cellctl get -w`). */
-    accept?: string,
+    options: WatchOptions<T> = {},
   ): Promise<void> {
+    const { accept, parse = JSON.parse as (line: string) => WatchEvent<T> } = options;
     let body: IncomingMessage;
     try {
       body = await this.openStream(this.url(resourceUrlPath(ref), { ...query, watch: 'true' }), this.headers(accept ? { accept } : {}), signal);
@@ -363,7 +370,7 @@ export class ApiClient {
         while (nl >= 0) {
           const line = buffer.slice(0, nl).trim();
           buffer = buffer.slice(nl + 1);
-          if (line !== '') onEvent(JSON.parse(line) as WatchEvent<T>);
+          if (line !== '') onEvent(parse(line));
           nl = buffer.indexOf('\n');
         }
       }

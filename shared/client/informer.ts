@@ -18,7 +18,7 @@ export interface InformerHandlers<T> {
   delete?(obj: T): void;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T> {
   client: ApiClient;
   /** What to watch (namespace optional: all namespaces when absent). */
   ref: ResourceRef;
@@ -27,6 +27,8 @@ export interface InformerOptions {
   log?: Logger;
   /** Page size of the initial list. */
   pageSize?: number;
+  /** How a watch line becomes an event (default JSON.parse); list pages are parsed whole. */
+  parseWatchLine?: (line: string) => WatchEvent<T>;
 }
 
 export function objectKey(obj: ObjectLike): string {
@@ -57,7 +59,7 @@ export class Informer<T extends ObjectLike> {
   /** Counts (re)lists, for tests and metrics. */
   relists = 0;
 
-  constructor(private readonly opts: InformerOptions) {
+  constructor(private readonly opts: InformerOptions<T>) {
     this.synced = new Promise((resolve) => (this.syncedResolve = resolve));
   }
 
@@ -253,6 +255,7 @@ export class Informer<T extends ObjectLike> {
           { ...this.query(), resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds },
           (ev) => this.apply(ev),
           this.abort.signal,
+          { parse: this.opts.parseWatchLine },
         );
         // A watch that ends at once (a proxy or server that accepts and closes) must not turn
         // this loop into a spin: only one that ran a while resets the back-off.

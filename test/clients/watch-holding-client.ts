@@ -1,7 +1,7 @@
 // An ApiClient whose watches of chosen resources can be held, as if that informer lagged: their
 // events queue from `hold` until `release`, then are delivered in order. For tests of what a
 // controller does when one of its caches runs behind another (or behind its own writes).
-import { ApiClient, type RequestOptions, type ResourceRef, type WatchEvent } from '../../shared/client/http-client.js';
+import { ApiClient, type RequestOptions, type ResourceRef, type WatchEvent, type WatchOptions } from '../../shared/client/http-client.js';
 
 export class WatchHoldingClient extends ApiClient {
   /** Per resource (e.g. `pods`), the deliveries waiting while it is held. */
@@ -24,7 +24,7 @@ export class WatchHoldingClient extends ApiClient {
     }
   }
 
-  override watch<T>(ref: ResourceRef, query: RequestOptions['query'], onEvent: (ev: WatchEvent<T>) => void, signal?: AbortSignal, accept?: string): Promise<void> {
+  override watch<T>(ref: ResourceRef, query: RequestOptions['query'], onEvent: (ev: WatchEvent<T>) => void, signal?: AbortSignal, options?: WatchOptions<T>): Promise<void> {
     return super.watch<T>(
       ref,
       query,
@@ -34,7 +34,7 @@ export class WatchHoldingClient extends ApiClient {
         else onEvent(ev);
       },
       signal,
-      accept,
+      options,
     );
   }
 }
