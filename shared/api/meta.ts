@@ -7,9 +7,18 @@ export const TimeSchema = z.iso.datetime({ offset: true });
 /** RFC 3339 with microseconds (metav1.MicroTime), used by Lease and Event.eventTime. */
 export const MicroTimeSchema = z.iso.datetime({ offset: true });
 
+/** The last second formatTime wrote, and how: a busy API server stamps thousands of objects within one. */
+let lastSecond = NaN;
+let lastFormatted = '';
+
 /** metav1.Time as Kubernetes serialises it: whole seconds, UTC. */
 export function formatTime(at: Date): string {
-  return at.toISOString().replace(/\.\d+Z$/, 'Z');
+  const second = Math.floor(at.getTime() / 1000);
+  if (second !== lastSecond) {
+    lastFormatted = at.toISOString().replace(/\.\d+Z$/, 'Z');
+    lastSecond = second;
+  }
+  return lastFormatted;
 }
 
 /** metav1.MicroTime as Kubernetes serialises it: exactly six fraction digits (Go clients require it). */

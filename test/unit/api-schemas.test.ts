@@ -364,6 +364,11 @@ describe('api schemas', () => {
       const at = new Date('2024-05-01T10:00:00.123Z');
       expect(formatTime(at)).to.equal('2024-05-01T10:00:00Z');
       expect(formatMicroTime(at)).to.equal('2024-05-01T10:00:00.123000Z');
+      // formatTime remembers the last second it wrote: each call still gets its own instant's.
+      const seen = ['10:00:00.999', '10:00:01.000', '10:00:01.500', '09:59:59.999', '10:00:01.001', '1969-12-31T23:59:59.500'].map((t) =>
+        formatTime(new Date(t.includes('T') ? `${t}Z` : `2024-05-01T${t}Z`)),
+      );
+      expect(seen).to.deep.equal(['2024-05-01T10:00:00Z', '2024-05-01T10:00:01Z', '2024-05-01T10:00:01Z', '2024-05-01T09:59:59Z', '2024-05-01T10:00:01Z', '1969-12-31T23:59:59Z']);
     });
   });
 });
