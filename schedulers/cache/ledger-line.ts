@@ -32,7 +32,9 @@ export function parseLedgerWatchLine(line: string): WatchEvent<NodeAllocation> {
   const listAt = at + PODS_KEY.length - 1;
   const text = line.slice(listAt, line.length - LINE_END.length + 1);
   // Entries must read `{"uid":"…"` for the uid search below; a list written otherwise is parsed.
-  if ((text !== '[]' && !text.startsWith('[{"uid":"')) || KEY_AFTER_ARRAY.test(text)) return JSON.parse(line) as WatchEvent<NodeAllocation>;
+  if (text !== '[]' && !text.startsWith('[{"uid":"')) return JSON.parse(line) as WatchEvent<NodeAllocation>;
+  // Only a text with an inner `]` can hold a key after an array (most ledgers have no host ports).
+  if (text.indexOf(']') < text.length - 1 && KEY_AFTER_ARRAY.test(text)) return JSON.parse(line) as WatchEvent<NodeAllocation>;
   let event: WatchEvent<NodeAllocation>;
   try {
     event = JSON.parse(`${line.slice(0, listAt)}[]}}}`) as WatchEvent<NodeAllocation>;
