@@ -30,7 +30,7 @@ export function parseLedgerWatchLine(line: string): WatchEvent<NodeAllocation> {
   const at = line.indexOf(PODS_KEY);
   if (at < 0 || !line.endsWith(LINE_END)) return JSON.parse(line) as WatchEvent<NodeAllocation>;
   const listAt = at + PODS_KEY.length - 1;
-  const text = line.slice(listAt, line.length - LINE_END.length + 1);
+  const text = detached(line.slice(listAt, line.length - LINE_END.length + 1));
   // Entries must read `{"uid":"…"` for the uid search below; a list written otherwise is parsed.
   if (text !== '[]' && !text.startsWith('[{"uid":"')) return JSON.parse(line) as WatchEvent<NodeAllocation>;
   // Only a text with an inner `]` can hold a key after an array (most ledgers have no host ports).
@@ -51,6 +51,16 @@ export function parseLedgerWatchLine(line: string): WatchEvent<NodeAllocation> {
   Object.defineProperty(spec, 'pods', { enumerable: true, configurable: false, get: () => (pods ??= JSON.parse(text) as AllocatedPod[]) });
   podListTexts.set(spec, text);
   return event;
+}
+
+/**
+ * `part` in a string of its own. A slice of a string keeps the whole string it was cut from alive,
+ * and a watch line is itself cut from the stream's read buffer (tens of KiB, many lines): a cached
+ * ledger would hold its buffer for as long as the node's ledger does not change. Prefixing makes a
+ * new string whose first read copies it flat; the slice of that one holds only that copy.
+ */
+function detached(part: string): string {
+  return ` ${part}`.slice(1);
 }
 
 /** Which pods a ledger lists, by uid. */

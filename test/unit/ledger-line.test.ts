@@ -2,6 +2,8 @@
 // JSON.parse of the line, and the pods it reports listed are exactly the ledger's. Lines laid out as
 // the API server writes them take the fast path (pod list kept as text); others are parsed whole.
 import { expect } from 'chai';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { NodeAllocation } from '../../shared/api/scheduling.js';
 import type { WatchEvent } from '../../shared/client/http-client.js';
 import { ledgerPods, parseLedgerWatchLine } from '../../schedulers/cache/ledger-line.js';
@@ -103,6 +105,25 @@ describe('ledger watch lines (schedulers/cache/ledger-line)', () => {
       for (const e of entries) expect(listed.has(e.uid)).to.equal(true);
       expect(listed.has(`${n}-${count}-0`)).to.equal(false);
     }
+  });
+
+  it('keeps a ledger without the read buffer its line was cut from', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const pods = Array.from({ length: 100 }, (_, i) => entry(`uid-${i}`));
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    // As the HTTP client reads a stream: each line is a slice of a buffer holding far more.
+    const kept = Array.from({ length: 200 }, (_, i) => {
+      const buffer = `${line(ledger(pods, { name: `n${i}` }))}\n${'x'.repeat(512 * 1024)}\n`;
+      buffer.indexOf('\n');
+      return parseLedgerWatchLine(buffer.slice(0, buffer.indexOf('\n')));
+    });
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    // 200 ledgers of ~9 KiB: a few MiB; holding each 512 KiB buffer would be 100 MiB.
+    expect(grown, `${(grown / 2 ** 20).toFixed(1)} MiB`).to.be.below(25 * 2 ** 20);
+    expect(ledgerPods(kept[199]!.object).has('uid-99')).to.equal(true);
   });
 
   it('indexes a ledger that did not come from a watch line', () => {
