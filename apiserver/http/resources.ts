@@ -18,6 +18,7 @@ import type { ApiServerMetrics } from '../metrics.js';
 import type { KubeObject } from '../registry/object.js';
 import { parseResourceVersion, type ListQuery } from '../registry/resource-store.js';
 import { responseJson } from '../registry/served-json.js';
+import type { ExactField } from '../registry/watcher-index.js';
 import { apiVersionOf, type DeleteOptions, type RestResource, type WriteOptions } from '../registry/rest.js';
 import { readObjectBody, readOptionalObjectBody, readPatchBody, RequestAbortedError } from './body.js';
 import type { ResourcePath } from './paths.js';
@@ -117,6 +118,16 @@ function parseSelection(query: URLSearchParams, served: ServedResource): Selecti
 function matcher(sel: Selection, served: ServedResource): ((obj: KubeObject) => boolean) | undefined {
   if (sel.labels.isEverything() && sel.fields.isEverything()) return undefined;
   return (obj) => sel.labels.matches(obj.metadata.labels ?? {}) && sel.fields.matchesBy((field) => served.fieldValue(obj, field));
+}
+
+/** Fields a watch is best filed under (watcher-index.ts): one value per node or per object. */
+const FILING_FIELDS = ['spec.nodeName', 'metadata.name'];
+
+/** A `field=value` requirement of the selector, for the watch cache to file the watcher under. */
+function exactField(sel: Selection, served: ServedResource): ExactField | undefined {
+  const equal = sel.fields.requirements.filter((r) => r.operator === '=');
+  const r = equal.find((q) => FILING_FIELDS.includes(q.field)) ?? equal[0];
+  return r && { field: r.field, value: r.value, valueOf: (obj) => served.fieldValue(obj, r.field) };
 }
 
 function deleteOptionsFrom(body: unknown, query: URLSearchParams): DeleteOptions {
@@ -382,7 +393,9 @@ export class ResourceRouter {
       ...(table ? { render: (obj: KubeObject) => toTable(resource, [obj], table, {}, false) } : {}),
       onClose: () => this.o.metrics.watchers.dec({ resource }),
     });
-    const stop = await served.rest.objects.watch(after, { keyPrefix: served.rest.objects.keyPrefix(ns), matches: m }, stream);
+    const exact = m ? exactField(sel, served) : undefined;
+    const filter = { keyPrefix: served.rest.objects.keyPrefix(ns), matches: m, ...(exact ? { exact } : {}) };
+    const stop = await served.rest.objects.watch(after, filter, stream);
     stream.attach(stop, timeout);
   }
 }

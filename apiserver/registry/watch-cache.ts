@@ -14,6 +14,7 @@ import type { KubeObject } from './object.js';
 import { sleepBackoff } from '../../shared/backoff.js';
 import { guardCached } from '../../shared/cache-mutation-guard.js';
 import type { StoredForm } from './served-json.js';
+import { WatcherIndex, type ExactField } from './watcher-index.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -95,6 +96,11 @@ export interface WatchFilter {
    * an object in or out of sight, and the object before a change is not decoded to find out.
    */
   matches?(obj: KubeObject): boolean;
+  /**
+   * A field `matches` requires to equal a value: the cache then offers the watcher only events of
+   * objects whose field had or has that value (watcher-index.ts). `matches` still decides.
+   */
+  exact?: ExactField;
 }
 
 interface Watcher {
@@ -225,7 +231,7 @@ export class WatchCache {
   private windowStart = 0;
   /** Highest etcd revision the cache reflects (whole: a revision's events arrive together). */
   private revision = 0;
-  private readonly watchers = new Set<Watcher>();
+  private readonly watchers = new WatcherIndex<Watcher>();
   /** Watchers served from store history (older than the window). */
   private readonly historyWatchers = new Set<Watcher>();
   private storeWatch: StoreWatch | undefined;
@@ -351,7 +357,7 @@ export class WatchCache {
     // Our own history position is gone: every watcher's position is suspect. End them with 410 so
     // clients re-list, and rebuild from a fresh list.
     this.log.warn('watch cache lost its store watch; re-listing', { prefix: this.prefix, error: err.message });
-    for (const w of this.watchers) this.end(w, new ExpiredError('the watch cache was re-initialised; please re-list'));
+    for (const w of this.watchers.all) this.end(w, new ExpiredError('the watch cache was re-initialised; please re-list'));
     this.readyPromise = this.initialise();
   }
 
@@ -418,13 +424,28 @@ export class WatchCache {
       }
       this.eventsHead = head;
     }
-    for (const w of this.watchers) {
-      for (const d of deliveries) {
-        if (d.ev.version <= w.afterVersion) continue;
-        if (!deliver(w, d)) {
-          this.dropSlow(w);
-          break;
-        }
+    for (const w of this.watchers.unfiled) this.deliverAll(w, deliveries);
+    if (!this.watchers.anyFiled) return;
+    // Filed watchers get the events their field values point to, each in order.
+    const routed = new Map<Watcher, Delivery[]>();
+    for (const d of deliveries) {
+      this.watchers.concerned(d.before(), d.after(), (w) => {
+        const mine = routed.get(w);
+        if (mine === undefined) routed.set(w, [d]);
+        else if (mine[mine.length - 1] !== d) mine.push(d);
+      });
+    }
+    for (const [w, mine] of routed) this.deliverAll(w, mine);
+  }
+
+  /** `deliveries` (in order) to `w`, from its starting point on; a watcher that cannot keep up is dropped. */
+  private deliverAll(w: Watcher, deliveries: readonly Delivery[]): void {
+    for (const d of deliveries) {
+      if (w.closed) return;
+      if (d.ev.version <= w.afterVersion) continue;
+      if (!deliver(w, d)) {
+        this.dropSlow(w);
+        return;
       }
     }
   }
@@ -520,7 +541,7 @@ export class WatchCache {
   /** Bookmarks for every watcher: the point the cache has reached. */
   sendBookmarks(): void {
     const reached = versionAfter(this.revision);
-    for (const w of this.watchers) w.sink.bookmark(Math.max(reached, w.afterVersion));
+    for (const w of this.watchers.all) w.sink.bookmark(Math.max(reached, w.afterVersion));
   }
 
   /** A watch older than the cache window: read the store's own history, decoding as we go. */
@@ -572,7 +593,7 @@ export class WatchCache {
   stop(): void {
     this.stopped = true;
     this.storeWatch?.cancel();
-    for (const w of this.watchers) this.end(w, undefined);
+    for (const w of this.watchers.all) this.end(w, undefined);
     for (const w of [...this.historyWatchers]) {
       w.stopHistory?.();
       w.sink.close();

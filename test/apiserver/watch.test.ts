@@ -67,7 +67,7 @@ describe('apiserver watch (etcd)', function () {
 
   before(async () => {
     t = await startTestApiServer({ backend: 'etcd', bookmarkIntervalMs: 200 });
-    for (const ns of ['w', 'w2', 'w3', 'w4', 'w5']) await ok('POST', '/api/v1/namespaces', { body: namespaceBody(ns) });
+    for (const ns of ['w', 'w2', 'w3', 'w4', 'w5', 'w6']) await ok('POST', '/api/v1/namespaces', { body: namespaceBody(ns) });
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((w) => w.close()));
@@ -250,6 +250,37 @@ describe('apiserver watch (etcd)', function () {
     expect(r.map((e) => `${e.type} ${e.object.metadata.name} ${String(e.object.status?.phase)}`)).to.deep.equal(['ADDED free Running', 'DELETED free Succeeded']);
     expect(unbound.changes().length).to.equal(4);
     expect(running.changes().length).to.equal(2);
+  });
+
+  it("node agents' watches (spec.nodeName=<node>): each sees exactly its node's pods, from the bind to the delete", async () => {
+    // The watch cache files such watchers under their node (watcher-index.ts) instead of testing
+    // every event against each: what they receive must not change.
+    const base = '/api/v1/namespaces/w6/pods';
+    const nodes = ['wn-a', 'wn-b', 'wn-c'];
+    for (const n of nodes) await ok('POST', '/api/v1/nodes', { body: { metadata: { name: n }, status: { capacity: { cpu: '4', memory: '8Gi', pods: '110' } } } });
+    const sel = (s: string) => `${base}?watch=true&fieldSelector=${encodeURIComponent(s)}`;
+    const perNode = await Promise.all(nodes.map((n) => watch(sel(`spec.nodeName=${n}`))));
+    const aRunning = await watch(sel('spec.nodeName=wn-a,status.phase=Running'));
+    const unbound = await watch(sel('spec.nodeName='));
+    for (let i = 0; i < 6; i++) await ok('POST', base, { body: podBody(`p${i}`) });
+    for (let i = 0; i < 6; i++) {
+      const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: `p${i}` }, target: { apiVersion: 'v1', kind: 'Node', name: nodes[i % 3] } };
+      await ok('POST', `${base}/p${i}/binding`, { body: binding });
+    }
+    await ok('PATCH', `${base}/p0/status`, mergePatch({ status: { phase: 'Running' } }));
+    await ok('DELETE', `${base}/p1?gracePeriodSeconds=0`);
+    await ok('DELETE', `${base}/p0?gracePeriodSeconds=0`);
+    // Last, a delete on every node: any stray event would show up before these in the sequences.
+    for (const p of ['p2', 'p3', 'p4', 'p5']) await ok('DELETE', `${base}/${p}?gracePeriodSeconds=0`);
+    const names = (w: WatchCollector, n: number) => w.waitForEvents(n).then((evs) => evs.map((e) => `${e.type} ${e.object.metadata.name}`));
+    expect(await names(perNode[0]!, 5)).to.deep.equal(['ADDED p0', 'ADDED p3', 'MODIFIED p0', 'DELETED p0', 'DELETED p3']);
+    expect(await names(perNode[1]!, 4)).to.deep.equal(['ADDED p1', 'ADDED p4', 'DELETED p1', 'DELETED p4']);
+    expect(await names(perNode[2]!, 4)).to.deep.equal(['ADDED p2', 'ADDED p5', 'DELETED p2', 'DELETED p5']);
+    expect(await names(aRunning, 2)).to.deep.equal(['ADDED p0', 'DELETED p0']);
+    // Every pod leaves `spec.nodeName=` when it is bound.
+    const u = await names(unbound, 12);
+    expect(u.slice(0, 6)).to.deep.equal([0, 1, 2, 3, 4, 5].map((i) => `ADDED p${i}`));
+    expect(u.slice(6)).to.deep.equal([0, 1, 2, 3, 4, 5].map((i) => `DELETED p${i}`));
   });
 
   it('timeoutSeconds ends the stream cleanly', async () => {

@@ -9,6 +9,7 @@ import { MemoryStore } from '../../apiserver/storage/memory.js';
 import { cachesFrozen } from '../../shared/cache-mutation-guard.js';
 import { CompactedError, type CellError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logging.js';
+import { seededRandom } from '../../shared/seeded-random.js';
 import { until } from '../store/helpers.js';
 
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -238,6 +239,53 @@ describe('watch cache: stored strings, decoded on demand', () => {
     expect(plain.events.map((e) => `${e.type} ${e.object.metadata.name}`)).to.deep.equal([
       'ADDED x', 'MODIFIED x', 'ADDED y', 'MODIFIED x', 'MODIFIED x', 'DELETED x',
     ]);
+  });
+
+  it('offers a watcher filed under a field value only its events, exactly what testing every event would send', async () => {
+    await start(8);
+    const random = seededRandom(7);
+    const nodes = ['', 'n1', 'n2', 'n3', 'n4'];
+    const nodeOf = (o: KubeObject) => o.metadata.labels?.node ?? '';
+    let filedTests = 0;
+    let twinTests = 0;
+    /** A filed watcher counting its selector tests, and its twin without the filing. */
+    const pair = (value: string, tier?: string) => {
+      const test = (o: KubeObject) => nodeOf(o) === value && (tier === undefined || o.metadata.labels?.tier === tier);
+      const filed: WatchFilter = {
+        keyPrefix: '/things/',
+        matches: (o) => (filedTests++, test(o)),
+        exact: { field: 'metadata.labels.node', value, valueOf: nodeOf },
+      };
+      const twin: WatchFilter = { keyPrefix: '/things/', matches: (o) => (twinTests++, test(o)) };
+      return { value, filed: new Sink(), twin: new Sink(), filedFilter: filed, twinFilter: twin };
+    };
+    const pairs = [...nodes.map((n) => pair(n)), pair('n2', 'a'), pair('n9')];
+    for (const p of pairs) {
+      await cache.watch(undefined, p.filedFilter, p.filed);
+      await cache.watch(undefined, p.twinFilter, p.twin);
+    }
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+    const live = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const name = `t${Math.floor(random() * 12)}`;
+      if (live.has(name) && random() < 0.15) {
+        await remove(name);
+        live.delete(name);
+      } else {
+        await put(name, thing(name, { node: pick(nodes), tier: pick(['a', 'b']) }, String(i)));
+        live.add(name);
+      }
+    }
+    const seen = (s: Sink) => s.events.map((e) => `${e.type} ${e.watched.stored.version} ${e.object.metadata.name}`);
+    let delivered = 0;
+    for (const p of pairs) {
+      expect(seen(p.filed), `${p.value}`).to.deep.equal(seen(p.twin));
+      delivered += p.filed.events.length;
+    }
+    expect(delivered).to.be.above(100);
+    // Nothing ever had node n9: its watcher was never asked. The others were asked about their events only.
+    expect(pairs.at(-1)!.filed.events).to.have.length(0);
+    expect(filedTests).to.be.below(twinTests / 2);
   });
 
   it('a full window, sliding over many batches, replays exactly the events after any version inside it', async () => {
