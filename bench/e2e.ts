@@ -26,7 +26,9 @@
 // scheduled arrival time (so a lagging load generator cannot hide latency). Nodes are registered straight through
 // the API (no agents) and no controller manager runs, so no node lifecycle controller marks them.
 //
-// Environment: BENCH_OPEN_LOOP, BENCH_OPEN_LOOP_SECONDS (above), BENCH_SCENARIOS ("1000x5000,5000x10000": nodes x pods), BENCH_CAS_MS (3000),
+// Environment: BENCH_OPEN_LOOP, BENCH_OPEN_LOOP_SECONDS (above), BENCH_OPEN_LOOP_RATES (offered
+// pods/s instead of fractions, e.g. "300,600": the same load whatever the closed loop reached, to
+// compare CPU per pod across runs — 1 and 4 API servers — below saturation), BENCH_SCENARIOS ("1000x5000,5000x10000": nodes x pods), BENCH_CAS_MS (3000),
 // BENCH_CONCURRENCY (creates in flight, 128), BENCH_SAME_NAME=1 (both daemons share one name:
 // active-active replicas racing for every pod), BENCH_APISERVERS (1; more = API server replicas on
 // the same etcd prefix, creates and schedulers spread over them), BENCH_SCHEDULER_ARGS (extra flags
@@ -84,10 +86,20 @@ const OPEN_LOOP = (process.env.BENCH_OPEN_LOOP ?? '').split(',').filter(Boolean)
   return x;
 });
 const OPEN_LOOP_SECONDS = Number(process.env.BENCH_OPEN_LOOP_SECONDS ?? 20);
+/** Offered rates in pods/s instead of fractions: the same load for runs whose maxima differ (1 and 4 API servers). */
+const OPEN_LOOP_RATES = (process.env.BENCH_OPEN_LOOP_RATES ?? '').split(',').filter(Boolean).map((f) => {
+  const x = Number(f);
+  if (!(x > 0)) throw new Error(`bad BENCH_OPEN_LOOP_RATES entry "${f}" (want pods/s, e.g. 300,600)`);
+  return x;
+});
+if (OPEN_LOOP.length > 0 && OPEN_LOOP_RATES.length > 0) throw new Error('BENCH_OPEN_LOOP and BENCH_OPEN_LOOP_RATES: one or the other');
+/** Each open-loop phase's offered rate, given the closed loop's bound rate. */
+const openLoopLoads = (boundRate: number) =>
+  OPEN_LOOP_RATES.length > 0 ? OPEN_LOOP_RATES.map((rate) => ({ fraction: rate / boundRate, offered: rate })) : OPEN_LOOP.map((fraction) => ({ fraction, offered: fraction * boundRate }));
 const CREATE_VIA = process.env.BENCH_CREATE_VIA ?? 'pods';
 if (CREATE_VIA !== 'pods' && CREATE_VIA !== 'jobs') throw new Error(`bad BENCH_CREATE_VIA "${CREATE_VIA}" (want pods or jobs)`);
 const VIA_JOBS = CREATE_VIA === 'jobs';
-if (VIA_JOBS && OPEN_LOOP.length > 0) throw new Error('BENCH_OPEN_LOOP offers single pods: it does not go with BENCH_CREATE_VIA=jobs');
+if (VIA_JOBS && OPEN_LOOP.length + OPEN_LOOP_RATES.length > 0) throw new Error('BENCH_OPEN_LOOP offers single pods: it does not go with BENCH_CREATE_VIA=jobs');
 const JOB_PODS = Number(process.env.BENCH_JOB_PODS ?? 1000);
 if (!(Number.isInteger(JOB_PODS) && JOB_PODS > 0)) throw new Error(`bad BENCH_JOB_PODS "${process.env.BENCH_JOB_PODS}" (want a positive integer)`);
 const JOB_SYNCS = Number(process.env.BENCH_JOB_SYNCS ?? 5);
@@ -267,7 +279,7 @@ interface ScenarioResult {
   setupSeconds: number;
   schedulers: SchedulerRow[];
   /** CPU seconds each process used between the first create and the last bound pod. */
-  cpu: { etcd: number; apiserver: number; followers: number; schedulers: number[]; manager: number; bench: number; elapsed: number };
+  cpu: RunCpu;
   /** Group commit over the run, all serving replicas: transactions and the etcd requests that carried them. */
   groupCommit: { txns: number; requests: number };
   auditOk: boolean;
@@ -276,6 +288,16 @@ interface ScenarioResult {
   watchResumes: number;
   openLoop: OpenLoopPhase[];
   memory: MemoryFigures;
+}
+
+interface RunCpu {
+  etcd: number;
+  apiserver: number;
+  followers: number;
+  schedulers: number[];
+  manager: number;
+  bench: number;
+  elapsed: number;
 }
 
 interface OpenLoopPhase {
@@ -287,6 +309,8 @@ interface OpenLoopPhase {
   p50: number;
   p99: number;
   p999: number;
+  /** CPU seconds each process used from the first arrival to the last bound pod. */
+  cpu: RunCpu;
 }
 
 interface MemoryFigures {
@@ -476,14 +500,16 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     const jobSentAt = new Float64Array(jobs);
     const etcd = etcdPid(endpoints[0]!);
     const groupCommit0 = await groupCommitCounts(servers);
-    const cpu0 = {
+    // CPU seconds each process has used so far (the bench's own as process.cpuUsage's record).
+    const cpuNow = () => ({
       etcd: cpuSec(etcd),
       apiserver: servers.reduce((sum, sv) => sum + cpuSec(sv.child.pid), 0),
       followers: followers.reduce((sum, sv) => sum + cpuSec(sv.child.pid), 0),
       schedulers: schedulers.map((s) => cpuSec(s.child.pid)),
       manager: cpuSec(manager?.child.pid),
       bench: process.cpuUsage(),
-    };
+    });
+    const cpu0 = cpuNow();
     const t0 = performance.now();
     let created = 0;
     // etcd's pending watch events (what it holds in memory for watchers reading slower than it
@@ -534,16 +560,20 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       console.error(`bench:e2e: only ${watcher.boundAt.size}/${pods} pods seen bound ${VIA_JOBS ? 'when 120 s passed without one more' : 'after 120 s'}`);
     }
     if (sampler) clearInterval(sampler);
-    const benchCpu = process.cpuUsage(cpu0.bench);
-    const cpu = {
-      etcd: cpuSec(etcd) - cpu0.etcd,
-      apiserver: servers.reduce((sum, sv) => sum + cpuSec(sv.child.pid), 0) - cpu0.apiserver,
-      followers: followers.reduce((sum, sv) => sum + cpuSec(sv.child.pid), 0) - cpu0.followers,
-      schedulers: schedulers.map((s, i) => cpuSec(s.child.pid) - cpu0.schedulers[i]!),
-      manager: cpuSec(manager?.child.pid) - cpu0.manager,
-      bench: (benchCpu.user + benchCpu.system) / 1e6,
-      elapsed: (performance.now() - t0) / 1000,
+    const cpuSince = (from: ReturnType<typeof cpuNow>, since: number) => {
+      const now = cpuNow();
+      const benchCpu = process.cpuUsage(from.bench);
+      return {
+        etcd: now.etcd - from.etcd,
+        apiserver: now.apiserver - from.apiserver,
+        followers: now.followers - from.followers,
+        schedulers: now.schedulers.map((c, i) => c - from.schedulers[i]!),
+        manager: now.manager - from.manager,
+        bench: (benchCpu.user + benchCpu.system) / 1e6,
+        elapsed: (performance.now() - since) / 1000,
+      };
     };
+    const cpu = cpuSince(cpu0, t0);
 
     let lastBound = t0;
     const latencies: number[] = [];
@@ -576,12 +606,12 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     // Open loop: Poisson arrivals at fractions of the bound rate just measured, same cluster.
     const openLoop: OpenLoopPhase[] = [];
     let total = pods;
-    for (const fraction of OPEN_LOOP) {
-      const offered = fraction * boundRate;
+    for (const { fraction, offered } of openLoopLoads(boundRate)) {
       const count = Math.max(20, Math.round(offered * OPEN_LOOP_SECONDS));
       const dueAt = new Float64Array(count);
       const first = total;
       console.error(`bench:e2e: open loop at ${Math.round(fraction * 100)}% (${Math.round(offered)} pods/s offered, ${count} pods) …`);
+      const cpuBefore = cpuNow();
       await postPaced({
         agent,
         base: bases,
@@ -598,6 +628,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       });
       total += count;
       const all = await watcher.waitFor(total, 120_000);
+      const phaseCpu = cpuSince(cpuBefore, dueAt[0]!);
       const lat: number[] = [];
       let last = dueAt[0]!;
       for (let i = 0; i < count; i++) {
@@ -608,7 +639,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       }
       lat.sort((a, b) => a - b);
       if (!all) console.error(`bench:e2e: open loop at ${fraction}: only ${lat.length}/${count} bound after 120 s`);
-      openLoop.push({ fraction, offered, pods: count, bound: lat.length, boundRate: perSecond(lat.length, last - dueAt[0]!), p50: percentile(lat, 50), p99: percentile(lat, 99), p999: percentile(lat, 99.9) });
+      openLoop.push({ fraction, offered, pods: count, bound: lat.length, boundRate: perSecond(lat.length, last - dueAt[0]!), p50: percentile(lat, 50), p99: percentile(lat, 99), p999: percentile(lat, 99.9), cpu: phaseCpu });
     }
 
     const audit = AuditReportSchema.parse(JSON.parse(expectStatus(await request(agent, base, 'GET', '/audit'), 200, 'audit').body.toString('utf8')));
@@ -718,12 +749,28 @@ for (const r of results) {
     console.log(`  followers (${FOLLOWERS} replicas receiving no requests): ${fmt(r.cpu.followers, 2)} CPU s in all, ${fmt((1000 * r.cpu.followers) / FOLLOWERS / r.bound, 3)} ms per bound pod per follower`);
   }
 }
-if (OPEN_LOOP.length > 0) {
-  console.log(`\nopen loop: Poisson arrivals at fractions of the closed-loop bound rate, ${OPEN_LOOP_SECONDS} s each; latency from each pod's scheduled arrival to its bound event:\n`);
+if (OPEN_LOOP.length + OPEN_LOOP_RATES.length > 0) {
+  console.log(`\nopen loop: Poisson arrivals at ${OPEN_LOOP_RATES.length > 0 ? 'fixed rates (load: the fraction of the closed-loop bound rate)' : 'fractions of the closed-loop bound rate'}, ${OPEN_LOOP_SECONDS} s each; latency from each pod's scheduled arrival to its bound event; CPU ms per bound pod from the first arrival to the last bound pod (${API_SERVERS === 1 ? 'the API server' : `${API_SERVERS} API servers together`}, etcd, the schedulers together):\n`);
+  const perPod = (sec: number, o: OpenLoopPhase) => fmt((1000 * sec) / Math.max(1, o.bound), 3);
   console.log(
     formatTable(
-      ['nodes', 'load', 'offered/s', 'pods', 'bound', 'bound/s', 'p50 ms', 'p99 ms', 'p99.9 ms'],
-      results.flatMap((r) => r.openLoop.map((o) => [fmt(r.nodes), `${Math.round(o.fraction * 100)}%`, fmt(o.offered), fmt(o.pods), fmt(o.bound), fmt(o.boundRate), fmt(o.p50), fmt(o.p99), fmt(o.p999)])),
+      ['nodes', 'load', 'offered/s', 'pods', 'bound', 'bound/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'apiserver ms/pod', 'etcd ms/pod', 'schedulers ms/pod'],
+      results.flatMap((r) =>
+        r.openLoop.map((o) => [
+          fmt(r.nodes),
+          `${Math.round(o.fraction * 100)}%`,
+          fmt(o.offered),
+          fmt(o.pods),
+          fmt(o.bound),
+          fmt(o.boundRate),
+          fmt(o.p50),
+          fmt(o.p99),
+          fmt(o.p999),
+          perPod(o.cpu.apiserver, o),
+          perPod(o.cpu.etcd, o),
+          perPod(o.cpu.schedulers.reduce((a, b) => a + b, 0), o),
+        ]),
+      ),
     ),
   );
 }
