@@ -98,7 +98,9 @@ for (const backend of backends) {
     // A fresh store (fresh prefix on etcd) per case, so earlier keys do not matter.
     const store = backend.make();
     try {
+      const cpu0 = process.cpuUsage();
       const r = await c.run(store);
+      const cpu = process.cpuUsage(cpu0);
       // Keep the memory store's history (and etcd's) from growing across cases.
       await store.compact(await store.currentRevision());
       const attempts = r.ok + r.conflicts;
@@ -110,6 +112,8 @@ for (const backend of backends) {
         attempts > 0 ? `${fmt((100 * r.conflicts) / attempts, 1)}%` : '-',
         fmt(percentile(r.latenciesMs, 50), 3),
         fmt(percentile(r.latenciesMs, 99), 3),
+        // This process's CPU per attempt: the client side of the store (encoding, the gRPC call, decoding).
+        attempts > 0 ? fmt((cpu.user + cpu.system) / attempts, 1) : '-',
       ]);
     } finally {
       await store.close();
@@ -117,6 +121,6 @@ for (const backend of backends) {
   }
   console.log(`\n${backend.name} — ${durationMs / 1000} s per case`);
   console.log(
-    formatTable(['workload', 'concurrency', 'commits/s', 'conflicts', 'conflict %', 'p50 ms', 'p99 ms'], rows),
+    formatTable(['workload', 'concurrency', 'commits/s', 'conflicts', 'conflict %', 'p50 ms', 'p99 ms', 'client CPU µs/attempt'], rows),
   );
 }

@@ -36,6 +36,7 @@ const unavailable = (msg: string) => new UnavailableError(`etcd unavailable: ${m
 const FAILURES: EtcdFailure[] = [
   { message: 'No connection established', error: unavailable, notExecuted: true }, // grpc-js: nothing was sent
   { message: 'Channel closed before call started', error: unavailable, notExecuted: true },
+  { message: 'Channel has been shut down', error: unavailable, notExecuted: true }, // a call on a closed store's own channel
   { message: 'etcdserver: no leader', error: unavailable, notExecuted: true }, // the require-leader check, first of all
   { message: 'etcdserver: too many requests', error: unavailable, notExecuted: true, busy: true }, // apply backlog
   { message: 'etcdserver: not capable', error: unavailable, notExecuted: true },

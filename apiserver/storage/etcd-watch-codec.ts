@@ -10,6 +10,7 @@
 // Fields that are not read (header, watch_id, version, lease) are skipped without being decoded.
 //
 // Message and field numbers: etcd's api/etcdserverpb/rpc.proto and api/mvccpb/kv.proto.
+import { EMPTY, LEN, Reader, VARINT, Writer, int64FieldSize, lenFieldSize, smallFieldSize } from './protobuf-wire.js';
 
 export interface WatchKeyValue {
   key: Buffer;
@@ -42,75 +43,11 @@ export interface WatchCreate {
   fragment: boolean;
 }
 
-const VARINT = 0;
-const FIXED64 = 1;
-const LEN = 2;
-const FIXED32 = 5;
-
-const EMPTY = Buffer.alloc(0);
-
-/** A position in one message buffer; every read checks it stays inside `end`. */
-class Reader {
-  constructor(
-    readonly buf: Buffer,
-    public pos: number,
-    readonly end: number,
-  ) {}
-
-  /** An unsigned varint as a number (exact up to 2^53; int64 fields read here are never negative). */
-  varint(): number {
-    const buf = this.buf;
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new RangeError('watch response: truncated varint');
-      const b = buf[this.pos++]!;
-      result += (b & 0x7f) * mul;
-      if (b < 0x80) return result;
-      mul *= 128;
-    }
-    throw new RangeError('watch response: varint longer than 10 bytes');
-  }
-
-  /** The end of a length-delimited field starting here (its length already read past). */
-  lengthEnd(): number {
-    const len = this.varint();
-    const end = this.pos + len;
-    if (end > this.end) throw new RangeError('watch response: field runs past its message');
-    return end;
-  }
-
-  bytes(): Buffer {
-    const end = this.lengthEnd();
-    const b = end > this.pos ? this.buf.subarray(this.pos, end) : EMPTY;
-    this.pos = end;
-    return b;
-  }
-
-  skip(wireType: number): void {
-    switch (wireType) {
-      case VARINT:
-        this.varint();
-        return;
-      case FIXED64:
-        this.pos += 8;
-        break;
-      case LEN:
-        this.pos = this.lengthEnd();
-        return;
-      case FIXED32:
-        this.pos += 4;
-        break;
-      default:
-        throw new RangeError(`watch response: unsupported wire type ${wireType}`);
-    }
-    if (this.pos > this.end) throw new RangeError('watch response: field runs past its message');
-  }
-}
+const WHAT = 'watch response';
 
 function readKeyValue(r: Reader, end: number): WatchKeyValue {
   const kv: WatchKeyValue = { key: EMPTY, createRevision: 0, modRevision: 0, value: EMPTY };
-  const inner = new Reader(r.buf, r.pos, end);
+  const inner = new Reader(r.buf, r.pos, end, WHAT);
   while (inner.pos < end) {
     const tag = inner.varint();
     const field = tag >>> 3;
@@ -129,7 +66,7 @@ function readEvent(r: Reader, end: number): WatchEventMessage {
   let type: 'put' | 'delete' = 'put';
   let kv: WatchKeyValue | undefined;
   let prevKv: WatchKeyValue | undefined;
-  const inner = new Reader(r.buf, r.pos, end);
+  const inner = new Reader(r.buf, r.pos, end, WHAT);
   while (inner.pos < end) {
     const tag = inner.varint();
     const field = tag >>> 3;
@@ -147,7 +84,7 @@ function readEvent(r: Reader, end: number): WatchEventMessage {
 /** etcdserverpb.WatchResponse, the fields a watch reads. Throws RangeError on a malformed message. */
 export function decodeWatchResponse(buf: Buffer): WatchResponseMessage {
   const res: WatchResponseMessage = { created: false, canceled: false, compactRevision: 0, cancelReason: '', fragment: false, events: [] };
-  const r = new Reader(buf, 0, buf.length);
+  const r = new Reader(buf, 0, buf.length, WHAT);
   while (r.pos < r.end) {
     const tag = r.varint();
     const field = tag >>> 3;
@@ -163,33 +100,24 @@ export function decodeWatchResponse(buf: Buffer): WatchResponseMessage {
   return res;
 }
 
-function pushVarint(out: number[], value: number): void {
-  let v = value;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-}
-
 /** etcdserverpb.WatchRequest carrying a create_request (field 1). */
 export function encodeWatchCreate(req: WatchCreate): Buffer {
   // WatchCreateRequest: key = 1, range_end = 2 (bytes); start_revision = 3, prev_kv = 6, fragment = 8 (varints).
-  const keyHead: number[] = [0x0a];
-  pushVarint(keyHead, req.key.length);
-  const rangeHead: number[] = [0x12];
-  pushVarint(rangeHead, req.rangeEnd.length);
-  const tail: number[] = [];
-  if (req.startRevision > 0) {
-    tail.push(0x18);
-    pushVarint(tail, req.startRevision);
-  }
-  if (req.prevKv) tail.push(0x30, 1);
-  if (req.fragment) tail.push(0x40, 1);
-  const inner = Buffer.concat([Buffer.from(keyHead), req.key, Buffer.from(rangeHead), req.rangeEnd, Buffer.from(tail)]);
-  const head: number[] = [0x0a];
-  pushVarint(head, inner.length);
-  return Buffer.concat([Buffer.from(head), inner]);
+  // key and range_end are written even when empty, as before: etcd reads an absent one the same.
+  const inner =
+    lenFieldSize(1, req.key.length) + lenFieldSize(2, req.rangeEnd.length) + int64FieldSize(3, req.startRevision) + smallFieldSize(6, req.prevKv) + smallFieldSize(8, req.fragment);
+  const w = new Writer(lenFieldSize(1, inner));
+  w.lenHead(1, inner);
+  w.lenHead(1, req.key.length);
+  req.key.copy(w.buf, w.pos);
+  w.pos += req.key.length;
+  w.lenHead(2, req.rangeEnd.length);
+  req.rangeEnd.copy(w.buf, w.pos);
+  w.pos += req.rangeEnd.length;
+  w.int64Field(3, req.startRevision);
+  w.smallField(6, req.prevKv);
+  w.smallField(8, req.fragment);
+  return w.finish();
 }
 
 /** etcdserverpb.WatchRequest carrying an (empty) progress_request (field 3). */

@@ -2,7 +2,9 @@
 //
 // Reads and transactions go straight to `client.kv` (the generated KV client) so every call is one
 // RPC whose request we shape ourselves: compares on mod_revision, ranges at a revision with a limit,
-// prev_kv where we need a create revision. etcd3's own retry and circuit-breaker policies are
+// prev_kv where we need a create revision. Txn calls — every write and every batch of point reads,
+// the hot path — skip etcd3 altogether: written and read in the wire format (etcd-txn-codec.ts) on
+// the member's own channel. etcd3's own retry and circuit-breaker policies are
 // replaced by a pass-through: a blind retry of a transaction whose first attempt may have committed
 // turns success into a false conflict, so this file decides per call what is safe to retry.
 //
@@ -34,7 +36,7 @@ import {
   type ClientDuplexStream,
   type Interceptor,
 } from '@grpc/grpc-js';
-import { Etcd3, type ICompare, type IKeyValue, type IOptions, type IRequestOp, type IResponseOp } from 'etcd3';
+import { Etcd3, castGrpcError, type ICompare, type IKeyValue, type IOptions, type IRequestOp, type IResponseOp, type ITxnRequest, type ITxnResponse } from 'etcd3';
 import {
   AlreadyExistsError,
   BadRequestError,
@@ -51,6 +53,7 @@ import { PointReadBatcher } from './etcd-read-batch.js';
 import { COMPACTED, FUTURE, busy, mapEtcdError, notExecuted } from './etcd-errors.js';
 import { positionDeletes, readStamp, resourceOfKey, versionOf } from './resource-version.js';
 import { TxnGroupCommitter } from './etcd-group-commit.js';
+import { decodeTxnResponse, encodeTxnRequest } from './etcd-txn-codec.js';
 import {
   WATCH_PROGRESS_REQUEST,
   decodeWatchResponse,
@@ -117,6 +120,7 @@ export interface WatchRetryInfo {
 /** Requests go out already encoded (etcd-watch-codec.ts). */
 type WatchStream = ClientDuplexStream<Buffer, WatchResponseMessage>;
 const WATCH_METHOD = '/etcdserverpb.Watch/Watch';
+const TXN_METHOD = '/etcdserverpb.KV/Txn';
 /** Bytes etcd may send on one connection (and one stream) ahead of what this process has read. */
 const FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
 const asIs = (b: Buffer) => b;
@@ -177,26 +181,54 @@ class Endpoint {
   healthy = true;
   failedAt = 0;
   probeTimer: NodeJS.Timeout | undefined;
-  private watchRpc: GrpcClient | undefined;
+  private ownRpc: GrpcClient | undefined;
   constructor(
     readonly url: string,
     readonly client: Etcd3,
     private readonly grpcOptions: ChannelOptions,
+    private readonly requestTimeoutMs: number,
   ) {}
 
-  /** A new Watch stream to this member (its channel made on first use, shared by every watch). */
-  openWatch(): WatchStream {
-    this.watchRpc ??= new GrpcClient(
+  /** The channel for the calls made here rather than through etcd3 (made on first use). */
+  private get rpc(): GrpcClient {
+    return (this.ownRpc ??= new GrpcClient(
       this.url.replace(/^https?:\/\//, ''),
       this.url.startsWith('https:') ? grpcCredentials.createSsl() : grpcCredentials.createInsecure(),
       this.grpcOptions,
-    );
-    return this.watchRpc.makeBidiStreamRequest(WATCH_METHOD, asIs, decodeWatchResponse, new Metadata(), {});
+    ));
+  }
+
+  /** A new Watch stream to this member (on the channel every watch of it shares). */
+  openWatch(): WatchStream {
+    return this.rpc.makeBidiStreamRequest(WATCH_METHOD, asIs, decodeWatchResponse, new Metadata(), {});
+  }
+
+  /**
+   * One Txn call, encoded and decoded here (etcd-txn-codec.ts). Fails with etcd3's typed errors,
+   * as etcd3's own calls do, so mapEtcdError reads both alike.
+   */
+  txn(req: ITxnRequest): Promise<ITxnResponse> {
+    const message = encodeTxnRequest(req);
+    return new Promise<ITxnResponse>((resolve, reject) => {
+      // grpc-js records a stack trace at every unary call, for errors we map by code and message
+      // alone: capturing it was ~2% of the API server's CPU. Off for this synchronous call only.
+      const stackTraceLimit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try {
+        this.rpc.makeUnaryRequest(TXN_METHOD, asIs, decodeTxnResponse, message, new Metadata(), { deadline: Date.now() + this.requestTimeoutMs }, (err, res) => {
+          if (err) reject(castGrpcError(err));
+          else if (res) resolve(res);
+          else reject(new InternalError('etcd txn: no response'));
+        });
+      } finally {
+        Error.stackTraceLimit = stackTraceLimit;
+      }
+    });
   }
 
   close(): void {
     this.client.close();
-    this.watchRpc?.close();
+    this.ownRpc?.close();
   }
 }
 
@@ -597,7 +629,7 @@ export class EtcdStore implements Store {
   readonly groupCommit: TxnGroupCommitter;
   readonly pointReads: PointReadBatcher;
   /** Leases of keys that expire (TxnOp ttlSeconds). */
-  private readonly leases = new LeaseReuse((ttl) => this.read((c) => c.leaseClient.leaseGrant({ TTL: ttl, ID: 0 })).then((r) => r.ID));
+  private readonly leases = new LeaseReuse((ttl) => this.read((ep) => ep.client.leaseClient.leaseGrant({ TTL: ttl, ID: 0 })).then((r) => r.ID));
   private closed = false;
 
   constructor(opts: EtcdStoreOptions) {
@@ -629,7 +661,7 @@ export class EtcdStore implements Store {
     };
     // One client per member: etcd3 would pick a random member per call and, with our run-once
     // policy, never fail over within a call; choosing the member here lets `call` do both.
-    const list = opts.endpoints.map((url) => new Endpoint(url, new Etcd3({ ...clientOptions, hosts: [url] }), clientOptions.grpcOptions ?? {}));
+    const list = opts.endpoints.map((url) => new Endpoint(url, new Etcd3({ ...clientOptions, hosts: [url] }), clientOptions.grpcOptions ?? {}, requestTimeoutMs));
     // A linearizable read: only a member that is up, reachable and in touch with a quorum passes.
     const probeKey = this.toWire('');
     const probeTimeoutMs = Math.min(2_000, requestTimeoutMs);
@@ -640,8 +672,8 @@ export class EtcdStore implements Store {
     );
     // Each batch is one write: failed over while certainly not executed, else OutcomeUnknownError
     // for every transaction in it.
-    this.pointReads = new PointReadBatcher((req) => this.read((c) => c.kv.txn(req)));
-    this.groupCommit = new TxnGroupCommitter((req) => this.write((c) => c.kv.txn(req)), {
+    this.pointReads = new PointReadBatcher((req) => this.read((ep) => ep.txn(req)));
+    this.groupCommit = new TxnGroupCommitter((req) => this.write((ep) => ep.txn(req)), {
       maxInFlight: opts.groupCommitInFlight ?? 4,
       resourceOf: (key) => resourceOfKey(this.fromWire(key)),
     });
@@ -754,8 +786,8 @@ export class EtcdStore implements Store {
     const start = opts.startKey !== undefined && opts.startKey > prefix ? this.toWire(opts.startKey) : from;
     let res;
     try {
-      res = await this.read((c) =>
-        c.kv.range({
+      res = await this.read((ep) =>
+        ep.client.kv.range({
           key: start,
           range_end: prefixEnd(from),
           revision: atRevision ?? 0,
@@ -798,7 +830,7 @@ export class EtcdStore implements Store {
   async compact(revision: number): Promise<void> {
     try {
       // Idempotent, so retried like a read.
-      await this.read((c) => c.kv.compact({ revision, physical: false }));
+      await this.read((ep) => ep.client.kv.compact({ revision, physical: false }));
     } catch (err) {
       const msg = errorMessage(err);
       // Idempotent, like the memory store: several API servers may race to compact.
@@ -810,7 +842,7 @@ export class EtcdStore implements Store {
 
   async currentRevision(): Promise<number> {
     // The cheapest request that carries a fresh (linearizable) header: count one key.
-    const res = await this.read((c) => c.kv.range({ key: this.toWire(''), count_only: true }));
+    const res = await this.read((ep) => ep.client.kv.range({ key: this.toWire(''), count_only: true }));
     return Number(res.header.revision);
   }
 
@@ -861,7 +893,7 @@ export class EtcdStore implements Store {
   }
 
   /** A read is idempotent: retried on UnavailableError, on another member when there is one. */
-  private read<T>(fn: (client: Etcd3) => Promise<T>): Promise<T> {
+  private read<T>(fn: (ep: Endpoint) => Promise<T>): Promise<T> {
     return this.call(fn, false);
   }
 
@@ -871,7 +903,7 @@ export class EtcdStore implements Store {
    * re-sending it could turn its success into a false conflict, so it fails with
    * OutcomeUnknownError (504) and the caller re-reads before deciding.
    */
-  private write<T>(fn: (client: Etcd3) => Promise<T>): Promise<T> {
+  private write<T>(fn: (ep: Endpoint) => Promise<T>): Promise<T> {
     return this.call(fn, true);
   }
 
@@ -879,7 +911,7 @@ export class EtcdStore implements Store {
    * Runs `fn` on a member, failing over to the others (each once, then again after a backoff)
    * while the failure is one that may be retried, for up to requestTimeoutMs in all.
    */
-  private async call<T>(fn: (client: Etcd3) => Promise<T>, isWrite: boolean): Promise<T> {
+  private async call<T>(fn: (ep: Endpoint) => Promise<T>, isWrite: boolean): Promise<T> {
     const start = Date.now();
     const tried = new Set<Endpoint>();
     for (let attempt = 0; ; attempt++) {
@@ -887,7 +919,7 @@ export class EtcdStore implements Store {
       const ep = this.endpoints.pick(tried);
       let err: unknown;
       try {
-        const res = await fn(ep.client);
+        const res = await fn(ep);
         this.endpoints.succeeded(ep);
         return res;
       } catch (e) {
