@@ -87,6 +87,16 @@ export const PRESETS: Record<string, BenchPreset> = {
     about: '1,000 × 3,000 through 4 API server replicas',
     env: { BENCH_SCENARIOS: '1000x3000', BENCH_APISERVERS: '4' },
   },
+  'scaleout-rate-1-2core': {
+    script: 'e2e',
+    about: '1,000 nodes, one API server: then 500 pods/s offered for 30 s (CPU per pod below saturation; compare with scaleout-rate-4-2core)',
+    env: { BENCH_SCENARIOS: '1000x3000', BENCH_OPEN_LOOP_RATES: '500', BENCH_OPEN_LOOP_SECONDS: '30' },
+  },
+  'scaleout-rate-4-2core': {
+    script: 'e2e',
+    about: '1,000 nodes, 4 API server replicas: then the same 500 pods/s for 30 s',
+    env: { BENCH_SCENARIOS: '1000x3000', BENCH_OPEN_LOOP_RATES: '500', BENCH_OPEN_LOOP_SECONDS: '30', BENCH_APISERVERS: '4' },
+  },
   'c1m-16core': {
     script: 'e2e',
     about: 'C1M: 10,000 nodes × 1,000,000 pods, history compacted every minute, etcd quota 8 GiB and snapshots every 10,000 entries, 16 GiB heap limits',

@@ -47,7 +47,7 @@ async function readLedger(allocations: ResourceStore, key: string, fromStore: bo
     if (held) return { alloc: held.obj as unknown as NodeAllocation, modRevision: held.modRevision, cached: true };
   }
   const sv = await allocations.store.get(key);
-  return sv ? { alloc: allocations.decode(sv.value, sv.version) as unknown as NodeAllocation, modRevision: sv.modRevision, cached: false } : undefined;
+  return sv ? { alloc: allocations.decode(sv.value, sv.version, sv.key) as unknown as NodeAllocation, modRevision: sv.modRevision, cached: false } : undefined;
 }
 
 /** The ledger write of a hook: guarded by what it was read at, and this server's own write. */

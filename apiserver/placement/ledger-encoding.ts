@@ -5,6 +5,11 @@
 // between ledger versions (node-ledger.ts withPod builds `[...pods, entry]`) and never mutated, so
 // "the same entry objects, in the same order" means "the same JSON": the part of the last string
 // that holds them is reused, and only the new entries and the small rest are serialised.
+//
+// A ledger another writer wrote (an API server replica, this server before a restart) is read the
+// same way backwards: the string is parsed as its head and its pod list separately, so the list's
+// text and the parsed entries are known to belong together, and the next binding to the node
+// appends to that text too.
 import type { AllocatedPod, NodeAllocation } from '../../shared/api/scheduling.js';
 import type { KubeObject } from '../registry/object.js';
 
@@ -19,6 +24,9 @@ interface LastEncoding {
 }
 
 const NO_PODS: readonly AllocatedPod[] = [];
+const PODS_KEY = '"pods":[';
+/** The pod list's `]`, spec's `}`, the ledger's `}`. */
+const STORED_END = ']}}';
 
 export class LedgerEncoder {
   private readonly last = new Map<string, LastEncoding>();
@@ -41,6 +49,33 @@ export class LedgerEncoder {
     const value = `${head.slice(0, podsAt)}${this.podsJson(key, pods)}}}`;
     this.remember(key, { pods, value, podsAt });
     return value;
+  }
+
+  /**
+   * The ledger stored at `key` as `value`: the same object as JSON.parse gives. When the string is
+   * laid out as `encode` writes it (the pod list last), it is parsed in two parts — everything
+   * before the list with a number in its place, then the list — and remembered as the key's last
+   * encoding. Both parts parse only when the cut is spec's own `pods` key at the end of the
+   * ledger: the head must close with exactly spec's and the ledger's braces and hold the number as
+   * `spec.pods` (a valid ledger's pods is never a number), and the rest must be one JSON array.
+   * Anything else is parsed whole, and nothing is remembered.
+   */
+  decode(key: string, value: string): KubeObject {
+    const at = value.lastIndexOf(PODS_KEY);
+    if (at < 0 || !value.endsWith(STORED_END)) return JSON.parse(value) as KubeObject;
+    const podsAt = at + PODS_KEY.length - 1;
+    let head: { spec?: { pods?: unknown } } | null;
+    let pods: unknown;
+    try {
+      head = JSON.parse(`${value.slice(0, podsAt)}0}}`) as { spec?: { pods?: unknown } } | null;
+      pods = JSON.parse(value.slice(podsAt, -2));
+    } catch {
+      return JSON.parse(value) as KubeObject;
+    }
+    if (typeof head !== 'object' || head === null || head.spec?.pods !== 0 || !Array.isArray(pods)) return JSON.parse(value) as KubeObject;
+    head.spec.pods = pods;
+    this.remember(key, { pods: pods as AllocatedPod[], value, podsAt });
+    return head as unknown as KubeObject;
   }
 
   private podsJson(key: string, pods: readonly AllocatedPod[]): string {

@@ -200,7 +200,7 @@ export class GuardedTransactions {
     return new Map(
       slots.map((s, i) => {
         const sv = reads[i];
-        return [s.key, sv ? { obj: s.objects.decode(sv.value, sv.version), modRevision: sv.modRevision } : undefined];
+        return [s.key, sv ? { obj: s.objects.decode(sv.value, sv.version, sv.key), modRevision: sv.modRevision } : undefined];
       }),
     );
   }

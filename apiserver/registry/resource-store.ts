@@ -148,12 +148,14 @@ export function parseResourceVersion(rv: string, what = 'resourceVersion'): numb
 }
 
 /**
- * A resource's own way to make the stored string of an object it writes: the same JSON as
- * serialising it (without its resourceVersion), made faster from what the encoder remembers of
- * earlier writes to the key (placement/ledger-encoding.ts).
+ * A resource's own way between objects and their stored strings (placement/ledger-encoding.ts):
+ * `encode` gives the same JSON as serialising the object (without its resourceVersion), made
+ * faster from what the codec remembers of the key's last string; `decode` the same object as
+ * parsing the string, remembering what helps the next encode of the key.
  */
-export interface WriteEncoder {
+export interface StoredCodec {
   encode(key: string, obj: KubeObject): string;
+  decode(key: string, value: string): KubeObject;
 }
 
 /** An object as a guarded write depends on it: the object and the etcd revision it was written at. */
@@ -172,7 +174,7 @@ export class ResourceStore {
   private readonly txns: GuardedTransactions;
   private readonly onCreateWait: ((outcome: 'waited' | 'refused') => void) | undefined;
   private readonly cacheLagWaitMs: number;
-  private readonly writeEncoder: WriteEncoder | undefined;
+  private readonly codec: StoredCodec | undefined;
   private readonly listPageBytes: number;
   private readonly listFirstPage: number;
 
@@ -191,8 +193,10 @@ export class ResourceStore {
       cacheLagWaitMs?: number;
       /** A create waited for the watch cache to catch up, and got room or was refused. */
       onCreateWait?: (outcome: 'waited' | 'refused') => void;
-      /** How this server's writes are encoded, when not by serialising each object whole. */
-      writeEncoder?: WriteEncoder;
+      /** How objects are encoded and decoded, when not by serialising and parsing each whole. */
+      codec?: StoredCodec;
+      /** Decoded objects the watch cache keeps (DECODED_CACHE_SIZE by default). */
+      decodedCapacity?: number;
       /** Bytes per store read of a list that asked for no limit (STORE_LIST_PAGE_BYTES), and objects in the first. */
       listPageBytes?: number;
       listFirstPage?: number;
@@ -200,7 +204,7 @@ export class ResourceStore {
   ) {
     this.listPageBytes = opts.listPageBytes ?? STORE_LIST_PAGE_BYTES;
     this.listFirstPage = opts.listFirstPage ?? STORE_LIST_FIRST_PAGE;
-    this.writeEncoder = opts.writeEncoder;
+    this.codec = opts.codec;
     this.ttlSeconds = opts.ttlSeconds;
     this.onCreateWait = opts.onCreateWait;
     this.cacheLagWaitMs = opts.cacheLagWaitMs ?? CREATE_LAG_WAIT_MS;
@@ -208,7 +212,8 @@ export class ResourceStore {
     this.own = new OwnWrites(() => this.cache.currentRevision, Math.max(OWN_WRITES_CAPACITY, 2 * lagLimit), lagLimit);
     this.cache = new WatchCache(store, `/${id.resource}/`, log, {
       capacity: opts.watchCacheCapacity,
-      decode: (_key, value, rev) => this.decode(value, rev),
+      decode: (key, value, rev) => this.decode(value, rev, key),
+      ...(opts.decodedCapacity !== undefined ? { decodedCapacity: opts.decodedCapacity } : {}),
       ownWrites: this.own,
       ...(opts.onWatcherDropped ? { onWatcherDropped: opts.onWatcherDropped } : {}),
     });
@@ -238,9 +243,12 @@ export class ResourceStore {
     return this.id.namespaced && namespace ? `/${this.id.resource}/${namespace}/` : `/${this.id.resource}/`;
   }
 
-  /** The stored object with its resourceVersion (`version`, see storage/resource-version.ts). */
-  decode(value: string, version: number): KubeObject {
-    const obj = JSON.parse(value) as KubeObject;
+  /**
+   * The stored object with its resourceVersion (`version`, see storage/resource-version.ts); read
+   * through the resource's codec when the caller says which key it was stored at.
+   */
+  decode(value: string, version: number, key?: string): KubeObject {
+    const obj = (key !== undefined && this.codec !== undefined ? this.codec.decode(key, value) : JSON.parse(value)) as KubeObject;
     obj.metadata.resourceVersion = String(version);
     return obj;
   }
@@ -257,7 +265,7 @@ export class ResourceStore {
    * A write that did not commit must be forgotten (forgetWrite).
    */
   encodeWrite(key: string, obj: KubeObject): string {
-    const value = this.writeEncoder?.encode(key, obj) ?? this.encode(obj);
+    const value = this.codec?.encode(key, obj) ?? this.encode(obj);
     this.own.sending(key, value, obj);
     return value;
   }
@@ -316,7 +324,7 @@ export class ResourceStore {
   }
 
   private fromStored(sv: StoredValue): KubeObject {
-    return this.decode(sv.value, sv.version);
+    return this.decode(sv.value, sv.version, sv.key);
   }
 
   async get(namespace: string | undefined, name: string): Promise<KubeObject> {

@@ -5,7 +5,7 @@ import type { ServedResource } from '../http/resources.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import { resourceDefinitions } from '../registry/definitions.js';
 import { nodeAllocationsResource } from '../../shared/api/registry.js';
-import { LedgerEncoder } from '../placement/ledger-encoding.js';
+import { LEDGER_ENCODINGS_CAPACITY, LedgerEncoder } from '../placement/ledger-encoding.js';
 import { ResourceStore, type ResourceIdentity } from '../registry/resource-store.js';
 import { RestResource } from '../registry/rest.js';
 import type { Store } from '../storage/store.js';
@@ -36,8 +36,12 @@ export function buildResourceTable(
       // Events expire, as in Kubernetes: routine ones (Scheduled, Started, …) would otherwise cost
       // as much storage as the pods they are about, forever.
       ...(id.resource === 'events' && id.group === '' && opts.eventTtlSeconds > 0 ? { ttlSeconds: opts.eventTtlSeconds } : {}),
-      // Every binding rewrites its node's whole ledger: made from the last one written, not serialised whole.
-      ...(id.resource === nodeAllocationsResource.resource && id.group === nodeAllocationsResource.group ? { writeEncoder: new LedgerEncoder() } : {}),
+      // Every binding rewrites its node's whole ledger: made from the last one written or read, not
+      // serialised whole. Every binding also reads it: the decoded ledgers kept cover as many nodes
+      // as the encoder remembers (their pod lists are the same objects, so this costs little).
+      ...(id.resource === nodeAllocationsResource.resource && id.group === nodeAllocationsResource.group
+        ? { codec: new LedgerEncoder(), decodedCapacity: LEDGER_ENCODINGS_CAPACITY }
+        : {}),
     });
   const namespaceStore = storeFor({ group: '', kind: 'Namespace', resource: 'namespaces', namespaced: false });
   // Namespace checks on every namespaced write: the watch cache answers; a miss (e.g. a namespace

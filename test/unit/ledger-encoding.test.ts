@@ -50,7 +50,13 @@ describe('node ledger encoding from the last ledger written', () => {
       const versions = history.get(key)!;
       const r = random();
       let base = r < 0.8 ? versions[versions.length - 1]! : versions[Math.floor(random() * versions.length)]!;
-      if (random() < 0.05) base = JSON.parse(JSON.stringify(base)) as NodeAllocation; // decoded from storage
+      // Decoded from storage: parsed whole, or read by the encoder (which then remembers it).
+      if (random() < 0.05) base = JSON.parse(JSON.stringify(base)) as NodeAllocation;
+      else if (random() < 0.05) {
+        const decoded = encoder.decode(key, plain(base)) as unknown as NodeAllocation;
+        expect(decoded).to.deep.equal(JSON.parse(plain(base)));
+        base = decoded;
+      }
       let ledger: NodeAllocation = base;
       const change = random();
       if (change < 0.6 || base.spec.pods.length === 0) {
@@ -82,5 +88,51 @@ describe('node ledger encoding from the last ledger written', () => {
     // A ledger without pods at all (an unexpected shape) is serialised as it is.
     const odd = { apiVersion: 'scheduling.cell.dev/v1alpha1', kind: 'NodeAllocation', metadata: { name: 'n' }, spec: {} } as KubeObject;
     expect(encoder.encode(key, odd)).to.equal(JSON.stringify(odd));
+  });
+
+  it('reads a stored ledger as JSON.parse does, and appends the next binding to its text', () => {
+    const encoder = new LedgerEncoder();
+    const key = '/nodeallocations/n';
+    const a = withPod(withPod(emptyAllocation('n', { cpu: '8', pods: '110' }), pod(1)), pod(2));
+    // Equal JSON, other bytes: an escaped "u" in the first uid shows whether the text was reused.
+    const stored = plain(a).replace('"uid":"uid-1"', '"uid":"\\u0075id-1"');
+    expect(stored).to.include('\\u0075');
+    const decoded = encoder.decode(key, stored) as unknown as NodeAllocation;
+    expect(decoded).to.deep.equal(JSON.parse(stored));
+    expect(decoded).to.deep.equal(JSON.parse(plain(a)));
+    const next = withPod(decoded, pod(3));
+    const value = encoder.encode(key, asObject(next));
+    expect(value).to.include('\\u0075', 'the stored pod list text was reused');
+    expect(JSON.parse(value)).to.deep.equal(JSON.parse(plain(next)));
+    // A ledger the encoder did not read (parsed elsewhere) is serialised whole: no escape left.
+    const other = new LedgerEncoder();
+    expect(other.encode(key, asObject(withPod(JSON.parse(stored) as NodeAllocation, pod(3))))).to.equal(plain(next));
+  });
+
+  it('reads as JSON.parse does any string whose pod list is not where the encoder writes it', () => {
+    const encoder = new LedgerEncoder();
+    const key = '/nodeallocations/n';
+    const meta = '"apiVersion":"scheduling.cell.dev/v1alpha1","kind":"NodeAllocation","metadata":{"name":"n"'
+    const entry = '{"uid":"\\u0075id-1","requests":{"cpu":"1"}}';
+    const layouts = [
+      // pods key text inside an annotation, the real list last: read in parts (the last key found is the list's).
+      `{${meta},"annotations":{"a":"\\"pods\\":["}},"spec":{"allocatable":{},"allocated":{},"hostPorts":[],"pods":[${entry}]}}`,
+      // a status after spec, with its own pods
+      `{${meta}},"spec":{"allocatable":{},"pods":[${entry}]},"status":{"pods":[1]}}`,
+      // another key after pods in spec
+      `{${meta}},"spec":{"pods":[${entry}],"hostPorts":[]}}`,
+      // a pod entry with a pods key of its own
+      `{${meta}},"spec":{"pods":[{"uid":"\\u0075id-1","pods":[1]}]}}`,
+      // pods is a number; an empty list; whitespace at the end
+      `{${meta}},"spec":{"x":[],"pods":0}}`,
+      `{${meta}},"spec":{"pods":[]}}`,
+      `{${meta}},"spec":{"pods":[${entry}]} }`,
+      // the cut lands in a string
+      `{${meta},"labels":{"k":"\\"pods\\":[]}}"}},"spec":{"pods":[]}}`,
+    ];
+    for (const text of layouts) {
+      expect(encoder.decode(key, text), text).to.deep.equal(JSON.parse(text));
+    }
+    expect(() => encoder.decode(key, '{"spec":{"pods":[}}')).to.throw(SyntaxError);
   });
 });
