@@ -281,7 +281,8 @@ interface ScenarioResult {
   /** CPU seconds each process used between the first create and the last bound pod. */
   cpu: RunCpu;
   /** Group commit over the run, all serving replicas: transactions and the etcd requests that carried them. */
-  groupCommit: { txns: number; requests: number };
+  /** Over the run, all serving replicas: transactions, the etcd requests that carried them, placement transactions retried after losing a race. */
+  groupCommit: { txns: number; requests: number; retries: number };
   auditOk: boolean;
   auditViolations: number;
   /** Times the bench's own watch was cut by the server and resumed. */
@@ -361,11 +362,12 @@ async function heapUsed(url: string): Promise<number> {
 }
 
 /** Transactions the serving replicas asked of etcd and the etcd requests that carried them (group commit), from their /metrics. */
-async function groupCommitCounts(servers: ApiServerProcess[]): Promise<{ txns: number; requests: number }> {
+async function groupCommitCounts(servers: ApiServerProcess[]): Promise<{ txns: number; requests: number; retries: number }> {
   const texts = await Promise.all(servers.map((sv) => metricsText(sv.url)));
   return {
     txns: texts.reduce((sum, t) => sum + metricValue(t, 'cell_etcd_operations_total', { kind: 'txn' }), 0),
     requests: texts.reduce((sum, t) => sum + metricValue(t, 'cell_etcd_requests_total', { kind: 'txn' }), 0),
+    retries: texts.reduce((sum, t) => sum + metricValue(t, 'cell_binding_retries_total'), 0),
   };
 }
 
@@ -599,7 +601,11 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       });
     }
     const groupCommit1 = await groupCommitCounts(servers);
-    const groupCommit = { txns: groupCommit1.txns - groupCommit0.txns, requests: groupCommit1.requests - groupCommit0.requests };
+    const groupCommit = {
+      txns: groupCommit1.txns - groupCommit0.txns,
+      requests: groupCommit1.requests - groupCommit0.requests,
+      retries: groupCommit1.retries - groupCommit0.retries,
+    };
     const bound = watcher.boundAt.size;
     const boundRate = perSecond(bound, lastBound - t0);
 
@@ -744,7 +750,7 @@ console.log(
 );
 for (const r of results) {
   const g = r.groupCommit;
-  console.log(`\n${fmt(r.nodes)} × ${fmt(r.pods)}: group commit ${fmt(g.txns)} transactions in ${fmt(g.requests)} etcd requests (${g.requests > 0 ? fmt(g.txns / g.requests, 2) : '-'} per request, ${API_SERVERS === 1 ? 'one replica' : `${API_SERVERS} replicas`})`);
+  console.log(`\n${fmt(r.nodes)} × ${fmt(r.pods)}: group commit ${fmt(g.txns)} transactions in ${fmt(g.requests)} etcd requests (${g.requests > 0 ? fmt(g.txns / g.requests, 2) : '-'} per request, ${API_SERVERS === 1 ? 'one replica' : `${API_SERVERS} replicas`}); ${fmt(g.retries)} placement transactions retried after another commit moved their ledger`);
   if (FOLLOWERS > 0) {
     console.log(`  followers (${FOLLOWERS} replicas receiving no requests): ${fmt(r.cpu.followers, 2)} CPU s in all, ${fmt((1000 * r.cpu.followers) / FOLLOWERS / r.bound, 3)} ms per bound pod per follower`);
   }

@@ -5,6 +5,8 @@
 //   read    the objects the transaction depends on, from the watch caches with this server's own
 //           newer writes laid over them (own-writes.ts) — an object neither has is absent, which
 //           the transaction's compares check like any other state — or, for a dry run, the store;
+//           first waiting for this server's writes to those keys that are on their way
+//           (in-flight-writes.ts), whose compares would otherwise fail this one's;
 //   decide  the caller's function: which objects to write (or delete), with what else must commit
 //           alongside (a write hook's ledger), or a refusal: `refused`, or a thrown error;
 //   confirm a refusal decided on cached state is never the answer: decide again on the store's;
@@ -101,16 +103,29 @@ export class GuardedTransactions {
    */
   async run<R>(slots: readonly Slot[], decide: Decide<R>, opts: GuardedOptions = {}): Promise<GuardedOutcome<R>> {
     let fresh = opts.dryRun === true;
+    let writing = fresh ? undefined : this.ownWritesLanded(slots);
+    if (writing) await writing;
     let state = fresh ? await this.readState(slots) : this.cachedState(slots);
     for (let attempt = 1, retry = false; ; ) {
       let decision: Decision<R> | undefined;
+      let threw = false;
+      let failure: unknown;
       try {
         decision = await decide(state, { fresh, retry });
       } catch (err) {
-        // Refused on the store's state: the answer. On cached state the error is not the answer,
-        // whatever it says: the store's state decides below.
-        if (fresh) throw err;
+        threw = true;
+        failure = err;
       }
+      // Another write of this server to a slot's key set off while this decision was taken on
+      // cached state: the state is stale and the compare would fail. Decide again once it lands.
+      if (!fresh && (writing = this.ownWritesLanded(slots))) {
+        await writing;
+        state = this.cachedState(slots);
+        continue;
+      }
+      // Refused on the store's state: the answer. On cached state the error is not the answer,
+      // whatever it says: the store's state decides below.
+      if (threw && fresh) throw failure;
       // Refused (by result or by throwing) on cached state, which may be stale: decide again on the store's.
       if (decision === undefined || (decision.refused && !fresh)) {
         state = await this.readState(slots);
@@ -152,11 +167,16 @@ export class GuardedTransactions {
         forget();
         return { kind: 'done', result: decision.finish(undefined) };
       }
+      // Ended once the answer is remembered (or forgotten): a writer waiting on these keys then
+      // decides on the state this write left.
+      for (const w of written) w.objects.inFlight.begin(w.key);
+      const landed = () => written.forEach((w) => w.objects.inFlight.end(w.key));
       let res: TxnResult;
       try {
         res = await this.store.txn({ compares, success, failure: slots.map((s) => ({ type: 'get', key: s.key })) });
       } catch (err) {
         forget();
+        landed();
         throw err;
       }
       if (res.succeeded) {
@@ -165,11 +185,13 @@ export class GuardedTransactions {
           w.objects.rememberWrite(w.key, w.obj, version);
           return version;
         });
+        landed();
         // The answer is about the decision's own writes.
         const own = decision.writes.length;
         return { kind: 'done', result: decision.finish(versions.slice(0, own), encoded.slice(0, own)) };
       }
       forget();
+      landed();
       if (opts.maxAttempts !== undefined && attempt++ >= opts.maxAttempts) return { kind: 'gaveUp', attempts: opts.maxAttempts };
       // Another writer committed first (or the cache was stale): decide again on what the
       // failed transaction read — refusals included, since what refused them may have moved too.
@@ -178,6 +200,19 @@ export class GuardedTransactions {
       fresh = true;
       retry = true;
     }
+  }
+
+  /**
+   * Undefined when no write of this server to a slot's key is on its way; else a promise of the
+   * moment those have landed (in-flight-writes.ts), when cached state is the state they left.
+   */
+  private ownWritesLanded(slots: readonly Slot[]): Promise<unknown> | undefined {
+    let pending: Promise<void>[] | undefined;
+    for (const s of slots) {
+      const p = s.objects.inFlight.settled(s.key);
+      if (p) (pending ??= []).push(p);
+    }
+    return pending && Promise.all(pending);
   }
 
   /**

@@ -19,6 +19,7 @@ import { revisionOf, versionAfter } from '../storage/resource-version.js';
 import type { Compare, Store, StoredValue, TxnOp } from '../storage/store.js';
 import { GuardedTransactions, type Decision, type HeldWrite, type Reading, type Snapshot } from './guarded-txn.js';
 import type { KubeObject } from './object.js';
+import { InFlightWrites } from './in-flight-writes.js';
 import { OWN_WRITES_CAPACITY, OWN_WRITES_LAG_LIMIT, OwnWrites } from './own-writes.js';
 import { rememberStoredForm } from './served-json.js';
 import { WatchCache, withRevision, type WatchFilter, type WatcherSink } from './watch-cache.js';
@@ -171,6 +172,8 @@ export class ResourceStore {
   private readonly hooks: WriteHook[] = [];
   /** This server's writes until the watch cache has them: reuse of its objects, read-your-writes. */
   private readonly own: OwnWrites;
+  /** This server's writes to the resource on their way to etcd (guarded-txn.ts waits for them). */
+  readonly inFlight = new InFlightWrites();
   private readonly txns: GuardedTransactions;
   private readonly onCreateWait: ((outcome: 'waited' | 'refused') => void) | undefined;
   private readonly cacheLagWaitMs: number;

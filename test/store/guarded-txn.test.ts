@@ -7,7 +7,7 @@ import type { KubeObject } from '../../apiserver/registry/object.js';
 import { ResourceStore } from '../../apiserver/registry/resource-store.js';
 import { EtcdStore } from '../../apiserver/storage/etcd.js';
 import { revisionOf } from '../../apiserver/storage/resource-version.js';
-import { ConflictError } from '../../shared/errors.js';
+import { ConflictError, UnavailableError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logging.js';
 import { HeldWatchStore } from './held-watch-store.js';
 import { etcdEndpoints, randomPrefix, until } from './helpers.js';
@@ -159,5 +159,59 @@ describe('guarded transactions (etcd)', function () {
     expect(store.txns).to.equal(before);
     expect(await store.get(key('big'))).to.equal(undefined);
     expect(data(objects.decode((await store.get(key('d')))!.value, 0))).to.equal('stored');
+  });
+
+  it('a write decided while this server has one on its way to the same key waits for it, and is not retried', async () => {
+    await cachedAfter('counter', '0');
+    // The cache is held back: only this server's own-write overlay shows the increments.
+    store.hold();
+    let retries = 0;
+    const seen: string[] = [];
+    const increment = () =>
+      txns.run(
+        [slot('counter')],
+        (state) => {
+          const n = Number(data(state.get(key('counter'))?.obj));
+          seen.push(String(n));
+          return { writes: [{ objects, key: key('counter'), obj: thing('counter', String(n + 1)) }], refused: false, finish: () => n + 1 };
+        },
+        { onRetry: () => retries++ },
+      );
+    // Twenty at once on one key: without waiting, all but the first would decide on "0" and retry.
+    const before = store.txns;
+    const results = await Promise.all(Array.from({ length: 20 }, increment));
+    expect(results.map((r) => (r.kind === 'done' ? r.result : -1)).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(retries).to.equal(0);
+    // Decisions taken while another write was on its way were taken again, never sent.
+    expect(store.txns - before).to.equal(20);
+    expect(new Set(seen)).to.deep.equal(new Set(Array.from({ length: 20 }, (_, i) => String(i))));
+    expect(data(objects.decode((await store.get(key('counter')))!.value, 0))).to.equal('20');
+    expect(objects.inFlight.size).to.equal(0);
+  });
+
+  it('a write that does not commit, or whose store call fails, lets the waiting ones go', async () => {
+    await cachedAfter('x', '0');
+    store.beforeNextTxn(
+      (req) => req.success.some((op) => op.key === key('x')),
+      () => Promise.reject(new UnavailableError('etcd unavailable: injected')),
+    );
+    const failing = txns.run([slot('x')], () => ({ writes: [{ objects, key: key('x'), obj: thing('x', 'a') }], refused: false, finish: () => 'a' }));
+    const waiting = txns.run([slot('x')], () => ({ writes: [{ objects, key: key('x'), obj: thing('x', 'b') }], refused: false, finish: () => 'b' }));
+    let error: unknown;
+    await failing.catch((err: unknown) => (error = err));
+    expect(error).to.be.instanceOf(UnavailableError);
+    expect(await waiting).to.deep.equal({ kind: 'done', result: 'b' });
+
+    await cachedAfter('w', '0');
+    // The first write loses a race to another writer (not committed); the second decides after it.
+    store.beforeNextTxn((req) => req.success.some((op) => op.key === key('w')), () => putElsewhere('w', 'elsewhere'));
+    const first = txns.run([slot('w')], (state) => ({ writes: [{ objects, key: key('w'), obj: thing('w', `${data(state.get(key('w'))?.obj)}+a`) }], refused: false, finish: () => 'a' }), {
+      maxAttempts: 1,
+    });
+    const second = txns.run([slot('w')], (state) => ({ writes: [{ objects, key: key('w'), obj: thing('w', `${data(state.get(key('w'))?.obj)}+b`) }], refused: false, finish: () => 'b' }));
+    expect(await first).to.deep.equal({ kind: 'gaveUp', attempts: 1 });
+    expect(await second).to.deep.equal({ kind: 'done', result: 'b' });
+    expect(data(objects.decode((await store.get(key('w')))!.value, 0))).to.equal('elsewhere+b');
+    expect(objects.inFlight.size).to.equal(0);
   });
 });
