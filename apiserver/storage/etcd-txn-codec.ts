@@ -33,7 +33,9 @@ import {
   bytesFieldSize,
   int64FieldSize,
   lenFieldSize,
+  readFields,
   smallFieldSize,
+  type Int64,
 } from './protobuf-wire.js';
 
 const WHAT = 'txn response';
@@ -52,63 +54,88 @@ function enumValue(v: string | number | undefined, names: Record<string, number>
   return n;
 }
 
-// ---- request: sizes ----
+// ---- request ----
 
-function compareSize(c: ICompare): number {
-  return (
-    smallFieldSize(1, enumValue(c.result, COMPARE_RESULTS, 'compare result')) +
-    smallFieldSize(2, enumValue(c.target, COMPARE_TARGETS, 'compare target')) +
-    bytesFieldSize(3, c.key) +
-    // The compared value: a oneof, so written whenever set, zero included.
-    int64FieldSize(4, c.version, true) +
-    int64FieldSize(5, c.create_revision, true) +
-    int64FieldSize(6, c.mod_revision, true) +
-    bytesFieldSize(7, c.value, true) +
-    int64FieldSize(8, c.lease, true) +
-    bytesFieldSize(64, c.range_end)
-  );
+/** One field of a request message: its size on the wire, and writing it. */
+interface FieldCodec<M> {
+  size(m: M): number;
+  write(w: Writer, m: M): void;
 }
 
-function rangeSize(r: IRangeRequest): number {
-  return (
-    bytesFieldSize(1, r.key) +
-    bytesFieldSize(2, r.range_end) +
-    int64FieldSize(3, r.limit) +
-    int64FieldSize(4, r.revision) +
-    smallFieldSize(5, enumValue(r.sort_order, SORT_ORDERS, 'sort order')) +
-    smallFieldSize(6, enumValue(r.sort_target, SORT_TARGETS, 'sort target')) +
-    smallFieldSize(7, r.serializable) +
-    smallFieldSize(8, r.keys_only) +
-    smallFieldSize(9, r.count_only) +
-    int64FieldSize(10, r.min_mod_revision) +
-    int64FieldSize(11, r.max_mod_revision) +
-    int64FieldSize(12, r.min_create_revision) +
-    int64FieldSize(13, r.max_create_revision)
-  );
+const bytesField = <M>(field: number, get: (m: M) => Buffer | undefined, oneof = false): FieldCodec<M> => ({
+  size: (m) => bytesFieldSize(field, get(m), oneof),
+  write: (w, m) => w.bytesField(field, get(m), oneof),
+});
+const int64Field = <M>(field: number, get: (m: M) => Int64 | undefined, oneof = false): FieldCodec<M> => ({
+  size: (m) => int64FieldSize(field, get(m), oneof),
+  write: (w, m) => w.int64Field(field, get(m), oneof),
+});
+const boolField = <M>(field: number, get: (m: M) => boolean | undefined): FieldCodec<M> => ({
+  size: (m) => smallFieldSize(field, get(m)),
+  write: (w, m) => w.smallField(field, get(m)),
+});
+const enumField = <M>(field: number, get: (m: M) => string | number | undefined, names: Record<string, number>, what: string): FieldCodec<M> => ({
+  size: (m) => smallFieldSize(field, enumValue(get(m), names, what)),
+  write: (w, m) => w.smallField(field, enumValue(get(m), names, what)),
+});
+
+const COMPARE: FieldCodec<ICompare>[] = [
+  enumField(1, (c) => c.result, COMPARE_RESULTS, 'compare result'),
+  enumField(2, (c) => c.target, COMPARE_TARGETS, 'compare target'),
+  bytesField(3, (c) => c.key),
+  // The compared value: a oneof, so written whenever set, zero included.
+  int64Field(4, (c) => c.version, true),
+  int64Field(5, (c) => c.create_revision, true),
+  int64Field(6, (c) => c.mod_revision, true),
+  bytesField(7, (c) => c.value, true),
+  int64Field(8, (c) => c.lease, true),
+  bytesField(64, (c) => c.range_end),
+];
+
+const RANGE: FieldCodec<IRangeRequest>[] = [
+  bytesField(1, (r) => r.key),
+  bytesField(2, (r) => r.range_end),
+  int64Field(3, (r) => r.limit),
+  int64Field(4, (r) => r.revision),
+  enumField(5, (r) => r.sort_order, SORT_ORDERS, 'sort order'),
+  enumField(6, (r) => r.sort_target, SORT_TARGETS, 'sort target'),
+  boolField(7, (r) => r.serializable),
+  boolField(8, (r) => r.keys_only),
+  boolField(9, (r) => r.count_only),
+  int64Field(10, (r) => r.min_mod_revision),
+  int64Field(11, (r) => r.max_mod_revision),
+  int64Field(12, (r) => r.min_create_revision),
+  int64Field(13, (r) => r.max_create_revision),
+];
+
+const PUT: FieldCodec<IPutRequest>[] = [
+  bytesField(1, (p) => p.key),
+  bytesField(2, (p) => p.value),
+  int64Field(3, (p) => p.lease),
+  boolField(4, (p) => p.prev_kv),
+  boolField(5, (p) => p.ignore_value),
+  boolField(6, (p) => p.ignore_lease),
+];
+
+const DELETE: FieldCodec<IDeleteRangeRequest>[] = [bytesField(1, (d) => d.key), bytesField(2, (d) => d.range_end), boolField(3, (d) => d.prev_kv)];
+
+function messageSize<M>(fields: readonly FieldCodec<M>[], m: M): number {
+  let n = 0;
+  for (const f of fields) n += f.size(m);
+  return n;
 }
 
-function putSize(p: IPutRequest): number {
-  return (
-    bytesFieldSize(1, p.key) +
-    bytesFieldSize(2, p.value) +
-    int64FieldSize(3, p.lease) +
-    smallFieldSize(4, p.prev_kv) +
-    smallFieldSize(5, p.ignore_value) +
-    smallFieldSize(6, p.ignore_lease)
-  );
-}
-
-function deleteSize(d: IDeleteRangeRequest): number {
-  return bytesFieldSize(1, d.key) + bytesFieldSize(2, d.range_end) + smallFieldSize(3, d.prev_kv);
+function writeMessage<M>(w: Writer, fields: readonly FieldCodec<M>[], m: M): void {
+  for (const f of fields) f.write(w, m);
 }
 
 /** The one request an op carries: its field number and content size. */
 function opContent(op: IRequestOp): { field: number; size: number } {
   const set = (op.request_range ? 1 : 0) + (op.request_put ? 1 : 0) + (op.request_delete_range ? 1 : 0) + (op.request_txn ? 1 : 0);
   if (set !== 1) throw new RangeError(`txn request: a request op carries ${set} requests, not one`);
-  if (op.request_range) return { field: 1, size: rangeSize(op.request_range) };
-  if (op.request_put) return { field: 2, size: putSize(op.request_put) };
-  if (op.request_delete_range) return { field: 3, size: deleteSize(op.request_delete_range) };
+  if (op.request_range) return { field: 1, size: messageSize(RANGE, op.request_range) };
+  if (op.request_put) return { field: 2, size: messageSize(PUT, op.request_put) };
+  if (op.request_delete_range) return { field: 3, size: messageSize(DELETE, op.request_delete_range) };
   return { field: 4, size: txnSize(op.request_txn!) };
 }
 
@@ -119,71 +146,26 @@ function opSize(op: IRequestOp): number {
 
 function txnSize(t: ITxnRequest): number {
   let n = 0;
-  for (const c of t.compare ?? []) n += lenFieldSize(1, compareSize(c));
+  for (const c of t.compare ?? []) n += lenFieldSize(1, messageSize(COMPARE, c));
   for (const op of t.success ?? []) n += lenFieldSize(2, opSize(op));
   for (const op of t.failure ?? []) n += lenFieldSize(3, opSize(op));
   return n;
-}
-
-// ---- request: writing ----
-
-function writeCompare(w: Writer, c: ICompare): void {
-  w.smallField(1, enumValue(c.result, COMPARE_RESULTS, 'compare result'));
-  w.smallField(2, enumValue(c.target, COMPARE_TARGETS, 'compare target'));
-  w.bytesField(3, c.key);
-  w.int64Field(4, c.version, true);
-  w.int64Field(5, c.create_revision, true);
-  w.int64Field(6, c.mod_revision, true);
-  w.bytesField(7, c.value, true);
-  w.int64Field(8, c.lease, true);
-  w.bytesField(64, c.range_end);
-}
-
-function writeRange(w: Writer, r: IRangeRequest): void {
-  w.bytesField(1, r.key);
-  w.bytesField(2, r.range_end);
-  w.int64Field(3, r.limit);
-  w.int64Field(4, r.revision);
-  w.smallField(5, enumValue(r.sort_order, SORT_ORDERS, 'sort order'));
-  w.smallField(6, enumValue(r.sort_target, SORT_TARGETS, 'sort target'));
-  w.smallField(7, r.serializable);
-  w.smallField(8, r.keys_only);
-  w.smallField(9, r.count_only);
-  w.int64Field(10, r.min_mod_revision);
-  w.int64Field(11, r.max_mod_revision);
-  w.int64Field(12, r.min_create_revision);
-  w.int64Field(13, r.max_create_revision);
-}
-
-function writePut(w: Writer, p: IPutRequest): void {
-  w.bytesField(1, p.key);
-  w.bytesField(2, p.value);
-  w.int64Field(3, p.lease);
-  w.smallField(4, p.prev_kv);
-  w.smallField(5, p.ignore_value);
-  w.smallField(6, p.ignore_lease);
-}
-
-function writeDelete(w: Writer, d: IDeleteRangeRequest): void {
-  w.bytesField(1, d.key);
-  w.bytesField(2, d.range_end);
-  w.smallField(3, d.prev_kv);
 }
 
 function writeOp(w: Writer, field: number, op: IRequestOp): void {
   const c = opContent(op);
   w.lenHead(field, lenFieldSize(c.field, c.size));
   w.lenHead(c.field, c.size);
-  if (op.request_range) writeRange(w, op.request_range);
-  else if (op.request_put) writePut(w, op.request_put);
-  else if (op.request_delete_range) writeDelete(w, op.request_delete_range);
+  if (op.request_range) writeMessage(w, RANGE, op.request_range);
+  else if (op.request_put) writeMessage(w, PUT, op.request_put);
+  else if (op.request_delete_range) writeMessage(w, DELETE, op.request_delete_range);
   else writeTxn(w, op.request_txn!);
 }
 
 function writeTxn(w: Writer, t: ITxnRequest): void {
   for (const c of t.compare ?? []) {
-    w.lenHead(1, compareSize(c));
-    writeCompare(w, c);
+    w.lenHead(1, messageSize(COMPARE, c));
+    writeMessage(w, COMPARE, c);
   }
   for (const op of t.success ?? []) writeOp(w, 2, op);
   for (const op of t.failure ?? []) writeOp(w, 3, op);
@@ -206,57 +188,47 @@ function emptyHeader(): IResponseHeader {
   return { cluster_id: '0', member_id: '0', revision: '0', raft_term: '0' };
 }
 
-/** `end` is where the message starts' field ends; `r` is left there. */
+/** Each reader below reads one message field of `r`, ending at `end`, and leaves `r` there. */
 function readHeader(r: Reader, end: number): IResponseHeader {
   const h = emptyHeader();
-  const inner = new Reader(r.buf, r.pos, end, WHAT);
-  while (inner.pos < end) {
-    const tag = inner.varint();
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (wire !== VARINT || field < 1 || field > 4) inner.skip(wire);
-    else if (field === 1) h.cluster_id = inner.varintString(false);
+  readFields(r, end, (field, wire, inner) => {
+    if (wire !== VARINT) return false;
+    if (field === 1) h.cluster_id = inner.varintString(false);
     else if (field === 2) h.member_id = inner.varintString(false);
     else if (field === 3) h.revision = String(inner.varint());
-    else h.raft_term = inner.varintString(false);
-  }
-  r.pos = end;
+    else if (field === 4) h.raft_term = inner.varintString(false);
+    else return false;
+    return true;
+  });
   return h;
 }
 
 function readKeyValue(r: Reader, end: number): IKeyValue {
   const kv: IKeyValue = { key: EMPTY, create_revision: '0', mod_revision: '0', version: '0', value: EMPTY, lease: '0' };
-  const inner = new Reader(r.buf, r.pos, end, WHAT);
-  while (inner.pos < end) {
-    const tag = inner.varint();
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (field === 1 && wire === LEN) kv.key = inner.bytes();
-    else if (field === 2 && wire === VARINT) kv.create_revision = String(inner.varint());
-    else if (field === 3 && wire === VARINT) kv.mod_revision = String(inner.varint());
-    else if (field === 4 && wire === VARINT) kv.version = String(inner.varint());
-    else if (field === 5 && wire === LEN) kv.value = inner.bytes();
-    else if (field === 6 && wire === VARINT) kv.lease = inner.varintString(true);
-    else inner.skip(wire);
-  }
-  r.pos = end;
+  readFields(r, end, (field, wire, inner) => {
+    if (wire === LEN && field === 1) kv.key = inner.bytes();
+    else if (wire === LEN && field === 5) kv.value = inner.bytes();
+    else if (wire !== VARINT) return false;
+    else if (field === 2) kv.create_revision = String(inner.varint());
+    else if (field === 3) kv.mod_revision = String(inner.varint());
+    else if (field === 4) kv.version = String(inner.varint());
+    else if (field === 6) kv.lease = inner.varintString(true);
+    else return false;
+    return true;
+  });
   return kv;
 }
 
 function readRange(r: Reader, end: number): IRangeResponse {
   const res: IRangeResponse = { header: emptyHeader(), kvs: [], more: false, count: '0' };
-  const inner = new Reader(r.buf, r.pos, end, WHAT);
-  while (inner.pos < end) {
-    const tag = inner.varint();
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (field === 1 && wire === LEN) res.header = readHeader(inner, inner.lengthEnd());
-    else if (field === 2 && wire === LEN) res.kvs.push(readKeyValue(inner, inner.lengthEnd()));
-    else if (field === 3 && wire === VARINT) res.more = inner.varint() !== 0;
-    else if (field === 4 && wire === VARINT) res.count = String(inner.varint());
-    else inner.skip(wire);
-  }
-  r.pos = end;
+  readFields(r, end, (field, wire, inner) => {
+    if (wire === LEN && field === 1) res.header = readHeader(inner, inner.lengthEnd());
+    else if (wire === LEN && field === 2) res.kvs.push(readKeyValue(inner, inner.lengthEnd()));
+    else if (wire === VARINT && field === 3) res.more = inner.varint() !== 0;
+    else if (wire === VARINT && field === 4) res.count = String(inner.varint());
+    else return false;
+    return true;
+  });
   return res;
 }
 
@@ -264,70 +236,51 @@ function readRange(r: Reader, end: number): IRangeResponse {
 function readPut(r: Reader, end: number): IPutResponse {
   let header = emptyHeader();
   let prev: IKeyValue | null = null;
-  const inner = new Reader(r.buf, r.pos, end, WHAT);
-  while (inner.pos < end) {
-    const tag = inner.varint();
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (field === 1 && wire === LEN) header = readHeader(inner, inner.lengthEnd());
-    else if (field === 2 && wire === LEN) prev = readKeyValue(inner, inner.lengthEnd());
-    else inner.skip(wire);
-  }
-  r.pos = end;
-  return { header, prev_kv: prev as IKeyValue };
+  readFields(r, end, (field, wire, inner) => {
+    if (wire === LEN && field === 1) header = readHeader(inner, inner.lengthEnd());
+    else if (wire === LEN && field === 2) prev = readKeyValue(inner, inner.lengthEnd());
+    else return false;
+    return true;
+  });
+  return { header, prev_kv: prev as unknown as IKeyValue };
 }
 
 function readDelete(r: Reader, end: number): IDeleteRangeResponse {
   const res: IDeleteRangeResponse = { header: emptyHeader(), deleted: '0', prev_kvs: [] };
-  const inner = new Reader(r.buf, r.pos, end, WHAT);
-  while (inner.pos < end) {
-    const tag = inner.varint();
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (field === 1 && wire === LEN) res.header = readHeader(inner, inner.lengthEnd());
-    else if (field === 2 && wire === VARINT) res.deleted = String(inner.varint());
-    else if (field === 3 && wire === LEN) res.prev_kvs.push(readKeyValue(inner, inner.lengthEnd()));
-    else inner.skip(wire);
-  }
-  r.pos = end;
+  readFields(r, end, (field, wire, inner) => {
+    if (wire === LEN && field === 1) res.header = readHeader(inner, inner.lengthEnd());
+    else if (wire === VARINT && field === 2) res.deleted = String(inner.varint());
+    else if (wire === LEN && field === 3) res.prev_kvs.push(readKeyValue(inner, inner.lengthEnd()));
+    else return false;
+    return true;
+  });
   return res;
 }
 
 /** A ResponseOp holds exactly one response; only that key is set on the object. */
 function readOp(r: Reader, end: number): IResponseOp {
   const op: Partial<IResponseOp> = {};
-  const inner = new Reader(r.buf, r.pos, end, WHAT);
-  while (inner.pos < end) {
-    const tag = inner.varint();
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (wire !== LEN || field < 1 || field > 4) {
-      inner.skip(wire);
-      continue;
-    }
-    const fieldEnd = inner.lengthEnd();
-    if (field === 1) op.response_range = readRange(inner, fieldEnd);
-    else if (field === 2) op.response_put = readPut(inner, fieldEnd);
-    else if (field === 3) op.response_delete_range = readDelete(inner, fieldEnd);
-    else op.response_txn = readTxn(inner, fieldEnd);
-  }
-  r.pos = end;
+  readFields(r, end, (field, wire, inner) => {
+    if (wire !== LEN) return false;
+    if (field === 1) op.response_range = readRange(inner, inner.lengthEnd());
+    else if (field === 2) op.response_put = readPut(inner, inner.lengthEnd());
+    else if (field === 3) op.response_delete_range = readDelete(inner, inner.lengthEnd());
+    else if (field === 4) op.response_txn = readTxn(inner, inner.lengthEnd());
+    else return false;
+    return true;
+  });
   return op as IResponseOp;
 }
 
 function readTxn(r: Reader, end: number): ITxnResponse {
   const res: ITxnResponse = { header: emptyHeader(), succeeded: false, responses: [] };
-  const inner = new Reader(r.buf, r.pos, end, WHAT);
-  while (inner.pos < end) {
-    const tag = inner.varint();
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (field === 1 && wire === LEN) res.header = readHeader(inner, inner.lengthEnd());
-    else if (field === 2 && wire === VARINT) res.succeeded = inner.varint() !== 0;
-    else if (field === 3 && wire === LEN) res.responses.push(readOp(inner, inner.lengthEnd()));
-    else inner.skip(wire);
-  }
-  r.pos = end;
+  readFields(r, end, (field, wire, inner) => {
+    if (wire === LEN && field === 1) res.header = readHeader(inner, inner.lengthEnd());
+    else if (wire === VARINT && field === 2) res.succeeded = inner.varint() !== 0;
+    else if (wire === LEN && field === 3) res.responses.push(readOp(inner, inner.lengthEnd()));
+    else return false;
+    return true;
+  });
   return res;
 }
 

@@ -10,7 +10,7 @@
 // Fields that are not read (header, watch_id, version, lease) are skipped without being decoded.
 //
 // Message and field numbers: etcd's api/etcdserverpb/rpc.proto and api/mvccpb/kv.proto.
-import { EMPTY, LEN, Reader, VARINT, Writer, int64FieldSize, lenFieldSize, smallFieldSize } from './protobuf-wire.js';
+import { EMPTY, LEN, Reader, VARINT, Writer, int64FieldSize, lenFieldSize, readFields, smallFieldSize } from './protobuf-wire.js';
 
 export interface WatchKeyValue {
   key: Buffer;
@@ -47,18 +47,14 @@ const WHAT = 'watch response';
 
 function readKeyValue(r: Reader, end: number): WatchKeyValue {
   const kv: WatchKeyValue = { key: EMPTY, createRevision: 0, modRevision: 0, value: EMPTY };
-  const inner = new Reader(r.buf, r.pos, end, WHAT);
-  while (inner.pos < end) {
-    const tag = inner.varint();
-    const field = tag >>> 3;
-    const wire = tag & 7;
+  readFields(r, end, (field, wire, inner) => {
     if (field === 1 && wire === LEN) kv.key = inner.bytes();
     else if (field === 2 && wire === VARINT) kv.createRevision = inner.varint();
     else if (field === 3 && wire === VARINT) kv.modRevision = inner.varint();
     else if (field === 5 && wire === LEN) kv.value = inner.bytes();
-    else inner.skip(wire);
-  }
-  r.pos = end;
+    else return false;
+    return true;
+  });
   return kv;
 }
 
@@ -66,17 +62,13 @@ function readEvent(r: Reader, end: number): WatchEventMessage {
   let type: 'put' | 'delete' = 'put';
   let kv: WatchKeyValue | undefined;
   let prevKv: WatchKeyValue | undefined;
-  const inner = new Reader(r.buf, r.pos, end, WHAT);
-  while (inner.pos < end) {
-    const tag = inner.varint();
-    const field = tag >>> 3;
-    const wire = tag & 7;
+  readFields(r, end, (field, wire, inner) => {
     if (field === 1 && wire === VARINT) type = inner.varint() === 1 ? 'delete' : 'put';
     else if (field === 2 && wire === LEN) kv = readKeyValue(inner, inner.lengthEnd());
     else if (field === 3 && wire === LEN) prevKv = readKeyValue(inner, inner.lengthEnd());
-    else inner.skip(wire);
-  }
-  r.pos = end;
+    else return false;
+    return true;
+  });
   // proto3: an absent message field is the empty message.
   return { type, kv: kv ?? { key: EMPTY, createRevision: 0, modRevision: 0, value: EMPTY }, prevKv };
 }
@@ -84,19 +76,16 @@ function readEvent(r: Reader, end: number): WatchEventMessage {
 /** etcdserverpb.WatchResponse, the fields a watch reads. Throws RangeError on a malformed message. */
 export function decodeWatchResponse(buf: Buffer): WatchResponseMessage {
   const res: WatchResponseMessage = { created: false, canceled: false, compactRevision: 0, cancelReason: '', fragment: false, events: [] };
-  const r = new Reader(buf, 0, buf.length, WHAT);
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    const field = tag >>> 3;
-    const wire = tag & 7;
+  readFields(new Reader(buf, 0, buf.length, WHAT), buf.length, (field, wire, r) => {
     if (field === 11 && wire === LEN) res.events.push(readEvent(r, r.lengthEnd()));
     else if (field === 3 && wire === VARINT) res.created = r.varint() !== 0;
     else if (field === 4 && wire === VARINT) res.canceled = r.varint() !== 0;
     else if (field === 5 && wire === VARINT) res.compactRevision = r.varint();
     else if (field === 6 && wire === LEN) res.cancelReason = r.bytes().toString('utf8');
     else if (field === 7 && wire === VARINT) res.fragment = r.varint() !== 0;
-    else r.skip(wire);
-  }
+    else return false;
+    return true;
+  });
   return res;
 }
 

@@ -92,6 +92,20 @@ export class Reader {
   }
 }
 
+/**
+ * Reads the message in `r` from its position to `end`, field by field: `visit` reads a field it
+ * knows from `inner` and returns true, else the field is skipped. `r` is left at `end`.
+ */
+export function readFields(r: Reader, end: number, visit: (field: number, wire: number, inner: Reader) => boolean): void {
+  const inner = new Reader(r.buf, r.pos, end, r.what);
+  while (inner.pos < end) {
+    const tag = inner.varint();
+    const wire = tag & 7;
+    if (!visit(tag >>> 3, wire, inner)) inner.skip(wire);
+  }
+  r.pos = end;
+}
+
 /** An int64 field's value as etcd3's types give it (a number, or a decimal string). */
 export type Int64 = string | number;
 
