@@ -103,8 +103,11 @@ export class GuardedTransactions {
    */
   async run<R>(slots: readonly Slot[], decide: Decide<R>, opts: GuardedOptions = {}): Promise<GuardedOutcome<R>> {
     let fresh = opts.dryRun === true;
-    let writing = fresh ? undefined : this.ownWritesLanded(slots);
-    if (writing) await writing;
+    // Whether to wait for this server's writes on their way to the slots' keys: until one wait
+    // runs out (in-flight-writes.ts LANDING_WAIT_MS), after which this run goes ahead without.
+    let patient = !fresh;
+    let writing = patient ? this.ownWritesLanded(slots) : undefined;
+    if (writing) patient = await writing;
     let state = fresh ? await this.readState(slots) : this.cachedState(slots);
     for (let attempt = 1, retry = false; ; ) {
       let decision: Decision<R> | undefined;
@@ -118,8 +121,8 @@ export class GuardedTransactions {
       }
       // Another write of this server to a slot's key set off while this decision was taken on
       // cached state: the state is stale and the compare would fail. Decide again once it lands.
-      if (!fresh && (writing = this.ownWritesLanded(slots))) {
-        await writing;
+      if (patient && !fresh && (writing = this.ownWritesLanded(slots))) {
+        patient = await writing;
         state = this.cachedState(slots);
         continue;
       }
@@ -203,16 +206,17 @@ export class GuardedTransactions {
   }
 
   /**
-   * Undefined when no write of this server to a slot's key is on its way; else a promise of the
-   * moment those have landed (in-flight-writes.ts), when cached state is the state they left.
+   * Undefined when no write of this server to a slot's key is on its way; else a promise of true
+   * once those have landed (cached state is then the state they left), or of false when one has
+   * not within LANDING_WAIT_MS (in-flight-writes.ts).
    */
-  private ownWritesLanded(slots: readonly Slot[]): Promise<unknown> | undefined {
-    let pending: Promise<void>[] | undefined;
+  private ownWritesLanded(slots: readonly Slot[]): Promise<boolean> | undefined {
+    let pending: Promise<boolean>[] | undefined;
     for (const s of slots) {
       const p = s.objects.inFlight.settled(s.key);
       if (p) (pending ??= []).push(p);
     }
-    return pending && Promise.all(pending);
+    return pending && Promise.all(pending).then((landed) => landed.every(Boolean));
   }
 
   /**

@@ -3,6 +3,7 @@
 // revision, a lost race is decided again up to the attempt bound, and a byte bound sends nothing.
 import { expect } from 'chai';
 import { GuardedTransactions, type Decision, type Reading, type Snapshot } from '../../apiserver/registry/guarded-txn.js';
+import { LANDING_WAIT_MS } from '../../apiserver/registry/in-flight-writes.js';
 import type { KubeObject } from '../../apiserver/registry/object.js';
 import { ResourceStore } from '../../apiserver/registry/resource-store.js';
 import { EtcdStore } from '../../apiserver/storage/etcd.js';
@@ -212,6 +213,31 @@ describe('guarded transactions (etcd)', function () {
     expect(await first).to.deep.equal({ kind: 'gaveUp', attempts: 1 });
     expect(await second).to.deep.equal({ kind: 'done', result: 'b' });
     expect(data(objects.decode((await store.get(key('w')))!.value, 0))).to.equal('elsewhere+b');
+    expect(objects.inFlight.size).to.equal(0);
+  });
+
+  it('waits at most LANDING_WAIT_MS: another write to the key made inside a write\'s store call goes ahead', async () => {
+    await cachedAfter('n', '0');
+    const write = (value: string, maxAttempts?: number) =>
+      txns.run([slot('n')], () => ({ writes: [{ objects, key: key('n'), obj: thing('n', value) }], refused: false, finish: () => value }), maxAttempts ? { maxAttempts } : {});
+    // The outer write's transaction is sent only after the inner write is done: were the inner
+    // one to wait for the outer to land, neither would ever finish.
+    let inner: Awaited<ReturnType<typeof write>> | undefined;
+    let innerMs = 0;
+    store.beforeNextTxn(
+      (req) => req.success.some((op) => op.key === key('n')),
+      async () => {
+        const t0 = Date.now();
+        inner = await write('inner');
+        innerMs = Date.now() - t0;
+      },
+    );
+    const outer = await write('outer', 1);
+    expect(inner).to.deep.equal({ kind: 'done', result: 'inner' });
+    expect(innerMs).to.be.at.least(LANDING_WAIT_MS - 5);
+    // The inner write moved the key: the outer's compare failed.
+    expect(outer).to.deep.equal({ kind: 'gaveUp', attempts: 1 });
+    expect(data(objects.decode((await store.get(key('n')))!.value, 0))).to.equal('inner');
     expect(objects.inFlight.size).to.equal(0);
   });
 });
