@@ -312,6 +312,8 @@ interface OpenLoopPhase {
   p999: number;
   /** CPU seconds each process used from the first arrival to the last bound pod. */
   cpu: RunCpu;
+  /** Transactions the serving replicas asked of etcd in the phase, and the etcd requests that carried them. */
+  groupCommit: { txns: number; requests: number };
 }
 
 interface MemoryFigures {
@@ -618,6 +620,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       const first = total;
       console.error(`bench:e2e: open loop at ${Math.round(fraction * 100)}% (${Math.round(offered)} pods/s offered, ${count} pods) …`);
       const cpuBefore = cpuNow();
+      const commitsBefore = await groupCommitCounts(servers);
       await postPaced({
         agent,
         base: bases,
@@ -635,6 +638,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       total += count;
       const all = await watcher.waitFor(total, 120_000);
       const phaseCpu = cpuSince(cpuBefore, dueAt[0]!);
+      const commitsAfter = await groupCommitCounts(servers);
       const lat: number[] = [];
       let last = dueAt[0]!;
       for (let i = 0; i < count; i++) {
@@ -645,7 +649,7 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
       }
       lat.sort((a, b) => a - b);
       if (!all) console.error(`bench:e2e: open loop at ${fraction}: only ${lat.length}/${count} bound after 120 s`);
-      openLoop.push({ fraction, offered, pods: count, bound: lat.length, boundRate: perSecond(lat.length, last - dueAt[0]!), p50: percentile(lat, 50), p99: percentile(lat, 99), p999: percentile(lat, 99.9), cpu: phaseCpu });
+      openLoop.push({ fraction, offered, pods: count, bound: lat.length, boundRate: perSecond(lat.length, last - dueAt[0]!), p50: percentile(lat, 50), p99: percentile(lat, 99), p999: percentile(lat, 99.9), cpu: phaseCpu, groupCommit: { txns: commitsAfter.txns - commitsBefore.txns, requests: commitsAfter.requests - commitsBefore.requests } });
     }
 
     const audit = AuditReportSchema.parse(JSON.parse(expectStatus(await request(agent, base, 'GET', '/audit'), 200, 'audit').body.toString('utf8')));
@@ -760,7 +764,7 @@ if (OPEN_LOOP.length + OPEN_LOOP_RATES.length > 0) {
   const perPod = (sec: number, o: OpenLoopPhase) => fmt((1000 * sec) / Math.max(1, o.bound), 3);
   console.log(
     formatTable(
-      ['nodes', 'load', 'offered/s', 'pods', 'bound', 'bound/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'apiserver ms/pod', 'etcd ms/pod', 'schedulers ms/pod'],
+      ['nodes', 'load', 'offered/s', 'pods', 'bound', 'bound/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'apiserver ms/pod', 'etcd ms/pod', 'schedulers ms/pod', 'txns/pod', 'txns/etcd request'],
       results.flatMap((r) =>
         r.openLoop.map((o) => [
           fmt(r.nodes),
@@ -775,6 +779,8 @@ if (OPEN_LOOP.length + OPEN_LOOP_RATES.length > 0) {
           perPod(o.cpu.apiserver, o),
           perPod(o.cpu.etcd, o),
           perPod(o.cpu.schedulers.reduce((a, b) => a + b, 0), o),
+          fmt(o.groupCommit.txns / Math.max(1, o.bound), 2),
+          o.groupCommit.requests > 0 ? fmt(o.groupCommit.txns / o.groupCommit.requests, 2) : '-',
         ]),
       ),
     ),
