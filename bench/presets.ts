@@ -5,7 +5,7 @@
 
 export interface BenchPreset {
   /** The benchmark module under bench/. */
-  script: 'e2e' | 'bind' | 'apiserver' | 'watchers' | 'store' | 'jobs' | 'fairshare' | 'memory';
+  script: 'e2e' | 'bind' | 'apiserver' | 'watchers' | 'store' | 'jobs' | 'fairshare' | 'memory' | 'wakeup';
   /** What it shows, for --list. */
   about: string;
   env: Record<string, string>;
@@ -97,10 +97,21 @@ export const PRESETS: Record<string, BenchPreset> = {
     about: '1,000 nodes, 4 API server replicas: then the same 500 pods/s for 30 s',
     env: { BENCH_SCENARIOS: '1000x3000', BENCH_OPEN_LOOP_RATES: '500', BENCH_OPEN_LOOP_SECONDS: '30', BENCH_APISERVERS: '4' },
   },
+  'scaleout-rate-1-16core': {
+    script: 'e2e',
+    about: '5,000 nodes, one API server: then 1,500 pods/s offered for 20 s (CPU per pod below saturation; compare with scaleout-rate-4-16core)',
+    env: { BENCH_SCENARIOS: '5000x5000', BENCH_OPEN_LOOP_RATES: '1500', BENCH_OPEN_LOOP_SECONDS: '20' },
+  },
+  'scaleout-rate-4-16core': {
+    script: 'e2e',
+    about: '5,000 nodes, 4 API server replicas: then the same 1,500 pods/s for 20 s',
+    env: { BENCH_SCENARIOS: '5000x5000', BENCH_OPEN_LOOP_RATES: '1500', BENCH_OPEN_LOOP_SECONDS: '20', BENCH_APISERVERS: '4' },
+  },
   'c1m-16core': {
     script: 'e2e',
     about: 'C1M: 10,000 nodes × 1,000,000 pods, history compacted every minute, etcd quota 8 GiB and snapshots every 10,000 entries, 16 GiB heap limits',
-    env: C1M_16CORE_ENV,
+    // Progress every 2 s: a run stopped at a time limit still shows the rate it held.
+    env: { ...C1M_16CORE_ENV, BENCH_TRACE: '1' },
   },
   'c1m-jobs-16core': {
     script: 'e2e',
@@ -138,10 +149,31 @@ export const PRESETS: Record<string, BenchPreset> = {
     about: 'watch fan-out: 5,000 watchers of 200 creates/s for 10 s',
     env: { BENCH_WATCHERS: '5000' },
   },
+  wakeup: {
+    script: 'wakeup',
+    about: "what the machine charges a process for going idle: one HTTP request back to back and with 1 ms idle between (read CPU per pod below saturation with it)",
+    env: {},
+  },
   smoke: {
     script: 'e2e',
     about: 'a few seconds: 50 nodes × 100 pods, to check that a machine (or a bundle) runs benchmarks at all',
     env: { BENCH_SCENARIOS: '50x100', BENCH_CAS_MS: '500' },
+  },
+};
+
+/**
+ * Presets run one after another under one name, most important first, for a machine lent for a
+ * few minutes (`./run.sh --out=DIR --budget-s=540 16core-first`): a budget stops the list where the
+ * time runs out, and each preset's output is kept in DIR whatever happens after it.
+ */
+export const SUITES: Record<string, { about: string; presets: string[] }> = {
+  '16core-first': {
+    about: 'the 16-core figures that need the most time, in one call: C1M (progress every 2 s)',
+    presets: ['c1m-16core'],
+  },
+  '16core-rest': {
+    about: "the remaining 16-core figures, shortest first: the machine's cost of idling, replicas at a fixed rate, fan-out at 5,000 watchers, latency below saturation",
+    presets: ['wakeup', 'scaleout-rate-1-16core', 'scaleout-rate-4-16core', 'fanout-5000-16core', 'latency-16core'],
   },
 };
 
