@@ -29,7 +29,8 @@
 // Environment: BENCH_OPEN_LOOP, BENCH_OPEN_LOOP_SECONDS (above), BENCH_OPEN_LOOP_RATES (offered
 // pods/s instead of fractions, e.g. "300,600": the same load whatever the closed loop reached, to
 // compare CPU per pod across runs — 1 and 4 API servers — below saturation), BENCH_SCENARIOS ("1000x5000,5000x10000": nodes x pods), BENCH_CAS_MS (3000),
-// BENCH_CONCURRENCY (creates in flight, 128), BENCH_SAME_NAME=1 (both daemons share one name:
+// BENCH_CONCURRENCY (creates in flight, 128), BENCH_SCHEDULERS (2: scheduler daemons, each its own
+// name, spread over the API servers), BENCH_SAME_NAME=1 (the daemons share one name:
 // active-active replicas racing for every pod), BENCH_APISERVERS (1; more = API server replicas on
 // the same etcd prefix, creates and schedulers spread over them), BENCH_SCHEDULER_ARGS (extra flags
 // for both daemons, e.g. "--conflict-mode=coarse"), BENCH_TRACE=1 (progress every 2 s),
@@ -73,6 +74,8 @@ const SCENARIOS = (process.env.BENCH_SCENARIOS ?? '1000x5000,5000x10000').split(
 const CAS_MS = Number(process.env.BENCH_CAS_MS ?? 3000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 128);
 const SAME_NAME = process.env.BENCH_SAME_NAME === '1';
+const SCHEDULERS = Number(process.env.BENCH_SCHEDULERS ?? 2);
+if (!(Number.isInteger(SCHEDULERS) && SCHEDULERS >= 1 && SCHEDULERS <= 26)) throw new Error(`bad BENCH_SCHEDULERS "${process.env.BENCH_SCHEDULERS}" (want 1 to 26)`);
 const API_SERVERS = Number(process.env.BENCH_APISERVERS ?? 1);
 const FOLLOWERS = Number(process.env.BENCH_FOLLOWERS ?? 0);
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -479,7 +482,8 @@ async function scenario(nodes: number, pods: number): Promise<ScenarioResult> {
     await postCreated(agent, base, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
     await pool(nodes, 64, (i) => postCreated(agent, bases[i % bases.length]!, '/api/v1/nodes', benchNode(i, { cpu: '32', memory: '128Gi', pods: '110' })));
 
-    const names = SAME_NAME ? ['bench', 'bench'] : ['bench-a', 'bench-b'];
+    // bench-a, bench-b, …: one name per daemon, the pods split between them (one shared name with BENCH_SAME_NAME).
+    const names = Array.from({ length: SCHEDULERS }, (_, i) => (SAME_NAME ? 'bench' : `bench-${String.fromCharCode(97 + i)}`));
     for (const [i, name] of names.entries()) {
       schedulers.push(await startSchedulerProcess({ server: servers[i % servers.length]!.url, name, args: SCHEDULER_ARGS, nodeArgs: SCHEDULER_NODE_ARGS }));
     }
@@ -702,7 +706,7 @@ for (const s of SCENARIOS) {
 }
 
 console.log(`\ncell end-to-end scheduling — etcd ${endpoints.join(',')} (fsync ${process.env.CELL_ETCD_FSYNC === '1' ? 'on' : 'OFF'}), ` +
-  `${API_SERVERS === 1 ? 'API server' : `${API_SERVERS} API servers`} + 2 schedulers as child processes (${SAME_NAME ? 'one name, active-active' : 'two names splitting the pods'}` +
+  `${API_SERVERS === 1 ? 'API server' : `${API_SERVERS} API servers`} + ${SCHEDULERS} schedulers as child processes (${SAME_NAME ? 'one name, active-active' : `${SCHEDULERS} names splitting the pods`}` +
   `${SCHEDULER_ARGS.length > 0 ? `, ${SCHEDULER_ARGS.join(' ')}` : ''}), ` +
   `${VIA_JOBS ? `pods made by Jobs of ${fmt(JOB_PODS)} (job controller in cell-controller-manager, --concurrent-job-syncs=${JOB_SYNCS}; latency from the Job's create)` : `${CONCURRENCY} creates in flight`}\n`);
 console.log(
