@@ -33,6 +33,27 @@ const C1M_2CORE_ENV = { BENCH_SCENARIOS: '1000x100000', BENCH_SERVER_ARGS: '--co
 /** The pods made by the job controller instead of one POST each: Jobs of 1,000 (DESIGN §8's workloads). */
 const VIA_JOBS_ENV = { BENCH_CREATE_VIA: 'jobs', BENCH_JOB_PODS: '1000' };
 
+/**
+ * API server replicas compared at one offered load below saturation (CPU per pod), after a short
+ * closed loop of 3 pods a node (5,000 at most).
+ */
+function fixedRate(o: { nodes: number; rate: number; seconds: number; replicas: number; pair?: string }): BenchPreset {
+  const n = o.nodes.toLocaleString('en-US');
+  return {
+    script: 'e2e',
+    about:
+      o.replicas === 1
+        ? `${n} nodes, one API server: then ${o.rate.toLocaleString('en-US')} pods/s offered for ${o.seconds} s (CPU per pod below saturation; compare with ${o.pair})`
+        : `${n} nodes, ${o.replicas} API server replicas: then the same ${o.rate.toLocaleString('en-US')} pods/s for ${o.seconds} s`,
+    env: {
+      BENCH_SCENARIOS: `${o.nodes}x${Math.min(3 * o.nodes, 5000)}`,
+      BENCH_OPEN_LOOP_RATES: String(o.rate),
+      BENCH_OPEN_LOOP_SECONDS: String(o.seconds),
+      ...(o.replicas > 1 ? { BENCH_APISERVERS: String(o.replicas) } : {}),
+    },
+  };
+}
+
 export const PRESETS: Record<string, BenchPreset> = {
   'e2e-2core': {
     script: 'e2e',
@@ -91,26 +112,10 @@ export const PRESETS: Record<string, BenchPreset> = {
     about: '1,000 × 3,000 through 4 API server replicas',
     env: { BENCH_SCENARIOS: '1000x3000', BENCH_APISERVERS: '4' },
   },
-  'scaleout-rate-1-2core': {
-    script: 'e2e',
-    about: '1,000 nodes, one API server: then 500 pods/s offered for 30 s (CPU per pod below saturation; compare with scaleout-rate-4-2core)',
-    env: { BENCH_SCENARIOS: '1000x3000', BENCH_OPEN_LOOP_RATES: '500', BENCH_OPEN_LOOP_SECONDS: '30' },
-  },
-  'scaleout-rate-4-2core': {
-    script: 'e2e',
-    about: '1,000 nodes, 4 API server replicas: then the same 500 pods/s for 30 s',
-    env: { BENCH_SCENARIOS: '1000x3000', BENCH_OPEN_LOOP_RATES: '500', BENCH_OPEN_LOOP_SECONDS: '30', BENCH_APISERVERS: '4' },
-  },
-  'scaleout-rate-1-16core': {
-    script: 'e2e',
-    about: '5,000 nodes, one API server: then 1,500 pods/s offered for 20 s (CPU per pod below saturation; compare with scaleout-rate-4-16core)',
-    env: { BENCH_SCENARIOS: '5000x5000', BENCH_OPEN_LOOP_RATES: '1500', BENCH_OPEN_LOOP_SECONDS: '20' },
-  },
-  'scaleout-rate-4-16core': {
-    script: 'e2e',
-    about: '5,000 nodes, 4 API server replicas: then the same 1,500 pods/s for 20 s',
-    env: { BENCH_SCENARIOS: '5000x5000', BENCH_OPEN_LOOP_RATES: '1500', BENCH_OPEN_LOOP_SECONDS: '20', BENCH_APISERVERS: '4' },
-  },
+  'scaleout-rate-1-2core': fixedRate({ nodes: 1000, rate: 500, seconds: 30, replicas: 1, pair: 'scaleout-rate-4-2core' }),
+  'scaleout-rate-4-2core': fixedRate({ nodes: 1000, rate: 500, seconds: 30, replicas: 4 }),
+  'scaleout-rate-1-16core': fixedRate({ nodes: 5000, rate: 1500, seconds: 20, replicas: 1, pair: 'scaleout-rate-4-16core' }),
+  'scaleout-rate-4-16core': fixedRate({ nodes: 5000, rate: 1500, seconds: 20, replicas: 4 }),
   'c1m-16core': {
     script: 'e2e',
     about: 'C1M: 10,000 nodes × 1,000,000 pods through 4 API server replicas and 4 schedulers, history compacted every minute, etcd quota 8 GiB and snapshots every 10,000 entries, 16 GiB heap limits',
