@@ -16,9 +16,14 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const flags = new Map<string, string>();
 const names: string[] = [];
 for (const arg of process.argv.slice(2)) {
-  const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+  const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg === '-h' ? '--help' : arg);
   if (m) flags.set(m[1]!, m[2] ?? '');
   else names.push(arg);
+}
+const unknownFlag = [...flags.keys()].find((f) => !['list', 'help', 'out', 'budget-s'].includes(f));
+if (unknownFlag) {
+  console.error(`unknown flag --${unknownFlag} (known: --list, --out=DIR, --budget-s=N)`);
+  process.exit(2);
 }
 
 if (names.length === 0 || flags.has('list') || flags.has('help')) {
