@@ -2,8 +2,8 @@
 // etcd compare-and-swap rate measured in the same run (DESIGN §8).
 //
 // Per scenario: a fresh cell-apiserver child process (its own etcd prefix); N nodes registered
-// through the API; two cell-scheduler daemons as child processes splitting the pods by
-// spec.schedulerName (bench-a, bench-b: two policies side by side); then P pods created as fast
+// through the API; cell-scheduler daemons as child processes (two unless BENCH_SCHEDULERS) splitting
+// the pods by spec.schedulerName (bench-a, bench-b, …: policies side by side); then P pods created as fast
 // as the API server takes them (128 in flight), each seen bound through a watch. Reported:
 //   pods bound per second   P / (last bound − first create sent)
 //   create→bound latency    p50 / p99, per pod (create request sent → bound event received)
@@ -33,7 +33,7 @@
 // name, spread over the API servers), BENCH_SAME_NAME=1 (the daemons share one name:
 // active-active replicas racing for every pod), BENCH_APISERVERS (1; more = API server replicas on
 // the same etcd prefix, creates and schedulers spread over them), BENCH_SCHEDULER_ARGS (extra flags
-// for both daemons, e.g. "--conflict-mode=coarse"), BENCH_TRACE=1 (progress every 2 s),
+// for every daemon, e.g. "--conflict-mode=coarse"), BENCH_TRACE=1 (progress every 2 s),
 // BENCH_SERVER_NODE_ARGS (node flags for the API server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
 // BENCH_SCHEDULER_NODE_ARGS (the same for both scheduler daemons), BENCH_SERVER_ARGS (extra
 // cell-apiserver flags, e.g. "--etcd-group-commit=2"), BENCH_FOLLOWERS (0; more = extra API server
