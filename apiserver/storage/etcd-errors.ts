@@ -33,11 +33,13 @@ interface EtcdFailure {
 
 const unavailable = (msg: string) => new UnavailableError(`etcd unavailable: ${msg}`);
 
+const NO_LEADER = 'etcdserver: no leader';
+
 const FAILURES: EtcdFailure[] = [
   { message: 'No connection established', error: unavailable, notExecuted: true }, // grpc-js: nothing was sent
   { message: 'Channel closed before call started', error: unavailable, notExecuted: true },
   { message: 'Channel has been shut down', error: unavailable, notExecuted: true }, // a call on a closed store's own channel
-  { message: 'etcdserver: no leader', error: unavailable, notExecuted: true }, // the require-leader check, first of all
+  { message: NO_LEADER, error: unavailable, notExecuted: true }, // the require-leader check, first of all
   { message: 'etcdserver: too many requests', error: unavailable, notExecuted: true, busy: true }, // apply backlog
   { message: 'etcdserver: not capable', error: unavailable, notExecuted: true },
   { message: 'raft proposal dropped', error: unavailable, notExecuted: true }, // never entered the raft log
@@ -94,6 +96,11 @@ export function notExecuted(err: unknown): boolean {
 /** etcd refused the request while checking it: nothing of it was applied. */
 export function refusedBeforeApply(err: unknown): boolean {
   return entry(err)?.refusedBeforeApply === true;
+}
+
+/** The member answered that it has no leader (a call refused, or a watch cancelled, by require-leader). */
+export function lostLeader(err: unknown): boolean {
+  return errorMessage(err).includes(NO_LEADER);
 }
 
 /** The cluster is busy, not the member broken: try elsewhere without marking it failed. */

@@ -34,6 +34,7 @@ import {
   credentials as grpcCredentials,
   type ChannelOptions,
   type ClientDuplexStream,
+  type ClientUnaryCall,
   type Interceptor,
 } from '@grpc/grpc-js';
 import { Etcd3, castGrpcError, type ICompare, type IKeyValue, type IOptions, type IRequestOp, type IResponseOp, type ITxnRequest, type ITxnResponse } from 'etcd3';
@@ -50,7 +51,7 @@ import {
   type CellError,
 } from '../../shared/errors.js';
 import { PointReadBatcher } from './etcd-read-batch.js';
-import { COMPACTED, FUTURE, busy, mapEtcdError, notExecuted } from './etcd-errors.js';
+import { COMPACTED, FUTURE, busy, lostLeader, mapEtcdError, notExecuted } from './etcd-errors.js';
 import { positionDeletes, readStamp, resourceOfKey, versionOf } from './resource-version.js';
 import { TxnGroupCommitter } from './etcd-group-commit.js';
 import { decodeTxnResponse, encodeTxnRequest } from './etcd-txn-codec.js';
@@ -176,12 +177,22 @@ const requireLeader: Interceptor = (options, nextCall) =>
     },
   });
 
+/** How long a Txn may wait unanswered before its member is probed for having lost its leader. */
+const STALLED_CALL_MS = 1_000;
+
 /** One etcd member, with its own client, and whether it answered last time. */
 class Endpoint {
   healthy = true;
   failedAt = 0;
   probeTimer: NodeJS.Timeout | undefined;
   private ownRpc: GrpcClient | undefined;
+  /** The newest raft term this member has answered with (0: none yet). */
+  private term = 0;
+  /** Each Txn call in flight here, by the function that gives it up: when it was sent and the term then, oldest first. */
+  private readonly pending = new Map<(err: UnavailableError) => void, { sentAt: number; term: number }>();
+  /** Told when a Txn here has waited STALLED_CALL_MS unanswered (Endpoints then probes the member). */
+  onStall: ((ep: Endpoint) => void) | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
   constructor(
     readonly url: string,
     readonly client: Etcd3,
@@ -210,23 +221,93 @@ class Endpoint {
   txn(req: ITxnRequest): Promise<ITxnResponse> {
     const message = encodeTxnRequest(req);
     return new Promise<ITxnResponse>((resolve, reject) => {
+      let settled = false;
+      const abandon = (err: UnavailableError) => {
+        if (settled) return;
+        settled = true;
+        this.pending.delete(abandon);
+        call.cancel();
+        reject(err);
+      };
       // grpc-js records a stack trace at every unary call, for errors we map by code and message
       // alone: capturing it was ~2% of the API server's CPU. Off for this synchronous call only.
       const stackTraceLimit = Error.stackTraceLimit;
       Error.stackTraceLimit = 0;
+      let call: ClientUnaryCall;
       try {
-        this.rpc.makeUnaryRequest(TXN_METHOD, asIs, decodeTxnResponse, message, new Metadata(), { deadline: Date.now() + this.requestTimeoutMs }, (err, res) => {
-          if (err) reject(castGrpcError(err));
-          else if (res) resolve(res);
-          else reject(new InternalError('etcd txn: no response'));
+        call = this.rpc.makeUnaryRequest(TXN_METHOD, asIs, decodeTxnResponse, message, new Metadata(), { deadline: Date.now() + this.requestTimeoutMs }, (err, res) => {
+          if (settled) return;
+          settled = true;
+          this.pending.delete(abandon);
+          if (err) {
+            reject(castGrpcError(err));
+          } else if (res) {
+            this.sawTerm(res.header.raft_term);
+            resolve(res);
+          } else {
+            reject(new InternalError('etcd txn: no response'));
+          }
         });
       } finally {
         Error.stackTraceLimit = stackTraceLimit;
       }
+      this.pending.set(abandon, { sentAt: Date.now(), term: this.term });
+      this.watchForStalls();
     });
   }
 
+  /** While calls are in flight here, checks every STALLED_CALL_MS whether the oldest has waited that long. */
+  private watchForStalls(): void {
+    if (this.stallTimer || !this.onStall) return;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      const oldest = this.pending.values().next();
+      if (oldest.done) return;
+      if (Date.now() - oldest.value.sentAt >= STALLED_CALL_MS) this.onStall?.(this);
+      this.watchForStalls();
+    }, STALLED_CALL_MS);
+    // Stall checks alone must not keep a process alive.
+    this.stallTimer.unref();
+  }
+
+  /**
+   * The member said it has no leader: the Txns it still holds are given up now. A leader cut off
+   * from its peers keeps the calls it had when the link went down (it can neither commit nor
+   * answer them) until etcd's own request timeout — 5 s plus two election timeouts — while new
+   * calls get "no leader" at once; without this, requests in flight at a partition would hang
+   * that long. A read given up this way is retried on another member; a write fails as outcome
+   * unknown (it may still commit, should the member's leadership come back).
+   */
+  abandonPending(): void {
+    if (this.pending.size === 0) return;
+    const err = new UnavailableError(`etcd member ${this.url} lost its leader with the call in flight`);
+    for (const abandon of [...this.pending.keys()]) abandon(err);
+  }
+
+  /**
+   * The member answered (a stall probe) at `rawTerm`. Calls sent to it in an older term and still
+   * unanswered were most likely forwarded to a leader that has since died: a follower does not
+   * propose them again, so they would wait for etcd's request timeout. They are given up, like
+   * those of a member without a leader.
+   */
+  answeredInTerm(rawTerm: string): void {
+    const term = Number(rawTerm);
+    this.sawTerm(rawTerm);
+    let err: UnavailableError | undefined;
+    for (const [abandon, sent] of [...this.pending]) {
+      if (sent.term === 0 || sent.term >= term) continue;
+      err ??= new UnavailableError(`etcd member ${this.url} moved to raft term ${term} with the call in flight (sent in term ${sent.term})`);
+      abandon(err);
+    }
+  }
+
+  private sawTerm(rawTerm: string): void {
+    const term = Number(rawTerm);
+    if (term > this.term) this.term = term;
+  }
+
   close(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer);
     this.client.close();
     this.ownRpc?.close();
   }
@@ -243,11 +324,16 @@ class Endpoints {
   private next = 0;
   private closed = false;
 
+  /** Members being probed because a call there stalled. */
+  private readonly stallProbes = new Set<Endpoint>();
+
   constructor(
     readonly list: Endpoint[],
-    private readonly probe: (ep: Endpoint) => Promise<unknown>,
+    private readonly probe: (ep: Endpoint, timeoutMs?: number) => Promise<{ header: { raft_term: string } }>,
     private readonly maxBackoffMs: number,
-  ) {}
+  ) {
+    for (const ep of list) ep.onStall = (stalled) => this.stalled(stalled);
+  }
 
   get size(): number {
     return this.list.length;
@@ -278,11 +364,35 @@ class Endpoints {
     ep.probeTimer = undefined;
   }
 
-  failed(ep: Endpoint): void {
+  failed(ep: Endpoint, err: unknown): void {
     ep.failedAt = Date.now();
+    if (lostLeader(err)) ep.abandonPending();
     if (!ep.healthy || this.closed) return;
     ep.healthy = false;
     this.scheduleProbe(ep, 0);
+  }
+
+  /**
+   * A call has waited long at `ep`: is the member cut off from its quorum? A leader cut off by a
+   * partition answers nothing it holds, and without a watch on it a store would learn only at the
+   * calls' deadlines; the probe, sent with require-leader, is refused at once ("no leader") once the
+   * member has stepped down, and then its calls are given up (failed → abandonPending). A probe
+   * that answers in a newer term than a call was sent in gives that call up too (a follower's call
+   * forwarded to a leader that died). Otherwise — an answer in the same term, or none in time — the
+   * member is slow or silent rather than leaderless: its calls keep their deadlines.
+   */
+  private stalled(ep: Endpoint): void {
+    if (this.closed || this.stallProbes.has(ep)) return;
+    this.stallProbes.add(ep);
+    // Short: a leader not yet stepped down holds the probe too; the next stall check asks again.
+    this.probe(ep, STALLED_CALL_MS / 2)
+      .then(
+        (res) => ep.answeredInTerm(res.header.raft_term),
+        (err: unknown) => {
+          if (lostLeader(err) && !this.closed) this.failed(ep, err);
+        },
+      )
+      .finally(() => this.stallProbes.delete(ep));
   }
 
   private scheduleProbe(ep: Endpoint, attempt: number): void {
@@ -473,7 +583,7 @@ class EtcdWatch implements EtcdStoreWatch {
     this.dropStream();
     const member = this.member;
     if (member) {
-      this.ctx.endpoints.failed(member);
+      this.ctx.endpoints.failed(member, err);
       this.avoid = new Set([member]);
     }
     const delay = etcdBackoff(this.attempts++, this.ctx.maxBackoffMs);
@@ -667,7 +777,7 @@ export class EtcdStore implements Store {
     const probeTimeoutMs = Math.min(2_000, requestTimeoutMs);
     this.endpoints = new Endpoints(
       list,
-      (ep) => ep.client.kv.range({ key: probeKey, count_only: true }, { deadline: Date.now() + probeTimeoutMs }),
+      (ep, timeoutMs = probeTimeoutMs) => ep.client.kv.range({ key: probeKey, count_only: true }, { deadline: Date.now() + timeoutMs }),
       this.maxBackoffMs,
     );
     // Each batch is one write: failed over while certainly not executed, else OutcomeUnknownError
@@ -928,7 +1038,7 @@ export class EtcdStore implements Store {
       const mapped = mapEtcdError(err);
       // Any other error is etcd's answer to the request, not the member's failure.
       if (!(mapped instanceof UnavailableError)) throw mapped;
-      if (!busy(err)) this.endpoints.failed(ep);
+      if (!busy(err)) this.endpoints.failed(ep, err);
       if (isWrite && !notExecuted(err)) {
         throw new OutcomeUnknownError(`etcd write outcome unknown (it may or may not have committed): ${errorMessage(err)}`);
       }

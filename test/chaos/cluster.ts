@@ -432,7 +432,7 @@ export class ChaosCluster {
   }
 
   async start(): Promise<void> {
-    this.etcd = await startEtcdCluster({ members: 3, quiet: !this.opts.verbose });
+    this.etcd = await startEtcdCluster({ members: 3, quiet: !this.opts.verbose, partitionable: true });
     this.etcd.members.forEach((m, i) => this.etcdMembers.push(new EtcdManaged(`etcd-${m.name}`, m, this)));
     this.exitPoll = setInterval(() => this.etcdMembers.forEach((m) => m.checkExit()), 500);
 

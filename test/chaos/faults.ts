@@ -9,17 +9,21 @@
 //                                        killed one did not release it: up to a lease duration)
 //   agent-kill                           kill → every node of the agent Ready, leases renewed by the new process
 //   pause (SIGSTOP, 1–5 s, then SIGCONT) SIGCONT → the process answers its health probe and an API write succeeds
+//   etcd-partition                       cut → a write through the API succeeds (the leader, or a follower,
+//                                        cut off from its peers while every client still reaches it; the
+//                                        partition heals after its down time, and the rejoin is timed)
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { errorMessage } from '../../shared/errors.js';
 import { PROBE_NAMESPACE, type ChaosCluster, type ManagedProcess } from './cluster.js';
 
-export type FaultKind = 'etcd-leader-kill' | 'etcd-member-kill' | 'apiserver-kill' | 'controller-manager-kill' | 'scheduler-kill' | 'agent-kill' | 'pause';
-export const FAULT_KINDS: readonly FaultKind[] = ['etcd-leader-kill', 'etcd-member-kill', 'apiserver-kill', 'controller-manager-kill', 'scheduler-kill', 'agent-kill', 'pause'];
+export type FaultKind = 'etcd-leader-kill' | 'etcd-member-kill' | 'etcd-partition' | 'apiserver-kill' | 'controller-manager-kill' | 'scheduler-kill' | 'agent-kill' | 'pause';
+export const FAULT_KINDS: readonly FaultKind[] = ['etcd-leader-kill', 'etcd-member-kill', 'etcd-partition', 'apiserver-kill', 'controller-manager-kill', 'scheduler-kill', 'agent-kill', 'pause'];
 
 /** Relative frequency of each kind beyond the one of each every schedule has. */
 const WEIGHTS: Record<FaultKind, number> = {
   'etcd-leader-kill': 2,
   'etcd-member-kill': 1,
+  'etcd-partition': 2,
   'apiserver-kill': 2,
   'controller-manager-kill': 1,
   'scheduler-kill': 2,
@@ -153,6 +157,24 @@ export class FaultInjector {
         await target.restart();
         const newLeader = await c.etcd.leaderIndex(30_000);
         return rec(target, heal, `rejoined in ${Date.now() - restartAt} ms; leader now ${c.etcdMembers[newLeader]!.id}`);
+      }
+      case 'etcd-partition': {
+        // Half the picks cut off the leader, which keeps the calls it holds unanswered until the
+        // API servers notice it lost its quorum; the rest a follower.
+        const leader = await c.etcd.leaderIndex(30_000);
+        const followers = c.etcdMembers.map((_, i) => i).filter((i) => i !== leader);
+        const index = f.pick < 0.5 ? leader : this.choose(followers, (f.pick - 0.5) * 2);
+        const target = c.etcdMembers[index]!;
+        const cutAt = Date.now();
+        await c.etcd.partition([index]);
+        const heal = await this.until(() => this.writeOk(), cutAt);
+        const rest = cutAt + f.downMs - Date.now();
+        if (rest > 0) await sleep(rest);
+        const joinedAt = Date.now();
+        await c.etcd.heal();
+        const rejoin = await this.until(() => c.etcd.members[index]!.hasLeader(), joinedAt);
+        const newLeader = await c.etcd.leaderIndex(30_000);
+        return rec(target, heal, `${index === leader ? 'the leader' : 'a follower'}; rejoined in ${rejoin === undefined ? 'never' : `${rejoin} ms`}; leader now ${c.etcdMembers[newLeader]!.id}`);
       }
       case 'controller-manager-kill': {
         const target = this.choose(c.controllerManagers, f.pick);

@@ -3,6 +3,7 @@
 // tests (DESIGN §7: "a member or leader can die mid-run with nothing lost").
 import { rmSync } from 'node:fs';
 import { durabilityArgs, EtcdProcess, tempDataDir } from './etcd.js';
+import { PeerNetwork } from './peer-network.js';
 import { freePort } from './ports.js';
 
 export interface EtcdMember {
@@ -21,6 +22,8 @@ export interface EtcdMember {
   pause(): void;
   /** SIGCONT. */
   resume(): void;
+  /** Whether the member answers and knows a leader (after a partition heals: it has rejoined). */
+  hasLeader(): Promise<boolean>;
 }
 
 export interface EtcdCluster {
@@ -28,6 +31,13 @@ export interface EtcdCluster {
   members: EtcdMember[];
   /** Index of the current leader (asks a live member's maintenance status), retrying until one is known or timeoutMs. */
   leaderIndex(timeoutMs?: number): Promise<number>;
+  /**
+   * A network partition (only with `partitionable`): the `isolated` members' raft traffic with the
+   * others stops, as if the wire were cut; clients still reach every member.
+   */
+  partition(isolated: number[]): Promise<void>;
+  /** Ends the partition. */
+  heal(): Promise<void>;
   /** Kill all and remove data dirs. */
   stop(): Promise<void>;
 }
@@ -65,17 +75,31 @@ async function memberStatus(clientUrl: string): Promise<{ id: string; leader: st
   }
 }
 
-export async function startEtcdCluster(opts: { members?: number; quiet?: boolean; fsync?: boolean } = {}): Promise<EtcdCluster> {
+export interface EtcdClusterOptions {
+  members?: number;
+  quiet?: boolean;
+  fsync?: boolean;
+  /** Route the members' peer traffic through proxies (peer-network.ts), so that `partition` works. */
+  partitionable?: boolean;
+}
+
+export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<EtcdCluster> {
   const n = opts.members ?? 3;
   const token = `cell-test-${process.pid}-${Date.now()}`;
   const names = Array.from({ length: n }, (_, i) => `m${i}`);
   const clientUrls: string[] = [];
   const peerUrls: string[] = [];
+  /** What the members know each other by: the proxy's ports when partitionable. */
+  const advertisedPeerUrls: string[] = [];
   for (let i = 0; i < n; i++) {
     clientUrls.push(`http://127.0.0.1:${await freePort()}`);
     peerUrls.push(`http://127.0.0.1:${await freePort()}`);
+    advertisedPeerUrls.push(opts.partitionable ? `http://127.0.0.1:${await freePort()}` : peerUrls[i]!);
   }
-  const initialCluster = names.map((name, i) => `${name}=${peerUrls[i]}`).join(',');
+  const network = opts.partitionable
+    ? await PeerNetwork.start(peerUrls.map((u, i) => ({ member: i, listenPort: Number(new URL(advertisedPeerUrls[i]!).port), targetPort: Number(new URL(u).port) })))
+    : undefined;
+  const initialCluster = names.map((name, i) => `${name}=${advertisedPeerUrls[i]}`).join(',');
   const states: MemberState[] = names.map((name, i) => {
     const dataDir = tempDataDir();
     const args = [
@@ -84,7 +108,7 @@ export async function startEtcdCluster(opts: { members?: number; quiet?: boolean
       '--listen-client-urls', clientUrls[i]!,
       '--advertise-client-urls', clientUrls[i]!,
       '--listen-peer-urls', peerUrls[i]!,
-      '--initial-advertise-peer-urls', peerUrls[i]!,
+      '--initial-advertise-peer-urls', advertisedPeerUrls[i]!,
       '--initial-cluster', initialCluster,
       '--initial-cluster-token', token,
       // Ignored once the data dir holds a member, so restart() rejoins rather than re-bootstraps.
@@ -110,7 +134,22 @@ export async function startEtcdCluster(opts: { members?: number; quiet?: boolean
   } catch (err) {
     await Promise.all(states.map((s) => s.proc.kill()));
     for (const s of states) rmSync(s.dataDir, { recursive: true, force: true });
+    await network?.stop();
     throw err;
+  }
+  if (network) {
+    // The proxies tell senders apart by raft member id: learn each member's.
+    const ids: Record<string, number> = {};
+    const deadline = Date.now() + 15_000;
+    for (let i = 0; i < n; i++) {
+      let st;
+      while (!(st = await memberStatus(clientUrls[i]!))) {
+        if (Date.now() > deadline) throw new Error(`etcd member ${names[i]} did not report its id`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      ids[BigInt(st.id).toString(16)] = i;
+    }
+    await network.learnIds(ids);
   }
 
   const members: EtcdMember[] = states.map((s, i) => ({
@@ -134,6 +173,10 @@ export async function startEtcdCluster(opts: { members?: number; quiet?: boolean
       s.proc.signal('SIGCONT');
       s.paused = false;
     },
+    async hasLeader() {
+      const st = await memberStatus(clientUrls[i]!);
+      return st !== undefined && st.leader !== '0';
+    },
   }));
 
   return {
@@ -155,7 +198,16 @@ export async function startEtcdCluster(opts: { members?: number; quiet?: boolean
         await new Promise((r) => setTimeout(r, 100));
       }
     },
+    async partition(isolated) {
+      if (!network) throw new Error('this etcd cluster was not started partitionable');
+      await network.partition(isolated);
+    },
+    async heal() {
+      if (!network) throw new Error('this etcd cluster was not started partitionable');
+      await network.heal();
+    },
     async stop() {
+      await network?.stop();
       await Promise.all(states.map((s) => s.proc.terminate()));
       for (const s of states) rmSync(s.dataDir, { recursive: true, force: true });
     },

@@ -238,3 +238,116 @@ describe('etcd store on a 3-member cluster', function () {
     }
   });
 });
+
+describe('etcd store on a 3-member cluster with a network partition', function () {
+  this.timeout(120_000);
+  let cluster: EtcdCluster;
+
+  before(async function () {
+    cluster = await startEtcdCluster({ quiet: true, partitionable: true });
+  });
+
+  after(async function () {
+    await cluster?.stop();
+  });
+
+  it('a leader cut off from its peers serves no stale read, loses no write, and its watches move to the majority', async function () {
+    const p = `/partition-${process.pid}`;
+    // A long request timeout: the calls held by the cut-off leader must be given up as soon as it
+    // is known to have lost its quorum, not when their deadlines pass.
+    const opts = { prefix: p, maxBackoffMs: 300, requestTimeoutMs: 20_000 };
+    const leader = await cluster.leaderIndex();
+    const cutOff = cluster.members[leader]!;
+    // The writers and the watch start on the member about to be cut off (a store tries its
+    // endpoints in order), so both have to notice and move.
+    const order = [cutOff.clientUrl, ...cluster.endpoints.filter((e) => e !== cutOff.clientUrl)];
+    const store = new EtcdStore({ ...opts, endpoints: order });
+    const moves: string[] = [];
+    const watcher = new EtcdStore({ ...opts, endpoints: order, onWatchRetry: (info) => moves.push(`${info.endpoint}: ${info.reason}`) });
+    // Talks to the cut-off member alone: what a client stuck on the wrong side would get.
+    const stuck = new EtcdStore({ ...opts, requestTimeoutMs: 3_000, endpoints: [cutOff.clientUrl] });
+    const pinned = new EtcdStore({ ...opts, endpoints: [cutOff.clientUrl] });
+    const writers = new Writers(store, ['/c/a', '/c/b', '/c/c']);
+    try {
+      const start = await store.currentRevision();
+      const rec = record(watcher, '/', start);
+      writers.start(2);
+      const total = () => writers.acks.length;
+      await until(() => total() >= 100 && rec.events.length > 0, '100 writes before the partition');
+      expect(watcher.watchEndpoints(), 'the watch starts on the member to be cut off').to.deep.equal([cutOff.clientUrl]);
+
+      const cutAt = Date.now();
+      await cluster.partition([leader]);
+      // Sent at once, these reach the cut-off leader while it still believes it leads: it holds
+      // them, unable to commit or answer, until the store gives them up.
+      const heldKeys = ['/held/a', '/held/b', '/held/c', '/held/d'];
+      const held = await Promise.all(heldKeys.map((key) => pinned.create(key, 'x').then(() => 'committed', (err: unknown) => err)));
+      for (const outcome of held) {
+        // Given up once a probe found the member leaderless — not at etcd's own timeout (6 s
+        // here) or the 20 s deadline — and reported as what it is: it may yet have committed.
+        expect(outcome, String(outcome)).to.be.instanceOf(OutcomeUnknownError);
+        expect(errorMessage(outcome)).to.include('lost its leader with the call in flight');
+      }
+      const heal = await writers.healedAfter(cutAt);
+      expect(heal, 'ms until a write succeeded again: the calls on the cut-off leader were given up, not waited out').to.be.lessThan(10_000);
+      await until(() => watcher.watchEndpoints()[0] !== cutOff.clientUrl, 'the watch to leave the cut-off member', 20_000);
+      const before = total();
+      await until(() => total() >= before + 100, '100 writes through the majority');
+      const newLeader = await cluster.leaderIndex();
+      expect(newLeader, 'the majority elected another leader').to.not.equal(leader);
+
+      // The cut-off member still holds the values as they were when it was cut off: a read there
+      // is refused (no leader, no quorum for a linearizable read), never answered from that state.
+      const current = await store.get('/c/a');
+      const read = await stuck.get('/c/a').then(
+        (v) => ({ ok: true as const, v }),
+        (err: unknown) => ({ ok: false as const, err }),
+      );
+      if (read.ok) expect(Number(read.v?.value), 'a read on the cut-off side is not stale').to.be.at.least(Number(current!.value));
+      else expect(read.err instanceof UnavailableError || read.err instanceof OutcomeUnknownError, String(read.err)).to.equal(true);
+
+      await cluster.heal();
+      // Once joined again it has caught up: the same read now succeeds with a current value.
+      const latest = Number((await store.get('/c/a'))!.value);
+      let caughtUp: number | undefined;
+      const deadline = Date.now() + 20_000;
+      while (caughtUp === undefined) {
+        try {
+          caughtUp = Number((await stuck.get('/c/a'))?.value);
+        } catch (err) {
+          if (!(err instanceof UnavailableError || err instanceof OutcomeUnknownError) || Date.now() > deadline) throw err;
+          await sleep(100);
+        }
+      }
+      expect(caughtUp, 'the healed member serves what the majority committed').to.be.at.least(latest);
+      // What the cut-off leader held never committed: rejoining, it took the majority's log.
+      for (const key of heldKeys) expect(await store.get(key), key).to.equal(undefined);
+      const after = total();
+      await until(() => total() >= after + 50, '50 writes after the partition healed');
+      await writers.stop();
+
+      expect(writers.unexpected, 'errors other than Conflict / Unavailable / OutcomeUnknown').to.deep.equal([]);
+      for (const key of writers.keys) {
+        const final = Number((await store.get(key))?.value ?? '0');
+        const acked = writers.acked.get(key) ?? 0;
+        const unknown = writers.unknown.get(key) ?? 0;
+        expect(final, `${key}: ${acked} acked, ${unknown} unknown`).to.be.within(acked, acked + unknown);
+      }
+      const history = await expectExactHistory(cluster.endpoints, p, start, rec);
+      for (const key of writers.keys) {
+        const values = history.filter((e) => e.key === key).map((e) => Number(e.value));
+        expect(values).to.deep.equal(values.map((_, i) => i + 1));
+      }
+      console.log(
+        `      ${total()} acked, ${[...writers.unknown.values()].reduce((a, b) => a + b, 0)} outcome-unknown, ` +
+          `${writers.unavailable} unavailable, ${writers.conflicts} conflicts; writes resumed ${heal} ms after the ` +
+          `leader was cut off; the cut-off member answered ${read.ok ? 'a current value' : 'with an error'}; ${moves.length} watch resumes`,
+      );
+      rec.watch.cancel();
+    } finally {
+      await cluster.heal();
+      await writers.stop();
+      await Promise.all([store.close(), watcher.close(), stuck.close(), pinned.close()]);
+    }
+  });
+});
