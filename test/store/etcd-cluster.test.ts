@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { EtcdStore } from '../../apiserver/storage/etcd.js';
 import { AlreadyExistsError, ConflictError, OutcomeUnknownError, UnavailableError, errorMessage } from '../../shared/errors.js';
 import { startEtcdCluster, type EtcdCluster } from '../harness/etcd-cluster.js';
-import { brief, expectExactHistory, record, sleep } from './helpers.js';
+import { brief, expectExactHistory, record, sleep, type Recorder } from './helpers.js';
 
 /** Waits for `pred`, polling; fails with `what` after `timeoutMs`. */
 async function until(pred: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
@@ -72,6 +72,31 @@ class Writers {
         }
       }
     }
+  }
+
+  /**
+   * After stop(): only the expected errors, every acknowledged increment there (an unknown-outcome
+   * one may or may not be), and the watch `rec` saw each counter go 1, 2, 3, … with no gap, each
+   * committed increment once.
+   */
+  async expectNothingLost(store: EtcdStore, endpoints: string[], prefix: string, start: number, rec: Recorder): Promise<void> {
+    expect(this.unexpected, 'errors other than Conflict / Unavailable / OutcomeUnknown').to.deep.equal([]);
+    for (const key of this.keys) {
+      const final = Number((await store.get(key))?.value ?? '0');
+      const acked = this.acked.get(key) ?? 0;
+      const unknown = this.unknown.get(key) ?? 0;
+      expect(final, `${key}: ${acked} acked, ${unknown} unknown`).to.be.within(acked, acked + unknown);
+    }
+    const history = await expectExactHistory(endpoints, prefix, start, rec);
+    for (const key of this.keys) {
+      const values = history.filter((e) => e.key === key).map((e) => Number(e.value));
+      expect(values).to.deep.equal(values.map((_, i) => i + 1));
+    }
+  }
+
+  summary(): string {
+    const unknown = [...this.unknown.values()].reduce((a, b) => a + b, 0);
+    return `${this.acks.length} acked, ${unknown} outcome-unknown, ${this.unavailable} unavailable, ${this.conflicts} conflicts`;
   }
 
   /** Resolves with how long after `since` the first write that started after it was acknowledged. */
@@ -146,23 +171,9 @@ describe('etcd store on a 3-member cluster', function () {
       await until(() => total() >= before4 + 50, '50 writes after the frozen member resumed');
       await writers.stop();
 
-      expect(writers.unexpected, 'errors other than Conflict / Unavailable / OutcomeUnknown').to.deep.equal([]);
-      // Every acknowledged increment is there; an unknown-outcome one may or may not be.
-      for (const key of writers.keys) {
-        const final = Number((await store.get(key))?.value ?? '0');
-        const acked = writers.acked.get(key) ?? 0;
-        const unknown = writers.unknown.get(key) ?? 0;
-        expect(final, `${key}: ${acked} acked, ${unknown} unknown`).to.be.within(acked, acked + unknown);
-      }
-      const history = await expectExactHistory(cluster.endpoints, p, start, rec);
-      // Each counter's history is 1, 2, 3, … with no gaps: each committed increment seen once.
-      for (const key of writers.keys) {
-        const values = history.filter((e) => e.key === key).map((e) => Number(e.value));
-        expect(values).to.deep.equal(values.map((_, i) => i + 1));
-      }
+      await writers.expectNothingLost(store, cluster.endpoints, p, start, rec);
       console.log(
-        `      ${total()} acked, ${[...writers.unknown.values()].reduce((a, b) => a + b, 0)} outcome-unknown, ` +
-          `${writers.unavailable} unavailable, ${writers.conflicts} conflicts; writes resumed ${leaderHeal} ms after ` +
+        `      ${writers.summary()}; writes resumed ${leaderHeal} ms after ` +
           `the leader died, ${followerHeal} ms after a follower died; the watch left the frozen member after ` +
           `${watchMovedMs} ms (${moves.length} resumes)`,
       );
@@ -326,21 +337,9 @@ describe('etcd store on a 3-member cluster with a network partition', function (
       await until(() => total() >= after + 50, '50 writes after the partition healed');
       await writers.stop();
 
-      expect(writers.unexpected, 'errors other than Conflict / Unavailable / OutcomeUnknown').to.deep.equal([]);
-      for (const key of writers.keys) {
-        const final = Number((await store.get(key))?.value ?? '0');
-        const acked = writers.acked.get(key) ?? 0;
-        const unknown = writers.unknown.get(key) ?? 0;
-        expect(final, `${key}: ${acked} acked, ${unknown} unknown`).to.be.within(acked, acked + unknown);
-      }
-      const history = await expectExactHistory(cluster.endpoints, p, start, rec);
-      for (const key of writers.keys) {
-        const values = history.filter((e) => e.key === key).map((e) => Number(e.value));
-        expect(values).to.deep.equal(values.map((_, i) => i + 1));
-      }
+      await writers.expectNothingLost(store, cluster.endpoints, p, start, rec);
       console.log(
-        `      ${total()} acked, ${[...writers.unknown.values()].reduce((a, b) => a + b, 0)} outcome-unknown, ` +
-          `${writers.unavailable} unavailable, ${writers.conflicts} conflicts; writes resumed ${heal} ms after the ` +
+        `      ${writers.summary()}; writes resumed ${heal} ms after the ` +
           `leader was cut off; the cut-off member answered ${read.ok ? 'a current value' : 'with an error'}; ${moves.length} watch resumes`,
       );
       rec.watch.cancel();
