@@ -117,6 +117,8 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
       // rather than etcd's default several seconds, which keeps the fault tests short.
       '--heartbeat-interval', '50',
       '--election-timeout', '500',
+      // As deploy/compose.yaml: a member back from a partition does not depose a working leader.
+      '--pre-vote=true',
       '--log-level', 'error',
       '--logger', 'zap',
       ...durabilityArgs(opts.fsync),
