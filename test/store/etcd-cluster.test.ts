@@ -352,4 +352,27 @@ describe('etcd store on a 3-member cluster with a network partition', function (
       await Promise.all([store.close(), watcher.close(), stuck.close(), pinned.close()]);
     }
   });
+
+  it('gives up the calls a follower forwarded to a leader that was then cut off, once the follower is in a new term', async function () {
+    const leader = await cluster.leaderIndex();
+    const follower = cluster.members[(leader + 1) % cluster.members.length]!;
+    // Only the follower, and a deadline far past etcd's own request timeout (6 s here).
+    const viaFollower = new EtcdStore({ prefix: `/forwarded-${process.pid}`, endpoints: [follower.clientUrl], maxBackoffMs: 300, requestTimeoutMs: 20_000 });
+    try {
+      await viaFollower.create('/warm', 'x'); // the follower has answered once: its term is known
+      await cluster.partition([leader]);
+      // The follower forwards these to the leader, which never gets them; the follower and the
+      // third member elect a new leader, and the follower does not propose them again.
+      const outcomes = await Promise.all(['/f/a', '/f/b', '/f/c'].map((key) => viaFollower.create(key, 'x').then(() => 'committed', (err: unknown) => err)));
+      for (const outcome of outcomes) {
+        // Refused up front when the follower had already lost its leader: never held.
+        if (outcome instanceof UnavailableError) continue;
+        expect(outcome, String(outcome)).to.be.instanceOf(OutcomeUnknownError);
+        expect(errorMessage(outcome), 'given up by the store, not timed out by etcd').to.include('with the call in flight');
+      }
+    } finally {
+      await cluster.heal();
+      await viaFollower.close();
+    }
+  });
 });
