@@ -246,6 +246,10 @@ export class ApiClient {
         }
       }
       const err = this.failure(res.status, res.text);
+      // The server is up but cannot serve (its store unreachable, say): the next try, this
+      // request's or the next one's, goes to another server. Nothing is sent again that was not
+      // going to be: a create that got a 503 still fails here.
+      if (err instanceof UnavailableError) this.current++;
       const retryable = err instanceof TooManyRequestsError || (err instanceof UnavailableError && IDEMPOTENT.has(method));
       if (!retryable || attempt >= retries) throw err;
       lastErr = err;
@@ -338,7 +342,11 @@ export class ApiClient {
       if (!signal?.aborted) this.current++;
       throw err;
     }
-    if (res.status < 200 || res.status >= 300) throw this.failure(res.status, await readAll(res.body));
+    if (res.status < 200 || res.status >= 300) {
+      const err = this.failure(res.status, await readAll(res.body));
+      if (err instanceof UnavailableError) this.current++; // as in request: the next try goes elsewhere
+      throw err;
+    }
     return res.body;
   }
 

@@ -12,18 +12,22 @@
 //   etcd-partition                       cut → a write through the API succeeds (the leader, or a follower,
 //                                        cut off from its peers while every client still reaches it; the
 //                                        partition heals after its down time, and the rejoin is timed)
-import type { ApiClient } from '../../shared/client/http-client.js';
+//   apiserver-etcd-cut                   cut → a write through the API succeeds (one API server loses every
+//                                        etcd member while its clients still reach it; joined again after
+//                                        its down time, when its own write succeeding is timed too)
+import { ApiClient } from '../../shared/client/http-client.js';
 import { errorMessage } from '../../shared/errors.js';
 import { PROBE_NAMESPACE, type ChaosCluster, type ManagedProcess } from './cluster.js';
 
-export type FaultKind = 'etcd-leader-kill' | 'etcd-member-kill' | 'etcd-partition' | 'apiserver-kill' | 'controller-manager-kill' | 'scheduler-kill' | 'agent-kill' | 'pause';
-export const FAULT_KINDS: readonly FaultKind[] = ['etcd-leader-kill', 'etcd-member-kill', 'etcd-partition', 'apiserver-kill', 'controller-manager-kill', 'scheduler-kill', 'agent-kill', 'pause'];
+export type FaultKind = 'etcd-leader-kill' | 'etcd-member-kill' | 'etcd-partition' | 'apiserver-etcd-cut' | 'apiserver-kill' | 'controller-manager-kill' | 'scheduler-kill' | 'agent-kill' | 'pause';
+export const FAULT_KINDS: readonly FaultKind[] = ['etcd-leader-kill', 'etcd-member-kill', 'etcd-partition', 'apiserver-etcd-cut', 'apiserver-kill', 'controller-manager-kill', 'scheduler-kill', 'agent-kill', 'pause'];
 
 /** Relative frequency of each kind beyond the one of each every schedule has. */
 const WEIGHTS: Record<FaultKind, number> = {
   'etcd-leader-kill': 2,
   'etcd-member-kill': 1,
   'etcd-partition': 2,
+  'apiserver-etcd-cut': 1,
   'apiserver-kill': 2,
   'controller-manager-kill': 1,
   'scheduler-kill': 2,
@@ -116,10 +120,10 @@ export class FaultInjector {
     return undefined;
   }
 
-  /** One write through the API (either server): an annotation on the probe namespace. */
-  private async writeOk(): Promise<boolean> {
+  /** One write through the API (either server, or `via`): an annotation on the probe namespace. */
+  private async writeOk(via: ApiClient = this.client): Promise<boolean> {
     try {
-      await this.client.patch({ resource: 'namespaces', name: PROBE_NAMESPACE }, { metadata: { annotations: { 'chaos.cell.dev/probe': String(++this.probeSeq) } } });
+      await via.patch({ resource: 'namespaces', name: PROBE_NAMESPACE }, { metadata: { annotations: { 'chaos.cell.dev/probe': String(++this.probeSeq) } } });
       return true;
     } catch (err) {
       // Expected while the fault lasts; the poll tries again.
@@ -175,6 +179,20 @@ export class FaultInjector {
         const rejoin = await this.until(() => c.etcd.members[index]!.hasLeader(), joinedAt);
         const newLeader = await c.etcd.leaderIndex(30_000);
         return rec(target, heal, `${index === leader ? 'the leader' : 'a follower'}; rejoined in ${rejoin === undefined ? 'never' : `${rejoin} ms`}; leader now ${c.etcdMembers[newLeader]!.id}`);
+      }
+      case 'apiserver-etcd-cut': {
+        const target = this.choose(c.apiservers, f.pick);
+        const cutAt = Date.now();
+        await c.etcd.cutClient(target.id, true);
+        const heal = await this.until(() => this.writeOk(), cutAt);
+        const rest = cutAt + f.downMs - Date.now();
+        if (rest > 0) await sleep(rest);
+        const joinedAt = Date.now();
+        await c.etcd.cutClient(target.id, false);
+        const own = new ApiClient({ servers: [target.url], timeoutMs: 5_000, retries: 0 });
+        const back = await this.until(() => this.writeOk(own), joinedAt);
+        own.close();
+        return rec(target, heal, `its own writes again ${back === undefined ? 'never' : `${back} ms`} after it was joined`);
       }
       case 'controller-manager-kill': {
         const target = this.choose(c.controllerManagers, f.pick);

@@ -3,7 +3,7 @@
 // tests (DESIGN §7: "a member or leader can die mid-run with nothing lost").
 import { rmSync } from 'node:fs';
 import { durabilityArgs, EtcdProcess, tempDataDir } from './etcd.js';
-import { PeerNetwork } from './peer-network.js';
+import { EtcdNetwork } from './etcd-network.js';
 import { freePort } from './ports.js';
 
 export interface EtcdMember {
@@ -38,6 +38,13 @@ export interface EtcdCluster {
   partition(isolated: number[]): Promise<void>;
   /** Ends the partition. */
   heal(): Promise<void>;
+  /**
+   * The members' client URLs for one named client, through links that `cutClient` can cut (only
+   * with `partitionable`); the same URLs for every call with that name.
+   */
+  clientUrls(client: string): Promise<string[]>;
+  /** Cuts `client` off from every member, or (cut = false) joins it again. */
+  cutClient(client: string, cut: boolean): Promise<void>;
   /** Kill all and remove data dirs. */
   stop(): Promise<void>;
 }
@@ -79,7 +86,7 @@ export interface EtcdClusterOptions {
   members?: number;
   quiet?: boolean;
   fsync?: boolean;
-  /** Route the members' peer traffic through proxies (peer-network.ts), so that `partition` works. */
+  /** Route the members' peer traffic through proxies (etcd-network.ts), so that `partition` and `cutClient` work. */
   partitionable?: boolean;
 }
 
@@ -97,7 +104,10 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
     advertisedPeerUrls.push(opts.partitionable ? `http://127.0.0.1:${await freePort()}` : peerUrls[i]!);
   }
   const network = opts.partitionable
-    ? await PeerNetwork.start(peerUrls.map((u, i) => ({ member: i, listenPort: Number(new URL(advertisedPeerUrls[i]!).port), targetPort: Number(new URL(u).port) })))
+    ? await EtcdNetwork.start(
+        peerUrls.map((u, i) => ({ member: i, listenPort: Number(new URL(advertisedPeerUrls[i]!).port), targetPort: Number(new URL(u).port) })),
+        clientUrls.map((u) => Number(new URL(u).port)),
+      )
     : undefined;
   const initialCluster = names.map((name, i) => `${name}=${advertisedPeerUrls[i]}`).join(',');
   const states: MemberState[] = names.map((name, i) => {
@@ -207,6 +217,14 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
     async heal() {
       if (!network) throw new Error('this etcd cluster was not started partitionable');
       await network.heal();
+    },
+    clientUrls(client) {
+      if (!network) return Promise.reject(new Error('this etcd cluster was not started partitionable'));
+      return network.clientUrls(client);
+    },
+    async cutClient(client, cut) {
+      if (!network) throw new Error('this etcd cluster was not started partitionable');
+      await network.cutClient(client, cut);
     },
     async stop() {
       await network?.stop();

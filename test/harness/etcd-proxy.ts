@@ -1,13 +1,16 @@
-// The process behind PeerNetwork (peer-network.ts): one TCP proxy per etcd member, in front of its
-// peer port, that can cut the cluster in two the way a network partition does. Bytes between the
-// two sides stop flowing — open connections hang with their data unread, new ones get no answer —
-// while traffic within each side, and every client's traffic to every member, goes on. Healing
-// lets the held bytes through late, as TCP's retransmissions would.
+// The process behind EtcdNetwork (etcd-network.ts): TCP proxies in front of a test cluster's etcd
+// members, which can cut links the way a network fault does. Bytes on a cut link stop flowing —
+// open connections hang with their data unread, new ones get no answer — and when the link comes
+// back the held bytes go through late, as TCP's retransmissions would.
 //
-// A connection's two ends are told apart by the header etcd's raft transport puts on each request
-// it sends a peer (`X-Server-From: <member id>`, on its streams and its pipelined and snapshot
-// posts); a connection without it (version checks, RTT probes) carries no raft message and is held
-// while any partition stands.
+// Two kinds of route:
+// - peer routes, one per member, in front of its peer port: the raft traffic, which a partition
+//   cuts between two sides of the cluster. A connection's sender is told by the header etcd's raft
+//   transport puts on each request to a peer (`X-Server-From: <member id>`, on its streams and its
+//   pipelined and snapshot posts); one without it (version checks, RTT probes) carries no raft
+//   message and is held while any partition stands.
+// - client routes, one per (client, member), in front of the member's client port: one client's
+//   way to the cluster, which can be cut as a whole (that client alone loses etcd).
 //
 // It runs as a child process of the test so that its event loop is never the busy test's: a proxy
 // stalled for an election timeout would cause elections of its own.
@@ -17,24 +20,30 @@ import net from 'node:net';
 
 export interface Route {
   member: number;
-  /** The port the members know this member's peer URL by. */
+  /** The port the route's users know the member by. */
   listenPort: number;
-  /** The member's own peer port. */
+  /** The member's own port (peer or client). */
   targetPort: number;
+  /** A client route's client; absent for a peer route. */
+  client?: string;
 }
 
 export type Command =
   | { type: 'ids'; seq: number; ids: Record<string, number> }
+  | { type: 'route'; seq: number; route: Route }
   | { type: 'partition'; seq: number; isolated: number[] }
-  | { type: 'heal'; seq: number };
+  | { type: 'heal'; seq: number }
+  | { type: 'cut-client'; seq: number; client: string; cut: boolean };
+
+export type Reply = { type: 'ready' } | { type: 'failed'; message: string } | { type: 'done'; seq: number; error?: string };
 
 /** A request head longer than this without its blank line is not etcd's: it is passed on as unknown. */
 const MAX_HEAD_BYTES = 64 * 1024;
 
 class Link {
-  /** The dialing member's raft id, from X-Server-From; undefined until the head is read, or when it has none. */
+  /** A peer link's dialing member's raft id, from X-Server-From; undefined until the head is read, or when it has none. */
   fromId: string | undefined;
-  /** Bytes read before the upstream connection was opened (the request head, and what followed). */
+  /** Bytes read before the upstream connection was opened (a peer link's request head, and what followed). */
   pending: Buffer | undefined;
   upstream: net.Socket | undefined;
   held = false;
@@ -44,13 +53,20 @@ class Link {
     readonly route: Route,
     readonly client: net.Socket,
   ) {}
+
+  /** Judged: forwarding or held (a peer link reading its head is neither yet). */
+  get judged(): boolean {
+    return this.held || this.upstream !== undefined;
+  }
 }
 
 const memberById = new Map<string, number>();
 let isolated = new Set<number>();
+const cutClients = new Set<string>();
 const links = new Set<Link>();
 
 function allowed(link: Link): boolean {
+  if (link.route.client !== undefined) return !cutClients.has(link.route.client);
   if (isolated.size === 0) return true;
   // Looked up now, not when the link opened: the first links open before the ids are known.
   const from = link.fromId === undefined ? undefined : memberById.get(link.fromId);
@@ -100,11 +116,27 @@ function release(link: Link): void {
   link.client.resume();
 }
 
+/** After a change of what is cut: holds what may no longer flow, releases what may again. */
+function reconsider(): void {
+  for (const link of [...links]) {
+    if (!link.judged) continue;
+    const ok = allowed(link);
+    if (link.held && ok) release(link);
+    else if (!link.held && !ok) hold(link);
+  }
+}
+
 function accept(route: Route, client: net.Socket): void {
   const link = new Link(route, client);
   links.add(link);
   client.on('error', () => close(link));
   client.on('close', () => close(link));
+  client.pause();
+  if (route.client !== undefined) {
+    if (allowed(link)) open(link);
+    else hold(link);
+    return;
+  }
   let head: Buffer = Buffer.alloc(0);
   const onHead = (d: Buffer): void => {
     head = head.length === 0 ? d : Buffer.concat([head, d]);
@@ -118,40 +150,54 @@ function accept(route: Route, client: net.Socket): void {
     else hold(link);
   };
   client.on('data', onHead);
+  client.resume();
 }
 
-function apply(cmd: Command): void {
+function listen(route: Route): Promise<void> {
+  const server = net.createServer((c) => accept(route, c));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(route.listenPort, '127.0.0.1', () => resolve());
+  });
+}
+
+async function apply(cmd: Command): Promise<void> {
   switch (cmd.type) {
     case 'ids':
       for (const [id, member] of Object.entries(cmd.ids)) memberById.set(id.toLowerCase(), member);
       return;
+    case 'route':
+      await listen(cmd.route);
+      return;
     case 'partition':
       isolated = new Set(cmd.isolated);
-      // A link still reading its head is judged when the head is in.
-      for (const link of links) if (link.upstream && !link.held && !allowed(link)) hold(link);
+      reconsider();
       return;
     case 'heal':
       isolated = new Set();
-      for (const link of [...links]) if (link.held) release(link);
+      reconsider();
+      return;
+    case 'cut-client':
+      if (cmd.cut) cutClients.add(cmd.client);
+      else cutClients.delete(cmd.client);
+      reconsider();
       return;
   }
 }
 
-const routes = JSON.parse(process.argv[2] ?? '[]') as Route[];
-const servers = routes.map((route) => net.createServer((c) => accept(route, c)));
-let listening = 0;
-for (const [i, server] of servers.entries()) {
-  server.listen(routes[i]!.listenPort, '127.0.0.1', () => {
-    if (++listening === servers.length) process.send?.({ type: 'ready' });
-  });
-  server.on('error', (err) => {
-    process.send?.({ type: 'failed', message: err.message });
+const send = (reply: Reply) => process.send?.(reply);
+Promise.all((JSON.parse(process.argv[2] ?? '[]') as Route[]).map(listen)).then(
+  () => send({ type: 'ready' }),
+  (err: unknown) => {
+    send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
     process.exit(1);
-  });
-}
+  },
+);
 process.on('message', (cmd: Command) => {
-  apply(cmd);
-  process.send?.({ type: 'done', seq: cmd.seq });
+  apply(cmd).then(
+    () => send({ type: 'done', seq: cmd.seq }),
+    (err: unknown) => send({ type: 'done', seq: cmd.seq, error: err instanceof Error ? err.message : String(err) }),
+  );
 });
 // The test is gone: so is its network.
 process.on('disconnect', () => process.exit(0));
