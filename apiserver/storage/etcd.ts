@@ -177,6 +177,14 @@ const requireLeader: Interceptor = (options, nextCall) =>
     },
   });
 
+/**
+ * Longest pause before a call tries every member again. Shorter than the store's maxBackoffMs
+ * (which paces reconnects to a member that is down): every member has just refused at once — no
+ * leader during an election, mostly — and an election takes about a second, so a retry every
+ * quarter second answers within that of its end, where 2 s of backoff added up to 1.5 s.
+ */
+const CALL_RETRY_MAX_MS = 250;
+
 /** How long a Txn may wait unanswered before its member is probed for having lost its leader. */
 const STALLED_CALL_MS = 1_000;
 
@@ -1046,7 +1054,7 @@ export class EtcdStore implements Store {
       tried.add(ep);
       if (tried.size < this.endpoints.size) continue; // another member at once
       tried.clear();
-      await sleep(etcdBackoff(attempt, this.maxBackoffMs));
+      await sleep(etcdBackoff(attempt, Math.min(this.maxBackoffMs, CALL_RETRY_MAX_MS)));
     }
   }
 
