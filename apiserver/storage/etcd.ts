@@ -294,16 +294,18 @@ class Endpoint {
 
   /**
    * The member answered (a stall probe) at `rawTerm`. Calls sent to it in an older term and still
-   * unanswered were most likely forwarded to a leader that has since died: a follower does not
-   * propose them again, so they would wait for etcd's request timeout. They are given up, like
-   * those of a member without a leader.
+   * unanswered after STALLED_CALL_MS were most likely forwarded to a leader that has since died: a
+   * follower does not propose them again, so they would wait for etcd's request timeout. They are
+   * given up, like those of a member without a leader. (Younger ones are left: one sent after the
+   * election but before this member's first answer in the new term carries the old term.)
    */
   answeredInTerm(rawTerm: string): void {
     const term = Number(rawTerm);
     this.sawTerm(rawTerm);
+    const sentBefore = Date.now() - STALLED_CALL_MS;
     let err: UnavailableError | undefined;
     for (const [abandon, sent] of [...this.pending]) {
-      if (sent.term === 0 || sent.term >= term) continue;
+      if (sent.term === 0 || sent.term >= term || sent.sentAt > sentBefore) continue;
       err ??= new UnavailableError(`etcd member ${this.url} moved to raft term ${term} with the call in flight (sent in term ${sent.term})`);
       abandon(err);
     }
