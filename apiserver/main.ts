@@ -18,6 +18,8 @@ const USAGE = `Usage: cell-apiserver [flags]
   --store=etcd|memory           memory keeps state in this process only (default: etcd when
                                 --etcd-servers is given, else memory)
   --etcd-prefix=/registry       key prefix in etcd
+  --etcd-readycheck-timeout=2s  how long /readyz waits for etcd to answer a quorum read; an API
+                                server that gets no answer is not ready (503), though alive
   --etcd-group-commit=4         transaction batches in flight to etcd; concurrent writes share
                                 one etcd request (0 = one request per write)
   --bind-address=127.0.0.1      address to listen on
@@ -56,6 +58,7 @@ const flags = parseFlags('cell-apiserver', USAGE, {
       store: { type: 'string' },
       'etcd-prefix': { type: 'string', default: '/registry' },
       'etcd-group-commit': { type: 'string', default: '4' },
+      'etcd-readycheck-timeout': { type: 'string', default: '2s' },
       'bind-address': { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '6443' },
       'token-auth-file': { type: 'string' },
@@ -83,6 +86,8 @@ if (storeKind !== 'etcd' && storeKind !== 'memory') fail(`--store must be etcd o
 if (storeKind === 'etcd' && endpoints.length === 0) fail('--store=etcd needs --etcd-servers');
 
 const compactionIntervalMs = flags.duration('compaction-interval');
+const storeReadyTimeoutMs = flags.duration('etcd-readycheck-timeout');
+if (storeReadyTimeoutMs <= 0) fail('--etcd-readycheck-timeout must be more than 0');
 
 let agentAddressAllow: readonly string[] | undefined;
 const allowText = str('agent-address-allow');
@@ -146,6 +151,7 @@ try {
     maxRequestBytes: int('max-request-bytes'),
     maxRequestsInflight: int('max-requests-inflight'),
     requestTimeoutMs: flags.duration('request-timeout'),
+    storeReadyTimeoutMs,
     compactionIntervalMs,
     watchCacheCapacity: int('watch-cache-size'),
     maxWatchCacheLag: int('max-watch-cache-lag'),

@@ -8,6 +8,7 @@ import { AgentAddressAllowList } from './controllers/pod-log-proxy.js';
 import { createDashboardHandler, defaultDashboardDir } from './http/dashboard.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './http/deadline.js';
 import { createNonResourceEndpoints } from './http/non-resource.js';
+import { healthChecks } from './server/health-checks.js';
 import { createRequestPipeline } from './http/pipeline.js';
 import { ResourceRouter, type CustomHandler, type ServedResource } from './http/resources.js';
 import { ApiServerMetrics } from './metrics.js';
@@ -41,6 +42,8 @@ export interface ApiServerOptions {
   watchMaxQueuedBytes?: number;
   /** Non-watch requests served at once; more are refused with 429 (0 = no limit). */
   maxRequestsInflight?: number;
+  /** How long /readyz waits for etcd to answer a quorum read (--etcd-readycheck-timeout). */
+  storeReadyTimeoutMs?: number;
   /** Deadline of every request that is not a watch or a followed log (--request-timeout); 0 = none. */
   requestTimeoutMs?: number;
   /**
@@ -105,7 +108,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     escalation: access.escalation,
   });
   let ready = true;
-  const endpoints = createNonResourceEndpoints({ log, metrics, resources, ready: () => ready });
+  const health = healthChecks({
+    store,
+    resources,
+    shuttingDown: () => !ready,
+    ...(opts.storeReadyTimeoutMs !== undefined ? { storeTimeoutMs: opts.storeReadyTimeoutMs } : {}),
+  });
+  const endpoints = createNonResourceEndpoints({ log, metrics, resources, health });
   installKinds({
     store,
     log,

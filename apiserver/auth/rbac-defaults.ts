@@ -151,7 +151,8 @@ export function defaultClusterRoles(): ClusterRole[] {
       rule(['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], ['create']),
       rule(['authentication.k8s.io'], ['selfsubjectreviews'], ['create']),
     ]),
-    clusterRole('system:monitoring', [{ nonResourceURLs: ['/metrics', '/metrics/*', '/healthz', '/livez', '/readyz'], verbs: ['get'] }]),
+    // The per-check health paths (/readyz/etcd) give the reason a check fails; the lists are public.
+    clusterRole('system:monitoring', [{ nonResourceURLs: ['/metrics', '/metrics/*', '/healthz', '/healthz/*', '/livez', '/livez/*', '/readyz', '/readyz/*'], verbs: ['get'] }]),
     // Exactly what a scheduler needs: read everything, bind, report status, evict, record events,
     // and hold its leader-election lease.
     clusterRole('system:cell-scheduler', [

@@ -1,4 +1,4 @@
-// The non-resource endpoints, on a small express app: health (/livez, /healthz, /readyz),
+// The non-resource endpoints, on a small express app: health (/livez, /healthz, /readyz: health.ts),
 // /version, /metrics, discovery (/api, /apis, /api/v1, /apis/{group}[/{version}]) and the OpenAPI
 // documents. Resource kinds may add their own (placement adds /audit); `finish()` adds the 404
 // for every path none of them serves. The request pipeline has authenticated and authorized each
@@ -10,6 +10,7 @@ import { RESOURCES } from '../../shared/api/registry.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import { installOpenApi } from '../openapi/routes.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
+import { installHealthEndpoints, type HealthEndpoints } from './health.js';
 import type { ServedResource } from './resources.js';
 import { sendError } from './status.js';
 
@@ -18,8 +19,8 @@ export interface NonResourceDeps {
   metrics: ApiServerMetrics;
   /** The resources discovery lists. */
   resources: ReadonlyMap<string, ServedResource>;
-  /** False once the server is shutting down: /readyz then answers 503. */
-  ready(): boolean;
+  /** The checks behind /livez and /readyz. */
+  health: HealthEndpoints;
 }
 
 export interface NonResourceEndpoints {
@@ -35,11 +36,7 @@ export function createNonResourceEndpoints(d: NonResourceDeps): NonResourceEndpo
   app.set('etag', false);
   const notFound = (res: Response) => sendError(res, new NotFoundError('the server could not find the requested resource'), d.log);
 
-  app.get(['/livez', '/healthz'], (_req, res) => res.type('text/plain').send('ok'));
-  app.get('/readyz', (_req, res) => {
-    if (d.ready()) res.type('text/plain').send('ok');
-    else res.status(503).type('text/plain').send('shutting down');
-  });
+  installHealthEndpoints(app, d.health, d.log);
   app.get('/version', (_req, res) => res.json(SERVER_VERSION));
   // For operators and monitoring (RBAC grants it to admins, viewers and schedulers, not any token).
   app.get('/metrics', async (_req, res) => {

@@ -238,6 +238,7 @@ export class WatchCache {
   /** Callers waiting for the cache to reach a revision (waitForRevision). */
   private revisionWaiters: { revision: number; resolve: (reached: boolean) => void }[] = [];
   private readyPromise: Promise<void> | undefined;
+  private loaded = false;
   private stopped = false;
   /** Decodes that keep what they make when it is a current object (fan-out, peek, replays). */
   private readonly decodeKeep = (key: string, value: string, version: number) => this.objectAt(key, value, version, true);
@@ -314,6 +315,11 @@ export class WatchCache {
     });
   }
 
+  /** Whether the cache holds a list and follows the store (false while it loads or re-lists). */
+  get synced(): boolean {
+    return this.loaded;
+  }
+
   /** Resolves once the initial list is loaded; re-initialises after the store watch breaks. */
   ready(): Promise<void> {
     this.readyPromise ??= this.initialise();
@@ -321,9 +327,11 @@ export class WatchCache {
   }
 
   private async initialise(): Promise<void> {
+    this.loaded = false;
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         await this.load();
+        this.loaded = true;
         return;
       } catch (err) {
         this.log.warn('watch cache load failed; retrying', { prefix: this.prefix, error: errorMessage(err) });

@@ -405,6 +405,22 @@ class Endpoints {
       .finally(() => this.stallProbes.delete(ep));
   }
 
+  /** Resolves once any member answers the probe within `timeoutMs`; else fails with what each said. */
+  async anyAnswers(timeoutMs: number): Promise<void> {
+    const asked = this.list.map((ep) =>
+      this.probe(ep, timeoutMs).then(
+        () => this.succeeded(ep),
+        (err: unknown) => Promise.reject(new Error(`${ep.url}: ${errorMessage(err)}`)),
+      ),
+    );
+    try {
+      await Promise.any(asked);
+    } catch (err) {
+      const each = err instanceof AggregateError ? err.errors.map(errorMessage).join('; ') : errorMessage(err);
+      throw new UnavailableError(`no etcd member answered a quorum read within ${timeoutMs} ms (${each})`);
+    }
+  }
+
   private scheduleProbe(ep: Endpoint, attempt: number): void {
     ep.probeTimer = setTimeout(() => {
       ep.probeTimer = undefined;
@@ -964,6 +980,15 @@ export class EtcdStore implements Store {
     // The cheapest request that carries a fresh (linearizable) header: count one key.
     const res = await this.read((ep) => ep.client.kv.range({ key: this.toWire(''), count_only: true }));
     return Number(res.header.revision);
+  }
+
+  /**
+   * Asks every member at once for a quorum read (the stores' probe); resolves at the first answer.
+   * Unlike a call, it is not retried or failed over: it says whether etcd can serve this process
+   * now — every member down, leaderless or cut off from it fails it within `timeoutMs`.
+   */
+  async ping(timeoutMs: number): Promise<void> {
+    await this.endpoints.anyAnswers(timeoutMs);
   }
 
   async close(): Promise<void> {

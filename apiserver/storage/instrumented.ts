@@ -7,10 +7,14 @@ function resourceOf(key: string): string {
 }
 
 export class InstrumentedStore implements Store {
+  readonly ping?: (timeoutMs: number) => Promise<void>;
   constructor(
     private readonly inner: Store,
     private readonly histogram: Histogram<'operation' | 'type'>,
-  ) {}
+  ) {
+    const ping = inner.ping?.bind(inner);
+    if (ping) this.ping = ping;
+  }
 
   private async time<T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> {
     const end = this.histogram.startTimer({ operation, type: resourceOf(key) });

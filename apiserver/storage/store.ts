@@ -138,6 +138,11 @@ export interface Store {
   /** Discard history before `revision`. */
   compact(revision: number): Promise<void>;
   currentRevision(): Promise<number>;
+  /**
+   * Resolves when the service behind the store answers a quorum read within `timeoutMs` (the API
+   * server's readiness check); absent for a store in this process, which cannot be unreachable.
+   */
+  ping?(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
   /** How many transactions and point reads were asked for and how many requests carried them (batching backends). */
   batchingStats?(): BatchingStats;

@@ -165,7 +165,7 @@ abstract class ChildManaged implements ManagedProcess {
   }
 }
 
-class ApiServerManaged extends ChildManaged {
+export class ApiServerManaged extends ChildManaged {
   readonly role = 'apiserver' as const;
   private proc: ApiServerProcess | undefined;
 
@@ -192,6 +192,18 @@ class ApiServerManaged extends ChildManaged {
 
   healthy(): Promise<boolean> {
     return httpOk(`${this.url}/readyz`);
+  }
+
+  /** Whether /readyz says the server is not ready (503); longer patience than httpOk's, for its etcd check's 2 s. */
+  async unready(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(5000) });
+      await res.arrayBuffer();
+      return res.status === 503;
+    } catch {
+      // Not answering at all is another fault than the one this asks about.
+      return false;
+    }
   }
 
   output(): string {

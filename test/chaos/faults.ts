@@ -13,8 +13,9 @@
 //                                        cut off from its peers while every client still reaches it; the
 //                                        partition heals after its down time, and the rejoin is timed)
 //   apiserver-etcd-cut                   cut → a write through the API succeeds (one API server loses every
-//                                        etcd member while its clients still reach it; joined again after
-//                                        its down time, when its own write succeeding is timed too)
+//                                        etcd member while its clients still reach it; it must also say
+//                                        so on /readyz, or the fault counts as not healed; joined again
+//                                        after its down time, when its own write and /readyz are timed too)
 import { ApiClient } from '../../shared/client/http-client.js';
 import { errorMessage } from '../../shared/errors.js';
 import { PROBE_NAMESPACE, type ChaosCluster, type ManagedProcess } from './cluster.js';
@@ -184,15 +185,18 @@ export class FaultInjector {
         const target = this.choose(c.apiservers, f.pick);
         const cutAt = Date.now();
         await c.etcd.cutClient(target.id, true);
-        const heal = await this.until(() => this.writeOk(), cutAt);
+        // The cut lasts until both are seen: the cluster writing again, and the server saying it is not ready.
+        const [heal, unready] = await Promise.all([this.until(() => this.writeOk(), cutAt), this.until(() => target.unready(), cutAt)]);
         const rest = cutAt + f.downMs - Date.now();
         if (rest > 0) await sleep(rest);
         const joinedAt = Date.now();
         await c.etcd.cutClient(target.id, false);
         const own = new ApiClient({ servers: [target.url], timeoutMs: 5_000, retries: 0 });
-        const back = await this.until(() => this.writeOk(own), joinedAt);
+        const [back, ready] = await Promise.all([this.until(() => this.writeOk(own), joinedAt), this.until(() => target.healthy(), joinedAt)]);
         own.close();
-        return rec(target, heal, `its own writes again ${back === undefined ? 'never' : `${back} ms`} after it was joined`);
+        const ms = (v: number | undefined) => (v === undefined ? 'never' : `${v} ms`);
+        // A server that never says it is unready would keep a load balancer sending it requests it cannot serve.
+        return rec(target, unready === undefined ? undefined : heal, `/readyz 503 after ${ms(unready)}; joined again: its own writes after ${ms(back)}, ready after ${ms(ready)}`);
       }
       case 'controller-manager-kill': {
         const target = this.choose(c.controllerManagers, f.pick);
