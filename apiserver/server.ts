@@ -3,6 +3,7 @@
 // resource router, the non-resource endpoints, and what each kind installs into them) → the request
 // pipeline (http/pipeline.ts: the one way every request goes) → the listener → background loops.
 // `startApiServer` is what main.ts and the tests call; it returns once the server listens.
+import { BOOKMARK_INTERVAL_MS } from '../shared/api/meta.js';
 import { createLogger, type Logger } from '../shared/logging.js';
 import { AgentAddressAllowList } from './controllers/pod-log-proxy.js';
 import { createDashboardHandler, defaultDashboardDir } from './http/dashboard.js';
@@ -31,7 +32,7 @@ export interface ApiServerOptions {
   maxRequestBytes?: number;
   /** ms between compactions; 0 disables. */
   compactionIntervalMs?: number;
-  /** ms between watch bookmarks. */
+  /** ms between watch bookmarks (default BOOKMARK_INTERVAL_MS, which clients count on). */
   bookmarkIntervalMs?: number;
   watchCacheCapacity?: number;
   /** This server's commits a watch cache may lag behind before creates wait for it (OWN_WRITES_LAG_LIMIT); 0 = no limit. */
@@ -149,7 +150,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     resources,
     metrics,
     log,
-    bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 30_000,
+    bookmarkIntervalMs: opts.bookmarkIntervalMs ?? BOOKMARK_INTERVAL_MS,
     compactionIntervalMs: opts.compactionIntervalMs ?? 5 * 60_000,
   });
 

@@ -99,6 +99,20 @@ export function listSchemaOf<T extends z.ZodTypeAny>(item: T) {
 }
 
 /**
+ * How often the API server sends a BOOKMARK on every watch that allows them, whether or not
+ * anything changed: the heartbeat by which a client (the informer) tells a quiet watch from a
+ * dead connection.
+ */
+export const BOOKMARK_INTERVAL_MS = 15_000;
+
+/**
+ * How long the informer waits on a watch that brings nothing, bookmarks included, before it
+ * gives the connection up and watches again through the next server: three bookmark intervals,
+ * so a late bookmark or two on a loaded server does not trip it.
+ */
+export const WATCH_IDLE_TIMEOUT_MS = 3 * BOOKMARK_INTERVAL_MS;
+
+/**
  * Objects one multi-object create may carry: a `v1 List` POSTed to a collection, answered with a
  * `v1 List` of each item's object or Status, in order (apiserver/http/bulk-create.ts).
  */

@@ -14,6 +14,7 @@ import {
   NotAcceptableError,
   NotFoundError,
   RequestTooLargeError,
+  ResponseLostError,
   TimeoutError,
   TooManyRequestsError,
   UnauthorizedError,
@@ -27,7 +28,7 @@ import {
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { MAX_CREATE_LIST_ITEMS } from '../api/meta.js';
-import { readAll, Transport, type RawResponse, type StreamResponse, type TlsOptions } from './transport.js';
+import { readAll, SilenceLimit, Transport, type RawResponse, type StreamResponse, type TlsOptions } from './transport.js';
 import { backoffMs } from '../backoff.js';
 
 export interface ClientConfig {
@@ -70,6 +71,12 @@ export interface WatchOptions<T> {
   accept?: string;
   /** How one line of the stream becomes an event (default JSON.parse): a reader may skip what it never uses. */
   parse?: (line: string) => WatchEvent<T>;
+  /**
+   * Give the stream up (UnavailableError, and the next request goes to the next server) when it
+   * brings nothing for this long. Only for a watch that asked for bookmarks, which a live server
+   * sends every BOOKMARK_INTERVAL_MS (shared/api/meta.ts) however quiet the resource.
+   */
+  idleTimeoutMs?: number;
 }
 
 interface StatusLike {
@@ -337,7 +344,7 @@ export class ApiClient {
   private async openStream(url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
     let res: StreamResponse;
     try {
-      res = await this.transport.stream(url, headers, signal);
+      res = await this.transport.stream(url, headers, signal, this.config.timeoutMs ?? 30_000);
     } catch (err) {
       if (!signal?.aborted) this.current++;
       throw err;
@@ -361,7 +368,7 @@ export class ApiClient {
     signal?: AbortSignal,
     options: WatchOptions<T> = {},
   ): Promise<void> {
-    const { accept, parse = JSON.parse as (line: string) => WatchEvent<T> } = options;
+    const { accept, parse = JSON.parse as (line: string) => WatchEvent<T>, idleTimeoutMs } = options;
     let body: IncomingMessage;
     try {
       body = await this.openStream(this.url(resourceUrlPath(ref), { ...query, watch: 'true' }), this.headers(accept ? { accept } : {}), signal);
@@ -371,8 +378,10 @@ export class ApiClient {
     }
     const decoder = new TextDecoder();
     let buffer = '';
+    const silence = idleTimeoutMs !== undefined ? new SilenceLimit(body, this.server, idleTimeoutMs) : undefined;
     try {
       for await (const chunk of body) {
+        silence?.touch();
         buffer += decoder.decode(chunk as Buffer, { stream: true });
         let nl = buffer.indexOf('\n');
         while (nl >= 0) {
@@ -385,8 +394,12 @@ export class ApiClient {
     } catch (err) {
       if (signal?.aborted) return;
       // An error raised by onEvent (e.g. a 410 ERROR event) is the caller's; pass it through.
-      if (err instanceof CellError) throw err;
+      if (err instanceof CellError && !(err instanceof ResponseLostError)) throw err;
+      // A silent server is likely unreachable: the next watch goes to another.
+      if (err instanceof ResponseLostError) this.current++;
       throw new UnavailableError(`watch stream broke: ${errorMessage(err)}`);
+    } finally {
+      silence?.stop();
     }
   }
 }

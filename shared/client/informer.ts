@@ -2,6 +2,7 @@
 // resourceVersion, resumes from the last seen resourceVersion after a broken stream, re-lists on
 // 410 Expired (reconciling the cache so handlers see the missed changes), reconnects with
 // back-off, and keeps an indexed local cache. Handlers run synchronously in event order.
+import { WATCH_IDLE_TIMEOUT_MS } from '../api/meta.js';
 import { CellError, ExpiredError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { errorFromStatus, isStatus, type ApiClient, type ResourceRef, type WatchEvent } from './http-client.js';
@@ -29,6 +30,8 @@ export interface InformerOptions<T> {
   pageSize?: number;
   /** How a watch line becomes an event (default JSON.parse); list pages are parsed whole. */
   parseWatchLine?: (line: string) => WatchEvent<T>;
+  /** A watch silent this long, bookmarks included, is given up and made again (default WATCH_IDLE_TIMEOUT_MS). */
+  watchIdleTimeoutMs?: number;
 }
 
 export function objectKey(obj: ObjectLike): string {
@@ -255,7 +258,7 @@ export class Informer<T extends ObjectLike> {
           { ...this.query(), resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds },
           (ev) => this.apply(ev),
           this.abort.signal,
-          { parse: this.opts.parseWatchLine },
+          { ...(this.opts.parseWatchLine ? { parse: this.opts.parseWatchLine } : {}), idleTimeoutMs: this.opts.watchIdleTimeoutMs ?? WATCH_IDLE_TIMEOUT_MS },
         );
         // A watch that ends at once (a proxy or server that accepts and closes) must not turn
         // this loop into a spin: only one that ran a while resets the back-off.

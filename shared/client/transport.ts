@@ -124,16 +124,76 @@ export class Transport {
     });
   }
 
-  /** A streaming response (watches): resolves with the status and the body stream. */
-  stream(url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<StreamResponse> {
+  /**
+   * A streaming response (watches, followed logs): resolves with the status and the body stream.
+   * The response must begin within `headersTimeoutMs` (then a body can be held to SilenceLimit):
+   * a server that died without closing its connections (power lost, a link cut) would otherwise
+   * hold the request until the kernel's keepalive gives up — about eleven minutes with Linux's
+   * defaults.
+   */
+  stream(url: URL, headers: Record<string, string>, signal: AbortSignal | undefined, headersTimeoutMs: number): Promise<StreamResponse> {
     return new Promise((resolve, reject) => {
-      this.open(url, 'GET', headers, undefined, signal, (res) => resolve({ status: res.statusCode ?? 0, body: res }), reject);
+      const req = this.open(
+        url,
+        'GET',
+        headers,
+        undefined,
+        signal,
+        (res) => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, body: res });
+        },
+        (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(new ResponseLostError(`${url.origin} did not begin its response within ${headersTimeoutMs} ms`));
+      }, headersTimeoutMs);
     });
   }
 
   close(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
+  }
+}
+
+/**
+ * Destroys a response body with a ResponseLostError once `touch` has not been called for `idleMs`
+ * (the reader calls it per chunk; a listener of our own would switch the stream to flowing mode
+ * before its reader attached).
+ */
+export class SilenceLimit {
+  private last = Date.now();
+  private timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly body: http.IncomingMessage,
+    private readonly origin: string,
+    private readonly idleMs: number,
+  ) {
+    this.timer = setTimeout(() => this.check(), idleMs);
+  }
+
+  touch(): void {
+    this.last = Date.now();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  private check(): void {
+    if (this.body.destroyed) return;
+    const quiet = Date.now() - this.last;
+    if (quiet >= this.idleMs) {
+      this.body.destroy(new ResponseLostError(`the stream from ${this.origin} brought nothing for ${quiet} ms`));
+      return;
+    }
+    this.timer = setTimeout(() => this.check(), this.idleMs - quiet);
   }
 }
 

@@ -3,7 +3,7 @@
 // tests (DESIGN §7: "a member or leader can die mid-run with nothing lost").
 import { rmSync } from 'node:fs';
 import { durabilityArgs, EtcdProcess, tempDataDir } from './etcd.js';
-import { EtcdNetwork } from './etcd-network.js';
+import { CuttableNetwork } from './cuttable-network.js';
 import { freePort } from './ports.js';
 
 export interface EtcdMember {
@@ -86,7 +86,7 @@ export interface EtcdClusterOptions {
   members?: number;
   quiet?: boolean;
   fsync?: boolean;
-  /** Route the members' peer traffic through proxies (etcd-network.ts), so that `partition` and `cutClient` work. */
+  /** Route the members' peer traffic through proxies (cuttable-network.ts), so that `partition` and `cutClient` work. */
   partitionable?: boolean;
 }
 
@@ -104,7 +104,7 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
     advertisedPeerUrls.push(opts.partitionable ? `http://127.0.0.1:${await freePort()}` : peerUrls[i]!);
   }
   const network = opts.partitionable
-    ? await EtcdNetwork.start(
+    ? await CuttableNetwork.start(
         peerUrls.map((u, i) => ({ member: i, listenPort: Number(new URL(advertisedPeerUrls[i]!).port), targetPort: Number(new URL(u).port) })),
         clientUrls.map((u) => Number(new URL(u).port)),
       )

@@ -1,5 +1,5 @@
-// The process behind EtcdNetwork (etcd-network.ts): TCP proxies in front of a test cluster's etcd
-// members, which can cut links the way a network fault does. Bytes on a cut link stop flowing —
+// The process behind CuttableNetwork (cuttable-network.ts): TCP proxies in front of a test cluster's
+// etcd members (or any servers), which can cut links the way a network fault does. Bytes on a cut link stop flowing —
 // open connections hang with their data unread, new ones get no answer — and when the link comes
 // back the held bytes go through late, as TCP's retransmissions would.
 //
@@ -10,7 +10,9 @@
 //   pipelined and snapshot posts); one without it (version checks, RTT probes) carries no raft
 //   message and is held while any partition stands.
 // - client routes, one per (client, member), in front of the member's client port: one client's
-//   way to the cluster, which can be cut as a whole (that client alone loses etcd).
+//   way to the cluster, which can be cut as a whole (that client alone loses etcd) or to one
+//   member. The "members" may be other servers than etcd's (API servers): a client route reads
+//   nothing of what it carries.
 //
 // It runs as a child process of the test so that its event loop is never the busy test's: a proxy
 // stalled for an election timeout would cause elections of its own.
@@ -33,7 +35,7 @@ export type Command =
   | { type: 'route'; seq: number; route: Route }
   | { type: 'partition'; seq: number; isolated: number[] }
   | { type: 'heal'; seq: number }
-  | { type: 'cut-client'; seq: number; client: string; cut: boolean };
+  | { type: 'cut-client'; seq: number; client: string; cut: boolean; member?: number };
 
 export type Reply = { type: 'ready' } | { type: 'failed'; message: string } | { type: 'done'; seq: number; error?: string };
 
@@ -62,11 +64,12 @@ class Link {
 
 const memberById = new Map<string, number>();
 let isolated = new Set<number>();
+/** Cut client routes: `client` (from every member) or `client@member`. */
 const cutClients = new Set<string>();
 const links = new Set<Link>();
 
 function allowed(link: Link): boolean {
-  if (link.route.client !== undefined) return !cutClients.has(link.route.client);
+  if (link.route.client !== undefined) return !cutClients.has(link.route.client) && !cutClients.has(`${link.route.client}@${link.route.member}`);
   if (isolated.size === 0) return true;
   // Looked up now, not when the link opened: the first links open before the ids are known.
   const from = link.fromId === undefined ? undefined : memberById.get(link.fromId);
@@ -177,11 +180,13 @@ async function apply(cmd: Command): Promise<void> {
       isolated = new Set();
       reconsider();
       return;
-    case 'cut-client':
-      if (cmd.cut) cutClients.add(cmd.client);
-      else cutClients.delete(cmd.client);
+    case 'cut-client': {
+      const name = cmd.member === undefined ? cmd.client : `${cmd.client}@${cmd.member}`;
+      if (cmd.cut) cutClients.add(name);
+      else cutClients.delete(name);
       reconsider();
       return;
+    }
   }
 }
 

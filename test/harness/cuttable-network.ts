@@ -1,27 +1,28 @@
-// The network around a test cluster's etcd members, which a test can cut (etcd-proxy.ts does the
-// forwarding, in its own process). Each member is told its peers' URLs at the proxy's ports, so
-// every byte of raft traffic crosses it; a client given `clientUrls` reaches the members through
-// it too, and can be cut off from all of them.
+// A network a test can cut (cuttable-proxy.ts does the forwarding, in its own process). Around a
+// test cluster's etcd members: each member is told its peers' URLs at the proxy's ports, so every
+// byte of raft traffic crosses it and `partition` can split the cluster. For any servers (etcd
+// members, API servers): a client given `clientUrls` reaches them through it, and can be cut off
+// from all of them or from one.
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command, Reply, Route } from './etcd-proxy.js';
+import type { Command, Reply, Route } from './cuttable-proxy.js';
 import { freePort } from './ports.js';
 
-const PROXY_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'etcd-proxy.ts');
+const PROXY_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cuttable-proxy.ts');
 
 /** A command without its sequence number (send adds it), kind by kind. */
 type WithoutSeq<C> = C extends Command ? Omit<C, 'seq'> : never;
 type Request = WithoutSeq<Command>;
 
-export class EtcdNetwork {
+export class CuttableNetwork {
   private seq = 0;
   private readonly waiting = new Map<number, (error: string | undefined) => void>();
   private readonly clients = new Map<string, Promise<string[]>>();
 
   private constructor(
     private readonly child: ChildProcess,
-    /** Each member's own client port. */
+    /** Each target's own port (etcd members' client ports, API servers' ports). */
     private readonly memberClientPorts: number[],
   ) {
     child.on('message', (m: Reply) => {
@@ -31,22 +32,25 @@ export class EtcdNetwork {
     });
   }
 
-  /** Starts the proxies: for each peer route, `listenPort` forwards to the member's own peer port. */
-  static async start(peerRoutes: Route[], memberClientPorts: number[]): Promise<EtcdNetwork> {
+  /**
+   * Starts the proxies: for each peer route, `listenPort` forwards to the member's own peer port;
+   * `clientUrls` will lead to `memberClientPorts`. For servers without peers: `start([], ports)`.
+   */
+  static async start(peerRoutes: Route[], memberClientPorts: number[]): Promise<CuttableNetwork> {
     const child = fork(PROXY_MAIN, [JSON.stringify(peerRoutes)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     await new Promise<void>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the etcd proxy exited (${code}) before it listened`));
+      const onExit = (code: number | null) => reject(new Error(`the network proxy exited (${code}) before it listened`));
       child.once('exit', onExit);
       child.on('message', (m: Reply) => {
         if (m.type === 'ready') {
           child.off('exit', onExit);
           resolve();
         } else if (m.type === 'failed') {
-          reject(new Error(`the etcd proxy could not listen: ${m.message}`));
+          reject(new Error(`the network proxy could not listen: ${m.message}`));
         }
       });
     });
-    return new EtcdNetwork(child, memberClientPorts);
+    return new CuttableNetwork(child, memberClientPorts);
   }
 
   /** Which member each raft member id (hex, as etcd sends it in X-Server-From) belongs to. */
@@ -64,7 +68,7 @@ export class EtcdNetwork {
     return this.send({ type: 'heal' });
   }
 
-  /** The members' client URLs as `client` reaches them: through routes that cutClient can cut (made once per client). */
+  /** The targets' URLs as `client` reaches them, in order: through routes that cutClient can cut (made once per client). */
   clientUrls(client: string): Promise<string[]> {
     let urls = this.clients.get(client);
     if (!urls) {
@@ -80,9 +84,9 @@ export class EtcdNetwork {
     return urls;
   }
 
-  /** Cuts `client` off from every member (cut = false: joins it again). */
-  cutClient(client: string, cut: boolean): Promise<void> {
-    return this.send({ type: 'cut-client', client, cut });
+  /** Cuts `client` off from every target, or from the one at index `target` (cut = false: joins it again). */
+  cutClient(client: string, cut: boolean, target?: number): Promise<void> {
+    return this.send({ type: 'cut-client', client, cut, ...(target !== undefined ? { member: target } : {}) });
   }
 
   async stop(): Promise<void> {
@@ -95,7 +99,7 @@ export class EtcdNetwork {
   private send(req: Request): Promise<void> {
     const seq = ++this.seq;
     return new Promise<void>((resolve, reject) => {
-      this.waiting.set(seq, (error) => (error === undefined ? resolve() : reject(new Error(`etcd proxy: ${error}`))));
+      this.waiting.set(seq, (error) => (error === undefined ? resolve() : reject(new Error(`network proxy: ${error}`))));
       this.child.send({ ...req, seq } satisfies Command, (err) => {
         if (!err) return;
         this.waiting.delete(seq);
