@@ -175,7 +175,11 @@ export function mergeStatus(current: PodStatus, desired: AgentPodStatus, now = D
     const prev = existing.find((e) => e.type === c.type);
     conditions.push({ ...c, lastTransitionTime: prev && prev.status === c.status && prev.lastTransitionTime ? prev.lastTransitionTime : time(now) });
   }
-  const next: PodStatus = { ...current, phase: desired.phase, conditions, containerStatuses: desired.containerStatuses, hostIP: desired.hostIP };
+  // A finished pod's phase is final (the API server refuses to change it): one failed as NodeLost
+  // while this agent was cut off keeps that phase and reason; its containers' states still say
+  // what really happened to them.
+  const final = current.phase === 'Succeeded' || current.phase === 'Failed';
+  const next: PodStatus = { ...current, phase: final ? current.phase : desired.phase, conditions, containerStatuses: desired.containerStatuses, hostIP: desired.hostIP };
   if (desired.initContainerStatuses) next.initContainerStatuses = desired.initContainerStatuses;
   else delete next.initContainerStatuses;
   if (desired.startTime) next.startTime = current.startTime ?? desired.startTime;
@@ -183,6 +187,7 @@ export function mergeStatus(current: PodStatus, desired: AgentPodStatus, now = D
     next.podIP = desired.podIP;
     next.podIPs = [{ ip: desired.podIP }];
   }
+  if (final) return next;
   if (desired.reason !== undefined) next.reason = desired.reason;
   else delete next.reason;
   if (desired.message !== undefined) next.message = desired.message;

@@ -62,11 +62,8 @@ export function podLedgerHook(allocations: ResourceStore): WriteHook {
     const before = holdsResources(prev);
     const after = holdsResources(next);
     if (before === after) return NONE;
-    if (prev && next && isTerminal(prev) && !isTerminal(next)) {
-      throw new InvalidError(`Pod "${prev.metadata.name ?? ''}" is invalid: status.phase: a finished pod cannot become ${next.status?.phase ?? 'Pending'} again`, { kind: 'Pod', name: prev.metadata.name }, [
-        { reason: 'FieldValueForbidden', field: 'status.phase', message: 'a Succeeded or Failed pod cannot return to a running phase' },
-      ]);
-    }
+    // (A finished pod never holds resources again: its phase is final, which the pod strategy's
+    // validateStatusUpdate enforces before any hook runs.)
     const pod = (before ? prev : next)!;
     const node = pod.spec.nodeName!;
     const key = allocations.key(undefined, node);

@@ -70,6 +70,18 @@ const podStrategy: Strategy = {
       );
     }
   },
+  validateStatusUpdate(next, old) {
+    // A finished pod's phase is final, as in Kubernetes: what was decided on it (its node's
+    // resources freed, a Job counting it, a replacement made) must not be undone by a late write —
+    // an agent cut off from the cluster reporting Succeeded for a pod already failed as NodeLost.
+    const was = podOf(old).status?.phase;
+    const now = podOf(next).status?.phase;
+    if (isTerminalPod(old) && now !== was) {
+      throw new InvalidError(`Pod "${old.metadata.name ?? ''}" is invalid: status.phase: Forbidden: a ${was} pod's phase is final (not ${now ?? 'unset'})`, { name: old.metadata.name, kind: 'Pod' }, [
+        { reason: 'FieldValueForbidden', field: 'status.phase', message: `a ${was} pod's phase is final` },
+      ]);
+    }
+  },
   gracePeriod(obj, requested) {
     const pod = podOf(obj);
     // Nothing runs an unbound or finished pod, so nobody needs to be given time to stop it.

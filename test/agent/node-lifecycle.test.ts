@@ -2,12 +2,16 @@
 // real API server on etcd (short timeouts), with a real agent killed by SIGKILL: its node goes Unknown and is tainted within the grace period, its pods are
 // failed (NodeLost) and their allocation freed after the eviction timeout, the ledger audit stays
 // clean, and a restarted agent makes the node Ready and untainted again (and stops the processes
-// of the pods that were failed meanwhile). Also: pods bound to a node that vanished without
-// releasing them are failed by the GC. (Leader election of the manager: test/controllers/.)
+// of the pods that were failed meanwhile). The same with the agent alive but cut off from the API
+// server (a network partition, its requests held, not refused): when the link returns, that same
+// agent brings the node back and stops the failed pods — what it had held back must not bring them
+// back to life. Also: pods bound to a node that vanished without releasing them are failed by the
+// GC. (Leader election of the manager: test/controllers/.)
 import { expect } from 'chai';
 import path from 'node:path';
 import type { Node, Pod } from '../../shared/api/core.js';
 import type { NodeAllocation } from '../../shared/api/scheduling.js';
+import { CuttableNetwork } from '../harness/cuttable-network.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { startTestControllerManager, type TestControllerManager } from '../controllers/helpers.js';
 import {
@@ -36,8 +40,8 @@ describe('node lifecycle controller and pod GC', function () {
   let controllers: TestControllerManager | undefined;
   let root: string;
   const admin = () => api.client(TEST_TOKENS.admin);
-  const agentArgs = () => [
-    `--server=${api.url}`,
+  const agentArgs = (server = api.url) => [
+    `--server=${server}`,
     `--token=${TEST_TOKENS.node1}`,
     '--node-name=node-1',
     '--node-ip=127.0.0.1',
@@ -134,6 +138,68 @@ describe('node lifecycle controller and pod GC', function () {
     const after = await waitPod(admin(), 'lost-1', (p) => p.status.containerStatuses?.[0]?.state?.terminated !== undefined, 'to show its container terminated');
     expect(after.status).to.include({ phase: 'Failed', reason: 'NodeLost' });
     expect(await audit()).to.include({ ok: true });
+  });
+
+  it('a partitioned agent: the node goes Unknown and its pods NodeLost; when the link returns, that agent stops them and the node is Ready', async function () {
+    this.timeout(90_000);
+    await agent?.stop();
+    const net = await CuttableNetwork.start([], [api.server.port]);
+    try {
+      const [via] = await net.clientUrls('agent');
+      agent = startAgent(agentArgs(via));
+      await waitFor(async () => {
+        const n = await getNode('node-1');
+        return ready(n) === 'True' && taints(n).length === 0;
+      }, `node-1 Ready and untainted (${agent.output()})`, 30_000, 100);
+      await createPod(admin(), pod('cut-1', { node: 'node-1', command: ['sleep', '600'], cpu: '500m' }));
+      await createPod(admin(), pod('cut-2', { node: 'node-1', command: ['sleep', '600'], cpu: '500m' }));
+      // This one finishes during the cut: the agent's write of Succeeded is held, and arrives after
+      // the pod was failed as NodeLost.
+      await createPod(admin(), pod('cut-short', { node: 'node-1', command: ['sleep', '2'], cpu: '100m', restartPolicy: 'Never' }));
+      const running = await Promise.all(['cut-1', 'cut-2'].map((n) => waitPod(admin(), n, (p) => p.status.phase === 'Running', 'to run')));
+      const uids = running.map((p) => p.metadata.uid!);
+      await waitPod(admin(), 'cut-short', (p) => p.status.phase === 'Running', 'to run');
+
+      await net.cutClient('agent', true);
+      const cutAt = Date.now();
+      await waitFor(async () => {
+        const n = await getNode('node-1');
+        return ready(n) === 'Unknown' && taints(n).length === 2;
+      }, 'node-1 Unknown and tainted', GRACE_MS + 15_000, 100);
+      expect(Date.now() - cutAt, 'not before the grace period').to.be.greaterThan(GRACE_MS - 1000);
+      for (const name of ['cut-1', 'cut-2', 'cut-short']) {
+        const p = await waitPod(admin(), name, (x) => x.status.phase === 'Failed', 'to be failed as NodeLost', EVICTION_MS + 15_000);
+        expect(p.status.reason).to.equal('NodeLost');
+      }
+      // Cut off, the agent cannot know: its processes still run.
+      expect(uids.map((u) => processesWith(u).length)).to.deep.equal([1, 1]);
+      expect(agent.child.exitCode, 'the agent lives through the partition').to.equal(null);
+
+      await net.cutClient('agent', false);
+      await waitFor(async () => {
+        const n = await getNode('node-1');
+        return ready(n) === 'True' && taints(n).length === 0;
+      }, `node-1 Ready and untainted after the link returned (${agent.output()})`, 30_000, 100);
+      await waitFor(() => uids.every((u) => processesWith(u).length === 0), "the failed pods' processes to be stopped by the same agent", 15_000, 100);
+      for (const name of ['cut-1', 'cut-2']) {
+        const p = await waitPod(admin(), name, (x) => x.status.containerStatuses?.[0]?.state?.terminated !== undefined, 'to show its container terminated');
+        expect(p.status, name).to.include({ phase: 'Failed', reason: 'NodeLost' });
+      }
+      // What the agent held back for it (its container's end, and Succeeded) lands after the heal —
+      // the container's end is reported, but a pod failed is not turned into a success, which a
+      // Job would count twice.
+      const short = await waitPod(admin(), 'cut-short', (x) => x.status.containerStatuses?.[0]?.state?.terminated !== undefined, 'to show its container terminated');
+      expect(short.status.containerStatuses?.[0]?.state?.terminated).to.include({ exitCode: 0, reason: 'Completed' });
+      expect(short.status, 'cut-short').to.include({ phase: 'Failed', reason: 'NodeLost' });
+      const alloc = await admin().get<NodeAllocation>({ group: 'scheduling.cell.dev', version: 'v1alpha1', resource: 'nodeallocations', name: 'node-1' });
+      expect(alloc.spec.pods.filter((p) => uids.includes(p.uid))).to.deep.equal([]);
+      expect(await audit()).to.include({ ok: true });
+      await Promise.all(['cut-1', 'cut-2', 'cut-short'].map((n) => deleteIfPresent(admin(), n)));
+    } finally {
+      await agent?.stop();
+      agent = undefined;
+      await net.stop();
+    }
   });
 
   it('pod GC fails pods bound to a node that vanished without releasing them', async () => {

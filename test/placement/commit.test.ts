@@ -153,19 +153,25 @@ describe('placement commits (etcd)', function () {
     await expectClean();
   });
 
-  it('a finished pod cannot become Running again (its slot was released)', async () => {
+  it('a finished pod cannot become Running again (its slot was released), nor change its final phase', async () => {
     await client.create({ resource: 'nodes' }, nodeObject(nodeName('a'), '1'));
     await pods(1, '500m');
     await bind(client, ns, 'p0', nodeName('a'));
     let cur = await pod('p0');
-    await client.update({ namespace: ns, resource: 'pods', name: 'p0', subresource: 'status' }, { ...cur, status: { ...cur.status, phase: 'Failed' } });
+    await client.update({ namespace: ns, resource: 'pods', name: 'p0', subresource: 'status' }, { ...cur, status: { ...cur.status, phase: 'Failed', reason: 'NodeLost' } });
     cur = await pod('p0');
-    try {
-      await client.update({ namespace: ns, resource: 'pods', name: 'p0', subresource: 'status' }, { ...cur, status: { ...cur.status, phase: 'Running' } });
-      expect.fail('should be refused');
-    } catch (err) {
-      expect(err).to.be.instanceOf(InvalidError);
+    for (const phase of ['Running', 'Pending', 'Succeeded']) {
+      const err = await client.update({ namespace: ns, resource: 'pods', name: 'p0', subresource: 'status' }, { ...cur, status: { ...cur.status, phase } }).then(
+        () => expect.fail(`${phase} should be refused`),
+        (e: unknown) => e,
+      );
+      expect(err, phase).to.be.instanceOf(InvalidError);
+      expect((err as InvalidError).causes.map((c) => c.field), phase).to.deep.equal(['status.phase']);
+      expect((err as Error).message).to.contain("a Failed pod's phase is final");
     }
+    // Under its final phase, the rest of its status may still be written (its containers' ends).
+    await client.update({ namespace: ns, resource: 'pods', name: 'p0', subresource: 'status' }, { ...cur, status: { ...cur.status, message: 'the node came back' } });
+    expect((await pod('p0')).status).to.include({ phase: 'Failed', reason: 'NodeLost', message: 'the node came back' });
     await expectClean();
   });
 
