@@ -9,9 +9,9 @@ import { runChaos } from './runner.js';
 describe('chaos (short form)', function () {
   this.timeout(400_000);
 
-  it('keeps every invariant, no queue over quota included, while etcd members, API servers, the controller manager, schedulers and agents are killed and paused', async () => {
+  it('keeps every invariant, no queue over quota included, while etcd members, API servers, the controller manager, schedulers and agents are killed, paused and cut off', async () => {
     const seed = Number(process.env.CELL_CHAOS_SEED ?? 4242);
-    const result = await runChaos({ seed, pods: 600, durationMs: 60_000, hollowNodes: 20, realPods: 4, faults: 9, settleMs: 60_000,
+    const result = await runChaos({ seed, pods: 600, durationMs: 60_000, hollowNodes: 20, realPods: 4, faults: 10, settleMs: 60_000,
       // Fewer, smaller Deployments and Jobs than the full form, to stay within the CI time.
       controllers: { deployments: 2, replicas: 3, jobs: 2, completions: 4, parallelism: 2 },
       log: () => undefined });

@@ -1,11 +1,14 @@
 // The chaos run's cluster on loopback: a 3-member etcd cluster, two API server replicas on one
 // etcd prefix, a controller manager (leader-elected, over both API servers), three scheduler daemons (default-scheduler twice, active-active, and a binpack
 // policy), hollow agents and a few real agents. Every process is a ManagedProcess the fault
-// injector can kill, restart, pause and resume. Any exit the injector (or the final shutdown) did
+// injector can kill, restart, pause and resume. The daemons reach the API servers through a
+// network that can cut any one of them off (as a load balancer's address would: a killed API
+// server resets connections rather than refusing them). Any exit the injector (or the final shutdown) did
 // not cause is recorded as a crash: the run fails on it.
 import type { ChildProcess } from 'node:child_process';
 import { startApiServerProcess, type ApiServerProcess } from '../clients/apiserver-process.js';
 import { killAllWith, removeDir, startAgent, tempRoot, type AgentProcess } from '../agent/helpers.js';
+import { CuttableNetwork } from '../harness/cuttable-network.js';
 import { startEtcdCluster, type EtcdCluster, type EtcdMember } from '../harness/etcd-cluster.js';
 import { freePort } from '../harness/ports.js';
 import { startSchedulerProcess, type SchedulerProcess } from '../schedulers/scheduler-process.js';
@@ -222,7 +225,7 @@ class SchedulerManaged extends ChildManaged {
   }
 
   protected async spawn(): Promise<ChildProcess> {
-    this.proc = await startSchedulerProcess({ server: this.cluster.serverList(this.id), name: this.schedulerName, profile: this.profile, readyTimeoutMs: 60_000 });
+    this.proc = await startSchedulerProcess({ server: await this.cluster.serverList(this.id), name: this.schedulerName, profile: this.profile, readyTimeoutMs: 60_000 });
     this.scrapes.push('');
     return this.proc.child;
   }
@@ -265,7 +268,7 @@ class ControllerManagerManaged extends ChildManaged {
   supervisedRestarts = 0;
 
   protected async spawn(): Promise<ChildProcess> {
-    this.proc = await startControllerManagerProcess({ server: this.cluster.serverList(this.id), args: MANAGER_LEASE_ARGS });
+    this.proc = await startControllerManagerProcess({ server: await this.cluster.serverList(this.id), args: MANAGER_LEASE_ARGS });
     return this.proc.child;
   }
 
@@ -301,7 +304,7 @@ class ControllerManagerManaged extends ChildManaged {
   }
 }
 
-class AgentManaged extends ChildManaged {
+export class AgentManaged extends ChildManaged {
   readonly role = 'agent' as const;
   private proc: AgentProcess | undefined;
   /** When the current process was started: its leases must be renewed after this. */
@@ -324,7 +327,12 @@ class AgentManaged extends ChildManaged {
   }
 
   /** Every node of this agent Ready, and its Lease renewed by the current process. */
-  async healthy(): Promise<boolean> {
+  healthy(): Promise<boolean> {
+    return this.healthySince(this.startedAt);
+  }
+
+  /** Every node of this agent Ready, and its Lease renewed since `since` (ms). */
+  async healthySince(since: number): Promise<boolean> {
     const client = this.cluster.client;
     try {
       const [leases, nodes] = await Promise.all([
@@ -334,7 +342,7 @@ class AgentManaged extends ChildManaged {
       const renewed = new Map(leases.items.map((l) => [l.metadata.name ?? '', Date.parse(l.spec.renewTime ?? '') || 0]));
       const ready = new Set(nodes.items.filter((n) => n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name ?? ''));
       // Leases carry microsecond times; one second of slack for the clock's rounding.
-      return this.nodeNames.every((n) => ready.has(n) && (renewed.get(n) ?? 0) >= this.startedAt - 1000);
+      return this.nodeNames.every((n) => ready.has(n) && (renewed.get(n) ?? 0) >= since - 1000);
     } catch (err) {
       this.cluster.note(`health of ${this.id} not read: ${errorMessage(err)}`);
       return false;
@@ -418,6 +426,8 @@ export class ChaosCluster {
   /** Minor things worth a line (unreadable metrics, …), not failures. */
   readonly notes: string[] = [];
   client!: ApiClient;
+  /** The daemons' links to the API servers. */
+  private apiNet!: CuttableNetwork;
   readonly realRoot = tempRoot('cell-chaos-real-');
   private readonly began = Date.now();
   private exitPoll: NodeJS.Timeout | undefined;
@@ -437,11 +447,19 @@ export class ChaosCluster {
     if (this.notes.length < 200) this.notes.push(text);
   }
 
-  /** Both API servers, the process's "own" first (so load spreads while both are up). */
-  serverList(id: string): string {
-    const urls = this.apiservers.map((a) => a.url);
+  /**
+   * Both API servers as daemon `id` reaches them (through links `cutFromApiServers` can cut), its
+   * "own" first (so load spreads while both are up).
+   */
+  async serverList(id: string): Promise<string> {
+    const urls = await this.apiNet.clientUrls(id);
     const first = [...id].reduce((s, c) => s + c.charCodeAt(0), 0) % urls.length;
     return [...urls.slice(first), ...urls.slice(0, first)].join(',');
+  }
+
+  /** Cuts daemon `id` off from both API servers (cut = false: joins it again); the rest of the cluster carries on. */
+  cutFromApiServers(id: string, cut: boolean): Promise<void> {
+    return this.apiNet.cutClient(id, cut);
   }
 
   async start(): Promise<void> {
@@ -451,12 +469,13 @@ export class ChaosCluster {
 
     for (let i = 0; i < 2; i++) this.apiservers.push(new ApiServerManaged(`apiserver-${i}`, this, await freePort()));
     await Promise.all(this.apiservers.map((a) => a.start()));
+    this.apiNet = await CuttableNetwork.start([], this.apiservers.map((a) => a.port));
     this.client = new ApiClient({ servers: this.apiservers.map((a) => a.url), timeoutMs: 5_000, retries: 2 });
     for (const ns of [NAMESPACE, PROBE_NAMESPACE]) await this.client.create({ resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     this.controllerManagers.push(new ControllerManagerManaged('controller-manager', this));
     await Promise.all(this.controllerManagers.map((m) => m.start()));
 
-    const common = (id: string) => [`--server=${this.serverList(id)}`, `--heartbeat-interval=${HEARTBEAT}`];
+    const common = async (id: string) => [`--server=${await this.serverList(id)}`, `--heartbeat-interval=${HEARTBEAT}`];
     const perAgent = Math.ceil(this.opts.hollowNodes / this.opts.hollowAgents);
     for (let i = 0; i < this.opts.hollowAgents; i++) {
       const n = Math.min(perAgent, this.opts.hollowNodes - i * perAgent);
@@ -466,7 +485,7 @@ export class ChaosCluster {
         new AgentManaged(
           id,
           this,
-          [...common(id), `--hollow-nodes=${n}`, `--node-prefix=${prefix}`, `--cpu=${this.opts.hollowCpu}`, `--memory=${this.opts.hollowMemory}`, `--labels=${HOLLOW_POOL_LABEL}=${HOLLOW_POOL}`, '--node-ip=127.0.0.1'],
+          [...(await common(id)), `--hollow-nodes=${n}`, `--node-prefix=${prefix}`, `--cpu=${this.opts.hollowCpu}`, `--memory=${this.opts.hollowMemory}`, `--labels=${HOLLOW_POOL_LABEL}=${HOLLOW_POOL}`, '--node-ip=127.0.0.1'],
           Array.from({ length: n }, (_, k) => `${prefix}${k}`),
         ),
       );
@@ -479,7 +498,7 @@ export class ChaosCluster {
           id,
           this,
           [
-            ...common(id),
+            ...(await common(id)),
             `--node-name=${node}`,
             '--cpu=2',
             '--memory=4Gi',
@@ -527,6 +546,7 @@ export class ChaosCluster {
     };
     await tier([...this.controllerManagers, ...this.schedulers, ...this.agents]);
     await tier(this.apiservers);
+    await this.apiNet?.stop();
     this.client?.close();
     for (const m of this.etcdMembers) await m.stop();
     await this.etcd?.stop();

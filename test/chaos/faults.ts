@@ -16,12 +16,37 @@
 //                                        etcd member while its clients still reach it; it must also say
 //                                        so on /readyz, or the fault counts as not healed; joined again
 //                                        after its down time, when its own write and /readyz are timed too)
+//   apiserver-link-cut                   joined again → the daemon healthy (a scheduler, an agent or the
+//                                        controller manager cut off from both API servers for its down time,
+//                                        its requests held, not refused; an agent's leases renewed after
+//                                        the join, the manager leading, a scheduler ready)
 import { ApiClient } from '../../shared/client/http-client.js';
 import { errorMessage } from '../../shared/errors.js';
-import { PROBE_NAMESPACE, type ChaosCluster, type ManagedProcess } from './cluster.js';
+import { AgentManaged, PROBE_NAMESPACE, type ChaosCluster, type ManagedProcess } from './cluster.js';
 
-export type FaultKind = 'etcd-leader-kill' | 'etcd-member-kill' | 'etcd-partition' | 'apiserver-etcd-cut' | 'apiserver-kill' | 'controller-manager-kill' | 'scheduler-kill' | 'agent-kill' | 'pause';
-export const FAULT_KINDS: readonly FaultKind[] = ['etcd-leader-kill', 'etcd-member-kill', 'etcd-partition', 'apiserver-etcd-cut', 'apiserver-kill', 'controller-manager-kill', 'scheduler-kill', 'agent-kill', 'pause'];
+export type FaultKind =
+  | 'etcd-leader-kill'
+  | 'etcd-member-kill'
+  | 'etcd-partition'
+  | 'apiserver-etcd-cut'
+  | 'apiserver-link-cut'
+  | 'apiserver-kill'
+  | 'controller-manager-kill'
+  | 'scheduler-kill'
+  | 'agent-kill'
+  | 'pause';
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'etcd-leader-kill',
+  'etcd-member-kill',
+  'etcd-partition',
+  'apiserver-etcd-cut',
+  'apiserver-link-cut',
+  'apiserver-kill',
+  'controller-manager-kill',
+  'scheduler-kill',
+  'agent-kill',
+  'pause',
+];
 
 /** Relative frequency of each kind beyond the one of each every schedule has. */
 const WEIGHTS: Record<FaultKind, number> = {
@@ -29,6 +54,7 @@ const WEIGHTS: Record<FaultKind, number> = {
   'etcd-member-kill': 1,
   'etcd-partition': 2,
   'apiserver-etcd-cut': 1,
+  'apiserver-link-cut': 2,
   'apiserver-kill': 2,
   'controller-manager-kill': 1,
   'scheduler-kill': 2,
@@ -197,6 +223,15 @@ export class FaultInjector {
         const ms = (v: number | undefined) => (v === undefined ? 'never' : `${v} ms`);
         // A server that never says it is unready would keep a load balancer sending it requests it cannot serve.
         return rec(target, unready === undefined ? undefined : heal, `/readyz 503 after ${ms(unready)}; joined again: its own writes after ${ms(back)}, ready after ${ms(ready)}`);
+      }
+      case 'apiserver-link-cut': {
+        const target = this.choose([...c.schedulers, ...c.agents, ...c.controllerManagers], f.pick);
+        await c.cutFromApiServers(target.id, true);
+        await sleep(f.downMs);
+        const joinedAt = Date.now();
+        await c.cutFromApiServers(target.id, false);
+        const heal = await this.until(() => (target instanceof AgentManaged ? target.healthySince(joinedAt) : target.healthy()), joinedAt);
+        return rec(target, heal, target instanceof AgentManaged ? 'healed = every lease renewed after the join' : '');
       }
       case 'controller-manager-kill': {
         const target = this.choose(c.controllerManagers, f.pick);
