@@ -195,6 +195,15 @@ export class ApiClient {
     return this.config.servers[this.current % this.config.servers.length]!;
   }
 
+  /**
+   * The next request goes to the server after `failed` — unless another request that failed there
+   * moved on already: several requests (informers sharing this client) failing on one server at
+   * once must not each step, or an even number of them would step back onto it.
+   */
+  private leave(failed: string): void {
+    if (this.server === failed) this.current++;
+  }
+
   private headers(opts: RequestOptions): Record<string, string> {
     const h: Record<string, string> = { Accept: opts.accept ?? 'application/json' };
     if (this.config.token) h.Authorization = `Bearer ${this.config.token}`;
@@ -230,12 +239,13 @@ export class ApiClient {
     let lastErr: CellError | undefined;
     for (let attempt = 0; attempt <= retries + this.config.servers.length - 1; attempt++) {
       let res: RawResponse;
+      const server = this.server;
       try {
-        res = await this.transport.send(this.url(path, opts.query), method, this.headers(opts), body, this.config.timeoutMs ?? 30_000, opts.signal);
+        res = await this.transport.send(this.url(path, opts.query, server), method, this.headers(opts), body, this.config.timeoutMs ?? 30_000, opts.signal);
       } catch (err) {
         if (opts.signal?.aborted) throw new UnavailableError('request aborted');
         lastErr = err instanceof CellError ? err : new UnavailableError(errorMessage(err));
-        this.current++;
+        this.leave(server);
         // A create or other non-idempotent request goes to the next server only when it certainly
         // never reached this one: sent again after a timeout it could be done twice (a second pod
         // with another generated name).
@@ -256,7 +266,7 @@ export class ApiClient {
       // The server is up but cannot serve (its store unreachable, say): the next try, this
       // request's or the next one's, goes to another server. Nothing is sent again that was not
       // going to be: a create that got a 503 still fails here.
-      if (err instanceof UnavailableError) this.current++;
+      if (err instanceof UnavailableError) this.leave(server);
       const retryable = err instanceof TooManyRequestsError || (err instanceof UnavailableError && IDEMPOTENT.has(method));
       if (!retryable || attempt >= retries) throw err;
       lastErr = err;
@@ -336,22 +346,23 @@ export class ApiClient {
    * arrives. Opening it fails over and errors exactly as `request` does; no retries once open.
    */
   async stream(path: string, opts: Pick<RequestOptions, 'query' | 'accept' | 'signal'> = {}): Promise<ReadableStream<Uint8Array>> {
-    const res = await this.openStream(this.url(path, opts.query), this.headers({ accept: opts.accept ?? '*/*' }), opts.signal);
+    const server = this.server;
+    const res = await this.openStream(server, this.url(path, opts.query, server), this.headers({ accept: opts.accept ?? '*/*' }), opts.signal);
     return Readable.toWeb(res) as ReadableStream<Uint8Array>;
   }
 
   /** Open a streaming GET; non-2xx answers become typed errors, unreachable servers fail over. */
-  private async openStream(url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
+  private async openStream(server: string, url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
     let res: StreamResponse;
     try {
       res = await this.transport.stream(url, headers, signal, this.config.timeoutMs ?? 30_000);
     } catch (err) {
-      if (!signal?.aborted) this.current++;
+      if (!signal?.aborted) this.leave(server);
       throw err;
     }
     if (res.status < 200 || res.status >= 300) {
       const err = this.failure(res.status, await readAll(res.body));
-      if (err instanceof UnavailableError) this.current++; // as in request: the next try goes elsewhere
+      if (err instanceof UnavailableError) this.leave(server); // as in request: the next try goes elsewhere
       throw err;
     }
     return res.body;
@@ -370,15 +381,16 @@ export class ApiClient {
   ): Promise<void> {
     const { accept, parse = JSON.parse as (line: string) => WatchEvent<T>, idleTimeoutMs } = options;
     let body: IncomingMessage;
+    const server = this.server;
     try {
-      body = await this.openStream(this.url(resourceUrlPath(ref), { ...query, watch: 'true' }), this.headers(accept ? { accept } : {}), signal);
+      body = await this.openStream(server, this.url(resourceUrlPath(ref), { ...query, watch: 'true' }, server), this.headers(accept ? { accept } : {}), signal);
     } catch (err) {
       if (signal?.aborted) return;
       throw err;
     }
     const decoder = new TextDecoder();
     let buffer = '';
-    const silence = idleTimeoutMs !== undefined ? new SilenceLimit(body, this.server, idleTimeoutMs) : undefined;
+    const silence = idleTimeoutMs !== undefined ? new SilenceLimit(body, server, idleTimeoutMs) : undefined;
     try {
       for await (const chunk of body) {
         silence?.touch();
@@ -396,7 +408,7 @@ export class ApiClient {
       // An error raised by onEvent (e.g. a 410 ERROR event) is the caller's; pass it through.
       if (err instanceof CellError && !(err instanceof ResponseLostError)) throw err;
       // A silent server is likely unreachable: the next watch goes to another.
-      if (err instanceof ResponseLostError) this.current++;
+      if (err instanceof ResponseLostError) this.leave(server);
       throw new UnavailableError(`watch stream broke: ${errorMessage(err)}`);
     } finally {
       silence?.stop();

@@ -47,34 +47,36 @@ describe('a client whose API server goes silent', function () {
     await b?.close();
   });
 
-  it('the informer gives up a silent watch after its idle timeout and follows through the next server: every pod once', async () => {
+  it('informers give up a silent watch after their idle timeout and follow through the next server: every pod once', async () => {
     const [viaA, viaB] = await net.clientUrls('informer');
     const client = new ApiClient({ servers: [viaA!, viaB!], timeoutMs: 2_000 });
-    const informer = new Informer<Pod>({ client, ref: podRef, watchIdleTimeoutMs: 1_000 });
-    const added: string[] = [];
-    informer.addHandlers({ add: (p) => added.push(p.metadata.name ?? '') });
+    // Two informers on one client, as in a scheduler: both move to the other server.
+    const informers = [0, 1].map(() => new Informer<Pod>({ client, ref: podRef, watchIdleTimeoutMs: 1_000 }));
+    const added: string[][] = informers.map(() => []);
+    informers.forEach((inf, i) => inf.addHandlers({ add: (p) => added[i]!.push(p.metadata.name ?? '') }));
+    const allSaw = (name: string) => added.every((a) => a.includes(name));
     try {
       await direct.create(podRef, pod('before-the-cut'));
-      await informer.start();
-      await until(() => added.includes('before-the-cut'), 'the first pod', 10_000);
-      expect(client.server, 'the informer starts on the first server').to.equal(viaA);
+      await Promise.all(informers.map((inf) => inf.start()));
+      await until(() => allSaw('before-the-cut'), 'the first pod', 10_000);
+      expect(client.server, 'the informers start on the first server').to.equal(viaA);
 
-      // Held, not reset: the watch's connection to A stays open and brings nothing more.
+      // Held, not reset: the watches' connections to A stay open and bring nothing more.
       await net.cutClient('informer', true, 0);
       const cutAt = Date.now();
       await direct.create(podRef, pod('during-the-cut'));
-      await until(() => added.includes('during-the-cut'), 'the pod created during the cut', 15_000);
+      await until(() => allSaw('during-the-cut'), 'the pod created during the cut', 15_000);
       const seenAfter = Date.now() - cutAt;
-      expect(client.server, 'it moved to the second server').to.equal(viaB);
+      expect(client.server, 'they moved to the second server').to.equal(viaB);
       // Three missed bookmarks, then a watch from its resourceVersion through B.
       expect(seenAfter).to.be.within(900, 8_000);
 
       await net.cutClient('informer', false, 0);
       await direct.create(podRef, pod('after-the-cut'));
-      await until(() => added.includes('after-the-cut'), 'the pod created after the cut', 10_000);
-      expect(added).to.deep.equal(['before-the-cut', 'during-the-cut', 'after-the-cut']);
+      await until(() => allSaw('after-the-cut'), 'the pod created after the cut', 10_000);
+      for (const a of added) expect(a).to.deep.equal(['before-the-cut', 'during-the-cut', 'after-the-cut']);
     } finally {
-      await informer.stop();
+      await Promise.all(informers.map((inf) => inf.stop()));
       client.close();
     }
   });
