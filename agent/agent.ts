@@ -66,6 +66,8 @@ export class Agent {
     private readonly cfg: AgentConfig,
     private readonly client: ApiClient,
     private readonly log: Logger,
+    /** For lease renewals (short request timeout); default `client`. */
+    private readonly heartbeatClient: ApiClient = client,
   ) {
     this.logs = new LogFiles(cfg.rootDir, cfg.containerLogMaxBytes, log);
     this.state = new PodStateStore(path.join(cfg.rootDir, 'pods'), log);
@@ -109,7 +111,7 @@ export class Agent {
     if (!node) return;
     void this.events.record({ kind: 'Node', apiVersion: 'v1', name: cfg.nodeName, uid: node.metadata.uid ?? cfg.nodeName }, 'Normal', 'Starting', 'Starting cell-agent.');
 
-    this.heartbeat = new Heartbeat(new NodeLease(this.client, cfg.nodeName, cfg.leaseDurationSeconds, node.metadata.uid), cfg.heartbeatIntervalMs, this.log, this.metrics);
+    this.heartbeat = new Heartbeat(new NodeLease(this.heartbeatClient, cfg.nodeName, cfg.leaseDurationSeconds, node.metadata.uid), cfg.heartbeatIntervalMs, this.log, this.metrics);
     this.heartbeat.start();
 
     this.nodeStatus = new NodeStatusKeeper(this.client, cfg.nodeName, cfg.nodeStatusReportIntervalMs, this.log);

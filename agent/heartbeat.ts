@@ -77,6 +77,14 @@ export class NodeLease {
   }
 }
 
+/**
+ * The request timeout of lease renewals: a heartbeat interval, but not under 2 s (a short test
+ * interval must not turn a loaded server's slow answer into a failure).
+ */
+export function heartbeatTimeoutMs(heartbeatIntervalMs: number): number {
+  return Math.max(2_000, heartbeatIntervalMs);
+}
+
 /** Renews one Lease every interval, sooner after a failure. */
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;

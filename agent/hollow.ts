@@ -87,10 +87,12 @@ export class HollowAgent {
     private readonly cfg: AgentConfig,
     private readonly client: ApiClient,
     private readonly log: Logger,
+    /** For lease renewals (short request timeout); default `client`. */
+    heartbeatClient: ApiClient = client,
   ) {
     this.names = Array.from({ length: cfg.hollowNodes }, (_, i) => `${cfg.nodePrefix}${i}`);
     this.nodeSet = new Set(this.names);
-    this.leases = this.names.map((n) => new NodeLease(client, n, cfg.leaseDurationSeconds));
+    this.leases = this.names.map((n) => new NodeLease(heartbeatClient, n, cfg.leaseDurationSeconds));
     this.due = this.names.map(() => Number.POSITIVE_INFINITY);
     this.backoff = { baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs, resetAfterMs: RESET_AFTER_MS };
     this.queue = new WriteQueue(cfg.hollowWriteConcurrency, log, (key, ok) => {

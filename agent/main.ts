@@ -8,6 +8,7 @@ import { errorMessage } from '../shared/errors.js';
 import { createLogger } from '../shared/logging.js';
 import { Agent } from './agent.js';
 import { parseAgentFlags, USAGE, UsageError, type AgentConfig } from './flags.js';
+import { heartbeatTimeoutMs } from './heartbeat.js';
 import { HollowAgent } from './hollow.js';
 import { AGENT_VERSION } from './registration.js';
 
@@ -38,13 +39,18 @@ try {
 }
 
 const log = createLogger('agent', cfg.logLevel);
-const client = new ApiClient({
+const connection = {
   servers: cfg.servers,
   ...(cfg.token !== undefined ? { token: cfg.token } : {}),
   ...(tls !== undefined ? { tls } : {}),
   userAgent: `cell-agent/${AGENT_VERSION}`,
-});
-const agent = cfg.hollowNodes > 0 ? new HollowAgent(cfg, client, log) : new Agent(cfg, client, log);
+};
+const client = new ApiClient(connection);
+// Lease renewals on a client of their own whose requests give up after about a heartbeat, as the
+// kubelet's heartbeat client does: on the general client's 30 s, a renewal stuck on a silent API
+// server would outlast the node's grace period while another server was there to take it.
+const heartbeatClient = new ApiClient({ ...connection, timeoutMs: heartbeatTimeoutMs(cfg.heartbeatIntervalMs), retries: 0 });
+const agent = cfg.hollowNodes > 0 ? new HollowAgent(cfg, client, log, heartbeatClient) : new Agent(cfg, client, log, heartbeatClient);
 
 let stopping = false;
 const shutdown = (signal: string) => {

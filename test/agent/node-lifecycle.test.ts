@@ -6,7 +6,8 @@
 // server (a network partition, its requests held, not refused): when the link returns, that same
 // agent brings the node back and stops the failed pods — what it had held back must not bring them
 // back to life. Also: pods bound to a node that vanished without releasing them are failed by the
-// GC. (Leader election of the manager: test/controllers/.)
+// GC. And an agent given two API servers keeps its node Ready when the first goes silent.
+// (Leader election of the manager: test/controllers/.)
 import { expect } from 'chai';
 import path from 'node:path';
 import type { Node, Pod } from '../../shared/api/core.js';
@@ -199,6 +200,44 @@ describe('node lifecycle controller and pod GC', function () {
       await agent?.stop();
       agent = undefined;
       await net.stop();
+    }
+  });
+
+  it('an agent whose first API server goes silent renews its lease through the second: the node never goes Unknown', async function () {
+    this.timeout(90_000);
+    await agent?.stop();
+    const second = await startTestApiServer({ backend: 'etcd', auth: true, prefix: api.prefix });
+    const net = await CuttableNetwork.start([], [api.server.port, second.server.port]);
+    try {
+      const [viaFirst, viaSecond] = await net.clientUrls('agent-two-servers');
+      const lease = () => admin().get<{ spec: { renewTime?: string } }>({ group: 'coordination.k8s.io', version: 'v1', namespace: 'kube-node-lease', resource: 'leases', name: 'node-1' });
+      const startedAt = Date.now();
+      agent = startAgent(agentArgs(`${viaFirst},${viaSecond}`));
+      // Ready, and the lease renewed by this process (the node may still be Ready from the last one).
+      await waitFor(async () => {
+        const n = await getNode('node-1');
+        const renewed = Date.parse((await lease()).spec.renewTime ?? '');
+        return ready(n) === 'True' && taints(n).length === 0 && renewed > startedAt;
+      }, `node-1 Ready with a lease renewed by the new agent (${agent.output()})`, 30_000, 100);
+
+      // The first server's link is held: renewals sent there get no answer. Twice the grace period
+      // with the node watched: a renewal stuck for the general client's 30 s would let it lapse.
+      await net.cutClient('agent-two-servers', true, 0);
+      const renewedAtCut = Date.parse((await lease()).spec.renewTime ?? '');
+      const until = Date.now() + 2 * GRACE_MS;
+      const seen = new Set<string>();
+      while (Date.now() < until) {
+        seen.add(ready(await getNode('node-1')) ?? 'none');
+        await sleep(100);
+      }
+      expect([...seen], `node-1's Ready condition during the cut (${agent.output().slice(-2000)})`).to.deep.equal(['True']);
+      expect(Date.parse((await lease()).spec.renewTime ?? ''), 'renewed through the second server').to.be.greaterThan(renewedAtCut);
+    } finally {
+      await net.cutClient('agent-two-servers', false, 0);
+      await agent?.stop();
+      agent = undefined;
+      await net.stop();
+      await second.close();
     }
   });
 
