@@ -39,17 +39,16 @@ try {
 }
 
 const log = createLogger('agent', cfg.logLevel);
-const connection = {
+const client = new ApiClient({
   servers: cfg.servers,
   ...(cfg.token !== undefined ? { token: cfg.token } : {}),
   ...(tls !== undefined ? { tls } : {}),
   userAgent: `cell-agent/${AGENT_VERSION}`,
-};
-const client = new ApiClient(connection);
+});
 // Lease renewals on a client of their own whose requests give up after about a heartbeat, as the
 // kubelet's heartbeat client does: on the general client's 30 s, a renewal stuck on a silent API
 // server would outlast the node's grace period while another server was there to take it.
-const heartbeatClient = new ApiClient({ ...connection, timeoutMs: heartbeatTimeoutMs(cfg.heartbeatIntervalMs), retries: 0 });
+const heartbeatClient = client.withTimeout(heartbeatTimeoutMs(cfg.heartbeatIntervalMs));
 const agent = cfg.hollowNodes > 0 ? new HollowAgent(cfg, client, log, heartbeatClient) : new Agent(cfg, client, log, heartbeatClient);
 
 let stopping = false;

@@ -16,7 +16,7 @@ import type { ApiClient } from '../shared/client/http-client.js';
 import { EventRecorder } from '../shared/client/events.js';
 import { ApiLeaseBackend } from '../shared/client/lease-backend.js';
 import { ParseError, errorMessage } from '../shared/errors.js';
-import { LeaderElector } from '../shared/leader-election.js';
+import { LeaderElector, leaseRequestTimeoutMs } from '../shared/leader-election.js';
 import type { Logger } from '../shared/logging.js';
 import { CONTROLLERS } from './catalog.js';
 import type { ControllerConfig } from './config.js';
@@ -104,7 +104,8 @@ export class ControllerManager {
     this.leaseName = (le !== false ? le?.name : undefined) ?? CONTROLLER_MANAGER_LEASE_NAME;
     this.metrics.leader.set({ name: this.leaseName }, 0);
     if (le === false) return;
-    this.elector = new LeaderElector(new ApiLeaseBackend(o.client, le?.namespace ?? CONTROLLER_MANAGER_LEASE_NAMESPACE, this.leaseName), {
+    const leaseClient = o.client.withTimeout(leaseRequestTimeoutMs(le?.renewDeadlineMs, le?.retryPeriodMs));
+    this.elector = new LeaderElector(new ApiLeaseBackend(leaseClient, le?.namespace ?? CONTROLLER_MANAGER_LEASE_NAMESPACE, this.leaseName), {
       identity: this.identity,
       ...(le?.leaseDurationMs !== undefined ? { leaseDurationMs: le.leaseDurationMs } : {}),
       ...(le?.renewDeadlineMs !== undefined ? { renewDeadlineMs: le.renewDeadlineMs } : {}),

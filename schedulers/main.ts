@@ -10,7 +10,7 @@ import { EventRecorder } from '../shared/client/events.js';
 import { ApiClient } from '../shared/client/http-client.js';
 import { CONNECTION_FLAGS, connectionFromFlags, connectionUsage } from '../shared/client/connection-flags.js';
 import { errorMessage } from '../shared/errors.js';
-import { LeaderElector } from '../shared/leader-election.js';
+import { LeaderElector, leaseRequestTimeoutMs } from '../shared/leader-election.js';
 import { createLogger } from '../shared/logging.js';
 import { serveMetrics, type MetricsServer } from '../shared/metrics-server.js';
 import { ApiLeaseBackend } from '../shared/client/lease-backend.js';
@@ -180,12 +180,15 @@ log.info('scheduler ready', {
 });
 
 if (flags.values['leader-elect'] === true) {
-  const backend = new ApiLeaseBackend(client, str('leader-elect-resource-namespace') ?? 'kube-system', str('leader-elect-resource-name') ?? schedulerName);
+  const renewDeadlineMs = duration('leader-elect-renew-deadline');
+  const retryPeriodMs = duration('leader-elect-retry-period');
+  const leaseClient = client.withTimeout(leaseRequestTimeoutMs(renewDeadlineMs, retryPeriodMs));
+  const backend = new ApiLeaseBackend(leaseClient, str('leader-elect-resource-namespace') ?? 'kube-system', str('leader-elect-resource-name') ?? schedulerName);
   elector = new LeaderElector(backend, {
     identity,
     leaseDurationMs: duration('leader-elect-lease-duration'),
-    renewDeadlineMs: duration('leader-elect-renew-deadline'),
-    retryPeriodMs: duration('leader-elect-retry-period'),
+    renewDeadlineMs,
+    retryPeriodMs,
     log,
     onStartedLeading: () => {
       metrics.leader.set(1);

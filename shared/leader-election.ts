@@ -2,6 +2,9 @@
 // acquire a free or expired lease with compare-and-swap, renew it every retry period, step down
 // when renewals fail for the renew deadline. Expiry is judged by when *this* process last saw the
 // lease change, not by the holder's clock, so clock skew between machines does not matter.
+// A leader's attempt is bounded by its renew deadline, as client-go's is by its context: a call
+// stuck on a silent API server must not keep it leading past the point where another replica may
+// take the lease.
 // The lease lives wherever the backend keeps it; every process keeps its own through the API
 // (shared/client/lease-backend.ts): schedulers and the controller manager alike.
 import { formatMicroTime } from './api/meta.js';
@@ -23,6 +26,19 @@ export interface LeaseBackend {
   create(spec: LeaseState): Promise<void>;
   /** ConflictError when it changed since `resourceVersion`. */
   update(spec: LeaseState, resourceVersion: string): Promise<void>;
+}
+
+/** client-go's defaults (kube-scheduler's and kube-controller-manager's flags). */
+export const DEFAULT_RENEW_DEADLINE_MS = 10_000;
+export const DEFAULT_RETRY_PERIOD_MS = 2_000;
+
+/**
+ * How long one lease request may take before it is given up (and the next goes to another API
+ * server): half the renew deadline, so a leader gets a second try within it, but at least a retry
+ * period.
+ */
+export function leaseRequestTimeoutMs(renewDeadlineMs = DEFAULT_RENEW_DEADLINE_MS, retryPeriodMs = DEFAULT_RETRY_PERIOD_MS): number {
+  return Math.max(retryPeriodMs, renewDeadlineMs / 2);
 }
 
 export interface LeaderElectionOptions {
@@ -51,8 +67,8 @@ export class LeaderElector {
     private readonly opts: LeaderElectionOptions,
   ) {
     this.leaseMs = opts.leaseDurationMs ?? 15_000;
-    this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
-    this.retryMs = opts.retryPeriodMs ?? 2_000;
+    this.renewDeadlineMs = opts.renewDeadlineMs ?? DEFAULT_RENEW_DEADLINE_MS;
+    this.retryMs = opts.retryPeriodMs ?? DEFAULT_RETRY_PERIOD_MS;
   }
 
   get isLeader(): boolean {
@@ -108,7 +124,7 @@ export class LeaderElector {
     while (this.running) {
       let ok = false;
       try {
-        ok = await this.tryAcquireOrRenew();
+        ok = this.leading ? await this.withinRenewDeadline(this.tryAcquireOrRenew()) : await this.tryAcquireOrRenew();
       } catch (err) {
         if (!(err instanceof ConflictError) && !(err instanceof AlreadyExistsError)) {
           this.opts.log?.warn('leader election attempt failed', { identity: this.opts.identity, error: errorMessage(err) });
@@ -128,6 +144,27 @@ export class LeaderElector {
         const wait = this.leading ? this.retryMs : this.retryMs * (1 + Math.random() * 0.2);
         this.timer = setTimeout(resolve, wait);
       });
+    }
+  }
+
+  /**
+   * A leader's attempt: should it still be pending at the renew deadline, the leader steps down
+   * then (and the attempt's late outcome is what the next round starts from: a renewal that did
+   * land means no one else took the lease meanwhile).
+   */
+  private async withinRenewDeadline(attempt: Promise<boolean>): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), Math.max(0, this.lastRenew + this.renewDeadlineMs - Date.now()));
+    });
+    try {
+      const first = await Promise.race([attempt, deadline]);
+      if (first !== 'deadline') return first;
+      this.opts.log?.warn('lease renewal still unanswered at the renew deadline', { identity: this.opts.identity, renewDeadlineMs: this.renewDeadlineMs });
+      this.setLeading(false);
+      return await attempt;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

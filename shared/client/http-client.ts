@@ -186,6 +186,15 @@ export class ApiClient {
     this.transport = new Transport(config.tls);
   }
 
+  /**
+   * A client to the same servers as the same user whose requests give up after `timeoutMs` and
+   * are not retried beyond one try per server: for calls that must fail over within a deadline
+   * (lease renewals), where the general 30 s on a silent server would outlast the lease.
+   */
+  withTimeout(timeoutMs: number): ApiClient {
+    return new ApiClient({ ...this.config, timeoutMs, retries: 0 });
+  }
+
   /** Drop idle keep-alive connections (a CLI or test that is done). */
   close(): void {
     this.transport.close();

@@ -12,6 +12,7 @@ import { formatMicroTime } from '../../shared/api/meta.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { buildDist } from '../harness/build.js';
+import { CuttableNetwork } from '../harness/cuttable-network.js';
 import { REPO_ROOT } from '../harness/entrypoint.js';
 import { sleep, waitFor } from '../clients/helpers.js';
 import { metricValue } from '../schedulers/scheduler-process.js';
@@ -102,6 +103,40 @@ describe('cell-controller-manager', function () {
     }, 'silent-1 NotReady (Unknown, tainted) by replica-b', GRACE_MS + 10_000, 100);
     expect(Date.now() - created, 'not before the grace period').to.be.greaterThan(GRACE_MS - 500);
     expect(node.spec.taints?.map((t) => t.effect).sort()).to.deep.equal(['NoExecute', 'NoSchedule']);
+  });
+
+  it('a leader cut off from the API server steps down at its renew deadline, before the other replica can take over: never two leaders', async () => {
+    const net = await CuttableNetwork.start([], [api.server.port]);
+    try {
+      const [via] = await net.clientUrls('replica-a');
+      const a = startTestControllerManager(via!, { token: TEST_TOKENS.admin, identity: 'replica-a', enabled: ['nodelifecycle'], config: CONFIG });
+      running.push(a);
+      await waitFor(async () => a.manager.isLeader && (await holder(admin())) === 'replica-a', 'replica-a to lead', 10_000, 50);
+      const b = replica('replica-b');
+      await sleep(500);
+      expect(b.manager.isLeader).to.equal(false);
+
+      // Held, not refused: replica-a's renewals get no answer at all.
+      await net.cutClient('replica-a', true);
+      const cutAt = Date.now();
+      let aStoppedAt: number | undefined;
+      void a.manager.done.then(() => (aStoppedAt = Date.now()));
+      const overlap: number[] = [];
+      await waitFor(async () => {
+        if (a.manager.isLeader && b.manager.isLeader) overlap.push(Date.now() - cutAt);
+        return b.manager.isLeader && (await holder(admin())) === 'replica-b';
+      }, 'replica-b to lead', 15_000, 10);
+      const bLeadsAfter = Date.now() - cutAt;
+      expect(overlap, 'moments both replicas led').to.deep.equal([]);
+      expect(aStoppedAt, 'replica-a stopped').to.not.equal(undefined);
+      // The renew deadline is 2 s (FAST_LEADER_ELECTION); the lease, 3 s, has to lapse for replica-b.
+      expect(aStoppedAt! - cutAt).to.be.below(3_000);
+      expect(aStoppedAt! - cutAt).to.be.below(bLeadsAfter);
+      expect(await a.manager.done).to.equal('lost');
+    } finally {
+      await net.cutClient('replica-a', false);
+      await net.stop();
+    }
   });
 
   it('a replica whose lease is taken stops every controller and ends as lost; the leader metric follows', async () => {
