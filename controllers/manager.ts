@@ -84,6 +84,8 @@ export class ControllerManager {
   private finish!: (end: ManagerEnd) => void;
   private readonly definitions: ControllerDefinition[];
   private readonly elector: LeaderElector | undefined;
+  /** The lease requests' client (o.client with a shorter timeout), closed at the end. */
+  private readonly leaseClient: ApiClient | undefined;
   private electorRun: Promise<void> | undefined;
   private controllers: Controller[] = [];
   private informers: SharedInformers | undefined;
@@ -105,6 +107,7 @@ export class ControllerManager {
     this.metrics.leader.set({ name: this.leaseName }, 0);
     if (le === false) return;
     const leaseClient = o.client.withTimeout(leaseRequestTimeoutMs(le?.renewDeadlineMs, le?.retryPeriodMs));
+    this.leaseClient = leaseClient;
     this.elector = new LeaderElector(new ApiLeaseBackend(leaseClient, le?.namespace ?? CONTROLLER_MANAGER_LEASE_NAMESPACE, this.leaseName), {
       identity: this.identity,
       ...(le?.leaseDurationMs !== undefined ? { leaseDurationMs: le.leaseDurationMs } : {}),
@@ -155,6 +158,8 @@ export class ControllerManager {
     // Released only once nothing of ours runs; after a loss there is nothing to release.
     await this.elector?.stop();
     await this.electorRun;
+    // Its own connections (the lease requests' shorter timeout): the caller owns o.client.
+    this.leaseClient?.close();
     this.finish(reason);
   }
 

@@ -11,19 +11,10 @@ import type { Pod } from '../../shared/api/core.js';
 import { errorMessage } from '../../shared/errors.js';
 import { CuttableNetwork } from '../harness/cuttable-network.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { waitFor } from './helpers.js';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const podRef = { resource: 'pods', namespace: 'default' };
 const pod = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
-
-async function until(cond: () => boolean, what: string, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (!cond()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-  return Date.now() - started;
-}
 
 describe('a client whose API server goes silent', function () {
   this.timeout(60_000);
@@ -58,14 +49,14 @@ describe('a client whose API server goes silent', function () {
     try {
       await direct.create(podRef, pod('before-the-cut'));
       await Promise.all(informers.map((inf) => inf.start()));
-      await until(() => allSaw('before-the-cut'), 'the first pod', 10_000);
+      await waitFor(() => allSaw('before-the-cut'), 'the first pod', 10_000);
       expect(client.server, 'the informers start on the first server').to.equal(viaA);
 
       // Held, not reset: the watches' connections to A stay open and bring nothing more.
       await net.cutClient('informer', true, 0);
       const cutAt = Date.now();
       await direct.create(podRef, pod('during-the-cut'));
-      await until(() => allSaw('during-the-cut'), 'the pod created during the cut', 15_000);
+      await waitFor(() => allSaw('during-the-cut'), 'the pod created during the cut', 15_000);
       const seenAfter = Date.now() - cutAt;
       expect(client.server, 'they moved to the second server').to.equal(viaB);
       // Three missed bookmarks, then a watch from its resourceVersion through B.
@@ -73,7 +64,7 @@ describe('a client whose API server goes silent', function () {
 
       await net.cutClient('informer', false, 0);
       await direct.create(podRef, pod('after-the-cut'));
-      await until(() => allSaw('after-the-cut'), 'the pod created after the cut', 10_000);
+      await waitFor(() => allSaw('after-the-cut'), 'the pod created after the cut', 10_000);
       for (const a of added) expect(a).to.deep.equal(['before-the-cut', 'during-the-cut', 'after-the-cut']);
     } finally {
       await Promise.all(informers.map((inf) => inf.stop()));
