@@ -16,7 +16,7 @@ import { RBAC_RESOURCES, type EscalationCheck } from '../auth/escalation.js';
 import type { UserInfo } from '../auth/tokens.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import type { KubeObject } from '../registry/object.js';
-import { parseResourceVersion, type ListQuery } from '../registry/resource-store.js';
+import type { ListQuery } from '../registry/resource-store.js';
 import { responseJson } from '../registry/served-json.js';
 import type { ExactField } from '../registry/watcher-index.js';
 import { apiVersionOf, type DeleteOptions, type RestResource, type WriteOptions } from '../registry/rest.js';

@@ -26,10 +26,6 @@ function asPod(obj: KubeObject | undefined): Pod | undefined {
   return obj as unknown as Pod | undefined;
 }
 
-function isTerminal(pod: Pod | undefined): boolean {
-  return pod?.status?.phase === 'Succeeded' || pod?.status?.phase === 'Failed';
-}
-
 /** A node's ledger and the mod revision it was read at; `cached` when from this server's memory. */
 interface ReadLedger {
   alloc: NodeAllocation;

@@ -1,23 +1,20 @@
 // Wires the placement machinery into the API server: the ledger hooks on pod and node writes,
 // node deletion that releases pods first, the `pods/binding` and `placements` verbs, and the
 // NodeAllocation ledger kind (audit.ts) that GET /audit checks.
-import type { Express, Request, Response } from 'express';
-import { exchangeOf } from '../http/exchange.js';
+import type { Express } from 'express';
 import { ALLOCATION_RESOURCE_VERSION_ANNOTATION } from '../../shared/api/core.js';
 import { bindingKind, placementsResource } from '../../shared/api/registry.js';
 import type { NodeAllocation, PlacementResult } from '../../shared/api/scheduling.js';
 import { validateObject } from '../../shared/api/validation.js';
-import { BadRequestError, InvalidError, UnauthorizedError } from '../../shared/errors.js';
+import { BadRequestError, InvalidError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
 import type { RequestAttributes } from '../auth/authorizer.js';
 import type { UserInfo } from '../auth/tokens.js';
 import { readObjectBody } from '../http/body.js';
 import { dryRunParam } from '../http/query.js';
 import type { CustomHandler, ServedResource } from '../http/resources.js';
-import { sendError } from '../http/status.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import { nowTimestamp } from '../registry/rest.js';
-import { parseResourceVersion } from '../registry/resource-store.js';
 import type { Store } from '../storage/store.js';
 import { PlacementCommitter, type BindRequest } from './commit.js';
 import { nodeLedgerHook, podLedgerHook, PODS_FAILED_WITH_NODE } from './hooks.js';

@@ -6,7 +6,7 @@
 // QueueSort order, instead of being retried as the cluster changes. For that, run the Scheduler
 // itself on a MemoryCluster (memory-cluster.ts) with a MemoryPlanner (memory-planner.ts): watches,
 // ledger-checked commits, evictions and retries, all in memory.
-import type { Node, Pod, PodInput } from '../../shared/api/core.js';
+import type { Pod, PodInput } from '../../shared/api/core.js';
 import { NodeSchema, PodSchema } from '../../shared/api/core.js';
 import { PodGroupSchema, type PodGroup } from '../../shared/api/scheduling.js';
 import { ApiClient, type RequestOptions } from '../../shared/client/http-client.js';

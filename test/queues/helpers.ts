@@ -5,7 +5,6 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { ClusterQueue, Workload } from '../../shared/api/kueue.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
-import { CellError } from '../../shared/errors.js';
 import { flattenFlavorAmounts, recordedUsage } from '../../shared/queue-fit.js';
 import { auditAt, type AuditReport } from '../../apiserver/ledgers/audit.js';
 import { clusterQueueLedger } from '../../apiserver/queues/audit.js';

@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import type { ResourceQuota } from '../../shared/api/quota.js';
 import type { AuditReport } from '../../apiserver/ledgers/audit.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
-import { CellError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logging.js';
 import { isComputed } from '../../shared/quota-usage.js';
 import { SharedInformers } from '../../controllers/informers.js';

@@ -15,7 +15,6 @@ import {
   waitForBound,
   schedulerSuite,
 } from './helpers.js';
-import { startSchedulerProcess, type SchedulerProcess } from './scheduler-process.js';
 
 describe('scheduler plugins, end to end (default profile)', function () {
   this.timeout(60_000);
