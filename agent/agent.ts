@@ -16,6 +16,7 @@ import { add, parseResourceList, ResourceAmounts } from '../shared/resources.js'
 import type { AgentConfig } from './flags.js';
 import { Heartbeat, NodeLease } from './heartbeat.js';
 import { startLogServer, type LogServer } from './log-server.js';
+import { ResourceUsageSampler } from './resource-usage.js';
 import { LogFiles } from './logs.js';
 import { serveMetrics } from '../shared/metrics-server.js';
 import { AgentMetrics } from './metrics.js';
@@ -56,6 +57,7 @@ export class Agent {
   private heartbeat: Heartbeat | undefined;
   private nodeStatus: NodeStatusKeeper | undefined;
   private logServer: LogServer | undefined;
+  private usage: ResourceUsageSampler | undefined;
   private metricsServer: { close(): Promise<void> } | undefined;
   private timers: NodeJS.Timeout[] = [];
   private ready = false;
@@ -94,7 +96,10 @@ export class Agent {
       hostIP: cfg.nodeIP,
       backoff: { baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs, resetAfterMs: RESET_AFTER_MS },
     };
-    this.logServer = await startLogServer({ address: cfg.address, port: cfg.port, source: this, logs: this.logs, metrics: this.metrics, log: this.log });
+    this.usage = new ResourceUsageSampler(cfg.nodeName, () => [...this.workers.values()].flatMap((w) => w.runningContainers()), cfg.statsIntervalMs, this.log);
+    this.usage.start();
+    const usage = this.usage;
+    this.logServer = await startLogServer({ address: cfg.address, port: cfg.port, source: this, logs: this.logs, metrics: this.metrics, usage: () => usage.latest, log: this.log });
     if (cfg.metricsPort !== undefined) this.metricsServer = await serveMetrics({ registry: this.metrics.registry, address: cfg.address, port: cfg.metricsPort });
     this.log.info('log server listening', { address: cfg.address, port: this.logServer.port });
 
@@ -255,6 +260,7 @@ export class Agent {
     this.nodeStatus?.stop();
     this.status.stop();
     await Promise.all([this.podInformer?.stop(), this.nodeInformer?.stop()]);
+    this.usage?.stop();
     await this.logServer?.close();
     await this.metricsServer?.close();
   }

@@ -37,6 +37,8 @@ The node:
   --crash-loop-backoff=10s         first restart back-off; doubles per crash up to --crash-loop-backoff-max
   --crash-loop-backoff-max=5m      back-off cap (reset after a container ran 10 minutes)
   --container-log-max-size=10Mi    log bytes kept per container instance (oldest half dropped beyond it)
+  --stats-interval=10s             how often containers' CPU and memory are sampled for the metrics API
+                                   (\`kubectl top\`): the window CPU use is averaged over
   --stop-pods-on-exit              stop every pod's processes when the agent exits (a throwaway local
                                    cluster); by default they keep running and a restarted agent re-adopts them
 
@@ -74,6 +76,8 @@ export interface AgentConfig {
   backoffBaseMs: number;
   backoffMaxMs: number;
   containerLogMaxBytes: number;
+  /** How often container usage is sampled (the metrics API's window). */
+  statsIntervalMs: number;
   hollowNodes: number;
   nodePrefix: string;
   hollowWriteConcurrency: number;
@@ -160,6 +164,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
         'crash-loop-backoff': { type: 'string', default: '10s' },
         'crash-loop-backoff-max': { type: 'string', default: '5m' },
         'container-log-max-size': { type: 'string', default: '10Mi' },
+        'stats-interval': { type: 'string', default: '10s' },
         'hollow-nodes': { type: 'string', default: '0' },
         'node-prefix': { type: 'string', default: 'hollow-node-' },
         'hollow-write-concurrency': { type: 'string', default: '16' },
@@ -236,6 +241,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
     backoffBaseMs: duration('crash-loop-backoff', 1),
     backoffMaxMs: duration('crash-loop-backoff-max', 1),
     containerLogMaxBytes: logMaxBytes,
+    statsIntervalMs: duration('stats-interval', 100),
     hollowNodes,
     nodePrefix: str('node-prefix') ?? 'hollow-node-',
     hollowWriteConcurrency: int('hollow-write-concurrency', 1),

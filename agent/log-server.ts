@@ -1,13 +1,15 @@
 // The agent's HTTP endpoint, which the API server proxies `pods/{name}/log` to (as kube-apiserver
 // proxies to the kubelet): GET /containerLogs/{namespace}/{pod}/{container} with follow,
-// tailLines, limitBytes and previous, plus /healthz and /metrics. Errors are Kubernetes `Status`
-// objects so the API server can pass them through unchanged.
+// tailLines, limitBytes and previous; GET /stats/resource, the node's latest resource usage sample
+// (the metrics API's source); /healthz and /metrics. Errors are Kubernetes `Status` objects so the
+// API server can pass them through unchanged.
 //
 // Like a kubelet with anonymous auth, it does not authenticate callers: bind it (--address) to an
 // interface only the API servers can reach.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorMessage } from '../shared/errors.js';
+import type { NodeUsageSample } from '../shared/api/metrics.js';
 import type { Logger } from '../shared/logging.js';
 import type { LogFiles, ReadOptions } from './logs.js';
 import type { AgentMetrics } from './metrics.js';
@@ -25,7 +27,7 @@ export interface LogServer {
 
 class RequestError extends Error {
   constructor(
-    readonly code: 400 | 404,
+    readonly code: 400 | 404 | 503,
     message: string,
   ) {
     super(message);
@@ -33,7 +35,7 @@ class RequestError extends Error {
 }
 
 function sendStatus(res: http.ServerResponse, code: number, message: string): void {
-  const reason = code === 404 ? 'NotFound' : code === 400 ? 'BadRequest' : 'InternalError';
+  const reason = code === 404 ? 'NotFound' : code === 400 ? 'BadRequest' : code === 503 ? 'ServiceUnavailable' : 'InternalError';
   res.writeHead(code, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
 }
@@ -58,6 +60,8 @@ export async function startLogServer(opts: {
   source: LogSource;
   logs: LogFiles;
   metrics: AgentMetrics;
+  /** The latest resource usage sample (resource-usage.ts); undefined until one window is complete. */
+  usage: () => NodeUsageSample | undefined;
   log: Logger;
 }): Promise<LogServer> {
   const { source, logs, log } = opts;
@@ -73,6 +77,14 @@ export async function startLogServer(opts: {
       const { contentType, body } = await opts.metrics.render();
       res.writeHead(200, { 'Content-Type': contentType });
       res.end(body);
+      return;
+    }
+    if (url.pathname === '/stats/resource') {
+      const sample = opts.usage();
+      if (!sample) throw new RequestError(503, 'no resource usage sample yet: the first window is not complete');
+      const body = JSON.stringify(sample);
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) });
+      res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     let segs: string[];

@@ -16,6 +16,7 @@ import type { LogFiles } from './logs.js';
 import type { AgentMetrics } from './metrics.js';
 import type { ContainerRecord, PodRecord, PodStateStore, TerminationRecord } from './pod-state.js';
 import { formatBackOff, nextBackOff, shouldRestart, type BackOffConfig } from './restart-policy.js';
+import type { RunningContainer } from './resource-usage.js';
 import { ContainerProcess, ContainerStartError, type ExitInfo } from './runtime.js';
 import { computeStatus, inBackOff, initProgress, podPhase, type StatusWriter } from './status.js';
 
@@ -106,6 +107,13 @@ export class PodWorker {
     const apiPhase = this.pod.status.phase;
     const phase = podPhase(this.pod, this.record);
     return apiPhase !== 'Succeeded' && apiPhase !== 'Failed' && phase !== 'Succeeded' && phase !== 'Failed';
+  }
+
+  /** Running container instances, for the resource usage sampler. */
+  runningContainers(): RunningContainer[] {
+    return this.record.containers.flatMap((c) =>
+      c.running ? [{ namespace: this.namespace, pod: this.name, uid: this.uid, container: c.name, pid: c.running.pid }] : [],
+    );
   }
 
   /** Log files of running instances (the agent bounds their size). */

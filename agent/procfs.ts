@@ -1,7 +1,7 @@
 // Reading Linux /proc: is a pid still the process we started (re-adoption after an agent restart
 // must not mistake a recycled pid for a container), and a process's CPU time and memory (metrics,
 // scale-test reports). Everything returns undefined when /proc does not have the answer.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ProcStat {
   pid: number;
@@ -11,6 +11,8 @@ export interface ProcStat {
   /** User + system CPU time in clock ticks. */
   utimeTicks: number;
   stimeTicks: number;
+  /** CPU time of its children that ended and were waited for, in clock ticks. */
+  childTicks: number;
   /** Start time after boot, in clock ticks: with the pid, identifies one process for its lifetime. */
   startTicks: number;
 }
@@ -43,8 +45,27 @@ export function readProcStat(pid: number): ProcStat | undefined {
     pgid: Number(f[2]),
     utimeTicks: Number(f[11]),
     stimeTicks: Number(f[12]),
+    childTicks: Number(f[13]) + Number(f[14]),
     startTicks: Number(f[19]),
   };
+}
+
+/** Every process /proc lists now (ones that end while it is read are left out); empty without /proc. */
+export function readProcessTable(): ProcStat[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch (err) {
+    if (isMissing(err)) return [];
+    throw err;
+  }
+  const out: ProcStat[] = [];
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const st = readProcStat(Number(e));
+    if (st) out.push(st);
+  }
+  return out;
 }
 
 /** NUL-separated argv of a process, or undefined when it is gone. */

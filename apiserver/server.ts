@@ -5,7 +5,9 @@
 // `startApiServer` is what main.ts and the tests call; it returns once the server listens.
 import { BOOKMARK_INTERVAL_MS } from '../shared/api/meta.js';
 import { createLogger, type Logger } from '../shared/logging.js';
-import { AgentAddressAllowList } from './controllers/pod-log-proxy.js';
+import { AgentAddressAllowList } from './controllers/agent-endpoint.js';
+import { METRICS_DISCOVERY, ResourceMetricsApi } from './controllers/resource-metrics.js';
+import { METRICS_GROUP } from '../shared/api/metrics.js';
 import { createDashboardHandler, defaultDashboardDir } from './http/dashboard.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './http/deadline.js';
 import { createNonResourceEndpoints } from './http/non-resource.js';
@@ -98,6 +100,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const addCustomHandler = (key: string, handler: CustomHandler): void => {
     custom.set(key, handler);
   };
+  const agentAddressAllow = opts.agentAddressAllow !== undefined ? new AgentAddressAllowList(opts.agentAddressAllow) : AgentAddressAllowList.default();
+  const resourceMetrics = new ResourceMetricsApi({ served, authorizer: access.authorizer, agentAddressAllow, log });
   const router = new ResourceRouter({
     log,
     metrics,
@@ -105,6 +109,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     watchMaxQueuedBytes: opts.watchMaxQueuedBytes ?? 8 * 1024 * 1024,
     resolve: table.resolve,
     custom,
+    groups: new Map([[METRICS_GROUP, (req, user, path, query) => resourceMetrics.serve(req, user, path, query)]]),
     authorizer: access.authorizer,
     escalation: access.escalation,
   });
@@ -115,7 +120,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     shuttingDown: () => !ready,
     ...(opts.storeReadyTimeoutMs !== undefined ? { storeTimeoutMs: opts.storeReadyTimeoutMs } : {}),
   });
-  const endpoints = createNonResourceEndpoints({ log, metrics, resources, health });
+  const endpoints = createNonResourceEndpoints({ log, metrics, resources, health, handledGroups: [METRICS_DISCOVERY] });
   installKinds({
     store,
     log,
@@ -127,7 +132,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     app: endpoints.app,
     authorize: (user, a) => access.authorizer.authorize(user, a),
     access,
-    agentAddressAllow: opts.agentAddressAllow !== undefined ? new AgentAddressAllowList(opts.agentAddressAllow) : undefined,
+    agentAddressAllow,
   });
   endpoints.finish();
 

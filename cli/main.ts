@@ -280,12 +280,12 @@ function build(): Command {
       .action(run((cli, args: string[]) => runRolloutPause(cli, args, paused)));
   }
 
-  const top = program.command('top').description('Show what is allocated on nodes (or to pods) against what is allocatable');
+  const top = program.command('top').description('Show what is allocated on nodes (or to pods) against what is allocatable, and what is used where the agents measure it');
   top
     .command('nodes')
     .alias('node')
     .alias('no')
-    .description('Allocated cpu, memory and pods against allocatable, per node')
+    .description('Allocated cpu, memory and pods against allocatable, per node, with measured use')
     .argument('[names...]', 'NODE…')
     .option('-l, --selector <selector>', 'only nodes matching this label selector')
     .option('--sort-by <resource>', 'name|cpu|memory|pods (by share allocated, highest first)')
@@ -297,7 +297,7 @@ function build(): Command {
     .command('pods')
     .alias('pod')
     .alias('po')
-    .description('Requests of each bound pod and its node')
+    .description('Requests of each bound pod and its node, with measured use')
     .argument('[names...]', 'POD…')
     .option('-A, --all-namespaces', 'across all namespaces')
     .option('--no-headers', 'do not print the header line')

@@ -76,7 +76,9 @@ function forbiddenMessage(user: UserInfo, a: AccessAttributes): string {
   const what = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   const where = a.namespace ? ` in the namespace "${a.namespace}"` : ' at the cluster scope';
   const group = a.group === '' ? '""' : `"${a.group}"`;
-  return `${a.name ? `${what} "${a.name}"` : what} is forbidden: User "${user.name}" cannot ${a.verb} resource "${what}" in API group ${group}${where}`;
+  // As Kubernetes names it: the group-qualified resource (`deployments.apps`), without the subresource.
+  const subject = a.group === '' ? a.resource : `${a.resource}.${a.group}`;
+  return `${a.name ? `${subject} "${a.name}"` : subject} is forbidden: User "${user.name}" cannot ${a.verb} resource "${what}" in API group ${group}${where}`;
 }
 
 export class Authorizer {

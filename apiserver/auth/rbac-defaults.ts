@@ -7,6 +7,7 @@
 // `rbac.authorization.kubernetes.io/autoupdate` annotation is not "false", as Kubernetes does.
 import { isDeepStrictEqual } from 'node:util';
 import { collectableResources } from '../../controllers/garbage-collector/kinds.js';
+import { METRICS_GROUP } from '../../shared/api/metrics.js';
 import { RESOURCES } from '../../shared/api/registry.js';
 import { RBAC_API_VERSION, RBAC_GROUP, type ClusterRole, type ClusterRoleBinding, type PolicyRule } from '../../shared/api/rbac.js';
 import { AlreadyExistsError, ConflictError, errorMessage } from '../../shared/errors.js';
@@ -39,7 +40,8 @@ function rule(apiGroups: string[], resources: string[], verbs: string[]): Policy
  */
 function readEverything(): PolicyRule[] {
   const groups = [...new Set(RESOURCES.map((r) => r.group))].filter((g) => g !== RBAC_GROUP);
-  return [rule(groups, ['*'], READ)];
+  // The metrics API (`kubectl top`), as Kubernetes' system:aggregated-metrics-reader adds it to view.
+  return [rule(groups, ['*'], READ), rule([METRICS_GROUP], ['pods', 'nodes'], ['get', 'list'])];
 }
 
 /**

@@ -3,7 +3,8 @@
 // run in cell-controller-manager (controllers/), a client of the API like any other (DESIGN §1).
 import type { Logger } from '../../shared/logging.js';
 import type { CustomHandler, ServedResource } from '../http/resources.js';
-import { podLogHandler, type AgentAddressAllowList } from './pod-log-proxy.js';
+import type { AgentAddressAllowList } from './agent-endpoint.js';
+import { podLogHandler } from './pod-log-proxy.js';
 
 export interface AgentIntegrationDeps {
   served(resource: string): ServedResource;

@@ -17,13 +17,24 @@ export const SERVER_VERSION = {
   platform: `${process.platform}/${process.arch}`,
 };
 
-function groupVersions(resources: ServedResource[]): Map<string, Set<string>> {
+/**
+ * An API group served by a handler of its own rather than from stored objects (the metrics API),
+ * as kube-apiserver lists an aggregated server's groups beside its own.
+ */
+export interface HandledGroup {
+  group: string;
+  version: string;
+  resources: readonly { name: string; singularName: string; namespaced: boolean; kind: string; verbs: readonly string[] }[];
+}
+
+function groupVersions(resources: ServedResource[], handled: readonly HandledGroup[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
-  for (const r of resources) {
-    const d = r.rest.def;
-    if (!out.has(d.group)) out.set(d.group, new Set());
-    out.get(d.group)!.add(d.version);
-  }
+  const add = (group: string, version: string) => {
+    if (!out.has(group)) out.set(group, new Set());
+    out.get(group)!.add(version);
+  };
+  for (const r of resources) add(r.rest.def.group, r.rest.def.version);
+  for (const h of handled) add(h.group, h.version);
   return out;
 }
 
@@ -35,8 +46,8 @@ export function apiVersions() {
   };
 }
 
-export function apiGroupList(resources: ServedResource[]) {
-  const groups = [...groupVersions(resources)].filter(([g]) => g !== '');
+export function apiGroupList(resources: ServedResource[], handled: readonly HandledGroup[] = []) {
+  const groups = [...groupVersions(resources, handled)].filter(([g]) => g !== '');
   return {
     kind: 'APIGroupList',
     apiVersion: 'v1',
@@ -47,14 +58,16 @@ export function apiGroupList(resources: ServedResource[]) {
   };
 }
 
-export function apiGroup(resources: ServedResource[], group: string) {
-  const versions = groupVersions(resources).get(group);
+export function apiGroup(resources: ServedResource[], group: string, handled: readonly HandledGroup[] = []) {
+  const versions = groupVersions(resources, handled).get(group);
   if (!versions) return undefined;
   const vs = [...versions].map((version) => ({ groupVersion: `${group}/${version}`, version }));
   return { kind: 'APIGroup', apiVersion: 'v1', name: group, versions: vs, preferredVersion: vs[0] };
 }
 
-export function apiResourceList(resources: ServedResource[], group: string, version: string) {
+export function apiResourceList(resources: ServedResource[], group: string, version: string, handled: readonly HandledGroup[] = []) {
+  const own = handled.find((h) => h.group === group && h.version === version);
+  if (own) return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf({ group, version }), resources: own.resources };
   const mine = resources.filter((r) => r.rest.def.group === group && r.rest.def.version === version);
   if (mine.length === 0) return undefined;
   const entries: Record<string, unknown>[] = [];

@@ -9,7 +9,7 @@ import type { Logger } from '../../shared/logging.js';
 import { RESOURCES } from '../../shared/api/registry.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import { installOpenApi } from '../openapi/routes.js';
-import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION, type HandledGroup } from './discovery.js';
 import { installHealthEndpoints, type HealthEndpoints } from './health.js';
 import type { ServedResource } from './resources.js';
 import { sendError } from './status.js';
@@ -21,6 +21,8 @@ export interface NonResourceDeps {
   resources: ReadonlyMap<string, ServedResource>;
   /** The checks behind /livez and /readyz. */
   health: HealthEndpoints;
+  /** Groups served by handlers of their own (the metrics API), listed by discovery too. */
+  handledGroups: readonly HandledGroup[];
 }
 
 export interface NonResourceEndpoints {
@@ -45,19 +47,19 @@ export function createNonResourceEndpoints(d: NonResourceDeps): NonResourceEndpo
 
   const all = () => [...d.resources.values()];
   app.get(['/api', '/api/'], (_req, res) => res.json(apiVersions()));
-  app.get(['/apis', '/apis/'], (_req, res) => res.json(apiGroupList(all())));
+  app.get(['/apis', '/apis/'], (_req, res) => res.json(apiGroupList(all(), d.handledGroups)));
   app.get('/api/:version', (req: Request, res) => {
     const list = apiResourceList(all(), '', String(req.params.version));
     if (list) res.json(list);
     else notFound(res);
   });
   app.get('/apis/:group', (req: Request, res) => {
-    const g = apiGroup(all(), String(req.params.group));
+    const g = apiGroup(all(), String(req.params.group), d.handledGroups);
     if (g) res.json(g);
     else notFound(res);
   });
   app.get('/apis/:group/:version', (req: Request, res) => {
-    const list = apiResourceList(all(), String(req.params.group), String(req.params.version));
+    const list = apiResourceList(all(), String(req.params.group), String(req.params.version), d.handledGroups);
     if (list) res.json(list);
     else notFound(res);
   });

@@ -41,6 +41,9 @@ export interface ServedResource extends Omit<ResourceDefinition, 'info' | 'def'>
 /** A custom verb: pods/binding, pods/log, placements. Returns a body to send, or undefined when it responded itself. */
 export type CustomHandler = (call: CustomCall) => Promise<{ status: number; body: unknown } | undefined>;
 
+/** Serves every request under /apis/{group}/…: returns the body of a 200, or throws a CellError. */
+export type GroupHandler = (req: IncomingMessage, user: UserInfo, path: ResourcePath, query: URLSearchParams) => Promise<unknown>;
+
 export interface CustomCall {
   req: IncomingMessage;
   res: ServerResponse;
@@ -58,6 +61,8 @@ export interface ResourceRouterOptions {
   resolve(group: string, version: string, resource: string): ServedResource | undefined;
   /** Custom handlers keyed `${resource}/${subresource}:${METHOD}` or `${resource}:${METHOD}`. */
   custom: Map<string, CustomHandler>;
+  /** Groups served by a handler of their own, which authorizes and answers (the metrics API), by group name. */
+  groups?: ReadonlyMap<string, GroupHandler>;
   authorizer: Authorizer;
   /** Escalation prevention on writes of RBAC objects. */
   escalation: EscalationCheck;
@@ -208,6 +213,14 @@ export class ResourceRouter {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const query = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
+    const group = this.o.groups?.get(path.group);
+    if (group) {
+      const exchange = exchangeOf(res);
+      exchange.verb = path.name === undefined ? 'list' : 'get';
+      exchange.resource = path.resource;
+      sendJson(res, 200, await group(req, user, path, query));
+      return;
+    }
     const served = this.o.resolve(path.group, path.version, path.resource);
     if (!served) throw new NotFoundError('the server could not find the requested resource');
     const def = served.rest.def;

@@ -126,7 +126,7 @@ export class WatchStream implements WatcherSink {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly req: IncomingMessage,
+    req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly opts: WatchStreamOptions,
   ) {

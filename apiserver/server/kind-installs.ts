@@ -8,7 +8,7 @@ import { reviewHandlers } from '../auth/reviews.js';
 import type { UserInfo } from '../auth/tokens.js';
 import { installScale } from '../apps/scale.js';
 import { installAgentIntegration } from '../controllers/install.js';
-import type { AgentAddressAllowList } from '../controllers/pod-log-proxy.js';
+import type { AgentAddressAllowList } from '../controllers/agent-endpoint.js';
 import { installDisruption } from '../disruption/routes.js';
 import type { CustomHandler, ServedResource } from '../http/resources.js';
 import type { ApiServerMetrics } from '../metrics.js';

@@ -1,8 +1,13 @@
 // `cellctl top nodes|pods`: what is allocated (requested by bound, unfinished pods) against what
 // is allocatable, straight from the NodeAllocation ledgers the API server keeps (DESIGN §3) —
-// so it is exactly what the schedulers see, not a sample of usage. On a terminal the
-// percentages come with coloured bars; piped, plain numbers.
+// so it is exactly what the schedulers see — and beside it, where the agents sample it, what is
+// actually used (the metrics API, as `kubectl top` shows it): a pod using far more or less than
+// it requested stands out. On a terminal the percentages come with coloured bars; piped, plain
+// numbers.
 import type { Node } from '../../shared/api/core.js';
+import { METRICS_GROUP, METRICS_VERSION, type NodeMetrics, type PodMetrics } from '../../shared/api/metrics.js';
+import { ForbiddenError, NotFoundError } from '../../shared/errors.js';
+import { Quantity } from '../../shared/quantity.js';
 import { nodeAllocationsResource, nodesResource } from '../../shared/api/registry.js';
 import type { NodeAllocation } from '../../shared/api/scheduling.js';
 import { parseResourceList, type ResourceAmounts } from '../../shared/resources.js';
@@ -52,12 +57,46 @@ function bar(p: number, colors: Palette): string {
   return `${color(text)} ${pctText(p).padStart(4)}`;
 }
 
+/** Measured usage by name: cpu in millicores, memory in milli-bytes (memoryText's unit). */
+interface Usage {
+  cpu: bigint;
+  memory: bigint;
+}
+
+function usageOf(u: { cpu: string; memory: string }): Usage {
+  return { cpu: Quantity.parse(u.cpu).milliValue(), memory: Quantity.parse(u.memory).milliValue() };
+}
+
+/**
+ * The metrics API's items, or undefined where the server has none to give: a server without the
+ * API (404) or a user not allowed to read it (403) still gets the allocation view.
+ */
+async function metricsList<T>(cli: Cli, resource: 'nodes' | 'pods', namespace: string | undefined, selector: string | undefined): Promise<T[] | undefined> {
+  try {
+    const ref = { group: METRICS_GROUP, version: METRICS_VERSION, resource, ...(namespace !== undefined ? { namespace } : {}) };
+    const items = (await cli.client.list<{ items: T[] }>(ref, { labelSelector: selector || undefined })).items;
+    return items.length > 0 ? items : undefined;
+  } catch (err) {
+    if (err instanceof NotFoundError || err instanceof ForbiddenError) return undefined;
+    throw err;
+  }
+}
+
+function usedCpuText(u: Usage | undefined): string {
+  return u ? `${u.cpu}m` : '-';
+}
+
+function usedMemoryText(u: Usage | undefined): string {
+  return u ? memoryText(u.memory) : '-';
+}
+
 interface NodeUse {
   name: string;
   cpu: [bigint, bigint];
   memory: [bigint, bigint];
   pods: [bigint, bigint];
   hasLedger: boolean;
+  used: Usage | undefined;
 }
 
 function pair(used: ResourceAmounts, allocatable: ResourceAmounts, name: string): [bigint, bigint] {
@@ -68,6 +107,8 @@ export async function runTopNodes(cli: Cli, names: string[], o: TopOptions): Pro
   const nodes = (await cli.client.list<{ items: Node[] }>(refFor(nodesResource, undefined), { labelSelector: o.selector || undefined })).items;
   const allocations = (await cli.client.list<{ items: NodeAllocation[] }>(refFor(nodeAllocationsResource, undefined))).items;
   const byName = new Map(allocations.map((a) => [a.metadata.name ?? '', a]));
+  const metrics = await metricsList<NodeMetrics>(cli, 'nodes', undefined, o.selector);
+  const usedBy = new Map((metrics ?? []).map((m) => [m.metadata.name ?? '', usageOf(m.usage)]));
   const wanted = names.map((n) => n.replace(/^(nodes?|no)\//, ''));
   const missing = wanted.filter((n) => !nodes.some((node) => node.metadata.name === n));
   for (const n of missing) cli.error(`nodes "${n}" not found`);
@@ -79,7 +120,14 @@ export async function runTopNodes(cli: Cli, names: string[], o: TopOptions): Pro
       // The node's own allocatable is the truth; the ledger's copy is as of its last write.
       const allocatable = parseResourceList(node.status.allocatable ?? alloc?.spec.allocatable);
       const used = parseResourceList(alloc?.spec.allocated);
-      return { name, cpu: pair(used, allocatable, 'cpu'), memory: pair(used, allocatable, 'memory'), pods: pair(used, allocatable, 'pods'), hasLedger: alloc !== undefined };
+      return {
+        name,
+        cpu: pair(used, allocatable, 'cpu'),
+        memory: pair(used, allocatable, 'memory'),
+        pods: pair(used, allocatable, 'pods'),
+        hasLedger: alloc !== undefined,
+        used: usedBy.get(name),
+      };
     });
   const sortKey = o.sortBy ?? 'name';
   if (!['name', 'cpu', 'memory', 'pods'].includes(sortKey)) throw new UsageError(`--sort-by must be one of name, cpu, memory, pods (not "${sortKey}")`);
@@ -93,13 +141,17 @@ export async function runTopNodes(cli: Cli, names: string[], o: TopOptions): Pro
   }
   const bars = o.bars ?? cli.stdoutIsTTY;
   const share = ([u, t]: [bigint, bigint]) => (bars ? bar(pct(u, t), cli.out) : pctText(pct(u, t)));
-  const header = ['NAME', 'CPU(requests)', 'CPU%', 'MEMORY(requests)', 'MEMORY%', 'PODS', 'PODS%'];
+  // Usage columns only where some node has a sample (agents that serve none: hollow nodes).
+  const measured = metrics !== undefined;
+  const header = ['NAME', 'CPU(requests)', 'CPU%', ...(measured ? ['CPU(used)'] : []), 'MEMORY(requests)', 'MEMORY%', ...(measured ? ['MEMORY(used)'] : []), 'PODS', 'PODS%'];
   const rows = uses.map((u) => [
     u.name,
     `${cpuText(u.cpu[0])}/${cpuText(u.cpu[1])}`,
     share(u.cpu),
+    ...(measured ? [usedCpuText(u.used)] : []),
     `${memoryText(u.memory[0])}/${memoryText(u.memory[1])}`,
     share(u.memory),
+    ...(measured ? [usedMemoryText(u.used)] : []),
     `${podsText(u.pods[0])}/${podsText(u.pods[1])}`,
     share(u.pods),
   ]);
@@ -107,7 +159,7 @@ export async function runTopNodes(cli: Cli, names: string[], o: TopOptions): Pro
   return missing.length > 0 ? 1 : 0;
 }
 
-/** `top pods`: each bound pod's requests and node, from the ledgers. */
+/** `top pods`: each bound pod's requests and node, from the ledgers, and its usage where sampled. */
 export async function runTopPods(cli: Cli, names: string[], o: TopOptions): Promise<number> {
   const allocations = (await cli.client.list<{ items: NodeAllocation[] }>(refFor(nodeAllocationsResource, undefined))).items;
   const ns = o.allNamespaces ? undefined : cli.namespace;
@@ -124,10 +176,27 @@ export async function runTopPods(cli: Cli, names: string[], o: TopOptions): Prom
     cli.note(`No bound pods found${ns ? ` in ${ns} namespace` : ''}.`);
     return names.length > 0 ? 1 : 0;
   }
-  const header = [...(ns === undefined ? ['NAMESPACE'] : []), 'NAME', 'NODE', 'CPU(requests)', 'MEMORY(requests)'];
+  const metrics = await metricsList<PodMetrics>(cli, 'pods', ns, undefined);
+  const usedBy = new Map(
+    (metrics ?? []).map((m) => {
+      const sum = m.containers.map((c) => usageOf(c.usage)).reduce((a, b) => ({ cpu: a.cpu + b.cpu, memory: a.memory + b.memory }), { cpu: 0n, memory: 0n });
+      return [`${m.metadata.namespace ?? ''}/${m.metadata.name ?? ''}`, sum];
+    }),
+  );
+  const measured = metrics !== undefined;
+  const header = [...(ns === undefined ? ['NAMESPACE'] : []), 'NAME', 'NODE', 'CPU(requests)', ...(measured ? ['CPU(used)'] : []), 'MEMORY(requests)', ...(measured ? ['MEMORY(used)'] : [])];
   const rows = entries.map((e) => {
     const r = parseResourceList(e.requests);
-    return [...(ns === undefined ? [e.namespace] : []), e.name, e.node, cpuText(r.get('cpu')), memoryText(r.get('memory'))];
+    const used = usedBy.get(`${e.namespace}/${e.name}`);
+    return [
+      ...(ns === undefined ? [e.namespace] : []),
+      e.name,
+      e.node,
+      cpuText(r.get('cpu')),
+      ...(measured ? [usedCpuText(used)] : []),
+      memoryText(r.get('memory')),
+      ...(measured ? [usedMemoryText(used)] : []),
+    ];
   });
   cli.print(formatRows(o.headers === false ? rows : [header, ...rows]));
   return 0;

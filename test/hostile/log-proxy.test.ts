@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { AgentAddressAllowList } from '../../apiserver/controllers/pod-log-proxy.js';
+import { AgentAddressAllowList } from '../../apiserver/controllers/agent-endpoint.js';
 import { ParseError } from '../../shared/errors.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 import { expectStatus, nodeBody, podBody, raw } from '../apiserver/helpers.js';

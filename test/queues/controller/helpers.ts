@@ -35,7 +35,7 @@ export class QueueControllerInstance {
   private controller: KueueController | undefined;
   private informers: SharedInformers;
 
-  constructor(private readonly client: ApiClient, readonly name: string) {
+  constructor(client: ApiClient, readonly name: string) {
     // KUEUE_TEST_LOG=debug shows the controller's decisions when a test needs explaining.
     const log = createLogger(`kueue-${name}`, process.env.KUEUE_TEST_LOG === 'debug' ? 'debug' : 'error');
     this.informers = new SharedInformers(client, log);

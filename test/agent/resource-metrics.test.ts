@@ -1,0 +1,234 @@
+// The metrics API end to end: a real cell-agent process samples its containers from /proc, the
+// API server (real etcd, RBAC) builds metrics.k8s.io NodeMetrics and PodMetrics from the samples,
+// and real `kubectl top` reads them. A pod spinning on the CPU must show it; one that sleeps must
+// not; a node whose agent cannot be reached, or answers for another node, is left out.
+import { expect } from 'chai';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Node, PodInput } from '../../shared/api/core.js';
+import type { NodeMetrics, PodMetrics } from '../../shared/api/metrics.js';
+import { NotFoundError } from '../../shared/errors.js';
+import { Quantity } from '../../shared/quantity.js';
+import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
+import { findKubectl, run, writeKubeconfig } from '../clients/helpers.js';
+import { cellctl, isolatedEnv, tempDir } from '../cli/helpers.js';
+import { startTlsProxy, TEST_TLS_CERT } from '../clients/tls-proxy.js';
+import { containerStatus, createPod, pod, startAgent, tempRoot, waitFor, waitPod, type AgentProcess, tearDownAgentTest } from './helpers.js';
+
+const METRICS = { group: 'metrics.k8s.io', version: 'v1beta1' } as const;
+
+function milliCores(q: string): number {
+  return Number(Quantity.parse(q).milliValue());
+}
+
+function bytes(q: string): number {
+  return Number(Quantity.parse(q).value());
+}
+
+function labelled(p: PodInput, labels: Record<string, string>): PodInput {
+  return { ...p, metadata: { ...p.metadata, labels } };
+}
+
+describe('metrics API (kubectl top) from the agents’ usage samples', function () {
+  this.timeout(90_000);
+  let api: TestApiServer;
+  let agent: AgentProcess;
+  let root: string;
+  const admin = () => api.client(TEST_TOKENS.admin);
+
+  async function get(token: string, p: string, method = 'GET'): Promise<{ status: number; body: { kind?: string; reason?: string; message?: string } & Record<string, unknown> }> {
+    const res = await fetch(`${api.url}${p}`, { method, headers: { Authorization: `Bearer ${token}` } });
+    return { status: res.status, body: (await res.json()) as { kind?: string } & Record<string, unknown> };
+  }
+
+  before(async function () {
+    this.timeout(60_000);
+    api = await startTestApiServer({ backend: 'etcd', auth: true });
+    root = tempRoot('cell-agent-metrics-');
+    const kubeconfig = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1 });
+    agent = startAgent([
+      `--kubeconfig=${kubeconfig}`,
+      '--node-name=node-1',
+      '--node-ip=127.0.0.1',
+      '--address=127.0.0.1',
+      `--root-dir=${path.join(root, 'agent')}`,
+      '--cpu=4',
+      '--memory=4Gi',
+      '--heartbeat-interval=1s',
+      '--stats-interval=1s',
+    ]);
+    await waitFor(async () => {
+      const n = await admin().get<Node>({ resource: 'nodes', name: 'node-1' });
+      return n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    }, `node-1 Ready (agent output: ${agent.output()})`, 30_000, 100);
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    await tearDownAgentTest({ admin: admin(), agent, root, close: async () => api?.close() });
+  });
+
+  it('reports a busy container’s CPU, an idle one’s memory, and the node as their sum and more', async () => {
+    await createPod(admin(), labelled(pod('spinner', { node: 'node-1', command: ['sh', '-c', 'while :; do :; done'], grace: 1 }), { app: 'spin' }));
+    await createPod(
+      admin(),
+      labelled(pod('sleeper', { node: 'node-1', command: ['sleep', '600'], containers: [{ name: 'sidecar', command: ['sleep', '600'] }], grace: 1 }), { app: 'sleep' }),
+    );
+    for (const name of ['spinner', 'sleeper']) await waitPod(admin(), name, (p) => p.status.phase === 'Running' && containerStatus(p)?.ready === true, 'to run');
+
+    // Listed once their containers ran through a whole sampling window.
+    const list = await waitFor(async () => {
+      const l = await admin().list<{ kind: string; items: PodMetrics[] }>({ ...METRICS, namespace: 'default', resource: 'pods' });
+      return l.items.length === 2 ? l : undefined;
+    }, 'both pods in the metrics API', 20_000, 200);
+    expect(list.kind).to.equal('PodMetricsList');
+    const spinner = list.items.find((m) => m.metadata.name === 'spinner')!;
+    const sleeper = list.items.find((m) => m.metadata.name === 'sleeper')!;
+    expect(spinner.metadata).to.include({ namespace: 'default' });
+    expect(spinner.metadata.labels).to.deep.equal({ app: 'spin' });
+    expect(sleeper.containers.map((c) => c.name).sort()).to.deep.equal(['main', 'sidecar']);
+    // A shell spinning for a whole window uses a good part of a core even on a busy machine;
+    // sleep uses next to nothing. Both are resident.
+    const spinnerCpu = milliCores(spinner.containers[0]!.usage.cpu);
+    expect(spinnerCpu, spinner.containers[0]!.usage.cpu).to.be.greaterThan(100);
+    for (const c of sleeper.containers) {
+      expect(milliCores(c.usage.cpu), c.usage.cpu).to.be.lessThan(spinnerCpu / 4);
+      expect(bytes(c.usage.memory), c.usage.memory).to.be.greaterThan(64 * 1024);
+    }
+    expect(spinner.window).to.match(/^\d+(\.\d+)?s$|^\d+ms$/);
+
+    // The node: its containers plus the agent itself, over its latest window.
+    const node = await admin().get<NodeMetrics>({ ...METRICS, resource: 'nodes', name: 'node-1' });
+    expect(node).to.include({ kind: 'NodeMetrics', apiVersion: 'metrics.k8s.io/v1beta1' });
+    expect(milliCores(node.usage.cpu)).to.be.greaterThan(100);
+    expect(bytes(node.usage.memory)).to.be.greaterThan(20 * 1024 * 1024);
+
+    // Selectors and single gets.
+    const spinning = await admin().list<{ items: PodMetrics[] }>({ ...METRICS, namespace: 'default', resource: 'pods' }, { labelSelector: 'app=spin' });
+    expect(spinning.items.map((m) => m.metadata.name)).to.deep.equal(['spinner']);
+    const one = await admin().get<PodMetrics>({ ...METRICS, namespace: 'default', resource: 'pods', name: 'sleeper' });
+    expect(one.kind).to.equal('PodMetrics');
+    const everywhere = await admin().list<{ items: PodMetrics[] }>({ ...METRICS, resource: 'pods' });
+    expect(everywhere.items.map((m) => m.metadata.name).sort()).to.deep.equal(['sleeper', 'spinner']);
+    const elsewhere = await admin().list<{ items: PodMetrics[] }>({ ...METRICS, namespace: 'kube-system', resource: 'pods' });
+    expect(elsewhere.items).to.deep.equal([]);
+  });
+
+  it('answers 404 for a pod that is not running, 405 for a watch or a write, and follows RBAC', async () => {
+    await createPod(admin(), pod('unbound', { command: ['true'] }));
+    let missing: unknown;
+    try {
+      await admin().get({ ...METRICS, namespace: 'default', resource: 'pods', name: 'unbound' });
+    } catch (err) {
+      missing = err;
+    }
+    expect(missing).to.be.instanceOf(NotFoundError);
+    expect((missing as Error).message).to.match(/podmetrics\.metrics\.k8s\.io "default\/unbound" not found/);
+
+    const watch = await get(TEST_TOKENS.admin, '/apis/metrics.k8s.io/v1beta1/nodes?watch=true');
+    expect(watch.status).to.equal(405);
+    expect(watch.body).to.include({ kind: 'Status', reason: 'MethodNotAllowed' });
+    expect((await get(TEST_TOKENS.admin, '/apis/metrics.k8s.io/v1beta1/nodes', 'DELETE')).status).to.equal(405);
+    expect((await get(TEST_TOKENS.admin, '/apis/metrics.k8s.io/v1beta1/services')).status).to.equal(404);
+    expect((await get(TEST_TOKENS.admin, '/apis/metrics.k8s.io/v1beta1/namespaces/default/nodes')).status).to.equal(404);
+    expect((await get(TEST_TOKENS.admin, '/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=a%3D%3D%3Db')).status).to.equal(400);
+
+    // Viewers read metrics (the view role has them, as Kubernetes' aggregated-metrics-reader);
+    // a user with no grant, or a node, does not.
+    expect((await get(TEST_TOKENS.viewer, '/apis/metrics.k8s.io/v1beta1/nodes')).status).to.equal(200);
+    expect((await get(TEST_TOKENS.viewer, '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods')).status).to.equal(200);
+    const nobody = await get(TEST_TOKENS.nobody, '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods');
+    expect(nobody.status).to.equal(403);
+    expect(nobody.body.message).to.match(/pods\.metrics\.k8s\.io/);
+    expect((await get(TEST_TOKENS.node1, '/apis/metrics.k8s.io/v1beta1/nodes')).status).to.equal(403);
+    expect((await get('wrong-token', '/apis/metrics.k8s.io/v1beta1/nodes')).status).to.equal(401);
+
+    // Discovery names the group, so kubectl finds it.
+    const groups = await get(TEST_TOKENS.viewer, '/apis');
+    const names = (groups.body.groups as { name: string; preferredVersion: { groupVersion: string } }[]).map((g) => g.name);
+    expect(names).to.include('metrics.k8s.io');
+    const resources = await get(TEST_TOKENS.viewer, '/apis/metrics.k8s.io/v1beta1');
+    expect((resources.body.resources as { name: string; kind: string }[]).map((r) => `${r.name}:${r.kind}`).sort()).to.deep.equal(['nodes:NodeMetrics', 'pods:PodMetrics']);
+  });
+
+  it('leaves out a node whose agent cannot be reached or answers for another node', async () => {
+    // An agent that claims to be node-1 from node-2's endpoint, and a node whose port is closed.
+    const liar = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ nodeName: 'node-1', timestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), windowSeconds: 1, node: { cpuNanoCores: 1, memoryBytes: 1 }, pods: [] }));
+    });
+    await new Promise<void>((resolve) => liar.listen(0, '127.0.0.1', resolve));
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    try {
+      for (const [name, port] of [['node-2', (liar.address() as AddressInfo).port], ['node-3', closedPort]] as const) {
+        await admin().create({ resource: 'nodes' }, {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: { name },
+          status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: port } } },
+        });
+        await admin().patch({ resource: 'nodes', name, subresource: 'status' }, {
+          status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: port } } },
+        });
+      }
+      const list = await admin().list<{ items: NodeMetrics[] }>({ ...METRICS, resource: 'nodes' });
+      expect(list.items.map((m) => m.metadata.name)).to.deep.equal(['node-1']);
+      const started = Date.now();
+      let missing: unknown;
+      try {
+        await admin().get({ ...METRICS, resource: 'nodes', name: 'node-3' });
+      } catch (err) {
+        missing = err;
+      }
+      expect(missing).to.be.instanceOf(NotFoundError);
+      expect(Date.now() - started).to.be.lessThan(5_000);
+    } finally {
+      await new Promise<void>((resolve) => liar.close(() => resolve()));
+      for (const name of ['node-2', 'node-3']) await admin().delete({ resource: 'nodes', name }).catch(() => undefined);
+    }
+  });
+
+  it('cellctl top shows usage beside requests', async () => {
+    const env = isolatedEnv(tempDir());
+    const ctl = (...args: string[]) => cellctl([`--server=${api.url}`, `--token=${TEST_TOKENS.admin}`, ...args], { env });
+    const [nodes, pods] = await Promise.all([ctl('top', 'nodes', 'node-1'), ctl('top', 'pods')]);
+    expect(nodes.code, nodes.stderr).to.equal(0);
+    expect(nodes.stdout).to.match(/^NAME +CPU\(requests\) +CPU% +CPU\(used\) +MEMORY\(requests\) +MEMORY% +MEMORY\(used\) +PODS +PODS%\n/);
+    const nodeRow = /\nnode-1 +\S+ +\d+% +(\d+)m +\S+ +\d+% +(\d+)Mi +/.exec(nodes.stdout);
+    expect(nodeRow, nodes.stdout).not.to.equal(null);
+    expect(Number(nodeRow![1])).to.be.greaterThan(100);
+    expect(pods.code, pods.stderr).to.equal(0);
+    expect(pods.stdout).to.match(/^NAME +NODE +CPU\(requests\) +CPU\(used\) +MEMORY\(requests\) +MEMORY\(used\)\n/);
+    // The spinner requested 100m and uses far more; the sleeper's two containers are summed.
+    const spinner = /\nspinner +node-1 +100m +(\d+)m +32Mi +\d+Mi\n/.exec(pods.stdout);
+    expect(spinner, pods.stdout).not.to.equal(null);
+    expect(Number(spinner![1])).to.be.greaterThan(100);
+    expect(pods.stdout).to.match(/\nsleeper +node-1 +110m +\d+m +32Mi +\d+Mi\n/);
+  });
+
+  it('is what real kubectl top prints', async function () {
+    const kubectl = findKubectl();
+    if (!kubectl) this.skip(); // no kubectl on this machine: .ci/run installs it, so CI runs this
+    await waitPod(admin(), 'spinner', (p) => p.status.phase === 'Running', 'to run');
+    const proxy = await startTlsProxy(api.url);
+    const kubeconfig = writeKubeconfig(path.join(root, 'admin.kubeconfig'), proxy.url, { token: TEST_TOKENS.admin, caCertPem: TEST_TLS_CERT });
+    try {
+      const nodes = await run(kubectl!, ['--kubeconfig', kubeconfig, 'top', 'nodes']);
+      expect(nodes.code, nodes.stderr).to.equal(0);
+      expect(nodes.stdout).to.match(/^NAME\s+CPU\(cores\)\s+CPU%\s+MEMORY\(bytes\)\s+MEMORY%/);
+      // node-1's row: its CPU in millicores, and a percentage of its 4 allocatable cores.
+      expect(nodes.stdout).to.match(/\nnode-1\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%/);
+      const pods = await run(kubectl!, ['--kubeconfig', kubeconfig, 'top', 'pods', '--containers', '-l', 'app=sleep']);
+      expect(pods.code, pods.stderr).to.equal(0);
+      expect(pods.stdout).to.match(/\nsleeper\s+main\s+\d+m\s+\d+Mi/);
+      expect(pods.stdout).to.match(/\nsleeper\s+sidecar\s+\d+m\s+\d+Mi/);
+      expect(pods.stdout).not.to.match(/spinner/);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
