@@ -19,6 +19,7 @@ import {
   type PodMetrics,
   type UsageSample,
 } from '../../shared/api/metrics.js';
+import { METRICS_RESOURCES, nodeMetricsResource } from '../../shared/api/registry.js';
 import { BadRequestError, MethodNotAllowedError, NotFoundError, UnavailableError, errorMessage } from '../../shared/errors.js';
 import { parseFieldSelector } from '../../shared/fields.js';
 import { parseLabelSelector } from '../../shared/labels.js';
@@ -42,10 +43,7 @@ const MAX_SAMPLE_BYTES = 8 * 1024 * 1024;
 export const METRICS_DISCOVERY: HandledGroup = {
   group: METRICS_GROUP,
   version: METRICS_VERSION,
-  resources: [
-    { name: 'nodes', singularName: '', namespaced: false, kind: 'NodeMetrics', verbs: ['get', 'list'] },
-    { name: 'pods', singularName: '', namespaced: true, kind: 'PodMetrics', verbs: ['get', 'list'] },
-  ],
+  resources: METRICS_RESOURCES.map((r) => ({ name: r.resource, singularName: r.singularName, namespaced: r.namespaced, kind: r.kind, verbs: r.verbs })),
 };
 
 export interface ResourceMetricsDeps {
@@ -80,7 +78,7 @@ export class ResourceMetricsApi {
 
   /** Serves one request under /apis/metrics.k8s.io/v1beta1; throws CellErrors (the router answers them). */
   async serve(req: http.IncomingMessage, user: UserInfo, path: ResourcePath, query: URLSearchParams): Promise<unknown> {
-    const entry = METRICS_DISCOVERY.resources.find((r) => r.name === path.resource);
+    const entry = METRICS_RESOURCES.find((r) => r.resource === path.resource);
     if (path.version !== METRICS_VERSION || !entry || path.subresource !== undefined || (path.namespace !== undefined && !entry.namespaced)) {
       throw new NotFoundError('the server could not find the requested resource');
     }
@@ -92,11 +90,11 @@ export class ResourceMetricsApi {
     this.d.authorizer.authorize(user, {
       verb,
       group: METRICS_GROUP,
-      resource: entry.name,
+      resource: entry.resource,
       ...(path.namespace !== undefined ? { namespace: path.namespace } : {}),
       ...(path.name !== undefined ? { name: path.name } : {}),
     });
-    return entry.name === 'nodes' ? this.nodes(path, query) : this.pods(path, query);
+    return entry === nodeMetricsResource ? this.nodes(path, query) : this.pods(path, query);
   }
 
   private async nodes(path: ResourcePath, query: URLSearchParams): Promise<unknown> {

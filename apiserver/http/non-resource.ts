@@ -6,7 +6,7 @@
 import express, { type Express, type Request, type Response } from 'express';
 import { NotFoundError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
-import { RESOURCES } from '../../shared/api/registry.js';
+import { METRICS_RESOURCES, RESOURCES } from '../../shared/api/registry.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import { installOpenApi } from '../openapi/routes.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION, type HandledGroup } from './discovery.js';
@@ -63,8 +63,9 @@ export function createNonResourceEndpoints(d: NonResourceDeps): NonResourceEndpo
     if (list) res.json(list);
     else notFound(res);
   });
-  // /openapi/v2 and /openapi/v3, generated once from the resource table's schemas.
-  installOpenApi(app, RESOURCES, SERVER_VERSION.gitVersion, d.log);
+  // /openapi/v2 and /openapi/v3, generated once from the resource table's schemas (and the
+  // metrics API's, served from the agents' samples).
+  installOpenApi(app, [...RESOURCES, ...METRICS_RESOURCES], SERVER_VERSION.gitVersion, d.log);
 
   return {
     app,

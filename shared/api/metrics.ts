@@ -10,32 +10,36 @@ export const METRICS_VERSION = 'v1beta1';
 export const METRICS_API_VERSION = `${METRICS_GROUP}/${METRICS_VERSION}`;
 
 /** Usage as Kubernetes quantities: `cpu` in cores (nanocores, `12345n`), `memory` in bytes (`2048Ki`). */
-export const MetricsUsageSchema = z.object({ cpu: z.string(), memory: z.string() });
+export const MetricsUsageSchema = z.object({
+  cpu: z.string().describe('CPU in use: the average over the window, in cores (e.g. 250000000n is a quarter of a core).'),
+  memory: z.string().describe('Memory resident at the end of the window, in bytes (e.g. 2048Ki).'),
+});
 export type MetricsUsage = z.infer<typeof MetricsUsageSchema>;
 
 export const NodeMetricsSchema = z.object({
   apiVersion: z.literal(METRICS_API_VERSION),
   kind: z.literal('NodeMetrics'),
   metadata: ObjectMetaSchema,
-  /** The end of the window the usage was measured over. */
-  timestamp: TimeSchema,
-  /** The window's length, a Go duration (`10s`). */
-  window: z.string(),
-  usage: MetricsUsageSchema,
-});
+  timestamp: TimeSchema.describe('The end of the window the usage was measured over.'),
+  window: z.string().describe('The length of that window, as a duration (10s).'),
+  usage: MetricsUsageSchema.describe("What the node's containers and its agent use."),
+}).describe("A node's measured CPU and memory use, from its agent's latest sample (read-only).");
 export type NodeMetrics = z.infer<typeof NodeMetricsSchema>;
 
-export const ContainerMetricsSchema = z.object({ name: z.string(), usage: MetricsUsageSchema });
+export const ContainerMetricsSchema = z.object({
+  name: z.string().describe('The container, as the pod names it.'),
+  usage: MetricsUsageSchema.describe('What the container (every process it started) uses.'),
+});
 export type ContainerMetrics = z.infer<typeof ContainerMetricsSchema>;
 
 export const PodMetricsSchema = z.object({
   apiVersion: z.literal(METRICS_API_VERSION),
   kind: z.literal('PodMetrics'),
   metadata: ObjectMetaSchema,
-  timestamp: TimeSchema,
-  window: z.string(),
-  containers: z.array(ContainerMetricsSchema),
-});
+  timestamp: TimeSchema.describe('The end of the window the usage was measured over.'),
+  window: z.string().describe('The length of that window, as a duration (10s).'),
+  containers: z.array(ContainerMetricsSchema).describe('Each container that ran through the whole window.'),
+}).describe("A pod's measured CPU and memory use per container, from its node agent's latest sample (read-only).");
 export type PodMetrics = z.infer<typeof PodMetricsSchema>;
 
 // ---- The agent's sample (GET /stats/resource on its endpoint) ----

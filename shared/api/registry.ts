@@ -30,6 +30,7 @@ import {
   type SubjectAccessReview,
 } from './authorization.js';
 import type { KubeObject } from './meta.js';
+import { METRICS_API_VERSION, METRICS_GROUP, METRICS_VERSION, NodeMetricsSchema, PodMetricsSchema, type NodeMetrics, type PodMetrics } from './metrics.js';
 import {
   bindingCauses,
   eventCauses,
@@ -718,6 +719,38 @@ export const bindingKind: KindInfo<Binding> = {
   ignoredFields: COMMON_IGNORED,
   validate: bindingCauses,
 };
+
+// metrics.k8s.io: NodeMetrics and PodMetrics are made on request from the agents' usage samples
+// (apiserver/controllers/resource-metrics.ts), never stored, so they are not in RESOURCES (the
+// kinds the server stores); described here for discovery and the OpenAPI documents.
+function metricsResource<T extends KubeObject>(kind: string, resource: string, namespaced: boolean, schema: z.ZodType<T, unknown>): ResourceInfo<T> {
+  return {
+    group: METRICS_GROUP,
+    version: METRICS_VERSION,
+    apiVersion: METRICS_API_VERSION,
+    kind,
+    listKind: `${kind}List`,
+    resource,
+    // As metrics-server's discovery: no singular name, no short names.
+    singularName: '',
+    shortNames: [],
+    categories: [],
+    namespaced,
+    nameFormat: 'subdomain',
+    nameRequired: true,
+    verbs: ['get', 'list'],
+    subresources: [],
+    schema,
+    ignoredFields: COMMON_IGNORED,
+    validate: noCauses,
+    ...selectableFields(),
+  };
+}
+
+export const nodeMetricsResource = metricsResource<NodeMetrics>('NodeMetrics', 'nodes', false, NodeMetricsSchema);
+export const podMetricsResource = metricsResource<PodMetrics>('PodMetrics', 'pods', true, PodMetricsSchema);
+/** The metrics API's resources (not stored: see above). */
+export const METRICS_RESOURCES: readonly ResourceInfo[] = [nodeMetricsResource, podMetricsResource];
 
 /**
  * Every served resource, in discovery order. Each entry keeps its own object type; this list is

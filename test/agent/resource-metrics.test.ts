@@ -150,6 +150,14 @@ describe('metrics API (kubectl top) from the agents’ usage samples', function 
     expect(names).to.include('metrics.k8s.io');
     const resources = await get(TEST_TOKENS.viewer, '/apis/metrics.k8s.io/v1beta1');
     expect((resources.body.resources as { name: string; kind: string }[]).map((r) => `${r.name}:${r.kind}`).sort()).to.deep.equal(['nodes:NodeMetrics', 'pods:PodMetrics']);
+    // And OpenAPI describes the kinds, so `kubectl explain nodemetrics` works.
+    const index = await get(TEST_TOKENS.viewer, '/openapi/v3');
+    const gv = (index.body.paths as Record<string, { serverRelativeURL: string }>)['apis/metrics.k8s.io/v1beta1'];
+    expect(gv).not.to.equal(undefined);
+    const doc = await get(TEST_TOKENS.viewer, gv!.serverRelativeURL);
+    const schemas = Object.keys((doc.body.components as { schemas: Record<string, unknown> }).schemas);
+    expect(schemas.some((n) => n.endsWith('.NodeMetrics'))).to.equal(true);
+    expect(schemas.some((n) => n.endsWith('.PodMetricsList'))).to.equal(true);
   });
 
   it('leaves out a node whose agent cannot be reached or answers for another node', async () => {

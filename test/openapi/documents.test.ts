@@ -5,7 +5,10 @@ import { expect } from 'chai';
 import protobuf from 'protobufjs';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { RESOURCES } from '../../shared/api/registry.js';
+import { METRICS_RESOURCES, RESOURCES } from '../../shared/api/registry.js';
+
+/** Every kind the documents describe: the stored ones and the metrics API's. */
+const DESCRIBED = [...RESOURCES, ...METRICS_RESOURCES];
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 
 // gnostic's openapi_v2 messages, only the fields checked here (field numbers from gnostic's
@@ -148,7 +151,7 @@ describe('OpenAPI documents over HTTP', function () {
 
     it('decodes as a Swagger 2.0 document with a definition per served kind, tagged with its group/version/kind', function () {
       expect(doc.swagger).to.equal('2.0');
-      for (const r of RESOURCES) {
+      for (const r of DESCRIBED) {
         const tagged = [...definitions].filter(([, s]) => {
           const gvks = extension(s.vendor_extension, 'x-kubernetes-group-version-kind');
           return Array.isArray(gvks) && gvks.some((g: { group?: string; version?: string; kind?: string }) => g.group === r.group && g.version === r.version && g.kind === r.kind);
@@ -225,7 +228,7 @@ describe('OpenAPI documents over HTTP', function () {
 
   it('/openapi/v3 indexes every served group/version; each document resolves its refs and lets kubectl find fieldValidation', async function () {
     const index = (await (await get('/openapi/v3')).json()) as { paths: Record<string, { serverRelativeURL: string }> };
-    const keys = [...new Set(RESOURCES.map((r) => groupVersionKey(r.group, r.version)))];
+    const keys = [...new Set(DESCRIBED.map((r) => groupVersionKey(r.group, r.version)))];
     expect(Object.keys(index.paths).sort()).to.deep.equal(keys.sort());
     for (const key of keys) {
       const url = index.paths[key]!.serverRelativeURL;
@@ -238,7 +241,7 @@ describe('OpenAPI documents over HTTP', function () {
       const unresolved = refs(doc).filter((r) => !(r.startsWith('#/components/schemas/') && r.slice('#/components/schemas/'.length) in doc.components.schemas));
       expect(unresolved, key).to.deep.equal([]);
 
-      for (const r of RESOURCES.filter((res) => groupVersionKey(res.group, res.version) === key)) {
+      for (const r of DESCRIBED.filter((res) => groupVersionKey(res.group, res.version) === key)) {
         const gvk = { group: r.group, version: r.version, kind: r.kind };
         const schemas = Object.values(doc.components.schemas).filter((s) => {
           const tags = s['x-kubernetes-group-version-kind'];
