@@ -54,7 +54,7 @@ export async function startDashboardCluster(opts: { hollowNodes: number; realAge
     if (opts.realAgent) {
       const kc = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1 });
       agents.push(
-        startAgent([`--kubeconfig=${kc}`, '--node-name=node-1', '--node-ip=127.0.0.1', '--address=127.0.0.1', `--root-dir=${path.join(root, 'agent')}`, '--cpu=4', '--memory=4Gi', '--heartbeat-interval=1s', '--stop-pods-on-exit']),
+        startAgent([`--kubeconfig=${kc}`, '--node-name=node-1', '--node-ip=127.0.0.1', '--address=127.0.0.1', `--root-dir=${path.join(root, 'agent')}`, '--cpu=4', '--memory=4Gi', '--heartbeat-interval=1s', '--stats-interval=1s', '--stop-pods-on-exit']),
       );
     }
     const want = opts.hollowNodes + (opts.realAgent ? 1 : 0);

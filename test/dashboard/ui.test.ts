@@ -149,6 +149,15 @@ describe('dashboard: in a real browser', function () {
     await accessible('pod-logs');
   });
 
+  it("shows what the real agent's node and its pods use, beside what they request", async () => {
+    await page.goto(new URL('/ui/nodes/node-1', cluster.uiUrl).toString());
+    await waitForText(page, 'main h1', /^Node node-1$/);
+    // From the metrics API: the agent's samples (every second here), asked again every 10 s.
+    await waitForText(page, '[data-testid=node-in-use]', /^CPU \d+m, memory [\d.]+Mi$/, 15_000);
+    await waitForText(page, 'main table.grid:last-of-type', /talker\s*Running\s*\S+\s*\d+m\s*[\d.]+Mi/, 15_000);
+    await accessible('node-usage');
+  });
+
   it('lists events live', async () => {
     await nav('Events');
     await waitForText(page, '[data-testid=events-table]', /Scheduled.*default\/web/s, 10_000);

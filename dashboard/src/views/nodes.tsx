@@ -1,9 +1,11 @@
-// Nodes: the heat map of every node's allocation, and one node's pods, taints and conditions.
+// Nodes: the heat map of every node's allocation, and one node's pods, taints and conditions,
+// with what the node and each pod measurably use where its agent samples it (usage.ts).
 import { useMemo, useState } from 'preact/hooks';
 import type { Node } from '../../../shared/api/core.js';
 import { ago, byName, formatBytes, formatCpu, nodeHealth, percent, qty, usage, useLive, type Cluster, type Resource } from '../cluster.js';
 import { Link } from '../link.js';
 import { href, navigate } from '../router.js';
+import { useNodeUsage, usePodUsageOn } from '../usage.js';
 import { HeatMap } from './heatmap.js';
 
 export function Nodes(props: { cluster: Cluster; node?: string }) {
@@ -67,6 +69,8 @@ function NodeDetail(props: { cluster: Cluster; name: string }) {
   const n: Node | undefined = nodes.items.get(props.name);
   const a = allocations.items.get(props.name);
   const onNode = useMemo(() => [...pods.items.values()].filter((p) => p.spec.nodeName === props.name), [pods.version, props.name]);
+  const nodeUsed = useNodeUsage(props.name);
+  const podsUsed = usePodUsageOn(props.name);
   return (
     <section aria-labelledby="node-title">
       <p>
@@ -84,6 +88,12 @@ function NodeDetail(props: { cluster: Cluster; name: string }) {
             <dd>{formatCpu(qty(a?.spec.allocated.cpu))} / {formatCpu(qty(a?.spec.allocatable.cpu ?? n.status.allocatable?.cpu))} ({percent(usage(a, 'cpu'))})</dd>
             <dt>Memory</dt>
             <dd>{formatBytes(qty(a?.spec.allocated.memory))} / {formatBytes(qty(a?.spec.allocatable.memory ?? n.status.allocatable?.memory))} ({percent(usage(a, 'memory'))})</dd>
+            {nodeUsed && (
+              <>
+                <dt>In use</dt>
+                <dd data-testid="node-in-use">CPU {usedCpu(nodeUsed.cpu)}, memory {formatBytes(nodeUsed.memory)}</dd>
+              </>
+            )}
             <dt>Labels</dt>
             <dd>{Object.entries(n.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '—'}</dd>
           </dl>
@@ -109,7 +119,10 @@ function NodeDetail(props: { cluster: Cluster; name: string }) {
           <h2>Pods ({onNode.length})</h2>
           <table class="grid">
             <thead>
-              <tr><th scope="col">Namespace</th><th scope="col">Name</th><th scope="col">Phase</th><th scope="col">Age</th></tr>
+              <tr>
+                <th scope="col">Namespace</th><th scope="col">Name</th><th scope="col">Phase</th><th scope="col">Age</th>
+                {podsUsed && <><th scope="col">CPU in use</th><th scope="col">Memory in use</th></>}
+              </tr>
             </thead>
             <tbody>
               {onNode.slice(0, 500).map((p) => (
@@ -118,6 +131,7 @@ function NodeDetail(props: { cluster: Cluster; name: string }) {
                   <td><Link href={href('pods', p.metadata.namespace ?? 'default', p.metadata.name ?? '')}>{p.metadata.name}</Link></td>
                   <td>{p.status.phase}</td>
                   <td>{ago(p.metadata.creationTimestamp)}</td>
+                  {podsUsed && <PodUsed used={podsUsed.get(`${p.metadata.namespace ?? ''}/${p.metadata.name ?? ''}`)} />}
                 </tr>
               ))}
             </tbody>
@@ -126,4 +140,14 @@ function NodeDetail(props: { cluster: Cluster; name: string }) {
       )}
     </section>
   );
+}
+
+function PodUsed(props: { used: { cpu: number; memory: number } | undefined }) {
+  const u = props.used;
+  return u ? <><td>{usedCpu(u.cpu)}</td><td>{formatBytes(u.memory)}</td></> : <><td>—</td><td>—</td></>;
+}
+
+/** Cores in use: millicores below one core, where most pods are. */
+function usedCpu(cores: number): string {
+  return cores < 1 ? `${Math.round(cores * 1000)}m` : formatCpu(cores);
 }
