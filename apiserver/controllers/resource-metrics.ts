@@ -36,6 +36,11 @@ import { agentTarget, codeOf, hasAgentEndpoint, type AgentAddressAllowList } fro
 const SAMPLE_TIMEOUT_MS = 5_000;
 /** Agents asked at once. */
 const SAMPLE_CONCURRENCY = 32;
+/**
+ * No agent is asked once a request has spent this long asking others: the nodes not reached by
+ * then are left out, so a cluster with many silent agents still answers `top` in seconds.
+ */
+const FAN_OUT_DEADLINE_MS = 10_000;
 /** Largest sample read from an agent (a node of 10,000 pods is well under it). */
 const MAX_SAMPLE_BYTES = 8 * 1024 * 1024;
 
@@ -64,16 +69,37 @@ function windowOf(seconds: number): string {
   return ms < 1000 ? `${ms}ms` : `${ms / 1000}s`;
 }
 
-/** Runs `f` over `items`, at most `limit` at once. */
-async function eachLimited<T>(items: readonly T[], limit: number, f: (item: T) => Promise<void>): Promise<void> {
+/** Runs `f` over `items`, at most `limit` at once, starting none after `deadline` (ms since the epoch). */
+async function eachLimited<T>(items: readonly T[], limit: number, deadline: number, f: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < items.length) await f(items[next++]!);
+    while (next < items.length && Date.now() < deadline) await f(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** What the server holds of one node's samples. */
+interface CachedSample {
+  /** The latest sample fetched, until the agent's next one is due. */
+  sample?: NodeUsageSample;
+  freshUntil: number;
+  /** A fetch under way, shared by concurrent requests. */
+  pending?: Promise<NodeUsageSample>;
+}
+
+/** Whether the node's Ready condition is True: an agent that stopped renewing is not asked. */
+function isReady(node: Node): boolean {
+  return node.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
 export class ResourceMetricsApi {
+  /**
+   * By node name. An agent's sample changes once per window, so a sample is reused until the
+   * next is due (its timestamp plus its window): `top` run by many users, or again and again,
+   * asks each agent once per window.
+   */
+  private readonly cache = new Map<string, CachedSample>();
+
   constructor(private readonly d: ResourceMetricsDeps) {}
 
   /** Serves one request under /apis/metrics.k8s.io/v1beta1; throws CellErrors (the router answers them). */
@@ -181,18 +207,49 @@ export class ResourceMetricsApi {
     return (obj) => labels.matches(obj.metadata.labels ?? {}) && fields.matchesBy((f) => served.fieldValue(obj, f));
   }
 
-  /** The latest sample of each node that answered; the others are logged and left out. */
+  /** The latest sample of each Ready node that answered; the others are logged and left out. */
   private async samples(nodes: readonly Node[]): Promise<Map<string, NodeUsageSample>> {
     const out = new Map<string, NodeUsageSample>();
-    await eachLimited(nodes.filter(hasAgentEndpoint), SAMPLE_CONCURRENCY, async (node) => {
+    const asked = nodes.filter((n) => isReady(n) && hasAgentEndpoint(n));
+    this.forgetStale();
+    await eachLimited(asked, SAMPLE_CONCURRENCY, Date.now() + FAN_OUT_DEADLINE_MS, async (node) => {
       const name = node.metadata.name ?? '';
       try {
-        out.set(name, await this.sample(node));
+        out.set(name, await this.cachedSample(node));
       } catch (err) {
         this.d.log.debug('no resource usage sample from a node agent', { node: name, error: errorMessage(err) });
       }
     });
     return out;
+  }
+
+  /** Drops samples nobody asked for in a minute (nodes deleted, or no longer looked at). */
+  private forgetStale(): void {
+    const before = Date.now() - 60_000;
+    for (const [name, entry] of this.cache) if (!entry.pending && entry.freshUntil < before) this.cache.delete(name);
+  }
+
+  private cachedSample(node: Node): Promise<NodeUsageSample> {
+    const name = node.metadata.name ?? '';
+    const entry = this.cache.get(name) ?? { freshUntil: 0 };
+    if (entry.sample && Date.now() < entry.freshUntil) return Promise.resolve(entry.sample);
+    if (entry.pending) return entry.pending;
+    const pending = this.sample(node).then(
+      (sample) => {
+        // The agent's next sample is due a window after this one; an agent clock running ahead
+        // must not keep this one longer than a window from now.
+        const window = sample.windowSeconds * 1000;
+        const next = Math.min(Date.parse(sample.timestamp) + window, Date.now() + window);
+        this.cache.set(name, { sample, freshUntil: Number.isFinite(next) ? next : 0 });
+        return sample;
+      },
+      (err: unknown) => {
+        this.cache.delete(name);
+        throw err;
+      },
+    );
+    this.cache.set(name, { ...entry, pending });
+    return pending;
   }
 
   private async sample(node: Node): Promise<NodeUsageSample> {

@@ -160,32 +160,54 @@ describe('metrics API (kubectl top) from the agents’ usage samples', function 
     expect(schemas.some((n) => n.endsWith('.PodMetricsList'))).to.equal(true);
   });
 
-  it('leaves out a node whose agent cannot be reached or answers for another node', async () => {
-    // An agent that claims to be node-1 from node-2's endpoint, and a node whose port is closed.
-    const liar = http.createServer((_req, res) => {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ nodeName: 'node-1', timestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), windowSeconds: 1, node: { cpuNanoCores: 1, memoryBytes: 1 }, pods: [] }));
+  it('leaves out nodes whose agent is unreachable, silent or answers for another node; asks each agent once per window', async () => {
+    const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const sampleOf = (nodeName: string, windowSeconds: number) => ({ nodeName, timestamp: now(), windowSeconds, node: { cpuNanoCores: 5_000_000, memoryBytes: 1 << 20 }, pods: [] });
+    const listen = async (server: http.Server) => {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return (server.address() as AddressInfo).port;
+    };
+    // node-2's agent answers for node-1; node-3's port is closed; node-4's agent answers for itself
+    // with a 30 s window, counting the requests; node-5 is not Ready (its agent is never asked);
+    // node-6's agent accepts the connection and never answers.
+    const liar = http.createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(sampleOf('node-1', 1))));
+    let asked = 0;
+    const counting = http.createServer((_req, res) => {
+      asked++;
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(sampleOf('node-4', 30)));
     });
-    await new Promise<void>((resolve) => liar.listen(0, '127.0.0.1', resolve));
+    const held: http.ServerResponse[] = [];
+    const silent = http.createServer((_req, res) => void held.push(res));
     const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const closedPort = (closed.address() as AddressInfo).port;
+    const closedPort = await listen(closed);
     await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const ports = { 'node-2': await listen(liar), 'node-3': closedPort, 'node-4': await listen(counting), 'node-5': counting.address() as AddressInfo, 'node-6': await listen(silent) };
+    const fakes = Object.keys(ports);
     try {
-      for (const [name, port] of [['node-2', (liar.address() as AddressInfo).port], ['node-3', closedPort]] as const) {
-        await admin().create({ resource: 'nodes' }, {
-          apiVersion: 'v1',
-          kind: 'Node',
-          metadata: { name },
-          status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: port } } },
-        });
-        await admin().patch({ resource: 'nodes', name, subresource: 'status' }, {
-          status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: port } } },
-        });
+      for (const [name, p] of Object.entries(ports)) {
+        const port = typeof p === 'number' ? p : p.port;
+        const status = {
+          addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+          daemonEndpoints: { kubeletEndpoint: { Port: port } },
+          conditions: [{ type: 'Ready', status: name === 'node-5' ? 'False' : 'True', reason: 'Test' }],
+        };
+        await admin().create({ resource: 'nodes' }, { apiVersion: 'v1', kind: 'Node', metadata: { name }, status });
+        await admin().patch({ resource: 'nodes', name, subresource: 'status' }, { status });
       }
-      const list = await admin().list<{ items: NodeMetrics[] }>({ ...METRICS, resource: 'nodes' });
-      expect(list.items.map((m) => m.metadata.name)).to.deep.equal(['node-1']);
       const started = Date.now();
+      const list = await admin().list<{ items: NodeMetrics[] }>({ ...METRICS, resource: 'nodes' });
+      // The silent agent costs the request its 5 s timeout, no more.
+      expect(Date.now() - started).to.be.lessThan(9_000);
+      expect(list.items.map((m) => m.metadata.name).sort()).to.deep.equal(['node-1', 'node-4']);
+      const four = list.items.find((m) => m.metadata.name === 'node-4')!;
+      expect(four.usage).to.deep.equal({ cpu: '5000000n', memory: '1024Ki' });
+      expect(four.window).to.equal('30s');
+      expect(asked).to.equal(1);
+      // Within node-4's window its sample is not asked for again.
+      await admin().get({ ...METRICS, resource: 'nodes', name: 'node-4' });
+      expect(asked).to.equal(1);
+
+      const quick = Date.now();
       let missing: unknown;
       try {
         await admin().get({ ...METRICS, resource: 'nodes', name: 'node-3' });
@@ -193,10 +215,11 @@ describe('metrics API (kubectl top) from the agents’ usage samples', function 
         missing = err;
       }
       expect(missing).to.be.instanceOf(NotFoundError);
-      expect(Date.now() - started).to.be.lessThan(5_000);
+      expect(Date.now() - quick).to.be.lessThan(5_000);
     } finally {
-      await new Promise<void>((resolve) => liar.close(() => resolve()));
-      for (const name of ['node-2', 'node-3']) await admin().delete({ resource: 'nodes', name }).catch(() => undefined);
+      for (const res of held) res.destroy();
+      for (const server of [liar, counting, silent]) await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const name of fakes) await admin().delete({ resource: 'nodes', name }).catch((err: unknown) => console.log(`      cleanup: ${String(err)}`));
     }
   });
 
