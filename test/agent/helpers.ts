@@ -5,7 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Pod, PodInput } from '../../shared/api/core.js';
+import type { Node, Pod, PodInput } from '../../shared/api/core.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { waitFor } from '../clients/helpers.js';
@@ -53,6 +53,31 @@ export function startAgent(args: string[], env: NodeJS.ProcessEnv = {}): AgentPr
     stop: () => signal('SIGTERM'),
     kill: () => signal('SIGKILL'),
   };
+}
+
+/**
+ * The flags of a test's real agent for node-1 on this host: loopback, a 4-cpu 4Gi node, 1 s
+ * heartbeats, its files under `root`; `extra` adds or overrides (connection flags among them).
+ */
+export function nodeOneAgentArgs(root: string, extra: string[]): string[] {
+  return [
+    '--node-name=node-1',
+    '--node-ip=127.0.0.1',
+    '--address=127.0.0.1',
+    `--root-dir=${path.join(root, 'agent')}`,
+    '--cpu=4',
+    '--memory=4Gi',
+    '--heartbeat-interval=1s',
+    ...extra,
+  ];
+}
+
+/** Waits until `node`'s Ready condition is True, naming the agent's output if it never is. */
+export async function waitNodeReady(client: ApiClient, agent: AgentProcess, node = 'node-1'): Promise<void> {
+  await waitFor(async () => {
+    const n = await client.get<Node>({ resource: 'nodes', name: node });
+    return n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  }, `${node} Ready (agent output: ${agent.output()})`, 30_000, 100);
 }
 
 export function tempRoot(prefix: string): string {

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Node, PodInput } from '../../shared/api/core.js';
+import type { PodInput } from '../../shared/api/core.js';
 import type { NodeMetrics, PodMetrics } from '../../shared/api/metrics.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { Quantity } from '../../shared/quantity.js';
@@ -14,7 +14,7 @@ import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/
 import { findKubectl, run, writeKubeconfig } from '../clients/helpers.js';
 import { cellctl, isolatedEnv, tempDir } from '../cli/helpers.js';
 import { startTlsProxy, TEST_TLS_CERT } from '../clients/tls-proxy.js';
-import { containerStatus, createPod, pod, startAgent, tempRoot, waitFor, waitPod, type AgentProcess, tearDownAgentTest } from './helpers.js';
+import { containerStatus, createPod, pod, startAgent, tempRoot, waitFor, waitPod, type AgentProcess, tearDownAgentTest, nodeOneAgentArgs, waitNodeReady } from './helpers.js';
 
 const METRICS = { group: 'metrics.k8s.io', version: 'v1beta1' } as const;
 
@@ -47,21 +47,8 @@ describe('metrics API (kubectl top) from the agents’ usage samples', function 
     api = await startTestApiServer({ backend: 'etcd', auth: true });
     root = tempRoot('cell-agent-metrics-');
     const kubeconfig = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1 });
-    agent = startAgent([
-      `--kubeconfig=${kubeconfig}`,
-      '--node-name=node-1',
-      '--node-ip=127.0.0.1',
-      '--address=127.0.0.1',
-      `--root-dir=${path.join(root, 'agent')}`,
-      '--cpu=4',
-      '--memory=4Gi',
-      '--heartbeat-interval=1s',
-      '--stats-interval=1s',
-    ]);
-    await waitFor(async () => {
-      const n = await admin().get<Node>({ resource: 'nodes', name: 'node-1' });
-      return n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    }, `node-1 Ready (agent output: ${agent.output()})`, 30_000, 100);
+    agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${kubeconfig}`, '--stats-interval=1s']));
+    await waitNodeReady(admin(), agent);
   });
 
   after(async function () {

@@ -3,8 +3,7 @@
 // reports the ones that ended (or vanished) meanwhile, completes deletes that happened while it
 // was away, and never runs anything twice.
 import { expect } from 'chai';
-import path from 'node:path';
-import type { Node, Pod } from '../../shared/api/core.js';
+import type { Pod } from '../../shared/api/core.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import {
   containerStatus,
@@ -17,11 +16,12 @@ import {
   startAgent,
   tempRoot,
   terminated,
-  waitFor,
   waitGone,
   waitPod,
   type AgentProcess,
   tearDownAgentTest,
+  nodeOneAgentArgs,
+  waitNodeReady,
 } from './helpers.js';
 
 describe('cell-agent: restarts', function () {
@@ -30,25 +30,9 @@ describe('cell-agent: restarts', function () {
   let agent: AgentProcess;
   let root: string;
   const admin = () => api.client(TEST_TOKENS.admin);
-  const agentArgs = () => [
-    `--server=${api.url}`,
-    `--token=${TEST_TOKENS.node1}`,
-    '--node-name=node-1',
-    '--node-ip=127.0.0.1',
-    '--address=127.0.0.1',
-    `--root-dir=${path.join(root, 'agent')}`,
-    '--cpu=4',
-    '--memory=4Gi',
-    '--heartbeat-interval=1s',
-    '--crash-loop-backoff=400ms',
-    '--crash-loop-backoff-max=1600ms',
-  ];
-  const nodeReady = async () => {
-    await waitFor(async () => {
-      const n = await admin().get<Node>({ resource: 'nodes', name: 'node-1' });
-      return n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    }, `node-1 Ready (agent output: ${agent.output()})`, 30_000, 100);
-  };
+  const agentArgs = () =>
+    nodeOneAgentArgs(root, [`--server=${api.url}`, `--token=${TEST_TOKENS.node1}`, '--crash-loop-backoff=400ms', '--crash-loop-backoff-max=1600ms']);
+  const nodeReady = () => waitNodeReady(admin(), agent);
   /** The container shims of a pod (one per running container). */
   const shims = (p: Pod) => processesWith(p.metadata.uid ?? '-').filter((r) => r.args.includes('cell-container'));
 

@@ -26,6 +26,8 @@ import {
   waitPod,
   type AgentProcess,
   tearDownAgentTest,
+  nodeOneAgentArgs,
+  waitNodeReady,
 } from './helpers.js';
 
 describe('cell-agent: running pods', function () {
@@ -41,22 +43,8 @@ describe('cell-agent: running pods', function () {
     api = await startTestApiServer({ backend: 'etcd', auth: true });
     root = tempRoot('cell-agent-run-');
     const kubeconfig = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1 });
-    agent = startAgent([
-      `--kubeconfig=${kubeconfig}`,
-      '--node-name=node-1',
-      '--node-ip=127.0.0.1',
-      '--address=127.0.0.1',
-      `--root-dir=${path.join(root, 'agent')}`,
-      '--cpu=4',
-      '--memory=4Gi',
-      '--heartbeat-interval=1s',
-      '--labels=zone=a,tier=test',
-      '--taints=dedicated=test:PreferNoSchedule',
-    ]);
-    await waitFor(async () => {
-      const n = await admin().get<Node>({ resource: 'nodes', name: 'node-1' });
-      return n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    }, `node-1 Ready (agent output: ${agent.output()})`, 30_000, 100);
+    agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${kubeconfig}`, '--labels=zone=a,tier=test', '--taints=dedicated=test:PreferNoSchedule']));
+    await waitNodeReady(admin(), agent);
   });
 
   after(async function () {
