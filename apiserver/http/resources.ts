@@ -218,7 +218,14 @@ export class ResourceRouter {
       const exchange = exchangeOf(res);
       exchange.verb = path.name === undefined ? 'list' : 'get';
       exchange.resource = path.resource;
-      sendJson(res, 200, await group(req, user, path, query));
+      const body = await group(req, user, path, query);
+      const table = tableRequested(req.headers.accept, query.get('includeObject') ?? undefined);
+      if (table && isObjectOrList(body)) {
+        const list = body as { items?: KubeObject[] };
+        sendJson(res, 200, toTable(`${path.resource}.${path.group}`, list.items ?? [body as KubeObject], table, {}));
+      } else {
+        sendJson(res, 200, body);
+      }
       return;
     }
     const served = this.o.resolve(path.group, path.version, path.resource);

@@ -2,6 +2,7 @@
 // print useful columns. Columns follow kubectl's for each kind; wide-only columns have priority 1.
 import { age, humanDuration } from '../../shared/duration.js';
 import { labelSelectorFromSpec, type LabelSelectorSpec } from '../../shared/labels.js';
+import { Quantity } from '../../shared/quantity.js';
 import type { KubeObject } from '../registry/object.js';
 import { quotaColumnText } from '../quota/columns.js';
 import { QUEUE_COLUMNS } from '../queues/columns.js';
@@ -174,8 +175,42 @@ const workloadWide: Column[] = [
   col('Selector', (o) => selectorText(workload(o).spec?.selector), { priority: 1, description: 'The label selector of the pods' }),
 ];
 
+interface UsageView {
+  window?: string;
+  usage?: { cpu?: string; memory?: string };
+  containers?: { usage?: { cpu?: string; memory?: string } }[];
+}
+
+/** A metrics object's usage, a pod's containers summed, as its quantities spell it. */
+function usageCell(o: KubeObject, r: 'cpu' | 'memory'): string {
+  const v = o as UsageView;
+  if (v.usage) return v.usage[r] ?? '';
+  return sumQuantities((v.containers ?? []).map((c) => c.usage?.[r] ?? '0'), r);
+}
+
+/** Sums quantities for display: cores in millicores, bytes in Ki. */
+function sumQuantities(parts: string[], r: 'cpu' | 'memory'): string {
+  let milli = 0n;
+  for (const p of parts) milli += Quantity.parse(p).milliValue();
+  return r === 'cpu' ? `${milli}m` : `${milli / 1000n / 1024n}Ki`;
+}
+
+/** The metrics API's kinds, as metrics-server prints them (keyed resource.group: their names are the core kinds'). */
+const METRICS_COLUMNS: Record<string, Column[]> = Object.fromEntries(
+  ['nodes.metrics.k8s.io', 'pods.metrics.k8s.io'].map((key) => [
+    key,
+    [
+      nameCol,
+      col('CPU', (o) => usageCell(o, 'cpu'), { description: 'CPU in use over the window' }),
+      col('Memory', (o) => usageCell(o, 'memory'), { description: 'Memory resident at the end of the window' }),
+      col('Window', (o) => (o as UsageView).window ?? '', { description: 'The window the CPU use is averaged over' }),
+    ],
+  ]),
+);
+
 const COLUMNS: Record<string, Column[]> = {
   ...QUEUE_COLUMNS,
+  ...METRICS_COLUMNS,
   resourcequotas: [
     nameCol,
     ageCol,
@@ -268,6 +303,7 @@ const COLUMNS: Record<string, Column[]> = {
   ],
 };
 
+/** `resource` is the plural name, or `resource.group` where a name is served in more than one group. */
 export function columnsFor(resource: string): Column[] {
   return COLUMNS[resource] ?? [nameCol, ageCol];
 }

@@ -240,6 +240,10 @@ describe('metrics API (kubectl top) from the agents’ usage samples', function 
       expect(nodes.stdout).to.match(/^NAME\s+CPU\(cores\)\s+CPU%\s+MEMORY\(bytes\)\s+MEMORY%/);
       // node-1's row: its CPU in millicores, and a percentage of its 4 allocatable cores.
       expect(nodes.stdout).to.match(/\nnode-1\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%/);
+      // kubectl get asks for the Table form: the columns metrics-server prints.
+      const got = await run(kubectl!, ['--kubeconfig', kubeconfig, 'get', 'podmetrics', '-l', 'app=sleep']);
+      expect(got.code, got.stderr).to.equal(0);
+      expect(got.stdout).to.match(/^NAME\s+CPU\s+MEMORY\s+WINDOW\nsleeper\s+\d+m\s+\d+Ki\s+[\d.]+m?s\n$/);
       const pods = await run(kubectl!, ['--kubeconfig', kubeconfig, 'top', 'pods', '--containers', '-l', 'app=sleep']);
       expect(pods.code, pods.stderr).to.equal(0);
       expect(pods.stdout).to.match(/\nsleeper\s+main\s+\d+m\s+\d+Mi/);
