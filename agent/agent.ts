@@ -23,7 +23,7 @@ import { AgentMetrics } from './metrics.js';
 import { NodeStatusKeeper } from './node-status.js';
 import { PodStateStore, type PodRecord } from './pod-state.js';
 import { PodWorker, type LogLookup, type WorkerContext } from './pod-worker.js';
-import { registerWithRetry } from './registration.js';
+import { allocatableOf, registerWithRetry } from './registration.js';
 import { RESET_AFTER_MS } from './restart-policy.js';
 import { ContainerProcess } from './runtime.js';
 import { rejectedStatus, StatusWriter } from './status.js';
@@ -75,7 +75,8 @@ export class Agent {
     this.state = new PodStateStore(path.join(cfg.rootDir, 'pods'), log);
     this.status = new StatusWriter(client, (uid) => this.pods.get(uid), log);
     this.events = new EventRecorder(client, { component: 'cell-agent', host: cfg.nodeName }, log);
-    this.capacity = parseResourceList({ cpu: cfg.cpu, memory: cfg.memory, [PODS_RESOURCE]: String(cfg.pods) });
+    // Pods are admitted against allocatable, as the kubelet does: what is reserved stays free.
+    this.capacity = parseResourceList(allocatableOf(cfg));
   }
 
   get port(): number {
@@ -109,7 +110,7 @@ export class Agent {
 
     const node = await registerWithRetry(
       this.client,
-      { name: cfg.nodeName, ip: cfg.nodeIP, port: this.logServer.port, cpu: cfg.cpu, memory: cfg.memory, pods: cfg.pods, labels: cfg.labels, taints: cfg.taints },
+      { name: cfg.nodeName, ip: cfg.nodeIP, port: this.logServer.port, cpu: cfg.cpu, memory: cfg.memory, pods: cfg.pods, reserved: cfg.reserved, labels: cfg.labels, taints: cfg.taints },
       this.log,
       this.abort.signal,
     );

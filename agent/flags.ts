@@ -10,6 +10,7 @@ import { errorMessage } from '../shared/errors.js';
 import { isLogLevel, type LogLevel } from '../shared/logging.js';
 import { dns1123SubdomainErrors, labelValueErrors, qualifiedNameErrors } from '../shared/names.js';
 import { Quantity } from '../shared/quantity.js';
+import { add, parseResourceList, toResourceList } from '../shared/resources.js';
 
 export const USAGE = `Usage: cell-agent [flags]
 
@@ -25,6 +26,9 @@ The node:
   --cpu=QUANTITY                   cpu capacity (default: the host's CPUs)
   --memory=QUANTITY                memory capacity (default: the host's memory)
   --pods=110                       pod capacity
+  --kube-reserved=cpu=Q,memory=Q   held back from pods for the agent itself (allocatable = capacity
+                                   less --kube-reserved and --system-reserved; default none)
+  --system-reserved=cpu=Q,memory=Q held back from pods for the host's own daemons
   --labels=k=v,...                 extra node labels (kubernetes.io/hostname and kubernetes.io/os are always set)
   --taints=k=v:Effect,...          taints registered with the node (Effect: NoSchedule|PreferNoSchedule|NoExecute)
   --root-dir=DIR                   per-pod working directories, logs and state (default: $TMPDIR/cell-agent/<node>)
@@ -64,6 +68,8 @@ export interface AgentConfig {
   cpu: string;
   memory: string;
   pods: number;
+  /** --kube-reserved + --system-reserved: cpu and memory held back from pods. */
+  reserved: Record<string, string>;
   labels: Record<string, string>;
   taints: Taint[];
   rootDir: string;
@@ -127,6 +133,38 @@ export function hostIPv4(): string {
   return '127.0.0.1';
 }
 
+/** `cpu=500m,memory=1Gi`: what a --*-reserved flag holds back, cpu and memory only. */
+export function parseReserved(flag: string, text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const term of text.split(',').map((t) => t.trim()).filter(Boolean)) {
+    const eq = term.indexOf('=');
+    const name = eq > 0 ? term.slice(0, eq) : '';
+    if (name !== 'cpu' && name !== 'memory') throw new UsageError(`--${flag}: "${term}" is not cpu=QUANTITY or memory=QUANTITY`);
+    if (name in out) throw new UsageError(`--${flag}: ${name} is given twice`);
+    let q: Quantity;
+    try {
+      q = Quantity.parse(term.slice(eq + 1));
+    } catch (err) {
+      throw new UsageError(`--${flag}: ${name}: ${errorMessage(err)}`);
+    }
+    if (q.isNegative()) throw new UsageError(`--${flag}: ${name} must not be negative`);
+    out[name] = q.toString();
+  }
+  return out;
+}
+
+/** Both flags' reservations summed; leaving pods nothing of a resource is a usage error. */
+function reservedFlags(kube: Record<string, string>, system: Record<string, string>, capacity: { cpu: string; memory: string }): Record<string, string> {
+  const total = add(parseResourceList(kube), parseResourceList(system));
+  for (const name of total.names()) {
+    const of = Quantity.parse(capacity[name as 'cpu' | 'memory']);
+    if (total.get(name) >= of.milliValue()) {
+      throw new UsageError(`--kube-reserved and --system-reserved hold back ${total.quantity(name).toString()} of ${name}, leaving pods nothing of the node's ${of.toString()}`);
+    }
+  }
+  return toResourceList(total);
+}
+
 function quantityFlag(name: string, value: string): string {
   try {
     const q = Quantity.parse(value);
@@ -152,6 +190,8 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
         cpu: { type: 'string' },
         memory: { type: 'string' },
         pods: { type: 'string', default: '110' },
+        'kube-reserved': { type: 'string', default: '' },
+        'system-reserved': { type: 'string', default: '' },
         labels: { type: 'string', default: '' },
         taints: { type: 'string', default: '' },
         'root-dir': { type: 'string' },
@@ -221,13 +261,18 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
   const logMaxBytes = Number(Quantity.parse(logMax).value());
   if (logMaxBytes < 4096) throw new UsageError('--container-log-max-size must be at least 4Ki');
 
+  const cpu = str('cpu') !== undefined ? quantityFlag('cpu', str('cpu')!) : String(os.availableParallelism());
+  // Kubernetes reports memory capacity in Ki.
+  const memory = str('memory') !== undefined ? quantityFlag('memory', str('memory')!) : `${Math.floor(os.totalmem() / 1024)}Ki`;
+  const reserved = reservedFlags(parseReserved('kube-reserved', str('kube-reserved') ?? ''), parseReserved('system-reserved', str('system-reserved') ?? ''), { cpu, memory });
+
   const cfg: AgentConfig = {
     servers,
     nodeName,
     nodeIP: str('node-ip') ?? hostIPv4(),
-    cpu: str('cpu') !== undefined ? quantityFlag('cpu', str('cpu')!) : String(os.availableParallelism()),
-    // Kubernetes reports memory capacity in Ki.
-    memory: str('memory') !== undefined ? quantityFlag('memory', str('memory')!) : `${Math.floor(os.totalmem() / 1024)}Ki`,
+    cpu,
+    memory,
+    reserved,
     pods: int('pods', 1),
     labels: parseLabels(str('labels') ?? ''),
     taints: parseTaints(str('taints') ?? ''),

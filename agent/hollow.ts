@@ -110,6 +110,7 @@ export class HollowAgent {
       cpu: this.cfg.cpu,
       memory: this.cfg.memory,
       pods: this.cfg.pods,
+      reserved: this.cfg.reserved,
       labels: { ...this.cfg.labels, [HOLLOW_LABEL]: prefixLabelValue(this.cfg.nodePrefix) },
       taints: this.cfg.taints,
       hollow: true,

@@ -1,4 +1,5 @@
-// Registering the Node: capacity and allocatable, labels, taints, addresses, the log server's port
+// Registering the Node: capacity and allocatable (capacity less what is reserved for the agent and
+// the system, as the kubelet's --kube-reserved and --system-reserved), labels, taints, addresses, the log server's port
 // and system info. As the kubelet does, an agent that finds its Node already there (a restart)
 // updates the status and its own labels but leaves taints and other labels to whoever set them.
 import { readFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import type { ApiClient } from '../shared/client/http-client.js';
 import { backoffMs } from '../shared/backoff.js';
 import { AlreadyExistsError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
+import { parseResourceList, ResourceAmounts, subtract, toResourceList } from '../shared/resources.js';
 import { healthyConditions } from './node-status.js';
 
 export const AGENT_VERSION = 'v1.30.0-cell.0.1.0';
@@ -20,9 +22,24 @@ export interface NodeDescription {
   cpu: string;
   memory: string;
   pods: number;
+  /** Held back from pods for the agent and the system (--kube-reserved + --system-reserved). */
+  reserved: Record<string, string>;
   labels: Record<string, string>;
   taints: Taint[];
   hollow?: boolean;
+}
+
+/** The node's capacity as Kubernetes lists it. */
+export function capacityOf(d: Pick<NodeDescription, 'cpu' | 'memory' | 'pods'>): Record<string, string> {
+  return { cpu: d.cpu, memory: d.memory, pods: String(d.pods) };
+}
+
+/** What pods may have: the capacity less what is reserved, as the kubelet computes allocatable. */
+export function allocatableOf(d: Pick<NodeDescription, 'cpu' | 'memory' | 'pods' | 'reserved'>): Record<string, string> {
+  const capacity = capacityOf(d);
+  if (Object.keys(d.reserved).length === 0) return capacity;
+  const left = subtract(parseResourceList(capacity), parseResourceList(d.reserved));
+  return { ...capacity, ...toResourceList(new ResourceAmounts(Object.keys(d.reserved).map((r) => [r, left.quantity(r)] as const))) };
 }
 
 function readTrimmed(file: string): string | undefined {
@@ -79,10 +96,9 @@ export function nodeLabels(d: NodeDescription): Record<string, string> {
 }
 
 export function nodeStatus(d: NodeDescription, existing?: Node): Node['status'] {
-  const capacity = { cpu: d.cpu, memory: d.memory, pods: String(d.pods) };
   return {
-    capacity,
-    allocatable: { ...capacity },
+    capacity: capacityOf(d),
+    allocatable: allocatableOf(d),
     conditions: healthyConditions(existing?.status.conditions),
     addresses: [
       { type: 'InternalIP', address: d.ip },

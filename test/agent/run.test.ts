@@ -43,7 +43,7 @@ describe('cell-agent: running pods', function () {
     api = await startTestApiServer({ backend: 'etcd', auth: true });
     root = tempRoot('cell-agent-run-');
     const kubeconfig = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1 });
-    agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${kubeconfig}`, '--labels=zone=a,tier=test', '--taints=dedicated=test:PreferNoSchedule']));
+    agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${kubeconfig}`, '--labels=zone=a,tier=test', '--taints=dedicated=test:PreferNoSchedule', '--kube-reserved=cpu=500m,memory=256Mi', '--system-reserved=memory=256Mi']));
     await waitNodeReady(admin(), agent);
   });
 
@@ -52,10 +52,13 @@ describe('cell-agent: running pods', function () {
     await tearDownAgentTest({ admin: admin(), agent, root, close: async () => api?.close() });
   });
 
-  it('registers the node with capacity, labels, taints, addresses and the log port', async () => {
+  it('registers the node with capacity, allocatable (less what is reserved), labels, taints, addresses and the log port', async () => {
     const n = await admin().get<Node>({ resource: 'nodes', name: 'node-1' });
     expect(n.status.capacity).to.include({ cpu: '4', memory: '4Gi', pods: '110' });
-    expect(n.status.allocatable).to.include({ cpu: '4', memory: '4Gi' });
+    expect(n.status.allocatable).to.deep.equal({ cpu: '3500m', memory: '3584Mi', pods: '110' });
+    // The ledger the schedulers place against has the same allocatable.
+    const ledger = await admin().get<NodeAllocation>({ group: 'scheduling.cell.dev', version: 'v1alpha1', resource: 'nodeallocations', name: 'node-1' });
+    expect(ledger.spec.allocatable).to.include({ cpu: '3500m', memory: '3584Mi' });
     expect(n.metadata.labels).to.include({ zone: 'a', tier: 'test', 'kubernetes.io/hostname': 'node-1', 'kubernetes.io/os': process.platform });
     expect(n.spec.taints).to.deep.equal([{ key: 'dedicated', value: 'test', effect: 'PreferNoSchedule' }]);
     expect(n.status.addresses).to.deep.include({ type: 'InternalIP', address: '127.0.0.1' });

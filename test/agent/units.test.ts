@@ -8,6 +8,7 @@ import path from 'node:path';
 import { admissionFailure } from '../../agent/agent.js';
 import { containerArgv, containerEnv, expandVars } from '../../agent/container-env.js';
 import { parseAgentFlags, parseLabels, parseTaints, UsageError } from '../../agent/flags.js';
+import { allocatableOf } from '../../agent/registration.js';
 import { prefixLabelValue } from '../../agent/hollow.js';
 import { LogFiles, tailStart } from '../../agent/logs.js';
 import type { ContainerRecord, PodRecord } from '../../agent/pod-state.js';
@@ -173,6 +174,16 @@ describe('agent rules', () => {
     expect(() => parseAgentFlags(['--node-name=n1'])).to.throw(UsageError, /--server or --kubeconfig/);
     expect(() => parseAgentFlags(['--server=http://x', '--heartbeat-interval=1m', '--lease-duration=40s'])).to.throw(UsageError);
     expect(() => parseAgentFlags(['--server=http://x', '--cpu=lots'])).to.throw(UsageError);
+    // Reservations: both flags summed; allocatable is what is left, in the capacity's units.
+    const reserving = parseAgentFlags(['--server=http://x', '--node-name=n1', '--cpu=2', '--memory=4Gi', '--kube-reserved=cpu=100m,memory=256Mi', '--system-reserved=cpu=400m']);
+    if (reserving === 'help') throw new Error('unexpected help');
+    expect(reserving.reserved).to.deep.equal({ cpu: '500m', memory: '256Mi' });
+    expect(allocatableOf(reserving)).to.deep.equal({ cpu: '1500m', memory: '3840Mi', pods: '110' });
+    expect(allocatableOf({ ...reserving, reserved: {} })).to.deep.equal({ cpu: '2', memory: '4Gi', pods: '110' });
+    expect(() => parseAgentFlags(['--server=http://x', '--cpu=2', '--kube-reserved=cpu=1', '--system-reserved=cpu=1'])).to.throw(UsageError, /leaving pods nothing/);
+    expect(() => parseAgentFlags(['--server=http://x', '--kube-reserved=pods=3'])).to.throw(UsageError, /cpu=QUANTITY or memory=QUANTITY/);
+    expect(() => parseAgentFlags(['--server=http://x', '--system-reserved=memory=-1Gi'])).to.throw(UsageError, /negative/);
+    expect(() => parseAgentFlags(['--server=http://x', '--system-reserved=cpu=1,cpu=2'])).to.throw(UsageError, /twice/);
     expect(prefixLabelValue('hollow-node-')).to.equal('hollow-node');
   });
 
