@@ -28,6 +28,7 @@ import type { Authorizer } from '../auth/authorizer.js';
 import type { UserInfo } from '../auth/tokens.js';
 import type { HandledGroup } from '../http/discovery.js';
 import type { ResourcePath } from '../http/paths.js';
+import { boolParam } from '../http/query.js';
 import type { ServedResource } from '../http/resources.js';
 import type { KubeObject } from '../registry/object.js';
 import { agentTarget, codeOf, hasAgentEndpoint, type AgentAddressAllowList } from './agent-endpoint.js';
@@ -110,8 +111,7 @@ export class ResourceMetricsApi {
     }
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') throw new MethodNotAllowedError('the server does not allow this method on the requested resource');
-    const watch = query.get('watch');
-    if (watch === 'true' || watch === '1') throw new MethodNotAllowedError('the metrics API cannot be watched: list it again');
+    if (boolParam(query, 'watch') === true) throw new MethodNotAllowedError('the metrics API cannot be watched: list it again');
     const verb = path.name === undefined ? 'list' : 'get';
     this.d.authorizer.authorize(user, {
       verb,
