@@ -218,14 +218,8 @@ export class ResourceRouter {
       const exchange = exchangeOf(res);
       exchange.verb = path.name === undefined ? 'list' : 'get';
       exchange.resource = path.resource;
-      const body = await group(req, user, path, query);
-      const table = tableRequested(req.headers.accept, query.get('includeObject') ?? undefined);
-      if (table && isObjectOrList(body)) {
-        const list = body as { items?: KubeObject[] };
-        sendJson(res, 200, toTable(`${path.resource}.${path.group}`, list.items ?? [body as KubeObject], table, {}));
-      } else {
-        sendJson(res, 200, body);
-      }
+      // Its columns are keyed resource.group: the metrics API's names are the core kinds'.
+      sendAsAsked(req, res, `${path.resource}.${path.group}`, 200, await group(req, user, path, query), query);
       return;
     }
     const served = this.o.resolve(path.group, path.version, path.resource);
@@ -350,16 +344,7 @@ export class ResourceRouter {
   }
 
   private respond(req: IncomingMessage, res: ServerResponse, served: ServedResource, status: number, body: unknown, query: URLSearchParams): void {
-    const table = tableRequested(req.headers.accept, query.get('includeObject') ?? undefined);
-    if (table && isObjectOrList(body) && body.kind !== 'Status') {
-      const def = served.rest.def;
-      const isList = Array.isArray((body as { items?: unknown }).items);
-      const items = isList ? (body as { items: KubeObject[] }).items : [body as KubeObject];
-      const meta = isList ? ((body as { metadata?: Record<string, unknown> }).metadata ?? {}) : {};
-      sendJson(res, status, toTable(def.resource, items, table, meta));
-      return;
-    }
-    sendJson(res, status, body);
+    sendAsAsked(req, res, served.rest.def.resource, status, body, query);
   }
 
   private async list(req: IncomingMessage, res: ServerResponse, served: ServedResource, ns: string | undefined, sel: Selection, query: URLSearchParams): Promise<void> {
@@ -429,6 +414,19 @@ function nameIn(body: unknown): string | undefined {
 }
 
 /** A JSON response straight to Node's response: express's send() costs more than the write. */
+/** An object or list as JSON, or as the Table the client asked for (`columns`: table.ts's key for its kind). */
+function sendAsAsked(req: IncomingMessage, res: ServerResponse, columns: string, status: number, body: unknown, query: URLSearchParams): void {
+  const table = tableRequested(req.headers.accept, query.get('includeObject') ?? undefined);
+  if (table && isObjectOrList(body) && body.kind !== 'Status') {
+    const isList = Array.isArray((body as { items?: unknown }).items);
+    const items = isList ? (body as { items: KubeObject[] }).items : [body as KubeObject];
+    const meta = isList ? ((body as { metadata?: Record<string, unknown> }).metadata ?? {}) : {};
+    sendJson(res, status, toTable(columns, items, table, meta));
+    return;
+  }
+  sendJson(res, status, body);
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   // Answered already: the request's deadline passed (deadline.ts) while it was being served.
   if (res.headersSent) return;
