@@ -11,9 +11,11 @@ import { Informer, objectKey } from '../shared/client/informer.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 import { firstShortfall } from '../shared/node-fit.js';
-import { podRequests, PODS_RESOURCE } from '../shared/pod-resources.js';
+import { podRequests } from '../shared/pod-resources.js';
 import { add, parseResourceList, ResourceAmounts } from '../shared/resources.js';
 import type { AgentConfig } from './flags.js';
+import { ApiServerSignatures } from './api-server-auth.js';
+import { ExecEndpoint } from './exec.js';
 import { Heartbeat, NodeLease } from './heartbeat.js';
 import { startLogServer, type LogServer } from './log-server.js';
 import { ResourceUsageSampler } from './resource-usage.js';
@@ -22,7 +24,7 @@ import { serveMetrics } from '../shared/metrics-server.js';
 import { AgentMetrics } from './metrics.js';
 import { NodeStatusKeeper } from './node-status.js';
 import { PodStateStore, type PodRecord } from './pod-state.js';
-import { PodWorker, type LogLookup, type WorkerContext } from './pod-worker.js';
+import { PodWorker, type ExecLookup, type LogLookup, type WorkerContext } from './pod-worker.js';
 import { allocatableOf, registerWithRetry } from './registration.js';
 import { RESET_AFTER_MS } from './restart-policy.js';
 import { ContainerProcess } from './runtime.js';
@@ -100,7 +102,8 @@ export class Agent {
     this.usage = new ResourceUsageSampler(cfg.nodeName, () => [...this.workers.values()].flatMap((w) => w.runningContainers()), cfg.statsIntervalMs, this.log);
     this.usage.start();
     const usage = this.usage;
-    this.logServer = await startLogServer({ address: cfg.address, port: cfg.port, source: this, logs: this.logs, metrics: this.metrics, usage: () => usage.latest, log: this.log });
+    const exec = new ExecEndpoint({ targets: this, signatures: new ApiServerSignatures(this.client, cfg.nodeName, this.log), log: this.log });
+    this.logServer = await startLogServer({ address: cfg.address, port: cfg.port, source: this, logs: this.logs, metrics: this.metrics, usage: () => usage.latest, exec, log: this.log });
     if (cfg.metricsPort !== undefined) this.metricsServer = await serveMetrics({ registry: this.metrics.registry, address: cfg.address, port: cfg.metricsPort });
     this.log.info('log server listening', { address: cfg.address, port: this.logServer.port });
 
@@ -239,12 +242,24 @@ export class Agent {
     });
   }
 
-  /** LogSource for the log server. */
-  lookup(namespace: string, pod: string, container: string, previous: boolean, podUID: string | undefined): LogLookup {
+  private workerFor(namespace: string, pod: string, podUID: string | undefined): PodWorker | undefined {
     const uid = this.byKey.get(`${namespace}/${pod}`);
     const w = uid !== undefined ? this.workers.get(uid) : undefined;
-    if (!w || (podUID !== undefined && podUID !== w.uid)) return { ok: false, notFound: true, message: `pod ${namespace}/${pod} is not running on node ${this.cfg.nodeName}` };
-    return w.logFor(container, previous);
+    return w && (podUID === undefined || podUID === w.uid) ? w : undefined;
+  }
+
+  private notHere(namespace: string, pod: string): { ok: false; notFound: true; message: string } {
+    return { ok: false, notFound: true, message: `pod ${namespace}/${pod} is not running on node ${this.cfg.nodeName}` };
+  }
+
+  /** LogSource for the log server. */
+  lookup(namespace: string, pod: string, container: string, previous: boolean, podUID: string | undefined): LogLookup {
+    return this.workerFor(namespace, pod, podUID)?.logFor(container, previous) ?? this.notHere(namespace, pod);
+  }
+
+  /** ExecTargets for the exec endpoint. */
+  execContext(namespace: string, pod: string, container: string, podUID: string | undefined): ExecLookup {
+    return this.workerFor(namespace, pod, podUID)?.execContext(container) ?? this.notHere(namespace, pod);
   }
 
   /** Stop the agent (the pods keep running; a restarted agent re-adopts them). */

@@ -1,16 +1,20 @@
 // The agent's HTTP endpoint, which the API server proxies `pods/{name}/log` to (as kube-apiserver
 // proxies to the kubelet): GET /containerLogs/{namespace}/{pod}/{container} with follow,
 // tailLines, limitBytes and previous; GET /stats/resource, the node's latest resource usage sample
-// (the metrics API's source); /healthz and /metrics. Errors are Kubernetes `Status` objects so the
-// API server can pass them through unchanged.
+// (the metrics API's source); /healthz and /metrics; and the WebSocket upgrade of
+// `pods/{name}/exec` (exec.ts). Errors are Kubernetes `Status` objects so the API server can pass
+// them through unchanged.
 //
-// Like a kubelet with anonymous auth, it does not authenticate callers: bind it (--address) to an
-// interface only the API servers can reach.
+// Exec runs only what an API server signed (api-server-auth.ts). The rest, like a kubelet with
+// anonymous auth, is served to any caller: bind it (--address) to an interface only the API
+// servers can reach.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { errorMessage } from '../shared/errors.js';
 import type { NodeUsageSample } from '../shared/api/metrics.js';
 import type { Logger } from '../shared/logging.js';
+import { refuseUpgrade, type ExecEndpoint } from './exec.js';
 import type { LogFiles, ReadOptions } from './logs.js';
 import type { AgentMetrics } from './metrics.js';
 import type { LogLookup } from './pod-worker.js';
@@ -62,6 +66,8 @@ export async function startLogServer(opts: {
   metrics: AgentMetrics;
   /** The latest resource usage sample (resource-usage.ts); undefined until one window is complete. */
   usage: () => NodeUsageSample | undefined;
+  /** Serves `/exec/…` upgrades. */
+  exec: ExecEndpoint;
   log: Logger;
 }): Promise<LogServer> {
   const { source, logs, log } = opts;
@@ -132,6 +138,15 @@ export async function startLogServer(opts: {
       }
     });
   });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A peer resetting the connection must not take the agent down.
+    socket.on('error', (err) => log.debug('upgrade connection failed', { url: req.url, error: err.message }));
+    if (!(req.url ?? '').startsWith('/exec/')) {
+      refuseUpgrade(socket, 404, `no upgrade is served at ${(req.url ?? '').split('?')[0]!.slice(0, 200)}`);
+      return;
+    }
+    void opts.exec.handleUpgrade(req, socket, head);
+  });
   // Follow streams are long-lived.
   server.requestTimeout = 0;
   await new Promise<void>((resolve, reject) => {
@@ -142,6 +157,7 @@ export async function startLogServer(opts: {
     port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((resolve) => {
+        opts.exec.stop();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

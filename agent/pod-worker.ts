@@ -37,6 +37,11 @@ export type LogLookup =
   | { ok: true; path: string; isRunning: () => boolean }
   | { ok: false; notFound: boolean; message: string };
 
+/** Where a command exec'd in a container runs, for the exec endpoint. */
+export type ExecLookup =
+  | { ok: true; env: Record<string, string>; cwd: string }
+  | { ok: false; notFound: boolean; message: string };
+
 const SYNC_RETRY_MS = 1000;
 
 function recordKey(init: boolean, name: string): string {
@@ -194,6 +199,12 @@ export class PodWorker {
     return list.find((c) => c.name === rec.name);
   }
 
+  /** The environment and working directory of the container's processes (its own, and exec'd ones). */
+  private processContext(spec: Container): { env: Record<string, string>; cwd: string } {
+    const workDir = this.ctx.logs.workDir(this.uid);
+    return { env: containerEnv(this.pod, spec, workDir), cwd: spec.workingDir ? path.resolve(workDir, spec.workingDir) : workDir };
+  }
+
   private get involved() {
     return { kind: 'Pod', apiVersion: 'v1', name: this.name, namespace: this.namespace, uid: this.uid };
   }
@@ -289,9 +300,7 @@ export class PodWorker {
     const now = Date.now();
     try {
       this.ctx.logs.prepareInstance(this.uid, rec.name, instance);
-      const workDir = this.ctx.logs.workDir(this.uid);
-      const env = containerEnv(this.pod, spec, workDir);
-      const cwd = spec.workingDir ? path.resolve(workDir, spec.workingDir) : workDir;
+      const { env, cwd } = this.processContext(spec);
       mkdirSync(cwd, { recursive: true });
       const proc = ContainerProcess.start(
         {
@@ -463,6 +472,15 @@ export class PodWorker {
     this.ctx.logs.forgetRotations(this.ctx.logs.podDir(this.uid));
     this.ctx.logs.removePod(this.uid);
     this.finishedResolve();
+  }
+
+  /** Where a command exec'd in the container runs: only a running container has one. */
+  execContext(container: string): ExecLookup {
+    const rec = this.record.containers.find((c) => c.name === container);
+    const spec = rec ? this.specOf(rec) : undefined;
+    if (!rec || !spec) return { ok: false, notFound: true, message: `container ${container} is not valid for pod ${this.name}` };
+    if (!rec.running) return { ok: false, notFound: true, message: `container not found ("${container}")` };
+    return { ok: true, ...this.processContext(spec) };
   }
 
   /** The log file of a container's latest instance (or the one before, for `previous`). */

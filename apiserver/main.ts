@@ -42,9 +42,9 @@ const USAGE = `Usage: cell-apiserver [flags]
   --watch-queue-bytes=8388608   bytes a watch may have queued before its client counts as too
                                 slow and is cut off (it re-watches from its last resourceVersion)
   --agent-address-allow=CIDR[,CIDR...]
-                                addresses the pods/log proxy and the metrics API may connect to: a
-                                Node reports its agent's address itself, and a node's token could
-                                point it anywhere.
+                                addresses the pods/log and pods/exec proxies and the metrics API
+                                may connect to: a Node reports its agent's address itself, and a
+                                node's token could point it anywhere.
                                 Default: loopback (127.0.0.0/8, ::1), private networks (10.0.0.0/8,
                                 172.16.0.0/12, 192.168.0.0/16, fc00::/7) and this host's own
                                 addresses, which covers npm start and agents on the same host or

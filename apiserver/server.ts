@@ -5,6 +5,7 @@
 // `startApiServer` is what main.ts and the tests call; it returns once the server listens.
 import { BOOKMARK_INTERVAL_MS } from '../shared/api/meta.js';
 import { createLogger, type Logger } from '../shared/logging.js';
+import { AgentProxyKey } from './auth/agent-proxy-key.js';
 import { AgentAddressAllowList } from './controllers/agent-endpoint.js';
 import { METRICS_DISCOVERY, ResourceMetricsApi } from './controllers/resource-metrics.js';
 import { METRICS_GROUP } from '../shared/api/metrics.js';
@@ -133,6 +134,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     authorize: (user, a) => access.authorizer.authorize(user, a),
     access,
     agentAddressAllow,
+    agentProxyKey: await AgentProxyKey.load(store, log),
   });
   endpoints.finish();
 
@@ -147,7 +149,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     nonResource: endpoints.app,
     dashboard: createDashboardHandler(defaultDashboardDir(), log),
   });
-  const listener = await listen({ bindAddress, port: opts.port ?? 0, tls: opts.tls }, pipeline.handle);
+  const listener = await listen({ bindAddress, port: opts.port ?? 0, tls: opts.tls }, pipeline.handle, log);
   log.info('API server listening', { url: listener.url, auth: authn.kinds.length > 0 ? authn.kinds.join(',') : 'none' });
 
   const loops = startBackgroundLoops({

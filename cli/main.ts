@@ -18,6 +18,7 @@ import { runDrain } from './commands/drain.js';
 import { runEvents } from './commands/events.js';
 import { runGet } from './commands/get.js';
 import { runLabel } from './commands/label.js';
+import { runExec } from './commands/exec.js';
 import { runLogs } from './commands/logs.js';
 import { runTopNodes, runTopPods } from './commands/top.js';
 import { runVersion } from './commands/version.js';
@@ -213,6 +214,17 @@ function build(): Command {
         runLogs(cli, container === undefined ? [pod] : [pod, container], opts),
       ),
     );
+
+  program
+    .command('exec')
+    .description('Run a command in a container of a running pod')
+    .argument('<pod>', 'POD or pod/POD')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .option('-c, --container <name>', 'container (default: the only one, else the default or first)')
+    .option('-i, --stdin', 'pass stdin to the command')
+    .option('-t, --tty', 'run the command on a terminal (with -i, from a terminal)')
+    .addHelpText('after', '\nExamples:\n  cellctl exec web -- ls -la\n  cellctl exec -it web -- sh\n  tar cf - dir | cellctl exec -i web -- tar xf -')
+    .action(run((cli, pod: string, command: string[], opts: Parameters<typeof runExec>[2]) => runExec(cli, [pod, ...command], opts)));
 
   for (const [verb, unschedulable] of [['cordon', true], ['uncordon', false]] as const) {
     program

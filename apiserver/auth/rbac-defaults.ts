@@ -11,6 +11,7 @@ import { METRICS_GROUP } from '../../shared/api/metrics.js';
 import { RESOURCES } from '../../shared/api/registry.js';
 import { RBAC_API_VERSION, RBAC_GROUP, type ClusterRole, type ClusterRoleBinding, type PolicyRule } from '../../shared/api/rbac.js';
 import { AlreadyExistsError, ConflictError, errorMessage } from '../../shared/errors.js';
+import { PROXY_KEYS_PATH } from '../../shared/proxy-signature.js';
 import type { Logger } from '../../shared/logging.js';
 import type { KubeObject } from '../registry/object.js';
 import type { RestResource } from '../registry/rest.js';
@@ -178,6 +179,8 @@ export function defaultClusterRoles(): ClusterRole[] {
       rule([''], ['events'], ['create', 'update', 'patch']),
       rule([''], ['namespaces'], READ),
       rule(['scheduling.cell.dev'], ['nodeallocations'], READ),
+      // The public keys that API servers' requests to agents are signed with (shared/proxy-signature.ts).
+      { nonResourceURLs: [PROXY_KEYS_PATH], verbs: ['get'] },
     ]),
     clusterRole(CONTROLLER_MANAGER_USER, controllerManagerRules()),
   ];

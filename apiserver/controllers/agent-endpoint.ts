@@ -3,11 +3,13 @@
 // server connects only to addresses inside --agent-address-allow, since a node's token can write
 // anything there. Used by the pods/log proxy and the metrics API.
 import dns from 'node:dns';
-import type http from 'node:http';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
+import type { Duplex } from 'node:stream';
 import type { Node } from '../../shared/api/core.js';
 import { InternalError, ParseError, UnavailableError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logging.js';
 
 /**
  * Networks an agent may be in unless --agent-address-allow says otherwise: loopback and the
@@ -129,6 +131,78 @@ async function agentAddress(nodeName: string, host: string, allow: AgentAddressA
 export function codeOf(err: unknown): string {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? ` (${code})` : '';
+}
+
+/** How long reaching an agent may take (what it then streams may go on indefinitely). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** An agent's answer: a response, or for a request that asked to upgrade, the switched connection. */
+export type AgentAnswer =
+  | { upgraded: false; response: http.IncomingMessage }
+  | { upgraded: true; response: http.IncomingMessage; socket: Duplex; head: Buffer };
+
+/**
+ * One GET to a node's agent. UnavailableError when it cannot be reached or does not answer within
+ * CONNECT_TIMEOUT_MS. The request is dropped when `client` (the response to the API client) closes,
+ * before or during the stream.
+ */
+export function requestAgent(o: {
+  nodeName: string;
+  target: { host: string; port: number };
+  path: string;
+  headers: http.OutgoingHttpHeaders;
+  client: http.ServerResponse;
+  log: Logger;
+}): Promise<AgentAnswer> {
+  const { host, port } = o.target;
+  return new Promise<AgentAnswer>((resolve, reject) => {
+    const r = http.request({ host, port, path: o.path, method: 'GET', headers: o.headers });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      r.destroy();
+    }, CONNECT_TIMEOUT_MS);
+    r.once('response', (response) => {
+      clearTimeout(timer);
+      resolve({ upgraded: false, response });
+    });
+    r.once('upgrade', (response, socket, head) => {
+      clearTimeout(timer);
+      resolve({ upgraded: true, response, socket, head });
+    });
+    r.once('error', (err) => {
+      clearTimeout(timer);
+      // The error's text may quote what the peer sent (a parse error): only its code is passed on.
+      o.log.debug('cannot reach a node agent', { node: o.nodeName, host, port, error: err.message, code: (err as NodeJS.ErrnoException).code });
+      const why = timedOut ? ` (no answer within ${CONNECT_TIMEOUT_MS} ms)` : codeOf(err);
+      reject(new UnavailableError(`cannot reach the agent of node ${o.nodeName} at ${host}:${port}${why}`));
+    });
+    o.client.once('close', () => r.destroy());
+    r.end();
+  });
+}
+
+/** Largest error body read from an agent. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * What to answer for an agent's reply that is not the success asked for: the agent's own Status
+ * (agentStatus), or else an InternalError naming only its status code — whatever answered, its
+ * reply is not echoed to the client.
+ */
+export async function agentErrorReply(upstream: http.IncomingMessage, nodeName: string): Promise<{ status: number; body: unknown }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of upstream) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > MAX_ERROR_BODY) break;
+    chunks.push(b);
+  }
+  upstream.destroy();
+  const status = agentStatus(upstream, Buffer.concat(chunks).toString('utf8'));
+  if (status) return status;
+  throw new InternalError(`the agent of node ${nodeName} answered ${upstream.statusCode ?? 0}`);
 }
 
 /**

@@ -5,35 +5,15 @@
 // be inside the allow-list (--agent-address-allow), and only what an agent would answer is passed
 // on: the log text (text/plain, streamed for `follow`) or a Status error; any other reply is
 // reported by its status code alone, never echoed.
-import http from 'node:http';
 import type { Node, Pod } from '../../shared/api/core.js';
-import { BadRequestError, InternalError, UnavailableError } from '../../shared/errors.js';
+import { InternalError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
 import { exchangeOf } from '../http/exchange.js';
 import { releaseInflight } from '../http/inflight.js';
 import type { CustomHandler, ServedResource } from '../http/resources.js';
 import { boolParam, intParam } from '../http/query.js';
-import { AgentAddressAllowList, agentStatus, agentTarget, codeOf } from './agent-endpoint.js';
-
-/** How long reaching the agent may take (a follow stream may then stay open indefinitely). */
-const CONNECT_TIMEOUT_MS = 10_000;
-/** Largest error body read from the agent. */
-const MAX_ERROR_BODY = 64 * 1024;
-
-/** The container a log request means: the named one, or the pod's only container. */
-function chooseContainer(pod: Pod, requested: string | null): string {
-  const name = pod.metadata.name ?? '';
-  const app = pod.spec.containers.map((c) => c.name);
-  const init = (pod.spec.initContainers ?? []).map((c) => c.name);
-  if (requested !== null && requested !== '') {
-    if (!app.includes(requested) && !init.includes(requested)) throw new BadRequestError(`container ${requested} is not valid for pod ${name}`);
-    return requested;
-  }
-  if (app.length === 1) return app[0]!;
-  throw new BadRequestError(
-    `a container name must be specified for pod ${name}, choose one of: [${app.join(' ')}]${init.length > 0 ? ` or one of the init containers: [${init.join(' ')}]` : ''}`,
-  );
-}
+import { AgentAddressAllowList, agentErrorReply, agentTarget, requestAgent } from './agent-endpoint.js';
+import { boundNode, chooseContainer } from './pod-container.js';
 
 export function podLogHandler(d: { served(resource: string): ServedResource; log: Logger; agentAddressAllow?: AgentAddressAllowList }): CustomHandler {
   const allow = d.agentAddressAllow ?? AgentAddressAllowList.default();
@@ -49,8 +29,7 @@ export function podLogHandler(d: { served(resource: string): ServedResource; log
 
     const pod = (await d.served('pods').rest.get(namespace, podName)) as unknown as Pod;
     const container = chooseContainer(pod, query.get('container'));
-    const nodeName = pod.spec.nodeName;
-    if (!nodeName) throw new BadRequestError(`pod ${podName} does not have a host assigned`);
+    const nodeName = boundNode(pod);
     const node = (await d.served('nodes').rest.get(undefined, nodeName)) as unknown as Node;
     const { host, port } = await agentTarget(node, allow, 'read logs from');
 
@@ -62,44 +41,8 @@ export function podLogHandler(d: { served(resource: string): ServedResource; log
     if (pod.metadata.uid) upstreamQuery.set('podUID', pod.metadata.uid);
     const upstreamPath = `/containerLogs/${[namespace, podName, container].map(encodeURIComponent).join('/')}?${upstreamQuery.toString()}`;
 
-    const upstream = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const r = http.request({ host, port, path: upstreamPath, method: 'GET', headers: { Accept: '*/*' } });
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        r.destroy();
-      }, CONNECT_TIMEOUT_MS);
-      r.once('response', (resp) => {
-        clearTimeout(timer);
-        resolve(resp);
-      });
-      r.once('error', (err) => {
-        clearTimeout(timer);
-        // The error's text may quote what the peer sent (a parse error): only its code is passed on.
-        d.log.debug('cannot reach a node agent', { node: nodeName, host, port, error: err.message, code: (err as NodeJS.ErrnoException).code });
-        const why = timedOut ? ` (no answer within ${CONNECT_TIMEOUT_MS} ms)` : codeOf(err);
-        reject(new UnavailableError(`cannot reach the agent of node ${nodeName} at ${host}:${port}${why}`));
-      });
-      // The client going away (before or during the stream) ends the request to the agent too.
-      res.once('close', () => r.destroy());
-      r.end();
-    });
-
-    if (upstream.statusCode !== 200) {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of upstream) {
-        const b = chunk as Buffer;
-        size += b.length;
-        if (size > MAX_ERROR_BODY) break;
-        chunks.push(b);
-      }
-      upstream.destroy();
-      const status = agentStatus(upstream, Buffer.concat(chunks).toString('utf8'));
-      if (status) return status;
-      // Not the agent's Status: whatever answered, its reply is not echoed to the client.
-      throw new InternalError(`the agent of node ${nodeName} answered ${upstream.statusCode ?? 0}`);
-    }
+    const { response: upstream } = await requestAgent({ nodeName, target: { host, port }, path: upstreamPath, headers: { Accept: '*/*' }, client: res, log: d.log });
+    if (upstream.statusCode !== 200) return agentErrorReply(upstream, nodeName);
     // The agent serves logs as text/plain; a 200 of anything else came from something else.
     if (!(upstream.headers['content-type'] ?? '').toLowerCase().startsWith('text/plain')) {
       upstream.destroy();

@@ -229,7 +229,8 @@ export class ResourceRouter {
       throw new NotFoundError('the server could not find the requested resource');
     }
     const method = req.method ?? 'GET';
-    const verb = verbOf(method, path, query);
+    const connect = path.subresource !== undefined && served.connectSubresources.includes(path.subresource) && (method === 'GET' || method === 'POST');
+    const verb = connect ? 'create' : verbOf(method, path, query);
     const exchange = exchangeOf(res);
     exchange.verb = verb;
     exchange.resource = def.resource;

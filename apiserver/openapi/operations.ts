@@ -11,7 +11,7 @@ import { takesStrategicMergePatch, type Definitions, type GroupVersionKind } fro
 export type Method = 'get' | 'put' | 'post' | 'patch' | 'delete';
 
 /** Kubernetes' `x-kubernetes-action` values for the operations cell serves. */
-export type Action = 'get' | 'list' | 'put' | 'patch' | 'post' | 'delete' | 'deletecollection';
+export type Action = 'get' | 'list' | 'put' | 'patch' | 'post' | 'delete' | 'deletecollection' | 'connect';
 
 export interface Parameter {
   name: string;
@@ -227,11 +227,43 @@ function mainOperations(s: Scope): { collection: PathItem[]; item: PathItem | un
   return { collection, item };
 }
 
+/** pods/exec's query: what to run and which streams to attach (GET with a WebSocket upgrade, or POST). */
+const EXEC_PARAMETERS: Parameter[] = [
+  query('command', 'string', 'The command to run, one argument per `command` parameter, in order.'),
+  query('container', 'string', 'The container to run it in; may be omitted for a pod with one container.'),
+  query('stdin', 'boolean', 'Pass the caller\'s standard input to the command.'),
+  query('stdout', 'boolean', 'Return the command\'s standard output.'),
+  query('stderr', 'boolean', 'Return the command\'s standard error.'),
+  query('tty', 'boolean', 'Run the command on a terminal (its standard error then comes with its output).'),
+];
+
+/** A connect subresource: GET and POST open a stream (x-kubernetes-action `connect`), no body either way. */
+function connectOperations(s: Scope, sub: SubresourceInfo, base: string, target: string): PathItem {
+  const { r } = s;
+  const gvk = { group: sub.group ?? s.gvk.group, version: sub.version ?? s.gvk.version, kind: sub.kind };
+  const operations = (['get', 'post'] as const).map(
+    (method): Operation => ({
+      method,
+      // connectCoreV1GetNamespacedPodExec, as Kubernetes names it.
+      operationId: `connect${s.opGroup}${method === 'get' ? 'Get' : 'Post'}${target}`,
+      description: `connect ${method.toUpperCase()} requests to ${sub.name} of ${r.kind}`,
+      action: 'connect',
+      gvk,
+      tag: s.tag,
+      parameters: sub.name === 'exec' ? EXEC_PARAMETERS : [],
+      responses: [{ code: '200', description: 'OK', definition: 'string' }],
+      produces: ['*/*'],
+    }),
+  );
+  return { path: base, parameters: [pathParam('name', `name of the ${sub.kind}`), ...(r.namespaced ? [NAMESPACE] : [])], operations };
+}
+
 function subresourceOperations(s: Scope, sub: SubresourceInfo): PathItem {
   const { r, gvk } = s;
   const base = r.namespaced ? `${s.root}/namespaces/{namespace}/${r.resource}/{name}/${sub.name}` : `${s.root}/${r.resource}/{name}/${sub.name}`;
   const suffix = sub.name.charAt(0).toUpperCase() + sub.name.slice(1);
   const ns = r.namespaced ? 'Namespaced' : '';
+  if (sub.connect) return connectOperations(s, sub, base, `${ns}${r.kind}${suffix}`);
   const id = (verb: string) => `${verb}${s.opGroup}${ns}${r.kind}${suffix}`;
   const bodyGvk = { group: sub.group ?? gvk.group, version: sub.version ?? gvk.version, kind: sub.kind };
   const bodyDef = s.defs.nameOf(bodyGvk);

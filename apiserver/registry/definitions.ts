@@ -14,6 +14,8 @@ export interface ResourceDefinition {
   fieldValue(obj: KubeObject, field: string): string;
   /** Subresources the resource has (for 404s and discovery). */
   subresources: readonly string[];
+  /** Those that open a stream (pods/exec): GET and POST are both `create` (SubresourceInfo.connect). */
+  connectSubresources: readonly string[];
   /** Verbs the resource allows (Placement is create-only, NodeAllocation read-only). */
   verbs: readonly string[];
   singularName: string;
@@ -42,6 +44,7 @@ export function resourceDefinitions(): ResourceDefinition[] {
       fieldSelectors: info.fieldSelectors,
       fieldValue: (obj, field) => info.fieldValue(obj as unknown as Parameters<typeof info.fieldValue>[0], field),
       subresources,
+      connectSubresources: info.subresources.filter((s) => s.connect === true).map((s) => s.name),
       verbs: info.verbs,
       singularName: info.singularName,
       shortNames: info.shortNames,

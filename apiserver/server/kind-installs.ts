@@ -20,6 +20,7 @@ import { resourceQuotaLedger } from '../quota/audit.js';
 import { nodeAllocationLedger } from '../placement/audit.js';
 import { installAudit } from '../ledgers/audit.js';
 import type { Store } from '../storage/store.js';
+import type { AgentProxyKey } from '../auth/agent-proxy-key.js';
 import type { Authorization } from './access.js';
 
 /** Everything an install may use (each takes the part it needs). */
@@ -38,8 +39,10 @@ export interface KindInstallDeps {
   authorize(user: UserInfo, a: RequestAttributes): void;
   /** RBAC itself (the access reviews read its grants). */
   access: Authorization;
-  /** Where the pods/log proxy may connect to agents; undefined = the default networks. */
+  /** Where the pods/log and pods/exec proxies may connect to agents; undefined = the default networks. */
   agentAddressAllow: AgentAddressAllowList | undefined;
+  /** The cluster's key for signing requests to agents. */
+  agentProxyKey: AgentProxyKey;
 }
 
 export function installKinds(d: KindInstallDeps): void {
@@ -55,7 +58,7 @@ export function installKinds(d: KindInstallDeps): void {
   installQueues(d.resources);
   // apps/v1: the deployments/scale and replicasets/scale subresources.
   installScale(d);
-  // Node agents: the pods/log proxy (their control loops run in cell-controller-manager).
+  // Node agents: the pods/log and pods/exec proxies (their control loops run in cell-controller-manager).
   installAgentIntegration(d);
   // GET /audit: every ledger kind above, checked together at one revision (ledgers/ledger.ts).
   installAudit(d, [nodeAllocationLedger, resourceQuotaLedger(d.resources), clusterQueueLedger(d.resources)]);

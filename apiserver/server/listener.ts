@@ -1,8 +1,11 @@
 // The HTTP or HTTPS listener: TLS and client certificates, a Status for requests Node's parser
-// refuses, timeouts fit for watches, and a close that does not wait for idle connections.
+// refuses, upgrades (http/upgrade.ts), timeouts fit for watches, and a close that does not wait
+// for idle connections.
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../shared/logging.js';
+import { serveUpgrades } from '../http/upgrade.js';
 
 export interface ListenOptions {
   bindAddress: string;
@@ -17,7 +20,7 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-export async function listen(o: ListenOptions, handle: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<Listener> {
+export async function listen(o: ListenOptions, handle: (req: http.IncomingMessage, res: http.ServerResponse) => void, log: Logger): Promise<Listener> {
   // With a client CA the handshake asks for a certificate but admits clients without one (token
   // users); auth/x509.ts reads each connection's verdict.
   const clientCerts = o.tls?.clientCa !== undefined ? { requestCert: true, rejectUnauthorized: false, ca: o.tls.clientCa } : {};
@@ -34,6 +37,8 @@ export async function listen(o: ListenOptions, handle: (req: http.IncomingMessag
     });
     socket.end(`HTTP/1.1 ${code} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
+  // Upgrades (pods/exec) go through `handle` too; their sockets are ended at close.
+  const upgraded = serveUpgrades(server, handle, log);
   // Watches are long-lived: no request timeout; keep-alive for clients that reuse connections.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
@@ -50,6 +55,7 @@ export async function listen(o: ListenOptions, handle: (req: http.IncomingMessag
       // Connections a client opened but never used would otherwise hold server.close() until the
       // header timeout (watches are ended before this is called).
       server.closeAllConnections();
+      for (const socket of upgraded) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

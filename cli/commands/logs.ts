@@ -8,7 +8,8 @@ import { resourceUrlPath } from '../../shared/client/http-client.js';
 import { parseDuration } from '../../shared/duration.js';
 import type { Cli } from '../context.js';
 import { UsageError } from '../errors.js';
-import { refFor, resolveType } from '../resources.js';
+import { containerOf, podNameOf } from '../pod-container.js';
+import { refFor } from '../resources.js';
 
 export interface LogsOptions {
   container?: string;
@@ -19,35 +20,14 @@ export interface LogsOptions {
   since?: string;
 }
 
-/** `web`, `pod/web` or `pods/web`; logs only exist for pods. */
-function podName(arg: string): string {
-  const slash = arg.indexOf('/');
-  if (slash < 0) return arg;
-  const info = resolveType(arg.slice(0, slash));
-  if (info !== podsResource) throw new UsageError(`cannot get logs from ${info.resource}: only pods have logs`);
-  return arg.slice(slash + 1);
-}
-
 export async function runLogs(cli: Cli, args: string[], o: LogsOptions): Promise<number> {
   const [target, containerArg, ...extra] = args;
   if (target === undefined) throw new UsageError('expected POD (and optionally CONTAINER): cellctl logs POD [-c CONTAINER]');
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
   if (containerArg !== undefined && o.container !== undefined) throw new UsageError('give the container either as an argument or with -c, not both');
-  const name = podName(target);
+  const name = podNameOf(target, 'get logs from');
   const pod = await cli.client.get<Pod>(refFor(podsResource, cli.namespace, name));
-  const containers = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => c.name);
-  let container = o.container ?? containerArg;
-  if (container === undefined) {
-    if (pod.spec.containers.length > 1) {
-      // kubectl's behaviour since 1.24: take the default (annotated, else first) container and say so.
-      container = pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'] ?? pod.spec.containers[0]!.name;
-      cli.note(`Defaulted container "${container}" out of: ${pod.spec.containers.map((c) => c.name).join(', ')}`);
-    } else {
-      container = pod.spec.containers[0]?.name;
-    }
-  } else if (!containers.includes(container)) {
-    throw new UsageError(`container ${container} is not valid for pod ${name} (choose one of: ${containers.join(', ')})`);
-  }
+  const container = containerOf(cli, pod, o.container ?? containerArg);
   let tail: number | undefined;
   if (o.tail !== undefined) {
     if (!/^-?\d+$/.test(o.tail)) throw new UsageError(`invalid --tail "${o.tail}": must be a number of lines (-1 for all)`);

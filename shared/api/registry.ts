@@ -138,6 +138,12 @@ export interface SubresourceInfo {
   readonly group?: string;
   readonly version?: string;
   readonly verbs: readonly Verb[];
+  /**
+   * A connect subresource (pods/exec): GET or POST opens a stream to the pod's node rather than
+   * reading or writing an object, and either is authorized as `create`, as Kubernetes does (a
+   * `get` grant, which every viewer has, must not run commands).
+   */
+  readonly connect?: boolean;
 }
 
 export interface ResourceInfo<T extends KubeObject = KubeObject> extends KindInfo<T> {
@@ -307,6 +313,7 @@ export const podsResource: ResourceInfo<Pod> = {
     { name: 'binding', kind: 'Binding', verbs: ['create'] },
     { name: 'status', kind: 'Pod', verbs: STATUS_VERBS },
     { name: 'log', kind: 'Pod', verbs: ['get'] },
+    { name: 'exec', kind: 'PodExecOptions', verbs: ['create', 'get'], connect: true },
     { name: 'eviction', kind: 'Eviction', group: 'policy', version: 'v1', verbs: ['create'] },
   ],
   schema: PodSchema,

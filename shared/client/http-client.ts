@@ -26,6 +26,7 @@ import {
   type FieldCause,
 } from '../errors.js';
 import { Readable } from 'node:stream';
+import type WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
 import { MAX_CREATE_LIST_ITEMS } from '../api/meta.js';
 import { readAll, SilenceLimit, Transport, type RawResponse, type StreamResponse, type TlsOptions } from './transport.js';
@@ -236,6 +237,18 @@ export class ApiClient {
       parsed = undefined;
     }
     return isStatus(parsed) ? errorFromStatus(parsed, status) : errorFromStatus({ code: status, message: text.slice(0, 200) || `HTTP ${status}` }, status);
+  }
+
+  /**
+   * Opens a WebSocket to a connect subresource (pods/exec) of the current server, with the user's
+   * credentials; `query` may repeat a name (`command`). A refusal is the typed error of its Status.
+   */
+  async connect(path: string, query: [string, string][], protocols: string[]): Promise<WebSocket> {
+    const u = new URL(path, this.server);
+    for (const [k, v] of query) u.searchParams.append(k, v);
+    const r = await this.transport.upgrade(u, this.headers({}), protocols, this.config.timeoutMs ?? 30_000);
+    if (!r.open) throw this.failure(r.response.status, r.response.text);
+    return r.socket;
   }
 
   /**

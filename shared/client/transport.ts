@@ -4,6 +4,7 @@
 // custom CA or a client certificate without another copy of undici.
 import http from 'node:http';
 import https from 'node:https';
+import WebSocket from 'ws';
 import { BadRequestError, ResponseLostError, UnavailableError, UnreachableError } from '../errors.js';
 
 export interface TlsOptions {
@@ -89,6 +90,27 @@ export class Transport {
     if (body !== undefined) req.write(body);
     req.end();
     return req;
+  }
+
+  /**
+   * A WebSocket (pods/exec) over this transport's TLS settings, offering `protocols`: open, or the
+   * server's answer when it did not switch. UnavailableError when it cannot be reached in time.
+   */
+  upgrade(url: URL, headers: Record<string, string>, protocols: string[], timeoutMs: number): Promise<{ open: true; socket: WebSocket } | { open: false; response: RawResponse }> {
+    const wsUrl = new URL(url);
+    wsUrl.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(wsUrl, protocols, { headers, agent: url.protocol === 'https:' ? this.httpsAgent : this.httpAgent, handshakeTimeout: timeoutMs, perMessageDeflate: false });
+      socket.once('open', () => resolve({ open: true, socket }));
+      socket.once('unexpected-response', (_req, res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ open: false, response: { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') } }));
+        res.on('error', (err) => reject(new ResponseLostError(`response from ${url.origin} broke: ${err.message}`)));
+      });
+      // Before 'open' only: afterwards the caller listens for errors itself.
+      socket.once('error', (err: NodeJS.ErrnoException) => reject(new UnavailableError(`cannot reach the API server at ${url.origin}: ${connectionMessage(err)}`)));
+    });
   }
 
   /** A whole request and response; UnavailableError when the server cannot be reached or times out. */

@@ -315,7 +315,7 @@ describe('api schemas', () => {
         'kueue.x-k8s.io/v1beta1',
       ]);
       expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'resourcequotas']);
-      expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log', 'eviction']);
+      expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log', 'exec', 'eviction']);
       expect(resourceForKind('NodeAllocation')?.verbs).to.deep.equal(['get', 'list', 'watch']);
       expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods', 'jobs', 'deployments', 'replicasets']);
       const names = RESOURCES.flatMap((r) => [r.resource, r.singularName, ...r.shortNames]);
