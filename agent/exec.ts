@@ -90,6 +90,8 @@ export class ExecEndpoint {
     private readonly d: {
       targets: ExecTargets;
       signatures: ApiServerSignatures;
+      /** How often each client is pinged (--exec-keepalive). */
+      keepaliveMs: number;
       log: Logger;
     },
   ) {}
@@ -111,7 +113,7 @@ export class ExecEndpoint {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.d.log.info('exec in a container', { user: request.user, pod: `${request.namespace}/${request.pod}`, container: request.container, command: request.command, tty: request.tty });
-      const session = new ExecSession(ws, request, context, this.d.log);
+      const session = new ExecSession(ws, request, context, this.d.keepaliveMs, this.d.log);
       this.sessions.add(session);
       void session.run().finally(() => this.sessions.delete(session));
     });
@@ -170,12 +172,29 @@ class ExecSession {
     private readonly ws: WebSocket,
     private readonly r: ExecRequest,
     private readonly context: { env: Record<string, string>; cwd: string },
+    private readonly keepaliveMs: number,
     private readonly log: Logger,
   ) {}
 
   async run(): Promise<void> {
     const { r, ws } = this;
-    ws.on('close', () => this.kill());
+    // A client that vanished without closing (its machine lost, a link cut) stops answering pings:
+    // after one unanswered interval it is dropped, so its command does not run on for nobody.
+    let answered = true;
+    ws.on('pong', () => (answered = true));
+    const keepalive = setInterval(() => {
+      if (!answered) {
+        this.log.info('exec client stopped answering: dropping it', { pod: `${r.namespace}/${r.pod}`, user: r.user });
+        ws.terminate();
+        return;
+      }
+      answered = false;
+      ws.ping();
+    }, this.keepaliveMs);
+    ws.on('close', () => {
+      clearInterval(keepalive);
+      this.kill();
+    });
     ws.on('error', (err) => this.log.debug('exec connection failed', { pod: `${r.namespace}/${r.pod}`, error: err.message }));
     // A terminal starts at the client's size, which the client sends first thing: waited for
     // briefly, so the command's first look at its terminal (a shell's prompt) sees it.

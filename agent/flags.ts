@@ -44,6 +44,8 @@ The node:
   --container-log-max-size=10Mi    log bytes kept per container instance (oldest half dropped beyond it)
   --stats-interval=10s             how often containers' CPU and memory are sampled for the metrics API
                                    (\`kubectl top\`): the window CPU use is averaged over
+  --exec-keepalive=30s             how often an exec client is pinged; one that misses two pongs is
+                                   gone: its connection is dropped and its command killed
   --stop-pods-on-exit              stop every pod's processes when the agent exits (a throwaway local
                                    cluster); by default they keep running and a restarted agent re-adopts them
 
@@ -85,6 +87,8 @@ export interface AgentConfig {
   containerLogMaxBytes: number;
   /** How often container usage is sampled (the metrics API's window). */
   statsIntervalMs: number;
+  /** --exec-keepalive: the ping interval of exec connections. */
+  execKeepaliveMs: number;
   hollowNodes: number;
   nodePrefix: string;
   hollowWriteConcurrency: number;
@@ -206,6 +210,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
         'crash-loop-backoff-max': { type: 'string', default: '5m' },
         'container-log-max-size': { type: 'string', default: '10Mi' },
         'stats-interval': { type: 'string', default: '10s' },
+        'exec-keepalive': { type: 'string', default: '30s' },
         'hollow-nodes': { type: 'string', default: '0' },
         'node-prefix': { type: 'string', default: 'hollow-node-' },
         'hollow-write-concurrency': { type: 'string', default: '16' },
@@ -288,6 +293,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
     backoffMaxMs: duration('crash-loop-backoff-max', 1),
     containerLogMaxBytes: logMaxBytes,
     statsIntervalMs: duration('stats-interval', 100),
+    execKeepaliveMs: duration('exec-keepalive', 100),
     hollowNodes,
     nodePrefix: str('node-prefix') ?? 'hollow-node-',
     hollowWriteConcurrency: int('hollow-write-concurrency', 1),

@@ -18,7 +18,7 @@ import type { Node, Pod } from '../../shared/api/core.js';
 import { proxySignatureHeaders, signingKeyOf, type SigningKey } from '../../shared/proxy-signature.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { TEST_TLS_CERT, TEST_TLS_KEY } from '../harness/tls.js';
-import { findKubectl, run, writeKubeconfig } from '../clients/helpers.js';
+import { findKubectl, findPython, run, writeKubeconfig } from '../clients/helpers.js';
 import { cellctl, isolatedEnv } from '../cli/helpers.js';
 import { containerStatus, createPod, nodeOneAgentArgs, pod, processesWith, startAgent, tearDownAgentTest, tempRoot, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
 
@@ -34,9 +34,9 @@ interface WsExecResult {
 }
 
 /** A hand-made channel-protocol client: the upgrade, stdin as one message (then v5's close), all output. */
-function wsExec(url: string, o: { protocols: string[]; headers?: Record<string, string>; ca?: string; stdin?: Buffer }): Promise<WsExecResult> {
+function wsExec(url: string, o: { protocols: string[]; headers?: Record<string, string>; ca?: string; stdin?: Buffer; autoPong?: boolean }): Promise<WsExecResult> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, o.protocols, { headers: o.headers ?? {}, ...(o.ca ? { ca: o.ca } : {}) });
+    const ws = new WebSocket(url, o.protocols, { headers: o.headers ?? {}, autoPong: o.autoPong ?? true, ...(o.ca ? { ca: o.ca } : {}) });
     const out: WsExecResult = { stdout: '', stderr: '' };
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
@@ -82,7 +82,8 @@ describe('pods/exec: kubectl exec through the API server to the agent', function
     api = await startTestApiServer({ backend: 'etcd', auth: true, tls: { cert: TEST_TLS_CERT, key: TEST_TLS_KEY } });
     root = tempRoot('cell-agent-exec-');
     const nodeConfig = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1, caCertPem: TEST_TLS_CERT });
-    agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${nodeConfig}`]));
+    // Pings every second: every client below must answer them (kubectl, Python and JavaScript do).
+    agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${nodeConfig}`, '--exec-keepalive=1s']));
     await waitNodeReady(admin(), agent);
     const node = await admin().get<Node>({ resource: 'nodes', name: 'node-1' });
     agentPort = node.status.daemonEndpoints?.kubeletEndpoint?.Port ?? 0;
@@ -179,6 +180,21 @@ describe('pods/exec: kubectl exec through the API server to the agent', function
     await waitFor(() => running().length >= 2, `the exec'd "${marker}" processes to run`, 20_000, 50);
     child.kill('SIGKILL');
     await waitFor(() => running().length === 0, `the exec'd "${marker}" processes to be gone`, 20_000, 50);
+
+    // A client that is there but answers no ping (its peer vanished) is dropped within two intervals.
+    const seconds = 5000 + Math.floor(Math.random() * 1000);
+    const silent = `sleep ${seconds}`;
+    const started = Date.now();
+    const ended = wsExec(`${api.url.replace('https', 'wss')}${execPath('shell', `command=sleep&command=${seconds}&stdout=true`)}`, {
+      protocols: ['v5.channel.k8s.io'],
+      headers: { Authorization: `Bearer ${TEST_TOKENS.admin}` },
+      ca: TEST_TLS_CERT,
+      autoPong: false,
+    });
+    await waitFor(() => processesWith(silent).some((p) => p.args === silent), `"${silent}" to run`, 20_000, 50);
+    await ended;
+    expect(Date.now() - started).to.be.lessThan(15_000);
+    await waitFor(() => !processesWith(silent).some((p) => p.args === silent), `"${silent}" to be killed`, 10_000, 50);
   });
 
   it('is allowed by create on pods/exec — which viewers and nodes do not have — and refuses what Kubernetes refuses', async function () {
@@ -239,7 +255,7 @@ describe('pods/exec: kubectl exec through the API server to the agent', function
     expect(unbound.stderr).to.include('pod unbound does not have a host assigned');
   });
 
-  it('speaks v4.channel.k8s.io too, and the official JavaScript client\u2019s Exec works', async () => {
+  it('speaks v4.channel.k8s.io too (the official Python client), and the official JavaScript client\u2019s Exec works', async () => {
     const v4 = await wsExec(`${api.url.replace('https', 'wss')}${execPath('shell', 'command=sh&command=-c&command=head%20-c%2010%3B%20exit%207&stdin=true&stdout=true&stderr=true')}`, {
       protocols: ['v4.channel.k8s.io'],
       headers: { Authorization: `Bearer ${TEST_TOKENS.admin}` },
@@ -252,6 +268,19 @@ describe('pods/exec: kubectl exec through the API server to the agent', function
     expect(v4.stdout).to.equal('through v4');
     expect(v4.status).to.deep.include({ status: 'Failure', reason: 'NonZeroExitCode' });
     expect(v4.status?.details?.causes).to.deep.equal([{ reason: 'ExitCode', message: '7' }]);
+
+    // The official Python client (Debian's python3-kubernetes, which .ci/run installs) offers v4 only.
+    const python = findPython();
+    if (!python) throw new Error('no python3 with the kubernetes package: .ci/run installs it (python3-kubernetes)');
+    const caFile = path.join(root, 'ca.pem');
+    writeFileSync(caFile, TEST_TLS_CERT);
+    const py = await run(python, [
+      path.join(process.cwd(), 'test/clients/python/cell_exec.py'),
+      ...['--server', api.url, '--token', TEST_TOKENS.admin, '--ca', caFile, '--namespace', 'default', '--pod', 'shell', '--stdin', 'from python\n'],
+      '--', 'sh', '-c', 'read line; echo "got: $line"; echo "to stderr" >&2; exit 6',
+    ]);
+    expect(py.code, py.stderr).to.equal(0);
+    expect(JSON.parse(py.stdout)).to.deep.equal({ stdout: 'got: from python\n', stderr: 'to stderr\n', returncode: 6 });
 
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigs.admin!);

@@ -10,7 +10,7 @@
 // Watch, restarted by a loop as a program would; and makeInformer, restarted on error as its docs
 // say), and the official Python client (Debian's python3-kubernetes; its Watch helper resumes by
 // itself when a stream ends, and is restarted from its last resourceVersion when one breaks).
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { rmSync, writeFileSync } from 'node:fs';
 import { CoreV1Api, KubeConfig, Watch, makeInformer, type V1Pod } from '@kubernetes/client-node';
@@ -19,7 +19,7 @@ import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js'
 import { podChurn } from '../harness/pod-churn.js';
 import { seededRandom } from '../harness/random.js';
 import { namespaceBody, nodeBody, podBody, raw, WatchCollector, type ListView } from '../apiserver/helpers.js';
-import { findKubectl, run, tempDir, waitFor, writeKubeconfig } from './helpers.js';
+import { findKubectl, findPython, run, tempDir, waitFor, writeKubeconfig } from './helpers.js';
 import { startWatchCutProxy, type WatchCutProxy } from './watch-cut-proxy.js';
 
 interface Seen {
@@ -31,20 +31,6 @@ interface Seen {
 const NS = 'conformance';
 const NODES = ['conf-n1', 'conf-n2', 'conf-n3'];
 const SEED = 1414;
-
-/** A Python 3 that has the official client (Debian's python3-kubernetes), or undefined. */
-function findPython(): string | undefined {
-  for (const py of [process.env.CELL_PYTHON, '/usr/bin/python3', 'python3']) {
-    if (!py) continue;
-    try {
-      execFileSync(py, ['-c', 'import kubernetes'], { stdio: 'ignore' });
-      return py;
-    } catch {
-      // not this one: try the next
-    }
-  }
-  return undefined;
-}
 
 /** Complete JSON lines of `text` (a partial last line is left for later). */
 function jsonLines<T>(text: string): T[] {

@@ -1,6 +1,6 @@
 // Shared by the real-client tests: finding kubectl, writing kubeconfig files, running a client
 // process, and waiting on conditions with deadlines.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -148,3 +148,16 @@ export function rows(stdout: string): string[][] {
     .map((l) => l.trim().split(/\s{2,}/));
 }
 
+/** A Python 3 that has the official client (Debian's python3-kubernetes), or undefined. */
+export function findPython(): string | undefined {
+  for (const py of [process.env.CELL_PYTHON, '/usr/bin/python3', 'python3']) {
+    if (!py) continue;
+    try {
+      execFileSync(py, ['-c', 'import kubernetes'], { stdio: 'ignore' });
+      return py;
+    } catch {
+      // not this one: try the next
+    }
+  }
+  return undefined;
+}
