@@ -243,6 +243,17 @@ describe('pods/exec: kubectl exec through the API server to the agent', function
     const spdy = await ask(execPath('shell', 'command=true&stdout=true'), { Connection: 'Upgrade', Upgrade: 'SPDY/3.1' }, 'POST');
     expect(spdy.status).to.equal(400);
     expect(spdy.body.message).to.match(/WebSocket only/);
+    // A client offering to upgrade an ordinary request (h2c) gets the ordinary answer.
+    const list = await new Promise<{ status: number; kind: string }>((resolve, reject) => {
+      const req = https.request(`${api.url}/api/v1/namespaces/default/pods`, { ca: TEST_TLS_CERT, headers: { Authorization: `Bearer ${TEST_TOKENS.admin}`, Connection: 'Upgrade', Upgrade: 'h2c' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, kind: (JSON.parse(text) as { kind: string }).kind }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(list).to.deep.equal({ status: 200, kind: 'PodList' });
     const which = await ask(execPath('pair', 'command=true&stdout=true'));
     expect(which.body.message).to.equal('a container name must be specified for pod pair, choose one of: [main sidecar]');
 
