@@ -32,8 +32,8 @@ The node:
   --labels=k=v,...                 extra node labels (kubernetes.io/hostname and kubernetes.io/os are always set)
   --taints=k=v:Effect,...          taints registered with the node (Effect: NoSchedule|PreferNoSchedule|NoExecute)
   --root-dir=DIR                   per-pod working directories, logs and state (default: $TMPDIR/cell-agent/<node>)
-  --address=0.0.0.0                address the agent's endpoint listens on: logs and usage to any caller,
-                                   exec only for requests an API server signed
+  --address=0.0.0.0                address the agent's endpoint listens on (logs, usage and exec, for
+                                   requests an API server signed; /healthz and /metrics to anyone)
   --port=0                         log server port (0 = any free port, the default; the kubelet uses 10250);
                                    reported in the Node's status.daemonEndpoints
   --lease-duration=40s             node Lease duration

@@ -5,15 +5,15 @@
 // `pods/{name}/exec` (exec.ts). Errors are Kubernetes `Status` objects so the API server can pass
 // them through unchanged.
 //
-// Exec runs only what an API server signed (api-server-auth.ts). The rest, like a kubelet with
-// anonymous auth, is served to any caller: bind it (--address) to an interface only the API
-// servers can reach.
+// Logs, usage and exec are served only for requests an API server signed (api-server-auth.ts);
+// /healthz and /metrics to anyone who can reach the port.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errorMessage } from '../shared/errors.js';
+import { CellError, errorMessage } from '../shared/errors.js';
 import type { NodeUsageSample } from '../shared/api/metrics.js';
 import type { Logger } from '../shared/logging.js';
+import type { ApiServerSignatures } from './api-server-auth.js';
 import { refuseUpgrade, type ExecEndpoint } from './exec.js';
 import type { LogFiles, ReadOptions } from './logs.js';
 import type { AgentMetrics } from './metrics.js';
@@ -31,7 +31,7 @@ export interface LogServer {
 
 class RequestError extends Error {
   constructor(
-    readonly code: 400 | 404 | 503,
+    readonly code: 400 | 401 | 404 | 503,
     message: string,
   ) {
     super(message);
@@ -39,7 +39,7 @@ class RequestError extends Error {
 }
 
 function sendStatus(res: http.ServerResponse, code: number, message: string): void {
-  const reason = code === 404 ? 'NotFound' : code === 400 ? 'BadRequest' : code === 503 ? 'ServiceUnavailable' : 'InternalError';
+  const reason = code === 404 ? 'NotFound' : code === 400 ? 'BadRequest' : code === 401 ? 'Unauthorized' : code === 503 ? 'ServiceUnavailable' : 'InternalError';
   res.writeHead(code, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
 }
@@ -68,6 +68,8 @@ export async function startLogServer(opts: {
   usage: () => NodeUsageSample | undefined;
   /** Serves `/exec/…` upgrades. */
   exec: ExecEndpoint;
+  /** Checks that an API server signed a request for logs or usage. */
+  signatures: ApiServerSignatures;
   log: Logger;
 }): Promise<LogServer> {
   const { source, logs, log } = opts;
@@ -84,6 +86,13 @@ export async function startLogServer(opts: {
       res.writeHead(200, { 'Content-Type': contentType });
       res.end(body);
       return;
+    }
+    // Logs and usage go to API servers only (health and metrics are for anyone who can reach the port).
+    try {
+      await opts.signatures.verify(req, req.url ?? '/');
+    } catch (err) {
+      if (err instanceof CellError) throw new RequestError(err.code === 401 ? 401 : 503, err.message);
+      throw err;
     }
     if (url.pathname === '/stats/resource') {
       const sample = opts.usage();

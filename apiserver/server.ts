@@ -102,7 +102,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     custom.set(key, handler);
   };
   const agentAddressAllow = opts.agentAddressAllow !== undefined ? new AgentAddressAllowList(opts.agentAddressAllow) : AgentAddressAllowList.default();
-  const resourceMetrics = new ResourceMetricsApi({ served, authorizer: access.authorizer, agentAddressAllow, log });
+  // The cluster's key for what API servers ask of agents (they serve nothing unsigned).
+  const agentProxyKey = await AgentProxyKey.load(store, log);
+  const resourceMetrics = new ResourceMetricsApi({ served, authorizer: access.authorizer, agentAddressAllow, signer: agentProxyKey, log });
   const router = new ResourceRouter({
     log,
     metrics,
@@ -134,7 +136,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     authorize: (user, a) => access.authorizer.authorize(user, a),
     access,
     agentAddressAllow,
-    agentProxyKey: await AgentProxyKey.load(store, log),
+    agentProxyKey,
   });
   endpoints.finish();
 

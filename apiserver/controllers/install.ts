@@ -25,7 +25,7 @@ export interface AgentIntegrationDeps {
 
 export function installAgentIntegration(d: AgentIntegrationDeps): void {
   const allow = d.agentAddressAllow ? { agentAddressAllow: d.agentAddressAllow } : {};
-  d.addCustomHandler('pods/log:GET', podLogHandler({ served: d.served, log: d.log, ...allow }));
+  d.addCustomHandler('pods/log:GET', podLogHandler({ served: d.served, log: d.log, signer: d.agentProxyKey, ...allow }));
   // GET is the WebSocket upgrade; POST is SPDY's, which is answered with a Status saying so.
   const exec = podExecHandler({ served: d.served, log: d.log, signer: d.agentProxyKey, ...allow });
   d.addCustomHandler('pods/exec:GET', exec);

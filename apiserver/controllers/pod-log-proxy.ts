@@ -4,10 +4,12 @@
 // (status.daemonEndpoints.kubeletEndpoint.Port). A node writes those itself, so the address must
 // be inside the allow-list (--agent-address-allow), and only what an agent would answer is passed
 // on: the log text (text/plain, streamed for `follow`) or a Status error; any other reply is
-// reported by its status code alone, never echoed.
+// reported by its status code alone, never echoed. The request is signed with the cluster's key
+// (shared/proxy-signature.ts): an agent serves logs to API servers only.
 import type { Node, Pod } from '../../shared/api/core.js';
 import { InternalError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
+import type { AgentProxyKey } from '../auth/agent-proxy-key.js';
 import { exchangeOf } from '../http/exchange.js';
 import { releaseInflight } from '../http/inflight.js';
 import type { CustomHandler, ServedResource } from '../http/resources.js';
@@ -15,9 +17,9 @@ import { boolParam, intParam } from '../http/query.js';
 import { AgentAddressAllowList, agentErrorReply, agentTarget, requestAgent } from './agent-endpoint.js';
 import { boundNode, chooseContainer } from './pod-container.js';
 
-export function podLogHandler(d: { served(resource: string): ServedResource; log: Logger; agentAddressAllow?: AgentAddressAllowList }): CustomHandler {
+export function podLogHandler(d: { served(resource: string): ServedResource; log: Logger; signer: AgentProxyKey; agentAddressAllow?: AgentAddressAllowList }): CustomHandler {
   const allow = d.agentAddressAllow ?? AgentAddressAllowList.default();
-  return async ({ res, path, query }) => {
+  return async ({ res, user, path, query }) => {
     const namespace = path.namespace ?? '';
     const podName = path.name ?? '';
     const follow = boolParam(query, 'follow') ?? false;
@@ -41,7 +43,8 @@ export function podLogHandler(d: { served(resource: string): ServedResource; log
     if (pod.metadata.uid) upstreamQuery.set('podUID', pod.metadata.uid);
     const upstreamPath = `/containerLogs/${[namespace, podName, container].map(encodeURIComponent).join('/')}?${upstreamQuery.toString()}`;
 
-    const { response: upstream } = await requestAgent({ nodeName, target: { host, port }, path: upstreamPath, headers: { Accept: '*/*' }, client: res, log: d.log });
+    const signed = d.signer.sign({ node: nodeName, method: 'GET', path: upstreamPath, user: user.name });
+    const { response: upstream } = await requestAgent({ nodeName, target: { host, port }, path: upstreamPath, headers: { Accept: '*/*', ...signed }, client: res, log: d.log });
     if (upstream.statusCode !== 200) return agentErrorReply(upstream, nodeName);
     // The agent serves logs as text/plain; a 200 of anything else came from something else.
     if (!(upstream.headers['content-type'] ?? '').toLowerCase().startsWith('text/plain')) {

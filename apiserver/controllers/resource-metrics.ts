@@ -31,6 +31,7 @@ import type { ResourcePath } from '../http/paths.js';
 import { boolParam } from '../http/query.js';
 import type { ServedResource } from '../http/resources.js';
 import type { KubeObject } from '../registry/object.js';
+import type { AgentProxyKey } from '../auth/agent-proxy-key.js';
 import { agentTarget, codeOf, hasAgentEndpoint, type AgentAddressAllowList } from './agent-endpoint.js';
 
 /** How long one agent may take to answer. */
@@ -52,10 +53,17 @@ export const METRICS_DISCOVERY: HandledGroup = {
   resources: METRICS_RESOURCES.map((r) => ({ name: r.resource, singularName: r.singularName, namespaced: r.namespaced, kind: r.kind, verbs: r.verbs })),
 };
 
+/** An agent's usage sample (agent/log-server.ts). */
+const STATS_PATH = '/stats/resource';
+/** Who the agent is told asks, for what no one user asks alone. */
+const API_SERVER_USER = 'system:apiserver';
+
 export interface ResourceMetricsDeps {
   served(resource: string): ServedResource;
   authorizer: Authorizer;
   agentAddressAllow: AgentAddressAllowList;
+  /** Signs each request to an agent (which serves nothing unsigned). */
+  signer: AgentProxyKey;
   log: Logger;
 }
 
@@ -256,7 +264,9 @@ export class ResourceMetricsApi {
     const name = node.metadata.name ?? '';
     const { host, port } = await agentTarget(node, this.d.agentAddressAllow, 'sample usage from');
     const text = await new Promise<string>((resolve, reject) => {
-      const r = http.request({ host, port, path: '/stats/resource', method: 'GET', headers: { Accept: 'application/json' }, timeout: SAMPLE_TIMEOUT_MS });
+      // One sample serves every user who asks within its window: fetched as the API server itself.
+      const signed = this.d.signer.sign({ node: name, method: 'GET', path: STATS_PATH, user: API_SERVER_USER });
+      const r = http.request({ host, port, path: STATS_PATH, method: 'GET', headers: { Accept: 'application/json', ...signed }, timeout: SAMPLE_TIMEOUT_MS });
       r.once('timeout', () => r.destroy(new UnavailableError(`the agent of node ${name} did not answer within ${SAMPLE_TIMEOUT_MS} ms`)));
       r.once('error', (err) => reject(err instanceof UnavailableError ? err : new UnavailableError(`cannot reach the agent of node ${name}${codeOf(err)}`)));
       r.once('response', (resp) => {

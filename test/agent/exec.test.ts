@@ -308,7 +308,7 @@ describe('pods/exec: kubectl exec through the API server to the agent', function
     expect(status.details?.causes).to.deep.equal([{ reason: 'ExitCode', message: '5' }]);
   });
 
-  it('on the agent, runs only what an API server signed for this node, this command, recently, once', async () => {
+  it('on the agent, runs only what an API server signed for this node, this command, recently, once; serves logs and usage only signed', async () => {
     const stored = await api.store.get(AGENT_PROXY_KEY_STORAGE_KEY);
     const parsed = JSON.parse(stored!.value) as { kid: string; privateKeyPem: string };
     const clusterKey = signingKeyOf(parsed.kid, parsed.privateKeyPem);
@@ -346,5 +346,19 @@ describe('pods/exec: kubectl exec through the API server to the agent', function
     expect(touched('once')).to.equal(true);
     expectRefused(await wsExec(`ws://127.0.0.1:${agentPort}/exec/default/shell/main?${query}`, { protocols: ['v5.channel.k8s.io'], headers }), /used already/);
     for (const name of ['unsigned', 'forged', 'other-node', 'swapped', 'stale']) expect(touched(name), name).to.equal(false);
+
+    // Logs and usage too are the API servers' to read; health and metrics are anyone's.
+    const agentUrl = `http://127.0.0.1:${agentPort}`;
+    for (const p of ['/containerLogs/default/shell/main', '/stats/resource']) {
+      const unsigned = await fetch(`${agentUrl}${p}`);
+      expect(unsigned.status, p).to.equal(401);
+      expect(((await unsigned.json()) as { reason: string }).reason).to.equal('Unauthorized');
+      const signed = await fetch(`${agentUrl}${p}`, { headers: proxySignatureHeaders(clusterKey, { node: 'node-1', method: 'GET', path: p, user: 'test' }) });
+      // The usage sample may not be ready yet (503); never 401 once signed.
+      expect([200, 503], p).to.include(signed.status);
+      await signed.arrayBuffer();
+    }
+    expect((await fetch(`${agentUrl}/healthz`)).status).to.equal(200);
+    expect((await fetch(`${agentUrl}/metrics`)).status).to.equal(200);
   });
 });
