@@ -1,5 +1,6 @@
 // The real node agent: registers its Node, heartbeats, watches the pods bound to it and runs each
-// through a PodWorker; serves their logs. On start it first reloads what it knew before a restart
+// through a PodWorker; serves their logs and usage, and runs commands in their containers (exec),
+// for the API servers only. On start it first reloads what it knew before a restart
 // (per-pod state files), so running processes are re-adopted, vanished ones reported, and pods that
 // were deleted meanwhile cleaned up — nothing bound to the node is forgotten, nothing runs twice.
 import { mkdirSync } from 'node:fs';
