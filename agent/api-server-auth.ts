@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ApiClient } from '../shared/client/http-client.js';
 import { errorMessage, UnauthorizedError, UnavailableError } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
+import type { AgentMetrics } from './metrics.js';
 import {
   checkProxySignature,
   PROXY_HEADERS,
@@ -30,6 +31,7 @@ export class ApiServerSignatures {
   constructor(
     private readonly client: ApiClient,
     private readonly nodeName: string,
+    private readonly metrics: AgentMetrics,
     private readonly log: Logger,
   ) {}
 
@@ -38,6 +40,20 @@ export class ApiServerSignatures {
    * UnauthorizedError otherwise, UnavailableError when the keys cannot be read.
    */
   async verify(req: IncomingMessage, pathAndQuery: string): Promise<VerifiedProxyRequest> {
+    try {
+      const verified = await this.check(req, pathAndQuery);
+      this.metrics.signatureChecks.inc({ result: 'accepted' });
+      return verified;
+    } catch (err) {
+      if (err instanceof UnauthorizedError) {
+        this.metrics.signatureChecks.inc({ result: 'refused' });
+        this.log.debug('refused a request an API server did not sign', { path: pathAndQuery.split('?')[0], error: err.message });
+      }
+      throw err;
+    }
+  }
+
+  private async check(req: IncomingMessage, pathAndQuery: string): Promise<VerifiedProxyRequest> {
     const kid = req.headers[PROXY_HEADERS.keyId];
     if (typeof kid === 'string' && !this.keys.has(kid) && Date.now() - this.fetchedAt >= REFRESH_MIN_INTERVAL_MS) await this.refresh();
     const now = Date.now();

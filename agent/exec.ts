@@ -18,6 +18,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CellError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 import type { ApiServerSignatures } from './api-server-auth.js';
+import type { AgentMetrics } from './metrics.js';
 import type { ExecLookup } from './pod-worker.js';
 
 export interface ExecTargets {
@@ -92,6 +93,7 @@ export class ExecEndpoint {
       signatures: ApiServerSignatures;
       /** How often each client is pinged (--exec-keepalive). */
       keepaliveMs: number;
+      metrics: AgentMetrics;
       log: Logger;
     },
   ) {}
@@ -115,7 +117,11 @@ export class ExecEndpoint {
       this.d.log.info('exec in a container', { user: request.user, pod: `${request.namespace}/${request.pod}`, container: request.container, command: request.command, tty: request.tty });
       const session = new ExecSession(ws, request, context, this.d.keepaliveMs, this.d.log);
       this.sessions.add(session);
-      void session.run().finally(() => this.sessions.delete(session));
+      this.d.metrics.execSessions.inc();
+      void session.run().finally(() => {
+        this.sessions.delete(session);
+        this.d.metrics.execSessions.dec();
+      });
     });
   }
 

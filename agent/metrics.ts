@@ -1,5 +1,5 @@
 // cell-agent's Prometheus metrics (one registry per process): heartbeats, pods, container starts and
-// exits, API writes. Served on the log server's port at /metrics and on --metrics-port if given.
+// exits, API writes, exec sessions and the signature checks of what API servers ask. Served on the log server's port at /metrics and on --metrics-port if given.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class AgentMetrics {
@@ -42,6 +42,18 @@ export class AgentMetrics {
     name: 'cell_agent_api_writes_total',
     help: 'Writes to the API server by kind and result.',
     labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly execSessions = new Gauge({
+    name: 'cell_agent_exec_sessions',
+    help: 'Commands running for exec (kubectl exec, kubectl cp) with their client connected.',
+    registers: [this.registry],
+  });
+  readonly signatureChecks = new Counter({
+    name: 'cell_agent_signature_checks_total',
+    help: 'Requests for logs, usage or exec by whether an API server’s signature on them held (refused ones were answered 401).',
+    labelNames: ['result'] as const,
     registers: [this.registry],
   });
 

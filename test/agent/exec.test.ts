@@ -359,6 +359,13 @@ describe('pods/exec: kubectl exec through the API server to the agent', function
       await signed.arrayBuffer();
     }
     expect((await fetch(`${agentUrl}/healthz`)).status).to.equal(200);
-    expect((await fetch(`${agentUrl}/metrics`)).status).to.equal(200);
+    const metrics = await fetch(`${agentUrl}/metrics`);
+    expect(metrics.status).to.equal(200);
+    // Every refusal above is counted (operators watch for probes); no exec is left running.
+    const text = await metrics.text();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, (c) => `\\${c}`)} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+    expect(value('cell_agent_signature_checks_total{result="refused"}')).to.be.at.least(9);
+    expect(value('cell_agent_signature_checks_total{result="accepted"}')).to.be.at.least(2);
+    expect(value('cell_agent_exec_sessions')).to.equal(0);
   });
 });
