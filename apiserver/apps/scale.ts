@@ -77,6 +77,7 @@ export function installScale(d: ScaleDeps): void {
     });
     d.addCustomHandler(`${resource}/scale:PATCH`, async ({ req, path, query }) => {
       const { type, patch } = await readPatchBody(req, d.maxRequestBytes);
+      if (type === 'apply') throw new BadRequestError('server-side apply is served on the main resource only, not on scale');
       const name = path.name ?? '';
       const current = scaleOf(await rest().get(path.namespace, name));
       // The patch applies to the Scale the client sees; a resourceVersion it names stays a precondition.

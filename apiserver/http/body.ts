@@ -6,7 +6,8 @@ import { childPath } from '../../shared/api/field-errors.js';
 import { BadRequestError, RequestTooLargeError, UnsupportedMediaTypeError, errorMessage } from '../../shared/errors.js';
 import { decodeProtobufObject, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 
-export type PatchType = 'merge' | 'json' | 'strategic';
+/** `apply`: server-side apply's configuration (server-side-apply.ts), YAML or JSON. */
+export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
 
 // A Map, not an object literal: a Content-Type of `constructor` or `__proto__` must not find
 // Object.prototype's members.
@@ -14,6 +15,7 @@ const PATCH_TYPES = new Map<string, PatchType>([
   ['application/merge-patch+json', 'merge'],
   ['application/json-patch+json', 'json'],
   ['application/strategic-merge-patch+json', 'strategic'],
+  ['application/apply-patch+yaml', 'apply'],
 ]);
 
 /**
@@ -250,6 +252,12 @@ export async function readPatchBody(req: IncomingMessage, limit: number): Promis
   }
   const raw = await readBody(req, limit);
   const text = raw.toString('utf8');
+  if (type === 'apply') {
+    // YAML (JSON is YAML too); the yaml package refuses duplicate keys itself.
+    const config = parseText(text, true);
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new BadRequestError('an apply configuration must be an object');
+    return { type, patch: config };
+  }
   const patch = parseText(text, false);
   checkDuplicates(req, text);
   return { type, patch };

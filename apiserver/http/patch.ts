@@ -123,14 +123,14 @@ export function strategicMerge(target: Json, patch: Json): Json {
 }
 
 /** Apply a patch of the given type to a JSON document; a patch that cannot apply is a 4xx. */
-export function applyPatch(type: PatchType, doc: unknown, patch: unknown): unknown {
+export function applyPatch(type: Exclude<PatchType, 'apply'>, doc: unknown, patch: unknown): unknown {
   const result = patched(type, doc, patch);
   // Patches nest values into the document: the result must stay within the body depth limit.
   checkDepth(result, 'the patched object');
   return result;
 }
 
-function patched(type: PatchType, doc: unknown, patch: unknown): unknown {
+function patched(type: Exclude<PatchType, 'apply'>, doc: unknown, patch: unknown): unknown {
   const current = JSON.parse(JSON.stringify(doc)) as Json;
   switch (type) {
     case 'merge':

@@ -89,6 +89,14 @@ function verbOf(method: string, path: ResourcePath, query: URLSearchParams): Ver
   }
 }
 
+/** `?fieldManager=`: printable, at most 128 characters, as Kubernetes validates it. */
+function fieldManagerParam(query: URLSearchParams): string | undefined {
+  const v = query.get('fieldManager');
+  if (v === null || v === '') return undefined;
+  if (v.length > 128 || !/^[\x20-\x7e]+$/.test(v)) throw new BadRequestError('fieldManager must be at most 128 printable ASCII characters');
+  return v;
+}
+
 function writeOptions(query: URLSearchParams): WriteOptions {
   const opts: WriteOptions = {};
   if (dryRunParam(query)) opts.dryRun = true;
@@ -315,8 +323,26 @@ export class ResourceRouter {
       }
       case 'patch': {
         const { type, patch } = await readPatchBody(req, this.o.maxRequestBytes);
-        const obj = await rest.patch(ns, name, type, patch, sub, { ...writeOptions(query), ...podGuard(def.resource, user, name), ...this.rbacAdmission(def.resource, user) });
-        this.respond(req, res, served, 200, obj, query);
+        const opts = { ...writeOptions(query), ...podGuard(def.resource, user, name), ...this.rbacAdmission(def.resource, user) };
+        const force = boolParam(query, 'force');
+        if (type !== 'apply') {
+          if (force !== undefined) throw new BadRequestError('force may only be given with an apply patch (application/apply-patch+yaml)');
+          this.respond(req, res, served, 200, await rest.patch(ns, name, type, patch, sub, opts), query);
+          return;
+        }
+        const manager = fieldManagerParam(query);
+        if (manager === undefined) throw new BadRequestError('fieldManager is required for apply requests');
+        const { object, created } = await rest.applyConfiguration(ns, name, patch, sub, {
+          ...opts,
+          apply: { manager, force: force ?? false },
+          // Applying to an object that is not there creates it: that takes create as well as patch.
+          mayCreate: () => {
+            const asCreate = { ...attrs, verb: 'create' as const };
+            this.o.authorizer.authorize(user, asCreate);
+            this.o.authorizer.nodeMayCreate(user, asCreate, name);
+          },
+        });
+        this.respond(req, res, served, created ? 201 : 200, object, query);
         return;
       }
       case 'delete': {

@@ -54,6 +54,8 @@ export interface GroupVersionPaths {
 const JSON_TYPES = ['application/json', 'application/yaml'];
 const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json'];
 const SMP_TYPE = 'application/strategic-merge-patch+json';
+/** Server-side apply (http/server-side-apply.ts): main resources only, not subresources. */
+const APPLY_TYPE = 'application/apply-patch+yaml';
 
 const pathParam = (name: string, description: string): Parameter => ({ name, in: 'path', description, required: true, type: 'string' });
 const query = (name: string, type: Parameter['type'], description: string): Parameter => ({ name, in: 'query', description, required: false, type });
@@ -205,9 +207,17 @@ function mainOperations(s: Scope): { collection: PathItem[]; item: PathItem | un
   if (has(r.verbs, 'patch')) {
     itemOps.push(
       op('patch', 'patch', 'patch', `partially update the specified ${r.kind}`, {
-        parameters: [DRY_RUN, FIELD_MANAGER, FIELD_VALIDATION, query('force', 'boolean', 'Accepted for compatibility with server-side apply clients.')],
-        body: { definition: META_NAMES.patch, required: true, contentTypes: s.patchTypes },
-        responses: [{ code: '200', description: 'OK', definition: kindDef }],
+        parameters: [
+          DRY_RUN,
+          FIELD_MANAGER,
+          FIELD_VALIDATION,
+          query('force', 'boolean', 'With an apply patch: take over the fields other appliers own, which are otherwise 409 conflicts.'),
+        ],
+        body: { definition: META_NAMES.patch, required: true, contentTypes: [...s.patchTypes, APPLY_TYPE] },
+        responses: [
+          { code: '200', description: 'OK', definition: kindDef },
+          { code: '201', description: 'Created (an apply patch to an object that did not exist)', definition: kindDef },
+        ],
       }),
     );
   }

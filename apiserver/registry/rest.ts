@@ -14,6 +14,7 @@ import {
 import { formatTime } from '../../shared/api/meta.js';
 import { finalizersAfterDelete, type DeletionPropagation } from '../../shared/api/propagation.js';
 import { applyPatch } from '../http/patch.js';
+import { serverSideApply } from '../http/server-side-apply.js';
 import type { PatchType } from '../http/body.js';
 import { jsonCopy, jsonEqual } from '../../shared/json-values.js';
 import type { KubeObject } from './object.js';
@@ -55,6 +56,10 @@ export interface WriteOptions {
    * the object it replaces (undefined on create); throws to refuse. RBAC escalation prevention.
    */
   admit?: (next: KubeObject, current: KubeObject | undefined) => void;
+  /** A server-side apply: who applies, whether they take over conflicting fields. */
+  apply?: { manager: string; force: boolean };
+  /** An apply that finds no object creates it: the caller checks the user may create. */
+  mayCreate?: () => void;
 }
 
 export interface DeleteOptions {
@@ -110,6 +115,10 @@ function keepSystemMetadata(next: KubeObject, current: KubeObject): void {
   if (c.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = c.deletionGracePeriodSeconds;
   else delete m.deletionGracePeriodSeconds;
   if (c.generateName !== undefined) m.generateName = c.generateName;
+  // Who applied which fields (server-side apply) survives writes that do not mention it; a write
+  // of `[{}]` clears it, as in Kubernetes.
+  if ((m.managedFields === undefined || m.managedFields.length === 0) && c.managedFields !== undefined) m.managedFields = c.managedFields;
+  else if (m.managedFields?.length === 1 && Object.keys(m.managedFields[0]!).length === 0) delete m.managedFields;
 }
 
 /**
@@ -319,9 +328,21 @@ export class RestResource {
     subresource: 'status' | undefined,
     opts: WriteOptions = {},
   ): Promise<KubeObject> {
+    if (type === 'apply') return (await this.applyConfiguration(namespace, name, patch, subresource, opts)).object;
+    return this.patchWith(namespace, name, opts, (current) => applyPatch(type, current, patch), subresource);
+  }
+
+  /** A write of what `transform` makes of the current object (a patch, an apply), under the guarded update. */
+  private async patchWith(
+    namespace: string | undefined,
+    name: string,
+    opts: WriteOptions,
+    transform: (current: KubeObject) => unknown,
+    subresource?: 'status',
+  ): Promise<KubeObject> {
     const apply = (current: KubeObject): KubeObject => {
       opts.guard?.(current);
-      const patched = applyPatch(type, current, patch);
+      const patched = transform(current);
       const incoming = this.decodeBody(patched, opts);
       this.checkNamespaceMatches(incoming, namespace);
       this.checkName(incoming, name);
@@ -338,6 +359,40 @@ export class RestResource {
     const updated = await this.objects.update(namespace, name, apply, undefined, { keepsCurrent: true, dryRun: opts.dryRun === true });
     if (opts.dryRun) return updated;
     return this.readyToDelete(updated) ? this.finalDelete(namespace, name, updated) : updated;
+  }
+
+  /**
+   * Server-side apply (http/server-side-apply.ts): merged into the object under the guarded
+   * update, or — when there is none — created. `created` says which (201 or 200).
+   */
+  async applyConfiguration(
+    namespace: string | undefined,
+    name: string,
+    config: unknown,
+    subresource: 'status' | undefined,
+    opts: WriteOptions,
+  ): Promise<{ object: KubeObject; created: boolean }> {
+    if (subresource !== undefined) throw new BadRequestError('server-side apply is served on the main resource only, not on status');
+    if (!opts.apply) throw new BadRequestError('fieldManager is required for apply requests');
+    const request = { ...opts.apply, now: nowTimestamp() };
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new BadRequestError('an apply configuration must be an object');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const object = await this.patchWith(namespace, name, opts, (current) => serverSideApply(current, config, request));
+        return { object, created: false };
+      } catch (err) {
+        if (!(err instanceof NotFoundError) || err.subject.name !== name) throw err;
+      }
+      opts.mayCreate?.();
+      const fresh = serverSideApply(undefined, config, request) as unknown as KubeObject;
+      fresh.metadata = { ...fresh.metadata, name };
+      try {
+        return { object: await this.create(namespace, fresh, opts), created: true };
+      } catch (err) {
+        // Created meanwhile by someone else: apply onto theirs.
+        if (!(err instanceof AlreadyExistsError) || attempt >= 3) throw err;
+      }
+    }
   }
 
   private async finalDelete(namespace: string | undefined, name: string, expected: KubeObject): Promise<KubeObject> {

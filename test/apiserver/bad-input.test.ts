@@ -197,7 +197,7 @@ const CASES: Case[] = [
   { name: 'Content-Type form-urlencoded', method: 'PUT', path: TARGET, body: 'a=b', contentType: 'application/x-www-form-urlencoded', code: 415, reason: 'UnsupportedMediaType' },
   { name: 'Content-Type protobuf', method: 'POST', path: PODS, body: 'k8s\u0000', contentType: 'application/vnd.kubernetes.protobuf', code: 415, reason: 'UnsupportedMediaType' },
   { name: 'PATCH with application/json', method: 'PATCH', path: TARGET, body: { metadata: {} }, contentType: 'application/json', code: 415, reason: 'UnsupportedMediaType' },
-  { name: 'PATCH with apply-patch+yaml (server-side apply)', method: 'PATCH', path: TARGET, body: 'metadata: {}', contentType: 'application/apply-patch+yaml', code: 415, reason: 'UnsupportedMediaType' },
+  { name: 'PATCH with apply-patch+yaml (server-side apply) without a fieldManager', method: 'PATCH', path: TARGET, body: 'metadata: {}', contentType: 'application/apply-patch+yaml', code: 400, reason: 'BadRequest' },
 
   // --- methods
   { name: 'PROPFIND', method: 'PROPFIND', path: PODS, viaHttp: true, code: 405, reason: 'MethodNotAllowed' },

@@ -427,7 +427,7 @@ describe('apiserver CRUD (etcd)', function () {
 
   it('answers 415 to a patch with an unsupported content type', async () => {
     await ok('POST', PODS, { body: podBody('patch-415') });
-    for (const ct of ['application/json', 'application/apply-patch+yaml', 'text/plain', 'application/xml']) {
+    for (const ct of ['application/json', 'text/plain', 'application/xml']) {
       expectStatus(
         await req('PATCH', `${PODS}/patch-415`, { body: { metadata: { labels: { a: 'b' } } }, contentType: ct }),
         415,
