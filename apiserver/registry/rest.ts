@@ -385,7 +385,7 @@ export class RestResource {
       }
       opts.mayCreate?.();
       const fresh = serverSideApply(undefined, config, request) as unknown as KubeObject;
-      fresh.metadata = { ...fresh.metadata, name };
+      this.checkName(fresh, name);
       try {
         return { object: await this.create(namespace, fresh, opts), created: true };
       } catch (err) {

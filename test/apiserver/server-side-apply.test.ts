@@ -172,6 +172,7 @@ describe('server-side apply', function () {
       ['a list, not an object', await apply('strict', '- a\n- b\n'), 400, /must be an object/],
       ['a field of the wrong type', await apply('strict', { ...deployment('strict'), spec: { replicas: 'many' } }), 422, /replicas/],
       ['another name', await apply('strict', deployment('other-name')), 400, /does not match the name on the URL/],
+      ['another name, creating', await apply('absent', deployment('other-name')), 400, /does not match the name on the URL/],
       ['on the status', await rawHttp(api.url, 'PATCH', `${DEPLOYMENTS}/strict/status?fieldManager=x`, { ca: TEST_TLS_CERT, headers: { Authorization: `Bearer ${TEST_TOKENS.admin}`, 'Content-Type': 'application/apply-patch+yaml' }, body: 'status: {}' }), 400, /main resource only/],
     ];
     for (const [what, r, code, message] of cases) {
