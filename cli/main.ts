@@ -118,11 +118,19 @@ function build(): Command {
       .option('-R, --recursive', 'also read subdirectories of -f directories')
       .option('--dry-run [mode]', 'none|client|server: show what would happen without changing anything');
     if (verb === 'create') cmd.option('-o, --output <format>', CREATE_OUTPUT_HELP);
+    else {
+      cmd
+        .option('--server-side', 'server-side apply: the server merges the manifests and records who owns which fields')
+        .option('--field-manager <name>', 'with --server-side: the owner recorded for the applied fields', 'cellctl')
+        .option('--force-conflicts', 'with --server-side: take over fields another applier owns instead of failing');
+    }
     cmd.action(
-      run((cli, opts: { filename?: string[]; recursive?: boolean; dryRun?: string | boolean; output?: string }) => {
+      run((cli, opts: { filename?: string[]; recursive?: boolean; dryRun?: string | boolean; output?: string; serverSide?: boolean; fieldManager?: string; forceConflicts?: boolean }) => {
         if (!opts.filename?.length) throw new UsageError("required option '-f, --filename <file>' not specified");
         const o = { filename: opts.filename, recursive: opts.recursive ?? false, dryRun: parseDryRun(opts.dryRun) };
-        return verb === 'create' ? runCreate(cli, { ...o, output: parseCreateOutput(opts.output) }) : runApply(cli, o);
+        if (verb === 'create') return runCreate(cli, { ...o, output: parseCreateOutput(opts.output) });
+        if (opts.forceConflicts && !opts.serverSide) throw new UsageError('--force-conflicts only applies with --server-side');
+        return runApply(cli, { ...o, ...(opts.serverSide ? { serverSide: { fieldManager: opts.fieldManager ?? 'cellctl', force: opts.forceConflicts === true } } : {}) });
       }),
     );
   }

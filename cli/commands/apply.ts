@@ -1,7 +1,8 @@
 // `cellctl apply -f`: make the cluster match the manifests. A missing object is created (with
 // the last-applied annotation); an existing one gets the three-way merge patch apply-patch.ts
 // computes, or nothing at all when it already matches. Prints kubectl's
-// `pod/x created|configured|unchanged`.
+// `pod/x created|configured|unchanged`. With --server-side the server merges instead
+// (server-side apply: one PATCH of the manifest as the field manager, `pod/x serverside-applied`).
 import { resourceUrlPath } from '../../shared/client/http-client.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { planApply, withLastApplied, type JsonObject } from '../apply-patch.js';
@@ -16,6 +17,7 @@ export interface ApplyOptions {
   filename: string[];
   recursive?: boolean;
   dryRun?: DryRun;
+  serverSide?: { fieldManager: string; force: boolean };
 }
 
 export async function runApply(cli: Cli, o: ApplyOptions): Promise<number> {
@@ -33,6 +35,17 @@ export async function runApply(cli: Cli, o: ApplyOptions): Promise<number> {
       const ns = manifestNamespace(m, cli.namespace, cli.namespaceExplicit);
       const desired = withNamespace(m, ns) as unknown as JsonObject;
       const ref = refFor(m.info, ns, name);
+      if (o.serverSide) {
+        if (o.dryRun !== 'client') {
+          await cli.client.request('PATCH', resourceUrlPath(ref), {
+            body: desired,
+            contentType: 'application/apply-patch+yaml',
+            query: { ...dryRunQuery(o.dryRun), fieldManager: o.serverSide.fieldManager, ...(o.serverSide.force ? { force: 'true' } : {}) },
+          });
+        }
+        cli.print(`${objectName(m.info, name)} serverside-applied${suffix}\n`);
+        continue;
+      }
       let live: JsonObject | undefined;
       try {
         live = await cli.client.get<JsonObject>(ref);

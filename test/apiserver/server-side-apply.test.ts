@@ -11,6 +11,7 @@ import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/
 import { findKubectl, run, tempDir, writeKubeconfig } from '../clients/helpers.js';
 import { TEST_TLS_CERT, TEST_TLS_KEY } from '../harness/tls.js';
 import { rawHttp } from './helpers.js';
+import { cellctl, isolatedEnv } from '../cli/helpers.js';
 
 interface Managed {
   manager: string;
@@ -194,6 +195,29 @@ describe('server-side apply', function () {
     await apply('tenant-existing', deployment('tenant-existing', { replicas: 1 }));
     const patched = await apply('tenant-existing', deployment('tenant-existing', { replicas: 1, labels: { by: 'tenant' } }), { token: TEST_TOKENS.nobody, manager: 'tenant' });
     expect(patched.status, patched.text).to.equal(200);
+  });
+
+  it('cellctl apply --server-side: applies as cellctl (or --field-manager), conflicts named, --force-conflicts takes over', async () => {
+    const dir = tempDir('cell-ssa-ctl-');
+    const kubeconfig = writeKubeconfig(path.join(dir, 'kubeconfig'), api.url, { token: TEST_TOKENS.admin, caCertPem: TEST_TLS_CERT });
+    const file = path.join(dir, 'd.yaml');
+    const ctl = (...args: string[]) => cellctl(['--kubeconfig', kubeconfig, ...args], { env: isolatedEnv(dir) });
+    writeFileSync(file, YAML.stringify(deployment('ctl', { replicas: 2 })));
+    const first = await ctl('apply', '--server-side', '-f', file);
+    expect(first.code, first.stderr).to.equal(0);
+    expect(first.stdout).to.equal('deployment.apps/ctl serverside-applied\n');
+    expect(managers(await get('ctl'))).to.deep.equal(['cellctl/Apply']);
+    writeFileSync(file, YAML.stringify(deployment('ctl', { replicas: 3 })));
+    const clash = await ctl('apply', '--server-side', '--field-manager=deployer', '-f', file);
+    expect(clash.code).to.equal(1);
+    expect(clash.stderr).to.include('conflict with "cellctl" using apps/v1: .spec.replicas');
+    const dry = await ctl('apply', '--server-side', '--field-manager=deployer', '--force-conflicts', '--dry-run=server', '-f', file);
+    expect(dry.stdout).to.equal('deployment.apps/ctl serverside-applied (server dry run)\n');
+    expect((await get('ctl')).spec.replicas).to.equal(2);
+    const forced = await ctl('apply', '--server-side', '--field-manager=deployer', '--force-conflicts', '-f', file);
+    expect(forced.code, forced.stderr).to.equal(0);
+    expect((await get('ctl')).spec.replicas).to.equal(3);
+    expect((await ctl('apply', '--force-conflicts', '-f', file)).stderr).to.include('--force-conflicts only applies with --server-side');
   });
 
   it('is what real kubectl apply --server-side drives, conflicts and --force-conflicts included', async function () {
