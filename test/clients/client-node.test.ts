@@ -141,6 +141,13 @@ describe('@kubernetes/client-node against cell-apiserver (child process, etcd)',
         setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
       );
       expect(smp.metadata?.labels).to.deep.equal({ app: 'crud', tier: 'merge' });
+      // Server-side apply: the client's own strategy, a fieldManager, the applied fields recorded.
+      const ssa = await core.patchNamespacedPod(
+        { name: 'crud', namespace, fieldManager: 'js-client', body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'crud', labels: { owned: 'js' } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      );
+      expect(ssa.metadata?.labels).to.deep.equal({ app: 'crud', tier: 'merge', owned: 'js' });
+      expect(ssa.metadata?.managedFields?.map((m) => [m.manager, m.operation])).to.deep.equal([['js-client', 'Apply']]);
 
       // replace (PUT) with the current resourceVersion succeeds.
       const fresh = await core.readNamespacedPod({ name: 'crud', namespace });
