@@ -33,8 +33,12 @@ describe('cell-agent: restarts', function () {
   const agentArgs = () =>
     nodeOneAgentArgs(root, [`--server=${api.url}`, `--token=${TEST_TOKENS.node1}`, '--crash-loop-backoff=400ms', '--crash-loop-backoff-max=1600ms']);
   const nodeReady = () => waitNodeReady(admin(), agent);
-  /** The container shims of a pod (one per running container). */
-  const shims = (p: Pod) => processesWith(p.metadata.uid ?? '-').filter((r) => r.args.includes('cell-container'));
+  /**
+   * The container shims of a pod (one per running container): each leads its own process group.
+   * The child it forks for the command shows the shim's command line too until it execs — on a
+   * loaded machine long enough for `ps` to list it — but is not a group leader.
+   */
+  const shims = (p: Pod) => processesWith(p.metadata.uid ?? '-').filter((r) => r.args.includes('cell-container') && r.pid === r.pgid);
 
   before(async function () {
     this.timeout(60_000);
