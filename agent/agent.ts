@@ -104,7 +104,7 @@ export class Agent {
     this.usage.start();
     const usage = this.usage;
     const signatures = new ApiServerSignatures(this.client, cfg.nodeName, this.metrics, this.log);
-    const exec = new ExecEndpoint({ targets: this, signatures, keepaliveMs: cfg.execKeepaliveMs, metrics: this.metrics, log: this.log });
+    const exec = new ExecEndpoint({ targets: this, signatures, keepaliveMs: cfg.execKeepaliveMs, metrics: this.metrics, stateDir: path.join(cfg.rootDir, 'exec'), log: this.log });
     this.logServer = await startLogServer({ address: cfg.address, port: cfg.port, source: this, logs: this.logs, metrics: this.metrics, usage: () => usage.latest, exec, signatures, log: this.log });
     if (cfg.metricsPort !== undefined) this.metricsServer = await serveMetrics({ registry: this.metrics.registry, address: cfg.address, port: cfg.metricsPort });
     this.log.info('log server listening', { address: cfg.address, port: this.logServer.port });

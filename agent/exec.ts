@@ -9,16 +9,20 @@
 // starts with a byte naming its stream (0 stdin, 1 stdout, 2 stderr, 3 the final Status, 4 terminal
 // size); v5.channel.k8s.io adds 255 <stream> for "this stream is closed" (kubectl's end of stdin).
 // With a tty the command runs under `script`, which gives it a terminal (stderr then joins stdout).
+// Each running command is recorded under the agent's root (`exec/<pid>.json`): an agent that was
+// killed outright kills, when it starts again, what its clients can no longer reach.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { constants as osConstants } from 'node:os';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CellError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 import type { ApiServerSignatures } from './api-server-auth.js';
 import type { AgentMetrics } from './metrics.js';
+import { isSameProcess, readProcStat } from './procfs.js';
 import type { ExecLookup } from './pod-worker.js';
 
 export interface ExecTargets {
@@ -94,9 +98,35 @@ export class ExecEndpoint {
       /** How often each client is pinged (--exec-keepalive). */
       keepaliveMs: number;
       metrics: AgentMetrics;
+      /** Where running commands are recorded. */
+      stateDir: string;
       log: Logger;
     },
-  ) {}
+  ) {
+    mkdirSync(d.stateDir, { recursive: true });
+    this.reapLeftovers();
+  }
+
+  /** Commands a previous run of the agent left running (it was killed): nobody can reach them now. */
+  private reapLeftovers(): void {
+    for (const file of readdirSync(this.d.stateDir)) {
+      const recordPath = path.join(this.d.stateDir, file);
+      let record: { pid?: unknown; startTicks?: unknown };
+      try {
+        record = JSON.parse(readFileSync(recordPath, 'utf8')) as typeof record;
+      } catch (err) {
+        // A record cut short by the crash names nothing to stop.
+        this.d.log.warn('unreadable exec record', { file: recordPath, error: errorMessage(err) });
+        record = {};
+      }
+      const pid = Number(record.pid);
+      if (Number.isInteger(pid) && pid > 1 && isSameProcess(pid, typeof record.startTicks === 'number' ? record.startTicks : undefined)) {
+        this.d.log.info('stopping a command exec\u2019d before the agent restarted', { pid });
+        killGroup(pid, this.d.log);
+      }
+      rmSync(recordPath, { force: true });
+    }
+  }
 
   /** Serves one upgrade request for /exec/…; answers a Status for anything it refuses. */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -115,7 +145,7 @@ export class ExecEndpoint {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.d.log.info('exec in a container', { user: request.user, pod: `${request.namespace}/${request.pod}`, container: request.container, command: request.command, tty: request.tty });
-      const session = new ExecSession(ws, request, context, this.d.keepaliveMs, this.d.log);
+      const session = new ExecSession(ws, request, context, this.d.keepaliveMs, this.d.stateDir, this.d.log);
       this.sessions.add(session);
       this.d.metrics.execSessions.inc();
       void session.run().finally(() => {
@@ -179,6 +209,7 @@ class ExecSession {
     private readonly r: ExecRequest,
     private readonly context: { env: Record<string, string>; cwd: string },
     private readonly keepaliveMs: number,
+    private readonly stateDir: string,
     private readonly log: Logger,
   ) {}
 
@@ -224,6 +255,8 @@ class ExecSession {
       return;
     }
     this.child = child;
+    const record = child.pid !== undefined ? path.join(this.stateDir, `${child.pid}.json`) : undefined;
+    if (record) writeFileSync(record, JSON.stringify({ pid: child.pid, startTicks: readProcStat(child.pid!)?.startTicks }));
     ws.on('message', (data) => this.onMessage(data));
     for (const data of early) this.onMessage(data);
     child.stdin?.on('error', (err) => this.log.debug('exec stdin closed early', { error: err.message }));
@@ -235,6 +268,7 @@ class ExecSession {
       // 'close': the command exited and its output streams are drained.
       child.once('close', (code, signal) => resolve({ code, signal }));
     });
+    if (record) rmSync(record, { force: true });
     if ('error' in outcome) {
       const why = (outcome.error as NodeJS.ErrnoException).code === 'ENOENT' ? `exec: "${argv[0]}": executable file not found in $PATH` : outcome.error.message;
       this.finish({ status: 'Failure', message: `error executing command in container: ${why}`, reason: 'InternalError' });
@@ -257,11 +291,7 @@ class ExecSession {
   kill(): void {
     const pid = this.child?.pid;
     if (pid === undefined || this.child?.exitCode !== null || this.child.signalCode !== null) return;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') this.log.warn('cannot stop an exec\u2019d command', { pid, error: errorMessage(err) });
-    }
+    killGroup(pid, this.log);
   }
 
   /** Kills the command and drops the connection without a goodbye. */
@@ -395,6 +425,15 @@ function terminalOf(pid: number): string | undefined {
     if (!['ENOENT', 'ESRCH', 'EACCES'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
   }
   return undefined;
+}
+
+/** SIGKILL to a command's process group (it leads one). */
+function killGroup(pid: number, log: Logger): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') log.warn('cannot stop an exec\u2019d command', { pid, error: errorMessage(err) });
+  }
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {

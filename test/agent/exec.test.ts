@@ -70,6 +70,7 @@ describe('pods/exec: kubectl exec through the API server to the agent', function
   let agent: AgentProcess;
   let root: string;
   let agentPort: number;
+  let nodeConfig: string;
   const admin = () => api.client(TEST_TOKENS.admin);
   const kubectl = findKubectl();
   const kubeconfigs: Record<string, string> = {};
@@ -81,7 +82,7 @@ describe('pods/exec: kubectl exec through the API server to the agent', function
     this.timeout(60_000);
     api = await startTestApiServer({ backend: 'etcd', auth: true, tls: { cert: TEST_TLS_CERT, key: TEST_TLS_KEY } });
     root = tempRoot('cell-agent-exec-');
-    const nodeConfig = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1, caCertPem: TEST_TLS_CERT });
+    nodeConfig = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1, caCertPem: TEST_TLS_CERT });
     // Pings every second: every client below must answer them (kubectl, Python and JavaScript do).
     agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${nodeConfig}`, '--exec-keepalive=1s']));
     await waitNodeReady(admin(), agent);
@@ -367,5 +368,23 @@ describe('pods/exec: kubectl exec through the API server to the agent', function
     expect(value('cell_agent_signature_checks_total{result="refused"}')).to.be.at.least(9);
     expect(value('cell_agent_signature_checks_total{result="accepted"}')).to.be.at.least(2);
     expect(value('cell_agent_exec_sessions')).to.equal(0);
+  });
+  it('an agent killed outright stops, when it starts again, the commands it was running for exec', async () => {
+    const seconds = 6000 + Math.floor(Math.random() * 1000);
+    const marker = `sleep ${seconds}`;
+    const running = () => processesWith(marker).some((p) => p.args === marker);
+    const session = wsExec(`${api.url.replace('https', 'wss')}${execPath('shell', `command=sleep&command=${seconds}&stdout=true`)}`, {
+      protocols: ['v5.channel.k8s.io'],
+      headers: { Authorization: `Bearer ${TEST_TOKENS.admin}` },
+      ca: TEST_TLS_CERT,
+    });
+    await waitFor(running, `"${marker}" to run`, 20_000, 50);
+    await agent.kill();
+    // The connection went with the agent; the command did not (it leads its own process group).
+    await session;
+    expect(running()).to.equal(true);
+    agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${nodeConfig}`, '--exec-keepalive=1s']));
+    await waitFor(() => !running(), `the restarted agent to stop "${marker}"`, 30_000, 100);
+    await waitNodeReady(admin(), agent);
   });
 });
