@@ -21,6 +21,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CellError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 import type { ApiServerSignatures } from './api-server-auth.js';
+import { boolQuery, containerPath, EndpointRequestError, statusOf, type EndpointCode } from './endpoint-request.js';
 import type { AgentMetrics } from './metrics.js';
 import { isSameProcess, readProcStat } from './procfs.js';
 import type { ExecLookup } from './pod-worker.js';
@@ -52,29 +53,10 @@ interface ExecRequest {
   user: string;
 }
 
-class ExecRequestError extends Error {
-  constructor(
-    readonly code: 400 | 401 | 404 | 503,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const REASONS: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 404: 'NotFound', 503: 'ServiceUnavailable', 500: 'InternalError' };
-const PHRASES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable', 500: 'Internal Server Error' };
-
 /** Answers an upgrade request with a Status (the API server passes it on) and closes the connection. */
-export function refuseUpgrade(socket: Duplex, code: number, message: string): void {
-  const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: REASONS[code] ?? 'InternalError', code });
-  socket.end(`HTTP/1.1 ${code} ${PHRASES[code] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-}
-
-function boolQuery(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  if (v === null || v === '' || v === 'false' || v === '0') return false;
-  if (v === 'true' || v === '1') return true;
-  throw new ExecRequestError(400, `invalid value for ${name}: "${v.slice(0, 20)}" is not a boolean`);
+export function refuseUpgrade(socket: Duplex, code: EndpointCode, message: string): void {
+  const { body, phrase } = statusOf(code, message);
+  socket.end(`HTTP/1.1 ${code} ${phrase}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** `sh` quoting, for the one command line `script -c` takes. */
@@ -135,8 +117,8 @@ export class ExecEndpoint {
     try {
       ({ request, context } = await this.admit(req));
     } catch (err) {
-      if (err instanceof ExecRequestError) refuseUpgrade(socket, err.code, err.message);
-      else if (err instanceof CellError) refuseUpgrade(socket, err.code === 401 ? 401 : 503, err.message);
+      if (err instanceof EndpointRequestError) refuseUpgrade(socket, err.code, err.message);
+      else if (err instanceof CellError) refuseUpgrade(socket, EndpointRequestError.from(err).code, err.message);
       else {
         this.d.log.warn('exec request failed', { url: req.url, error: errorMessage(err) });
         refuseUpgrade(socket, 500, `exec failed: ${errorMessage(err)}`);
@@ -164,21 +146,14 @@ export class ExecEndpoint {
   private async admit(req: IncomingMessage): Promise<{ request: ExecRequest; context: Extract<ExecLookup, { ok: true }> }> {
     const raw = req.url ?? '/';
     const url = new URL(raw, 'http://agent');
-    let segs: string[];
-    try {
-      segs = url.pathname.split('/').slice(1).map((s) => decodeURIComponent(s));
-    } catch {
-      throw new ExecRequestError(400, `malformed path ${url.pathname.slice(0, 200)}`);
-    }
-    if (segs.length !== 4 || segs[0] !== 'exec' || segs.some((s) => s === '')) throw new ExecRequestError(404, `no such path ${url.pathname.slice(0, 200)}`);
+    const { namespace, pod, container } = containerPath(url.pathname, 'exec');
     // The signature first: nothing about the pods here is told to an unsigned caller.
     const { user } = await this.d.signatures.verify(req, raw);
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw new ExecRequestError(400, 'exec is served over a WebSocket only');
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw new EndpointRequestError(400, 'exec is served over a WebSocket only');
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!EXEC_PROTOCOLS.some((p) => offered.includes(p))) {
-      throw new ExecRequestError(400, `the client offers none of the stream protocols this node speaks (${EXEC_PROTOCOLS.join(', ')})`);
+      throw new EndpointRequestError(400, `the client offers none of the stream protocols this node speaks (${EXEC_PROTOCOLS.join(', ')})`);
     }
-    const [, namespace, pod, container] = segs as [string, string, string, string];
     const q = url.searchParams;
     const request: ExecRequest = {
       namespace,
@@ -191,10 +166,10 @@ export class ExecEndpoint {
       tty: boolQuery(q, 'tty'),
       user,
     };
-    if (request.command.length === 0 || request.command[0] === '') throw new ExecRequestError(400, 'you must specify at least 1 command');
-    if (!request.stdin && !request.stdout && !request.stderr) throw new ExecRequestError(400, 'you must specify at least 1 of stdin, stdout, stderr');
+    if (request.command.length === 0 || request.command[0] === '') throw new EndpointRequestError(400, 'you must specify at least 1 command');
+    if (!request.stdin && !request.stdout && !request.stderr) throw new EndpointRequestError(400, 'you must specify at least 1 of stdin, stdout, stderr');
     const found = this.d.targets.execContext(namespace, pod, container, q.get('podUID') ?? undefined);
-    if (!found.ok) throw new ExecRequestError(found.notFound ? 404 : 400, found.message);
+    if (!found.ok) throw new EndpointRequestError(found.notFound ? 404 : 400, found.message);
     return { request, context: found };
   }
 }

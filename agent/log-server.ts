@@ -14,6 +14,7 @@ import { CellError, errorMessage } from '../shared/errors.js';
 import type { NodeUsageSample } from '../shared/api/metrics.js';
 import type { Logger } from '../shared/logging.js';
 import type { ApiServerSignatures } from './api-server-auth.js';
+import { boolQuery, containerPath, EndpointRequestError, intQuery, statusOf, type EndpointCode } from './endpoint-request.js';
 import { refuseUpgrade, type ExecEndpoint } from './exec.js';
 import type { LogFiles, ReadOptions } from './logs.js';
 import type { AgentMetrics } from './metrics.js';
@@ -29,33 +30,9 @@ export interface LogServer {
   close(): Promise<void>;
 }
 
-class RequestError extends Error {
-  constructor(
-    readonly code: 400 | 401 | 404 | 503,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function sendStatus(res: http.ServerResponse, code: number, message: string): void {
-  const reason = code === 404 ? 'NotFound' : code === 400 ? 'BadRequest' : code === 401 ? 'Unauthorized' : code === 503 ? 'ServiceUnavailable' : 'InternalError';
+function sendStatus(res: http.ServerResponse, code: EndpointCode, message: string): void {
   res.writeHead(code, { 'Content-Type': 'application/json' });
-  res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
-}
-
-function boolParam(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  if (v === null || v === '' || v === 'false' || v === '0') return false;
-  if (v === 'true' || v === '1') return true;
-  throw new RequestError(400, `invalid value for ${name}: "${v}" is not a boolean`);
-}
-
-function intParam(q: URLSearchParams, name: string, min: number): number | undefined {
-  const v = q.get(name);
-  if (v === null || v === '') return undefined;
-  if (!/^-?\d+$/.test(v) || Number(v) < min) throw new RequestError(400, `invalid value for ${name}: "${v}" must be an integer ≥ ${min}`);
-  return Number(v);
+  res.end(statusOf(code, message).body);
 }
 
 export async function startLogServer(opts: {
@@ -75,7 +52,7 @@ export async function startLogServer(opts: {
   const { source, logs, log } = opts;
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://agent');
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new RequestError(400, 'only GET is served');
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new EndpointRequestError(400, 'only GET is served');
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.end('ok');
@@ -91,35 +68,28 @@ export async function startLogServer(opts: {
     try {
       await opts.signatures.verify(req, req.url ?? '/');
     } catch (err) {
-      if (err instanceof CellError) throw new RequestError(err.code === 401 ? 401 : 503, err.message);
+      if (err instanceof CellError) throw EndpointRequestError.from(err);
       throw err;
     }
     if (url.pathname === '/stats/resource') {
       const sample = opts.usage();
-      if (!sample) throw new RequestError(503, 'no resource usage sample yet: the first window is not complete');
+      if (!sample) throw new EndpointRequestError(503, 'no resource usage sample yet: the first window is not complete');
       const body = JSON.stringify(sample);
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
-    let segs: string[];
-    try {
-      segs = url.pathname.split('/').slice(1).map((s) => decodeURIComponent(s));
-    } catch {
-      throw new RequestError(400, `malformed path ${url.pathname}`);
-    }
-    if (segs.length !== 4 || segs[0] !== 'containerLogs' || segs.some((s) => s === '')) throw new RequestError(404, `no such path ${url.pathname}`);
-    const [, namespace, pod, container] = segs as [string, string, string, string];
+    const { namespace, pod, container } = containerPath(url.pathname, 'containerLogs');
     const q = url.searchParams;
-    const follow = boolParam(q, 'follow');
-    const previous = boolParam(q, 'previous');
+    const follow = boolQuery(q, 'follow');
+    const previous = boolQuery(q, 'previous');
     const read: ReadOptions = {};
-    const tail = intParam(q, 'tailLines', 0);
+    const tail = intQuery(q, 'tailLines', 0);
     if (tail !== undefined) read.tailLines = tail;
-    const limit = intParam(q, 'limitBytes', 1);
+    const limit = intQuery(q, 'limitBytes', 1);
     if (limit !== undefined) read.limitBytes = limit;
     const found = source.lookup(namespace, pod, container, previous, q.get('podUID') ?? undefined);
-    if (!found.ok) throw new RequestError(found.notFound ? 404 : 400, found.message);
+    if (!found.ok) throw new EndpointRequestError(found.notFound ? 404 : 400, found.message);
     if (!follow) {
       const { data } = await logs.read(found.path, read);
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(data.length) });
@@ -137,10 +107,10 @@ export async function startLogServer(opts: {
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) {
         res.destroy();
-        if (!(err instanceof RequestError)) log.warn('log stream failed', { url: req.url, error: errorMessage(err) });
+        if (!(err instanceof EndpointRequestError)) log.warn('log stream failed', { url: req.url, error: errorMessage(err) });
         return;
       }
-      if (err instanceof RequestError) sendStatus(res, err.code, err.message);
+      if (err instanceof EndpointRequestError) sendStatus(res, err.code, err.message);
       else {
         log.warn('log request failed', { url: req.url, error: errorMessage(err) });
         sendStatus(res, 500, `reading the log failed: ${errorMessage(err)}`);
