@@ -98,6 +98,7 @@ export class Agent {
       log: this.log,
       metrics: this.metrics,
       hostIP: cfg.nodeIP,
+      allocatable: allocatableOf(cfg),
       backoff: { baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs, resetAfterMs: RESET_AFTER_MS },
     };
     this.usage = new ResourceUsageSampler(cfg.nodeName, () => [...this.workers.values()].flatMap((w) => w.runningContainers()), cfg.statsIntervalMs, this.log);

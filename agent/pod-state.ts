@@ -48,6 +48,8 @@ const ContainerRecordSchema = z.object({
   restartAt: z.number().optional(),
   /** Finished for good: it will not be restarted. */
   done: z.boolean(),
+  /** Why the next instance cannot be created (a ConfigMap or Secret it reads is missing): CreateContainerConfigError. */
+  configError: z.string().optional(),
 });
 export type ContainerRecord = z.infer<typeof ContainerRecordSchema>;
 

@@ -11,7 +11,10 @@ import type { EventRecorder } from '../shared/client/events.js';
 import type { ApiClient } from '../shared/client/http-client.js';
 import { ConflictError, NotFoundError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
-import { containerArgv, containerEnv } from './container-env.js';
+import type { ConfigMap, Secret } from '../shared/api/config.js';
+import { configRefsOf, type ConfigKind } from '../shared/pod-config-refs.js';
+import { ContainerConfigError, NO_CONFIG_SOURCES, containerArgv, containerEnv, type ConfigSource, type ConfigSources } from './container-env.js';
+import { readEnviron } from './procfs.js';
 import type { LogFiles } from './logs.js';
 import type { AgentMetrics } from './metrics.js';
 import type { ContainerRecord, PodRecord, PodStateStore, TerminationRecord } from './pod-state.js';
@@ -29,6 +32,8 @@ export interface WorkerContext {
   log: Logger;
   metrics: AgentMetrics;
   hostIP: string;
+  /** The node's allocatable resources (a container's unset limit, read through resourceFieldRef). */
+  allocatable: Readonly<Record<string, string>>;
   backoff: BackOffConfig;
 }
 
@@ -43,6 +48,8 @@ export type ExecLookup =
   | { ok: false; notFound: boolean; message: string };
 
 const SYNC_RETRY_MS = 1000;
+/** How often a container waiting for a missing ConfigMap or Secret (CreateContainerConfigError) tries again. */
+const CONFIG_RETRY_MS = 2000;
 
 function recordKey(init: boolean, name: string): string {
   return `${init ? 'init' : 'app'}/${name}`;
@@ -65,6 +72,10 @@ export class PodWorker {
   private deleteConfirmed = false;
   private cleaned = false;
   private readonly backOffReported = new Set<string>();
+  /** The ConfigMaps and Secrets the containers read, as fetched before the last start was attempted. */
+  private sources: ConfigSources = NO_CONFIG_SOURCES;
+  /** The last config error reported per container, so each is recorded as an event once. */
+  private readonly configErrorReported = new Map<string, string>();
   private finishedResolve!: () => void;
   /** Resolves once the pod is removed and its processes and files are gone. */
   readonly finished = new Promise<void>((resolve) => (this.finishedResolve = resolve));
@@ -199,10 +210,41 @@ export class PodWorker {
     return list.find((c) => c.name === rec.name);
   }
 
-  /** The environment and working directory of the container's processes (its own, and exec'd ones). */
+  /** The environment and working directory a new instance of the container gets; throws ContainerConfigError. */
   private processContext(spec: Container): { env: Record<string, string>; cwd: string } {
     const workDir = this.ctx.logs.workDir(this.uid);
-    return { env: containerEnv(this.pod, spec, workDir), cwd: spec.workingDir ? path.resolve(workDir, spec.workingDir) : workDir };
+    return { env: containerEnv(this.pod, spec, workDir, this.ctx, this.sources), cwd: this.workingDir(spec) };
+  }
+
+  private workingDir(spec: Container): string {
+    const workDir = this.ctx.logs.workDir(this.uid);
+    return spec.workingDir ? path.resolve(workDir, spec.workingDir) : workDir;
+  }
+
+  /**
+   * Fetch the ConfigMaps and Secrets the pod's containers read, when one of them may start now (a
+   * pod that reads none, or whose containers all run, costs nothing). A read that fails is kept as
+   * the reason the containers that need it wait.
+   */
+  private async fetchSources(): Promise<void> {
+    const refs = configRefsOf(this.pod);
+    if (refs.configmaps.size + refs.secrets.size === 0) return;
+    if (!this.record.containers.some((c) => !c.running && !c.done)) return;
+    const fetchAll = async <T>(kind: ConfigKind, names: Set<string>): Promise<Map<string, ConfigSource<T>>> =>
+      new Map(await Promise.all([...names].map(async (name): Promise<[string, ConfigSource<T>]> => [name, await this.fetchSource<T>(kind, name)])));
+    this.sources = {
+      configmaps: await fetchAll<ConfigMap>('configmaps', refs.configmaps),
+      secrets: await fetchAll<Secret>('secrets', refs.secrets),
+    };
+  }
+
+  private async fetchSource<T>(kind: ConfigKind, name: string): Promise<ConfigSource<T>> {
+    try {
+      return { found: await this.ctx.client.get<T>({ resource: kind, namespace: this.namespace, name }) };
+    } catch (err) {
+      if (err instanceof NotFoundError) return { missing: true };
+      return { error: `failed to read ${kind === 'configmaps' ? 'configmap' : 'secret'} "${name}": ${errorMessage(err)}` };
+    }
   }
 
   private get involved() {
@@ -232,6 +274,7 @@ export class PodWorker {
       await this.terminate(deleting, apiTerminal);
       return;
     }
+    await this.fetchSources();
     this.startDue();
     const phase = podPhase(pod, this.record);
     if (phase === 'Succeeded' || phase === 'Failed') {
@@ -290,6 +333,18 @@ export class PodWorker {
       rec.done = true;
       return;
     }
+    let context: { env: Record<string, string>; cwd: string };
+    try {
+      context = this.processContext(spec);
+    } catch (err) {
+      if (!(err instanceof ContainerConfigError)) throw err;
+      this.configFailed(rec, err.message);
+      return;
+    }
+    if (rec.configError !== undefined) {
+      delete rec.configError;
+      this.configErrorReported.delete(recordKey(rec.init, rec.name));
+    }
     const instance = rec.nextInstance++;
     if (rec.terminated) {
       rec.lastTerminated = rec.terminated;
@@ -300,7 +355,7 @@ export class PodWorker {
     const now = Date.now();
     try {
       this.ctx.logs.prepareInstance(this.uid, rec.name, instance);
-      const { env, cwd } = this.processContext(spec);
+      const { env, cwd } = context;
       mkdirSync(cwd, { recursive: true });
       const proc = ContainerProcess.start(
         {
@@ -324,6 +379,19 @@ export class PodWorker {
       void this.ctx.events.record(this.involved, 'Warning', 'Failed', `Error: ${message}`);
       this.ended(rec, { instance, exitCode: 128, reason: 'StartError', message, startedAt: now, finishedAt: now });
     }
+  }
+
+  /**
+   * The container cannot be created until a ConfigMap or Secret (or key) it reads exists: it waits
+   * as CreateContainerConfigError — no instance, no restart counted — and is tried again shortly.
+   */
+  private configFailed(rec: ContainerRecord, message: string): void {
+    rec.configError = message;
+    const key = recordKey(rec.init, rec.name);
+    if (this.configErrorReported.get(key) === message) return;
+    this.configErrorReported.set(key, message);
+    this.ctx.log.warn('container config error', { pod: `${this.namespace}/${this.name}`, container: rec.name, error: message });
+    void this.ctx.events.record(this.involved, 'Warning', 'Failed', `Error: ${message}`);
   }
 
   private track(rec: ContainerRecord, proc: ContainerProcess): void {
@@ -395,7 +463,10 @@ export class PodWorker {
   /** Wake for the next due restart or the active deadline. */
   private armTimer(): void {
     let at = Number.POSITIVE_INFINITY;
-    for (const rec of this.record.containers) if (inBackOff(rec) && rec.restartAt! < at) at = rec.restartAt!;
+    for (const rec of this.record.containers) {
+      if (rec.configError !== undefined && !rec.running && !rec.done) at = Math.min(at, Date.now() + CONFIG_RETRY_MS);
+      else if (inBackOff(rec) && rec.restartAt! < at) at = rec.restartAt!;
+    }
     const ads = this.pod.spec.activeDeadlineSeconds;
     if (ads !== undefined) at = Math.min(at, this.record.startTime + ads * 1000);
     if (at === Number.POSITIVE_INFINITY) {
@@ -480,7 +551,11 @@ export class PodWorker {
     const spec = rec ? this.specOf(rec) : undefined;
     if (!rec || !spec) return { ok: false, notFound: true, message: `container ${container} is not valid for pod ${this.name}` };
     if (!rec.running) return { ok: false, notFound: true, message: `container not found ("${container}")` };
-    return { ok: true, ...this.processContext(spec) };
+    // The environment the container's process was started with (what its ConfigMaps and Secrets
+    // held then, as the container itself sees it), read back from the process.
+    const env = readEnviron(rec.running.pid);
+    if (env === undefined) return { ok: false, notFound: true, message: `container not found ("${container}")` };
+    return { ok: true, env, cwd: this.workingDir(spec) };
   }
 
   /** The log file of a container's latest instance (or the one before, for `previous`). */

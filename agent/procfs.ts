@@ -81,6 +81,23 @@ export function readCmdline(pid: number): string[] | undefined {
   }
 }
 
+/** The environment a process was started with (/proc/<pid>/environ), or undefined when it is gone. */
+export function readEnviron(pid: number): Record<string, string> | undefined {
+  let raw: string;
+  try {
+    raw = readFileSync(`/proc/${pid}/environ`, 'utf8');
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+  const env: Record<string, string> = {};
+  for (const entry of raw.split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return env;
+}
+
 /** Resident set size in bytes from /proc/<pid>/status (VmRSS). */
 export function readRssBytes(pid: number): number | undefined {
   let text: string;

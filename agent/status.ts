@@ -60,6 +60,9 @@ function containerStatus(podUid: string, spec: Container, rec: ContainerRecord, 
   if (rec.running) {
     state = { running: { startedAt: time(rec.running.startedAt) } };
     last = rec.lastTerminated;
+  } else if (rec.configError !== undefined && !rec.done) {
+    state = { waiting: { reason: 'CreateContainerConfigError', message: rec.configError } };
+    last = rec.terminated;
   } else if (inBackOff(rec)) {
     state = { waiting: { reason: 'CrashLoopBackOff', message: backOffMessage(rec) } };
     last = rec.terminated;

@@ -29,7 +29,15 @@ export interface Decision {
   allowed: boolean;
   /** Why, in Kubernetes' words (`RBAC: allowed by ...`), for SubjectAccessReview status.reason. */
   reason: string;
+  /**
+   * Allowed only through the system:node role for a ConfigMap or Secret: the node named here may
+   * read it only while a pod bound to it uses it, which the handler checks on the pods.
+   */
+  nodeScoped?: string;
 }
+
+/** Kinds a node reads only for the pods bound to it. */
+const NODE_SCOPED_RESOURCES = new Set(['configmaps', 'secrets']);
 
 export const PRIVILEGED_GROUP = 'system:masters';
 const READ_VERBS = new Set(['get', 'list', 'watch']);
@@ -61,6 +69,10 @@ function nodeRestrictionAllows(node: string, a: AccessAttributes): boolean {
     case 'pods':
       if (a.verb === 'list' || a.verb === 'watch') return a.nodeNameSelector === node;
       return true;
+    case 'configmaps':
+    case 'secrets':
+      // One by name, never a list; whether a pod of this node uses it is checked on the object (node-config-access.ts).
+      return a.verb === 'get' && a.name !== undefined && a.name !== '';
     default:
       return true;
   }
@@ -102,8 +114,12 @@ export class Authorizer {
       return { allowed: true, reason: `RBAC: allowed by ${g.source}` };
     }
     if (viaNodeRole && node !== undefined) {
-      if (nodeRestrictionAllows(node, a)) return { allowed: true, reason: `RBAC: allowed by ${viaNodeRole.source}` };
-      return { allowed: false, reason: `node "${node}" may only access its own Node, its own Lease in ${NODE_LEASE_NAMESPACE} and pods bound to it` };
+      if (nodeRestrictionAllows(node, a)) {
+        const decision: Decision = { allowed: true, reason: `RBAC: allowed by ${viaNodeRole.source}` };
+        if (a.group === '' && NODE_SCOPED_RESOURCES.has(a.resource)) decision.nodeScoped = node;
+        return decision;
+      }
+      return { allowed: false, reason: `node "${node}" may only access its own Node, its own Lease in ${NODE_LEASE_NAMESPACE}, pods bound to it and the ConfigMaps and Secrets they use` };
     }
     return { allowed: false, reason: '' };
   }
@@ -118,9 +134,10 @@ export class Authorizer {
     return { allowed: false, reason: '' };
   }
 
-  /** Throws 403 unless `user` may make this request. */
-  authorize(user: UserInfo, a: RequestAttributes | AccessAttributes): void {
-    if (this.decide(user, a).allowed) return;
+  /** Throws 403 unless `user` may make this request; the decision otherwise (see `nodeScoped`). */
+  authorize(user: UserInfo, a: RequestAttributes | AccessAttributes): Decision {
+    const decision = this.decide(user, a);
+    if (decision.allowed) return decision;
     throw new ForbiddenError(forbiddenMessage(user, a), { name: a.name, group: a.group, kind: a.resource });
   }
 

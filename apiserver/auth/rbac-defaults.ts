@@ -28,6 +28,8 @@ export const CONTROLLER_MANAGER_USER = 'system:cell-controller-manager';
 const KUEUE_GROUP = 'kueue.x-k8s.io';
 
 const READ = ['get', 'list', 'watch'];
+/** What only `edit` and above read (a viewer could otherwise read every credential in the namespace). */
+const SECRET_RESOURCES = new Set(['secrets']);
 const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
 
 function rule(apiGroups: string[], resources: string[], verbs: string[]): PolicyRule {
@@ -40,9 +42,11 @@ function rule(apiGroups: string[], resources: string[], verbs: string[]): Policy
  * is readable by viewers without touching this file.
  */
 function readEverything(): PolicyRule[] {
-  const groups = [...new Set(RESOURCES.map((r) => r.group))].filter((g) => g !== RBAC_GROUP);
+  const groups = [...new Set(RESOURCES.map((r) => r.group))].filter((g) => g !== RBAC_GROUP && g !== '');
+  // The core group by name: everything but Secrets, which `view` does not read in Kubernetes either.
+  const core = RESOURCES.filter((r) => r.group === '' && !SECRET_RESOURCES.has(r.resource)).flatMap((r) => [r.resource, ...r.subresources.map((s) => `${r.resource}/${s.name}`)]);
   // The metrics API (`kubectl top`), as Kubernetes' system:aggregated-metrics-reader adds it to view.
-  return [rule(groups, ['*'], READ), rule([METRICS_GROUP], ['pods', 'nodes'], ['get', 'list'])];
+  return [rule([''], core, READ), rule(groups, ['*'], READ), rule([METRICS_GROUP], ['pods', 'nodes'], ['get', 'list'])];
 }
 
 /**
@@ -140,7 +144,7 @@ function groupBinding(name: string, role: string, groups: string[]): ClusterRole
 
 export function defaultClusterRoles(): ClusterRole[] {
   const view = readEverything();
-  const edit = [...view, ...editWorkloads()];
+  const edit = [...view, rule([''], [...SECRET_RESOURCES], READ), ...editWorkloads()];
   return [
     clusterRole('cluster-admin', [rule(['*'], ['*'], ['*']), { nonResourceURLs: ['*'], verbs: ['*'] }]),
     clusterRole('admin', [...edit, rule([RBAC_GROUP], ['roles', 'rolebindings'], [...READ, ...WRITE])]),
@@ -159,7 +163,8 @@ export function defaultClusterRoles(): ClusterRole[] {
     // Exactly what a scheduler needs: read everything, bind, report status, evict, record events,
     // and hold its leader-election lease.
     clusterRole('system:cell-scheduler', [
-      rule(['*'], ['*'], READ),
+      // Everything a viewer reads: no Secrets, no RBAC objects.
+      ...readEverything(),
       rule([''], ['pods/binding'], ['create']),
       rule(['scheduling.cell.dev'], ['placements'], ['create']),
       rule([''], ['pods/status'], ['update', 'patch']),
@@ -179,6 +184,8 @@ export function defaultClusterRoles(): ClusterRole[] {
       rule([''], ['events'], ['create', 'update', 'patch']),
       rule([''], ['namespaces'], READ),
       rule(['scheduling.cell.dev'], ['nodeallocations'], READ),
+      // What its pods' env reads: NodeRestriction lets a node get only those its own pods use.
+      rule([''], ['configmaps', 'secrets'], ['get']),
       // The public keys that API servers' requests to agents are signed with (shared/proxy-signature.ts).
       { nonResourceURLs: [PROXY_KEYS_PATH], verbs: ['get'] },
     ]),

@@ -12,6 +12,7 @@ import { parseFieldSelector, type FieldSelector } from '../../shared/fields.js';
 import { parseLabelSelector, type LabelSelector } from '../../shared/labels.js';
 import type { Logger } from '../../shared/logging.js';
 import { nodeMayTouchPod, nodeNameOf, type Authorizer, type RequestAttributes } from '../auth/authorizer.js';
+import { nodeMayReadConfig } from '../auth/node-config-access.js';
 import { RBAC_RESOURCES, type EscalationCheck } from '../auth/escalation.js';
 import type { UserInfo } from '../auth/tokens.js';
 import type { ApiServerMetrics } from '../metrics.js';
@@ -257,7 +258,7 @@ export class ResourceRouter {
       const nodeName = selection.fields.exactMatch('spec.nodeName');
       if (nodeName !== undefined) attrs.nodeNameSelector = nodeName;
     }
-    this.o.authorizer.authorize(user, attrs);
+    const decision = this.o.authorizer.authorize(user, attrs);
 
     const customKey = `${def.resource}${path.subresource ? `/${path.subresource}` : ''}:${method}`;
     const custom = this.o.custom.get(customKey);
@@ -285,6 +286,9 @@ export class ResourceRouter {
     const sub = path.subresource === 'status' ? 'status' : undefined;
     switch (verb) {
       case 'get': {
+        if (decision.nodeScoped !== undefined && (def.resource === 'configmaps' || def.resource === 'secrets')) {
+          await nodeMayReadConfig(this.o.resolve('', 'v1', 'pods')!.rest.objects.cache, decision.nodeScoped, ns ?? '', def.resource, name);
+        }
         const obj = await rest.get(ns, name);
         if (def.resource === 'pods') nodeMayTouchPod(user, podNode(obj), name);
         this.respond(req, res, served, 200, obj, query);

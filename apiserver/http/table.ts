@@ -95,6 +95,12 @@ function field(obj: KubeObject, path: string[]): unknown {
   return cur;
 }
 
+/** Keys of a ConfigMap's or Secret's `data` or `binaryData`. */
+function keyCount(obj: KubeObject, map: 'data' | 'binaryData'): number {
+  const m = field(obj, [map]);
+  return typeof m === 'object' && m !== null ? Object.keys(m).length : 0;
+}
+
 function str(v: unknown, fallback = '<none>'): string {
   return v === undefined || v === null || v === '' ? fallback : String(v);
 }
@@ -255,6 +261,13 @@ const COLUMNS: Record<string, Column[]> = {
       description: 'The object the event is about',
     }),
     col('Message', (o) => str(field(o, ['message']), ''), { description: 'What happened' }),
+  ],
+  configmaps: [nameCol, col('Data', (o) => keyCount(o, 'data') + keyCount(o, 'binaryData'), { type: 'integer', description: 'Number of keys' }), ageCol],
+  secrets: [
+    nameCol,
+    col('Type', (o) => str(field(o, ['type']), ''), { description: 'What the secret holds' }),
+    col('Data', (o) => keyCount(o, 'data'), { type: 'integer', description: 'Number of keys' }),
+    ageCol,
   ],
   leases: [nameCol, col('Holder', (o) => str(field(o, ['spec', 'holderIdentity']), ''), { description: 'Holder' }), ageCol],
   podgroups: [

@@ -5,6 +5,7 @@ import { ForbiddenError, InvalidError } from '../../shared/errors.js';
 import { PodDisruptionBudgetStatusSchema } from '../../shared/api/policy.js';
 import type { KubeObject } from './object.js';
 import { resourceQuotaStrategy } from '../quota/strategy.js';
+import { configMapStrategy, secretStrategy } from './config-strategy.js';
 import { jobStrategy } from './job-strategy.js';
 import { deploymentStrategy, replicaSetStrategy } from './apps-strategy.js';
 import { clusterQueueStrategy, localQueueStrategy, workloadStrategy } from './kueue-strategy.js';
@@ -139,6 +140,8 @@ const STRATEGIES: Record<string, Strategy> = {
   pods: podStrategy,
   namespaces: namespaceStrategy,
   poddisruptionbudgets: disruptionBudgetStrategy,
+  configmaps: configMapStrategy,
+  secrets: secretStrategy,
   resourcequotas: resourceQuotaStrategy,
   jobs: jobStrategy,
   deployments: deploymentStrategy,

@@ -164,10 +164,58 @@ export const ContainerPortSchema = z.object({
 });
 export type ContainerPort = z.infer<typeof ContainerPortSchema>;
 
+/** A field of the pod itself (`metadata.name`, `spec.nodeName`, `status.podIP`, ...): the downward API. */
+export const ObjectFieldSelectorSchema = z.object({
+  apiVersion: z.string().optional(),
+  fieldPath: z.string().describe('The field, e.g. metadata.name, metadata.labels[\'app\'], spec.nodeName, status.podIP.'),
+});
+
+/** One of the container's own requests or limits, in units of `divisor`. */
+export const ResourceFieldSelectorSchema = z.object({
+  containerName: z.string().optional().describe('The container whose resources are read; this one when empty.'),
+  resource: z.string().describe('limits.cpu, limits.memory, limits.ephemeral-storage, requests.cpu, requests.memory or requests.ephemeral-storage.'),
+  divisor: QuantitySchema.optional().describe('The unit the value is given in (1 when absent; cpu rounds up).'),
+});
+
+/** A key of a ConfigMap or Secret in the pod's namespace. */
+export const KeySelectorSchema = z.object({
+  name: z.string().optional(),
+  key: z.string(),
+  optional: z.boolean().optional().describe('When true, a missing object or key leaves the variable unset instead of keeping the container from starting.'),
+});
+export type KeySelector = z.infer<typeof KeySelectorSchema>;
+
+export const EnvVarSourceSchema = z
+  .object({
+    fieldRef: ObjectFieldSelectorSchema.optional(),
+    resourceFieldRef: ResourceFieldSelectorSchema.optional(),
+    configMapKeyRef: KeySelectorSchema.optional(),
+    secretKeyRef: KeySelectorSchema.optional(),
+  })
+  .describe('Where a variable\'s value comes from: exactly one of its fields.');
+export type EnvVarSource = z.infer<typeof EnvVarSourceSchema>;
+
 export const EnvVarSchema = z.object({
   name: z.string(),
   value: z.string().optional(),
+  valueFrom: EnvVarSourceSchema.optional().describe('The value read from the pod, the container\'s resources, a ConfigMap or a Secret (not with value).'),
 });
+export type EnvVar = z.infer<typeof EnvVarSchema>;
+
+/** Every key of a ConfigMap or Secret. */
+export const ObjectRefSchema = z.object({
+  name: z.string().optional(),
+  optional: z.boolean().optional(),
+});
+
+export const EnvFromSourceSchema = z
+  .object({
+    prefix: z.string().optional().describe('Put before each key to make the variable\'s name.'),
+    configMapRef: ObjectRefSchema.optional(),
+    secretRef: ObjectRefSchema.optional(),
+  })
+  .describe('Every key of a ConfigMap or a Secret as a variable.');
+export type EnvFromSource = z.infer<typeof EnvFromSourceSchema>;
 
 export const ResourceRequirementsSchema = z
   .object({
@@ -196,7 +244,8 @@ export const ContainerSchema = z
     command: z.array(z.string()).optional().describe('The program to run and its first arguments.'),
     args: z.array(z.string()).optional().describe('Further arguments, after command.'),
     workingDir: z.string().optional().describe('Working directory of the process.'),
-    env: z.array(EnvVarSchema).optional().describe('Environment variables of the process.'),
+    env: z.array(EnvVarSchema).optional().describe('Environment variables of the process (after envFrom: a name in both takes this value).'),
+    envFrom: z.array(EnvFromSourceSchema).optional().describe('ConfigMaps and Secrets whose keys become environment variables.'),
     resources: ResourceRequirementsSchema.prefault({}).describe('Compute resources the container needs and may use.'),
     ports: z.array(ContainerPortSchema).optional().describe('Ports the container listens on; with hostPort set, the port is reserved on the node.'),
   })

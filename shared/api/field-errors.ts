@@ -7,6 +7,7 @@ export type FieldReason =
   | 'FieldValueRequired'
   | 'FieldValueInvalid'
   | 'FieldValueNotSupported'
+  | 'FieldValueNotFound'
   | 'FieldValueDuplicate'
   | 'FieldValueTypeInvalid'
   | 'FieldValueForbidden'
@@ -64,6 +65,9 @@ export const cause = {
   notSupported(field: string, value: unknown, supported: readonly string[]): FieldCause {
     const list = supported.map((s) => JSON.stringify(s)).join(', ');
     return make('FieldValueNotSupported', field, `Unsupported value: ${showValue(value)}: supported values: ${list}`);
+  },
+  notFound(field: string, value: unknown): FieldCause {
+    return make('FieldValueNotFound', field, `Not found: ${showValue(value)}`);
   },
   duplicate(field: string, value: unknown): FieldCause {
     return make('FieldValueDuplicate', field, `Duplicate value: ${showValue(value)}`);

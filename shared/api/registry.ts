@@ -3,6 +3,7 @@
 // `po`, `pod`, `pods`, `podgroups.scheduling.x-k8s.io` through it.
 import type { z } from 'zod';
 import type { FieldCause } from '../errors.js';
+import { configMapCauses, ConfigMapSchema, secretCauses, SecretSchema, type ConfigMap, type Secret } from './config.js';
 import { LeaseSchema, type Lease } from './coordination.js';
 import {
   BindingSchema,
@@ -197,9 +198,7 @@ const CONTAINER_IGNORED = [
   'stdin',
   'stdinOnce',
   'tty',
-  'envFrom',
   'resizePolicy',
-  'env[*].valueFrom',
 ];
 
 const CONTAINER_STATUS_IGNORED = ['allocatedResources', 'resources', 'volumeMounts', 'user'];
@@ -658,6 +657,33 @@ export const resourceQuotasResource: ResourceInfo<ResourceQuota> = {
   ...selectableFields(),
 };
 
+/** Core kinds with no status or subresources (ConfigMap, Secret). */
+function plainCoreResource<T extends KubeObject>(kind: string, resource: string, shortNames: string[], schema: z.ZodType<T, unknown>, validate: (obj: T) => FieldCause[], ownFields: FieldReaders<T> = {}): ResourceInfo<T> {
+  return {
+    group: '',
+    version: 'v1',
+    apiVersion: 'v1',
+    kind,
+    listKind: `${kind}List`,
+    resource,
+    singularName: kind.toLowerCase(),
+    shortNames,
+    categories: [],
+    namespaced: true,
+    nameFormat: 'subdomain',
+    nameRequired: true,
+    verbs: ALL_VERBS,
+    subresources: [],
+    schema,
+    ignoredFields: COMMON_IGNORED,
+    validate,
+    ...selectableFields<T>(ownFields),
+  };
+}
+
+export const configMapsResource = plainCoreResource<ConfigMap>('ConfigMap', 'configmaps', ['cm'], ConfigMapSchema, configMapCauses);
+export const secretsResource = plainCoreResource<Secret>('Secret', 'secrets', [], SecretSchema, secretCauses, { type: (s) => s.type ?? '' });
+
 // Kueue's kinds (kueue.x-k8s.io/v1beta1), with Kueue's scopes and short names. A ClusterQueue's
 // status.flavorsReservation and flavorsUsage are the admission ledger (apiserver/queues/).
 function kueueResource<T extends KubeObject>(
@@ -768,6 +794,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
   nodesResource,
   podsResource,
   eventsResource,
+  configMapsResource,
+  secretsResource,
   leasesResource,
   podGroupsResource,
   nodeAllocationsResource,

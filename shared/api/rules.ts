@@ -8,7 +8,10 @@ import type { Lease } from './coordination.js';
 import type {
   Binding,
   Container,
+  EnvFromSource,
+  EnvVarSource,
   Event,
+  KeySelector,
   Namespace,
   Node,
   NodeSelectorRequirement,
@@ -18,6 +21,7 @@ import type {
   Toleration,
 } from './core.js';
 import { ALLOCATION_RESOURCE_VERSION_ANNOTATION } from './core.js';
+import { configKeyErrors } from './config.js';
 import { cause, childPath } from './field-errors.js';
 import type { LabelSelector, ObjectMeta } from './meta.js';
 import type { NodeAllocation, Placement, PodGroup } from './scheduling.js';
@@ -209,6 +213,75 @@ function containerResourcesCauses(c: Container, field: string): Causes {
 // Pod
 
 const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+const ENV_VAR_NAME_MESSAGE = "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit";
+
+/** The pod fields `env[].valueFrom.fieldRef` may read (Kubernetes' downward API for env). */
+export const ENV_FIELD_PATHS = [
+  'metadata.name',
+  'metadata.namespace',
+  'metadata.uid',
+  'spec.nodeName',
+  'spec.serviceAccountName',
+  'status.hostIP',
+  'status.hostIPs',
+  'status.podIP',
+  'status.podIPs',
+] as const;
+/** `metadata.labels['key']` / `metadata.annotations['key']`. */
+export const ENV_FIELD_SUBSCRIPT = /^metadata\.(labels|annotations)\['([^']*)'\]$/;
+/** What `env[].valueFrom.resourceFieldRef` may read. */
+export const ENV_RESOURCE_FIELDS = ['limits.cpu', 'limits.memory', 'limits.ephemeral-storage', 'requests.cpu', 'requests.memory', 'requests.ephemeral-storage'] as const;
+
+function keyRefCauses(ref: KeySelector, field: string): Causes {
+  const out: Causes = [];
+  if (!ref.name) out.push(cause.required(`${field}.name`));
+  else out.push(...each(`${field}.name`, ref.name, dns1123SubdomainErrors(ref.name)));
+  if (ref.key === '') out.push(cause.required(`${field}.key`));
+  else out.push(...each(`${field}.key`, ref.key, configKeyErrors(ref.key)));
+  return out;
+}
+
+function envVarSourceCauses(src: EnvVarSource, value: string | undefined, field: string, containerNames: ReadonlySet<string>): Causes {
+  const set = (['fieldRef', 'resourceFieldRef', 'configMapKeyRef', 'secretKeyRef'] as const).filter((k) => src[k] !== undefined);
+  if (value !== undefined && value !== '') return [cause.invalid(field, '', 'may not be specified when `value` is not empty')];
+  if (set.length === 0) return [cause.invalid(field, '', 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`')];
+  if (set.length > 1) return [cause.invalid(field, '', 'may not have more than one field specified at a time')];
+  const out: Causes = [];
+  if (src.fieldRef) {
+    const f = `${field}.fieldRef`;
+    const path = src.fieldRef.fieldPath;
+    if (src.fieldRef.apiVersion !== undefined && src.fieldRef.apiVersion !== 'v1') out.push(cause.notSupported(`${f}.apiVersion`, src.fieldRef.apiVersion, ['v1']));
+    if (path === '') out.push(cause.required(`${f}.fieldPath`));
+    else if (!(ENV_FIELD_PATHS as readonly string[]).includes(path)) {
+      const sub = ENV_FIELD_SUBSCRIPT.exec(path);
+      if (!sub) out.push(cause.notSupported(`${f}.fieldPath`, path, [...ENV_FIELD_PATHS, "metadata.labels['<KEY>']", "metadata.annotations['<KEY>']"]));
+      else out.push(...each(`${f}.fieldPath`, sub[2]!, qualifiedNameErrors(sub[2]!)));
+    }
+  }
+  if (src.resourceFieldRef) {
+    const f = `${field}.resourceFieldRef`;
+    const r = src.resourceFieldRef;
+    if (!(ENV_RESOURCE_FIELDS as readonly string[]).includes(r.resource)) out.push(cause.notSupported(`${f}.resource`, r.resource, ENV_RESOURCE_FIELDS));
+    if (r.containerName && !containerNames.has(r.containerName)) out.push(cause.notFound(`${f}.containerName`, r.containerName));
+    const divisor = r.divisor === undefined ? undefined : Quantity.parse(r.divisor);
+    if (divisor && (divisor.isZero() || divisor.isNegative())) out.push(cause.invalid(`${f}.divisor`, r.divisor, 'must be greater than 0'));
+  }
+  if (src.configMapKeyRef) out.push(...keyRefCauses(src.configMapKeyRef, `${field}.configMapKeyRef`));
+  if (src.secretKeyRef) out.push(...keyRefCauses(src.secretKeyRef, `${field}.secretKeyRef`));
+  return out;
+}
+
+function envFromCauses(src: EnvFromSource, field: string): Causes {
+  const refs = (['configMapRef', 'secretRef'] as const).filter((k) => src[k] !== undefined);
+  if (refs.length !== 1) return [cause.invalid(field, '', refs.length === 0 ? 'must specify one of: `configMapRef` or `secretRef`' : 'may not have more than one field specified at a time')];
+  const out: Causes = [];
+  if (src.prefix && !/^[-._a-zA-Z][-._a-zA-Z0-9]*$|^$/.test(src.prefix)) out.push(cause.invalid(`${field}.prefix`, src.prefix, ENV_VAR_NAME_MESSAGE));
+  const ref = src.configMapRef ?? src.secretRef!;
+  const f = `${field}.${refs[0]}.name`;
+  if (!ref.name) out.push(cause.required(f));
+  else out.push(...each(f, ref.name, dns1123SubdomainErrors(ref.name)));
+  return out;
+}
 
 /** IANA service name rules for container port names (Kubernetes' IsValidPortName). */
 function portNameErrors(name: string): string[] {
@@ -221,7 +294,7 @@ function portNameErrors(name: string): string[] {
   return errs;
 }
 
-function containerCauses(c: Container, p: string, hostNetwork: boolean): Causes {
+function containerCauses(c: Container, p: string, hostNetwork: boolean, containerNames: ReadonlySet<string>): Causes {
   const out: Causes = [];
   if (c.name === '') out.push(cause.required(`${p}.name`));
   else out.push(...each(`${p}.name`, c.name, dns1123LabelErrors(c.name)));
@@ -230,10 +303,10 @@ function containerCauses(c: Container, p: string, hostNetwork: boolean): Causes 
   (c.env ?? []).forEach((e, i) => {
     const f = `${p}.env[${i}].name`;
     if (e.name === '') out.push(cause.required(f));
-    else if (!ENV_VAR_NAME.test(e.name)) {
-      out.push(cause.invalid(f, e.name, "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit"));
-    }
+    else if (!ENV_VAR_NAME.test(e.name)) out.push(cause.invalid(f, e.name, ENV_VAR_NAME_MESSAGE));
+    if (e.valueFrom) out.push(...envVarSourceCauses(e.valueFrom, e.value, `${p}.env[${i}].valueFrom`, containerNames));
   });
+  (c.envFrom ?? []).forEach((src, i) => out.push(...envFromCauses(src, `${p}.envFrom[${i}]`)));
   const portNames = new Set<string>();
   (c.ports ?? []).forEach((port, i) => {
     const f = `${p}.ports[${i}]`;
@@ -379,10 +452,11 @@ export function podCauses(pod: Pod): Causes {
   // Container names are unique across containers and init containers: logs and status key on them.
   const names = new Set<string>();
   const hostPorts = new Set<string>();
+  const allNames = new Set([...(spec.initContainers ?? []), ...spec.containers].map((c) => c.name));
   for (const list of ['initContainers', 'containers'] as const) {
     (spec[list] ?? []).forEach((c, i) => {
       const p = `spec.${list}[${i}]`;
-      out.push(...containerCauses(c, p, hostNetwork));
+      out.push(...containerCauses(c, p, hostNetwork, allNames));
       if (c.name !== '' && names.has(c.name)) out.push(cause.duplicate(`${p}.name`, c.name));
       names.add(c.name);
       if (list !== 'containers') return;

@@ -63,7 +63,7 @@ describe('agent rules', () => {
     const c = { name: 'a', image: 'x', resources: {}, command: ['echo', '$(B)'], args: ['$(HOSTNAME)'], env: [{ name: 'A', value: 'one' }, { name: 'B', value: '$(A)-two' }] };
     process.env.CELL_AGENT_SECRET_FOR_TEST = 'leak';
     try {
-      const env = containerEnv(pod, c, '/work');
+      const env = containerEnv(pod, c, '/work', { hostIP: '10.0.0.1', allocatable: {} });
       expect(env).to.include({ A: 'one', B: 'one-two', HOME: '/work', HOSTNAME: 'p' });
       expect(env).to.not.have.property('CELL_AGENT_SECRET_FOR_TEST');
       expect(containerArgv(c, env)).to.deep.equal(['echo', 'one-two', 'p']);

@@ -22,6 +22,8 @@ const MINIMAL: Record<string, unknown> = {
   Pod: { metadata: { name: 'web', namespace: 'default' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } },
   Event: { metadata: { name: 'web.17a', namespace: 'default' }, involvedObject: { kind: 'Pod', name: 'web', namespace: 'default' } },
   Lease: { metadata: { name: 'node-1', namespace: 'kube-node-lease' } },
+  ConfigMap: { metadata: { name: 'settings', namespace: 'default' }, data: { mode: 'fast' } },
+  Secret: { metadata: { name: 'creds', namespace: 'default' }, stringData: { password: 'hunter2' } },
   PodGroup: { metadata: { name: 'gang', namespace: 'default' }, spec: { minMember: 3 } },
   NodeAllocation: { metadata: { name: 'node-1' } },
   Placement: { spec: { bindings: [{ podName: 'web', nodeName: 'node-1' }] } },
@@ -314,7 +316,7 @@ describe('api schemas', () => {
         'apps/v1',
         'kueue.x-k8s.io/v1beta1',
       ]);
-      expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'resourcequotas']);
+      expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'configmaps', 'secrets', 'resourcequotas']);
       expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log', 'exec', 'eviction']);
       expect(resourceForKind('NodeAllocation')?.verbs).to.deep.equal(['get', 'list', 'watch']);
       expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods', 'jobs', 'deployments', 'replicasets']);
