@@ -327,6 +327,27 @@ function kubectlSuite(mode: 'no auth' | 'token auth'): void {
       expect(short.stdout).to.equal('3');
     });
 
+    it('create configmap / secret generic make what kubectl describes and decodes', async function () {
+      const envFile = file('app.env', 'MODE=fast\nLEVEL=3\nEXTRA=yes\n');
+      expectOk(await kubectl('create', 'configmap', 'app', `--from-env-file=${envFile}`), 'create configmap');
+      expectOk(await kubectl('create', 'secret', 'generic', 'db', '--from-literal=password=s3cret', '--type=Opaque'), 'create secret');
+      const cms = expectOk(await kubectl('get', 'cm', 'app'), 'get cm');
+      expect(header(cms.stdout)).to.deep.equal(['NAME', 'DATA', 'AGE']);
+      expect(rows(cms.stdout)[0]?.slice(0, 2)).to.deep.equal(['app', '3']);
+      const secrets = expectOk(await kubectl('get', 'secrets', 'db'), 'get secrets');
+      expect(header(secrets.stdout)).to.deep.equal(['NAME', 'TYPE', 'DATA', 'AGE']);
+      expect(rows(secrets.stdout)[0]?.slice(0, 3)).to.deep.equal(['db', 'Opaque', '1']);
+      const pw = expectOk(await kubectl('get', 'secret', 'db', '-o', 'jsonpath={.data.password}'), 'jsonpath');
+      expect(Buffer.from(pw.stdout, 'base64').toString()).to.equal('s3cret');
+      // `describe secret` shows sizes, never the values.
+      const described = expectOk(await kubectl('describe', 'secret', 'db'), 'describe secret');
+      expect(described.stdout).to.match(/password:\s+6 bytes/);
+      expect(described.stdout).to.not.include('s3cret');
+      // Server-side validation with its field: a key kubectl itself does not check.
+      const bad = await kubectl('create', 'configmap', 'bad', '--from-literal=..x=1');
+      expect(bad.code).to.not.equal(0);
+    });
+
     it('get nodeallocations works (read-only resource)', async function () {
       const r = expectOk(await kubectl('get', 'nodeallocations'), 'kubectl get nodeallocations');
       expect(r.code).to.equal(0);
