@@ -2,6 +2,7 @@
 import type { ControllerDefinition } from './controller.js';
 import { disruptionController } from './disruption/controller.js';
 import { garbageCollectorDefinition } from './garbage-collector/controller.js';
+import { cronJobControllerDefinition } from './cronjob/controller.js';
 import { jobControllerDefinition } from './job/controller.js';
 import { nodeLifecycleController } from './node-lifecycle/controller.js';
 import { podGcController } from './pod-gc/controller.js';
@@ -16,6 +17,7 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   disruptionController,
   garbageCollectorDefinition,
   jobControllerDefinition,
+  cronJobControllerDefinition,
   resourceQuotaController,
   replicaSetControllerDefinition,
   deploymentControllerDefinition,

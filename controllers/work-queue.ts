@@ -20,6 +20,9 @@ export interface WorkQueueMetrics {
   retried(queue: string): void;
 }
 
+/** The longest delay a Node.js timer holds (2^31 − 1 ms); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const CONTROLLER_RETRY_BACKOFF: BackoffOptions = { initialMs: 5, maxMs: 1_000_000, jitter: 0 };
 
 export interface WorkQueueOptions {
@@ -41,7 +44,7 @@ export class WorkQueue {
   /** Added again while processing: run once more when the current run ends. */
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
   private readonly idle: (() => void)[] = [];
   private running = false;
   private active = 0;
@@ -71,17 +74,22 @@ export class WorkQueue {
     this.pump();
   }
 
-  /** Queue `key` after `ms` (an earlier pending delay for the key wins). */
+  /**
+   * Queue `key` after `ms`; of two pending delays for one key the earlier wins. Delays past what a
+   * timer holds (~24.8 days) wait that long and are then queued: the sync decides again.
+   */
   addAfter(key: string, ms: number): void {
     if (ms <= 0) return this.add(key);
-    if (this.timers.has(key)) return;
-    this.timers.set(
-      key,
-      setTimeout(() => {
-        this.timers.delete(key);
-        this.add(key);
-      }, ms),
-    );
+    const delay = Math.min(ms, MAX_TIMER_MS);
+    const at = Date.now() + delay;
+    const pending = this.timers.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, delay);
+    this.timers.set(key, { timer, at });
   }
 
   /** How many times `key` has failed in a row. */
@@ -101,7 +109,7 @@ export class WorkQueue {
   /** Stops taking keys and waits for the runs in progress. */
   async stop(): Promise<void> {
     this.running = false;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     if (this.active > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
   }

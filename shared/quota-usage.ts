@@ -43,12 +43,21 @@ function podGoverns(name: string): boolean {
   );
 }
 
+/** Core kinds a quota also counts under their bare name (`secrets: 10`), as Kubernetes still accepts. */
+const LEGACY_COUNT_NAMES = new Set(['configmaps', 'secrets', 'resourcequotas']);
+
+/** The object-count names of a kind: `count/<resource>[.<group>]`, and the bare legacy name where there is one. */
+function countNames(kind: CountedKind): string[] {
+  const count = countResourceName(kind);
+  return kind.group === '' && LEGACY_COUNT_NAMES.has(kind.resource) ? [count, kind.resource] : [count];
+}
+
 /** The names in `hard` that writes of `kind` can change (the quota's restricted resources for it). */
 export function governedNames(hard: ResourceList | undefined, kind: CountedKind): string[] {
   const names = Object.keys(hard ?? {});
   if (isPods(kind)) return names.filter(podGoverns).sort();
-  const count = countResourceName(kind);
-  return names.filter((n) => n === count);
+  const counted = countNames(kind);
+  return names.filter((n) => counted.includes(n)).sort();
 }
 
 /** Kubernetes' podComputeUsageHelper: one set of requests and limits as the quota names them. */
@@ -152,7 +161,7 @@ export function usageOf(q: Pick<ResourceQuota, 'spec'>, kind: CountedKind, obj: 
   if (obj === undefined || !quotaMatches(q, kind, obj)) return new ResourceAmounts();
   const names = governedNames(q.spec.hard, kind);
   if (names.length === 0) return new ResourceAmounts();
-  const usage = isPods(kind) ? podUsage(obj as Pod) : new ResourceAmounts([[countResourceName(kind), Quantity.parse(1)]]);
+  const usage = isPods(kind) ? podUsage(obj as Pod) : new ResourceAmounts(countNames(kind).map((n) => [n, Quantity.parse(1)] as const));
   return mask(usage, names);
 }
 

@@ -8,7 +8,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { collectableResources } from '../../controllers/garbage-collector/kinds.js';
 import { METRICS_GROUP } from '../../shared/api/metrics.js';
-import { RESOURCES } from '../../shared/api/registry.js';
+import { RESOURCES, type SubresourceInfo } from '../../shared/api/registry.js';
 import { RBAC_API_VERSION, RBAC_GROUP, type ClusterRole, type ClusterRoleBinding, type PolicyRule } from '../../shared/api/rbac.js';
 import { AlreadyExistsError, ConflictError, errorMessage } from '../../shared/errors.js';
 import { PROXY_KEYS_PATH } from '../../shared/proxy-signature.js';
@@ -44,7 +44,8 @@ function rule(apiGroups: string[], resources: string[], verbs: string[]): Policy
 function readEverything(): PolicyRule[] {
   const groups = [...new Set(RESOURCES.map((r) => r.group))].filter((g) => g !== RBAC_GROUP && g !== '');
   // The core group by name: everything but Secrets, which `view` does not read in Kubernetes either.
-  const core = RESOURCES.filter((r) => r.group === '' && !SECRET_RESOURCES.has(r.resource)).flatMap((r) => [r.resource, ...r.subresources.map((s) => `${r.resource}/${s.name}`)]);
+  const readable = (s: SubresourceInfo) => s.verbs.includes('get') && s.connect !== true;
+  const core = RESOURCES.filter((r) => r.group === '' && !SECRET_RESOURCES.has(r.resource)).flatMap((r) => [r.resource, ...r.subresources.filter(readable).map((s) => `${r.resource}/${s.name}`)]);
   // The metrics API (`kubectl top`), as Kubernetes' system:aggregated-metrics-reader adds it to view.
   return [rule([''], core, READ), rule(groups, ['*'], READ), rule([METRICS_GROUP], ['pods', 'nodes'], ['get', 'list'])];
 }
@@ -102,8 +103,10 @@ function controllerManagerRules(): PolicyRule[] {
     rule(['apps'], ['replicasets/status', 'deployments/status'], ['update', 'patch']),
     // Deployment controller: the revision annotation.
     rule(['apps'], ['deployments'], ['patch']),
-    // Job controller: status, TTL deletes, a gang Job's PodGroup.
-    rule(['batch'], ['jobs'], ['delete']),
+    // Job controller: status, TTL deletes, a gang Job's PodGroup. CronJob controller: its Jobs
+    // created, replaced and pruned, its status.
+    rule(['batch'], ['jobs'], ['create', 'delete']),
+    rule(['batch'], ['cronjobs/status'], ['update', 'patch']),
     rule(['batch'], ['jobs/status'], ['update', 'patch']),
     rule(['scheduling.x-k8s.io'], ['podgroups'], ['create']),
     // Disruption and resource quota controllers: their status.

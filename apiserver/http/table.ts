@@ -168,6 +168,14 @@ function selectorText(selector: LabelSelectorSpec | undefined): string {
 }
 const jobContainers = (obj: KubeObject) => (obj as JobView).spec?.template?.spec?.containers ?? [];
 
+// CronJobs, with kubectl's columns.
+interface CronJobView {
+  spec?: { schedule?: string; timeZone?: string; suspend?: boolean; jobTemplate?: JobView };
+  status?: { active?: unknown[]; lastScheduleTime?: string };
+}
+const cronJob = (obj: KubeObject) => obj as CronJobView;
+const cronJobContainers = (obj: KubeObject) => cronJob(obj).spec?.jobTemplate?.spec?.template?.spec?.containers ?? [];
+
 // apps/v1 workloads, with kubectl's columns (READY is ready/desired for a Deployment).
 interface WorkloadView {
   spec?: { replicas?: number; selector?: LabelSelectorSpec; template?: { spec?: { containers?: { name?: string; image?: string }[] } } };
@@ -303,6 +311,18 @@ const COLUMNS: Record<string, Column[]> = {
     col('Ready', (o) => workload(o).status?.readyReplicas ?? 0, { type: 'integer', description: 'Pods ready' }),
     ageCol,
     ...workloadWide,
+  ],
+  cronjobs: [
+    nameCol,
+    col('Schedule', (o) => cronJob(o).spec?.schedule ?? '', { description: 'When it runs' }),
+    col('Timezone', (o) => str(cronJob(o).spec?.timeZone), { description: 'The time zone of the schedule' }),
+    col('Suspend', (o) => (cronJob(o).spec?.suspend === true ? 'True' : 'False'), { type: 'boolean', description: 'Whether runs are held' }),
+    col('Active', (o) => cronJob(o).status?.active?.length ?? 0, { type: 'integer', description: 'Jobs still running' }),
+    col('Last Schedule', (o) => (cronJob(o).status?.lastScheduleTime ? age(cronJob(o).status?.lastScheduleTime) : '<none>'), { description: 'Time since the last run started' }),
+    ageCol,
+    col('Containers', (o) => cronJobContainers(o).map((c) => c.name ?? '').join(','), { priority: 1, description: 'Names of the containers' }),
+    col('Images', (o) => cronJobContainers(o).map((c) => c.image ?? '').join(','), { priority: 1, description: 'Images of the containers' }),
+    col('Selector', (o) => selectorText(cronJob(o).spec?.jobTemplate?.spec?.selector), { priority: 1, description: 'The label selector of the pods' }),
   ],
   jobs: [
     nameCol,

@@ -136,6 +136,13 @@ const disruptionBudgetStrategy: Strategy = {
   },
 };
 
+/** A CronJob's status is the cronjob controller's: a client's is dropped on create. */
+const cronJobStrategy: Strategy = {
+  prepareForCreate(obj) {
+    obj.status = {};
+  },
+};
+
 const STRATEGIES: Record<string, Strategy> = {
   pods: podStrategy,
   namespaces: namespaceStrategy,
@@ -144,6 +151,7 @@ const STRATEGIES: Record<string, Strategy> = {
   secrets: secretStrategy,
   resourcequotas: resourceQuotaStrategy,
   jobs: jobStrategy,
+  cronjobs: cronJobStrategy,
   deployments: deploymentStrategy,
   replicasets: replicaSetStrategy,
   clusterqueues: clusterQueueStrategy,

@@ -2,6 +2,7 @@
 // it holds, its conditions — and the Events about it at the bottom, as kubectl describe shows.
 // Pods, nodes, namespaces, pod groups, leases and node allocations have their own layouts;
 // anything else is printed as an indented tree.
+import type { ConfigMap, Secret } from '../../shared/api/config.js';
 import type { Lease } from '../../shared/api/coordination.js';
 import type { Container, ContainerState, Event, Node, Pod } from '../../shared/api/core.js';
 import type { KubeObject } from '../../shared/api/meta.js';
@@ -306,6 +307,36 @@ async function describeAllocation(cli: Cli, w: DescribeWriter, alloc: NodeAlloca
   }
 }
 
+/** As kubectl: each key with its size, never a value (the terminal may be shared, the scrollback kept). */
+function describeSecret(w: DescribeWriter, s: Secret): void {
+  header(w, s, true);
+  labelsAndAnnotations(w, s);
+  w.line(0);
+  w.line(0, 'Type:', s.type ?? 'Opaque');
+  w.line(0);
+  w.line(0, 'Data');
+  w.line(0, '====');
+  for (const [k, v] of Object.entries(s.data ?? {}).sort(([a], [b]) => a.localeCompare(b))) w.line(0, `${k}:`, `${Buffer.from(v, 'base64').length} bytes`);
+}
+
+/** As kubectl: each key, a rule, its value. */
+function describeConfigMap(w: DescribeWriter, cm: ConfigMap): void {
+  header(w, cm, true);
+  labelsAndAnnotations(w, cm);
+  w.line(0);
+  w.line(0, 'Data');
+  w.line(0, '====');
+  for (const [k, v] of Object.entries(cm.data ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    w.line(0, `${k}:`);
+    w.line(0, '----');
+    for (const l of v.split('\n')) w.line(0, l);
+  }
+  w.line(0);
+  w.line(0, 'BinaryData');
+  w.line(0, '====');
+  for (const [k, v] of Object.entries(cm.binaryData ?? {}).sort(([a], [b]) => a.localeCompare(b))) w.line(0, `${k}:`, `${Buffer.from(v, 'base64').length} bytes`);
+}
+
 function describeGeneric(w: DescribeWriter, info: ResourceInfo, obj: KubeObject & Record<string, unknown>): void {
   header(w, obj, info.namespaced);
   labelsAndAnnotations(w, obj);
@@ -383,6 +414,12 @@ async function describeOne(cli: Cli, info: ResourceInfo, obj: KubeObject & Recor
       break;
     case 'Lease':
       describeLease(w, obj as unknown as Lease);
+      break;
+    case 'Secret':
+      describeSecret(w, obj as unknown as Secret);
+      break;
+    case 'ConfigMap':
+      describeConfigMap(w, obj as unknown as ConfigMap);
       break;
     case 'NodeAllocation':
       await describeAllocation(cli, w, obj as unknown as NodeAllocation);

@@ -76,6 +76,7 @@ import {
 } from './policy.js';
 import { resourceQuotaCauses, ResourceQuotaSchema, type ResourceQuota } from './quota.js';
 import { jobCauses, JobSchema, type Job } from './batch.js';
+import { cronJobCauses, CronJobSchema, type CronJob } from './cronjob.js';
 import {
   clusterQueueCauses,
   ClusterQueueSchema,
@@ -591,6 +592,28 @@ export const jobsResource: ResourceInfo<Job> = {
   ...selectableFields<Job>({ 'status.successful': (job) => String(job.status.succeeded ?? 0) }),
 };
 
+export const cronJobsResource: ResourceInfo<CronJob> = {
+  group: 'batch',
+  version: 'v1',
+  apiVersion: 'batch/v1',
+  kind: 'CronJob',
+  listKind: 'CronJobList',
+  resource: 'cronjobs',
+  singularName: 'cronjob',
+  shortNames: ['cj'],
+  categories: ['all'],
+  namespaced: true,
+  nameFormat: 'subdomain',
+  nameRequired: true,
+  verbs: ALL_VERBS,
+  // Status is the cronjob controller's.
+  subresources: [{ name: 'status', kind: 'CronJob', verbs: STATUS_VERBS }],
+  schema: CronJobSchema,
+  ignoredFields: [...COMMON_IGNORED, ...POD_TEMPLATE_IGNORED.map((f) => `spec.jobTemplate.${f}`)],
+  validate: cronJobCauses,
+  ...selectableFields<CronJob>(),
+};
+
 /** The scale subresource of apps/v1 workloads: an autoscaling/v1 Scale, as in Kubernetes. */
 const SCALE_SUBRESOURCE: SubresourceInfo = { name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: STATUS_VERBS };
 
@@ -811,6 +834,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   podDisruptionBudgetsResource,
   resourceQuotasResource,
   jobsResource,
+  cronJobsResource,
   deploymentsResource,
   replicaSetsResource,
   resourceFlavorsResource,

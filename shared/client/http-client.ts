@@ -359,7 +359,7 @@ export class ApiClient {
     return this.request<T>('PATCH', resourceUrlPath(ref), { body: patch, contentType });
   }
 
-  delete<T>(ref: ResourceRef, options?: { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string } }): Promise<T> {
+  delete<T>(ref: ResourceRef, options?: { gracePeriodSeconds?: number; propagationPolicy?: 'Background' | 'Foreground' | 'Orphan'; preconditions?: { uid?: string; resourceVersion?: string } }): Promise<T> {
     return this.request<T>('DELETE', resourceUrlPath(ref), options ? { body: { kind: 'DeleteOptions', apiVersion: 'v1', ...options } } : {});
   }
 

@@ -81,7 +81,12 @@ describe('kubectl auth and RBAC against cell-apiserver (etcd, TLS, tokens)', fun
     const viewer = expectOk(await kubectl('viewer', 'auth', 'can-i', '--list', '-n', 'team-a'), 'viewer can-i --list');
     const table = rows(viewer.stdout);
     const byResource = new Map(table.map((r) => [r[0], r]));
-    expect(byResource.get('*')?.at(-1), viewer.stdout).to.equal('[get list watch]');
+    // The core group by name — every kind but Secrets — and every other group (RBAC's aside) whole.
+    expect(byResource.get('pods')?.at(-1), viewer.stdout).to.equal('[get list watch]');
+    expect(byResource.get('configmaps')?.at(-1), viewer.stdout).to.equal('[get list watch]');
+    expect(byResource.get('*.apps')?.at(-1), viewer.stdout).to.equal('[get list watch]');
+    expect(byResource.has('secrets'), viewer.stdout).to.equal(false);
+    expect(byResource.has('*'), viewer.stdout).to.equal(false);
     expect(byResource.get('selfsubjectaccessreviews.authorization.k8s.io')?.at(-1), viewer.stdout).to.equal('[create]');
     // Non-resource rows have an empty first column.
     expect(table.some((r) => r.includes('[/metrics]')), viewer.stdout).to.equal(true);

@@ -30,6 +30,8 @@ const TARGETS: Target[] = [
   { resource: 'pods', namespaced: true, collection: (ns) => `/api/v1/namespaces/${ns}/pods`, createBody: () => podBody('mx'), updateBody: () => podBody('x') },
   { resource: 'pods/status', namespaced: true, collection: (ns) => `/api/v1/namespaces/${ns}/pods`, updateBody: () => podBody('x') },
   { resource: 'events', namespaced: true, collection: (ns) => `/api/v1/namespaces/${ns}/events`, createBody: () => eventBody('mx', 'team-a'), updateBody: () => eventBody('x', 'team-a') },
+  { resource: 'configmaps', namespaced: true, collection: (ns) => `/api/v1/namespaces/${ns}/configmaps`, createBody: () => configMapBody('mx'), updateBody: () => configMapBody('x') },
+  { resource: 'secrets', namespaced: true, collection: (ns) => `/api/v1/namespaces/${ns}/secrets`, createBody: () => secretBody('mx'), updateBody: () => secretBody('x') },
   { resource: 'leases', namespaced: true, collection: (ns) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`, createBody: () => leaseBody('mx'), updateBody: () => leaseBody('x') },
   { resource: 'podgroups', namespaced: true, collection: (ns) => `/apis/scheduling.x-k8s.io/v1alpha1/namespaces/${ns}/podgroups`, createBody: () => podGroupBody('mx'), updateBody: () => podGroupBody('x') },
   { resource: 'roles', namespaced: true, collection: (ns) => `${RBAC_V1}/namespaces/${ns}/roles`, createBody: rbacObj('Role'), updateBody: rbacObj('Role') },
@@ -42,6 +44,14 @@ const TARGETS: Target[] = [
 ];
 
 const RBAC_KINDS = new Set(['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings']);
+
+function configMapBody(name: string): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { k: 'v' } };
+}
+
+function secretBody(name: string): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: { k: 'v' } };
+}
 
 /** The requests of one matrix cell; undefined where there is no such request. */
 function callFor(t: Target, ns: string | undefined, verb: Verb): Call | undefined {
@@ -84,11 +94,12 @@ function expected(who: Who, t: Target, verb: Verb, scope: Scope): boolean {
     case 'admin':
       return true;
     case 'viewer':
-      return read && !RBAC_KINDS.has(r);
+      // Everything but RBAC objects and Secrets, as Kubernetes' view role.
+      return read && !RBAC_KINDS.has(r) && r !== 'secrets';
     case 'nobody':
       return false;
     case 'scheduler':
-      if (read) return true;
+      if (read) return !RBAC_KINDS.has(r) && r !== 'secrets';
       switch (r) {
         case 'pods':
           return verb === 'delete';
@@ -123,9 +134,9 @@ function expected(who: Who, t: Target, verb: Verb, scope: Scope): boolean {
     case 'tView': {
       if (scope !== 'team-a') return false;
       if (r === 'roles' || r === 'rolebindings') return who === 'tAdmin';
-      if (read) return true;
+      if (read) return r !== 'secrets' || who !== 'tView';
       if (who === 'tView') return false;
-      return r === 'pods' || r === 'podgroups';
+      return r === 'pods' || r === 'podgroups' || r === 'configmaps' || r === 'secrets';
     }
     default:
       throw new Error(`no expectations for ${who}`);

@@ -191,6 +191,19 @@ describe('cellctl get, describe, events', function () {
     expect(missing.stderr).to.equal('error: pods "nope" not found\n');
   });
 
+  it('gets ConfigMaps and Secrets with their key counts; describe shows a Secret\'s sizes, never its values', async () => {
+    await client.create({ resource: 'secrets', namespace: 'default' }, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, stringData: { password: 'hunter22', user: 'app' } });
+    await client.create({ resource: 'configmaps', namespace: 'default' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app' }, data: { mode: 'fast' } });
+    const [secrets, cms, secret, cm] = await Promise.all([run('get', 'secrets'), run('get', 'cm'), run('describe', 'secret', 'db'), run('describe', 'configmap', 'app')]);
+    expect(secrets.stdout).to.match(/^NAME +TYPE +DATA +AGE\ndb +Opaque +2 +\d+s\n$/);
+    expect(cms.stdout).to.match(/^NAME +DATA +AGE\napp +1 +\d+s\n$/);
+    expect(secret.code, secret.stderr).to.equal(0);
+    expect(secret.stdout).to.match(/\nType: +Opaque\n\nData\n====\npassword: +8 bytes\nuser: +3 bytes\n/);
+    expect(secret.stdout).to.not.include('hunter22');
+    expect(secret.stdout).to.not.include(Buffer.from('hunter22').toString('base64'));
+    expect(cm.stdout).to.match(/\nData\n====\nmode:\n----\nfast\n/);
+  });
+
   it('events lists the namespace\'s events; --for narrows to one object', async () => {
     const [all, forPod, forOther] = await Promise.all([run('events'), run('events', '--for', 'pod/web-1'), run('events', '--for', 'pod/db-1')]);
     expect(all.stdout).to.match(/^LAST SEEN +TYPE +REASON +OBJECT +MESSAGE\n\d+s +Normal +Scheduled +pod\/web-1 +Successfully assigned/);

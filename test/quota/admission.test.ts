@@ -207,6 +207,23 @@ describe('ResourceQuota admission (API server on etcd + resource quota controlle
     await expectAuditOk(api);
   });
 
+  it('Secrets and ConfigMaps count under their bare legacy names (secrets: 1) as well as count/<resource>', async () => {
+    await controller.start();
+    const ns = await createNamespace(api, 'config-count');
+    await createQuota(api, ns, 'objects', { hard: { secrets: '1', 'count/configmaps': '1' } });
+    await counted(api, ns, 'objects');
+    const make = (resource: 'secrets' | 'configmaps', name: string) =>
+      api.create({ version: 'v1', resource, namespace: ns }, { apiVersion: 'v1', kind: resource === 'secrets' ? 'Secret' : 'ConfigMap', metadata: { name }, data: {} });
+    await make('secrets', 's1');
+    await make('configmaps', 'c1');
+    expect(await usedOf(api, ns, 'objects')).to.deep.equal({ secrets: '1', 'count/configmaps': '1' });
+    expect((await refusal(make('secrets', 's2'))).message).to.equal('secrets "s2" is forbidden: exceeded quota: objects, requested: secrets=1, used: secrets=1, limited: secrets=1');
+    expect((await refusal(make('configmaps', 'c2'))).message).to.include('exceeded quota: objects, requested: count/configmaps=1');
+    await api.delete({ version: 'v1', resource: 'secrets', namespace: ns, name: 's1' });
+    await make('secrets', 's2');
+    await expectAuditOk(api);
+  });
+
   it("a node's delete fails its pods and releases their quota in the same transaction", async () => {
     await controller.start();
     const ns = await createNamespace(api, 'nodelost');

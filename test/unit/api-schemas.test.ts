@@ -24,6 +24,10 @@ const MINIMAL: Record<string, unknown> = {
   Lease: { metadata: { name: 'node-1', namespace: 'kube-node-lease' } },
   ConfigMap: { metadata: { name: 'settings', namespace: 'default' }, data: { mode: 'fast' } },
   Secret: { metadata: { name: 'creds', namespace: 'default' }, stringData: { password: 'hunter2' } },
+  CronJob: {
+    metadata: { name: 'nightly', namespace: 'default' },
+    spec: { schedule: '0 2 * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } },
+  },
   PodGroup: { metadata: { name: 'gang', namespace: 'default' }, spec: { minMember: 3 } },
   NodeAllocation: { metadata: { name: 'node-1' } },
   Placement: { spec: { bindings: [{ podName: 'web', nodeName: 'node-1' }] } },
@@ -319,7 +323,7 @@ describe('api schemas', () => {
       expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'configmaps', 'secrets', 'resourcequotas']);
       expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log', 'exec', 'eviction']);
       expect(resourceForKind('NodeAllocation')?.verbs).to.deep.equal(['get', 'list', 'watch']);
-      expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods', 'jobs', 'deployments', 'replicasets']);
+      expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods', 'jobs', 'cronjobs', 'deployments', 'replicasets']);
       const names = RESOURCES.flatMap((r) => [r.resource, r.singularName, ...r.shortNames]);
       expect(new Set(names).size, 'names and short names are unambiguous').to.equal(names.length);
     });

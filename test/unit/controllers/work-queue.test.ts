@@ -46,6 +46,23 @@ describe('controllers: work queue', () => {
     expect(maxConcurrent).to.equal(1);
   });
 
+  it('addAfter: of two delays for a key the earlier wins; one past what a timer holds does not fire at once', async () => {
+    const seen: [string, number][] = [];
+    const t0 = Date.now();
+    const q = new WorkQueue({ sync: async (k) => void seen.push([k, Date.now() - t0]), workers: 1 });
+    q.start();
+    q.addAfter('late-then-early', 10_000);
+    q.addAfter('late-then-early', 30);
+    q.addAfter('early-then-late', 30);
+    q.addAfter('early-then-late', 10_000);
+    // 30 days: a plain setTimeout would take it for 1 ms.
+    q.addAfter('far', 30 * 24 * 3600_000);
+    await tick(150);
+    await q.stop();
+    expect(seen.map(([k]) => k).sort()).to.deep.equal(['early-then-late', 'late-then-early']);
+    for (const [, ms] of seen) expect(ms).to.be.at.least(25);
+  });
+
   it('retries a failing key with growing delays and forgets the failures once it succeeds', async () => {
     const at: number[] = [];
     const q = new WorkQueue({
