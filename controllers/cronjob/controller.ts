@@ -97,6 +97,12 @@ export class CronJobController implements Controller {
   private readonly now: () => number;
   /** Uids of Jobs this controller created that its informer has not shown yet. */
   private readonly justCreated = new Set<string>();
+  /**
+   * Per CronJob uid, the latest scheduled time this controller has dealt with (started, found
+   * started, or missed): a sync on a CronJob read before its own status write reached the
+   * informer must not take that time for one still due (Replace would delete the Job it just made).
+   */
+  private readonly handled = new Map<string, number>();
   private running = false;
 
   constructor(ctx: ControllerContext, opts: CronJobControllerOptions = {}) {
@@ -118,6 +124,7 @@ export class CronJobController implements Controller {
     this.cronJobs.addHandlers({
       add: (cj) => this.queue.add(keyOf(cj)),
       update: (_old, cj) => this.queue.add(keyOf(cj)),
+      delete: (cj) => this.handled.delete(cj.metadata.uid ?? ''),
     });
     const onJob = (job: Job) => {
       const ref = controllerRefOf(job);
@@ -147,7 +154,7 @@ export class CronJobController implements Controller {
     const status: CronJobStatus = structuredClone(cj.status);
     this.trackActive(cj, status, owned);
     await this.pruneHistory(cj, owned);
-    const next = await this.runDue(cj, status, owned.filter((j) => !isFinished(j)));
+    const next = await this.runDue(cj, status, owned);
     await this.writeStatus(cj, status);
     if (next !== undefined) this.queue.addAfter(key, Math.min(MAX_RESYNC_MS, Math.max(0, next - this.now()) + SCHEDULE_SLACK_MS));
   }
@@ -195,7 +202,7 @@ export class CronJobController implements Controller {
   }
 
   /** Start the run that is due, if any; returns when the next one is (undefined: never, or suspended). */
-  private async runDue(cj: CronJob, status: CronJobStatus, running: readonly Job[]): Promise<number | undefined> {
+  private async runDue(cj: CronJob, status: CronJobStatus, owned: readonly Job[]): Promise<number | undefined> {
     if (cj.metadata.deletionTimestamp !== undefined) return undefined;
     let schedule: CronSchedule;
     try {
@@ -208,15 +215,29 @@ export class CronJobController implements Controller {
     const now = this.now();
     const next = schedule.next(now);
     if (cj.spec.suspend) return undefined;
-    const since = Date.parse(status.lastScheduleTime ?? cj.metadata.creationTimestamp ?? '') || now;
+    const uid = cj.metadata.uid ?? '';
+    const handled = this.handled.get(uid);
+    // A status write of an earlier sync that lost a race is made good here.
+    if (handled !== undefined && handled > (Date.parse(status.lastScheduleTime ?? '') || 0)) status.lastScheduleTime = formatTime(new Date(handled));
+    const since = Math.max(Date.parse(status.lastScheduleTime ?? cj.metadata.creationTimestamp ?? '') || now, handled ?? 0);
     const { latest, count } = schedule.latestIn(since, now);
     if (latest === undefined) return next;
+    const body = jobFor(cj, latest);
+    const name = (body.metadata as { name: string }).name;
+    if (owned.some((j) => j.metadata.name === name)) {
+      // Started already (by this controller before a restart, or another leader): only the status lags.
+      this.handled.set(uid, latest);
+      status.lastScheduleTime = formatTime(new Date(latest));
+      return next;
+    }
+    const running = owned.filter((j) => !isFinished(j));
     if (count > TOO_MANY_MISSED) {
       void this.events.record(this.involved(cj), 'Warning', 'TooManyMissedTimes', `too many missed start times: ${count}. Set or decrease .spec.startingDeadlineSeconds or check clock skew`);
     }
     const deadline = cj.spec.startingDeadlineSeconds;
     if (deadline !== undefined && latest + deadline * 1000 < now) {
       void this.events.record(this.involved(cj), 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${formatTime(new Date(latest))}`);
+      this.handled.set(uid, latest);
       status.lastScheduleTime = formatTime(new Date(latest));
       return next;
     }
@@ -229,7 +250,6 @@ export class CronJobController implements Controller {
       for (const j of running) await this.deleteJob(cj, j, 'SuccessfulDelete', `Deleted job ${j.metadata.name ?? ''}`);
       status.active = (status.active ?? []).filter((r) => !running.some((j) => j.metadata.uid === r.uid));
     }
-    const body = jobFor(cj, latest);
     try {
       const job = await this.client.create<Job>({ ...JOBS, namespace: cj.metadata.namespace }, body);
       this.justCreated.add(job.metadata.uid ?? '');
@@ -242,6 +262,7 @@ export class CronJobController implements Controller {
         throw err;
       }
     }
+    this.handled.set(uid, latest);
     status.lastScheduleTime = formatTime(new Date(latest));
     return next;
   }

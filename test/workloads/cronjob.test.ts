@@ -76,6 +76,11 @@ describe('cronjob controller', function () {
   const cluster = workloadSuite({ name: 'cron', hollowNodes: 2, startControllers: (client) => new Controllers(client).start() });
   const client = () => cluster.client;
   const ctl = () => cluster.controllers;
+  // Each test starts on the API server's clock: a controller clock already ahead would find times
+  // due between a new CronJob's creation and that clock.
+  beforeEach(() => {
+    ctl().offset = 0;
+  });
   const get = (ns: string, name: string) => client().get<CronJob>({ ...CRONJOBS, namespace: ns, name });
   const jobsOf = async (ns: string, cj: string): Promise<Job[]> =>
     (await client().list<{ items: Job[] }>({ ...JOBS, namespace: ns })).items.filter((j) => j.metadata.ownerReferences?.some((r) => r.kind === 'CronJob' && r.name === cj) && j.metadata.deletionTimestamp === undefined);
@@ -90,7 +95,7 @@ describe('cronjob controller', function () {
     const ns = 'cron-basic';
     const cj = await create(ns, cronJob('tick', '*/5 * * * *'));
     expect(cj.status).to.deep.equal({});
-    const due = nextMultiple(Math.max(ctl().now(), Date.parse(cj.metadata.creationTimestamp!)) + 1000, 5);
+    const due = nextMultiple(Math.max(ctl().now(), Date.parse(cj.metadata.creationTimestamp!)) + 1, 5);
     ctl().advanceTo(due);
     const [job] = await waitFor(async () => {
       const jobs = await jobsOf(ns, 'tick');
@@ -126,7 +131,7 @@ describe('cronjob controller', function () {
   it('keeps only successfulJobsHistoryLimit finished Jobs, deleting the oldest', async () => {
     const ns = 'cron-history';
     const cj = await create(ns, cronJob('kept', '* * * * *', { successfulJobsHistoryLimit: 2 }));
-    let at = nextMultiple(Math.max(ctl().now(), Date.parse(cj.metadata.creationTimestamp!)) + 1000, 1);
+    let at = nextMultiple(Math.max(ctl().now(), Date.parse(cj.metadata.creationTimestamp!)) + 1, 1);
     const made: string[] = [];
     for (let i = 0; i < 4; i++, at += MINUTE) {
       ctl().advanceTo(at);
@@ -148,7 +153,7 @@ describe('cronjob controller', function () {
     const ns = 'cron-concurrency';
     const forbid = await create(ns, cronJob('forbid', '*/10 * * * *', { concurrencyPolicy: 'Forbid' }, { runSeconds: 8 }));
     await client().create({ ...CRONJOBS, namespace: ns }, cronJob('replace', '*/10 * * * *', { concurrencyPolicy: 'Replace' }, { runSeconds: 600 }));
-    const first = nextMultiple(Math.max(ctl().now(), Date.parse(forbid.metadata.creationTimestamp!)) + 1000, 10);
+    const first = nextMultiple(Math.max(ctl().now(), Date.parse(forbid.metadata.creationTimestamp!)) + 1, 10);
     ctl().advanceTo(first);
     await waitFor(async () => (await jobsOf(ns, 'forbid')).length === 1 && (await jobsOf(ns, 'replace')).length === 1, 'one Job each', 10_000, 100);
     const [replaced] = await jobsOf(ns, 'replace');
@@ -171,28 +176,33 @@ describe('cronjob controller', function () {
   it('suspend holds every run; a run past startingDeadlineSeconds is missed; of many missed times only the latest runs', async () => {
     const ns = 'cron-missed';
     const held = await create(ns, cronJob('held', '* * * * *', { suspend: true }));
-    await client().create({ ...CRONJOBS, namespace: ns }, cronJob('late', '0 * * * *', { startingDeadlineSeconds: 30 }));
+    await client().create({ ...CRONJOBS, namespace: ns }, cronJob('late', '0 0 1 1 *', { startingDeadlineSeconds: 30 }));
     await client().create({ ...CRONJOBS, namespace: ns }, cronJob('behind', '* * * * *'));
-    const start = Math.max(ctl().now(), Date.parse(held.metadata.creationTimestamp!));
-    const hour = nextMultiple(start + 1000, 60);
-    // Two hours on: 'late' is well past its deadline; 'behind' missed 120 minutes.
-    ctl().offset = hour + 2 * 60 * MINUTE + 45_000 - Date.now();
+    const created = Date.parse(held.metadata.creationTimestamp!);
+    // The next New Year, 45 s after midnight: 'late' is past its 30 s deadline, 'behind' missed weeks of minutes.
+    const year = new Date(created).getUTCFullYear() + 1;
+    const newYear = Date.UTC(year, 0, 1);
+    ctl().offset = newYear + 45_000 - Date.now();
     ctl().cron.resyncAll();
-    const behind = await waitFor(async () => {
-      const jobs = await jobsOf(ns, 'behind');
-      return jobs.length > 0 ? jobs : undefined;
-    }, 'the latest missed time run', 10_000, 100);
-    await new Promise((r) => setTimeout(r, 500));
-    expect((await jobsOf(ns, 'behind')).map((j) => j.metadata.name)).to.deep.equal([`behind-${(hour + 2 * 60 * MINUTE) / MINUTE}`]);
-    expect(behind).to.have.length(1);
-    expect((await events(ns, 'behind')).some((e) => e.reason === 'TooManyMissedTimes')).to.equal(true);
+    const latest = `behind-${newYear / MINUTE}`;
+    await waitFor(async () => (await jobsOf(ns, 'behind')).some((j) => j.metadata.name === latest), 'the latest missed time run', 10_000, 100);
     await waitFor(async () => (await events(ns, 'late')).some((e) => e.reason === 'MissSchedule'), 'the missed run said', 10_000, 100);
+    await new Promise((r) => setTimeout(r, 500));
+    // Only the latest ran (a minute that ended, in real time, before the jump may have run too).
+    const early = (created + 2 * MINUTE) / MINUTE;
+    expect((await jobsOf(ns, 'behind')).map((j) => j.metadata.name).filter((n) => Number(n!.slice('behind-'.length)) > early)).to.deep.equal([latest]);
+    expect((await events(ns, 'behind')).some((e) => e.reason === 'TooManyMissedTimes')).to.equal(true);
     expect(await jobsOf(ns, 'late')).to.have.length(0);
+    expect(Date.parse((await get(ns, 'late')).status.lastScheduleTime ?? '')).to.equal(newYear);
     expect(await jobsOf(ns, 'held')).to.have.length(0);
 
     // Resumed: the latest time it missed runs at once, as in Kubernetes (startingDeadlineSeconds would skip it).
     await client().patch({ ...CRONJOBS, namespace: ns, name: 'held' }, { spec: { suspend: false } }, 'merge');
-    await waitFor(async () => (await jobsOf(ns, 'held')).length === 1, 'a run after resuming', 10_000, 100);
+    const resumed = await waitFor(async () => {
+      const jobs = await jobsOf(ns, 'held');
+      return jobs.length > 0 ? jobs : undefined;
+    }, 'a run after resuming', 10_000, 100);
+    expect(resumed.map((j) => j.metadata.name)).to.deep.equal([`held-${newYear / MINUTE}`]);
   });
 
   it('refuses bad schedules, time zones, limits and templates with the field named', async () => {
