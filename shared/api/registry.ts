@@ -31,7 +31,7 @@ import {
   type SubjectAccessReview,
 } from './authorization.js';
 import type { KubeObject } from './meta.js';
-import { METRICS_API_VERSION, METRICS_GROUP, METRICS_VERSION, NodeMetricsSchema, PodMetricsSchema, type NodeMetrics, type PodMetrics } from './metrics.js';
+import { METRICS_GROUP, METRICS_VERSION, NodeMetricsSchema, PodMetricsSchema, type NodeMetrics, type PodMetrics } from './metrics.js';
 import {
   bindingCauses,
   eventCauses,
@@ -80,7 +80,6 @@ import { cronJobCauses, CronJobSchema, type CronJob } from './cronjob.js';
 import {
   clusterQueueCauses,
   ClusterQueueSchema,
-  KUEUE_API_VERSION,
   KUEUE_GROUP,
   KUEUE_VERSION,
   localQueueCauses,
@@ -180,6 +179,52 @@ function selectableFields<T extends KubeObject>(own: FieldReaders<T> = {}): Pick
     fieldSelectors: names,
     fieldsOf: (obj) => Object.fromEntries(names.map((n) => [n, readers[n]!(obj)])),
     fieldValue: (obj, field) => (Object.hasOwn(readers, field) ? readers[field]!(obj) : ''),
+  };
+}
+
+/** What a resource definition must say; the rest takes the common defaults (defineResource). */
+interface ResourceSpec<T extends KubeObject> {
+  group: string;
+  version: string;
+  kind: string;
+  resource: string;
+  namespaced: boolean;
+  schema: z.ZodType<T, unknown>;
+  validate: (obj: T) => FieldCause[];
+  shortNames?: readonly string[];
+  categories?: readonly string[];
+  nameFormat?: ResourceInfo['nameFormat'];
+  nameRequired?: boolean;
+  verbs?: readonly Verb[];
+  subresources?: readonly SubresourceInfo[];
+  /** Beyond COMMON_IGNORED. */
+  ignored?: readonly string[];
+  /** Field selectors beyond metadata.name and metadata.namespace. */
+  fields?: FieldReaders<T>;
+  singularName?: string;
+}
+
+/** A resource with the common defaults: every verb, subdomain names, `<Kind>List`, no subresources. */
+function defineResource<T extends KubeObject>(o: ResourceSpec<T>): ResourceInfo<T> {
+  return {
+    group: o.group,
+    version: o.version,
+    apiVersion: apiVersionOf(o.group, o.version),
+    kind: o.kind,
+    listKind: `${o.kind}List`,
+    resource: o.resource,
+    singularName: o.singularName ?? o.kind.toLowerCase(),
+    shortNames: o.shortNames ?? [],
+    categories: o.categories ?? [],
+    namespaced: o.namespaced,
+    nameFormat: o.nameFormat ?? 'subdomain',
+    nameRequired: o.nameRequired ?? true,
+    verbs: o.verbs ?? ALL_VERBS,
+    subresources: o.subresources ?? [],
+    schema: o.schema,
+    ignoredFields: [...COMMON_IGNORED, ...(o.ignored ?? [])],
+    validate: o.validate,
+    ...selectableFields<T>(o.fields),
   };
 }
 
@@ -453,26 +498,7 @@ export const placementsResource: ResourceInfo<Placement> = {
 
 // RBAC kinds (rbac.authorization.k8s.io/v1). Names are path segments: `system:node` is valid.
 function rbacResource<T extends KubeObject>(kind: string, resource: string, namespaced: boolean, schema: z.ZodType<T, unknown>, validate: (obj: T) => FieldCause[]): ResourceInfo<T> {
-  return {
-    group: 'rbac.authorization.k8s.io',
-    version: 'v1',
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind,
-    listKind: `${kind}List`,
-    resource,
-    singularName: kind.toLowerCase(),
-    shortNames: [],
-    categories: [],
-    namespaced,
-    nameFormat: 'path',
-    nameRequired: true,
-    verbs: ALL_VERBS,
-    subresources: [],
-    schema,
-    ignoredFields: COMMON_IGNORED,
-    validate,
-    ...selectableFields(),
-  };
+  return defineResource({ group: 'rbac.authorization.k8s.io', version: 'v1', kind, resource, namespaced, schema, validate, nameFormat: 'path' });
 }
 
 export const rolesResource = rbacResource<Role>('Role', 'roles', true, RoleSchema, roleCauses);
@@ -488,26 +514,7 @@ export const clusterRoleBindingsResource = rbacResource<ClusterRoleBinding>(
 
 // Reviews: create-only, never stored; the answer is the response's status (apiserver/auth/reviews.ts).
 function reviewResource<T extends KubeObject>(group: string, kind: string, resource: string, schema: z.ZodType<T, unknown>, validate: (obj: T) => FieldCause[], ignored: readonly string[] = []): ResourceInfo<T> {
-  return {
-    group,
-    version: 'v1',
-    apiVersion: `${group}/v1`,
-    kind,
-    listKind: `${kind}List`,
-    resource,
-    singularName: kind.toLowerCase(),
-    shortNames: [],
-    categories: [],
-    namespaced: false,
-    nameFormat: 'subdomain',
-    nameRequired: false,
-    verbs: ['create'],
-    subresources: [],
-    schema,
-    ignoredFields: [...COMMON_IGNORED, ...ignored],
-    validate,
-    ...selectableFields(),
-  };
+  return defineResource({ group, version: 'v1', kind, resource, namespaced: false, schema, validate, nameRequired: false, verbs: ['create'], ignored });
 }
 
 /** Selector fields of newer clients' access reviews; cell answers on the other attributes. */
@@ -592,53 +599,28 @@ export const jobsResource: ResourceInfo<Job> = {
   ...selectableFields<Job>({ 'status.successful': (job) => String(job.status.succeeded ?? 0) }),
 };
 
-export const cronJobsResource: ResourceInfo<CronJob> = {
+export const cronJobsResource = defineResource<CronJob>({
   group: 'batch',
   version: 'v1',
-  apiVersion: 'batch/v1',
   kind: 'CronJob',
-  listKind: 'CronJobList',
   resource: 'cronjobs',
-  singularName: 'cronjob',
+  namespaced: true,
   shortNames: ['cj'],
   categories: ['all'],
-  namespaced: true,
-  nameFormat: 'subdomain',
-  nameRequired: true,
-  verbs: ALL_VERBS,
   // Status is the cronjob controller's.
   subresources: [{ name: 'status', kind: 'CronJob', verbs: STATUS_VERBS }],
   schema: CronJobSchema,
-  ignoredFields: [...COMMON_IGNORED, ...POD_TEMPLATE_IGNORED.map((f) => `spec.jobTemplate.${f}`)],
+  ignored: POD_TEMPLATE_IGNORED.map((f) => `spec.jobTemplate.${f}`),
   validate: cronJobCauses,
-  ...selectableFields<CronJob>(),
-};
+});
 
 /** The scale subresource of apps/v1 workloads: an autoscaling/v1 Scale, as in Kubernetes. */
 const SCALE_SUBRESOURCE: SubresourceInfo = { name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: STATUS_VERBS };
 
 /** apps/v1 workloads: status is their controller's to write, scale is how `kubectl scale` resizes them. */
 function appsResource<T extends KubeObject>(kind: string, resource: string, shortNames: string[], schema: z.ZodType<T, unknown>, validate: (obj: T) => FieldCause[]): ResourceInfo<T> {
-  return {
-    group: 'apps',
-    version: 'v1',
-    apiVersion: 'apps/v1',
-    kind,
-    listKind: `${kind}List`,
-    resource,
-    singularName: kind.toLowerCase(),
-    shortNames,
-    categories: ['all'],
-    namespaced: true,
-    nameFormat: 'subdomain',
-    nameRequired: true,
-    verbs: ALL_VERBS,
-    subresources: [{ name: 'status', kind, verbs: STATUS_VERBS }, SCALE_SUBRESOURCE],
-    schema,
-    ignoredFields: [...COMMON_IGNORED, ...POD_TEMPLATE_IGNORED],
-    validate,
-    ...selectableFields(),
-  };
+  const subresources = [{ name: 'status', kind, verbs: STATUS_VERBS }, SCALE_SUBRESOURCE];
+  return defineResource({ group: 'apps', version: 'v1', kind, resource, namespaced: true, shortNames, categories: ['all'], subresources, schema, ignored: POD_TEMPLATE_IGNORED, validate });
 }
 
 export const deploymentsResource = appsResource<Deployment>('Deployment', 'deployments', ['deploy'], DeploymentSchema, deploymentCauses);
@@ -680,32 +662,8 @@ export const resourceQuotasResource: ResourceInfo<ResourceQuota> = {
   ...selectableFields(),
 };
 
-/** Core kinds with no status or subresources (ConfigMap, Secret). */
-function plainCoreResource<T extends KubeObject>(kind: string, resource: string, shortNames: string[], schema: z.ZodType<T, unknown>, validate: (obj: T) => FieldCause[], ownFields: FieldReaders<T> = {}): ResourceInfo<T> {
-  return {
-    group: '',
-    version: 'v1',
-    apiVersion: 'v1',
-    kind,
-    listKind: `${kind}List`,
-    resource,
-    singularName: kind.toLowerCase(),
-    shortNames,
-    categories: [],
-    namespaced: true,
-    nameFormat: 'subdomain',
-    nameRequired: true,
-    verbs: ALL_VERBS,
-    subresources: [],
-    schema,
-    ignoredFields: COMMON_IGNORED,
-    validate,
-    ...selectableFields<T>(ownFields),
-  };
-}
-
-export const configMapsResource = plainCoreResource<ConfigMap>('ConfigMap', 'configmaps', ['cm'], ConfigMapSchema, configMapCauses);
-export const secretsResource = plainCoreResource<Secret>('Secret', 'secrets', [], SecretSchema, secretCauses, { type: (s) => s.type ?? '' });
+export const configMapsResource = defineResource<ConfigMap>({ group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespaced: true, shortNames: ['cm'], schema: ConfigMapSchema, validate: configMapCauses });
+export const secretsResource = defineResource<Secret>({ group: '', version: 'v1', kind: 'Secret', resource: 'secrets', namespaced: true, schema: SecretSchema, validate: secretCauses, fields: { type: (s) => s.type ?? '' } });
 
 // Kueue's kinds (kueue.x-k8s.io/v1beta1), with Kueue's scopes and short names. A ClusterQueue's
 // status.flavorsReservation and flavorsUsage are the admission ledger (apiserver/queues/).
@@ -719,26 +677,8 @@ function kueueResource<T extends KubeObject>(
   validate: (obj: T) => FieldCause[],
   ignored: readonly string[] = [],
 ): ResourceInfo<T> {
-  return {
-    group: KUEUE_GROUP,
-    version: KUEUE_VERSION,
-    apiVersion: KUEUE_API_VERSION,
-    kind,
-    listKind: `${kind}List`,
-    resource,
-    singularName: kind.toLowerCase(),
-    shortNames,
-    categories: [],
-    namespaced,
-    nameFormat: 'subdomain',
-    nameRequired: true,
-    verbs: ALL_VERBS,
-    subresources: withStatus ? [{ name: 'status', kind, verbs: STATUS_VERBS }] : [],
-    schema,
-    ignoredFields: [...COMMON_IGNORED, ...ignored],
-    validate,
-    ...selectableFields(),
-  };
+  const subresources = withStatus ? [{ name: 'status', kind, verbs: STATUS_VERBS }] : [];
+  return defineResource({ group: KUEUE_GROUP, version: KUEUE_VERSION, kind, resource, namespaced, shortNames, subresources, schema, validate, ignored });
 }
 
 export const resourceFlavorsResource = kueueResource<ResourceFlavor>('ResourceFlavor', 'resourceflavors', false, ['flavor', 'flavors', 'rf'], false, ResourceFlavorSchema, resourceFlavorCauses);
@@ -780,27 +720,8 @@ export const bindingKind: KindInfo<Binding> = {
 // (apiserver/controllers/resource-metrics.ts), never stored, so they are not in RESOURCES (the
 // kinds the server stores); described here for discovery and the OpenAPI documents.
 function metricsResource<T extends KubeObject>(kind: string, resource: string, namespaced: boolean, schema: z.ZodType<T, unknown>): ResourceInfo<T> {
-  return {
-    group: METRICS_GROUP,
-    version: METRICS_VERSION,
-    apiVersion: METRICS_API_VERSION,
-    kind,
-    listKind: `${kind}List`,
-    resource,
-    // As metrics-server's discovery: no singular name, no short names.
-    singularName: '',
-    shortNames: [],
-    categories: [],
-    namespaced,
-    nameFormat: 'subdomain',
-    nameRequired: true,
-    verbs: ['get', 'list'],
-    subresources: [],
-    schema,
-    ignoredFields: COMMON_IGNORED,
-    validate: noCauses,
-    ...selectableFields(),
-  };
+  // As metrics-server's discovery: no singular name, no short names.
+  return defineResource({ group: METRICS_GROUP, version: METRICS_VERSION, kind, resource, namespaced, schema, validate: noCauses, verbs: ['get', 'list'], singularName: '' });
 }
 
 export const nodeMetricsResource = metricsResource<NodeMetrics>('NodeMetrics', 'nodes', false, NodeMetricsSchema);
