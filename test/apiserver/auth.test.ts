@@ -35,11 +35,12 @@ function allowed(group: Group, verb: Verb, r: ResourceClass): boolean {
     case 'admin':
       return true;
     case 'viewer':
-      return READ.has(verb);
+      // Reading covers the subresources that can be read (status), not create-only binding.
+      return READ.has(verb) && r !== 'pods/binding';
     case 'nobody':
       return false;
     case 'scheduler':
-      if (READ.has(verb)) return true;
+      if (READ.has(verb)) return r !== 'pods/binding';
       switch (r) {
         case 'pods/binding':
         case 'placements':
