@@ -25,15 +25,20 @@ function isMissing(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ESRCH' || code === 'ENOTDIR';
 }
 
-/** /proc/<pid>/stat, or undefined when the process does not exist (or /proc is absent). */
-export function readProcStat(pid: number): ProcStat | undefined {
-  let text: string;
+/** /proc/<pid>/<file>, or undefined when the process does not exist (or /proc is absent). */
+function readProcFile(pid: number, file: string): string | undefined {
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
   } catch (err) {
     if (isMissing(err)) return undefined;
     throw err;
   }
+}
+
+/** /proc/<pid>/stat, or undefined when the process does not exist (or /proc is absent). */
+export function readProcStat(pid: number): ProcStat | undefined {
+  const text = readProcFile(pid, 'stat');
+  if (text === undefined) return undefined;
   // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
@@ -70,26 +75,17 @@ export function readProcessTable(): ProcStat[] {
 
 /** NUL-separated argv of a process, or undefined when it is gone. */
 export function readCmdline(pid: number): string[] | undefined {
-  try {
-    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    const parts = raw.split('\0');
-    if (parts[parts.length - 1] === '') parts.pop();
-    return parts;
-  } catch (err) {
-    if (isMissing(err)) return undefined;
-    throw err;
-  }
+  const raw = readProcFile(pid, 'cmdline');
+  if (raw === undefined) return undefined;
+  const parts = raw.split('\0');
+  if (parts[parts.length - 1] === '') parts.pop();
+  return parts;
 }
 
 /** The environment a process was started with (/proc/<pid>/environ), or undefined when it is gone. */
 export function readEnviron(pid: number): Record<string, string> | undefined {
-  let raw: string;
-  try {
-    raw = readFileSync(`/proc/${pid}/environ`, 'utf8');
-  } catch (err) {
-    if (isMissing(err)) return undefined;
-    throw err;
-  }
+  const raw = readProcFile(pid, 'environ');
+  if (raw === undefined) return undefined;
   const env: Record<string, string> = {};
   for (const entry of raw.split('\0')) {
     const eq = entry.indexOf('=');
@@ -100,13 +96,8 @@ export function readEnviron(pid: number): Record<string, string> | undefined {
 
 /** Resident set size in bytes from /proc/<pid>/status (VmRSS). */
 export function readRssBytes(pid: number): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch (err) {
-    if (isMissing(err)) return undefined;
-    throw err;
-  }
+  const text = readProcFile(pid, 'status');
+  if (text === undefined) return undefined;
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
   return m ? Number(m[1]) * 1024 : undefined;
 }
