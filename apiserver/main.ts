@@ -30,6 +30,12 @@ const USAGE = `Usage: cell-apiserver [flags]
   --tls-private-key-file=FILE   ... and key; kubectl sends bearer tokens only over HTTPS
   --client-ca-file=FILE         authenticate client certificates signed by this CA (PEM):
                                 user = subject CN, groups = subject O (needs the TLS flags)
+  --service-account-issuer=URL  the iss of service account tokens this cluster signs (default
+                                https://cell.cluster.local); OpenID Connect discovery names it
+  --api-audiences=A[,A...]      what a request's service account token must be for (default: the
+                                issuer); new tokens are for these unless they ask otherwise
+  --service-account-max-token-expiration=DURATION
+                                the longest a requested token lives (default: as requested)
   --max-request-bytes=3145728   largest request body accepted
   --max-requests-inflight=400   non-watch requests served at once; more get 429 (0 = no limit)
   --request-timeout=60s         deadline of every request but watches and followed logs (a client
@@ -66,6 +72,9 @@ const flags = parseFlags('cell-apiserver', USAGE, {
       'tls-cert-file': { type: 'string' },
       'tls-private-key-file': { type: 'string' },
       'client-ca-file': { type: 'string' },
+      'service-account-issuer': { type: 'string' },
+      'api-audiences': { type: 'string' },
+      'service-account-max-token-expiration': { type: 'string' },
       'max-request-bytes': { type: 'string', default: String(3 * 1024 * 1024) },
       'max-requests-inflight': { type: 'string', default: '400' },
       'request-timeout': { type: 'string', default: '60s' },
@@ -137,6 +146,16 @@ if (clientCaFile !== undefined) {
   }
 }
 
+const serviceAccountIssuer = str('service-account-issuer');
+if (serviceAccountIssuer !== undefined && !/^https?:\/\/[^\s/]/.test(serviceAccountIssuer)) fail(`--service-account-issuer must be an http(s) URL, not "${serviceAccountIssuer}"`);
+const apiAudiences = str('api-audiences')?.split(',').map((a) => a.trim()).filter((a) => a !== '');
+if (apiAudiences !== undefined && apiAudiences.length === 0) fail('--api-audiences names no audience');
+let serviceAccountMaxTokenExpirationSeconds: number | undefined;
+if (str('service-account-max-token-expiration') !== undefined) {
+  serviceAccountMaxTokenExpirationSeconds = Math.floor(flags.duration('service-account-max-token-expiration') / 1000);
+  if (serviceAccountMaxTokenExpirationSeconds < 600) fail('--service-account-max-token-expiration must be at least 10m');
+}
+
 const prefix = str('etcd-prefix') ?? '/registry';
 const store: Store =
   storeKind === 'etcd' ? new EtcdStore({ endpoints, prefix, groupCommitInFlight: int('etcd-group-commit') }) : new MemoryStore();
@@ -159,6 +178,9 @@ try {
     eventTtlSeconds: Math.round(flags.duration('event-ttl') / 1000),
     watchMaxQueuedBytes: int('watch-queue-bytes'),
     ...(agentAddressAllow ? { agentAddressAllow } : {}),
+    ...(serviceAccountIssuer !== undefined ? { serviceAccountIssuer } : {}),
+    ...(apiAudiences !== undefined ? { apiAudiences } : {}),
+    ...(serviceAccountMaxTokenExpirationSeconds !== undefined ? { serviceAccountMaxTokenExpirationSeconds } : {}),
     log,
   });
   let stopping = false;

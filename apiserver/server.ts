@@ -16,7 +16,8 @@ import { healthChecks } from './server/health-checks.js';
 import { createRequestPipeline } from './http/pipeline.js';
 import { ResourceRouter, type CustomHandler, type ServedResource } from './http/resources.js';
 import { ApiServerMetrics } from './metrics.js';
-import { authentication, startAuthorization } from './server/access.js';
+import { authentication, refuseOpenPublicAddress, startAuthorization, tokenSubjects } from './server/access.js';
+import { DEFAULT_SERVICE_ACCOUNT_ISSUER, ServiceAccountTokens } from './auth/service-account-tokens.js';
 import { startBackgroundLoops } from './server/background.js';
 import { createDefaultNamespaces } from './server/bootstrap.js';
 import { installKinds } from './server/kind-installs.js';
@@ -60,6 +61,12 @@ export interface ApiServerOptions {
    * (AgentAddressAllowList.default(): loopback, private networks, this host's addresses).
    */
   agentAddressAllow?: readonly string[];
+  /** Service account tokens' `iss` (--service-account-issuer); default DEFAULT_SERVICE_ACCOUNT_ISSUER. */
+  serviceAccountIssuer?: string;
+  /** What requests' service account tokens must be for (--api-audiences); default the issuer. */
+  apiAudiences?: string[];
+  /** Longest lifetime of an issued token, seconds (--service-account-max-token-expiration); undefined = as requested. */
+  serviceAccountMaxTokenExpirationSeconds?: number;
   log?: Logger;
 }
 
@@ -83,7 +90,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const bindAddress = opts.bindAddress ?? '127.0.0.1';
   const maxRequestBytes = opts.maxRequestBytes ?? 3 * 1024 * 1024;
   // First: an unauthenticated server on a public address is refused before anything starts.
-  const authn = authentication({ tokenCsv: opts.tokenCsv, clientCa: opts.tls?.clientCa, bindAddress }, log);
+  const authnOptions = { tokenCsv: opts.tokenCsv, clientCa: opts.tls?.clientCa, bindAddress };
+  refuseOpenPublicAddress(authnOptions);
 
   // State: the served resources, the namespaces every cluster has, warm watch caches, then RBAC.
   const table = buildResourceTable(store, log, metrics, {
@@ -95,6 +103,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   await createDefaultNamespaces(table, log);
   await Promise.all([...resources.values()].map((r) => r.rest.objects.cache.ready()));
   const access = await startAuthorization(table, log);
+  const issuer = opts.serviceAccountIssuer ?? DEFAULT_SERVICE_ACCOUNT_ISSUER;
+  const serviceAccountTokens = await ServiceAccountTokens.load(
+    store,
+    log,
+    { issuer, apiAudiences: opts.apiAudiences ?? [issuer], maxExpirationSeconds: opts.serviceAccountMaxTokenExpirationSeconds },
+    tokenSubjects(table),
+  );
+  const authn = authentication({ ...authnOptions, serviceAccounts: serviceAccountTokens }, log);
 
   // Handlers: the resource router with the kinds' custom verbs, and the non-resource endpoints.
   const custom = new Map<string, CustomHandler>();
@@ -137,6 +153,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     access,
     agentAddressAllow,
     agentProxyKey,
+    serviceAccountTokens,
+    reviewToken: authn.reviewToken,
   });
   endpoints.finish();
 

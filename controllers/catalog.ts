@@ -10,6 +10,7 @@ import { replicaSetControllerDefinition } from './replicaset/controller.js';
 import { deploymentControllerDefinition } from './deployment/controller.js';
 import { resourceQuotaController } from './resource-quota/controller.js';
 import { kueueControllerDefinition } from './kueue/controller.js';
+import { serviceAccountControllerDefinition } from './serviceaccount/controller.js';
 
 export const CONTROLLERS: readonly ControllerDefinition[] = [
   nodeLifecycleController,
@@ -22,4 +23,5 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   replicaSetControllerDefinition,
   deploymentControllerDefinition,
   kueueControllerDefinition,
+  serviceAccountControllerDefinition,
 ];

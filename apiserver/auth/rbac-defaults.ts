@@ -9,6 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { collectableResources } from '../../controllers/garbage-collector/kinds.js';
 import { METRICS_GROUP } from '../../shared/api/metrics.js';
 import { RESOURCES, type SubresourceInfo } from '../../shared/api/registry.js';
+import { SERVICE_ACCOUNTS_GROUP } from '../../shared/api/serviceaccount.js';
 import { RBAC_API_VERSION, RBAC_GROUP, type ClusterRole, type ClusterRoleBinding, type PolicyRule } from '../../shared/api/rbac.js';
 import { AlreadyExistsError, ConflictError, errorMessage } from '../../shared/errors.js';
 import { PROXY_KEYS_PATH } from '../../shared/proxy-signature.js';
@@ -17,6 +18,7 @@ import type { KubeObject } from '../registry/object.js';
 import type { RestResource } from '../registry/rest.js';
 import { revisionOf } from '../storage/resource-version.js';
 import { AUTHENTICATED_GROUP } from './rbac.js';
+import { OIDC_DISCOVERY_PATH, OIDC_JWKS_PATH } from './service-account-tokens.js';
 
 export const AUTOUPDATE_ANNOTATION = 'rbac.authorization.kubernetes.io/autoupdate';
 const BOOTSTRAP_LABELS = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
@@ -109,6 +111,8 @@ function controllerManagerRules(): PolicyRule[] {
     rule(['batch'], ['cronjobs/status'], ['update', 'patch']),
     rule(['batch'], ['jobs/status'], ['update', 'patch']),
     rule(['scheduling.x-k8s.io'], ['podgroups'], ['create']),
+    // ServiceAccount controller: each namespace's `default` account.
+    rule([''], ['serviceaccounts'], ['create']),
     // Disruption and resource quota controllers: their status.
     rule(['policy'], ['poddisruptionbudgets/status'], ['update', 'patch']),
     rule([''], ['resourcequotas/status'], ['update', 'patch']),
@@ -161,6 +165,13 @@ export function defaultClusterRoles(): ClusterRole[] {
       rule(['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], ['create']),
       rule(['authentication.k8s.io'], ['selfsubjectreviews'], ['create']),
     ]),
+    // For servers that authenticate and authorize their own clients through this one (a webhook).
+    clusterRole('system:auth-delegator', [
+      rule(['authentication.k8s.io'], ['tokenreviews'], ['create']),
+      rule(['authorization.k8s.io'], ['subjectaccessreviews'], ['create']),
+    ]),
+    // Where programs outside the cluster find the key service account tokens are signed with.
+    clusterRole('system:service-account-issuer-discovery', [{ nonResourceURLs: [OIDC_DISCOVERY_PATH, OIDC_JWKS_PATH], verbs: ['get'] }]),
     // The per-check health paths (/readyz/etcd) give the reason a check fails; the lists are public.
     clusterRole('system:monitoring', [{ nonResourceURLs: ['/metrics', '/metrics/*', '/healthz', '/healthz/*', '/livez', '/livez/*', '/readyz', '/readyz/*'], verbs: ['get'] }]),
     // Exactly what a scheduler needs: read everything, bind, report status, evict, record events,
@@ -205,6 +216,7 @@ export function defaultClusterRoleBindings(): ClusterRoleBinding[] {
     groupBinding('system:discovery', 'system:discovery', [AUTHENTICATED_GROUP]),
     groupBinding('system:public-info-viewer', 'system:public-info-viewer', [AUTHENTICATED_GROUP]),
     groupBinding('system:basic-user', 'system:basic-user', [AUTHENTICATED_GROUP]),
+    groupBinding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [SERVICE_ACCOUNTS_GROUP]),
     groupBinding('system:monitoring', 'system:monitoring', ['system:monitoring', 'system:viewers', 'system:schedulers']),
     binding(CONTROLLER_MANAGER_USER, CONTROLLER_MANAGER_USER, [{ kind: 'User', apiGroup: RBAC_GROUP, name: CONTROLLER_MANAGER_USER }]),
   ];

@@ -92,7 +92,7 @@ export function reviewHandlers(authorizer: Authorizer, rbac: RbacAuthorizer, max
     'selfsubjectreviews:POST': async ({ req, user }) => {
       const review = validateObject(selfSubjectReviewsResource, await readObjectBody(req, maxRequestBytes));
       const groups = user.groups.includes(AUTHENTICATED_GROUP) ? user.groups : [...user.groups, AUTHENTICATED_GROUP];
-      const userInfo = { username: user.name, ...(user.uid ? { uid: user.uid } : {}), groups };
+      const userInfo = { username: user.name, ...(user.uid ? { uid: user.uid } : {}), groups, ...(user.extra && Object.keys(user.extra).length > 0 ? { extra: user.extra } : {}) };
       return { status: 201, body: { ...review, status: { userInfo } } };
     },
   };

@@ -7,6 +7,8 @@ export interface UserInfo {
   name: string;
   uid: string;
   groups: string[];
+  /** What else the authenticator knows (a service account token's pod), as SelfSubjectReview shows it. */
+  extra?: Record<string, string[]>;
 }
 
 /** Used when the server runs without a token file (loopback only). */
@@ -66,12 +68,15 @@ export class TokenAuthenticator {
     return auth;
   }
 
-  /** The user behind an `Authorization` header; 401 when missing or unknown. */
-  authenticate(header: string | undefined): UserInfo {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-    if (!match) throw new UnauthorizedError('Unauthorized');
-    const user = this.users.get(match[1]!);
-    if (!user) throw new UnauthorizedError('Unauthorized');
-    return user;
+  /** The user a token stands for; undefined when the file does not list it. */
+  lookup(token: string): UserInfo | undefined {
+    return this.users.get(token);
   }
+}
+
+/** The token of an `Authorization: Bearer <token>` header; 401 for any other header. */
+export function bearerToken(header: string): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw new UnauthorizedError('Unauthorized');
+  return match[1]!;
 }

@@ -6,15 +6,16 @@
 // (`requestCert`) but lets the handshake finish without one (`rejectUnauthorized: false`), so
 // token users still connect; each request then reads the socket's verdict here.
 //
-// Order, as in Kubernetes' union authenticator (client certificate first, then tokens): a
-// verified certificate decides the user even when a bearer token is sent too; a certificate that
-// does not verify is an error only if no token authenticates the request either; a request with
-// neither is 401.
+// Order, as in Kubernetes' union authenticator (client certificate first, then tokens — the
+// static token file's, then service account tokens): a verified certificate decides the user even
+// when a bearer token is sent too; a certificate that does not verify is an error only if no token
+// authenticates the request either; a request with neither is 401.
 import type { IncomingMessage } from 'node:http';
 import { TLSSocket } from 'node:tls';
 import { z } from 'zod';
 import { UnauthorizedError } from '../../shared/errors.js';
-import type { TokenAuthenticator, UserInfo } from './tokens.js';
+import type { ServiceAccountTokens } from './service-account-tokens.js';
+import { bearerToken, type TokenAuthenticator, type UserInfo } from './tokens.js';
 
 /** Node gives a repeated subject attribute (several O) as an array, a single one as a string. */
 const attribute = z.union([z.string(), z.array(z.string())]).optional();
@@ -57,6 +58,13 @@ export class X509Authenticator {
 export interface RequestAuthenticators {
   certificates?: X509Authenticator;
   tokens?: TokenAuthenticator;
+  /** Service account tokens (JWTs this cluster signed). */
+  serviceAccounts?: ServiceAccountTokens;
+}
+
+/** Whose bearer token `token` is: the static token file's user, else a service account's. */
+export function authenticateToken(token: string, auth: RequestAuthenticators): UserInfo | undefined {
+  return auth.tokens?.lookup(token) ?? auth.serviceAccounts?.authenticate(token)?.user;
 }
 
 /** Who sent `req`, in the union order described at the top of this file. */
@@ -71,8 +79,11 @@ export function authenticateRequest(req: IncomingMessage, auth: RequestAuthentic
       certError = err;
     }
   }
-  if (auth.tokens && (req.headers.authorization !== undefined || certError === undefined)) {
-    return auth.tokens.authenticate(req.headers.authorization);
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const user = authenticateToken(bearerToken(header), auth);
+    if (user) return user;
+    throw new UnauthorizedError('Unauthorized');
   }
   throw certError ?? new UnauthorizedError('Unauthorized');
 }

@@ -277,6 +277,11 @@ const COLUMNS: Record<string, Column[]> = {
     col('Data', (o) => keyCount(o, 'data'), { type: 'integer', description: 'Number of keys' }),
     ageCol,
   ],
+  serviceaccounts: [
+    nameCol,
+    col('Secrets', (o) => (Array.isArray(field(o, ['secrets'])) ? (field(o, ['secrets']) as unknown[]).length : 0), { type: 'integer', description: 'Secrets listed for the account' }),
+    ageCol,
+  ],
   leases: [nameCol, col('Holder', (o) => str(field(o, ['spec', 'holderIdentity']), ''), { description: 'Holder' }), ageCol],
   podgroups: [
     nameCol,

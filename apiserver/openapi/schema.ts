@@ -4,7 +4,7 @@
 // v3.ts adapt them to their document's dialect. The *input* side of each schema is described — what a
 // client may send — so defaulted fields are optional and quantities are strings or numbers.
 import { z } from 'zod';
-import { bindingKind, evictionKind, scaleKind, type KindInfo, type ResourceInfo } from '../../shared/api/registry.js';
+import { bindingKind, evictionKind, scaleKind, tokenRequestKind, type KindInfo, type ResourceInfo } from '../../shared/api/registry.js';
 import { listSchemaOf, WatchEventSchema } from '../../shared/api/meta.js';
 import { definitionName, META_NAMES, sharedSchemaNames } from './names.js';
 import { listMergeStrategy } from '../http/patch.js';
@@ -154,6 +154,7 @@ export function buildDefinitions(resources: readonly ResourceInfo[]): Definition
     { info: bindingKind },
     { info: evictionKind },
     { info: scaleKind },
+    { info: tokenRequestKind },
   ];
   const roots: Record<string, z.core.$ZodType> = {};
   const gvkOf = new Map<string, GroupVersionKind>();

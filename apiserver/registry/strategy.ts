@@ -3,6 +3,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ForbiddenError, InvalidError } from '../../shared/errors.js';
 import { PodDisruptionBudgetStatusSchema } from '../../shared/api/policy.js';
+import { DEFAULT_SERVICE_ACCOUNT } from '../../shared/api/serviceaccount.js';
 import type { KubeObject } from './object.js';
 import { resourceQuotaStrategy } from '../quota/strategy.js';
 import { configMapStrategy, secretStrategy } from './config-strategy.js';
@@ -35,7 +36,7 @@ export interface Strategy {
 }
 
 interface PodView {
-  spec?: { nodeName?: string; terminationGracePeriodSeconds?: number; containers?: { image?: string }[]; tolerations?: unknown[]; activeDeadlineSeconds?: number };
+  spec?: { nodeName?: string; serviceAccountName?: string; terminationGracePeriodSeconds?: number; containers?: { image?: string }[]; tolerations?: unknown[]; activeDeadlineSeconds?: number };
   status?: { phase?: string };
 }
 
@@ -58,6 +59,9 @@ function mutablePodSpecStripped(spec: PodView['spec']): unknown {
 const podStrategy: Strategy = {
   prepareForCreate(obj) {
     obj.status = { phase: 'Pending' };
+    // Every pod runs as an account (service-account-admission.ts checks it exists).
+    const spec = podOf(obj).spec;
+    if (spec && !spec.serviceAccountName) spec.serviceAccountName = DEFAULT_SERVICE_ACCOUNT;
   },
   validateUpdate(next, old) {
     const a = podOf(next).spec;

@@ -22,6 +22,9 @@ import { installAudit } from '../ledgers/audit.js';
 import type { Store } from '../storage/store.js';
 import type { AgentProxyKey } from '../auth/agent-proxy-key.js';
 import type { Authorization } from './access.js';
+import { installServiceAccountRoutes } from '../auth/service-account-routes.js';
+import { serviceAccountAdmissionHook } from '../auth/service-account-admission.js';
+import type { ServiceAccountTokens, TokenIdentity } from '../auth/service-account-tokens.js';
 
 /** Everything an install may use (each takes the part it needs). */
 export interface KindInstallDeps {
@@ -43,11 +46,19 @@ export interface KindInstallDeps {
   agentAddressAllow: AgentAddressAllowList | undefined;
   /** The cluster's key for signing requests to agents. */
   agentProxyKey: AgentProxyKey;
+  /** Issues and checks service account tokens. */
+  serviceAccountTokens: ServiceAccountTokens;
+  /** Whose a bearer token is (any authenticator's), for TokenReview. */
+  reviewToken(token: string, audiences: readonly string[]): TokenIdentity | undefined;
 }
 
 export function installKinds(d: KindInstallDeps): void {
   // authorization.k8s.io: the access reviews behind `kubectl auth can-i` and `whoami`.
   for (const [key, handler] of Object.entries(reviewHandlers(d.access.authorizer, d.access.rbac, d.maxRequestBytes))) d.addCustomHandler(key, handler);
+  // ServiceAccounts: tokens (serviceaccounts/token, TokenReview, OpenID Connect discovery), and
+  // pods admitted only with an account that exists.
+  installServiceAccountRoutes(d);
+  d.served('pods').rest.objects.addWriteHook(serviceAccountAdmissionHook(d.served('serviceaccounts').rest.objects));
   // scheduling.cell.dev: pods/binding, Placements, the node allocation ledgers.
   installPlacement(d);
   // policy/v1: the pods/eviction subresource, guarded by disruption budgets.

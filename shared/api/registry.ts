@@ -31,6 +31,16 @@ import {
   type SubjectAccessReview,
 } from './authorization.js';
 import type { KubeObject } from './meta.js';
+import {
+  ServiceAccountSchema,
+  tokenRequestCauses,
+  TokenRequestSchema,
+  tokenReviewCauses,
+  TokenReviewSchema,
+  type ServiceAccount,
+  type TokenRequest,
+  type TokenReview,
+} from './serviceaccount.js';
 import { METRICS_GROUP, METRICS_VERSION, NodeMetricsSchema, PodMetricsSchema, type NodeMetrics, type PodMetrics } from './metrics.js';
 import {
   bindingCauses,
@@ -543,6 +553,7 @@ export const subjectAccessReviewsResource = reviewResource<SubjectAccessReview>(
   subjectAccessReviewCauses,
   SELECTOR_ATTRIBUTES,
 );
+export const tokenReviewsResource = reviewResource<TokenReview>('authentication.k8s.io', 'TokenReview', 'tokenreviews', TokenReviewSchema, tokenReviewCauses);
 export const selfSubjectReviewsResource = reviewResource<SelfSubjectReview>(
   'authentication.k8s.io',
   'SelfSubjectReview',
@@ -664,6 +675,18 @@ export const resourceQuotasResource: ResourceInfo<ResourceQuota> = {
 
 export const configMapsResource = defineResource<ConfigMap>({ group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespaced: true, shortNames: ['cm'], schema: ConfigMapSchema, validate: configMapCauses });
 export const secretsResource = defineResource<Secret>({ group: '', version: 'v1', kind: 'Secret', resource: 'secrets', namespaced: true, schema: SecretSchema, validate: secretCauses, fields: { type: (s) => s.type ?? '' } });
+/** `serviceaccounts/token` takes an authentication.k8s.io/v1 TokenRequest and answers with a signed token. */
+export const serviceAccountsResource = defineResource<ServiceAccount>({
+  group: '',
+  version: 'v1',
+  kind: 'ServiceAccount',
+  resource: 'serviceaccounts',
+  namespaced: true,
+  shortNames: ['sa'],
+  subresources: [{ name: 'token', kind: 'TokenRequest', group: 'authentication.k8s.io', version: 'v1', verbs: ['create'] }],
+  schema: ServiceAccountSchema,
+  validate: noCauses,
+});
 
 // Kueue's kinds (kueue.x-k8s.io/v1beta1), with Kueue's scopes and short names. A ClusterQueue's
 // status.flavorsReservation and flavorsUsage are the admission ledger (apiserver/queues/).
@@ -700,6 +723,20 @@ export const evictionKind: KindInfo<Eviction> = {
   schema: EvictionSchema,
   ignoredFields: COMMON_IGNORED,
   validate: evictionCauses,
+};
+
+/** The body of `POST .../serviceaccounts/{name}/token` (`kubectl create token`). */
+export const tokenRequestKind: KindInfo<TokenRequest> = {
+  group: 'authentication.k8s.io',
+  version: 'v1',
+  apiVersion: 'authentication.k8s.io/v1',
+  kind: 'TokenRequest',
+  namespaced: true,
+  nameFormat: 'subdomain',
+  nameRequired: false,
+  schema: TokenRequestSchema,
+  ignoredFields: COMMON_IGNORED,
+  validate: tokenRequestCauses,
 };
 
 /** The body of `POST .../pods/{name}/binding`; metadata.name is the pod's name. */
@@ -740,6 +777,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   eventsResource,
   configMapsResource,
   secretsResource,
+  serviceAccountsResource,
   leasesResource,
   podGroupsResource,
   nodeAllocationsResource,
@@ -751,6 +789,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   selfSubjectAccessReviewsResource,
   selfSubjectRulesReviewsResource,
   subjectAccessReviewsResource,
+  tokenReviewsResource,
   selfSubjectReviewsResource,
   podDisruptionBudgetsResource,
   resourceQuotasResource,
