@@ -67,7 +67,8 @@ export const TokenRequestSchema = z
         boundObjectRef: BoundObjectReferenceSchema.optional(),
       })
       .prefault({}),
-    status: z.object({ token: z.string(), expirationTimestamp: z.string() }).optional(),
+    // Clients send an empty status (kubectl: `expirationTimestamp: null`); the server fills it.
+    status: z.object({ token: z.string().optional(), expirationTimestamp: z.string().nullable().optional() }).optional(),
   })
   .describe('Asks for a signed token of a ServiceAccount (POST to its token subresource); the answer is in status.');
 export type TokenRequest = z.infer<typeof TokenRequestSchema>;

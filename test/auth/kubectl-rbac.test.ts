@@ -148,6 +148,33 @@ describe('kubectl auth and RBAC against cell-apiserver (etcd, TLS, tokens)', fun
     expect(rebind.stderr).to.match(/forbidden/i);
   });
 
+  it('kubectl create serviceaccount / rolebinding --serviceaccount / create token: the token acts as the account, with what it was granted', async () => {
+    expectOk(await kubectl('admin', 'create', 'serviceaccount', 'deployer', '-n', 'team-a'), 'create serviceaccount');
+    const listed = expectOk(await kubectl('admin', 'get', 'sa', '-n', 'team-a'), 'get sa');
+    expect(listed.stdout.split('\n')[0]!.trim().split(/\s{2,}/)).to.deep.equal(['NAME', 'SECRETS', 'AGE']);
+    expect(rows(listed.stdout).map((r) => r.slice(0, 2))).to.deep.include(['deployer', '0']);
+    expectOk(await kubectl('admin', 'create', 'rolebinding', 'deployer-edit', '--clusterrole=edit', '--serviceaccount=team-a:deployer', '-n', 'team-a'), 'create rolebinding');
+    const made = expectOk(await kubectl('admin', 'create', 'token', 'deployer', '-n', 'team-a', '--duration=20m', '--audience=https://cell.cluster.local'), 'create token');
+    const token = made.stdout.trim();
+    expect(token.split('.')).to.have.length(3);
+    const config = path.join(dir, 'deployer.kubeconfig');
+    writeKubeconfig(config, srv.url, { token, caCertPem: TEST_TLS_CERT });
+    const asDeployer = (...args: string[]) =>
+      run(kubectlPath, [`--kubeconfig=${config}`, `--cache-dir=${path.join(dir, 'cache', 'deployer')}`, ...args], { env: { PATH: process.env.PATH ?? '', HOME: dir, LANG: 'C' }, cwd: dir });
+    const who = expectOk(await asDeployer('auth', 'whoami'), 'whoami as the account');
+    const attrs = new Map(rows(who.stdout).map((r) => [r[0], r[1]]));
+    expect(attrs.get('Username'), who.stdout).to.equal('system:serviceaccount:team-a:deployer');
+    expect(attrs.get('Groups'), who.stdout).to.equal('[system:serviceaccounts system:serviceaccounts:team-a system:authenticated]');
+    await waitFor(async () => (await asDeployer('auth', 'can-i', 'create', 'deployments.apps', '-n', 'team-a')).code === 0, 'the account to be allowed to create deployments in team-a');
+    expectOk(await asDeployer('create', 'deployment', 'web', '--image=busybox', '-n', 'team-a'), 'create deployment as the account');
+    const elsewhere = await asDeployer('get', 'pods', '-n', 'team-b');
+    expect(elsewhere.code).to.not.equal(0);
+    expect(elsewhere.stderr).to.match(/forbidden/i).and.contain('system:serviceaccount:team-a:deployer');
+    // Deleting the account ends its tokens.
+    expectOk(await kubectl('admin', 'delete', 'serviceaccount', 'deployer', '-n', 'team-a'), 'delete serviceaccount');
+    await waitFor(async () => /You must be logged in to the server/.test((await asDeployer('get', 'pods', '-n', 'team-a')).stderr), 'the deleted account\'s token to be refused');
+  });
+
   it('kubectl get lists the RBAC kinds', async () => {
     const r = expectOk(await kubectl('admin', 'get', 'clusterroles', '-o', 'name'), 'get clusterroles');
     expect(r.stdout.trim().split('\n')).to.include.members(['clusterrole.rbac.authorization.k8s.io/cluster-admin', 'clusterrole.rbac.authorization.k8s.io/view']);
