@@ -19,7 +19,7 @@ import { ApiServerMetrics } from './metrics.js';
 import { authentication, refuseOpenPublicAddress, startAuthorization, tokenSubjects } from './server/access.js';
 import { DEFAULT_SERVICE_ACCOUNT_ISSUER, ServiceAccountTokens } from './auth/service-account-tokens.js';
 import { startBackgroundLoops } from './server/background.js';
-import { createDefaultNamespaces } from './server/bootstrap.js';
+import { createDefaultNamespaces, createSystemPriorityClasses } from './server/bootstrap.js';
 import { installKinds } from './server/kind-installs.js';
 import { listen } from './server/listener.js';
 import { buildResourceTable } from './server/resource-table.js';
@@ -101,6 +101,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
   const { resources, served } = table;
   await createDefaultNamespaces(table, log);
+  await createSystemPriorityClasses(table, log);
   await Promise.all([...resources.values()].map((r) => r.rest.objects.cache.ready()));
   const access = await startAuthorization(table, log);
   const issuer = opts.serviceAccountIssuer ?? DEFAULT_SERVICE_ACCOUNT_ISSUER;

@@ -15,7 +15,7 @@ export interface ColumnDefinition {
   priority: number;
 }
 
-type Cell = string | number;
+type Cell = string | number | boolean;
 interface Column extends ColumnDefinition {
   cell(obj: KubeObject): Cell;
 }
@@ -276,6 +276,13 @@ const COLUMNS: Record<string, Column[]> = {
     col('Type', (o) => str(field(o, ['type']), ''), { description: 'What the secret holds' }),
     col('Data', (o) => keyCount(o, 'data'), { type: 'integer', description: 'Number of keys' }),
     ageCol,
+  ],
+  priorityclasses: [
+    nameCol,
+    col('Value', (o) => Number(field(o, ['value']) ?? 0), { type: 'integer', description: 'Priority of the pods of this class' }),
+    col('Global-Default', (o) => field(o, ['globalDefault']) === true, { type: 'boolean', description: 'Taken by pods that name no class' }),
+    ageCol,
+    col('PreemptionPolicy', (o) => str(field(o, ['preemptionPolicy']), 'PreemptLowerPriority'), { description: 'Whether its pods may preempt others' }),
   ],
   serviceaccounts: [
     nameCol,

@@ -141,6 +141,8 @@ export class RestResource {
   readonly strategy: Strategy;
   /** Runs before an object is finally deleted (e.g. a node's pods are released first). */
   beforeDelete: ((obj: KubeObject) => Promise<void>) | undefined;
+  /** Admission of a new object that reads other objects (a pod's PriorityClass), in order; may change it or throw. */
+  private readonly createAdmissions: ((obj: KubeObject) => Promise<void>)[] = [];
 
   constructor(
     readonly def: ResourceDef,
@@ -149,6 +151,10 @@ export class RestResource {
     private readonly namespaceLookup: (name: string) => Promise<KubeObject | undefined>,
   ) {
     this.strategy = strategyFor(def.resource);
+  }
+
+  addCreateAdmission(admit: (obj: KubeObject) => Promise<void>): void {
+    this.createAdmissions.push(admit);
   }
 
   /** Validate, default and check unknown fields of a client's object. */
@@ -231,6 +237,7 @@ export class RestResource {
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
     this.strategy.prepareForCreate?.(obj);
+    for (const admit of this.createAdmissions) await admit(obj);
     opts.admit?.(obj, undefined);
     if (opts.dryRun) {
       m.name ??= `${m.generateName ?? ''}${randomSuffix()}`;

@@ -8,6 +8,7 @@ import type { KubeObject } from './object.js';
 import { resourceQuotaStrategy } from '../quota/strategy.js';
 import { configMapStrategy, secretStrategy } from './config-strategy.js';
 import { jobStrategy } from './job-strategy.js';
+import { priorityClassStrategy } from '../priority/strategy.js';
 import { deploymentStrategy, replicaSetStrategy } from './apps-strategy.js';
 import { clusterQueueStrategy, localQueueStrategy, workloadStrategy } from './kueue-strategy.js';
 
@@ -156,6 +157,7 @@ const STRATEGIES: Record<string, Strategy> = {
   resourcequotas: resourceQuotaStrategy,
   jobs: jobStrategy,
   cronjobs: cronJobStrategy,
+  priorityclasses: priorityClassStrategy,
   deployments: deploymentStrategy,
   replicasets: replicaSetStrategy,
   clusterqueues: clusterQueueStrategy,

@@ -23,7 +23,8 @@ import type { Store } from '../storage/store.js';
 import type { AgentProxyKey } from '../auth/agent-proxy-key.js';
 import type { Authorization } from './access.js';
 import { installServiceAccountRoutes } from '../auth/service-account-routes.js';
-import { serviceAccountAdmissionHook } from '../auth/service-account-admission.js';
+import { serviceAccountAdmission } from '../auth/service-account-admission.js';
+import { podPriorityAdmission, singleDefaultClassHook } from '../priority/admission.js';
 import type { ServiceAccountTokens, TokenIdentity } from '../auth/service-account-tokens.js';
 
 /** Everything an install may use (each takes the part it needs). */
@@ -58,7 +59,10 @@ export function installKinds(d: KindInstallDeps): void {
   // ServiceAccounts: tokens (serviceaccounts/token, TokenReview, OpenID Connect discovery), and
   // pods admitted only with an account that exists.
   installServiceAccountRoutes(d);
-  d.served('pods').rest.objects.addWriteHook(serviceAccountAdmissionHook(d.served('serviceaccounts').rest.objects));
+  d.served('pods').rest.addCreateAdmission(serviceAccountAdmission(d.served('serviceaccounts').rest.objects));
+  // scheduling.k8s.io: a new pod's priority from its PriorityClass; one default class.
+  d.served('pods').rest.addCreateAdmission(podPriorityAdmission(d.served('priorityclasses').rest.objects));
+  d.served('priorityclasses').rest.objects.addWriteHook(singleDefaultClassHook(d.served('priorityclasses').rest.objects));
   // scheduling.cell.dev: pods/binding, Placements, the node allocation ledgers.
   installPlacement(d);
   // policy/v1: the pods/eviction subresource, guarded by disruption budgets.

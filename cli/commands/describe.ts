@@ -125,6 +125,7 @@ function describePod(w: DescribeWriter, pod: Pod): void {
   header(w, pod, true);
   w.line(0, 'Priority:', String(pod.spec.priority ?? 0));
   if (pod.spec.priorityClassName) w.line(0, 'Priority Class Name:', pod.spec.priorityClassName);
+  w.line(0, 'Service Account:', pod.spec.serviceAccountName ?? 'default');
   w.line(0, 'Scheduler:', pod.spec.schedulerName);
   w.line(0, 'Node:', pod.spec.nodeName ? `${pod.spec.nodeName}${pod.status.hostIP ? `/${pod.status.hostIP}` : ''}` : '<none>');
   w.line(0, 'Start Time:', pod.status.startTime ? timestamp(pod.status.startTime) : '<unset>');

@@ -31,6 +31,7 @@ import {
   type SubjectAccessReview,
 } from './authorization.js';
 import type { KubeObject } from './meta.js';
+import { priorityClassCauses, PriorityClassSchema, SCHEDULING_GROUP, type PriorityClass } from './priority-class.js';
 import {
   ServiceAccountSchema,
   tokenRequestCauses,
@@ -675,6 +676,17 @@ export const resourceQuotasResource: ResourceInfo<ResourceQuota> = {
 
 export const configMapsResource = defineResource<ConfigMap>({ group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespaced: true, shortNames: ['cm'], schema: ConfigMapSchema, validate: configMapCauses });
 export const secretsResource = defineResource<Secret>({ group: '', version: 'v1', kind: 'Secret', resource: 'secrets', namespaced: true, schema: SecretSchema, validate: secretCauses, fields: { type: (s) => s.type ?? '' } });
+/** scheduling.k8s.io/v1: the named priorities pods take their spec.priority from (apiserver/priority/). */
+export const priorityClassesResource = defineResource<PriorityClass>({
+  group: SCHEDULING_GROUP,
+  version: 'v1',
+  kind: 'PriorityClass',
+  resource: 'priorityclasses',
+  namespaced: false,
+  shortNames: ['pc'],
+  schema: PriorityClassSchema,
+  validate: priorityClassCauses,
+});
 /** `serviceaccounts/token` takes an authentication.k8s.io/v1 TokenRequest and answers with a signed token. */
 export const serviceAccountsResource = defineResource<ServiceAccount>({
   group: '',
@@ -792,6 +804,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   tokenReviewsResource,
   selfSubjectReviewsResource,
   podDisruptionBudgetsResource,
+  priorityClassesResource,
   resourceQuotasResource,
   jobsResource,
   cronJobsResource,

@@ -178,7 +178,7 @@ describe('cellctl get, describe, events', function () {
     const [pod, node, missing] = await Promise.all([run('describe', 'pod', 'web-1'), run('describe', 'node/node-a'), run('describe', 'pod', 'nope')]);
     expect(pod.code, pod.stderr).to.equal(0);
     expect(pod.stdout).to.match(/^Name: +web-1\nNamespace: +default\n/);
-    expect(pod.stdout).to.match(/\nNode: +node-a\n/);
+    expect(pod.stdout).to.match(/\nPriority: +0\nService Account: +default\nScheduler: +default-scheduler\nNode: +node-a\n/);
     expect(pod.stdout).to.match(/\nLabels: +app=web\n/);
     expect(pod.stdout).to.match(/\nContainers:\n {2}main:\n {4}Image: +busybox\n/);
     expect(pod.stdout).to.match(/\n {6}cpu: +100m\n/);

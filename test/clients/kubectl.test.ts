@@ -348,6 +348,24 @@ function kubectlSuite(mode: 'no auth' | 'token auth'): void {
       expect(bad.code).to.not.equal(0);
     });
 
+    it('create priorityclass, and a pod naming it gets its priority; get pc shows the system classes too', async function () {
+      expectOk(await kubectl('create', 'priorityclass', 'urgent', '--value=5000', '--description=page someone', '--preemption-policy=Never'), 'create priorityclass');
+      const pcs = expectOk(await kubectl('get', 'pc'), 'get pc');
+      expect(header(pcs.stdout)).to.deep.equal(['NAME', 'VALUE', 'GLOBAL-DEFAULT', 'AGE', 'PREEMPTIONPOLICY']);
+      const byName = new Map(rows(pcs.stdout).map((r) => [r[0], r]));
+      expect(byName.get('urgent')?.slice(1, 3)).to.deep.equal(['5000', 'false']);
+      expect(byName.get('urgent')?.[4]).to.equal('Never');
+      expect(byName.get('system-node-critical')?.[1]).to.equal('2000001000');
+      const manifest = { ...podObject('urgent-pod'), spec: { ...podObject('urgent-pod').spec, priorityClassName: 'urgent' } };
+      expectOk(await kubectl('apply', '-f', file('urgent-pod.json', JSON.stringify(manifest))), 'apply a pod naming the class');
+      const got = expectOk(await kubectl('get', 'pod', 'urgent-pod', '-o', 'jsonpath={.spec.priority} {.spec.preemptionPolicy}'), 'jsonpath');
+      expect(got.stdout).to.equal('5000 Never');
+      const missing = { ...podObject('lost-pod'), spec: { ...podObject('lost-pod').spec, priorityClassName: 'no-such-class' } };
+      const refused = await kubectl('apply', '-f', file('lost-pod.json', JSON.stringify(missing)));
+      expect(refused.code).to.not.equal(0);
+      expect(refused.stderr).to.contain('no PriorityClass with name no-such-class was found');
+    });
+
     it('get nodeallocations works (read-only resource)', async function () {
       const r = expectOk(await kubectl('get', 'nodeallocations'), 'kubectl get nodeallocations');
       expect(r.code).to.equal(0);

@@ -102,7 +102,7 @@ describe('REST updates and patches start from the cached object without changing
     const rest = new RestResource(pods.def, objects, async (name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
     try {
       await objects.cache.ready();
-      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: { a: '1' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: { a: '1' } }, spec: { serviceAccountName: 'default', containers: [{ name: 'c', image: 'busybox' }] } };
       await rest.create('ns', pod);
       const key = objects.key('ns', 'p');
       const steps: [string, () => Promise<unknown>][] = [

@@ -24,6 +24,9 @@ const MINIMAL: Record<string, unknown> = {
   Lease: { metadata: { name: 'node-1', namespace: 'kube-node-lease' } },
   ConfigMap: { metadata: { name: 'settings', namespace: 'default' }, data: { mode: 'fast' } },
   Secret: { metadata: { name: 'creds', namespace: 'default' }, stringData: { password: 'hunter2' } },
+  ServiceAccount: { metadata: { name: 'ci', namespace: 'default' } },
+  TokenReview: { spec: { token: 'a.b.c' } },
+  PriorityClass: { metadata: { name: 'high' }, value: 1000 },
   CronJob: {
     metadata: { name: 'nightly', namespace: 'default' },
     spec: { schedule: '0 2 * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } },
@@ -316,11 +319,12 @@ describe('api schemas', () => {
         'authorization.k8s.io/v1',
         'authentication.k8s.io/v1',
         'policy/v1',
+        'scheduling.k8s.io/v1',
         'batch/v1',
         'apps/v1',
         'kueue.x-k8s.io/v1beta1',
       ]);
-      expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'configmaps', 'secrets', 'resourcequotas']);
+      expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'configmaps', 'secrets', 'serviceaccounts', 'resourcequotas']);
       expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log', 'exec', 'eviction']);
       expect(resourceForKind('NodeAllocation')?.verbs).to.deep.equal(['get', 'list', 'watch']);
       expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods', 'jobs', 'cronjobs', 'deployments', 'replicasets']);
