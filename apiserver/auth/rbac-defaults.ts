@@ -54,9 +54,9 @@ function readEverything(): PolicyRule[] {
 
 /**
  * Kinds tenants do not write even with `edit`: system-maintained heartbeats and records, and
- * their own namespace's quotas (as in Kubernetes, admin and edit only read ResourceQuotas).
+ * their own namespace's quotas and limit ranges (as in Kubernetes, admin and edit only read them).
  */
-const NOT_EDITABLE = new Set(['leases', 'events', 'resourcequotas']);
+const NOT_EDITABLE = new Set(['leases', 'events', 'resourcequotas', 'limitranges']);
 
 /** Writes on the namespaced workload kinds (and their non-status subresources). */
 function editWorkloads(): PolicyRule[] {

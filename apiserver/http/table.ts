@@ -277,6 +277,7 @@ const COLUMNS: Record<string, Column[]> = {
     col('Data', (o) => keyCount(o, 'data'), { type: 'integer', description: 'Number of keys' }),
     ageCol,
   ],
+  limitranges: [nameCol, col('Created At', (o) => str(o.metadata.creationTimestamp, ''), { description: 'When it was made' })],
   priorityclasses: [
     nameCol,
     col('Value', (o) => Number(field(o, ['value']) ?? 0), { type: 'integer', description: 'Priority of the pods of this class' }),

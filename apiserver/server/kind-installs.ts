@@ -25,6 +25,7 @@ import type { Authorization } from './access.js';
 import { installServiceAccountRoutes } from '../auth/service-account-routes.js';
 import { serviceAccountAdmission } from '../auth/service-account-admission.js';
 import { podPriorityAdmission, singleDefaultClassHook } from '../priority/admission.js';
+import { limitRangeAdmission } from '../limits/admission.js';
 import type { ServiceAccountTokens, TokenIdentity } from '../auth/service-account-tokens.js';
 
 /** Everything an install may use (each takes the part it needs). */
@@ -59,8 +60,12 @@ export function installKinds(d: KindInstallDeps): void {
   // ServiceAccounts: tokens (serviceaccounts/token, TokenReview, OpenID Connect discovery), and
   // pods admitted only with an account that exists.
   installServiceAccountRoutes(d);
+  // A new pod's admissions that read other objects, in Kubernetes' order: its namespace's
+  // LimitRanges fill in and bound its resources; its account must exist; its priority comes from
+  // its PriorityClass (scheduling.k8s.io), of which one may be the default. Quota comes last (a
+  // write hook, committed with the pod).
+  d.served('pods').rest.addCreateAdmission(limitRangeAdmission(d.served('limitranges').rest.objects));
   d.served('pods').rest.addCreateAdmission(serviceAccountAdmission(d.served('serviceaccounts').rest.objects));
-  // scheduling.k8s.io: a new pod's priority from its PriorityClass; one default class.
   d.served('pods').rest.addCreateAdmission(podPriorityAdmission(d.served('priorityclasses').rest.objects));
   d.served('priorityclasses').rest.objects.addWriteHook(singleDefaultClassHook(d.served('priorityclasses').rest.objects));
   // scheduling.cell.dev: pods/binding, Placements, the node allocation ledgers.

@@ -31,6 +31,7 @@ import {
   type SubjectAccessReview,
 } from './authorization.js';
 import type { KubeObject } from './meta.js';
+import { limitRangeCauses, LimitRangeSchema, type LimitRange } from './limit-range.js';
 import { priorityClassCauses, PriorityClassSchema, SCHEDULING_GROUP, type PriorityClass } from './priority-class.js';
 import {
   ServiceAccountSchema,
@@ -676,6 +677,8 @@ export const resourceQuotasResource: ResourceInfo<ResourceQuota> = {
 
 export const configMapsResource = defineResource<ConfigMap>({ group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespaced: true, shortNames: ['cm'], schema: ConfigMapSchema, validate: configMapCauses });
 export const secretsResource = defineResource<Secret>({ group: '', version: 'v1', kind: 'Secret', resource: 'secrets', namespaced: true, schema: SecretSchema, validate: secretCauses, fields: { type: (s) => s.type ?? '' } });
+/** v1 LimitRange: a namespace's defaults and bounds for its pods' resources (apiserver/limits/). */
+export const limitRangesResource = defineResource<LimitRange>({ group: '', version: 'v1', kind: 'LimitRange', resource: 'limitranges', namespaced: true, shortNames: ['limits'], schema: LimitRangeSchema, validate: limitRangeCauses });
 /** scheduling.k8s.io/v1: the named priorities pods take their spec.priority from (apiserver/priority/). */
 export const priorityClassesResource = defineResource<PriorityClass>({
   group: SCHEDULING_GROUP,
@@ -790,6 +793,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   configMapsResource,
   secretsResource,
   serviceAccountsResource,
+  limitRangesResource,
   leasesResource,
   podGroupsResource,
   nodeAllocationsResource,

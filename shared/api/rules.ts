@@ -178,7 +178,7 @@ function resourceNameCauses(name: string, field: string, scope: ResourceScope): 
 }
 
 /** Names valid for the scope, amounts ≥ 0, extended resources whole. Values are already canonical quantities. */
-function resourceListCauses(list: Record<string, string> | undefined, field: string, scope: ResourceScope): Causes {
+export function resourceListCauses(list: Record<string, string> | undefined, field: string, scope: ResourceScope): Causes {
   const out: Causes = [];
   for (const [name, value] of Object.entries(list ?? {})) {
     const p = childPath(field, name);

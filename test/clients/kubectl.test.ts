@@ -366,6 +366,23 @@ function kubectlSuite(mode: 'no auth' | 'token auth'): void {
       expect(refused.stderr).to.contain('no PriorityClass with name no-such-class was found');
     });
 
+    it('a LimitRange applied with kubectl fills in what kubectl run leaves out; get limits and describe show it', async function () {
+      const range = { apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'defaults' }, spec: { limits: [{ type: 'Container', default: { cpu: '500m' }, defaultRequest: { cpu: '100m' }, max: { cpu: '2' } }] } };
+      expectOk(await kubectl('apply', '-f', file('limits.json', JSON.stringify(range))), 'apply limitrange');
+      const listed = expectOk(await kubectl('get', 'limits'), 'get limits');
+      expect(header(listed.stdout)).to.deep.equal(['NAME', 'CREATED AT']);
+      expect(rows(listed.stdout)[0]?.[0]).to.equal('defaults');
+      const described = expectOk(await kubectl('describe', 'limitrange', 'defaults'), 'describe limitrange');
+      expect(described.stdout).to.match(/Container\s+cpu\s+-\s+2\s+100m\s+500m\s+-/);
+      expectOk(await kubectl('run', 'bare', '--image=busybox', '--restart=Never', '--command', '--', 'sleep', '3600'), 'kubectl run');
+      const got = expectOk(await kubectl('get', 'pod', 'bare', '-o', 'jsonpath={.spec.containers[0].resources.requests.cpu} {.spec.containers[0].resources.limits.cpu}'), 'jsonpath');
+      expect(got.stdout).to.equal('100m 500m');
+      const refused = await kubectl('run', 'greedy', '--image=busybox', '--restart=Never', '--overrides={"spec":{"containers":[{"name":"greedy","image":"busybox","resources":{"limits":{"cpu":"4"}}}]}}');
+      expect(refused.code).to.not.equal(0);
+      expect(refused.stderr).to.contain('maximum cpu usage per Container is 2, but limit is 4');
+      expectOk(await kubectl('delete', 'limitrange', 'defaults'), 'delete limitrange');
+    });
+
     it('get nodeallocations works (read-only resource)', async function () {
       const r = expectOk(await kubectl('get', 'nodeallocations'), 'kubectl get nodeallocations');
       expect(r.code).to.equal(0);

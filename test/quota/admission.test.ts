@@ -159,6 +159,8 @@ describe('ResourceQuota admission (API server on etcd + resource quota controlle
     await createQuota(api, ns, 'deadline', { hard: { pods: '1' }, scopes: ['Terminating'] });
     await createQuota(api, ns, 'high', { hard: { pods: '1' }, scopeSelector: { matchExpressions: [{ scopeName: 'PriorityClass', operator: 'In', values: ['high'] }] } });
     for (const q of ['besteffort', 'burstable', 'deadline', 'high']) await counted(api, ns, q);
+    // A pod may name only a class that exists (priority admission runs before quota admission).
+    await api.create({ group: 'scheduling.k8s.io', version: 'v1', resource: 'priorityclasses' }, { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'high' }, value: 1000 });
 
     await createPod(ns, 'be1', {});
     const be = await refusal(createPod(ns, 'be2', {}));

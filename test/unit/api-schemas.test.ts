@@ -25,6 +25,7 @@ const MINIMAL: Record<string, unknown> = {
   ConfigMap: { metadata: { name: 'settings', namespace: 'default' }, data: { mode: 'fast' } },
   Secret: { metadata: { name: 'creds', namespace: 'default' }, stringData: { password: 'hunter2' } },
   ServiceAccount: { metadata: { name: 'ci', namespace: 'default' } },
+  LimitRange: { metadata: { name: 'bounds', namespace: 'default' }, spec: { limits: [{ type: 'Container', max: { cpu: '2' } }] } },
   TokenReview: { spec: { token: 'a.b.c' } },
   PriorityClass: { metadata: { name: 'high' }, value: 1000 },
   CronJob: {
@@ -324,7 +325,7 @@ describe('api schemas', () => {
         'apps/v1',
         'kueue.x-k8s.io/v1beta1',
       ]);
-      expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'configmaps', 'secrets', 'serviceaccounts', 'resourcequotas']);
+      expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'configmaps', 'secrets', 'serviceaccounts', 'limitranges', 'resourcequotas']);
       expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log', 'exec', 'eviction']);
       expect(resourceForKind('NodeAllocation')?.verbs).to.deep.equal(['get', 'list', 'watch']);
       expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods', 'jobs', 'cronjobs', 'deployments', 'replicasets']);
