@@ -90,6 +90,7 @@ function decodePart(part: string): unknown {
   try {
     return JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
   } catch {
+    // Not base64url JSON: not a JWT, so not a token of this issuer (another authenticator decides).
     return undefined;
   }
 }
