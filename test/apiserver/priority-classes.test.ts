@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { causeFields, expectStatus, podBody, sendAs, type RawResponse } from './helpers.js';
-import { createNamespace, createNodes, createPods, getPod, listPods, nodeObject, podObject, schedulerSuite, waitFor, waitForBound } from '../schedulers/helpers.js';
+import { createNamespace, createNodes, createPods, eventMessages, getPod, listPods, nodeObject, podObject, schedulerSuite, waitFor, waitForBound } from '../schedulers/helpers.js';
 
 const PCS = '/apis/scheduling.k8s.io/v1/priorityclasses';
 const PODS = '/api/v1/namespaces/default/pods';
@@ -119,7 +119,8 @@ describe('PriorityClasses and preemption (real scheduler)', function () {
     await waitForBound(cluster.client, ns, ['batch']);
     // Never: stays pending beside the lower-priority pod.
     await createPods(cluster.client, ns, [pod('polite', 'online-polite')]);
-    await new Promise((r) => setTimeout(r, 1500));
+    const failed = await waitFor('polite to be found unschedulable', async () => (await eventMessages(cluster.client, ns, 'polite', 'FailedScheduling'))[0]);
+    expect(failed).to.match(/preemptionPolicy=Never/);
     expect((await getPod(cluster.client, ns, 'polite'))?.spec.nodeName).to.equal(undefined);
     expect((await getPod(cluster.client, ns, 'batch'))?.metadata.deletionTimestamp).to.equal(undefined);
     await cluster.client.delete({ resource: 'pods', namespace: ns, name: 'polite' }, { gracePeriodSeconds: 0 });
