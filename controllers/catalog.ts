@@ -8,6 +8,7 @@ import { nodeLifecycleController } from './node-lifecycle/controller.js';
 import { podGcController } from './pod-gc/controller.js';
 import { replicaSetControllerDefinition } from './replicaset/controller.js';
 import { deploymentControllerDefinition } from './deployment/controller.js';
+import { daemonSetControllerDefinition } from './daemonset/controller.js';
 import { resourceQuotaController } from './resource-quota/controller.js';
 import { kueueControllerDefinition } from './kueue/controller.js';
 import { serviceAccountControllerDefinition } from './serviceaccount/controller.js';
@@ -22,6 +23,7 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   resourceQuotaController,
   replicaSetControllerDefinition,
   deploymentControllerDefinition,
+  daemonSetControllerDefinition,
   kueueControllerDefinition,
   serviceAccountControllerDefinition,
 ];

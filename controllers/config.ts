@@ -14,6 +14,8 @@ export interface ControllerConfig {
   concurrentJobSyncs?: number;
   /** ReplicaSets synced at once (--concurrent-replicaset-syncs, 5). */
   concurrentReplicaSetSyncs?: number;
+  /** DaemonSets synced at once (--concurrent-daemonset-syncs, 2). */
+  concurrentDaemonSetSyncs?: number;
   /** Deployments synced at once (--concurrent-deployment-syncs, 5). */
   concurrentDeploymentSyncs?: number;
   /** Owners and dependents the garbage collector works on at once, per queue (--concurrent-gc-syncs, 5). */

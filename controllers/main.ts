@@ -33,6 +33,7 @@ ${connectionUsage('user system:cell-controller-manager, or any user its ClusterR
   --concurrent-job-syncs=5         Jobs synced at once (each creates its pods in slow-start batches)
   --concurrent-replicaset-syncs=5  ReplicaSets synced at once
   --concurrent-deployment-syncs=5  Deployments synced at once
+  --concurrent-daemonset-syncs=2   DaemonSets synced at once
   --concurrent-gc-syncs=5          objects the garbage collector deletes or orphans at once
   --port=10257                     serve /metrics and /healthz on PORT (0 = any free port)
   --bind-address=127.0.0.1
@@ -61,6 +62,7 @@ const flags = parseFlags('cell-controller-manager', USAGE, {
   'concurrent-job-syncs': { type: 'string', default: '5' },
   'concurrent-replicaset-syncs': { type: 'string', default: '5' },
   'concurrent-deployment-syncs': { type: 'string', default: '5' },
+  'concurrent-daemonset-syncs': { type: 'string', default: '2' },
   'concurrent-gc-syncs': { type: 'string', default: '5' },
   port: { type: 'string', default: '10257' },
   'bind-address': { type: 'string', default: '127.0.0.1' },
@@ -113,6 +115,7 @@ const manager = new ControllerManager({
     concurrentJobSyncs: workers('concurrent-job-syncs'),
     concurrentReplicaSetSyncs: workers('concurrent-replicaset-syncs'),
     concurrentDeploymentSyncs: workers('concurrent-deployment-syncs'),
+    concurrentDaemonSetSyncs: workers('concurrent-daemonset-syncs'),
     concurrentGcSyncs: workers('concurrent-gc-syncs'),
   },
   leaderElection: leaderElect

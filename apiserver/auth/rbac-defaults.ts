@@ -53,10 +53,11 @@ function readEverything(): PolicyRule[] {
 }
 
 /**
- * Kinds tenants do not write even with `edit`: system-maintained heartbeats and records, and
- * their own namespace's quotas and limit ranges (as in Kubernetes, admin and edit only read them).
+ * Kinds tenants do not write even with `edit`: system-maintained heartbeats and records (a
+ * DaemonSet's revision history among them), and their own namespace's quotas and limit ranges (as
+ * in Kubernetes, admin and edit only read them).
  */
-const NOT_EDITABLE = new Set(['leases', 'events', 'resourcequotas', 'limitranges']);
+const NOT_EDITABLE = new Set(['leases', 'events', 'resourcequotas', 'limitranges', 'controllerrevisions']);
 
 /** Writes on the namespaced workload kinds (and their non-status subresources). */
 function editWorkloads(): PolicyRule[] {
@@ -102,7 +103,9 @@ function controllerManagerRules(): PolicyRule[] {
     // ownerReferences), the Job tracking finalizer removed (JSON patch).
     rule([''], ['pods'], ['create', 'delete', 'patch']),
     rule(['apps'], ['replicasets'], ['create', 'update', 'patch', 'delete']),
-    rule(['apps'], ['replicasets/status', 'deployments/status'], ['update', 'patch']),
+    rule(['apps'], ['replicasets/status', 'deployments/status', 'daemonsets/status'], ['update', 'patch']),
+    // DaemonSet controller: its templates' history.
+    rule(['apps'], ['controllerrevisions'], ['create', 'update', 'patch', 'delete']),
     // Deployment controller: the revision annotation.
     rule(['apps'], ['deployments'], ['patch']),
     // Job controller: status, TTL deletes, a gang Job's PodGroup. CronJob controller: its Jobs

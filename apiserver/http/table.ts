@@ -189,6 +189,27 @@ const workloadWide: Column[] = [
   col('Selector', (o) => selectorText(workload(o).spec?.selector), { priority: 1, description: 'The label selector of the pods' }),
 ];
 
+interface DaemonSetView {
+  spec?: { template?: { spec?: { nodeSelector?: Record<string, string> } } };
+  status?: { desiredNumberScheduled?: number; currentNumberScheduled?: number; numberReady?: number; updatedNumberScheduled?: number; numberAvailable?: number };
+}
+const daemonSet = (obj: KubeObject) => obj as DaemonSetView;
+
+/** A node selector as kubectl prints it: `k=v` pairs sorted, comma-separated. */
+function nodeSelectorText(selector: Record<string, string> | undefined): string {
+  const pairs = Object.entries(selector ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return pairs.length === 0 ? '<none>' : pairs.map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/** The controller of an object as kubectl names it: `daemonset.apps/NAME`. */
+function controllerName(o: KubeObject): string {
+  const ref = o.metadata.ownerReferences?.find((r) => r.controller === true);
+  if (!ref) return '<none>';
+  const slash = ref.apiVersion.indexOf('/');
+  const group = slash < 0 ? '' : ref.apiVersion.slice(0, slash);
+  return `${ref.kind.toLowerCase()}${group ? `.${group}` : ''}/${ref.name}`;
+}
+
 interface UsageView {
   window?: string;
   usage?: { cpu?: string; memory?: string };
@@ -324,6 +345,23 @@ const COLUMNS: Record<string, Column[]> = {
     col('Ready', (o) => workload(o).status?.readyReplicas ?? 0, { type: 'integer', description: 'Pods ready' }),
     ageCol,
     ...workloadWide,
+  ],
+  daemonsets: [
+    nameCol,
+    col('Desired', (o) => daemonSet(o).status?.desiredNumberScheduled ?? 0, { type: 'integer', description: 'Nodes that should run the daemon pod' }),
+    col('Current', (o) => daemonSet(o).status?.currentNumberScheduled ?? 0, { type: 'integer', description: 'Nodes that run it' }),
+    col('Ready', (o) => daemonSet(o).status?.numberReady ?? 0, { type: 'integer', description: 'Nodes whose daemon pod is ready' }),
+    col('Up-to-date', (o) => daemonSet(o).status?.updatedNumberScheduled ?? 0, { type: 'integer', description: 'Nodes running the current template' }),
+    col('Available', (o) => daemonSet(o).status?.numberAvailable ?? 0, { type: 'integer', description: 'Nodes whose daemon pod is available' }),
+    col('Node Selector', (o) => nodeSelectorText(daemonSet(o).spec?.template?.spec?.nodeSelector), { description: 'The node labels the pods ask for' }),
+    ageCol,
+    ...workloadWide,
+  ],
+  controllerrevisions: [
+    nameCol,
+    col('Controller', (o) => controllerName(o), { description: 'The object whose revision this is' }),
+    col('Revision', (o) => Number(field(o, ['revision']) ?? 0), { type: 'integer', description: 'Its revision number' }),
+    ageCol,
   ],
   cronjobs: [
     nameCol,

@@ -11,7 +11,7 @@ import type { Node, Pod } from '../../shared/api/core.js';
 import type { NodeAllocation } from '../../shared/api/scheduling.js';
 import { ConflictError, InvalidError } from '../../shared/errors.js';
 import type { KubeObject } from '../registry/object.js';
-import type { ResourceStore, WriteEffects, WriteHook } from '../registry/resource-store.js';
+import { NO_EFFECTS, type ResourceStore, type WriteEffects, type WriteHook } from '../registry/resource-store.js';
 import { MAX_TXN_OPS, type Compare, type TxnOp } from '../storage/store.js';
 import { allocatedMisfit, emptyAllocation, holdsResources, misfit, withoutPod, withPod } from '../../shared/node-ledger.js';
 import { failedPod } from '../../shared/pod-failure.js';
@@ -20,7 +20,6 @@ import { readLedgerPods } from './ledger-pods.js';
 /** Pods a node's delete transaction can fail together with it (the node and its ledger take two ops). */
 export const PODS_FAILED_WITH_NODE = MAX_TXN_OPS - 2;
 
-const NONE: WriteEffects = { compares: [], ops: [] };
 
 function asPod(obj: KubeObject | undefined): Pod | undefined {
   return obj as unknown as Pod | undefined;
@@ -57,7 +56,7 @@ export function podLedgerHook(allocations: ResourceStore): WriteHook {
     const next = asPod(nextObj);
     const before = holdsResources(prev);
     const after = holdsResources(next);
-    if (before === after) return NONE;
+    if (before === after) return NO_EFFECTS;
     // (A finished pod never holds resources again: its phase is final, which the pod strategy's
     // validateStatusUpdate enforces before any hook runs.)
     const pod = (before ? prev : next)!;
@@ -73,7 +72,7 @@ export function podLedgerHook(allocations: ResourceStore): WriteHook {
       if (ledger?.cached && !ledger.alloc.spec.pods.some((p) => p.uid === uid)) ledger = await readLedger(allocations, key, true);
       // Release. No ledger (node deleted) or not in it: nothing holds resources any more.
       const released = ledger && withoutPod(ledger.alloc, uid);
-      if (!ledger || !released) return NONE;
+      if (!ledger || !released) return NO_EFFECTS;
       return ledgerWrite(allocations, key, released, ledger.modRevision);
     }
     // A pod that arrives bound (created with spec.nodeName) is admitted like a binding; a refusal
@@ -102,11 +101,11 @@ export function nodeLedgerHook(allocations: ResourceStore, pods: ResourceStore):
     const next = nextObj as unknown as Node | undefined;
     const name = (next ?? prev)!.metadata.name ?? '';
     const key = allocations.key(undefined, name);
-    if (next && prev && isDeepStrictEqual(nodeAllocatable(prev), nodeAllocatable(next))) return NONE;
+    if (next && prev && isDeepStrictEqual(nodeAllocatable(prev), nodeAllocatable(next))) return NO_EFFECTS;
     // Node writes are rare: the store's ledger, always.
     const read = await readLedger(allocations, key, true);
     if (!next) {
-      if (!read) return NONE;
+      if (!read) return NO_EFFECTS;
       return failWithNode(pods, name, read.alloc, { key, modRevision: read.modRevision });
     }
     const allocatable = nodeAllocatable(next);

@@ -9,9 +9,8 @@ import type { Pod } from '../../shared/api/core.js';
 import type { PriorityClass } from '../../shared/api/priority-class.js';
 import { ForbiddenError } from '../../shared/errors.js';
 import type { KubeObject } from '../registry/object.js';
-import type { ResourceStore, WriteEffects, WriteHook } from '../registry/resource-store.js';
+import { NO_EFFECTS, type ResourceStore, type WriteHook } from '../registry/resource-store.js';
 
-const NO_EFFECTS: WriteEffects = { compares: [], ops: [] };
 const DEFAULT_MARK = '"globalDefault":true';
 
 /** The cluster's default class (the lowest-valued one, should two have been marked at once), if any. */

@@ -36,12 +36,11 @@ import {
 import { Quantity } from '../../shared/quantity.js';
 import { ResourceAmounts } from '../../shared/resources.js';
 import type { KubeObject } from '../registry/object.js';
-import type { ResourceStore, WriteEffects, WriteHook } from '../registry/resource-store.js';
+import { NO_EFFECTS, type ResourceStore, type WriteEffects, type WriteHook } from '../registry/resource-store.js';
 import { revisionOf } from '../storage/resource-version.js';
 import type { Compare, TxnOp } from '../storage/store.js';
 import { holdsReservations } from '../registry/kueue-strategy.js';
 
-const NONE: WriteEffects = { compares: [], ops: [] };
 
 /** How one write moves one queue's two ledgers. */
 interface QueueDelta {
@@ -132,7 +131,7 @@ class QueueReader {
 export function workloadLedgerHook(queues: ResourceStore): WriteHook {
   return async (prev, next, retry) => {
     const deltas = chargeDeltas(wlOf(prev), wlOf(next));
-    if (deltas.size === 0) return NONE;
+    if (deltas.size === 0) return NO_EFFECTS;
     return ledgerEffects(queues, new QueueReader(queues, retry), (wlOf(next) ?? wlOf(prev))!, deltas);
   };
 }
@@ -196,7 +195,7 @@ async function ledgerEffects(queues: ResourceStore, reader: QueueReader, wl: Wor
  * raced an admission): refused, and decided again by the client, which then finds it held.
  */
 export const clusterQueueDeleteGuard: WriteHook = async (prev, next) => {
-  if (next || !prev) return NONE;
+  if (next || !prev) return NO_EFFECTS;
   const cq = prev as unknown as ClusterQueue;
   if (holdsReservations(cq)) {
     const name = cq.metadata.name ?? '';
@@ -206,5 +205,5 @@ export const clusterQueueDeleteGuard: WriteHook = async (prev, next) => {
       kind: 'clusterqueues',
     });
   }
-  return NONE;
+  return NO_EFFECTS;
 };

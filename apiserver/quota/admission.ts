@@ -29,10 +29,9 @@ import {
 import { add, parseResourceList, ResourceAmounts, toResourceList } from '../../shared/resources.js';
 import type { Pod } from '../../shared/api/core.js';
 import type { KubeObject } from '../registry/object.js';
-import type { ResourceStore, WriteEffects, WriteHook } from '../registry/resource-store.js';
+import { NO_EFFECTS, type ResourceStore, type WriteEffects, type WriteHook } from '../registry/resource-store.js';
 import type { Compare, TxnOp } from '../storage/store.js';
 
-const NONE: WriteEffects = { compares: [], ops: [] };
 
 function forbidden(kind: CountedKind, obj: KubeObject, message: string): ForbiddenError {
   const name = obj.metadata.name ?? '';
@@ -126,7 +125,7 @@ export async function quotaEffects(quotas: ResourceStore, kind: CountedKind, cha
       ops.push({ type: 'put', key: sv.key, value: quotas.encode(updated as unknown as KubeObject) });
     }
   }
-  return compares.length === 0 ? NONE : { compares, ops };
+  return compares.length === 0 ? NO_EFFECTS : { compares, ops };
 }
 
 /** The quota with the changes' usage applied, undefined when they do not move it; throws when refused. */

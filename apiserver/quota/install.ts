@@ -8,7 +8,7 @@ import { ConflictError } from '../../shared/errors.js';
 import { MAX_TXN_OPS } from '../storage/store.js';
 import type { ServedResource } from '../http/resources.js';
 import type { KubeObject } from '../registry/object.js';
-import type { ResourceStore, WriteHook } from '../registry/resource-store.js';
+import { NO_EFFECTS, type ResourceStore, type WriteHook } from '../registry/resource-store.js';
 import { readLedgerPods } from '../placement/ledger-pods.js';
 import { QuotaEpochs, quotaAdmissionHook, quotaEffects, quotaEpochKey, type ObjectChange, type QuotaReading } from './admission.js';
 
@@ -19,7 +19,7 @@ export function installQuota(resources: ReadonlyMap<string, ServedResource>): vo
   if (!quotas) return;
   // A new quota moves its namespace's epoch in its own transaction (admission.ts says why).
   quotas.addWriteHook(async (prev, next) =>
-    prev === undefined && next?.metadata.namespace ? { compares: [], ops: [{ type: 'put', key: quotaEpochKey(next.metadata.namespace), value: '' }] } : { compares: [], ops: [] },
+    prev === undefined && next?.metadata.namespace ? { compares: [], ops: [{ type: 'put', key: quotaEpochKey(next.metadata.namespace), value: '' }] } : NO_EFFECTS,
   );
   const epochs = new QuotaEpochs();
   for (const [resource, served] of resources) {
@@ -40,10 +40,10 @@ export function installQuota(resources: ReadonlyMap<string, ServedResource>): vo
  */
 function nodeDeleteReleaseHook(quotas: ResourceStore, pods: ResourceStore, allocations: ResourceStore, epochs: QuotaEpochs): WriteHook {
   return async (prev, next, retry) => {
-    if (next || !prev) return { compares: [], ops: [] };
+    if (next || !prev) return NO_EFFECTS;
     const node = prev.metadata.name ?? '';
     const sv = await allocations.store.get(allocations.key(undefined, node));
-    if (!sv) return { compares: [], ops: [] };
+    if (!sv) return NO_EFFECTS;
     const alloc = allocations.decode(sv.value, sv.version) as unknown as NodeAllocation;
     const changes: ObjectChange[] = [];
     for (const { holding: pod } of await readLedgerPods(pods, node, alloc, sv.modRevision)) {

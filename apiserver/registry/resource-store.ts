@@ -65,6 +65,9 @@ export interface WriteEffects {
   writes?: HeldWrite[];
 }
 
+/** What a write hook returns when the write needs nothing else: shared, so never changed. */
+export const NO_EFFECTS: WriteEffects = Object.freeze({ compares: Object.freeze([]) as unknown as Compare[], ops: Object.freeze([]) as unknown as TxnOp[] });
+
 /**
  * Called inside every CAS attempt with the object's state before and after the write (undefined
  * = absent). Its compares make the combined txn safe whatever it read. `retry` says that the write

@@ -9,7 +9,7 @@ import { resourceQuotaStrategy } from '../quota/strategy.js';
 import { configMapStrategy, secretStrategy } from './config-strategy.js';
 import { jobStrategy } from './job-strategy.js';
 import { priorityClassStrategy } from '../priority/strategy.js';
-import { deploymentStrategy, replicaSetStrategy } from './apps-strategy.js';
+import { controllerRevisionStrategy, daemonSetStrategy, deploymentStrategy, replicaSetStrategy } from './apps-strategy.js';
 import { clusterQueueStrategy, localQueueStrategy, workloadStrategy } from './kueue-strategy.js';
 
 export interface Strategy {
@@ -160,6 +160,8 @@ const STRATEGIES: Record<string, Strategy> = {
   priorityclasses: priorityClassStrategy,
   deployments: deploymentStrategy,
   replicasets: replicaSetStrategy,
+  daemonsets: daemonSetStrategy,
+  controllerrevisions: controllerRevisionStrategy,
   clusterqueues: clusterQueueStrategy,
   localqueues: localQueueStrategy,
   workloads: workloadStrategy,

@@ -28,9 +28,14 @@ function fnv1a32(text: string): number {
   return h >>> 0;
 }
 
-export function templateHash(template: PodTemplateSpec, collisionCount?: number): string {
-  const input = canonicalJson(template) + (collisionCount !== undefined && collisionCount > 0 ? String(collisionCount) : '');
+/** The hash of any JSON value (a DaemonSet's ControllerRevision data hashes the same way). */
+export function safeHash(value: unknown, collisionCount?: number): string {
+  const input = canonicalJson(value) + (collisionCount !== undefined && collisionCount > 0 ? String(collisionCount) : '');
   return [...String(fnv1a32(input))].map((d) => SAFE_ALPHABET[Number(d) % SAFE_ALPHABET.length]).join('');
+}
+
+export function templateHash(template: PodTemplateSpec, collisionCount?: number): string {
+  return safeHash(template, collisionCount);
 }
 
 /** The template without the pod-template-hash label (a ReplicaSet's template, compared with its Deployment's). */

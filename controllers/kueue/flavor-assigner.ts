@@ -9,7 +9,7 @@ import { PODS_RESOURCE, podRequests } from '../../shared/pod-resources.js';
 import { Quantity } from '../../shared/quantity.js';
 import { addFlavorAmounts, type FitFailure, type FlavorAmounts } from '../../shared/queue-fit.js';
 import { ResourceAmounts, toResourceList } from '../../shared/resources.js';
-import { tolerates } from '../../schedulers/plugins/taint-toleration.js';
+import { tolerates } from '../../shared/tolerations.js';
 
 /** What one pod set asks for: per-pod requests, and the pod count. */
 export interface PodSetRequest {

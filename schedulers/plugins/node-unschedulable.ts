@@ -1,7 +1,7 @@
 // NodeUnschedulable: cordoned nodes (spec.unschedulable) take no new pods, unless the pod
 // tolerates the `node.kubernetes.io/unschedulable:NoSchedule` taint that stands for the cordon.
 import { unresolvable, type Plugin, type PluginFactory } from '../framework/plugin.js';
-import { tolerates } from './taint-toleration.js';
+import { tolerates } from '../../shared/tolerations.js';
 
 export const NAME = 'NodeUnschedulable';
 const CORDON_TAINT = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' as const };

@@ -10,7 +10,7 @@ import type { NodeInfo } from '../cache/node-info.js';
 import type { PodInfo } from '../cache/pod-info.js';
 import { StateKey } from '../framework/cycle.js';
 import { MAX_NODE_SCORE, unresolvable, unschedulable, type ClusterView, type Plugin, type PluginFactory } from '../framework/plugin.js';
-import { RequiredNodeAffinity } from './node-affinity.js';
+import { RequiredNodeAffinity } from '../../shared/node-affinity.js';
 
 export const NAME = 'PodTopologySpread';
 const MISSING_LABEL = unresolvable("node(s) didn't match pod topology spread constraints (missing required label)");
@@ -37,7 +37,7 @@ function countMatching(node: NodeInfo, pod: PodInfo, selector: LabelSelector | u
 }
 
 function count(cluster: ClusterView, pod: PodInfo, constraints: readonly TopologySpreadConstraint[]): Counted[] {
-  const affinity = new RequiredNodeAffinity(pod.pod);
+  const affinity = new RequiredNodeAffinity(pod.pod.spec);
   const counted: Counted[] = constraints.map((c) => ({
     constraint: c,
     selector: c.labelSelector ? labelSelectorFromSpec(c.labelSelector) : undefined,

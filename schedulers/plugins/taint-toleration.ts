@@ -1,24 +1,10 @@
 // TaintToleration: a node's NoSchedule and NoExecute taints keep out pods that do not tolerate
 // them; PreferNoSchedule taints only lower the node's score (fewer untolerated ones score higher).
-import type { Taint, Toleration } from '../../shared/api/core.js';
+import type { Taint } from '../../shared/api/core.js';
+import { tolerates } from '../../shared/tolerations.js';
 import { MAX_NODE_SCORE, unresolvable, type Plugin, type PluginFactory, type Rejection } from '../framework/plugin.js';
 
 export const NAME = 'TaintToleration';
-
-type TaintLike = Pick<Taint, 'key' | 'effect'> & { value?: string };
-type TolerationLike = Pick<Toleration, 'key' | 'value' | 'effect'> & { operator?: Toleration['operator'] };
-
-/** Kubernetes' Toleration.ToleratesTaint. */
-export function toleratesTaint(t: TolerationLike, taint: TaintLike): boolean {
-  if (t.effect !== undefined && t.effect !== taint.effect) return false;
-  if (t.key !== undefined && t.key !== '' && t.key !== taint.key) return false;
-  if (t.operator === 'Exists') return true;
-  return (t.value ?? '') === (taint.value ?? '');
-}
-
-export function tolerates(tolerations: readonly TolerationLike[] | undefined, taint: TaintLike): boolean {
-  return (tolerations ?? []).some((t) => toleratesTaint(t, taint));
-}
 
 export const create: PluginFactory = (_args, handle): Plugin => {
   // One rejection per distinct taint, built once: the message names the taint, as Kubernetes' does.

@@ -1,7 +1,9 @@
-// apps/v1 ReplicaSet and Deployment, and the autoscaling/v1 Scale body of their `scale` subresource,
-// with Kubernetes' field names, defaults and validation. A ReplicaSet keeps a number of pods from
-// its template running; a Deployment rolls its template out through ReplicaSets, one per template
-// (the `pod-template-hash` label tells them apart).
+// apps/v1 ReplicaSet, Deployment, DaemonSet and ControllerRevision, and the autoscaling/v1 Scale body
+// of the `scale` subresource, with Kubernetes' field names, defaults and validation. A ReplicaSet
+// keeps a number of pods from its template running; a Deployment rolls its template out through
+// ReplicaSets, one per template (the `pod-template-hash` label tells them apart); a DaemonSet runs
+// one pod on every node that fits, its templates kept as ControllerRevisions (the
+// `controller-revision-hash` label tells its pods' templates apart).
 import { z } from 'zod';
 import type { FieldCause } from '../errors.js';
 import { labelSelectorFromSpec } from '../labels.js';
@@ -155,6 +157,97 @@ export const DeploymentSchema = z
   .describe('Runs a number of pods from a template and rolls template changes out through ReplicaSets.');
 export type Deployment = z.infer<typeof DeploymentSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// DaemonSet and ControllerRevision
+
+/** On a DaemonSet's pods and ControllerRevisions: the revision (template) a pod was made from. */
+export const CONTROLLER_REVISION_HASH_LABEL = 'controller-revision-hash';
+export const DEFAULT_DAEMONSET_MAX_UNAVAILABLE: IntOrString = 1;
+export const DEFAULT_DAEMONSET_MAX_SURGE: IntOrString = 0;
+
+export const RollingUpdateDaemonSetSchema = z.object({
+  maxUnavailable: IntOrStringSchema.optional().describe(
+    'How many nodes may be without an available daemon pod during the update: a number or a percentage of the nodes that should run one (rounded up). Defaults to 1.',
+  ),
+  maxSurge: IntOrStringSchema.optional().describe(
+    "How many nodes may run the new pod beside the old one during the update: a number or a percentage (rounded up). Defaults to 0; with it above 0, maxUnavailable must be 0.",
+  ),
+});
+export type RollingUpdateDaemonSet = z.infer<typeof RollingUpdateDaemonSetSchema>;
+
+export const DaemonSetUpdateStrategySchema = z
+  .object({
+    type: z.enum(['RollingUpdate', 'OnDelete']).optional().describe('RollingUpdate (the default) replaces daemon pods node by node; OnDelete only when someone deletes a pod.'),
+    rollingUpdate: RollingUpdateDaemonSetSchema.optional().describe('Bounds of a RollingUpdate; only with type RollingUpdate.'),
+  })
+  // Kubernetes' SetDefaults_DaemonSet: RollingUpdate, maxUnavailable 1 and maxSurge 0 where not set.
+  .transform((s) => {
+    const type = s.type ?? 'RollingUpdate';
+    if (type !== 'RollingUpdate') return { ...s, type };
+    return {
+      ...s,
+      type,
+      rollingUpdate: {
+        ...s.rollingUpdate,
+        maxUnavailable: s.rollingUpdate?.maxUnavailable ?? DEFAULT_DAEMONSET_MAX_UNAVAILABLE,
+        maxSurge: s.rollingUpdate?.maxSurge ?? DEFAULT_DAEMONSET_MAX_SURGE,
+      },
+    };
+  })
+  .describe("How a template change reaches the daemon pods.");
+export type DaemonSetUpdateStrategy = z.infer<typeof DaemonSetUpdateStrategySchema>;
+
+export const DaemonSetSpecSchema = z.object({
+  selector: LabelSelectorSchema.describe('The pods this DaemonSet manages; must match the template labels. Immutable.'),
+  template: PodTemplateSpecSchema.describe('The pod to run on every node that fits its node selector, affinity and tolerations.'),
+  updateStrategy: DaemonSetUpdateStrategySchema.prefault({}).describe('How a template change reaches the daemon pods.'),
+  minReadySeconds: z.number().int().default(0).describe('Seconds a new pod must be ready to count as available.'),
+  revisionHistoryLimit: z.number().int().default(10).describe('Old ControllerRevisions kept for rollback. Defaults to 10.'),
+});
+export type DaemonSetSpec = z.infer<typeof DaemonSetSpecSchema>;
+
+export const DaemonSetConditionSchema = DeploymentConditionSchema.omit({ lastUpdateTime: true });
+export type DaemonSetCondition = z.infer<typeof DaemonSetConditionSchema>;
+
+export const DaemonSetStatusSchema = z.object({
+  currentNumberScheduled: z.number().int().default(0).describe('Nodes that should run the daemon pod and run at least one.'),
+  numberMisscheduled: z.number().int().default(0).describe('Nodes that run the daemon pod but should not.'),
+  desiredNumberScheduled: z.number().int().default(0).describe('Nodes that should run the daemon pod.'),
+  numberReady: z.number().int().default(0).describe('Nodes that should run the daemon pod and whose pod is Ready.'),
+  observedGeneration: z.number().int().optional().describe('The metadata.generation this status was computed for.'),
+  updatedNumberScheduled: z.number().int().optional().describe('Nodes running the daemon pod of the current template.'),
+  numberAvailable: z.number().int().optional().describe('Nodes whose daemon pod has been Ready for at least minReadySeconds.'),
+  numberUnavailable: z.number().int().optional().describe('Nodes that should run the daemon pod and have none available.'),
+  collisionCount: z.number().int().optional().describe('Counts revision hash collisions; part of the hash input, so a collision yields a new name.'),
+  conditions: z.array(DaemonSetConditionSchema).optional(),
+});
+export type DaemonSetStatus = z.infer<typeof DaemonSetStatusSchema>;
+
+export const DaemonSetSchema = z
+  .object({
+    apiVersion: z.literal(APPS_API_VERSION).default(APPS_API_VERSION),
+    kind: z.literal('DaemonSet').default('DaemonSet'),
+    metadata: ObjectMetaSchema.prefault({}),
+    spec: DaemonSetSpecSchema,
+    status: DaemonSetStatusSchema.prefault({}).describe('What the DaemonSet controller last counted, node by node. Read-only to clients.'),
+  })
+  .describe('Runs one pod from a template on every node that fits it.');
+export type DaemonSet = z.infer<typeof DaemonSetSchema>;
+
+export const ControllerRevisionSchema = z
+  .object({
+    apiVersion: z.literal(APPS_API_VERSION).default(APPS_API_VERSION),
+    kind: z.literal('ControllerRevision').default('ControllerRevision'),
+    metadata: ObjectMetaSchema.prefault({}),
+    data: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("The state recorded: for a DaemonSet, a strategic merge patch that puts its template back. Immutable."),
+    revision: z.number().int().describe('The revision number: the highest is the owner\'s current state.'),
+  })
+  .describe("One recorded state of a controller's object (a DaemonSet's template), for rollout history and rollback.");
+export type ControllerRevision = z.infer<typeof ControllerRevisionSchema>;
+
 // Condition types and reasons of a Deployment, as kubectl and Kubernetes' tooling read them.
 export const DEPLOYMENT_PROGRESSING = 'Progressing';
 export const DEPLOYMENT_AVAILABLE = 'Available';
@@ -234,7 +327,7 @@ function selectorAndTemplateCauses(selector: LabelSelector, template: PodTemplat
   // Controllers replace pods that exit; a template whose pods are meant to finish would never settle.
   if (template.spec.restartPolicy !== 'Always') out.push(cause.notSupported('spec.template.spec.restartPolicy', template.spec.restartPolicy, ['Always']));
   if (template.spec.activeDeadlineSeconds !== undefined) {
-    out.push(cause.forbidden('spec.template.spec.activeDeadlineSeconds', 'activeDeadlineSeconds in ReplicaSet is not Supported'));
+    out.push(cause.forbidden('spec.template.spec.activeDeadlineSeconds', `activeDeadlineSeconds in ${kind === 'daemonset' ? 'DaemonSet' : 'ReplicaSet'} is not Supported`));
   }
   return out;
 }
@@ -284,4 +377,35 @@ export function deploymentCauses(d: Deployment): FieldCause[] {
 
 export function scaleCauses(scale: Scale): FieldCause[] {
   return [...nonNegative('spec.replicas', scale.spec.replicas), ...nonNegative('status.replicas', scale.status.replicas)];
+}
+
+export function daemonSetCauses(ds: DaemonSet): FieldCause[] {
+  const { spec, status } = ds;
+  const out = [...nonNegative('spec.minReadySeconds', spec.minReadySeconds), ...nonNegative('spec.revisionHistoryLimit', spec.revisionHistoryLimit)];
+  out.push(...selectorAndTemplateCauses(spec.selector, spec.template, 'daemonset'));
+  const { updateStrategy } = spec;
+  if (updateStrategy.type === 'OnDelete') {
+    if (updateStrategy.rollingUpdate !== undefined) {
+      out.push(cause.forbidden('spec.updateStrategy.rollingUpdate', "may not be specified when strategy `type` is 'OnDelete'"));
+    }
+  } else if (updateStrategy.rollingUpdate !== undefined) {
+    const { maxSurge, maxUnavailable } = updateStrategy.rollingUpdate;
+    out.push(...intOrPercentCauses('spec.updateStrategy.rollingUpdate.maxUnavailable', maxUnavailable, true));
+    out.push(...intOrPercentCauses('spec.updateStrategy.rollingUpdate.maxSurge', maxSurge, true));
+    // Neither surging nor dropping a pod, the update could never take a step; a node takes either
+    // a second pod or a gap, not both (Kubernetes' rule).
+    if (isZero(maxSurge) && isZero(maxUnavailable)) {
+      out.push(cause.required('spec.updateStrategy.rollingUpdate.maxUnavailable', 'cannot be 0 when maxSurge is 0'));
+    } else if (!isZero(maxSurge) && !isZero(maxUnavailable)) {
+      out.push(cause.invalid('spec.updateStrategy.rollingUpdate.maxSurge', maxSurge, 'may not be set when maxUnavailable is non-zero'));
+    }
+  }
+  for (const key of ['currentNumberScheduled', 'numberMisscheduled', 'desiredNumberScheduled', 'numberReady', 'observedGeneration', 'updatedNumberScheduled', 'numberAvailable', 'numberUnavailable', 'collisionCount'] as const) {
+    out.push(...nonNegative(`status.${key}`, status[key]));
+  }
+  return out;
+}
+
+export function controllerRevisionCauses(cr: ControllerRevision): FieldCause[] {
+  return nonNegative('revision', cr.revision);
 }

@@ -106,12 +106,18 @@ import {
   type Workload,
 } from './kueue.js';
 import {
+  controllerRevisionCauses,
+  ControllerRevisionSchema,
+  daemonSetCauses,
+  DaemonSetSchema,
   deploymentCauses,
   DeploymentSchema,
   replicaSetCauses,
   ReplicaSetSchema,
   scaleCauses,
   ScaleSchema,
+  type ControllerRevision,
+  type DaemonSet,
   type Deployment,
   type ReplicaSet,
   type Scale,
@@ -639,6 +645,33 @@ function appsResource<T extends KubeObject>(kind: string, resource: string, shor
 export const deploymentsResource = appsResource<Deployment>('Deployment', 'deployments', ['deploy'], DeploymentSchema, deploymentCauses);
 export const replicaSetsResource = appsResource<ReplicaSet>('ReplicaSet', 'replicasets', ['rs'], ReplicaSetSchema, replicaSetCauses);
 
+/** A DaemonSet has no replica count to scale: one pod per fitting node. */
+export const daemonSetsResource = defineResource<DaemonSet>({
+  group: 'apps',
+  version: 'v1',
+  kind: 'DaemonSet',
+  resource: 'daemonsets',
+  namespaced: true,
+  shortNames: ['ds'],
+  categories: ['all'],
+  // Status is the DaemonSet controller's.
+  subresources: [{ name: 'status', kind: 'DaemonSet', verbs: STATUS_VERBS }],
+  schema: DaemonSetSchema,
+  ignored: POD_TEMPLATE_IGNORED,
+  validate: daemonSetCauses,
+});
+
+/** Written by the DaemonSet controller, read by `kubectl rollout history|undo`. */
+export const controllerRevisionsResource = defineResource<ControllerRevision>({
+  group: 'apps',
+  version: 'v1',
+  kind: 'ControllerRevision',
+  resource: 'controllerrevisions',
+  namespaced: true,
+  schema: ControllerRevisionSchema,
+  validate: controllerRevisionCauses,
+});
+
 /** The body of `.../{deployments,replicasets}/{name}/scale`. */
 export const scaleKind: KindInfo<Scale> = {
   group: 'autoscaling',
@@ -814,6 +847,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
   cronJobsResource,
   deploymentsResource,
   replicaSetsResource,
+  daemonSetsResource,
+  controllerRevisionsResource,
   resourceFlavorsResource,
   clusterQueuesResource,
   localQueuesResource,

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { histogram } from '../../../schedulers/framework/diagnosis.js';
 import { unresolvable, unschedulable } from '../../../schedulers/framework/plugin.js';
 import { numFeasibleNodesToFind } from '../../../schedulers/framework/sampling.js';
-import { toleratesTaint } from '../../../schedulers/plugins/taint-toleration.js';
+import { toleratesTaint } from '../../../shared/tolerations.js';
 import { FakeCluster, pod } from './fake-cluster.js';
 
 const DEFAULT = readFileSync('schedulers/profiles/default.yaml', 'utf8');
