@@ -272,24 +272,24 @@ function build(): Command {
     .argument('<args...>', 'TYPE NAME (or TYPE/NAME) then CONTAINER=IMAGE… (* for every container)')
     .action(run((cli, args: string[]) => runSetImage(cli, args)));
 
-  const rollout = program.command('rollout').description('Manage the rollout of a Deployment: status, history, undo, pause, resume');
+  const rollout = program.command('rollout').description('Manage the rollout of a Deployment or a DaemonSet: status, history, undo; pause, resume (Deployments)');
   rollout
     .command('status')
     .description('Wait until the rollout is complete (exit 1 past its progress deadline)')
-    .argument('<type-and-name...>', 'deployment NAME or deployment/NAME')
+    .argument('<type-and-name...>', 'deployment/NAME or daemonset/NAME (or TYPE NAME)')
     .option('--timeout <duration>', 'give up after this long (0: never)', '0s')
     .addOption(new Option('-w, --watch [bool]', 'keep watching until the rollout is done').argParser(boolValue('--watch')).default(true))
     .action(run((cli, args: string[], opts: Parameters<typeof runRolloutStatus>[2]) => runRolloutStatus(cli, args, opts)));
   rollout
     .command('history')
     .description('List the revisions kept (or show one with --revision)')
-    .argument('<type-and-name...>', 'deployment NAME or deployment/NAME')
+    .argument('<type-and-name...>', 'deployment/NAME or daemonset/NAME (or TYPE NAME)')
     .option('--revision <n>', 'show the pod template of this revision')
     .action(run((cli, args: string[], opts: Parameters<typeof runRolloutHistory>[2]) => runRolloutHistory(cli, args, opts)));
   rollout
     .command('undo')
     .description('Go back to the previous revision (or --to-revision)')
-    .argument('<type-and-name...>', 'deployment NAME or deployment/NAME')
+    .argument('<type-and-name...>', 'deployment/NAME or daemonset/NAME (or TYPE NAME)')
     .option('--to-revision <n>', 'the revision to go back to (0: the previous one)', '0')
     .action(run((cli, args: string[], opts: Parameters<typeof runRolloutUndo>[2]) => runRolloutUndo(cli, args, opts)));
   for (const [verb, paused] of [['pause', true], ['resume', false]] as const) {

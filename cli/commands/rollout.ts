@@ -1,11 +1,14 @@
-// `cellctl rollout status|history|undo|pause|resume deployment/NAME`, with kubectl's messages and
-// semantics: status waits until the rollout is complete (or past its progress deadline), history
-// lists the revisions kept in the ReplicaSets' annotations, undo puts an old revision's template
-// back (the Deployment controller then reuses that ReplicaSet under a new revision), and pause /
-// resume flip spec.paused.
+// `cellctl rollout status|history|undo|pause|resume deployment/NAME` (status, history and undo of
+// `daemonset/NAME` too), with kubectl's messages and semantics: status waits until the rollout is
+// complete (or past its progress deadline), history lists the revisions kept in the ReplicaSets'
+// annotations (a DaemonSet's ControllerRevisions), undo puts an old revision's template back (the
+// Deployment controller then reuses that ReplicaSet under a new revision; the DaemonSet controller
+// renumbers that ControllerRevision), and pause / resume flip spec.paused.
 import {
   CHANGE_CAUSE_ANNOTATION,
   DEPLOYMENT_PROGRESSING,
+  type ControllerRevision,
+  type DaemonSet,
   POD_TEMPLATE_HASH_LABEL,
   REASON,
   REVISION_ANNOTATION,
@@ -13,7 +16,7 @@ import {
   type ReplicaSet,
 } from '../../shared/api/apps.js';
 import type { PodTemplateSpec } from '../../shared/api/core.js';
-import { replicaSetsResource } from '../../shared/api/registry.js';
+import { controllerRevisionsResource, replicaSetsResource } from '../../shared/api/registry.js';
 import { parseDuration } from '../../shared/duration.js';
 import { labelSelectorFromSpec } from '../../shared/labels.js';
 import type { Cli } from '../context.js';
@@ -22,11 +25,13 @@ import { toYaml } from '../output/printers.js';
 import { refFor } from '../resources.js';
 import { workloadTarget, type WorkloadTarget } from './workload-target.js';
 
-const ROLLOUT_KINDS = ['deployments'];
+const ROLLOUT_KINDS = ['deployments', 'daemonsets'];
+/** A DaemonSet has no spec.paused: pause and resume are Deployments' only, as in kubectl. */
+const PAUSE_KINDS = ['deployments'];
 
-function target(cli: Cli, args: string[], verb: string): { t: WorkloadTarget; ref: ReturnType<typeof refFor> } {
-  const t = workloadTarget(args, `rollout ${verb}`, ROLLOUT_KINDS);
-  return { t, ref: refFor(t.info, cli.namespace, t.name) };
+function target(cli: Cli, args: string[], verb: string, kinds = ROLLOUT_KINDS): { t: WorkloadTarget; ref: ReturnType<typeof refFor>; daemonSet: boolean } {
+  const t = workloadTarget(args, `rollout ${verb}`, kinds);
+  return { t, ref: refFor(t.info, cli.namespace, t.name), daemonSet: t.info.resource === 'daemonsets' };
 }
 
 function revisionOf(rs: ReplicaSet): number {
@@ -57,13 +62,27 @@ export function deploymentRolloutStatus(d: Deployment): { message: string; done:
   return { message: `deployment "${name}" successfully rolled out`, done: true };
 }
 
+/** kubectl's rollout status for a DaemonSet: every node that should run the pod runs an available one of the current template. */
+export function daemonSetRolloutStatus(ds: DaemonSet): { message: string; done: boolean } {
+  const name = ds.metadata.name ?? '';
+  if (ds.spec.updateStrategy.type !== 'RollingUpdate') throw new UsageError('rollout status is only available for RollingUpdate strategy type');
+  if ((ds.metadata.generation ?? 0) > (ds.status.observedGeneration ?? 0)) return { message: 'Waiting for daemon set spec update to be observed...', done: false };
+  const want = ds.status.desiredNumberScheduled;
+  const updated = ds.status.updatedNumberScheduled ?? 0;
+  const available = ds.status.numberAvailable ?? 0;
+  if (updated < want) return { message: `Waiting for daemon set "${name}" rollout to finish: ${updated} out of ${want} new pods have been updated...`, done: false };
+  if (available < want) return { message: `Waiting for daemon set "${name}" rollout to finish: ${available} of ${want} updated pods are available...`, done: false };
+  return { message: `daemon set "${name}" successfully rolled out`, done: true };
+}
+
 export async function runRolloutStatus(cli: Cli, args: string[], o: { timeout?: string; watch?: boolean }): Promise<number> {
-  const { ref } = target(cli, args, 'status');
+  const { ref, daemonSet } = target(cli, args, 'status');
+  const statusOf = async () => (daemonSet ? daemonSetRolloutStatus(await cli.client.get<DaemonSet>(ref)) : deploymentRolloutStatus(await cli.client.get<Deployment>(ref)));
   const timeoutMs = parseDuration(o.timeout ?? '0s');
   const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY;
   let last = '';
   for (;;) {
-    const { message, done } = deploymentRolloutStatus(await cli.client.get<Deployment>(ref));
+    const { message, done } = await statusOf();
     if (message !== last) cli.print(`${message}\n`);
     last = message;
     if (done || o.watch === false) return done ? 0 : 1;
@@ -72,19 +91,53 @@ export async function runRolloutStatus(cli: Cli, args: string[], o: { timeout?: 
   }
 }
 
-export async function runRolloutHistory(cli: Cli, args: string[], o: { revision?: string }): Promise<number> {
-  const { t, ref } = target(cli, args, 'history');
+/** One entry of a workload's history: its number, the template it records and its change-cause. */
+interface Revision {
+  number: number;
+  template: PodTemplateSpec;
+  changeCause: string | undefined;
+}
+
+/** The DaemonSet's ControllerRevisions: selected by it and controlled by it (by uid), as kubectl finds them. */
+async function controllerRevisionsOf(cli: Cli, ds: DaemonSet): Promise<ControllerRevision[]> {
+  const selector = labelSelectorFromSpec(ds.spec.selector).toString();
+  const list = await cli.client.list<{ items: ControllerRevision[] }>(refFor(controllerRevisionsResource, ds.metadata.namespace), { labelSelector: selector });
+  return list.items.filter((r) => r.metadata.ownerReferences?.some((o) => o.controller === true && o.uid === ds.metadata.uid));
+}
+
+/** The template a DaemonSet revision puts back: its patch's template without the `$patch` directive. */
+function revisionTemplate(r: ControllerRevision): PodTemplateSpec {
+  const { $patch: _directive, ...template } = ((r.data?.['spec'] as { template?: Record<string, unknown> } | undefined)?.template ?? {}) as Record<string, unknown>;
+  return template as unknown as PodTemplateSpec;
+}
+
+/** A Deployment's or a DaemonSet's revisions, oldest first. */
+async function historyOf(cli: Cli, ref: ReturnType<typeof refFor>, daemonSet: boolean): Promise<Revision[]> {
+  if (daemonSet) {
+    const ds = await cli.client.get<DaemonSet>(ref);
+    return (await controllerRevisionsOf(cli, ds))
+      .map((r) => ({ number: r.revision, template: revisionTemplate(r), changeCause: r.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] }))
+      .sort((a, b) => a.number - b.number);
+  }
   const d = await cli.client.get<Deployment>(ref);
-  const sets = (await replicaSetsOf(cli, d)).filter((rs) => revisionOf(rs) > 0).sort((a, b) => revisionOf(a) - revisionOf(b));
+  return (await replicaSetsOf(cli, d))
+    .filter((rs) => revisionOf(rs) > 0)
+    .map((rs) => ({ number: revisionOf(rs), template: withoutHash(rs.spec.template), changeCause: rs.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] }))
+    .sort((a, b) => a.number - b.number);
+}
+
+export async function runRolloutHistory(cli: Cli, args: string[], o: { revision?: string }): Promise<number> {
+  const { t, ref, daemonSet } = target(cli, args, 'history');
+  const revisions = await historyOf(cli, ref, daemonSet);
   if (o.revision !== undefined && o.revision !== '0') {
-    const rs = sets.find((r) => String(revisionOf(r)) === o.revision);
-    if (!rs) throw new UsageError(`unable to find the specified revision ${o.revision}`);
-    cli.print(`${t.display} with revision #${o.revision}\nPod Template:\n${toYaml(withoutHash(rs.spec.template))}`);
+    const r = revisions.find((x) => String(x.number) === o.revision);
+    if (!r) throw new UsageError(`unable to find the specified revision ${o.revision}`);
+    cli.print(`${t.display} with revision #${o.revision}\nPod Template:\n${toYaml(r.template)}`);
     return 0;
   }
-  const width = Math.max('REVISION'.length, ...sets.map((rs) => String(revisionOf(rs)).length)) + 2;
+  const width = Math.max('REVISION'.length, ...revisions.map((r) => String(r.number).length)) + 2;
   let out = `${t.display} \n${'REVISION'.padEnd(width)}CHANGE-CAUSE\n`;
-  for (const rs of sets) out += `${String(revisionOf(rs)).padEnd(width)}${rs.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] ?? '<none>'}\n`;
+  for (const r of revisions) out += `${String(r.number).padEnd(width)}${r.changeCause ?? '<none>'}\n`;
   cli.print(`${out}\n`);
   return 0;
 }
@@ -96,37 +149,38 @@ function withoutHash(template: PodTemplateSpec): PodTemplateSpec {
 }
 
 export async function runRolloutUndo(cli: Cli, args: string[], o: { toRevision?: string }): Promise<number> {
-  const { t, ref } = target(cli, args, 'undo');
-  const d = await cli.client.get<Deployment>(ref);
-  if (d.spec.paused === true) throw new UsageError(`you cannot rollback a paused deployment; resume it first with 'cellctl rollout resume ${t.display}' and try again`);
-  const sets = await replicaSetsOf(cli, d);
+  const { t, ref, daemonSet } = target(cli, args, 'undo');
+  const kind = daemonSet ? 'daemonset' : 'deployment';
+  const current = daemonSet ? await cli.client.get<DaemonSet>(ref) : await cli.client.get<Deployment>(ref);
+  if (!daemonSet && (current as Deployment).spec.paused === true) {
+    throw new UsageError(`you cannot rollback a paused deployment; resume it first with 'cellctl rollout resume ${t.display}' and try again`);
+  }
+  const revisions = await historyOf(cli, ref, daemonSet);
   const wanted = Number.parseInt(o.toRevision ?? '0', 10);
-  let rs: ReplicaSet | undefined;
+  let r: Revision | undefined;
   if (wanted > 0) {
-    rs = sets.find((r) => revisionOf(r) === wanted);
-    if (!rs) throw new UsageError(`unable to find specified revision ${wanted} in history`);
+    r = revisions.find((x) => x.number === wanted);
+    if (!r) throw new UsageError(`unable to find specified revision ${wanted} in history`);
   } else {
     // The previous revision: the highest below the current (highest) one.
-    const revisions = [...new Set(sets.map(revisionOf))].sort((a, b) => b - a);
-    if (revisions.length < 2) throw new UsageError('no rollout history found for deployment');
-    rs = sets.find((r) => revisionOf(r) === revisions[1]);
+    const numbers = [...new Set(revisions.map((x) => x.number))].sort((a, b) => b - a);
+    if (numbers.length < 2) throw new UsageError(`no rollout history found for ${kind}`);
+    r = revisions.find((x) => x.number === numbers[1]);
   }
-  if (!rs) throw new UsageError('no rollout history found for deployment');
-  const template = withoutHash(rs.spec.template);
-  if (JSON.stringify(template) === JSON.stringify(d.spec.template)) {
-    cli.print(`${t.display} skipped rollback (current template already matches revision ${revisionOf(rs)})\n`);
+  if (!r) throw new UsageError(`no rollout history found for ${kind}`);
+  if (JSON.stringify(r.template) === JSON.stringify(current.spec.template)) {
+    cli.print(`${t.display} skipped rollback (current template already matches revision ${r.number})\n`);
     return 0;
   }
   // As kubectl: the template, and the change-cause of that revision, put back with one JSON patch.
-  const annotations = { ...d.metadata.annotations };
-  const cause = rs.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION];
-  if (cause !== undefined) annotations[CHANGE_CAUSE_ANNOTATION] = cause;
+  const annotations = { ...current.metadata.annotations };
+  if (r.changeCause !== undefined) annotations[CHANGE_CAUSE_ANNOTATION] = r.changeCause;
   else delete annotations[CHANGE_CAUSE_ANNOTATION];
   await cli.client.patch(
     ref,
     [
-      { op: 'replace', path: '/spec/template', value: template },
-      { op: d.metadata.annotations ? 'replace' : 'add', path: '/metadata/annotations', value: annotations },
+      { op: 'replace', path: '/spec/template', value: r.template },
+      { op: current.metadata.annotations ? 'replace' : 'add', path: '/metadata/annotations', value: annotations },
     ],
     'json',
   );
@@ -136,7 +190,7 @@ export async function runRolloutUndo(cli: Cli, args: string[], o: { toRevision?:
 
 export async function runRolloutPause(cli: Cli, args: string[], paused: boolean): Promise<number> {
   const verb = paused ? 'pause' : 'resume';
-  const { t, ref } = target(cli, args, verb);
+  const { t, ref } = target(cli, args, verb, PAUSE_KINDS);
   const d = await cli.client.get<Deployment>(ref);
   if ((d.spec.paused === true) === paused) throw new UsageError(`${t.display} is not ${paused ? 'resumed' : 'paused'}`);
   await cli.client.patch(ref, { spec: { paused: paused ? true : null } }, 'merge');

@@ -1,6 +1,6 @@
 // `cellctl set image deployment/web main=busybox:1.36 [side=…]` (or `*=IMAGE` for every
 // container): a strategic merge patch of the pod template's containers by name, which starts a
-// rollout of a Deployment. Pods and ReplicaSets take it too.
+// rollout of a Deployment or a DaemonSet. Pods and ReplicaSets take it too.
 import type { Cli } from '../context.js';
 import { UsageError } from '../errors.js';
 import { refFor } from '../resources.js';
@@ -18,7 +18,7 @@ export async function runSetImage(cli: Cli, args: string[]): Promise<number> {
   const pairs = args.filter((a) => a.includes('='));
   const targetArgs = args.filter((a) => !a.includes('='));
   if (pairs.length === 0) throw new UsageError('expected at least one CONTAINER=IMAGE: cellctl set image deployment/web main=busybox:1.36');
-  const target = workloadTarget(targetArgs, 'set image', ['deployments', 'replicasets', 'pods']);
+  const target = workloadTarget(targetArgs, 'set image', ['deployments', 'daemonsets', 'replicasets', 'pods']);
   const images = new Map<string, string>();
   for (const p of pairs) {
     const [container, image] = [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)];

@@ -1,5 +1,5 @@
 // The DaemonSet controller: one pod from each DaemonSet's template on every node that fits it
-// (node-fit.ts), as Kubernetes' does. Nodes coming, going or changing labels and taints add and
+// (should-run.ts), as Kubernetes' does. Nodes coming, going or changing labels and taints add and
 // remove pods; a template change rolls out node by node within maxUnavailable or maxSurge
 // (plan.ts); the templates are kept as ControllerRevisions for history and rollback (history.ts).
 // The pods are pinned to their node by node affinity and placed by a scheduler like any other pod,
@@ -21,7 +21,7 @@ import { isPodReady } from '../replicaset/pods.js';
 import { WorkQueue } from '../work-queue.js';
 import { daemonPodFor, targetNode } from './daemon-pod.js';
 import { CONTROLLER_REVISIONS, currentRevision, pruneHistory, RevisionCollisionError, type CurrentRevision } from './history.js';
-import { DaemonNodeFit, type NodeFit } from './node-fit.js';
+import { DaemonNodeFit, type NodeFit } from './should-run.js';
 import { managePlan, podsByNode, rollingUpdatePlan, type Plan } from './plan.js';
 import { countStatus } from './status.js';
 

@@ -5,7 +5,7 @@
 import { CONTROLLER_REVISION_HASH_LABEL, type DaemonSet } from '../../shared/api/apps.js';
 import type { Affinity, NodeSelectorTerm, Pod } from '../../shared/api/core.js';
 import { controllerRefTo } from '../replicaset/controller-ref.js';
-import { withDaemonTolerations } from './node-fit.js';
+import { withDaemonTolerations } from './should-run.js';
 
 const NODE_NAME_FIELD = 'metadata.name';
 

@@ -15,7 +15,7 @@ import { CONTROLLER_REVISION_HASH_LABEL, type DaemonSet } from '../../shared/api
 import type { Pod } from '../../shared/api/core.js';
 import { scaledValue } from '../deployment/rollout.js';
 import { isPodAvailable } from '../replicaset/pods.js';
-import type { NodeFit } from './node-fit.js';
+import type { NodeFit } from './should-run.js';
 
 /** The DaemonSet's pods on one node: live ones oldest first, failed ones, and whether any is terminating. */
 export interface NodePods {
@@ -86,9 +86,9 @@ export function managePlan(ds: DaemonSet, fits: ReadonlyMap<string, NodeFit>, po
     // More than one: keep the oldest (with surge, the oldest of each revision, the update's pair).
     const keep = new Set<Pod>();
     if (surge) {
-      const newest = here.live.find((p) => isCurrent(p, hash));
+      const fresh = here.live.find((p) => isCurrent(p, hash));
       const old = here.live.find((p) => !isCurrent(p, hash));
-      if (newest) keep.add(newest);
+      if (fresh) keep.add(fresh);
       if (old) keep.add(old);
     } else keep.add(here.live[0]!);
     plan.remove.push(...here.live.filter((p) => !keep.has(p)));

@@ -4,7 +4,7 @@
 // that should not (misscheduled). A node with an old and a new pod (a surge) counts by its best pod.
 import type { DaemonSet, DaemonSetStatus } from '../../shared/api/apps.js';
 import { isPodAvailable, isPodReady } from '../replicaset/pods.js';
-import type { NodeFit } from './node-fit.js';
+import type { NodeFit } from './should-run.js';
 import { isCurrent, type NodePods } from './plan.js';
 
 export function countStatus(ds: DaemonSet, fits: ReadonlyMap<string, NodeFit>, pods: ReadonlyMap<string, NodePods>, hash: string, now: number): DaemonSetStatus {

@@ -166,7 +166,7 @@ export type ContainerPort = z.infer<typeof ContainerPortSchema>;
 
 /** A field of the pod itself (`metadata.name`, `spec.nodeName`, `status.podIP`, ...): the downward API. */
 export const ObjectFieldSelectorSchema = z.object({
-  apiVersion: z.string().optional(),
+  apiVersion: z.string().default('v1').describe('The version the field path is in; v1 (the only one).'),
   fieldPath: z.string().describe('The field, e.g. metadata.name, metadata.labels[\'app\'], spec.nodeName, status.podIP.'),
 });
 
