@@ -6,7 +6,8 @@
 //     (selector, affinity, an untolerated NoExecute taint) loses it;
 //   - a failed pod is deleted (and made again); of several live pods the oldest stays — with surge,
 //     the oldest of the current revision and the oldest of an older one;
-//   - a pod pinned to a node that no longer exists, and never bound, is deleted;
+//   - a pod of a node that no longer exists is deleted once it is not running there (never
+//     bound, or failed);
 //   - a rolling update keeps at most maxUnavailable nodes without an available pod (deleting an old
 //     pod only when that allows, old pods that are not available anyway first), or with maxSurge
 //     starts the new pod beside the old one on up to maxSurge nodes and deletes the old one once
@@ -93,10 +94,12 @@ export function managePlan(ds: DaemonSet, fits: ReadonlyMap<string, NodeFit>, po
     } else keep.add(here.live[0]!);
     plan.remove.push(...here.live.filter((p) => !keep.has(p)));
   }
-  // Pinned to a node that is gone and never bound: nothing else will remove them.
+  // Of a node that is gone: pods never bound, and failed ones (the node's delete, or the pod GC,
+  // fails those that were bound), which nothing else would remove. A bound pod still running
+  // there waits for that.
   for (const [node, here] of pods) {
     if (fits.has(node)) continue;
-    plan.remove.push(...here.live.filter((p) => !p.spec.nodeName), ...here.failed.filter((p) => !p.spec.nodeName));
+    plan.remove.push(...here.live.filter((p) => !p.spec.nodeName), ...here.failed);
   }
   return plan;
 }

@@ -110,10 +110,11 @@ describe('DaemonSet controller decisions', () => {
       const terminating = pod('terminating', 'h', { deleting: true });
       const orphanUnbound = pod('vanished', 'h', { unbound: true });
       const orphanBound = pod('vanished-bound', 'h');
-      const plan = managePlan(d, fitsOf(d, nodes), podsByNode([old, young, misplaced, failed, terminating, orphanUnbound, orphanBound], targetNode), 'h');
-      // `terminating` waits for its old pod to be gone; a bound pod of a vanished node is the pod GC's.
+      const orphanFailed = pod('vanished-bound', 'h', { phase: 'Failed' });
+      const plan = managePlan(d, fitsOf(d, nodes), podsByNode([old, young, misplaced, failed, terminating, orphanUnbound, orphanBound, orphanFailed], targetNode), 'h');
+      // `terminating` waits for its old pod to be gone; a running pod of a vanished node waits for the pod GC to fail it.
       expect(plan.create).to.deep.equal(['empty']);
-      expect(names(plan.remove).sort()).to.deep.equal(names([young, misplaced, orphanUnbound]).sort());
+      expect(names(plan.remove).sort()).to.deep.equal(names([young, misplaced, orphanUnbound, orphanFailed]).sort());
       expect(names(plan.failed)).to.deep.equal(names([failed]));
     });
 

@@ -20,6 +20,7 @@ import { targetNode } from '../../controllers/daemonset/daemon-pod.js';
 import { garbageCollectorDefinition } from '../../controllers/garbage-collector/controller.js';
 import { podGcController } from '../../controllers/pod-gc/controller.js';
 import { expectOk, tempDir, waitFor } from '../clients/helpers.js';
+import { cellctl, isolatedEnv } from '../cli/helpers.js';
 import { testControllerContext } from '../controllers/helpers.js';
 import { createNamespace, workloadSuite } from './cluster.js';
 
@@ -38,7 +39,7 @@ async function startControllers(client: ApiClient): Promise<{ stop(): Promise<vo
   };
 }
 
-function manifest(name: string, o: { nodeSelector?: Record<string, string>; updateStrategy?: Record<string, unknown>; image?: string; tolerations?: unknown[] } = {}) {
+function manifest(name: string, o: { nodeSelector?: Record<string, string>; updateStrategy?: Record<string, unknown>; image?: string; tolerations?: unknown[]; cpu?: string } = {}) {
   return {
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
@@ -49,7 +50,7 @@ function manifest(name: string, o: { nodeSelector?: Record<string, string>; upda
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          containers: [{ name: 'agent', image: o.image ?? 'busybox:1', command: ['sleep', '3600'], resources: { requests: { cpu: '100m', memory: '64Mi' } } }],
+          containers: [{ name: 'agent', image: o.image ?? 'busybox:1', command: ['sleep', '3600'], resources: { requests: { cpu: o.cpu ?? '100m', memory: '64Mi' } } }],
           ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}),
           ...(o.tolerations ? { tolerations: o.tolerations } : {}),
         },
@@ -345,6 +346,67 @@ describe('DaemonSets on real nodes, placed by a real scheduler, driven by kubect
 
     expectOk(await cluster.kubectl(['-n', ns, 'delete', 'ds', 'fail']), 'kubectl delete ds');
     await waitFor(async () => (await daemonPods(cluster.client, ns, 'fail')).length === 0 && (await revisions(cluster.client, ns)).length === 0, 'pods and revisions collected', 30_000, 100);
+  });
+
+  it('leaves a daemon pod that does not fit a full node waiting, never over-committing it, until a priority class lets it preempt', async () => {
+    const ns = 'ds-full';
+    await createNamespace(cluster.client, ns);
+    const full = nodes[3]!;
+    // A tenant's pod takes nearly every cpu of one node (the earlier tests' DaemonSets hold 100m each).
+    await cluster.client.create({ resource: 'pods', namespace: ns }, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'filler' },
+      spec: {
+        containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'], resources: { requests: { cpu: '7' } } }],
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [full] }] }] } } },
+      },
+    });
+    await waitFor(async () => (await cluster.client.get<Pod>({ resource: 'pods', namespace: ns, name: 'filler' })).status.phase === 'Running', 'the filler running', 30_000, 100);
+
+    await apply(ns, manifest('tight', { cpu: '1500m' }));
+    const waiting = await waitStatus(cluster.client, ns, 'tight', { desiredNumberScheduled: 4, currentNumberScheduled: 4, numberReady: 3, numberAvailable: 3, numberUnavailable: 1 });
+    expect(waiting.status.updatedNumberScheduled).to.equal(4);
+    const pending = (await daemonPods(cluster.client, ns, 'tight')).find((p) => targetNode(p) === full)!;
+    expect(pending.spec.nodeName, 'not bound to the full node').to.equal(undefined);
+    await waitFor(async () => {
+      const events = await cluster.client.list<{ items: { reason?: string; message?: string; involvedObject?: { name?: string } }[] }>({ resource: 'events', namespace: ns });
+      return events.items.some((e) => e.reason === 'FailedScheduling' && e.involvedObject?.name === pending.metadata.name && e.message?.includes('Insufficient cpu'));
+    }, 'a FailedScheduling event saying Insufficient cpu', 30_000, 100);
+
+    // The same DaemonSet as node-critical: the update replaces the waiting pod, which preempts the filler.
+    await cluster.client.patch({ ...DAEMONSETS, namespace: ns, name: 'tight' }, { spec: { template: { spec: { priorityClassName: 'system-node-critical' } } } }, 'merge');
+    await waitOnePerNode(cluster.client, ns, 'tight', nodes);
+    await waitStatus(cluster.client, ns, 'tight', { desiredNumberScheduled: 4, numberReady: 4, updatedNumberScheduled: 4, numberAvailable: 4 });
+    const filler = await cluster.client.get<Pod>({ resource: 'pods', namespace: ns, name: 'filler' }).catch(() => undefined);
+    expect(filler === undefined || filler.metadata.deletionTimestamp !== undefined || filler.status.phase === 'Failed', 'the filler preempted').to.equal(true);
+    const onFull = (await daemonPods(cluster.client, ns, 'tight')).find((p) => p.spec.nodeName === full && isReady(p))!;
+    expect(onFull.spec.priority).to.equal(2000001000);
+  });
+
+  it('answers cellctl rollout status, history and undo for a DaemonSet as kubectl does', async () => {
+    const ns = 'ds-cellctl';
+    await createNamespace(cluster.client, ns);
+    await apply(ns, manifest('cli'));
+    await waitOnePerNode(cluster.client, ns, 'cli', nodes);
+    const home = tempDir('cell-ds-cellctl-');
+    const run = (...args: string[]) => cellctl([`--server=${cluster.api.url}`, '-n', ns, ...args], { env: isolatedEnv(home), timeoutMs: 90_000 });
+    expectOk(await cluster.kubectl(['-n', ns, 'set', 'image', 'ds/cli', 'agent=busybox:1.36']), 'kubectl set image');
+    const status = await run('rollout', 'status', 'daemonset/cli', '--timeout=60s');
+    expect(status.code, status.stderr).to.equal(0);
+    expect(status.stdout.trim().split('\n').at(-1)).to.equal('daemon set "cli" successfully rolled out');
+    const history = await run('rollout', 'history', 'ds/cli');
+    expect(history.stdout.split('\n').filter((l) => /^\d+\s/.test(l)).map((l) => l.split(/\s+/)[0])).to.deep.equal(['1', '2']);
+    const one = await run('rollout', 'history', 'ds/cli', '--revision=1');
+    expect(one.stdout).to.include('daemonset.apps/cli with revision #1').and.include('busybox:1').and.not.include('$patch');
+    const undo = await run('rollout', 'undo', 'ds/cli');
+    expect(undo.stdout).to.equal('daemonset.apps/cli rolled back\n');
+    await waitOnePerNode(cluster.client, ns, 'cli', nodes, 'busybox:1');
+    const again = await run('rollout', 'undo', 'ds/cli', '--to-revision=3');
+    expect(again.stdout).to.include('skipped rollback (current template already matches revision 3)');
+    const pause = await run('rollout', 'pause', 'ds/cli');
+    expect(pause.code).to.not.equal(0);
+    expect(pause.stderr).to.include('cannot rollout pause a daemonset: only deployments');
   });
 
   it('refuses invalid DaemonSets field by field, and keeps a ControllerRevision’s data immutable', async () => {
