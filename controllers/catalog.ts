@@ -9,6 +9,7 @@ import { podGcController } from './pod-gc/controller.js';
 import { replicaSetControllerDefinition } from './replicaset/controller.js';
 import { deploymentControllerDefinition } from './deployment/controller.js';
 import { daemonSetControllerDefinition } from './daemonset/controller.js';
+import { statefulSetControllerDefinition } from './statefulset/controller.js';
 import { resourceQuotaController } from './resource-quota/controller.js';
 import { kueueControllerDefinition } from './kueue/controller.js';
 import { serviceAccountControllerDefinition } from './serviceaccount/controller.js';
@@ -24,6 +25,7 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   replicaSetControllerDefinition,
   deploymentControllerDefinition,
   daemonSetControllerDefinition,
+  statefulSetControllerDefinition,
   kueueControllerDefinition,
   serviceAccountControllerDefinition,
 ];

@@ -14,6 +14,8 @@ export interface ControllerConfig {
   concurrentJobSyncs?: number;
   /** ReplicaSets synced at once (--concurrent-replicaset-syncs, 5). */
   concurrentReplicaSetSyncs?: number;
+  /** StatefulSets synced at once (--concurrent-statefulset-syncs, 5). */
+  concurrentStatefulSetSyncs?: number;
   /** DaemonSets synced at once (--concurrent-daemonset-syncs, 2). */
   concurrentDaemonSetSyncs?: number;
   /** Deployments synced at once (--concurrent-deployment-syncs, 5). */

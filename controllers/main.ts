@@ -34,6 +34,7 @@ ${connectionUsage('user system:cell-controller-manager, or any user its ClusterR
   --concurrent-replicaset-syncs=5  ReplicaSets synced at once
   --concurrent-deployment-syncs=5  Deployments synced at once
   --concurrent-daemonset-syncs=2   DaemonSets synced at once
+  --concurrent-statefulset-syncs=5 StatefulSets synced at once
   --concurrent-gc-syncs=5          objects the garbage collector deletes or orphans at once
   --port=10257                     serve /metrics and /healthz on PORT (0 = any free port)
   --bind-address=127.0.0.1
@@ -63,6 +64,7 @@ const flags = parseFlags('cell-controller-manager', USAGE, {
   'concurrent-replicaset-syncs': { type: 'string', default: '5' },
   'concurrent-deployment-syncs': { type: 'string', default: '5' },
   'concurrent-daemonset-syncs': { type: 'string', default: '2' },
+  'concurrent-statefulset-syncs': { type: 'string', default: '5' },
   'concurrent-gc-syncs': { type: 'string', default: '5' },
   port: { type: 'string', default: '10257' },
   'bind-address': { type: 'string', default: '127.0.0.1' },
@@ -116,6 +118,7 @@ const manager = new ControllerManager({
     concurrentReplicaSetSyncs: workers('concurrent-replicaset-syncs'),
     concurrentDeploymentSyncs: workers('concurrent-deployment-syncs'),
     concurrentDaemonSetSyncs: workers('concurrent-daemonset-syncs'),
+    concurrentStatefulSetSyncs: workers('concurrent-statefulset-syncs'),
     concurrentGcSyncs: workers('concurrent-gc-syncs'),
   },
   leaderElection: leaderElect

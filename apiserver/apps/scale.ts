@@ -1,4 +1,4 @@
-// The `scale` subresource of Deployments and ReplicaSets: an autoscaling/v1 Scale view of the
+// The `scale` subresource of Deployments, ReplicaSets and StatefulSets: an autoscaling/v1 Scale view of the
 // object (spec.replicas, status.replicas, status.selector as a query string), read with GET and
 // written with PUT or PATCH — what `kubectl scale` and autoscalers use. A write changes only the
 // parent's spec.replicas; a resourceVersion in the body is a precondition on the parent, as in
@@ -21,7 +21,7 @@ export interface ScaleDeps {
 }
 
 /** The resources that have a scale subresource. */
-export const SCALABLE_RESOURCES = ['deployments', 'replicasets'] as const;
+export const SCALABLE_RESOURCES = ['deployments', 'replicasets', 'statefulsets'] as const;
 
 interface ScalableView {
   spec?: { replicas?: number; selector?: LabelSelectorSpec };

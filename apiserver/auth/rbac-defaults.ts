@@ -103,8 +103,8 @@ function controllerManagerRules(): PolicyRule[] {
     // ownerReferences), the Job tracking finalizer removed (JSON patch).
     rule([''], ['pods'], ['create', 'delete', 'patch']),
     rule(['apps'], ['replicasets'], ['create', 'update', 'patch', 'delete']),
-    rule(['apps'], ['replicasets/status', 'deployments/status', 'daemonsets/status'], ['update', 'patch']),
-    // DaemonSet controller: its templates' history.
+    rule(['apps'], ['replicasets/status', 'deployments/status', 'daemonsets/status', 'statefulsets/status'], ['update', 'patch']),
+    // DaemonSet and StatefulSet controllers: their templates' history.
     rule(['apps'], ['controllerrevisions'], ['create', 'update', 'patch', 'delete']),
     // Deployment controller: the revision annotation.
     rule(['apps'], ['deployments'], ['patch']),

@@ -346,6 +346,13 @@ const COLUMNS: Record<string, Column[]> = {
     ageCol,
     ...workloadWide,
   ],
+  statefulsets: [
+    nameCol,
+    col('Ready', (o) => `${workload(o).status?.readyReplicas ?? 0}/${workload(o).spec?.replicas ?? 0}`, { description: 'Ready pods out of those wanted' }),
+    ageCol,
+    col('Containers', (o) => workloadContainers(o).map((c) => c.name ?? '').join(','), { priority: 1, description: 'Names of the containers' }),
+    col('Images', (o) => workloadContainers(o).map((c) => c.image ?? '').join(','), { priority: 1, description: 'Images of the containers' }),
+  ],
   daemonsets: [
     nameCol,
     col('Desired', (o) => daemonSet(o).status?.desiredNumberScheduled ?? 0, { type: 'integer', description: 'Nodes that should run the daemon pod' }),

@@ -9,7 +9,7 @@ import { resourceQuotaStrategy } from '../quota/strategy.js';
 import { configMapStrategy, secretStrategy } from './config-strategy.js';
 import { jobStrategy } from './job-strategy.js';
 import { priorityClassStrategy } from '../priority/strategy.js';
-import { controllerRevisionStrategy, daemonSetStrategy, deploymentStrategy, replicaSetStrategy } from './apps-strategy.js';
+import { controllerRevisionStrategy, daemonSetStrategy, deploymentStrategy, replicaSetStrategy, statefulSetStrategy } from './apps-strategy.js';
 import { clusterQueueStrategy, localQueueStrategy, workloadStrategy } from './kueue-strategy.js';
 
 export interface Strategy {
@@ -161,6 +161,7 @@ const STRATEGIES: Record<string, Strategy> = {
   deployments: deploymentStrategy,
   replicasets: replicaSetStrategy,
   daemonsets: daemonSetStrategy,
+  statefulsets: statefulSetStrategy,
   controllerrevisions: controllerRevisionStrategy,
   clusterqueues: clusterQueueStrategy,
   localqueues: localQueueStrategy,

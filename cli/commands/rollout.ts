@@ -1,19 +1,21 @@
 // `cellctl rollout status|history|undo|pause|resume deployment/NAME` (status, history and undo of
-// `daemonset/NAME` too), with kubectl's messages and semantics: status waits until the rollout is
-// complete (or past its progress deadline), history lists the revisions kept in the ReplicaSets'
-// annotations (a DaemonSet's ControllerRevisions), undo puts an old revision's template back (the
-// Deployment controller then reuses that ReplicaSet under a new revision; the DaemonSet controller
-// renumbers that ControllerRevision), and pause / resume flip spec.paused.
+// `daemonset/NAME` and `statefulset/NAME` too), with kubectl's messages and semantics: status waits
+// until the rollout is complete (or past its progress deadline), history lists the revisions kept
+// in the ReplicaSets' annotations (a DaemonSet's or StatefulSet's ControllerRevisions), undo puts
+// an old revision's template back (the Deployment controller then reuses that ReplicaSet under a
+// new revision; the others renumber that ControllerRevision), and pause / resume flip spec.paused.
 import {
   CHANGE_CAUSE_ANNOTATION,
   DEPLOYMENT_PROGRESSING,
-  type ControllerRevision,
-  type DaemonSet,
   POD_TEMPLATE_HASH_LABEL,
   REASON,
   REVISION_ANNOTATION,
+  templateOfRevision,
+  type ControllerRevision,
+  type DaemonSet,
   type Deployment,
   type ReplicaSet,
+  type StatefulSet,
 } from '../../shared/api/apps.js';
 import type { PodTemplateSpec } from '../../shared/api/core.js';
 import { controllerRevisionsResource, replicaSetsResource } from '../../shared/api/registry.js';
@@ -25,13 +27,16 @@ import { toYaml } from '../output/printers.js';
 import { refFor } from '../resources.js';
 import { workloadTarget, type WorkloadTarget } from './workload-target.js';
 
-const ROLLOUT_KINDS = ['deployments', 'daemonsets'];
-/** A DaemonSet has no spec.paused: pause and resume are Deployments' only, as in kubectl. */
+const ROLLOUT_KINDS = ['deployments', 'daemonsets', 'statefulsets'];
+/** DaemonSets and StatefulSets have no spec.paused: pause and resume are Deployments' only, as in kubectl. */
 const PAUSE_KINDS = ['deployments'];
 
-function target(cli: Cli, args: string[], verb: string, kinds = ROLLOUT_KINDS): { t: WorkloadTarget; ref: ReturnType<typeof refFor>; daemonSet: boolean } {
+/** Deployments keep their history in ReplicaSets; DaemonSets and StatefulSets in ControllerRevisions. */
+type Kind = 'deployment' | 'daemonset' | 'statefulset';
+
+function target(cli: Cli, args: string[], verb: string, kinds = ROLLOUT_KINDS): { t: WorkloadTarget; ref: ReturnType<typeof refFor>; kind: Kind } {
   const t = workloadTarget(args, `rollout ${verb}`, kinds);
-  return { t, ref: refFor(t.info, cli.namespace, t.name), daemonSet: t.info.resource === 'daemonsets' };
+  return { t, ref: refFor(t.info, cli.namespace, t.name), kind: t.info.kind.toLowerCase() as Kind };
 }
 
 function revisionOf(rs: ReplicaSet): number {
@@ -75,9 +80,34 @@ export function daemonSetRolloutStatus(ds: DaemonSet): { message: string; done: 
   return { message: `daemon set "${name}" successfully rolled out`, done: true };
 }
 
+/** kubectl's rollout status for a StatefulSet: ready pods, then the partition's or the whole update's progress. */
+export function statefulSetRolloutStatus(sts: StatefulSet): { message: string; done: boolean } {
+  if (sts.spec.updateStrategy.type !== 'RollingUpdate') throw new UsageError('rollout status is only available for RollingUpdate strategy type');
+  const s = sts.status;
+  if ((sts.metadata.generation ?? 0) > (s.observedGeneration ?? 0)) return { message: 'Waiting for statefulset spec update to be observed...', done: false };
+  const ready = s.readyReplicas ?? 0;
+  if (ready < sts.spec.replicas) return { message: `Waiting for ${sts.spec.replicas - ready} pods to be ready...`, done: false };
+  // As kubectl: a partition that is set (the default sets 0) makes it a partitioned rollout.
+  const partition = sts.spec.updateStrategy.rollingUpdate?.partition;
+  if (partition !== undefined) {
+    const want = sts.spec.replicas - partition;
+    const updated = s.updatedReplicas ?? 0;
+    if (updated < want) return { message: `Waiting for partitioned roll out to finish: ${updated} out of ${want} new pods have been updated...`, done: false };
+    return { message: `partitioned roll out complete: ${updated} new pods have been updated...`, done: true };
+  }
+  if (s.updateRevision !== s.currentRevision) {
+    return { message: `waiting for statefulset rolling update to complete ${s.updatedReplicas ?? 0} pods at revision ${s.updateRevision ?? ''}...`, done: false };
+  }
+  return { message: `statefulset rolling update complete ${s.currentReplicas ?? 0} pods at revision ${s.currentRevision ?? ''}...`, done: true };
+}
+
 export async function runRolloutStatus(cli: Cli, args: string[], o: { timeout?: string; watch?: boolean }): Promise<number> {
-  const { ref, daemonSet } = target(cli, args, 'status');
-  const statusOf = async () => (daemonSet ? daemonSetRolloutStatus(await cli.client.get<DaemonSet>(ref)) : deploymentRolloutStatus(await cli.client.get<Deployment>(ref)));
+  const { ref, kind } = target(cli, args, 'status');
+  const statusOf = async () => {
+    if (kind === 'daemonset') return daemonSetRolloutStatus(await cli.client.get<DaemonSet>(ref));
+    if (kind === 'statefulset') return statefulSetRolloutStatus(await cli.client.get<StatefulSet>(ref));
+    return deploymentRolloutStatus(await cli.client.get<Deployment>(ref));
+  };
   const timeoutMs = parseDuration(o.timeout ?? '0s');
   const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Number.POSITIVE_INFINITY;
   let last = '';
@@ -98,25 +128,19 @@ interface Revision {
   changeCause: string | undefined;
 }
 
-/** The DaemonSet's ControllerRevisions: selected by it and controlled by it (by uid), as kubectl finds them. */
-async function controllerRevisionsOf(cli: Cli, ds: DaemonSet): Promise<ControllerRevision[]> {
+/** A DaemonSet's or StatefulSet's ControllerRevisions: selected by it and controlled by it (by uid), as kubectl finds them. */
+async function controllerRevisionsOf(cli: Cli, ds: DaemonSet | StatefulSet): Promise<ControllerRevision[]> {
   const selector = labelSelectorFromSpec(ds.spec.selector).toString();
   const list = await cli.client.list<{ items: ControllerRevision[] }>(refFor(controllerRevisionsResource, ds.metadata.namespace), { labelSelector: selector });
   return list.items.filter((r) => r.metadata.ownerReferences?.some((o) => o.controller === true && o.uid === ds.metadata.uid));
 }
 
-/** The template a DaemonSet revision puts back: its patch's template without the `$patch` directive. */
-function revisionTemplate(r: ControllerRevision): PodTemplateSpec {
-  const { $patch: _directive, ...template } = ((r.data?.['spec'] as { template?: Record<string, unknown> } | undefined)?.template ?? {}) as Record<string, unknown>;
-  return template as unknown as PodTemplateSpec;
-}
-
-/** A Deployment's or a DaemonSet's revisions, oldest first. */
-async function historyOf(cli: Cli, ref: ReturnType<typeof refFor>, daemonSet: boolean): Promise<Revision[]> {
-  if (daemonSet) {
-    const ds = await cli.client.get<DaemonSet>(ref);
+/** A workload's revisions, oldest first. */
+async function historyOf(cli: Cli, ref: ReturnType<typeof refFor>, kind: Kind): Promise<Revision[]> {
+  if (kind !== 'deployment') {
+    const ds = await cli.client.get<DaemonSet | StatefulSet>(ref);
     return (await controllerRevisionsOf(cli, ds))
-      .map((r) => ({ number: r.revision, template: revisionTemplate(r), changeCause: r.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] }))
+      .map((r) => ({ number: r.revision, template: templateOfRevision(r), changeCause: r.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] }))
       .sort((a, b) => a.number - b.number);
   }
   const d = await cli.client.get<Deployment>(ref);
@@ -127,8 +151,8 @@ async function historyOf(cli: Cli, ref: ReturnType<typeof refFor>, daemonSet: bo
 }
 
 export async function runRolloutHistory(cli: Cli, args: string[], o: { revision?: string }): Promise<number> {
-  const { t, ref, daemonSet } = target(cli, args, 'history');
-  const revisions = await historyOf(cli, ref, daemonSet);
+  const { t, ref, kind } = target(cli, args, 'history');
+  const revisions = await historyOf(cli, ref, kind);
   if (o.revision !== undefined && o.revision !== '0') {
     const r = revisions.find((x) => String(x.number) === o.revision);
     if (!r) throw new UsageError(`unable to find the specified revision ${o.revision}`);
@@ -149,13 +173,12 @@ function withoutHash(template: PodTemplateSpec): PodTemplateSpec {
 }
 
 export async function runRolloutUndo(cli: Cli, args: string[], o: { toRevision?: string }): Promise<number> {
-  const { t, ref, daemonSet } = target(cli, args, 'undo');
-  const kind = daemonSet ? 'daemonset' : 'deployment';
-  const current = daemonSet ? await cli.client.get<DaemonSet>(ref) : await cli.client.get<Deployment>(ref);
-  if (!daemonSet && (current as Deployment).spec.paused === true) {
+  const { t, ref, kind } = target(cli, args, 'undo');
+  const current = await cli.client.get<Deployment | DaemonSet | StatefulSet>(ref);
+  if (kind === 'deployment' && (current as Deployment).spec.paused === true) {
     throw new UsageError(`you cannot rollback a paused deployment; resume it first with 'cellctl rollout resume ${t.display}' and try again`);
   }
-  const revisions = await historyOf(cli, ref, daemonSet);
+  const revisions = await historyOf(cli, ref, kind);
   const wanted = Number.parseInt(o.toRevision ?? '0', 10);
   let r: Revision | undefined;
   if (wanted > 0) {

@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { refFor } from '../resources.js';
 import { workloadTarget } from './workload-target.js';
 
-export const SCALABLE = ['deployments', 'replicasets'] as const;
+export const SCALABLE = ['deployments', 'replicasets', 'statefulsets'] as const;
 
 export interface ScaleOptions {
   replicas?: string;

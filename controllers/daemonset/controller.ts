@@ -20,7 +20,7 @@ import { claim, controllerRefOf } from '../replicaset/controller-ref.js';
 import { isPodReady } from '../replicaset/pods.js';
 import { WorkQueue } from '../work-queue.js';
 import { daemonPodFor, targetNode } from './daemon-pod.js';
-import { CONTROLLER_REVISIONS, currentRevision, pruneHistory, RevisionCollisionError, type CurrentRevision } from './history.js';
+import { CONTROLLER_REVISIONS, currentRevision, pruneHistory, RevisionCollisionError, type CurrentRevision } from '../controller-history.js';
 import { DaemonNodeFit, type NodeFit } from './should-run.js';
 import { managePlan, podsByNode, rollingUpdatePlan, type Plan } from './plan.js';
 import { countStatus } from './status.js';

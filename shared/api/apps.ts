@@ -1,9 +1,10 @@
-// apps/v1 ReplicaSet, Deployment, DaemonSet and ControllerRevision, and the autoscaling/v1 Scale body
-// of the `scale` subresource, with Kubernetes' field names, defaults and validation. A ReplicaSet
-// keeps a number of pods from its template running; a Deployment rolls its template out through
-// ReplicaSets, one per template (the `pod-template-hash` label tells them apart); a DaemonSet runs
-// one pod on every node that fits, its templates kept as ControllerRevisions (the
-// `controller-revision-hash` label tells its pods' templates apart).
+// apps/v1 ReplicaSet, Deployment, DaemonSet, StatefulSet and ControllerRevision, and the
+// autoscaling/v1 Scale body of the `scale` subresource, with Kubernetes' field names, defaults and
+// validation. A ReplicaSet keeps a number of pods from its template running; a Deployment rolls its
+// template out through ReplicaSets, one per template (the `pod-template-hash` label tells them
+// apart); a DaemonSet runs one pod on every node that fits, and a StatefulSet numbered pods with
+// stable names, their templates kept as ControllerRevisions (the `controller-revision-hash` label
+// tells its pods' templates apart).
 import { z } from 'zod';
 import type { FieldCause } from '../errors.js';
 import { labelSelectorFromSpec } from '../labels.js';
@@ -248,6 +249,88 @@ export const ControllerRevisionSchema = z
   .describe("One recorded state of a controller's object (a DaemonSet's template), for rollout history and rollback.");
 export type ControllerRevision = z.infer<typeof ControllerRevisionSchema>;
 
+/** What a DaemonSet's or StatefulSet's revision records: the patch that makes `template` current again. */
+export function revisionDataFor(template: PodTemplateSpec): Record<string, unknown> {
+  return { spec: { template: { ...template, $patch: 'replace' } } };
+}
+
+/** The template a revision puts back: its patch's template without the `$patch` directive. */
+export function templateOfRevision(r: ControllerRevision): PodTemplateSpec {
+  const spec = r.data?.['spec'] as { template?: Record<string, unknown> } | undefined;
+  const { $patch: _directive, ...template } = spec?.template ?? {};
+  return template as unknown as PodTemplateSpec;
+}
+
+// ---------------------------------------------------------------------------------------------
+// StatefulSet
+
+/** On a StatefulSet's pods: the pod's own name, and its ordinal (Kubernetes' pod-index label). */
+export const STATEFULSET_POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
+export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
+
+export const StatefulSetUpdateStrategySchema = z
+  .object({
+    type: z.enum(['RollingUpdate', 'OnDelete']).optional().describe('RollingUpdate (the default) replaces pods from the highest ordinal down; OnDelete only when someone deletes a pod.'),
+    rollingUpdate: z
+      .object({
+        partition: z.number().int().optional().describe('Pods with an ordinal below this keep the old template (a staged rollout). Defaults to 0.'),
+      })
+      .optional()
+      .describe('Bounds of a RollingUpdate; only with type RollingUpdate.'),
+  })
+  // Kubernetes' SetDefaults_StatefulSet: RollingUpdate with partition 0.
+  .transform((s) => {
+    const type = s.type ?? 'RollingUpdate';
+    if (type !== 'RollingUpdate') return { ...s, type };
+    return { ...s, type, rollingUpdate: { ...s.rollingUpdate, partition: s.rollingUpdate?.partition ?? 0 } };
+  })
+  .describe('How a template change reaches the pods.');
+export type StatefulSetUpdateStrategy = z.infer<typeof StatefulSetUpdateStrategySchema>;
+
+export const StatefulSetSpecSchema = z.object({
+  replicas: z.number().int().default(1).describe('How many pods, named <name>-0 … <name>-(replicas-1). Defaults to 1.'),
+  selector: LabelSelectorSchema.describe('The pods this StatefulSet manages; must match the template labels. Immutable.'),
+  template: PodTemplateSpecSchema.describe('The pod each ordinal runs.'),
+  serviceName: z.string().optional().describe('The headless Service that names the pods (DNS is not served by cell; kept for manifests that set it). Immutable.'),
+  podManagementPolicy: z
+    .enum(['OrderedReady', 'Parallel'])
+    .default('OrderedReady')
+    .describe('OrderedReady (the default): a pod is made only once every lower ordinal is Running and ready, and removed only after every higher one is gone. Parallel: all at once. Immutable.'),
+  updateStrategy: StatefulSetUpdateStrategySchema.prefault({}).describe('How a template change reaches the pods.'),
+  revisionHistoryLimit: z.number().int().default(10).describe('Old ControllerRevisions kept for rollback. Defaults to 10.'),
+  minReadySeconds: z.number().int().default(0).describe('Seconds a new pod must be ready to count as available.'),
+  ordinals: z
+    .object({ start: z.number().int().default(0).describe('The first ordinal. Defaults to 0.') })
+    .optional()
+    .describe('Where the pods\' numbering starts.'),
+});
+export type StatefulSetSpec = z.infer<typeof StatefulSetSpecSchema>;
+
+export const StatefulSetStatusSchema = z.object({
+  observedGeneration: z.number().int().optional().describe('The metadata.generation this status was computed for.'),
+  replicas: z.number().int().default(0).describe('Pods the StatefulSet has made and not yet deleted.'),
+  readyReplicas: z.number().int().optional().describe('Pods that are Ready.'),
+  currentReplicas: z.number().int().optional().describe('Pods of currentRevision.'),
+  updatedReplicas: z.number().int().optional().describe('Pods of updateRevision.'),
+  availableReplicas: z.number().int().optional().describe('Pods that have been Ready for at least minReadySeconds.'),
+  currentRevision: z.string().optional().describe('The ControllerRevision the pods below the update ran before it (all pods, once it completes).'),
+  updateRevision: z.string().optional().describe("The ControllerRevision of the current template."),
+  collisionCount: z.number().int().optional().describe('Counts revision hash collisions; part of the hash input, so a collision yields a new name.'),
+  conditions: z.array(DaemonSetConditionSchema).optional(),
+});
+export type StatefulSetStatus = z.infer<typeof StatefulSetStatusSchema>;
+
+export const StatefulSetSchema = z
+  .object({
+    apiVersion: z.literal(APPS_API_VERSION).default(APPS_API_VERSION),
+    kind: z.literal('StatefulSet').default('StatefulSet'),
+    metadata: ObjectMetaSchema.prefault({}),
+    spec: StatefulSetSpecSchema,
+    status: StatefulSetStatusSchema.prefault({}).describe('What the StatefulSet controller last counted. Read-only to clients.'),
+  })
+  .describe('Runs numbered pods with stable names from one template, made, removed and updated in order.');
+export type StatefulSet = z.infer<typeof StatefulSetSchema>;
+
 // Condition types and reasons of a Deployment, as kubectl and Kubernetes' tooling read them.
 export const DEPLOYMENT_PROGRESSING = 'Progressing';
 export const DEPLOYMENT_AVAILABLE = 'Available';
@@ -312,6 +395,8 @@ function selectorIsEmpty(selector: LabelSelector): boolean {
   return Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0;
 }
 
+const KIND_NAMES: Record<string, string> = { daemonset: 'DaemonSet', statefulset: 'StatefulSet' };
+
 /** The selector must be non-empty and select the template's labels; the template must be valid pod-wise. */
 function selectorAndTemplateCauses(selector: LabelSelector, template: PodTemplateSpec, kind: string): FieldCause[] {
   const out = labelSelectorCauses(selector, 'spec.selector');
@@ -327,7 +412,7 @@ function selectorAndTemplateCauses(selector: LabelSelector, template: PodTemplat
   // Controllers replace pods that exit; a template whose pods are meant to finish would never settle.
   if (template.spec.restartPolicy !== 'Always') out.push(cause.notSupported('spec.template.spec.restartPolicy', template.spec.restartPolicy, ['Always']));
   if (template.spec.activeDeadlineSeconds !== undefined) {
-    out.push(cause.forbidden('spec.template.spec.activeDeadlineSeconds', `activeDeadlineSeconds in ${kind === 'daemonset' ? 'DaemonSet' : 'ReplicaSet'} is not Supported`));
+    out.push(cause.forbidden('spec.template.spec.activeDeadlineSeconds', `activeDeadlineSeconds in ${KIND_NAMES[kind] ?? 'ReplicaSet'} is not Supported`));
   }
   return out;
 }
@@ -408,4 +493,25 @@ export function daemonSetCauses(ds: DaemonSet): FieldCause[] {
 
 export function controllerRevisionCauses(cr: ControllerRevision): FieldCause[] {
   return nonNegative('revision', cr.revision);
+}
+
+export function statefulSetCauses(sts: StatefulSet): FieldCause[] {
+  const { spec, status } = sts;
+  const out = [
+    ...nonNegative('spec.replicas', spec.replicas),
+    ...nonNegative('spec.minReadySeconds', spec.minReadySeconds),
+    ...nonNegative('spec.revisionHistoryLimit', spec.revisionHistoryLimit),
+    ...nonNegative('spec.ordinals.start', spec.ordinals?.start),
+  ];
+  out.push(...selectorAndTemplateCauses(spec.selector, spec.template, 'statefulset'));
+  const { updateStrategy } = spec;
+  if (updateStrategy.type === 'OnDelete') {
+    if (updateStrategy.rollingUpdate !== undefined) {
+      out.push(cause.invalid('spec.updateStrategy.rollingUpdate', updateStrategy.rollingUpdate, 'only allowed for updateStrategy \'RollingUpdate\''));
+    }
+  } else out.push(...nonNegative('spec.updateStrategy.rollingUpdate.partition', updateStrategy.rollingUpdate?.partition));
+  for (const key of ['replicas', 'readyReplicas', 'currentReplicas', 'updatedReplicas', 'availableReplicas', 'observedGeneration', 'collisionCount'] as const) {
+    out.push(...nonNegative(`status.${key}`, status[key]));
+  }
+  return out;
 }

@@ -112,6 +112,8 @@ import {
   DaemonSetSchema,
   deploymentCauses,
   DeploymentSchema,
+  statefulSetCauses,
+  StatefulSetSchema,
   replicaSetCauses,
   ReplicaSetSchema,
   scaleCauses,
@@ -121,6 +123,7 @@ import {
   type Deployment,
   type ReplicaSet,
   type Scale,
+  type StatefulSet,
 } from './apps.js';
 
 /** Kubernetes verb names, as discovery reports them. */
@@ -637,13 +640,18 @@ export const cronJobsResource = defineResource<CronJob>({
 const SCALE_SUBRESOURCE: SubresourceInfo = { name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: STATUS_VERBS };
 
 /** apps/v1 workloads: status is their controller's to write, scale is how `kubectl scale` resizes them. */
-function appsResource<T extends KubeObject>(kind: string, resource: string, shortNames: string[], schema: z.ZodType<T, unknown>, validate: (obj: T) => FieldCause[]): ResourceInfo<T> {
+function appsResource<T extends KubeObject>(kind: string, resource: string, shortNames: string[], schema: z.ZodType<T, unknown>, validate: (obj: T) => FieldCause[], ignored: readonly string[] = []): ResourceInfo<T> {
   const subresources = [{ name: 'status', kind, verbs: STATUS_VERBS }, SCALE_SUBRESOURCE];
-  return defineResource({ group: 'apps', version: 'v1', kind, resource, namespaced: true, shortNames, categories: ['all'], subresources, schema, ignored: POD_TEMPLATE_IGNORED, validate });
+  return defineResource({ group: 'apps', version: 'v1', kind, resource, namespaced: true, shortNames, categories: ['all'], subresources, schema, ignored: [...POD_TEMPLATE_IGNORED, ...ignored], validate });
 }
 
 export const deploymentsResource = appsResource<Deployment>('Deployment', 'deployments', ['deploy'], DeploymentSchema, deploymentCauses);
 export const replicaSetsResource = appsResource<ReplicaSet>('ReplicaSet', 'replicasets', ['rs'], ReplicaSetSchema, replicaSetCauses);
+/** Volume claims are dropped: a cell pod is host processes with no volumes of its own. */
+export const statefulSetsResource = appsResource<StatefulSet>('StatefulSet', 'statefulsets', ['sts'], StatefulSetSchema, statefulSetCauses, [
+  'spec.volumeClaimTemplates',
+  'spec.persistentVolumeClaimRetentionPolicy',
+]);
 
 /** A DaemonSet has no replica count to scale: one pod per fitting node. */
 export const daemonSetsResource = defineResource<DaemonSet>({
@@ -847,6 +855,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   cronJobsResource,
   deploymentsResource,
   replicaSetsResource,
+  statefulSetsResource,
   daemonSetsResource,
   controllerRevisionsResource,
   resourceFlavorsResource,

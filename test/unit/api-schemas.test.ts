@@ -49,6 +49,7 @@ const MINIMAL: Record<string, unknown> = {
   Deployment: { metadata: { name: 'web', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'busybox' }] } } } },
   ResourceQuota: { metadata: { name: 'compute', namespace: 'default' }, spec: { hard: { pods: '10', 'requests.cpu': '4' } } },
   ReplicaSet: { metadata: { name: 'web-1', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'busybox' }] } } } },
+  StatefulSet: { metadata: { name: 'db', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'busybox' }] } } } },
   DaemonSet: { metadata: { name: 'logs', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'logs' } }, template: { metadata: { labels: { app: 'logs' } }, spec: { containers: [{ name: 'logs', image: 'busybox' }] } } } },
   ControllerRevision: { metadata: { name: 'logs-5d8f9c7b6', namespace: 'default' }, data: { spec: { template: { $patch: 'replace' } } }, revision: 1 },
   ResourceFlavor: { metadata: { name: 'default-flavor' } },
@@ -330,7 +331,7 @@ describe('api schemas', () => {
       expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'configmaps', 'secrets', 'serviceaccounts', 'limitranges', 'resourcequotas']);
       expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log', 'exec', 'eviction']);
       expect(resourceForKind('NodeAllocation')?.verbs).to.deep.equal(['get', 'list', 'watch']);
-      expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods', 'jobs', 'cronjobs', 'deployments', 'replicasets', 'daemonsets']);
+      expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods', 'jobs', 'cronjobs', 'deployments', 'replicasets', 'statefulsets', 'daemonsets']);
       const names = RESOURCES.flatMap((r) => [r.resource, r.singularName, ...r.shortNames]);
       expect(new Set(names).size, 'names and short names are unambiguous').to.equal(names.length);
     });

@@ -15,7 +15,7 @@ import { InvalidError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logging.js';
 import { SharedInformers } from '../../controllers/informers.js';
 import { daemonSetControllerDefinition, DAEMONSETS } from '../../controllers/daemonset/controller.js';
-import { CONTROLLER_REVISIONS } from '../../controllers/daemonset/history.js';
+import { CONTROLLER_REVISIONS } from '../../controllers/controller-history.js';
 import { targetNode } from '../../controllers/daemonset/daemon-pod.js';
 import { garbageCollectorDefinition } from '../../controllers/garbage-collector/controller.js';
 import { podGcController } from '../../controllers/pod-gc/controller.js';

@@ -1,22 +1,29 @@
-// A DaemonSet's templates over time, kept as ControllerRevisions as Kubernetes keeps them: each
-// records a strategic merge patch that puts one template back (`kubectl rollout undo` applies it),
-// is named `<daemonset>-<hash of that patch>`, and numbered; the template in force is the
-// highest-numbered revision, so a rollback renumbers the old revision rather than copying it.
-// Revisions beyond revisionHistoryLimit that no pod still runs are deleted, oldest first.
-import { CONTROLLER_REVISION_HASH_LABEL, type ControllerRevision, type DaemonSet } from '../../shared/api/apps.js';
-import type { ApiClient } from '../../shared/client/http-client.js';
-import { AlreadyExistsError, ConflictError, NotFoundError } from '../../shared/errors.js';
-import { canonicalJson, safeHash } from '../deployment/template-hash.js';
-import { controllerRefTo } from '../replicaset/controller-ref.js';
+// A DaemonSet's or a StatefulSet's templates over time, kept as ControllerRevisions as Kubernetes
+// keeps them: each records a strategic merge patch that puts one template back (`kubectl rollout
+// undo` applies it), is named `<owner>-<hash of that patch>`, and numbered; the template in force
+// is the highest-numbered revision, so a rollback renumbers the old revision rather than copying
+// it. Revisions beyond revisionHistoryLimit that no pod still runs are deleted, oldest first.
+import { CONTROLLER_REVISION_HASH_LABEL, revisionDataFor, type ControllerRevision } from '../shared/api/apps.js';
+import type { PodTemplateSpec } from '../shared/api/core.js';
+import type { ObjectMeta } from '../shared/api/meta.js';
+import type { ApiClient } from '../shared/client/http-client.js';
+import { AlreadyExistsError, ConflictError, NotFoundError } from '../shared/errors.js';
+import { canonicalJson, safeHash } from './deployment/template-hash.js';
+import { controllerRefTo } from './replicaset/controller-ref.js';
 
 export const CONTROLLER_REVISIONS = { group: 'apps', version: 'v1', resource: 'controllerrevisions' } as const;
 
 const MAX_NAME = 253;
 
-/** What a revision records: the patch that makes a DaemonSet's template this one again. */
-export function revisionData(ds: DaemonSet): Record<string, unknown> {
-  return { spec: { template: { ...ds.spec.template, $patch: 'replace' } } };
+/** What keeps its templates as revisions: a DaemonSet or a StatefulSet. */
+export interface RevisionOwner {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec: { template: PodTemplateSpec; revisionHistoryLimit: number };
+  status: { collisionCount?: number | undefined };
 }
+
 
 /** The hash a revision's pods are labelled with. */
 export function hashOf(rev: ControllerRevision): string {
@@ -24,8 +31,8 @@ export function hashOf(rev: ControllerRevision): string {
 }
 
 /**
- * Two DaemonSets' revisions hashed alike, or a revision of another template under our name: the
- * DaemonSet's status.collisionCount must go up (it is part of the hash) before a revision can be made.
+ * Two owners' revisions hashed alike, or a revision of another template under our name: the
+ * owner's status.collisionCount must go up (it is part of the hash) before a revision can be made.
  */
 export class RevisionCollisionError extends ConflictError {}
 
@@ -35,11 +42,11 @@ export interface CurrentRevision {
 }
 
 /**
- * The revision of `ds`'s template among `owned` (the revisions it controls), made when there is
+ * The revision of the owner's template among `owned` (the revisions it controls), made when there is
  * none and renumbered above the others when an older one comes back; duplicates are deleted.
  */
-export async function currentRevision(client: ApiClient, ds: DaemonSet, owned: readonly ControllerRevision[]): Promise<CurrentRevision> {
-  const data = revisionData(ds);
+export async function currentRevision(client: ApiClient, ds: RevisionOwner, owned: readonly ControllerRevision[]): Promise<CurrentRevision> {
+  const data = revisionDataFor(ds.spec.template);
   const text = canonicalJson(data);
   const max = owned.reduce((m, r) => Math.max(m, r.revision), 0);
   const same = owned.filter((r) => canonicalJson(r.data ?? {}) === text).sort((a, b) => b.revision - a.revision);
@@ -62,7 +69,7 @@ export async function currentRevision(client: ApiClient, ds: DaemonSet, owned: r
       name,
       namespace: ns,
       labels: { ...ds.spec.template.metadata.labels, [CONTROLLER_REVISION_HASH_LABEL]: hash },
-      // As Kubernetes does: the DaemonSet's annotations (kubernetes.io/change-cause for `rollout history`).
+      // As Kubernetes does for a DaemonSet: its annotations (kubernetes.io/change-cause for `rollout history`).
       ...(ds.metadata.annotations ? { annotations: { ...ds.metadata.annotations } } : {}),
       ownerReferences: [controllerRefTo(ds)],
     },
@@ -85,7 +92,7 @@ export async function currentRevision(client: ApiClient, ds: DaemonSet, owned: r
  * Deletes the oldest revisions that are neither current nor run by a live pod (`liveHashes`), so
  * that at most revisionHistoryLimit of them remain.
  */
-export async function pruneHistory(client: ApiClient, ds: DaemonSet, owned: readonly ControllerRevision[], current: ControllerRevision, liveHashes: ReadonlySet<string>): Promise<number> {
+export async function pruneHistory(client: ApiClient, ds: RevisionOwner, owned: readonly ControllerRevision[], current: ControllerRevision, liveHashes: ReadonlySet<string>): Promise<number> {
   const old = owned
     .filter((r) => r.metadata.uid !== current.metadata.uid && !liveHashes.has(hashOf(r)))
     .sort((a, b) => a.revision - b.revision);
