@@ -250,7 +250,7 @@ function build(): Command {
     .option('--grace-period <seconds>', 'seconds each pod is given to stop (-1: the pod\'s own; 0: delete at once)')
     .option('--timeout <duration>', 'give up waiting after this long (exit 1, node stays cordoned)', '5m')
     .option('--pod-selector <selector>', 'only pods matching this label selector')
-    .option('--ignore-daemonsets', 'accepted for kubectl compatibility (cell has no DaemonSets)')
+    .option('--ignore-daemonsets', 'leave pods of DaemonSets running (without it, drain refuses while there are any)')
     .option('--delete-emptydir-data', 'accepted for kubectl compatibility (cell has no emptyDir volumes)')
     .addHelpText('after', '\nA pod a PodDisruptionBudget protects is retried every 5s until --timeout. With no agent on the node,\nevicted pods stay Terminating until --timeout; --grace-period=0 deletes them at once.')
     .action(run((cli, node: string, opts: Parameters<typeof runDrain>[2]) => runDrain(cli, [node], opts)));

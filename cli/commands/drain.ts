@@ -9,13 +9,17 @@
 //  - An eviction a disruption budget refuses (429) is retried every 5 s, as kubectl does, printing
 //    kubectl's line (`error when evicting pods/"x" -n "ns" (will retry after 5s): …`) and the budget
 //    that blocks it; other refusals are reported once and not retried.
+//  - Pods of a DaemonSet that still exists are not evicted: its controller would make them again
+//    at once (daemon pods tolerate the cordon). Without --ignore-daemonsets drain refuses, naming
+//    them, as kubectl does; with it, they are listed as ignored and left running.
 //  - drain waits at most `--timeout` (default 5m) for the evictions to be allowed and the pods to
 //    disappear. If some are still blocked or terminating then, drain lists them and exits 1, as
 //    kubectl drain does on timeout. The node stays cordoned and the evictions already granted stay
 //    in effect: running drain again picks up where it stopped.
 import type { Node, Pod } from '../../shared/api/core.js';
 import type { PodDisruptionBudget } from '../../shared/api/policy.js';
-import { nodesResource, podDisruptionBudgetsResource, podsResource } from '../../shared/api/registry.js';
+import { daemonSetsResource, nodesResource, podDisruptionBudgetsResource, podsResource } from '../../shared/api/registry.js';
+import type { DaemonSet } from '../../shared/api/apps.js';
 import { parseDuration, humanDuration } from '../../shared/duration.js';
 import { ForbiddenError, NotFoundError, TooManyRequestsError } from '../../shared/errors.js';
 import { escapeFieldValue } from '../../shared/fields.js';
@@ -31,6 +35,7 @@ export interface DrainOptions {
   gracePeriod?: string;
   timeout?: string;
   podSelector?: string;
+  ignoreDaemonsets?: boolean;
 }
 
 const POLL_MS = 500;
@@ -96,9 +101,31 @@ export async function runDrain(cli: Cli, args: string[], o: DrainOptions): Promi
       })
     ).items;
 
-  const pods = await listPods();
+  // Pods of a DaemonSet that still exists (same uid) are its controller's: they come straight back.
+  const daemonSetOwned = async (p: Pod): Promise<boolean> => {
+    const ref = p.metadata.ownerReferences?.find((r) => r.controller === true);
+    if (ref?.kind !== 'DaemonSet') return false;
+    try {
+      const ds = await cli.client.get<DaemonSet>(refFor(daemonSetsResource, p.metadata.namespace, ref.name));
+      return ds.metadata.uid === ref.uid;
+    } catch (err) {
+      if (err instanceof NotFoundError) return false;
+      throw err;
+    }
+  };
+  const listed = await listPods();
+  const daemonPods = new Set<string>();
+  for (const p of listed) if (await daemonSetOwned(p)) daemonPods.add(podId(p));
+  if (daemonPods.size > 0) {
+    const names = listed.filter((p) => daemonPods.has(podId(p))).map(podKey).join(', ');
+    if (o.ignoreDaemonsets !== true) {
+      throw new UsageError(`unable to drain node "${name}": cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ${names}`);
+    }
+    cli.warn(`ignoring DaemonSet-managed Pods: ${names}`);
+  }
+  const pods = listed.filter((p) => !daemonPods.has(podId(p)));
   if (pods.length === 0) {
-    progress.line(`node/${name} drained (no pods were bound to it)`);
+    progress.line(`node/${name} drained${daemonPods.size > 0 ? ' (only DaemonSet-managed pods left on it)' : ' (no pods were bound to it)'}`);
     return 0;
   }
   if (grace === 0) cli.warn(IMMEDIATE_DELETION_WARNING);

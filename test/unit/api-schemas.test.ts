@@ -302,7 +302,8 @@ describe('api schemas', () => {
       expect(resolveResource('nodeallocations')?.kind).to.equal('NodeAllocation');
       expect(resolveResource('pods.apps')).to.equal(undefined);
       expect(resolveResource('deploy')?.kind).to.equal('Deployment');
-      expect(resolveResource('statefulsets')).to.equal(undefined);
+      expect(resolveResource('sts')?.kind).to.equal('StatefulSet');
+      expect(resolveResource('horizontalpodautoscalers')).to.equal(undefined);
     });
 
     it('finds resources by group/version/resource and by kind', () => {

@@ -409,6 +409,54 @@ describe('DaemonSets on real nodes, placed by a real scheduler, driven by kubect
     expect(pause.stderr).to.include('cannot rollout pause a daemonset: only deployments');
   });
 
+  it('drain leaves daemon pods alone only with --ignore-daemonsets (kubectl and cellctl), evicting the rest', async () => {
+    const ns = 'ds-drain';
+    await createNamespace(cluster.client, ns);
+    await apply(ns, manifest('keep'));
+    await waitOnePerNode(cluster.client, ns, 'keep', nodes);
+    const target = nodes[0]!;
+    const plain = async (name: string) => {
+      await cluster.client.create({ resource: 'pods', namespace: ns }, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name },
+        spec: {
+          containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }],
+          affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [target] }] }] } } },
+        },
+      });
+      await waitFor(async () => (await cluster.client.get<Pod>({ resource: 'pods', namespace: ns, name })).status.phase === 'Running', `${name} running`, 30_000, 100);
+    };
+    const daemonOnTarget = async () => (await daemonPods(cluster.client, ns, 'keep')).find((p) => p.spec.nodeName === target && isLive(p));
+    const before = (await daemonOnTarget())!;
+    const home = tempDir('cell-ds-drain-');
+    try {
+      await plain('tenant-1');
+      const refused = await cellctl([`--server=${cluster.api.url}`, 'drain', target, '--timeout=20s'], { env: isolatedEnv(home), timeoutMs: 60_000 });
+      expect(refused.code).to.not.equal(0);
+      expect(refused.stderr).to.include('cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore)').and.include(`${ns}/${before.metadata.name ?? ''}`);
+      const drained = await cellctl([`--server=${cluster.api.url}`, 'drain', target, '--ignore-daemonsets', '--timeout=30s'], { env: isolatedEnv(home), timeoutMs: 60_000 });
+      expect(drained.code, drained.stderr).to.equal(0);
+      expect(drained.stderr).to.include('ignoring DaemonSet-managed Pods');
+      expect(drained.stdout).to.include(`node/${target} drained: 1 pod evicted`);
+      await waitFor(async () => (await cluster.client.list<{ items: Pod[] }>({ resource: 'pods', namespace: ns }, { fieldSelector: 'metadata.name=tenant-1' })).items.length === 0, 'tenant-1 gone', 30_000, 100);
+      expect((await daemonOnTarget())?.metadata.uid, 'the daemon pod kept running').to.equal(before.metadata.uid);
+
+      // The same with kubectl, which checks each pod's DaemonSet through apps/v1 (--force: the tenant pod has no controller).
+      expectOk(await cluster.kubectl(['uncordon', target]), 'kubectl uncordon');
+      await plain('tenant-2');
+      const kRefused = await cluster.kubectl(['drain', target, '--force', '--timeout=20s'], 60_000);
+      expect(kRefused.code).to.not.equal(0);
+      expect(kRefused.stderr).to.include('cannot delete DaemonSet-managed Pods');
+      const kDrained = await cluster.kubectl(['drain', target, '--ignore-daemonsets', '--force', '--timeout=30s'], 60_000);
+      expect(kDrained.code, kDrained.stderr).to.equal(0);
+      expect(kDrained.stdout).to.include(`node/${target} drained`);
+      expect((await daemonOnTarget())?.metadata.uid).to.equal(before.metadata.uid);
+    } finally {
+      await cluster.kubectl(['uncordon', target]);
+    }
+  });
+
   it('refuses invalid DaemonSets field by field, and keeps a ControllerRevision’s data immutable', async () => {
     const ns = 'ds-invalid';
     await createNamespace(cluster.client, ns);
