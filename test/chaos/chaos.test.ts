@@ -13,7 +13,7 @@ describe('chaos (short form)', function () {
     const seed = Number(process.env.CELL_CHAOS_SEED ?? 4242);
     const result = await runChaos({ seed, pods: 600, durationMs: 60_000, hollowNodes: 20, realPods: 4, faults: 10, settleMs: 60_000,
       // Fewer, smaller Deployments and Jobs than the full form, to stay within the CI time.
-      controllers: { deployments: 2, replicas: 3, jobs: 2, completions: 4, parallelism: 2 },
+      controllers: { deployments: 2, replicas: 3, daemonSets: 1, statefulSets: 1, jobs: 2, completions: 4, parallelism: 2 },
       log: () => undefined });
     console.log(result.report);
     expect(result.summary.violations.map((v) => `[${v.invariant}] ${v.message}`), result.report).to.deep.equal([]);

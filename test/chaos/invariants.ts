@@ -17,7 +17,7 @@ import { QueueReplay, type QueueFigures } from './queue-invariants.js';
 import type { SeenEvent } from './watch.js';
 
 export interface Violation {
-  invariant: 'over-commit' | 'bound-twice' | 'lost' | 'watch' | 'crash' | 'heal' | 'deployment' | 'job' | 'orphan' | 'queue';
+  invariant: 'over-commit' | 'bound-twice' | 'lost' | 'watch' | 'crash' | 'heal' | 'deployment' | 'daemonset' | 'statefulset' | 'job' | 'orphan' | 'queue';
   message: string;
 }
 

@@ -30,7 +30,7 @@ export interface ChaosSummary {
   informer: { events: number; compared: number; restarts: number };
   audit: string;
   /** The Deployments' and Jobs' figures and what each controller-manager-kill met under way. */
-  controllers: { deployments: number; replicas: number; rollouts: number; jobs: number; completions: number; jobPodsCreated: number; ownedPods: number; replicaSets: number; overlaps: string[] };
+  controllers: { deployments: number; replicas: number; rollouts: number; jobs: number; completions: number; jobPodsCreated: number; ownedPods: number; replicaSets: number; daemonPods: number; statefulPods: number; overlaps: string[] };
   /** The queue tenants: the ledgers replayed, and where their Jobs ended. */
   queues: QueueFigures & { sampledRevisions: number; submitted: number; jobs: QueuedJobOutcome };
   crashes: Crash[];
@@ -85,7 +85,9 @@ export function formatReport(r: ChaosSummary): string {
     `${w.compared} compared; ${w.resumes} resumes across API servers, ${w.expired.length} × 410, ${w.errors} broken streams`);
   out.push(`                client-node informer ${r.informer.events} callbacks vs the same history, ${r.informer.compared} compared; ${r.informer.restarts} restarts after errors`);
   const ctl = r.controllers;
-  out.push(`  deployments:  ${count('deployment') === 0 ? 'rolled out' : 'VIOLATED'} — ${ctl.deployments} × ${ctl.replicas} replicas, ${ctl.rollouts} rolling updates; every pod of the current template, no old ReplicaSet with pods (${ctl.replicaSets} ReplicaSets)`);
+  out.push(`  deployments:  ${count('deployment') === 0 ? 'rolled out' : 'VIOLATED'} — ${ctl.deployments} × ${ctl.replicas} replicas, ${ctl.rollouts} rolling updates (all kinds); every pod of the current template, no old ReplicaSet with pods (${ctl.replicaSets} ReplicaSets)`);
+  out.push(`  daemonsets:   ${count('daemonset') === 0 ? 'rolled out' : 'VIOLATED'} — ${ctl.daemonPods} daemon pods, one per node, every one of the current template`);
+  out.push(`  statefulsets: ${count('statefulset') === 0 ? 'rolled out' : 'VIOLATED'} — ${ctl.statefulPods} pods, exactly the ordinals wanted, every one of the update revision`);
   out.push(`  jobs:         ${count('job') === 0 ? 'complete' : 'VIOLATED'} — ${ctl.jobs} Jobs of ${ctl.completions} completions, ${ctl.jobPodsCreated} pods created in all`);
   out.push(`  orphans:      ${count('orphan') === 0 ? 'none' : 'VIOLATED'} — ${ctl.ownedPods} pods with a controller at the end`);
   for (const line of ctl.overlaps) out.push(`                ${line}`);

@@ -52,7 +52,7 @@ export interface ChaosResult {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export const DEFAULT_CONTROLLER_WORKLOAD: ControllerWorkloadOptions = { deployments: 3, replicas: 4, jobs: 3, completions: 6, parallelism: 2 };
+export const DEFAULT_CONTROLLER_WORKLOAD: ControllerWorkloadOptions = { deployments: 3, replicas: 4, daemonSets: 1, statefulSets: 2, jobs: 3, completions: 6, parallelism: 2 };
 
 /** The audit's findings about queue ledgers (the rest are about nodes and namespace quotas). */
 const QUEUE_AUDIT_KINDS: ReadonlySet<ViolationKind> = new Set(['QueueUsageMismatch', 'OverQueueQuota', 'UnknownQueue', 'OverCohortQuota']);
@@ -169,7 +169,7 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     const queued = await queuedJobOutcomes(reader, endRevision, tenants.created);
     violations.push(...queued.violations);
 
-    const ctl = await checkControllers(reader, endRevision, changes, NAMESPACE, { deployments: controllers.deployments, jobs: controllers.jobs });
+    const ctl = await checkControllers(reader, endRevision, changes, NAMESPACE, { deployments: controllers.deployments, daemonSets: controllers.daemonSets, statefulSets: controllers.statefulSets, jobs: controllers.jobs });
     violations.push(...ctl.violations);
 
     const lastPodVersion = r.podEvents.at(-1)?.rv ?? versionAfter(startRevision);
