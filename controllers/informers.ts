@@ -4,6 +4,17 @@ import type { ApiClient, ResourceRef } from '../shared/client/http-client.js';
 import { Informer, type ObjectLike } from '../shared/client/informer.js';
 import type { Logger } from '../shared/logging.js';
 
+/**
+ * The by-namespace index, shared: every controller that looks objects up by namespace asks for
+ * this one, so a pod informer holding a million pods keeps one namespace entry per pod, not one
+ * per controller.
+ */
+export const BY_NAMESPACE = 'namespace';
+
+export function indexByNamespace<T extends ObjectLike>(informer: Informer<T>): void {
+  if (!informer.hasIndex(BY_NAMESPACE)) informer.addIndex(BY_NAMESPACE, (o) => [o.metadata.namespace ?? '']);
+}
+
 export class SharedInformers {
   private readonly informers = new Map<string, Informer<ObjectLike>>();
   private started = false;

@@ -15,6 +15,7 @@ import { ConflictError, NotFoundError, ParseError, errorMessage, mayHaveTakenEff
 import { labelSelectorFromSpec, type LabelSelector } from '../../shared/labels.js';
 import type { Logger } from '../../shared/logging.js';
 import type { Controller, ControllerContext, ControllerDefinition } from '../controller.js';
+import { BY_NAMESPACE, indexByNamespace } from '../informers.js';
 import { Expectations, EXPECTATIONS_TIMEOUT_MS, OUTCOME_UNKNOWN_WAIT_MS, slowStartBatch } from '../pod-creation.js';
 import { claim, controllerRefOf } from '../replicaset/controller-ref.js';
 import { isPodReady } from '../replicaset/pods.js';
@@ -36,7 +37,6 @@ export const DAEMON_BURST = 250;
 const FAILED_BACKOFF_INITIAL_MS = 1000;
 const FAILED_BACKOFF_MAX_MS = 15 * 60_000;
 
-const NAMESPACE_INDEX = 'daemonset:namespace';
 
 function selectorOf(ds: DaemonSet): LabelSelector | undefined {
   try {
@@ -88,9 +88,9 @@ export class DaemonSetController implements Controller {
   }
 
   start(): void {
-    this.pods.addIndex(NAMESPACE_INDEX, (p) => [p.metadata.namespace ?? '']);
-    this.sets.addIndex(NAMESPACE_INDEX, (ds) => [ds.metadata.namespace ?? '']);
-    this.revisions.addIndex(NAMESPACE_INDEX, (r) => [r.metadata.namespace ?? '']);
+    indexByNamespace(this.pods);
+    indexByNamespace(this.sets);
+    indexByNamespace(this.revisions);
     this.sets.addHandlers({
       add: (ds) => this.queue.add(objectKey(ds)),
       update: (_old, ds) => this.queue.add(objectKey(ds)),
@@ -148,7 +148,7 @@ export class DaemonSetController implements Controller {
 
   /** Orphans wake every DaemonSet that may adopt them. */
   private enqueueSelecting(pod: Pod): void {
-    for (const ds of this.sets.byIndex(NAMESPACE_INDEX, pod.metadata.namespace ?? '')) {
+    for (const ds of this.sets.byIndex(BY_NAMESPACE, pod.metadata.namespace ?? '')) {
       if (selectorOf(ds)?.matches(pod.metadata.labels)) this.queue.add(objectKey(ds));
     }
   }
@@ -206,7 +206,7 @@ export class DaemonSetController implements Controller {
     // Being deleted: the garbage collector removes its pods and revisions; nothing new is made.
     if (ds.metadata.deletionTimestamp !== undefined) return;
 
-    const owned = this.revisions.byIndex(NAMESPACE_INDEX, ns).filter((r) => controllerRefOf(r)?.uid === ds.metadata.uid);
+    const owned = this.revisions.byIndex(BY_NAMESPACE, ns).filter((r) => controllerRefOf(r)?.uid === ds.metadata.uid);
     let current: CurrentRevision;
     try {
       current = await currentRevision(this.client, ds, owned);
@@ -220,7 +220,7 @@ export class DaemonSetController implements Controller {
       owner: ds,
       selector,
       ref: PODS,
-      candidates: this.pods.byIndex(NAMESPACE_INDEX, ns),
+      candidates: this.pods.byIndex(BY_NAMESPACE, ns),
       recheck: async () => {
         try {
           const fresh = await this.client.get<DaemonSet>({ ...DAEMONSETS, namespace: ns, name });

@@ -22,6 +22,7 @@ import { AlreadyExistsError, NotFoundError, ParseError } from '../../shared/erro
 import { labelSelectorFromSpec, type LabelSelector } from '../../shared/labels.js';
 import type { Logger } from '../../shared/logging.js';
 import type { Controller, ControllerContext, ControllerDefinition } from '../controller.js';
+import { BY_NAMESPACE, indexByNamespace } from '../informers.js';
 import { claim, controllerRefOf, controllerRefTo } from '../replicaset/controller-ref.js';
 import { PODS, REPLICASETS } from '../replicaset/controller.js';
 import { WorkQueue } from '../work-queue.js';
@@ -43,7 +44,6 @@ import { equalIgnoringHash, templateHash } from './template-hash.js';
 
 export const DEPLOYMENTS = { group: 'apps', version: 'v1', resource: 'deployments' } as const;
 
-const NAMESPACE_INDEX = 'deployment:namespace';
 const POD_OWNER_INDEX = 'deployment:pod-controller-uid';
 
 function selectorOf(d: { spec: { selector: Deployment['spec']['selector'] } }): LabelSelector | undefined {
@@ -87,8 +87,8 @@ export class DeploymentController implements Controller {
   }
 
   start(): void {
-    this.deployments.addIndex(NAMESPACE_INDEX, (d) => [d.metadata.namespace ?? '']);
-    this.sets.addIndex(NAMESPACE_INDEX, (rs) => [rs.metadata.namespace ?? '']);
+    indexByNamespace(this.deployments);
+    indexByNamespace(this.sets);
     this.pods.addIndex(POD_OWNER_INDEX, (p) => {
       const ref = controllerRefOf(p);
       return ref ? [ref.uid] : [];
@@ -135,7 +135,7 @@ export class DeploymentController implements Controller {
       return;
     }
     // An orphan: every Deployment that may adopt it.
-    for (const d of this.deployments.byIndex(NAMESPACE_INDEX, rs.metadata.namespace ?? '')) {
+    for (const d of this.deployments.byIndex(BY_NAMESPACE, rs.metadata.namespace ?? '')) {
       if (selectorOf(d)?.matches(rs.metadata.labels)) this.queue.add(objectKey(d));
     }
   }
@@ -189,7 +189,7 @@ export class DeploymentController implements Controller {
       owner: d,
       selector,
       ref: REPLICASETS,
-      candidates: this.sets.byIndex(NAMESPACE_INDEX, ns),
+      candidates: this.sets.byIndex(BY_NAMESPACE, ns),
       recheck: async () => {
         try {
           const fresh = await this.client.get<Deployment>({ ...DEPLOYMENTS, namespace: ns, name: d.metadata.name ?? '' });

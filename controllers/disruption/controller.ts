@@ -17,11 +17,11 @@ import type { Informer } from '../../shared/client/informer.js';
 import { computeStatus, isReady, nextExpiry, selects } from '../../shared/disruption-budget.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { Controller, ControllerContext, ControllerDefinition } from '../controller.js';
+import { BY_NAMESPACE, indexByNamespace } from '../informers.js';
 import { WorkQueue } from '../work-queue.js';
 
 export const DISRUPTION_CONTROLLER = 'disruption';
 /** The informer indexes this controller adds: pods and budgets by namespace. */
-const BY_NAMESPACE = 'disruption:namespace';
 
 const budgetsRef = { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets' };
 
@@ -57,9 +57,8 @@ export class DisruptionController implements Controller {
 
   start(): void {
     this.running = true;
-    const byNamespace = (o: { metadata: { namespace?: string } }) => [o.metadata.namespace ?? ''];
-    this.pods.addIndex(BY_NAMESPACE, byNamespace);
-    this.budgets.addIndex(BY_NAMESPACE, byNamespace);
+    indexByNamespace(this.pods);
+    indexByNamespace(this.budgets);
     this.pods.addHandlers({
       add: (pod) => this.onPod(undefined, pod),
       update: (old, pod) => {

@@ -14,6 +14,7 @@ import { ConflictError, NotFoundError, ParseError, errorMessage, mayHaveTakenEff
 import { labelSelectorFromSpec, type LabelSelector } from '../../shared/labels.js';
 import type { Logger } from '../../shared/logging.js';
 import type { Controller, ControllerContext, ControllerDefinition } from '../controller.js';
+import { BY_NAMESPACE, indexByNamespace } from '../informers.js';
 import { Expectations, EXPECTATIONS_TIMEOUT_MS, OUTCOME_UNKNOWN_WAIT_MS, slowStartBatch } from '../pod-creation.js';
 import { WorkQueue } from '../work-queue.js';
 import { claim, controllerRefOf, controllerRefTo } from './controller-ref.js';
@@ -25,7 +26,6 @@ export const PODS = { resource: 'pods' } as const;
 /** Kubernetes' BurstReplicas: at most this many creates or deletes per sync. */
 export const BURST_REPLICAS = 500;
 
-const NAMESPACE_INDEX = 'replicaset:namespace';
 
 /** Why the last create or delete of pods failed: the ReplicaFailure condition's reason and message. */
 interface ReplicaFailure {
@@ -92,8 +92,8 @@ export class ReplicaSetController implements Controller {
   }
 
   start(): void {
-    this.pods.addIndex(NAMESPACE_INDEX, (p) => [p.metadata.namespace ?? '']);
-    this.sets.addIndex(NAMESPACE_INDEX, (rs) => [rs.metadata.namespace ?? '']);
+    indexByNamespace(this.pods);
+    indexByNamespace(this.sets);
     this.sets.addHandlers({
       add: (rs) => this.queue.add(objectKey(rs)),
       update: (_old, rs) => this.queue.add(objectKey(rs)),
@@ -131,7 +131,7 @@ export class ReplicaSetController implements Controller {
 
   /** Orphans wake every ReplicaSet that may adopt them. */
   private enqueueSelecting(pod: Pod): void {
-    for (const rs of this.sets.byIndex(NAMESPACE_INDEX, pod.metadata.namespace ?? '')) {
+    for (const rs of this.sets.byIndex(BY_NAMESPACE, pod.metadata.namespace ?? '')) {
       if (selectorOf(rs)?.matches(pod.metadata.labels)) this.queue.add(objectKey(rs));
     }
   }
@@ -206,7 +206,7 @@ export class ReplicaSetController implements Controller {
     const unsure = needsSync ? undefined : this.expectations.unsureFor(key);
     if (unsure !== undefined) this.queue.addAfter(key, unsure + 1);
 
-    const candidates = this.pods.byIndex(NAMESPACE_INDEX, ns).filter(isPodActive);
+    const candidates = this.pods.byIndex(BY_NAMESPACE, ns).filter(isPodActive);
     const pods = await claim({
       client: this.client,
       owner: rs,

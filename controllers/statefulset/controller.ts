@@ -14,6 +14,7 @@ import { labelSelectorFromSpec, type LabelSelector } from '../../shared/labels.j
 import type { Logger } from '../../shared/logging.js';
 import { CONTROLLER_REVISIONS, currentRevision, hashOf, pruneHistory, RevisionCollisionError, type CurrentRevision } from '../controller-history.js';
 import type { Controller, ControllerContext, ControllerDefinition } from '../controller.js';
+import { BY_NAMESPACE, indexByNamespace } from '../informers.js';
 import { claim, controllerRefOf } from '../replicaset/controller-ref.js';
 import { isPodReady } from '../replicaset/pods.js';
 import { WorkQueue } from '../work-queue.js';
@@ -23,7 +24,6 @@ import { countStatus } from './status.js';
 
 export const STATEFULSETS = { group: 'apps', version: 'v1', resource: 'statefulsets' } as const;
 const PODS: ResourceRef = { resource: 'pods' };
-const NAMESPACE_INDEX = 'statefulset:namespace';
 
 function selectorOf(sts: StatefulSet): LabelSelector | undefined {
   try {
@@ -57,9 +57,9 @@ export class StatefulSetController implements Controller {
   }
 
   start(): void {
-    this.pods.addIndex(NAMESPACE_INDEX, (p) => [p.metadata.namespace ?? '']);
-    this.sets.addIndex(NAMESPACE_INDEX, (s) => [s.metadata.namespace ?? '']);
-    this.revisions.addIndex(NAMESPACE_INDEX, (r) => [r.metadata.namespace ?? '']);
+    indexByNamespace(this.pods);
+    indexByNamespace(this.sets);
+    indexByNamespace(this.revisions);
     this.sets.addHandlers({
       add: (s) => this.queue.add(objectKey(s)),
       update: (_old, s) => this.queue.add(objectKey(s)),
@@ -105,7 +105,7 @@ export class StatefulSetController implements Controller {
       this.enqueueOwner(pod);
       return;
     }
-    for (const sts of this.sets.byIndex(NAMESPACE_INDEX, pod.metadata.namespace ?? '')) {
+    for (const sts of this.sets.byIndex(BY_NAMESPACE, pod.metadata.namespace ?? '')) {
       if (ordinalOf(sts, pod) !== undefined && selectorOf(sts)?.matches(pod.metadata.labels)) this.queue.add(objectKey(sts));
     }
   }
@@ -120,7 +120,7 @@ export class StatefulSetController implements Controller {
     // Being deleted: the garbage collector removes its pods and revisions.
     if (!selector || sts.metadata.deletionTimestamp !== undefined) return;
 
-    const owned = this.revisions.byIndex(NAMESPACE_INDEX, ns).filter((r) => controllerRefOf(r)?.uid === sts.metadata.uid);
+    const owned = this.revisions.byIndex(BY_NAMESPACE, ns).filter((r) => controllerRefOf(r)?.uid === sts.metadata.uid);
     let update: CurrentRevision;
     try {
       update = await currentRevision(this.client, sts, owned);
@@ -140,7 +140,7 @@ export class StatefulSetController implements Controller {
       selector,
       ref: PODS,
       // Only pods named as its members are adopted (Kubernetes' isMemberOf).
-      candidates: this.pods.byIndex(NAMESPACE_INDEX, ns).filter((p) => ordinalOf(sts, p) !== undefined || controllerRefOf(p)?.uid === sts.metadata.uid),
+      candidates: this.pods.byIndex(BY_NAMESPACE, ns).filter((p) => ordinalOf(sts, p) !== undefined || controllerRefOf(p)?.uid === sts.metadata.uid),
       recheck: async () => {
         try {
           const fresh = await this.client.get<StatefulSet>({ ...STATEFULSETS, namespace: ns, name });

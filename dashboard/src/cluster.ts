@@ -1,8 +1,8 @@
 // The session's live collections (nodes, their allocations, pods, events, and the workloads:
-// deployments, jobs, resource quotas), made on sign-in, run while the current view holds them and
+// deployments, daemon sets, stateful sets, jobs, resource quotas), made on sign-in, run while the current view holds them and
 // stopped on sign-out, and the arithmetic the views share: quantities, usage fractions, conditions.
 import { useEffect, useState } from 'preact/hooks';
-import type { Deployment } from '../../shared/api/apps.js';
+import type { DaemonSet, Deployment, StatefulSet } from '../../shared/api/apps.js';
 import type { Job } from '../../shared/api/batch.js';
 import type { Event, Node, Pod } from '../../shared/api/core.js';
 import type { ResourceQuota } from '../../shared/api/quota.js';
@@ -16,6 +16,8 @@ export interface Cluster {
   pods: LiveList<Pod>;
   events: LiveList<Event>;
   deployments: LiveList<Deployment>;
+  daemonSets: LiveList<DaemonSet>;
+  statefulSets: LiveList<StatefulSet>;
   jobs: LiveList<Job>;
   quotas: LiveList<ResourceQuota>;
 }
@@ -31,6 +33,8 @@ export function startCluster(): Cluster {
     pods: new LiveList<Pod>('/api/v1/pods'),
     events: new LiveList<Event>('/api/v1/events', { cap: EVENTS_KEPT }),
     deployments: new LiveList<Deployment>('/apis/apps/v1/deployments'),
+    daemonSets: new LiveList<DaemonSet>('/apis/apps/v1/daemonsets'),
+    statefulSets: new LiveList<StatefulSet>('/apis/apps/v1/statefulsets'),
     jobs: new LiveList<Job>('/apis/batch/v1/jobs'),
     quotas: new LiveList<ResourceQuota>('/api/v1/resourcequotas'),
   };

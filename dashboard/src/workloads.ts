@@ -1,7 +1,8 @@
-// What the Workloads view says about a Deployment, a Job and a ResourceQuota: the counts and the
-// one-line status a person reads first, worked out from status and conditions the way kubectl
-// (`get`, `rollout status`, `describe quota`) words them. Pure functions: no DOM, no Preact.
-import type { Deployment } from '../../shared/api/apps.js';
+// What the Workloads view says about a Deployment, a DaemonSet, a StatefulSet, a Job and a
+// ResourceQuota: the counts and the one-line status a person reads first, worked out from status
+// and conditions the way kubectl (`get`, `rollout status`, `describe quota`) words them. Pure
+// functions: no DOM, no Preact.
+import type { DaemonSet, Deployment, StatefulSet } from '../../shared/api/apps.js';
 import type { Job } from '../../shared/api/batch.js';
 import type { ResourceQuota } from '../../shared/api/quota.js';
 import { labelSelectorFromSpec } from '../../shared/labels.js';
@@ -45,6 +46,48 @@ export function deploymentSummary(d: Deployment): DeploymentSummary {
   if (available < upToDate) return { ...base, status: `rolling out: ${available} of ${upToDate} available`, tone: 'progress' };
   const avail = condition(conds, 'Available');
   if (avail?.status === 'False') return { ...base, status: `unavailable: ${avail.reason ?? ''}`, tone: 'bad' };
+  return { ...base, status: 'available', tone: 'ok' };
+}
+
+/** A DaemonSet's or StatefulSet's counts (nodes for a DaemonSet, replicas for a StatefulSet) and status. */
+export interface SetSummary {
+  desired: number;
+  ready: number;
+  upToDate: number;
+  available: number;
+  status: string;
+  tone: Tone;
+}
+
+/** `kubectl rollout status daemonset`'s checks, in its order. */
+export function daemonSetSummary(ds: DaemonSet): SetSummary {
+  const s = ds.status;
+  const base = { desired: s.desiredNumberScheduled, ready: s.numberReady, upToDate: s.updatedNumberScheduled ?? 0, available: s.numberAvailable ?? 0 };
+  if ((s.observedGeneration ?? 0) < (ds.metadata.generation ?? 0)) return { ...base, status: 'rolling out (not yet observed)', tone: 'progress' };
+  if (base.desired === 0) return { ...base, status: 'no node fits', tone: 'progress' };
+  if (base.upToDate < base.desired) {
+    const onDelete = ds.spec.updateStrategy.type === 'OnDelete';
+    return { ...base, status: `${onDelete ? 'on delete' : 'rolling out'}: ${base.upToDate} of ${base.desired} updated`, tone: 'progress' };
+  }
+  if (base.available < base.desired) return { ...base, status: `rolling out: ${base.available} of ${base.desired} available`, tone: 'progress' };
+  if (s.numberMisscheduled > 0) return { ...base, status: `${s.numberMisscheduled} misscheduled`, tone: 'progress' };
+  return { ...base, status: 'available', tone: 'ok' };
+}
+
+/** `kubectl rollout status statefulset`'s checks, in its order (a partition holds the lower ordinals back). */
+export function statefulSetSummary(sts: StatefulSet): SetSummary {
+  const s = sts.status;
+  const desired = sts.spec.replicas;
+  const base = { desired, ready: s.readyReplicas ?? 0, upToDate: s.updatedReplicas ?? 0, available: s.availableReplicas ?? 0 };
+  if ((s.observedGeneration ?? 0) < (sts.metadata.generation ?? 0)) return { ...base, status: 'rolling out (not yet observed)', tone: 'progress' };
+  if (base.ready < desired) return { ...base, status: `rolling out: ${base.ready} of ${desired} ready`, tone: 'progress' };
+  const partition = sts.spec.updateStrategy.type === 'RollingUpdate' ? (sts.spec.updateStrategy.rollingUpdate?.partition ?? 0) : 0;
+  if (partition > 0) {
+    const want = desired - partition;
+    if (base.upToDate < want) return { ...base, status: `rolling out: ${base.upToDate} of ${want} above the partition updated`, tone: 'progress' };
+    return { ...base, status: `partitioned at ${partition}: ${base.upToDate} updated`, tone: 'ok' };
+  }
+  if (s.updateRevision !== s.currentRevision) return { ...base, status: `rolling out: ${base.upToDate} of ${desired} updated`, tone: 'progress' };
   return { ...base, status: 'available', tone: 'ok' };
 }
 

@@ -71,6 +71,10 @@ export class Informer<T extends ObjectLike> {
     this.handlers.push(h);
   }
 
+  hasIndex(name: string): boolean {
+    return this.indexes.has(name);
+  }
+
   /** An index: `fn` maps an object to the keys it is found under (e.g. pods by node name). */
   addIndex(name: string, fn: (obj: T) => string[]): void {
     this.indexers.set(name, fn);

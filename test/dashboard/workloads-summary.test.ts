@@ -1,10 +1,10 @@
 // The Workloads view's words for a Deployment, a Job and a ResourceQuota, on objects shaped the way
 // the API server serves them (parsed through the real schemas, so defaults are filled in).
 import { expect } from 'chai';
-import { DeploymentSchema, type Deployment } from '../../shared/api/apps.js';
+import { DaemonSetSchema, DeploymentSchema, StatefulSetSchema, type DaemonSet, type Deployment, type StatefulSet } from '../../shared/api/apps.js';
 import { JobSchema, type Job, type JobCondition } from '../../shared/api/batch.js';
 import { ResourceQuotaSchema } from '../../shared/api/quota.js';
-import { deploymentSummary, formatDuration, jobSummary, jobTone, podSelector, quotaLines } from '../../dashboard/src/workloads.js';
+import { daemonSetSummary, deploymentSummary, formatDuration, jobSummary, jobTone, podSelector, quotaLines, statefulSetSummary } from '../../dashboard/src/workloads.js';
 
 const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: 'busybox' }] } };
 
@@ -24,7 +24,40 @@ function job(spec: Record<string, unknown>, status: Job['status']): Job {
   });
 }
 
+function daemonSet(status: Partial<DaemonSet['status']>, o: { generation?: number; onDelete?: boolean } = {}): DaemonSet {
+  return DaemonSetSchema.parse({
+    metadata: { name: 'logs', namespace: 'default', generation: o.generation ?? 1 },
+    spec: { selector: { matchLabels: { app: 'web' } }, template, ...(o.onDelete ? { updateStrategy: { type: 'OnDelete' } } : {}) },
+    status,
+  });
+}
+
+function statefulSet(status: Partial<StatefulSet['status']>, o: { partition?: number } = {}): StatefulSet {
+  return StatefulSetSchema.parse({
+    metadata: { name: 'db', namespace: 'default', generation: 1 },
+    spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template, ...(o.partition !== undefined ? { updateStrategy: { rollingUpdate: { partition: o.partition } } } : {}) },
+    status,
+  });
+}
+
 describe('dashboard: workload summaries', () => {
+  it('words a DaemonSet and a StatefulSet the way kubectl rollout status does', () => {
+    const counts = { desiredNumberScheduled: 4, currentNumberScheduled: 4, numberMisscheduled: 0, numberReady: 4, observedGeneration: 1 };
+    expect(daemonSetSummary(daemonSet({ ...counts, updatedNumberScheduled: 4, numberAvailable: 4 }))).to.include({ desired: 4, ready: 4, status: 'available', tone: 'ok' });
+    expect(daemonSetSummary(daemonSet({ ...counts, updatedNumberScheduled: 1, numberAvailable: 4 })).status).to.equal('rolling out: 1 of 4 updated');
+    expect(daemonSetSummary(daemonSet({ ...counts, updatedNumberScheduled: 1, numberAvailable: 4 }, { onDelete: true })).status).to.equal('on delete: 1 of 4 updated');
+    expect(daemonSetSummary(daemonSet({ ...counts, updatedNumberScheduled: 4, numberAvailable: 3 })).status).to.equal('rolling out: 3 of 4 available');
+    expect(daemonSetSummary(daemonSet({ ...counts, updatedNumberScheduled: 4, numberAvailable: 4 }, { generation: 2 })).status).to.equal('rolling out (not yet observed)');
+    expect(daemonSetSummary(daemonSet({ observedGeneration: 1 })).status).to.equal('no node fits');
+
+    const rev = { observedGeneration: 1, replicas: 3, readyReplicas: 3, updatedReplicas: 3, availableReplicas: 3 };
+    expect(statefulSetSummary(statefulSet({ ...rev, currentRevision: 'db-1', updateRevision: 'db-1' }))).to.include({ desired: 3, ready: 3, status: 'available', tone: 'ok' });
+    expect(statefulSetSummary(statefulSet({ ...rev, readyReplicas: 1, currentRevision: 'db-1', updateRevision: 'db-1' })).status).to.equal('rolling out: 1 of 3 ready');
+    expect(statefulSetSummary(statefulSet({ ...rev, updatedReplicas: 1, currentRevision: 'db-1', updateRevision: 'db-2' })).status).to.equal('rolling out: 1 of 3 updated');
+    expect(statefulSetSummary(statefulSet({ ...rev, updatedReplicas: 1, currentRevision: 'db-1', updateRevision: 'db-2' }, { partition: 2 })).status).to.equal('partitioned at 2: 1 updated');
+  });
+
+
   it('words a Deployment the way kubectl rollout status does, conditions first', () => {
     const done = deployment({ observedGeneration: 1, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3, conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }] });
     expect(deploymentSummary(done)).to.include({ desired: 3, ready: 3, upToDate: 3, available: 3, status: 'available', tone: 'ok' });

@@ -1,5 +1,5 @@
 // The Workloads page in a real browser against a real cluster with the controllers running: a
-// Deployment, a Job and a ResourceQuota created with real kubectl show up live, their counts go to
+// Deployment, a DaemonSet, a StatefulSet, a Job and a ResourceQuota created with real kubectl show up live, their counts go to
 // ready / complete, a Deployment that cannot progress says so, a Job whose outcome is decided reads
 // Completing or Failing until its last pod is gone, and a workload's name opens the Pods view
 // narrowed to its pods — with an axe-core check on the page.
@@ -43,6 +43,18 @@ const manifests = {
         // Hollow pods succeed this long after they start.
         template: { metadata: { annotations: { 'cell.dev/run-seconds': '1' } }, spec: { ...podSpec('100m'), restartPolicy: 'Never' } },
       },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'logs', namespace: 'default' },
+      spec: { selector: { matchLabels: { app: 'logs' } }, template: { metadata: { labels: { app: 'logs' } }, spec: podSpec('10m') } },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db', namespace: 'default' },
+      spec: { replicas: 2, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: podSpec('10m') } },
     },
     {
       // Fits no node: its rollout cannot progress and the deadline (1 s) passes.
@@ -155,6 +167,11 @@ describe('dashboard: the Workloads page', function () {
     expect(await page.$eval(`${crunch} td.failed`, (td) => td.textContent)).to.equal('0');
 
     await waitForText(page, 'tr[data-deployment="default/stuck"] td.status', /^ProgressDeadlineExceeded$/, 15_000);
+    // One pod on each of the three nodes; two replicas made in order.
+    await waitForText(page, 'tr[data-set="daemonsets/default/logs"] td.status', /^available$/, 15_000);
+    expect(await page.$eval('tr[data-set="daemonsets/default/logs"] td.ready', (td) => td.textContent)).to.equal('3/3');
+    await waitForText(page, 'tr[data-set="statefulsets/default/db"] td.status', /^available$/, 15_000);
+    expect(await page.$eval('tr[data-set="statefulsets/default/db"] td.ready', (td) => td.textContent)).to.equal('2/2');
 
     // The job's pods ended, so only the Deployment's three count against the quota.
     const quota = `tr[data-quota="${NS}/compute"]`;

@@ -1,15 +1,15 @@
-// Workloads: Deployments (ready/desired, rollout state), Jobs (completions, status, duration) and
-// ResourceQuotas (used/hard per resource), live. A workload's name opens the Pods view narrowed to
+// Workloads: Deployments (ready/desired, rollout state), DaemonSets and StatefulSets (the same),
+// Jobs (completions, status, duration) and ResourceQuotas (used/hard per resource), live. A workload's name opens the Pods view narrowed to
 // its namespace and selector.
 import { useMemo } from 'preact/hooks';
-import type { Deployment } from '../../../shared/api/apps.js';
+import type { DaemonSet, Deployment, StatefulSet } from '../../../shared/api/apps.js';
 import type { Job } from '../../../shared/api/batch.js';
 import type { ResourceQuota } from '../../../shared/api/quota.js';
 import { ago, byName, useLive, type Cluster } from '../cluster.js';
 import { Link } from '../link.js';
 import type { LiveList, ObjectLike } from '../live.js';
 import { podsHref } from '../router.js';
-import { deploymentSummary, formatDuration, jobSummary, jobTone, podSelector, quotaLines, type QuotaLine } from '../workloads.js';
+import { daemonSetSummary, deploymentSummary, formatDuration, jobSummary, jobTone, podSelector, quotaLines, statefulSetSummary, type QuotaLine, type SetSummary } from '../workloads.js';
 
 const ROWS = 200;
 
@@ -35,12 +35,14 @@ function Count(props: { testid: string; shown: number; total: number; noun: stri
 }
 
 export function Workloads(props: { cluster: Cluster }) {
-  const { deployments, jobs, quotas } = props.cluster;
-  useLive(deployments, jobs, quotas);
+  const { deployments, daemonSets, statefulSets, jobs, quotas } = props.cluster;
+  useLive(deployments, daemonSets, statefulSets, jobs, quotas);
   return (
     <section aria-labelledby="workloads-title">
       <h1 id="workloads-title">Workloads</h1>
       <Deployments list={deployments} />
+      <Sets list={daemonSets} noun="daemon set" id="daemonsets" summary={daemonSetSummary} desiredTitle="Nodes" />
+      <Sets list={statefulSets} noun="stateful set" id="statefulsets" summary={statefulSetSummary} desiredTitle="Replicas" />
       <Jobs list={jobs} />
       <Quotas list={quotas} />
     </section>
@@ -87,6 +89,51 @@ function Deployments(props: { list: LiveList<Deployment> }) {
                   <td class="available">{s.available}</td>
                   <td>{ago(d.metadata.creationTimestamp)}</td>
                   <td class={`status tone-${s.tone}`} title={s.detail}>{s.status}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/** DaemonSets or StatefulSets: ready of desired (nodes or replicas), updated, available, rollout state. */
+function Sets<T extends DaemonSet | StatefulSet>(props: { list: LiveList<T>; noun: string; id: string; summary: (o: T) => SetSummary; desiredTitle: string }) {
+  const { rows, total } = useOrdered(props.list);
+  const title = `${props.noun[0]!.toUpperCase()}${props.noun.slice(1)}s`;
+  return (
+    <section aria-labelledby={`${props.id}-title`}>
+      <h2 id={`${props.id}-title`}>{title}</h2>
+      <Count testid={`${props.id}-count`} shown={rows.length} total={total} loading={props.list.state === 'loading'} noun={props.noun} />
+      {total > 0 && (
+        <table class="grid" data-testid={`${props.id}-table`}>
+          <thead>
+            <tr>
+              <th scope="col">Namespace</th>
+              <th scope="col">Name</th>
+              <th scope="col">Ready / {props.desiredTitle.toLowerCase()}</th>
+              <th scope="col">Up-to-date</th>
+              <th scope="col">Available</th>
+              <th scope="col">Age</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((o) => {
+              const s = props.summary(o);
+              const ns = o.metadata.namespace ?? 'default';
+              const name = o.metadata.name ?? '';
+              return (
+                <tr key={o.metadata.uid} data-set={`${props.id}/${ns}/${name}`}>
+                  <td>{ns}</td>
+                  <td><PodsLink namespace={ns} name={name} selector={podSelector(o)} /></td>
+                  <td class="ready">{s.ready}/{s.desired}</td>
+                  <td class="up-to-date">{s.upToDate}</td>
+                  <td class="available">{s.available}</td>
+                  <td>{ago(o.metadata.creationTimestamp)}</td>
+                  <td class={`status tone-${s.tone}`}>{s.status}</td>
                 </tr>
               );
             })}
