@@ -109,7 +109,8 @@ function needs(c: Cluster, view: Route['view']): LiveList<ObjectLike>[] {
     case 'pods':
       return [c.pods, c.events];
     case 'workloads':
-      return [c.deployments, c.jobs, c.quotas];
+      // Five watches: one of the six connections a browser opens to an origin is left for the rest.
+      return [c.deployments, c.daemonSets, c.statefulSets, c.jobs, c.quotas];
     case 'events':
       return [c.events];
   }

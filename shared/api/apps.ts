@@ -85,6 +85,17 @@ export const RollingUpdateDeploymentSchema = z.object({
 });
 export type RollingUpdateDeployment = z.infer<typeof RollingUpdateDeploymentSchema>;
 
+/** An update strategy with its defaults filled in: RollingUpdate unless another type is named, its bounds where unset. */
+function withRollingDefaults<T extends { type?: string | undefined; rollingUpdate?: { maxUnavailable?: IntOrString | undefined; maxSurge?: IntOrString | undefined } | undefined }>(
+  s: T,
+  maxUnavailable: IntOrString,
+  maxSurge: IntOrString,
+) {
+  const type = s.type ?? 'RollingUpdate';
+  if (type !== 'RollingUpdate') return { ...s, type };
+  return { ...s, type, rollingUpdate: { ...s.rollingUpdate, maxUnavailable: s.rollingUpdate?.maxUnavailable ?? maxUnavailable, maxSurge: s.rollingUpdate?.maxSurge ?? maxSurge } };
+}
+
 export const DeploymentStrategyTypeSchema = z.enum(['Recreate', 'RollingUpdate']);
 
 export const DeploymentStrategySchema = z
@@ -93,19 +104,7 @@ export const DeploymentStrategySchema = z
     rollingUpdate: RollingUpdateDeploymentSchema.optional().describe('Bounds of a RollingUpdate; only with type RollingUpdate.'),
   })
   // Kubernetes' SetDefaults_Deployment: RollingUpdate, with 25%/25% for what is not set.
-  .transform((s) => {
-    const type = s.type ?? 'RollingUpdate';
-    if (type !== 'RollingUpdate') return { ...s, type };
-    return {
-      ...s,
-      type,
-      rollingUpdate: {
-        ...s.rollingUpdate,
-        maxUnavailable: s.rollingUpdate?.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE,
-        maxSurge: s.rollingUpdate?.maxSurge ?? DEFAULT_MAX_SURGE,
-      },
-    };
-  })
+  .transform((s) => withRollingDefaults(s, DEFAULT_MAX_UNAVAILABLE, DEFAULT_MAX_SURGE))
   .describe('How old pods are replaced by new ones.');
 export type DeploymentStrategy = z.infer<typeof DeploymentStrategySchema>;
 
@@ -182,19 +181,7 @@ export const DaemonSetUpdateStrategySchema = z
     rollingUpdate: RollingUpdateDaemonSetSchema.optional().describe('Bounds of a RollingUpdate; only with type RollingUpdate.'),
   })
   // Kubernetes' SetDefaults_DaemonSet: RollingUpdate, maxUnavailable 1 and maxSurge 0 where not set.
-  .transform((s) => {
-    const type = s.type ?? 'RollingUpdate';
-    if (type !== 'RollingUpdate') return { ...s, type };
-    return {
-      ...s,
-      type,
-      rollingUpdate: {
-        ...s.rollingUpdate,
-        maxUnavailable: s.rollingUpdate?.maxUnavailable ?? DEFAULT_DAEMONSET_MAX_UNAVAILABLE,
-        maxSurge: s.rollingUpdate?.maxSurge ?? DEFAULT_DAEMONSET_MAX_SURGE,
-      },
-    };
-  })
+  .transform((s) => withRollingDefaults(s, DEFAULT_DAEMONSET_MAX_UNAVAILABLE, DEFAULT_DAEMONSET_MAX_SURGE))
   .describe("How a template change reaches the daemon pods.");
 export type DaemonSetUpdateStrategy = z.infer<typeof DaemonSetUpdateStrategySchema>;
 

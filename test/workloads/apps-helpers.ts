@@ -98,30 +98,39 @@ export async function waitRolledOut(client: ApiClient, namespace: string, name: 
 }
 
 /**
- * Watches a namespace's pods and samples, after every event, how many are active (not finished,
- * not being deleted) and how many of those are ready — in total and per pod-template-hash — as
- * the watch delivered them, which is the store's own order of changes.
+ * Watches a namespace's pods (by label) and, once started, hands every event to the subclass, in
+ * the order the watch delivered them — the store's own order of changes. By default every event
+ * calls `sample()`, which reads the informer's current pods.
  */
-export class PodSampler {
-  private readonly informer: Informer<Pod>;
+export abstract class PodWatchSampler {
+  protected readonly informer: Informer<Pod>;
   samples = 0;
-  maxActive = 0;
-  minReady = Number.POSITIVE_INFINITY;
-  /** Samples in which pods of two templates were active at once. */
-  mixed = 0;
   private recording = false;
 
   constructor(client: ApiClient, namespace: string, labelSelector: string) {
     this.informer = new Informer<Pod>({ client, ref: { resource: 'pods', namespace }, labelSelector });
-    const sample = () => {
-      if (!this.recording) return;
-      const active = this.informer.list().filter(isActive);
-      this.samples++;
-      this.maxActive = Math.max(this.maxActive, active.length);
-      this.minReady = Math.min(this.minReady, active.filter(isReady).length);
-      if (new Set(active.map((p) => p.metadata.labels?.[POD_TEMPLATE_HASH_LABEL])).size > 1) this.mixed++;
-    };
-    this.informer.addHandlers({ add: sample, update: sample, delete: sample });
+    this.informer.addHandlers({
+      add: (p) => this.recording && this.added(p),
+      update: (old, p) => this.recording && this.updated(old, p),
+      delete: (p) => this.recording && this.deleted(p),
+    });
+  }
+
+  protected abstract sample(): void;
+
+  protected added(_pod: Pod): void {
+    this.samples++;
+    this.sample();
+  }
+
+  protected updated(_old: Pod, _pod: Pod): void {
+    this.samples++;
+    this.sample();
+  }
+
+  protected deleted(_pod: Pod): void {
+    this.samples++;
+    this.sample();
   }
 
   /** Starts recording once the informer has listed: the bounds are about what follows. */
@@ -134,5 +143,23 @@ export class PodSampler {
   stop(): Promise<void> {
     this.recording = false;
     return this.informer.stop();
+  }
+}
+
+/**
+ * Samples, after every event, how many of a Deployment's pods are active (not finished, not being
+ * deleted) and how many of those are ready — in total and per pod-template-hash.
+ */
+export class PodSampler extends PodWatchSampler {
+  maxActive = 0;
+  minReady = Number.POSITIVE_INFINITY;
+  /** Samples in which pods of two templates were active at once. */
+  mixed = 0;
+
+  protected sample(): void {
+    const active = this.informer.list().filter(isActive);
+    this.maxActive = Math.max(this.maxActive, active.length);
+    this.minReady = Math.min(this.minReady, active.filter(isReady).length);
+    if (new Set(active.map((p) => p.metadata.labels?.[POD_TEMPLATE_HASH_LABEL])).size > 1) this.mixed++;
   }
 }

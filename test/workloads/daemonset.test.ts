@@ -10,7 +10,6 @@ import { expect } from 'chai';
 import { CONTROLLER_REVISION_HASH_LABEL, type ControllerRevision, type DaemonSet } from '../../shared/api/apps.js';
 import type { Node, Pod } from '../../shared/api/core.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
-import { Informer } from '../../shared/client/informer.js';
 import { InvalidError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logging.js';
 import { SharedInformers } from '../../controllers/informers.js';
@@ -22,6 +21,7 @@ import { podGcController } from '../../controllers/pod-gc/controller.js';
 import { expectOk, tempDir, waitFor } from '../clients/helpers.js';
 import { cellctl, isolatedEnv } from '../cli/helpers.js';
 import { testControllerContext } from '../controllers/helpers.js';
+import { PodWatchSampler } from './apps-helpers.js';
 import { createNamespace, workloadSuite } from './cluster.js';
 
 async function startControllers(client: ApiClient): Promise<{ stop(): Promise<void> }> {
@@ -108,45 +108,26 @@ async function waitStatus(client: ApiClient, ns: string, name: string, want: Par
   }
 }
 
-/**
- * Watches a DaemonSet's pods and samples, after every event, how many of `nodes` lack a ready pod,
- * the most live pods on one node and in all — as the watch delivered the changes.
- */
-class NodeSampler {
-  private readonly informer: Informer<Pod>;
-  samples = 0;
+/** Samples, after every pod event, how many of `nodes` lack a ready pod, the most live pods on one node and in all. */
+class NodeSampler extends PodWatchSampler {
   maxNodesWithoutReady = 0;
   maxPodsOnANode = 0;
   maxLive = 0;
-  private recording = false;
 
-  constructor(client: ApiClient, ns: string, app: string, nodes: string[]) {
-    this.informer = new Informer<Pod>({ client, ref: { resource: 'pods', namespace: ns }, labelSelector: `app=${app}` });
-    const sample = () => {
-      if (!this.recording) return;
-      const live = this.informer.list().filter(isLive);
-      this.samples++;
-      this.maxLive = Math.max(this.maxLive, live.length);
-      let without = 0;
-      for (const n of nodes) {
-        const here = live.filter((p) => targetNode(p) === n);
-        this.maxPodsOnANode = Math.max(this.maxPodsOnANode, here.length);
-        if (!here.some(isReady)) without++;
-      }
-      this.maxNodesWithoutReady = Math.max(this.maxNodesWithoutReady, without);
-    };
-    this.informer.addHandlers({ add: sample, update: sample, delete: sample });
+  constructor(client: ApiClient, ns: string, app: string, private readonly nodes: string[]) {
+    super(client, ns, `app=${app}`);
   }
 
-  async start(): Promise<void> {
-    await this.informer.start();
-    await this.informer.hasSynced();
-    this.recording = true;
-  }
-
-  stop(): Promise<void> {
-    this.recording = false;
-    return this.informer.stop();
+  protected sample(): void {
+    const live = this.informer.list().filter(isLive);
+    this.maxLive = Math.max(this.maxLive, live.length);
+    let without = 0;
+    for (const n of this.nodes) {
+      const here = live.filter((p) => targetNode(p) === n);
+      this.maxPodsOnANode = Math.max(this.maxPodsOnANode, here.length);
+      if (!here.some(isReady)) without++;
+    }
+    this.maxNodesWithoutReady = Math.max(this.maxNodesWithoutReady, without);
   }
 }
 

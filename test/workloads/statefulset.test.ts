@@ -9,7 +9,6 @@ import { expect } from 'chai';
 import { CONTROLLER_REVISION_HASH_LABEL, POD_INDEX_LABEL, STATEFULSET_POD_NAME_LABEL, type ControllerRevision, type StatefulSet } from '../../shared/api/apps.js';
 import type { Pod } from '../../shared/api/core.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
-import { Informer } from '../../shared/client/informer.js';
 import { InvalidError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logging.js';
 import { SharedInformers } from '../../controllers/informers.js';
@@ -18,6 +17,7 @@ import { garbageCollectorDefinition } from '../../controllers/garbage-collector/
 import { statefulSetControllerDefinition, STATEFULSETS } from '../../controllers/statefulset/controller.js';
 import { expectOk, tempDir, waitFor } from '../clients/helpers.js';
 import { testControllerContext } from '../controllers/helpers.js';
+import { PodWatchSampler } from './apps-helpers.js';
 import { createNamespace, workloadSuite } from './cluster.js';
 
 async function startControllers(client: ApiClient): Promise<{ stop(): Promise<void> }> {
@@ -88,56 +88,40 @@ async function waitStatus(client: ApiClient, ns: string, name: string, want: (s:
 }
 
 /**
- * Watches a StatefulSet's pods and records, after every event: the order pods appeared and began
- * terminating, whether every lower ordinal was ready when a pod appeared, and the most pods at once
- * that were live but not ready.
+ * Records, from a StatefulSet's pod events: the order pods appeared and began terminating, whether
+ * every lower ordinal was ready when a pod appeared, and the most pods at once live but not ready.
  */
-class OrderSampler {
-  private readonly informer: Informer<Pod>;
+class OrderSampler extends PodWatchSampler {
   readonly created: string[] = [];
   readonly deleting: string[] = [];
   /** Pods that appeared while a lower ordinal was not ready. */
   readonly outOfOrder: string[] = [];
   maxNotReady = 0;
-  private recording = false;
 
   constructor(client: ApiClient, ns: string, app: string) {
-    this.informer = new Informer<Pod>({ client, ref: { resource: 'pods', namespace: ns }, labelSelector: `app=${app}` });
-    const ordinal = (p: Pod) => Number(p.metadata.labels?.[POD_INDEX_LABEL] ?? -1);
-    const sample = () => {
-      const pods = this.informer.list();
-      this.maxNotReady = Math.max(this.maxNotReady, pods.filter((p) => !isReady(p)).length);
-    };
-    this.informer.addHandlers({
-      add: (p) => {
-        if (!this.recording) return;
-        this.created.push(p.metadata.name ?? '');
-        const lower = this.informer.list().filter((q) => ordinal(q) < ordinal(p));
-        if (lower.length < ordinal(p) || lower.some((q) => !isReady(q))) this.outOfOrder.push(p.metadata.name ?? '');
-        sample();
-      },
-      update: (old, p) => {
-        if (!this.recording) return;
-        if (old.metadata.deletionTimestamp === undefined && p.metadata.deletionTimestamp !== undefined) this.deleting.push(p.metadata.name ?? '');
-        sample();
-      },
-      delete: (p) => {
-        if (!this.recording) return;
-        if (!this.deleting.includes(p.metadata.name ?? '')) this.deleting.push(p.metadata.name ?? '');
-        sample();
-      },
-    });
+    super(client, ns, `app=${app}`);
   }
 
-  async start(): Promise<void> {
-    await this.informer.start();
-    await this.informer.hasSynced();
-    this.recording = true;
+  protected sample(): void {
+    this.maxNotReady = Math.max(this.maxNotReady, this.informer.list().filter((p) => !isReady(p)).length);
   }
 
-  stop(): Promise<void> {
-    this.recording = false;
-    return this.informer.stop();
+  protected override added(p: Pod): void {
+    this.created.push(p.metadata.name ?? '');
+    const ordinal = (q: Pod) => Number(q.metadata.labels?.[POD_INDEX_LABEL] ?? -1);
+    const lower = this.informer.list().filter((q) => ordinal(q) < ordinal(p));
+    if (lower.length < ordinal(p) || lower.some((q) => !isReady(q))) this.outOfOrder.push(p.metadata.name ?? '');
+    super.added(p);
+  }
+
+  protected override updated(old: Pod, p: Pod): void {
+    if (old.metadata.deletionTimestamp === undefined && p.metadata.deletionTimestamp !== undefined) this.deleting.push(p.metadata.name ?? '');
+    super.updated(old, p);
+  }
+
+  protected override deleted(p: Pod): void {
+    if (!this.deleting.includes(p.metadata.name ?? '')) this.deleting.push(p.metadata.name ?? '');
+    super.deleted(p);
   }
 }
 
