@@ -232,6 +232,10 @@ export class DaemonSetController implements Controller {
       },
     });
     const byNode = podsByNode(pods, targetNode);
+    // A node whose pod runs ready again starts its next failure's back-off from the beginning.
+    if (this.failedBackoff.size > 0) {
+      for (const [node, here] of byNode) if (here.failed.length === 0 && here.live.some(isPodReady)) this.failedBackoff.delete(`${ds.metadata.uid ?? ''}/${node}`);
+    }
     const fit = new DaemonNodeFit(ds);
     const fits = new Map<string, NodeFit>();
     for (const node of this.nodes.list()) fits.set(node.metadata.name ?? '', fit.of(node));
