@@ -9,6 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { Etcd3 } from 'etcd3';
 import { startApiServerProcess, type ApiServerProcess } from '../test/clients/apiserver-process.js';
 import { freePort } from '../test/harness/ports.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { programArgs, REPO_ROOT } from '../test/harness/entrypoint.js';
 
 /** A numeric setting from the environment, `dflt` when unset or empty. */
 export const env = (name: string, dflt: number) => {
@@ -457,4 +459,37 @@ export function pct(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+/** One hollow cell-agent playing `nodes` nodes named bench-node-N (16 cpu, 64Gi each), and its last output for errors. */
+export interface HollowNodes {
+  child: ChildProcess;
+  output(): string;
+}
+
+/** Starts the hollow agent against `base` and waits (up to 300 s) until every one of its nodes is Ready. */
+export async function startHollowNodes(agent: http.Agent, base: URL, nodes: number): Promise<HollowNodes> {
+  const args = [`--server=${base.origin}`, `--hollow-nodes=${nodes}`, '--node-prefix=bench-node-', '--node-ip=127.0.0.1', '--cpu=16', '--memory=64Gi', '--heartbeat-interval=10s', '--lease-duration=40s', '--log-level=warn'];
+  const child = spawn(process.execPath, [...programArgs('agent'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let output = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-20_000)));
+  for (const deadline = Date.now() + 300_000; ; ) {
+    const r = expectStatus(await request(agent, base, 'GET', '/api/v1/nodes?labelSelector=cell.dev%2Fhollow-agent%3Dbench-node'), 200, 'list nodes');
+    const list = JSON.parse(r.body.toString('utf8')) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+    if (list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length >= nodes) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new Error(`hollow nodes not Ready after 300 s:\n${output.slice(-2000)}`);
+    }
+    await new Promise((r2) => setTimeout(r2, 500));
+  }
+  return { child, output: () => output };
+}
+
+export async function stopHollowNodes(h: HollowNodes | undefined): Promise<void> {
+  if (!h || h.child.exitCode !== null || h.child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    h.child.once('exit', () => resolve());
+    h.child.kill('SIGTERM');
+  });
 }

@@ -14,13 +14,11 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { DaemonSet } from '../shared/api/apps.js';
 import { parseFlags } from '../shared/flags.js';
-import { programArgs, REPO_ROOT } from '../test/harness/entrypoint.js';
 import { startControllerManagerProcess, type ControllerManagerProcess } from '../test/controllers/helpers.js';
 import { startSchedulerProcess, type SchedulerProcess } from '../test/schedulers/scheduler-process.js';
-import { clearEtcdPrefix, cpuMs, etcdEndpoints, etcdPid, expectStatus, postCreated, request, startBenchApiServer, stopBenchApiServer } from './apiserver-client.js';
+import { clearEtcdPrefix, cpuMs, etcdEndpoints, etcdPid, expectStatus, postCreated, request, startBenchApiServer, startHollowNodes, stopBenchApiServer, stopHollowNodes, type HollowNodes } from './apiserver-client.js';
 import { formatTable, perSecond } from './measure.js';
 
 const USAGE = `Usage: npm run bench:daemonset -- [flags]
@@ -117,8 +115,7 @@ async function waitFor(base: URL, what: string, done: (ds: DaemonSet) => boolean
 
 const prefix = `/cell-bench-ds-${randomUUID()}`;
 let server: Awaited<ReturnType<typeof startBenchApiServer>> | undefined;
-let hollow: ChildProcess | undefined;
-let hollowOutput = '';
+let hollow: HollowNodes | undefined;
 let scheduler: SchedulerProcess | undefined;
 let manager: ControllerManagerProcess | undefined;
 let watch: PodTimes | undefined;
@@ -129,19 +126,10 @@ try {
   server = await startBenchApiServer(endpoints, prefix);
   const base = new URL(server.url);
   await postCreated(agent, base, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
-  const agentArgs = [`--server=${server.url}`, `--hollow-nodes=${NODES}`, '--node-prefix=bench-node-', '--node-ip=127.0.0.1', '--cpu=16', '--memory=64Gi', '--heartbeat-interval=10s', '--lease-duration=40s', '--log-level=warn'];
-  hollow = spawn(process.execPath, [...programArgs('agent'), ...agentArgs], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  hollow.stderr?.setEncoding('utf8').on('data', (d: string) => (hollowOutput = (hollowOutput + d).slice(-20_000)));
-  for (const deadline = Date.now() + 300_000; ; ) {
-    const r = expectStatus(await request(agent, base, 'GET', '/api/v1/nodes?labelSelector=cell.dev%2Fhollow-agent%3Dbench-node'), 200, 'list nodes');
-    const nodes = JSON.parse(r.body.toString('utf8')) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
-    if (nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length >= NODES) break;
-    if (Date.now() > deadline) throw new Error(`hollow nodes not Ready after 300 s:\n${hollowOutput.slice(-2000)}`);
-    await new Promise((r2) => setTimeout(r2, 500));
-  }
+  hollow = await startHollowNodes(agent, base, NODES);
   scheduler = await startSchedulerProcess({ server: server.url });
   manager = await startControllerManagerProcess({ server: server.url, args: ['--controllers=daemonset', '--leader-elect=false'] });
-  const procs: Record<string, number | undefined> = { etcd: etcdPid(endpoints[0]!), apiserver: server.child.pid, scheduler: scheduler.child.pid, agent: hollow.pid, 'controller-manager': manager.child.pid };
+  const procs: Record<string, number | undefined> = { etcd: etcdPid(endpoints[0]!), apiserver: server.child.pid, scheduler: scheduler.child.pid, agent: hollow.child.pid, 'controller-manager': manager.child.pid };
   const cpuNow = () => Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuMs(pid)]));
   const cpuRow = (before: Record<string, number>) => Object.keys(procs).map((k) => ((cpuMs(procs[k]) - (before[k] ?? NaN)) / NODES).toFixed(2));
 
@@ -177,7 +165,7 @@ try {
   watch?.close();
   await manager?.stop();
   await scheduler?.stop();
-  hollow?.kill('SIGTERM');
+  await stopHollowNodes(hollow);
   if (server) await stopBenchApiServer(server);
   await clearEtcdPrefix(endpoints, prefix);
   agent.destroy();

@@ -24,11 +24,9 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parseFlags } from '../shared/flags.js';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { programArgs, REPO_ROOT } from '../test/harness/entrypoint.js';
 import { startControllerManagerProcess, type ControllerManagerProcess } from '../test/controllers/helpers.js';
 import { startSchedulerProcess, type SchedulerProcess } from '../test/schedulers/scheduler-process.js';
-import { clearEtcdPrefix, cpuMs, etcdEndpoints, etcdPid, expectStatus, pool, postCreated, request, startBenchApiServer, stopBenchApiServer } from './apiserver-client.js';
+import { clearEtcdPrefix, cpuMs, etcdEndpoints, etcdPid, expectStatus, pool, postCreated, request, startBenchApiServer, startHollowNodes, stopBenchApiServer, stopHollowNodes, type HollowNodes } from './apiserver-client.js';
 import { formatTable, perSecond } from './measure.js';
 import { podForJob } from '../controllers/job/pods.js';
 import type { Job } from '../shared/api/batch.js';
@@ -174,8 +172,7 @@ const prefix = `/cell-bench-jobs-${randomUUID()}`;
 const agent = new http.Agent({ keepAlive: true, maxSockets: RAW_CONCURRENCY });
 const watches: PodProgress[] = [];
 let server: Awaited<ReturnType<typeof startBenchApiServer>> | undefined;
-let hollow: ChildProcess | undefined;
-let hollowOutput = '';
+let hollow: HollowNodes | undefined;
 let scheduler: SchedulerProcess | undefined;
 let manager: ControllerManagerProcess | undefined;
 let exitCode = 0;
@@ -237,21 +234,12 @@ try {
   for (const ns of [NAMESPACE, CREATE_NAMESPACE, RAW_NAMESPACE, WARM_NAMESPACE]) await postCreated(agent, base, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   // Room for every pod at once: 110 pods a node, cpu for all of them.
   // The agent runs from dist/ like the other processes when CELL_RUN_FROM=dist.
-  const agentArgs = [`--server=${server.url}`, `--hollow-nodes=${NODES}`, '--node-prefix=bench-node-', '--node-ip=127.0.0.1', '--cpu=16', '--memory=64Gi', '--heartbeat-interval=10s', '--lease-duration=40s', '--log-level=warn'];
-  hollow = spawn(process.execPath, [...programArgs('agent'), ...agentArgs], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  hollow.stderr?.setEncoding('utf8').on('data', (d: string) => (hollowOutput = (hollowOutput + d).slice(-20_000)));
-  for (const deadline = Date.now() + 300_000; ; ) {
-    const r = expectStatus(await request(agent, base, 'GET', '/api/v1/nodes?labelSelector=cell.dev%2Fhollow-agent%3Dbench-node'), 200, 'list nodes');
-    const nodes = JSON.parse(r.body.toString('utf8')) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
-    if (nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length >= NODES) break;
-    if (Date.now() > deadline) throw new Error(`hollow nodes not Ready after 300 s:\n${hollowOutput.slice(-2000)}`);
-    await new Promise((r2) => setTimeout(r2, 500));
-  }
+  hollow = await startHollowNodes(agent, base, NODES);
   scheduler = await startSchedulerProcess({ server: server.url });
   manager = await startControllerManagerProcess({ server: server.url, args: ['--controllers=job', '--leader-elect=false', `--concurrent-job-syncs=${flags.int('concurrent-job-syncs')}`] });
 
   const etcd = etcdPid(endpoints[0]!);
-  const procs: Procs = { etcd, apiserver: server.child.pid, scheduler: scheduler.child.pid, agent: hollow.pid, 'controller-manager': manager.child.pid };
+  const procs: Procs = { etcd, apiserver: server.child.pid, scheduler: scheduler.child.pid, agent: hollow.child.pid, 'controller-manager': manager.child.pid };
   console.log(`\ncell Jobs at scale — ${JOBS} Jobs × ${PODS} pods (${total.toLocaleString('en-US')}) on ${NODES.toLocaleString('en-US')} hollow nodes, ` +
     `etcd ${endpoints.join(',')} (fsync ${process.env.CELL_ETCD_FSYNC === '1' ? 'on' : 'OFF'}), job controller in cell-controller-manager (--controllers=job --concurrent-job-syncs=${flags.int('concurrent-job-syncs')}), ` +
     `${process.env.CELL_RUN_FROM === 'dist' ? 'compiled dist/' : 'TypeScript sources via tsx'}`);
@@ -357,13 +345,7 @@ try {
   for (const w of watches) w.close();
   await manager?.stop('SIGTERM', 10_000);
   await scheduler?.stop('SIGTERM', 10_000);
-  if (hollow && hollow.exitCode === null && hollow.signalCode === null) {
-    const h = hollow;
-    await new Promise<void>((resolve) => {
-      h.once('exit', () => resolve());
-      h.kill('SIGTERM');
-    });
-  }
+  await stopHollowNodes(hollow);
   if (server) await stopBenchApiServer(server);
   agent.destroy();
   await clearEtcdPrefix(endpoints, prefix);

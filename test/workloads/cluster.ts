@@ -2,6 +2,7 @@
 // agents (hollow nodes, or one real agent running pods as host processes), a real scheduler
 // process, the controllers under test in-process (so a test can stop them and start fresh
 // instances, as a new controller-manager leader would), and kubectl on a kubeconfig.
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Pod } from '../../shared/api/core.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
@@ -37,6 +38,8 @@ export interface WorkloadCluster<C extends Stoppable> {
   /** Stop the controllers and start fresh instances (new informers, no memory); `between` runs while none runs. */
   restartControllers(between?: () => Promise<void>): Promise<void>;
   kubectl(args: string[], timeoutMs?: number): Promise<RunResult>;
+  /** `kubectl apply -f` of `obj` (written to a file of the suite's temp dir) in `namespace`; throws unless it succeeds. */
+  apply(namespace: string, obj: unknown): Promise<void>;
 }
 
 /** Starts the cluster before the suite's tests and stops it after; call first in a `describe`. */
@@ -50,6 +53,7 @@ export function workloadSuite<C extends Stoppable>(o: WorkloadClusterOptions<C>)
   let agent: AgentProcess | undefined;
   let root = '';
   let kubeconfig = '';
+  let manifests = 0;
   const started = <T>(v: T | undefined): T => {
     if (v === undefined) throw new Error(`the ${o.name} suite is used before its before() hook ran`);
     return v;
@@ -115,6 +119,12 @@ export function workloadSuite<C extends Stoppable>(o: WorkloadClusterOptions<C>)
       controllers = await start(started(client));
     },
     kubectl: (args, timeoutMs = 60_000) => run(kubectlBin, [`--kubeconfig=${kubeconfig}`, ...args], { timeoutMs }),
+    async apply(namespace, obj) {
+      const file = path.join(root, `manifest-${++manifests}.json`);
+      writeFileSync(file, JSON.stringify(obj));
+      const r = await run(kubectlBin, [`--kubeconfig=${kubeconfig}`, '-n', namespace, 'apply', '-f', file], { timeoutMs: 60_000 });
+      if (r.code !== 0) throw new Error(`kubectl apply -n ${namespace}: exit ${r.code}\n${r.stderr}`);
+    },
   };
 }
 

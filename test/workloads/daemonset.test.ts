@@ -4,8 +4,6 @@
 // and a NoExecute taint, a node appearing and going; a rolling update held to maxUnavailable (and
 // with maxSurge, to never a node without a ready pod), sampled after every pod event; `kubectl
 // rollout history|undo` over ControllerRevisions; OnDelete; a failed pod replaced; cascade delete.
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { expect } from 'chai';
 import { CONTROLLER_REVISION_HASH_LABEL, type ControllerRevision, type DaemonSet } from '../../shared/api/apps.js';
 import type { Node, Pod } from '../../shared/api/core.js';
@@ -135,18 +133,12 @@ describe('DaemonSets on real nodes, placed by a real scheduler, driven by kubect
   this.timeout(180_000);
   const cluster = workloadSuite({ name: 'ds', hollowNodes: 4, startControllers });
   let nodes: string[] = [];
-  let dir = '';
 
   before(async () => {
     nodes = (await cluster.client.list<{ items: Node[] }>({ resource: 'nodes' })).items.map((n) => n.metadata.name ?? '').sort();
-    dir = tempDir('cell-ds-test-');
   });
 
-  const apply = async (ns: string, obj: unknown) => {
-    const file = path.join(dir, `${ns}-${Date.now()}.json`);
-    writeFileSync(file, JSON.stringify(obj));
-    expectOk(await cluster.kubectl(['-n', ns, 'apply', '-f', file]), 'kubectl apply');
-  };
+  const apply = (ns: string, obj: unknown) => cluster.apply(ns, obj);
 
   it('runs one pod on every node, each pinned by node affinity and bound there by the scheduler; kubectl shows its columns and rollout status', async () => {
     const ns = 'ds-basic';

@@ -3,8 +3,6 @@
 // ordinal order, each only once the one before is ready (sampled from a watch after every event),
 // removed from the top down, updated from the top down one at a time, held below a partition, and
 // rolled back; Parallel makes them all at once; a deleted or failed pod comes back as itself.
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { expect } from 'chai';
 import { CONTROLLER_REVISION_HASH_LABEL, POD_INDEX_LABEL, STATEFULSET_POD_NAME_LABEL, type ControllerRevision, type StatefulSet } from '../../shared/api/apps.js';
 import type { Pod } from '../../shared/api/core.js';
@@ -15,7 +13,7 @@ import { SharedInformers } from '../../controllers/informers.js';
 import { CONTROLLER_REVISIONS } from '../../controllers/controller-history.js';
 import { garbageCollectorDefinition } from '../../controllers/garbage-collector/controller.js';
 import { statefulSetControllerDefinition, STATEFULSETS } from '../../controllers/statefulset/controller.js';
-import { expectOk, tempDir, waitFor } from '../clients/helpers.js';
+import { expectOk, waitFor } from '../clients/helpers.js';
 import { testControllerContext } from '../controllers/helpers.js';
 import { PodWatchSampler } from './apps-helpers.js';
 import { createNamespace, workloadSuite } from './cluster.js';
@@ -128,15 +126,7 @@ class OrderSampler extends PodWatchSampler {
 describe('StatefulSets on real nodes, placed by a real scheduler, driven by kubectl', function () {
   this.timeout(180_000);
   const cluster = workloadSuite({ name: 'sts', hollowNodes: 4, startControllers });
-  let dir = '';
-  before(() => {
-    dir = tempDir('cell-sts-test-');
-  });
-  const apply = async (ns: string, obj: unknown) => {
-    const file = path.join(dir, `${ns}-${Date.now()}.json`);
-    writeFileSync(file, JSON.stringify(obj));
-    expectOk(await cluster.kubectl(['-n', ns, 'apply', '-f', file]), 'kubectl apply');
-  };
+  const apply = (ns: string, obj: unknown) => cluster.apply(ns, obj);
 
   it('makes web-0, web-1, web-2 in order, each once the one before is ready, with its identity labels; kubectl shows READY and rollout status', async () => {
     const ns = 'sts-basic';
