@@ -152,9 +152,11 @@ describe('dashboard: in a real browser', function () {
   it("shows what the real agent's node and its pods use, beside what they request", async () => {
     await page.goto(new URL('/ui/nodes/node-1', cluster.uiUrl).toString());
     await waitForText(page, 'main h1', /^Node node-1$/);
-    // From the metrics API: the agent's samples (every second here), asked again every 10 s.
-    await waitForText(page, '[data-testid=node-in-use]', /^CPU \d+m, memory [\d.]+Mi$/, 15_000);
-    await waitForText(page, 'main table.grid:last-of-type', /talker\s*Running\s*\S+\s*\d+m\s*[\d.]+Mi/, 15_000);
+    // From the metrics API: the agent's samples (every second here), asked again every 10 s. A pod
+    // is listed once its first sample window has closed; when that is just after the page's first
+    // ask (a loaded machine), its figures come with the next one, 10 s on: the wait spans two.
+    await waitForText(page, '[data-testid=node-in-use]', /^CPU \d+m, memory [\d.]+Mi$/, 25_000);
+    await waitForText(page, 'main table.grid:last-of-type', /talker\s*Running\s*\S+\s*\d+m\s*[\d.]+Mi/, 25_000);
     await accessible('node-usage');
   });
 
