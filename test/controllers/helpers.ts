@@ -2,7 +2,7 @@
 // for tests about what the controllers do) or as the real `cell-controller-manager` process (for
 // tests about the process, and clusters of processes: HA, chaos).
 import type { ChildProcess } from 'node:child_process';
-import type { ControllerContext } from '../../controllers/controller.js';
+import type { ControllerContext, ControllerDefinition } from '../../controllers/controller.js';
 import { SharedInformers } from '../../controllers/informers.js';
 import { ControllerManager, type LeaderElectionSettings } from '../../controllers/manager.js';
 import { ControllerManagerMetrics } from '../../controllers/metrics.js';
@@ -23,6 +23,25 @@ import { freePort } from '../harness/ports.js';
 export function testControllerContext(client: ApiClient, log: Logger, informers = new SharedInformers(client, log)): ControllerContext {
   const metrics = new ControllerManagerMetrics();
   return { client, informers, log, events: (component) => new EventRecorder(client, { component }, log), registry: metrics.registry, queueMetrics: metrics };
+}
+
+/**
+ * Some of the manager's controllers in-process, sharing informers as the manager would run them,
+ * for tests about what those controllers do; `stop` stops them and their informers.
+ */
+export async function startControllers(client: ApiClient, definitions: readonly ControllerDefinition[], config?: ControllerConfig, name = 'controllers-test'): Promise<{ stop(): Promise<void> }> {
+  const log = createLogger(name, 'error');
+  const informers = new SharedInformers(client, log);
+  const ctx = { ...testControllerContext(client, log, informers), ...(config ? { config } : {}) };
+  const controllers = definitions.map((d) => d.create(ctx));
+  for (const c of controllers) await c.start();
+  await informers.start();
+  return {
+    async stop() {
+      for (const c of controllers) await c.stop();
+      await informers.stop();
+    },
+  };
 }
 
 /** Lease timings short enough for a test to see a handover. */

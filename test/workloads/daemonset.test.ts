@@ -9,8 +9,6 @@ import { CONTROLLER_REVISION_HASH_LABEL, type ControllerRevision, type DaemonSet
 import type { Node, Pod } from '../../shared/api/core.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { InvalidError } from '../../shared/errors.js';
-import { createLogger } from '../../shared/logging.js';
-import { SharedInformers } from '../../controllers/informers.js';
 import { daemonSetControllerDefinition, DAEMONSETS } from '../../controllers/daemonset/controller.js';
 import { CONTROLLER_REVISIONS } from '../../controllers/controller-history.js';
 import { targetNode } from '../../controllers/daemonset/daemon-pod.js';
@@ -18,24 +16,11 @@ import { garbageCollectorDefinition } from '../../controllers/garbage-collector/
 import { podGcController } from '../../controllers/pod-gc/controller.js';
 import { expectOk, tempDir, waitFor } from '../clients/helpers.js';
 import { cellctl, isolatedEnv } from '../cli/helpers.js';
-import { testControllerContext } from '../controllers/helpers.js';
+import { startControllers } from '../controllers/helpers.js';
 import { PodWatchSampler } from './apps-helpers.js';
 import { createNamespace, workloadSuite } from './cluster.js';
 
-async function startControllers(client: ApiClient): Promise<{ stop(): Promise<void> }> {
-  const log = createLogger('daemonset-test', 'error');
-  const informers = new SharedInformers(client, log);
-  const ctx = { ...testControllerContext(client, log, informers), config: { podGcIntervalMs: 500 } };
-  const controllers = [daemonSetControllerDefinition, garbageCollectorDefinition, podGcController].map((d) => d.create(ctx));
-  for (const c of controllers) await c.start();
-  await informers.start();
-  return {
-    async stop() {
-      for (const c of controllers) await c.stop();
-      await informers.stop();
-    },
-  };
-}
+const startDaemonSetControllers = (client: ApiClient) => startControllers(client, [daemonSetControllerDefinition, garbageCollectorDefinition, podGcController], { podGcIntervalMs: 500 }, 'daemonset-test');
 
 function manifest(name: string, o: { nodeSelector?: Record<string, string>; updateStrategy?: Record<string, unknown>; image?: string; tolerations?: unknown[]; cpu?: string } = {}) {
   return {
@@ -131,7 +116,7 @@ class NodeSampler extends PodWatchSampler {
 
 describe('DaemonSets on real nodes, placed by a real scheduler, driven by kubectl', function () {
   this.timeout(180_000);
-  const cluster = workloadSuite({ name: 'ds', hollowNodes: 4, startControllers });
+  const cluster = workloadSuite({ name: 'ds', hollowNodes: 4, startControllers: startDaemonSetControllers });
   let nodes: string[] = [];
 
   before(async () => {

@@ -8,30 +8,15 @@ import { CONTROLLER_REVISION_HASH_LABEL, POD_INDEX_LABEL, STATEFULSET_POD_NAME_L
 import type { Pod } from '../../shared/api/core.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { InvalidError } from '../../shared/errors.js';
-import { createLogger } from '../../shared/logging.js';
-import { SharedInformers } from '../../controllers/informers.js';
 import { CONTROLLER_REVISIONS } from '../../controllers/controller-history.js';
 import { garbageCollectorDefinition } from '../../controllers/garbage-collector/controller.js';
 import { statefulSetControllerDefinition, STATEFULSETS } from '../../controllers/statefulset/controller.js';
 import { expectOk, waitFor } from '../clients/helpers.js';
-import { testControllerContext } from '../controllers/helpers.js';
+import { startControllers } from '../controllers/helpers.js';
 import { PodWatchSampler } from './apps-helpers.js';
 import { createNamespace, workloadSuite } from './cluster.js';
 
-async function startControllers(client: ApiClient): Promise<{ stop(): Promise<void> }> {
-  const log = createLogger('statefulset-test', 'error');
-  const informers = new SharedInformers(client, log);
-  const ctx = testControllerContext(client, log, informers);
-  const controllers = [statefulSetControllerDefinition, garbageCollectorDefinition].map((d) => d.create(ctx));
-  for (const c of controllers) await c.start();
-  await informers.start();
-  return {
-    async stop() {
-      for (const c of controllers) await c.stop();
-      await informers.stop();
-    },
-  };
-}
+const startStatefulSetControllers = (client: ApiClient) => startControllers(client, [statefulSetControllerDefinition, garbageCollectorDefinition], undefined, 'statefulset-test');
 
 function manifest(name: string, o: { replicas?: number; policy?: string; updateStrategy?: Record<string, unknown>; cpu?: string } = {}) {
   return {
@@ -125,7 +110,7 @@ class OrderSampler extends PodWatchSampler {
 
 describe('StatefulSets on real nodes, placed by a real scheduler, driven by kubectl', function () {
   this.timeout(180_000);
-  const cluster = workloadSuite({ name: 'sts', hollowNodes: 4, startControllers });
+  const cluster = workloadSuite({ name: 'sts', hollowNodes: 4, startControllers: startStatefulSetControllers });
   const apply = (ns: string, obj: unknown) => cluster.apply(ns, obj);
 
   it('makes web-0, web-1, web-2 in order, each once the one before is ready, with its identity labels; kubectl shows READY and rollout status', async () => {
