@@ -140,7 +140,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     shuttingDown: () => !ready,
     ...(opts.storeReadyTimeoutMs !== undefined ? { storeTimeoutMs: opts.storeReadyTimeoutMs } : {}),
   });
-  const endpoints = createNonResourceEndpoints({ log, metrics, resources, health, handledGroups: [METRICS_DISCOVERY] });
+  const endpoints = createNonResourceEndpoints({ log, metrics, discovered: table.discovered, health, handledGroups: [METRICS_DISCOVERY] });
   installKinds({
     store,
     log,

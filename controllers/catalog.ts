@@ -13,6 +13,7 @@ import { statefulSetControllerDefinition } from './statefulset/controller.js';
 import { resourceQuotaController } from './resource-quota/controller.js';
 import { kueueControllerDefinition } from './kueue/controller.js';
 import { serviceAccountControllerDefinition } from './serviceaccount/controller.js';
+import { horizontalPodAutoscalerControllerDefinition } from './podautoscaler/controller.js';
 
 export const CONTROLLERS: readonly ControllerDefinition[] = [
   nodeLifecycleController,
@@ -28,4 +29,5 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   statefulSetControllerDefinition,
   kueueControllerDefinition,
   serviceAccountControllerDefinition,
+  horizontalPodAutoscalerControllerDefinition,
 ];

@@ -22,4 +22,14 @@ export interface ControllerConfig {
   concurrentDeploymentSyncs?: number;
   /** Owners and dependents the garbage collector works on at once, per queue (--concurrent-gc-syncs, 5). */
   concurrentGcSyncs?: number;
+  /** How often each HorizontalPodAutoscaler is measured (--horizontal-pod-autoscaler-sync-period, 15 s). */
+  hpaSyncPeriodMs?: number;
+  /** How far back a scale-down looks at recommendations (--horizontal-pod-autoscaler-downscale-stabilization, 5 min). */
+  hpaDownscaleStabilizationMs?: number;
+  /** Usage within this fraction of the target changes nothing (--horizontal-pod-autoscaler-tolerance, 0.1). */
+  hpaTolerance?: number;
+  /** A pod's CPU is not trusted this long after its start unless ready and measured since (--horizontal-pod-autoscaler-cpu-initialization-period, 5 min). */
+  hpaCpuInitializationPeriodMs?: number;
+  /** A pod that turned ready within this of its start counts as ready from the start (--horizontal-pod-autoscaler-initial-readiness-delay, 30 s). */
+  hpaInitialReadinessDelayMs?: number;
 }

@@ -36,6 +36,14 @@ ${connectionUsage('user system:cell-controller-manager, or any user its ClusterR
   --concurrent-daemonset-syncs=2   DaemonSets synced at once
   --concurrent-statefulset-syncs=5 StatefulSets synced at once
   --concurrent-gc-syncs=5          objects the garbage collector deletes or orphans at once
+  --horizontal-pod-autoscaler-sync-period=15s
+                                   how often each HorizontalPodAutoscaler measures its pods
+  --horizontal-pod-autoscaler-downscale-stabilization=5m
+                                   a scale-down takes the highest recommendation of this window
+  --horizontal-pod-autoscaler-tolerance=0.1
+                                   usage within this fraction of the target changes nothing
+  --horizontal-pod-autoscaler-cpu-initialization-period=5m
+  --horizontal-pod-autoscaler-initial-readiness-delay=30s
   --port=10257                     serve /metrics and /healthz on PORT (0 = any free port)
   --bind-address=127.0.0.1
   --log-level=info                 error|warn|info|debug
@@ -66,6 +74,11 @@ const flags = parseFlags('cell-controller-manager', USAGE, {
   'concurrent-daemonset-syncs': { type: 'string', default: '2' },
   'concurrent-statefulset-syncs': { type: 'string', default: '5' },
   'concurrent-gc-syncs': { type: 'string', default: '5' },
+  'horizontal-pod-autoscaler-sync-period': { type: 'string', default: '15s' },
+  'horizontal-pod-autoscaler-downscale-stabilization': { type: 'string', default: '5m' },
+  'horizontal-pod-autoscaler-tolerance': { type: 'string', default: '0.1' },
+  'horizontal-pod-autoscaler-cpu-initialization-period': { type: 'string', default: '5m' },
+  'horizontal-pod-autoscaler-initial-readiness-delay': { type: 'string', default: '30s' },
   port: { type: 'string', default: '10257' },
   'bind-address': { type: 'string', default: '127.0.0.1' },
   'log-level': { type: 'string' },
@@ -95,6 +108,14 @@ const workers = (name: string): number => {
   return n;
 };
 
+/** A number in [0, 1) (the HPA tolerance, as kube-controller-manager takes it). */
+const fraction = (name: string): number => {
+  const text = str(name) ?? '';
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0 || v >= 1) fail(`--${name} must be a number from 0 up to (not including) 1, not "${text}"`);
+  return v;
+};
+
 const identity = `${os.hostname()}_${process.pid}_${randomUUID().slice(0, 8)}`;
 const client = new ApiClient({
   servers,
@@ -120,6 +141,11 @@ const manager = new ControllerManager({
     concurrentDaemonSetSyncs: workers('concurrent-daemonset-syncs'),
     concurrentStatefulSetSyncs: workers('concurrent-statefulset-syncs'),
     concurrentGcSyncs: workers('concurrent-gc-syncs'),
+    hpaSyncPeriodMs: positive('horizontal-pod-autoscaler-sync-period'),
+    hpaDownscaleStabilizationMs: flags.duration('horizontal-pod-autoscaler-downscale-stabilization'),
+    hpaTolerance: fraction('horizontal-pod-autoscaler-tolerance'),
+    hpaCpuInitializationPeriodMs: flags.duration('horizontal-pod-autoscaler-cpu-initialization-period'),
+    hpaInitialReadinessDelayMs: flags.duration('horizontal-pod-autoscaler-initial-readiness-delay'),
   },
   leaderElection: leaderElect
     ? {

@@ -116,6 +116,10 @@ function controllerManagerRules(): PolicyRule[] {
     rule(['scheduling.x-k8s.io'], ['podgroups'], ['create']),
     // ServiceAccount controller: each namespace's `default` account.
     rule([''], ['serviceaccounts'], ['create']),
+    // Horizontal pod autoscaler: the replica count of what it scales, through the scale
+    // subresource, and its own status (it reads pod usage through the metrics API, above).
+    rule(['apps'], ['deployments/scale', 'replicasets/scale', 'statefulsets/scale'], ['update', 'patch']),
+    rule(['autoscaling'], ['horizontalpodautoscalers/status'], ['update', 'patch']),
     // Disruption and resource quota controllers: their status.
     rule(['policy'], ['poddisruptionbudgets/status'], ['update', 'patch']),
     rule([''], ['resourcequotas/status'], ['update', 'patch']),

@@ -6,7 +6,7 @@
 import express, { type Express, type Request, type Response } from 'express';
 import { NotFoundError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
-import { METRICS_RESOURCES, RESOURCES } from '../../shared/api/registry.js';
+import { CONVERTED_VERSIONS, METRICS_RESOURCES, RESOURCES } from '../../shared/api/registry.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import { installOpenApi } from '../openapi/routes.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION, type HandledGroup } from './discovery.js';
@@ -17,8 +17,8 @@ import { sendError } from './status.js';
 export interface NonResourceDeps {
   log: Logger;
   metrics: ApiServerMetrics;
-  /** The resources discovery lists. */
-  resources: ReadonlyMap<string, ServedResource>;
+  /** The resources discovery lists: every group/version/resource served (ResourceTable.discovered). */
+  discovered: readonly ServedResource[];
   /** The checks behind /livez and /readyz. */
   health: HealthEndpoints;
   /** Groups served by handlers of their own (the metrics API), listed by discovery too. */
@@ -45,7 +45,7 @@ export function createNonResourceEndpoints(d: NonResourceDeps): NonResourceEndpo
     res.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics());
   });
 
-  const all = () => [...d.resources.values()];
+  const all = () => [...d.discovered];
   app.get(['/api', '/api/'], (_req, res) => res.json(apiVersions()));
   app.get(['/apis', '/apis/'], (_req, res) => res.json(apiGroupList(all(), d.handledGroups)));
   app.get('/api/:version', (req: Request, res) => {
@@ -65,7 +65,7 @@ export function createNonResourceEndpoints(d: NonResourceDeps): NonResourceEndpo
   });
   // /openapi/v2 and /openapi/v3, generated once from the resource table's schemas (and the
   // metrics API's, served from the agents' samples).
-  installOpenApi(app, [...RESOURCES, ...METRICS_RESOURCES], SERVER_VERSION.gitVersion, d.log);
+  installOpenApi(app, [...RESOURCES, ...CONVERTED_VERSIONS.map((c) => c.served), ...METRICS_RESOURCES], SERVER_VERSION.gitVersion, d.log);
 
   return {
     app,

@@ -37,6 +37,8 @@ import type { ResourceDefinition } from '../registry/definitions.js';
 /** A resource as the HTTP layer serves it: its definition (field selectors, subresources, verbs, names) and its REST layer. */
 export interface ServedResource extends Omit<ResourceDefinition, 'info' | 'def'> {
   rest: RestResource;
+  /** A version other than the stored one (an autoscaling/v1 HorizontalPodAutoscaler): each object answered is converted by this. */
+  toServed?: (obj: KubeObject) => KubeObject;
 }
 
 /** A custom verb: pods/binding, pods/log, placements. Returns a body to send, or undefined when it responded itself. */
@@ -375,7 +377,7 @@ export class ResourceRouter {
   }
 
   private respond(req: IncomingMessage, res: ServerResponse, served: ServedResource, status: number, body: unknown, query: URLSearchParams): void {
-    sendAsAsked(req, res, served.rest.def.resource, status, body, query);
+    sendAsAsked(req, res, served.rest.def.resource, status, body, query, served.toServed);
   }
 
   private async list(req: IncomingMessage, res: ServerResponse, served: ServedResource, ns: string | undefined, sel: Selection, query: URLSearchParams): Promise<void> {
@@ -426,7 +428,8 @@ export class ResourceRouter {
       bookmarks,
       kind: def.kind,
       apiVersion: apiVersionOf(def),
-      ...(table ? { render: (obj: KubeObject) => toTable(resource, [obj], table, {}, false) } : {}),
+      // A Table's columns read the stored form; an object goes out in the version asked for.
+      ...(table ? { render: (obj: KubeObject) => toTable(resource, [obj], table, {}, false) } : served.toServed ? { render: served.toServed } : {}),
       onClose: () => this.o.metrics.watchers.dec({ resource }),
     });
     const exact = m ? exactField(sel, served) : undefined;
@@ -446,14 +449,28 @@ function nameIn(body: unknown): string | undefined {
 
 /** A JSON response straight to Node's response: express's send() costs more than the write. */
 /** An object or list as JSON, or as the Table the client asked for (`columns`: table.ts's key for its kind). */
-function sendAsAsked(req: IncomingMessage, res: ServerResponse, columns: string, status: number, body: unknown, query: URLSearchParams): void {
+function sendAsAsked(
+  req: IncomingMessage,
+  res: ServerResponse,
+  columns: string,
+  status: number,
+  body: unknown,
+  query: URLSearchParams,
+  toServed?: (obj: KubeObject) => KubeObject,
+): void {
   const table = tableRequested(req.headers.accept, query.get('includeObject') ?? undefined);
-  if (table && isObjectOrList(body) && body.kind !== 'Status') {
+  if (isObjectOrList(body) && body.kind !== 'Status') {
     const isList = Array.isArray((body as { items?: unknown }).items);
     const items = isList ? (body as { items: KubeObject[] }).items : [body as KubeObject];
-    const meta = isList ? ((body as { metadata?: Record<string, unknown> }).metadata ?? {}) : {};
-    sendJson(res, status, toTable(columns, items, table, meta));
-    return;
+    if (table) {
+      const meta = isList ? ((body as { metadata?: Record<string, unknown> }).metadata ?? {}) : {};
+      sendJson(res, status, toTable(columns, items, table, meta));
+      return;
+    }
+    if (toServed) {
+      sendJson(res, status, isList ? { ...body, items: items.map(toServed) } : toServed(body as KubeObject));
+      return;
+    }
   }
   sendJson(res, status, body);
 }

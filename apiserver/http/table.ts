@@ -1,5 +1,6 @@
 // The `meta.k8s.io/v1` Table form of lists and watch events, which is what makes `kubectl get`
 // print useful columns. Columns follow kubectl's for each kind; wide-only columns have priority 1.
+import { metricsSummary, type HorizontalPodAutoscaler } from '../../shared/api/autoscaling.js';
 import { age, humanDuration } from '../../shared/duration.js';
 import { labelSelectorFromSpec, type LabelSelectorSpec } from '../../shared/labels.js';
 import { Quantity } from '../../shared/quantity.js';
@@ -194,6 +195,8 @@ interface DaemonSetView {
   status?: { desiredNumberScheduled?: number; currentNumberScheduled?: number; numberReady?: number; updatedNumberScheduled?: number; numberAvailable?: number };
 }
 const daemonSet = (obj: KubeObject) => obj as DaemonSetView;
+/** Only stored (decoded) autoscalers reach a table. */
+const autoscaler = (obj: KubeObject) => obj as unknown as HorizontalPodAutoscaler;
 
 /** A node selector as kubectl prints it: `k=v` pairs sorted, comma-separated. */
 function nodeSelectorText(selector: Record<string, string> | undefined): string {
@@ -363,6 +366,15 @@ const COLUMNS: Record<string, Column[]> = {
     col('Node Selector', (o) => nodeSelectorText(daemonSet(o).spec?.template?.spec?.nodeSelector), { description: 'The node labels the pods ask for' }),
     ageCol,
     ...workloadWide,
+  ],
+  horizontalpodautoscalers: [
+    nameCol,
+    col('Reference', (o) => `${autoscaler(o).spec.scaleTargetRef.kind}/${autoscaler(o).spec.scaleTargetRef.name}`, { description: 'The object it scales' }),
+    col('Targets', (o) => metricsSummary(autoscaler(o)), { description: 'Each metric as measured / its target' }),
+    col('MinPods', (o) => autoscaler(o).spec.minReplicas, { type: 'integer', description: 'Fewest replicas' }),
+    col('MaxPods', (o) => autoscaler(o).spec.maxReplicas, { type: 'integer', description: 'Most replicas' }),
+    col('Replicas', (o) => autoscaler(o).status.currentReplicas, { type: 'integer', description: 'Replicas when last looked at' }),
+    ageCol,
   ],
   controllerrevisions: [
     nameCol,

@@ -23,8 +23,9 @@ export interface ResourceDefinition {
   categories: readonly string[];
 }
 
-export function resourceDefinitions(): ResourceDefinition[] {
-  return RESOURCES.map((info) => {
+/** The definitions of `infos` (every stored resource by default). */
+export function resourceDefinitions(infos: readonly ResourceInfo[] = RESOURCES): ResourceDefinition[] {
+  return infos.map((info) => {
     const subresources = info.subresources.map((s) => s.name);
     const def: ResourceDef = {
       group: info.group,

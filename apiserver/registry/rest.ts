@@ -12,6 +12,8 @@ import {
   NotFoundError,
 } from '../../shared/errors.js';
 import { formatTime } from '../../shared/api/meta.js';
+import { invalidObjectError } from '../../shared/api/field-errors.js';
+import type { FieldCause } from '../../shared/errors.js';
 import { finalizersAfterDelete, type DeletionPropagation } from '../../shared/api/propagation.js';
 import { applyPatch } from '../http/patch.js';
 import { serverSideApply } from '../http/server-side-apply.js';
@@ -37,6 +39,18 @@ export interface ResourceDef {
   unknownFields(raw: unknown): string[];
   /** The 400 for unknown fields under fieldValidation=Strict. */
   strictError(fields: readonly string[]): Error;
+}
+
+/**
+ * A resource served in a version other than the one it is stored in (shared/api/registry
+ * ConvertedVersion): what a client sends is decoded in the served version, converted, and decoded
+ * again as the stored one; patches apply to the served form of the stored object. Responses are
+ * converted back by the HTTP layer (ServedResource.toServed), so everything below sees one version.
+ */
+export interface VersionConversion {
+  stored: ResourceDef;
+  toStored(obj: KubeObject): { object: unknown; causes: FieldCause[] };
+  toServed(obj: KubeObject): KubeObject;
 }
 
 export function apiVersionOf(def: { group: string; version: string }): string {
@@ -149,6 +163,7 @@ export class RestResource {
     readonly objects: ResourceStore,
     /** Resolves a namespace for existence checks (undefined for cluster-scoped resources). */
     private readonly namespaceLookup: (name: string) => Promise<KubeObject | undefined>,
+    private readonly conversion?: VersionConversion,
   ) {
     this.strategy = strategyFor(def.resource);
   }
@@ -167,7 +182,15 @@ export class RestResource {
     const obj = this.def.validate(raw);
     obj.apiVersion = apiVersionOf(this.def);
     obj.kind = this.def.kind;
-    return obj;
+    if (this.conversion === undefined) return obj;
+    const { object, causes } = this.conversion.toStored(obj);
+    if (causes.length > 0) throw invalidObjectError({ kind: this.def.kind, name: obj.metadata.name ?? '' }, causes);
+    return this.conversion.stored.validate(object);
+  }
+
+  /** The object a patch or an apply is made to: the stored one, in the version the client speaks. */
+  private servedForm(current: KubeObject): KubeObject {
+    return this.conversion === undefined ? current : this.conversion.toServed(current);
   }
 
   async requireNamespace(namespace: string | undefined, forCreate: boolean): Promise<void> {
@@ -336,7 +359,7 @@ export class RestResource {
     opts: WriteOptions = {},
   ): Promise<KubeObject> {
     if (type === 'apply') return (await this.applyConfiguration(namespace, name, patch, subresource, opts)).object;
-    return this.patchWith(namespace, name, opts, (current) => applyPatch(type, current, patch), subresource);
+    return this.patchWith(namespace, name, opts, (current) => applyPatch(type, this.servedForm(current), patch), subresource);
   }
 
   /** A write of what `transform` makes of the current object (a patch, an apply), under the guarded update. */
@@ -385,7 +408,7 @@ export class RestResource {
     if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new BadRequestError('an apply configuration must be an object');
     for (let attempt = 0; ; attempt++) {
       try {
-        const object = await this.patchWith(namespace, name, opts, (current) => serverSideApply(current, config, request));
+        const object = await this.patchWith(namespace, name, opts, (current) => serverSideApply(this.servedForm(current), config, request));
         return { object, created: false };
       } catch (err) {
         if (!(err instanceof NotFoundError) || err.subject.name !== name) throw err;

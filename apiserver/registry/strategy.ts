@@ -1,5 +1,6 @@
 // Per-kind rules on top of the generic verbs, like Kubernetes' REST strategies: what a client may
 // set on create, which fields are immutable, and how long a delete is graceful.
+import { HorizontalPodAutoscalerStatusSchema } from '../../shared/api/autoscaling.js';
 import { isDeepStrictEqual } from 'node:util';
 import { ForbiddenError, InvalidError } from '../../shared/errors.js';
 import { PodDisruptionBudgetStatusSchema } from '../../shared/api/policy.js';
@@ -148,6 +149,13 @@ const cronJobStrategy: Strategy = {
   },
 };
 
+/** A HorizontalPodAutoscaler's status is its controller's: a client's is replaced on create. */
+const horizontalPodAutoscalerStrategy: Strategy = {
+  prepareForCreate(obj) {
+    obj.status = HorizontalPodAutoscalerStatusSchema.parse({});
+  },
+};
+
 const STRATEGIES: Record<string, Strategy> = {
   pods: podStrategy,
   namespaces: namespaceStrategy,
@@ -166,6 +174,7 @@ const STRATEGIES: Record<string, Strategy> = {
   clusterqueues: clusterQueueStrategy,
   localqueues: localQueueStrategy,
   workloads: workloadStrategy,
+  horizontalpodautoscalers: horizontalPodAutoscalerStrategy,
 };
 
 export function strategyFor(resource: string): Strategy {

@@ -4,15 +4,19 @@ import type { Logger } from '../../shared/logging.js';
 import type { ServedResource } from '../http/resources.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import { resourceDefinitions } from '../registry/definitions.js';
-import { nodeAllocationsResource } from '../../shared/api/registry.js';
+import { CONVERTED_VERSIONS, nodeAllocationsResource } from '../../shared/api/registry.js';
 import { LEDGER_ENCODINGS_CAPACITY, LedgerEncoder } from '../placement/ledger-encoding.js';
 import { ResourceStore, type ResourceIdentity } from '../registry/resource-store.js';
 import { RestResource } from '../registry/rest.js';
+import type { KubeObject } from '../registry/object.js';
+import type { KubeObject as TypedObject } from '../../shared/api/meta.js';
 import type { Store } from '../storage/store.js';
 
 export interface ResourceTable {
-  /** By resource name (`pods`, `deployments`, …). */
+  /** By resource name (`pods`, `deployments`, …), each in the version it is stored in. */
   resources: Map<string, ServedResource>;
+  /** Every group/version/resource served, in discovery order (a resource's stored version first). */
+  discovered: readonly ServedResource[];
   /** The resource a URL's group, version and resource name address; undefined when none. */
   resolve(group: string, version: string, resource: string): ServedResource | undefined;
   /** A resource every server serves; throws for a name it does not. */
@@ -56,11 +60,24 @@ export function buildResourceTable(
     resources.set(d.def.resource, served);
     byGvr.set(`${d.def.group}/${d.def.version}/${d.def.resource}`, served);
   }
+  // Older versions of stored resources: the stored resource's store, converted at the edges.
+  for (const c of CONVERTED_VERSIONS) {
+    const d = resourceDefinitions([c.served])[0]!;
+    const stored = resources.get(c.stored.resource)!;
+    const { info: _info, def: _def, ...definition } = d;
+    // The store holds only objects its schema decoded, which have their apiVersion and kind.
+    const toServed = (obj: KubeObject): KubeObject => c.toServed(obj as TypedObject);
+    const toStored = (obj: KubeObject) => c.toStored(obj as TypedObject);
+    const conversion = { stored: stored.rest.def, toStored, toServed };
+    const served: ServedResource = { ...definition, rest: new RestResource(d.def, stored.rest.objects, lookupNamespace, conversion), toServed };
+    byGvr.set(`${d.def.group}/${d.def.version}/${d.def.resource}`, served);
+  }
   metrics.trackCaches(function* () {
     for (const [resource, s] of resources) yield { resource, lag: s.rest.objects.cacheLag, revision: s.rest.objects.cacheRevision };
   });
   return {
     resources,
+    discovered: [...byGvr.values()],
     resolve: (group, version, resource) => byGvr.get(`${group}/${version}/${resource}`),
     served: (resource) => {
       const s = resources.get(resource);

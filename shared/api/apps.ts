@@ -12,7 +12,7 @@ import { PodTemplateSpecSchema, type Pod, type PodTemplateSpec } from './core.js
 import { cause } from './field-errors.js';
 import { ConditionStatusSchema, LabelSelectorSchema, ObjectMetaSchema, TimeSchema, type LabelSelector } from './meta.js';
 import { IntOrStringSchema, type IntOrString } from './policy.js';
-import { labelSelectorCauses, labelsCauses, podCauses } from './rules.js';
+import { labelSelectorCauses, labelsCauses, nonNegative, podCauses } from './rules.js';
 
 export const APPS_GROUP = 'apps';
 export const APPS_API_VERSION = 'apps/v1';
@@ -360,9 +360,6 @@ export type Scale = z.infer<typeof ScaleSchema>;
 
 const PERCENT = /^[0-9]+%$/;
 
-function nonNegative(field: string, value: number | undefined): FieldCause[] {
-  return value !== undefined && value < 0 ? [cause.invalid(field, value, 'must be greater than or equal to 0')] : [];
-}
 
 /** A count or a percentage; `max100` for maxUnavailable, which cannot exceed every pod. */
 function intOrPercentCauses(field: string, value: IntOrString | undefined, max100: boolean): FieldCause[] {

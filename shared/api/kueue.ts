@@ -11,7 +11,7 @@ import { Quantity } from '../quantity.js';
 import { PodTemplateSpecSchema, QuantitySchema, ResourceListSchema, TaintSchema, TolerationSchema, type Pod, type PodTemplateSpec } from './core.js';
 import { cause, childPath } from './field-errors.js';
 import { ConditionSchema, LabelSelectorSchema, LabelsSchema, ObjectMetaSchema, TimeSchema } from './meta.js';
-import { labelSelectorCauses, labelsCauses, podCauses } from './rules.js';
+import { labelSelectorCauses, labelsCauses, nonNegative, podCauses } from './rules.js';
 
 export const KUEUE_GROUP = 'kueue.x-k8s.io';
 export const KUEUE_VERSION = 'v1beta1';
@@ -337,9 +337,6 @@ function nonNegativeQuantity(field: string, value: string | undefined): FieldCau
   return Quantity.parse(value).isNegative() ? [cause.invalid(field, value, 'must be greater than or equal to 0')] : [];
 }
 
-function nonNegativeInt(field: string, value: number | undefined): FieldCause[] {
-  return value !== undefined && value < 0 ? [cause.invalid(field, value, 'must be greater than or equal to 0')] : [];
-}
 
 export function resourceFlavorCauses(rf: ResourceFlavor): FieldCause[] {
   const out = labelsCauses(rf.spec.nodeLabels, 'spec.nodeLabels');
@@ -404,9 +401,9 @@ export function clusterQueueCauses(cq: ClusterQueue): FieldCause[] {
     });
   });
   if (flavorCount > MAX_FLAVORS_PER_QUEUE) out.push(cause.tooMany('spec.resourceGroups', flavorCount, MAX_FLAVORS_PER_QUEUE));
-  out.push(...nonNegativeInt('status.pendingWorkloads', cq.status.pendingWorkloads));
-  out.push(...nonNegativeInt('status.reservingWorkloads', cq.status.reservingWorkloads));
-  out.push(...nonNegativeInt('status.admittedWorkloads', cq.status.admittedWorkloads));
+  out.push(...nonNegative('status.pendingWorkloads', cq.status.pendingWorkloads));
+  out.push(...nonNegative('status.reservingWorkloads', cq.status.reservingWorkloads));
+  out.push(...nonNegative('status.admittedWorkloads', cq.status.admittedWorkloads));
   return out;
 }
 
@@ -437,7 +434,7 @@ export function workloadCauses(wl: Workload): FieldCause[] {
     out.push(...each(`${p}.name`, ps.name, dns1123LabelErrors(ps.name)));
     if (names.has(ps.name)) out.push(cause.duplicate(`${p}.name`, ps.name));
     names.add(ps.name);
-    out.push(...nonNegativeInt(`${p}.count`, ps.count));
+    out.push(...nonNegative(`${p}.count`, ps.count));
     if (ps.minCount !== undefined) {
       withMinCount++;
       if (ps.minCount < 1 || ps.minCount > ps.count) out.push(cause.invalid(`${p}.minCount`, ps.minCount, 'minCount should be positive and less or equal to count'));
@@ -462,7 +459,7 @@ export function workloadCauses(wl: Workload): FieldCause[] {
       if (!names.has(a.name)) out.push(cause.notSupported(`${p}.name`, a.name, [...names]));
       if (assigned.has(a.name)) out.push(cause.duplicate(`${p}.name`, a.name));
       assigned.add(a.name);
-      out.push(...nonNegativeInt(`${p}.count`, a.count));
+      out.push(...nonNegative(`${p}.count`, a.count));
       for (const [resource, flavor] of Object.entries(a.flavors ?? {})) {
         out.push(...each(childPath(`${p}.flavors`, resource), flavor, dns1123SubdomainErrors(flavor)));
       }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { FieldCause } from '../errors.js';
 import { cause } from './field-errors.js';
 import { ConditionSchema, DeleteOptionsSchema, LabelSelectorSchema, ObjectMetaSchema, TimeSchema } from './meta.js';
-import { labelSelectorCauses } from './rules.js';
+import { labelSelectorCauses, nonNegative } from './rules.js';
 
 export const POLICY_GROUP = 'policy';
 export const POLICY_API_VERSION = 'policy/v1';
@@ -96,9 +96,6 @@ function intOrPercentCauses(field: string, value: IntOrString | undefined): Fiel
   return Number(value.slice(0, -1)) > 100 ? [cause.invalid(field, value, 'must not be greater than 100%')] : [];
 }
 
-function nonNegative(field: string, value: number | undefined): FieldCause[] {
-  return value !== undefined && value < 0 ? [cause.invalid(field, value, 'must be greater than or equal to 0')] : [];
-}
 
 export function podDisruptionBudgetCauses(pdb: PodDisruptionBudget): FieldCause[] {
   const { spec, status } = pdb;

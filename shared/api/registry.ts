@@ -3,6 +3,17 @@
 // `po`, `pod`, `pods`, `podgroups.scheduling.x-k8s.io` through it.
 import type { z } from 'zod';
 import type { FieldCause } from '../errors.js';
+import {
+  AUTOSCALING_GROUP,
+  HorizontalPodAutoscalerSchema,
+  HorizontalPodAutoscalerV1Schema,
+  horizontalPodAutoscalerCauses,
+  horizontalPodAutoscalerFromV1,
+  horizontalPodAutoscalerToV1,
+  horizontalPodAutoscalerV1Causes,
+  type HorizontalPodAutoscaler,
+  type HorizontalPodAutoscalerV1,
+} from './autoscaling.js';
 import { configMapCauses, ConfigMapSchema, secretCauses, SecretSchema, type ConfigMap, type Secret } from './config.js';
 import { LeaseSchema, type Lease } from './coordination.js';
 import {
@@ -680,6 +691,54 @@ export const controllerRevisionsResource = defineResource<ControllerRevision>({
   validate: controllerRevisionCauses,
 });
 
+/** Stored as autoscaling/v2; status is the horizontal pod autoscaler controller's to write. */
+export const horizontalPodAutoscalersResource = defineResource<HorizontalPodAutoscaler>({
+  group: AUTOSCALING_GROUP,
+  version: 'v2',
+  kind: 'HorizontalPodAutoscaler',
+  resource: 'horizontalpodautoscalers',
+  namespaced: true,
+  shortNames: ['hpa'],
+  categories: ['all'],
+  subresources: [{ name: 'status', kind: 'HorizontalPodAutoscaler', verbs: STATUS_VERBS }],
+  schema: HorizontalPodAutoscalerSchema,
+  validate: horizontalPodAutoscalerCauses,
+});
+
+/**
+ * A stored resource also served in an older version (autoscaling/v1 HorizontalPodAutoscalers,
+ * which `kubectl autoscale` writes): requests in `served`'s form are converted to `stored`'s on the
+ * way in and back on the way out; the store, its watch cache and the controllers see only one.
+ */
+export interface ConvertedVersion {
+  served: ResourceInfo;
+  stored: ResourceInfo;
+  /** A decoded object of the served version → the stored version's, still to be decoded; with errors found converting. */
+  toStored(obj: KubeObject): { object: unknown; causes: FieldCause[] };
+  toServed(obj: KubeObject): KubeObject;
+}
+
+export const horizontalPodAutoscalersV1: ConvertedVersion = {
+  served: defineResource<HorizontalPodAutoscalerV1>({
+    group: AUTOSCALING_GROUP,
+    version: 'v1',
+    kind: 'HorizontalPodAutoscaler',
+    resource: 'horizontalpodautoscalers',
+    namespaced: true,
+    shortNames: ['hpa'],
+    categories: ['all'],
+    subresources: [{ name: 'status', kind: 'HorizontalPodAutoscaler', verbs: STATUS_VERBS }],
+    schema: HorizontalPodAutoscalerV1Schema,
+    validate: horizontalPodAutoscalerV1Causes,
+  }),
+  stored: horizontalPodAutoscalersResource,
+  toStored: (obj) => horizontalPodAutoscalerFromV1(obj as HorizontalPodAutoscalerV1),
+  toServed: (obj) => horizontalPodAutoscalerToV1(obj as HorizontalPodAutoscaler),
+};
+
+/** Every resource served in a version other than its stored one. */
+export const CONVERTED_VERSIONS: readonly ConvertedVersion[] = [horizontalPodAutoscalersV1];
+
 /** The body of `.../{deployments,replicasets}/{name}/scale`. */
 export const scaleKind: KindInfo<Scale> = {
   group: 'autoscaling',
@@ -858,6 +917,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   statefulSetsResource,
   daemonSetsResource,
   controllerRevisionsResource,
+  horizontalPodAutoscalersResource,
   resourceFlavorsResource,
   clusterQueuesResource,
   localQueuesResource,

@@ -57,7 +57,8 @@ function subdomain(field: string, value: string | undefined): Causes {
   return value ? each(field, value, dns1123SubdomainErrors(value)) : [];
 }
 
-function nonNegative(field: string, value: number | undefined): Causes {
+/** Kubernetes' ValidateNonnegativeField. */
+export function nonNegative(field: string, value: number | undefined): Causes {
   return value !== undefined && value < 0 ? [cause.invalid(field, value, 'must be greater than or equal to 0')] : [];
 }
 

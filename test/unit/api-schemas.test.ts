@@ -50,6 +50,7 @@ const MINIMAL: Record<string, unknown> = {
   ResourceQuota: { metadata: { name: 'compute', namespace: 'default' }, spec: { hard: { pods: '10', 'requests.cpu': '4' } } },
   ReplicaSet: { metadata: { name: 'web-1', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'busybox' }] } } } },
   StatefulSet: { metadata: { name: 'db', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'busybox' }] } } } },
+  HorizontalPodAutoscaler: { metadata: { name: 'web', namespace: 'default' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, maxReplicas: 3 } },
   DaemonSet: { metadata: { name: 'logs', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'logs' } }, template: { metadata: { labels: { app: 'logs' } }, spec: { containers: [{ name: 'logs', image: 'busybox' }] } } } },
   ControllerRevision: { metadata: { name: 'logs-5d8f9c7b6', namespace: 'default' }, data: { spec: { template: { $patch: 'replace' } } }, revision: 1 },
   ResourceFlavor: { metadata: { name: 'default-flavor' } },
@@ -303,7 +304,8 @@ describe('api schemas', () => {
       expect(resolveResource('pods.apps')).to.equal(undefined);
       expect(resolveResource('deploy')?.kind).to.equal('Deployment');
       expect(resolveResource('sts')?.kind).to.equal('StatefulSet');
-      expect(resolveResource('horizontalpodautoscalers')).to.equal(undefined);
+      expect(resolveResource('hpa')?.apiVersion).to.equal('autoscaling/v2');
+      expect(resolveResource('services')).to.equal(undefined);
     });
 
     it('finds resources by group/version/resource and by kind', () => {
@@ -327,12 +329,13 @@ describe('api schemas', () => {
         'scheduling.k8s.io/v1',
         'batch/v1',
         'apps/v1',
+        'autoscaling/v2',
         'kueue.x-k8s.io/v1beta1',
       ]);
       expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'configmaps', 'secrets', 'serviceaccounts', 'limitranges', 'resourcequotas']);
       expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log', 'exec', 'eviction']);
       expect(resourceForKind('NodeAllocation')?.verbs).to.deep.equal(['get', 'list', 'watch']);
-      expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods', 'jobs', 'cronjobs', 'deployments', 'replicasets', 'statefulsets', 'daemonsets']);
+      expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods', 'jobs', 'cronjobs', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'horizontalpodautoscalers']);
       const names = RESOURCES.flatMap((r) => [r.resource, r.singularName, ...r.shortNames]);
       expect(new Set(names).size, 'names and short names are unambiguous').to.equal(names.length);
     });

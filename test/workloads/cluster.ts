@@ -23,8 +23,8 @@ export interface WorkloadClusterOptions<C extends Stoppable> {
   hollowNodes?: number;
   /** One real agent running pods as host processes, instead of hollow nodes. */
   realAgent?: boolean;
-  /** Extra flags for the hollow agent. */
-  hollowArgs?: string[];
+  /** Extra flags for the agent (hollow or real). */
+  agentArgs?: string[];
   /** Starts the controllers under test; none when absent. */
   startControllers?: (client: ApiClient) => Promise<C>;
 }
@@ -66,9 +66,9 @@ export function workloadSuite<C extends Stoppable>(o: WorkloadClusterOptions<C>)
     kubeconfig = writeKubeconfig(path.join(root, 'kubeconfig'), api.url);
     const hollow = o.hollowNodes ?? (o.realAgent ? 0 : 4);
     if (o.realAgent) {
-      agent = startAgent([`--server=${api.url}`, `--node-name=${o.name}-real-1`, '--node-ip=127.0.0.1', '--address=127.0.0.1', `--root-dir=${path.join(root, 'agent')}`, '--cpu=4', '--memory=4Gi', '--heartbeat-interval=1s']);
+      agent = startAgent([`--server=${api.url}`, `--node-name=${o.name}-real-1`, '--node-ip=127.0.0.1', '--address=127.0.0.1', `--root-dir=${path.join(root, 'agent')}`, '--cpu=4', '--memory=4Gi', '--heartbeat-interval=1s', ...(o.agentArgs ?? [])]);
     } else if (hollow > 0) {
-      agent = startAgent([`--server=${api.url}`, `--hollow-nodes=${hollow}`, `--node-prefix=${o.name}-node-`, '--node-ip=127.0.0.1', '--cpu=8', '--memory=32Gi', ...(o.hollowArgs ?? [])]);
+      agent = startAgent([`--server=${api.url}`, `--hollow-nodes=${hollow}`, `--node-prefix=${o.name}-node-`, '--node-ip=127.0.0.1', '--cpu=8', '--memory=32Gi', ...(o.agentArgs ?? [])]);
     }
     const expected = o.realAgent ? 1 : hollow;
     const c = client;

@@ -61,7 +61,7 @@ export function jobSuite(opts: JobClusterOptions = {}): JobCluster {
     name: 'job',
     ...(opts.hollowNodes !== undefined ? { hollowNodes: opts.hollowNodes } : {}),
     ...(opts.realAgent ? { realAgent: true } : {}),
-    hollowArgs: ['--crash-loop-backoff=1s'],
+    agentArgs: ['--crash-loop-backoff=1s'],
     startControllers: (client) => startController(client, opts.controller),
   });
   return Object.assign(cluster, { restartController: (between?: () => Promise<void>) => cluster.restartControllers(between) });

@@ -92,7 +92,7 @@ export function queueSuite(name: string, instances = 1): WorkloadCluster<QueueCo
   return workloadSuite({
     name,
     hollowNodes: 4,
-    hollowArgs: [`--labels=${POOL_LABEL}=batch`],
+    agentArgs: [`--labels=${POOL_LABEL}=batch`],
     startControllers: (client) => startQueueControllers(client, instances),
   });
 }

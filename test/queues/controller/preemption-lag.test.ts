@@ -55,7 +55,7 @@ describe('queue controller: a preemptor gets what its victim released, even whil
   const cluster = workloadSuite<QueueControllers>({
     name: 'kueue-preemption-lag',
     hollowNodes: 4,
-    hollowArgs: [`--labels=${POOL_LABEL}=batch`],
+    agentArgs: [`--labels=${POOL_LABEL}=batch`],
     startControllers: async (client: ApiClient) => {
       controllerClient = new LaggingLedgerClient({ ...client.config, retries: 0 });
       const started = await startQueueControllers(controllerClient, 1);
