@@ -6,7 +6,7 @@
 import express, { type Express, type Request, type Response } from 'express';
 import { NotFoundError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
-import { CONVERTED_VERSIONS, METRICS_RESOURCES, RESOURCES } from '../../shared/api/registry.js';
+import { DESCRIBED_RESOURCES } from '../../shared/api/registry.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import { installOpenApi } from '../openapi/routes.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION, type HandledGroup } from './discovery.js';
@@ -65,7 +65,7 @@ export function createNonResourceEndpoints(d: NonResourceDeps): NonResourceEndpo
   });
   // /openapi/v2 and /openapi/v3, generated once from the resource table's schemas (and the
   // metrics API's, served from the agents' samples).
-  installOpenApi(app, [...RESOURCES, ...CONVERTED_VERSIONS.map((c) => c.served), ...METRICS_RESOURCES], SERVER_VERSION.gitVersion, d.log);
+  installOpenApi(app, DESCRIBED_RESOURCES, SERVER_VERSION.gitVersion, d.log);
 
   return {
     app,

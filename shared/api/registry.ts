@@ -924,6 +924,9 @@ export const RESOURCES: readonly ResourceInfo[] = [
   workloadsResource,
 ];
 
+/** Every resource the OpenAPI documents describe: the stored ones, their other served versions, the metrics API. */
+export const DESCRIBED_RESOURCES: readonly ResourceInfo[] = [...RESOURCES, ...CONVERTED_VERSIONS.map((c) => c.served), ...METRICS_RESOURCES];
+
 export function resourceFor(group: string, version: string, resource: string): ResourceInfo | undefined {
   return RESOURCES.find((r) => r.group === group && r.version === version && r.resource === resource);
 }
