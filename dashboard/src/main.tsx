@@ -162,4 +162,17 @@ function LiveStatus(props: { cluster: Cluster }) {
 }
 
 const root = document.getElementById('app');
-if (root) render(<App />, root);
+if (root) {
+  render(<App />, root);
+  // Chromium keeps the requests of a page it puts in the back/forward cache running, so the
+  // watches and log stream of a page left that way would keep their connections, and the next page
+  // of this origin — the views' watches budgeted for six — would wait for ever for any other call
+  // (its metrics asks among them). Leaving for the cache, the page unmounts, and every view aborts
+  // what it opened; shown from the cache again, it starts afresh.
+  addEventListener('pagehide', (e) => {
+    if (e.persisted) render(null, root);
+  });
+  addEventListener('pageshow', (e) => {
+    if (e.persisted) render(<App />, root);
+  });
+}

@@ -5,6 +5,7 @@ import type { Node } from '../../../shared/api/core.js';
 import { ago, byName, formatBytes, formatCpu, nodeHealth, percent, qty, usage, useLive, type Cluster, type Resource } from '../cluster.js';
 import { Link } from '../link.js';
 import { href, navigate } from '../router.js';
+import { podUsageKey } from '../usage-asks.js';
 import { useNodeUsage, usePodUsageOn } from '../usage.js';
 import { HeatMap } from './heatmap.js';
 
@@ -64,13 +65,18 @@ export function Nodes(props: { cluster: Cluster; node?: string }) {
   );
 }
 
+/** Most rows of a node's pod table (and pods whose figures it waits for): the page stays quick on a crowded node. */
+const SHOWN_PODS = 500;
+
 function NodeDetail(props: { cluster: Cluster; name: string }) {
   const { nodes, allocations, pods } = props.cluster;
   const n: Node | undefined = nodes.items.get(props.name);
   const a = allocations.items.get(props.name);
   const onNode = useMemo(() => [...pods.items.values()].filter((p) => p.spec.nodeName === props.name), [pods.version, props.name]);
+  const shown = onNode.slice(0, SHOWN_PODS);
   const nodeUsed = useNodeUsage(props.name);
-  const podsUsed = usePodUsageOn(props.name);
+  // The metrics API lists Running pods only: those are the ones whose figures are waited for.
+  const podsUsed = usePodUsageOn(props.name, shown.filter((p) => p.status.phase === 'Running').map((p) => podUsageKey(p.metadata)));
   return (
     <section aria-labelledby="node-title">
       <p>
@@ -125,13 +131,13 @@ function NodeDetail(props: { cluster: Cluster; name: string }) {
               </tr>
             </thead>
             <tbody>
-              {onNode.slice(0, 500).map((p) => (
-                <tr key={p.metadata.uid}>
+              {shown.map((p) => (
+                <tr key={p.metadata.uid} data-pod={podUsageKey(p.metadata)}>
                   <td>{p.metadata.namespace}</td>
                   <td><Link href={href('pods', p.metadata.namespace ?? 'default', p.metadata.name ?? '')}>{p.metadata.name}</Link></td>
                   <td>{p.status.phase}</td>
                   <td>{ago(p.metadata.creationTimestamp)}</td>
-                  {podsUsed && <PodUsed used={podsUsed.get(`${p.metadata.namespace ?? ''}/${p.metadata.name ?? ''}`)} />}
+                  {podsUsed && <PodUsed used={podsUsed.get(podUsageKey(p.metadata))} />}
                 </tr>
               ))}
             </tbody>
