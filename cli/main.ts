@@ -23,6 +23,7 @@ import { runLogs } from './commands/logs.js';
 import { runTopNodes, runTopPods } from './commands/top.js';
 import { runVersion } from './commands/version.js';
 import { runScale } from './commands/scale.js';
+import { runAutoscale } from './commands/autoscale.js';
 import { runSetImage } from './commands/set-image.js';
 import { runRolloutHistory, runRolloutPause, runRolloutStatus, runRolloutUndo } from './commands/rollout.js';
 import { parseDryRun } from './commands/write-options.js';
@@ -263,6 +264,17 @@ function build(): Command {
     .option('--current-replicas <n>', 'only if the current count is this (precondition)')
     .option('--resource-version <rv>', 'only if the object is at this resourceVersion (precondition)')
     .action(run((cli, args: string[], opts: Parameters<typeof runScale>[2]) => runScale(cli, args, opts)));
+
+  program
+    .command('autoscale')
+    .description('Keep a Deployment, ReplicaSet or StatefulSet at a CPU target between --min and --max replicas (a HorizontalPodAutoscaler)')
+    .argument('<type-and-name...>', 'TYPE NAME or TYPE/NAME')
+    .option('--max <n>', 'the most replicas (required)')
+    .option('--min <n>', 'the fewest replicas (default 1)')
+    .option('--cpu-percent <n>', "the target average CPU use, as a percentage of the pods' requests (default: 80, the server's)")
+    .option('--name <name>', 'name of the autoscaler (default: the name of the object it scales)')
+    .option('--dry-run [mode]', 'none|client|server: show what would happen without changing anything')
+    .action(run((cli, args: string[], opts: Parameters<typeof runAutoscale>[2]) => runAutoscale(cli, args, opts)));
 
   program
     .command('set')

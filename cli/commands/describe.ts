@@ -21,6 +21,7 @@ import { parseTargets, refFor } from '../resources.js';
 import { selectorQuery } from './get.js';
 import { describeQuota } from './quota.js';
 import { describeWorkload } from './describe-workload.js';
+import { describeAutoscaler } from './autoscale.js';
 import { podNamesByUid, unnamedPod } from '../ledger-pods.js';
 
 export interface DescribeOptions {
@@ -430,6 +431,9 @@ async function describeOne(cli: Cli, info: ResourceInfo, obj: KubeObject & Recor
       break;
     case 'Workload':
       describeWorkload(w, obj);
+      break;
+    case 'HorizontalPodAutoscaler':
+      describeAutoscaler(w, obj);
       break;
     case 'Namespace':
       header(w, obj, false);

@@ -15,6 +15,8 @@ import { deploymentControllerDefinition } from '../../controllers/deployment/con
 import { garbageCollectorDefinition } from '../../controllers/garbage-collector/controller.js';
 import { HORIZONTAL_POD_AUTOSCALERS, horizontalPodAutoscalerControllerDefinition } from '../../controllers/podautoscaler/controller.js';
 import { replicaSetControllerDefinition } from '../../controllers/replicaset/controller.js';
+import { statefulSetControllerDefinition } from '../../controllers/statefulset/controller.js';
+import { cellctl, isolatedEnv, tempDir } from '../cli/helpers.js';
 import { expectOk, sleep, waitFor } from '../clients/helpers.js';
 import { startControllers } from '../controllers/helpers.js';
 import { createNamespace, workloadSuite } from './cluster.js';
@@ -25,7 +27,7 @@ const DEPLOYMENTS = { group: 'apps', version: 'v1', resource: 'deployments' } as
 const startAutoscalerControllers = (client: ApiClient) =>
   startControllers(
     client,
-    [horizontalPodAutoscalerControllerDefinition, deploymentControllerDefinition, replicaSetControllerDefinition, garbageCollectorDefinition],
+    [horizontalPodAutoscalerControllerDefinition, deploymentControllerDefinition, replicaSetControllerDefinition, statefulSetControllerDefinition, garbageCollectorDefinition],
     // Measured every second; a scale-down waits for 4 s of lower recommendations (5 minutes in
     // production), enough to ride out one odd sample.
     { hpaSyncPeriodMs: 1000, hpaDownscaleStabilizationMs: 4000 },
@@ -209,6 +211,35 @@ describe('HorizontalPodAutoscalers on a real agent, driven by kubectl', function
     await cluster.client.patch({ ...HORIZONTAL_POD_AUTOSCALERS, namespace: ns, name: 'mem' }, { spec: { metrics: [{ type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '1Gi' } } }] } }, 'merge');
     await waitAutoscaler(cluster.client, ns, 'mem', (h) => h.status.currentReplicas === 1 && h.status.desiredReplicas === 1, 'down to 1');
     expect(await replicasOf(cluster.client, ns, 'mem')).to.equal(1);
+  });
+
+  it('cellctl autoscale scales a StatefulSet through its scale subresource; cellctl get and describe show it', async () => {
+    const ns = 'hpa-cellctl';
+    await createNamespace(cluster.client, ns);
+    const sts = deployment('kv', TICKING);
+    await cluster.apply(ns, { ...sts, kind: 'StatefulSet', spec: { ...sts.spec, serviceName: 'kv' } });
+    const home = tempDir('cell-hpa-cellctl-');
+    const run = (...args: string[]) => cellctl([`--server=${cluster.api.url}`, '-n', ns, ...args], { env: isolatedEnv(home), timeoutMs: 60_000 });
+    const made = await run('autoscale', 'statefulset/kv', '--min=1', '--max=2', '--cpu-percent=50');
+    expect(made.code, made.stderr).to.equal(0);
+    expect(made.stdout).to.equal('horizontalpodautoscaler.autoscaling/kv autoscaled\n');
+    const hpa = await waitAutoscaler(cluster.client, ns, 'kv', (h) => h.status.currentReplicas === 2, 'scaled to 2');
+    expect(hpa.spec.scaleTargetRef).to.deep.equal({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'kv' });
+    await waitFor(async () => (await cluster.client.list<{ items: unknown[] }>({ resource: 'pods', namespace: ns })).items.length === 2, 'kv-0 and kv-1', 30_000, 200);
+    const got = await run('get', 'hpa');
+    expect(got.stdout.split('\n')[1]?.split(/\s+/).slice(0, 2)).to.deep.equal(['kv', 'StatefulSet/kv']);
+    const described = await run('describe', 'hpa', 'kv');
+    expect(described.code, described.stderr).to.equal(0);
+    expect(described.stdout).to.match(/Reference:\s+StatefulSet\/kv/);
+    expect(described.stdout).to.match(/resource cpu on pods\s+\(as a percentage of request\):\s+\d+% \(\S+\) \/ 50%/);
+    expect(described.stdout).to.match(/StatefulSet pods:\s+2 current \/ 2 desired/);
+    expect(described.stdout).to.contain('SuccessfulRescale');
+    const refused = await run('autoscale', 'daemonset/x', '--max=2');
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.contain('cannot autoscale a daemonset');
+    const missingMax = await run('autoscale', 'statefulset/kv');
+    expect(missingMax.stderr).to.contain("required flag '--max' not set");
+    expectOk(await cluster.kubectl(['-n', ns, 'delete', 'statefulset', 'kv']), 'delete statefulset');
   });
 
   it('reports what it cannot scale or measure in conditions and events, and changes nothing', async () => {
