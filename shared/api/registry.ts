@@ -691,19 +691,15 @@ export const controllerRevisionsResource = defineResource<ControllerRevision>({
   validate: controllerRevisionCauses,
 });
 
-/** Stored as autoscaling/v2; status is the horizontal pod autoscaler controller's to write. */
-export const horizontalPodAutoscalersResource = defineResource<HorizontalPodAutoscaler>({
-  group: AUTOSCALING_GROUP,
-  version: 'v2',
-  kind: 'HorizontalPodAutoscaler',
-  resource: 'horizontalpodautoscalers',
-  namespaced: true,
-  shortNames: ['hpa'],
-  categories: ['all'],
-  subresources: [{ name: 'status', kind: 'HorizontalPodAutoscaler', verbs: STATUS_VERBS }],
-  schema: HorizontalPodAutoscalerSchema,
-  validate: horizontalPodAutoscalerCauses,
-});
+/** HorizontalPodAutoscalers in one of their versions; status is the autoscaler controller's to write. */
+function autoscalerResource<T extends KubeObject>(version: string, schema: z.ZodType<T, unknown>, validate: (obj: T) => FieldCause[]): ResourceInfo<T> {
+  const kind = 'HorizontalPodAutoscaler';
+  const subresources = [{ name: 'status', kind, verbs: STATUS_VERBS }];
+  return defineResource({ group: AUTOSCALING_GROUP, version, kind, resource: 'horizontalpodautoscalers', namespaced: true, shortNames: ['hpa'], categories: ['all'], subresources, schema, validate });
+}
+
+/** Stored as autoscaling/v2. */
+export const horizontalPodAutoscalersResource = autoscalerResource<HorizontalPodAutoscaler>('v2', HorizontalPodAutoscalerSchema, horizontalPodAutoscalerCauses);
 
 /**
  * A stored resource also served in an older version (autoscaling/v1 HorizontalPodAutoscalers,
@@ -719,18 +715,7 @@ export interface ConvertedVersion {
 }
 
 export const horizontalPodAutoscalersV1: ConvertedVersion = {
-  served: defineResource<HorizontalPodAutoscalerV1>({
-    group: AUTOSCALING_GROUP,
-    version: 'v1',
-    kind: 'HorizontalPodAutoscaler',
-    resource: 'horizontalpodautoscalers',
-    namespaced: true,
-    shortNames: ['hpa'],
-    categories: ['all'],
-    subresources: [{ name: 'status', kind: 'HorizontalPodAutoscaler', verbs: STATUS_VERBS }],
-    schema: HorizontalPodAutoscalerV1Schema,
-    validate: horizontalPodAutoscalerV1Causes,
-  }),
+  served: autoscalerResource<HorizontalPodAutoscalerV1>('v1', HorizontalPodAutoscalerV1Schema, horizontalPodAutoscalerV1Causes),
   stored: horizontalPodAutoscalersResource,
   toStored: (obj) => horizontalPodAutoscalerFromV1(obj as HorizontalPodAutoscalerV1),
   toServed: (obj) => horizontalPodAutoscalerToV1(obj as HorizontalPodAutoscaler),
