@@ -57,6 +57,10 @@ const SCALABLE_KINDS: Record<string, { group: string; resource: string }> = {
   StatefulSet: { group: 'apps', resource: 'statefulsets' },
 };
 
+function toleranceOf(q: string | undefined): number | undefined {
+  return q === undefined ? undefined : Quantity.parse(q).toNumber();
+}
+
 function condition(type: string, status: 'True' | 'False', reason: string, message: string): Condition {
   return { type, status, reason, message };
 }
@@ -272,7 +276,11 @@ export class HorizontalPodAutoscalerController implements Controller {
     const ns = hpa.metadata.namespace ?? '';
     const pods = this.pods.byIndex(BY_NAMESPACE, ns).filter((p) => selector.matches(p.metadata.labels ?? {}));
     const settings: CalculatorSettings = {
-      tolerance: this.settings.tolerance,
+      // A behavior's own tolerance (Kubernetes 1.33's HPAConfigurableTolerance) wins over the flag's.
+      tolerance: {
+        up: toleranceOf(hpa.spec.behavior?.scaleUp?.tolerance) ?? this.settings.tolerance,
+        down: toleranceOf(hpa.spec.behavior?.scaleDown?.tolerance) ?? this.settings.tolerance,
+      },
       cpuInitializationPeriodMs: this.settings.cpuInitializationPeriodMs,
       initialReadinessDelayMs: this.settings.initialReadinessDelayMs,
     };

@@ -28,8 +28,11 @@ export interface ResourceMetricInput {
 }
 
 export interface CalculatorSettings {
-  /** Within this fraction of the target, nothing changes (--horizontal-pod-autoscaler-tolerance, 0.1). */
-  tolerance: number;
+  /**
+   * Within this fraction of the target, nothing changes: above it (`up`) and below it (`down`)
+   * (--horizontal-pod-autoscaler-tolerance, 0.1, unless the behavior sets its own).
+   */
+  tolerance: { up: number; down: number };
   /** A pod this young may still be warming up: its CPU counts only once it is ready and measured since (5 min). */
   cpuInitializationPeriodMs: number;
   /** A pod that turned ready within this of its start counts as ready from the start (30 s). */
@@ -127,6 +130,11 @@ function usageOf(sample: PodUsage, resource: string, container: string | undefin
   return total;
 }
 
+/** Whether `ratio` (usage ÷ target) is close enough to 1 to change nothing. */
+function withinTolerance(ratio: number, s: CalculatorSettings): boolean {
+  return ratio >= 1 ? ratio - 1 <= s.tolerance.up : 1 - ratio <= s.tolerance.down;
+}
+
 interface Ratio {
   ratio: number;
   utilization?: number;
@@ -174,7 +182,7 @@ export function resourceReplicas(
   const shown = { ...(first.utilization !== undefined ? { utilization: first.utilization } : {}), averageValue: first.averageValue };
   const scaleUpWithUnready = groups.unready.size > 0 && first.ratio > 1;
   if (!scaleUpWithUnready && groups.missing.size === 0) {
-    if (Math.abs(1 - first.ratio) <= s.tolerance) return { replicas: currentReplicas, ...shown };
+    if (withinTolerance(first.ratio, s)) return { replicas: currentReplicas, ...shown };
     return { replicas: Math.ceil(first.ratio * groups.ready), ...shown };
   }
   // Fill in the pods set aside with what favours no change: a pod not yet measured uses its full
@@ -189,7 +197,7 @@ export function resourceReplicas(
   }
   if (scaleUpWithUnready) for (const name of groups.unready) values.set(name, 0);
   const next = ratioOf(values, requests, m);
-  if (Math.abs(1 - next.ratio) <= s.tolerance || (first.ratio < 1 && next.ratio > 1) || (first.ratio > 1 && next.ratio < 1)) {
+  if (withinTolerance(next.ratio, s) || (first.ratio < 1 && next.ratio > 1) || (first.ratio > 1 && next.ratio < 1)) {
     return { replicas: currentReplicas, ...shown };
   }
   const replicas = Math.ceil(next.ratio * values.size);

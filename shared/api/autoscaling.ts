@@ -90,7 +90,7 @@ export const ScalingRulesSchema = z.object({
     .describe('How far back recommendations count: scaling down takes the highest of the window, scaling up the lowest (0 to 3600 s).'),
   selectPolicy: SelectPolicySchema.optional().describe('Max (the policy allowing the most change, the default), Min, or Disabled (no scaling this way).'),
   policies: z.array(ScalingPolicySchema).optional().describe('How fast the replica count may change.'),
-  tolerance: QuantitySchema.optional().describe('Accepted for clients of newer Kubernetes; cell uses the controller\'s tolerance.'),
+  tolerance: QuantitySchema.optional().describe('Usage within this fraction of the target does not scale this way (default: the controller\'s, 0.1).'),
 });
 export type ScalingRules = z.infer<typeof ScalingRulesSchema>;
 
@@ -218,6 +218,7 @@ function rulesCauses(field: string, rules: ScalingRules | undefined): FieldCause
   if (window !== undefined && window > MAX_STABILIZATION_SECONDS) {
     out.push(cause.invalid(`${field}.stabilizationWindowSeconds`, window, `must be less than or equal to ${MAX_STABILIZATION_SECONDS}`));
   }
+  if (rules.tolerance !== undefined && Quantity.parse(rules.tolerance).isNegative()) out.push(cause.invalid(`${field}.tolerance`, rules.tolerance, 'must be greater than or equal to 0'));
   const policies = rules.policies ?? [];
   if (policies.length === 0) out.push(cause.required(`${field}.policies`, 'must specify at least one Policy'));
   policies.forEach((p, i) => {

@@ -14,7 +14,7 @@ import { applyBehavior, recordScale, type ScalingHistory } from '../../controlle
 import { MetricUnavailableError, resourceReplicas, type PodUsage } from '../../controllers/podautoscaler/replica-calculator.js';
 
 const NOW = Date.parse('2026-12-07T12:00:00Z');
-const SETTINGS = { tolerance: 0.1, cpuInitializationPeriodMs: 300_000, initialReadinessDelayMs: 30_000 };
+const SETTINGS = { tolerance: { up: 0.1, down: 0.1 }, cpuInitializationPeriodMs: 300_000, initialReadinessDelayMs: 30_000 };
 
 function pod(name: string, o: { phase?: string; ready?: boolean; startedAgoMs?: number; readyAgoMs?: number; cpu?: string; deleting?: boolean } = {}): Pod {
   const started = NOW - (o.startedAgoMs ?? 600_000);
@@ -44,6 +44,14 @@ describe('autoscaler: replica calculator', () => {
     // 54% against 50%: within 10%.
     expect(resourceReplicas(cpu50, 2, pods, usage({ a: 0.054, b: 0.054 }), SETTINGS, NOW).replicas).to.equal(2);
     expect(resourceReplicas(cpu50, 2, pods, usage({ a: 0.01, b: 0.01 }), SETTINGS, NOW).replicas).to.equal(1);
+  });
+
+  it('takes a tolerance per direction', () => {
+    const pods = [pod('a'), pod('b')];
+    // 54% against 50%: 8% above. Within 10%, not within 5%.
+    expect(resourceReplicas(cpu50, 2, pods, usage({ a: 0.054, b: 0.054 }), { ...SETTINGS, tolerance: { up: 0.05, down: 0.1 } }, NOW).replicas).to.equal(3);
+    // 46%: 8% below. A 0.1 down-tolerance keeps 2 whatever the up one is.
+    expect(resourceReplicas(cpu50, 2, pods, usage({ a: 0.046, b: 0.046 }), { ...SETTINGS, tolerance: { up: 0, down: 0.1 } }, NOW).replicas).to.equal(2);
   });
 
   it('averages values per pod for an AverageValue target', () => {
