@@ -206,6 +206,22 @@ describe('HorizontalPodAutoscalers on a real agent, driven by kubectl', function
     expect(after.spec.metrics).to.deep.equal(hpa.spec.metrics);
     expect(after.spec.behavior).to.deep.equal(hpa.spec.behavior);
     expect(after.metadata.annotations ?? {}).to.not.have.property('autoscaling.alpha.kubernetes.io/metrics');
+    // A v1 watch gets v1 objects: from the list's revision on, the controller's next status write.
+    const listed = await cluster.client.list<{ metadata: { resourceVersion: string } }>({ ...HPA_V1, namespace: ns });
+    const seen: HorizontalPodAutoscalerV1[] = [];
+    const abort = new AbortController();
+    const watching = cluster.client.watch<HorizontalPodAutoscalerV1>({ ...HPA_V1, namespace: ns }, { resourceVersion: listed.metadata.resourceVersion }, (ev) => {
+      if (ev.type === 'MODIFIED') seen.push(ev.object);
+    }, abort.signal);
+    await cluster.client.patch({ ...HORIZONTAL_POD_AUTOSCALERS, namespace: ns, name: 'mem' }, { metadata: { labels: { watched: 'yes' } } }, 'merge');
+    await waitFor(() => seen.length > 0, 'a MODIFIED event on the v1 watch', 10_000, 50);
+    abort.abort();
+    await watching.catch((err: unknown) => {
+      if (!abort.signal.aborted) throw err;
+    });
+    expect(seen[0]?.apiVersion).to.equal('autoscaling/v1');
+    expect(seen[0]?.spec).to.deep.include({ maxReplicas: 2 });
+    expect(seen[0]?.spec).to.not.have.property('metrics');
 
     // A target no pod reaches: straight down to minReplicas (scale-down window 0, 100% per 15 s).
     await cluster.client.patch({ ...HORIZONTAL_POD_AUTOSCALERS, namespace: ns, name: 'mem' }, { spec: { metrics: [{ type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '1Gi' } } }] } }, 'merge');
