@@ -235,6 +235,56 @@ export const ResourceRequirementsSchema = z
   .describe('Compute resources of a container: what it needs (requests) and the most it may use (limits).');
 export type ResourceRequirements = z.infer<typeof ResourceRequirementsSchema>;
 
+/** A port by number, or by the name of one of the container's ports (Kubernetes' IntOrString). */
+export const PortNumberOrNameSchema = z.union([z.number().int(), z.string()]);
+export type PortNumberOrName = z.infer<typeof PortNumberOrNameSchema>;
+
+export const ExecActionSchema = z.object({
+  command: z.array(z.string()).optional().describe('The command run in the container\'s environment (not through a shell); exit status 0 is success.'),
+});
+
+export const HTTPHeaderSchema = z.object({ name: z.string(), value: z.string() });
+
+export const HTTPGetActionSchema = z
+  .object({
+    path: z.string().optional().describe('The path requested; / when empty.'),
+    port: PortNumberOrNameSchema.describe('The port: a number, or the name of one of the container\'s ports.'),
+    host: z.string().optional().describe('The host connected to; the pod\'s IP (its node\'s) when empty.'),
+    scheme: z.enum(['HTTP', 'HTTPS']).optional().describe('HTTP (the default) or HTTPS (the certificate is not verified).'),
+    httpHeaders: z.array(HTTPHeaderSchema).optional().describe('Headers sent with the request; a Host header sets the virtual host.'),
+  })
+  // Kubernetes' SetDefaults_HTTPGetAction.
+  .transform((a) => ({ ...a, path: a.path === undefined || a.path === '' ? '/' : a.path, scheme: a.scheme ?? 'HTTP' }));
+
+export const TCPSocketActionSchema = z.object({
+  port: PortNumberOrNameSchema.describe('The port: a number, or the name of one of the container\'s ports.'),
+  host: z.string().optional().describe('The host connected to; the pod\'s IP (its node\'s) when empty.'),
+});
+
+export const GRPCActionSchema = z.object({
+  port: z.number().int().describe('The port of the gRPC server implementing the standard health service.'),
+  service: z.string().optional().describe('The service name sent in the HealthCheckRequest; empty for the server as a whole.'),
+});
+
+/** A setting Kubernetes defaults when absent or 0 (SetDefaults_Probe). */
+const defaultedWhenZero = (fallback: number) => z.number().int().optional().transform((v) => (v === undefined || v === 0 ? fallback : v));
+
+export const ProbeSchema = z
+  .object({
+    exec: ExecActionSchema.optional().describe('Run a command in the container.'),
+    httpGet: HTTPGetActionSchema.optional().describe('GET a URL; a status from 200 to 399 is success.'),
+    tcpSocket: TCPSocketActionSchema.optional().describe('Open a TCP connection; connecting is success.'),
+    grpc: GRPCActionSchema.optional().describe('Call the gRPC health service; SERVING is success.'),
+    initialDelaySeconds: z.number().int().optional().describe('Seconds after the container started before the probe first runs (0).'),
+    timeoutSeconds: defaultedWhenZero(1).describe('Seconds a probe may take before it counts as failed (1).'),
+    periodSeconds: defaultedWhenZero(10).describe('Seconds between probes (10).'),
+    successThreshold: defaultedWhenZero(1).describe('Consecutive successes, after a failure, for the probe to pass (1; must be 1 for liveness and startup probes).'),
+    failureThreshold: defaultedWhenZero(3).describe('Consecutive failures for the probe to fail (3).'),
+    terminationGracePeriodSeconds: z.number().int().optional().describe('Grace period for a container killed by this liveness or startup probe; the pod\'s when absent.'),
+  })
+  .describe('A health check of a container: exactly one of exec, httpGet, tcpSocket and grpc, and how often it runs.');
+export type Probe = z.infer<typeof ProbeSchema>;
+
 export const ContainerSchema = z
   .object({
     name: z.string().describe('Name of the container, unique within the pod (a DNS label).'),
@@ -248,6 +298,9 @@ export const ContainerSchema = z
     envFrom: z.array(EnvFromSourceSchema).optional().describe('ConfigMaps and Secrets whose keys become environment variables.'),
     resources: ResourceRequirementsSchema.prefault({}).describe('Compute resources the container needs and may use.'),
     ports: z.array(ContainerPortSchema).optional().describe('Ports the container listens on; with hostPort set, the port is reserved on the node.'),
+    livenessProbe: ProbeSchema.optional().describe('When it fails, the container is killed and restarted per restartPolicy.'),
+    readinessProbe: ProbeSchema.optional().describe('While it fails, the container (and so the pod) is not ready: no traffic, not available to rollouts.'),
+    startupProbe: ProbeSchema.optional().describe('Runs first; liveness and readiness probes start once it succeeded, and its failure restarts the container.'),
   })
   .describe('One process of a pod.');
 export type Container = z.infer<typeof ContainerSchema>;

@@ -154,7 +154,7 @@ export interface KindInfo<T extends KubeObject = KubeObject> extends NameRules {
   /** Decodes and defaults; output is the stored form. */
   readonly schema: z.ZodType<T, unknown>;
   /**
-   * Legitimate Kubernetes fields cell drops on decode (volumes, probes, ...): not reported as
+   * Legitimate Kubernetes fields cell drops on decode (volumes, lifecycle hooks, ...): not reported as
    * unknown under fieldValidation=Strict. `[*]` stands for any list index; a prefix covers its subtree.
    */
   readonly ignoredFields: readonly string[];
@@ -266,9 +266,6 @@ const COMMON_IGNORED = ['metadata.selfLink'] as const;
 const CONTAINER_IGNORED = [
   'volumeMounts',
   'volumeDevices',
-  'livenessProbe',
-  'readinessProbe',
-  'startupProbe',
   'lifecycle',
   'securityContext',
   'terminationMessagePath',

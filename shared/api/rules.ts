@@ -18,6 +18,8 @@ import type {
   NodeSelectorTerm,
   Pod,
   PodAffinityTerm,
+  PortNumberOrName,
+  Probe,
   Toleration,
 } from './core.js';
 import { ALLOCATION_RESOURCE_VERSION_ANNOTATION } from './core.js';
@@ -295,6 +297,67 @@ function portNameErrors(name: string): string[] {
   return errs;
 }
 
+/** Kubernetes' ValidatePortNumOrName: a port number, or a port name (IANA service name rules). */
+function portNumberOrName(field: string, port: PortNumberOrName): Causes {
+  return typeof port === 'number' ? portNumber(field, port) : each(field, port, portNameErrors(port));
+}
+
+const HTTP_HEADER_NAME = /^[-A-Za-z0-9]+$/;
+const PROBE_HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'grpc'] as const;
+
+/** Kubernetes' validateProbe and validateHandler: exactly one handler, each well formed, no negative timings. */
+function probeCauses(probe: Probe, p: string): Causes {
+  const out: Causes = [];
+  const set = PROBE_HANDLERS.filter((h) => probe[h] !== undefined);
+  if (set.length === 0) out.push(cause.required(p, 'must specify a handler type'));
+  // The first handler (in Kubernetes' order) is checked; every further one is forbidden.
+  for (const extra of set.slice(1)) out.push(cause.forbidden(`${p}.${extra}`, 'may not specify more than 1 handler type'));
+  const first = set[0];
+  if (first === 'exec' && (probe.exec?.command ?? []).length === 0) out.push(cause.required(`${p}.exec.command`));
+  if (first === 'httpGet' && probe.httpGet) {
+    out.push(...portNumberOrName(`${p}.httpGet.port`, probe.httpGet.port));
+    for (const h of probe.httpGet.httpHeaders ?? []) {
+      if (!HTTP_HEADER_NAME.test(h.name)) {
+        out.push(cause.invalid(`${p}.httpGet.httpHeaders`, h.name, "a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')"));
+      }
+    }
+  }
+  if (first === 'tcpSocket' && probe.tcpSocket) out.push(...portNumberOrName(`${p}.tcpSocket.port`, probe.tcpSocket.port));
+  if (first === 'grpc' && probe.grpc) out.push(...portNumber(`${p}.grpc.port`, probe.grpc.port));
+  for (const f of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold'] as const) {
+    out.push(...nonNegative(`${p}.${f}`, probe[f]));
+  }
+  const grace = probe.terminationGracePeriodSeconds;
+  if (grace !== undefined && grace <= 0) out.push(cause.invalid(`${p}.terminationGracePeriodSeconds`, grace, 'must be greater than 0'));
+  return out;
+}
+
+/** The probes of an app container (Kubernetes' validateContainerCommon probe rules). */
+function containerProbeCauses(c: Container, p: string): Causes {
+  const out: Causes = [];
+  if (c.livenessProbe) {
+    out.push(...probeCauses(c.livenessProbe, `${p}.livenessProbe`));
+    if (c.livenessProbe.successThreshold !== 1) out.push(cause.invalid(`${p}.livenessProbe.successThreshold`, c.livenessProbe.successThreshold, 'must be 1'));
+  }
+  if (c.readinessProbe) {
+    out.push(...probeCauses(c.readinessProbe, `${p}.readinessProbe`));
+    const grace = c.readinessProbe.terminationGracePeriodSeconds;
+    if (grace !== undefined) out.push(cause.invalid(`${p}.readinessProbe.terminationGracePeriodSeconds`, grace, 'must not be set for readinessProbes'));
+  }
+  if (c.startupProbe) {
+    out.push(...probeCauses(c.startupProbe, `${p}.startupProbe`));
+    if (c.startupProbe.successThreshold !== 1) out.push(cause.invalid(`${p}.startupProbe.successThreshold`, c.startupProbe.successThreshold, 'must be 1'));
+  }
+  return out;
+}
+
+/** Init containers run to completion: Kubernetes forbids probes on them (cell has no sidecar init containers). */
+function initContainerProbeCauses(c: Container, p: string): Causes {
+  return (['livenessProbe', 'readinessProbe', 'startupProbe'] as const)
+    .filter((f) => c[f] !== undefined)
+    .map((f) => cause.forbidden(`${p}.${f}`, 'may not be set for init containers without restartPolicy=Always'));
+}
+
 function containerCauses(c: Container, p: string, hostNetwork: boolean, containerNames: ReadonlySet<string>): Causes {
   const out: Causes = [];
   if (c.name === '') out.push(cause.required(`${p}.name`));
@@ -458,6 +521,7 @@ export function podCauses(pod: Pod): Causes {
     (spec[list] ?? []).forEach((c, i) => {
       const p = `spec.${list}[${i}]`;
       out.push(...containerCauses(c, p, hostNetwork, allNames));
+      out.push(...(list === 'containers' ? containerProbeCauses(c, p) : initContainerProbeCauses(c, p)));
       if (c.name !== '' && names.has(c.name)) out.push(cause.duplicate(`${p}.name`, c.name));
       names.add(c.name);
       if (list !== 'containers') return;
