@@ -6,7 +6,7 @@
 // is re-run whenever something changes (API update, container exit, back-off or deadline timer).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Container, Pod } from '../shared/api/core.js';
+import type { Container, Pod, Probe } from '../shared/api/core.js';
 import type { EventRecorder } from '../shared/client/events.js';
 import type { ApiClient } from '../shared/client/http-client.js';
 import { ConflictError, NotFoundError, errorMessage } from '../shared/errors.js';
@@ -21,7 +21,8 @@ import type { ContainerRecord, PodRecord, PodStateStore, TerminationRecord } fro
 import { formatBackOff, nextBackOff, shouldRestart, type BackOffConfig } from './restart-policy.js';
 import type { RunningContainer } from './resource-usage.js';
 import { ContainerProcess, ContainerStartError, type ExitInfo } from './runtime.js';
-import { computeStatus, inBackOff, initProgress, podPhase, type StatusWriter } from './status.js';
+import { computeStatus, inBackOff, initProgress, podPhase, type ProbedState, type StatusWriter } from './status.js';
+import { ContainerProber, hasProbes } from './probes.js';
 
 export interface WorkerContext {
   logs: LogFiles;
@@ -64,6 +65,8 @@ export class PodWorker {
   private pod: Pod;
   private readonly record: PodRecord;
   private readonly procs = new Map<string, ContainerProcess>();
+  /** The probers of running app-container instances that declare probes, by record key. */
+  private readonly probers = new Map<string, ContainerProber>();
   private syncing = false;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
@@ -169,12 +172,14 @@ export class PodWorker {
    */
   async stopProcesses(): Promise<void> {
     this.halted = true;
+    this.stopProbers();
     await Promise.all([...this.procs.values()].map((p) => p.stop(this.graceMs())));
   }
 
   /** The pod is gone from the API server: stop everything and remove its files. */
   remove(): Promise<void> {
     this.removed = true;
+    this.stopProbers();
     for (const p of this.procs.values()) void p.stop(this.graceMs());
     this.kick();
     return this.finished;
@@ -397,12 +402,62 @@ export class PodWorker {
   private track(rec: ContainerRecord, proc: ContainerProcess): void {
     const key = recordKey(rec.init, rec.name);
     this.procs.set(key, proc);
+    this.startProber(rec, key, proc);
     void proc.exited.then((info) => {
-      if (this.procs.get(key) === proc) this.procs.delete(key);
+      if (this.procs.get(key) === proc) {
+        this.procs.delete(key);
+        this.stopProber(key);
+      }
       this.onExit(rec, info);
       this.save();
       this.kick();
     });
+  }
+
+  /** Probe a new (or re-adopted) app-container instance, when its container declares probes. */
+  private startProber(rec: ContainerRecord, key: string, proc: ContainerProcess): void {
+    const spec = this.specOf(rec);
+    if (rec.init || !spec || !hasProbes(spec) || this.stopping || this.halted || this.removed) return;
+    this.stopProber(key);
+    const target = {
+      podIP: this.ctx.hostIP,
+      ports: spec.ports ?? [],
+      execContext: () => {
+        const found = this.execContext(rec.name);
+        return found.ok ? { env: found.env, cwd: found.cwd } : undefined;
+      },
+    };
+    const prober = new ContainerProber(spec, proc.record.startedAt, target, {
+      // Readiness or started changed: one sync, hence one status write.
+      changed: () => this.kick(),
+      failed: (kind, probe) => this.probeFailed(rec, key, proc, kind, probe),
+      event: (type, reason, message) => void this.ctx.events.record(this.involved, type, reason, message),
+    });
+    this.probers.set(key, prober);
+  }
+
+  private stopProber(key: string): void {
+    this.probers.get(key)?.stop();
+    this.probers.delete(key);
+  }
+
+  private stopProbers(): void {
+    for (const p of this.probers.values()) p.stop();
+    this.probers.clear();
+  }
+
+  /**
+   * A liveness or startup probe failed: the instance is killed (SIGTERM, SIGKILL after the probe's
+   * grace period or the pod's) and, once it exited, restarted or not per restartPolicy as any exit.
+   */
+  private probeFailed(rec: ContainerRecord, key: string, proc: ContainerProcess, kind: 'liveness' | 'startup', probe: Probe): void {
+    this.stopProber(key);
+    if (this.stopping || this.halted || this.removed || this.procs.get(key) !== proc) return;
+    // Killed by a signal the exit is non-zero: restarted unless the pod never restarts.
+    const restarts = this.pod.spec.restartPolicy !== 'Never';
+    void this.ctx.events.record(this.involved, 'Normal', 'Killing', `Container ${rec.name} failed ${kind} probe${restarts ? ', will be restarted' : ''}`);
+    const graceSeconds = probe.terminationGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds;
+    void proc.stop(Math.max(0, graceSeconds) * 1000);
   }
 
   private onExit(rec: ContainerRecord, info: ExitInfo): void {
@@ -449,7 +504,15 @@ export class PodWorker {
   };
 
   private publish(): Promise<void> {
-    return this.ctx.status.set(this.uid, this.namespace, this.name, computeStatus(this.pod, this.record, this.ctx.hostIP, this.backOffMessage));
+    return this.ctx.status.set(this.uid, this.namespace, this.name, computeStatus(this.pod, this.record, this.ctx.hostIP, this.backOffMessage, this.probedState));
+  }
+
+  /** What a running instance's probes say; one whose probes have stopped (being killed, pod stopping) is not ready. */
+  private probedState = (rec: ContainerRecord): ProbedState | undefined => {
+    const prober = this.probers.get(recordKey(rec.init, rec.name));
+    if (prober) return prober;
+    const spec = this.specOf(rec);
+    return spec && hasProbes(spec) ? { started: spec.startupProbe === undefined, ready: false } : undefined;
   }
 
   private setTimer(at: number): void {
@@ -479,6 +542,7 @@ export class PodWorker {
 
   private async terminate(deleting: boolean, apiTerminal: boolean): Promise<void> {
     this.stopping = true;
+    this.stopProbers();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     for (const rec of this.record.containers) {
@@ -538,6 +602,7 @@ export class PodWorker {
   private cleanup(): void {
     if (this.cleaned) return;
     this.cleaned = true;
+    this.stopProbers();
     if (this.timer) clearTimeout(this.timer);
     this.ctx.status.forget(this.uid);
     this.ctx.logs.forgetRotations(this.ctx.logs.podDir(this.uid));

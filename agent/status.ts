@@ -54,7 +54,22 @@ export function inBackOff(rec: ContainerRecord): boolean {
   return !rec.running && !rec.done && rec.terminated !== undefined && rec.restartAt !== undefined;
 }
 
-function containerStatus(podUid: string, spec: Container, rec: ContainerRecord, waitingReason: string, backOffMessage: (rec: ContainerRecord) => string): ContainerStatus {
+/** What the probes of a running instance say (probes.ts); undefined for a container without probes. */
+export interface ProbedState {
+  readonly started: boolean;
+  readonly ready: boolean;
+}
+
+export type ProbedStateLookup = (rec: ContainerRecord) => ProbedState | undefined;
+
+function containerStatus(
+  podUid: string,
+  spec: Container,
+  rec: ContainerRecord,
+  waitingReason: string,
+  backOffMessage: (rec: ContainerRecord) => string,
+  probed: ProbedState | undefined,
+): ContainerStatus {
   let state: ContainerState;
   let last: TerminationRecord | undefined;
   if (rec.running) {
@@ -77,12 +92,13 @@ function containerStatus(podUid: string, spec: Container, rec: ContainerRecord, 
     name: rec.name,
     state,
     ...(last ? { lastState: terminatedState(podUid, rec.name, last) } : {}),
-    ready: rec.running !== undefined,
+    // Running and, with probes, started and passing its readiness probe (kubelet: not ready until started).
+    ready: rec.running !== undefined && (probed?.ready ?? true),
     restartCount: rec.restartCount,
     image: spec.image,
     imageID: '',
     ...(cid ? { containerID: cid } : {}),
-    started: rec.running !== undefined,
+    started: rec.running !== undefined && (probed?.started ?? true),
   };
 }
 
@@ -125,17 +141,24 @@ export function podPhase(pod: Pod, record: PodRecord): PodPhase {
   return 'Pending';
 }
 
-export function computeStatus(pod: Pod, record: PodRecord, hostIP: string, backOffMessage: (rec: ContainerRecord) => string): AgentPodStatus {
+export function computeStatus(
+  pod: Pod,
+  record: PodRecord,
+  hostIP: string,
+  backOffMessage: (rec: ContainerRecord) => string,
+  probed: ProbedStateLookup = () => undefined,
+): AgentPodStatus {
   const phase = podPhase(pod, record);
   const uid = record.uid;
   const byName = new Map(record.containers.map((c) => [`${c.init ? 'i' : 'c'}/${c.name}`, c]));
   const init = initProgress(record);
   const fresh = (c: Container, isInit: boolean): ContainerRecord => ({ name: c.name, init: isInit, restartCount: 0, nextInstance: 0, backoffMs: 0, done: false });
-  const appStatuses = pod.spec.containers.map((c) =>
-    containerStatus(uid, c, byName.get(`c/${c.name}`) ?? fresh(c, false), init === 'done' ? 'ContainerCreating' : 'PodInitializing', backOffMessage),
-  );
+  const appStatuses = pod.spec.containers.map((c) => {
+    const rec = byName.get(`c/${c.name}`) ?? fresh(c, false);
+    return containerStatus(uid, c, rec, init === 'done' ? 'ContainerCreating' : 'PodInitializing', backOffMessage, rec.running ? probed(rec) : undefined);
+  });
   const initStatuses = (pod.spec.initContainers ?? []).map((c) =>
-    containerStatus(uid, c, byName.get(`i/${c.name}`) ?? fresh(c, true), 'PodInitializing', backOffMessage),
+    containerStatus(uid, c, byName.get(`i/${c.name}`) ?? fresh(c, true), 'PodInitializing', backOffMessage, undefined),
   );
   const terminal = phase === 'Succeeded' || phase === 'Failed';
   const unready = appStatuses.filter((s) => !s.ready).map((s) => s.name);
