@@ -267,6 +267,8 @@ export class Agent {
 
   /** Stop the agent (the pods keep running; a restarted agent re-adopts them). */
   async stop(): Promise<void> {
+    // No probe may kill a container or write an event while the agent goes.
+    for (const w of this.workers.values()) w.stopProbes();
     if (this.cfg.stopPodsOnExit) {
       // A throwaway cluster (npm start): nothing it ran may outlive it.
       this.log.info('stopping the pods before exiting', { pods: this.workers.size });

@@ -165,6 +165,8 @@ export class PodWorker {
 
   /** Set when the agent exits with --stop-pods-on-exit: nothing is started or reported again. */
   private halted = false;
+  /** Set when the agent exits: no probe runs again in this process. */
+  private probesHalted = false;
 
   /**
    * Stop the pod's processes (SIGTERM, SIGKILL after its grace period) without touching the API,
@@ -417,7 +419,7 @@ export class PodWorker {
   /** Probe a new (or re-adopted) app-container instance, when its container declares probes. */
   private startProber(rec: ContainerRecord, key: string, proc: ContainerProcess): void {
     const spec = this.specOf(rec);
-    if (rec.init || !spec || !hasProbes(spec) || this.stopping || this.halted || this.removed) return;
+    if (rec.init || !spec || !hasProbes(spec) || this.stopping || this.halted || this.probesHalted || this.removed) return;
     this.stopProber(key);
     const target = {
       podIP: this.ctx.hostIP,
@@ -444,6 +446,12 @@ export class PodWorker {
   private stopProbers(): void {
     for (const p of this.probers.values()) p.stop();
     this.probers.clear();
+  }
+
+  /** The agent is exiting: probes stop for good (the processes may run on, to be re-adopted). */
+  stopProbes(): void {
+    this.probesHalted = true;
+    this.stopProbers();
   }
 
   /**

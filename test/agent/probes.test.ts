@@ -66,6 +66,7 @@ describe('cell-agent: probes', function () {
   let agent: AgentProcess;
   let root: string;
   const admin = () => api.client(TEST_TOKENS.admin);
+  const agentArgs = () => nodeOneAgentArgs(root, [`--server=${api.url}`, `--token=${TEST_TOKENS.node1}`, '--crash-loop-backoff=400ms', '--crash-loop-backoff-max=800ms']);
 
   /** The messages of the pod's events with this reason. */
   const eventMessages = async (podName: string, reason: string): Promise<string[]> => {
@@ -82,7 +83,7 @@ describe('cell-agent: probes', function () {
   before(async function () {
     api = await startTestApiServer({ backend: 'etcd', auth: true });
     root = tempRoot('cell-agent-probes-');
-    agent = startAgent(nodeOneAgentArgs(root, [`--server=${api.url}`, `--token=${TEST_TOKENS.node1}`, '--crash-loop-backoff=400ms', '--crash-loop-backoff-max=800ms']));
+    agent = startAgent(agentArgs());
     await waitNodeReady(admin(), agent);
   });
 
@@ -220,6 +221,24 @@ describe('cell-agent: probes', function () {
     expect(containerStatus(started)).to.include({ started: true, restartCount: 0 });
     expect(condition(started, 'Ready')?.status).to.equal('True');
     await removePods('slow-start');
+  });
+
+  it('an agent killed and started again probes the containers it re-adopts', async () => {
+    const flag = path.join(root, 'adopted-flag');
+    writeFileSync(flag, '');
+    await createPod(admin(), probedPod('adopted', ['sleep', '300'], { readinessProbe: { exec: { command: ['test', '-f', flag] }, periodSeconds: 1, failureThreshold: 1 } }));
+    await waitPod(admin(), 'adopted', (x) => containerStatus(x)?.ready === true, 'ready', 10_000);
+    await agent.kill();
+    rmSync(flag);
+    agent = startAgent(agentArgs());
+    await waitNodeReady(admin(), agent);
+    // The new agent's prober fails where the old one passed: the same instance, now not ready.
+    const unready = await waitPod(admin(), 'adopted', (x) => containerStatus(x)?.ready === false, 'not ready under the new agent', 15_000);
+    expect(containerStatus(unready)).to.include({ restartCount: 0 });
+    writeFileSync(flag, '');
+    const ready = await waitPod(admin(), 'adopted', (x) => containerStatus(x)?.ready === true, 'ready again', 10_000);
+    expect(containerStatus(ready)?.restartCount).to.equal(0);
+    await removePods('adopted');
   });
 
   it('a gRPC readiness probe calls the standard health service', async () => {

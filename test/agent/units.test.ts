@@ -85,6 +85,20 @@ describe('agent rules', () => {
     expect(podPhase(mkPod('Never'), init)).to.equal('Failed');
   });
 
+  it('reports a running container by what its probes say: ready, started, and the pod\'s Ready and ContainersReady', () => {
+    const pod = mkPod('Always', ['a', 'b']);
+    const recs = record([rec('a', { running }), rec('b', { running })]);
+    const st = computeStatus(pod, recs, '10.0.0.1', () => '', (r) => (r.name === 'a' ? { started: true, ready: false } : undefined));
+    expect(st.containerStatuses.map((c) => [c.name, c.ready, c.started])).to.deep.equal([['a', false, true], ['b', true, true]]);
+    for (const type of ['Ready', 'ContainersReady']) {
+      expect(st.conditions.find((c) => c.type === type)).to.deep.equal({ type, status: 'False', reason: 'ContainersNotReady', message: 'containers with unready status: [a]' });
+    }
+    const starting = computeStatus(pod, recs, '10.0.0.1', () => '', () => ({ started: false, ready: false }));
+    expect(starting.containerStatuses.map((c) => c.started)).to.deep.equal([false, false]);
+    const passing = computeStatus(pod, recs, '10.0.0.1', () => '', () => ({ started: true, ready: true }));
+    expect(passing.conditions.find((c) => c.type === 'Ready')?.status).to.equal('True');
+  });
+
   it('reports CrashLoopBackOff with the last termination, and keeps other writers\' conditions', () => {
     const pod = mkPod('Always');
     const st = computeStatus(pod, record([rec('a', { terminated: exited(2), restartAt: Date.now() + 10_000, restartCount: 3 })]), '10.0.0.1', () => 'back-off 10s');
