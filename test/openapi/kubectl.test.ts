@@ -84,6 +84,43 @@ describe('kubectl apply and explain with the OpenAPI documents', function () {
     expect(list.items.map((p) => p.metadata.name)).to.not.include('typo');
   });
 
+  it('apply -f of a pod with probes stores them (a named port as a string), reapplies unchanged, and refuses a misspelled probe field', async function () {
+    const probed = POD.replace('name: web', 'name: probed').replace('    resources:', `    ports:
+    - name: http
+      containerPort: 8080
+    readinessProbe:
+      httpGet:
+        path: /healthz
+        port: http
+        httpHeaders:
+        - name: X-Probe
+          value: ready
+      periodSeconds: 5
+    livenessProbe:
+      tcpSocket:
+        port: 8080
+      initialDelaySeconds: 3
+    startupProbe:
+      exec:
+        command: ["test", "-f", "/tmp/started"]
+      failureThreshold: 30
+    resources:`);
+    const created = expectOk(await kubectl('apply', '-f', file('probed.yaml', probed)), 'kubectl apply (probes)');
+    expect(created.stdout.trim()).to.equal('pod/probed created');
+    const pod = await srv.client().get<{ spec: { containers: Record<string, unknown>[] } }>({ resource: 'pods', namespace: 'default', name: 'probed' });
+    expect(pod.spec.containers[0]!.readinessProbe).to.deep.equal({
+      httpGet: { path: '/healthz', port: 'http', scheme: 'HTTP', httpHeaders: [{ name: 'X-Probe', value: 'ready' }] },
+      periodSeconds: 5, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3,
+    });
+    expect(pod.spec.containers[0]!.livenessProbe).to.deep.include({ tcpSocket: { port: 8080 }, initialDelaySeconds: 3 });
+    expect(pod.spec.containers[0]!.startupProbe).to.deep.include({ exec: { command: ['test', '-f', '/tmp/started'] }, failureThreshold: 30 });
+    const again = expectOk(await kubectl('apply', '-f', file('probed.yaml', probed)), 'kubectl apply (probes, again)');
+    expect(again.stdout.trim()).to.equal('pod/probed unchanged');
+    const typo = await kubectl('apply', '-f', file('probed-typo.yaml', probed.replace('name: probed', 'name: probed2').replace('periodSeconds: 5', 'periodSecond: 5')));
+    expect(typo.code).to.not.equal(0);
+    expect(typo.stderr).to.include('unknown field "spec.containers[0].readinessProbe.periodSecond"');
+  });
+
   it('apply -f of a PodGroup (a cell-served, non-Kubernetes group) validates server-side too', async function () {
     const pg = `apiVersion: scheduling.x-k8s.io/v1alpha1
 kind: PodGroup
