@@ -100,12 +100,13 @@ export class Agent {
       hostIP: cfg.nodeIP,
       allocatable: allocatableOf(cfg),
       backoff: { baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs, resetAfterMs: RESET_AFTER_MS },
+      commandsDir: path.join(cfg.rootDir, 'exec'),
     };
     this.usage = new ResourceUsageSampler(cfg.nodeName, () => [...this.workers.values()].flatMap((w) => w.runningContainers()), cfg.statsIntervalMs, this.log);
     this.usage.start();
     const usage = this.usage;
     const signatures = new ApiServerSignatures(this.client, cfg.nodeName, this.metrics, this.log);
-    const exec = new ExecEndpoint({ targets: this, signatures, keepaliveMs: cfg.execKeepaliveMs, metrics: this.metrics, stateDir: path.join(cfg.rootDir, 'exec'), log: this.log });
+    const exec = new ExecEndpoint({ targets: this, signatures, keepaliveMs: cfg.execKeepaliveMs, metrics: this.metrics, stateDir: this.ctx.commandsDir, log: this.log });
     this.logServer = await startLogServer({ address: cfg.address, port: cfg.port, source: this, logs: this.logs, metrics: this.metrics, usage: () => usage.latest, exec, signatures, log: this.log });
     if (cfg.metricsPort !== undefined) this.metricsServer = await serveMetrics({ registry: this.metrics.registry, address: cfg.address, port: cfg.metricsPort });
     this.log.info('log server listening', { address: cfg.address, port: this.logServer.port });

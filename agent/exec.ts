@@ -230,8 +230,7 @@ class ExecSession {
       return;
     }
     this.child = child;
-    const record = child.pid !== undefined ? path.join(this.stateDir, `${child.pid}.json`) : undefined;
-    if (record) writeFileSync(record, JSON.stringify({ pid: child.pid, startTicks: readProcStat(child.pid!)?.startTicks }));
+    const forget = child.pid !== undefined ? recordRunningCommand(this.stateDir, child.pid) : undefined;
     ws.on('message', (data) => this.onMessage(data));
     for (const data of early) this.onMessage(data);
     child.stdin?.on('error', (err) => this.log.debug('exec stdin closed early', { error: err.message }));
@@ -243,7 +242,7 @@ class ExecSession {
       // 'close': the command exited and its output streams are drained.
       child.once('close', (code, signal) => resolve({ code, signal }));
     });
-    if (record) rmSync(record, { force: true });
+    forget?.();
     if ('error' in outcome) {
       const why = (outcome.error as NodeJS.ErrnoException).code === 'ENOENT' ? `exec: "${argv[0]}": executable file not found in $PATH` : outcome.error.message;
       this.finish({ status: 'Failure', message: `error executing command in container: ${why}`, reason: 'InternalError' });
@@ -400,6 +399,16 @@ function terminalOf(pid: number): string | undefined {
     if (!['ENOENT', 'ESRCH', 'EACCES'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
   }
   return undefined;
+}
+
+/**
+ * Records a running command (an exec'd one or a probe's) under `stateDir`, so that an agent killed
+ * meanwhile stops it when it starts again (ExecEndpoint reaps the records); returns its removal.
+ */
+export function recordRunningCommand(stateDir: string, pid: number): () => void {
+  const record = path.join(stateDir, `${pid}.json`);
+  writeFileSync(record, JSON.stringify({ pid, startTicks: readProcStat(pid)?.startTicks }));
+  return () => rmSync(record, { force: true });
 }
 
 /** SIGKILL to a command's process group (it leads one). */

@@ -23,6 +23,7 @@ import type { RunningContainer } from './resource-usage.js';
 import { ContainerProcess, ContainerStartError, type ExitInfo } from './runtime.js';
 import { computeStatus, inBackOff, initProgress, podPhase, type ProbedState, type StatusWriter } from './status.js';
 import { ContainerProber, hasProbes } from './probes.js';
+import { recordRunningCommand } from './exec.js';
 
 export interface WorkerContext {
   logs: LogFiles;
@@ -36,6 +37,8 @@ export interface WorkerContext {
   /** The node's allocatable resources (a container's unset limit, read through resourceFieldRef). */
   allocatable: Readonly<Record<string, string>>;
   backoff: BackOffConfig;
+  /** Where running exec'd and probe commands are recorded, for an agent killed meanwhile to stop them (exec.ts). */
+  commandsDir: string;
 }
 
 /** Where a container's log is, for the log server. */
@@ -424,6 +427,7 @@ export class PodWorker {
     const target = {
       podIP: this.ctx.hostIP,
       ports: spec.ports ?? [],
+      recordCommand: (pid: number) => recordRunningCommand(this.ctx.commandsDir, pid),
       execContext: () => {
         const found = this.execContext(rec.name);
         return found.ok ? { env: found.env, cwd: found.cwd } : undefined;

@@ -23,6 +23,8 @@ export interface ProbeTarget {
   ports: readonly ContainerPort[];
   /** The running container's environment and working directory (exec probes); undefined once it is gone. */
   execContext(): { env: Record<string, string>; cwd: string } | undefined;
+  /** Records a probe command while it runs (so an agent killed meanwhile stops it on restart); returns its removal. */
+  recordCommand?(pid: number): () => void;
 }
 
 /** The kubelet keeps this much of a probe's output. */
@@ -104,6 +106,7 @@ function execProbe(command: string[], target: ProbeTarget, timeoutMs: number, si
     }
     // Its own process group, so a timeout (or the container going) kills whatever it started.
     const child = spawn(command[0]!, command.slice(1), { env: context.env, cwd: context.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const forget = child.pid !== undefined ? target.recordCommand?.(child.pid) : undefined;
     const chunks: Buffer[] = [];
     let kept = 0;
     const keep = (chunk: Buffer) => {
@@ -126,6 +129,7 @@ function execProbe(command: string[], target: ProbeTarget, timeoutMs: number, si
     return () => {
       // Whatever the command left behind in its group ends with the attempt.
       if (child.pid !== undefined) killGroup(child.pid);
+      forget?.();
     };
   });
 }

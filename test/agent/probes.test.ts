@@ -20,6 +20,7 @@ import {
   getPod,
   nodeOneAgentArgs,
   pod,
+  processesWith,
   sleep,
   startAgent,
   tearDownAgentTest,
@@ -180,6 +181,22 @@ describe('cell-agent: probes', function () {
     await removePods('tcp-ready');
   });
 
+  it('an exec probe that outlives timeoutSeconds fails as timed out, and what it started is killed', async () => {
+    // The root dir in its command line tells the probe's processes apart in `ps`.
+    const slow = ['sh', '-c', `sleep 30; echo ${root}`];
+    await createPod(admin(), probedPod('exec-slow', ['sleep', '300'], { readinessProbe: { exec: { command: slow }, periodSeconds: 1, timeoutSeconds: 1 } }));
+    const timedOut = `Readiness probe failed: command "${slow.join(' ')}" timed out`;
+    await waitFor(async () => (await eventMessages('exec-slow', 'Unhealthy')).includes(timedOut), 'the timed-out event', 20_000, 100);
+    // An attempt a second: had the timed-out ones not been killed, several would be running by now.
+    await sleep(2500);
+    const alive = processesWith(root).filter((p) => p.args.startsWith('sh -c sleep 30'));
+    expect(alive.length, JSON.stringify(alive)).to.be.at.most(1);
+    expect(containerStatus((await getPod(admin(), 'exec-slow'))!)?.ready).to.equal(false);
+    await removePods('exec-slow');
+    // Each attempt's group was killed at its timeout: none is left once the container is gone.
+    await waitFor(() => processesWith(root).filter((p) => p.args.startsWith('sh -c sleep 30')).length === 0, 'no probe command left', 5_000, 100);
+  });
+
   it('a failing liveness probe kills and restarts the container; a passing one leaves it alone; a failing startup probe restarts it too', async () => {
     await Promise.all([
       createPod(admin(), probedPod('live-fail', ['sleep', '300'], { livenessProbe: { exec: { command: ['sh', '-c', 'echo not alive; exit 1'] }, periodSeconds: 1, failureThreshold: 2 } })),
@@ -223,15 +240,23 @@ describe('cell-agent: probes', function () {
     await removePods('slow-start');
   });
 
-  it('an agent killed and started again probes the containers it re-adopts', async () => {
+  it('an agent killed and started again probes the containers it re-adopts, and stops the probe commands it had left running', async () => {
     const flag = path.join(root, 'adopted-flag');
     writeFileSync(flag, '');
-    await createPod(admin(), probedPod('adopted', ['sleep', '300'], { readinessProbe: { exec: { command: ['test', '-f', flag] }, periodSeconds: 1, failureThreshold: 1 } }));
+    // A liveness attempt that takes 20 s (and then passes): one is always running.
+    const slowPass = ['sh', '-c', `sleep 20; echo ${root}`];
+    await createPod(admin(), probedPod('adopted', ['sleep', '300'], {
+      readinessProbe: { exec: { command: ['test', '-f', flag] }, periodSeconds: 1, failureThreshold: 1 },
+      livenessProbe: { exec: { command: slowPass }, periodSeconds: 1, timeoutSeconds: 30 },
+    }));
     await waitPod(admin(), 'adopted', (x) => containerStatus(x)?.ready === true, 'ready', 10_000);
+    const slowAttempts = () => processesWith(root).filter((p) => p.args.startsWith('sh -c sleep 20')).map((p) => p.pid);
+    const orphaned = await waitFor(() => (slowAttempts().length === 1 ? slowAttempts() : undefined), 'the liveness attempt running', 5_000, 50);
     await agent.kill();
     rmSync(flag);
     agent = startAgent(agentArgs());
     await waitNodeReady(admin(), agent);
+    await waitFor(() => !slowAttempts().includes(orphaned[0]!), 'the killed agent\'s probe command stopped', 5_000, 100);
     // The new agent's prober fails where the old one passed: the same instance, now not ready.
     const unready = await waitPod(admin(), 'adopted', (x) => containerStatus(x)?.ready === false, 'not ready under the new agent', 15_000);
     expect(containerStatus(unready)).to.include({ restartCount: 0 });
