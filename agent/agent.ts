@@ -268,8 +268,6 @@ export class Agent {
 
   /** Stop the agent (the pods keep running; a restarted agent re-adopts them). */
   async stop(): Promise<void> {
-    // No probe may kill a container or write an event while the agent goes.
-    for (const w of this.workers.values()) w.stopProbes();
     if (this.cfg.stopPodsOnExit) {
       // A throwaway cluster (npm start): nothing it ran may outlive it.
       this.log.info('stopping the pods before exiting', { pods: this.workers.size });
@@ -281,6 +279,9 @@ export class Agent {
     this.heartbeat?.stop();
     this.nodeStatus?.stop();
     this.status.stop();
+    // No probe may kill a container or write an event while the agent goes; after the status
+    // writer stopped, so that probes no longer running do not report the containers unready.
+    for (const w of this.workers.values()) w.stopProbes();
     await Promise.all([this.podInformer?.stop(), this.nodeInformer?.stop()]);
     this.usage?.stop();
     await this.logServer?.close();
