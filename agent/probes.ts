@@ -8,6 +8,7 @@
 // Everything runs on the prober's own timers, outside the pod worker's sync; `stop` ends them and
 // any attempt in flight.
 import type { Container, Probe } from '../shared/api/core.js';
+import { errorMessage } from '../shared/errors.js';
 import { runProbe, type ProbeAttempt, type ProbeTarget } from './probe-handlers.js';
 import { initialVerdict, ProbeVerdicts, type ProbeKind } from './probe-result.js';
 
@@ -70,7 +71,14 @@ class ProbeLoop {
     const began = Date.now();
     const controller = new AbortController();
     this.inFlight = controller;
-    const a = await this.attempt(controller.signal);
+    let a: ProbeAttempt;
+    try {
+      a = await this.attempt(controller.signal);
+    } catch (err) {
+      // A handler that throws (a command the system cannot even spawn) is a probe that errored,
+      // reported as one: never an unhandled rejection in the agent.
+      a = { outcome: 'error', message: errorMessage(err) };
+    }
     if (this.stopped || controller.signal.aborted) return;
     this.inFlight = undefined;
     this.onAttempt(this, a);
