@@ -118,6 +118,7 @@ export class HorizontalPodAutoscalerController implements Controller {
 
   start(): void {
     indexByNamespace(this.pods);
+    indexByNamespace(this.autoscalers);
     this.autoscalers.addHandlers({
       add: (a) => this.queue.add(objectKey(a)),
       // A changed spec is acted on now; the controller's own status writes wait for the period.
@@ -190,6 +191,22 @@ export class HorizontalPodAutoscalerController implements Controller {
         condition(HPA_CONDITIONS.scalingActive, 'False', 'ScalingDisabled', 'scaling is disabled since the replica count of the target is zero'),
       ];
       await this.writeStatus(hpa, { ...base, desiredReplicas: 0, conditions: withTransitions(conditions, hpa.status.conditions, nowText) });
+      return;
+    }
+
+    // Two autoscalers of one object would fight over its count: neither acts until one goes.
+    const rivals = this.autoscalers
+      .byIndex(BY_NAMESPACE, ns)
+      .filter((o) => o.metadata.uid !== hpa.metadata.uid && o.spec.scaleTargetRef.kind === ref.kind && o.spec.scaleTargetRef.name === ref.name);
+    if (rivals.length > 0) {
+      const names = [hpa, ...rivals].map((o) => `${ns}/${o.metadata.name ?? ''}`).sort();
+      const message = `pods by selector ${scale.status.selector ?? ''} are controlled by multiple HPAs: [${names.join(' ')}]`;
+      void this.events.record(involved, 'Warning', 'AmbiguousSelector', message);
+      const conditions = [
+        condition(HPA_CONDITIONS.ableToScale, 'True', 'SucceededGetScale', 'the HPA controller was able to get the target\'s current scale'),
+        condition(HPA_CONDITIONS.scalingActive, 'False', 'AmbiguousSelector', message),
+      ];
+      await this.writeStatus(hpa, { ...base, desiredReplicas: hpa.status.desiredReplicas, conditions: withTransitions(conditions, hpa.status.conditions, nowText) });
       return;
     }
 

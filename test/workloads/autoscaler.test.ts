@@ -258,34 +258,47 @@ describe('HorizontalPodAutoscalers on a real agent, driven by kubectl', function
     expectOk(await cluster.kubectl(['-n', ns, 'delete', 'statefulset', 'kv']), 'delete statefulset');
   });
 
-  it('reports what it cannot scale or measure in conditions and events, and changes nothing', async () => {
+  it('reports what it cannot scale or measure, and two autoscalers of one object, in conditions and events, and changes nothing', async () => {
     const ns = 'hpa-broken';
     await createNamespace(cluster.client, ns);
-    const hpa = (name: string, kind: string, metrics?: unknown[]) => ({
+    const hpa = (name: string, kind: string, target: string, metrics?: unknown[]) => ({
       apiVersion: 'autoscaling/v2',
       kind: 'HorizontalPodAutoscaler',
       metadata: { name },
-      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind, name: 'idle' }, maxReplicas: 4, ...(metrics ? { metrics } : {}) },
+      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind, name: target }, maxReplicas: 4, ...(metrics ? { metrics } : {}) },
     });
+    /** A Deployment of idle pods that request nothing (so no CPU utilization can be computed). */
+    const idle = (name: string, replicas: number) => {
+      const d = deployment(name, IDLE);
+      return { ...d, spec: { ...d.spec, replicas, template: { ...d.spec.template, spec: { containers: [{ name: 'main', image: 'busybox:1', command: IDLE }] } } } };
+    };
     // A kind with no scale subresource.
-    await cluster.apply(ns, hpa('no-scale', 'DaemonSet'));
+    await cluster.apply(ns, hpa('no-scale', 'DaemonSet', 'idle'));
     const noScale = await waitAutoscaler(cluster.client, ns, 'no-scale', (h) => conditionOf(h, 'AbleToScale')?.status === 'False', 'AbleToScale False');
     expect(conditionOf(noScale, 'AbleToScale')).to.include({ reason: 'FailedGetScale' });
     // Pods without a CPU request: utilization cannot be computed, so the count stays.
-    const idle = deployment('idle', IDLE);
-    await cluster.apply(ns, { ...idle, spec: { ...idle.spec, replicas: 2, template: { ...idle.spec.template, spec: { containers: [{ name: 'main', image: 'busybox:1', command: IDLE }] } } } });
-    await cluster.apply(ns, hpa('no-requests', 'Deployment'));
+    await cluster.apply(ns, idle('idle', 2));
+    await cluster.apply(ns, hpa('no-requests', 'Deployment', 'idle'));
     const failed = await waitAutoscaler(cluster.client, ns, 'no-requests', (h) => conditionOf(h, 'ScalingActive')?.message?.includes('missing request for cpu') === true, 'ScalingActive False: missing request');
     expect(conditionOf(failed, 'ScalingActive')).to.include({ status: 'False', reason: 'FailedGetResourceMetric' });
     expect(conditionOf(failed, 'ScalingActive')?.message).to.contain('missing request for cpu in container main of Pod idle-');
     // A custom metric cell does not serve: reported, never used to scale down.
-    await cluster.apply(ns, hpa('custom', 'Deployment', [{ type: 'Pods', pods: { metric: { name: 'requests_per_second' }, target: { type: 'AverageValue', averageValue: '10' } } }]));
+    await cluster.apply(ns, idle('quiet', 2));
+    await cluster.apply(ns, hpa('custom', 'Deployment', 'quiet', [{ type: 'Pods', pods: { metric: { name: 'requests_per_second' }, target: { type: 'AverageValue', averageValue: '10' } } }]));
     const custom = await waitAutoscaler(cluster.client, ns, 'custom', (h) => conditionOf(h, 'ScalingActive')?.status === 'False', 'ScalingActive False');
     expect(conditionOf(custom, 'ScalingActive')).to.include({ reason: 'FailedGetPodsMetric' });
-    expect(await replicasOf(cluster.client, ns, 'idle')).to.equal(2);
     const reasons = new Set((await eventsOf(cluster.client, ns, 'custom')).map((e) => e.reason));
     expect([...reasons]).to.include('FailedGetPodsMetric');
     expect(reasons.has('SuccessfulRescale')).to.equal(false);
+    // A second autoscaler of `idle`: both say so.
+    await cluster.apply(ns, hpa('twin', 'Deployment', 'idle'));
+    for (const name of ['no-requests', 'twin']) {
+      const ambiguous = await waitAutoscaler(cluster.client, ns, name, (h) => conditionOf(h, 'ScalingActive')?.reason === 'AmbiguousSelector', 'AmbiguousSelector');
+      expect(conditionOf(ambiguous, 'ScalingActive')?.message).to.equal(`pods by selector app=idle are controlled by multiple HPAs: [${ns}/no-requests ${ns}/twin]`);
+    }
+    expect((await eventsOf(cluster.client, ns, 'twin')).map((e) => e.reason)).to.include('AmbiguousSelector');
+    expect(await replicasOf(cluster.client, ns, 'idle')).to.equal(2);
+    expect(await replicasOf(cluster.client, ns, 'quiet')).to.equal(2);
   });
 
   it('refuses invalid autoscalers in either version with the field that is wrong; discovery lists both versions, v2 preferred', async () => {
