@@ -329,6 +329,15 @@ describe('HorizontalPodAutoscalers on a real agent, driven by kubectl', function
     const list = await cluster.client.list<{ items: unknown[] }>({ ...HORIZONTAL_POD_AUTOSCALERS, namespace: ns });
     expect(list.items, 'nothing half-written').to.deep.equal([]);
 
+    // kubectl apply of an autoscaling/v1 manifest, then of a changed one (a patch of the v1 form).
+    const v1Manifest = (max: number) => ({ apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', metadata: { name: 'applied' }, spec: { scaleTargetRef: target, maxReplicas: max, targetCPUUtilizationPercentage: 70 } });
+    await cluster.apply(ns, v1Manifest(3));
+    await cluster.apply(ns, v1Manifest(5));
+    const applied = await cluster.client.get<HorizontalPodAutoscaler>({ ...HORIZONTAL_POD_AUTOSCALERS, namespace: ns, name: 'applied' });
+    expect(applied.spec.maxReplicas).to.equal(5);
+    expect(applied.spec.metrics).to.deep.equal([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }]);
+    expectOk(await cluster.kubectl(['-n', ns, 'delete', 'hpa', 'applied']), 'delete hpa');
+
     const versions = expectOk(await cluster.kubectl(['api-versions']), 'kubectl api-versions').stdout.split('\n');
     expect(versions).to.include.members(['autoscaling/v1', 'autoscaling/v2']);
     const group = (await cluster.client.request<{ preferredVersion: { version: string } }>('GET', '/apis/autoscaling'));
