@@ -266,6 +266,28 @@ export const GRPCActionSchema = z.object({
   service: z.string().optional().describe('The service name sent in the HealthCheckRequest; empty for the server as a whole.'),
 });
 
+export const SleepActionSchema = z.object({
+  seconds: z.number().int().describe('Seconds the hook sleeps (in the agent: no process runs).'),
+});
+
+export const LifecycleHandlerSchema = z
+  .object({
+    exec: ExecActionSchema.optional().describe('Run a command in the container\'s environment; a non-zero exit fails the hook.'),
+    httpGet: HTTPGetActionSchema.optional().describe('GET a URL; a status outside 200 to 399 fails the hook.'),
+    tcpSocket: TCPSocketActionSchema.optional().describe('Deprecated, kept for compatibility as in Kubernetes: accepted, and fails when run.'),
+    sleep: SleepActionSchema.optional().describe('Sleep for a number of seconds.'),
+  })
+  .describe('What a lifecycle hook does: exactly one of exec, httpGet, tcpSocket and sleep.');
+export type LifecycleHandler = z.infer<typeof LifecycleHandlerSchema>;
+
+export const LifecycleSchema = z
+  .object({
+    postStart: LifecycleHandlerSchema.optional().describe('Runs right after the container started; it is not ready, nor probed, until the hook returned, and killed if the hook failed.'),
+    preStop: LifecycleHandlerSchema.optional().describe('Runs before the container is sent SIGTERM, within the termination grace period.'),
+  })
+  .describe('Actions the agent takes when a container starts and before it stops.');
+export type Lifecycle = z.infer<typeof LifecycleSchema>;
+
 /** A setting Kubernetes defaults when absent or 0 (SetDefaults_Probe). */
 const defaultedWhenZero = (fallback: number) => z.number().int().optional().transform((v) => (v === undefined || v === 0 ? fallback : v));
 
@@ -301,6 +323,7 @@ export const ContainerSchema = z
     livenessProbe: ProbeSchema.optional().describe('When it fails, the container is killed and restarted per restartPolicy.'),
     readinessProbe: ProbeSchema.optional().describe('While it fails, the container (and so the pod) is not ready: no traffic, not available to rollouts.'),
     startupProbe: ProbeSchema.optional().describe('Runs first; liveness and readiness probes start once it succeeded, and its failure restarts the container.'),
+    lifecycle: LifecycleSchema.optional().describe('Hooks run after the container starts (postStart) and before it is stopped (preStop).'),
   })
   .describe('One process of a pod.');
 export type Container = z.infer<typeof ContainerSchema>;

@@ -266,7 +266,8 @@ const COMMON_IGNORED = ['metadata.selfLink'] as const;
 const CONTAINER_IGNORED = [
   'volumeMounts',
   'volumeDevices',
-  'lifecycle',
+  // Needs spec.os.name in Kubernetes, and cell stops every process with SIGTERM.
+  'lifecycle.stopSignal',
   'securityContext',
   'terminationMessagePath',
   'terminationMessagePolicy',

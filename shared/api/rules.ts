@@ -19,6 +19,7 @@ import type {
   Pod,
   PodAffinityTerm,
   PortNumberOrName,
+  LifecycleHandler,
   Probe,
   Toleration,
 } from './core.js';
@@ -305,30 +306,66 @@ function portNumberOrName(field: string, port: PortNumberOrName): Causes {
 const HTTP_HEADER_NAME = /^[-A-Za-z0-9]+$/;
 const PROBE_HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'grpc'] as const;
 
-/** Kubernetes' validateProbe and validateHandler: exactly one handler, each well formed, no negative timings. */
-function probeCauses(probe: Probe, p: string): Causes {
+type HandlerActions = Pick<Probe, 'exec' | 'httpGet' | 'tcpSocket'>;
+
+/** Kubernetes' validateHandler for the actions probes and lifecycle hooks share; `first` is the one handler checked. */
+function actionCauses(h: HandlerActions, first: string | undefined, p: string): Causes {
   const out: Causes = [];
-  const set = PROBE_HANDLERS.filter((h) => probe[h] !== undefined);
-  if (set.length === 0) out.push(cause.required(p, 'must specify a handler type'));
-  // The first handler (in Kubernetes' order) is checked; every further one is forbidden.
-  for (const extra of set.slice(1)) out.push(cause.forbidden(`${p}.${extra}`, 'may not specify more than 1 handler type'));
-  const first = set[0];
-  if (first === 'exec' && (probe.exec?.command ?? []).length === 0) out.push(cause.required(`${p}.exec.command`));
-  if (first === 'httpGet' && probe.httpGet) {
-    out.push(...portNumberOrName(`${p}.httpGet.port`, probe.httpGet.port));
-    for (const h of probe.httpGet.httpHeaders ?? []) {
-      if (!HTTP_HEADER_NAME.test(h.name)) {
-        out.push(cause.invalid(`${p}.httpGet.httpHeaders`, h.name, "a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')"));
+  if (first === 'exec' && (h.exec?.command ?? []).length === 0) out.push(cause.required(`${p}.exec.command`));
+  if (first === 'httpGet' && h.httpGet) {
+    out.push(...portNumberOrName(`${p}.httpGet.port`, h.httpGet.port));
+    for (const header of h.httpGet.httpHeaders ?? []) {
+      if (!HTTP_HEADER_NAME.test(header.name)) {
+        out.push(cause.invalid(`${p}.httpGet.httpHeaders`, header.name, "a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')"));
       }
     }
   }
-  if (first === 'tcpSocket' && probe.tcpSocket) out.push(...portNumberOrName(`${p}.tcpSocket.port`, probe.tcpSocket.port));
-  if (first === 'grpc' && probe.grpc) out.push(...portNumber(`${p}.grpc.port`, probe.grpc.port));
+  if (first === 'tcpSocket' && h.tcpSocket) out.push(...portNumberOrName(`${p}.tcpSocket.port`, h.tcpSocket.port));
+  return out;
+}
+
+/** Exactly one handler: none is required, every one after the first (in Kubernetes' order) forbidden. */
+function oneHandler(set: readonly string[], p: string): Causes {
+  const out: Causes = [];
+  if (set.length === 0) out.push(cause.required(p, 'must specify a handler type'));
+  for (const extra of set.slice(1)) out.push(cause.forbidden(`${p}.${extra}`, 'may not specify more than 1 handler type'));
+  return out;
+}
+
+/** Kubernetes' validateProbe and validateHandler: exactly one handler, each well formed, no negative timings. */
+function probeCauses(probe: Probe, p: string): Causes {
+  const set = PROBE_HANDLERS.filter((h) => probe[h] !== undefined);
+  const out: Causes = [...oneHandler(set, p), ...actionCauses(probe, set[0], p)];
+  if (set[0] === 'grpc' && probe.grpc) out.push(...portNumber(`${p}.grpc.port`, probe.grpc.port));
   for (const f of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold'] as const) {
     out.push(...nonNegative(`${p}.${f}`, probe[f]));
   }
   const grace = probe.terminationGracePeriodSeconds;
   if (grace !== undefined && grace <= 0) out.push(cause.invalid(`${p}.terminationGracePeriodSeconds`, grace, 'must be greater than 0'));
+  return out;
+}
+
+const LIFECYCLE_HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'sleep'] as const;
+
+/**
+ * Kubernetes' validateLifecycleHandler: exactly one handler, each well formed; a sleep lasts from 0
+ * seconds (AllowPodLifecycleSleepActionZeroValue, on by default) up to the pod's grace period.
+ */
+function lifecycleHandlerCauses(h: LifecycleHandler, gracePeriod: number, p: string): Causes {
+  const set = LIFECYCLE_HANDLERS.filter((k) => h[k] !== undefined);
+  const out: Causes = [...oneHandler(set, p), ...actionCauses(h, set[0], p)];
+  const seconds = h.sleep?.seconds;
+  if (set[0] === 'sleep' && seconds !== undefined && (seconds < 0 || seconds > gracePeriod)) {
+    out.push(cause.invalid(`${p}.sleep`, seconds, `must be non-negative and less than terminationGracePeriodSeconds (${gracePeriod})`));
+  }
+  return out;
+}
+
+/** Kubernetes' validateLifecycle, for app containers (init containers may not have one). */
+function lifecycleCauses(c: Container, gracePeriod: number, p: string): Causes {
+  const out: Causes = [];
+  if (c.lifecycle?.postStart) out.push(...lifecycleHandlerCauses(c.lifecycle.postStart, gracePeriod, `${p}.lifecycle.postStart`));
+  if (c.lifecycle?.preStop) out.push(...lifecycleHandlerCauses(c.lifecycle.preStop, gracePeriod, `${p}.lifecycle.preStop`));
   return out;
 }
 
@@ -351,9 +388,9 @@ function containerProbeCauses(c: Container, p: string): Causes {
   return out;
 }
 
-/** Init containers run to completion: Kubernetes forbids probes on them (cell has no sidecar init containers). */
+/** Init containers run to completion: Kubernetes forbids hooks and probes on them (cell has no sidecar init containers). */
 function initContainerProbeCauses(c: Container, p: string): Causes {
-  return (['livenessProbe', 'readinessProbe', 'startupProbe'] as const)
+  return (['lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe'] as const)
     .filter((f) => c[f] !== undefined)
     .map((f) => cause.forbidden(`${p}.${f}`, 'may not be set for init containers without restartPolicy=Always'));
 }
@@ -521,7 +558,7 @@ export function podCauses(pod: Pod): Causes {
     (spec[list] ?? []).forEach((c, i) => {
       const p = `spec.${list}[${i}]`;
       out.push(...containerCauses(c, p, hostNetwork, allNames));
-      out.push(...(list === 'containers' ? containerProbeCauses(c, p) : initContainerProbeCauses(c, p)));
+      out.push(...(list === 'containers' ? [...containerProbeCauses(c, p), ...lifecycleCauses(c, spec.terminationGracePeriodSeconds, p)] : initContainerProbeCauses(c, p)));
       if (c.name !== '' && names.has(c.name)) out.push(cause.duplicate(`${p}.name`, c.name));
       names.add(c.name);
       if (list !== 'containers') return;

@@ -121,6 +121,30 @@ describe('kubectl apply and explain with the OpenAPI documents', function () {
     expect(typo.stderr).to.include('unknown field "spec.containers[0].readinessProbe.periodSecond"');
   });
 
+  it('apply -f of a pod with lifecycle hooks stores them, reapplies unchanged, and refuses a misspelled hook field', async function () {
+    const hooked = POD.replace('name: web', 'name: hooked').replace('    resources:', `    lifecycle:
+      postStart:
+        exec:
+          command: ["sh", "-c", "echo started > /tmp/hooked"]
+      preStop:
+        httpGet:
+          path: /shutdown
+          port: 8080
+    resources:`);
+    const created = expectOk(await kubectl('apply', '-f', file('hooked.yaml', hooked)), 'kubectl apply (hooks)');
+    expect(created.stdout.trim()).to.equal('pod/hooked created');
+    const pod = await srv.client().get<{ spec: { containers: Record<string, unknown>[] } }>({ resource: 'pods', namespace: 'default', name: 'hooked' });
+    expect(pod.spec.containers[0]!.lifecycle).to.deep.equal({
+      postStart: { exec: { command: ['sh', '-c', 'echo started > /tmp/hooked'] } },
+      preStop: { httpGet: { path: '/shutdown', port: 8080, scheme: 'HTTP' } },
+    });
+    const again = expectOk(await kubectl('apply', '-f', file('hooked.yaml', hooked)), 'kubectl apply (hooks, again)');
+    expect(again.stdout.trim()).to.equal('pod/hooked unchanged');
+    const typo = await kubectl('apply', '-f', file('hooked-typo.yaml', hooked.replace('name: hooked', 'name: hooked2').replace('preStop:', 'preStopp:')));
+    expect(typo.code).to.not.equal(0);
+    expect(typo.stderr).to.include('unknown field "spec.containers[0].lifecycle.preStopp"');
+  });
+
   it('apply -f of a PodGroup (a cell-served, non-Kubernetes group) validates server-side too', async function () {
     const pg = `apiVersion: scheduling.x-k8s.io/v1alpha1
 kind: PodGroup
