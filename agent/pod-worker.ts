@@ -6,7 +6,7 @@
 // is re-run whenever something changes (API update, container exit, back-off or deadline timer).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Container, Pod, Probe } from '../shared/api/core.js';
+import type { Container, LifecycleHandler, Pod, Probe } from '../shared/api/core.js';
 import type { EventRecorder } from '../shared/client/events.js';
 import type { ApiClient } from '../shared/client/http-client.js';
 import { ConflictError, NotFoundError, errorMessage } from '../shared/errors.js';
@@ -24,6 +24,8 @@ import { ContainerProcess, ContainerStartError, type ExitInfo } from './runtime.
 import { computeStatus, inBackOff, initProgress, podPhase, type ProbedState, type StatusWriter } from './status.js';
 import { ContainerProber, hasProbes } from './probes.js';
 import { recordRunningCommand } from './exec.js';
+import { MIN_POST_START_TIMEOUT_MS, PreStop, runHook, type HookSubject } from './lifecycle-hooks.js';
+import type { ProbeTarget } from './probe-handlers.js';
 
 export interface WorkerContext {
   logs: LogFiles;
@@ -70,6 +72,12 @@ export class PodWorker {
   private readonly procs = new Map<string, ContainerProcess>();
   /** The probers of running app-container instances that declare probes, by record key. */
   private readonly probers = new Map<string, ContainerProber>();
+  /** postStart hooks in progress, by record key: the container is not ready, nor probed, meanwhile. */
+  private readonly postStarts = new Map<string, AbortController>();
+  /** preStop hooks in progress, by record key: SIGTERM follows when they end. */
+  private readonly preStops = new Map<string, PreStop>();
+  /** Instances already sent SIGTERM (a second stop only brings the SIGKILL forward). */
+  private readonly signalled = new WeakSet<ContainerProcess>();
   private syncing = false;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
@@ -150,7 +158,8 @@ export class PodWorker {
       const proc = ContainerProcess.adopt(rec.running, this.ctx.log);
       if (proc) {
         this.ctx.log.info('re-adopted a running container', { pod: `${this.namespace}/${this.name}`, container: rec.name, pid: proc.pid });
-        this.track(rec, proc);
+        // A postStart hook cut by the earlier agent's exit is not run again (the kubelet does not either).
+        this.track(rec, proc, undefined);
       } else {
         this.onExit(rec, ContainerProcess.vanished(rec.running));
       }
@@ -161,7 +170,7 @@ export class PodWorker {
     this.pod = pod;
     // A delete with a shorter grace period brings the SIGKILL forward at once.
     if (this.stopping && pod.metadata.deletionTimestamp !== undefined) {
-      for (const p of this.procs.values()) void p.stop(this.graceMs());
+      for (const [key, p] of this.procs) void this.stopContainer(key, p, this.graceMs());
     }
     this.kick();
   }
@@ -178,14 +187,16 @@ export class PodWorker {
   async stopProcesses(): Promise<void> {
     this.halted = true;
     this.stopProbers();
-    await Promise.all([...this.procs.values()].map((p) => p.stop(this.graceMs())));
+    this.stopPostStarts();
+    await Promise.all([...this.procs].map(([key, p]) => this.stopContainer(key, p, this.graceMs())));
   }
 
   /** The pod is gone from the API server: stop everything and remove its files. */
   remove(): Promise<void> {
     this.removed = true;
     this.stopProbers();
-    for (const p of this.procs.values()) void p.stop(this.graceMs());
+    this.stopPostStarts();
+    for (const [key, p] of this.procs) void this.stopContainer(key, p, this.graceMs());
     this.kick();
     return this.finished;
   }
@@ -379,8 +390,8 @@ export class PodWorker {
       );
       rec.running = { instance, ...proc.record };
       this.ctx.metrics.containerStarts.inc();
-      this.track(rec, proc);
       void this.ctx.events.record(this.involved, 'Normal', 'Started', `Started container ${rec.name}`);
+      this.track(rec, proc, spec.lifecycle?.postStart);
     } catch (err) {
       // Anything that keeps the process from starting (no such command, bad working dir) is a
       // StartError, as the container runtime reports it: exit code 128, restarted per policy.
@@ -404,14 +415,20 @@ export class PodWorker {
     void this.ctx.events.record(this.involved, 'Warning', 'Failed', `Error: ${message}`);
   }
 
-  private track(rec: ContainerRecord, proc: ContainerProcess): void {
+  private track(rec: ContainerRecord, proc: ContainerProcess, postStart: LifecycleHandler | undefined): void {
     const key = recordKey(rec.init, rec.name);
     this.procs.set(key, proc);
-    this.startProber(rec, key, proc);
+    if (postStart) this.runPostStart(rec, key, proc, postStart);
+    else this.startProber(rec, key, proc);
     void proc.exited.then((info) => {
       if (this.procs.get(key) === proc) {
         this.procs.delete(key);
         this.stopProber(key);
+        this.postStarts.get(key)?.abort();
+        this.postStarts.delete(key);
+        // Exited on its own during its preStop hook: nothing is left to stop.
+        this.preStops.get(key)?.abandon();
+        this.preStops.delete(key);
       }
       this.onExit(rec, info);
       this.save();
@@ -424,7 +441,18 @@ export class PodWorker {
     const spec = this.specOf(rec);
     if (rec.init || !spec || !hasProbes(spec) || this.stopping || this.halted || this.probesHalted || this.removed) return;
     this.stopProber(key);
-    const target = {
+    const prober = new ContainerProber(spec, proc.record.startedAt, this.targetOf(rec, spec), {
+      // Readiness or started changed: one sync, hence one status write.
+      changed: () => this.kick(),
+      failed: (kind, probe) => this.probeFailed(rec, key, proc, kind, probe),
+      event: (type, reason, message) => void this.ctx.events.record(this.involved, type, reason, message),
+    });
+    this.probers.set(key, prober);
+  }
+
+  /** What a probe or hook of the container reaches: its environment, its ports, the pod's (node's) IP. */
+  private targetOf(rec: ContainerRecord, spec: Container): ProbeTarget {
+    return {
       podIP: this.ctx.hostIP,
       ports: spec.ports ?? [],
       recordCommand: (pid: number) => recordRunningCommand(this.ctx.commandsDir, pid),
@@ -433,13 +461,78 @@ export class PodWorker {
         return found.ok ? { env: found.env, cwd: found.cwd } : undefined;
       },
     };
-    const prober = new ContainerProber(spec, proc.record.startedAt, target, {
-      // Readiness or started changed: one sync, hence one status write.
-      changed: () => this.kick(),
-      failed: (kind, probe) => this.probeFailed(rec, key, proc, kind, probe),
-      event: (type, reason, message) => void this.ctx.events.record(this.involved, type, reason, message),
+  }
+
+  private hookSubject(container: string): HookSubject {
+    return { container, pod: `${this.name}_${this.namespace}(${this.uid})` };
+  }
+
+  /**
+   * The postStart hook of a new instance, on its own (outside the sync): until it returns the
+   * container is not ready and its probes wait; when it fails the container is killed
+   * (FailedPostStartHook), and restarted or not per restartPolicy as any exit.
+   */
+  private runPostStart(rec: ContainerRecord, key: string, proc: ContainerProcess, handler: LifecycleHandler): void {
+    const spec = this.specOf(rec);
+    if (!spec) return;
+    const controller = new AbortController();
+    this.postStarts.set(key, controller);
+    const timeoutMs = Math.max(MIN_POST_START_TIMEOUT_MS, this.pod.spec.terminationGracePeriodSeconds * 1000);
+    void runHook(handler, this.targetOf(rec, spec), this.hookSubject(rec.name), timeoutMs, controller.signal).then((failure) => {
+      if (this.postStarts.get(key) === controller) this.postStarts.delete(key);
+      if (controller.signal.aborted || this.stopping || this.halted || this.removed || this.procs.get(key) !== proc) return;
+      if (failure === undefined) {
+        this.startProber(rec, key, proc);
+        // Ready now (or probed from now on): one sync, hence one status write.
+        this.kick();
+        return;
+      }
+      this.ctx.log.warn('postStart hook failed', { pod: `${this.namespace}/${this.name}`, container: rec.name, error: failure });
+      void this.ctx.events.record(this.involved, 'Warning', 'FailedPostStartHook', failure);
+      void this.ctx.events.record(this.involved, 'Normal', 'Killing', 'FailedPostStartHook');
+      void this.stopContainer(key, proc, this.pod.spec.terminationGracePeriodSeconds * 1000);
     });
-    this.probers.set(key, prober);
+  }
+
+  private stopPostStarts(): void {
+    for (const c of this.postStarts.values()) c.abort();
+    this.postStarts.clear();
+  }
+
+  /**
+   * Stop a running instance as the kubelet's killContainer does: its preStop hook first (when it
+   * has one and there is a grace period), then SIGTERM, SIGKILL once the grace period — hook
+   * included, at least 2 s after the hook — has passed. Called again, it only brings the end forward.
+   */
+  private stopContainer(key: string, proc: ContainerProcess, graceMs: number): Promise<ExitInfo> {
+    const inHook = this.preStops.get(key);
+    if (inHook) {
+      inHook.shorten(graceMs);
+      return proc.exited;
+    }
+    const terminate = (ms: number): Promise<ExitInfo> => {
+      this.signalled.add(proc);
+      return proc.stop(ms);
+    };
+    if (this.signalled.has(proc)) return terminate(graceMs);
+    const rec = this.record.containers.find((c) => recordKey(c.init, c.name) === key);
+    const spec = rec ? this.specOf(rec) : undefined;
+    const handler = spec?.lifecycle?.preStop;
+    if (!rec || !spec || !handler || graceMs <= 0 || this.probesHalted) return terminate(graceMs);
+    const preStop = new PreStop(
+      (signal) => runHook(handler, this.targetOf(rec, spec), this.hookSubject(rec.name), graceMs, signal),
+      graceMs,
+      (remainingMs) => {
+        if (this.preStops.get(key) === preStop) this.preStops.delete(key);
+        void terminate(remainingMs);
+      },
+      (message) => {
+        this.ctx.log.warn('preStop hook failed', { pod: `${this.namespace}/${this.name}`, container: rec.name, error: message });
+        void this.ctx.events.record(this.involved, 'Warning', 'FailedPreStopHook', message);
+      },
+    );
+    this.preStops.set(key, preStop);
+    return proc.exited;
   }
 
   private stopProber(key: string): void {
@@ -456,6 +549,10 @@ export class PodWorker {
   stopProbes(): void {
     this.probesHalted = true;
     this.stopProbers();
+    // Hooks too: a restarted agent stops a container being stopped again, preStop included.
+    this.stopPostStarts();
+    for (const h of this.preStops.values()) h.abandon();
+    this.preStops.clear();
   }
 
   /**
@@ -469,7 +566,7 @@ export class PodWorker {
     const restarts = this.pod.spec.restartPolicy !== 'Never';
     void this.ctx.events.record(this.involved, 'Normal', 'Killing', `Container ${rec.name} failed ${kind} probe${restarts ? ', will be restarted' : ''}`);
     const graceSeconds = probe.terminationGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds;
-    void proc.stop(Math.max(0, graceSeconds) * 1000);
+    void this.stopContainer(key, proc, Math.max(0, graceSeconds) * 1000);
   }
 
   private onExit(rec: ContainerRecord, info: ExitInfo): void {
@@ -521,6 +618,8 @@ export class PodWorker {
 
   /** What a running instance's probes say; one whose probes have stopped (being killed, pod stopping) is not ready. */
   private probedState = (rec: ContainerRecord): ProbedState | undefined => {
+    // Not started (nor ready) until its postStart hook returned, as the kubelet holds it.
+    if (this.postStarts.has(recordKey(rec.init, rec.name))) return { started: false, ready: false };
     const prober = this.probers.get(recordKey(rec.init, rec.name));
     if (prober) return prober;
     const spec = this.specOf(rec);
@@ -555,6 +654,7 @@ export class PodWorker {
   private async terminate(deleting: boolean, apiTerminal: boolean): Promise<void> {
     this.stopping = true;
     this.stopProbers();
+    this.stopPostStarts();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     for (const rec of this.record.containers) {
@@ -569,7 +669,7 @@ export class PodWorker {
       for (const [key, proc] of this.procs) {
         const name = key.slice(key.indexOf('/') + 1);
         void this.ctx.events.record(this.involved, 'Normal', 'Killing', `Stopping container ${name}`);
-        stops.push(proc.stop(grace));
+        stops.push(this.stopContainer(key, proc, grace));
       }
       this.ctx.log.info('stopping pod', { pod: `${this.namespace}/${this.name}`, graceMs: grace, containers: stops.length });
       await Promise.all(stops);
@@ -615,6 +715,7 @@ export class PodWorker {
     if (this.cleaned) return;
     this.cleaned = true;
     this.stopProbers();
+    this.stopPostStarts();
     if (this.timer) clearTimeout(this.timer);
     this.ctx.status.forget(this.uid);
     this.ctx.logs.forgetRotations(this.ctx.logs.podDir(this.uid));

@@ -34,11 +34,19 @@ const USER_AGENT = 'kube-probe/cell';
 
 export function runProbe(probe: Probe, target: ProbeTarget, signal: AbortSignal): Promise<ProbeAttempt> {
   const timeoutMs = probe.timeoutSeconds * 1000;
-  if (probe.exec) return execProbe(probe.exec.command ?? [], target, timeoutMs, signal);
-  if (probe.httpGet) return httpProbe(probe.httpGet, target, timeoutMs, signal);
-  if (probe.tcpSocket) return tcpProbe(probe.tcpSocket, target, timeoutMs, signal);
   if (probe.grpc) return grpcProbe(probe.grpc, target, timeoutMs, signal);
-  return Promise.resolve({ outcome: 'error', message: 'the probe has no handler' });
+  return runAction(probe, target, timeoutMs, signal) ?? Promise.resolve({ outcome: 'error', message: 'the probe has no handler' });
+}
+
+/**
+ * One exec, httpGet or tcpSocket action (probes' and lifecycle hooks' alike), bounded by `timeoutMs`
+ * and `signal`; undefined when `action` has none of them.
+ */
+export function runAction(action: Pick<Probe, 'exec' | 'httpGet' | 'tcpSocket'>, target: ProbeTarget, timeoutMs: number, signal: AbortSignal): Promise<ProbeAttempt> | undefined {
+  if (action.exec) return execProbe(action.exec.command ?? [], target, timeoutMs, signal);
+  if (action.httpGet) return httpProbe(action.httpGet, target, timeoutMs, signal);
+  if (action.tcpSocket) return tcpProbe(action.tcpSocket, target, timeoutMs, signal);
+  return undefined;
 }
 
 /** A port by number, or the containerPort of the container's port of that name. */
