@@ -6,12 +6,12 @@
 // bounds, but for the generous bound on a hook cut at the grace period.
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { z } from 'zod';
 import type { LifecycleSchema, PodInput } from '../../shared/api/core.js';
 import { InvalidError } from '../../shared/errors.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
+import { freePort } from '../harness/ports.js';
 import {
   containerStatus,
   createPod,
@@ -39,14 +39,6 @@ function hookedPod(name: string, command: string[], lifecycle: LifecycleInput, o
   return p;
 }
 
-/** A TCP port nothing listens on now (the OS's pick, released). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
 

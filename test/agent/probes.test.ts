@@ -6,13 +6,13 @@
 // restarts; a startup probe holds the others back until it passed. Every probe runs each second.
 import { expect } from 'chai';
 import { rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { z } from 'zod';
 import type { Pod, PodInput, ProbeSchema } from '../../shared/api/core.js';
 import { InvalidError } from '../../shared/errors.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
+import { freePort } from '../harness/ports.js';
 import {
   containerStatus,
   createPod,
@@ -48,14 +48,6 @@ function probedPod(name: string, command: string[], probes: ProbeSet, ports: { n
   return p;
 }
 
-/** A TCP port nothing listens on now (the OS's pick, released). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function condition(p: Pod, type: string) {
   return p.status.conditions?.find((c) => c.type === type);
