@@ -10,13 +10,17 @@ import { Quantity } from '../../shared/quantity.js';
 
 export type Tone = 'ok' | 'progress' | 'bad';
 
-export interface DeploymentSummary {
+/** A DaemonSet's or StatefulSet's counts (nodes for a DaemonSet, replicas for a StatefulSet) and status. */
+export interface SetSummary {
   desired: number;
   ready: number;
   upToDate: number;
   available: number;
   status: string;
   tone: Tone;
+}
+
+export interface DeploymentSummary extends SetSummary {
   /** The Progressing/Available conditions in words, for a tooltip. */
   detail: string;
 }
@@ -47,16 +51,6 @@ export function deploymentSummary(d: Deployment): DeploymentSummary {
   const avail = condition(conds, 'Available');
   if (avail?.status === 'False') return { ...base, status: `unavailable: ${avail.reason ?? ''}`, tone: 'bad' };
   return { ...base, status: 'available', tone: 'ok' };
-}
-
-/** A DaemonSet's or StatefulSet's counts (nodes for a DaemonSet, replicas for a StatefulSet) and status. */
-export interface SetSummary {
-  desired: number;
-  ready: number;
-  upToDate: number;
-  available: number;
-  status: string;
-  tone: Tone;
 }
 
 /** `kubectl rollout status daemonset`'s checks, in its order. */
