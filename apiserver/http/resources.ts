@@ -28,6 +28,7 @@ import { tableRequested, toTable } from './table.js';
 import { exchangeOf } from './exchange.js';
 import { releaseInflight } from './inflight.js';
 import { WatchStream } from './watch.js';
+import { listVersionOptions } from './list-options.js';
 import { boolParam, dryRunParam, dryRunValues, intParam } from './query.js';
 import { createEach, createListItems, isCreateList } from './bulk-create.js';
 import { requestedPropagation, type DeletionPropagation } from '../../shared/api/propagation.js';
@@ -391,16 +392,10 @@ export class ResourceRouter {
       if (limit < 0) throw new BadRequestError('limit must be a non-negative integer');
       q.limit = limit;
     }
-    const cont = query.get('continue');
-    if (cont) q.continueToken = cont;
-    const rv = query.get('resourceVersion');
-    if (rv !== null && rv !== '') q.resourceVersion = rv;
-    const rvm = query.get('resourceVersionMatch');
-    if (rvm) {
-      if (rvm !== 'Exact' && rvm !== 'NotOlderThan') throw new BadRequestError(`resourceVersionMatch must be Exact or NotOlderThan, not "${rvm}"`);
-      if (!q.resourceVersion) throw new BadRequestError('resourceVersionMatch is forbidden unless resourceVersion is provided');
-      q.resourceVersionMatch = rvm;
-    }
+    const versions = listVersionOptions(query, false);
+    if (versions.continueToken !== undefined) q.continueToken = versions.continueToken;
+    if (versions.resourceVersion !== '') q.resourceVersion = versions.resourceVersion;
+    if (versions.resourceVersionMatch !== undefined) q.resourceVersionMatch = versions.resourceVersionMatch;
     const page = await served.rest.list(q);
     const metadata: Record<string, unknown> = { resourceVersion: page.resourceVersion };
     if (page.continueToken) metadata.continue = page.continueToken;
@@ -410,12 +405,12 @@ export class ResourceRouter {
 
   private async watch(req: IncomingMessage, res: ServerResponse, served: ServedResource, ns: string | undefined, sel: Selection, query: URLSearchParams): Promise<void> {
     const def = served.rest.def;
-    const rv = query.get('resourceVersion');
+    const versions = listVersionOptions(query, true);
     const timeout = intParam(query, 'timeoutSeconds', { min: 0 });
     const bookmarks = boolParam(query, 'allowWatchBookmarks') === true;
     if (ns !== undefined) await served.rest.requireNamespace(ns, false);
     // Before the stream starts: a resourceVersion this server has not reached is a 504, not a 200.
-    const after = rv !== null && rv !== '' && rv !== '0' ? await served.rest.objects.reached(rv) : undefined;
+    const start = await served.rest.objects.watchStart(versions.resourceVersion, versions.sendInitialEvents);
     const table = tableRequested(req.headers.accept, query.get('includeObject') ?? undefined);
     const m = matcher(sel, served); // undefined: every object (the watch cache then skips selector checks)
     const resource = def.resource;
@@ -426,6 +421,8 @@ export class ResourceRouter {
     const stream = new WatchStream(req, res, {
       maxQueuedBytes: this.o.watchMaxQueuedBytes,
       bookmarks,
+      // Watch-list: the initial state ends with a bookmark that says so (only to a client that takes bookmarks).
+      initialEventsEnd: versions.sendInitialEvents === true && start.kind !== 'after',
       kind: def.kind,
       apiVersion: apiVersionOf(def),
       // A Table's columns read the stored form; an object goes out in the version asked for.
@@ -434,7 +431,7 @@ export class ResourceRouter {
     });
     const exact = m ? exactField(sel, served) : undefined;
     const filter = { keyPrefix: served.rest.objects.keyPrefix(ns), matches: m, ...(exact ? { exact } : {}) };
-    const stop = await served.rest.objects.watch(after, filter, stream);
+    const stop = await served.rest.objects.watch(start, filter, stream);
     stream.attach(stop, timeout);
   }
 }

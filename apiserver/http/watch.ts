@@ -12,6 +12,11 @@ export interface WatchStreamOptions {
   /** Bytes allowed to queue in the socket before the client counts as too slow. */
   maxQueuedBytes: number;
   bookmarks: boolean;
+  /**
+   * The watch sends its initial state (sendInitialEvents=true): with `bookmarks`, a BOOKMARK
+   * annotated `k8s.io/initial-events-end` follows it, carrying the version that state reflects.
+   */
+  initialEventsEnd?: boolean;
   /** Kind and apiVersion for BOOKMARK objects. */
   kind: string;
   apiVersion: string;
@@ -19,6 +24,9 @@ export interface WatchStreamOptions {
   render?: (obj: KubeObject) => unknown;
   onClose(): void;
 }
+
+/** What marks the bookmark that ends a watch-list's initial state. */
+const INITIAL_EVENTS_END = { 'k8s.io/initial-events-end': 'true' };
 
 /** setTimeout's ceiling; a longer delay would fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -176,6 +184,10 @@ export class WatchStream implements WatcherSink {
     this.backlog = this.res.writableLength;
   }
 
+  initialState(version: number): void {
+    if (this.opts.initialEventsEnd) this.bookmark(version, INITIAL_EVENTS_END);
+  }
+
   caughtUp(): void {
     this.catchingUp = false;
     this.flush();
@@ -192,12 +204,12 @@ export class WatchStream implements WatcherSink {
     return ok;
   }
 
-  bookmark(revision: number): void {
+  bookmark(version: number, annotations?: Record<string, string>): void {
     if (!this.opts.bookmarks) return;
     this.write('BOOKMARK', {
       kind: this.opts.kind,
       apiVersion: this.opts.apiVersion,
-      metadata: { resourceVersion: String(revision) },
+      metadata: { resourceVersion: String(version), ...(annotations ? { annotations } : {}) },
     });
   }
 

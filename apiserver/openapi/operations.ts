@@ -83,12 +83,20 @@ function listParams(r: ResourceInfo): Parameter[] {
     query('limit', 'integer', 'At most this many items; the response carries a continue token for the rest, all from one consistent revision.'),
     query('continue', 'string', 'The token from a previous page, to get the next one.'),
     query('resourceVersion', 'string', 'For a list, the revision to read at least as new as (see resourceVersionMatch); for a watch, where to start.'),
-    query('resourceVersionMatch', 'string', 'How resourceVersion applies to a list: Exact or NotOlderThan.'),
+    query('resourceVersionMatch', 'string', 'How resourceVersion applies: Exact or NotOlderThan for a list; NotOlderThan (required) for a watch with sendInitialEvents.'),
+    query(
+      'sendInitialEvents',
+      'boolean',
+      'With watch (a watch-list): begin with the current state as ADDED events, then a BOOKMARK annotated k8s.io/initial-events-end (when allowWatchBookmarks is set) at the resourceVersion that state reflects, then the changes after it. ' +
+        'resourceVersion unset reads that state consistently; "0" takes the cached state; N a state at least as new as N. False: no initial state.',
+    ),
     query('watch', 'boolean', 'Stream changes (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR events) instead of returning a list.'),
     query('allowWatchBookmarks', 'boolean', 'Ask for BOOKMARK events on a watch, so a client can resume from a recent revision.'),
     query('timeoutSeconds', 'integer', 'End a watch after this many seconds.'),
   ];
 }
+/** List parameters that mean nothing to a delete of a collection. */
+const WATCH_ONLY_PARAMS = new Set(['watch', 'allowWatchBookmarks', 'sendInitialEvents']);
 const DELETE_PARAMS: Parameter[] = [
   query('gracePeriodSeconds', 'integer', 'Seconds before the object is deleted; 0 deletes at once. Unset: the kind\'s default.'),
   query('propagationPolicy', 'string', 'Orphan, Background or Foreground (accepted for compatibility).'),
@@ -161,7 +169,7 @@ function mainOperations(s: Scope): { collection: PathItem[]; item: PathItem | un
   if (has(r.verbs, 'deletecollection')) {
     collectionOps.push({
       ...op('delete', 'deleteCollection', 'deletecollection', `delete collection of ${r.kind}`, {
-        parameters: [...listParams(r).filter((p) => p.name !== 'watch' && p.name !== 'allowWatchBookmarks'), ...DELETE_PARAMS],
+        parameters: [...listParams(r).filter((p) => !WATCH_ONLY_PARAMS.has(p.name)), ...DELETE_PARAMS],
         body: { definition: META_NAMES.deleteOptions, required: false, contentTypes: ['application/json'] },
         responses: [{ code: '200', description: 'OK', definition: META_NAMES.status }],
       }),

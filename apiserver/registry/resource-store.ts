@@ -113,6 +113,15 @@ export interface ListQuery {
   resourceVersionMatch?: 'Exact' | 'NotOlderThan';
 }
 
+/** Where a watch begins (ResourceStore.watchStart). */
+export type WatchStart =
+  /** The changes after this resourceVersion. */
+  | { kind: 'after'; version: number }
+  /** The watch cache's current state as ADDED events, then the changes after it. */
+  | { kind: 'cached' }
+  /** The state a consistent read of the store returns, as ADDED events, then the changes after it. */
+  | { kind: 'consistent' };
+
 export interface ListPage {
   items: KubeObject[];
   resourceVersion: string;
@@ -552,8 +561,37 @@ export class ResourceStore {
     }
   }
 
-  /** Watch through the cache, from `after` (a resourceVersion this server has `reached`). */
-  watch(after: number | undefined, filter: WatchFilter, sink: WatcherSink): Promise<() => void> {
-    return this.cache.watch(after, filter, sink);
+  /**
+   * Where a watch of `resourceVersion` begins, as Kubernetes defines it (resolved before the stream
+   * opens, so that a version this server cannot reach is a 504 and not a broken stream):
+   * - without sendInitialEvents (the legacy default): "" is the current state, read consistently,
+   *   as ADDED events; "0" the cached state, possibly a moment old; N the changes after N;
+   * - sendInitialEvents=true (watch-list): the state as ADDED events — "" consistent, "0" cached,
+   *   N a state at least as new as N (the cache's when it has reached N, else the store's);
+   * - sendInitialEvents=false: no initial state; the changes after N, or after now for "" and "0".
+   */
+  async watchStart(resourceVersion: string, sendInitialEvents: boolean | undefined): Promise<WatchStart> {
+    const unset = resourceVersion === '' || resourceVersion === '0';
+    if (sendInitialEvents === false && unset) {
+      const now = resourceVersion === '0' ? this.cache.currentRevision : await this.store.currentRevision();
+      return { kind: 'after', version: versionAfter(now) };
+    }
+    if (sendInitialEvents !== true && !unset) return { kind: 'after', version: await this.reached(resourceVersion) };
+    if (resourceVersion === '0') return { kind: 'cached' };
+    if (resourceVersion === '') return { kind: 'consistent' };
+    const version = await this.reached(resourceVersion);
+    return this.cache.currentRevision >= revisionOf(version) ? { kind: 'cached' } : { kind: 'consistent' };
+  }
+
+  /** Watch through the cache, from a start `watchStart` resolved. */
+  watch(start: WatchStart, filter: WatchFilter, sink: WatcherSink): Promise<() => void> {
+    switch (start.kind) {
+      case 'after':
+        return this.cache.watch(start.version, filter, sink);
+      case 'cached':
+        return this.cache.watch(undefined, filter, sink);
+      case 'consistent':
+        return this.cache.watchConsistent(filter, sink);
+    }
   }
 }

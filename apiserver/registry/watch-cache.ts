@@ -26,6 +26,8 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ER
  * costs a fixed few tens of MiB at most, whatever the number of objects.
  */
 export const DECODED_CACHE_SIZE = 4096;
+/** Objects per store read when a watch starts from a consistent list (watchConsistent). */
+const CONSISTENT_PAGE = 1000;
 
 /**
  * Stored bytes (string lengths) of the values the event window may hold per resource, beside its
@@ -79,6 +81,8 @@ export interface WatcherSink {
   /** Deliver one event; returns false when the consumer is overloaded and must be dropped. */
   send(type: Exclude<WatchEventType, 'ERROR' | 'BOOKMARK'>, watched: WatchedObject): boolean;
   bookmark(version: number): void;
+  /** The initial state (ADDED events) has been sent: it is the state at `version`. Later events follow it. */
+  initialState?(version: number): void;
   /**
    * The catch-up (current state, or the replay from the requested revision) has been sent. Until
    * then a consumer is not judged slow: the catch-up is written in one go, faster than any client reads.
@@ -512,33 +516,66 @@ export class WatchCache {
    */
   async watch(afterVersion: number | undefined, filter: WatchFilter, sink: WatcherSink): Promise<() => void> {
     await this.ready();
-    if (afterVersion !== undefined && afterVersion < this.windowStart) {
-      return this.watchFromStore(afterVersion, filter, sink);
-    }
-    const w: Watcher = { afterVersion: afterVersion ?? versionAfter(this.revision), filter, sink, closed: false };
     if (afterVersion === undefined) {
       for (const [key, s] of this.objects) {
         if (!key.startsWith(filter.keyPrefix)) continue;
         // A copy: the cache updates `s` in place as later events arrive.
-        const stored: StoredForm = { value: s.value, version: s.version };
-        const watched = watchedObject(stored, () => this.objectAt(key, stored.value, stored.version, false));
-        if (filter.matches !== undefined && !filter.matches(watched.object())) continue;
-        if (!sink.send('ADDED', watched)) {
-          this.opts.onWatcherDropped?.('slow');
-          sink.close();
-          return () => undefined;
-        }
+        if (!this.sendInitial(key, { value: s.value, version: s.version }, filter, sink)) return () => undefined;
       }
-    } else {
-      // A replay decodes again (rare: a client resuming); only the current states may be kept.
-      for (let i = this.eventsHead; i < this.events.length; i++) {
-        const ev = this.events[i]!;
-        if (ev.version <= afterVersion) continue;
-        if (!deliver(w, new Delivery(ev, this.decodeKeep))) {
-          this.opts.onWatcherDropped?.('slow');
-          sink.close();
-          return () => undefined;
-        }
+      const version = versionAfter(this.revision);
+      sink.initialState?.(version);
+      return this.follow(version, filter, sink);
+    }
+    return this.follow(afterVersion, filter, sink);
+  }
+
+  /**
+   * Watch that starts with the state a consistent read of the store returns now (a list at the
+   * store's current revision, as ADDED events), then the changes after it — so an object written
+   * just before, through this server or any other, is in the initial state even when this cache
+   * has not seen its event yet. Costs a store read where `watch(undefined)` serves the cache's
+   * state, which may trail the store by the events still on their way.
+   */
+  async watchConsistent(filter: WatchFilter, sink: WatcherSink): Promise<() => void> {
+    await this.ready();
+    let revision: number | undefined;
+    let startKey = filter.keyPrefix;
+    for (;;) {
+      const page = await this.store.list(filter.keyPrefix, { ...(revision !== undefined ? { revision } : {}), limit: CONSISTENT_PAGE, startKey });
+      revision = page.revision;
+      for (const item of page.items) if (!this.sendInitial(item.key, { value: item.value, version: item.version }, filter, sink)) return () => undefined;
+      if (!page.more || page.items.length === 0) break;
+      startKey = `${page.items[page.items.length - 1]!.key}\u0000`;
+    }
+    const version = versionAfter(revision);
+    sink.initialState?.(version);
+    // The cache may be ahead of the list (its later events are replayed from the window) or
+    // behind it (its events up to the list's revision are skipped as they arrive).
+    return this.follow(version, filter, sink);
+  }
+
+  /** One object of a watch's initial state as ADDED, when the filter passes it; false: the watcher was dropped. */
+  private sendInitial(key: string, stored: StoredForm, filter: WatchFilter, sink: WatcherSink): boolean {
+    const watched = watchedObject(stored, () => this.objectAt(key, stored.value, stored.version, false));
+    if (filter.matches !== undefined && !filter.matches(watched.object())) return true;
+    if (sink.send('ADDED', watched)) return true;
+    this.opts.onWatcherDropped?.('slow');
+    sink.close();
+    return false;
+  }
+
+  /** The changes after `afterVersion`: replayed from the window (or the store's history), then live. */
+  private follow(afterVersion: number, filter: WatchFilter, sink: WatcherSink): () => void {
+    if (afterVersion < this.windowStart) return this.watchFromStore(afterVersion, filter, sink);
+    const w: Watcher = { afterVersion, filter, sink, closed: false };
+    // A replay decodes again (rare: a client resuming); only the current states may be kept.
+    for (let i = this.eventsHead; i < this.events.length; i++) {
+      const ev = this.events[i]!;
+      if (ev.version <= afterVersion) continue;
+      if (!deliver(w, new Delivery(ev, this.decodeKeep))) {
+        this.opts.onWatcherDropped?.('slow');
+        sink.close();
+        return () => undefined;
       }
     }
     sink.caughtUp?.();

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 import {
+  causeFields,
   expectStatus,
   namespaceBody,
   nodeBody,
@@ -261,11 +262,20 @@ describe('apiserver lists (etcd)', function () {
     await ok('DELETE', '/api/v1/namespaces/sel/pods/late');
   });
 
-  it('rejects malformed resourceVersion and resourceVersionMatch values with 400', async () => {
+  it('rejects a malformed resourceVersion with 400, and the ListOptions Kubernetes forbids with 422 naming the field', async () => {
     expectStatus(await req('GET', '/api/v1/namespaces/sel/pods?resourceVersion=abc'), 400, 'BadRequest');
     expectStatus(await req('GET', '/api/v1/namespaces/sel/pods?resourceVersion=-1'), 400, 'BadRequest');
-    expectStatus(await req('GET', '/api/v1/namespaces/sel/pods?resourceVersionMatch=Exact'), 400, 'BadRequest');
-    expectStatus(await req('GET', '/api/v1/namespaces/sel/pods?resourceVersion=1&resourceVersionMatch=Sometimes'), 400, 'BadRequest');
+    const invalid = (path: string, field: string, message: RegExp) => async () => {
+      const status = expectStatus(await req('GET', path), 422, 'Invalid');
+      expect(status.details?.kind).to.equal('ListOptions');
+      expect(causeFields(status)).to.include(field);
+      expect(status.message).to.match(message);
+    };
+    await invalid('/api/v1/namespaces/sel/pods?resourceVersionMatch=Exact', 'resourceVersionMatch', /resourceVersionMatch is forbidden unless resourceVersion is provided/)();
+    await invalid('/api/v1/namespaces/sel/pods?resourceVersion=1&resourceVersionMatch=Sometimes', 'resourceVersionMatch', /Unsupported value: "Sometimes"/)();
+    await invalid('/api/v1/namespaces/sel/pods?resourceVersion=0&resourceVersionMatch=Exact', 'resourceVersionMatch', /forbidden for resourceVersion "0"/)();
+    await invalid('/api/v1/namespaces/sel/pods?resourceVersion=1&resourceVersionMatch=NotOlderThan&continue=abc', 'resourceVersionMatch', /forbidden when continue is provided/)();
+    await invalid('/api/v1/namespaces/sel/pods?sendInitialEvents=true', 'sendInitialEvents', /sendInitialEvents is forbidden for list/)();
   });
 
   describe('Table form', () => {
