@@ -6,7 +6,7 @@
 // all of them — and the hot ones kept in a small bounded cache beside. A watch
 // from before the window falls back to a direct store watch (the store still has the history, or
 // says Compacted → 410). A watcher that cannot keep up is dropped, never allowed to stall others.
-import { CompactedError, ExpiredError, UnavailableError, type CellError, errorMessage } from '../../shared/errors.js';
+import { CellError, CompactedError, ExpiredError, UnavailableError, errorMessage } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
 import { versionAfter, watchStartRevision } from '../storage/resource-version.js';
 import type { Store, StoreWatch, WatchEvent as StoreEvent } from '../storage/store.js';
@@ -541,7 +541,15 @@ export class WatchCache {
     let revision: number | undefined;
     let startKey = filter.keyPrefix;
     for (;;) {
-      const page = await this.store.list(filter.keyPrefix, { ...(revision !== undefined ? { revision } : {}), limit: CONSISTENT_PAGE, startKey });
+      let page;
+      try {
+        page = await this.store.list(filter.keyPrefix, { ...(revision !== undefined ? { revision } : {}), limit: CONSISTENT_PAGE, startKey });
+      } catch (err) {
+        // The stream has begun: the failure ends it as an ERROR event (410 when the pages' revision
+        // was compacted meanwhile), and the client starts again, as after any broken watch.
+        sink.close(err instanceof CompactedError ? new ExpiredError('the initial state\'s revision was compacted while it was read; please watch again') : err instanceof CellError ? err : new UnavailableError(errorMessage(err)));
+        return () => undefined;
+      }
       revision = page.revision;
       for (const item of page.items) if (!this.sendInitial(item.key, { value: item.value, version: item.version }, filter, sink)) return () => undefined;
       if (!page.more || page.items.length === 0) break;
