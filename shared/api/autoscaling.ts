@@ -10,6 +10,11 @@ import { QuantitySchema } from './core.js';
 import { cause } from './field-errors.js';
 import { ConditionSchema, LabelSelectorSchema, ObjectMetaSchema, TimeSchema } from './meta.js';
 import { labelSelectorCauses, nonNegative } from './rules.js';
+import { SOURCE_FIELDS } from './autoscaling-display.js';
+
+// How an autoscaler reads (kubectl's TARGETS, the condition names) lives in a module of its own,
+// free of zod and the schemas, so the dashboard can bundle it; it is exported from here too.
+export { HPA_CONDITIONS, metricsSummary } from './autoscaling-display.js';
 
 export const AUTOSCALING_GROUP = 'autoscaling';
 export const HPA_V2_API_VERSION = 'autoscaling/v2';
@@ -165,8 +170,6 @@ export const HorizontalPodAutoscalerSchema = z
   .describe('Scales a Deployment, ReplicaSet or StatefulSet to keep the measured usage of its pods near a target.');
 export type HorizontalPodAutoscaler = z.infer<typeof HorizontalPodAutoscalerSchema>;
 
-/** The conditions the controller keeps, and their reasons (Kubernetes' wording). */
-export const HPA_CONDITIONS = { ableToScale: 'AbleToScale', scalingActive: 'ScalingActive', scalingLimited: 'ScalingLimited' } as const;
 
 // ---------------------------------------------------------------------------------------------
 // Validation (Kubernetes' ValidateHorizontalPodAutoscaler)
@@ -191,8 +194,6 @@ function targetCauses(field: string, target: MetricTarget, resource: boolean): F
   if (target.type === 'Value') out.push(...positiveQuantity(`${field}.value`, target.value));
   return out;
 }
-
-const SOURCE_FIELDS = { Resource: 'resource', ContainerResource: 'containerResource', Pods: 'pods', Object: 'object', External: 'external' } as const;
 
 function metricCauses(field: string, m: MetricSpec): FieldCause[] {
   const out: FieldCause[] = [];
@@ -390,34 +391,4 @@ export function horizontalPodAutoscalerFromV1(hpa: HorizontalPodAutoscalerV1): {
     },
   };
   return { object, causes };
-}
-
-// ---------------------------------------------------------------------------------------------
-// How kubectl shows an autoscaler's metrics (`kubectl get hpa`'s TARGETS column)
-
-/** `cpu: 45%/80%`, `memory: 120Mi/200Mi`; `<unknown>` before the first measurement; two at most, then `+ N more...`. */
-export function metricsSummary(hpa: HorizontalPodAutoscaler): string {
-  const { metrics } = hpa.spec;
-  if (metrics.length === 0) return '<none>';
-  const now = hpa.status.currentMetrics ?? [];
-  const shown = metrics.slice(0, 2).map((m, i) => {
-    const current = now[i];
-    const own = SOURCE_FIELDS[m.type];
-    const source = m[own];
-    const reading = current?.[own]?.current;
-    if (source === undefined) return '<unknown type>';
-    const prefix = 'name' in source ? `${source.name}: ` : '';
-    const { target } = source;
-    if (target.type === 'Utilization') {
-      const at = reading?.averageUtilization !== undefined ? `${reading.averageUtilization}%` : '<unknown>';
-      return `${prefix}${at}/${target.averageUtilization ?? '<auto>'}${target.averageUtilization !== undefined ? '%' : ''}`;
-    }
-    if (target.type === 'AverageValue') {
-      const avg = m.type === 'Resource' || m.type === 'ContainerResource' || m.type === 'Pods' ? '' : ' (avg)';
-      return `${prefix}${reading?.averageValue ?? '<unknown>'}/${target.averageValue ?? ''}${avg}`;
-    }
-    return `${prefix}${reading?.value ?? '<unknown>'}/${target.value ?? ''}`;
-  });
-  const more = metrics.length > 2 ? ` + ${metrics.length - 2} more...` : '';
-  return `${shown.join(', ')}${more}`;
 }
