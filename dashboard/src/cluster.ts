@@ -1,8 +1,8 @@
 // The session's live collections (nodes, their allocations, pods, events, and the workloads:
-// deployments, daemon sets, stateful sets, jobs, resource quotas), made on sign-in, run while the current view holds them and
+// deployments, their replica sets, daemon sets, stateful sets, jobs, resource quotas), made on sign-in, run while the current view holds them and
 // stopped on sign-out, and the arithmetic the views share: quantities, usage fractions, conditions.
 import { useEffect, useState } from 'preact/hooks';
-import type { DaemonSet, Deployment, StatefulSet } from '../../shared/api/apps.js';
+import type { DaemonSet, Deployment, ReplicaSet, StatefulSet } from '../../shared/api/apps.js';
 import type { Job } from '../../shared/api/batch.js';
 import type { Event, Node, Pod } from '../../shared/api/core.js';
 import type { ResourceQuota } from '../../shared/api/quota.js';
@@ -16,6 +16,8 @@ export interface Cluster {
   pods: LiveList<Pod>;
   events: LiveList<Event>;
   deployments: LiveList<Deployment>;
+  /** Held only by a Deployment's and a ReplicaSet's detail: the Workloads page has no watch to spare. */
+  replicaSets: LiveList<ReplicaSet>;
   daemonSets: LiveList<DaemonSet>;
   statefulSets: LiveList<StatefulSet>;
   jobs: LiveList<Job>;
@@ -33,6 +35,7 @@ export function startCluster(): Cluster {
     pods: new LiveList<Pod>('/api/v1/pods'),
     events: new LiveList<Event>('/api/v1/events', { cap: EVENTS_KEPT }),
     deployments: new LiveList<Deployment>('/apis/apps/v1/deployments'),
+    replicaSets: new LiveList<ReplicaSet>('/apis/apps/v1/replicasets'),
     daemonSets: new LiveList<DaemonSet>('/apis/apps/v1/daemonsets'),
     statefulSets: new LiveList<StatefulSet>('/apis/apps/v1/statefulsets'),
     jobs: new LiveList<Job>('/apis/batch/v1/jobs'),

@@ -2,9 +2,9 @@
 import type { ComponentChildren } from 'preact';
 import { follow } from './router.js';
 
-export function Link(props: { href: string; children: ComponentChildren; current?: boolean; class?: string }) {
+export function Link(props: { href: string; children: ComponentChildren; current?: boolean; class?: string; 'aria-label'?: string }) {
   return (
-    <a href={props.href} onClick={follow} class={props.class} aria-current={props.current ? 'page' : undefined}>
+    <a href={props.href} onClick={follow} class={props.class} aria-current={props.current ? 'page' : undefined} aria-label={props['aria-label']}>
       {props.children}
     </a>
   );

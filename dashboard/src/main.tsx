@@ -14,6 +14,7 @@ import { Nodes } from './views/nodes.js';
 import { Overview } from './views/overview.js';
 import { Pods } from './views/pods.js';
 import { SignIn } from './views/signin.js';
+import { WorkloadDetail } from './views/workload.js';
 import { Workloads } from './views/workloads.js';
 
 function App() {
@@ -92,16 +93,24 @@ function Shell(props: { who: WhoAmI | undefined; onSignOut(): void }) {
         <button type="button" onClick={props.onSignOut}>Sign out</button>
       </header>
       <main>
-        <Hold key={route.view} lists={needs(cluster, route.view)} />
+        <Hold key={holdKey(route)} lists={needs(cluster, route)} />
         <View cluster={cluster} route={route} />
       </main>
     </>
   );
 }
 
-/** The collections each view shows; only these watch while it is on screen. */
-function needs(c: Cluster, view: Route['view']): LiveList<ObjectLike>[] {
-  switch (view) {
+/** Views that watch the same collections share a key, so moving between them reconnects nothing. */
+function holdKey(route: Route): string {
+  return route.view === 'workloads' && route.workload ? `workloads/${route.workload.kind}` : route.view;
+}
+
+/**
+ * The collections each view shows; only these watch while it is on screen. Autoscalers are never
+ * watched: the views that show them list them every few seconds (autoscalers.ts says why).
+ */
+function needs(c: Cluster, route: Route): LiveList<ObjectLike>[] {
+  switch (route.view) {
     case 'overview':
       return [c.nodes, c.allocations, c.pods, c.events];
     case 'nodes':
@@ -109,7 +118,12 @@ function needs(c: Cluster, view: Route['view']): LiveList<ObjectLike>[] {
     case 'pods':
       return [c.pods, c.events];
     case 'workloads':
-      // Five watches: one of the six connections a browser opens to an origin is left for the rest.
+      // A workload's detail: it, and a Deployment's ReplicaSets (a ReplicaSet's owner is a link).
+      if (route.workload?.kind === 'Deployment') return [c.deployments, c.replicaSets];
+      if (route.workload?.kind === 'StatefulSet') return [c.statefulSets];
+      if (route.workload?.kind === 'ReplicaSet') return [c.replicaSets];
+      // Five watches: one of the six connections a browser opens to an origin is left for the rest
+      // (the autoscalers' list among them).
       return [c.deployments, c.daemonSets, c.statefulSets, c.jobs, c.quotas];
     case 'events':
       return [c.events];
@@ -136,7 +150,7 @@ function View(props: { cluster: Cluster; route: Route }) {
     case 'pods':
       return <Pods cluster={props.cluster} {...(r.namespace ? { namespace: r.namespace } : {})} {...(r.name ? { name: r.name } : {})} {...(r.selector ? { selector: r.selector } : {})} />;
     case 'workloads':
-      return <Workloads cluster={props.cluster} />;
+      return r.workload ? <WorkloadDetail cluster={props.cluster} workload={r.workload} /> : <Workloads cluster={props.cluster} />;
     case 'events':
       return <Events cluster={props.cluster} />;
   }

@@ -1,6 +1,7 @@
 // Client-side routes under /ui/ (the API server answers any of them with index.html), on the
 // History API so every view has a real, shareable URL (filters ride in the query string).
 import { useEffect, useState } from 'preact/hooks';
+import { SCALABLE_KINDS, type ScalableKind } from './autoscaler-summary.js';
 
 export const BASE = '/ui/';
 
@@ -8,8 +9,31 @@ export type Route =
   | { view: 'overview' }
   | { view: 'nodes'; node?: string }
   | { view: 'pods'; namespace?: string; name?: string; selector?: string }
-  | { view: 'workloads' }
+  | { view: 'workloads'; workload?: WorkloadRef }
   | { view: 'events' };
+
+/**
+ * One workload with a detail view: the kinds an autoscaler can scale, whose detail shows the
+ * autoscaler that scales it.
+ */
+export interface WorkloadRef {
+  kind: ScalableKind;
+  namespace: string;
+  name: string;
+}
+
+/** Each detail kind's path segment: its resource, as in the API's paths. */
+const WORKLOAD_SEGMENTS: Record<ScalableKind, string> = { Deployment: 'deployments', StatefulSet: 'statefulsets', ReplicaSet: 'replicasets' };
+
+/** A workload's detail view: /ui/workloads/deployments/shop/web. */
+export function workloadHref(w: WorkloadRef): string {
+  return href('workloads', WORKLOAD_SEGMENTS[w.kind], w.namespace, w.name);
+}
+
+function workloadRoute(segment: string | undefined, namespace: string | undefined, name: string | undefined): Route {
+  const kind = SCALABLE_KINDS.find((k) => WORKLOAD_SEGMENTS[k] === segment);
+  return kind && namespace && name ? { view: 'workloads', workload: { kind, namespace, name } } : { view: 'workloads' };
+}
 
 /** The Pods view narrowed to one namespace and a label selector (a workload's pods). */
 export function podsHref(filter: { namespace?: string; selector?: string }): string {
@@ -29,7 +53,7 @@ export function parseRoute(pathname: string, search = ''): Route {
       if (parts[1] && parts[2]) return { view: 'pods', namespace: parts[1], name: parts[2] };
       return podsFilter(new URLSearchParams(search));
     case 'workloads':
-      return { view: 'workloads' };
+      return workloadRoute(parts[1], parts[2], parts[3]);
     case 'events':
       return { view: 'events' };
     default:

@@ -1,8 +1,8 @@
-// What the Workloads view says about a Deployment, a DaemonSet, a StatefulSet, a Job and a
+// What the Workloads view says about a Deployment (and its ReplicaSets), a DaemonSet, a StatefulSet, a Job and a
 // ResourceQuota: the counts and the one-line status a person reads first, worked out from status
 // and conditions the way kubectl (`get`, `rollout status`, `describe quota`) words them. Pure
 // functions: no DOM, no Preact.
-import type { DaemonSet, Deployment, StatefulSet } from '../../shared/api/apps.js';
+import type { DaemonSet, Deployment, ReplicaSet, StatefulSet } from '../../shared/api/apps.js';
 import type { Job } from '../../shared/api/batch.js';
 import type { ResourceQuota } from '../../shared/api/quota.js';
 import { labelSelectorFromSpec } from '../../shared/labels.js';
@@ -83,6 +83,38 @@ export function statefulSetSummary(sts: StatefulSet): SetSummary {
   }
   if (s.updateRevision !== s.currentRevision) return { ...base, status: `rolling out: ${base.upToDate} of ${desired} updated`, tone: 'progress' };
   return { ...base, status: 'available', tone: 'ok' };
+}
+
+/** A ReplicaSet's counts, as `kubectl get rs` gives them (DESIRED, CURRENT, READY), and its state. */
+export interface ReplicaSetSummary {
+  desired: number;
+  current: number;
+  ready: number;
+  available: number;
+  status: string;
+  tone: Tone;
+}
+
+export function replicaSetSummary(rs: ReplicaSet): ReplicaSetSummary {
+  const s = rs.status;
+  const desired = rs.spec.replicas;
+  const base = { desired, current: s.replicas, ready: s.readyReplicas ?? 0, available: s.availableReplicas ?? 0 };
+  const failure = condition(s.conditions, 'ReplicaFailure');
+  if (failure?.status === 'True') return { ...base, status: `ReplicaFailure: ${failure.reason ?? 'unknown'}`, tone: 'bad' };
+  if ((s.observedGeneration ?? 0) < (rs.metadata.generation ?? 0)) return { ...base, status: 'not yet observed', tone: 'progress' };
+  if (desired === 0) return { ...base, status: base.current > 0 ? `scaling down: ${base.current} left` : 'scaled down', tone: base.current > 0 ? 'progress' : 'ok' };
+  if (base.current !== desired) return { ...base, status: `scaling: ${base.current} of ${desired}`, tone: 'progress' };
+  if (base.available < desired) return { ...base, status: `${base.available} of ${desired} available`, tone: 'progress' };
+  return { ...base, status: 'available', tone: 'ok' };
+}
+
+/** A Deployment's ReplicaSets (those it controls, by uid), newest first, as `kubectl describe` orders them. */
+export function replicaSetsOf(d: Deployment, sets: Iterable<ReplicaSet>): ReplicaSet[] {
+  const uid = d.metadata.uid;
+  if (uid === undefined) return [];
+  return [...sets]
+    .filter((rs) => rs.metadata.namespace === d.metadata.namespace && rs.metadata.ownerReferences?.some((o) => o.controller === true && o.uid === uid))
+    .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '') || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
 }
 
 /**

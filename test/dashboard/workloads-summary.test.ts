@@ -1,10 +1,10 @@
 // The Workloads view's words for a Deployment, a Job and a ResourceQuota, on objects shaped the way
 // the API server serves them (parsed through the real schemas, so defaults are filled in).
 import { expect } from 'chai';
-import { DaemonSetSchema, DeploymentSchema, StatefulSetSchema, type DaemonSet, type Deployment, type StatefulSet } from '../../shared/api/apps.js';
+import { DaemonSetSchema, DeploymentSchema, ReplicaSetSchema, StatefulSetSchema, type DaemonSet, type Deployment, type ReplicaSet, type StatefulSet } from '../../shared/api/apps.js';
 import { JobSchema, type Job, type JobCondition } from '../../shared/api/batch.js';
 import { ResourceQuotaSchema } from '../../shared/api/quota.js';
-import { daemonSetSummary, deploymentSummary, formatDuration, jobSummary, jobTone, podSelector, quotaLines, statefulSetSummary } from '../../dashboard/src/workloads.js';
+import { daemonSetSummary, deploymentSummary, formatDuration, jobSummary, jobTone, podSelector, quotaLines, replicaSetsOf, replicaSetSummary, statefulSetSummary } from '../../dashboard/src/workloads.js';
 
 const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: 'busybox' }] } };
 
@@ -40,6 +40,20 @@ function statefulSet(status: Partial<StatefulSet['status']>, o: { partition?: nu
   });
 }
 
+function replicaSet(name: string, status: Partial<ReplicaSet['status']>, o: { replicas?: number; owner?: string; created?: string; namespace?: string } = {}): ReplicaSet {
+  return ReplicaSetSchema.parse({
+    metadata: {
+      name,
+      namespace: o.namespace ?? 'default',
+      generation: 1,
+      creationTimestamp: o.created ?? '2026-01-01T00:00:00Z',
+      ...(o.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: o.owner, controller: true }] } : {}),
+    },
+    spec: { replicas: o.replicas ?? 3, selector: { matchLabels: { app: 'web' } }, template },
+    status: { observedGeneration: 1, ...status },
+  });
+}
+
 describe('dashboard: workload summaries', () => {
   it('words a DaemonSet and a StatefulSet the way kubectl rollout status does', () => {
     const counts = { desiredNumberScheduled: 4, currentNumberScheduled: 4, numberMisscheduled: 0, numberReady: 4, observedGeneration: 1 };
@@ -71,6 +85,25 @@ describe('dashboard: workload summaries', () => {
     const refused = deployment({ observedGeneration: 1, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate' }] });
     expect(deploymentSummary(refused)).to.include({ status: 'ReplicaFailure: FailedCreate', tone: 'bad' });
     expect(deploymentSummary(deployment({ observedGeneration: 1 }, { paused: true })).status).to.equal('paused');
+  });
+
+  it("counts a ReplicaSet the way kubectl get rs does, and finds a Deployment's own, newest first", () => {
+    expect(replicaSetSummary(replicaSet('web-1', { replicas: 3, readyReplicas: 3, availableReplicas: 3 }))).to.deep.equal({ desired: 3, current: 3, ready: 3, available: 3, status: 'available', tone: 'ok' });
+    expect(replicaSetSummary(replicaSet('web-1', { replicas: 1 })).status).to.equal('scaling: 1 of 3');
+    expect(replicaSetSummary(replicaSet('web-1', { replicas: 3, readyReplicas: 3, availableReplicas: 2 })).status).to.equal('2 of 3 available');
+    expect(replicaSetSummary(replicaSet('web-1', { replicas: 2 }, { replicas: 0 }))).to.include({ status: 'scaling down: 2 left', tone: 'progress' });
+    expect(replicaSetSummary(replicaSet('web-1', {}, { replicas: 0 }))).to.include({ status: 'scaled down', tone: 'ok' });
+    expect(replicaSetSummary(replicaSet('web-1', { conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate' }] }))).to.include({ status: 'ReplicaFailure: FailedCreate', tone: 'bad' });
+
+    const d = DeploymentSchema.parse({ metadata: { name: 'web', namespace: 'default', uid: 'd-1' }, spec: { selector: { matchLabels: { app: 'web' } }, template } });
+    const sets = [
+      replicaSet('web-old', {}, { owner: 'd-1', created: '2026-01-01T00:00:00Z' }),
+      replicaSet('web-new', {}, { owner: 'd-1', created: '2026-01-02T00:00:00Z' }),
+      replicaSet('web-other', {}, { owner: 'd-2' }),
+      replicaSet('web-loose', {}),
+      replicaSet('web-elsewhere', {}, { owner: 'd-1', namespace: 'shop' }),
+    ];
+    expect(replicaSetsOf(d, sets).map((rs) => rs.metadata.name)).to.deep.equal(['web-new', 'web-old']);
   });
 
   it('gives a Job its phase with the reason, kubectl\'s completions and its duration', () => {

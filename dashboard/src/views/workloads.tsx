@@ -1,14 +1,17 @@
 // Workloads: Deployments (ready/desired, rollout state), DaemonSets and StatefulSets (the same),
+// HorizontalPodAutoscalers (`kubectl get hpa`'s columns, listed every few seconds, not watched),
 // Jobs (completions, status, duration) and ResourceQuotas (used/hard per resource), live. A workload's name opens the Pods view narrowed to
-// its namespace and selector.
+// its namespace and selector; a Deployment's and a StatefulSet's Details link opens its detail view.
 import { useMemo } from 'preact/hooks';
 import type { DaemonSet, Deployment, StatefulSet } from '../../../shared/api/apps.js';
 import type { Job } from '../../../shared/api/batch.js';
 import type { ResourceQuota } from '../../../shared/api/quota.js';
+import type { ScalableKind } from '../autoscaler-summary.js';
 import { ago, byName, useLive, type Cluster } from '../cluster.js';
 import { Link } from '../link.js';
 import type { LiveList, ObjectLike } from '../live.js';
-import { podsHref } from '../router.js';
+import { podsHref, workloadHref, type WorkloadRef } from '../router.js';
+import { AutoscalerTable } from './autoscalers.js';
 import { daemonSetSummary, deploymentSummary, formatDuration, jobSummary, jobTone, podSelector, quotaLines, statefulSetSummary, type QuotaLine, type SetSummary } from '../workloads.js';
 
 const ROWS = 200;
@@ -42,7 +45,8 @@ export function Workloads(props: { cluster: Cluster }) {
       <h1 id="workloads-title">Workloads</h1>
       <Deployments list={deployments} />
       <Sets list={daemonSets} noun="daemon set" id="daemonsets" summary={daemonSetSummary} desiredTitle="Nodes" />
-      <Sets list={statefulSets} noun="stateful set" id="statefulsets" summary={statefulSetSummary} desiredTitle="Replicas" />
+      <Sets list={statefulSets} noun="stateful set" id="statefulsets" summary={statefulSetSummary} desiredTitle="Replicas" detailKind="StatefulSet" />
+      <AutoscalerTable />
       <Jobs list={jobs} />
       <Quotas list={quotas} />
     </section>
@@ -53,6 +57,14 @@ function PodsLink(props: { namespace: string; name: string; selector: string | n
   if (props.selector === null) return <>{props.name}</>;
   return (
     <Link href={podsHref({ namespace: props.namespace, selector: props.selector })}>{props.name}</Link>
+  );
+}
+
+/** The link to a workload's detail view (its autoscaler, conditions, ReplicaSets); its name links to its pods. */
+function DetailsLink(props: { workload: WorkloadRef }) {
+  const w = props.workload;
+  return (
+    <Link href={workloadHref(w)} aria-label={`Details of ${w.kind} ${w.namespace}/${w.name}`}>details</Link>
   );
 }
 
@@ -73,6 +85,7 @@ function Deployments(props: { list: LiveList<Deployment> }) {
               <th scope="col">Available</th>
               <th scope="col">Age</th>
               <th scope="col">Status</th>
+              <th scope="col">Details</th>
             </tr>
           </thead>
           <tbody>
@@ -89,6 +102,7 @@ function Deployments(props: { list: LiveList<Deployment> }) {
                   <td class="available">{s.available}</td>
                   <td>{ago(d.metadata.creationTimestamp)}</td>
                   <td class={`status tone-${s.tone}`} title={s.detail}>{s.status}</td>
+                  <td><DetailsLink workload={{ kind: 'Deployment', namespace: ns, name }} /></td>
                 </tr>
               );
             })}
@@ -100,7 +114,8 @@ function Deployments(props: { list: LiveList<Deployment> }) {
 }
 
 /** DaemonSets or StatefulSets: ready of desired (nodes or replicas), updated, available, rollout state. */
-function Sets<T extends DaemonSet | StatefulSet>(props: { list: LiveList<T>; noun: string; id: string; summary: (o: T) => SetSummary; desiredTitle: string }) {
+function Sets<T extends DaemonSet | StatefulSet>(props: { list: LiveList<T>; noun: string; id: string; summary: (o: T) => SetSummary; desiredTitle: string; detailKind?: ScalableKind }) {
+  const detailKind = props.detailKind;
   const { rows, total } = useOrdered(props.list);
   const title = `${props.noun[0]!.toUpperCase()}${props.noun.slice(1)}s`;
   return (
@@ -118,6 +133,7 @@ function Sets<T extends DaemonSet | StatefulSet>(props: { list: LiveList<T>; nou
               <th scope="col">Available</th>
               <th scope="col">Age</th>
               <th scope="col">Status</th>
+              {detailKind && <th scope="col">Details</th>}
             </tr>
           </thead>
           <tbody>
@@ -134,6 +150,7 @@ function Sets<T extends DaemonSet | StatefulSet>(props: { list: LiveList<T>; nou
                   <td class="available">{s.available}</td>
                   <td>{ago(o.metadata.creationTimestamp)}</td>
                   <td class={`status tone-${s.tone}`}>{s.status}</td>
+                  {detailKind && <td><DetailsLink workload={{ kind: detailKind, namespace: ns, name }} /></td>}
                 </tr>
               );
             })}
