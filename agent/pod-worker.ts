@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Container, LifecycleHandler, Pod, Probe } from '../shared/api/core.js';
-import type { EventRecorder } from '../shared/client/events.js';
+import type { EventRecorder, InvolvedObject } from '../shared/client/events.js';
 import type { ApiClient } from '../shared/client/http-client.js';
 import { ConflictError, NotFoundError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
@@ -268,8 +268,13 @@ export class PodWorker {
     }
   }
 
-  private get involved() {
+  private get involved(): InvolvedObject {
     return { kind: 'Pod', apiVersion: 'v1', name: this.name, namespace: this.namespace, uid: this.uid };
+  }
+
+  /** The pod, pointed at one of its containers, as the kubelet's container events name it (kubectl get events -o wide: SUBOBJECT). */
+  private containerOf(rec: { init: boolean; name: string }): InvolvedObject {
+    return { ...this.involved, fieldPath: `spec.${rec.init ? 'initContainers' : 'containers'}{${rec.name}}` };
   }
 
   private graceMs(): number {
@@ -344,7 +349,7 @@ export class PodWorker {
     const key = `${recordKey(rec.init, rec.name)}#${rec.terminated.instance}`;
     if (!this.backOffReported.has(key)) {
       this.backOffReported.add(key);
-      void this.ctx.events.record(this.involved, 'Warning', 'BackOff', `Back-off restarting failed container ${rec.name} in pod ${this.name}_${this.namespace}(${this.uid})`);
+      void this.ctx.events.record(this.containerOf(rec), 'Warning', 'BackOff', `Back-off restarting failed container ${rec.name} in pod ${this.name}_${this.namespace}(${this.uid})`);
     }
   }
 
@@ -390,14 +395,14 @@ export class PodWorker {
       );
       rec.running = { instance, ...proc.record };
       this.ctx.metrics.containerStarts.inc();
-      void this.ctx.events.record(this.involved, 'Normal', 'Started', `Started container ${rec.name}`);
+      void this.ctx.events.record(this.containerOf(rec), 'Normal', 'Started', `Started container ${rec.name}`);
       this.track(rec, proc, spec.lifecycle?.postStart);
     } catch (err) {
       // Anything that keeps the process from starting (no such command, bad working dir) is a
       // StartError, as the container runtime reports it: exit code 128, restarted per policy.
       const message = err instanceof ContainerStartError ? err.message : `failed to start container: ${errorMessage(err)}`;
       this.ctx.log.warn('container failed to start', { pod: `${this.namespace}/${this.name}`, container: rec.name, error: message });
-      void this.ctx.events.record(this.involved, 'Warning', 'Failed', `Error: ${message}`);
+      void this.ctx.events.record(this.containerOf(rec), 'Warning', 'Failed', `Error: ${message}`);
       this.ended(rec, { instance, exitCode: 128, reason: 'StartError', message, startedAt: now, finishedAt: now });
     }
   }
@@ -412,7 +417,7 @@ export class PodWorker {
     if (this.configErrorReported.get(key) === message) return;
     this.configErrorReported.set(key, message);
     this.ctx.log.warn('container config error', { pod: `${this.namespace}/${this.name}`, container: rec.name, error: message });
-    void this.ctx.events.record(this.involved, 'Warning', 'Failed', `Error: ${message}`);
+    void this.ctx.events.record(this.containerOf(rec), 'Warning', 'Failed', `Error: ${message}`);
   }
 
   private track(rec: ContainerRecord, proc: ContainerProcess, postStart: LifecycleHandler | undefined): void {
@@ -445,7 +450,7 @@ export class PodWorker {
       // Readiness or started changed: one sync, hence one status write.
       changed: () => this.kick(),
       failed: (kind, probe) => this.probeFailed(rec, key, proc, kind, probe),
-      event: (type, reason, message) => void this.ctx.events.record(this.involved, type, reason, message),
+      event: (type, reason, message) => void this.ctx.events.record(this.containerOf(rec), type, reason, message),
     });
     this.probers.set(key, prober);
   }
@@ -488,8 +493,8 @@ export class PodWorker {
         return;
       }
       this.ctx.log.warn('postStart hook failed', { pod: `${this.namespace}/${this.name}`, container: rec.name, error: failure });
-      void this.ctx.events.record(this.involved, 'Warning', 'FailedPostStartHook', failure);
-      void this.ctx.events.record(this.involved, 'Normal', 'Killing', 'FailedPostStartHook');
+      void this.ctx.events.record(this.containerOf(rec), 'Warning', 'FailedPostStartHook', failure);
+      void this.ctx.events.record(this.containerOf(rec), 'Normal', 'Killing', 'FailedPostStartHook');
       void this.stopContainer(key, proc, this.pod.spec.terminationGracePeriodSeconds * 1000);
     });
   }
@@ -528,7 +533,7 @@ export class PodWorker {
       },
       (message) => {
         this.ctx.log.warn('preStop hook failed', { pod: `${this.namespace}/${this.name}`, container: rec.name, error: message });
-        void this.ctx.events.record(this.involved, 'Warning', 'FailedPreStopHook', message);
+        void this.ctx.events.record(this.containerOf(rec), 'Warning', 'FailedPreStopHook', message);
       },
     );
     this.preStops.set(key, preStop);
@@ -564,7 +569,7 @@ export class PodWorker {
     if (this.stopping || this.halted || this.removed || this.procs.get(key) !== proc) return;
     // Killed by a signal the exit is non-zero: restarted unless the pod never restarts.
     const restarts = this.pod.spec.restartPolicy !== 'Never';
-    void this.ctx.events.record(this.involved, 'Normal', 'Killing', `Container ${rec.name} failed ${kind} probe${restarts ? ', will be restarted' : ''}`);
+    void this.ctx.events.record(this.containerOf(rec), 'Normal', 'Killing', `Container ${rec.name} failed ${kind} probe${restarts ? ', will be restarted' : ''}`);
     const graceSeconds = probe.terminationGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds;
     void this.stopContainer(key, proc, Math.max(0, graceSeconds) * 1000);
   }
@@ -668,7 +673,7 @@ export class PodWorker {
       const stops: Promise<ExitInfo>[] = [];
       for (const [key, proc] of this.procs) {
         const name = key.slice(key.indexOf('/') + 1);
-        void this.ctx.events.record(this.involved, 'Normal', 'Killing', `Stopping container ${name}`);
+        void this.ctx.events.record(this.containerOf({ init: key.startsWith('init/'), name }), 'Normal', 'Killing', `Stopping container ${name}`);
         stops.push(this.stopContainer(key, proc, grace));
       }
       this.ctx.log.info('stopping pod', { pod: `${this.namespace}/${this.name}`, graceMs: grace, containers: stops.length });

@@ -292,7 +292,15 @@ const COLUMNS: Record<string, Column[]> = {
     col('Object', (o) => `${String(field(o, ['involvedObject', 'kind']) ?? '').toLowerCase()}/${str(field(o, ['involvedObject', 'name']), '')}`, {
       description: 'The object the event is about',
     }),
+    col('Subobject', (o) => str(field(o, ['involvedObject', 'fieldPath']), ''), { priority: 1, description: 'The part of the object, e.g. one of its containers' }),
+    col('Source', (o) => [field(o, ['source', 'component']), field(o, ['source', 'host'])].filter((v) => typeof v === 'string' && v !== '').join(', '), {
+      priority: 1,
+      description: 'The component that reported it',
+    }),
     col('Message', (o) => str(field(o, ['message']), ''), { description: 'What happened' }),
+    col('First Seen', (o) => age(str(field(o, ['firstTimestamp']) ?? field(o, ['eventTime']), '')), { priority: 1, description: 'Time since first seen' }),
+    col('Count', (o) => Number(field(o, ['count']) ?? 1), { type: 'integer', priority: 1, description: 'Times seen' }),
+    col('Name', (o) => str(o.metadata.name, ''), { priority: 1, description: "The event's own name" }),
   ],
   configmaps: [nameCol, col('Data', (o) => keyCount(o, 'data') + keyCount(o, 'binaryData'), { type: 'integer', description: 'Number of keys' }), ageCol],
   secrets: [

@@ -16,6 +16,8 @@ export interface InvolvedObject {
   namespace?: string;
   uid?: string;
   apiVersion?: string;
+  /** The part of the object the event is about, e.g. `spec.containers{web}` for a container's events. */
+  fieldPath?: string;
 }
 
 /** How long an event stays a candidate for repeats to be counted into. */
@@ -46,7 +48,7 @@ export class EventRecorder {
   record(involved: InvolvedObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     const now = new Date();
     const namespace = involved.namespace ?? 'default';
-    const key = JSON.stringify([namespace, involved.kind, involved.name, involved.uid ?? '', type, reason, message]);
+    const key = JSON.stringify([namespace, involved.kind, involved.name, involved.uid ?? '', involved.fieldPath ?? '', type, reason, message]);
     const seen = this.recent.get(key);
     if (seen && now.getTime() - seen.at < SERIES_WINDOW_MS) {
       this.recent.delete(key);

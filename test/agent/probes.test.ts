@@ -206,6 +206,10 @@ describe('cell-agent: probes', function () {
     const ok = (await getPod(admin(), 'live-ok'))!;
     expect(containerStatus(ok)).to.include({ restartCount: 0, ready: true, started: true });
     expect(await eventMessages('live-ok', 'Unhealthy')).to.deep.equal([]);
+    // Container events name the container as the kubelet's do (kubectl get events -o wide: SUBOBJECT).
+    const events = await admin().list<{ items: { reason?: string; involvedObject: { name?: string; fieldPath?: string } }[] }>({ namespace: 'default', resource: 'events' });
+    const about = (reason: string) => [...new Set(events.items.filter((e) => e.involvedObject.name === 'live-fail' && e.reason === reason).map((e) => e.involvedObject.fieldPath))];
+    for (const reason of ['Started', 'Unhealthy', 'Killing']) expect(about(reason), reason).to.deep.equal(['spec.containers{main}']);
     await removePods('live-fail', 'live-ok', 'start-fail');
   });
 

@@ -315,6 +315,33 @@ describe('apiserver lists (etcd)', function () {
       expect(rows.get('n2')!.slice(1, 3)).to.deep.equal(['NotReady,SchedulingDisabled', 'control-plane']);
     });
 
+    it("renders events with kubectl's columns, the wide ones (subobject, source, first seen, count, name) at priority 1", async () => {
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      await ok('POST', '/api/v1/namespaces/sel/events', {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { name: 'web-1.probe' },
+          involvedObject: { kind: 'Pod', name: 'web-1', namespace: 'sel', fieldPath: 'spec.containers{main}' },
+          reason: 'Unhealthy',
+          message: 'Readiness probe failed: HTTP probe failed with statuscode: 503',
+          type: 'Warning',
+          source: { component: 'kubelet', host: 'n1' },
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 3,
+        },
+      });
+      const table = await ok<TableView>('GET', '/api/v1/namespaces/sel/events', { accept: KUBECTL_ACCEPT });
+      const cols = table.columnDefinitions;
+      expect(cols.filter((c) => c.priority === 0).map((c) => c.name)).to.deep.equal(['Last Seen', 'Type', 'Reason', 'Object', 'Message']);
+      expect(cols.filter((c) => c.priority === 1).map((c) => c.name)).to.deep.equal(['Subobject', 'Source', 'First Seen', 'Count', 'Name']);
+      const row = table.rows.find((r) => r.cells[cols.findIndex((c) => c.name === 'Name')] === 'web-1.probe')!;
+      const cell = (name: string) => row.cells[cols.findIndex((c) => c.name === name)];
+      expect([cell('Type'), cell('Reason'), cell('Object'), cell('Subobject'), cell('Source'), cell('Count')]).to.deep.equal(['Warning', 'Unhealthy', 'pod/web-1', 'spec.containers{main}', 'kubelet, n1', 3]);
+      await ok('DELETE', '/api/v1/namespaces/sel/events/web-1.probe');
+    });
+
     it('renders a single object, honours includeObject, and pages', async () => {
       const one = await ok<TableView>('GET', '/api/v1/namespaces/sel/pods/web-2', { accept: TABLE_ACCEPT });
       expect(one.kind).to.equal('Table');
