@@ -1,16 +1,23 @@
-// The one list+watch informer (schedulers, agent, CLI): lists, then watches from the list's
-// resourceVersion, resumes from the last seen resourceVersion after a broken stream, re-lists on
-// 410 Expired (reconciling the cache so handlers see the missed changes), reconnects with
+// The one list+watch informer (schedulers, agent, CLI): gets the state, then watches from its
+// resourceVersion, resumes from the last seen resourceVersion after a broken stream, gets the state
+// again on 410 Expired (reconciling the cache so handlers see the missed changes), reconnects with
 // back-off, and keeps an indexed local cache. Handlers run synchronously in event order.
+//
+// The state comes as a watch-list (sendInitialEvents): one watch whose ADDED events up to the
+// bookmark annotated k8s.io/initial-events-end are the state, and whose later events are the
+// changes — instead of a list in pages and then a watch. The server sends each object's stored
+// JSON as it is, where a list page decodes and encodes every object again; and each line goes
+// through parseWatchLine (the schedulers' lazy ledger parse) like any event. A server that
+// refuses it (422: one without watch-list) is listed in pages, as before (`watchList: false` too).
 import { WATCH_IDLE_TIMEOUT_MS } from '../api/meta.js';
-import { CellError, ExpiredError, errorMessage } from '../errors.js';
+import { CellError, ExpiredError, InvalidError, UnavailableError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { errorFromStatus, isStatus, type ApiClient, type ResourceRef, type WatchEvent } from './http-client.js';
 import { backoffMs } from '../backoff.js';
 import { guardCached } from '../cache-mutation-guard.js';
 
 export interface ObjectLike {
-  metadata: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
+  metadata: { name?: string; namespace?: string; resourceVersion?: string; uid?: string; annotations?: Record<string, string> };
 }
 
 export interface InformerHandlers<T> {
@@ -26,13 +33,18 @@ export interface InformerOptions<T> {
   labelSelector?: string;
   fieldSelector?: string;
   log?: Logger;
-  /** Page size of the initial list. */
+  /** Get the state as a watch-list (default true); false: a list in pages, then a watch. */
+  watchList?: boolean;
+  /** Page size of a list (watchList false, or a server without watch-list). */
   pageSize?: number;
   /** How a watch line becomes an event (default JSON.parse); list pages are parsed whole. */
   parseWatchLine?: (line: string) => WatchEvent<T>;
   /** A watch silent this long, bookmarks included, is given up and made again (default WATCH_IDLE_TIMEOUT_MS). */
   watchIdleTimeoutMs?: number;
 }
+
+/** What marks the bookmark that ends a watch-list's initial state. */
+const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
 export function objectKey(obj: ObjectLike): string {
   const ns = obj.metadata.namespace;
@@ -56,14 +68,21 @@ export class Informer<T extends ObjectLike> {
    * Every write has a resourceVersion of its own, so a watch from it sends exactly what followed.
    */
   private resourceVersion = '';
+  /** Get the state as a watch-list; cleared for good when the server refuses one. */
+  private watchList: boolean;
+  /** The cache must be brought to the server's state (at the start, after a 410). */
+  private needState = true;
+  /** A watch-list's state so far, until its end bookmark; undefined when the watch is of changes. */
+  private initial: Map<string, T> | undefined;
   private syncedResolve: (() => void) | undefined;
   private readonly synced: Promise<void>;
   private loopDone: Promise<void> | undefined;
-  /** Counts (re)lists, for tests and metrics. */
+  /** Counts the times the state was fetched (a list or a watch-list), for tests and metrics. */
   relists = 0;
 
   constructor(private readonly opts: InformerOptions<T>) {
     this.synced = new Promise((resolve) => (this.syncedResolve = resolve));
+    this.watchList = opts.watchList ?? true;
   }
 
   /** Handlers see every change after they are added (add handlers before start to see the initial list). */
@@ -189,7 +208,7 @@ export class Informer<T extends ObjectLike> {
     return q;
   }
 
-  /** List everything and reconcile the cache with it, emitting the differences. */
+  /** List everything in pages and reconcile the cache with it, emitting the differences. */
   private async relist(): Promise<void> {
     const fresh = new Map<string, T>();
     let cont: string | undefined;
@@ -204,6 +223,11 @@ export class Informer<T extends ObjectLike> {
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion ?? rv;
     } while (cont);
+    this.reconcile(fresh, rv);
+  }
+
+  /** The cache becomes `fresh`, the state at `rv`; handlers see the differences. */
+  private reconcile(fresh: Map<string, T>, rv: string): void {
     for (const [key, old] of [...this.cache]) {
       if (!fresh.has(key)) {
         this.remove(key);
@@ -218,6 +242,26 @@ export class Informer<T extends ObjectLike> {
     }
     this.resourceVersion = rv;
     this.relists++;
+  }
+
+  /** An event of a watch-list's initial state: gathered until the end bookmark, then reconciled at once. */
+  private gather(initial: Map<string, T>, ev: WatchEvent<T>): void {
+    if (ev.type === 'ADDED') {
+      initial.set(objectKey(ev.object), ev.object);
+      return;
+    }
+    if (ev.type === 'BOOKMARK' && ev.object.metadata.annotations?.[INITIAL_EVENTS_END] === 'true') {
+      this.initial = undefined;
+      this.needState = false;
+      this.reconcile(initial, ev.object.metadata.resourceVersion ?? '');
+      this.syncedResolve?.();
+      return;
+    }
+    if (ev.type === 'BOOKMARK') return;
+    // An ERROR (410 when the state's revision was compacted while the server read it) ends the
+    // watch as any other does; nothing else may come before the end bookmark.
+    if (ev.type === 'ERROR') this.apply(ev);
+    throw new UnavailableError(`watch-list sent ${ev.type} before the end of its initial state`);
   }
 
   private apply(ev: WatchEvent<T>): void {
@@ -244,39 +288,52 @@ export class Informer<T extends ObjectLike> {
   }
 
   private async loop(): Promise<void> {
-    let needList = true;
     let failures = 0;
     while (this.running) {
       try {
-        if (needList) {
+        if (this.needState && !this.watchList) {
           await this.relist();
-          needList = false;
+          this.needState = false;
           this.syncedResolve?.();
         }
         this.abort = new AbortController();
         // Servers end watches after timeoutSeconds; a random spread avoids synchronised reconnects.
         const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
         const began = Date.now();
-        await this.opts.client.watch<T>(
-          this.opts.ref,
-          { ...this.query(), resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds },
-          (ev) => this.apply(ev),
-          this.abort.signal,
-          { ...(this.opts.parseWatchLine ? { parse: this.opts.parseWatchLine } : {}), idleTimeoutMs: this.opts.watchIdleTimeoutMs ?? WATCH_IDLE_TIMEOUT_MS },
-        );
+        // A watch-list: the state first (read consistently), then the changes on the same stream.
+        this.initial = this.needState ? new Map<string, T>() : undefined;
+        const from = this.initial ? { sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan' } : { resourceVersion: this.resourceVersion };
+        try {
+          await this.opts.client.watch<T>(
+            this.opts.ref,
+            { ...this.query(), ...from, allowWatchBookmarks: 'true', timeoutSeconds },
+            (ev) => (this.initial ? this.gather(this.initial, ev) : this.apply(ev)),
+            this.abort.signal,
+            { ...(this.opts.parseWatchLine ? { parse: this.opts.parseWatchLine } : {}), idleTimeoutMs: this.opts.watchIdleTimeoutMs ?? WATCH_IDLE_TIMEOUT_MS },
+          );
+        } catch (err) {
+          if (this.initial && err instanceof InvalidError) {
+            // A server without watch-list: list in pages from now on.
+            this.opts.log?.info('the server refused a watch-list; listing instead', { resource: this.opts.ref.resource, error: err.message });
+            this.watchList = false;
+            continue;
+          }
+          throw err;
+        }
         // A watch that ends at once (a proxy or server that accepts and closes) must not turn
-        // this loop into a spin: only one that ran a while resets the back-off.
+        // this loop into a spin: only one that ran a while resets the back-off. One that ended
+        // before its initial state did asks for the state again (needState is still set).
         if (Date.now() - began >= 1_000) failures = 0;
         else await this.pause(retryDelayMs(++failures));
       } catch (err) {
         if (!this.running) break;
         if (err instanceof ExpiredError) {
-          // History is gone: re-list and reconcile, as client-go's reflector does.
-          this.opts.log?.info('watch expired; re-listing', { resource: this.opts.ref.resource });
-          // The first 410 re-lists at once; a run of them (an expired continue token while
-          // listing) backs off like any failure.
-          if (needList) await this.pause(retryDelayMs(++failures));
-          needList = true;
+          // History is gone: get the state again and reconcile, as client-go's reflector does.
+          this.opts.log?.info('watch expired; getting the state again', { resource: this.opts.ref.resource });
+          // The first 410 asks at once; a run of them (the state's revision compacted while it
+          // was read) backs off like any failure.
+          if (this.needState) await this.pause(retryDelayMs(++failures));
+          this.needState = true;
           continue;
         }
         failures++;

@@ -8,6 +8,7 @@
 // counting, and "nothing more" by waiting for a later marker change: a watch delivers in revision
 // order, so once the marker's event has arrived, every earlier event has too.
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { expect } from 'chai';
 import { EtcdStore } from '../../apiserver/storage/etcd.js';
 import type { Pod } from '../../shared/api/core.js';
@@ -21,6 +22,7 @@ import { freePort } from '../harness/ports.js';
 import { createNamespace, nodeObject, podObject } from '../placement/fixtures.js';
 import { startApiServerProcess, type ApiServerProcess } from './apiserver-process.js';
 import { waitFor } from './helpers.js';
+import { listenOnLoopback, relay } from './http-proxy.js';
 import { startWatchCutProxy } from './watch-cut-proxy.js';
 import { revisionOf } from '../../apiserver/storage/resource-version.js';
 
@@ -73,8 +75,11 @@ class Recorder {
   }
 }
 
+/** How the informers of the running suite get the state: a watch-list (the default), or a list in pages then a watch. */
+let stateBy: 'watch-list' | 'list' = 'watch-list';
+
 function podInformer(client: ApiClient, namespace: string, opts: { labelSelector?: string; pageSize?: number } = {}): { informer: Informer<Pod>; rec: Recorder } {
-  const informer = new Informer<Pod>({ client, ref: { resource: 'pods', namespace }, log, ...opts });
+  const informer = new Informer<Pod>({ client, ref: { resource: 'pods', namespace }, log, watchList: stateBy === 'watch-list', ...opts });
   const rec = new Recorder();
   informer.addHandlers(rec.handlers);
   return { informer, rec };
@@ -126,11 +131,12 @@ async function patchLabels(client: ApiClient, namespace: string, name: string, l
 describe('Informer (shared/client/informer.ts) against a real API server on etcd', function () {
   this.timeout(60_000);
 
-  describe('in-process API server', function () {
+  for (const mode of ['watch-list', 'list'] as const) describe(`in-process API server (the state by ${mode === 'list' ? 'a list in pages, then a watch' : 'a watch-list'})`, function () {
     let t: TestApiServer;
     let client: ApiClient;
 
     before(async function () {
+      stateBy = mode;
       t = await startTestApiServer({ backend: 'etcd' });
       client = t.client();
     });
@@ -185,6 +191,85 @@ describe('Informer (shared/client/informer.ts) against a real API server on etcd
         expect(summary(informer.byIndex('app', 'db')).map((s) => s.split('@')[0])).to.deep.equal(['a', 'c']);
       } finally {
         await informer.stop();
+      }
+    });
+
+    it('gets the state as configured: a watch-list (one request), or a list in pages then a watch', async function () {
+      const ns = `inf-how-${randomUUID().slice(0, 8)}`;
+      await createNamespace(client, ns);
+      for (const name of ['a', 'b', 'c']) await createPod(client, ns, name);
+      // Every request the informer sends, through a relay that records them.
+      const seen: string[] = [];
+      const upstream = new URL(t.url);
+      const relayServer = http.createServer((req, res) => {
+        seen.push(req.url ?? '');
+        relay(req, res, http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        }));
+      });
+      const port = await listenOnLoopback(relayServer);
+      const viaRelay = new ApiClient({ servers: [`http://127.0.0.1:${port}`], retries: 0 });
+      const { informer } = podInformer(viaRelay, ns, { pageSize: 2 });
+      try {
+        await informer.start();
+        expect(informer.list().map(nameOf).sort()).to.deep.equal(['a', 'b', 'c']);
+        if (mode === 'watch-list') {
+          const stateRequests = seen.filter((u) => u.startsWith(`/api/v1/namespaces/${ns}/pods`));
+          expect(stateRequests).to.have.length(1);
+          expect(stateRequests[0]).to.match(/watch=true/).and.match(/sendInitialEvents=true/).and.match(/resourceVersionMatch=NotOlderThan/);
+        } else {
+          // Two pages of two, then (start() resolves with the list) the watch from its resourceVersion.
+          await waitFor(() => seen.some((u) => /watch=true/.test(u)), 'the watch after the list');
+          const stateRequests = seen.filter((u) => u.startsWith(`/api/v1/namespaces/${ns}/pods`));
+          expect(stateRequests.map((u) => (/watch=true/.test(u) ? 'watch' : 'list'))).to.deep.equal(['list', 'list', 'watch']);
+          expect(stateRequests.some((u) => /sendInitialEvents/.test(u))).to.equal(false);
+        }
+      } finally {
+        await informer.stop();
+        viaRelay.close();
+        relayServer.closeAllConnections();
+        await new Promise((r) => relayServer.close(r));
+      }
+    });
+
+    // Once: it is about the watch-list informer meeting a server without watch-list.
+    if (mode === 'watch-list') it('lists in pages instead when the server refuses a watch-list with 422, as one without it does', async function () {
+      const ns = `inf-old-${randomUUID().slice(0, 8)}`;
+      await createNamespace(client, ns);
+      const a = await createPod(client, ns, 'a');
+      const upstream = new URL(t.url);
+      let refused = 0;
+      const older = http.createServer((req, res) => {
+        if (/sendInitialEvents/.test(req.url ?? '')) {
+          refused++;
+          res.writeHead(422, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 422, reason: 'Invalid', message: 'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled' }));
+          return;
+        }
+        relay(req, res, http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        }));
+      });
+      const port = await listenOnLoopback(older);
+      const viaOlder = new ApiClient({ servers: [`http://127.0.0.1:${port}`], retries: 0 });
+      const informer = new Informer<Pod>({ client: viaOlder, ref: { resource: 'pods', namespace: ns }, log, watchList: true });
+      const rec = new Recorder();
+      informer.addHandlers(rec.handlers);
+      try {
+        await informer.start();
+        expect(refused).to.equal(1);
+        expect(show(rec.calls)).to.deep.equal([`add a@${rvOf(a)}`]);
+        const b = await createPod(client, ns, 'b');
+        await waitFor(() => rec.has('add', 'b'), 'pod b through the watch that followed the list');
+        expect(show(rec.calls)).to.deep.equal([`add a@${rvOf(a)}`, `add b@${rvOf(b)}`]);
+        expect(refused, 'asked once, then listed from then on').to.equal(1);
+      } finally {
+        await informer.stop();
+        viaOlder.close();
+        older.closeAllConnections();
+        await new Promise((r) => older.close(r));
       }
     });
 
@@ -312,6 +397,9 @@ describe('Informer (shared/client/informer.ts) against a real API server on etcd
   });
 
   describe('cell-apiserver child process, stopped and restarted on the same port', function () {
+    before(() => {
+      stateBy = 'watch-list';
+    });
     const prefix = `/cell-informer-${randomUUID()}`;
     let port: number;
     let server: ApiServerProcess | undefined;
