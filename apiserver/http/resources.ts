@@ -444,7 +444,6 @@ function nameIn(body: unknown): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
-/** A JSON response straight to Node's response: express's send() costs more than the write. */
 /** An object or list as JSON, or as the Table the client asked for (`columns`: table.ts's key for its kind). */
 function sendAsAsked(
   req: IncomingMessage,
@@ -472,6 +471,7 @@ function sendAsAsked(
   sendJson(res, status, body);
 }
 
+/** A JSON response straight to Node's response: express's send() costs more than the write. */
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   // Answered already: the request's deadline passed (deadline.ts) while it was being served.
   if (res.headersSent) return;

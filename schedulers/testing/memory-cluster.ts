@@ -376,7 +376,16 @@ class MemoryApiClient extends ApiClient {
 
   override watch<T>(ref: ResourceRef, query: RequestOptions['query'], onEvent: (ev: WatchEvent<T>) => void, signal?: AbortSignal): Promise<void> {
     if (!KINDS.has(ref.resource)) return Promise.reject(new UnavailableError(`the in-memory cluster does not watch ${ref.resource}`));
+    const kind = ref.resource as Kind;
+    const deliver = (ev: WatchEvent<Stored>) => onEvent(ev as unknown as WatchEvent<T>);
     // The store holds exactly the objects of this kind; the informer asked for them.
-    return this.cluster.watch(ref.resource as Kind, Number(query?.resourceVersion ?? 0), (ev) => onEvent(ev as unknown as WatchEvent<T>), signal);
+    if (query?.sendInitialEvents !== 'true') return this.cluster.watch(kind, Number(query?.resourceVersion ?? 0), deliver, signal);
+    // A watch-list (how the informer gets the state): every object as ADDED, the bookmark that ends
+    // them, then the changes after that state — taken together, so nothing falls between.
+    const state = this.cluster.list(kind);
+    for (const object of state.items) deliver({ type: 'ADDED', object });
+    const end = { metadata: { resourceVersion: state.metadata.resourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } } };
+    deliver({ type: 'BOOKMARK', object: end as unknown as Stored });
+    return this.cluster.watch(kind, Number(state.metadata.resourceVersion), deliver, signal);
   }
 }
