@@ -88,15 +88,18 @@ export class EtcdProcess {
   async start(readiness: EtcdReadiness | (() => EtcdReadiness) = 'healthy', timeoutMs = 30_000): Promise<void> {
     if (this.running) throw new Error(`etcd at ${this.endpoint} is already running`);
     const child = spawn(process.env.ETCD_BIN ?? 'etcd', this.args, {
-      stdio: ['ignore', 'ignore', this.quiet ? 'ignore' : 'inherit'],
+      stdio: ['ignore', 'ignore', this.quiet ? 'pipe' : 'inherit'],
     });
     this.child = child;
     live.add(child);
     child.once('exit', () => live.delete(child));
+    // Quiet, its log is kept (the end of it) for the error should it exit before it is ready.
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2_000)));
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`etcd at ${this.endpoint} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+        throw new Error(`etcd at ${this.endpoint} exited (${child.exitCode ?? child.signalCode}) before it was ready${stderr ? `: ${stderr.trim()}` : ''}`);
       }
       const want = typeof readiness === 'function' ? readiness() : readiness;
       if (await this.probe(want)) return;
