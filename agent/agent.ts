@@ -17,6 +17,7 @@ import { add, parseResourceList, ResourceAmounts } from '../shared/resources.js'
 import type { AgentConfig } from './flags.js';
 import { ApiServerSignatures } from './api-server-auth.js';
 import { ExecEndpoint } from './exec.js';
+import { PortForwardEndpoint, type PortForwardLookup } from './port-forward.js';
 import { Heartbeat, NodeLease } from './heartbeat.js';
 import { startLogServer, type LogServer } from './log-server.js';
 import { ResourceUsageSampler } from './resource-usage.js';
@@ -107,7 +108,8 @@ export class Agent {
     const usage = this.usage;
     const signatures = new ApiServerSignatures(this.client, cfg.nodeName, this.metrics, this.log);
     const exec = new ExecEndpoint({ targets: this, signatures, keepaliveMs: cfg.execKeepaliveMs, metrics: this.metrics, stateDir: this.ctx.commandsDir, log: this.log });
-    this.logServer = await startLogServer({ address: cfg.address, port: cfg.port, source: this, logs: this.logs, metrics: this.metrics, usage: () => usage.latest, exec, signatures, log: this.log });
+    const portForward = new PortForwardEndpoint({ targets: this, signatures, keepaliveMs: cfg.execKeepaliveMs, metrics: this.metrics, log: this.log });
+    this.logServer = await startLogServer({ address: cfg.address, port: cfg.port, source: this, logs: this.logs, metrics: this.metrics, usage: () => usage.latest, exec, portForward, signatures, log: this.log });
     if (cfg.metricsPort !== undefined) this.metricsServer = await serveMetrics({ registry: this.metrics.registry, address: cfg.address, port: cfg.metricsPort });
     this.log.info('log server listening', { address: cfg.address, port: this.logServer.port });
 
@@ -264,6 +266,12 @@ export class Agent {
   /** ExecTargets for the exec endpoint. */
   execContext(namespace: string, pod: string, container: string, podUID: string | undefined): ExecLookup {
     return this.workerFor(namespace, pod, podUID)?.execContext(container) ?? this.notHere(namespace, pod);
+  }
+
+  /** PortForwardTargets for the port-forward endpoint: a pod this agent runs. */
+  portForwardTarget(namespace: string, pod: string, podUID: string | undefined): PortForwardLookup {
+    const worker = this.workerFor(namespace, pod, podUID);
+    return worker ? { ok: true, uid: worker.uid } : this.notHere(namespace, pod);
   }
 
   /** Stop the agent (the pods keep running; a restarted agent re-adopts them). */

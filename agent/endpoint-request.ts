@@ -1,7 +1,8 @@
-// What the agent's endpoint (log-server.ts, exec.ts) shares in reading a request and refusing it:
+// What the agent's endpoint (log-server.ts, exec.ts, port-forward.ts) shares in reading a request and refusing it:
 // one error type carrying the HTTP code, the Kubernetes `Status` body it is answered with (the API
 // server passes such a Status on unchanged), the query parameters, and the
 // `/{kind}/{namespace}/{pod}/{container}` paths.
+import type { Duplex } from 'node:stream';
 import { CellError } from '../shared/errors.js';
 
 export type EndpointCode = 400 | 401 | 404 | 500 | 503;
@@ -27,6 +28,12 @@ const PHRASES: Record<EndpointCode, string> = { 400: 'Bad Request', 401: 'Unauth
 /** The Status a refusal is answered with, and the status line's phrase. */
 export function statusOf(code: EndpointCode, message: string): { body: string; phrase: string } {
   return { body: JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: REASONS[code], code }), phrase: PHRASES[code] };
+}
+
+/** Answers an upgrade request with a Status (the API server passes it on) and closes the connection. */
+export function refuseUpgrade(socket: Duplex, code: EndpointCode, message: string): void {
+  const { body, phrase } = statusOf(code, message);
+  socket.end(`HTTP/1.1 ${code} ${phrase}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 export function boolQuery(q: URLSearchParams, name: string): boolean {

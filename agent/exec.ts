@@ -21,7 +21,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CellError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 import type { ApiServerSignatures } from './api-server-auth.js';
-import { boolQuery, containerPath, EndpointRequestError, statusOf, type EndpointCode } from './endpoint-request.js';
+import { boolQuery, containerPath, EndpointRequestError, refuseUpgrade } from './endpoint-request.js';
 import type { AgentMetrics } from './metrics.js';
 import { isSameProcess, readProcStat } from './procfs.js';
 import type { ExecLookup } from './pod-worker.js';
@@ -51,12 +51,6 @@ interface ExecRequest {
   stderr: boolean;
   tty: boolean;
   user: string;
-}
-
-/** Answers an upgrade request with a Status (the API server passes it on) and closes the connection. */
-export function refuseUpgrade(socket: Duplex, code: EndpointCode, message: string): void {
-  const { body, phrase } = statusOf(code, message);
-  socket.end(`HTTP/1.1 ${code} ${phrase}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** `sh` quoting, for the one command line `script -c` takes. */

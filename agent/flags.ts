@@ -32,8 +32,9 @@ The node:
   --labels=k=v,...                 extra node labels (kubernetes.io/hostname and kubernetes.io/os are always set)
   --taints=k=v:Effect,...          taints registered with the node (Effect: NoSchedule|PreferNoSchedule|NoExecute)
   --root-dir=DIR                   per-pod working directories, logs and state (default: $TMPDIR/cell-agent/<node>)
-  --address=0.0.0.0                address the agent's endpoint listens on (logs, usage and exec, for
-                                   requests an API server signed; /healthz and /metrics to anyone)
+  --address=0.0.0.0                address the agent's endpoint listens on (logs, usage, exec and
+                                   port-forward, for requests an API server signed; /healthz and
+                                   /metrics to anyone)
   --port=0                         log server port (0 = any free port, the default; the kubelet uses 10250);
                                    reported in the Node's status.daemonEndpoints
   --lease-duration=40s             node Lease duration
@@ -44,8 +45,9 @@ The node:
   --container-log-max-size=10Mi    log bytes kept per container instance (oldest half dropped beyond it)
   --stats-interval=10s             how often containers' CPU and memory are sampled for the metrics API
                                    (\`kubectl top\`): the window CPU use is averaged over
-  --exec-keepalive=30s             how often an exec client is pinged; one that misses two pongs is
-                                   gone: its connection is dropped and its command killed
+  --exec-keepalive=30s             how often an exec or port-forward client is pinged; one that misses
+                                   two pongs is gone: its connection is dropped (and an exec's command
+                                   killed)
   --stop-pods-on-exit              stop every pod's processes when the agent exits (a throwaway local
                                    cluster); by default they keep running and a restarted agent re-adopts them
 

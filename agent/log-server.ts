@@ -1,11 +1,11 @@
 // The agent's HTTP endpoint, which the API server proxies `pods/{name}/log` to (as kube-apiserver
 // proxies to the kubelet): GET /containerLogs/{namespace}/{pod}/{container} with follow,
 // tailLines, limitBytes and previous; GET /stats/resource, the node's latest resource usage sample
-// (the metrics API's source); /healthz and /metrics; and the WebSocket upgrade of
-// `pods/{name}/exec` (exec.ts). Errors are Kubernetes `Status` objects so the API server can pass
-// them through unchanged.
+// (the metrics API's source); /healthz and /metrics; and the upgrades of `pods/{name}/exec`
+// (exec.ts) and `pods/{name}/portforward` (port-forward.ts). Errors are Kubernetes `Status`
+// objects so the API server can pass them through unchanged.
 //
-// Logs, usage and exec are served only for requests an API server signed (api-server-auth.ts);
+// Logs, usage, exec and port-forward are served only for requests an API server signed (api-server-auth.ts);
 // /healthz and /metrics to anyone who can reach the port.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,10 +14,11 @@ import { CellError, errorMessage } from '../shared/errors.js';
 import type { NodeUsageSample } from '../shared/api/metrics.js';
 import type { Logger } from '../shared/logging.js';
 import type { ApiServerSignatures } from './api-server-auth.js';
-import { boolQuery, containerPath, EndpointRequestError, intQuery, statusOf, type EndpointCode } from './endpoint-request.js';
-import { refuseUpgrade, type ExecEndpoint } from './exec.js';
+import { boolQuery, containerPath, EndpointRequestError, intQuery, refuseUpgrade, statusOf, type EndpointCode } from './endpoint-request.js';
+import type { ExecEndpoint } from './exec.js';
 import type { LogFiles, ReadOptions } from './logs.js';
 import type { AgentMetrics } from './metrics.js';
+import type { PortForwardEndpoint } from './port-forward.js';
 import type { LogLookup } from './pod-worker.js';
 
 export interface LogSource {
@@ -45,6 +46,8 @@ export async function startLogServer(opts: {
   usage: () => NodeUsageSample | undefined;
   /** Serves `/exec/…` upgrades. */
   exec: ExecEndpoint;
+  /** Serves `/portForward/…` upgrades. */
+  portForward: PortForwardEndpoint;
   /** Checks that an API server signed a request for logs or usage. */
   signatures: ApiServerSignatures;
   log: Logger;
@@ -120,11 +123,10 @@ export async function startLogServer(opts: {
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     // A peer resetting the connection must not take the agent down.
     socket.on('error', (err) => log.debug('upgrade connection failed', { url: req.url, error: err.message }));
-    if (!(req.url ?? '').startsWith('/exec/')) {
-      refuseUpgrade(socket, 404, `no upgrade is served at ${(req.url ?? '').split('?')[0]!.slice(0, 200)}`);
-      return;
-    }
-    void opts.exec.handleUpgrade(req, socket, head);
+    const url = req.url ?? '';
+    if (url.startsWith('/exec/')) void opts.exec.handleUpgrade(req, socket, head);
+    else if (url.startsWith('/portForward/')) void opts.portForward.handleUpgrade(req, socket, head);
+    else refuseUpgrade(socket, 404, `no upgrade is served at ${url.split('?')[0]!.slice(0, 200)}`);
   });
   // Follow streams are long-lived.
   server.requestTimeout = 0;
@@ -137,6 +139,7 @@ export async function startLogServer(opts: {
     close: () =>
       new Promise<void>((resolve) => {
         opts.exec.stop();
+        opts.portForward.stop();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

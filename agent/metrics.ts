@@ -50,6 +50,11 @@ export class AgentMetrics {
     help: 'Commands running for exec (kubectl exec, kubectl cp) with their client connected.',
     registers: [this.registry],
   });
+  readonly portForwardSessions = new Gauge({
+    name: 'cell_agent_port_forward_sessions',
+    help: 'Connections forwarding ports to pods (kubectl port-forward).',
+    registers: [this.registry],
+  });
   readonly signatureChecks = new Counter({
     name: 'cell_agent_signature_checks_total',
     help: 'Requests for logs, usage or exec by whether an API server’s signature on them held (refused ones were answered 401).',

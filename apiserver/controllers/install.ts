@@ -1,7 +1,8 @@
-// Wires the node-agent side of the cluster into an API server: the `pods/log` and `pods/exec`
-// proxies, and the public keys agents check the API servers' signatures with. The control loops
-// that act on nodes and pods (node lifecycle, pod GC, disruption) are not the server's: they run
-// in cell-controller-manager (controllers/), a client of the API like any other (DESIGN §1).
+// Wires the node-agent side of the cluster into an API server: the `pods/log`, `pods/exec` and
+// `pods/portforward` proxies, and the public keys agents check the API servers' signatures with.
+// The control loops that act on nodes and pods (node lifecycle, pod GC, disruption) are not the
+// server's: they run in cell-controller-manager (controllers/), a client of the API like any
+// other (DESIGN §1).
 import type { Express } from 'express';
 import type { Logger } from '../../shared/logging.js';
 import { PROXY_KEYS_PATH } from '../../shared/proxy-signature.js';
@@ -10,6 +11,7 @@ import type { CustomHandler, ServedResource } from '../http/resources.js';
 import type { AgentAddressAllowList } from './agent-endpoint.js';
 import { podExecHandler } from './pod-exec-proxy.js';
 import { podLogHandler } from './pod-log-proxy.js';
+import { podPortForwardHandler } from './pod-port-forward-proxy.js';
 
 export interface AgentIntegrationDeps {
   served(resource: string): ServedResource;
@@ -30,6 +32,10 @@ export function installAgentIntegration(d: AgentIntegrationDeps): void {
   const exec = podExecHandler({ served: d.served, log: d.log, signer: d.agentProxyKey, ...allow });
   d.addCustomHandler('pods/exec:GET', exec);
   d.addCustomHandler('pods/exec:POST', exec);
+  // Both upgrades are served: SPDY (POST) and a WebSocket tunnelling SPDY (GET).
+  const portForward = podPortForwardHandler({ served: d.served, log: d.log, signer: d.agentProxyKey, ...allow });
+  d.addCustomHandler('pods/portforward:GET', portForward);
+  d.addCustomHandler('pods/portforward:POST', portForward);
   d.app.get(PROXY_KEYS_PATH, (_req, res) => {
     res.json(d.agentProxyKey.keySet());
   });

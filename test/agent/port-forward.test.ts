@@ -1,0 +1,268 @@
+// kubectl port-forward end to end: real kubectl → the API server over TLS (real etcd, RBAC) → a
+// real cell-agent process → a server in a pod. Asserts what a user sees (bytes through many
+// connections at once, exactly; the pod closing a connection; Kubernetes' error for a closed port)
+// on both ways kubectl reaches the pod — SPDY/3.1 on the upgraded connection and SPDY tunnelled in
+// a WebSocket (kubectl 1.31+) — and what keeps it safe: RBAC's `create` on pods/portforward, an
+// agent that serves only what an API server signed, and a broken client losing only its own
+// connection.
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import https from 'node:https';
+import net from 'node:net';
+import path from 'node:path';
+import { TEST_TOKENS, startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { freePort } from '../harness/ports.js';
+import { TEST_TLS_CERT, TEST_TLS_KEY } from '../harness/tls.js';
+import { findKubectl, run, spawnStreaming, writeKubeconfig, type Streaming } from '../clients/helpers.js';
+import type { Node } from '../../shared/api/core.js';
+import { containerStatus, createPod, nodeOneAgentArgs, pod, startAgent, tearDownAgentTest, tempRoot, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
+import { SpdyTestClient, type Transport } from './spdy-client.js';
+
+/** Sends `payload` on a new connection to `port` and reads back as many bytes (the pod echoes). */
+function echoThrough(port: number, payload: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    const got: Buffer[] = [];
+    let size = 0;
+    s.on('data', (d: Buffer) => {
+      got.push(d);
+      size += d.length;
+      if (size >= payload.length) {
+        s.end();
+        resolve(Buffer.concat(got));
+      }
+    });
+    s.on('error', reject);
+    s.on('close', () => reject(new Error(`closed after ${size} of ${payload.length} bytes`)));
+    // In pieces, as an application writes.
+    for (let at = 0; at < payload.length; at += 48 * 1024) s.write(payload.subarray(at, at + 48 * 1024));
+  });
+}
+
+/** Everything read from a new connection to `port` until the far end closes it. */
+function readAll(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let text = '';
+    s.setEncoding('utf8').on('data', (d: string) => (text += d));
+    s.on('end', () => resolve(text));
+    s.on('error', reject);
+  });
+}
+
+describe('pods/portforward: kubectl port-forward through the API server to the agent', function () {
+  this.timeout(120_000);
+  let api: TestApiServer;
+  let agent: AgentProcess;
+  let root: string;
+  let agentPort: number;
+  /** The pod's echo server, the pod's greeter (writes a line and closes), and a port nobody serves. */
+  let echoPort: number;
+  let greetPort: number;
+  let closedPort: number;
+  const admin = () => api.client(TEST_TOKENS.admin);
+  const kubectl = findKubectl();
+  const kubeconfigs: Record<string, string> = {};
+  const forwards: Streaming[] = [];
+  const connect = (transport: Transport, token = TEST_TOKENS.admin, podName = 'echo') => SpdyTestClient.connect({ url: api.url, pod: podName, token, ca: TEST_TLS_CERT, transport });
+
+  /** `kubectl port-forward pod/echo :port…` running; the local ports it chose, in order. */
+  async function kubectlForward(user: string, ports: number[], env: NodeJS.ProcessEnv = {}): Promise<{ local: number[]; proc: Streaming }> {
+    const proc = spawnStreaming(kubectl!, ['--kubeconfig', kubeconfigs[user]!, 'port-forward', 'pod/echo', ...ports.map((p) => `:${p}`)], { env: { ...process.env, ...env } });
+    forwards.push(proc);
+    const local = await waitFor(() => {
+      const found = ports.map((p) => new RegExp(`Forwarding from 127\\.0\\.0\\.1:(\\d+) -> ${p}`).exec(proc.stdout())?.[1]);
+      return found.every((f) => f !== undefined) ? found.map(Number) : undefined;
+    }, `kubectl port-forward to start (stdout: ${proc.stdout()}, stderr: ${proc.stderr()})`, 30_000, 50);
+    return { local, proc };
+  }
+
+  before(async function () {
+    this.timeout(60_000);
+    api = await startTestApiServer({ backend: 'etcd', auth: true, tls: { cert: TEST_TLS_CERT, key: TEST_TLS_KEY } });
+    root = tempRoot('cell-agent-port-forward-');
+    const nodeConfig = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1, caCertPem: TEST_TLS_CERT });
+    agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${nodeConfig}`, '--exec-keepalive=1s']));
+    await waitNodeReady(admin(), agent);
+    const node = await admin().get<Node>({ resource: 'nodes', name: 'node-1' });
+    agentPort = node.status.daemonEndpoints?.kubeletEndpoint?.Port ?? 0;
+    for (const user of ['admin', 'viewer', 'nobody', 'node1'] as const) {
+      kubeconfigs[user] = writeKubeconfig(path.join(root, `${user}.kubeconfig`), api.url, { token: TEST_TOKENS[user], caCertPem: TEST_TLS_CERT });
+    }
+    [echoPort, greetPort, closedPort] = [await freePort(), await freePort(), await freePort()];
+    const server = [
+      `const net = require('net');`,
+      `net.createServer((s) => { s.on('error', () => {}); s.pipe(s); }).listen(${echoPort}, '127.0.0.1');`,
+      `net.createServer((s) => { s.on('error', () => {}); s.end('hello from the pod\\n'); }).listen(${greetPort}, '127.0.0.1');`,
+    ].join('\n');
+    await createPod(admin(), pod('echo', { node: 'node-1', command: [process.execPath, '-e', server], grace: 1 }));
+    await waitPod(admin(), 'echo', (p) => containerStatus(p)?.ready === true, 'to run');
+    // Running is not yet listening.
+    await waitFor(() => new Promise<boolean>((resolve) => net.connect(echoPort, '127.0.0.1').on('connect', function (this: net.Socket) { this.destroy(); resolve(true); }).on('error', () => resolve(false))), 'the pod to listen', 20_000, 100);
+  });
+
+  afterEach(async () => {
+    await Promise.all(forwards.splice(0).map((f) => f.stop()));
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    await tearDownAgentTest({ admin: admin(), agent, root, close: async () => api?.close() });
+  });
+
+  it('kubectl port-forward carries many connections at once, every byte exactly, and the pod closing a connection closes it', async function () {
+    if (!kubectl) this.skip(); // no kubectl on this machine: .ci/run installs it, so CI runs this
+    const { local, proc } = await kubectlForward('admin', [echoPort, greetPort]);
+    const payloads = Array.from({ length: 8 }, (_, i) => randomBytes(256 * 1024 + i * 4099));
+    const echoed = await Promise.all(payloads.map((p) => echoThrough(local[0]!, p)));
+    echoed.forEach((e, i) => expect(e.equals(payloads[i]!), `connection ${i}: ${e.length} bytes back of ${payloads[i]!.length}`).to.equal(true));
+    // One after another, too: each connection is its own pair of streams.
+    for (let i = 0; i < 20; i++) expect(await readAll(local[1]!)).to.equal('hello from the pod\n');
+    expect(proc.child.exitCode, proc.stderr()).to.equal(null);
+    expect(proc.stderr()).to.not.match(/error|lost/i);
+  });
+
+  it('a port nothing listens on: kubectl prints Kubernetes\u2019 error and stops, as it does against a kubelet', async function () {
+    if (!kubectl) this.skip(); // as above
+    const { local, proc } = await kubectlForward('admin', [closedPort]);
+    await new Promise<void>((resolve) => net.connect(local[0]!, '127.0.0.1').on('close', () => resolve()).on('error', () => undefined));
+    await waitFor(() => proc.child.exitCode !== null, `kubectl to stop (stderr: ${proc.stderr()})`, 20_000, 50);
+    expect(proc.stderr()).to.match(new RegExp(`error forwarding port ${closedPort} to pod default/echo, uid [0-9a-f-]+: failed to connect to localhost:${closedPort}: connection refused`));
+    expect(proc.stderr()).to.include('lost connection to pod');
+  });
+
+  for (const transport of ['spdy', 'websocket'] as const) {
+    it(`over ${transport === 'spdy' ? 'SPDY/3.1 on the upgraded connection' : 'a WebSocket tunnelling SPDY (SPDY/3.1+portforward.k8s.io)'}: streams in pairs, data both ways, errors on the error stream, pings answered`, async () => {
+      const c = await connect(transport);
+      try {
+        // Four connections interleaved on one session.
+        const payloads = Array.from({ length: 4 }, (_, i) => randomBytes(200 * 1024 + i * 777));
+        await Promise.all(
+          payloads.map(async (payload, i) => {
+            const { error, data } = await c.forward(echoPort, i);
+            for (let at = 0; at < payload.length; at += 60 * 1024) c.sendData(data, payload.subarray(at, at + 60 * 1024), false);
+            const back = await c.until(data, (s) => s.bytes.length >= payload.length);
+            expect(back.bytes.equals(payload), `pair ${i}`).to.equal(true);
+            // The client's FIN ends the forwarded connection: both streams finish, no error.
+            c.sendData(data, Buffer.alloc(0), true);
+            expect((await c.until(data, (s) => s.ended)).bytes.length).to.equal(payload.length);
+            const err = await c.until(error, (s) => s.ended);
+            expect(err.bytes.toString()).to.equal('');
+          }),
+        );
+        // The pod closes: the data stream ends after what it sent.
+        const greet = await c.forward(greetPort, 10);
+        expect((await c.until(greet.data, (s) => s.ended)).bytes.toString()).to.equal('hello from the pod\n');
+        expect((await c.until(greet.error, (s) => s.ended)).bytes.toString()).to.equal('');
+        // Nothing listens: the error stream says so and both end.
+        const refused = await c.forward(closedPort, 11);
+        const err = await c.until(refused.error, (s) => s.ended);
+        expect(err.bytes.toString()).to.match(new RegExp(`^error forwarding port ${closedPort} to pod default/echo, uid [0-9a-f-]+: failed to connect to localhost:${closedPort}: connection refused$`));
+        expect((await c.until(refused.data, (s) => s.ended)).bytes.length).to.equal(0);
+        // A bad port is refused outright (RST_STREAM).
+        const bad = await c.open([['port', '70000'], ['requestid', '12'], ['streamtype', 'data']]);
+        expect((await c.until(bad, (s) => s.reset)).reset).to.equal(true);
+        // The client's ping comes back with its id.
+        c.ping(7);
+        await waitFor(() => c.controlFrames.find(([type, p]) => type === 6 && p.readUInt32BE(0) === 7), 'the ping answered');
+      } finally {
+        c.close();
+      }
+    });
+  }
+
+  it('streams are let go when their connection ends: 1,100 connections one after another on one session (more streams than may be open at once)', async () => {
+    const c = await connect('spdy');
+    try {
+      for (let i = 0; i < 1100; i++) {
+        const { error, data } = await c.forward(greetPort, i);
+        expect((await c.until(data, (s) => s.ended || s.reset)).bytes.toString(), `connection ${i}`).to.equal('hello from the pod\n');
+        c.sendData(data, Buffer.alloc(0), true);
+        await c.until(error, (s) => s.ended);
+      }
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a client that breaks the protocol loses its own connection only; the agent serves the next', async () => {
+    const other = await connect('websocket');
+    const broken = await connect('spdy');
+    // A control frame of SPDY version 2.
+    broken.sendRaw(Buffer.from([0x80, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0a, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
+    await broken.closedPromise();
+    expect(broken.controlFrames.map(([type]) => type)).to.deep.equal([7]);
+    // The agent is up and the other session unharmed.
+    expect(agent.child.exitCode).to.equal(null);
+    try {
+      const { data } = await other.forward(greetPort, 1);
+      expect((await other.until(data, (s) => s.ended)).bytes.toString()).to.equal('hello from the pod\n');
+    } finally {
+      other.close();
+    }
+  });
+
+  it('is allowed by create on pods/portforward — which viewers and nodes do not have — and refuses what Kubernetes refuses', async () => {
+    for (const [user, token] of [['viewer', TEST_TOKENS.viewer], ['nobody', TEST_TOKENS.nobody], ['node1', TEST_TOKENS.node1]] as const) {
+      for (const transport of ['spdy', 'websocket'] as const) {
+        const refused = await connect(transport, token).then(
+          () => 'connected',
+          (err: Error) => err.message,
+        );
+        expect(refused, `${user} over ${transport}`).to.match(/^refused 403: .*cannot create resource \\?"pods\/portforward\\?" in API group \\?"\\?"/);
+      }
+    }
+    if (kubectl) {
+      const r = await run(kubectl, ['--kubeconfig', kubeconfigs.viewer!, 'port-forward', 'pod/echo', `:${echoPort}`], { timeoutMs: 30_000 });
+      expect(r.code).to.not.equal(0);
+      expect(r.stderr).to.match(/forbidden|cannot create resource "pods\/portforward"/i);
+    }
+    // The same user may once a RoleBinding gives edit in the namespace (edit includes pods/portforward).
+    await admin().create({ group: 'rbac.authorization.k8s.io', version: 'v1', namespace: 'default', resource: 'rolebindings' }, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'nobody-edits', namespace: 'default' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
+      subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'nobody' }],
+    });
+    const editor = await waitFor(() => connect('spdy', TEST_TOKENS.nobody).catch(() => undefined), 'the editor to port-forward', 10_000, 200);
+    try {
+      const { data } = await editor.forward(greetPort, 0);
+      expect((await editor.until(data, (s) => s.ended)).bytes.toString()).to.equal('hello from the pod\n');
+    } finally {
+      editor.close();
+    }
+
+    // No upgrade; a completed pod; a pod bound nowhere.
+    const plain = await new Promise<{ status: number; message: string }>((resolve, reject) => {
+      const req = https.request(`${api.url}/api/v1/namespaces/default/pods/echo/portforward`, { method: 'POST', ca: TEST_TLS_CERT, headers: { Authorization: `Bearer ${TEST_TOKENS.admin}` } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, message: (JSON.parse(text) as { message: string }).message }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(plain.status).to.equal(400);
+    expect(plain.message).to.match(/^Upgrade request required/);
+    await createPod(admin(), pod('finished', { node: 'node-1', command: ['true'], restartPolicy: 'Never' }));
+    await waitPod(admin(), 'finished', (p) => p.status.phase === 'Succeeded', 'to succeed');
+    for (const transport of ['spdy', 'websocket'] as const) {
+      const done = await connect(transport, TEST_TOKENS.admin, 'finished').then(() => 'connected', (err: Error) => err.message);
+      expect(done).to.match(/^refused 400: .*cannot forward ports to a completed pod; current phase is Succeeded/);
+    }
+    await createPod(admin(), pod('unbound', { command: ['true'] }));
+    const unbound = await connect('spdy', TEST_TOKENS.admin, 'unbound').then(() => 'connected', (err: Error) => err.message);
+    expect(unbound).to.match(/^refused 400: .*pod unbound does not have a host assigned/);
+
+    // The agent itself serves only what an API server signed.
+    const unsigned = await new Promise<number>((resolve, reject) => {
+      const s = net.connect(agentPort, '127.0.0.1', () => s.write('POST /portForward/default/echo HTTP/1.1\r\nHost: agent\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nContent-Length: 0\r\n\r\n'));
+      let text = '';
+      s.setEncoding('utf8').on('data', (d: string) => (text += d));
+      s.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0)));
+      s.on('error', reject);
+    });
+    expect(unsigned).to.equal(401);
+  });
+});
