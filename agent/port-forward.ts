@@ -9,6 +9,9 @@
 // error stream and a data stream, both naming the pod's `port`. The agent connects to that port
 // and joins the connection to the data stream; a failure is written as text on the error stream.
 //
+// The official Python client speaks the older WebSocket channel protocol instead
+// (port-forward-channels.ts), which this endpoint serves too.
+//
 // A pod's containers are host processes here, sharing the node's network, so the pod's port is the
 // node's: the agent connects to it on localhost, as a kubelet does inside the pod's network.
 import http from 'node:http';
@@ -20,6 +23,7 @@ import type { Logger } from '../shared/logging.js';
 import type { ApiServerSignatures } from './api-server-auth.js';
 import { EndpointRequestError, refuseUpgrade } from './endpoint-request.js';
 import type { AgentMetrics } from './metrics.js';
+import { CHANNEL_PROTOCOL, channelPorts, serveChannels } from './port-forward-channels.js';
 import { SpdySession, type SpdyStream, type SpdyTransport } from './spdy/session.js';
 
 /** The port-forward protocol, as the SPDY upgrade names it. */
@@ -49,10 +53,17 @@ interface PortForwardRequest {
   pod: string;
   uid: string;
   user: string;
+  /** How the client speaks: SPDY (on the connection or in a WebSocket), or WebSocket channels for these ports. */
+  mode: { kind: 'spdy' } | { kind: 'channels'; ports: number[] };
 }
 
 export class PortForwardEndpoint {
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 + 8 });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: 16 * 1024 * 1024 + 8,
+    handleProtocols: (offered) => (offered.has(CHANNEL_PROTOCOL) ? CHANNEL_PROTOCOL : false),
+  });
   private readonly sessions = new Set<SpdySession>();
 
   constructor(
@@ -86,6 +97,16 @@ export class PortForwardEndpoint {
         this.d.log.warn('port-forward request failed', { url: req.url, error: errorMessage(err) });
         refuseUpgrade(socket, 500, `port-forward failed: ${errorMessage(err)}`);
       }
+      return;
+    }
+    const mode = request.mode;
+    if (mode.kind === 'channels') {
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        this.d.metrics.portForwardSessions.inc();
+        this.d.log.info('port-forward to a pod', { user: request.user, pod: `${request.namespace}/${request.pod}`, ports: mode.ports });
+        keepAlive(ws, this.d.keepaliveMs);
+        serveChannels(ws, mode.ports, { describe: `${request.namespace}/${request.pod}, uid ${request.uid}`, log: this.d.log, onGone: () => this.d.metrics.portForwardSessions.dec() });
+      });
       return;
     }
     if ((req.headers.upgrade ?? '').toLowerCase() === 'websocket') {
@@ -175,9 +196,13 @@ export class PortForwardEndpoint {
     // The signature first: nothing about the pods here is told to an unsigned caller.
     const { user } = await this.d.signatures.verify(req, raw);
     const upgrade = (req.headers.upgrade ?? '').toLowerCase();
+    let mode: PortForwardRequest['mode'] = { kind: 'spdy' };
     if (upgrade === 'websocket') {
       const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-      if (!offered.includes(PORT_FORWARD_WEBSOCKET_PROTOCOL)) throw new EndpointRequestError(400, `port-forward over a WebSocket needs the subprotocol ${PORT_FORWARD_WEBSOCKET_PROTOCOL}`);
+      if (!offered.includes(PORT_FORWARD_WEBSOCKET_PROTOCOL)) {
+        if (!offered.includes(CHANNEL_PROTOCOL)) throw new EndpointRequestError(400, `port-forward over a WebSocket needs the subprotocol ${PORT_FORWARD_WEBSOCKET_PROTOCOL} or ${CHANNEL_PROTOCOL}`);
+        mode = { kind: 'channels', ports: channelPorts(url.searchParams) };
+      }
     } else if (upgrade === 'spdy/3.1') {
       const versions = headerValues(req.headers['x-stream-protocol-version']);
       if (versions.length > 0 && !versions.includes(PORT_FORWARD_PROTOCOL)) throw new EndpointRequestError(400, `the client offers none of the stream protocols this node speaks (${PORT_FORWARD_PROTOCOL})`);
@@ -186,7 +211,7 @@ export class PortForwardEndpoint {
     }
     const found = this.d.targets.portForwardTarget(namespace, pod, url.searchParams.get('podUID') ?? undefined);
     if (!found.ok) throw new EndpointRequestError(found.notFound ? 404 : 400, found.message);
-    return { namespace, pod, uid: found.uid, user };
+    return { namespace, pod, uid: found.uid, user, mode };
   }
 }
 
@@ -312,22 +337,27 @@ function webSocketTransport(ws: WebSocket, keepaliveMs: number): SessionTranspor
     resume: () => ws.resume(),
     close: () => ws.close(1000),
     start(session, onGone) {
-      let answered = true;
-      ws.on('pong', () => (answered = true));
-      const keepalive = setInterval(() => {
-        if (!answered) return ws.terminate();
-        answered = false;
-        ws.ping();
-      }, keepaliveMs);
+      keepAlive(ws, keepaliveMs);
       ws.on('message', (data: Buffer) => session.receive(data));
       ws.on('error', () => ws.terminate());
       ws.once('close', () => {
-        clearInterval(keepalive);
         release();
         onGone();
       });
     },
   };
+}
+
+/** Pings the client every `ms`; one that has not answered the last ping by the next is dropped. */
+function keepAlive(ws: WebSocket, ms: number): void {
+  let answered = true;
+  ws.on('pong', () => (answered = true));
+  const timer = setInterval(() => {
+    if (!answered) return ws.terminate();
+    answered = false;
+    ws.ping();
+  }, ms);
+  ws.once('close', () => clearInterval(timer));
 }
 
 /** SPDY on the upgraded connection itself; SPDY pings keep it checked. */

@@ -1,10 +1,12 @@
 // `pods/{name}/portforward` (kubectl port-forward): connections to a pod's ports, carried in
 // Kubernetes' port-forward protocol over SPDY/3.1 — tunnelled in a WebSocket (subprotocol
 // `SPDY/3.1+portforward.k8s.io`, what kubectl 1.31 and later try first) or on the upgraded
-// connection itself (`Upgrade: SPDY/3.1`, older kubectl and client-go). As kube-apiserver does,
-// this server checks the request (RBAC `create` on pods/portforward, the pod bound and not
-// finished), then hands the upgrade to the agent of the pod's node (agent-upgrade.ts), which
-// speaks the protocol and connects to the ports (agent/port-forward.ts).
+// connection itself (`Upgrade: SPDY/3.1`, older kubectl and client-go) — or in the WebSocket
+// channel protocol for the ports named by `?ports=` (v4.channel.k8s.io, the official Python
+// client). As kube-apiserver does, this server checks the request (RBAC `create` on
+// pods/portforward, the pod bound and not finished), then hands the upgrade to the agent of the
+// pod's node (agent-upgrade.ts), which speaks the protocol and connects to the ports
+// (agent/port-forward.ts).
 import type { Node, Pod } from '../../shared/api/core.js';
 import { BadRequestError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
@@ -17,7 +19,7 @@ import { boundNode } from './pod-container.js';
 
 export function podPortForwardHandler(d: { served(resource: string): ServedResource; log: Logger; signer: AgentProxyKey; agentAddressAllow?: AgentAddressAllowList }): CustomHandler {
   const allow = d.agentAddressAllow ?? AgentAddressAllowList.default();
-  return async ({ req, res, user, path }) => {
+  return async ({ req, res, user, path, query: params }) => {
     const namespace = path.namespace ?? '';
     const podName = path.name ?? '';
     const pod = (await d.served('pods').rest.get(namespace, podName)) as unknown as Pod;
@@ -31,6 +33,8 @@ export function podPortForwardHandler(d: { served(resource: string): ServedResou
     const node = (await d.served('nodes').rest.get(undefined, nodeName)) as unknown as Node;
     const query = new URLSearchParams();
     if (pod.metadata.uid) query.set('podUID', pod.metadata.uid);
+    // The WebSocket channel protocol's ports (the official Python client's); the agent checks them.
+    for (const ports of params.getAll('ports')) query.append('ports', ports);
     return joinAgentStream({
       req,
       res,

@@ -2,18 +2,21 @@
 // real cell-agent process → a server in a pod. Asserts what a user sees (bytes through many
 // connections at once, exactly; the pod closing a connection; Kubernetes' error for a closed port)
 // on both ways kubectl reaches the pod — SPDY/3.1 on the upgraded connection and SPDY tunnelled in
-// a WebSocket (kubectl 1.31+) — and what keeps it safe: RBAC's `create` on pods/portforward, an
+// a WebSocket (kubectl 1.31+) — and through the official Python client's WebSocket channels; and
+// what keeps it safe: RBAC's `create` on pods/portforward, an
 // agent that serves only what an API server signed, and a broken client losing only its own
 // connection.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
+import WebSocket from 'ws';
 import { TEST_TOKENS, startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 import { freePort } from '../harness/ports.js';
 import { TEST_TLS_CERT, TEST_TLS_KEY } from '../harness/tls.js';
-import { findKubectl, run, spawnStreaming, writeKubeconfig, type Streaming } from '../clients/helpers.js';
+import { findKubectl, findPython, run, spawnStreaming, writeKubeconfig, type Streaming } from '../clients/helpers.js';
 import type { Node } from '../../shared/api/core.js';
 import { containerStatus, createPod, nodeOneAgentArgs, pod, startAgent, tearDownAgentTest, tempRoot, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
 import { SpdyTestClient, type Transport } from './spdy-client.js';
@@ -170,6 +173,51 @@ describe('pods/portforward: kubectl port-forward through the API server to the a
       }
     });
   }
+
+  it('the official Python client’s port-forward (the WebSocket channel protocol, v4.channel.k8s.io): both ports in one call, bytes exactly', async () => {
+    const python = findPython();
+    if (!python) throw new Error('no python3 with the kubernetes package: .ci/run installs it (python3-kubernetes)');
+    const caFile = path.join(root, 'ca.pem');
+    writeFileSync(caFile, TEST_TLS_CERT);
+    const py = await run(python, [
+      path.join(process.cwd(), 'test/clients/python/cell_port_forward.py'),
+      ...['--server', api.url, '--token', TEST_TOKENS.admin, '--ca', caFile, '--namespace', 'default', '--pod', 'echo'],
+      ...['--echo-port', String(echoPort), '--echo-bytes', String(300 * 1024), '--greet-port', String(greetPort)],
+    ], { timeoutMs: 60_000 });
+    expect(py.code, py.stderr).to.equal(0);
+    expect(JSON.parse(py.stdout)).to.deep.equal({ echoed: true, echo_bytes: 300 * 1024, greeting: 'hello from the pod\n' });
+  });
+
+  it('the channel protocol: each channel announced with its port, errors on the error channel, the WebSocket closed when every port\u2019s connection has ended', async () => {
+    const open = (query: string) =>
+      new Promise<{ refused?: number; body?: string; messages: Buffer[]; closeCode?: number }>((resolve, reject) => {
+        const ws = new WebSocket(`${api.url.replace('https', 'wss')}/api/v1/namespaces/default/pods/echo/portforward${query}`, ['v4.channel.k8s.io'], { headers: { Authorization: `Bearer ${TEST_TOKENS.admin}` }, ca: TEST_TLS_CERT });
+        const messages: Buffer[] = [];
+        ws.on('message', (d: Buffer) => messages.push(d));
+        ws.on('close', (code) => resolve({ messages, closeCode: code }));
+        ws.on('unexpected-response', (_req, res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ refused: res.statusCode ?? 0, body, messages }));
+        });
+        ws.on('error', (err) => {
+          if (!/Unexpected server response/.test(err.message)) reject(err);
+        });
+      });
+    const r = await open(`?ports=${closedPort},${greetPort}`);
+    expect(r.closeCode).to.equal(1000);
+    const port = (p: number) => [p & 0xff, p >> 8];
+    const byChannel = (c: number) => r.messages.filter((m) => m[0] === c).map((m) => m.subarray(1));
+    for (const [channel, p] of [[0, closedPort], [1, closedPort], [2, greetPort], [3, greetPort]] as const) expect([...byChannel(channel)[0]!], `channel ${channel}`).to.deep.equal(port(p));
+    expect(Buffer.concat(byChannel(1).slice(1)).toString()).to.match(new RegExp(`^error forwarding port ${closedPort} to pod default/echo, uid [0-9a-f-]+: failed to connect to localhost:${closedPort}: connection refused$`));
+    expect(Buffer.concat(byChannel(2).slice(1)).toString()).to.equal('hello from the pod\n');
+    expect(byChannel(3).length).to.equal(1);
+    const none = await open('');
+    expect(none.refused).to.equal(400);
+    expect(none.body).to.include('query parameter \\"ports\\" is required');
+    const bad = await open('?ports=0');
+    expect(bad.refused).to.equal(400);
+  });
 
   it('streams are let go when their connection ends: 1,100 connections one after another on one session (more streams than may be open at once)', async () => {
     const c = await connect('spdy');
