@@ -19,6 +19,7 @@ import { runEvents } from './commands/events.js';
 import { runGet } from './commands/get.js';
 import { runLabel } from './commands/label.js';
 import { runExec } from './commands/exec.js';
+import { runPortForward } from './commands/port-forward.js';
 import { runLogs } from './commands/logs.js';
 import { runTopNodes, runTopPods } from './commands/top.js';
 import { runVersion } from './commands/version.js';
@@ -234,6 +235,15 @@ function build(): Command {
     .option('-t, --tty', 'run the command on a terminal (with -i, from a terminal)')
     .addHelpText('after', '\nExamples:\n  cellctl exec web -- ls -la\n  cellctl exec -it web -- sh\n  tar cf - dir | cellctl exec -i web -- tar xf -')
     .action(run((cli, pod: string, command: string[], opts: Parameters<typeof runExec>[2]) => runExec(cli, [pod, ...command], opts)));
+
+  program
+    .command('port-forward')
+    .description('Forward local ports to a pod (until interrupted)')
+    .argument('<pod>', 'POD or pod/POD')
+    .argument('<ports...>', '[LOCAL:]REMOTE… (8080:80; :80 for any free local port; 80 for the same one)')
+    .option('--address <addresses>', 'local addresses to listen on, comma-separated (default: localhost, i.e. 127.0.0.1 and ::1)')
+    .addHelpText('after', '\nExamples:\n  cellctl port-forward web 8080:80\n  cellctl port-forward pod/db :5432 --address 0.0.0.0')
+    .action(run((cli, pod: string, ports: string[], opts: Parameters<typeof runPortForward>[2]) => runPortForward(cli, [pod, ...ports], opts)));
 
   for (const [verb, unschedulable] of [['cordon', true], ['uncordon', false]] as const) {
     program

@@ -20,6 +20,8 @@ const ARG_KINDS: Record<string, 'resources' | 'pods' | 'nodes' | 'top' | 'config
   delete: 'resources',
   label: 'resources',
   logs: 'pods',
+  exec: 'pods',
+  'port-forward': 'pods',
   cordon: 'nodes',
   uncordon: 'nodes',
   drain: 'nodes',

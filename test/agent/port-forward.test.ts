@@ -2,8 +2,8 @@
 // real cell-agent process → a server in a pod. Asserts what a user sees (bytes through many
 // connections at once, exactly; the pod closing a connection; Kubernetes' error for a closed port)
 // on both ways kubectl reaches the pod — SPDY/3.1 on the upgraded connection and SPDY tunnelled in
-// a WebSocket (kubectl 1.31+) — and through the official Python client's WebSocket channels; and
-// what keeps it safe: RBAC's `create` on pods/portforward, an
+// a WebSocket (kubectl 1.31+) — and through the official Python client's WebSocket channels (and
+// cellctl's); and what keeps it safe: RBAC's `create` on pods/portforward, an
 // agent that serves only what an API server signed, and a broken client losing only its own
 // connection.
 import { expect } from 'chai';
@@ -20,6 +20,7 @@ import { findKubectl, findPython, run, spawnStreaming, writeKubeconfig, type Str
 import type { Node } from '../../shared/api/core.js';
 import { containerStatus, createPod, nodeOneAgentArgs, pod, startAgent, tearDownAgentTest, tempRoot, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
 import { SpdyTestClient, type Transport } from './spdy-client.js';
+import { cellctl, cellctlRunning, isolatedEnv } from '../cli/helpers.js';
 
 /** Sends `payload` on a new connection to `port` and reads back as many bytes (the pod echoes). */
 function echoThrough(port: number, payload: Buffer): Promise<Buffer> {
@@ -217,6 +218,27 @@ describe('pods/portforward: kubectl port-forward through the API server to the a
     expect(none.body).to.include('query parameter \\"ports\\" is required');
     const bad = await open('?ports=0');
     expect(bad.refused).to.equal(400);
+  });
+
+  it('cellctl port-forward: local ports to the pod\u2019s, each connection on its own, a refused one reported alone; Ctrl-C stops it', async () => {
+    const ctl = cellctlRunning(['--kubeconfig', kubeconfigs.admin!, 'port-forward', 'pod/echo', `:${echoPort}`, `:${closedPort}`], isolatedEnv(root));
+    const local = await waitFor(() => {
+      const found = [echoPort, closedPort].map((p) => new RegExp(`Forwarding from 127\\.0\\.0\\.1:(\\d+) -> ${p}`).exec(ctl.stdout())?.[1]);
+      return found.every((f) => f !== undefined) ? found.map(Number) : undefined;
+    }, `cellctl port-forward to start (stderr: ${ctl.stderr()})`, 30_000, 50);
+    const payloads = Array.from({ length: 4 }, (_, i) => randomBytes(128 * 1024 + i * 333));
+    const echoed = await Promise.all(payloads.map((p) => echoThrough(local[0]!, p)));
+    echoed.forEach((e, i) => expect(e.equals(payloads[i]!), `connection ${i}`).to.equal(true));
+    await new Promise<void>((resolve) => net.connect(local[1]!, '127.0.0.1').on('close', () => resolve()).on('error', () => undefined));
+    await waitFor(() => /connection refused/.test(ctl.stderr()), 'the refusal reported');
+    expect(ctl.stderr()).to.match(new RegExp(`error: an error occurred forwarding ${local[1]} -> ${closedPort}: error forwarding port ${closedPort} to pod default/echo`));
+    // Still forwarding after the failure.
+    expect((await echoThrough(local[0]!, payloads[0]!)).equals(payloads[0]!)).to.equal(true);
+    expect(ctl.stdout()).to.include(`Handling connection for ${local[0]}`);
+    expect(await ctl.interrupt()).to.equal(0);
+    const bad = await cellctl(['--kubeconfig', kubeconfigs.admin!, 'port-forward', 'echo', '99999'], { env: isolatedEnv(root) });
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.include('invalid port "99999": ports are 1-65535');
   });
 
   it('streams are let go when their connection ends: 1,100 connections one after another on one session (more streams than may be open at once)', async () => {
