@@ -16,6 +16,7 @@ import { podRequests } from '../shared/pod-resources.js';
 import { add, parseResourceList, ResourceAmounts } from '../shared/resources.js';
 import type { AgentConfig } from './flags.js';
 import { ApiServerSignatures } from './api-server-auth.js';
+import { AttachEndpoint } from './attach.js';
 import { ExecEndpoint } from './exec.js';
 import { PortForwardEndpoint, type PortForwardLookup } from './port-forward.js';
 import { Heartbeat, NodeLease } from './heartbeat.js';
@@ -26,7 +27,7 @@ import { serveMetrics } from '../shared/metrics-server.js';
 import { AgentMetrics } from './metrics.js';
 import { NodeStatusKeeper } from './node-status.js';
 import { PodStateStore, type PodRecord } from './pod-state.js';
-import { PodWorker, type ExecLookup, type LogLookup, type WorkerContext } from './pod-worker.js';
+import { PodWorker, type AttachLookup, type ExecLookup, type LogLookup, type WorkerContext } from './pod-worker.js';
 import { allocatableOf, registerWithRetry } from './registration.js';
 import { RESET_AFTER_MS } from './restart-policy.js';
 import { ContainerProcess } from './runtime.js';
@@ -109,7 +110,8 @@ export class Agent {
     const signatures = new ApiServerSignatures(this.client, cfg.nodeName, this.metrics, this.log);
     const exec = new ExecEndpoint({ targets: this, signatures, keepaliveMs: cfg.execKeepaliveMs, metrics: this.metrics, stateDir: this.ctx.commandsDir, log: this.log });
     const portForward = new PortForwardEndpoint({ targets: this, signatures, keepaliveMs: cfg.execKeepaliveMs, metrics: this.metrics, log: this.log });
-    this.logServer = await startLogServer({ address: cfg.address, port: cfg.port, source: this, logs: this.logs, metrics: this.metrics, usage: () => usage.latest, exec, portForward, signatures, log: this.log });
+    const attach = new AttachEndpoint({ targets: this, signatures, logs: this.logs, keepaliveMs: cfg.execKeepaliveMs, log: this.log });
+    this.logServer = await startLogServer({ address: cfg.address, port: cfg.port, source: this, logs: this.logs, metrics: this.metrics, usage: () => usage.latest, exec, attach, portForward, signatures, log: this.log });
     if (cfg.metricsPort !== undefined) this.metricsServer = await serveMetrics({ registry: this.metrics.registry, address: cfg.address, port: cfg.metricsPort });
     this.log.info('log server listening', { address: cfg.address, port: this.logServer.port });
 
@@ -266,6 +268,11 @@ export class Agent {
   /** ExecTargets for the exec endpoint. */
   execContext(namespace: string, pod: string, container: string, podUID: string | undefined): ExecLookup {
     return this.workerFor(namespace, pod, podUID)?.execContext(container) ?? this.notHere(namespace, pod);
+  }
+
+  /** AttachTargets for the attach endpoint. */
+  attachTarget(namespace: string, pod: string, container: string, podUID: string | undefined): AttachLookup {
+    return this.workerFor(namespace, pod, podUID)?.attachTarget(container) ?? this.notHere(namespace, pod);
   }
 
   /** PortForwardTargets for the port-forward endpoint: a pod this agent runs. */

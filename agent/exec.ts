@@ -24,6 +24,7 @@ import type { ApiServerSignatures } from './api-server-auth.js';
 import { boolQuery, containerPath, EndpointRequestError, refuseUpgrade } from './endpoint-request.js';
 import type { AgentMetrics } from './metrics.js';
 import { isSameProcess, readProcStat } from './procfs.js';
+import { shellQuote } from './runtime.js';
 import type { ExecLookup } from './pod-worker.js';
 
 export interface ExecTargets {
@@ -34,7 +35,8 @@ export interface ExecTargets {
 /** The subprotocols served, preferred first. */
 export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
 
-const STREAM = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
+/** The channel protocol's streams: each message starts with one of these bytes. */
+export const STREAM = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
 
 /** Output queued to a slow client before the command's output is paused. */
 const HIGH_WATER_BYTES = 1024 * 1024;
@@ -53,10 +55,6 @@ interface ExecRequest {
   user: string;
 }
 
-/** `sh` quoting, for the one command line `script -c` takes. */
-function shellQuote(argv: readonly string[]): string {
-  return argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-}
 
 export class ExecEndpoint {
   private readonly wss = new WebSocketServer({

@@ -2,10 +2,10 @@
 // proxies to the kubelet): GET /containerLogs/{namespace}/{pod}/{container} with follow,
 // tailLines, limitBytes and previous; GET /stats/resource, the node's latest resource usage sample
 // (the metrics API's source); /healthz and /metrics; and the upgrades of `pods/{name}/exec`
-// (exec.ts) and `pods/{name}/portforward` (port-forward.ts). Errors are Kubernetes `Status`
+// (exec.ts), `pods/{name}/attach` (attach.ts) and `pods/{name}/portforward` (port-forward.ts). Errors are Kubernetes `Status`
 // objects so the API server can pass them through unchanged.
 //
-// Logs, usage, exec and port-forward are served only for requests an API server signed (api-server-auth.ts);
+// Logs, usage, exec, attach and port-forward are served only for requests an API server signed (api-server-auth.ts);
 // /healthz and /metrics to anyone who can reach the port.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +15,7 @@ import type { NodeUsageSample } from '../shared/api/metrics.js';
 import type { Logger } from '../shared/logging.js';
 import type { ApiServerSignatures } from './api-server-auth.js';
 import { boolQuery, containerPath, EndpointRequestError, intQuery, refuseUpgrade, statusOf, type EndpointCode } from './endpoint-request.js';
+import type { AttachEndpoint } from './attach.js';
 import type { ExecEndpoint } from './exec.js';
 import type { LogFiles, ReadOptions } from './logs.js';
 import type { AgentMetrics } from './metrics.js';
@@ -48,6 +49,8 @@ export async function startLogServer(opts: {
   exec: ExecEndpoint;
   /** Serves `/portForward/…` upgrades. */
   portForward: PortForwardEndpoint;
+  /** Serves `/attach/…` upgrades. */
+  attach: AttachEndpoint;
   /** Checks that an API server signed a request for logs or usage. */
   signatures: ApiServerSignatures;
   log: Logger;
@@ -126,6 +129,7 @@ export async function startLogServer(opts: {
     const url = req.url ?? '';
     if (url.startsWith('/exec/')) void opts.exec.handleUpgrade(req, socket, head);
     else if (url.startsWith('/portForward/')) void opts.portForward.handleUpgrade(req, socket, head);
+    else if (url.startsWith('/attach/')) void opts.attach.handleUpgrade(req, socket, head);
     else refuseUpgrade(socket, 404, `no upgrade is served at ${url.split('?')[0]!.slice(0, 200)}`);
   });
   // Follow streams are long-lived.
@@ -140,6 +144,7 @@ export async function startLogServer(opts: {
       new Promise<void>((resolve) => {
         opts.exec.stop();
         opts.portForward.stop();
+        opts.attach.stop();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -18,6 +18,8 @@ const FOLLOW_POLL_MS = 200;
 export interface ReadOptions {
   tailLines?: number;
   limitBytes?: number;
+  /** Follow only: start at this byte of the current file (attach: what is written from then on). */
+  fromByte?: number;
 }
 
 function isMissing(err: unknown): boolean {
@@ -74,6 +76,11 @@ export class LogFiles {
 
   exitFile(uid: string, container: string, instance: number): string {
     return path.join(this.containerDir(uid, container), `${instance}.exit`);
+  }
+
+  /** The stdin FIFO of a container instance with `stdin: true`. */
+  stdinFifo(uid: string, container: string, instance: number): string {
+    return path.join(this.containerDir(uid, container), `${instance}.stdin`);
   }
 
   /** Directories for a new instance; files older than the previous instance are removed. */
@@ -181,6 +188,7 @@ export class LogFiles {
     let offset = current.length;
     let initial = older.length > 0 ? Buffer.concat([older, current]) : current;
     if (opts.tailLines !== undefined) initial = initial.subarray(tailStart(initial, opts.tailLines));
+    if (opts.fromByte !== undefined) initial = current.subarray(Math.min(opts.fromByte, current.length));
     if (!(await send(initial))) return;
     for (;;) {
       // Read the process state before the file, so output written just before it ended is not missed.

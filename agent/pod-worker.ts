@@ -53,6 +53,11 @@ export type ExecLookup =
   | { ok: true; env: Record<string, string>; cwd: string }
   | { ok: false; notFound: boolean; message: string };
 
+/** The running instance an attached client reaches, for the attach endpoint. */
+export type AttachLookup =
+  | { ok: true; logPath: string; isRunning: () => boolean; process: ContainerProcess; stdinOnce: boolean; tty: boolean }
+  | { ok: false; notFound: boolean; message: string };
+
 const SYNC_RETRY_MS = 1000;
 /** How often a container waiting for a missing ConfigMap or Secret (CreateContainerConfigError) tries again. */
 const CONFIG_RETRY_MS = 2000;
@@ -390,6 +395,8 @@ export class PodWorker {
           cwd,
           logPath: this.ctx.logs.instanceLog(this.uid, rec.name, instance),
           exitPath: this.ctx.logs.exitFile(this.uid, rec.name, instance),
+          ...(spec.stdin ? { stdinPath: this.ctx.logs.stdinFifo(this.uid, rec.name, instance) } : {}),
+          ...(spec.tty ? { tty: true } : {}),
         },
         this.ctx.log,
       );
@@ -739,6 +746,24 @@ export class PodWorker {
     const env = readEnviron(rec.running.pid);
     if (env === undefined) return { ok: false, notFound: true, message: `container not found ("${container}")` };
     return { ok: true, env, cwd: this.workingDir(spec) };
+  }
+
+  /** What an attached client reaches: the running instance's output (its log) and stdin. */
+  attachTarget(container: string): AttachLookup {
+    const rec = this.record.containers.find((c) => c.name === container);
+    const spec = rec ? this.specOf(rec) : undefined;
+    if (!rec || !spec) return { ok: false, notFound: true, message: `container ${container} is not valid for pod ${this.name}` };
+    const proc = this.procs.get(recordKey(rec.init, rec.name));
+    if (!rec.running || !proc?.running) return { ok: false, notFound: true, message: `container not found ("${container}")` };
+    const instance = rec.running.instance;
+    return {
+      ok: true,
+      logPath: this.ctx.logs.instanceLog(this.uid, container, instance),
+      isRunning: () => proc.running,
+      process: proc,
+      stdinOnce: spec.stdinOnce === true,
+      tty: spec.tty === true,
+    };
   }
 
   /** The log file of a container's latest instance (or the one before, for `previous`). */

@@ -6,8 +6,8 @@
 // the agent (it is detached and writes its output straight to its log file, so no pipe ties it to
 // the agent), and a restarted agent can both recognise it (/proc start time + the exit-file path in
 // its command line) and learn its exit code later, though it is no longer the process's parent.
-import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { accessSync, closeSync, constants as fsConstants, existsSync, openSync, readFileSync, statSync, write } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { errorMessage } from '../shared/errors.js';
@@ -20,6 +20,27 @@ import { isSameProcess, readCmdline, readProcStat } from './procfs.js';
 const SHIM_SCRIPT = 'trap : TERM INT; f="$1"; shift; "$@"; c=$?; echo "$c" > "$f"; exit "$c"';
 /** argv[0] of the shim, so `ps` shows what the process is. */
 export const SHIM_NAME = 'cell-container';
+
+/**
+ * A stdin FIFO: the agent's end opened read-write (which Linux opens at once, with no reader yet)
+ * and kept, then the command's end opened for reading (which a writer being there lets open at
+ * once too), passed to the process and closed here.
+ */
+function openStdin(fifo: string): { writer: number; reader: number } {
+  if (!existsSync(fifo)) execFileSync('mkfifo', ['-m', '600', fifo]);
+  const writer = openSync(fifo, fsConstants.O_RDWR);
+  try {
+    return { writer, reader: openSync(fifo, fsConstants.O_RDONLY) };
+  } catch (err) {
+    closeSync(writer);
+    throw err;
+  }
+}
+
+/** `sh` quoting, for the one command line `script -c` takes. */
+export function shellQuote(argv: readonly string[]): string {
+  return argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+}
 
 /** How often an adopted process (not our child: no exit event) is checked. */
 const ADOPTED_POLL_MS = 500;
@@ -35,6 +56,13 @@ export interface InstanceSpec {
   logPath: string;
   /** The shim writes the exit status here. */
   exitPath: string;
+  /**
+   * `stdin: true`: a FIFO made here is the process's stdin, held open by the agent so that what
+   * attached clients send reaches it (and EOF only when the agent lets go or is gone).
+   */
+  stdinPath?: string;
+  /** `tty: true`: the command runs on a terminal of its own (under `script`). */
+  tty?: boolean;
 }
 
 /** What is persisted about a running instance, enough to find it again after an agent restart. */
@@ -106,6 +134,8 @@ export class ContainerProcess {
   private killSent = false;
   private killDeadline = Number.POSITIVE_INFINITY;
   private killTimer: NodeJS.Timeout | undefined;
+  /** The agent's end of the stdin FIFO (see InstanceSpec.stdinPath). */
+  private stdinFd: number | undefined;
 
   private constructor(
     readonly record: InstanceRecord,
@@ -135,21 +165,27 @@ export class ContainerProcess {
     const [command, ...args] = spec.argv;
     if (command === undefined || command === '') throw new ContainerStartError('no command specified (images are not run: set command)');
     const executable = resolveExecutable(command, spec.env, spec.cwd);
+    // On a terminal: `script` gives the command one (its line discipline echoes and turns a
+    // client's Enter into a newline); what the terminal shows goes to the log.
+    const argv = spec.tty ? [resolveExecutable('script', spec.env, spec.cwd), '-q', '-e', '-f', '-c', shellQuote([executable, ...args]), '/dev/null'] : [executable, ...args];
+    const stdin = spec.stdinPath !== undefined ? openStdin(spec.stdinPath) : undefined;
     const fd = openSync(spec.logPath, 'a');
     let child;
     try {
-      child = spawn('/bin/sh', ['-c', SHIM_SCRIPT, SHIM_NAME, spec.exitPath, executable, ...args], {
+      child = spawn('/bin/sh', ['-c', SHIM_SCRIPT, SHIM_NAME, spec.exitPath, ...argv], {
         cwd: spec.cwd,
         env: spec.env,
         // setsid(): a new session and process group whose id is the shim's pid, and no tie to the
         // agent's terminal or lifetime.
         detached: true,
-        stdio: ['ignore', fd, fd],
+        stdio: [stdin?.reader ?? 'ignore', fd, fd],
       });
     } catch (err) {
+      if (stdin) closeSync(stdin.writer);
       throw new ContainerStartError(`failed to start: ${errorMessage(err)}`);
     } finally {
       closeSync(fd);
+      if (stdin) closeSync(stdin.reader);
     }
     const startedAt = Date.now();
     const pid = child.pid;
@@ -160,7 +196,7 @@ export class ContainerProcess {
     const record: InstanceRecord = { pid, startedAt, exitPath: spec.exitPath, logPath: spec.logPath };
     const st = readProcStat(pid);
     if (st) record.startTicks = st.startTicks;
-    return new ContainerProcess(record, log, () =>
+    const proc = new ContainerProcess(record, log, () =>
       new Promise<ExitInfo>((resolve) => {
         child.once('error', (err) => log.warn('container process error', { pid, error: errorMessage(err) }));
         child.once('exit', (code, signal) => {
@@ -171,6 +207,36 @@ export class ContainerProcess {
         });
       }),
     );
+    if (stdin) {
+      proc.stdinFd = stdin.writer;
+      void proc.exited.then(() => proc.closeStdin());
+    }
+    return proc;
+  }
+
+  /** The container's stdin, for attached clients: undefined without `stdin: true`, or once closed. */
+  writeStdin(data: Buffer): Promise<void> {
+    const fd = this.stdinFd;
+    if (fd === undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      // A full pipe holds the write (and the caller, which waits) until the command reads.
+      write(fd, data, (err) => {
+        if (err) this.log.debug('writing a container\u2019s stdin failed', { pid: this.record.pid, error: err.message });
+        resolve();
+      });
+    });
+  }
+
+  get hasStdin(): boolean {
+    return this.stdinFd !== undefined;
+  }
+
+  /** Lets go of stdin: the command reads EOF (stdinOnce, after its attached client is done). */
+  closeStdin(): void {
+    if (this.stdinFd === undefined) return;
+    const fd = this.stdinFd;
+    this.stdinFd = undefined;
+    closeSync(fd);
   }
 
   /**

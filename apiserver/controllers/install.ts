@@ -1,15 +1,15 @@
-// Wires the node-agent side of the cluster into an API server: the `pods/log`, `pods/exec` and
-// `pods/portforward` proxies, and the public keys agents check the API servers' signatures with.
-// The control loops that act on nodes and pods (node lifecycle, pod GC, disruption) are not the
-// server's: they run in cell-controller-manager (controllers/), a client of the API like any
-// other (DESIGN §1).
+// Wires the node-agent side of the cluster into an API server: the `pods/log`, `pods/exec`,
+// `pods/attach` and `pods/portforward` proxies, and the public keys agents check the API servers'
+// signatures with. The control loops that act on nodes and pods (node lifecycle, pod GC,
+// disruption) are not the server's: they run in cell-controller-manager (controllers/), a client
+// of the API like any other (DESIGN §1).
 import type { Express } from 'express';
 import type { Logger } from '../../shared/logging.js';
 import { PROXY_KEYS_PATH } from '../../shared/proxy-signature.js';
 import type { AgentProxyKey } from '../auth/agent-proxy-key.js';
 import type { CustomHandler, ServedResource } from '../http/resources.js';
 import type { AgentAddressAllowList } from './agent-endpoint.js';
-import { podExecHandler } from './pod-exec-proxy.js';
+import { podAttachHandler, podExecHandler } from './pod-exec-proxy.js';
 import { podLogHandler } from './pod-log-proxy.js';
 import { podPortForwardHandler } from './pod-port-forward-proxy.js';
 
@@ -32,6 +32,9 @@ export function installAgentIntegration(d: AgentIntegrationDeps): void {
   const exec = podExecHandler({ served: d.served, log: d.log, signer: d.agentProxyKey, ...allow });
   d.addCustomHandler('pods/exec:GET', exec);
   d.addCustomHandler('pods/exec:POST', exec);
+  const attach = podAttachHandler({ served: d.served, log: d.log, signer: d.agentProxyKey, ...allow });
+  d.addCustomHandler('pods/attach:GET', attach);
+  d.addCustomHandler('pods/attach:POST', attach);
   // Both upgrades are served: SPDY (POST) and a WebSocket tunnelling SPDY (GET).
   const portForward = podPortForwardHandler({ served: d.served, log: d.log, signer: d.agentProxyKey, ...allow });
   d.addCustomHandler('pods/portforward:GET', portForward);

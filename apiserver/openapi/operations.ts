@@ -255,6 +255,9 @@ const EXEC_PARAMETERS: Parameter[] = [
   query('tty', 'boolean', 'Run the command on a terminal (its standard error then comes with its output).'),
 ];
 
+/** pods/attach's query: the streams to attach to the container's own process (no command). */
+const ATTACH_PARAMETERS: Parameter[] = EXEC_PARAMETERS.filter((p) => p.name !== 'command');
+
 /** A connect subresource: GET and POST open a stream (x-kubernetes-action `connect`), no body either way. */
 function connectOperations(s: Scope, sub: SubresourceInfo, base: string, target: string): PathItem {
   const { r } = s;
@@ -268,7 +271,7 @@ function connectOperations(s: Scope, sub: SubresourceInfo, base: string, target:
       action: 'connect',
       gvk,
       tag: s.tag,
-      parameters: sub.name === 'exec' ? EXEC_PARAMETERS : [],
+      parameters: sub.name === 'exec' ? EXEC_PARAMETERS : sub.name === 'attach' ? ATTACH_PARAMETERS : [],
       responses: [{ code: '200', description: 'OK', definition: 'string' }],
       produces: ['*/*'],
     }),

@@ -324,6 +324,9 @@ export const ContainerSchema = z
     readinessProbe: ProbeSchema.optional().describe('While it fails, the container (and so the pod) is not ready: no traffic, not available to rollouts.'),
     startupProbe: ProbeSchema.optional().describe('Runs first; liveness and readiness probes start once it succeeded, and its failure restarts the container.'),
     lifecycle: LifecycleSchema.optional().describe('Hooks run after the container starts (postStart) and before it is stopped (preStop).'),
+    stdin: z.boolean().optional().describe('Give the process a stdin that attached clients (kubectl attach, kubectl run -i) write to; without it, stdin reads EOF.'),
+    stdinOnce: z.boolean().optional().describe('Close stdin (the process reads EOF) when the first attached client is done with it.'),
+    tty: z.boolean().optional().describe('Run the process on a terminal of its own (needs stdin).'),
   })
   .describe('One process of a pod.');
 export type Container = z.infer<typeof ContainerSchema>;

@@ -271,9 +271,6 @@ const CONTAINER_IGNORED = [
   'securityContext',
   'terminationMessagePath',
   'terminationMessagePolicy',
-  'stdin',
-  'stdinOnce',
-  'tty',
   'resizePolicy',
 ];
 
@@ -389,6 +386,7 @@ export const podsResource: ResourceInfo<Pod> = {
     { name: 'status', kind: 'Pod', verbs: STATUS_VERBS },
     { name: 'log', kind: 'Pod', verbs: ['get'] },
     { name: 'exec', kind: 'PodExecOptions', verbs: ['create', 'get'], connect: true },
+    { name: 'attach', kind: 'PodAttachOptions', verbs: ['create', 'get'], connect: true },
     { name: 'portforward', kind: 'PodPortForwardOptions', verbs: ['create', 'get'], connect: true },
     { name: 'eviction', kind: 'Eviction', group: 'policy', version: 'v1', verbs: ['create'] },
   ],
