@@ -14,11 +14,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CellError, errorMessage } from '../shared/errors.js';
+import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 import type { ApiServerSignatures } from './api-server-auth.js';
-import { boolQuery, containerPath, EndpointRequestError, refuseUpgrade } from './endpoint-request.js';
-import { EXEC_PROTOCOLS, STREAM } from './exec.js';
+import { boolQuery, EndpointRequestError, keepAlive, refuseFailedUpgrade } from './endpoint-request.js';
+import { admitChannelUpgrade, EXEC_PROTOCOLS, STREAM } from './exec.js';
 import type { LogFiles } from './logs.js';
 import type { AttachLookup } from './pod-worker.js';
 
@@ -74,12 +74,7 @@ export class AttachEndpoint {
     try {
       ({ request, target } = await this.admit(req));
     } catch (err) {
-      if (err instanceof EndpointRequestError) refuseUpgrade(socket, err.code, err.message);
-      else if (err instanceof CellError) refuseUpgrade(socket, EndpointRequestError.from(err).code, err.message);
-      else {
-        this.d.log.warn('attach request failed', { url: req.url, error: errorMessage(err) });
-        refuseUpgrade(socket, 500, `attach failed: ${errorMessage(err)}`);
-      }
+      refuseFailedUpgrade(socket, err, 'attach', this.d.log, req.url);
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -101,13 +96,7 @@ export class AttachEndpoint {
     // makes the command write is the client's to see.
     const fromByte = logSize(t.logPath);
     const abort = new AbortController();
-    let answered = true;
-    ws.on('pong', () => (answered = true));
-    const keepalive = setInterval(() => {
-      if (!answered) return ws.terminate();
-      answered = false;
-      ws.ping();
-    }, this.d.keepaliveMs);
+    keepAlive(ws, this.d.keepaliveMs);
     const proc = t.process;
     const usesStdin = r.stdin && proc.hasStdin;
     const doneWithStdin = () => {
@@ -115,7 +104,6 @@ export class AttachEndpoint {
     };
     ws.on('error', () => ws.terminate());
     ws.once('close', () => {
-      clearInterval(keepalive);
       abort.abort();
       doneWithStdin();
     });
@@ -163,17 +151,7 @@ export class AttachEndpoint {
   }
 
   private async admit(req: IncomingMessage): Promise<{ request: AttachRequest; target: Extract<AttachLookup, { ok: true }> }> {
-    const raw = req.url ?? '/';
-    const url = new URL(raw, 'http://agent');
-    const { namespace, pod, container } = containerPath(url.pathname, 'attach');
-    // The signature first: nothing about the pods here is told to an unsigned caller.
-    const { user } = await this.d.signatures.verify(req, raw);
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw new EndpointRequestError(400, 'attach is served over a WebSocket only');
-    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-    if (!EXEC_PROTOCOLS.some((p) => offered.includes(p))) {
-      throw new EndpointRequestError(400, `the client offers none of the stream protocols this node speaks (${EXEC_PROTOCOLS.join(', ')})`);
-    }
-    const q = url.searchParams;
+    const { namespace, pod, container, user, query: q } = await admitChannelUpgrade(req, 'attach', this.d.signatures);
     const stdin = boolQuery(q, 'stdin');
     const output = boolQuery(q, 'stdout') || boolQuery(q, 'stderr');
     if (!stdin && !output) throw new EndpointRequestError(400, 'you must specify at least 1 of stdin, stdout, stderr');

@@ -1,9 +1,12 @@
-// What the agent's endpoint (log-server.ts, exec.ts, port-forward.ts) shares in reading a request and refusing it:
+// What the agent's endpoint (log-server.ts, exec.ts, attach.ts, port-forward.ts) shares in reading a request and refusing it
+// (and in keeping its WebSocket clients checked):
 // one error type carrying the HTTP code, the Kubernetes `Status` body it is answered with (the API
 // server passes such a Status on unchanged), the query parameters, and the
 // `/{kind}/{namespace}/{pod}/{container}` paths.
 import type { Duplex } from 'node:stream';
-import { CellError } from '../shared/errors.js';
+import type { WebSocket } from 'ws';
+import { CellError, errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logging.js';
 
 export type EndpointCode = 400 | 401 | 404 | 500 | 503;
 
@@ -34,6 +37,39 @@ export function statusOf(code: EndpointCode, message: string): { body: string; p
 export function refuseUpgrade(socket: Duplex, code: EndpointCode, message: string): void {
   const { body, phrase } = statusOf(code, message);
   socket.end(`HTTP/1.1 ${code} ${phrase}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * Answers an upgrade whose admission failed: an EndpointRequestError with its code, a typed error
+ * from a check (the signature's) as EndpointRequestError.from says, anything else as a 500 that
+ * is logged (`what`: "exec", "attach", "port-forward").
+ */
+export function refuseFailedUpgrade(socket: Duplex, err: unknown, what: string, log: Logger, url: string | undefined): void {
+  if (err instanceof EndpointRequestError) refuseUpgrade(socket, err.code, err.message);
+  else if (err instanceof CellError) refuseUpgrade(socket, EndpointRequestError.from(err).code, err.message);
+  else {
+    log.warn(`${what} request failed`, { url, error: errorMessage(err) });
+    refuseUpgrade(socket, 500, `${what} failed: ${errorMessage(err)}`);
+  }
+}
+
+/**
+ * Pings a WebSocket client every `ms`: one that has not answered the last ping by the next (its
+ * machine lost, a link cut) is dropped, after `onDrop`, so nothing runs on for nobody.
+ */
+export function keepAlive(ws: WebSocket, ms: number, onDrop: () => void = () => undefined): void {
+  let answered = true;
+  ws.on('pong', () => (answered = true));
+  const timer = setInterval(() => {
+    if (!answered) {
+      onDrop();
+      ws.terminate();
+      return;
+    }
+    answered = false;
+    ws.ping();
+  }, ms);
+  ws.once('close', () => clearInterval(timer));
 }
 
 export function boolQuery(q: URLSearchParams, name: string): boolean {

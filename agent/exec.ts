@@ -18,10 +18,10 @@ import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { CellError, errorMessage } from '../shared/errors.js';
+import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 import type { ApiServerSignatures } from './api-server-auth.js';
-import { boolQuery, containerPath, EndpointRequestError, refuseUpgrade } from './endpoint-request.js';
+import { boolQuery, containerPath, EndpointRequestError, keepAlive, refuseFailedUpgrade } from './endpoint-request.js';
 import type { AgentMetrics } from './metrics.js';
 import { isSameProcess, readProcStat } from './procfs.js';
 import { shellQuote } from './runtime.js';
@@ -55,6 +55,24 @@ interface ExecRequest {
   user: string;
 }
 
+
+/**
+ * What exec and attach (attach.ts) check first of an upgrade for `/{kind}/{namespace}/{pod}/{container}`:
+ * the signature (before anything about the pods here is told to an unsigned caller), then a
+ * WebSocket offering one of the channel protocols. Throws EndpointRequestError.
+ */
+export async function admitChannelUpgrade(req: IncomingMessage, kind: 'exec' | 'attach', signatures: ApiServerSignatures): Promise<{ namespace: string; pod: string; container: string; user: string; query: URLSearchParams }> {
+  const raw = req.url ?? '/';
+  const url = new URL(raw, 'http://agent');
+  const { namespace, pod, container } = containerPath(url.pathname, kind);
+  const { user } = await signatures.verify(req, raw);
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw new EndpointRequestError(400, `${kind} is served over a WebSocket only`);
+  const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  if (!EXEC_PROTOCOLS.some((p) => offered.includes(p))) {
+    throw new EndpointRequestError(400, `the client offers none of the stream protocols this node speaks (${EXEC_PROTOCOLS.join(', ')})`);
+  }
+  return { namespace, pod, container, user, query: url.searchParams };
+}
 
 export class ExecEndpoint {
   private readonly wss = new WebSocketServer({
@@ -109,12 +127,7 @@ export class ExecEndpoint {
     try {
       ({ request, context } = await this.admit(req));
     } catch (err) {
-      if (err instanceof EndpointRequestError) refuseUpgrade(socket, err.code, err.message);
-      else if (err instanceof CellError) refuseUpgrade(socket, EndpointRequestError.from(err).code, err.message);
-      else {
-        this.d.log.warn('exec request failed', { url: req.url, error: errorMessage(err) });
-        refuseUpgrade(socket, 500, `exec failed: ${errorMessage(err)}`);
-      }
+      refuseFailedUpgrade(socket, err, 'exec', this.d.log, req.url);
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -136,17 +149,7 @@ export class ExecEndpoint {
   }
 
   private async admit(req: IncomingMessage): Promise<{ request: ExecRequest; context: Extract<ExecLookup, { ok: true }> }> {
-    const raw = req.url ?? '/';
-    const url = new URL(raw, 'http://agent');
-    const { namespace, pod, container } = containerPath(url.pathname, 'exec');
-    // The signature first: nothing about the pods here is told to an unsigned caller.
-    const { user } = await this.d.signatures.verify(req, raw);
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw new EndpointRequestError(400, 'exec is served over a WebSocket only');
-    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-    if (!EXEC_PROTOCOLS.some((p) => offered.includes(p))) {
-      throw new EndpointRequestError(400, `the client offers none of the stream protocols this node speaks (${EXEC_PROTOCOLS.join(', ')})`);
-    }
-    const q = url.searchParams;
+    const { namespace, pod, container, user, query: q } = await admitChannelUpgrade(req, 'exec', this.d.signatures);
     const request: ExecRequest = {
       namespace,
       pod,
@@ -182,21 +185,8 @@ class ExecSession {
 
   async run(): Promise<void> {
     const { r, ws } = this;
-    // A client that vanished without closing (its machine lost, a link cut) stops answering pings:
-    // after one unanswered interval it is dropped, so its command does not run on for nobody.
-    let answered = true;
-    ws.on('pong', () => (answered = true));
-    const keepalive = setInterval(() => {
-      if (!answered) {
-        this.log.info('exec client stopped answering: dropping it', { pod: `${r.namespace}/${r.pod}`, user: r.user });
-        ws.terminate();
-        return;
-      }
-      answered = false;
-      ws.ping();
-    }, this.keepaliveMs);
+    keepAlive(ws, this.keepaliveMs, () => this.log.info('exec client stopped answering: dropping it', { pod: `${r.namespace}/${r.pod}`, user: r.user }));
     ws.on('close', () => {
-      clearInterval(keepalive);
       this.kill();
     });
     ws.on('error', (err) => this.log.debug('exec connection failed', { pod: `${r.namespace}/${r.pod}`, error: err.message }));

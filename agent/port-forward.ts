@@ -18,10 +18,9 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CellError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 import type { ApiServerSignatures } from './api-server-auth.js';
-import { EndpointRequestError, refuseUpgrade } from './endpoint-request.js';
+import { EndpointRequestError, keepAlive, refuseFailedUpgrade } from './endpoint-request.js';
 import type { AgentMetrics } from './metrics.js';
 import { CHANNEL_PROTOCOL, channelPorts, serveChannels } from './port-forward-channels.js';
 import { SpdySession, type SpdyStream, type SpdyTransport } from './spdy/session.js';
@@ -91,12 +90,7 @@ export class PortForwardEndpoint {
     try {
       request = await this.admit(req);
     } catch (err) {
-      if (err instanceof EndpointRequestError) refuseUpgrade(socket, err.code, err.message);
-      else if (err instanceof CellError) refuseUpgrade(socket, EndpointRequestError.from(err).code, err.message);
-      else {
-        this.d.log.warn('port-forward request failed', { url: req.url, error: errorMessage(err) });
-        refuseUpgrade(socket, 500, `port-forward failed: ${errorMessage(err)}`);
-      }
+      refuseFailedUpgrade(socket, err, 'port-forward', this.d.log, req.url);
       return;
     }
     const mode = request.mode;
@@ -346,18 +340,6 @@ function webSocketTransport(ws: WebSocket, keepaliveMs: number): SessionTranspor
       });
     },
   };
-}
-
-/** Pings the client every `ms`; one that has not answered the last ping by the next is dropped. */
-function keepAlive(ws: WebSocket, ms: number): void {
-  let answered = true;
-  ws.on('pong', () => (answered = true));
-  const timer = setInterval(() => {
-    if (!answered) return ws.terminate();
-    answered = false;
-    ws.ping();
-  }, ms);
-  ws.once('close', () => clearInterval(timer));
 }
 
 /** SPDY on the upgraded connection itself; SPDY pings keep it checked. */

@@ -5,12 +5,10 @@
 // across attaches, or closed after the first with stdinOnce; and `create` on pods/attach needed.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { TEST_TOKENS, startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
-import { TEST_TLS_CERT, TEST_TLS_KEY } from '../harness/tls.js';
-import { findKubectl, run, writeKubeconfig } from '../clients/helpers.js';
+import { TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
+import { findKubectl, run } from '../clients/helpers.js';
 import type { Pod, PodInput } from '../../shared/api/core.js';
-import { containerStatus, createPod, getPod, nodeOneAgentArgs, pod, startAgent, tearDownAgentTest, tempRoot, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
+import { containerStatus, createPod, getPod, pod, startStreamingCluster, tearDownAgentTest, waitFor, waitPod, type AgentProcess } from './helpers.js';
 
 /** A pod of one container with stdin (and stdinOnce, tty as asked). */
 function stdinPod(name: string, command: string[], o: { once?: boolean; tty?: boolean } = {}): PodInput {
@@ -49,14 +47,9 @@ describe('pods/attach: kubectl attach and kubectl run -i through the API server 
 
   before(async function () {
     this.timeout(60_000);
-    api = await startTestApiServer({ backend: 'etcd', auth: true, tls: { cert: TEST_TLS_CERT, key: TEST_TLS_KEY } });
-    root = tempRoot('cell-agent-attach-');
-    const nodeConfig = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1, caCertPem: TEST_TLS_CERT });
-    agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${nodeConfig}`, '--exec-keepalive=1s']));
-    await waitNodeReady(admin(), agent);
-    for (const user of ['admin', 'viewer'] as const) {
-      kubeconfigs[user] = writeKubeconfig(path.join(root, `${user}.kubeconfig`), api.url, { token: TEST_TOKENS[user], caCertPem: TEST_TLS_CERT });
-    }
+    const c = await startStreamingCluster('cell-agent-attach-', ['admin', 'viewer']);
+    ({ api, agent, root } = c);
+    Object.assign(kubeconfigs, c.kubeconfigs);
   });
 
   after(async function () {

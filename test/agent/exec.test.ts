@@ -14,13 +14,13 @@ import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import WebSocket from 'ws';
 import { AGENT_PROXY_KEY_STORAGE_KEY } from '../../apiserver/auth/agent-proxy-key.js';
-import type { Node, Pod } from '../../shared/api/core.js';
+import type { Pod } from '../../shared/api/core.js';
 import { proxySignatureHeaders, signingKeyOf, type SigningKey } from '../../shared/proxy-signature.js';
-import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
-import { TEST_TLS_CERT, TEST_TLS_KEY } from '../harness/tls.js';
-import { findKubectl, findPython, run, writeKubeconfig } from '../clients/helpers.js';
+import { TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
+import { TEST_TLS_CERT } from '../harness/tls.js';
+import { findKubectl, findPython, run } from '../clients/helpers.js';
 import { cellctl, isolatedEnv } from '../cli/helpers.js';
-import { containerStatus, createPod, nodeOneAgentArgs, pod, processesWith, startAgent, tearDownAgentTest, tempRoot, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
+import { containerStatus, createPod, nodeOneAgentArgs, pod, processesWith, startAgent, startStreamingCluster, tearDownAgentTest, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
 
 interface WsExecResult {
   /** The HTTP status when the upgrade was refused. */
@@ -80,17 +80,9 @@ describe('pods/exec: kubectl exec through the API server to the agent', function
 
   before(async function () {
     this.timeout(60_000);
-    api = await startTestApiServer({ backend: 'etcd', auth: true, tls: { cert: TEST_TLS_CERT, key: TEST_TLS_KEY } });
-    root = tempRoot('cell-agent-exec-');
-    nodeConfig = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1, caCertPem: TEST_TLS_CERT });
-    // Pings every second: every client below must answer them (kubectl, Python and JavaScript do).
-    agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${nodeConfig}`, '--exec-keepalive=1s']));
-    await waitNodeReady(admin(), agent);
-    const node = await admin().get<Node>({ resource: 'nodes', name: 'node-1' });
-    agentPort = node.status.daemonEndpoints?.kubeletEndpoint?.Port ?? 0;
-    for (const user of ['admin', 'viewer', 'nobody', 'node1'] as const) {
-      kubeconfigs[user] = writeKubeconfig(path.join(root, `${user}.kubeconfig`), api.url, { token: TEST_TOKENS[user], caCertPem: TEST_TLS_CERT });
-    }
+    const c = await startStreamingCluster('cell-agent-exec-', ['admin', 'viewer', 'nobody', 'node1']);
+    ({ api, agent, root, nodeConfig, agentPort } = c);
+    Object.assign(kubeconfigs, c.kubeconfigs);
     await createPod(admin(), pod('shell', { node: 'node-1', command: ['sleep', '600'], env: { GREETING: 'hello from the container' }, grace: 1 }));
     await createPod(admin(), pod('pair', { node: 'node-1', command: ['sleep', '600'], containers: [{ name: 'sidecar', command: ['sleep', '600'] }], grace: 1 }));
     for (const name of ['shell', 'pair']) await waitPod(admin(), name, (p) => containerStatus(p)?.ready === true, 'to run');

@@ -8,7 +8,9 @@ import path from 'node:path';
 import type { Node, Pod, PodInput } from '../../shared/api/core.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { NotFoundError } from '../../shared/errors.js';
-import { waitFor } from '../clients/helpers.js';
+import { waitFor, writeKubeconfig } from '../clients/helpers.js';
+import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
+import { TEST_TLS_CERT, TEST_TLS_KEY } from '../harness/tls.js';
 
 export { sleep, waitFor } from '../clients/helpers.js';
 
@@ -70,6 +72,37 @@ export function nodeOneAgentArgs(root: string, extra: string[]): string[] {
     '--heartbeat-interval=1s',
     ...extra,
   ];
+}
+
+/** What the suites that stream to pods through the agent (exec, attach, port-forward) run against. */
+export interface StreamingCluster {
+  api: TestApiServer;
+  agent: AgentProcess;
+  root: string;
+  /** node-1's kubeconfig, to start its agent again. */
+  nodeConfig: string;
+  /** The agent's own endpoint (status.daemonEndpoints). */
+  agentPort: number;
+  /** A kubeconfig per user asked for. */
+  kubeconfigs: Record<string, string>;
+}
+
+/**
+ * An API server over TLS with RBAC on real etcd, a real agent for node-1 that pings its streaming
+ * clients every second (so every client in these suites must answer, as kubectl, Python and
+ * JavaScript do), and a kubeconfig for each of `users`.
+ */
+export async function startStreamingCluster(prefix: string, users: readonly (keyof typeof TEST_TOKENS)[]): Promise<StreamingCluster> {
+  const api = await startTestApiServer({ backend: 'etcd', auth: true, tls: { cert: TEST_TLS_CERT, key: TEST_TLS_KEY } });
+  const root = tempRoot(prefix);
+  const nodeConfig = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1, caCertPem: TEST_TLS_CERT });
+  const agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${nodeConfig}`, '--exec-keepalive=1s']));
+  const admin = api.client(TEST_TOKENS.admin);
+  await waitNodeReady(admin, agent);
+  const node = await admin.get<Node>({ resource: 'nodes', name: 'node-1' });
+  const kubeconfigs: Record<string, string> = {};
+  for (const user of users) kubeconfigs[user] = writeKubeconfig(path.join(root, `${user}.kubeconfig`), api.url, { token: TEST_TOKENS[user], caCertPem: TEST_TLS_CERT });
+  return { api, agent, root, nodeConfig, agentPort: node.status.daemonEndpoints?.kubeletEndpoint?.Port ?? 0, kubeconfigs };
 }
 
 /** Waits until `node`'s Ready condition is True, naming the agent's output if it never is. */

@@ -13,12 +13,11 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { TEST_TOKENS, startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { freePort } from '../harness/ports.js';
-import { TEST_TLS_CERT, TEST_TLS_KEY } from '../harness/tls.js';
-import { findKubectl, findPython, run, spawnStreaming, writeKubeconfig, type Streaming } from '../clients/helpers.js';
-import type { Node } from '../../shared/api/core.js';
-import { containerStatus, createPod, nodeOneAgentArgs, pod, startAgent, tearDownAgentTest, tempRoot, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
+import { TEST_TLS_CERT } from '../harness/tls.js';
+import { findKubectl, findPython, run, spawnStreaming, type Streaming } from '../clients/helpers.js';
+import { containerStatus, createPod, pod, startStreamingCluster, tearDownAgentTest, waitFor, waitPod, type AgentProcess } from './helpers.js';
 import { SpdyTestClient, type Transport } from './spdy-client.js';
 import { cellctl, cellctlRunning, isolatedEnv } from '../cli/helpers.js';
 
@@ -83,16 +82,9 @@ describe('pods/portforward: kubectl port-forward through the API server to the a
 
   before(async function () {
     this.timeout(60_000);
-    api = await startTestApiServer({ backend: 'etcd', auth: true, tls: { cert: TEST_TLS_CERT, key: TEST_TLS_KEY } });
-    root = tempRoot('cell-agent-port-forward-');
-    const nodeConfig = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1, caCertPem: TEST_TLS_CERT });
-    agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${nodeConfig}`, '--exec-keepalive=1s']));
-    await waitNodeReady(admin(), agent);
-    const node = await admin().get<Node>({ resource: 'nodes', name: 'node-1' });
-    agentPort = node.status.daemonEndpoints?.kubeletEndpoint?.Port ?? 0;
-    for (const user of ['admin', 'viewer', 'nobody', 'node1'] as const) {
-      kubeconfigs[user] = writeKubeconfig(path.join(root, `${user}.kubeconfig`), api.url, { token: TEST_TOKENS[user], caCertPem: TEST_TLS_CERT });
-    }
+    const c = await startStreamingCluster('cell-agent-port-forward-', ['admin', 'viewer', 'nobody', 'node1']);
+    ({ api, agent, root, agentPort } = c);
+    Object.assign(kubeconfigs, c.kubeconfigs);
     [echoPort, greetPort, closedPort] = [await freePort(), await freePort(), await freePort()];
     const server = [
       `const net = require('net');`,

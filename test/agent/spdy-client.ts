@@ -36,56 +36,47 @@ export class SpdyTestClient {
     this.deflate.on('data', (c: Buffer) => this.deflated.push(c));
   }
 
-  /** Opens pods/{pod}/portforward over `transport`; rejects with the refusal's status and body. */
+  /**
+   * Opens pods/{pod}/portforward over `transport`; rejects with the refusal's status and body. The
+   * WebSocket is made by hand: the WebSocket library refuses this subprotocol's name (it holds a
+   * '/'), which kubectl's Go library sends as it is.
+   */
   static connect(o: { url: string; pod: string; token: string; ca: string; transport: Transport }): Promise<SpdyTestClient> {
-    const path = `/api/v1/namespaces/default/pods/${o.pod}/portforward`;
-    if (o.transport === 'websocket') {
-      // By hand: the WebSocket library refuses this subprotocol's name (it holds a '/'), which
-      // kubectl's Go library sends as it is.
-      return new Promise((resolve, reject) => {
-        const key = randomBytes(16).toString('base64');
-        const req = https.request(`${o.url}${path}`, {
-          ca: o.ca,
-          headers: { Authorization: `Bearer ${o.token}`, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Protocol': 'SPDY/3.1+portforward.k8s.io' },
-        });
-        req.on('upgrade', (res, socket: Duplex, head: Buffer) => {
-          if (socket instanceof net.Socket) socket.setNoDelay(true);
-          const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-          if (res.headers['sec-websocket-accept'] !== accept || res.headers['sec-websocket-protocol'] !== 'SPDY/3.1+portforward.k8s.io') {
-            socket.destroy();
-            return reject(new Error(`a bad WebSocket handshake: ${JSON.stringify(res.headers)}`));
-          }
-          const frames = new WebSocketFrames(socket, (payload) => client.receive(payload));
-          const client: SpdyTestClient = new SpdyTestClient((b) => frames.send(0x2, b), () => frames.close());
-          socket.on('close', () => client.onClosed());
-          socket.on('error', () => socket.destroy());
-          if (head.length > 0) frames.receive(head);
-          resolve(client);
-        });
-        req.on('response', (res) => {
-          let body = '';
-          res.setEncoding('utf8').on('data', (d: string) => (body += d));
-          res.on('end', () => reject(new Error(`refused ${res.statusCode ?? 0}: ${body}`)));
-        });
-        req.on('error', reject);
-        req.end();
-      });
-    }
+    const key = randomBytes(16).toString('base64');
+    const headers: Record<string, string> =
+      o.transport === 'websocket'
+        ? { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Protocol': 'SPDY/3.1+portforward.k8s.io' }
+        : { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'portforward.k8s.io' };
     return new Promise((resolve, reject) => {
-      const req = https.request(`${o.url}${path}`, {
-        method: 'POST',
+      const req = https.request(`${o.url}/api/v1/namespaces/default/pods/${o.pod}/portforward`, {
+        method: o.transport === 'websocket' ? 'GET' : 'POST',
         ca: o.ca,
-        headers: { Authorization: `Bearer ${o.token}`, Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'portforward.k8s.io' },
+        headers: { Authorization: `Bearer ${o.token}`, ...headers },
       });
       req.on('upgrade', (res, socket: Duplex, head: Buffer) => {
         // As Go's sockets (kubectl's): no Nagle delay on the small frames.
         if (socket instanceof net.Socket) socket.setNoDelay(true);
-        if (res.headers['x-stream-protocol-version'] !== 'portforward.k8s.io') return reject(new Error(`no protocol agreed: ${JSON.stringify(res.headers)}`));
-        const client = new SpdyTestClient((b) => socket.write(b), () => socket.end());
-        socket.on('data', (d: Buffer) => client.receive(d));
-        socket.on('close', () => client.onClosed());
         socket.on('error', () => socket.destroy());
-        if (head.length > 0) client.receive(head);
+        const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+        const agreed =
+          o.transport === 'websocket'
+            ? res.headers['sec-websocket-accept'] === accept && res.headers['sec-websocket-protocol'] === 'SPDY/3.1+portforward.k8s.io'
+            : res.headers['x-stream-protocol-version'] === 'portforward.k8s.io';
+        if (!agreed) {
+          socket.destroy();
+          return reject(new Error(`a bad handshake: ${JSON.stringify(res.headers)}`));
+        }
+        let client: SpdyTestClient;
+        if (o.transport === 'websocket') {
+          const frames = new WebSocketFrames(socket, (payload) => client.receive(payload));
+          client = new SpdyTestClient((b) => frames.send(0x2, b), () => frames.close());
+          if (head.length > 0) frames.receive(head);
+        } else {
+          client = new SpdyTestClient((b) => socket.write(b), () => socket.end());
+          socket.on('data', (d: Buffer) => client.receive(d));
+          if (head.length > 0) client.receive(head);
+        }
+        socket.on('close', () => client.onClosed());
         resolve(client);
       });
       req.on('response', (res) => {
