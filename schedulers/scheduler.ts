@@ -15,6 +15,7 @@ import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 import { SchedulerCache } from './cache/cache.js';
 import type { NodeInfo } from './cache/node-info.js';
+import { groupKeyOf } from './cache/pod-info.js';
 import { ApiPlanner } from './commit/api-planner.js';
 import { Committer } from './commit/committer.js';
 import { commitGuard } from './commit/guard.js';
@@ -100,6 +101,11 @@ export class Scheduler {
     this.waiting = new WaitingGroups((d, message) => {
       this.undo(d, message);
       this.unschedulable(d.ctx, message);
+      // The room it held is free again: pods parked for want of room may fit now (Kubernetes too
+      // moves them when an assumed pod's binding cycle fails). Not the gang's own members, which
+      // go through their back-off instead of straight back to holding the same room.
+      const group = groupKeyOf(d.ctx.pod);
+      this.queue.moveAllToActiveOrBackoff((q) => groupKeyOf(q.podInfo) !== group && this.framework.mayHelp(q.rejectedBy, 'RoomReleased'));
     });
     this.committer = new Committer({
       planner: opts.planner ?? new ApiPlanner(opts.client, this.conflictMode),

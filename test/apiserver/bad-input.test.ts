@@ -226,7 +226,7 @@ const CASES: Case[] = [
   { name: 'unknown group', method: 'GET', path: '/apis/example.com/v1/widgets', code: 404, reason: 'NotFound' },
   { name: 'unknown version', method: 'GET', path: '/api/v2/pods', code: 404, reason: 'NotFound' },
   { name: 'resource in the wrong group', method: 'GET', path: '/apis/coordination.k8s.io/v1/namespaces/default/pods', code: 404, reason: 'NotFound' },
-  { name: 'unknown subresource', method: 'GET', path: `${TARGET}/attach`, code: 404, reason: 'NotFound' },
+  { name: 'unknown subresource', method: 'GET', path: `${TARGET}/widgets`, code: 404, reason: 'NotFound' },
   { name: 'status of a kind without one', method: 'GET', path: `${LEASES}/x/status`, code: 404, reason: 'NotFound' },
   { name: 'a cluster-scoped kind under a namespace', method: 'GET', path: '/api/v1/namespaces/default/nodes', code: 404, reason: 'NotFound' },
   { name: 'unknown discovery group', method: 'GET', path: '/apis/example.com', code: 404, reason: 'NotFound' },

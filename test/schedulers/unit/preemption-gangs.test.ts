@@ -117,6 +117,23 @@ describe('preemption and gangs (in memory)', function () {
     expect(cluster.audit()).to.deep.equal([]);
   });
 
+  it('Coscheduling: a pod parked while a gang held the room at permit is woken when the gang is released, not left for a minute', async () => {
+    const cluster = new MemoryCluster();
+    cluster.addNode(testNode('a', { cpu: '4' }));
+    cluster.addPodGroup({ metadata: { name: 'holding' }, spec: { minMember: 3, scheduleTimeoutSeconds: 1 } });
+    run = await startMemoryScheduler({ cluster });
+    cluster.addPod(member('h-other', 'holding', '1', 'elsewhere'));
+    for (const n of ['h-0', 'h-1']) cluster.addPod(member(n, 'holding', '1'));
+    // The two members hold 2 of the 4 cpu at permit; a 4-cpu pod fits nowhere meanwhile and is parked.
+    await new Promise((r) => setTimeout(r, 300));
+    cluster.addPod(testPod('whole', { cpu: '4' }));
+    await until('whole parked', () => cluster.events.find((e) => e.reason === 'FailedScheduling' && e.object === 'Pod/default/whole'));
+    // The gang's wait times out (1 s) and its room is free: the parked pod is tried again at once,
+    // before the members' back-off ends. (It used to stay parked for maxUnschedulableMs: 60 s.)
+    expect(await until('whole bound', () => cluster.placements().get('whole'), 4_000)).to.equal('a');
+    expect(cluster.audit()).to.deep.equal([]);
+  });
+
   it('Coscheduling: members held at permit for a sibling that never comes are released after scheduleTimeoutSeconds', async () => {
     const cluster = new MemoryCluster();
     cluster.addNode(testNode('a', { cpu: '4' }));
