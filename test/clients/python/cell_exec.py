@@ -7,25 +7,20 @@ Driven by test/agent/exec.test.ts:
       reads what it needs), and prints one JSON line: {"stdout", "stderr", "returncode"}.
 """
 
-import argparse
 import json
 import sys
 
-from kubernetes import client
 from kubernetes.stream import stream
+
+from cell_pod_args import core_api, parser
 
 
 def main():
-    p = argparse.ArgumentParser()
-    for flag in ("--server", "--token", "--ca", "--namespace", "--pod", "--stdin"):
-        p.add_argument(flag, required=True)
+    p = parser()
+    p.add_argument("--stdin", required=True)
     p.add_argument("command", nargs="+")
     args = p.parse_args()
-    cfg = client.Configuration()
-    cfg.host = args.server
-    cfg.api_key = {"authorization": "Bearer " + args.token}
-    cfg.ssl_ca_cert = args.ca
-    v1 = client.CoreV1Api(client.ApiClient(cfg))
+    v1 = core_api(args)
     resp = stream(
         v1.connect_get_namespaced_pod_exec,
         args.pod,

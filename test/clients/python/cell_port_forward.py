@@ -11,26 +11,20 @@ back; reads the pod's greeting on M (one line); prints one JSON line:
 {"echoed": true|false, "echo_bytes": count, "greeting": text}.
 """
 
-import argparse
 import json
 import os
 
-from kubernetes import client
 from kubernetes.stream import portforward
+
+from cell_pod_args import core_api, parser
 
 
 def main():
-    p = argparse.ArgumentParser()
-    for flag in ("--server", "--token", "--ca", "--namespace", "--pod"):
-        p.add_argument(flag, required=True)
+    p = parser()
     for flag in ("--echo-port", "--echo-bytes", "--greet-port"):
         p.add_argument(flag, required=True, type=int)
     args = p.parse_args()
-    cfg = client.Configuration()
-    cfg.host = args.server
-    cfg.api_key = {"authorization": "Bearer " + args.token}
-    cfg.ssl_ca_cert = args.ca
-    v1 = client.CoreV1Api(client.ApiClient(cfg))
+    v1 = core_api(args)
     pf = portforward(
         v1.connect_get_namespaced_pod_portforward,
         args.pod,
