@@ -64,6 +64,8 @@ export class PortForwardEndpoint {
     handleProtocols: (offered) => (offered.has(CHANNEL_PROTOCOL) ? CHANNEL_PROTOCOL : false),
   });
   private readonly sessions = new Set<SpdySession>();
+  /** Channel-protocol clients, which have no SPDY session to close; the server does not end them. */
+  private readonly channelSockets = new Set<WebSocket>();
 
   constructor(
     private readonly d: {
@@ -99,6 +101,8 @@ export class PortForwardEndpoint {
         this.d.metrics.portForwardSessions.inc();
         this.d.log.info('port-forward to a pod', { user: request.user, pod: `${request.namespace}/${request.pod}`, ports: mode.ports });
         keepAlive(ws, this.d.keepaliveMs);
+        this.channelSockets.add(ws);
+        ws.once('close', () => this.channelSockets.delete(ws));
         serveChannels(ws, mode.ports, { describe: `${request.namespace}/${request.pod}, uid ${request.uid}`, log: this.d.log, onGone: () => this.d.metrics.portForwardSessions.dec() });
       });
       return;
@@ -118,6 +122,7 @@ export class PortForwardEndpoint {
   /** Drops every connection (the agent is stopping). */
   stop(): void {
     for (const s of this.sessions) s.close();
+    for (const ws of this.channelSockets) ws.terminate();
     this.wss.close();
   }
 

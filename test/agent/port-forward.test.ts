@@ -17,7 +17,7 @@ import { TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { freePort } from '../harness/ports.js';
 import { TEST_TLS_CERT } from '../harness/tls.js';
 import { findKubectl, findPython, run, spawnStreaming, type Streaming } from '../clients/helpers.js';
-import { containerStatus, createPod, pod, startStreamingCluster, tearDownAgentTest, waitFor, waitPod, type AgentProcess } from './helpers.js';
+import { containerStatus, createPod, nodeOneAgentArgs, pod, sleep, startAgent, startStreamingCluster, tearDownAgentTest, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
 import { SpdyTestClient, type Transport } from './spdy-client.js';
 import { cellctl, cellctlRunning, isolatedEnv } from '../cli/helpers.js';
 
@@ -58,6 +58,7 @@ describe('pods/portforward: kubectl port-forward through the API server to the a
   let api: TestApiServer;
   let agent: AgentProcess;
   let root: string;
+  let nodeConfig: string;
   let agentPort: number;
   /** The pod's echo server, the pod's greeter (writes a line and closes), and a port nobody serves. */
   let echoPort: number;
@@ -83,7 +84,7 @@ describe('pods/portforward: kubectl port-forward through the API server to the a
   before(async function () {
     this.timeout(60_000);
     const c = await startStreamingCluster('cell-agent-port-forward-', ['admin', 'viewer', 'nobody', 'node1']);
-    ({ api, agent, root, agentPort } = c);
+    ({ api, agent, root, agentPort, nodeConfig } = c);
     Object.assign(kubeconfigs, c.kubeconfigs);
     [echoPort, greetPort, closedPort] = [await freePort(), await freePort(), await freePort()];
     const server = [
@@ -326,5 +327,33 @@ describe('pods/portforward: kubectl port-forward through the API server to the a
       s.on('error', reject);
     });
     expect(unsigned).to.equal(401);
+  });
+
+  it('an agent that stops ends every forward it carries — SPDY, tunnelled SPDY and channel clients — and exits; restarted, it forwards again', async function () {
+    this.timeout(90_000);
+    const spdy = await connect('spdy');
+    const tunnelled = await connect('websocket');
+    for (const [i, c] of [spdy, tunnelled].entries()) {
+      const { data } = await c.forward(echoPort, i);
+      c.sendData(data, Buffer.from('still here'), false);
+      await c.until(data, (st) => st.bytes.length >= 10);
+    }
+    const channel = new WebSocket(`${api.url.replace('https', 'wss')}/api/v1/namespaces/default/pods/echo/portforward?ports=${echoPort}`, ['v4.channel.k8s.io'], { headers: { Authorization: `Bearer ${TEST_TOKENS.admin}` }, ca: TEST_TLS_CERT });
+    const channelClosed = new Promise<void>((resolve) => channel.once('close', () => resolve()));
+    await new Promise<void>((resolve, reject) => channel.once('open', () => resolve()).once('error', reject));
+    // The agent waits for its connections to go before it exits: one it left open would hold it.
+    const exited = await Promise.race([agent.stop().then(() => true), sleep(10_000).then(() => false)]);
+    if (!exited) await agent.kill();
+    expect(exited, `the agent to exit within 10 s of SIGTERM (output: ${agent.output()})`).to.equal(true);
+    await Promise.all([spdy.closedPromise(), tunnelled.closedPromise(), channelClosed]);
+    agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${nodeConfig}`, '--exec-keepalive=1s']));
+    await waitNodeReady(admin(), agent);
+    const again = await waitFor(() => connect('spdy').catch(() => undefined), 'the restarted agent to port-forward', 20_000, 200);
+    try {
+      const { data } = await again.forward(greetPort, 0);
+      expect((await again.until(data, (st) => st.ended)).bytes.toString()).to.equal('hello from the pod\n');
+    } finally {
+      again.close();
+    }
   });
 });
