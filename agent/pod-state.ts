@@ -34,6 +34,8 @@ export type RunningRecord = z.infer<typeof RunningSchema>;
 const ContainerRecordSchema = z.object({
   name: z.string(),
   init: z.boolean(),
+  /** Added to the running pod (spec.ephemeralContainers): started once, never restarted, not counted in the phase. */
+  ephemeral: z.boolean().optional(),
   restartCount: z.number().int(),
   /** Number of the next instance to start (instances are numbered from 0, like the kubelet's log files). */
   nextInstance: z.number().int(),
@@ -60,7 +62,7 @@ const PodRecordSchema = z.object({
   name: z.string(),
   /** ms since the epoch the agent accepted the pod (status.startTime). */
   startTime: z.number(),
-  /** Init containers first, in order, then the app containers. */
+  /** Init containers first, in order, then the app containers, then ephemeral ones as they were added. */
   containers: z.array(ContainerRecordSchema),
   /** Terminal outcome decided here; kept so that a restarted agent still reports it. */
   outcome: z

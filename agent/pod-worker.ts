@@ -62,8 +62,15 @@ const SYNC_RETRY_MS = 1000;
 /** How often a container waiting for a missing ConfigMap or Secret (CreateContainerConfigError) tries again. */
 const CONFIG_RETRY_MS = 2000;
 
-function recordKey(init: boolean, name: string): string {
-  return `${init ? 'init' : 'app'}/${name}`;
+type ContainerRef = Pick<ContainerRecord, 'name' | 'init' | 'ephemeral'>;
+
+/** The container's list in the pod spec, as an event's fieldPath names it. */
+function specListOf(rec: ContainerRef): 'initContainers' | 'containers' | 'ephemeralContainers' {
+  return rec.init ? 'initContainers' : rec.ephemeral === true ? 'ephemeralContainers' : 'containers';
+}
+
+function recordKey(rec: ContainerRef): string {
+  return `${specListOf(rec)}/${rec.name}`;
 }
 
 function freshRecord(name: string, init: boolean): ContainerRecord {
@@ -122,6 +129,14 @@ export class PodWorker {
         ],
       };
     }
+    this.recordEphemeralContainers();
+  }
+
+  /** Ephemeral containers added to the pod (pods/ephemeralcontainers) since it was last seen get a record, to start. */
+  private recordEphemeralContainers(): void {
+    for (const c of this.pod.spec.ephemeralContainers ?? []) {
+      if (!this.record.containers.some((r) => r.ephemeral === true && r.name === c.name)) this.record.containers.push({ ...freshRecord(c.name, false), ephemeral: true });
+    }
   }
 
   get namespace(): string {
@@ -173,6 +188,7 @@ export class PodWorker {
 
   update(pod: Pod): void {
     this.pod = pod;
+    this.recordEphemeralContainers();
     // A delete with a shorter grace period brings the SIGKILL forward at once.
     if (this.stopping && pod.metadata.deletionTimestamp !== undefined) {
       for (const [key, p] of this.procs) void this.stopContainer(key, p, this.graceMs());
@@ -232,8 +248,7 @@ export class PodWorker {
   }
 
   private specOf(rec: ContainerRecord): Container | undefined {
-    const list = rec.init ? (this.pod.spec.initContainers ?? []) : this.pod.spec.containers;
-    return list.find((c) => c.name === rec.name);
+    return (this.pod.spec[specListOf(rec)] ?? []).find((c) => c.name === rec.name);
   }
 
   /** The environment and working directory a new instance of the container gets; throws ContainerConfigError. */
@@ -278,8 +293,8 @@ export class PodWorker {
   }
 
   /** The pod, pointed at one of its containers, as the kubelet's container events name it (kubectl get events -o wide: SUBOBJECT). */
-  private containerOf(rec: { init: boolean; name: string }): InvolvedObject {
-    return { ...this.involved, fieldPath: `spec.${rec.init ? 'initContainers' : 'containers'}{${rec.name}}` };
+  private containerOf(rec: ContainerRef): InvolvedObject {
+    return { ...this.involved, fieldPath: `spec.${specListOf(rec)}{${rec.name}}` };
   }
 
   private graceMs(): number {
@@ -331,13 +346,17 @@ export class PodWorker {
   private startDue(): void {
     const init = initProgress(this.record);
     if (init === 'failed') return;
+    // Ephemeral containers start as soon as they are added, initialized or not, as the kubelet's do.
+    for (const rec of this.record.containers) {
+      if (rec.ephemeral === true && !rec.running && !rec.done) this.maybeStart(rec);
+    }
     if (init === 'running') {
       const next = this.record.containers.find((c) => c.init && !(c.terminated?.exitCode === 0 && !c.running));
       if (next && !next.running && !next.done) this.maybeStart(next);
       return;
     }
     for (const rec of this.record.containers) {
-      if (!rec.init && !rec.running && !rec.done) this.maybeStart(rec);
+      if (!rec.init && rec.ephemeral !== true && !rec.running && !rec.done) this.maybeStart(rec);
     }
   }
 
@@ -351,7 +370,7 @@ export class PodWorker {
       this.start(rec);
       return;
     }
-    const key = `${recordKey(rec.init, rec.name)}#${rec.terminated.instance}`;
+    const key = `${recordKey(rec)}#${rec.terminated.instance}`;
     if (!this.backOffReported.has(key)) {
       this.backOffReported.add(key);
       void this.ctx.events.record(this.containerOf(rec), 'Warning', 'BackOff', `Back-off restarting failed container ${rec.name} in pod ${this.name}_${this.namespace}(${this.uid})`);
@@ -374,7 +393,7 @@ export class PodWorker {
     }
     if (rec.configError !== undefined) {
       delete rec.configError;
-      this.configErrorReported.delete(recordKey(rec.init, rec.name));
+      this.configErrorReported.delete(recordKey(rec));
     }
     const instance = rec.nextInstance++;
     if (rec.terminated) {
@@ -420,7 +439,7 @@ export class PodWorker {
    */
   private configFailed(rec: ContainerRecord, message: string): void {
     rec.configError = message;
-    const key = recordKey(rec.init, rec.name);
+    const key = recordKey(rec);
     if (this.configErrorReported.get(key) === message) return;
     this.configErrorReported.set(key, message);
     this.ctx.log.warn('container config error', { pod: `${this.namespace}/${this.name}`, container: rec.name, error: message });
@@ -428,7 +447,7 @@ export class PodWorker {
   }
 
   private track(rec: ContainerRecord, proc: ContainerProcess, postStart: LifecycleHandler | undefined): void {
-    const key = recordKey(rec.init, rec.name);
+    const key = recordKey(rec);
     this.procs.set(key, proc);
     if (postStart) this.runPostStart(rec, key, proc, postStart);
     else this.startProber(rec, key, proc);
@@ -527,7 +546,7 @@ export class PodWorker {
       return proc.stop(ms);
     };
     if (this.signalled.has(proc)) return terminate(graceMs);
-    const rec = this.record.containers.find((c) => recordKey(c.init, c.name) === key);
+    const rec = this.record.containers.find((c) => recordKey(c) === key);
     const spec = rec ? this.specOf(rec) : undefined;
     const handler = spec?.lifecycle?.preStop;
     if (!rec || !spec || !handler || graceMs <= 0 || this.probesHalted) return terminate(graceMs);
@@ -603,7 +622,8 @@ export class PodWorker {
     this.ctx.metrics.containerExits.inc({ reason: t.reason });
     const policy = this.pod.spec.restartPolicy;
     // Init containers run to completion: a failed one is retried unless the pod never restarts.
-    const restart = this.stopping || this.record.outcome
+    // Ephemeral containers run once.
+    const restart = this.stopping || this.record.outcome || rec.ephemeral === true
       ? false
       : rec.init
         ? policy !== 'Never' && t.exitCode !== 0
@@ -631,8 +651,8 @@ export class PodWorker {
   /** What a running instance's probes say; one whose probes have stopped (being killed, pod stopping) is not ready. */
   private probedState = (rec: ContainerRecord): ProbedState | undefined => {
     // Not started (nor ready) until its postStart hook returned, as the kubelet holds it.
-    if (this.postStarts.has(recordKey(rec.init, rec.name))) return { started: false, ready: false };
-    const prober = this.probers.get(recordKey(rec.init, rec.name));
+    if (this.postStarts.has(recordKey(rec))) return { started: false, ready: false };
+    const prober = this.probers.get(recordKey(rec));
     if (prober) return prober;
     const spec = this.specOf(rec);
     return spec && hasProbes(spec) ? { started: spec.startupProbe === undefined, ready: false } : undefined;
@@ -679,8 +699,8 @@ export class PodWorker {
       const grace = this.graceMs();
       const stops: Promise<ExitInfo>[] = [];
       for (const [key, proc] of this.procs) {
-        const name = key.slice(key.indexOf('/') + 1);
-        void this.ctx.events.record(this.containerOf({ init: key.startsWith('init/'), name }), 'Normal', 'Killing', `Stopping container ${name}`);
+        const rec = this.record.containers.find((c) => recordKey(c) === key);
+        if (rec) void this.ctx.events.record(this.containerOf(rec), 'Normal', 'Killing', `Stopping container ${rec.name}`);
         stops.push(this.stopContainer(key, proc, grace));
       }
       this.ctx.log.info('stopping pod', { pod: `${this.namespace}/${this.name}`, graceMs: grace, containers: stops.length });
@@ -753,7 +773,7 @@ export class PodWorker {
     const rec = this.record.containers.find((c) => c.name === container);
     const spec = rec ? this.specOf(rec) : undefined;
     if (!rec || !spec) return { ok: false, notFound: true, message: `container ${container} is not valid for pod ${this.name}` };
-    const proc = this.procs.get(recordKey(rec.init, rec.name));
+    const proc = this.procs.get(recordKey(rec));
     if (!rec.running || !proc?.running) return { ok: false, notFound: true, message: `container not found ("${container}")` };
     const instance = rec.running.instance;
     return {

@@ -19,6 +19,7 @@ export interface AgentPodStatus {
   conditions: PodCondition[];
   containerStatuses: ContainerStatus[];
   initContainerStatuses?: ContainerStatus[];
+  ephemeralContainerStatuses?: ContainerStatus[];
   startTime?: string;
   hostIP: string;
   podIP?: string;
@@ -119,7 +120,7 @@ export function podPhase(pod: Pod, record: PodRecord): PodPhase {
   const init = initProgress(record);
   if (init === 'failed') return 'Failed';
   if (init === 'running') return 'Pending';
-  const app = record.containers.filter((c) => !c.init);
+  const app = record.containers.filter((c) => !c.init && c.ephemeral !== true);
   let running = 0;
   let waiting = 0;
   let stopped = 0;
@@ -150,7 +151,7 @@ export function computeStatus(
 ): AgentPodStatus {
   const phase = podPhase(pod, record);
   const uid = record.uid;
-  const byName = new Map(record.containers.map((c) => [`${c.init ? 'i' : 'c'}/${c.name}`, c]));
+  const byName = new Map(record.containers.map((c) => [`${c.init ? 'i' : c.ephemeral === true ? 'e' : 'c'}/${c.name}`, c]));
   const init = initProgress(record);
   const fresh = (c: Container, isInit: boolean): ContainerRecord => ({ name: c.name, init: isInit, restartCount: 0, nextInstance: 0, backoffMs: 0, done: false });
   const appStatuses = pod.spec.containers.map((c) => {
@@ -160,6 +161,11 @@ export function computeStatus(
   const initStatuses = (pod.spec.initContainers ?? []).map((c) =>
     containerStatus(uid, c, byName.get(`i/${c.name}`) ?? fresh(c, true), 'PodInitializing', backOffMessage, undefined),
   );
+  // Never ready: an ephemeral container serves nothing (and is not counted in the pod's readiness).
+  const ephemeralStatuses = (pod.spec.ephemeralContainers ?? []).map((c) => ({
+    ...containerStatus(uid, c, byName.get(`e/${c.name}`) ?? fresh(c, false), 'ContainerCreating', backOffMessage, undefined),
+    ready: false,
+  }));
   const terminal = phase === 'Succeeded' || phase === 'Failed';
   const unready = appStatuses.filter((s) => !s.ready).map((s) => s.name);
   const incomplete = initStatuses.filter((s) => s.state?.terminated?.exitCode !== 0).map((s) => s.name);
@@ -187,6 +193,7 @@ export function computeStatus(
     podIP: hostIP,
   };
   if (initStatuses.length > 0) out.initContainerStatuses = initStatuses;
+  if (ephemeralStatuses.length > 0) out.ephemeralContainerStatuses = ephemeralStatuses;
   if (record.outcome?.reason) out.reason = record.outcome.reason;
   if (record.outcome?.message) out.message = record.outcome.message;
   return out;
@@ -208,6 +215,8 @@ export function mergeStatus(current: PodStatus, desired: AgentPodStatus, now = D
   const next: PodStatus = { ...current, phase: final ? current.phase : desired.phase, conditions, containerStatuses: desired.containerStatuses, hostIP: desired.hostIP };
   if (desired.initContainerStatuses) next.initContainerStatuses = desired.initContainerStatuses;
   else delete next.initContainerStatuses;
+  if (desired.ephemeralContainerStatuses) next.ephemeralContainerStatuses = desired.ephemeralContainerStatuses;
+  else delete next.ephemeralContainerStatuses;
   if (desired.startTime) next.startTime = current.startTime ?? desired.startTime;
   if (desired.podIP) {
     next.podIP = desired.podIP;

@@ -49,6 +49,7 @@ export function mergePatch(target: Json, patch: Json): Json {
 const MERGE_KEYS = new Map<string, string>([
   ['containers', 'name'],
   ['initContainers', 'name'],
+  ['ephemeralContainers', 'name'],
   ['env', 'name'],
   ['volumes', 'name'],
   ['volumeMounts', 'name'],
@@ -58,6 +59,8 @@ const MERGE_KEYS = new Map<string, string>([
   ['addresses', 'type'],
   ['ownerReferences', 'uid'],
   ['containerStatuses', 'name'],
+  ['initContainerStatuses', 'name'],
+  ['ephemeralContainerStatuses', 'name'],
 ]);
 /** Lists of scalars merged as sets (`patchStrategy: merge` on a primitive list). */
 const SET_LISTS = new Set(['finalizers']);

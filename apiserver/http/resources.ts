@@ -270,10 +270,12 @@ export class ResourceRouter {
       if (out) this.respond(req, res, served, out.status, out.body, query);
       return;
     }
-    const verbAllowed = served.verbs.includes(verb) || (path.subresource === 'status' && ['get', 'update', 'patch'].includes(verb));
+    // A subresource served here (status, pods/ephemeralcontainers) is the whole object, read, updated or patched.
+    const verbAllowed =
+      path.subresource === undefined ? served.verbs.includes(verb) : ['get', 'update', 'patch'].includes(verb) && served.rest.writesSubresource(path.subresource);
     // POST goes to a collection; PUT and PATCH to one object.
     const wrongTarget = path.name === undefined ? verb === 'update' || verb === 'patch' : verb === 'create';
-    if (!verbAllowed || wrongTarget || (path.subresource !== undefined && path.subresource !== 'status')) {
+    if (!verbAllowed || wrongTarget) {
       throw new MethodNotAllowedError(`the server does not allow this method on the requested resource`, {
         kind: def.resource,
         ...(path.name ? { name: path.name } : {}),
@@ -286,7 +288,7 @@ export class ResourceRouter {
     const rest = served.rest;
     const ns = path.namespace;
     const name = path.name ?? '';
-    const sub = path.subresource === 'status' ? 'status' : undefined;
+    const sub = path.subresource;
     switch (verb) {
       case 'get': {
         if (decision.nodeScoped !== undefined && (def.resource === 'configmaps' || def.resource === 'secrets')) {

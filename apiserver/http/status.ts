@@ -37,7 +37,9 @@ export function statusOf(err: unknown): StatusBody {
     status: 'Failure',
     message: e.message,
     reason: e.reason,
-    ...(Object.keys(details).length > 0 ? { details } : {}),
+    // A NotFound always has details, empty for a path nothing serves, as kube-apiserver's: clients
+    // tell the two apart by the name (kubectl debug reads it without checking there are details).
+    ...(Object.keys(details).length > 0 || e.reason === 'NotFound' ? { details } : {}),
     code: e.code,
   };
 }

@@ -23,6 +23,12 @@ import type { KubeObject } from './object.js';
 import type { ResourceStore, ListPage, ListQuery } from './resource-store.js';
 import { strategyFor, type Strategy } from './strategy.js';
 
+/**
+ * A subresource an update or patch writes to: `status`, or one the kind's strategy writes
+ * (Strategy.subresourceWrites: pods/ephemeralcontainers). Either way the request carries the whole object.
+ */
+export type WritableSubresource = string;
+
 /** What the REST layer needs of a resource's definition (filled from shared/api/registry). */
 export interface ResourceDef {
   group: string;
@@ -168,6 +174,11 @@ export class RestResource {
     this.strategy = strategyFor(def.resource);
   }
 
+  /** Is `subresource` read, updated and patched as the whole object (status; the strategy's subresourceWrites)? */
+  writesSubresource(subresource: string): boolean {
+    return subresource === 'status' ? this.def.hasStatus : this.strategy.subresourceWrites?.[subresource] !== undefined;
+  }
+
   addCreateAdmission(admit: (obj: KubeObject) => Promise<void>): void {
     this.createAdmissions.push(admit);
   }
@@ -279,7 +290,12 @@ export class RestResource {
   }
 
   /** Next state of an object for a full-object write to the main resource or `status`. */
-  private nextState(current: KubeObject, incoming: KubeObject, subresource: 'status' | undefined): KubeObject {
+  private nextState(current: KubeObject, incoming: KubeObject, subresource: WritableSubresource | undefined): KubeObject {
+    if (subresource !== undefined && subresource !== 'status') {
+      const write = this.strategy.subresourceWrites?.[subresource];
+      if (!write) throw new NotFoundError('the server could not find the requested resource');
+      return write(incoming, current);
+    }
     if (subresource === 'status') {
       const next: KubeObject = structuredClone(current);
       next.status = incoming.status;
@@ -324,7 +340,7 @@ export class RestResource {
     namespace: string | undefined,
     name: string,
     raw: unknown,
-    subresource: 'status' | undefined,
+    subresource: WritableSubresource | undefined,
     opts: WriteOptions = {},
   ): Promise<KubeObject> {
     const incoming = this.decodeBody(raw, opts);
@@ -355,7 +371,7 @@ export class RestResource {
     name: string,
     type: PatchType,
     patch: unknown,
-    subresource: 'status' | undefined,
+    subresource: WritableSubresource | undefined,
     opts: WriteOptions = {},
   ): Promise<KubeObject> {
     if (type === 'apply') return (await this.applyConfiguration(namespace, name, patch, subresource, opts)).object;
@@ -368,7 +384,7 @@ export class RestResource {
     name: string,
     opts: WriteOptions,
     transform: (current: KubeObject) => unknown,
-    subresource?: 'status',
+    subresource?: WritableSubresource,
   ): Promise<KubeObject> {
     const apply = (current: KubeObject): KubeObject => {
       opts.guard?.(current);
@@ -399,10 +415,10 @@ export class RestResource {
     namespace: string | undefined,
     name: string,
     config: unknown,
-    subresource: 'status' | undefined,
+    subresource: WritableSubresource | undefined,
     opts: WriteOptions,
   ): Promise<{ object: KubeObject; created: boolean }> {
-    if (subresource !== undefined) throw new BadRequestError('server-side apply is served on the main resource only, not on status');
+    if (subresource !== undefined) throw new BadRequestError(`server-side apply is served on the main resource only, not on ${subresource}`);
     if (!opts.apply) throw new BadRequestError('fieldManager is required for apply requests');
     const request = { ...opts.apply, now: nowTimestamp() };
     if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new BadRequestError('an apply configuration must be an object');

@@ -8,6 +8,7 @@ import { DEFAULT_SERVICE_ACCOUNT } from '../../shared/api/serviceaccount.js';
 import type { KubeObject } from './object.js';
 import { resourceQuotaStrategy } from '../quota/strategy.js';
 import { configMapStrategy, secretStrategy } from './config-strategy.js';
+import { keepEphemeralContainers, refuseEphemeralContainersOnCreate, withEphemeralContainers } from './ephemeral-containers.js';
 import { jobStrategy } from './job-strategy.js';
 import { priorityClassStrategy } from '../priority/strategy.js';
 import { controllerRevisionStrategy, daemonSetStrategy, deploymentStrategy, replicaSetStrategy, statefulSetStrategy } from './apps-strategy.js';
@@ -24,6 +25,12 @@ export interface Strategy {
   prepareForStatusUpdate?(next: KubeObject, old: KubeObject): void;
   /** Reject `status` writes that change what may not change. */
   validateStatusUpdate?(next: KubeObject, old: KubeObject): void;
+  /**
+   * Subresources other than status that write one part of the object (pods/ephemeralcontainers),
+   * by name: the next object from what was sent (a PUT's body, or the patched object) and the
+   * stored one. Throws when the write may not be made.
+   */
+  subresourceWrites?: Readonly<Record<string, (incoming: KubeObject, current: KubeObject) => KubeObject>>;
   /**
    * Seconds a delete waits (object kept with deletionTimestamp until its owner confirms), or 0 to
    * delete at once. `requested` is DeleteOptions.gracePeriodSeconds.
@@ -60,11 +67,14 @@ function mutablePodSpecStripped(spec: PodView['spec']): unknown {
 
 const podStrategy: Strategy = {
   prepareForCreate(obj) {
+    refuseEphemeralContainersOnCreate(obj);
     obj.status = { phase: 'Pending' };
     // Every pod runs as an account (service-account-admission.ts checks it exists).
     const spec = podOf(obj).spec;
     if (spec && !spec.serviceAccountName) spec.serviceAccountName = DEFAULT_SERVICE_ACCOUNT;
   },
+  prepareForUpdate: keepEphemeralContainers,
+  subresourceWrites: { ephemeralcontainers: withEphemeralContainers },
   validateUpdate(next, old) {
     const a = podOf(next).spec;
     const b = podOf(old).spec;

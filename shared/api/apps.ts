@@ -8,11 +8,11 @@
 import { z } from 'zod';
 import type { FieldCause } from '../errors.js';
 import { labelSelectorFromSpec } from '../labels.js';
-import { PodTemplateSpecSchema, type Pod, type PodTemplateSpec } from './core.js';
+import { PodTemplateSpecSchema, type PodTemplateSpec } from './core.js';
 import { cause } from './field-errors.js';
 import { ConditionStatusSchema, LabelSelectorSchema, ObjectMetaSchema, TimeSchema, type LabelSelector } from './meta.js';
 import { IntOrStringSchema, type IntOrString } from './policy.js';
-import { labelSelectorCauses, labelsCauses, nonNegative, podCauses } from './rules.js';
+import { labelSelectorCauses, labelsCauses, nonNegative, podTemplateCauses } from './rules.js';
 
 export const APPS_GROUP = 'apps';
 export const APPS_API_VERSION = 'apps/v1';
@@ -390,9 +390,7 @@ function selectorAndTemplateCauses(selector: LabelSelector, template: PodTemplat
   if (out.length === 0 && !labelSelectorFromSpec(selector).matches(labels)) {
     out.push(cause.invalid('spec.template.metadata.labels', labels, '`selector` does not match template `labels`'));
   }
-  // The template's pod spec follows the pod rules; its causes are renamed under spec.template.
-  const asPod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: template.metadata, spec: template.spec, status: {} };
-  for (const c of podCauses(asPod)) out.push({ ...c, field: c.field?.startsWith('spec.') ? `spec.template.${c.field}` : c.field });
+  out.push(...podTemplateCauses(template));
   // Controllers replace pods that exit; a template whose pods are meant to finish would never settle.
   if (template.spec.restartPolicy !== 'Always') out.push(cause.notSupported('spec.template.spec.restartPolicy', template.spec.restartPolicy, ['Always']));
   if (template.spec.activeDeadlineSeconds !== undefined) {

@@ -3,10 +3,10 @@
 // job controller (controllers/job/) keeps its status.
 import { z } from 'zod';
 import type { FieldCause } from '../errors.js';
-import { PodTemplateSpecSchema, type Pod, type PodTemplateSpec } from './core.js';
+import { PodTemplateSpecSchema, type PodTemplateSpec } from './core.js';
 import { cause } from './field-errors.js';
 import { ConditionStatusSchema, LabelSelectorSchema, ObjectMetaSchema, TimeSchema } from './meta.js';
-import { labelSelectorCauses, labelsCauses, podCauses } from './rules.js';
+import { labelSelectorCauses, labelsCauses, podTemplateCauses } from './rules.js';
 import { labelSelectorFromSpec } from '../labels.js';
 
 export const BATCH_GROUP = 'batch';
@@ -224,8 +224,7 @@ function atLeast(field: string, value: number | undefined, min: number): FieldCa
 
 /** A template pod's causes, on the template's own paths (`spec.template.spec.containers[0].name`). */
 function templateCauses(template: PodTemplateSpec): FieldCause[] {
-  const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: template.metadata, spec: template.spec, status: {} };
-  const out = podCauses(pod).map((c) => ({ ...c, field: c.field?.startsWith('spec') ? `spec.template.${c.field}` : c.field }));
+  const out = podTemplateCauses(template);
   out.push(...labelsCauses(template.metadata.labels, 'spec.template.metadata.labels'));
   const policy = template.spec.restartPolicy;
   if (policy !== 'Never' && policy !== 'OnFailure') out.push(cause.notSupported('spec.template.spec.restartPolicy', policy, ['OnFailure', 'Never']));

@@ -331,6 +331,15 @@ export const ContainerSchema = z
   .describe('One process of a pod.');
 export type Container = z.infer<typeof ContainerSchema>;
 
+/**
+ * A container added to a running pod (pods/ephemeralcontainers), to look inside it: run once,
+ * never restarted, with no ports, probes, hooks or resources of its own (kubectl debug).
+ */
+export const EphemeralContainerSchema = ContainerSchema.extend({
+  targetContainerName: z.string().optional().describe('The container whose processes this one means to see; recorded only (pods share the node\'s namespaces here).'),
+}).describe('A container added to a running pod to inspect it; run once, never restarted.');
+export type EphemeralContainer = z.infer<typeof EphemeralContainerSchema>;
+
 export const NodeSelectorOperatorSchema = z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt']);
 
 export const NodeSelectorRequirementSchema = z.object({
@@ -409,6 +418,10 @@ export const PodSpecSchema = z
   .object({
     containers: z.array(ContainerSchema).describe('The containers of the pod; at least one.'),
     initContainers: z.array(ContainerSchema).optional().describe('Containers run one after another, each to completion, before the containers start.'),
+    ephemeralContainers: z
+      .array(EphemeralContainerSchema)
+      .optional()
+      .describe('Containers added to the running pod through its ephemeralcontainers subresource (kubectl debug); never removed or changed.'),
     restartPolicy: RestartPolicySchema.default('Always').describe('Whether containers are restarted when they exit: Always, OnFailure or Never.'),
     terminationGracePeriodSeconds: z.number().int().default(30),
     activeDeadlineSeconds: z.number().int().optional(),
@@ -509,6 +522,7 @@ export const PodStatusSchema = z.object({
   startTime: TimeSchema.optional(),
   initContainerStatuses: z.array(ContainerStatusSchema).optional(),
   containerStatuses: z.array(ContainerStatusSchema).optional(),
+  ephemeralContainerStatuses: z.array(ContainerStatusSchema).optional(),
   qosClass: z.enum(['Guaranteed', 'Burstable', 'BestEffort']).optional(),
 });
 export type PodStatus = z.infer<typeof PodStatusSchema>;

@@ -304,12 +304,13 @@ const POD_IGNORED = [
   'spec.hostUsers',
   ...CONTAINER_IGNORED.map((f) => `spec.containers[*].${f}`),
   ...CONTAINER_IGNORED.map((f) => `spec.initContainers[*].${f}`),
+  ...CONTAINER_IGNORED.map((f) => `spec.ephemeralContainers[*].${f}`),
   'status.hostIPs',
-  'status.ephemeralContainerStatuses',
   'status.resize',
   'status.resourceClaimStatuses',
   ...CONTAINER_STATUS_IGNORED.map((f) => `status.containerStatuses[*].${f}`),
   ...CONTAINER_STATUS_IGNORED.map((f) => `status.initContainerStatuses[*].${f}`),
+  ...CONTAINER_STATUS_IGNORED.map((f) => `status.ephemeralContainerStatuses[*].${f}`),
 ];
 
 const NODE_IGNORED = [
@@ -385,6 +386,7 @@ export const podsResource: ResourceInfo<Pod> = {
     { name: 'binding', kind: 'Binding', verbs: ['create'] },
     { name: 'status', kind: 'Pod', verbs: STATUS_VERBS },
     { name: 'log', kind: 'Pod', verbs: ['get'] },
+    { name: 'ephemeralcontainers', kind: 'Pod', verbs: ['get', 'update', 'patch'] },
     { name: 'exec', kind: 'PodExecOptions', verbs: ['create', 'get'], connect: true },
     { name: 'attach', kind: 'PodAttachOptions', verbs: ['create', 'get'], connect: true },
     { name: 'portforward', kind: 'PodPortForwardOptions', verbs: ['create', 'get'], connect: true },

@@ -18,6 +18,7 @@ import type {
   NodeSelectorTerm,
   Pod,
   PodAffinityTerm,
+  PodTemplateSpec,
   PortNumberOrName,
   LifecycleHandler,
   Probe,
@@ -545,6 +546,41 @@ function topologySpreadCauses(pod: Pod): Causes {
   return out;
 }
 
+/** What an ephemeral container may not have: it serves nothing, is never probed or restarted, and reserves nothing. */
+const EPHEMERAL_FORBIDDEN = ['ports', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const;
+
+/**
+ * Kubernetes' rules for ephemeral containers: a container's (names unique across every list of the
+ * pod), none of what only a long-lived container has, and a target that is one of the pod's containers.
+ */
+function ephemeralContainerCauses(spec: Pod['spec'], names: Set<string>, hostNetwork: boolean): Causes {
+  const out: Causes = [];
+  const targets = new Set([...(spec.initContainers ?? []), ...spec.containers].map((c) => c.name));
+  const all = new Set([...targets, ...(spec.ephemeralContainers ?? []).map((c) => c.name)]);
+  (spec.ephemeralContainers ?? []).forEach((c, i) => {
+    const p = `spec.ephemeralContainers[${i}]`;
+    out.push(...containerCauses(c, p, hostNetwork, all));
+    if (c.name !== '' && names.has(c.name)) out.push(cause.duplicate(`${p}.name`, c.name));
+    names.add(c.name);
+    for (const f of EPHEMERAL_FORBIDDEN) if (c[f] !== undefined) out.push(cause.forbidden(`${p}.${f}`, 'cannot be set for an Ephemeral Container'));
+    const r = c.resources;
+    if (Object.keys(r.requests ?? {}).length + Object.keys(r.limits ?? {}).length > 0) out.push(cause.forbidden(`${p}.resources`, 'cannot be set for an Ephemeral Container'));
+    if (c.targetContainerName !== undefined && c.targetContainerName !== '' && !targets.has(c.targetContainerName)) out.push(cause.notFound(`${p}.targetContainerName`, c.targetContainerName));
+  });
+  return out;
+}
+
+/**
+ * A workload's pod template, on the template's own paths (`spec.template.spec.containers[0].name`):
+ * the pod rules, and no ephemeral containers (they are added to running pods, never templated).
+ */
+export function podTemplateCauses(template: PodTemplateSpec): Causes {
+  const asPod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: template.metadata, spec: template.spec, status: {} };
+  const out = podCauses(asPod).map((c) => ({ ...c, field: c.field?.startsWith('spec.') ? `spec.template.${c.field}` : c.field }));
+  if (template.spec.ephemeralContainers !== undefined) out.push(cause.forbidden('spec.template.spec.ephemeralContainers', 'ephemeral containers not allowed in pod template'));
+  return out;
+}
+
 export function podCauses(pod: Pod): Causes {
   const spec = pod.spec;
   const out: Causes = [];
@@ -571,6 +607,7 @@ export function podCauses(pod: Pod): Causes {
       });
     });
   }
+  out.push(...ephemeralContainerCauses(spec, names, hostNetwork));
   out.push(...nonNegative('spec.terminationGracePeriodSeconds', spec.terminationGracePeriodSeconds));
   if (spec.activeDeadlineSeconds !== undefined && spec.activeDeadlineSeconds < 1) {
     out.push(cause.invalid('spec.activeDeadlineSeconds', spec.activeDeadlineSeconds, 'must be greater than or equal to 1'));
@@ -587,7 +624,7 @@ export function podCauses(pod: Pod): Causes {
   (spec.tolerations ?? []).forEach((t, i) => out.push(...tolerationCauses(t, `spec.tolerations[${i}]`)));
   out.push(...topologySpreadCauses(pod));
   out.push(...subdomain('status.nominatedNodeName', pod.status.nominatedNodeName));
-  for (const list of ['initContainerStatuses', 'containerStatuses'] as const) {
+  for (const list of ['initContainerStatuses', 'containerStatuses', 'ephemeralContainerStatuses'] as const) {
     (pod.status[list] ?? []).forEach((s, i) => out.push(...nonNegative(`status.${list}[${i}].restartCount`, s.restartCount)));
   }
   return out;

@@ -303,6 +303,79 @@ describe('apiserver CRUD (etcd)', function () {
     expect(nodeSt.spec?.unschedulable).to.equal(undefined);
   });
 
+  it('pods/ephemeralcontainers: the one way to add a container to a pod — added only, never changed or removed, checked against the pod', async () => {
+    const withEphemeral = podBody('eph-create');
+    (withEphemeral.spec as Record<string, unknown>).ephemeralContainers = [{ name: 'dbg', image: 'busybox' }];
+    const refused = expectStatus(await req('POST', PODS, { body: withEphemeral }), 422, 'Invalid');
+    expect(refused.message).to.include('spec.ephemeralContainers: Forbidden: cannot be set on create');
+    expect(await req('GET', `${PODS}/eph-create`)).to.have.property('status', 404);
+
+    const pod = await ok<PodView>('POST', PODS, { body: podBody('eph') });
+    const path = `${PODS}/eph/ephemeralcontainers`;
+    expect((await ok<PodView>('GET', path)).metadata.uid).to.equal(pod.metadata.uid);
+    // kubectl debug's request: a strategic merge patch with the new container and the list's order.
+    const dbg = { name: 'dbg', image: 'busybox', command: ['sh'], stdin: true, tty: true, targetContainerName: 'main', resources: {}, terminationMessagePolicy: 'File' };
+    const added = await ok<PodView>('PATCH', path, {
+      body: { metadata: { labels: { via: 'ephemeral' } }, spec: { activeDeadlineSeconds: 9, ephemeralContainers: [dbg], '$setElementOrder/ephemeralContainers': [{ name: 'dbg' }] } },
+      contentType: 'application/strategic-merge-patch+json',
+    });
+    // (terminationMessagePolicy is one of the container fields cell ignores.)
+    expect(added.spec.ephemeralContainers).to.deep.equal([{ name: 'dbg', image: 'busybox', command: ['sh'], stdin: true, tty: true, targetContainerName: 'main', resources: {} }]);
+    // Nothing else the patch says is written.
+    expect(added.metadata.labels?.via).to.equal(undefined);
+    expect(added.spec.activeDeadlineSeconds).to.equal(undefined);
+
+    // A PUT carries the whole pod; only the list is taken from it.
+    const put = structuredClone(added);
+    (put.metadata.labels ??= {}).via = 'put';
+    put.spec.containers[0]!.image = 'other:1';
+    (put.spec.ephemeralContainers as unknown[]).push({ name: 'dbg2', image: 'busybox', command: ['true'] });
+    const twice = await ok<PodView>('PUT', path, { body: put });
+    expect((twice.spec.ephemeralContainers as { name: string }[]).map((c) => c.name)).to.deep.equal(['dbg', 'dbg2']);
+    expect(twice.metadata.labels?.via).to.equal(undefined);
+    expect(twice.spec.containers[0]!.image).to.equal('busybox');
+
+    const changed = structuredClone(twice);
+    (changed.spec.ephemeralContainers as { command: string[] }[])[0]!.command = ['bash'];
+    expect(expectStatus(await req('PUT', path, { body: changed }), 422, 'Invalid').message).to.include('existing ephemeral containers "dbg" may not be changed');
+    const removed = structuredClone(twice);
+    (removed.spec.ephemeralContainers as unknown[]).splice(1, 1);
+    expect(expectStatus(await req('PUT', path, { body: removed }), 422, 'Invalid').message).to.include('existing ephemeral containers "dbg2" may not be removed');
+    const patchBad = async (c: Record<string, unknown>) =>
+      expectStatus(await req('PATCH', path, { body: { spec: { ephemeralContainers: [c] } }, contentType: 'application/strategic-merge-patch+json' }), 422, 'Invalid');
+    expect(causeFields(await patchBad({ name: 'main', image: 'busybox' }))).to.deep.equal(['spec.ephemeralContainers[2].name']);
+    expect(causeFields(await patchBad({ name: 'dbg3', image: 'busybox', ports: [{ containerPort: 80 }], readinessProbe: { exec: { command: ['true'] } }, resources: { requests: { cpu: '1' } } }))).to.have.members([
+      'spec.ephemeralContainers[2].ports',
+      'spec.ephemeralContainers[2].readinessProbe',
+      'spec.ephemeralContainers[2].resources',
+    ]);
+    expect((await patchBad({ name: 'dbg3', image: 'busybox', targetContainerName: 'nope' })).message).to.include('spec.ephemeralContainers[2].targetContainerName: Not found: "nope"');
+    expect(causeFields(await patchBad({ name: 'Bad_Name', image: '' }))).to.have.members(['spec.ephemeralContainers[2].name', 'spec.ephemeralContainers[2].image']);
+
+    // Writes to the pod itself leave the list alone, whether they omit it or change it.
+    const main = structuredClone(twice);
+    delete main.spec.ephemeralContainers;
+    (main.metadata.labels ??= {}).main = 'write';
+    const afterMain = await ok<PodView>('PUT', `${PODS}/eph`, { body: main });
+    expect(afterMain.metadata.labels?.main).to.equal('write');
+    expect((afterMain.spec.ephemeralContainers as unknown[]).length).to.equal(2);
+    const mainPatch = await ok<PodView>('PATCH', `${PODS}/eph`, { body: { spec: { ephemeralContainers: [{ name: 'sneaky', image: 'busybox' }] } }, contentType: 'application/strategic-merge-patch+json' });
+    expect((mainPatch.spec.ephemeralContainers as { name: string }[]).map((c) => c.name)).to.deep.equal(['dbg', 'dbg2']);
+
+    // Only get, update and patch are served there (and on status): a DELETE never reaches the pod.
+    for (const sub of ['ephemeralcontainers', 'status']) {
+      expectStatus(await req('DELETE', `${PODS}/eph/${sub}`), 405, 'MethodNotAllowed');
+      expectStatus(await req('POST', `${PODS}/eph/${sub}`, { body: podBody('eph') }), 405, 'MethodNotAllowed');
+    }
+    expect((await ok<PodView>('GET', `${PODS}/eph`)).metadata.uid).to.equal(pod.metadata.uid);
+    // A template may not have any.
+    const rs = { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'eph-rs' }, spec: { replicas: 1, selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'busybox' }], ephemeralContainers: [{ name: 'd', image: 'busybox' }] } } } };
+    expect(causeFields(expectStatus(await req('POST', '/apis/apps/v1/namespaces/default/replicasets', { body: rs }), 422, 'Invalid'))).to.include('spec.template.spec.ephemeralContainers');
+    // A path nothing serves is a NotFound with empty details, as kube-apiserver's (kubectl debug reads details.name).
+    const unknown = expectStatus(await req('PATCH', `${PODS}/eph/widgets`, { body: {}, contentType: 'application/merge-patch+json' }), 404, 'NotFound');
+    expect(unknown.details).to.deep.equal({});
+  });
+
   it('refuses to change spec.nodeName (and other immutable pod fields) with 422', async () => {
     const pod = await ok<PodView>('POST', PODS, { body: podBody('immutable') });
     const path = `${PODS}/immutable`;
