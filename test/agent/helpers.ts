@@ -92,11 +92,11 @@ export interface StreamingCluster {
  * clients every second (so every client in these suites must answer, as kubectl, Python and
  * JavaScript do), and a kubeconfig for each of `users`.
  */
-export async function startStreamingCluster(prefix: string, users: readonly (keyof typeof TEST_TOKENS)[]): Promise<StreamingCluster> {
+export async function startStreamingCluster(prefix: string, users: readonly (keyof typeof TEST_TOKENS)[], extraAgentArgs: readonly string[] = []): Promise<StreamingCluster> {
   const api = await startTestApiServer({ backend: 'etcd', auth: true, tls: { cert: TEST_TLS_CERT, key: TEST_TLS_KEY } });
   const root = tempRoot(prefix);
   const nodeConfig = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1, caCertPem: TEST_TLS_CERT });
-  const agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${nodeConfig}`, '--exec-keepalive=1s']));
+  const agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${nodeConfig}`, '--exec-keepalive=1s', ...extraAgentArgs]));
   const admin = api.client(TEST_TOKENS.admin);
   await waitNodeReady(admin, agent);
   const node = await admin.get<Node>({ resource: 'nodes', name: 'node-1' });
