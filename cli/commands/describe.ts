@@ -4,7 +4,7 @@
 // anything else is printed as an indented tree.
 import type { ConfigMap, Secret } from '../../shared/api/config.js';
 import type { Lease } from '../../shared/api/coordination.js';
-import type { Container, ContainerState, Event, Node, Pod } from '../../shared/api/core.js';
+import type { Container, ContainerState, ContainerStatus, Event, Node, Pod } from '../../shared/api/core.js';
 import type { KubeObject } from '../../shared/api/meta.js';
 import { podsResource, nodeAllocationsResource, leasesResource, eventsResource, type ResourceInfo } from '../../shared/api/registry.js';
 import { POD_GROUP_LABEL, type NodeAllocation, type PodGroup } from '../../shared/api/scheduling.js';
@@ -85,13 +85,13 @@ function stateLines(w: DescribeWriter, level: number, title: string, state: Cont
   }
 }
 
-function containerSection(w: DescribeWriter, title: string, containers: readonly Container[], pod: Pod, init: boolean): void {
+function containerSection(w: DescribeWriter, title: string, containers: readonly (Container & { targetContainerName?: string })[], statuses: readonly ContainerStatus[]): void {
   if (containers.length === 0) return;
   w.line(0, title);
-  const statuses = (init ? pod.status.initContainerStatuses : pod.status.containerStatuses) ?? [];
   for (const c of containers) {
     const st = statuses.find((s) => s.name === c.name);
     w.line(1, `${c.name}:`);
+    if (c.targetContainerName) w.line(2, 'Target Container:', c.targetContainerName);
     if (st?.containerID) w.line(2, 'Container ID:', st.containerID);
     w.line(2, 'Image:', c.image);
     const ports = (c.ports ?? []).map((p) => `${p.containerPort}/${p.protocol ?? 'TCP'}`);
@@ -144,8 +144,9 @@ function describePod(w: DescribeWriter, pod: Pod): void {
   if (pod.status.nominatedNodeName) w.line(0, 'Nominated Node:', pod.status.nominatedNodeName);
   const group = pod.metadata.labels?.[POD_GROUP_LABEL];
   if (group) w.line(0, 'Pod Group:', group);
-  containerSection(w, 'Init Containers:', pod.spec.initContainers ?? [], pod, true);
-  containerSection(w, 'Containers:', pod.spec.containers, pod, false);
+  containerSection(w, 'Init Containers:', pod.spec.initContainers ?? [], pod.status.initContainerStatuses ?? []);
+  containerSection(w, 'Containers:', pod.spec.containers, pod.status.containerStatuses ?? []);
+  containerSection(w, 'Ephemeral Containers:', pod.spec.ephemeralContainers ?? [], pod.status.ephemeralContainerStatuses ?? []);
   const conditions = pod.status.conditions ?? [];
   if (conditions.length > 0) {
     w.line(0, 'Conditions:');

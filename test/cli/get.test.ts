@@ -191,6 +191,17 @@ describe('cellctl get, describe, events', function () {
     expect(missing.stderr).to.equal('error: pods "nope" not found\n');
   });
 
+  it('describe shows a pod\'s ephemeral containers (kubectl debug) in a section of their own, with their target', async () => {
+    await client.create({ resource: 'pods', namespace: 'default' }, podManifest('debugged'));
+    await client.patch({ resource: 'pods', namespace: 'default', name: 'debugged', subresource: 'ephemeralcontainers' }, { spec: { ephemeralContainers: [{ name: 'dbg', image: 'busybox', command: ['sh'], targetContainerName: 'main' }] } }, 'strategic');
+    const r = await run('describe', 'pod', 'debugged');
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/\nEphemeral Containers:\n {2}dbg:\n {4}Target Container: +main\n {4}Image: +busybox\n(.*\n)* {4}Command:\n {6}sh\n {4}State: +Waiting\n/);
+    // After the app containers, before the conditions.
+    expect(r.stdout.indexOf('\nContainers:')).to.be.below(r.stdout.indexOf('\nEphemeral Containers:'));
+    await client.delete({ resource: 'pods', namespace: 'default', name: 'debugged' });
+  });
+
   it('gets ConfigMaps and Secrets with their key counts; describe shows a Secret\'s sizes, never its values', async () => {
     await client.create({ resource: 'secrets', namespace: 'default' }, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, stringData: { password: 'hunter22', user: 'app' } });
     await client.create({ resource: 'configmaps', namespace: 'default' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app' }, data: { mode: 'fast' } });
