@@ -333,7 +333,7 @@ describe('api schemas', () => {
         'kueue.x-k8s.io/v1beta1',
       ]);
       expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'configmaps', 'secrets', 'serviceaccounts', 'limitranges', 'resourcequotas']);
-      expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log', 'exec', 'attach', 'portforward', 'eviction']);
+      expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log', 'ephemeralcontainers', 'exec', 'attach', 'portforward', 'eviction']);
       expect(resourceForKind('NodeAllocation')?.verbs).to.deep.equal(['get', 'list', 'watch']);
       expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods', 'jobs', 'cronjobs', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'horizontalpodautoscalers']);
       const names = RESOURCES.flatMap((r) => [r.resource, r.singularName, ...r.shortNames]);
