@@ -7,7 +7,7 @@
 // stdout and stderr share that file, so both come on stdout); what the client sends on stdin goes
 // to the container's stdin FIFO (runtime.ts), for a container with `stdin: true`. With
 // `stdinOnce`, the container reads EOF once this client is done with stdin (a v5 close, or the
-// connection gone). The session ends when the container does, with a Success status, as kubectl
+// connection gone). A container with `tty: true` takes the client's terminal size, as exec does. The session ends when the container does, with a Success status, as kubectl
 // expects before it reads the pod's exit code.
 import { statSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
@@ -21,6 +21,7 @@ import { boolQuery, EndpointRequestError, keepAlive, refuseFailedUpgrade } from 
 import { admitChannelUpgrade, EXEC_PROTOCOLS, STREAM } from './exec.js';
 import type { LogFiles } from './logs.js';
 import type { AttachLookup } from './pod-worker.js';
+import { applyTerminalSize, parseTerminalSize } from './terminal-size.js';
 
 export interface AttachTargets {
   attachTarget(namespace: string, pod: string, container: string, podUID: string | undefined): AttachLookup;
@@ -110,8 +111,15 @@ export class AttachEndpoint {
 
     // Client → stdin, one write at a time (a full pipe holds the next until the command reads).
     let writing = Promise.resolve();
+    let resizing = Promise.resolve();
     ws.on('message', (data: Buffer) => {
       const stream = data[0];
+      if (stream === STREAM.resize) {
+        // The client's terminal changed size (or says its size on attaching): so does the container's.
+        const size = t.tty ? parseTerminalSize(data.subarray(1).toString('utf8')) : undefined;
+        if (size) resizing = resizing.then(() => applyTerminalSize(proc.pid, size));
+        return;
+      }
       if (!usesStdin) return;
       if (stream === STREAM.stdin) {
         ws.pause();

@@ -12,7 +12,7 @@
 // Each running command is recorded under the agent's root (`exec/<pid>.json`): an agent that was
 // killed outright kills, when it starts again, what its clients can no longer reach.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
@@ -25,6 +25,7 @@ import { boolQuery, containerPath, EndpointRequestError, keepAlive, refuseFailed
 import type { AgentMetrics } from './metrics.js';
 import { isSameProcess, readProcStat } from './procfs.js';
 import { shellQuote } from './runtime.js';
+import { applyTerminalSize, parseTerminalSize, type TerminalSize } from './terminal-size.js';
 import type { ExecLookup } from './pod-worker.js';
 
 export interface ExecTargets {
@@ -300,25 +301,14 @@ class ExecSession {
 
   /** A terminal size from the client, applied to the command's terminal. */
   private resize(text: string): void {
-    const size = parseSize(text);
+    const size = parseTerminalSize(text);
     // In order, one at a time; the terminal is there once `script` has started its child.
-    if (size) this.resizes = this.resizes.then(() => this.applySize(size.cols, size.rows));
+    if (size) this.resizes = this.resizes.then(() => this.applySize(size));
   }
 
-  private async applySize(cols: number, rows: number): Promise<void> {
+  private async applySize(size: TerminalSize): Promise<void> {
     const pid = this.child?.pid;
-    for (let attempt = 0; pid !== undefined && attempt < 20; attempt++) {
-      const terminal = terminalOf(pid);
-      if (terminal) {
-        await new Promise<void>((resolve) => {
-          const stty = spawn('stty', ['-F', terminal, 'cols', String(cols), 'rows', String(rows)], { stdio: 'ignore' });
-          stty.once('error', () => resolve());
-          stty.once('close', () => resolve());
-        });
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    if (pid !== undefined) await applyTerminalSize(pid, size);
   }
 }
 
@@ -329,27 +319,13 @@ function bytesOf(raw: RawData): Buffer {
 /** How long a tty command waits for the client's terminal size before it starts anyway. */
 const FIRST_SIZE_WAIT_MS = 500;
 
-/** `{"Width":80,"Height":24}`, Kubernetes' TerminalSize. */
-function parseSize(text: string): { cols: number; rows: number } | undefined {
-  let size: { Width?: unknown; Height?: unknown };
-  try {
-    size = JSON.parse(text) as typeof size;
-  } catch {
-    return undefined;
-  }
-  const cols = Number(size.Width);
-  const rows = Number(size.Height);
-  if (!Number.isInteger(cols) || !Number.isInteger(rows) || cols <= 0 || rows <= 0 || cols > 10_000 || rows > 10_000) return undefined;
-  return { cols, rows };
-}
-
 /**
  * The client's first terminal size, waited for up to FIRST_SIZE_WAIT_MS; every other message
  * meanwhile (keys typed at once) is kept in `early`, in order, for the command.
  */
-function firstSize(ws: WebSocket, early: RawData[]): Promise<{ cols: number; rows: number } | undefined> {
+function firstSize(ws: WebSocket, early: RawData[]): Promise<TerminalSize | undefined> {
   return new Promise((resolve) => {
-    const done = (size: { cols: number; rows: number } | undefined) => {
+    const done = (size: TerminalSize | undefined) => {
       clearTimeout(timer);
       ws.off('message', onMessage);
       ws.off('close', onClose);
@@ -357,7 +333,7 @@ function firstSize(ws: WebSocket, early: RawData[]): Promise<{ cols: number; row
     };
     const onMessage = (raw: RawData) => {
       const data = bytesOf(raw);
-      const size = data[0] === STREAM.resize ? parseSize(data.subarray(1).toString('utf8')) : undefined;
+      const size = data[0] === STREAM.resize ? parseTerminalSize(data.subarray(1).toString('utf8')) : undefined;
       if (size) done(size);
       else early.push(raw);
     };
@@ -366,21 +342,6 @@ function firstSize(ws: WebSocket, early: RawData[]): Promise<{ cols: number; row
     ws.on('message', onMessage);
     ws.on('close', onClose);
   });
-}
-
-/** The terminal `script` (pid) gave its child: the child's stdin, a /dev/pts device. */
-function terminalOf(pid: number): string | undefined {
-  try {
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((c) => c !== '');
-    for (const c of children) {
-      const t = readlinkSync(`/proc/${c}/fd/0`);
-      if (t.startsWith('/dev/pts/')) return t;
-    }
-  } catch (err) {
-    // Not started yet, or already gone: the caller tries again or gives up.
-    if (!['ENOENT', 'ESRCH', 'EACCES'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
-  }
-  return undefined;
 }
 
 /**

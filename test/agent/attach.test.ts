@@ -79,10 +79,10 @@ describe('pods/attach: kubectl attach and kubectl run -i through the API server 
     await waitFor(async () => (await getPod(admin(), 'once')) === undefined, 'the pod gone');
   });
 
-  it('kubectl run -it: the command has a terminal, which echoes what is typed and turns Enter into a line', async () => {
+  it('kubectl run -it: the command has a terminal of the client\u2019s size, which echoes what is typed and turns Enter into a line', async () => {
     const overrides = JSON.stringify({ spec: { nodeName: 'node-1' } });
-    const line = `${kubectl} --kubeconfig ${kubeconfigs.admin} run tty -it --rm --image=busybox --restart=Never --overrides='${overrides}' -- sh -c 'read x; test -t 0 && echo "terminal: $x"; exit 4'`;
-    // `script` gives kubectl a terminal; the typed line goes in once the attach is up.
+    const line = `stty cols 123 rows 45; ${kubectl} --kubeconfig ${kubeconfigs.admin} run tty -it --rm --image=busybox --restart=Never --overrides='${overrides}' -- sh -c 'read x; test -t 0 && echo "terminal: $x"; echo "size: $(stty size)"; exit 4'`;
+    // `script` gives kubectl a terminal of a known size; the typed line goes in once the attach is up.
     const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       const child = spawn('script', ['-qec', line, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
@@ -96,6 +96,8 @@ describe('pods/attach: kubectl attach and kubectl run -i through the API server 
       });
     });
     expect(r.stdout).to.include('terminal: typed');
+    // The container started on a terminal of its own size; kubectl's resize on attaching reached it.
+    expect(r.stdout).to.include('size: 45 123');
     expect(r.code, r.stdout).to.equal(4);
   });
 
