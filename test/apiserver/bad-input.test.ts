@@ -310,6 +310,14 @@ const CASES: Case[] = [
   },
   { name: 'status patch with a bad phase', method: 'PATCH', path: `${TARGET}/status`, body: { status: { phase: 'Exploded' } }, contentType: 'application/merge-patch+json', code: 422, field: 'status.phase' },
   { name: 'patch of a missing object', method: 'PATCH', path: `${PODS}/ghost`, body: { metadata: {} }, contentType: 'application/merge-patch+json', code: 404, reason: 'NotFound' },
+  // --- pods/ephemeralcontainers (kubectl debug)
+  { name: 'ephemeral containers that are a string', method: 'PATCH', path: `${TARGET}/ephemeralcontainers`, body: { spec: { ephemeralContainers: 'debug' } }, contentType: 'application/strategic-merge-patch+json', code: 422, field: 'spec.ephemeralContainers' },
+  { name: 'an ephemeral container with ports', method: 'PATCH', path: `${TARGET}/ephemeralcontainers`, body: { spec: { ephemeralContainers: [{ name: 'dbg', image: 'busybox', ports: [{ containerPort: 80 }] }] } }, contentType: 'application/strategic-merge-patch+json', code: 422, field: 'spec.ephemeralContainers[0].ports' },
+  { name: 'an ephemeral container named as an app container', method: 'PATCH', path: `${TARGET}/ephemeralcontainers`, body: { spec: { ephemeralContainers: [{ name: 'main', image: 'busybox' }] } }, contentType: 'application/strategic-merge-patch+json', code: 422, field: 'spec.ephemeralContainers[0].name' },
+  { name: 'an ephemeral container without an image', method: 'PATCH', path: `${TARGET}/ephemeralcontainers`, body: { spec: { ephemeralContainers: [{ name: 'dbg' }] } }, contentType: 'application/strategic-merge-patch+json', code: 422, field: 'spec.ephemeralContainers[0].image' },
+  { name: 'ephemeral containers PUT under another name', method: 'PUT', path: `${TARGET}/ephemeralcontainers`, body: pod('other'), code: 400, reason: 'BadRequest' },
+  { name: 'ephemeral containers by server-side apply', method: 'PATCH', path: `${TARGET}/ephemeralcontainers?fieldManager=me`, body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'target' }, spec: { ephemeralContainers: [{ name: 'dbg', image: 'busybox' }] } }, contentType: 'application/apply-patch+yaml', code: 400, reason: 'BadRequest', message: 'ephemeralcontainers' },
+  { name: 'DELETE on ephemeralcontainers', method: 'DELETE', path: `${TARGET}/ephemeralcontainers`, code: 405, reason: 'MethodNotAllowed' },
 
   // --- deletes
   { name: 'gracePeriodSeconds=abc', method: 'DELETE', path: `${TARGET}?gracePeriodSeconds=abc`, code: 400, reason: 'BadRequest' },
