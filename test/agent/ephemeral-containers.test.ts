@@ -3,13 +3,16 @@
 // running pod. Asserts what a user sees: input piped to `kubectl debug -i` reaching the debug
 // shell; the container run once — never restarted, whether it succeeds or fails — and reported
 // in ephemeralContainerStatuses without touching the pod's phase or readiness; logs, exec and
-// events reaching it by name; an agent restart re-adopting it; a delete stopping it; and RBAC
-// keeping viewers out.
+// events reaching it by name; the official Python client doing the same; an agent restart
+// re-adopting it; a delete stopping it; and RBAC keeping viewers out.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import type { ContainerStatus, Event, Pod } from '../../shared/api/core.js';
 import { TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
-import { findKubectl, run } from '../clients/helpers.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { findKubectl, findPython, run } from '../clients/helpers.js';
+import { TEST_TLS_CERT } from '../harness/tls.js';
 import { createPod, nodeOneAgentArgs, pod, processesWith, sleep, startAgent, startStreamingCluster, tearDownAgentTest, waitFor, waitNodeReady, waitPod, waitGone, type AgentProcess } from './helpers.js';
 
 /** A crash-loop back-off far shorter than the waits below: a container that were restarted would be. */
@@ -92,6 +95,20 @@ describe('pods/ephemeralcontainers: kubectl debug through the API server to the 
     const started = events.items.filter((e) => e.involvedObject.name === 'app' && e.reason === 'Started' && e.involvedObject.fieldPath === 'spec.ephemeralContainers{failing}');
     expect(started.length).to.equal(1);
     expect((await admin().get<Pod>({ namespace: 'default', resource: 'pods', name: 'app' })).status.phase).to.equal('Running');
+  });
+
+  it('the official Python client adds one (patch_namespaced_pod_ephemeralcontainers) and reads its status and log', async () => {
+    const python = findPython();
+    if (!python) throw new Error('no python3 with the kubernetes package: .ci/run installs it (python3-kubernetes)');
+    const caFile = path.join(root, 'ca.pem');
+    writeFileSync(caFile, TEST_TLS_CERT);
+    const py = await run(python, [
+      path.join(process.cwd(), 'test/clients/python/cell_debug.py'),
+      ...['--server', api.url, '--token', TEST_TOKENS.admin, '--ca', caFile, '--namespace', 'default', '--pod', 'app'],
+      ...['--container', 'from-python', '--message', 'hello from python'],
+    ], { timeoutMs: 60_000 });
+    expect(py.code, py.stderr).to.equal(0);
+    expect(JSON.parse(py.stdout)).to.deep.equal({ names: ['shell', 'failing', 'from-python'], exit_code: 0, ready: false, log: 'hello from python\n' });
   });
 
   it('exec reaches a running one; a restarted agent re-adopts it; deleting the pod stops it', async () => {
