@@ -258,6 +258,12 @@ const EXEC_PARAMETERS: Parameter[] = [
 /** pods/attach's query: the streams to attach to the container's own process (no command). */
 const ATTACH_PARAMETERS: Parameter[] = EXEC_PARAMETERS.filter((p) => p.name !== 'command');
 
+/** pods/portforward's query: the pod's ports, for the WebSocket channel protocol (SPDY clients name them per stream). */
+const PORT_FORWARD_PARAMETERS: Parameter[] = [query('ports', 'integer', 'A port of the pod to forward to; one `ports` parameter (or a comma-separated list) per port.')];
+
+/** The query parameters of each connect subresource. */
+const CONNECT_PARAMETERS: Record<string, Parameter[]> = { exec: EXEC_PARAMETERS, attach: ATTACH_PARAMETERS, portforward: PORT_FORWARD_PARAMETERS };
+
 /** A connect subresource: GET and POST open a stream (x-kubernetes-action `connect`), no body either way. */
 function connectOperations(s: Scope, sub: SubresourceInfo, base: string, target: string): PathItem {
   const { r } = s;
@@ -271,7 +277,7 @@ function connectOperations(s: Scope, sub: SubresourceInfo, base: string, target:
       action: 'connect',
       gvk,
       tag: s.tag,
-      parameters: sub.name === 'exec' ? EXEC_PARAMETERS : sub.name === 'attach' ? ATTACH_PARAMETERS : [],
+      parameters: CONNECT_PARAMETERS[sub.name] ?? [],
       responses: [{ code: '200', description: 'OK', definition: 'string' }],
       produces: ['*/*'],
     }),

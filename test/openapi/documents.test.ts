@@ -19,7 +19,7 @@ package check;
 message Document { string swagger = 1; Paths paths = 8; Definitions definitions = 9; }
 message Paths { repeated NamedPathItem path = 2; }
 message NamedPathItem { string name = 1; PathItem value = 2; }
-message PathItem { Operation get = 2; Operation post = 4; Operation patch = 8; }
+message PathItem { Operation get = 2; Operation put = 3; Operation post = 4; Operation delete = 5; Operation patch = 8; }
 message Operation {
   string operation_id = 5;
   repeated string consumes = 7;
@@ -70,7 +70,7 @@ interface PbOperation {
 }
 interface PbDocument {
   swagger: string;
-  paths: { path: { name: string; value: { get?: PbOperation; post?: PbOperation; patch?: PbOperation } }[] };
+  paths: { path: { name: string; value: { get?: PbOperation; put?: PbOperation; post?: PbOperation; delete?: PbOperation; patch?: PbOperation } }[] };
   definitions: { additional_properties: { name: string; value: PbSchema }[] };
 }
 
@@ -176,6 +176,24 @@ describe('OpenAPI documents over HTTP', function () {
       const requests = property(definitions.get('io.k8s.api.core.v1.ResourceRequirements'), 'requests');
       expect(requests?.description).to.match(/^What the container needs/);
       expect(requests?.additional_properties?.schema?._ref).to.equal('#/definitions/io.k8s.apimachinery.pkg.api.resource.Quantity');
+      // kubectl debug builds its patch from these: ephemeral containers merge by name too.
+      const ephemeral = property(definitions.get('io.k8s.api.core.v1.PodSpec'), 'ephemeralContainers');
+      expect(ephemeral?.items?.schema[0]?._ref).to.equal('#/definitions/io.k8s.api.core.v1.EphemeralContainer');
+      expect(extension(ephemeral?.vendor_extension ?? [], 'x-kubernetes-patch-merge-key')).to.equal('name');
+      expect(property(definitions.get('io.k8s.api.core.v1.EphemeralContainer'), 'targetContainerName')?.type?.value).to.deep.equal(['string']);
+    });
+
+    it('describes the connect subresources\u2019 query parameters and the ephemeralcontainers subresource', function () {
+      const path = (name: string) => doc.paths.path.find((p) => p.name === name)?.value;
+      const queryOf = (name: string) => (path(name)?.get?.parameters ?? []).map((p) => p.parameter?.non_body_parameter?.query_parameter_sub_schema?.name).filter((n) => n !== undefined);
+      expect(queryOf('/api/v1/namespaces/{namespace}/pods/{name}/exec')).to.include.members(['command', 'container', 'stdin', 'stdout', 'stderr', 'tty']);
+      expect(queryOf('/api/v1/namespaces/{namespace}/pods/{name}/attach')).to.not.include('command');
+      expect(queryOf('/api/v1/namespaces/{namespace}/pods/{name}/portforward')).to.deep.equal(['ports']);
+      const ephemeral = path('/api/v1/namespaces/{namespace}/pods/{name}/ephemeralcontainers');
+      expect(ephemeral?.patch?.operation_id).to.equal('patchCoreV1NamespacedPodEphemeralcontainers');
+      expect(ephemeral?.get?.operation_id).to.equal('readCoreV1NamespacedPodEphemeralcontainers');
+      expect(ephemeral?.put?.operation_id).to.equal('replaceCoreV1NamespacedPodEphemeralcontainers');
+      expect(ephemeral?.delete == null, 'no DELETE on ephemeralcontainers').to.equal(true);
     });
 
     it('has no dangling reference (kubectl refuses a document with one)', function () {
