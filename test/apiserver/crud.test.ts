@@ -376,6 +376,36 @@ describe('apiserver CRUD (etcd)', function () {
     expect(unknown.details).to.deep.equal({});
   });
 
+  it('pods/ephemeralcontainers under concurrent writers: every patch\u2019s container is kept; of PUTs from one read, exactly one lands', async () => {
+    await ok('POST', PODS, { body: podBody('eph-race') });
+    const path = `${PODS}/eph-race/ephemeralcontainers`;
+    const names = Array.from({ length: 24 }, (_, i) => `dbg-${i}`);
+    // As 24 kubectl debug runs at once: each patch merges its container into the pod as it is then.
+    const patched = await Promise.all(
+      names.map((name) => req('PATCH', path, { body: { spec: { ephemeralContainers: [{ name, image: 'busybox', command: ['sh'] }] } }, contentType: 'application/strategic-merge-patch+json' })),
+    );
+    expect(patched.map((r) => r.status)).to.deep.equal(names.map(() => 200));
+    const after = await ok<PodView>('GET', `${PODS}/eph-race`);
+    const kept = (after.spec.ephemeralContainers as { name: string }[]).map((c) => c.name);
+    expect([...kept].sort()).to.deep.equal([...names].sort());
+    // Each answer is the pod as that patch left it: its own container in it.
+    for (const [i, r] of patched.entries()) expect(((r.body as PodView).spec.ephemeralContainers as { name: string }[]).map((c) => c.name)).to.include(names[i]);
+
+    // Full-object writes from the same read: the first to commit wins, the others conflict (nothing lost or merged blindly).
+    const base = after;
+    const puts = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((i) => {
+        const body = structuredClone(base);
+        (body.spec.ephemeralContainers as unknown[]).push({ name: `put-${i}`, image: 'busybox' });
+        return req('PUT', path, { body });
+      }),
+    );
+    expect(puts.filter((r) => r.status === 200).length).to.equal(1);
+    expect(puts.filter((r) => r.status === 409).length).to.equal(5);
+    const final = await ok<PodView>('GET', `${PODS}/eph-race`);
+    expect((final.spec.ephemeralContainers as unknown[]).length).to.equal(25);
+  });
+
   it('refuses to change spec.nodeName (and other immutable pod fields) with 422', async () => {
     const pod = await ok<PodView>('POST', PODS, { body: podBody('immutable') });
     const path = `${PODS}/immutable`;
