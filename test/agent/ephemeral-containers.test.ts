@@ -9,11 +9,8 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import type { ContainerStatus, Event, Pod } from '../../shared/api/core.js';
 import { TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { findKubectl, findPython, run } from '../clients/helpers.js';
-import { TEST_TLS_CERT } from '../harness/tls.js';
-import { createPod, nodeOneAgentArgs, pod, processesWith, sleep, startAgent, startStreamingCluster, tearDownAgentTest, waitFor, waitNodeReady, waitPod, waitGone, type AgentProcess } from './helpers.js';
+import { findKubectl, run } from '../clients/helpers.js';
+import { createPod, nodeOneAgentArgs, pod, processesWith, runPythonPodScript, sleep, startAgent, startStreamingCluster, tearDownAgentTest, waitFor, waitNodeReady, waitPod, waitGone, type AgentProcess } from './helpers.js';
 
 /** A crash-loop back-off far shorter than the waits below: a container that were restarted would be. */
 const AGENT_ARGS = ['--crash-loop-backoff=200ms', '--crash-loop-backoff-max=400ms'];
@@ -98,15 +95,7 @@ describe('pods/ephemeralcontainers: kubectl debug through the API server to the 
   });
 
   it('the official Python client adds one (patch_namespaced_pod_ephemeralcontainers) and reads its status and log', async () => {
-    const python = findPython();
-    if (!python) throw new Error('no python3 with the kubernetes package: .ci/run installs it (python3-kubernetes)');
-    const caFile = path.join(root, 'ca.pem');
-    writeFileSync(caFile, TEST_TLS_CERT);
-    const py = await run(python, [
-      path.join(process.cwd(), 'test/clients/python/cell_debug.py'),
-      ...['--server', api.url, '--token', TEST_TOKENS.admin, '--ca', caFile, '--namespace', 'default', '--pod', 'app'],
-      ...['--container', 'from-python', '--message', 'hello from python'],
-    ], { timeoutMs: 60_000 });
+    const py = await runPythonPodScript({ api, root }, 'cell_debug.py', 'app', ['--container', 'from-python', '--message', 'hello from python']);
     expect(py.code, py.stderr).to.equal(0);
     expect(JSON.parse(py.stdout)).to.deep.equal({ names: ['shell', 'failing', 'from-python'], exit_code: 0, ready: false, log: 'hello from python\n' });
   });

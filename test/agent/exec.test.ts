@@ -18,9 +18,9 @@ import type { Pod } from '../../shared/api/core.js';
 import { proxySignatureHeaders, signingKeyOf, type SigningKey } from '../../shared/proxy-signature.js';
 import { TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { TEST_TLS_CERT } from '../harness/tls.js';
-import { findKubectl, findPython, run } from '../clients/helpers.js';
+import { findKubectl, run } from '../clients/helpers.js';
 import { cellctl, isolatedEnv } from '../cli/helpers.js';
-import { containerStatus, createPod, nodeOneAgentArgs, pod, processesWith, startAgent, startStreamingCluster, tearDownAgentTest, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
+import { containerStatus, createPod, nodeOneAgentArgs, pod, processesWith, runPythonPodScript, startAgent, startStreamingCluster, tearDownAgentTest, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
 
 interface WsExecResult {
   /** The HTTP status when the upgrade was refused. */
@@ -274,15 +274,7 @@ describe('pods/exec: kubectl exec through the API server to the agent', function
     expect(v4.status?.details?.causes).to.deep.equal([{ reason: 'ExitCode', message: '7' }]);
 
     // The official Python client (Debian's python3-kubernetes, which .ci/run installs) offers v4 only.
-    const python = findPython();
-    if (!python) throw new Error('no python3 with the kubernetes package: .ci/run installs it (python3-kubernetes)');
-    const caFile = path.join(root, 'ca.pem');
-    writeFileSync(caFile, TEST_TLS_CERT);
-    const py = await run(python, [
-      path.join(process.cwd(), 'test/clients/python/cell_exec.py'),
-      ...['--server', api.url, '--token', TEST_TOKENS.admin, '--ca', caFile, '--namespace', 'default', '--pod', 'shell', '--stdin', 'from python\n'],
-      '--', 'sh', '-c', 'read line; echo "got: $line"; echo "to stderr" >&2; exit 6',
-    ]);
+    const py = await runPythonPodScript({ api, root }, 'cell_exec.py', 'shell', ['--stdin', 'from python\n', '--', 'sh', '-c', 'read line; echo "got: $line"; echo "to stderr" >&2; exit 6']);
     expect(py.code, py.stderr).to.equal(0);
     expect(JSON.parse(py.stdout)).to.deep.equal({ stdout: 'got: from python\n', stderr: 'to stderr\n', returncode: 6 });
 

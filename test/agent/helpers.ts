@@ -2,13 +2,13 @@
 // them), pods bound to a node, waiting on pod state with deadlines, and the process table.
 import { expect } from 'chai';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Node, Pod, PodInput } from '../../shared/api/core.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { NotFoundError } from '../../shared/errors.js';
-import { waitFor, writeKubeconfig } from '../clients/helpers.js';
+import { findPython, run, waitFor, writeKubeconfig, type RunResult } from '../clients/helpers.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { TEST_TLS_CERT, TEST_TLS_KEY } from '../harness/tls.js';
 
@@ -103,6 +103,23 @@ export async function startStreamingCluster(prefix: string, users: readonly (key
   const kubeconfigs: Record<string, string> = {};
   for (const user of users) kubeconfigs[user] = writeKubeconfig(path.join(root, `${user}.kubeconfig`), api.url, { token: TEST_TOKENS[user], caCertPem: TEST_TLS_CERT });
   return { api, agent, root, nodeConfig, agentPort: node.status.daemonEndpoints?.kubeletEndpoint?.Port ?? 0, kubeconfigs };
+}
+
+/**
+ * Runs one of test/clients/python's pod scripts (the official Python client, unchanged) as admin
+ * against a streaming cluster's API server, for `pod` in the default namespace, with `args` after
+ * the connection flags. Fails the test where no python3 has the client (.ci/run installs it).
+ */
+export async function runPythonPodScript(c: Pick<StreamingCluster, 'api' | 'root'>, script: string, pod: string, args: string[]): Promise<RunResult> {
+  const python = findPython();
+  if (!python) throw new Error('no python3 with the kubernetes package: .ci/run installs it (python3-kubernetes)');
+  const caFile = path.join(c.root, 'ca.pem');
+  writeFileSync(caFile, TEST_TLS_CERT);
+  return run(python, [
+    path.join(REPO, 'test/clients/python', script),
+    ...['--server', c.api.url, '--token', TEST_TOKENS.admin, '--ca', caFile, '--namespace', 'default', '--pod', pod],
+    ...args,
+  ], { timeoutMs: 60_000 });
 }
 
 /** Waits until `node`'s Ready condition is True, naming the agent's output if it never is. */

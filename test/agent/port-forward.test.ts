@@ -8,16 +8,14 @@
 // connection.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
-import path from 'node:path';
 import WebSocket from 'ws';
 import { TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { freePort } from '../harness/ports.js';
 import { TEST_TLS_CERT } from '../harness/tls.js';
-import { findKubectl, findPython, run, spawnStreaming, type Streaming } from '../clients/helpers.js';
-import { containerStatus, createPod, nodeOneAgentArgs, pod, sleep, startAgent, startStreamingCluster, tearDownAgentTest, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
+import { findKubectl, run, spawnStreaming, type Streaming } from '../clients/helpers.js';
+import { containerStatus, createPod, nodeOneAgentArgs, pod, runPythonPodScript, sleep, startAgent, startStreamingCluster, tearDownAgentTest, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
 import { SpdyTestClient, type Transport } from './spdy-client.js';
 import { cellctl, cellctlRunning, isolatedEnv } from '../cli/helpers.js';
 
@@ -169,15 +167,7 @@ describe('pods/portforward: kubectl port-forward through the API server to the a
   }
 
   it('the official Python client’s port-forward (the WebSocket channel protocol, v4.channel.k8s.io): both ports in one call, bytes exactly', async () => {
-    const python = findPython();
-    if (!python) throw new Error('no python3 with the kubernetes package: .ci/run installs it (python3-kubernetes)');
-    const caFile = path.join(root, 'ca.pem');
-    writeFileSync(caFile, TEST_TLS_CERT);
-    const py = await run(python, [
-      path.join(process.cwd(), 'test/clients/python/cell_port_forward.py'),
-      ...['--server', api.url, '--token', TEST_TOKENS.admin, '--ca', caFile, '--namespace', 'default', '--pod', 'echo'],
-      ...['--echo-port', String(echoPort), '--echo-bytes', String(300 * 1024), '--greet-port', String(greetPort)],
-    ], { timeoutMs: 60_000 });
+    const py = await runPythonPodScript({ api, root }, 'cell_port_forward.py', 'echo', ['--echo-port', String(echoPort), '--echo-bytes', String(300 * 1024), '--greet-port', String(greetPort)]);
     expect(py.code, py.stderr).to.equal(0);
     expect(JSON.parse(py.stdout)).to.deep.equal({ echoed: true, echo_bytes: 300 * 1024, greeting: 'hello from the pod\n' });
   });
