@@ -137,10 +137,12 @@ describe('etcd store: watch resume across etcd failures', function () {
       await killed;
       const history = await expectExactHistory([etcd.endpoint], p, start, rec);
       expect(firstBatch).to.be.lessThan(history.length);
-      // Re-created watches asked for the revision after what had been delivered (normally right
-      // after the first batch), never past the store's current revision that etcd's headers carry.
+      // Re-created watches asked for the revision after what had been delivered: normally right
+      // after the first batch, or — when the rest of the replay reached the watcher before etcd
+      // went down, as it can on a loaded machine — right after the last write. Skipping what was
+      // not delivered (resuming from a header's revision) is what the exact history above catches.
       expect(resumes.length).to.be.greaterThan(0);
-      for (const r of resumes) expect(r).to.be.within(start + firstBatch + 1, start + history.length);
+      for (const r of resumes) expect(r).to.be.within(start + firstBatch + 1, start + history.length + 1);
       console.log(
         `      killed etcd after a first batch of ${firstBatch} of ${history.length} replayed events; ` +
           `${resumes.length} retries, resuming from revision(s) ${[...new Set(resumes)].join(', ')}; all events arrived once`,
