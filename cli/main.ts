@@ -18,6 +18,8 @@ import { runDrain } from './commands/drain.js';
 import { runEvents } from './commands/events.js';
 import { runGet } from './commands/get.js';
 import { runLabel } from './commands/label.js';
+import { runAttach } from './commands/attach.js';
+import { runDebug } from './commands/debug.js';
 import { runExec } from './commands/exec.js';
 import { runPortForward } from './commands/port-forward.js';
 import { runLogs } from './commands/logs.js';
@@ -235,6 +237,30 @@ function build(): Command {
     .option('-t, --tty', 'run the command on a terminal (with -i, from a terminal)')
     .addHelpText('after', '\nExamples:\n  cellctl exec web -- ls -la\n  cellctl exec -it web -- sh\n  tar cf - dir | cellctl exec -i web -- tar xf -')
     .action(run((cli, pod: string, command: string[], opts: Parameters<typeof runExec>[2]) => runExec(cli, [pod, ...command], opts)));
+
+  program
+    .command('attach')
+    .description('Attach to the process of a running container')
+    .argument('<pod>', 'POD or pod/POD')
+    .option('-c, --container <name>', 'container (default: the only one, else the default or first)')
+    .option('-i, --stdin', 'pass stdin to the container (it needs stdin: true)')
+    .option('-t, --tty', 'the container runs on a terminal (tty: true); with -i, drive it from this one')
+    .addHelpText('after', '\nExamples:\n  cellctl attach web\n  cellctl attach -it shell')
+    .action(run((cli, pod: string, opts: Parameters<typeof runAttach>[2]) => runAttach(cli, [pod], opts)));
+
+  program
+    .command('debug')
+    .description('Add an ephemeral container to a running pod (and attach to it with -i)')
+    .argument('<pod>', 'POD or pod/POD')
+    .argument('[command...]', 'the command and its arguments, after --')
+    .option('--image <image>', 'the container\'s image (recorded: the agent runs the command on the node)')
+    .option('-c, --container <name>', 'its name (default: debugger-xxxxx)')
+    .option('--target <container>', 'the container whose processes it is meant to see')
+    .option('-i, --stdin', 'keep stdin open and attach to it once it runs')
+    .option('--no-attach', 'with -i, leave it running for `cellctl attach` (--attach=false)')
+    .option('-t, --tty', 'give it a terminal (with -i, from this one)')
+    .addHelpText('after', '\nExamples:\n  cellctl debug -it web --image=busybox --target=web -- sh\n  cellctl debug web --image=busybox -c probe -- sh -c "ps aux"')
+    .action(run((cli, pod: string, command: string[], opts: Parameters<typeof runDebug>[2]) => runDebug(cli, [pod, ...command], opts)));
 
   program
     .command('port-forward')

@@ -1,4 +1,4 @@
-// Which container of a pod a command means (logs, exec): the one named — with a clear error when
+// Which container of a pod a command means (logs, exec, attach): the one named (ephemeral ones too) — with a clear error when
 // the pod has no such container — or, as kubectl does since 1.24, the default one: the
 // `kubectl.kubernetes.io/default-container` annotation, else the first, saying so when there was
 // a choice.
@@ -12,7 +12,7 @@ export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-conta
 
 export function containerOf(cli: Cli, pod: Pod, requested: string | undefined): string {
   const name = pod.metadata.name ?? '';
-  const containers = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => c.name);
+  const containers = [...(pod.spec.initContainers ?? []), ...pod.spec.containers, ...(pod.spec.ephemeralContainers ?? [])].map((c) => c.name);
   if (requested !== undefined) {
     if (!containers.includes(requested)) throw new UsageError(`container ${requested} is not valid for pod ${name} (choose one of: ${containers.join(', ')})`);
     return requested;

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import type { ContainerStatus, Event, Pod } from '../../shared/api/core.js';
 import { TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { findKubectl, run } from '../clients/helpers.js';
+import { cellctl, isolatedEnv } from '../cli/helpers.js';
 import { createPod, nodeOneAgentArgs, pod, processesWith, runPythonPodScript, sleep, startAgent, startStreamingCluster, tearDownAgentTest, waitFor, waitNodeReady, waitPod, waitGone, type AgentProcess } from './helpers.js';
 
 /** A crash-loop back-off far shorter than the waits below: a container that were restarted would be. */
@@ -98,6 +99,39 @@ describe('pods/ephemeralcontainers: kubectl debug through the API server to the 
     const py = await runPythonPodScript({ api, root }, 'cell_debug.py', 'app', ['--container', 'from-python', '--message', 'hello from python']);
     expect(py.code, py.stderr).to.equal(0);
     expect(JSON.parse(py.stdout)).to.deep.equal({ names: ['shell', 'failing', 'from-python'], exit_code: 0, ready: false, log: 'hello from python\n' });
+  });
+
+  it('cellctl debug -i and cellctl attach: the same, from cellctl; logs and exec name ephemeral containers too', async () => {
+    const ctl = (args: string[], input?: string) => cellctl(['--kubeconfig', kubeconfigs.admin!, ...args], { env: isolatedEnv(root), timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
+    const debug = await ctl(['debug', '-i', 'pod/app', '--image=busybox', '-c', 'ctl-shell', '--target=main', '--', 'sh'], 'echo "cellctl debugging: $((6 * 7))"\nexit 0\n');
+    expect(debug.code, debug.stderr).to.equal(0);
+    expect(debug.stdout).to.include('cellctl debugging: 42');
+    expect(debug.stderr).to.include("may be reattached using 'cellctl attach app -c ctl-shell -i'");
+    const spec = (await admin().get<Pod>({ namespace: 'default', resource: 'pods', name: 'app' })).spec.ephemeralContainers?.find((c) => c.name === 'ctl-shell');
+    expect(spec).to.include({ image: 'busybox', stdin: true, targetContainerName: 'main' });
+    expect(spec?.command).to.deep.equal(['sh']);
+
+    // Without a name one is made up, and said; without -i nothing is attached (nor has stdin).
+    const named = await ctl(['debug', 'app', '--image=busybox', '--', 'sleep', '300']);
+    expect(named.code, named.stderr).to.equal(0);
+    const generated = /Defaulting debug container name to (debugger-[a-z0-9]{5})\./.exec(named.stderr)?.[1];
+    expect(generated, named.stderr).to.be.a('string');
+    const running = await waitPod(admin(), 'app', (p) => ephemeralStatus(p, generated!)?.state?.running !== undefined, 'to run the generated one');
+    expect(running.spec.ephemeralContainers?.find((c) => c.name === generated)?.stdin).to.equal(undefined);
+    const exec = await ctl(['exec', 'app', '-c', generated!, '--', 'echo', 'exec in a debug container']);
+    expect(exec.stdout, exec.stderr).to.equal('exec in a debug container\n');
+
+    // -i with --attach=false: stdin kept for whoever attaches; cellctl attach gets the output from then on.
+    expect((await ctl(['debug', 'app', '--image=busybox', '-c', 'reader', '-i', '--attach=false', '--', 'sh', '-c', 'read line; echo "heard $line"'])).code).to.equal(0);
+    await waitPod(admin(), 'app', (p) => ephemeralStatus(p, 'reader')?.state?.running !== undefined, 'to run the reader');
+    const attached = await ctl(['attach', 'app', '-c', 'reader', '-i'], 'one\n');
+    expect(attached.code, attached.stderr).to.equal(0);
+    expect(attached.stdout).to.equal('heard one\n');
+    expect((await ctl(['logs', 'app', '-c', 'reader'])).stdout).to.equal('heard one\n');
+    const missing = await ctl(['debug', 'app', '--image=busybox', '--target=nope', '--', 'true']);
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.include('container nope is not valid for pod app');
+    expect((await ctl(['debug', 'app', '--', 'true'])).stderr).to.include('--image is required');
   });
 
   it('exec reaches a running one; a restarted agent re-adopts it; deleting the pod stops it', async () => {
