@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=64
 // cell-apiserver: the only process that talks to the store (DESIGN §1).
+import { ClusterIPRange, DEFAULT_SERVICE_RANGES, parseNodePortRange, type ServiceRanges } from './services/ranges.js';
 import { parseFlags } from '../shared/flags.js';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -36,6 +37,10 @@ const USAGE = `Usage: cell-apiserver [flags]
                                 issuer); new tokens are for these unless they ask otherwise
   --service-account-max-token-expiration=DURATION
                                 the longest a requested token lives (default: as requested)
+  --service-cluster-ip-range=10.96.0.0/12
+                                the IPv4 range Services' cluster IPs are allocated from
+  --service-node-port-range=30000-32767
+                                the ports NodePort and LoadBalancer Services are given
   --max-request-bytes=3145728   largest request body accepted
   --max-requests-inflight=400   non-watch requests served at once; more get 429 (0 = no limit)
   --request-timeout=60s         deadline of every request but watches and followed logs (a client
@@ -75,6 +80,8 @@ const flags = parseFlags('cell-apiserver', USAGE, {
       'service-account-issuer': { type: 'string' },
       'api-audiences': { type: 'string' },
       'service-account-max-token-expiration': { type: 'string' },
+      'service-cluster-ip-range': { type: 'string', default: DEFAULT_SERVICE_RANGES.clusterIPRange },
+      'service-node-port-range': { type: 'string', default: `${DEFAULT_SERVICE_RANGES.nodePorts.first}-${DEFAULT_SERVICE_RANGES.nodePorts.last}` },
       'max-request-bytes': { type: 'string', default: String(3 * 1024 * 1024) },
       'max-requests-inflight': { type: 'string', default: '400' },
       'request-timeout': { type: 'string', default: '60s' },
@@ -156,6 +163,14 @@ if (str('service-account-max-token-expiration') !== undefined) {
   if (serviceAccountMaxTokenExpirationSeconds < 600) fail('--service-account-max-token-expiration must be at least 10m');
 }
 
+let serviceRanges: ServiceRanges;
+try {
+  const clusterIPRange = new ClusterIPRange(str('service-cluster-ip-range') ?? DEFAULT_SERVICE_RANGES.clusterIPRange).cidr;
+  serviceRanges = { clusterIPRange, nodePorts: parseNodePortRange(str('service-node-port-range') ?? '') };
+} catch (err) {
+  fail(`--service-cluster-ip-range / --service-node-port-range: ${errorMessage(err)}`);
+}
+
 const prefix = str('etcd-prefix') ?? '/registry';
 const store: Store =
   storeKind === 'etcd' ? new EtcdStore({ endpoints, prefix, groupCommitInFlight: int('etcd-group-commit') }) : new MemoryStore();
@@ -178,6 +193,7 @@ try {
     eventTtlSeconds: Math.round(flags.duration('event-ttl') / 1000),
     watchMaxQueuedBytes: int('watch-queue-bytes'),
     ...(agentAddressAllow ? { agentAddressAllow } : {}),
+    serviceRanges,
     ...(serviceAccountIssuer !== undefined ? { serviceAccountIssuer } : {}),
     ...(apiAudiences !== undefined ? { apiAudiences } : {}),
     ...(serviceAccountMaxTokenExpirationSeconds !== undefined ? { serviceAccountMaxTokenExpirationSeconds } : {}),

@@ -3,6 +3,7 @@
 // resource router, the non-resource endpoints, and what each kind installs into them) → the request
 // pipeline (http/pipeline.ts: the one way every request goes) → the listener → background loops.
 // `startApiServer` is what main.ts and the tests call; it returns once the server listens.
+import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from './services/ranges.js';
 import { BOOKMARK_INTERVAL_MS } from '../shared/api/meta.js';
 import { createLogger, type Logger } from '../shared/logging.js';
 import { AgentProxyKey } from './auth/agent-proxy-key.js';
@@ -63,6 +64,8 @@ export interface ApiServerOptions {
   agentAddressAllow?: readonly string[];
   /** Service account tokens' `iss` (--service-account-issuer); default DEFAULT_SERVICE_ACCOUNT_ISSUER. */
   serviceAccountIssuer?: string;
+  /** Services' cluster IP range and node port range (default: Kubernetes' 10.96.0.0/12 and 30000-32767). */
+  serviceRanges?: ServiceRanges;
   /** What requests' service account tokens must be for (--api-audiences); default the issuer. */
   apiAudiences?: string[];
   /** Longest lifetime of an issued token, seconds (--service-account-max-token-expiration); undefined = as requested. */
@@ -154,6 +157,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     access,
     agentAddressAllow,
     agentProxyKey,
+    serviceRanges: opts.serviceRanges ?? DEFAULT_SERVICE_RANGES,
     serviceAccountTokens,
     reviewToken: authn.reviewToken,
   });

@@ -12,6 +12,7 @@ import { daemonSetControllerDefinition } from './daemonset/controller.js';
 import { statefulSetControllerDefinition } from './statefulset/controller.js';
 import { resourceQuotaController } from './resource-quota/controller.js';
 import { kueueControllerDefinition } from './kueue/controller.js';
+import { endpointsControllerDefinition } from './endpoints/controller.js';
 import { serviceAccountControllerDefinition } from './serviceaccount/controller.js';
 import { horizontalPodAutoscalerControllerDefinition } from './podautoscaler/controller.js';
 
@@ -29,5 +30,6 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   statefulSetControllerDefinition,
   kueueControllerDefinition,
   serviceAccountControllerDefinition,
+  endpointsControllerDefinition,
   horizontalPodAutoscalerControllerDefinition,
 ];

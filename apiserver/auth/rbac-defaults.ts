@@ -116,6 +116,8 @@ function controllerManagerRules(): PolicyRule[] {
     rule(['scheduling.x-k8s.io'], ['podgroups'], ['create']),
     // ServiceAccount controller: each namespace's `default` account.
     rule([''], ['serviceaccounts'], ['create']),
+    // Endpoints controller: each selector Service's Endpoints.
+    rule([''], ['endpoints'], ['create', 'update', 'delete']),
     // Horizontal pod autoscaler: the replica count of what it scales, through the scale
     // subresource, and its own status (it reads pod usage through the metrics API, above).
     rule(['apps'], ['deployments/scale', 'replicasets/scale', 'statefulsets/scale'], ['update', 'patch']),

@@ -4,6 +4,7 @@ import { metricsSummary, type HorizontalPodAutoscaler } from '../../shared/api/a
 import { age, humanDuration } from '../../shared/duration.js';
 import { labelSelectorFromSpec, type LabelSelectorSpec } from '../../shared/labels.js';
 import { Quantity } from '../../shared/quantity.js';
+import { endpointsText, externalIPText, servicePortText, type Endpoints, type Service } from '../../shared/api/service.js';
 import type { KubeObject } from '../registry/object.js';
 import { quotaColumnText } from '../quota/columns.js';
 import { QUEUE_COLUMNS } from '../queues/columns.js';
@@ -302,6 +303,16 @@ const COLUMNS: Record<string, Column[]> = {
     col('Count', (o) => Number(field(o, ['count']) ?? 1), { type: 'integer', priority: 1, description: 'Times seen' }),
     col('Name', (o) => str(o.metadata.name, ''), { priority: 1, description: "The event's own name" }),
   ],
+  services: [
+    nameCol,
+    col('Type', (o) => str(field(o, ['spec', 'type']), 'ClusterIP'), { description: 'How the Service is reached' }),
+    col('Cluster-IP', (o) => str(field(o, ['spec', 'clusterIP']), '<none>'), { description: 'The virtual IP' }),
+    col('External-IP', (o) => externalIPText(o as unknown as Service), { description: 'External addresses' }),
+    col('Port(s)', (o) => ((o as unknown as Service).spec.ports ?? []).map(servicePortText).join(',') || '<none>', { description: 'Ports exposed' }),
+    ageCol,
+    col('Selector', (o) => Object.entries((o as unknown as Service).spec.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>', { priority: 1, description: 'The pods it stands for' }),
+  ],
+  endpoints: [nameCol, col('Endpoints', (o) => endpointsText(o as unknown as Endpoints), { description: 'Ready addresses' }), ageCol],
   configmaps: [nameCol, col('Data', (o) => keyCount(o, 'data') + keyCount(o, 'binaryData'), { type: 'integer', description: 'Number of keys' }), ageCol],
   secrets: [
     nameCol,

@@ -8,6 +8,7 @@ import { DEFAULT_SERVICE_ACCOUNT } from '../../shared/api/serviceaccount.js';
 import type { KubeObject } from './object.js';
 import { resourceQuotaStrategy } from '../quota/strategy.js';
 import { configMapStrategy, secretStrategy } from './config-strategy.js';
+import { serviceStrategy } from '../services/strategy.js';
 import { keepEphemeralContainers, refuseEphemeralContainersOnCreate, withEphemeralContainers } from './ephemeral-containers.js';
 import { jobStrategy } from './job-strategy.js';
 import { priorityClassStrategy } from '../priority/strategy.js';
@@ -170,6 +171,7 @@ const STRATEGIES: Record<string, Strategy> = {
   pods: podStrategy,
   namespaces: namespaceStrategy,
   poddisruptionbudgets: disruptionBudgetStrategy,
+  services: serviceStrategy,
   configmaps: configMapStrategy,
   secrets: secretStrategy,
   resourcequotas: resourceQuotaStrategy,

@@ -25,6 +25,8 @@ import type { Authorization } from './access.js';
 import { installServiceAccountRoutes } from '../auth/service-account-routes.js';
 import { serviceAccountAdmission } from '../auth/service-account-admission.js';
 import { podPriorityAdmission, singleDefaultClassHook } from '../priority/admission.js';
+import { serviceAllocationHook } from '../services/allocation.js';
+import type { ServiceRanges } from '../services/ranges.js';
 import { limitRangeAdmission } from '../limits/admission.js';
 import type { ServiceAccountTokens, TokenIdentity } from '../auth/service-account-tokens.js';
 
@@ -50,6 +52,8 @@ export interface KindInstallDeps {
   agentProxyKey: AgentProxyKey;
   /** Issues and checks service account tokens. */
   serviceAccountTokens: ServiceAccountTokens;
+  /** Where Services' cluster IPs and node ports come from. */
+  serviceRanges: ServiceRanges;
   /** Whose a bearer token is (any authenticator's), for TokenReview. */
   reviewToken(token: string, audiences: readonly string[]): TokenIdentity | undefined;
 }
@@ -68,6 +72,8 @@ export function installKinds(d: KindInstallDeps): void {
   d.served('pods').rest.addCreateAdmission(serviceAccountAdmission(d.served('serviceaccounts').rest.objects));
   d.served('pods').rest.addCreateAdmission(podPriorityAdmission(d.served('priorityclasses').rest.objects));
   d.served('priorityclasses').rest.objects.addWriteHook(singleDefaultClassHook(d.served('priorityclasses').rest.objects));
+  // v1 Service: cluster IPs and node ports, each claimed in the Service's own transaction.
+  d.served('services').rest.objects.addWriteHook(serviceAllocationHook(d.store, d.serviceRanges));
   // scheduling.cell.dev: pods/binding, Placements, the node allocation ledgers.
   installPlacement(d);
   // policy/v1: the pods/eviction subresource, guarded by disruption budgets.

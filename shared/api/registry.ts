@@ -14,6 +14,7 @@ import {
   type HorizontalPodAutoscaler,
   type HorizontalPodAutoscalerV1,
 } from './autoscaling.js';
+import { endpointsCauses, EndpointsSchema, serviceCauses, ServiceSchema, type Endpoints, type Service } from './service.js';
 import { configMapCauses, ConfigMapSchema, secretCauses, SecretSchema, type ConfigMap, type Secret } from './config.js';
 import { LeaseSchema, type Lease } from './coordination.js';
 import {
@@ -759,6 +760,32 @@ export const resourceQuotasResource: ResourceInfo<ResourceQuota> = {
   ...selectableFields(),
 };
 
+/** v1 Service: its cluster IP and node ports are allocated by the API server (apiserver/services/); status is a load balancer's. */
+export const servicesResource = defineResource<Service>({
+  group: '',
+  version: 'v1',
+  kind: 'Service',
+  resource: 'services',
+  namespaced: true,
+  shortNames: ['svc'],
+  categories: ['all'],
+  subresources: [{ name: 'status', kind: 'Service', verbs: STATUS_VERBS }],
+  schema: ServiceSchema,
+  validate: serviceCauses,
+  fields: { 'spec.clusterIP': (s) => s.spec.clusterIP ?? '', 'spec.type': (s) => s.spec.type ?? '' },
+});
+/** v1 Endpoints: a Service's pods' addresses, kept by the endpoints controller (or by hand for a Service without a selector). */
+export const endpointsResource = defineResource<Endpoints>({
+  group: '',
+  version: 'v1',
+  kind: 'Endpoints',
+  resource: 'endpoints',
+  singularName: 'endpoints',
+  namespaced: true,
+  shortNames: ['ep'],
+  schema: EndpointsSchema,
+  validate: endpointsCauses,
+});
 export const configMapsResource = defineResource<ConfigMap>({ group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespaced: true, shortNames: ['cm'], schema: ConfigMapSchema, validate: configMapCauses });
 export const secretsResource = defineResource<Secret>({ group: '', version: 'v1', kind: 'Secret', resource: 'secrets', namespaced: true, schema: SecretSchema, validate: secretCauses, fields: { type: (s) => s.type ?? '' } });
 /** v1 LimitRange: a namespace's defaults and bounds for its pods' resources (apiserver/limits/). */
@@ -874,6 +901,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
   nodesResource,
   podsResource,
   eventsResource,
+  servicesResource,
+  endpointsResource,
   configMapsResource,
   secretsResource,
   serviceAccountsResource,

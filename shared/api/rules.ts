@@ -66,7 +66,7 @@ export function nonNegative(field: string, value: number | undefined): Causes {
   return value !== undefined && value < 0 ? [cause.invalid(field, value, 'must be greater than or equal to 0')] : [];
 }
 
-function portNumber(field: string, value: number): Causes {
+export function portNumberCauses(field: string, value: number): Causes {
   return value < 1 || value > 65535 ? [cause.invalid(field, value, 'must be between 1 and 65535, inclusive')] : [];
 }
 
@@ -300,8 +300,8 @@ function portNameErrors(name: string): string[] {
 }
 
 /** Kubernetes' ValidatePortNumOrName: a port number, or a port name (IANA service name rules). */
-function portNumberOrName(field: string, port: PortNumberOrName): Causes {
-  return typeof port === 'number' ? portNumber(field, port) : each(field, port, portNameErrors(port));
+export function portNumberOrNameCauses(field: string, port: PortNumberOrName): Causes {
+  return typeof port === 'number' ? portNumberCauses(field, port) : each(field, port, portNameErrors(port));
 }
 
 const HTTP_HEADER_NAME = /^[-A-Za-z0-9]+$/;
@@ -314,14 +314,14 @@ function actionCauses(h: HandlerActions, first: string | undefined, p: string): 
   const out: Causes = [];
   if (first === 'exec' && (h.exec?.command ?? []).length === 0) out.push(cause.required(`${p}.exec.command`));
   if (first === 'httpGet' && h.httpGet) {
-    out.push(...portNumberOrName(`${p}.httpGet.port`, h.httpGet.port));
+    out.push(...portNumberOrNameCauses(`${p}.httpGet.port`, h.httpGet.port));
     for (const header of h.httpGet.httpHeaders ?? []) {
       if (!HTTP_HEADER_NAME.test(header.name)) {
         out.push(cause.invalid(`${p}.httpGet.httpHeaders`, header.name, "a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')"));
       }
     }
   }
-  if (first === 'tcpSocket' && h.tcpSocket) out.push(...portNumberOrName(`${p}.tcpSocket.port`, h.tcpSocket.port));
+  if (first === 'tcpSocket' && h.tcpSocket) out.push(...portNumberOrNameCauses(`${p}.tcpSocket.port`, h.tcpSocket.port));
   return out;
 }
 
@@ -337,7 +337,7 @@ function oneHandler(set: readonly string[], p: string): Causes {
 function probeCauses(probe: Probe, p: string): Causes {
   const set = PROBE_HANDLERS.filter((h) => probe[h] !== undefined);
   const out: Causes = [...oneHandler(set, p), ...actionCauses(probe, set[0], p)];
-  if (set[0] === 'grpc' && probe.grpc) out.push(...portNumber(`${p}.grpc.port`, probe.grpc.port));
+  if (set[0] === 'grpc' && probe.grpc) out.push(...portNumberCauses(`${p}.grpc.port`, probe.grpc.port));
   for (const f of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold'] as const) {
     out.push(...nonNegative(`${p}.${f}`, probe[f]));
   }
@@ -417,9 +417,9 @@ function containerCauses(c: Container, p: string, hostNetwork: boolean, containe
       if (portNames.has(port.name)) out.push(cause.duplicate(`${f}.name`, port.name));
       portNames.add(port.name);
     }
-    out.push(...portNumber(`${f}.containerPort`, port.containerPort));
+    out.push(...portNumberCauses(`${f}.containerPort`, port.containerPort));
     if (port.hostPort !== undefined && port.hostPort !== 0) {
-      out.push(...portNumber(`${f}.hostPort`, port.hostPort));
+      out.push(...portNumberCauses(`${f}.hostPort`, port.hostPort));
       if (hostNetwork && port.hostPort !== port.containerPort) {
         out.push(cause.invalid(`${f}.hostPort`, port.hostPort, 'must match `containerPort` when `hostNetwork` is true'));
       }
@@ -648,7 +648,7 @@ export function nodeCauses(node: Node): Causes {
   out.push(...resourceListCauses(node.status.capacity, 'status.capacity', 'node'));
   out.push(...resourceListCauses(node.status.allocatable, 'status.allocatable', 'node'));
   const port = node.status.daemonEndpoints?.kubeletEndpoint?.Port;
-  if (port !== undefined && port !== 0) out.push(...portNumber('status.daemonEndpoints.kubeletEndpoint.Port', port));
+  if (port !== undefined && port !== 0) out.push(...portNumberCauses('status.daemonEndpoints.kubeletEndpoint.Port', port));
   return out;
 }
 
@@ -718,9 +718,9 @@ export function nodeAllocationCauses(na: NodeAllocation): Causes {
     else if (uids.has(pod.uid)) out.push(cause.duplicate(`${p}.uid`, pod.uid));
     uids.add(pod.uid);
     out.push(...resourceListCauses(pod.requests, `${p}.requests`, 'node'));
-    (pod.hostPorts ?? []).forEach((hp, j) => out.push(...portNumber(`${p}.hostPorts[${j}].port`, hp.port)));
+    (pod.hostPorts ?? []).forEach((hp, j) => out.push(...portNumberCauses(`${p}.hostPorts[${j}].port`, hp.port)));
   });
-  na.spec.hostPorts.forEach((hp, i) => out.push(...portNumber(`spec.hostPorts[${i}].port`, hp.port)));
+  na.spec.hostPorts.forEach((hp, i) => out.push(...portNumberCauses(`spec.hostPorts[${i}].port`, hp.port)));
   return out;
 }
 

@@ -1,0 +1,170 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { causeFields, expectStatus, raw, type Obj, type RawOptions } from './helpers.js';
+
+const SERVICES = '/api/v1/namespaces/default/services';
+
+interface ServiceView extends Obj {
+  spec: {
+    type?: string;
+    clusterIP?: string;
+    clusterIPs?: string[];
+    ports?: { name?: string; port: number; targetPort?: number | string; nodePort?: number; protocol?: string }[];
+    sessionAffinity?: string;
+    ipFamilies?: string[];
+    ipFamilyPolicy?: string;
+    internalTrafficPolicy?: string;
+    externalTrafficPolicy?: string;
+    selector?: Record<string, string>;
+  };
+}
+
+function serviceBody(name: string, spec: Record<string, unknown> = {}): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app: name }, ports: [{ port: 80 }], ...spec } };
+}
+
+function ipNumber(ip: string): number {
+  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+describe('services: cluster IPs and node ports (etcd)', function () {
+  this.timeout(60_000);
+  // A small range, so that racing creates collide and a full range is reached.
+  const ranges = { clusterIPRange: '10.100.0.0/26', nodePorts: { first: 30000, last: 30039 } };
+  const prefix = `/cell-test-${randomUUID()}`;
+  let a: TestApiServer;
+  let b: TestApiServer;
+  const ok = async <T = ServiceView>(t: TestApiServer, method: string, path: string, opts?: RawOptions, code?: number): Promise<T> => {
+    const res = await raw(t.url, method, path, opts);
+    expect(res.status, `${method} ${path}: ${res.text.slice(0, 400)}`).to.equal(code ?? (method === 'POST' ? 201 : 200));
+    return res.body as T;
+  };
+
+  before(async () => {
+    a = await startTestApiServer({ backend: 'etcd', prefix, serviceRanges: ranges });
+    b = await startTestApiServer({ backend: 'etcd', prefix, serviceRanges: ranges });
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+  });
+  afterEach(async () => {
+    await raw(a.url, 'DELETE', SERVICES);
+  });
+
+  it('gives a new Service an IP from the range and Kubernetes\' defaults', async () => {
+    const svc = await ok(a, 'POST', SERVICES, { body: serviceBody('web', { ports: [{ port: 80, targetPort: 8080 }, { name: 'x', port: 81 }].map((p, i) => ({ name: `p${i}`, ...p })) }) });
+    const ip = svc.spec.clusterIP!;
+    expect(ipNumber(ip)).to.be.greaterThan(ipNumber('10.100.0.0')).and.lessThan(ipNumber('10.100.0.63'));
+    expect(svc.spec.clusterIPs).to.deep.equal([ip]);
+    expect(svc.spec.type).to.equal('ClusterIP');
+    expect(svc.spec.sessionAffinity).to.equal('None');
+    expect(svc.spec.ipFamilies).to.deep.equal(['IPv4']);
+    expect(svc.spec.ipFamilyPolicy).to.equal('SingleStack');
+    expect(svc.spec.internalTrafficPolicy).to.equal('Cluster');
+    expect(svc.spec.ports!.map((p) => [p.port, p.targetPort, p.protocol, p.nodePort])).to.deep.equal([
+      [80, 8080, 'TCP', undefined],
+      [81, 81, 'TCP', undefined],
+    ]);
+    expect(svc.status).to.deep.equal({ loadBalancer: {} });
+    // The other API server reads the same Service, by its field selector too.
+    const listed = await ok<{ items: ServiceView[] }>(b, 'GET', `${SERVICES}?fieldSelector=spec.clusterIP=${ip}`);
+    expect(listed.items.map((s) => s.metadata.name)).to.deep.equal(['web']);
+  });
+
+  it('never gives one IP or node port to two Services, however many API servers create at once, and says when a range is full', async () => {
+    const creates = Array.from({ length: 40 }, (_, i) => raw(i % 2 ? a.url : b.url, 'POST', SERVICES, { body: serviceBody(`race-${i}`, { type: 'NodePort' }) }));
+    const results = await Promise.all(creates);
+    for (const r of results) expect(r.status, r.text.slice(0, 300)).to.equal(201);
+    const list = await ok<{ items: ServiceView[] }>(a, 'GET', SERVICES);
+    expect(list.items).to.have.length(40);
+    const ips = list.items.map((s) => s.spec.clusterIP);
+    const ports = list.items.map((s) => s.spec.ports![0]!.nodePort!);
+    expect(new Set(ips).size).to.equal(40);
+    expect(new Set(ports).size).to.equal(40);
+    for (const p of ports) expect(p).to.be.within(30000, 30039);
+    // The claims in the store are exactly those the Services hold.
+    const claims = await a.store.list('/serviceclaims/');
+    expect(claims.items.map((c) => c.key).sort()).to.deep.equal([...ips.map((ip) => `/serviceclaims/clusterips/${ip}`), ...ports.map((p) => `/serviceclaims/nodeports/${p}`)].sort());
+    // All 40 node ports are taken: the next is refused, and nothing of it is kept.
+    const full = await raw(b.url, 'POST', SERVICES, { body: serviceBody('one-more', { type: 'NodePort' }) });
+    expect(expectStatus(full, 500).message).to.contain('failed to allocate a nodePort: range is full');
+    await ok(a, 'GET', `${SERVICES}/one-more`, {}, 404);
+    expect((await a.store.list('/serviceclaims/')).items).to.have.length(80);
+    // A ClusterIP Service still fits (the IP range is larger).
+    await ok(a, 'POST', SERVICES, { body: serviceBody('no-node-port') });
+  });
+
+  it('refuses an IP or port that is taken or out of range, and frees them on delete', async () => {
+    const first = await ok(a, 'POST', SERVICES, { body: serviceBody('first', { type: 'NodePort', clusterIP: '10.100.0.10', ports: [{ port: 80, nodePort: 30010 }] }) });
+    expect(first.spec.clusterIP).to.equal('10.100.0.10');
+    expect(first.spec.ports![0]!.nodePort).to.equal(30010);
+    const sameIP = await raw(b.url, 'POST', SERVICES, { body: serviceBody('second', { clusterIP: '10.100.0.10' }) });
+    const s1 = expectStatus(sameIP, 422, 'Invalid');
+    expect(s1.message).to.contain('spec.clusterIPs[0]: Invalid value: "10.100.0.10": provided IP is already allocated');
+    const samePort = await raw(b.url, 'POST', SERVICES, { body: serviceBody('second', { type: 'NodePort', ports: [{ port: 80, nodePort: 30010 }] }) });
+    expect(expectStatus(samePort, 422).message).to.contain('spec.ports[0].nodePort: Invalid value: 30010: provided port is already allocated');
+    const outside = await raw(b.url, 'POST', SERVICES, { body: serviceBody('second', { clusterIP: '10.101.0.1' }) });
+    expect(expectStatus(outside, 422).message).to.contain('provided IP is not in the valid range. The range of valid IPs is 10.100.0.0/26');
+    const badPort = await raw(b.url, 'POST', SERVICES, { body: serviceBody('second', { type: 'NodePort', ports: [{ port: 80, nodePort: 31000 }] }) });
+    expect(expectStatus(badPort, 422).message).to.contain('The range of valid ports is 30000-30039');
+    await ok(a, 'GET', `${SERVICES}/second`, {}, 404);
+    await ok(a, 'DELETE', `${SERVICES}/first`);
+    const again = await ok(b, 'POST', SERVICES, { body: serviceBody('second', { type: 'NodePort', clusterIP: '10.100.0.10', ports: [{ port: 80, nodePort: 30010 }] }) });
+    expect(again.spec.clusterIP).to.equal('10.100.0.10');
+    expect((await a.store.list('/serviceclaims/')).items.map((c) => c.key).sort()).to.deep.equal(['/serviceclaims/clusterips/10.100.0.10', '/serviceclaims/nodeports/30010']);
+  });
+
+  it('keeps allocated values across an update that leaves them out, never changes the IP, and moves node ports with the type', async () => {
+    const created = await ok(a, 'POST', SERVICES, { body: serviceBody('upd') });
+    const ip = created.spec.clusterIP!;
+    // A PUT of the original manifest (what kubectl replace sends): the IP stays.
+    const put = await ok(a, 'PUT', `${SERVICES}/upd`, { body: { ...serviceBody('upd', { selector: { app: 'other' } }), metadata: { name: 'upd', resourceVersion: created.metadata.resourceVersion } } });
+    expect(put.spec.clusterIP).to.equal(ip);
+    expect(put.spec.selector).to.deep.equal({ app: 'other' });
+    const changed = await raw(a.url, 'PATCH', `${SERVICES}/upd`, { body: { spec: { clusterIP: '10.100.0.20', clusterIPs: ['10.100.0.20'] } }, contentType: 'application/merge-patch+json' });
+    expect(expectStatus(changed, 422).message).to.contain('may not change once set');
+    // ClusterIP → NodePort: a port is allocated; back to ClusterIP: it is dropped and released.
+    const np = await ok(a, 'PATCH', `${SERVICES}/upd`, { body: { spec: { type: 'NodePort' } }, contentType: 'application/merge-patch+json' });
+    const nodePort = np.spec.ports![0]!.nodePort!;
+    expect(nodePort).to.be.within(30000, 30039);
+    expect(np.spec.externalTrafficPolicy).to.equal('Cluster');
+    expect((await a.store.get(`/serviceclaims/nodeports/${nodePort}`))?.value).to.contain('"name":"upd"');
+    const back = await ok(a, 'PATCH', `${SERVICES}/upd`, { body: { spec: { type: 'ClusterIP', externalTrafficPolicy: null } }, contentType: 'application/merge-patch+json' });
+    expect(back.spec.ports![0]!.nodePort).to.equal(undefined);
+    expect(back.spec.clusterIP).to.equal(ip);
+    expect(await a.store.get(`/serviceclaims/nodeports/${nodePort}`)).to.equal(undefined);
+    // ExternalName: the IP is released too.
+    const ext = await ok(a, 'PATCH', `${SERVICES}/upd`, { body: { spec: { type: 'ExternalName', externalName: 'db.example.com', selector: null } }, contentType: 'application/merge-patch+json' });
+    expect(ext.spec.clusterIP).to.equal(undefined);
+    expect(await a.store.get(`/serviceclaims/clusterips/${ip}`)).to.equal(undefined);
+  });
+
+  it('refuses what Kubernetes refuses, naming the field', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ports: [] }, 'spec.ports'],
+      [{ ports: [{ port: 80 }, { port: 81 }] }, 'spec.ports[1].name'],
+      [{ ports: [{ port: 70000 }] }, 'spec.ports[0].port'],
+      [{ ports: [{ port: 80, targetPort: 'Not_A_Name' }] }, 'spec.ports[0].targetPort'],
+      [{ ports: [{ port: 80, nodePort: 30001 }] }, 'spec.ports[0].nodePort'],
+      [{ clusterIP: 'ten.one' }, 'spec.clusterIPs[0]'],
+      [{ type: 'NodePort', clusterIP: 'None' }, 'spec.clusterIPs[0]'],
+      [{ type: 'ExternalName', externalName: 'not a name' }, 'spec.externalName'],
+      [{ type: 'Magic' }, 'spec.type'],
+      [{ selector: { 'bad key!': 'x' } }, 'spec.selector'],
+      [{ ipFamilyPolicy: 'RequireDualStack' }, 'spec.ipFamilyPolicy'],
+      [{ externalTrafficPolicy: 'Local' }, 'spec.externalTrafficPolicy'],
+    ];
+    for (const [spec, field] of cases) {
+      const res = await raw(a.url, 'POST', SERVICES, { body: serviceBody('bad', spec) });
+      const status = expectStatus(res, 422);
+      expect(causeFields(status), `${JSON.stringify(spec)}: ${status.message}`).to.include(field);
+    }
+    expect((await a.store.list('/serviceclaims/')).items).to.have.length(0);
+    // A headless Service needs no ports and gets no IP.
+    const headless = await ok(a, 'POST', SERVICES, { body: serviceBody('headless', { clusterIP: 'None', ports: undefined }) });
+    expect(headless.spec.clusterIP).to.equal('None');
+    expect((await a.store.list('/serviceclaims/')).items).to.have.length(0);
+  });
+});
