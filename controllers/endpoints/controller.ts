@@ -104,9 +104,10 @@ export class EndpointsController implements Controller {
     this.running = true;
     const service = (s: Service) => this.queue.add(keyOf(s));
     this.services.addHandlers({ add: service, update: (_old, s) => service(s), delete: service });
-    // Someone else's write to (or delete of) a Service's Endpoints is put right.
+    // Someone else's write to (or delete of) a Service's Endpoints is put right; one this
+    // controller made while its informer was behind is checked once the informer has it.
     const endpoints = (e: Endpoints) => this.queue.add(keyOf(e));
-    this.endpoints.addHandlers({ update: (_old, e) => endpoints(e), delete: endpoints });
+    this.endpoints.addHandlers({ add: endpoints, update: (_old, e) => endpoints(e), delete: endpoints });
     this.pods.addHandlers({
       add: (p) => this.podChanged(p),
       update: (old, p) => this.podChanged(p, old),
@@ -146,7 +147,7 @@ export class EndpointsController implements Controller {
     if (current && isDeepStrictEqual(current.subsets ?? [], subsets) && isDeepStrictEqual(current.metadata.labels ?? {}, labels)) return;
     const body: Endpoints = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace, labels }, subsets };
     if (!current) {
-      // Made meanwhile (this informer is behind): the update that follows its event puts it right.
+      // Made meanwhile (this informer is behind): synced again when the informer's add comes.
       await this.client.create({ ...ENDPOINTS, namespace }, body).catch((err: unknown) => ignore(err, AlreadyExistsError));
       return;
     }

@@ -25,6 +25,8 @@ const MINIMAL: Record<string, unknown> = {
   ConfigMap: { metadata: { name: 'settings', namespace: 'default' }, data: { mode: 'fast' } },
   Secret: { metadata: { name: 'creds', namespace: 'default' }, stringData: { password: 'hunter2' } },
   ServiceAccount: { metadata: { name: 'ci', namespace: 'default' } },
+  Service: { metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } },
+  Endpoints: { metadata: { name: 'web', namespace: 'default' }, subsets: [{ addresses: [{ ip: '10.0.0.5' }], ports: [{ port: 8080 }] }] },
   LimitRange: { metadata: { name: 'bounds', namespace: 'default' }, spec: { limits: [{ type: 'Container', max: { cpu: '2' } }] } },
   TokenReview: { spec: { token: 'a.b.c' } },
   PriorityClass: { metadata: { name: 'high' }, value: 1000 },
@@ -305,7 +307,10 @@ describe('api schemas', () => {
       expect(resolveResource('deploy')?.kind).to.equal('Deployment');
       expect(resolveResource('sts')?.kind).to.equal('StatefulSet');
       expect(resolveResource('hpa')?.apiVersion).to.equal('autoscaling/v2');
-      expect(resolveResource('services')).to.equal(undefined);
+      expect(resolveResource('svc')?.kind).to.equal('Service');
+      expect(resolveResource('ep')?.kind).to.equal('Endpoints');
+      expect(resolveResource('endpoints')?.kind).to.equal('Endpoints');
+      expect(resolveResource('ingresses')).to.equal(undefined);
     });
 
     it('finds resources by group/version/resource and by kind', () => {
@@ -332,11 +337,12 @@ describe('api schemas', () => {
         'autoscaling/v2',
         'kueue.x-k8s.io/v1beta1',
       ]);
-      expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'configmaps', 'secrets', 'serviceaccounts', 'limitranges', 'resourcequotas']);
+      expect(resourcesIn('', 'v1').map((r) => r.resource)).to.deep.equal(['namespaces', 'nodes', 'pods', 'events', 'services', 'endpoints', 'configmaps', 'secrets', 'serviceaccounts', 'limitranges', 'resourcequotas']);
       expect(podsResource.subresources.map((s) => s.name)).to.deep.equal(['binding', 'status', 'log', 'ephemeralcontainers', 'exec', 'attach', 'portforward', 'eviction']);
       expect(resourceForKind('NodeAllocation')?.verbs).to.deep.equal(['get', 'list', 'watch']);
-      expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods', 'jobs', 'cronjobs', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'horizontalpodautoscalers']);
-      const names = RESOURCES.flatMap((r) => [r.resource, r.singularName, ...r.shortNames]);
+      expect(resourcesInCategory('all').map((r) => r.resource)).to.deep.equal(['pods', 'services', 'jobs', 'cronjobs', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'horizontalpodautoscalers']);
+      // Endpoints' singular is its plural, as in Kubernetes.
+      const names = RESOURCES.flatMap((r) => [...new Set([r.resource, r.singularName, ...r.shortNames])]);
       expect(new Set(names).size, 'names and short names are unambiguous').to.equal(names.length);
     });
 
