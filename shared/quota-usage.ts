@@ -44,7 +44,7 @@ function podGoverns(name: string): boolean {
 }
 
 /** Core kinds a quota also counts under their bare name (`secrets: 10`), as Kubernetes still accepts. */
-const LEGACY_COUNT_NAMES = new Set(['configmaps', 'secrets', 'resourcequotas']);
+const LEGACY_COUNT_NAMES = new Set(['configmaps', 'secrets', 'resourcequotas', 'services']);
 
 /** The object-count names of a kind: `count/<resource>[.<group>]`, and the bare legacy name where there is one. */
 function countNames(kind: CountedKind): string[] {

@@ -3,10 +3,11 @@
 // Pods, nodes, namespaces, pod groups, leases and node allocations have their own layouts;
 // anything else is printed as an indented tree.
 import type { ConfigMap, Secret } from '../../shared/api/config.js';
+import { endpointsText, externalIPText, type Endpoints, type Service } from '../../shared/api/service.js';
 import type { Lease } from '../../shared/api/coordination.js';
 import type { Container, ContainerState, ContainerStatus, Event, Node, Pod } from '../../shared/api/core.js';
 import type { KubeObject } from '../../shared/api/meta.js';
-import { podsResource, nodeAllocationsResource, leasesResource, eventsResource, type ResourceInfo } from '../../shared/api/registry.js';
+import { podsResource, nodeAllocationsResource, leasesResource, endpointsResource, eventsResource, type ResourceInfo } from '../../shared/api/registry.js';
 import { POD_GROUP_LABEL, type NodeAllocation, type PodGroup } from '../../shared/api/scheduling.js';
 import { NODE_LEASE_NAMESPACE } from '../../shared/api/coordination.js';
 import { age } from '../../shared/duration.js';
@@ -340,6 +341,43 @@ function describeConfigMap(w: DescribeWriter, cm: ConfigMap): void {
   for (const [k, v] of Object.entries(cm.binaryData ?? {}).sort(([a], [b]) => a.localeCompare(b))) w.line(0, `${k}:`, `${Buffer.from(v, 'base64').length} bytes`);
 }
 
+/** As kubectl: the Service's addressing, then each port with its target, node port and endpoints. */
+async function describeService(cli: Cli, w: DescribeWriter, svc: Service): Promise<void> {
+  header(w, svc, true);
+  labelsAndAnnotations(w, svc);
+  w.line(0, 'Selector:', Object.entries(svc.spec.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>');
+  w.line(0, 'Type:', svc.spec.type ?? 'ClusterIP');
+  if (svc.spec.type === 'ExternalName') {
+    w.line(0, 'External Name:', svc.spec.externalName ?? '');
+  } else {
+    w.line(0, 'IP Family Policy:', svc.spec.ipFamilyPolicy ?? '<unset>');
+    w.line(0, 'IP Families:', (svc.spec.ipFamilies ?? []).join(',') || '<none>');
+    w.line(0, 'IP:', svc.spec.clusterIP ?? '<none>');
+    w.line(0, 'IPs:', (svc.spec.clusterIPs ?? []).join(',') || '<none>');
+  }
+  if (svc.spec.externalIPs?.length) w.line(0, 'External IPs:', svc.spec.externalIPs.join(','));
+  const external = externalIPText(svc);
+  if (svc.spec.type === 'LoadBalancer') w.line(0, 'LoadBalancer Ingress:', external === '<pending>' ? '' : external);
+  let endpoints: Endpoints | undefined;
+  try {
+    endpoints = await cli.client.get<Endpoints>(refFor(endpointsResource, svc.metadata.namespace, svc.metadata.name ?? ''));
+  } catch (err) {
+    // Not made yet (no endpoints controller, or a Service without a selector): none to show.
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  for (const p of svc.spec.ports ?? []) {
+    const name = p.name || '<unset>';
+    w.line(0, 'Port:', `${name}  ${p.port}/${p.protocol}`);
+    w.line(0, 'TargetPort:', `${String(p.targetPort ?? p.port)}/${p.protocol}`);
+    if (p.nodePort) w.line(0, 'NodePort:', `${name}  ${p.nodePort}/${p.protocol}`);
+    const text = endpointsText(endpoints, p.name ?? '');
+    w.line(0, 'Endpoints:', text === '<none>' ? '' : text);
+  }
+  w.line(0, 'Session Affinity:', svc.spec.sessionAffinity ?? 'None');
+  if (svc.spec.externalTrafficPolicy) w.line(0, 'External Traffic Policy:', svc.spec.externalTrafficPolicy);
+  if (svc.spec.internalTrafficPolicy) w.line(0, 'Internal Traffic Policy:', svc.spec.internalTrafficPolicy);
+}
+
 function describeGeneric(w: DescribeWriter, info: ResourceInfo, obj: KubeObject & Record<string, unknown>): void {
   header(w, obj, info.namespaced);
   labelsAndAnnotations(w, obj);
@@ -423,6 +461,9 @@ async function describeOne(cli: Cli, info: ResourceInfo, obj: KubeObject & Recor
       break;
     case 'ConfigMap':
       describeConfigMap(w, obj as unknown as ConfigMap);
+      break;
+    case 'Service':
+      await describeService(cli, w, obj as unknown as Service);
       break;
     case 'NodeAllocation':
       await describeAllocation(cli, w, obj as unknown as NodeAllocation);

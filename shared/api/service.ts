@@ -254,13 +254,17 @@ export function externalIPText(svc: Service): string {
   return type === 'LoadBalancer' ? '<pending>' : '<none>';
 }
 
-/** kubectl's ENDPOINTS column: the first three ready address:port pairs, and how many more. */
-export function endpointsText(ep: Endpoints, max = 3): string {
+/**
+ * kubectl's ENDPOINTS column: the first three ready address:port pairs, and how many more; with
+ * `portName`, only that port's (describe's Endpoints line of one Service port).
+ */
+export function endpointsText(ep: Endpoints | undefined, portName?: string, max = 3): string {
   const all: string[] = [];
-  for (const s of ep.subsets ?? []) {
-    const ports = s.ports?.length ? s.ports : undefined;
+  for (const s of ep?.subsets ?? []) {
+    const ports = (s.ports ?? []).filter((p) => portName === undefined || (p.name ?? '') === portName);
+    if (portName !== undefined && ports.length === 0) continue;
     for (const a of s.addresses ?? []) {
-      if (ports) for (const p of ports) all.push(`${a.ip}:${p.port}`);
+      if (ports.length > 0) for (const p of ports) all.push(`${a.ip}:${p.port}`);
       else all.push(a.ip);
     }
   }

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { resourceQuotaController } from '../../controllers/resource-quota/controller.js';
+import { startControllers } from '../controllers/helpers.js';
+import { counted } from '../quota/helpers.js';
 import { causeFields, expectStatus, raw, type Obj, type RawOptions } from './helpers.js';
 
 const SERVICES = '/api/v1/namespaces/default/services';
@@ -166,5 +169,23 @@ describe('services: cluster IPs and node ports (etcd)', function () {
     const headless = await ok(a, 'POST', SERVICES, { body: serviceBody('headless', { clusterIP: 'None', ports: undefined }) });
     expect(headless.spec.clusterIP).to.equal('None');
     expect((await a.store.list('/serviceclaims/')).items).to.have.length(0);
+  });
+
+  it('counts Services against a quota of `services`, committed with the Service', async () => {
+    await ok(a, 'POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'svc-quota' } } });
+    await ok(a, 'POST', '/api/v1/namespaces/svc-quota/resourcequotas', { body: { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'q' }, spec: { hard: { services: '2' } } } });
+    // The quota admits once the quota controller has counted it.
+    const client = a.client();
+    const controllers = await startControllers(client, [resourceQuotaController]);
+    await counted(client, 'svc-quota', 'q');
+    await controllers.stop();
+    client.close();
+    const path = '/api/v1/namespaces/svc-quota/services';
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => raw(i % 2 ? a.url : b.url, 'POST', path, { body: serviceBody(`q-${i}`) })));
+    expect(results.filter((r) => r.status === 201)).to.have.length(2);
+    for (const r of results.filter((x) => x.status !== 201)) expect(expectStatus(r, 403).message).to.contain('exceeded quota: q');
+    // The refused ones hold no claims.
+    const claims = (await a.store.list('/serviceclaims/')).items.filter((c) => c.value.includes('"namespace":"svc-quota"'));
+    expect(claims).to.have.length(2);
   });
 });

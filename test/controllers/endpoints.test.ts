@@ -10,7 +10,7 @@ import type { ApiClient } from '../../shared/client/http-client.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 import { podBody } from '../apiserver/helpers.js';
-import { isolatedEnv, runProcess, tempDir, waitFor } from '../cli/helpers.js';
+import { cellctl, isolatedEnv, runProcess, tempDir, waitFor } from '../cli/helpers.js';
 import { startControllers } from './helpers.js';
 
 const NS = 'ep-test';
@@ -175,5 +175,13 @@ describe('endpoints controller (etcd)', function () {
     expect(described).to.match(new RegExp(`IP:\\s+${svc.spec.clusterIP!.replace(/\./g, '\\.')}`));
     expect(described).to.match(/Endpoints:\s+10\.2\.0\.1:8080/);
     expect(described).to.match(new RegExp(`NodePort:\\s+<unset>\\s+${nodePort}/TCP`));
+    // cellctl describes it the same way, and lists it in `get all`.
+    const mine = await cellctl([`--server=${api.url}`, '-n', NS, 'describe', 'svc', 'shop'], { env });
+    expect(mine.code, mine.stderr).to.equal(0);
+    for (const line of [/Selector:\s+app=shop/, /Type:\s+NodePort/, /TargetPort:\s+http\/TCP/, /Endpoints:\s+10\.2\.0\.1:8080/, new RegExp(`NodePort:\\s+<unset>\\s+${nodePort}/TCP`)]) {
+      expect(mine.stdout).to.match(line);
+    }
+    const all = await cellctl([`--server=${api.url}`, '-n', NS, 'get', 'all'], { env });
+    expect(all.stdout).to.match(/service\/shop\s+NodePort/);
   });
 });
