@@ -27,6 +27,7 @@ import { runTopNodes, runTopPods } from './commands/top.js';
 import { runVersion } from './commands/version.js';
 import { runScale } from './commands/scale.js';
 import { runAutoscale } from './commands/autoscale.js';
+import { runExpose } from './commands/expose.js';
 import { runSetImage } from './commands/set-image.js';
 import { runRolloutHistory, runRolloutPause, runRolloutStatus, runRolloutUndo } from './commands/rollout.js';
 import { parseDryRun } from './commands/write-options.js';
@@ -300,6 +301,21 @@ function build(): Command {
     .option('--current-replicas <n>', 'only if the current count is this (precondition)')
     .option('--resource-version <rv>', 'only if the object is at this resourceVersion (precondition)')
     .action(run((cli, args: string[], opts: Parameters<typeof runScale>[2]) => runScale(cli, args, opts)));
+
+  program
+    .command('expose')
+    .description('Make a Service for a pod, Deployment, ReplicaSet, StatefulSet or Service: cellctl expose deployment/web --port=80 --target-port=8080 [--type=NodePort]')
+    .argument('<type-and-name...>', 'TYPE NAME or TYPE/NAME')
+    .option('--port <port>', "the Service's port (default: the object's container ports)")
+    .option('--target-port <port>', "the pods' port, a number or a container port's name (default: --port)")
+    .option('--type <type>', 'ClusterIP (default), NodePort or LoadBalancer')
+    .option('--name <name>', 'name of the Service (default: the name of the object)')
+    .option('--protocol <protocol>', 'TCP (default), UDP or SCTP')
+    .option('--selector <labels>', "key=value pairs the Service selects (default: the object's selector)")
+    .option('--cluster-ip <ip>', 'the cluster IP to ask for, or None for a headless Service')
+    .option('--dry-run [mode]', 'none|client|server: show what would happen without changing anything')
+    .option('-o, --output <format>', CREATE_OUTPUT_HELP)
+    .action(run((cli, args: string[], opts: Parameters<typeof runExpose>[2]) => runExpose(cli, args, opts)));
 
   program
     .command('autoscale')

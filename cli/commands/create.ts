@@ -30,13 +30,15 @@ export class CreatedPrinter {
     private readonly cli: Cli,
     private readonly output: CreateOutput,
     private readonly dryRun: DryRun | undefined,
+    /** What the summary line says was done (`service/web exposed`). */
+    private readonly done = 'created',
   ) {}
 
   print(info: ResourceInfo, object: Record<string, unknown>): void {
     const name = String((object.metadata as { name?: string } | undefined)?.name ?? '');
     if (this.output === undefined) {
       const mode = this.dryRun === 'server' ? ' (server dry run)' : this.dryRun === 'client' ? ' (dry run)' : '';
-      this.cli.print(`${objectName(info, name)} created${mode}\n`);
+      this.cli.print(`${objectName(info, name)} ${this.done}${mode}\n`);
       return;
     }
     // Several objects print one by one; YAML documents are separated, as kubectl's printer does.
@@ -76,8 +78,8 @@ export async function runCreate(cli: Cli, o: CreateOptions): Promise<number> {
 }
 
 /** Shared by the generator verbs (create deployment|job|quota): one object, printed as above. */
-export async function createGenerated(cli: Cli, info: ResourceInfo, body: Record<string, unknown>, o: { dryRun?: DryRun; output?: CreateOutput }): Promise<number> {
-  await createOne(cli, new CreatedPrinter(cli, o.output, o.dryRun), info, cli.namespace, body, o.dryRun);
+export async function createGenerated(cli: Cli, info: ResourceInfo, body: Record<string, unknown>, o: { dryRun?: DryRun; output?: CreateOutput }, done = 'created'): Promise<number> {
+  await createOne(cli, new CreatedPrinter(cli, o.output, o.dryRun, done), info, cli.namespace, body, o.dryRun);
   return 0;
 }
 
