@@ -1,5 +1,6 @@
 // GET /audit (DESIGN §3): every ledger kind checked at one store revision — the latest, or the one
-// a given resourceVersion was written in — with one report for all of them.
+// a given resourceVersion was written in — with one report for all of them; and the Services'
+// allocations (each cluster IP and node port held once, with its claim).
 import type { Express, Request, Response } from 'express';
 import type { Node, Pod } from '../../shared/api/core.js';
 import { UnauthorizedError } from '../../shared/errors.js';
@@ -17,6 +18,8 @@ import type { Store } from '../storage/store.js';
 import { holdsResources } from '../../shared/node-ledger.js';
 import type { AuditReport } from '../../shared/api/audit.js';
 import { auditLedgers, type LedgerKind } from './ledger.js';
+import type { Service } from '../../shared/api/service.js';
+import { auditServiceClaims } from '../services/audit.js';
 
 export type { AuditReport } from '../../shared/api/audit.js';
 
@@ -36,6 +39,14 @@ export async function auditAt(
     listed.set(resource, items);
     return items;
   });
+  // Service cluster IPs and node ports: no value held twice, each with its claim (services/audit.ts).
+  const services = resources.get('services');
+  if (services) {
+    const items = (await services.rest.objects.list(at)).items as unknown as Service[];
+    const claims = await auditServiceClaims(store, items, rev);
+    audit.accounts.ServiceClaim = claims.claims;
+    audit.violations.push(...claims.violations);
+  }
   const pods = (listed.get('pods') ?? []) as unknown as Pod[];
   const nodes = (listed.get('nodes') ?? []) as unknown as Node[];
   return {

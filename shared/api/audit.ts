@@ -18,6 +18,13 @@ export const ViolationKindSchema = z.enum([
   'UnknownQueue',
   /** A cohort's members use more beyond their guaranteed quota than they lend. */
   'OverCohortQuota',
+  // Service cluster IPs and node ports
+  /** One value held by two Services. */
+  'DoubleAllocated',
+  /** A Service's value without its claim key (or with another Service's). */
+  'MissingServiceClaim',
+  /** A claim key no Service holds. */
+  'OrphanedServiceClaim',
 ]);
 export type ViolationKind = z.infer<typeof ViolationKindSchema>;
 
@@ -33,6 +40,8 @@ export const ViolationSchema = z.object({
   cohort: z.string().optional(),
   /** `namespace/name` of a Workload. */
   workload: z.string().optional(),
+  /** `namespace/name` of a Service. */
+  service: z.string().optional(),
   message: z.string(),
 });
 export type Violation = z.infer<typeof ViolationSchema>;
@@ -45,7 +54,7 @@ export const AuditReportSchema = z.object({
   boundPods: z.number(),
   /** ResourceQuotas audited (counted ones). */
   quotas: z.number().optional(),
-  /** Accounts audited per ledger kind, e.g. `{ NodeAllocation: 3, ResourceQuota: 1, ClusterQueue: 2 }`. */
+  /** Accounts audited per ledger kind, e.g. `{ NodeAllocation: 3, ResourceQuota: 1, ClusterQueue: 2 }`; `ServiceClaim`: the Service claim keys. */
   ledgers: z.record(z.string(), z.number()).default({}),
   ok: z.boolean(),
   violations: z.array(ViolationSchema),

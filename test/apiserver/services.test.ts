@@ -4,6 +4,8 @@ import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js'
 import { resourceQuotaController } from '../../controllers/resource-quota/controller.js';
 import { startControllers } from '../controllers/helpers.js';
 import { counted } from '../quota/helpers.js';
+import type { AuditReport } from '../../shared/api/audit.js';
+import { cellctl, isolatedEnv, tempDir } from '../cli/helpers.js';
 import { causeFields, expectStatus, raw, type Obj, type RawOptions } from './helpers.js';
 
 const SERVICES = '/api/v1/namespaces/default/services';
@@ -97,6 +99,9 @@ describe('services: cluster IPs and node ports (etcd)', function () {
     expect((await a.store.list('/serviceclaims/')).items).to.have.length(80);
     // A ClusterIP Service still fits (the IP range is larger).
     await ok(a, 'POST', SERVICES, { body: serviceBody('no-node-port') });
+    const report = (await raw(b.url, 'GET', '/audit')).body as AuditReport;
+    expect(report.ok, JSON.stringify(report.violations)).to.equal(true);
+    expect(report.ledgers.ServiceClaim).to.equal(81);
   });
 
   it('refuses an IP or port that is taken or out of range, and frees them on delete', async () => {
@@ -187,5 +192,58 @@ describe('services: cluster IPs and node ports (etcd)', function () {
     // The refused ones hold no claims.
     const claims = (await a.store.list('/serviceclaims/')).items.filter((c) => c.value.includes('"namespace":"svc-quota"'));
     expect(claims).to.have.length(2);
+  });
+});
+
+describe('services: the audit of cluster IPs and node ports (etcd)', function () {
+  this.timeout(60_000);
+  let t: TestApiServer;
+  const audit = async () => (await raw(t.url, 'GET', '/audit')).body as AuditReport;
+
+  before(async () => {
+    t = await startTestApiServer({ backend: 'etcd' });
+  });
+  after(async () => t?.close());
+
+  it('finds a value held twice, a missing claim and an orphaned one', async () => {
+    const made: ServiceView[] = [];
+    for (const name of ['one', 'two', 'three']) {
+      const res = await raw(t.url, 'POST', SERVICES, { body: serviceBody(name, { type: 'NodePort' }) });
+      expect(res.status, res.text).to.equal(201);
+      made.push(res.body as ServiceView);
+    }
+    const clean = await audit();
+    expect(clean.ok, JSON.stringify(clean.violations)).to.equal(true);
+    expect(clean.ledgers.ServiceClaim).to.equal(6);
+
+    // Damage the store behind the API server's back, three ways.
+    const [one, , three] = made as [ServiceView, ServiceView, ServiceView];
+    const key = '/services/default/two';
+    const stored = (await t.store.get(key))!;
+    const twin = JSON.parse(stored.value) as ServiceView;
+    twin.spec.clusterIP = one.spec.clusterIP;
+    twin.spec.clusterIPs = [one.spec.clusterIP!];
+    await t.store.update(key, JSON.stringify(twin), stored.modRevision);
+    await t.store.delete(`/serviceclaims/nodeports/${three.spec.ports![0]!.nodePort!}`);
+    await t.store.create('/serviceclaims/clusterips/10.96.0.77', JSON.stringify({ namespace: 'default', name: 'ghost', uid: 'gone' }));
+
+    const report = await audit();
+    expect(report.ok).to.equal(false);
+    const found = report.violations.map((v) => `${v.kind} ${v.service ?? ''}`).sort();
+    expect(found).to.deep.equal([
+      'DoubleAllocated default/one',
+      'MissingServiceClaim default/three',
+      'MissingServiceClaim default/two',
+      'OrphanedServiceClaim default/ghost',
+      // two's own IP is claimed for it but no longer held.
+      'OrphanedServiceClaim default/two',
+    ]);
+    expect(report.violations.find((v) => v.kind === 'DoubleAllocated')!.message).to.contain(`${one.spec.clusterIP!} is held by 2 Services`);
+
+    const env = isolatedEnv(tempDir());
+    const r = await cellctl([`--server=${t.url}`, 'audit'], { env });
+    expect(r.code).to.equal(1);
+    expect(r.stdout).to.match(/KIND\s+SERVICE/);
+    expect(r.stdout).to.match(/OrphanedServiceClaim\s+default\/ghost/);
   });
 });
