@@ -3,6 +3,7 @@
 // for the API servers only. On start it first reloads what it knew before a restart
 // (per-pod state files), so running processes are re-adopted, vanished ones reported, and pods that
 // were deleted meanwhile cleaned up — nothing bound to the node is forgotten, nothing runs twice.
+import { ServiceProxy } from './service-proxy.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Node, Pod } from '../shared/api/core.js';
@@ -64,6 +65,7 @@ export class Agent {
   private logServer: LogServer | undefined;
   private usage: ResourceUsageSampler | undefined;
   private metricsServer: { close(): Promise<void> } | undefined;
+  private serviceProxy: ServiceProxy | undefined;
   private timers: NodeJS.Timeout[] = [];
   private ready = false;
   private readonly abort = new AbortController();
@@ -130,6 +132,12 @@ export class Agent {
 
     this.heartbeat = new Heartbeat(new NodeLease(this.heartbeatClient, cfg.nodeName, cfg.leaseDurationSeconds, node.metadata.uid), cfg.heartbeatIntervalMs, this.log, this.metrics);
     this.heartbeat.start();
+
+    // Node ports: this node's share of Services (service-proxy.ts).
+    if (cfg.serviceProxyAddress !== undefined) {
+      this.serviceProxy = new ServiceProxy({ client: this.client, nodeName: cfg.nodeName, address: cfg.serviceProxyAddress, log: this.log });
+      await this.serviceProxy.start();
+    }
 
     this.nodeStatus = new NodeStatusKeeper(this.client, cfg.nodeName, cfg.nodeStatusReportIntervalMs, this.log);
     this.nodeStatus.start();
@@ -297,7 +305,7 @@ export class Agent {
     // No probe may kill a container or write an event while the agent goes; after the status
     // writer stopped, so that probes no longer running do not report the containers unready.
     for (const w of this.workers.values()) w.stopProbes();
-    await Promise.all([this.podInformer?.stop(), this.nodeInformer?.stop()]);
+    await Promise.all([this.podInformer?.stop(), this.nodeInformer?.stop(), this.serviceProxy?.stop()]);
     this.usage?.stop();
     await this.logServer?.close();
     await this.metricsServer?.close();

@@ -1,6 +1,7 @@
 // cell-agent's command line (DESIGN §1): Kubernetes/kubelet spellings where they exist, parsed
 // into one validated AgentConfig. Every bad value is a UsageError naming the flag, so main.ts can
 // print it with the usage text and exit 2.
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,6 +36,9 @@ The node:
   --address=0.0.0.0                address the agent's endpoint listens on (logs, usage, exec and
                                    port-forward, for requests an API server signed; /healthz and
                                    /metrics to anyone)
+  --service-proxy-address=ADDR     where node ports are opened: each TCP port of a NodePort or
+                                   LoadBalancer Service is relayed to the Service's ready endpoints
+                                   (default: --address; "none" opens none)
   --port=0                         log server port (0 = any free port, the default; the kubelet uses 10250);
                                    reported in the Node's status.daemonEndpoints
   --lease-duration=40s             node Lease duration
@@ -80,6 +84,8 @@ export interface AgentConfig {
   rootDir: string;
   stopPodsOnExit: boolean;
   address: string;
+  /** Where node ports are opened; undefined: none. */
+  serviceProxyAddress: string | undefined;
   port: number;
   leaseDurationSeconds: number;
   heartbeatIntervalMs: number;
@@ -130,6 +136,13 @@ export function parseTaints(text: string): Taint[] {
     out.push({ key, ...(value !== undefined && value !== '' ? { value } : {}), effect: effect.data });
   }
   return out;
+}
+
+/** --service-proxy-address: an IP, `none`, or (unset) the agent's own --address. */
+function serviceProxyAddress(flag: string | undefined, address: string): string | undefined {
+  if (flag === 'none') return undefined;
+  if (flag !== undefined && net.isIP(flag) === 0) throw new UsageError(`--service-proxy-address must be an IP address or "none", not "${flag}"`);
+  return flag ?? address;
 }
 
 /** The host's first non-internal IPv4 address; loopback when it has none. */
@@ -204,6 +217,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
         'root-dir': { type: 'string' },
         'stop-pods-on-exit': { type: 'boolean', default: false },
         address: { type: 'string', default: '0.0.0.0' },
+        'service-proxy-address': { type: 'string' },
         port: { type: 'string', default: '0' },
         'lease-duration': { type: 'string', default: '40s' },
         'heartbeat-interval': { type: 'string', default: '10s' },
@@ -287,6 +301,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
     rootDir: path.resolve(str('root-dir') ?? path.join(os.tmpdir(), 'cell-agent', hollowNodes > 0 ? 'hollow' : nodeName)),
     stopPodsOnExit: values['stop-pods-on-exit'] === true,
     address: str('address') ?? '0.0.0.0',
+    serviceProxyAddress: serviceProxyAddress(str('service-proxy-address'), str('address') ?? '0.0.0.0'),
     port: int('port'),
     leaseDurationSeconds: Math.ceil(leaseMs / 1000),
     heartbeatIntervalMs: heartbeatMs,

@@ -253,7 +253,8 @@ async function main(): Promise<void> {
     start(`agent-${n}`, ...node('agent', [
       `--kubeconfig=${path.join(STATE, `${n}.kubeconfig`)}`, `--node-name=${n}`, '--cpu=4', '--memory=8Gi',
       `--root-dir=${path.join(STATE, 'agents', n)}`, `--labels=topology.kubernetes.io/zone=zone-${(i % 2) + 1}`,
-      '--stop-pods-on-exit',
+      // Node ports on loopback only (one of the three agents holds each): curl localhost:NODEPORT.
+      '--stop-pods-on-exit', '--service-proxy-address=127.0.0.1',
     ]));
   });
 

@@ -206,6 +206,8 @@ export function defaultClusterRoles(): ClusterRole[] {
       rule([''], ['pods/status'], ['get', 'update', 'patch']),
       rule([''], ['events'], ['create', 'update', 'patch']),
       rule([''], ['namespaces'], READ),
+      // Node ports: each agent relays them to the Services' endpoints (agent/service-proxy.ts).
+      rule([''], ['services', 'endpoints'], READ),
       rule(['scheduling.cell.dev'], ['nodeallocations'], READ),
       // What its pods' env reads: NodeRestriction lets a node get only those its own pods use.
       rule([''], ['configmaps', 'secrets'], ['get']),

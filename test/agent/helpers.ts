@@ -11,6 +11,7 @@ import { NotFoundError } from '../../shared/errors.js';
 import { findPython, run, waitFor, writeKubeconfig, type RunResult } from '../clients/helpers.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { TEST_TLS_CERT, TEST_TLS_KEY } from '../harness/tls.js';
+import type { ApiServerOptions } from '../../apiserver/server.js';
 
 export { sleep, waitFor } from '../clients/helpers.js';
 
@@ -92,8 +93,13 @@ export interface StreamingCluster {
  * clients every second (so every client in these suites must answer, as kubectl, Python and
  * JavaScript do), and a kubeconfig for each of `users`.
  */
-export async function startStreamingCluster(prefix: string, users: readonly (keyof typeof TEST_TOKENS)[], extraAgentArgs: readonly string[] = []): Promise<StreamingCluster> {
-  const api = await startTestApiServer({ backend: 'etcd', auth: true, tls: { cert: TEST_TLS_CERT, key: TEST_TLS_KEY } });
+export async function startStreamingCluster(
+  prefix: string,
+  users: readonly (keyof typeof TEST_TOKENS)[],
+  extraAgentArgs: readonly string[] = [],
+  apiOptions: Partial<Omit<ApiServerOptions, 'store'>> = {},
+): Promise<StreamingCluster> {
+  const api = await startTestApiServer({ ...apiOptions, backend: 'etcd', auth: true, tls: { cert: TEST_TLS_CERT, key: TEST_TLS_KEY } });
   const root = tempRoot(prefix);
   const nodeConfig = writeKubeconfig(path.join(root, 'node-1.kubeconfig'), api.url, { token: TEST_TOKENS.node1, caCertPem: TEST_TLS_CERT });
   const agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${nodeConfig}`, '--exec-keepalive=1s', ...extraAgentArgs]));

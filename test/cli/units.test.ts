@@ -114,7 +114,7 @@ describe('cellctl units', () => {
       expect(parseTargets(['po', 'a', 'b']).targets.map((t) => [t.info.resource, t.names])).to.deep.equal([['pods', ['a', 'b']]]);
       expect(parseTargets(['pod/a', 'no/n1', 'pods/b']).targets.map((t) => [t.info.resource, t.names])).to.deep.equal([['pods', ['a', 'b']], ['nodes', ['n1']]]);
       expect(parseTargets(['pods,nodes']).multipleTypes).to.equal(true);
-      expect(parseTargets(['all'], { categories: true }).targets.map((t) => t.info.resource)).to.deep.equal(['pods', 'jobs', 'cronjobs', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'horizontalpodautoscalers']);
+      expect(parseTargets(['all'], { categories: true }).targets.map((t) => t.info.resource)).to.deep.equal(['pods', 'services', 'jobs', 'cronjobs', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'horizontalpodautoscalers']);
       expect(() => parseTargets(['widgets'])).to.throw(UsageError, 'the server doesn\'t have a resource type "widgets"');
       expect(() => parseTargets(['pod/a', 'b'])).to.throw(UsageError, /resource\/name form/);
     });

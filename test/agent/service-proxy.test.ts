@@ -1,0 +1,144 @@
+// Node ports through a real agent process: pods serving HTTP on node-1 behind a NodePort Service
+// (its Endpoints kept by the endpoints controller) are reached through the agent's node port, in
+// turn; ClientIP affinity sticks to one; an endpoint that goes is no longer chosen; a port with no
+// ready endpoint closes the connection; the port closes with its Service and opens again when one
+// claims it.
+import { expect } from 'chai';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { endpointsControllerDefinition } from '../../controllers/endpoints/controller.js';
+import type { Endpoints } from '../../shared/api/service.js';
+import type { ApiClient } from '../../shared/client/http-client.js';
+import { TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
+import { freePort } from '../harness/ports.js';
+import { startControllers } from '../controllers/helpers.js';
+import { createPod, deleteIfPresent, pod, startStreamingCluster, tearDownAgentTest, waitFor, waitPod, type AgentProcess } from './helpers.js';
+
+const SERVICES = { version: 'v1', resource: 'services', namespace: 'default' };
+
+/** One GET on a fresh connection (no keep-alive, so each request is a new relayed connection). */
+function get(port: number): Promise<{ ok: true; body: string } | { ok: false; error: string }> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ ok: true, body: body.trim() }));
+      res.on('error', (e) => resolve({ ok: false, error: e.message }));
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => resolve({ ok: false, error: e.code ?? e.message }));
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+  });
+}
+
+describe('agent: node ports relayed to a Service\'s endpoints (real agent)', function () {
+  this.timeout(120_000);
+  let api: TestApiServer;
+  let agent: AgentProcess;
+  let root: string;
+  let admin: ApiClient;
+  let controllers: { stop(): Promise<void> };
+  const nodePorts: number[] = [];
+  const podPorts: Record<string, number> = {};
+
+  /** A pod on node-1 serving its own name over HTTP on a port named `http`. */
+  const webPod = async (name: string) => {
+    const dir = path.join(root, 'www', name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'index.html'), `${name}\n`);
+    podPorts[name] = await freePort();
+    const p = pod(name, { node: 'node-1', command: ['python3', '-m', 'http.server', String(podPorts[name]), '--bind', '127.0.0.1', '--directory', dir], grace: 1 });
+    (p.metadata as { labels?: Record<string, string> }).labels = { app: 'web' };
+    (p.spec.containers[0] as { ports?: unknown[] }).ports = [{ name: 'http', containerPort: podPorts[name] }];
+    await createPod(admin, p);
+    await waitPod(admin, name, (x) => x.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false, `${name} ready`);
+    // Serving, not only started.
+    await waitFor(async () => (await get(podPorts[name]!)).ok, `${name} answering`);
+  };
+  const ready = (name: string, count: number) =>
+    waitFor(async () => {
+      const ep = await admin.get<Endpoints>({ version: 'v1', resource: 'endpoints', namespace: 'default', name }).catch(() => undefined);
+      return (ep?.subsets ?? []).reduce((n, s) => n + (s.addresses?.length ?? 0), 0) === count;
+    }, `${name} with ${count} ready endpoints`);
+  const service = (name: string, nodePort: number, extra: Record<string, unknown> = {}) =>
+    admin.create(SERVICES, { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 'http', nodePort }], ...extra } });
+
+  before(async () => {
+    // Node ports the host has free, made the whole node port range so the Services may ask for them.
+    for (let i = 0; i < 2; i++) nodePorts.push(await freePort());
+    const range = { first: Math.min(...nodePorts), last: Math.max(...nodePorts) };
+    const c = await startStreamingCluster('cell-agent-service-proxy-', [], [], { serviceRanges: { clusterIPRange: '10.96.0.0/12', nodePorts: range } });
+    ({ api, agent, root } = c);
+    admin = api.client(TEST_TOKENS.admin);
+    controllers = await startControllers(admin, [endpointsControllerDefinition]);
+    await webPod('web-a');
+    await webPod('web-b');
+  });
+  after(async () => {
+    await controllers?.stop();
+    await tearDownAgentTest({ admin, agent, root, close: async () => api?.close() });
+  });
+
+  it('relays each connection to a ready endpoint in turn, and drops one that goes', async () => {
+    const port = nodePorts[0]!;
+    await service('web', port);
+    await ready('web', 2);
+    // The agent's own view of the Endpoints catches up a moment after the API's: both answer once.
+    const answered = new Set<string>();
+    await waitFor(async () => {
+      const r = await get(port);
+      if (r.ok) answered.add(r.body);
+      return answered.size === 2;
+    }, 'both endpoints answering through the node port');
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await get(port);
+      expect(r.ok, JSON.stringify(r)).to.equal(true);
+      if (r.ok) seen.push(r.body);
+    }
+    expect(new Set(seen)).to.deep.equal(new Set(['web-a', 'web-b']));
+    // In turn: never the same one twice running.
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).to.not.equal(seen[i - 1]);
+
+    await deleteIfPresent(admin, 'web-b');
+    await ready('web', 1);
+    await waitFor(async () => {
+      for (let i = 0; i < 4; i++) if (JSON.stringify(await get(port)) !== JSON.stringify({ ok: true, body: 'web-a' })) return false;
+      return true;
+    }, 'only web-a answering, four times running');
+  });
+
+  it('sticks to one endpoint with ClientIP affinity, closes with no endpoint, and closes the port with its Service', async () => {
+    await webPod('web-b');
+    await ready('web', 2);
+    const port = nodePorts[1]!;
+    await service('sticky', port, { sessionAffinity: 'ClientIP' });
+    await ready('sticky', 2);
+    await waitFor(async () => (await get(port)).ok, 'the sticky node port answering');
+    const first = await get(port);
+    expect(first.ok).to.equal(true);
+    for (let i = 0; i < 5; i++) expect(await get(port)).to.deep.equal(first);
+
+    // No pod selected: the connection is closed rather than left hanging.
+    await admin.patch({ ...SERVICES, name: 'sticky' }, { spec: { selector: { app: 'nothing' } } });
+    await ready('sticky', 0);
+    const none = await waitFor(async () => {
+      const r = await get(port);
+      return r.ok ? undefined : r;
+    }, 'no endpoint: connection closed');
+    expect(none.error).to.be.oneOf(['ECONNRESET', 'socket hang up']);
+
+    // The Service goes: so does the port; the first one is untouched.
+    await admin.delete({ ...SERVICES, name: 'sticky' });
+    await waitFor(async () => {
+      const r = await get(port);
+      return !r.ok && r.error === 'ECONNREFUSED';
+    }, 'node port closed');
+    expect((await get(nodePorts[0]!)).ok).to.equal(true);
+    // Another Service may claim the freed port, and is served on it.
+    await service('again', port);
+    await ready('again', 2);
+    await waitFor(async () => (await get(port)).ok, 'the port open again');
+  });
+});
