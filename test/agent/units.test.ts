@@ -188,6 +188,13 @@ describe('agent rules', () => {
     expect(() => parseAgentFlags(['--node-name=n1'])).to.throw(UsageError, /--server or --kubeconfig/);
     expect(() => parseAgentFlags(['--server=http://x', '--heartbeat-interval=1m', '--lease-duration=40s'])).to.throw(UsageError);
     expect(() => parseAgentFlags(['--server=http://x', '--cpu=lots'])).to.throw(UsageError);
+    // Node ports open where the agent listens unless told otherwise; `none` opens none.
+    const at = (extra: string[]) => (parseAgentFlags(['--server=http://x', ...extra]) as Exclude<ReturnType<typeof parseAgentFlags>, 'help'>).serviceProxyAddress;
+    expect(at([])).to.equal('0.0.0.0');
+    expect(at(['--address=127.0.0.1'])).to.equal('127.0.0.1');
+    expect(at(['--address=127.0.0.1', '--service-proxy-address=127.0.0.2'])).to.equal('127.0.0.2');
+    expect(at(['--service-proxy-address=none'])).to.equal(undefined);
+    expect(() => parseAgentFlags(['--server=http://x', '--service-proxy-address=localhost'])).to.throw(UsageError, /--service-proxy-address must be an IP address or "none"/);
     // Reservations: both flags summed; allocatable is what is left, in the capacity's units.
     const reserving = parseAgentFlags(['--server=http://x', '--node-name=n1', '--cpu=2', '--memory=4Gi', '--kube-reserved=cpu=100m,memory=256Mi', '--system-reserved=cpu=400m']);
     if (reserving === 'help') throw new Error('unexpected help');

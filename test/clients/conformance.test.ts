@@ -232,6 +232,21 @@ describe('official clients watch cell through a connection-cutting proxy, losing
     expect(steps.get('get-deleted')).to.include({ status: 404 });
   });
 
+  it('Python client: Services (allocated IP and node port, replace keeps them, a taken IP refused) and Endpoints', async function () {
+    const res = await run(python!, [path.join(import.meta.dirname, 'python', 'cell_conformance.py'), 'services', '--server', t.url, '--namespace', NS]);
+    expect(res.code, res.stderr).to.equal(0);
+    const steps = new Map(jsonLines<{ step: string } & Record<string, unknown>>(res.stdout).map((s) => [s.step, s]));
+    const created = steps.get('create')!;
+    expect(created).to.include({ type: 'NodePort', targetPort: 'http' });
+    expect(created.clusterIP).to.match(/^10\./);
+    expect(created.nodePort).to.be.within(30000, 32767);
+    expect(steps.get('replace')).to.deep.include({ clusterIP: created.clusterIP, nodePort: created.nodePort, selector: { app: 'py2' } });
+    expect(steps.get('taken')).to.deep.include({ status: 422, fields: ['spec.clusterIPs[0]'] });
+    expect(steps.get('endpoints')).to.deep.include({ ips: ['192.168.1.5'], ports: [5432] });
+    expect(steps.get('list')?.names).to.deep.equal(['py-ext', 'py-svc']);
+    expect(steps.get('deleted')?.names).to.deep.equal([]);
+  });
+
   it('kubectl: create, get, list, replace, patch and delete', async function () {
     const k = (...args: string[]) => run(kubectl!, ['--kubeconfig', kubeconfig, '-n', NS, ...args]);
     const file = path.join(dir, 'pod.json');

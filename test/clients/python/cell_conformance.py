@@ -10,6 +10,10 @@ Driven by test/clients/conformance.test.ts. Two commands, each printing JSON lin
       resourceVersion it saw when a stream ends; when the connection breaks (the test's proxy cuts
       it), starts the helper again from that resourceVersion, as a program would. Prints every
       event {type, name, rv}, and {"reconnect": ...} for each break; stops after ADDED NAME.
+  services --server URL --namespace NS
+      creates a NodePort Service with the client's models, reads it back (the allocated cluster IP
+      and node port), replaces it as read but with another selector, asks for its taken IP again
+      (a 422), writes the Endpoints of a Service without a selector, and deletes both.
 """
 
 import argparse
@@ -76,6 +80,43 @@ def crud(args):
         out({"step": "get-deleted", "status": e.status})
 
 
+def services(args):
+    v1 = api(args.server)
+    ns = args.namespace
+    svc = client.V1Service(
+        api_version="v1",
+        kind="Service",
+        metadata=client.V1ObjectMeta(name="py-svc"),
+        spec=client.V1ServiceSpec(type="NodePort", selector={"app": "py"}, ports=[client.V1ServicePort(name="http", port=80, target_port="http")]),
+    )
+    created = v1.create_namespaced_service(ns, svc)
+    port = created.spec.ports[0]
+    out({"step": "create", "clusterIP": created.spec.cluster_ip, "nodePort": port.node_port, "targetPort": port.target_port, "type": created.spec.type})
+    got = v1.read_namespaced_service("py-svc", ns)
+    got.spec.selector = {"app": "py2"}
+    replaced = v1.replace_namespaced_service("py-svc", ns, got)
+    out({"step": "replace", "clusterIP": replaced.spec.cluster_ip, "nodePort": replaced.spec.ports[0].node_port, "selector": replaced.spec.selector})
+    try:
+        v1.create_namespaced_service(ns, client.V1Service(metadata=client.V1ObjectMeta(name="py-twin"), spec=client.V1ServiceSpec(cluster_ip=created.spec.cluster_ip, ports=[client.V1ServicePort(port=80)])))
+        out({"step": "taken", "status": 201})
+    except client.exceptions.ApiException as e:
+        body = json.loads(e.body)
+        out({"step": "taken", "status": e.status, "fields": [c.get("field") for c in body.get("details", {}).get("causes", [])]})
+    v1.create_namespaced_service(ns, client.V1Service(metadata=client.V1ObjectMeta(name="py-ext"), spec=client.V1ServiceSpec(ports=[client.V1ServicePort(port=5432)])))
+    v1.create_namespaced_endpoints(ns, client.V1Endpoints(
+        metadata=client.V1ObjectMeta(name="py-ext"),
+        subsets=[client.V1EndpointSubset(addresses=[client.V1EndpointAddress(ip="192.168.1.5")], ports=[client.CoreV1EndpointPort(port=5432)])],
+    ))
+    ep = v1.read_namespaced_endpoints("py-ext", ns)
+    out({"step": "endpoints", "ips": [a.ip for s in ep.subsets for a in s.addresses], "ports": [p.port for s in ep.subsets for p in s.ports]})
+    listed = v1.list_namespaced_service(ns)
+    out({"step": "list", "names": sorted(s.metadata.name for s in listed.items)})
+    v1.delete_namespaced_service("py-svc", ns)
+    v1.delete_namespaced_service("py-ext", ns)
+    v1.delete_namespaced_endpoints("py-ext", ns)
+    out({"step": "deleted", "names": [s.metadata.name for s in v1.list_namespaced_service(ns).items]})
+
+
 def watch_pods(args):
     v1 = api(args.server)
     rv = args.resource_version
@@ -104,7 +145,7 @@ def watch_pods(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=["crud", "watch"])
+    p.add_argument("command", choices=["crud", "watch", "services"])
     p.add_argument("--server", required=True)
     p.add_argument("--namespace", required=True)
     p.add_argument("--resource-version", default="")
@@ -112,6 +153,9 @@ def main():
     args = p.parse_args()
     if args.command == "crud":
         crud(args)
+        return 0
+    if args.command == "services":
+        services(args)
         return 0
     return watch_pods(args)
 
