@@ -43,47 +43,53 @@ export function mergePatch(target: Json, patch: Json): Json {
 
 /**
  * Lists whose items merge by a key under strategic merge patch (as the Kubernetes types declare
- * with `patchMergeKey`), by field name — unambiguous within this API subset. A Map: field names
- * come from the patch, and `constructor` must not be found on Object.prototype.
+ * with `patchMergeKey`), by field name and the key the items have: a container's `ports` merge by
+ * `containerPort`, a Service's by `port`; a node's `addresses` by `type`, while an Endpoints
+ * subset's addresses (no `type`) are replaced whole, as in Kubernetes. A Map: field names come
+ * from the patch, and `constructor` must not be found on Object.prototype.
  */
-const MERGE_KEYS = new Map<string, string>([
-  ['containers', 'name'],
-  ['initContainers', 'name'],
-  ['ephemeralContainers', 'name'],
-  ['env', 'name'],
-  ['volumes', 'name'],
-  ['volumeMounts', 'name'],
-  ['imagePullSecrets', 'name'],
-  ['ports', 'containerPort'],
-  ['conditions', 'type'],
-  ['addresses', 'type'],
-  ['ownerReferences', 'uid'],
-  ['containerStatuses', 'name'],
-  ['initContainerStatuses', 'name'],
-  ['ephemeralContainerStatuses', 'name'],
+const MERGE_KEYS = new Map<string, readonly string[]>([
+  ['containers', ['name']],
+  ['initContainers', ['name']],
+  ['ephemeralContainers', ['name']],
+  ['env', ['name']],
+  ['volumes', ['name']],
+  ['volumeMounts', ['name']],
+  ['imagePullSecrets', ['name']],
+  ['ports', ['containerPort', 'port']],
+  ['conditions', ['type']],
+  ['addresses', ['type']],
+  ['ownerReferences', ['uid']],
+  ['containerStatuses', ['name']],
+  ['initContainerStatuses', ['name']],
+  ['ephemeralContainerStatuses', ['name']],
 ]);
 /** Lists of scalars merged as sets (`patchStrategy: merge` on a primitive list). */
 const SET_LISTS = new Set(['finalizers']);
 
 /**
- * How a strategic merge patch merges the list in `field`: by the items' merge key, as a set of
- * scalars, or (undefined) by replacing it. The OpenAPI documents publish the same table, from which
- * kubectl builds its patches.
+ * How a strategic merge patch merges the list in `field` whose items have the fields
+ * `itemHas` says: by the items' merge key, as a set of scalars, or (undefined) by replacing it.
+ * The OpenAPI documents publish the same table, from which kubectl builds its patches.
  */
-export function listMergeStrategy(field: string): { mergeKey: string } | 'set' | undefined {
+export function listMergeStrategy(field: string, itemHas: (key: string) => boolean): { mergeKey: string } | 'set' | undefined {
   if (SET_LISTS.has(field)) return 'set';
-  const mergeKey = MERGE_KEYS.get(field);
+  const mergeKey = MERGE_KEYS.get(field)?.find(itemHas);
   return mergeKey === undefined ? undefined : { mergeKey };
 }
 
 function strategicList(field: string, target: Json[], patch: Json[]): Json[] {
-  const key = MERGE_KEYS.get(field);
-  if (SET_LISTS.has(field)) {
+  const items = [...target, ...patch];
+  const strategy = listMergeStrategy(field, (k) => items.some((i) => isObject(i) && Object.hasOwn(i, k)));
+  if (strategy === 'set') {
     const out = [...target];
     for (const v of patch) if (!out.includes(v)) out.push(v);
     return out;
   }
-  if (!key) return patch;
+  if (!strategy) return patch;
+  const key = strategy.mergeKey;
+  // Items without the key (a list of another shape) cannot be merged by it: replaced.
+  if (!items.every((i) => isObject(i) && (Object.hasOwn(i, key) || Object.hasOwn(i, '$patch')))) return patch;
   const out: Json[] = [...target];
   for (const item of patch) {
     if (!isObject(item)) return patch; // not a list of objects after all: replace

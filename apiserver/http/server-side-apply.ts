@@ -61,7 +61,7 @@ function objectFields(obj: JsonObject): FieldTree {
 function valueFields(field: string, v: Json): FieldTree {
   if (isObject(v)) return objectFields(v);
   if (!Array.isArray(v)) return {};
-  const strategy = listMergeStrategy(field);
+  const strategy = listMergeStrategy(field, (k) => v.some((x) => isObject(x) && x[k] !== undefined));
   if (strategy === 'set' && v.every((x) => !isObject(x) && !Array.isArray(x))) {
     return Object.fromEntries(v.map((x) => [`v:${JSON.stringify(x)}`, {}]));
   }

@@ -3,6 +3,7 @@
 // as `io.k8s.api.<group>.<version>.<Kind>`, the meta types under `io.k8s.apimachinery`, and every
 // other group as its reversed domain (`scheduling.cell.dev` → `dev.cell.scheduling`), the way
 // kube-apiserver names custom resources.
+import { EndpointAddressSchema, EndpointPortSchema, EndpointSubsetSchema, ServicePortSchema, ServiceSpecSchema } from '../../shared/api/service.js';
 import type { z } from 'zod';
 import { LeaseSpecSchema } from '../../shared/api/coordination.js';
 import {
@@ -157,6 +158,11 @@ export function sharedSchemaNames(): Map<z.core.$ZodType, string> {
     [WeightedPodAffinityTermSchema, core('WeightedPodAffinityTerm')],
     [TolerationSchema, core('Toleration')],
     [TopologySpreadConstraintSchema, core('TopologySpreadConstraint')],
+    [ServiceSpecSchema, core('ServiceSpec')],
+    [ServicePortSchema, core('ServicePort')],
+    [EndpointSubsetSchema, core('EndpointSubset')],
+    [EndpointAddressSchema, core('EndpointAddress')],
+    [EndpointPortSchema, core('EndpointPort')],
     [LeaseSpecSchema, coordination('LeaseSpec')],
     [PodGroupSpecSchema, gang('PodGroupSpec')],
     [PodGroupStatusSchema, gang('PodGroupStatus')],

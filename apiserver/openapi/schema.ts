@@ -118,13 +118,21 @@ function gvkExtension(gvk: GroupVersionKind): Json {
   return [{ group: gvk.group, kind: gvk.kind, version: gvk.version }];
 }
 
+/** The fields of a list's items, inline or behind a definition reference. */
+function itemFields(list: JsonObject, defs: JsonObject): Set<string> {
+  let items = list.items;
+  const ref = isJsonObject(items) && typeof items.$ref === 'string' ? items.$ref : undefined;
+  if (ref !== undefined) items = defs[ref.slice(ref.lastIndexOf('/') + 1)];
+  return new Set(isJsonObject(items) && isJsonObject(items.properties) ? Object.keys(items.properties) : []);
+}
+
 /** Strategic-merge-patch hints on a definition's list fields (only for groups that take SMP). */
-function addMergeKeys(schema: JsonObject): void {
+function addMergeKeys(schema: JsonObject, defs: JsonObject): void {
   const props = schema.properties;
   if (!isJsonObject(props)) return;
   for (const [field, prop] of Object.entries(props)) {
     // The server's own patch table (apiserver/http/patch.ts): kubectl builds its patches from these hints.
-    const strategy = isJsonObject(prop) && prop.type === 'array' ? listMergeStrategy(field) : undefined;
+    const strategy = isJsonObject(prop) && prop.type === 'array' ? listMergeStrategy(field, (k) => itemFields(prop, defs).has(k)) : undefined;
     if (strategy === undefined || !isJsonObject(prop)) continue;
     if (strategy !== 'set') prop['x-kubernetes-patch-merge-key'] = strategy.mergeKey;
     prop['x-kubernetes-patch-strategy'] = 'merge';
@@ -201,7 +209,7 @@ export function buildDefinitions(resources: readonly ResourceInfo[]): Definition
       describeFields(schema, listNames.has(name) ? { ...STANDARD_FIELDS, ...LIST_FIELDS } : STANDARD_FIELDS);
     }
     // Kubernetes' own types (io.k8s.*) are the ones patched with strategic merge patch.
-    if (name.startsWith('io.k8s.')) addMergeKeys(schema);
+    if (name.startsWith('io.k8s.')) addMergeKeys(schema, defs);
     schemas.set(name, schema);
   }
   // A patch body is any JSON document whose meaning the Content-Type gives; it has no zod schema.

@@ -5,7 +5,9 @@ import { resourceQuotaController } from '../../controllers/resource-quota/contro
 import { startControllers } from '../controllers/helpers.js';
 import { counted } from '../quota/helpers.js';
 import type { AuditReport } from '../../shared/api/audit.js';
-import { cellctl, isolatedEnv, tempDir } from '../cli/helpers.js';
+import { cellctl, isolatedEnv, runProcess, tempDir } from '../cli/helpers.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { causeFields, expectStatus, raw, type Obj, type RawOptions } from './helpers.js';
 
 const SERVICES = '/api/v1/namespaces/default/services';
@@ -147,6 +149,41 @@ describe('services: cluster IPs and node ports (etcd)', function () {
     const ext = await ok(a, 'PATCH', `${SERVICES}/upd`, { body: { spec: { type: 'ExternalName', externalName: 'db.example.com', selector: null } }, contentType: 'application/merge-patch+json' });
     expect(ext.spec.clusterIP).to.equal(undefined);
     expect(await a.store.get(`/serviceclaims/clusterips/${ip}`)).to.equal(undefined);
+  });
+
+  it('merges ports by port under strategic merge patch, and kubectl apply (client- and server-side) keeps what was allocated', async () => {
+    const two = { type: 'NodePort', ports: [{ name: 'a', port: 80, targetPort: 8080 }, { name: 'b', port: 81, targetPort: 8081 }] };
+    const created = await ok(a, 'POST', SERVICES, { body: serviceBody('merge', two) });
+    const patched = await ok(a, 'PATCH', `${SERVICES}/merge`, { body: { spec: { ports: [{ port: 81, targetPort: 9091 }] } }, contentType: 'application/strategic-merge-patch+json' });
+    expect(patched.spec.ports!.map((p) => [p.name, p.port, p.targetPort, p.nodePort])).to.deep.equal(created.spec.ports!.map((p) => [p.name, p.port, p.port === 81 ? 9091 : p.targetPort, p.nodePort]));
+
+    const dir = tempDir();
+    const env = isolatedEnv(dir);
+    const file = path.join(dir, 'svc.yaml');
+    const manifest = (targetPort: number) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'applied' }, spec: { type: 'NodePort', selector: { app: 'x' }, ports: [{ name: 'a', port: 80, targetPort: 8080 }, { name: 'b', port: 81, targetPort }] } });
+    const kubectl = async (...args: string[]) => {
+      const r = await runProcess('kubectl', [`--server=${a.url}`, '-n', 'default', ...args], { env });
+      expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).to.equal(0);
+    };
+    writeFileSync(file, JSON.stringify(manifest(8081)));
+    await kubectl('apply', '-f', file);
+    const first = await ok(a, 'GET', `${SERVICES}/applied`);
+    writeFileSync(file, JSON.stringify(manifest(9999)));
+    await kubectl('apply', '-f', file);
+    const second = await ok(a, 'GET', `${SERVICES}/applied`);
+    expect(second.spec.clusterIP).to.equal(first.spec.clusterIP);
+    expect(second.spec.ports!.map((p) => [p.name, p.targetPort, p.nodePort])).to.deep.equal([
+      ['a', 8080, first.spec.ports![0]!.nodePort],
+      ['b', 9999, first.spec.ports![1]!.nodePort],
+    ]);
+    writeFileSync(file, JSON.stringify(manifest(7777)));
+    await kubectl('apply', '--server-side', '--force-conflicts', '-f', file);
+    const third = await ok(a, 'GET', `${SERVICES}/applied`);
+    expect(third.spec.clusterIP).to.equal(first.spec.clusterIP);
+    expect(third.spec.ports!.map((p) => [p.name, p.targetPort, p.nodePort])).to.deep.equal([
+      ['a', 8080, first.spec.ports![0]!.nodePort],
+      ['b', 7777, first.spec.ports![1]!.nodePort],
+    ]);
   });
 
   it('refuses what Kubernetes refuses, naming the field', async () => {

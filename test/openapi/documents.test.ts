@@ -181,6 +181,16 @@ describe('OpenAPI documents over HTTP', function () {
       expect(ephemeral?.items?.schema[0]?._ref).to.equal('#/definitions/io.k8s.api.core.v1.EphemeralContainer');
       expect(extension(ephemeral?.vendor_extension ?? [], 'x-kubernetes-patch-merge-key')).to.equal('name');
       expect(property(definitions.get('io.k8s.api.core.v1.EphemeralContainer'), 'targetContainerName')?.type?.value).to.deep.equal(['string']);
+      // One field name, two keys: a container's ports merge by containerPort, a Service's by port;
+      // an Endpoints subset's addresses (no type, unlike a node's) are replaced whole.
+      const mergeKeyOf = (definition: string, field: string) => extension(property(definitions.get(definition), field)?.vendor_extension ?? [], 'x-kubernetes-patch-merge-key');
+      expect(mergeKeyOf('io.k8s.api.core.v1.Container', 'ports')).to.equal('containerPort');
+      const serviceSpec = property(definitions.get('io.k8s.api.core.v1.Service'), 'spec')?._ref?.split('/').pop() ?? '';
+      expect(mergeKeyOf(serviceSpec, 'ports')).to.equal('port');
+      expect(mergeKeyOf('io.k8s.api.core.v1.NodeStatus', 'addresses')).to.equal('type');
+      const subset = property(definitions.get('io.k8s.api.core.v1.Endpoints'), 'subsets')?.items?.schema[0]?._ref?.split('/').pop() ?? '';
+      expect(subset, 'EndpointSubset is a definition').to.not.equal('');
+      expect(mergeKeyOf(subset, 'addresses')).to.equal(undefined);
     });
 
     it('describes the connect subresources\u2019 query parameters and the ephemeralcontainers subresource', function () {
