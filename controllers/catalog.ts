@@ -13,6 +13,7 @@ import { statefulSetControllerDefinition } from './statefulset/controller.js';
 import { resourceQuotaController } from './resource-quota/controller.js';
 import { kueueControllerDefinition } from './kueue/controller.js';
 import { endpointsControllerDefinition } from './endpoints/controller.js';
+import { endpointSliceControllerDefinition } from './endpointslice/controller.js';
 import { serviceAccountControllerDefinition } from './serviceaccount/controller.js';
 import { horizontalPodAutoscalerControllerDefinition } from './podautoscaler/controller.js';
 
@@ -31,5 +32,6 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   kueueControllerDefinition,
   serviceAccountControllerDefinition,
   endpointsControllerDefinition,
+  endpointSliceControllerDefinition,
   horizontalPodAutoscalerControllerDefinition,
 ];

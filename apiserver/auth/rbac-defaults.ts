@@ -116,8 +116,9 @@ function controllerManagerRules(): PolicyRule[] {
     rule(['scheduling.x-k8s.io'], ['podgroups'], ['create']),
     // ServiceAccount controller: each namespace's `default` account.
     rule([''], ['serviceaccounts'], ['create']),
-    // Endpoints controller: each selector Service's Endpoints.
+    // Endpoints and endpointslice controllers: each selector Service's Endpoints and EndpointSlices.
     rule([''], ['endpoints'], ['create', 'update', 'delete']),
+    rule(['discovery.k8s.io'], ['endpointslices'], ['create', 'update', 'delete']),
     // Horizontal pod autoscaler: the replica count of what it scales, through the scale
     // subresource, and its own status (it reads pod usage through the metrics API, above).
     rule(['apps'], ['deployments/scale', 'replicasets/scale', 'statefulsets/scale'], ['update', 'patch']),
@@ -208,6 +209,7 @@ export function defaultClusterRoles(): ClusterRole[] {
       rule([''], ['namespaces'], READ),
       // Node ports: each agent relays them to the Services' endpoints (agent/service-proxy.ts).
       rule([''], ['services', 'endpoints'], READ),
+      rule(['discovery.k8s.io'], ['endpointslices'], READ),
       rule(['scheduling.cell.dev'], ['nodeallocations'], READ),
       // What its pods' env reads: NodeRestriction lets a node get only those its own pods use.
       rule([''], ['configmaps', 'secrets'], ['get']),

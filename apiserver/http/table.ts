@@ -4,6 +4,7 @@ import { metricsSummary, type HorizontalPodAutoscaler } from '../../shared/api/a
 import { age, humanDuration } from '../../shared/duration.js';
 import { labelSelectorFromSpec, type LabelSelectorSpec } from '../../shared/labels.js';
 import { Quantity } from '../../shared/quantity.js';
+import { sliceEndpointsText, type EndpointSlice } from '../../shared/api/endpoint-slice.js';
 import { endpointsText, externalIPText, servicePortText, type Endpoints, type Service } from '../../shared/api/service.js';
 import type { KubeObject } from '../registry/object.js';
 import { quotaColumnText } from '../quota/columns.js';
@@ -311,6 +312,13 @@ const COLUMNS: Record<string, Column[]> = {
     col('Port(s)', (o) => ((o as unknown as Service).spec.ports ?? []).map(servicePortText).join(',') || '<none>', { description: 'Ports exposed' }),
     ageCol,
     col('Selector', (o) => Object.entries((o as unknown as Service).spec.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',') || '<none>', { priority: 1, description: 'The pods it stands for' }),
+  ],
+  endpointslices: [
+    nameCol,
+    col('AddressType', (o) => (o as unknown as EndpointSlice).addressType, { description: 'What the addresses are' }),
+    col('Ports', (o) => ((o as unknown as EndpointSlice).ports ?? []).map((p) => (p.port === undefined ? '<unset>' : String(p.port))).join(',') || '<unset>', { description: 'Ports served' }),
+    col('Endpoints', (o) => sliceEndpointsText(o as unknown as EndpointSlice), { description: 'Addresses' }),
+    ageCol,
   ],
   endpoints: [nameCol, col('Endpoints', (o) => endpointsText(o as unknown as Endpoints), { description: 'Ready addresses' }), ageCol],
   configmaps: [nameCol, col('Data', (o) => keyCount(o, 'data') + keyCount(o, 'binaryData'), { type: 'integer', description: 'Number of keys' }), ageCol],

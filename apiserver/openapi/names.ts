@@ -3,6 +3,7 @@
 // as `io.k8s.api.<group>.<version>.<Kind>`, the meta types under `io.k8s.apimachinery`, and every
 // other group as its reversed domain (`scheduling.cell.dev` → `dev.cell.scheduling`), the way
 // kube-apiserver names custom resources.
+import { EndpointSchema, EndpointSlicePortSchema } from '../../shared/api/endpoint-slice.js';
 import { EndpointAddressSchema, EndpointPortSchema, EndpointSubsetSchema, ServicePortSchema, ServiceSpecSchema } from '../../shared/api/service.js';
 import type { z } from 'zod';
 import { LeaseSpecSchema } from '../../shared/api/coordination.js';
@@ -163,6 +164,8 @@ export function sharedSchemaNames(): Map<z.core.$ZodType, string> {
     [EndpointSubsetSchema, core('EndpointSubset')],
     [EndpointAddressSchema, core('EndpointAddress')],
     [EndpointPortSchema, core('EndpointPort')],
+    [EndpointSchema, definitionName('discovery.k8s.io', 'v1', 'Endpoint')],
+    [EndpointSlicePortSchema, definitionName('discovery.k8s.io', 'v1', 'EndpointPort')],
     [LeaseSpecSchema, coordination('LeaseSpec')],
     [PodGroupSpecSchema, gang('PodGroupSpec')],
     [PodGroupStatusSchema, gang('PodGroupStatus')],

@@ -1,6 +1,7 @@
 // The Service strategy, as Kubernetes': defaults on every write; an update that leaves out the
 // allocated values (a `kubectl apply` of the original manifest) keeps them; a cluster IP never
 // changes once set; the status (a load balancer's ingress) is not the client's to set on create.
+import { isDeepStrictEqual } from 'node:util';
 import { cause } from '../../shared/api/field-errors.js';
 import { defaultService, hasNodePorts, serviceType, typeDependentCauses, type Service } from '../../shared/api/service.js';
 import type { FieldCause } from '../../shared/errors.js';
@@ -27,14 +28,28 @@ function keepAllocated(next: Service, old: Service): void {
  * the new one does not take; those the client did not change are dropped (released).
  */
 function dropTypeDependent(next: Service, old: Service): void {
-  if (serviceType(next) === 'ExternalName' && serviceType(old) !== 'ExternalName' && next.spec.clusterIP === old.spec.clusterIP) {
-    delete next.spec.clusterIP;
-    delete next.spec.clusterIPs;
-  }
-  if (!hasNodePorts(serviceType(next)) && hasNodePorts(serviceType(old))) {
-    for (const p of next.spec.ports ?? []) {
-      if (p.nodePort && (old.spec.ports ?? []).some((o) => o.nodePort === p.nodePort)) delete p.nodePort;
+  const a = next.spec;
+  const b = old.spec;
+  const to = serviceType(next);
+  const from = serviceType(old);
+  if (to === 'ExternalName' && from !== 'ExternalName') {
+    if (a.clusterIP === b.clusterIP) {
+      delete a.clusterIP;
+      delete a.clusterIPs;
     }
+    if (isDeepStrictEqual(a.ipFamilies, b.ipFamilies)) delete a.ipFamilies;
+    if (a.ipFamilyPolicy === b.ipFamilyPolicy) delete a.ipFamilyPolicy;
+    if (a.internalTrafficPolicy === b.internalTrafficPolicy) delete a.internalTrafficPolicy;
+  }
+  if (!hasNodePorts(to) && hasNodePorts(from)) {
+    for (const p of a.ports ?? []) {
+      if (p.nodePort && (b.ports ?? []).some((o) => o.nodePort === p.nodePort)) delete p.nodePort;
+    }
+    if (a.externalTrafficPolicy === b.externalTrafficPolicy) delete a.externalTrafficPolicy;
+  }
+  if (to !== 'LoadBalancer' && from === 'LoadBalancer') {
+    if (a.allocateLoadBalancerNodePorts === b.allocateLoadBalancerNodePorts) delete a.allocateLoadBalancerNodePorts;
+    if (a.loadBalancerClass === b.loadBalancerClass) delete a.loadBalancerClass;
   }
 }
 

@@ -14,6 +14,7 @@ import {
   type HorizontalPodAutoscaler,
   type HorizontalPodAutoscalerV1,
 } from './autoscaling.js';
+import { DISCOVERY_GROUP, endpointSliceCauses, EndpointSliceSchema, type EndpointSlice } from './endpoint-slice.js';
 import { endpointsCauses, EndpointsSchema, serviceCauses, ServiceSchema, type Endpoints, type Service } from './service.js';
 import { configMapCauses, ConfigMapSchema, secretCauses, SecretSchema, type ConfigMap, type Secret } from './config.js';
 import { LeaseSchema, type Lease } from './coordination.js';
@@ -786,6 +787,16 @@ export const endpointsResource = defineResource<Endpoints>({
   schema: EndpointsSchema,
   validate: endpointsCauses,
 });
+/** discovery.k8s.io/v1 EndpointSlice: a selector Service's endpoints with their conditions, kept by the endpointslice controller. */
+export const endpointSlicesResource = defineResource<EndpointSlice>({
+  group: DISCOVERY_GROUP,
+  version: 'v1',
+  kind: 'EndpointSlice',
+  resource: 'endpointslices',
+  namespaced: true,
+  schema: EndpointSliceSchema,
+  validate: endpointSliceCauses,
+});
 export const configMapsResource = defineResource<ConfigMap>({ group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespaced: true, shortNames: ['cm'], schema: ConfigMapSchema, validate: configMapCauses });
 export const secretsResource = defineResource<Secret>({ group: '', version: 'v1', kind: 'Secret', resource: 'secrets', namespaced: true, schema: SecretSchema, validate: secretCauses, fields: { type: (s) => s.type ?? '' } });
 /** v1 LimitRange: a namespace's defaults and bounds for its pods' resources (apiserver/limits/). */
@@ -930,6 +941,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   statefulSetsResource,
   daemonSetsResource,
   controllerRevisionsResource,
+  endpointSlicesResource,
   horizontalPodAutoscalersResource,
   resourceFlavorsResource,
   clusterQueuesResource,

@@ -196,9 +196,6 @@ export function serviceCauses(svc: Service): FieldCause[] {
   } else if ((spec.ports ?? []).length === 0 && spec.clusterIP !== HEADLESS_CLUSTER_IP) {
     out.push(cause.required('spec.ports'));
   }
-  if (spec.externalTrafficPolicy !== undefined && !hasNodePorts(type)) {
-    out.push(cause.invalid('spec.externalTrafficPolicy', spec.externalTrafficPolicy, 'may only be set for NodePort and LoadBalancer services'));
-  }
   (spec.externalIPs ?? []).forEach((ip, i) => {
     if (!isIPv4(ip)) out.push(cause.invalid(`spec.externalIPs[${i}]`, ip, 'must be a valid IP address'));
   });
@@ -224,13 +221,16 @@ export function endpointsCauses(ep: Endpoints): FieldCause[] {
 }
 
 /**
- * Values the Service's type does not take: node ports but for NodePort and LoadBalancer, a cluster
- * IP on ExternalName. Checked after an update has dropped those the type change left behind.
+ * Values the Service's type does not take: node ports and an external traffic policy but for
+ * NodePort and LoadBalancer, a cluster IP on ExternalName. Checked after an update has dropped those the type change left behind.
  */
 export function typeDependentCauses(svc: Service): FieldCause[] {
   const type = serviceType(svc);
   const out: FieldCause[] = [];
   if (type === 'ExternalName' && svc.spec.clusterIP) out.push(cause.forbidden('spec.clusterIP', 'may not be set for ExternalName services'));
+  if (svc.spec.externalTrafficPolicy !== undefined && !hasNodePorts(type)) {
+    out.push(cause.invalid('spec.externalTrafficPolicy', svc.spec.externalTrafficPolicy, 'may only be set for NodePort and LoadBalancer services'));
+  }
   if (!hasNodePorts(type)) {
     (svc.spec.ports ?? []).forEach((p, i) => {
       if (p.nodePort) out.push(cause.forbidden(`spec.ports[${i}].nodePort`, `may not be used when \`type\` is '${type}'`));

@@ -141,8 +141,9 @@ describe('services: cluster IPs and node ports (etcd)', function () {
     expect(nodePort).to.be.within(30000, 30039);
     expect(np.spec.externalTrafficPolicy).to.equal('Cluster');
     expect((await a.store.get(`/serviceclaims/nodeports/${nodePort}`))?.value).to.contain('"name":"upd"');
-    const back = await ok(a, 'PATCH', `${SERVICES}/upd`, { body: { spec: { type: 'ClusterIP', externalTrafficPolicy: null } }, contentType: 'application/merge-patch+json' });
+    const back = await ok(a, 'PATCH', `${SERVICES}/upd`, { body: { spec: { type: 'ClusterIP' } }, contentType: 'application/merge-patch+json' });
     expect(back.spec.ports![0]!.nodePort).to.equal(undefined);
+    expect(back.spec.externalTrafficPolicy).to.equal(undefined);
     expect(back.spec.clusterIP).to.equal(ip);
     expect(await a.store.get(`/serviceclaims/nodeports/${nodePort}`)).to.equal(undefined);
     // ExternalName: the IP is released too.
@@ -184,6 +185,32 @@ describe('services: cluster IPs and node ports (etcd)', function () {
       ['a', 8080, first.spec.ports![0]!.nodePort],
       ['b', 7777, first.spec.ports![1]!.nodePort],
     ]);
+  });
+
+  it('hands a value over exactly when its holder lets go, under racing deletes, creates and type changes on two API servers', async () => {
+    const audit = async () => {
+      const report = (await raw(a.url, 'GET', '/audit')).body as AuditReport;
+      expect(report.ok, JSON.stringify(report.violations)).to.equal(true);
+    };
+    for (let round = 0; round < 10; round++) {
+      const ip = `10.100.0.${30 + round}`;
+      await ok(a, 'POST', SERVICES, { body: serviceBody(`holder-${round}`, { clusterIP: ip }) });
+      // The delete and a create asking for the same IP race: the create wins only after the delete.
+      const [deleted, created] = await Promise.all([
+        raw(a.url, 'DELETE', `${SERVICES}/holder-${round}`),
+        raw(b.url, 'POST', SERVICES, { body: serviceBody(`taker-${round}`, { clusterIP: ip }) }),
+      ]);
+      expect(deleted.status).to.equal(200);
+      if (created.status !== 201) expect(expectStatus(created, 422).message).to.contain('provided IP is already allocated');
+      await audit();
+    }
+    // Type changes back and forth from both servers at once, each write guarded: the claims follow.
+    await ok(a, 'POST', SERVICES, { body: serviceBody('flip') });
+    const flips = Array.from({ length: 12 }, (_, i) =>
+      raw(i % 2 ? a.url : b.url, 'PATCH', `${SERVICES}/flip`, { body: { spec: { type: i % 3 === 0 ? 'ClusterIP' : 'NodePort' } }, contentType: 'application/merge-patch+json' }),
+    );
+    for (const r of await Promise.all(flips)) expect(r.status, r.text.slice(0, 300)).to.equal(200);
+    await audit();
   });
 
   it('refuses what Kubernetes refuses, naming the field', async () => {

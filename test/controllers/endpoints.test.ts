@@ -4,6 +4,8 @@
 // Deployment, lists Services and Endpoints, and describes a Service with its endpoints.
 import { expect } from 'chai';
 import { endpointsControllerDefinition } from '../../controllers/endpoints/controller.js';
+import { endpointSliceControllerDefinition } from '../../controllers/endpointslice/controller.js';
+import type { EndpointSlice } from '../../shared/api/endpoint-slice.js';
 import type { Pod } from '../../shared/api/core.js';
 import type { Endpoints, Service } from '../../shared/api/service.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
@@ -17,6 +19,7 @@ const NS = 'ep-test';
 const PODS = { version: 'v1', resource: 'pods', namespace: NS };
 const SERVICES = { version: 'v1', resource: 'services', namespace: NS };
 const ENDPOINTS = { version: 'v1', resource: 'endpoints', namespace: NS };
+const SLICES = { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespace: NS };
 
 /** A pod with container ports `http` (given) and 9090, unbound. */
 function pod(name: string, labels: Record<string, string>, httpPort: number): Record<string, unknown> {
@@ -47,6 +50,20 @@ describe('endpoints controller (etcd)', function () {
       notReady: (s.notReadyAddresses ?? []).map((a) => a.targetRef?.name).sort(),
       ports: (s.ports ?? []).map((p) => `${p.name ?? ''}:${p.port}`).sort(),
     }));
+  const slicesOf = async (name: string) => (await client.list<{ items: EndpointSlice[] }>(SLICES, { labelSelector: `kubernetes.io/service-name=${name}` })).items;
+  /** Each slice as its ports and endpoints (`pod:ready/serving/terminating`), in a stable order. */
+  const sliceSummary = (slices: EndpointSlice[]) =>
+    slices
+      .map((sl) => ({
+        ports: (sl.ports ?? []).map((p) => `${p.name ?? ''}:${p.port ?? ''}`).sort(),
+        endpoints: sl.endpoints.map((e) => `${e.targetRef?.name ?? ''}:${e.conditions?.ready ? 'R' : '-'}${e.conditions?.serving ? 'S' : '-'}${e.conditions?.terminating ? 'T' : '-'}`).sort(),
+      }))
+      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  const waitSlices = (name: string, want: ReturnType<typeof sliceSummary>) =>
+    waitFor(async () => {
+      const got = sliceSummary(await slicesOf(name));
+      return JSON.stringify(got) === JSON.stringify(want) ? got : undefined;
+    }, `slices of ${name} = ${JSON.stringify(want)}`);
   const waitSummary = (name: string, want: ReturnType<typeof summary>) =>
     waitFor(async () => {
       const got = summary(await endpointsOf(name));
@@ -58,7 +75,7 @@ describe('endpoints controller (etcd)', function () {
     client = api.client();
     await client.create({ version: 'v1', resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
     await client.create({ version: 'v1', resource: 'serviceaccounts', namespace: NS }, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
-    controllers = await startControllers(client, [endpointsControllerDefinition]);
+    controllers = await startControllers(client, [endpointsControllerDefinition, endpointSliceControllerDefinition]);
   });
   after(async () => {
     await controllers?.stop();
@@ -93,6 +110,16 @@ describe('endpoints controller (etcd)', function () {
       { ready: ['a'], notReady: ['c'], ports: ['http:8080', 'metrics:9090'] },
       { ready: ['b'], notReady: [], ports: ['http:8081', 'metrics:9090'] },
     ]);
+    // The same pods in EndpointSlices, one per set of ports, with their conditions; labelled and owned.
+    await waitSlices('web', [
+      { ports: ['http:8080', 'metrics:9090'], endpoints: ['a:RS-', 'c:---'] },
+      { ports: ['http:8081', 'metrics:9090'], endpoints: ['b:RS-'] },
+    ]);
+    const slice = (await slicesOf('web'))[0]!;
+    expect(slice.addressType).to.equal('IPv4');
+    expect(slice.metadata.name).to.match(/^web-/);
+    expect(slice.metadata.labels).to.include({ 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io', tier: 'front' });
+    expect(slice.metadata.ownerReferences?.[0]).to.include({ kind: 'Service', name: 'web', controller: true });
     const ep = (await endpointsOf('web'))!;
     const addr = ep.subsets!.flatMap((s) => s.addresses ?? []).find((a) => a.targetRef?.name === 'a')!;
     expect(addr).to.deep.include({ ip: '10.0.0.1' });
@@ -103,6 +130,7 @@ describe('endpoints controller (etcd)', function () {
     await waitSummary('web', [{ ready: ['a', 'c'], notReady: [], ports: ['http:8080', 'metrics:9090'] }]);
     await client.delete({ ...PODS, name: 'a' }, { gracePeriodSeconds: 0 });
     await waitSummary('web', [{ ready: ['c'], notReady: [], ports: ['http:8080', 'metrics:9090'] }]);
+    await waitSlices('web', [{ ports: ['http:8080', 'metrics:9090'], endpoints: ['c:RS-'] }]);
 
     // Someone edits the Endpoints by hand: put back.
     const current = (await endpointsOf('web'))!;
@@ -112,6 +140,7 @@ describe('endpoints controller (etcd)', function () {
     // The Service goes: its Endpoints go with it.
     await client.delete({ ...SERVICES, name: 'web' });
     await waitFor(async () => (await endpointsOf('web')) === undefined || undefined, 'endpoints deleted');
+    await waitFor(async () => (await slicesOf('web')).length === 0 || undefined, 'slices deleted');
   });
 
   it('ends with exactly the ready pods after many concurrent changes', async () => {
@@ -132,6 +161,9 @@ describe('endpoints controller (etcd)', function () {
     const ips = ep.subsets!.flatMap((s) => [...(s.addresses ?? []), ...(s.notReadyAddresses ?? [])].map((a) => a.ip));
     expect(new Set(ips).size).to.equal(30);
     expect(ips).to.have.length(30);
+    // And one slice holds them all, with their readiness, however many writes raced.
+    await waitSlices('many', [{ ports: [':8080'], endpoints: [...ready.map((n) => `${n}:RS-`), ...notReady.map((n) => `${n}:---`)].sort() }]);
+    expect(await slicesOf('many')).to.have.length(1);
   });
 
   it('leaves the Endpoints of a Service without a selector to whoever writes them', async () => {

@@ -4,7 +4,9 @@ import { expect } from 'chai';
 import { parseControllers } from '../../controllers/manager.js';
 import { CONTROLLERS } from '../../controllers/catalog.js';
 import { markedUnknown, untainted, UNREACHABLE_TAINT_KEY } from '../../controllers/node-lifecycle/unreachable.js';
-import { NodeSchema, type Node } from '../../shared/api/core.js';
+import { NodeSchema, PodSchema, type Node } from '../../shared/api/core.js';
+import { ServiceSchema } from '../../shared/api/service.js';
+import { desiredSlices } from '../../controllers/endpointslice/controller.js';
 
 describe('controller manager: pure rules', () => {
   it('parses --controllers the way kube-controller-manager does', () => {
@@ -44,5 +46,26 @@ describe('controller manager: pure rules', () => {
     const healed = untainted(marked)!;
     expect(healed.spec.taints).to.deep.equal([{ key: 'other', effect: 'NoSchedule' }]);
     expect(untainted(healed)).to.equal(undefined);
+  });
+
+  it('cuts a Service\'s endpoints into slices of 100, one set per set of ports, and keeps an empty one', () => {
+    const svc = ServiceSchema.parse({ metadata: { name: 'web', namespace: 'ns' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+    const pod = (i: number, httpPort: number, phase = 'Running') =>
+      PodSchema.parse({
+        metadata: { name: `p-${String(i).padStart(3, '0')}`, namespace: 'ns', labels: { app: 'web' } },
+        spec: { containers: [{ name: 'c', image: 'x', ports: [{ name: 'http', containerPort: httpPort }] }] },
+        status: { phase, podIP: `10.0.${Math.floor(i / 200)}.${(i % 200) + 1}`, conditions: [{ type: 'Ready', status: i % 2 ? 'True' : 'False' }] },
+      });
+    const pods = [...Array.from({ length: 230 }, (_, i) => pod(i, 8080)), pod(900, 9090), pod(901, 8080, 'Succeeded')];
+    const slices = desiredSlices(svc, pods);
+    expect(slices.map((s) => [s.ports.map((p) => p.port).join(), s.endpoints.length])).to.deep.equal([
+      ['8080', 100],
+      ['8080', 100],
+      ['8080', 30],
+      ['9090', 1],
+    ]);
+    expect(slices[0]!.endpoints[1]).to.deep.include({ addresses: ['10.0.0.2'], conditions: { ready: true, serving: true, terminating: false } });
+    expect(slices.flatMap((s) => s.endpoints.map((e) => e.targetRef?.name))).to.not.include('p-901');
+    expect(desiredSlices(svc, [])).to.deep.equal([{ endpoints: [], ports: [{ name: 'http', protocol: 'TCP' }] }]);
   });
 });

@@ -26,6 +26,7 @@ const MINIMAL: Record<string, unknown> = {
   Secret: { metadata: { name: 'creds', namespace: 'default' }, stringData: { password: 'hunter2' } },
   ServiceAccount: { metadata: { name: 'ci', namespace: 'default' } },
   Service: { metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } },
+  EndpointSlice: { metadata: { name: 'web-x1', namespace: 'default' }, addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.5'] }], ports: [{ port: 8080 }] },
   Endpoints: { metadata: { name: 'web', namespace: 'default' }, subsets: [{ addresses: [{ ip: '10.0.0.5' }], ports: [{ port: 8080 }] }] },
   LimitRange: { metadata: { name: 'bounds', namespace: 'default' }, spec: { limits: [{ type: 'Container', max: { cpu: '2' } }] } },
   TokenReview: { spec: { token: 'a.b.c' } },
@@ -334,6 +335,7 @@ describe('api schemas', () => {
         'scheduling.k8s.io/v1',
         'batch/v1',
         'apps/v1',
+        'discovery.k8s.io/v1',
         'autoscaling/v2',
         'kueue.x-k8s.io/v1beta1',
       ]);
