@@ -1,6 +1,7 @@
 // What an object uses of a ResourceQuota, as Kubernetes' quota evaluators count it: pure functions
 // the API server's admission hook, the quota controller and the audit all share, so the three can
 // never disagree on a number. Amounts are exact milli-units (shared/resources.ts).
+import { hasNodePorts, serviceType, type Service } from './api/service.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { Pod } from './api/core.js';
 import type { ResourceQuota, ScopedResourceSelectorRequirement } from './api/quota.js';
@@ -22,6 +23,22 @@ export function countResourceName(kind: CountedKind): string {
 
 function isPods(kind: CountedKind): boolean {
   return kind.group === '' && kind.resource === 'pods';
+}
+
+function isServices(kind: CountedKind): boolean {
+  return kind.group === '' && kind.resource === 'services';
+}
+
+/** What a Service uses besides its count: its node ports, and whether it is a load balancer. */
+const SERVICE_PORT_NAMES = ['services.nodeports', 'services.loadbalancers'];
+
+function serviceUsage(svc: Service): [string, Quantity][] {
+  const type = serviceType(svc);
+  const nodePorts = hasNodePorts(type) ? (svc.spec.ports ?? []).filter((p) => p.nodePort).length : 0;
+  return [
+    ['services.nodeports', Quantity.parse(nodePorts)],
+    ['services.loadbalancers', Quantity.parse(type === 'LoadBalancer' ? 1 : 0)],
+  ];
 }
 
 /** Extended resources (`nvidia.com/gpu`): quota counts them only as `requests.<name>`. */
@@ -56,7 +73,7 @@ function countNames(kind: CountedKind): string[] {
 export function governedNames(hard: ResourceList | undefined, kind: CountedKind): string[] {
   const names = Object.keys(hard ?? {});
   if (isPods(kind)) return names.filter(podGoverns).sort();
-  const counted = countNames(kind);
+  const counted = isServices(kind) ? [...countNames(kind), ...SERVICE_PORT_NAMES] : countNames(kind);
   return names.filter((n) => counted.includes(n)).sort();
 }
 
@@ -161,7 +178,8 @@ export function usageOf(q: Pick<ResourceQuota, 'spec'>, kind: CountedKind, obj: 
   if (obj === undefined || !quotaMatches(q, kind, obj)) return new ResourceAmounts();
   const names = governedNames(q.spec.hard, kind);
   if (names.length === 0) return new ResourceAmounts();
-  const usage = isPods(kind) ? podUsage(obj as Pod) : new ResourceAmounts(countNames(kind).map((n) => [n, Quantity.parse(1)] as const));
+  const count = countNames(kind).map((n) => [n, Quantity.parse(1)] as const);
+  const usage = isPods(kind) ? podUsage(obj as Pod) : isServices(kind) ? new ResourceAmounts([...count, ...serviceUsage(obj as Service)]) : new ResourceAmounts(count);
   return mask(usage, names);
 }
 

@@ -63,6 +63,8 @@ const STANDARD_QUOTA_RESOURCES = new Set([
   'limits.memory',
   'limits.ephemeral-storage',
   'services',
+  'services.nodeports',
+  'services.loadbalancers',
   'replicationcontrollers',
   'resourcequotas',
   'secrets',

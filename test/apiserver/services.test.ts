@@ -257,6 +257,33 @@ describe('services: cluster IPs and node ports (etcd)', function () {
     const claims = (await a.store.list('/serviceclaims/')).items.filter((c) => c.value.includes('"namespace":"svc-quota"'));
     expect(claims).to.have.length(2);
   });
+
+  it('limits node ports and load balancers by quota, counting what the allocation gave', async () => {
+    await ok(a, 'POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'np-quota' } } });
+    await ok(a, 'POST', '/api/v1/namespaces/np-quota/resourcequotas', { body: { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'np' }, spec: { hard: { 'services.nodeports': '2', 'services.loadbalancers': '0' } } } });
+    const client = a.client();
+    const controllers = await startControllers(client, [resourceQuotaController]);
+    await counted(client, 'np-quota', 'np');
+    await controllers.stop();
+    client.close();
+    const path = '/api/v1/namespaces/np-quota/services';
+    const twoPorts = { type: 'NodePort', ports: [{ name: 'a', port: 80 }, { name: 'b', port: 81 }] };
+    await ok(a, 'POST', path, { body: serviceBody('two', twoPorts) });
+    const over = await raw(b.url, 'POST', path, { body: serviceBody('three', { type: 'NodePort' }) });
+    expect(expectStatus(over, 403).message).to.contain('exceeded quota: np, requested: services.nodeports=1, used: services.nodeports=2, limited: services.nodeports=2');
+    const lb = await raw(b.url, 'POST', path, { body: serviceBody('lb', { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false }) });
+    expect(expectStatus(lb, 403).message).to.contain('services.loadbalancers=1');
+    await ok(a, 'POST', path, { body: serviceBody('plain') });
+    const toNodePort = await raw(a.url, 'PATCH', `${path}/plain`, { body: { spec: { type: 'NodePort' } }, contentType: 'application/merge-patch+json' });
+    expect(expectStatus(toNodePort, 403).message).to.contain('exceeded quota: np');
+    // Back to ClusterIP releases both node ports: now another fits.
+    await ok(a, 'PATCH', `${path}/two`, { body: { spec: { type: 'ClusterIP' } }, contentType: 'application/merge-patch+json' });
+    await ok(a, 'PATCH', `${path}/plain`, { body: { spec: { type: 'NodePort' } }, contentType: 'application/merge-patch+json' });
+    const q = await ok<{ status: { used: Record<string, string> } }>(a, 'GET', '/api/v1/namespaces/np-quota/resourcequotas/np');
+    expect(q.status.used).to.deep.equal({ 'services.nodeports': '1', 'services.loadbalancers': '0' });
+    const report = (await raw(a.url, 'GET', '/audit')).body as AuditReport;
+    expect(report.ok, JSON.stringify(report.violations)).to.equal(true);
+  });
 });
 
 describe('services: the audit of cluster IPs and node ports (etcd)', function () {
