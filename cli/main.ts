@@ -28,6 +28,7 @@ import { runVersion } from './commands/version.js';
 import { runScale } from './commands/scale.js';
 import { runAutoscale } from './commands/autoscale.js';
 import { runExpose } from './commands/expose.js';
+import { runCreateService, SERVICE_GENERATORS, type CreateServiceOptions, type ServiceGenerator } from './commands/create-service.js';
 import { runSetImage } from './commands/set-image.js';
 import { runRolloutHistory, runRolloutPause, runRolloutStatus, runRolloutUndo } from './commands/rollout.js';
 import { parseDryRun } from './commands/write-options.js';
@@ -161,6 +162,28 @@ function build(): Command {
         });
       }),
     );
+  const createService = program.commands
+    .find((c) => c.name() === 'create')!
+    .command('service')
+    .alias('svc')
+    .description('Create a Service: cellctl create service clusterip|nodeport|loadbalancer|externalname NAME [--tcp=PORT[:TARGET]]…');
+  for (const kind of Object.keys(SERVICE_GENERATORS) as ServiceGenerator[]) {
+    const sub = createService
+      .command(kind)
+      .description(`Create a ${SERVICE_GENERATORS[kind]} Service selecting app=NAME`)
+      .argument('<name>', 'name of the Service');
+    if (kind !== 'externalname') sub.option('--tcp <port[:target]>', 'a port and the pods\' port it leads to (repeatable)', collect);
+    if (kind === 'clusterip') sub.option('--clusterip <ip>', 'the cluster IP to ask for, or None for a headless Service');
+    if (kind === 'nodeport') sub.option('--node-port <port>', 'the node port to ask for (default: allocated)');
+    if (kind === 'externalname') sub.option('--external-name <name>', 'the DNS name the Service aliases');
+    sub
+      .option('--dry-run [mode]', 'none|client|server: show what would happen without changing anything')
+      .option('-o, --output <format>', CREATE_OUTPUT_HELP)
+      .action(
+        // optsWithGlobals: `create` itself has --dry-run and -o too, and commander gives those flags to it.
+        run((cli, name: string, _opts: unknown, cmd: Command) => runCreateService(cli, kind, name, cmd.optsWithGlobals<CreateServiceOptions>())),
+      );
+  }
   for (const kind of ['deployment', 'job'] as const) {
     const sub = program.commands
       .find((c) => c.name() === 'create')!

@@ -99,4 +99,30 @@ describe('cellctl expose', function () {
     const list = await client.list<{ items: Service[] }>(SERVICES);
     expect(list.items.map((s) => s.metadata.name).sort()).to.deep.equal(['web', 'web-copy']);
   });
+
+  it('create service: each generator sends what kubectl create service sends, and the Service is made', async () => {
+    const both = async (args: string[]) => {
+      const all = (cmd: string[]) => [`--server=${api.url}`, 'create', 'service', ...cmd, '--dry-run=client', '-o', 'json'];
+      const mine = await cellctl(all(args), { env });
+      const theirs = await runProcess('kubectl', all(args), { env });
+      expect(mine.code, mine.stderr).to.equal(0);
+      expect(theirs.code, theirs.stderr).to.equal(0);
+      expect(comparable(JSON.parse(mine.stdout) as Service), args.join(' ')).to.deep.equal(comparable(JSON.parse(theirs.stdout) as Service));
+    };
+    await both(['clusterip', 'cs', '--tcp=5678:8080', '--tcp=80']);
+    await both(['clusterip', 'headless', '--clusterip=None']);
+    await both(['nodeport', 'np', '--tcp=80:http', '--node-port=30080']);
+    await both(['loadbalancer', 'lb', '--tcp=443:8443']);
+    await both(['externalname', 'ex', '--external-name=db.example.com']);
+    const r = await run(['create', 'service', 'nodeport', 'made', '--tcp=80:8080']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal('service/made created\n');
+    const made = await client.get<Service>({ ...SERVICES, name: 'made' });
+    expect(made.spec.ports![0]).to.deep.include({ name: '80-8080', port: 80, targetPort: 8080 });
+    expect(made.spec.ports![0]!.nodePort).to.be.within(30000, 32767);
+    const bad = await run(['create', 'service', 'clusterip', 'noports']);
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.contain('at least one --tcp');
+    await client.delete({ ...SERVICES, name: 'made' });
+  });
 });
