@@ -135,7 +135,7 @@ export class Agent {
 
     // Node ports: this node's share of Services (service-proxy.ts).
     if (cfg.serviceProxyAddress !== undefined) {
-      this.serviceProxy = new ServiceProxy({ client: this.client, nodeName: cfg.nodeName, address: cfg.serviceProxyAddress, log: this.log });
+      this.serviceProxy = new ServiceProxy({ client: this.client, metrics: this.metrics, nodeName: cfg.nodeName, address: cfg.serviceProxyAddress, log: this.log });
       await this.serviceProxy.start();
     }
 

@@ -55,6 +55,17 @@ export class AgentMetrics {
     help: 'Connections forwarding ports to pods (kubectl port-forward).',
     registers: [this.registry],
   });
+  readonly nodePortsOpen = new Gauge({
+    name: 'cell_agent_node_ports_open',
+    help: 'Node ports this agent holds open for NodePort and LoadBalancer Services.',
+    registers: [this.registry],
+  });
+  readonly nodePortConnections = new Counter({
+    name: 'cell_agent_node_port_connections_total',
+    help: 'Connections to node ports by outcome: relayed to an endpoint, closed for want of a ready endpoint, or closed after every endpoint refused.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly signatureChecks = new Counter({
     name: 'cell_agent_signature_checks_total',
     help: 'Requests for logs, usage or exec by whether an API server’s signature on them held (refused ones were answered 401).',

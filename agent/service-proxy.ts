@@ -14,6 +14,7 @@ import { hasNodePorts, serviceType } from '../shared/api/service.js';
 import type { ApiClient } from '../shared/client/http-client.js';
 import { Informer } from '../shared/client/informer.js';
 import { errorMessage } from '../shared/errors.js';
+import type { AgentMetrics } from './metrics.js';
 import type { Logger } from '../shared/logging.js';
 
 /** Kubernetes' default ClientIP affinity timeout. */
@@ -43,6 +44,7 @@ interface Backend {
 
 export interface ServiceProxyOptions {
   client: ApiClient;
+  metrics?: Pick<AgentMetrics, 'nodePortsOpen' | 'nodePortConnections'>;
   nodeName: string;
   /** The address node ports are opened on. */
   address: string;
@@ -140,6 +142,7 @@ export class ServiceProxy {
     });
     server.listen({ host: this.o.address, port }, () => {
       listener.listening = true;
+      this.countOpen();
       this.o.log.info('node port open', { port, service: `${target.namespace}/${target.name}`, address: this.o.address });
     });
   }
@@ -150,6 +153,11 @@ export class ServiceProxy {
     this.listeners.delete(port);
     // Connections already relayed go on; only new ones stop.
     l.server.close();
+    this.countOpen();
+  }
+
+  private countOpen(): void {
+    this.o.metrics?.nodePortsOpen.set(this.openPorts().length);
   }
 
   /** The ready endpoints of a Service port. */
@@ -186,13 +194,19 @@ export class ServiceProxy {
     if (!l) return void client.destroy();
     const t = l.target;
     const backends = this.backends(t);
-    if (backends.length === 0) return void client.destroy();
+    if (backends.length === 0) {
+      this.o.metrics?.nodePortConnections.inc({ result: 'no_endpoint' });
+      return void client.destroy();
+    }
     client.pause();
     const clientIP = client.remoteAddress ?? '';
     const candidates = this.order(t, clientIP, backends);
     const attempt = (i: number): void => {
       const b = candidates[i];
-      if (!b || client.destroyed) return void client.destroy();
+      if (!b || client.destroyed) {
+        if (!b) this.o.metrics?.nodePortConnections.inc({ result: 'failed' });
+        return void client.destroy();
+      }
       const upstream = net.connect({ host: b.ip, port: b.port });
       this.track(upstream);
       const timer = setTimeout(() => upstream.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
@@ -206,6 +220,7 @@ export class ServiceProxy {
       upstream.once('connect', () => {
         connected = true;
         clearTimeout(timer);
+        this.o.metrics?.nodePortConnections.inc({ result: 'relayed' });
         if (t.affinitySeconds > 0) this.affinity.set(`${t.namespace}/${t.name}:${t.portName}|${clientIP}`, { backend: b, until: Date.now() + t.affinitySeconds * 1000 });
         client.on('close', () => upstream.destroy());
         upstream.on('close', () => client.destroy());

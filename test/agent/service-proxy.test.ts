@@ -37,6 +37,7 @@ describe('agent: node ports relayed to a Service\'s endpoints (real agent)', fun
   let api: TestApiServer;
   let agent: AgentProcess;
   let root: string;
+  let agentPort: number;
   let admin: ApiClient;
   let controllers: { stop(): Promise<void> };
   const nodePorts: number[] = [];
@@ -69,7 +70,7 @@ describe('agent: node ports relayed to a Service\'s endpoints (real agent)', fun
     for (let i = 0; i < 2; i++) nodePorts.push(await freePort());
     const range = { first: Math.min(...nodePorts), last: Math.max(...nodePorts) };
     const c = await startStreamingCluster('cell-agent-service-proxy-', [], [], { serviceRanges: { clusterIPRange: '10.96.0.0/12', nodePorts: range } });
-    ({ api, agent, root } = c);
+    ({ api, agent, root, agentPort } = c);
     admin = api.client(TEST_TOKENS.admin);
     controllers = await startControllers(admin, [endpointsControllerDefinition]);
     await webPod('web-a');
@@ -140,5 +141,12 @@ describe('agent: node ports relayed to a Service\'s endpoints (real agent)', fun
     await service('again', port);
     await ready('again', 2);
     await waitFor(async () => (await get(port)).ok, 'the port open again');
+
+    // What operators see: both ports open, and each outcome counted.
+    const text = await (await fetch(`http://127.0.0.1:${agentPort}/metrics`)).text();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, (c) => `\\${c}`)} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+    expect(value('cell_agent_node_ports_open')).to.equal(2);
+    expect(value('cell_agent_node_port_connections_total{result="relayed"}')).to.be.at.least(20);
+    expect(value('cell_agent_node_port_connections_total{result="no_endpoint"}')).to.be.at.least(1);
   });
 });

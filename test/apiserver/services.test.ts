@@ -8,7 +8,7 @@ import type { AuditReport } from '../../shared/api/audit.js';
 import { cellctl, isolatedEnv, runProcess, tempDir } from '../cli/helpers.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { causeFields, expectStatus, raw, type Obj, type RawOptions } from './helpers.js';
+import { causeFields, expectStatus, raw, waitFor, type Obj, type RawOptions } from './helpers.js';
 
 const SERVICES = '/api/v1/namespaces/default/services';
 
@@ -256,6 +256,18 @@ describe('services: cluster IPs and node ports (etcd)', function () {
     // The refused ones hold no claims.
     const claims = (await a.store.list('/serviceclaims/')).items.filter((c) => c.value.includes('"namespace":"svc-quota"'));
     expect(claims).to.have.length(2);
+  });
+
+  it('releases a namespace\'s IPs and node ports when the namespace is deleted', async () => {
+    await ok(a, 'POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'svc-going' } } });
+    const made = await ok(a, 'POST', '/api/v1/namespaces/svc-going/services', { body: serviceBody('doomed', { type: 'NodePort' }) });
+    const mine = (c: { value: string }) => c.value.includes('"namespace":"svc-going"');
+    expect((await a.store.list('/serviceclaims/')).items.filter(mine)).to.have.length(2);
+    await ok(a, 'DELETE', '/api/v1/namespaces/svc-going');
+    await waitFor('namespace svc-going gone', async () => (await raw(a.url, 'GET', '/api/v1/namespaces/svc-going')).status === 404, 30_000);
+    expect((await a.store.list('/serviceclaims/')).items.filter(mine)).to.deep.equal([]);
+    // Its IP may be asked for again at once.
+    await ok(b, 'POST', SERVICES, { body: serviceBody('reuse', { clusterIP: made.spec.clusterIP }) });
   });
 
   it('limits node ports and load balancers by quota, counting what the allocation gave', async () => {
