@@ -38,7 +38,7 @@ The node:
                                    /metrics to anyone)
   --service-proxy-address=ADDR     where node ports are opened: each TCP port of a NodePort or
                                    LoadBalancer Service is relayed to the Service's ready endpoints
-                                   (default: --address; "none" opens none)
+                                   (default: --address; "none" opens none; hollow nodes open none)
   --port=0                         log server port (0 = any free port, the default; the kubelet uses 10250);
                                    reported in the Node's status.daemonEndpoints
   --lease-duration=40s             node Lease duration

@@ -131,6 +131,8 @@ export function defaultService(svc: Service): void {
   const type = serviceType(svc);
   spec.type = type;
   spec.sessionAffinity ??= 'None';
+  // An empty selector is no selector (Kubernetes never stores one): its Endpoints are kept by hand.
+  if (spec.selector && Object.keys(spec.selector).length === 0) delete spec.selector;
   if (type === 'ExternalName') return;
   spec.internalTrafficPolicy ??= 'Cluster';
   if (hasNodePorts(type)) spec.externalTrafficPolicy ??= 'Cluster';

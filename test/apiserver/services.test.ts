@@ -238,6 +238,9 @@ describe('services: cluster IPs and node ports (etcd)', function () {
     const headless = await ok(a, 'POST', SERVICES, { body: serviceBody('headless', { clusterIP: 'None', ports: undefined }) });
     expect(headless.spec.clusterIP).to.equal('None');
     expect((await a.store.list('/serviceclaims/')).items).to.have.length(0);
+    // An empty selector is stored as none, as Kubernetes does.
+    const empty = await ok(a, 'POST', SERVICES, { body: serviceBody('no-selector', { selector: {} }) });
+    expect(empty.spec.selector).to.equal(undefined);
   });
 
   it('counts Services against a quota of `services`, committed with the Service', async () => {
