@@ -123,7 +123,8 @@ export class ServiceProxy {
     const want = this.desired();
     for (const [port, l] of this.listeners) {
       const target = want.get(port);
-      if (!target || !sameTarget(target, l.target) || !l.listening) this.close(port);
+      // One that failed to open is gone from the map already (and is tried again below).
+      if (!target || !sameTarget(target, l.target)) this.close(port);
       else l.target = target;
     }
     for (const [port, target] of want) if (!this.listeners.has(port)) this.open(port, target);

@@ -1,11 +1,12 @@
 // The session's live collections (nodes, their allocations, pods, events, and the workloads:
-// deployments, their replica sets, daemon sets, stateful sets, jobs, resource quotas), made on sign-in, run while the current view holds them and
+// deployments, their replica sets, daemon sets, stateful sets, jobs, resource quotas; services and their endpoints), made on sign-in, run while the current view holds them and
 // stopped on sign-out, and the arithmetic the views share: quantities, usage fractions, conditions.
 import { useEffect, useState } from 'preact/hooks';
 import type { DaemonSet, Deployment, ReplicaSet, StatefulSet } from '../../shared/api/apps.js';
 import type { Job } from '../../shared/api/batch.js';
 import type { Event, Node, Pod } from '../../shared/api/core.js';
 import type { ResourceQuota } from '../../shared/api/quota.js';
+import type { Endpoints, Service } from '../../shared/api/service.js';
 import type { NodeAllocation } from '../../shared/api/scheduling.js';
 import { Quantity } from '../../shared/quantity.js';
 import { LiveList } from './live.js';
@@ -22,6 +23,8 @@ export interface Cluster {
   statefulSets: LiveList<StatefulSet>;
   jobs: LiveList<Job>;
   quotas: LiveList<ResourceQuota>;
+  services: LiveList<Service>;
+  endpoints: LiveList<Endpoints>;
 }
 
 /** Events are many and only the recent ones matter: the page keeps this many. */
@@ -40,6 +43,8 @@ export function startCluster(): Cluster {
     statefulSets: new LiveList<StatefulSet>('/apis/apps/v1/statefulsets'),
     jobs: new LiveList<Job>('/apis/batch/v1/jobs'),
     quotas: new LiveList<ResourceQuota>('/api/v1/resourcequotas'),
+    services: new LiveList<Service>('/api/v1/services'),
+    endpoints: new LiveList<Endpoints>('/api/v1/endpoints'),
   };
   return c;
 }

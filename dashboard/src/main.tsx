@@ -10,6 +10,7 @@ import type { LiveList, ObjectLike } from './live.js';
 import { href, navigate, useRoute, type Route } from './router.js';
 import { clearToken, loadToken, saveToken } from './session.js';
 import { Events } from './views/events.js';
+import { Services } from './views/services.js';
 import { Nodes } from './views/nodes.js';
 import { Overview } from './views/overview.js';
 import { Pods } from './views/pods.js';
@@ -73,6 +74,7 @@ function Shell(props: { who: WhoAmI | undefined; onSignOut(): void }) {
     ['nodes', 'Nodes', href('nodes')],
     ['pods', 'Pods', href('pods')],
     ['workloads', 'Workloads', href('workloads')],
+    ['services', 'Services', href('services')],
     ['events', 'Events', href('events')],
   ];
   return (
@@ -125,6 +127,8 @@ function needs(c: Cluster, route: Route): LiveList<ObjectLike>[] {
       // Five watches: one of the six connections a browser opens to an origin is left for the rest
       // (the autoscalers' list among them).
       return [c.deployments, c.daemonSets, c.statefulSets, c.jobs, c.quotas];
+    case 'services':
+      return [c.services, c.endpoints];
     case 'events':
       return [c.events];
   }
@@ -151,6 +155,8 @@ function View(props: { cluster: Cluster; route: Route }) {
       return <Pods cluster={props.cluster} {...(r.namespace ? { namespace: r.namespace } : {})} {...(r.name ? { name: r.name } : {})} {...(r.selector ? { selector: r.selector } : {})} />;
     case 'workloads':
       return r.workload ? <WorkloadDetail cluster={props.cluster} workload={r.workload} /> : <Workloads cluster={props.cluster} />;
+    case 'services':
+      return <Services cluster={props.cluster} />;
     case 'events':
       return <Events cluster={props.cluster} />;
   }

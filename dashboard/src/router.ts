@@ -10,6 +10,7 @@ export type Route =
   | { view: 'nodes'; node?: string }
   | { view: 'pods'; namespace?: string; name?: string; selector?: string }
   | { view: 'workloads'; workload?: WorkloadRef }
+  | { view: 'services' }
   | { view: 'events' };
 
 /**
@@ -54,6 +55,8 @@ export function parseRoute(pathname: string, search = ''): Route {
       return podsFilter(new URLSearchParams(search));
     case 'workloads':
       return workloadRoute(parts[1], parts[2], parts[3]);
+    case 'services':
+      return { view: 'services' };
     case 'events':
       return { view: 'events' };
     default:

@@ -2,7 +2,7 @@
 // (its Endpoints kept by the endpoints controller) are reached through the agent's node port, in
 // turn; ClientIP affinity sticks to one; an endpoint that goes is no longer chosen; a port with no
 // ready endpoint closes the connection; the port closes with its Service and opens again when one
-// claims it.
+// claims it; proxies sharing a host share the ports, another taking a port over when its holder goes.
 import { expect } from 'chai';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -13,7 +13,9 @@ import type { ApiClient } from '../../shared/client/http-client.js';
 import { TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { freePort } from '../harness/ports.js';
 import { startControllers } from '../controllers/helpers.js';
-import { createPod, deleteIfPresent, pod, startStreamingCluster, tearDownAgentTest, waitFor, waitPod, type AgentProcess } from './helpers.js';
+import { ServiceProxy } from '../../agent/service-proxy.js';
+import { createLogger } from '../../shared/logging.js';
+import { createPod, deleteIfPresent, nodeOneAgentArgs, pod, startAgent, startStreamingCluster, tearDownAgentTest, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
 
 const SERVICES = { version: 'v1', resource: 'services', namespace: 'default' };
 
@@ -38,6 +40,7 @@ describe('agent: node ports relayed to a Service\'s endpoints (real agent)', fun
   let agent: AgentProcess;
   let root: string;
   let agentPort: number;
+  let nodeConfig: string;
   let admin: ApiClient;
   let controllers: { stop(): Promise<void> };
   const nodePorts: number[] = [];
@@ -70,7 +73,7 @@ describe('agent: node ports relayed to a Service\'s endpoints (real agent)', fun
     for (let i = 0; i < 2; i++) nodePorts.push(await freePort());
     const range = { first: Math.min(...nodePorts), last: Math.max(...nodePorts) };
     const c = await startStreamingCluster('cell-agent-service-proxy-', [], [], { serviceRanges: { clusterIPRange: '10.96.0.0/12', nodePorts: range } });
-    ({ api, agent, root, agentPort } = c);
+    ({ api, agent, root, agentPort, nodeConfig } = c);
     admin = api.client(TEST_TOKENS.admin);
     controllers = await startControllers(admin, [endpointsControllerDefinition]);
     await webPod('web-a');
@@ -148,5 +151,35 @@ describe('agent: node ports relayed to a Service\'s endpoints (real agent)', fun
     expect(value('cell_agent_node_ports_open')).to.equal(2);
     expect(value('cell_agent_node_port_connections_total{result="relayed"}')).to.be.at.least(20);
     expect(value('cell_agent_node_port_connections_total{result="no_endpoint"}')).to.be.at.least(1);
+  });
+
+  it('shares a port between proxies on one host: one holds it, another takes it over when the holder stops', async () => {
+    const port = nodePorts[1]!;
+    await waitFor(async () => (await get(port)).ok, 'the port served by the agent');
+    // Two more proxies for the same node, in this process: the agent holds the port already.
+    const log = createLogger('service-proxy-test', 'error');
+    const second = new ServiceProxy({ client: admin, nodeName: 'node-1', address: '127.0.0.1', log, retryMs: 200 });
+    const third = new ServiceProxy({ client: admin, nodeName: 'node-1', address: '127.0.0.1', log, retryMs: 200 });
+    await second.start();
+    await third.start();
+    try {
+      expect(second.openPorts()).to.deep.equal([]);
+      expect(third.openPorts()).to.deep.equal([]);
+      // The agent goes: one of the two takes the port over, and it is served again.
+      await agent.stop();
+      await waitFor(() => second.openPorts().length + third.openPorts().length === 2 || undefined, 'both node ports taken over', 10_000);
+      expect(second.openPorts().filter((p) => third.openPorts().includes(p))).to.deep.equal([]);
+      const r = await waitFor(async () => {
+        const got = await get(port);
+        return got.ok ? got : undefined;
+      }, 'served again');
+      expect(['web-a', 'web-b']).to.include(r.body);
+    } finally {
+      await second.stop();
+      await third.stop();
+      // The agent back, to stop the pods it re-adopts when the suite ends.
+      agent = startAgent(nodeOneAgentArgs(root, [`--kubeconfig=${nodeConfig}`]));
+      await waitNodeReady(admin, agent);
+    }
   });
 });

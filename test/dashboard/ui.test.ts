@@ -233,6 +233,28 @@ describe('dashboard: in a real browser', function () {
     await accessible('events');
   });
 
+  it('lists Services with their type, IP, ports and ready endpoints, live, and opens their pods', async () => {
+    await apply('svc-web', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web-svc', namespace: 'default' }, spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } });
+    // No endpoints controller runs here: the Endpoints are written as one would by hand.
+    const endpoints = (notReady: string[]) => ({
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'web-svc', namespace: 'default' },
+      subsets: [{ addresses: [{ ip: '10.0.0.1' }], ...(notReady.length ? { notReadyAddresses: notReady.map((ip) => ({ ip })) } : {}), ports: [{ port: 8080 }] }],
+    });
+    await apply('ep-web', endpoints(['10.0.0.2']));
+    await nav('Services');
+    await waitForText(page, 'main h1', /^Services$/);
+    await waitForText(page, 'tr[data-service="default/web-svc"]', /^default\s*web-svc\s*NodePort\s*10\.\d+\.\d+\.\d+\s*80:3\d{4}\/TCP\s*1\/2/, 10_000);
+    await accessible('services');
+    // Live: the other endpoint turns ready while the page is open.
+    await apply('ep-web', { ...endpoints([]), subsets: [{ addresses: [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }], ports: [{ port: 8080 }] }] });
+    await waitForText(page, 'tr[data-service="default/web-svc"] td.endpoints', /^2\/2$/, 10_000);
+    await page.click('tr[data-service="default/web-svc"] td:nth-child(2) a');
+    await waitForText(page, 'main h1', /^Pods$/);
+    expect(page.url()).to.contain('selector=app%3Dweb');
+  });
+
   it('signs out: the token is gone and the page is the sign-in page again, also after a reload', async () => {
     await page.click('header button');
     await page.waitForSelector('#token');

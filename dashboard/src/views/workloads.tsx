@@ -17,7 +17,7 @@ import { daemonSetSummary, deploymentSummary, formatDuration, jobSummary, jobTon
 const ROWS = 200;
 
 /** The first ROWS objects in namespace/name order, re-sorted only when objects come or go. */
-function useOrdered<T extends ObjectLike>(list: LiveList<T>): { rows: T[]; total: number } {
+export function useOrdered<T extends ObjectLike>(list: LiveList<T>): { rows: T[]; total: number } {
   const order = useMemo(() => [...list.items.keys()].sort(byName), [list.keysVersion]);
   const rows: T[] = [];
   for (const k of order) {
@@ -28,7 +28,7 @@ function useOrdered<T extends ObjectLike>(list: LiveList<T>): { rows: T[]; total
   return { rows, total: order.length };
 }
 
-function Count(props: { testid: string; shown: number; total: number; noun: string; loading: boolean }) {
+export function Count(props: { testid: string; shown: number; total: number; noun: string; loading: boolean }) {
   const { shown, total, noun } = props;
   return (
     <p role="status" data-testid={props.testid}>
