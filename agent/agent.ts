@@ -4,6 +4,7 @@
 // (per-pod state files), so running processes are re-adopted, vanished ones reported, and pods that
 // were deleted meanwhile cleaned up — nothing bound to the node is forgotten, nothing runs twice.
 import { ServiceProxy } from './service-proxy.js';
+import type { Service } from '../shared/api/service.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Node, Pod } from '../shared/api/core.js';
@@ -66,6 +67,8 @@ export class Agent {
   private usage: ResourceUsageSampler | undefined;
   private metricsServer: { close(): Promise<void> } | undefined;
   private serviceProxy: ServiceProxy | undefined;
+  /** Every Service: containers' environment (service-env.ts) and the proxy's ports. */
+  private serviceInformer: Informer<Service> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private ready = false;
   private readonly abort = new AbortController();
@@ -103,6 +106,7 @@ export class Agent {
       metrics: this.metrics,
       hostIP: cfg.nodeIP,
       allocatable: allocatableOf(cfg),
+      services: () => this.serviceInformer?.list() ?? [],
       backoff: { baseMs: cfg.backoffBaseMs, maxMs: cfg.backoffMaxMs, resetAfterMs: RESET_AFTER_MS },
       commandsDir: path.join(cfg.rootDir, 'exec'),
     };
@@ -133,9 +137,13 @@ export class Agent {
     this.heartbeat = new Heartbeat(new NodeLease(this.heartbeatClient, cfg.nodeName, cfg.leaseDurationSeconds, node.metadata.uid), cfg.heartbeatIntervalMs, this.log, this.metrics);
     this.heartbeat.start();
 
-    // Node ports: this node's share of Services (service-proxy.ts).
+    // Services are read before any container starts, as the kubelet waits for them: a container
+    // started without them would miss its environment's Service variables for good.
+    this.serviceInformer = new Informer<Service>({ client: this.client, ref: { version: 'v1', resource: 'services' }, log: this.log });
+    await this.serviceInformer.start();
+    // Node ports and local cluster IPs: this node's share of Services (service-proxy.ts).
     if (cfg.serviceProxyAddress !== undefined) {
-      this.serviceProxy = new ServiceProxy({ client: this.client, metrics: this.metrics, nodeName: cfg.nodeName, address: cfg.serviceProxyAddress, log: this.log });
+      this.serviceProxy = new ServiceProxy({ client: this.client, services: this.serviceInformer, metrics: this.metrics, nodeName: cfg.nodeName, address: cfg.serviceProxyAddress, log: this.log });
       await this.serviceProxy.start();
     }
 
@@ -305,7 +313,7 @@ export class Agent {
     // No probe may kill a container or write an event while the agent goes; after the status
     // writer stopped, so that probes no longer running do not report the containers unready.
     for (const w of this.workers.values()) w.stopProbes();
-    await Promise.all([this.podInformer?.stop(), this.nodeInformer?.stop(), this.serviceProxy?.stop()]);
+    await Promise.all([this.podInformer?.stop(), this.nodeInformer?.stop(), this.serviceProxy?.stop(), this.serviceInformer?.stop()]);
     this.usage?.stop();
     await this.logServer?.close();
     await this.metricsServer?.close();

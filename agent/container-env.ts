@@ -3,12 +3,15 @@
 // the keys of `envFrom`'s ConfigMaps and Secrets, then `env` in order — plain values, the pod's own
 // fields, the container's resources, ConfigMap and Secret keys — never the agent's own environment,
 // which may hold its credentials. `$(VAR)` references in env values, command and args expand as
-// Kubernetes expands them. A ConfigMap or Secret (or key) that is missing and not optional is a
+// Kubernetes expands them; the Services the pod is told of (service-env.ts) fill in what the container
+// does not set itself, and may be referred to. A ConfigMap or Secret (or key) that is missing and not optional is a
 // ContainerConfigError: the container waits (CreateContainerConfigError) until it appears.
 import type { ConfigMap, Secret } from '../shared/api/config.js';
 import type { Container, EnvVarSource, Pod } from '../shared/api/core.js';
 import { ENV_FIELD_SUBSCRIPT } from '../shared/api/rules.js';
+import type { Service } from '../shared/api/service.js';
 import { Quantity } from '../shared/quantity.js';
+import { serviceEnv } from './service-env.js';
 
 /** A ConfigMap or Secret the container reads, as fetched: the object, missing (404), or why it could not be read. */
 export type ConfigSource<T> = { found: T } | { missing: true } | { error: string };
@@ -26,6 +29,8 @@ export interface PodEnvContext {
   hostIP: string;
   /** The node's allocatable resources: the value of a limit the container does not set. */
   allocatable: Readonly<Record<string, string>>;
+  /** The Services the agent knows of (all namespaces); none when absent. */
+  services?: () => Iterable<Service>;
 }
 
 /** The container cannot be created from its spec as things stand (Kubernetes: CreateContainerConfigError). */
@@ -170,15 +175,16 @@ export function containerEnv(
       if (ENV_NAME.test(name)) env[name] = v;
     }
   }
+  const services = ctx.services ? serviceEnv(pod, ctx.services()) : {};
   for (const v of container.env ?? []) {
     if (v.valueFrom) {
       const value = sourcedValue(pod, container, v.valueFrom, sources, ctx);
       if (value !== undefined) env[v.name] = value;
     } else {
-      env[v.name] = expandVars(v.value ?? '', env);
+      env[v.name] = expandVars(v.value ?? '', { ...services, ...env });
     }
   }
-  return { ...env };
+  return { ...services, ...env };
 }
 
 /** `command` + `args`, expanded against the container's environment. */

@@ -60,10 +60,15 @@ export class AgentMetrics {
     help: 'Node ports this agent holds open for NodePort and LoadBalancer Services.',
     registers: [this.registry],
   });
-  readonly nodePortConnections = new Counter({
-    name: 'cell_agent_node_port_connections_total',
-    help: 'Connections to node ports by outcome: relayed to an endpoint, closed for want of a ready endpoint, or closed after every endpoint refused.',
-    labelNames: ['result'] as const,
+  readonly clusterIPPortsOpen = new Gauge({
+    name: 'cell_agent_cluster_ip_ports_open',
+    help: 'Cluster IP ports this agent holds open: Services whose cluster IP is an address of this host (loopback ranges).',
+    registers: [this.registry],
+  });
+  readonly serviceConnections = new Counter({
+    name: 'cell_agent_service_connections_total',
+    help: 'Connections to node ports (via="node_port") and cluster IPs (via="cluster_ip") by outcome: relayed to an endpoint, closed for want of a ready endpoint, or closed after every endpoint refused.',
+    labelNames: ['result', 'via'] as const,
     registers: [this.registry],
   });
   readonly signatureChecks = new Counter({

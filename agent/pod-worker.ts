@@ -12,6 +12,7 @@ import type { ApiClient } from '../shared/client/http-client.js';
 import { ConflictError, NotFoundError, errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 import type { ConfigMap, Secret } from '../shared/api/config.js';
+import type { Service } from '../shared/api/service.js';
 import { configRefsOf, type ConfigKind } from '../shared/pod-config-refs.js';
 import { ContainerConfigError, NO_CONFIG_SOURCES, containerArgv, containerEnv, type ConfigSource, type ConfigSources } from './container-env.js';
 import { readEnviron } from './procfs.js';
@@ -38,6 +39,8 @@ export interface WorkerContext {
   hostIP: string;
   /** The node's allocatable resources (a container's unset limit, read through resourceFieldRef). */
   allocatable: Readonly<Record<string, string>>;
+  /** Every Service, for the environment of new containers (service-env.ts). */
+  services: () => Iterable<Service>;
   backoff: BackOffConfig;
   /** Where running exec'd and probe commands are recorded, for an agent killed meanwhile to stop them (exec.ts). */
   commandsDir: string;

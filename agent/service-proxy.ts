@@ -1,16 +1,20 @@
-// Node ports, as kube-proxy serves them in its userspace mode: for each TCP port of every NodePort
-// and LoadBalancer Service, the agent listens on the node port and relays each connection to one
-// of the Service's ready endpoints (its Endpoints, kept by the endpoints controller), in turn —
-// or to the same one for a client while `sessionAffinity: ClientIP` holds, and only to endpoints
-// on this node with `externalTrafficPolicy: Local`. An endpoint that refuses is skipped for the
-// next; with none left the connection is closed. Cluster IPs are not served (no packet
-// rewriting without root), nor UDP node ports.
+// Service traffic, as kube-proxy serves it in its userspace mode: for each TCP port of every NodePort
+// and LoadBalancer Service, the agent listens on the node port, and for each TCP port of a Service
+// whose cluster IP is an address of this host (any of 127.0.0.0/8, which a local cluster's
+// --service-cluster-ip-range can be, or an interface's), on that IP and port. Each connection is
+// relayed to one of the Service's ready endpoints (its Endpoints, kept by the endpoints
+// controller), in turn — or to the same one for a client while `sessionAffinity: ClientIP` holds,
+// and only to endpoints on this node with `externalTrafficPolicy: Local` (node ports) or
+// `internalTrafficPolicy: Local` (cluster IPs). An endpoint that refuses is skipped for the next;
+// with none left the connection is closed. Other cluster IPs are not served (no packet rewriting
+// without root), nor UDP.
 //
 // Several agents on one host (a local cluster) want the same ports: one holds each, the others
 // try again every `retryMs`, so a port outlives the agent that held it.
 import net from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { Endpoints, Service } from '../shared/api/service.js';
-import { hasNodePorts, serviceType } from '../shared/api/service.js';
+import { hasNodePorts, needsClusterIP, serviceType } from '../shared/api/service.js';
 import type { ApiClient } from '../shared/client/http-client.js';
 import { Informer } from '../shared/client/informer.js';
 import { errorMessage } from '../shared/errors.js';
@@ -21,7 +25,7 @@ import type { Logger } from '../shared/logging.js';
 const DEFAULT_AFFINITY_SECONDS = 10_800;
 const CONNECT_TIMEOUT_MS = 5_000;
 
-/** What a node port leads to. */
+/** What a listening address leads to. */
 interface Target {
   namespace: string;
   name: string;
@@ -31,11 +35,19 @@ interface Target {
   affinitySeconds: number;
 }
 
+type Via = 'node_port' | 'cluster_ip';
+
 interface Listener {
+  via: Via;
+  host: string;
+  port: number;
   target: Target;
   server: net.Server;
   listening: boolean;
 }
+
+/** An address to listen on and what it leads to. */
+type Wanted = Pick<Listener, 'via' | 'host' | 'port' | 'target'>;
 
 interface Backend {
   ip: string;
@@ -43,8 +55,10 @@ interface Backend {
 }
 
 export interface ServiceProxyOptions {
+  /** Every Service (the agent's informer, started by the caller). */
+  services: Informer<Service>;
   client: ApiClient;
-  metrics?: Pick<AgentMetrics, 'nodePortsOpen' | 'nodePortConnections'>;
+  metrics?: Pick<AgentMetrics, 'nodePortsOpen' | 'clusterIPPortsOpen' | 'serviceConnections'>;
   nodeName: string;
   /** The address node ports are opened on. */
   address: string;
@@ -56,10 +70,21 @@ function sameTarget(a: Target, b: Target): boolean {
   return a.namespace === b.namespace && a.name === b.name && a.portName === b.portName;
 }
 
+/** Can a socket listen on this IPv4 address here: loopback (all of 127/8 on Linux) or an interface's? */
+export function isLocalAddress(ip: string): boolean {
+  if (ip.startsWith('127.')) return true;
+  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.address === ip));
+}
+
+function affinitySecondsOf(svc: Service): number {
+  return svc.spec.sessionAffinity === 'ClientIP' ? (svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS) : 0;
+}
+
 export class ServiceProxy {
   private readonly services: Informer<Service>;
   private readonly endpoints: Informer<Endpoints>;
-  private readonly listeners = new Map<number, Listener>();
+  /** By `host:port`. */
+  private readonly listeners = new Map<string, Listener>();
   /** Next endpoint index per Service port, for turns. */
   private readonly turns = new Map<string, number>();
   /** `service port key|client IP` → the endpoint it sticks to, and until when. */
@@ -69,14 +94,14 @@ export class ServiceProxy {
   private stopped = false;
 
   constructor(private readonly o: ServiceProxyOptions) {
-    this.services = new Informer<Service>({ client: o.client, ref: { version: 'v1', resource: 'services' }, log: o.log });
+    this.services = o.services;
     this.endpoints = new Informer<Endpoints>({ client: o.client, ref: { version: 'v1', resource: 'endpoints' }, log: o.log });
   }
 
   async start(): Promise<void> {
     const changed = () => this.reconcile();
     this.services.addHandlers({ add: changed, update: changed, delete: changed });
-    await Promise.all([this.services.start(), this.endpoints.start()]);
+    await this.endpoints.start();
     // Ports another process holds are tried again; lapsed affinities are forgotten.
     this.timer = setInterval(() => {
       this.reconcile();
@@ -90,29 +115,38 @@ export class ServiceProxy {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    for (const port of [...this.listeners.keys()]) this.close(port);
+    for (const key of [...this.listeners.keys()]) this.close(key);
     for (const s of this.sockets) s.destroy();
-    await Promise.all([this.services.stop(), this.endpoints.stop()]);
+    await this.endpoints.stop();
   }
 
   /** The node ports currently open, for tests and logs. */
   openPorts(): number[] {
-    return [...this.listeners].filter(([, l]) => l.listening).map(([p]) => p).sort((a, b) => a - b);
+    return this.openListeners().filter((l) => l.via === 'node_port').map((l) => l.port).sort((a, b) => a - b);
   }
 
-  private desired(): Map<number, Target> {
-    const out = new Map<number, Target>();
+  /** The cluster IP ports currently open (`ip:port`), for tests and logs. */
+  openClusterIPs(): string[] {
+    return this.openListeners().filter((l) => l.via === 'cluster_ip').map((l) => `${l.host}:${l.port}`).sort();
+  }
+
+  private openListeners(): Listener[] {
+    return [...this.listeners.values()].filter((l) => l.listening);
+  }
+
+  /** Every address to listen on, by `host:port`. */
+  private desired(): Map<string, Wanted> {
+    const out = new Map<string, Wanted>();
+    const add = (via: Via, host: string, port: number, target: Target) => out.set(`${host}:${port}`, { via, host, port, target });
     for (const svc of this.services.list()) {
-      if (!hasNodePorts(serviceType(svc))) continue;
+      const type = serviceType(svc);
+      const base = { namespace: svc.metadata.namespace ?? '', name: svc.metadata.name ?? '', affinitySeconds: affinitySecondsOf(svc) };
+      const clusterIP = needsClusterIP(svc) && svc.spec.clusterIP && isLocalAddress(svc.spec.clusterIP) ? svc.spec.clusterIP : undefined;
       for (const p of svc.spec.ports ?? []) {
-        if (!p.nodePort || p.protocol !== 'TCP') continue;
-        out.set(p.nodePort, {
-          namespace: svc.metadata.namespace ?? '',
-          name: svc.metadata.name ?? '',
-          portName: p.name ?? '',
-          onlyLocal: svc.spec.externalTrafficPolicy === 'Local',
-          affinitySeconds: svc.spec.sessionAffinity === 'ClientIP' ? (svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS) : 0,
-        });
+        if (p.protocol !== 'TCP') continue;
+        const portName = p.name ?? '';
+        if (clusterIP) add('cluster_ip', clusterIP, p.port, { ...base, portName, onlyLocal: svc.spec.internalTrafficPolicy === 'Local' });
+        if (hasNodePorts(type) && p.nodePort) add('node_port', this.o.address, p.nodePort, { ...base, portName, onlyLocal: svc.spec.externalTrafficPolicy === 'Local' });
       }
     }
     return out;
@@ -121,37 +155,40 @@ export class ServiceProxy {
   private reconcile(): void {
     if (this.stopped) return;
     const want = this.desired();
-    for (const [port, l] of this.listeners) {
-      const target = want.get(port);
+    for (const [key, l] of this.listeners) {
+      const w = want.get(key);
       // One that failed to open is gone from the map already (and is tried again below).
-      if (!target || !sameTarget(target, l.target)) this.close(port);
-      else l.target = target;
+      if (!w || !sameTarget(w.target, l.target)) this.close(key);
+      else l.target = w.target;
     }
-    for (const [port, target] of want) if (!this.listeners.has(port)) this.open(port, target);
+    for (const [key, w] of want) if (!this.listeners.has(key)) this.open(key, w);
   }
 
-  private open(port: number, target: Target): void {
-    const server = net.createServer((client) => this.relay(port, client));
-    const listener: Listener = { target, server, listening: false };
-    this.listeners.set(port, listener);
+  private open(key: string, w: Wanted): void {
+    const { host, port, target } = w;
+    const server = net.createServer((client) => this.relay(key, client));
+    const listener: Listener = { ...w, server, listening: false };
+    const what = w.via === 'node_port' ? 'node port' : 'cluster IP';
+    this.listeners.set(key, listener);
     server.on('error', (err: NodeJS.ErrnoException) => {
       // Held by another process (another agent on this host): closed here, tried again later.
+      // Below 1024 without the privilege (EACCES) is worth a warning: the port will not open.
       const level = err.code === 'EADDRINUSE' ? 'debug' : 'warn';
-      this.o.log[level]('node port not opened', { port, service: `${target.namespace}/${target.name}`, error: errorMessage(err) });
-      if (this.listeners.get(port) === listener) this.listeners.delete(port);
+      this.o.log[level](`${what} not opened`, { address: key, service: `${target.namespace}/${target.name}`, error: errorMessage(err) });
+      if (this.listeners.get(key) === listener) this.listeners.delete(key);
       server.close();
     });
-    server.listen({ host: this.o.address, port }, () => {
+    server.listen({ host, port }, () => {
       listener.listening = true;
       this.countOpen();
-      this.o.log.info('node port open', { port, service: `${target.namespace}/${target.name}`, address: this.o.address });
+      this.o.log.info(`${what} open`, { address: key, service: `${target.namespace}/${target.name}` });
     });
   }
 
-  private close(port: number): void {
-    const l = this.listeners.get(port);
+  private close(key: string): void {
+    const l = this.listeners.get(key);
     if (!l) return;
-    this.listeners.delete(port);
+    this.listeners.delete(key);
     // Connections already relayed go on; only new ones stop.
     l.server.close();
     this.countOpen();
@@ -159,6 +196,7 @@ export class ServiceProxy {
 
   private countOpen(): void {
     this.o.metrics?.nodePortsOpen.set(this.openPorts().length);
+    this.o.metrics?.clusterIPPortsOpen.set(this.openClusterIPs().length);
   }
 
   /** The ready endpoints of a Service port. */
@@ -188,15 +226,16 @@ export class ServiceProxy {
     return [...backends.slice(start), ...backends.slice(0, start)];
   }
 
-  private relay(port: number, client: net.Socket): void {
-    const l = this.listeners.get(port);
+  private relay(key: string, client: net.Socket): void {
+    const l = this.listeners.get(key);
     this.track(client);
     client.on('error', () => client.destroy());
     if (!l) return void client.destroy();
     const t = l.target;
+    const via = l.via;
     const backends = this.backends(t);
     if (backends.length === 0) {
-      this.o.metrics?.nodePortConnections.inc({ result: 'no_endpoint' });
+      this.o.metrics?.serviceConnections.inc({ result: 'no_endpoint', via });
       return void client.destroy();
     }
     client.pause();
@@ -205,7 +244,7 @@ export class ServiceProxy {
     const attempt = (i: number): void => {
       const b = candidates[i];
       if (!b || client.destroyed) {
-        if (!b) this.o.metrics?.nodePortConnections.inc({ result: 'failed' });
+        if (!b) this.o.metrics?.serviceConnections.inc({ result: 'failed', via });
         return void client.destroy();
       }
       const upstream = net.connect({ host: b.ip, port: b.port });
@@ -221,7 +260,7 @@ export class ServiceProxy {
       upstream.once('connect', () => {
         connected = true;
         clearTimeout(timer);
-        this.o.metrics?.nodePortConnections.inc({ result: 'relayed' });
+        this.o.metrics?.serviceConnections.inc({ result: 'relayed', via });
         if (t.affinitySeconds > 0) this.affinity.set(`${t.namespace}/${t.name}:${t.portName}|${clientIP}`, { backend: b, until: Date.now() + t.affinitySeconds * 1000 });
         client.on('close', () => upstream.destroy());
         upstream.on('close', () => client.destroy());

@@ -427,6 +427,10 @@ export const PodSpecSchema = z
     activeDeadlineSeconds: z.number().int().optional(),
     nodeSelector: LabelsSchema.optional().describe('Labels a node must have for the pod to be placed on it.'),
     serviceAccountName: z.string().optional(),
+    enableServiceLinks: z
+      .boolean()
+      .optional()
+      .describe("Whether the containers' environment describes the Services of the pod's namespace, as Docker links did (unset: true)."),
     nodeName: z.string().optional().describe('The node the pod is bound to; set by a scheduler through the binding subresource.'),
     hostNetwork: z.boolean().optional(),
     affinity: AffinitySchema.optional(),

@@ -289,7 +289,6 @@ const POD_IGNORED = [
   'spec.securityContext',
   'spec.dnsPolicy',
   'spec.dnsConfig',
-  'spec.enableServiceLinks',
   'spec.hostname',
   'spec.subdomain',
   'spec.hostAliases',

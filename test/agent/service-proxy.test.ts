@@ -2,13 +2,15 @@
 // (its Endpoints kept by the endpoints controller) are reached through the agent's node port, in
 // turn; ClientIP affinity sticks to one; an endpoint that goes is no longer chosen; a port with no
 // ready endpoint closes the connection; the port closes with its Service and opens again when one
-// claims it; proxies sharing a host share the ports, another taking a port over when its holder goes.
+// claims it; a loopback cluster IP is served too, and a pod finds it through its environment's
+// Service variables; proxies sharing a host share the ports, another taking a port over when its holder goes.
 import { expect } from 'chai';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { endpointsControllerDefinition } from '../../controllers/endpoints/controller.js';
-import type { Endpoints } from '../../shared/api/service.js';
+import type { Endpoints, Service } from '../../shared/api/service.js';
+import { Informer } from '../../shared/client/informer.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
 import { TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { freePort } from '../harness/ports.js';
@@ -18,11 +20,14 @@ import { createLogger } from '../../shared/logging.js';
 import { createPod, deleteIfPresent, nodeOneAgentArgs, pod, startAgent, startStreamingCluster, tearDownAgentTest, waitFor, waitNodeReady, waitPod, type AgentProcess } from './helpers.js';
 
 const SERVICES = { version: 'v1', resource: 'services', namespace: 'default' };
+const SERVICES_ALL = { version: 'v1', resource: 'services' };
+/** A loopback cluster IP range, so the agent can serve cluster IPs without root (one per run: a local cluster may use another). */
+const CLUSTER_IP_RANGE = `127.${100 + Math.floor(Math.random() * 150)}.0.0/16`;
 
 /** One GET on a fresh connection (no keep-alive, so each request is a new relayed connection). */
-function get(port: number): Promise<{ ok: true; body: string } | { ok: false; error: string }> {
+function get(port: number, host = '127.0.0.1'): Promise<{ ok: true; body: string } | { ok: false; error: string }> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5_000 }, (res) => {
+    const req = http.get({ host, port, path: '/', agent: false, timeout: 5_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -72,7 +77,7 @@ describe('agent: node ports relayed to a Service\'s endpoints (real agent)', fun
     // Node ports the host has free, made the whole node port range so the Services may ask for them.
     for (let i = 0; i < 2; i++) nodePorts.push(await freePort());
     const range = { first: Math.min(...nodePorts), last: Math.max(...nodePorts) };
-    const c = await startStreamingCluster('cell-agent-service-proxy-', [], [], { serviceRanges: { clusterIPRange: '10.96.0.0/12', nodePorts: range } });
+    const c = await startStreamingCluster('cell-agent-service-proxy-', [], [], { serviceRanges: { clusterIPRange: CLUSTER_IP_RANGE, nodePorts: range } });
     ({ api, agent, root, agentPort, nodeConfig } = c);
     admin = api.client(TEST_TOKENS.admin);
     controllers = await startControllers(admin, [endpointsControllerDefinition]);
@@ -149,8 +154,73 @@ describe('agent: node ports relayed to a Service\'s endpoints (real agent)', fun
     const text = await (await fetch(`http://127.0.0.1:${agentPort}/metrics`)).text();
     const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, (c) => `\\${c}`)} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
     expect(value('cell_agent_node_ports_open')).to.equal(2);
-    expect(value('cell_agent_node_port_connections_total{result="relayed"}')).to.be.at.least(20);
-    expect(value('cell_agent_node_port_connections_total{result="no_endpoint"}')).to.be.at.least(1);
+    expect(value('cell_agent_service_connections_total{result="relayed",via="node_port"}')).to.be.at.least(20);
+    expect(value('cell_agent_service_connections_total{result="no_endpoint",via="node_port"}')).to.be.at.least(1);
+  });
+
+  it('serves a loopback cluster IP, and a pod reaches its Service through the variables in its environment', async () => {
+    const svc = await admin.create<Service>(SERVICES, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'front-end' },
+      spec: { selector: { app: 'web' }, ports: [{ name: 'web', port: 8080, targetPort: 'http' }, { name: 'spare', port: 8081, targetPort: 'http' }] },
+    });
+    const ip = svc.spec.clusterIP!;
+    expect(ip.startsWith('127.')).to.equal(true);
+    await ready('front-end', 2);
+    // From the host: the cluster IP answers, in turn.
+    const answered = new Set<string>();
+    await waitFor(async () => {
+      const r = await get(8080, ip);
+      if (r.ok) answered.add(r.body);
+      return answered.size === 2;
+    }, 'both endpoints answering through the cluster IP');
+    // From a pod: the Service's address comes from the environment, as in Kubernetes; the
+    // container's own env wins over a Service variable and may refer to one.
+    const client = pod('client', {
+      node: 'node-1',
+      restartPolicy: 'Never',
+      grace: 1,
+      env: { FRONT_END_SERVICE_PORT_SPARE: 'mine', TARGET: 'http://$(FRONT_END_SERVICE_HOST):$(FRONT_END_SERVICE_PORT_WEB)/' },
+      command: ['python3', '-c', [
+        'import os, urllib.request',
+        'for k in sorted(os.environ):',
+        '    if k.startswith("FRONT_END_") or k == "TARGET": print(k + "=" + os.environ[k])',
+        'print("BODY=" + urllib.request.urlopen(os.environ["TARGET"], timeout=5).read().decode().strip())',
+      ].join('\n')],
+    });
+    await createPod(admin, client);
+    await waitPod(admin, 'client', (x) => x.status.phase === 'Succeeded' || x.status.phase === 'Failed', 'client finished', 30_000);
+    const log = await new Response(await admin.stream('/api/v1/namespaces/default/pods/client/log')).text();
+    const env = Object.fromEntries(log.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    expect(env).to.deep.equal({
+      FRONT_END_SERVICE_HOST: ip,
+      FRONT_END_SERVICE_PORT: '8080',
+      FRONT_END_SERVICE_PORT_WEB: '8080',
+      FRONT_END_SERVICE_PORT_SPARE: 'mine',
+      FRONT_END_PORT: `tcp://${ip}:8080`,
+      FRONT_END_PORT_8080_TCP: `tcp://${ip}:8080`,
+      FRONT_END_PORT_8080_TCP_PROTO: 'tcp',
+      FRONT_END_PORT_8080_TCP_PORT: '8080',
+      FRONT_END_PORT_8080_TCP_ADDR: ip,
+      FRONT_END_PORT_8081_TCP: `tcp://${ip}:8081`,
+      FRONT_END_PORT_8081_TCP_PROTO: 'tcp',
+      FRONT_END_PORT_8081_TCP_PORT: '8081',
+      FRONT_END_PORT_8081_TCP_ADDR: ip,
+      TARGET: `http://${ip}:8080/`,
+      BODY: env.BODY,
+    });
+    expect(['web-a', 'web-b']).to.include(env.BODY);
+    await deleteIfPresent(admin, 'client');
+
+    // The Service goes: so does its cluster IP port.
+    await admin.delete({ ...SERVICES, name: 'front-end' });
+    await waitFor(async () => {
+      const r = await get(8080, ip);
+      return !r.ok && r.error === 'ECONNREFUSED';
+    }, 'cluster IP closed');
+    const text = await (await fetch(`http://127.0.0.1:${agentPort}/metrics`)).text();
+    expect(text).to.match(/^cell_agent_service_connections_total\{result="relayed",via="cluster_ip"\} [1-9]/m);
   });
 
   it('shares a port between proxies on one host: one holds it, another takes it over when the holder stops', async () => {
@@ -158,10 +228,15 @@ describe('agent: node ports relayed to a Service\'s endpoints (real agent)', fun
     await waitFor(async () => (await get(port)).ok, 'the port served by the agent');
     // Two more proxies for the same node, in this process: the agent holds the port already.
     const log = createLogger('service-proxy-test', 'error');
-    const second = new ServiceProxy({ client: admin, nodeName: 'node-1', address: '127.0.0.1', log, retryMs: 200 });
-    const third = new ServiceProxy({ client: admin, nodeName: 'node-1', address: '127.0.0.1', log, retryMs: 200 });
-    await second.start();
-    await third.start();
+    const proxy = async () => {
+      const services = new Informer<Service>({ client: admin, ref: SERVICES_ALL, log });
+      await services.start();
+      const p = new ServiceProxy({ client: admin, services, nodeName: 'node-1', address: '127.0.0.1', log, retryMs: 200 });
+      await p.start();
+      return { openPorts: () => p.openPorts(), stop: async () => Promise.all([p.stop(), services.stop()]) };
+    };
+    const second = await proxy();
+    const third = await proxy();
     try {
       expect(second.openPorts()).to.deep.equal([]);
       expect(third.openPorts()).to.deep.equal([]);

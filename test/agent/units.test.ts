@@ -15,6 +15,8 @@ import type { ContainerRecord, PodRecord } from '../../agent/pod-state.js';
 import { formatBackOff, nextBackOff, shouldRestart } from '../../agent/restart-policy.js';
 import { computeStatus, mergeStatus, podPhase } from '../../agent/status.js';
 import { PodSchema, type Pod } from '../../shared/api/core.js';
+import { ServiceSchema, type Service } from '../../shared/api/service.js';
+import { serviceEnv } from '../../agent/service-env.js';
 import { loadKubeconfig } from '../../shared/client/kubeconfig.js';
 import { parseResourceList } from '../../shared/resources.js';
 import { removeDir, tempRoot } from './helpers.js';
@@ -70,6 +72,45 @@ describe('agent rules', () => {
     } finally {
       delete process.env.CELL_AGENT_SECRET_FOR_TEST;
     }
+  });
+
+  it('describes Services in the environment as the kubelet does: own namespace, the API server\'s always, cluster IPs only', () => {
+    const svc = (namespace: string, name: string, spec: Record<string, unknown>): Service => ServiceSchema.parse({ metadata: { namespace, name }, spec });
+    const services = [
+      svc('default', 'kubernetes', { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443 }] }),
+      svc('shop', 'cart-db', { clusterIP: '10.96.0.7', ports: [{ port: 5432 }] }),
+      svc('shop', 'headless', { clusterIP: 'None', ports: [{ port: 80 }] }),
+      svc('shop', 'elsewhere', { type: 'ExternalName', externalName: 'db.example.com' }),
+      svc('other', 'web', { clusterIP: '10.96.0.9', ports: [{ port: 80 }] }),
+    ];
+    const inShop = (spec: Record<string, unknown> = {}) => PodSchema.parse({ metadata: { name: 'p', namespace: 'shop' }, spec: { containers: [{ name: 'a', image: 'x' }], ...spec } });
+    expect(serviceEnv(inShop(), services)).to.deep.equal({
+      CART_DB_SERVICE_HOST: '10.96.0.7',
+      CART_DB_SERVICE_PORT: '5432',
+      CART_DB_PORT: 'tcp://10.96.0.7:5432',
+      CART_DB_PORT_5432_TCP: 'tcp://10.96.0.7:5432',
+      CART_DB_PORT_5432_TCP_PROTO: 'tcp',
+      CART_DB_PORT_5432_TCP_PORT: '5432',
+      CART_DB_PORT_5432_TCP_ADDR: '10.96.0.7',
+      KUBERNETES_SERVICE_HOST: '10.96.0.1',
+      KUBERNETES_SERVICE_PORT: '443',
+      KUBERNETES_SERVICE_PORT_HTTPS: '443',
+      KUBERNETES_PORT: 'tcp://10.96.0.1:443',
+      KUBERNETES_PORT_443_TCP: 'tcp://10.96.0.1:443',
+      KUBERNETES_PORT_443_TCP_PROTO: 'tcp',
+      KUBERNETES_PORT_443_TCP_PORT: '443',
+      KUBERNETES_PORT_443_TCP_ADDR: '10.96.0.1',
+    });
+    // Without links only the API server is described; a Service of the pod's namespace named like it wins.
+    expect(Object.keys(serviceEnv(inShop({ enableServiceLinks: false }), services)).every((k) => k.startsWith('KUBERNETES_'))).to.equal(true);
+    const shadow = [...services, svc('shop', 'kubernetes', { clusterIP: '10.96.0.3', ports: [{ port: 8443 }] })];
+    expect(serviceEnv(inShop(), shadow).KUBERNETES_SERVICE_HOST).to.equal('10.96.0.3');
+    // The container's own variables win, and may refer to a Service's.
+    const c = { name: 'a', image: 'x', env: [{ name: 'CART_DB_SERVICE_PORT', value: '1' }, { name: 'DSN', value: 'pg://$(CART_DB_SERVICE_HOST)' }] };
+    const env = containerEnv(inShop(), PodSchema.parse({ metadata: { name: 'p' }, spec: { containers: [c] } }).spec.containers[0]!, '/w', { hostIP: '10.0.0.1', allocatable: {}, services: () => services });
+    expect(env.CART_DB_SERVICE_PORT).to.equal('1');
+    expect(env.DSN).to.equal('pg://10.96.0.7');
+    expect(env.KUBERNETES_SERVICE_HOST).to.equal('10.96.0.1');
   });
 
   it('derives the pod phase with the kubelet rules', () => {
