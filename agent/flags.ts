@@ -10,6 +10,7 @@ import { parseDuration } from '../shared/duration.js';
 import { errorMessage } from '../shared/errors.js';
 import { isLogLevel, type LogLevel } from '../shared/logging.js';
 import { dns1123SubdomainErrors, labelValueErrors, qualifiedNameErrors } from '../shared/names.js';
+import { hostIPv4 } from '../shared/host-address.js';
 import { Quantity } from '../shared/quantity.js';
 import { add, parseResourceList, toResourceList } from '../shared/resources.js';
 
@@ -143,14 +144,6 @@ function serviceProxyAddress(flag: string | undefined, address: string): string 
   if (flag === 'none') return undefined;
   if (flag !== undefined && net.isIP(flag) === 0) throw new UsageError(`--service-proxy-address must be an IP address or "none", not "${flag}"`);
   return flag ?? address;
-}
-
-/** The host's first non-internal IPv4 address; loopback when it has none. */
-export function hostIPv4(): string {
-  for (const addrs of Object.values(os.networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return '127.0.0.1';
 }
 
 /** `cpu=500m,memory=1Gi`: what a --*-reserved flag holds back, cpu and memory only. */

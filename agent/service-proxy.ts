@@ -12,12 +12,12 @@
 // Several agents on one host (a local cluster) want the same ports: one holds each, the others
 // try again every `retryMs`, so a port outlives the agent that held it.
 import net from 'node:net';
-import { networkInterfaces } from 'node:os';
 import type { Endpoints, Service } from '../shared/api/service.js';
 import { hasNodePorts, needsClusterIP, serviceType } from '../shared/api/service.js';
 import type { ApiClient } from '../shared/client/http-client.js';
 import { Informer } from '../shared/client/informer.js';
 import { errorMessage } from '../shared/errors.js';
+import { isLocalAddress } from '../shared/host-address.js';
 import type { AgentMetrics } from './metrics.js';
 import type { Logger } from '../shared/logging.js';
 
@@ -68,12 +68,6 @@ export interface ServiceProxyOptions {
 
 function sameTarget(a: Target, b: Target): boolean {
   return a.namespace === b.namespace && a.name === b.name && a.portName === b.portName;
-}
-
-/** Can a socket listen on this IPv4 address here: loopback (all of 127/8 on Linux) or an interface's? */
-export function isLocalAddress(ip: string): boolean {
-  if (ip.startsWith('127.')) return true;
-  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.address === ip));
 }
 
 function affinitySecondsOf(svc: Service): number {

@@ -4,6 +4,7 @@ import { ClusterIPRange, DEFAULT_SERVICE_RANGES, parseNodePortRange, type Servic
 import { parseFlags } from '../shared/flags.js';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { errorMessage } from '../shared/errors.js';
 import { createLogger } from '../shared/logging.js';
 import { AgentAddressAllowList } from './controllers/agent-endpoint.js';
@@ -25,6 +26,12 @@ const USAGE = `Usage: cell-apiserver [flags]
                                 one etcd request (0 = one request per write)
   --bind-address=127.0.0.1      address to listen on
   --port=6443                   port to listen on (0 = any free port)
+  --advertise-address=IP        where clients in the cluster reach this server: its address in
+                                the kubernetes Service's Endpoints (default: --bind-address, or
+                                this host's first IPv4 when that is 0.0.0.0)
+  --endpoint-reconciler-type=lease
+                                lease: each API server keeps itself in the kubernetes Service's
+                                Endpoints while it lives; none: leave that Service alone
   --token-auth-file=FILE        static token CSV: token,user,uid,"group1,group2"
                                 (without it every request is admin and only loopback is allowed)
   --tls-cert-file=FILE          serve HTTPS with this certificate (PEM) ...
@@ -73,6 +80,8 @@ const flags = parseFlags('cell-apiserver', USAGE, {
       'etcd-readycheck-timeout': { type: 'string', default: '2s' },
       'bind-address': { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '6443' },
+      'advertise-address': { type: 'string' },
+      'endpoint-reconciler-type': { type: 'string', default: 'lease' },
       'token-auth-file': { type: 'string' },
       'tls-cert-file': { type: 'string' },
       'tls-private-key-file': { type: 'string' },
@@ -163,6 +172,11 @@ if (str('service-account-max-token-expiration') !== undefined) {
   if (serviceAccountMaxTokenExpirationSeconds < 600) fail('--service-account-max-token-expiration must be at least 10m');
 }
 
+const advertiseAddress = str('advertise-address');
+if (advertiseAddress !== undefined && !isIP(advertiseAddress)) fail(`--advertise-address must be an IP address, not "${advertiseAddress}"`);
+const reconcilerType = str('endpoint-reconciler-type') ?? 'lease';
+if (reconcilerType !== 'lease' && reconcilerType !== 'none') fail(`--endpoint-reconciler-type must be lease or none, not "${reconcilerType}"`);
+
 let serviceRanges: ServiceRanges;
 try {
   const clusterIPRange = new ClusterIPRange(str('service-cluster-ip-range') ?? DEFAULT_SERVICE_RANGES.clusterIPRange).cidr;
@@ -194,6 +208,7 @@ try {
     watchMaxQueuedBytes: int('watch-queue-bytes'),
     ...(agentAddressAllow ? { agentAddressAllow } : {}),
     serviceRanges,
+    kubernetesService: reconcilerType === 'none' ? false : { ...(advertiseAddress !== undefined ? { advertiseAddress } : {}) },
     ...(serviceAccountIssuer !== undefined ? { serviceAccountIssuer } : {}),
     ...(apiAudiences !== undefined ? { apiAudiences } : {}),
     ...(serviceAccountMaxTokenExpirationSeconds !== undefined ? { serviceAccountMaxTokenExpirationSeconds } : {}),

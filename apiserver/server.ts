@@ -3,7 +3,9 @@
 // resource router, the non-resource endpoints, and what each kind installs into them) → the request
 // pipeline (http/pipeline.ts: the one way every request goes) → the listener → background loops.
 // `startApiServer` is what main.ts and the tests call; it returns once the server listens.
-import { DEFAULT_SERVICE_RANGES, type ServiceRanges } from './services/ranges.js';
+import { ClusterIPRange, DEFAULT_SERVICE_RANGES, type ServiceRanges } from './services/ranges.js';
+import { KubernetesServiceReconciler } from './services/kubernetes-service.js';
+import { hostIPv4 } from '../shared/host-address.js';
 import { BOOKMARK_INTERVAL_MS } from '../shared/api/meta.js';
 import { createLogger, type Logger } from '../shared/logging.js';
 import { AgentProxyKey } from './auth/agent-proxy-key.js';
@@ -66,6 +68,13 @@ export interface ApiServerOptions {
   serviceAccountIssuer?: string;
   /** Services' cluster IP range and node port range (default: Kubernetes' 10.96.0.0/12 and 30000-32767). */
   serviceRanges?: ServiceRanges;
+  /**
+   * The `kubernetes` Service of the default namespace and its Endpoints (services/kubernetes-service.ts):
+   * `advertiseAddress` is the IP clients reach this server at (default: the bind address, or the
+   * host's first IPv4 when that is every interface); false leaves both alone
+   * (--endpoint-reconciler-type=none). Intervals are for tests.
+   */
+  kubernetesService?: false | { advertiseAddress?: string; ttlSeconds?: number; intervalMs?: number };
   /** What requests' service account tokens must be for (--api-audiences); default the issuer. */
   apiAudiences?: string[];
   /** Longest lifetime of an issued token, seconds (--service-account-max-token-expiration); undefined = as requested. */
@@ -83,6 +92,11 @@ export interface ApiServer {
   addCustomHandler(key: string, handler: CustomHandler): void;
   served(resource: string): ServedResource;
   close(): Promise<void>;
+}
+
+/** The address a server bound to `bindAddress` is reached at: itself, unless it is every interface. */
+function advertisedAddress(bindAddress: string): string {
+  return bindAddress === '0.0.0.0' || bindAddress === '::' || bindAddress === '' ? hostIPv4() : bindAddress;
 }
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
@@ -177,6 +191,23 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const listener = await listen({ bindAddress, port: opts.port ?? 0, tls: opts.tls }, pipeline.handle, log);
   log.info('API server listening', { url: listener.url, auth: authn.kinds.length > 0 ? authn.kinds.join(',') : 'none' });
 
+  // Clients inside the cluster find this server through the kubernetes Service.
+  let kubernetesService: KubernetesServiceReconciler | undefined;
+  if (opts.kubernetesService !== false) {
+    const k = opts.kubernetesService ?? {};
+    kubernetesService = new KubernetesServiceReconciler({
+      served,
+      store,
+      address: { ip: k.advertiseAddress ?? advertisedAddress(bindAddress), port: listener.port },
+      tls: opts.tls !== undefined,
+      clusterIP: new ClusterIPRange((opts.serviceRanges ?? DEFAULT_SERVICE_RANGES).clusterIPRange).at(0),
+      ...(k.ttlSeconds !== undefined ? { ttlSeconds: k.ttlSeconds } : {}),
+      ...(k.intervalMs !== undefined ? { intervalMs: k.intervalMs } : {}),
+      log,
+    });
+    await kubernetesService.start();
+  }
+
   const loops = startBackgroundLoops({
     store,
     resources,
@@ -196,6 +227,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     addCustomHandler,
     async close() {
       ready = false;
+      await kubernetesService?.stop();
       loops.stop();
       access.rbac.stop();
       pipeline.stop();

@@ -23,6 +23,14 @@ const STATE = path.resolve(process.env.CELL_STATE_DIR ?? path.join(REPO, '.cell'
 const LOGS = path.join(STATE, 'logs');
 const NODES = ['node-1', 'node-2', 'node-3'];
 const CONTROLLER_MANAGER_TOKEN = 'controller-manager';
+/**
+ * Services' cluster IPs come from loopback, which this host answers on without any packet
+ * rewriting: the agents listen on each Service's IP and port and relay to its pods, so
+ * `curl $WEB_SERVICE_HOST:$WEB_SERVICE_PORT` works from a pod or a shell here.
+ */
+const SERVICE_CLUSTER_IP_RANGE = '127.96.0.0/16';
+/** The kubernetes Service's address (the range's first), which the serving certificate names too. */
+const KUBERNETES_SERVICE_IP = '127.96.0.1';
 
 interface ClusterConfig {
   apiPort: number;
@@ -195,9 +203,10 @@ async function main(): Promise<void> {
   mkdirSync(LOGS, { recursive: true });
   const cfg = await loadOrCreateConfig();
   const tokenFile = writeTokenFile(cfg);
-  // The CA signs the serving certificate (for 127.0.0.1 and localhost) and the admin's client
-  // certificate; kubectl sends credentials only over TLS, so the cluster always serves HTTPS.
-  const pki = ensureLocalPki(path.join(STATE, 'pki'), ['127.0.0.1', 'localhost']);
+  // The CA signs the serving certificate (for 127.0.0.1, localhost and the kubernetes Service) and
+  // the admin's client certificate; kubectl sends credentials only over TLS, so the cluster always
+  // serves HTTPS.
+  const pki = ensureLocalPki(path.join(STATE, 'pki'), ['127.0.0.1', 'localhost', KUBERNETES_SERVICE_IP, 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc']);
   const server = `https://127.0.0.1:${cfg.apiPort}`;
   const kubeconfig = path.join(STATE, 'kubeconfig');
   const admin = new ApiClient({
@@ -233,7 +242,7 @@ async function main(): Promise<void> {
   const dashboardBuild = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'dashboard', 'build.ts')], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
   if (dashboardBuild.status !== 0) console.log('note: the dashboard did not build (see above); /ui/ will say so.\n');
   const tlsArgs = [`--tls-cert-file=${pki.serverCertFile}`, `--tls-private-key-file=${pki.serverKeyFile}`, `--client-ca-file=${pki.caCertFile}`];
-  start('apiserver', ...node('apiserver', [...storeArgs, `--port=${cfg.apiPort}`, `--token-auth-file=${tokenFile}`, ...tlsArgs]));
+  start('apiserver', ...node('apiserver', [...storeArgs, `--port=${cfg.apiPort}`, `--token-auth-file=${tokenFile}`, `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`, ...tlsArgs]));
   await waitFor('the API server', async () => (await admin.request<unknown>('GET', '/version').then(() => true)));
   writeKubeconfig(kubeconfig, server, { certificate: pki.admin }, ADMIN_COMMON_NAME, pki.ca.certPem);
   // Schedulers and agents keep their tokens: both kinds of credential are exercised by npm start.
@@ -253,7 +262,8 @@ async function main(): Promise<void> {
     start(`agent-${n}`, ...node('agent', [
       `--kubeconfig=${path.join(STATE, `${n}.kubeconfig`)}`, `--node-name=${n}`, '--cpu=4', '--memory=8Gi',
       `--root-dir=${path.join(STATE, 'agents', n)}`, `--labels=topology.kubernetes.io/zone=zone-${(i % 2) + 1}`,
-      // Node ports on loopback only (one of the three agents holds each): curl localhost:NODEPORT.
+      // Node ports on loopback only, and the loopback cluster IPs (one of the three agents holds
+      // each): curl localhost:NODEPORT, curl CLUSTER-IP:PORT.
       '--stop-pods-on-exit', '--service-proxy-address=127.0.0.1',
     ]));
   });

@@ -185,7 +185,7 @@ describe('agent: node ports relayed to a Service\'s endpoints (real agent)', fun
       command: ['python3', '-c', [
         'import os, urllib.request',
         'for k in sorted(os.environ):',
-        '    if k.startswith("FRONT_END_") or k == "TARGET": print(k + "=" + os.environ[k])',
+        '    if k.startswith(("FRONT_END_", "KUBERNETES_SERVICE")) or k == "TARGET": print(k + "=" + os.environ[k])',
         'print("BODY=" + urllib.request.urlopen(os.environ["TARGET"], timeout=5).read().decode().strip())',
       ].join('\n')],
     });
@@ -208,6 +208,10 @@ describe('agent: node ports relayed to a Service\'s endpoints (real agent)', fun
       FRONT_END_PORT_8081_TCP_PORT: '8081',
       FRONT_END_PORT_8081_TCP_ADDR: ip,
       TARGET: `http://${ip}:8080/`,
+      // Every pod is told where the API server is: the kubernetes Service, on the range's first IP.
+      KUBERNETES_SERVICE_HOST: CLUSTER_IP_RANGE.replace(/0\.0\/16$/, '0.1'),
+      KUBERNETES_SERVICE_PORT: '443',
+      KUBERNETES_SERVICE_PORT_HTTPS: '443',
       BODY: env.BODY,
     });
     expect(['web-a', 'web-b']).to.include(env.BODY);

@@ -109,6 +109,6 @@ describe('ResourceQuota with kubectl and cellctl', function () {
     // cellctl audit checks the quota ledgers beside the node ledgers.
     const au = await cell('audit');
     expect(au.code, au.stdout + au.stderr).to.equal(0);
-    expect(au.stdout).to.match(/^OK: no violations at revision \d+: 0 nodes, 2 pods \(0 bound\), 2 quotas; .*every counted quota matches what it governs and is not over\n$/);
+    expect(au.stdout).to.match(/^OK: no violations at revision \d+: 0 nodes, 2 pods \(0 bound\), 2 quotas, 1 service IP and port claim; .*every counted quota matches what it governs and is not over, no cluster IP or node port is held twice\n$/);
   });
 });
