@@ -4,13 +4,15 @@
 // (per-pod state files), so running processes are re-adopted, vanished ones reported, and pods that
 // were deleted meanwhile cleaned up — nothing bound to the node is forgotten, nothing runs twice.
 import { ServiceProxy } from './service-proxy.js';
-import type { Service } from '../shared/api/service.js';
+import { IngressProxy } from './ingress-proxy.js';
+import { NETWORKING_GROUP, type Ingress, type IngressClass } from '../shared/api/networking.js';
+import type { Endpoints, Service } from '../shared/api/service.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Node, Pod } from '../shared/api/core.js';
 import { EventRecorder } from '../shared/client/events.js';
-import type { ApiClient } from '../shared/client/http-client.js';
-import { Informer, objectKey } from '../shared/client/informer.js';
+import type { ApiClient, ResourceRef } from '../shared/client/http-client.js';
+import { Informer, objectKey, type ObjectLike } from '../shared/client/informer.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 import { firstShortfall } from '../shared/node-fit.js';
@@ -69,6 +71,11 @@ export class Agent {
   private serviceProxy: ServiceProxy | undefined;
   /** Every Service: containers' environment (service-env.ts) and the proxy's ports. */
   private serviceInformer: Informer<Service> | undefined;
+  /** Every Endpoints, for the proxies. */
+  private endpointsInformer: Informer<Endpoints> | undefined;
+  private ingressProxy: IngressProxy | undefined;
+  /** Informers this agent started for its proxies, stopped with it. */
+  private readonly proxyInformers: Informer<ObjectLike>[] = [];
   private timers: NodeJS.Timeout[] = [];
   private ready = false;
   private readonly abort = new AbortController();
@@ -87,6 +94,13 @@ export class Agent {
     this.events = new EventRecorder(client, { component: 'cell-agent', host: cfg.nodeName }, log);
     // Pods are admitted against allocatable, as the kubelet does: what is reserved stays free.
     this.capacity = parseResourceList(allocatableOf(cfg));
+  }
+
+  /** An informer over every object of a resource, for the proxies; stopped with the agent. */
+  private informer<T extends ObjectLike>(ref: ResourceRef): Informer<T> {
+    const informer = new Informer<T>({ client: this.client, ref, log: this.log });
+    this.proxyInformers.push(informer as unknown as Informer<ObjectLike>);
+    return informer;
   }
 
   get port(): number {
@@ -142,9 +156,21 @@ export class Agent {
     this.serviceInformer = new Informer<Service>({ client: this.client, ref: { version: 'v1', resource: 'services' }, log: this.log });
     await this.serviceInformer.start();
     // Node ports and local cluster IPs: this node's share of Services (service-proxy.ts).
+    if (cfg.serviceProxyAddress !== undefined || cfg.ingressAddress !== undefined) {
+      this.endpointsInformer = this.informer<Endpoints>({ version: 'v1', resource: 'endpoints' });
+      await this.endpointsInformer.start();
+    }
     if (cfg.serviceProxyAddress !== undefined) {
-      this.serviceProxy = new ServiceProxy({ client: this.client, services: this.serviceInformer, metrics: this.metrics, nodeName: cfg.nodeName, address: cfg.serviceProxyAddress, log: this.log });
+      this.serviceProxy = new ServiceProxy({ services: this.serviceInformer, endpoints: this.endpointsInformer!, metrics: this.metrics, nodeName: cfg.nodeName, address: cfg.serviceProxyAddress, log: this.log });
       await this.serviceProxy.start();
+    }
+    // Ingresses of cell's IngressClasses: this node's share of HTTP routing (ingress-proxy.ts).
+    if (cfg.ingressAddress !== undefined) {
+      const ingresses = this.informer<Ingress>({ group: NETWORKING_GROUP, version: 'v1', resource: 'ingresses' });
+      const classes = this.informer<IngressClass>({ group: NETWORKING_GROUP, version: 'v1', resource: 'ingressclasses' });
+      await Promise.all([ingresses.start(), classes.start()]);
+      this.ingressProxy = new IngressProxy({ ingresses, classes, services: this.serviceInformer, endpoints: this.endpointsInformer!, ...cfg.ingressAddress, metrics: this.metrics, log: this.log });
+      this.ingressProxy.start();
     }
 
     this.nodeStatus = new NodeStatusKeeper(this.client, cfg.nodeName, cfg.nodeStatusReportIntervalMs, this.log);
@@ -313,7 +339,7 @@ export class Agent {
     // No probe may kill a container or write an event while the agent goes; after the status
     // writer stopped, so that probes no longer running do not report the containers unready.
     for (const w of this.workers.values()) w.stopProbes();
-    await Promise.all([this.podInformer?.stop(), this.nodeInformer?.stop(), this.serviceProxy?.stop(), this.serviceInformer?.stop()]);
+    await Promise.all([this.podInformer?.stop(), this.nodeInformer?.stop(), this.serviceProxy?.stop(), this.ingressProxy?.stop(), this.serviceInformer?.stop(), ...this.proxyInformers.map((i) => i.stop())]);
     this.usage?.stop();
     await this.logServer?.close();
     await this.metricsServer?.close();

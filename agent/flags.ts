@@ -39,7 +39,10 @@ The node:
                                    /metrics to anyone)
   --service-proxy-address=ADDR     where node ports are opened: each TCP port of a NodePort or
                                    LoadBalancer Service is relayed to the Service's ready endpoints
-                                   (default: --address; "none" opens none; hollow nodes open none)
+                                   (default: --address; "none" opens none; hollow nodes open none),
+                                   and so are cluster IPs that are this host's (loopback) addresses
+  --ingress-address=IP:PORT        serve Ingresses of cell's IngressClasses here (HTTP), as an
+                                   ingress controller on every node would (default: none)
   --port=0                         log server port (0 = any free port, the default; the kubelet uses 10250);
                                    reported in the Node's status.daemonEndpoints
   --lease-duration=40s             node Lease duration
@@ -87,6 +90,8 @@ export interface AgentConfig {
   address: string;
   /** Where node ports are opened; undefined: none. */
   serviceProxyAddress: string | undefined;
+  /** Where Ingresses are served; undefined: nowhere. */
+  ingressAddress: { host: string; port: number } | undefined;
   port: number;
   leaseDurationSeconds: number;
   heartbeatIntervalMs: number;
@@ -137,6 +142,16 @@ export function parseTaints(text: string): Taint[] {
     out.push({ key, ...(value !== undefined && value !== '' ? { value } : {}), effect: effect.data });
   }
   return out;
+}
+
+/** --ingress-address: `IP:PORT`, or `none` / unset. */
+export function ingressAddress(flag: string | undefined): { host: string; port: number } | undefined {
+  if (flag === undefined || flag === 'none') return undefined;
+  const colon = flag.lastIndexOf(':');
+  const host = colon > 0 ? flag.slice(0, colon).replace(/^\[(.*)\]$/, '$1') : '';
+  const port = colon > 0 && /^\d+$/.test(flag.slice(colon + 1)) ? Number(flag.slice(colon + 1)) : NaN;
+  if (net.isIP(host) === 0 || !(port >= 1 && port <= 65535)) throw new UsageError(`--ingress-address must be IP:PORT (such as 127.0.0.1:8080) or "none", not "${flag}"`);
+  return { host, port };
 }
 
 /** --service-proxy-address: an IP, `none`, or (unset) the agent's own --address. */
@@ -211,6 +226,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
         'stop-pods-on-exit': { type: 'boolean', default: false },
         address: { type: 'string', default: '0.0.0.0' },
         'service-proxy-address': { type: 'string' },
+        'ingress-address': { type: 'string' },
         port: { type: 'string', default: '0' },
         'lease-duration': { type: 'string', default: '40s' },
         'heartbeat-interval': { type: 'string', default: '10s' },
@@ -295,6 +311,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
     stopPodsOnExit: values['stop-pods-on-exit'] === true,
     address: str('address') ?? '0.0.0.0',
     serviceProxyAddress: serviceProxyAddress(str('service-proxy-address'), str('address') ?? '0.0.0.0'),
+    ingressAddress: ingressAddress(str('ingress-address')),
     port: int('port'),
     leaseDurationSeconds: Math.ceil(leaseMs / 1000),
     heartbeatIntervalMs: heartbeatMs,

@@ -71,6 +71,12 @@ export class AgentMetrics {
     labelNames: ['result', 'via'] as const,
     registers: [this.registry],
   });
+  readonly ingressRequests = new Counter({
+    name: 'cell_agent_ingress_requests_total',
+    help: 'HTTP requests to the ingress address by outcome: proxied to an endpoint, no_route (404), no_endpoint (503), failed (502: every endpoint refused).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly signatureChecks = new Counter({
     name: 'cell_agent_signature_checks_total',
     help: 'Requests for logs, usage or exec by whether an API server’s signature on them held (refused ones were answered 401).',

@@ -14,16 +14,15 @@
 import net from 'node:net';
 import type { Endpoints, Service } from '../shared/api/service.js';
 import { hasNodePorts, needsClusterIP, serviceType } from '../shared/api/service.js';
-import type { ApiClient } from '../shared/client/http-client.js';
-import { Informer } from '../shared/client/informer.js';
+import type { Informer } from '../shared/client/informer.js';
 import { errorMessage } from '../shared/errors.js';
+import { connectFirst, readyBackends, Turns, type Backend } from './service-backends.js';
 import { isLocalAddress } from '../shared/host-address.js';
 import type { AgentMetrics } from './metrics.js';
 import type { Logger } from '../shared/logging.js';
 
 /** Kubernetes' default ClientIP affinity timeout. */
 const DEFAULT_AFFINITY_SECONDS = 10_800;
-const CONNECT_TIMEOUT_MS = 5_000;
 
 /** What a listening address leads to. */
 interface Target {
@@ -49,15 +48,11 @@ interface Listener {
 /** An address to listen on and what it leads to. */
 type Wanted = Pick<Listener, 'via' | 'host' | 'port' | 'target'>;
 
-interface Backend {
-  ip: string;
-  port: number;
-}
 
 export interface ServiceProxyOptions {
-  /** Every Service (the agent's informer, started by the caller). */
+  /** Every Service and every Endpoints (the agent's informers, started by the caller). */
   services: Informer<Service>;
-  client: ApiClient;
+  endpoints: Informer<Endpoints>;
   metrics?: Pick<AgentMetrics, 'nodePortsOpen' | 'clusterIPPortsOpen' | 'serviceConnections'>;
   nodeName: string;
   /** The address node ports are opened on. */
@@ -76,11 +71,10 @@ function affinitySecondsOf(svc: Service): number {
 
 export class ServiceProxy {
   private readonly services: Informer<Service>;
-  private readonly endpoints: Informer<Endpoints>;
   /** By `host:port`. */
   private readonly listeners = new Map<string, Listener>();
-  /** Next endpoint index per Service port, for turns. */
-  private readonly turns = new Map<string, number>();
+  /** Whose turn it is, per Service port. */
+  private readonly turns = new Turns();
   /** `service port key|client IP` → the endpoint it sticks to, and until when. */
   private readonly affinity = new Map<string, { backend: Backend; until: number }>();
   private readonly sockets = new Set<net.Socket>();
@@ -89,13 +83,11 @@ export class ServiceProxy {
 
   constructor(private readonly o: ServiceProxyOptions) {
     this.services = o.services;
-    this.endpoints = new Informer<Endpoints>({ client: o.client, ref: { version: 'v1', resource: 'endpoints' }, log: o.log });
   }
 
   async start(): Promise<void> {
     const changed = () => this.reconcile();
     this.services.addHandlers({ add: changed, update: changed, delete: changed });
-    await this.endpoints.start();
     // Ports another process holds are tried again; lapsed affinities are forgotten.
     this.timer = setInterval(() => {
       this.reconcile();
@@ -111,7 +103,6 @@ export class ServiceProxy {
     if (this.timer) clearInterval(this.timer);
     for (const key of [...this.listeners.keys()]) this.close(key);
     for (const s of this.sockets) s.destroy();
-    await this.endpoints.stop();
   }
 
   /** The node ports currently open, for tests and logs. */
@@ -193,18 +184,6 @@ export class ServiceProxy {
     this.o.metrics?.clusterIPPortsOpen.set(this.openClusterIPs().length);
   }
 
-  /** The ready endpoints of a Service port. */
-  private backends(t: Target): Backend[] {
-    const ep = this.endpoints.get(t.namespace, t.name);
-    const out: Backend[] = [];
-    for (const s of ep?.subsets ?? []) {
-      const port = (s.ports ?? []).find((p) => (p.name ?? '') === t.portName);
-      if (!port) continue;
-      for (const a of s.addresses ?? []) if (!t.onlyLocal || a.nodeName === this.o.nodeName) out.push({ ip: a.ip, port: port.port });
-    }
-    return out;
-  }
-
   /** The endpoints to try, in order: a client's sticky one first, else from the next in turn. */
   private order(t: Target, clientIP: string, backends: Backend[]): Backend[] {
     const key = `${t.namespace}/${t.name}:${t.portName}`;
@@ -215,9 +194,7 @@ export class ServiceProxy {
         if (i >= 0) return [backends[i]!, ...backends.filter((_, j) => j !== i)];
       }
     }
-    const start = (this.turns.get(key) ?? 0) % backends.length;
-    this.turns.set(key, start + 1);
-    return [...backends.slice(start), ...backends.slice(0, start)];
+    return this.turns.order(key, backends);
   }
 
   private relay(key: string, client: net.Socket): void {
@@ -227,42 +204,29 @@ export class ServiceProxy {
     if (!l) return void client.destroy();
     const t = l.target;
     const via = l.via;
-    const backends = this.backends(t);
+    const backends = readyBackends(this.o.endpoints.get(t.namespace, t.name), t.portName, t.onlyLocal ? this.o.nodeName : undefined);
     if (backends.length === 0) {
       this.o.metrics?.serviceConnections.inc({ result: 'no_endpoint', via });
       return void client.destroy();
     }
     client.pause();
     const clientIP = client.remoteAddress ?? '';
-    const candidates = this.order(t, clientIP, backends);
-    const attempt = (i: number): void => {
-      const b = candidates[i];
-      if (!b || client.destroyed) {
-        if (!b) this.o.metrics?.serviceConnections.inc({ result: 'failed', via });
+    void connectFirst(this.order(t, clientIP, backends), (s) => this.track(s)).then((got) => {
+      if (!got) {
+        this.o.metrics?.serviceConnections.inc({ result: 'failed', via });
         return void client.destroy();
       }
-      const upstream = net.connect({ host: b.ip, port: b.port });
-      this.track(upstream);
-      const timer = setTimeout(() => upstream.destroy(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
-      let connected = false;
-      upstream.on('error', () => {
-        clearTimeout(timer);
-        // Refused or unreachable before connecting: the next endpoint; a relayed one ends the client's too.
-        if (!connected) attempt(i + 1);
-        else client.destroy();
-      });
-      upstream.once('connect', () => {
-        connected = true;
-        clearTimeout(timer);
-        this.o.metrics?.serviceConnections.inc({ result: 'relayed', via });
-        if (t.affinitySeconds > 0) this.affinity.set(`${t.namespace}/${t.name}:${t.portName}|${clientIP}`, { backend: b, until: Date.now() + t.affinitySeconds * 1000 });
-        client.on('close', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
-        client.pipe(upstream);
-        upstream.pipe(client);
-      });
-    };
-    attempt(0);
+      const { socket: upstream, backend } = got;
+      // A relayed connection's end, or error, ends the other side's too.
+      upstream.on('error', () => client.destroy());
+      if (client.destroyed) return void upstream.destroy();
+      this.o.metrics?.serviceConnections.inc({ result: 'relayed', via });
+      if (t.affinitySeconds > 0) this.affinity.set(`${t.namespace}/${t.name}:${t.portName}|${clientIP}`, { backend, until: Date.now() + t.affinitySeconds * 1000 });
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
   }
 
   private track(s: net.Socket): void {

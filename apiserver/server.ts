@@ -151,10 +151,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     escalation: access.escalation,
   });
   let ready = true;
+  let starting = true;
   const health = healthChecks({
     store,
     resources,
     shuttingDown: () => !ready,
+    starting: () => starting,
     ...(opts.storeReadyTimeoutMs !== undefined ? { storeTimeoutMs: opts.storeReadyTimeoutMs } : {}),
   });
   const endpoints = createNonResourceEndpoints({ log, metrics, discovered: table.discovered, health, handledGroups: [METRICS_DISCOVERY] });
@@ -216,6 +218,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? BOOKMARK_INTERVAL_MS,
     compactionIntervalMs: opts.compactionIntervalMs ?? 5 * 60_000,
   });
+  starting = false;
 
   return {
     url: listener.url,

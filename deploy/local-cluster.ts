@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { CONTROLLER_MANAGER_USER } from '../apiserver/auth/rbac-defaults.js';
 import { ApiClient } from '../shared/client/http-client.js';
+import { AlreadyExistsError } from '../shared/errors.js';
+import { CELL_INGRESS_CONTROLLER, DEFAULT_INGRESS_CLASS_ANNOTATION, NETWORKING_GROUP } from '../shared/api/networking.js';
 import { ADMIN_COMMON_NAME, ensureLocalPki, type KeyPair } from './pki.js';
 import { NODE_FLAGS, type Program } from './node-flags.js';
 
@@ -123,6 +125,21 @@ function writeKubeconfig(file: string, server: string, credential: Credential, u
     'current-context': 'cell-local',
   };
   writeFileSync(file, YAML.stringify(config), { mode: 0o600 });
+}
+
+/** The IngressClass the agents serve, made the default (kept as it is when it exists). */
+async function ensureIngressClass(admin: ApiClient): Promise<void> {
+  const ref = { group: NETWORKING_GROUP, version: 'v1', resource: 'ingressclasses' };
+  try {
+    await admin.create(ref, {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'IngressClass',
+      metadata: { name: 'cell', annotations: { [DEFAULT_INGRESS_CLASS_ANNOTATION]: 'true' } },
+      spec: { controller: CELL_INGRESS_CONTROLLER },
+    });
+  } catch (err) {
+    if (!(err instanceof AlreadyExistsError)) throw err;
+  }
 }
 
 function etcdOnPath(): boolean {
@@ -256,6 +273,11 @@ async function main(): Promise<void> {
   const controllerManagerPort = await pickPort(10257);
   start('controller-manager', ...node('controllers', [`--kubeconfig=${controllerManagerKubeconfig}`, `--port=${controllerManagerPort}`]), true);
 
+  // The agents serve Ingresses too, as an ingress controller on every node would: of the class
+  // `cell`, the default, so `kubectl create ingress` needs no --class.
+  await ensureIngressClass(admin);
+  const ingressPort = await pickPort(8080);
+
   start('scheduler-default', ...node('schedulers', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=default-scheduler', '--profile=default']));
   start('scheduler-batch', ...node('schedulers', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=batch', '--profile=binpack']));
   NODES.forEach((n, i) => {
@@ -264,7 +286,7 @@ async function main(): Promise<void> {
       `--root-dir=${path.join(STATE, 'agents', n)}`, `--labels=topology.kubernetes.io/zone=zone-${(i % 2) + 1}`,
       // Node ports on loopback only, and the loopback cluster IPs (one of the three agents holds
       // each): curl localhost:NODEPORT, curl CLUSTER-IP:PORT.
-      '--stop-pods-on-exit', '--service-proxy-address=127.0.0.1',
+      '--stop-pods-on-exit', '--service-proxy-address=127.0.0.1', `--ingress-address=127.0.0.1:${ingressPort}`,
     ]));
   });
 
@@ -281,6 +303,7 @@ async function main(): Promise<void> {
   console.log(`  controllers  cell-controller-manager (metrics on http://127.0.0.1:${controllerManagerPort}/metrics)`);
   console.log('  schedulers   default-scheduler (spread), batch (binpack)');
   console.log(`  nodes        ${NODES.join(', ')} (4 cpu, 8Gi each)`);
+  console.log(`  ingress      http://127.0.0.1:${ingressPort}/  (Ingresses of class cell, the default)`);
   console.log(`  logs         ${rel(LOGS)}/`);
   console.log(`  kubeconfig   ${rel(kubeconfig)}  (works with kubectl too)`);
   console.log(`  dashboard    ${server}/ui/  (sign in with the admin token ${cfg.tokens.admin}, kept in ${rel(path.join(STATE, 'cluster.json'))};`);

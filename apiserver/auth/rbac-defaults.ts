@@ -207,8 +207,10 @@ export function defaultClusterRoles(): ClusterRole[] {
       rule([''], ['pods/status'], ['get', 'update', 'patch']),
       rule([''], ['events'], ['create', 'update', 'patch']),
       rule([''], ['namespaces'], READ),
-      // Node ports: each agent relays them to the Services' endpoints (agent/service-proxy.ts).
+      // Node ports, cluster IPs and Ingresses: each agent relays them to the Services' endpoints
+      // (agent/service-proxy.ts, agent/ingress-proxy.ts).
       rule([''], ['services', 'endpoints'], READ),
+      rule(['networking.k8s.io'], ['ingresses', 'ingressclasses'], READ),
       rule(['discovery.k8s.io'], ['endpointslices'], READ),
       rule(['scheduling.cell.dev'], ['nodeallocations'], READ),
       // What its pods' env reads: NodeRestriction lets a node get only those its own pods use.

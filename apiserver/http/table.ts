@@ -5,6 +5,7 @@ import { age, humanDuration } from '../../shared/duration.js';
 import { labelSelectorFromSpec, type LabelSelectorSpec } from '../../shared/labels.js';
 import { Quantity } from '../../shared/quantity.js';
 import { sliceEndpointsText, type EndpointSlice } from '../../shared/api/endpoint-slice.js';
+import { ingressAddressText, ingressHostsText, ingressPortsText, type Ingress, type IngressClass } from '../../shared/api/networking.js';
 import { endpointsText, externalIPText, servicePortText, type Endpoints, type Service } from '../../shared/api/service.js';
 import type { KubeObject } from '../registry/object.js';
 import { quotaColumnText } from '../quota/columns.js';
@@ -318,6 +319,23 @@ const COLUMNS: Record<string, Column[]> = {
     col('AddressType', (o) => (o as unknown as EndpointSlice).addressType, { description: 'What the addresses are' }),
     col('Ports', (o) => ((o as unknown as EndpointSlice).ports ?? []).map((p) => (p.port === undefined ? '<unset>' : String(p.port))).join(',') || '<unset>', { description: 'Ports served' }),
     col('Endpoints', (o) => sliceEndpointsText(o as unknown as EndpointSlice), { description: 'Addresses' }),
+    ageCol,
+  ],
+  ingresses: [
+    nameCol,
+    col('Class', (o) => str(field(o, ['spec', 'ingressClassName']), '<none>'), { description: 'The IngressClass that serves it' }),
+    col('Hosts', (o) => ingressHostsText(o as unknown as Ingress), { description: 'Hosts its rules match' }),
+    col('Address', (o) => ingressAddressText(o as unknown as Ingress), { description: 'Where its controller serves it' }),
+    col('Ports', (o) => ingressPortsText(o as unknown as Ingress), { description: 'Ports served' }),
+    ageCol,
+  ],
+  ingressclasses: [
+    nameCol,
+    col('Controller', (o) => str(field(o, ['spec', 'controller']), ''), { description: 'Who serves its Ingresses' }),
+    col('Parameters', (o) => {
+      const p = (o as unknown as IngressClass).spec.parameters;
+      return p ? `${p.kind}/${p.name}` : '<none>';
+    }, { description: 'Its controller\'s settings' }),
     ageCol,
   ],
   endpoints: [nameCol, col('Endpoints', (o) => endpointsText(o as unknown as Endpoints), { description: 'Ready addresses' }), ageCol],

@@ -4,6 +4,7 @@
 // other group as its reversed domain (`scheduling.cell.dev` → `dev.cell.scheduling`), the way
 // kube-apiserver names custom resources.
 import { EndpointSchema, EndpointSlicePortSchema } from '../../shared/api/endpoint-slice.js';
+import { HTTPIngressPathSchema, IngressBackendSchema, IngressRuleSchema, IngressSpecSchema, NETWORKING_GROUP } from '../../shared/api/networking.js';
 import { EndpointAddressSchema, EndpointPortSchema, EndpointSubsetSchema, ServicePortSchema, ServiceSpecSchema } from '../../shared/api/service.js';
 import type { z } from 'zod';
 import { LeaseSpecSchema } from '../../shared/api/coordination.js';
@@ -166,6 +167,10 @@ export function sharedSchemaNames(): Map<z.core.$ZodType, string> {
     [EndpointPortSchema, core('EndpointPort')],
     [EndpointSchema, definitionName('discovery.k8s.io', 'v1', 'Endpoint')],
     [EndpointSlicePortSchema, definitionName('discovery.k8s.io', 'v1', 'EndpointPort')],
+    [IngressSpecSchema, definitionName(NETWORKING_GROUP, 'v1', 'IngressSpec')],
+    [IngressRuleSchema, definitionName(NETWORKING_GROUP, 'v1', 'IngressRule')],
+    [HTTPIngressPathSchema, definitionName(NETWORKING_GROUP, 'v1', 'HTTPIngressPath')],
+    [IngressBackendSchema, definitionName(NETWORKING_GROUP, 'v1', 'IngressBackend')],
     [LeaseSpecSchema, coordination('LeaseSpec')],
     [PodGroupSpecSchema, gang('PodGroupSpec')],
     [PodGroupStatusSchema, gang('PodGroupStatus')],

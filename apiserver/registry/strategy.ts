@@ -9,6 +9,7 @@ import type { KubeObject } from './object.js';
 import { resourceQuotaStrategy } from '../quota/strategy.js';
 import { configMapStrategy, secretStrategy } from './config-strategy.js';
 import { serviceStrategy } from '../services/strategy.js';
+import { ingressClassStrategy, ingressStrategy } from '../networking/strategy.js';
 import { keepEphemeralContainers, refuseEphemeralContainersOnCreate, withEphemeralContainers } from './ephemeral-containers.js';
 import { jobStrategy } from './job-strategy.js';
 import { priorityClassStrategy } from '../priority/strategy.js';
@@ -172,6 +173,8 @@ const STRATEGIES: Record<string, Strategy> = {
   namespaces: namespaceStrategy,
   poddisruptionbudgets: disruptionBudgetStrategy,
   services: serviceStrategy,
+  ingresses: ingressStrategy,
+  ingressclasses: ingressClassStrategy,
   configmaps: configMapStrategy,
   secrets: secretStrategy,
   resourcequotas: resourceQuotaStrategy,

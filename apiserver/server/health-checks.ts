@@ -12,6 +12,8 @@ export interface HealthCheckDeps {
   store: Store;
   resources: ReadonlyMap<string, ServedResource>;
   shuttingDown(): boolean;
+  /** Whether the work the server does once listening (the kubernetes Service) is still under way. */
+  starting(): boolean;
   /** ms the etcd check waits for an answer. */
   storeTimeoutMs?: number;
 }
@@ -28,6 +30,13 @@ export function healthChecks(d: HealthCheckDeps): HealthEndpoints {
     run: async () => {
       const loading = [...d.resources].filter(([, r]) => !r.rest.objects.cache.synced).map(([name]) => name);
       if (loading.length > 0) throw new UnavailableError(`watch caches still listing: ${loading.join(', ')}`);
+    },
+  });
+  readyz.push({
+    // Not ready until it is fully up: a client that waits for /readyz may then stop it cleanly.
+    name: 'poststarthook/bootstrap-controller',
+    run: async () => {
+      if (d.starting()) throw new UnavailableError('the server is still starting: the kubernetes Service is not reconciled yet');
     },
   });
   readyz.push({

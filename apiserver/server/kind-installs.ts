@@ -1,6 +1,7 @@
 // What kinds add to the generic REST layer: custom verbs and subresources, write hooks that commit
 // ledgers with the writes they account for, and their own non-resource routes. Each area installs
 // itself from the one set of dependencies below; a new area is one more line in installKinds.
+import { defaultIngressClassAdmission } from '../networking/default-ingress-class.js';
 import type { Express } from 'express';
 import type { Logger } from '../../shared/logging.js';
 import type { RequestAttributes } from '../auth/authorizer.js';
@@ -72,6 +73,8 @@ export function installKinds(d: KindInstallDeps): void {
   d.served('pods').rest.addCreateAdmission(serviceAccountAdmission(d.served('serviceaccounts').rest.objects));
   d.served('pods').rest.addCreateAdmission(podPriorityAdmission(d.served('priorityclasses').rest.objects));
   d.served('priorityclasses').rest.objects.addWriteHook(singleDefaultClassHook(d.served('priorityclasses').rest.objects));
+  // networking.k8s.io/v1: an Ingress without a class gets the default IngressClass.
+  d.served('ingresses').rest.addCreateAdmission(defaultIngressClassAdmission(d.served('ingressclasses').rest.objects));
   // v1 Service: cluster IPs and node ports, each claimed in the Service's own transaction.
   d.served('services').rest.objects.addWriteHook(serviceAllocationHook(d.store, d.serviceRanges));
   // scheduling.cell.dev: pods/binding, Placements, the node allocation ledgers.

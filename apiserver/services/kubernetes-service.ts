@@ -21,6 +21,8 @@ export const API_SERVER_LEASES_PREFIX = '/apiserverleases/';
 /** Kubernetes' lease endpoint reconciler: a 15 s lease renewed every 10 s. */
 const DEFAULT_TTL_SECONDS = 15;
 const DEFAULT_INTERVAL_MS = 10_000;
+/** How long a stopping server tries to leave the Endpoints. */
+const STOP_TIMEOUT_MS = 2_000;
 const LABELS = { component: 'apiserver', provider: 'kubernetes' };
 
 export interface KubernetesServiceOptions {
@@ -65,17 +67,27 @@ export class KubernetesServiceReconciler {
     this.timer.unref();
   }
 
-  /** Leaves the Endpoints, so clients stop being sent to a server that is going. */
+  /**
+   * Leaves the Endpoints, so clients stop being sent to a server that is going. Gives up after
+   * STOP_TIMEOUT_MS (a store that does not answer must not hold the shutdown): the registration
+   * then expires by itself.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.running;
-    try {
-      await this.o.store.delete(this.key);
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) this.o.log.warn('could not remove this API server\'s registration', { error: errorMessage(err) });
-    }
-    await this.reconcileEndpoints().catch((err: unknown) => this.o.log.warn('could not remove this API server from the kubernetes Endpoints', { error: errorMessage(err) }));
+    const leave = async () => {
+      await this.running;
+      try {
+        await this.o.store.delete(this.key);
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) this.o.log.warn('could not remove this API server\'s registration', { error: errorMessage(err) });
+      }
+      await this.reconcileEndpoints().catch((err: unknown) => this.o.log.warn('could not remove this API server from the kubernetes Endpoints', { error: errorMessage(err) }));
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS)));
+    if (await Promise.race([leave().then(() => false), gaveUp])) this.o.log.warn('left the kubernetes Endpoints to the expiry of this server\'s registration: the store did not answer');
+    clearTimeout(timer);
   }
 
   private round(): Promise<void> {

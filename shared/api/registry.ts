@@ -15,6 +15,7 @@ import {
   type HorizontalPodAutoscalerV1,
 } from './autoscaling.js';
 import { DISCOVERY_GROUP, endpointSliceCauses, EndpointSliceSchema, type EndpointSlice } from './endpoint-slice.js';
+import { ingressCauses, ingressClassCauses, IngressClassSchema, IngressSchema, NETWORKING_GROUP, type Ingress, type IngressClass } from './networking.js';
 import { endpointsCauses, EndpointsSchema, serviceCauses, ServiceSchema, type Endpoints, type Service } from './service.js';
 import { configMapCauses, ConfigMapSchema, secretCauses, SecretSchema, type ConfigMap, type Secret } from './config.js';
 import { LeaseSchema, type Lease } from './coordination.js';
@@ -796,6 +797,28 @@ export const endpointSlicesResource = defineResource<EndpointSlice>({
   schema: EndpointSliceSchema,
   validate: endpointSliceCauses,
 });
+/** networking.k8s.io/v1 Ingress: HTTP routes to Services, served by the agents for cell's IngressClasses (agent/ingress-proxy.ts). */
+export const ingressesResource = defineResource<Ingress>({
+  group: NETWORKING_GROUP,
+  version: 'v1',
+  kind: 'Ingress',
+  resource: 'ingresses',
+  namespaced: true,
+  shortNames: ['ing'],
+  subresources: [{ name: 'status', kind: 'Ingress', verbs: STATUS_VERBS }],
+  schema: IngressSchema,
+  validate: ingressCauses,
+});
+/** networking.k8s.io/v1 IngressClass: which controller serves an Ingress; the default one is given to Ingresses without a class. */
+export const ingressClassesResource = defineResource<IngressClass>({
+  group: NETWORKING_GROUP,
+  version: 'v1',
+  kind: 'IngressClass',
+  resource: 'ingressclasses',
+  namespaced: false,
+  schema: IngressClassSchema,
+  validate: ingressClassCauses,
+});
 export const configMapsResource = defineResource<ConfigMap>({ group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespaced: true, shortNames: ['cm'], schema: ConfigMapSchema, validate: configMapCauses });
 export const secretsResource = defineResource<Secret>({ group: '', version: 'v1', kind: 'Secret', resource: 'secrets', namespaced: true, schema: SecretSchema, validate: secretCauses, fields: { type: (s) => s.type ?? '' } });
 /** v1 LimitRange: a namespace's defaults and bounds for its pods' resources (apiserver/limits/). */
@@ -941,6 +964,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
   daemonSetsResource,
   controllerRevisionsResource,
   endpointSlicesResource,
+  ingressesResource,
+  ingressClassesResource,
   horizontalPodAutoscalersResource,
   resourceFlavorsResource,
   clusterQueuesResource,

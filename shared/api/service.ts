@@ -3,7 +3,8 @@
 // ports for NodePort and LoadBalancer Services, apiserver/services/); the endpoints controller
 // (cell-controller-manager) keeps each selector Service's Endpoints to its pods' addresses. Pods
 // share their node's network in cell, so an endpoint is a node's IP and the port the container
-// listens on there: reachable as it is. No proxy carries traffic sent to the cluster IP itself.
+// listens on there: reachable as it is. Agents relay node ports, and cluster IPs that are their
+// host's addresses (a loopback range), to the endpoints (agent/service-proxy.ts).
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import type { FieldCause } from '../errors.js';

@@ -234,10 +234,11 @@ describe('agent: node ports relayed to a Service\'s endpoints (real agent)', fun
     const log = createLogger('service-proxy-test', 'error');
     const proxy = async () => {
       const services = new Informer<Service>({ client: admin, ref: SERVICES_ALL, log });
-      await services.start();
-      const p = new ServiceProxy({ client: admin, services, nodeName: 'node-1', address: '127.0.0.1', log, retryMs: 200 });
+      const endpoints = new Informer<Endpoints>({ client: admin, ref: { version: 'v1', resource: 'endpoints' }, log });
+      await Promise.all([services.start(), endpoints.start()]);
+      const p = new ServiceProxy({ services, endpoints, nodeName: 'node-1', address: '127.0.0.1', log, retryMs: 200 });
       await p.start();
-      return { openPorts: () => p.openPorts(), stop: async () => Promise.all([p.stop(), services.stop()]) };
+      return { openPorts: () => p.openPorts(), stop: async () => Promise.all([p.stop(), services.stop(), endpoints.stop()]) };
     };
     const second = await proxy();
     const third = await proxy();

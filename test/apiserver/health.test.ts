@@ -22,7 +22,7 @@ async function get(url: string, path: string, token?: string): Promise<Answer> {
   return { status: res.status, text: await res.text() };
 }
 
-const READY_CHECKS = ['ping', 'etcd', 'watch-cache', 'shutdown'];
+const READY_CHECKS = ['ping', 'etcd', 'watch-cache', 'poststarthook/bootstrap-controller', 'shutdown'];
 
 describe('API server health endpoints (etcd)', function () {
   this.timeout(30_000);
@@ -73,10 +73,22 @@ describe('API server health endpoints (etcd)', function () {
     expect(missing.text).to.contain('livez has no check named "etcd"');
   });
 
+  it('is not ready until its post-start work is done', async () => {
+    // startApiServer returns once it is done, so no request sees this over HTTP either.
+    let starting = true;
+    const checks = healthChecks({ store: t.store, resources: t.server.resources, shuttingDown: () => false, starting: () => starting });
+    const hook = checks.readyz.find((c) => c.name === 'poststarthook/bootstrap-controller')!;
+    let failure: unknown;
+    await hook.run().catch((err: unknown) => (failure = err));
+    expect(errorMessage(failure)).to.equal('the server is still starting: the kubernetes Service is not reconciled yet');
+    starting = false;
+    await hook.run();
+  });
+
   it('has a shutdown check that fails once the server begins to close', async () => {
     // close() sets it and closes every connection at once, so no request sees it over HTTP.
     let closing = false;
-    const checks = healthChecks({ store: t.store, resources: t.server.resources, shuttingDown: () => closing });
+    const checks = healthChecks({ store: t.store, resources: t.server.resources, shuttingDown: () => closing, starting: () => false });
     const shutdown = checks.readyz.find((c) => c.name === 'shutdown')!;
     await shutdown.run();
     closing = true;
@@ -113,7 +125,7 @@ describe('API server readiness with its etcd link cut (a partitionable etcd)', f
     const cut = await get(server.url, '/readyz');
     const answeredIn = Date.now() - startedAt;
     expect(cut.status).to.equal(503);
-    expect(cut.text).to.equal('[+]ping ok\n[-]etcd failed: reason withheld\n[+]watch-cache ok\n[+]shutdown ok\nreadyz check failed\n');
+    expect(cut.text).to.equal('[+]ping ok\n[-]etcd failed: reason withheld\n[+]watch-cache ok\n[+]poststarthook/bootstrap-controller ok\n[+]shutdown ok\nreadyz check failed\n');
     // It answers at the check's own timeout, not a request's.
     expect(answeredIn).to.be.below(5_000);
     const reason = await get(server.url, '/readyz/etcd');

@@ -1,10 +1,12 @@
 // The README's quick start, as a newcomer runs it: `npm start` (deploy/local-cluster.ts) brings up
 // the whole cluster, cellctl finds 3 Ready nodes, the examples run (a pod to completion with its
-// logs, two schedulers, a gang, preemption), and SIGTERM leaves no process behind. Run once on
+// logs, two schedulers, a gang, preemption), a Service's cluster IP answers, and SIGTERM leaves no process behind. Run once on
 // etcd and once on the memory store (CELL_NO_ETCD=1 makes the launcher behave as if no etcd binary
 // were on PATH; hiding /usr/bin itself would hide node too). The state dir is a temp dir, not .cell/.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -139,6 +141,33 @@ for (const store of ['etcd', 'memory'] as const) {
         }
       }));
       expect(fillers.filter((f) => f === 'evicted').length, fillers.join(',')).to.be.greaterThan(0);
+    });
+
+    it('a Service\'s loopback cluster IP answers from this host, and the kubernetes Service leads to the API server', async () => {
+      const kc = loadKubeconfig(path.join(state, 'kubeconfig'));
+      const client = new ApiClient({ servers: kc.servers, ...(kc.token ? { token: kc.token } : {}), ...(kc.tls ? { tls: kc.tls } : {}) });
+      // A backend outside the cluster, behind a Service without a selector and Endpoints written by hand.
+      const backend = http.createServer((_req, res) => res.end('backend\n'));
+      await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
+      try {
+        const port = (backend.address() as AddressInfo).port;
+        const svc = await client.create<{ spec: { clusterIP: string } }>({ resource: 'services', namespace: 'default' }, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'outside' }, spec: { ports: [{ port: 8080 }] } });
+        await client.create({ resource: 'endpoints', namespace: 'default' }, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'outside' }, subsets: [{ addresses: [{ ip: '127.0.0.1' }], ports: [{ port }] }] });
+        expect(svc.spec.clusterIP).to.match(/^127\.96\./);
+        const body = await until('the cluster IP answering', async () => {
+          const res = await fetch(`http://${svc.spec.clusterIP}:8080/`);
+          return res.ok ? res.text() : undefined;
+        });
+        expect(body).to.equal('backend\n');
+        const kubernetes = await client.get<{ spec: { clusterIP: string } }>({ resource: 'services', namespace: 'default', name: 'kubernetes' });
+        expect(kubernetes.spec.clusterIP).to.equal('127.96.0.1');
+        const eps = await client.get<{ subsets: { addresses: { ip: string }[]; ports: { port: number }[] }[] }>({ resource: 'endpoints', namespace: 'default', name: 'kubernetes' });
+        expect(eps.subsets.map((s) => [s.addresses.map((a) => a.ip), s.ports.map((p) => p.port)])).to.deep.equal([[['127.0.0.1'], [Number(new URL(kc.servers[0]!).port)]]]);
+        await client.delete({ resource: 'services', namespace: 'default', name: 'outside' });
+      } finally {
+        client.close();
+        backend.close();
+      }
     });
 
     it('the audit is clean and SIGTERM stops every process it started', async () => {

@@ -28,6 +28,8 @@ const MINIMAL: Record<string, unknown> = {
   Service: { metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } },
   EndpointSlice: { metadata: { name: 'web-x1', namespace: 'default' }, addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.5'] }], ports: [{ port: 8080 }] },
   Endpoints: { metadata: { name: 'web', namespace: 'default' }, subsets: [{ addresses: [{ ip: '10.0.0.5' }], ports: [{ port: 8080 }] }] },
+  Ingress: { metadata: { name: 'web', namespace: 'default' }, spec: { rules: [{ host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] } },
+  IngressClass: { metadata: { name: 'cell' }, spec: { controller: 'cell.dev/ingress-proxy' } },
   LimitRange: { metadata: { name: 'bounds', namespace: 'default' }, spec: { limits: [{ type: 'Container', max: { cpu: '2' } }] } },
   TokenReview: { spec: { token: 'a.b.c' } },
   PriorityClass: { metadata: { name: 'high' }, value: 1000 },
@@ -311,7 +313,8 @@ describe('api schemas', () => {
       expect(resolveResource('svc')?.kind).to.equal('Service');
       expect(resolveResource('ep')?.kind).to.equal('Endpoints');
       expect(resolveResource('endpoints')?.kind).to.equal('Endpoints');
-      expect(resolveResource('ingresses')).to.equal(undefined);
+      expect(resolveResource('ing')?.kind).to.equal('Ingress');
+      expect(resolveResource('networkpolicies')).to.equal(undefined);
     });
 
     it('finds resources by group/version/resource and by kind', () => {
@@ -336,6 +339,7 @@ describe('api schemas', () => {
         'batch/v1',
         'apps/v1',
         'discovery.k8s.io/v1',
+        'networking.k8s.io/v1',
         'autoscaling/v2',
         'kueue.x-k8s.io/v1beta1',
       ]);

@@ -3,6 +3,8 @@ import { BadRequestError, InvalidError, type FieldCause } from '../../shared/err
 import {
   bindingKind,
   eventsResource,
+  ingressClassesResource,
+  ingressesResource,
   leasesResource,
   namespacesResource,
   nodeAllocationsResource,
@@ -282,6 +284,34 @@ describe('api validation', () => {
       expectCause(nodesResource, node({}, { capacity: { widgets: '2' } }), 'status.capacity.widgets');
       const ok = validateObject(nodesResource, node({ taints: [{ key: 'gpu', value: 'true', effect: 'NoSchedule' }, { key: 'gpu', value: 'true', effect: 'NoExecute' }] }, { capacity: { cpu: 4, pods: 110, 'nvidia.com/gpu': 2 } }));
       expect(ok.status.allocatable).to.deep.equal({ cpu: '4', pods: '110', 'nvidia.com/gpu': '2' });
+    });
+
+    it('ingresses and ingress classes, with Kubernetes\' rules and wording', () => {
+      const ing = (spec: Json) => ({ metadata: { name: 'web', namespace: 'default' }, spec });
+      const svc = (name: string, port: Json = { number: 80 }) => ({ service: { name, port } });
+      const path = (p: Json) => ing({ rules: [{ host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: svc('web'), ...p }] } }] });
+      expect(expectCause(ingressesResource, ing({}), 'spec').message).to.contain('either `defaultBackend` or `rules` must be specified');
+      expectCause(ingressesResource, path({ pathType: undefined }), 'spec.rules[0].http.paths[0].pathType', 'FieldValueRequired');
+      expectCause(ingressesResource, path({ pathType: 'Regex' }), 'spec.rules[0].http.paths[0].pathType', 'FieldValueNotSupported');
+      expect(expectCause(ingressesResource, path({ path: 'cart', pathType: 'Exact' }), 'spec.rules[0].http.paths[0].path').message).to.contain('must be an absolute path');
+      expect(expectCause(ingressesResource, path({ backend: { service: { name: 'web', port: { name: 'http', number: 80 } } } }), 'spec.rules[0].http.paths[0].backend.service.port').message).to.contain('cannot set both port name & port number');
+      expectCause(ingressesResource, path({ backend: svc('web', {}) }), 'spec.rules[0].http.paths[0].backend.service.port', 'FieldValueRequired');
+      expectCause(ingressesResource, path({ backend: svc('Web_1') }), 'spec.rules[0].http.paths[0].backend.service.name');
+      expectCause(ingressesResource, path({ backend: svc('web', { number: 70000 }) }), 'spec.rules[0].http.paths[0].backend.service.port.number');
+      expect(expectCause(ingressesResource, path({ backend: {} }), 'spec.rules[0].http.paths[0].backend').message).to.contain('one backend (service or resource) must be specified');
+      const hostCause = (host: string) => expectCause(ingressesResource, ing({ rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: svc('web') }] } }] }), 'spec.rules[0].host').message;
+      expect(hostCause('10.0.0.1')).to.contain('must be a DNS name, not an IP address');
+      expect(hostCause('shop.*.example.com')).to.contain("must start with '*.'");
+      expect(hostCause('Shop.example.com')).to.contain('RFC 1123');
+      expectCause(ingressesResource, ing({ rules: [{ host: 'x.dev', http: { paths: [] } }] }), 'spec.rules[0].http.paths', 'FieldValueRequired');
+      const ok = validateObject(ingressesResource, ing({ defaultBackend: svc('web'), rules: [{ host: '*.example.com', http: { paths: [{ path: '/', pathType: 'ImplementationSpecific', backend: svc('web', { name: 'http' }) }] } }] }));
+      expect(ok.kind).to.equal('Ingress');
+
+      const cls = (spec: Json) => ({ metadata: { name: 'cell' }, spec });
+      expectCause(ingressClassesResource, cls({}), 'spec.controller', 'FieldValueRequired');
+      expect(expectCause(ingressClassesResource, cls({ controller: 'nginx' }), 'spec.controller').message).to.contain('must be a domain-prefixed path');
+      expectCause(ingressClassesResource, cls({ controller: 'cell.dev/x', parameters: { kind: 'Config', name: 'c', scope: 'Namespace' } }), 'spec.parameters.namespace', 'FieldValueRequired');
+      expect(validateObject(ingressClassesResource, cls({ controller: 'cell.dev/ingress-proxy' })).kind).to.equal('IngressClass');
     });
 
     it('events: namespace agrees with the involved object', () => {
