@@ -49,6 +49,10 @@ export function admissionFailure(capacity: ResourceAmounts, used: ResourceAmount
   };
 }
 
+function isUnspecified(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::';
+}
+
 export class Agent {
   private readonly metrics = new AgentMetrics();
   private readonly logs: LogFiles;
@@ -141,7 +145,19 @@ export class Agent {
 
     const node = await registerWithRetry(
       this.client,
-      { name: cfg.nodeName, ip: cfg.nodeIP, port: this.logServer.port, cpu: cfg.cpu, memory: cfg.memory, pods: cfg.pods, reserved: cfg.reserved, labels: cfg.labels, taints: cfg.taints },
+      {
+        name: cfg.nodeName,
+        ip: cfg.nodeIP,
+        port: this.logServer.port,
+        cpu: cfg.cpu,
+        memory: cfg.memory,
+        pods: cfg.pods,
+        reserved: cfg.reserved,
+        labels: cfg.labels,
+        taints: cfg.taints,
+        // Every interface: clients reach it at the node's IP.
+        ...(cfg.ingressAddress ? { ingressAddress: `${isUnspecified(cfg.ingressAddress.host) ? cfg.nodeIP : cfg.ingressAddress.host}:${cfg.ingressAddress.port}` } : {}),
+      },
       this.log,
       this.abort.signal,
     );

@@ -15,7 +15,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { HTTPIngressPath, Ingress, IngressBackend, IngressClass } from '../shared/api/networking.js';
-import { CELL_INGRESS_CONTROLLER, isDefaultIngressClass } from '../shared/api/networking.js';
+import { servedByCell } from '../shared/api/networking.js';
 import type { Endpoints, Service } from '../shared/api/service.js';
 import type { Informer } from '../shared/client/informer.js';
 import { errorMessage } from '../shared/errors.js';
@@ -127,19 +127,9 @@ export class IngressProxy {
     return this.listening;
   }
 
-  /** The Ingresses this proxy serves: of cell's classes, or without a class while cell's is the default. */
+  /** The Ingresses this proxy serves (servedByCell). */
   served(): Ingress[] {
-    const ours = new Set<string>();
-    let oursIsDefault = false;
-    for (const c of this.o.classes.list()) {
-      if (c.spec.controller !== CELL_INGRESS_CONTROLLER) continue;
-      ours.add(c.metadata.name ?? '');
-      if (isDefaultIngressClass(c)) oursIsDefault = true;
-    }
-    return this.o.ingresses.list().filter((ing) => {
-      const cls = ing.spec.ingressClassName ?? ing.metadata.annotations?.['kubernetes.io/ingress.class'];
-      return cls === undefined ? oursIsDefault : ours.has(cls);
-    });
+    return servedByCell(this.o.ingresses.list(), this.o.classes.list());
   }
 
   private listen(): void {

@@ -2,6 +2,7 @@
 // the system, as the kubelet's --kube-reserved and --system-reserved), labels, taints, addresses, the log server's port
 // and system info. As the kubelet does, an agent that finds its Node already there (a restart)
 // updates the status and its own labels but leaves taints and other labels to whoever set them.
+import { NODE_INGRESS_ADDRESS_ANNOTATION } from '../shared/api/networking.js';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Node, Taint } from '../shared/api/core.js';
@@ -26,6 +27,8 @@ export interface NodeDescription {
   reserved: Record<string, string>;
   labels: Record<string, string>;
   taints: Taint[];
+  /** Where this agent serves Ingresses (`IP:PORT`), published as NODE_INGRESS_ADDRESS_ANNOTATION. */
+  ingressAddress?: string;
   hollow?: boolean;
 }
 
@@ -113,7 +116,7 @@ export function buildNode(d: NodeDescription): Node {
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: d.name, labels: nodeLabels(d) },
+    metadata: { name: d.name, labels: nodeLabels(d), ...(d.ingressAddress ? { annotations: { [NODE_INGRESS_ADDRESS_ANNOTATION]: d.ingressAddress } } : {}) },
     spec: d.taints.length > 0 ? { taints: d.taints } : {},
     status: nodeStatus(d),
   };
@@ -131,8 +134,15 @@ export async function registerNode(client: ApiClient, d: NodeDescription, log: L
   const existing = await client.get<Node>({ resource: 'nodes', name: d.name });
   const labels = nodeLabels(d);
   const stale = Object.entries(labels).filter(([k, v]) => existing.metadata.labels?.[k] !== v);
-  if (stale.length > 0) {
-    await client.patch({ resource: 'nodes', name: d.name }, { metadata: { labels: Object.fromEntries(stale) } }, 'merge');
+  // The ingress address is this agent's too: set, changed, or removed (null) as its flag says now.
+  const ingress = d.ingressAddress ?? null;
+  const ingressStale = (existing.metadata.annotations?.[NODE_INGRESS_ADDRESS_ANNOTATION] ?? null) !== ingress;
+  if (stale.length > 0 || ingressStale) {
+    const metadata = {
+      ...(stale.length > 0 ? { labels: Object.fromEntries(stale) } : {}),
+      ...(ingressStale ? { annotations: { [NODE_INGRESS_ADDRESS_ANNOTATION]: ingress } } : {}),
+    };
+    await client.patch({ resource: 'nodes', name: d.name }, { metadata }, 'merge');
   }
   const updated = await client.patch<Node>({ resource: 'nodes', name: d.name, subresource: 'status' }, { status: nodeStatus(d, existing) }, 'strategic');
   log.log(d.hollow ? 'debug' : 'info', 'node already registered; status updated', { node: d.name });

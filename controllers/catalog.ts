@@ -14,6 +14,7 @@ import { resourceQuotaController } from './resource-quota/controller.js';
 import { kueueControllerDefinition } from './kueue/controller.js';
 import { endpointsControllerDefinition } from './endpoints/controller.js';
 import { endpointSliceControllerDefinition } from './endpointslice/controller.js';
+import { ingressStatusControllerDefinition } from './ingress/controller.js';
 import { serviceAccountControllerDefinition } from './serviceaccount/controller.js';
 import { horizontalPodAutoscalerControllerDefinition } from './podautoscaler/controller.js';
 
@@ -33,5 +34,6 @@ export const CONTROLLERS: readonly ControllerDefinition[] = [
   serviceAccountControllerDefinition,
   endpointsControllerDefinition,
   endpointSliceControllerDefinition,
+  ingressStatusControllerDefinition,
   horizontalPodAutoscalerControllerDefinition,
 ];

@@ -119,6 +119,8 @@ function controllerManagerRules(): PolicyRule[] {
     // Endpoints and endpointslice controllers: each selector Service's Endpoints and EndpointSlices.
     rule([''], ['endpoints'], ['create', 'update', 'delete']),
     rule(['discovery.k8s.io'], ['endpointslices'], ['create', 'update', 'delete']),
+    // Ingress status: where cell's agents serve each Ingress.
+    rule(['networking.k8s.io'], ['ingresses/status'], ['update', 'patch']),
     // Horizontal pod autoscaler: the replica count of what it scales, through the scale
     // subresource, and its own status (it reads pod usage through the metrics API, above).
     rule(['apps'], ['deployments/scale', 'replicasets/scale', 'statefulsets/scale'], ['update', 'patch']),

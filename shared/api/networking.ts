@@ -170,6 +170,27 @@ export function isDefaultIngressClass(c: IngressClass): boolean {
   return c.metadata.annotations?.[DEFAULT_INGRESS_CLASS_ANNOTATION] === 'true';
 }
 
+/** The node annotation where an agent says it serves Ingresses (`IP:PORT`); the ingress status loop reads it. */
+export const NODE_INGRESS_ADDRESS_ANNOTATION = 'cell.dev/ingress-address';
+
+/**
+ * The Ingresses cell's agents serve, of `ingresses`: those of a class whose controller is cell's,
+ * and those without a class while one of cell's classes is the default.
+ */
+export function servedByCell(ingresses: readonly Ingress[], classes: readonly IngressClass[]): Ingress[] {
+  const ours = new Set<string>();
+  let oursIsDefault = false;
+  for (const c of classes) {
+    if (c.spec.controller !== CELL_INGRESS_CONTROLLER) continue;
+    ours.add(c.metadata.name ?? '');
+    if (isDefaultIngressClass(c)) oursIsDefault = true;
+  }
+  return ingresses.filter((ing) => {
+    const cls = ing.spec.ingressClassName ?? ing.metadata.annotations?.['kubernetes.io/ingress.class'];
+    return cls === undefined ? oursIsDefault : ours.has(cls);
+  });
+}
+
 /** kubectl's HOSTS column: every rule's host, `*` for a rule without one. */
 export function ingressHostsText(ing: Ingress): string {
   const hosts = (ing.spec.rules ?? []).map((r) => r.host || '*');

@@ -1,13 +1,15 @@
 // Ingresses served by a real agent (--ingress-address), made with real kubectl: the default
 // IngressClass given at creation, routes by host (exact, wildcard) and path (Prefix by element,
 // Exact), a default backend, 404 without a route, 503 without an endpoint, another controller's
-// class left alone, request bodies and upgrades relayed, X-Forwarded-* set — plus the routing
+// class left alone, request bodies and upgrades relayed, X-Forwarded-* set, the status naming the
+// agent's address (the ingress-status loop, from the node's annotation) — plus the routing
 // rules themselves, case by case.
 import { expect } from 'chai';
 import net from 'node:net';
 import http from 'node:http';
 import { routeRequest } from '../../agent/ingress-proxy.js';
 import { endpointsControllerDefinition } from '../../controllers/endpoints/controller.js';
+import { ingressStatusControllerDefinition } from '../../controllers/ingress/controller.js';
 import { IngressSchema, type Ingress } from '../../shared/api/networking.js';
 import type { Endpoints } from '../../shared/api/service.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
@@ -124,7 +126,7 @@ describe('agent: Ingresses served on --ingress-address (real agent, real kubectl
     ({ api, agent, root, agentPort } = c);
     kubeconfig = c.kubeconfigs.admin!;
     admin = api.client(TEST_TOKENS.admin);
-    controllers = await startControllers(admin, [endpointsControllerDefinition]);
+    controllers = await startControllers(admin, [endpointsControllerDefinition, ingressStatusControllerDefinition]);
     await admin.create(INGRESS_CLASSES, {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'IngressClass',
@@ -148,10 +150,15 @@ describe('agent: Ingresses served on --ingress-address (real agent, real kubectl
   it('routes by host and path to the Services\' endpoints, with the default class, a default backend and X-Forwarded-Host', async () => {
     await k('create', 'ingress', 'web', '--rule=shop.example.com/*=shop:80', '--rule=*.blog.example.com/posts*=blog:web', '--rule=shop.example.com/gone=empty:80');
     await k('create', 'ingress', 'catch-all', '--default-backend=shop:80');
-    // The default class was given at creation, and kubectl shows it.
+    // The default class was given at creation; the status says where the agent serves it; kubectl shows both.
+    const served = await waitFor(async () => {
+      const ing = await admin.get<Ingress>({ group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', namespace: 'default', name: 'web' });
+      return ing.status?.loadBalancer?.ingress?.length ? ing : undefined;
+    }, 'the ingress status');
+    expect(served.spec.ingressClassName).to.equal('cell');
+    expect(served.status?.loadBalancer?.ingress).to.deep.equal([{ ip: '127.0.0.1', ports: [{ port: ingressPort, protocol: 'TCP' }] }]);
     const table = await k('get', 'ingress', 'web');
-    expect(table.split('\n')[1]).to.match(/^web\s+cell\s+shop\.example\.com,\*\.blog\.example\.com\s+80\s+/);
-    expect((await admin.get<Ingress>({ group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', namespace: 'default', name: 'web' })).spec.ingressClassName).to.equal('cell');
+    expect(table.split('\n')[1]).to.match(/^web\s+cell\s+shop\.example\.com,\*\.blog\.example\.com\s+127\.0\.0\.1\s+80\s+/);
 
     const shop = await waitFor(async () => {
       const r = await get('shop.example.com', '/cart?x=1').catch(() => undefined);
@@ -181,6 +188,10 @@ describe('agent: Ingresses served on --ingress-address (real agent, real kubectl
     await k('create', 'ingress', 'mine', '--rule=mine.example.com/*=shop:80');
     await waitFor(async () => (await get('mine.example.com', '/')).status === 200, 'mine served');
     expect((await get('theirs.example.com', '/')).status).to.equal(404);
+    // Its status is its own controller's: once mine has cell's, theirs still has none.
+    const status = async (name: string) => (await admin.get<Ingress>({ group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', namespace: 'default', name })).status;
+    await waitFor(async () => ((await status('mine'))?.loadBalancer?.ingress?.length ?? 0) > 0, 'mine has its address');
+    expect((await status('theirs'))?.loadBalancer?.ingress).to.equal(undefined);
 
     const echoed = await new Promise<string>((resolve, reject) => {
       const s = net.connect({ host: '127.0.0.1', port: ingressPort }, () => s.write('GET /ws HTTP/1.1\r\nHost: shop.example.com\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n'));

@@ -7,6 +7,7 @@ import { markedUnknown, untainted, UNREACHABLE_TAINT_KEY } from '../../controlle
 import { NodeSchema, PodSchema, type Node } from '../../shared/api/core.js';
 import { ServiceSchema } from '../../shared/api/service.js';
 import { desiredSlices } from '../../controllers/endpointslice/controller.js';
+import { servingAddresses } from '../../controllers/ingress/controller.js';
 
 describe('controller manager: pure rules', () => {
   it('parses --controllers the way kube-controller-manager does', () => {
@@ -67,5 +68,20 @@ describe('controller manager: pure rules', () => {
     expect(slices[0]!.endpoints[1]).to.deep.include({ addresses: ['10.0.0.2'], conditions: { ready: true, serving: true, terminating: false } });
     expect(slices.flatMap((s) => s.endpoints.map((e) => e.targetRef?.name))).to.not.include('p-901');
     expect(desiredSlices(svc, [])).to.deep.equal([{ endpoints: [], ports: [{ name: 'http', protocol: 'TCP' }] }]);
+  });
+
+  it('says where Ingresses are served: each Ready node that serves them, one entry per IP with its ports', () => {
+    const node = (name: string, address: string | undefined, ready = true) =>
+      NodeSchema.parse({
+        metadata: { name, ...(address ? { annotations: { 'cell.dev/ingress-address': address } } : {}) },
+        status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+      });
+    const nodes = [node('a', '10.0.0.2:8080'), node('b', '10.0.0.1:8080'), node('c', '10.0.0.1:9090'), node('d', '127.0.0.1:8080'), node('e', undefined), node('f', '10.0.0.9:8080', false), node('g', 'nonsense')];
+    expect(servingAddresses(nodes)).to.deep.equal([
+      { ip: '10.0.0.1', ports: [{ port: 8080, protocol: 'TCP' }, { port: 9090, protocol: 'TCP' }] },
+      { ip: '10.0.0.2', ports: [{ port: 8080, protocol: 'TCP' }] },
+      { ip: '127.0.0.1', ports: [{ port: 8080, protocol: 'TCP' }] },
+    ]);
+    expect(servingAddresses([])).to.deep.equal([]);
   });
 });
