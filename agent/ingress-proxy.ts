@@ -134,8 +134,13 @@ export class IngressProxy {
 
   private listen(): void {
     if (this.stopped) return;
-    const server = http.createServer((req, res) => void this.handle(req, res));
-    server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => void this.upgrade(req, socket, head));
+    // A request that breaks something here is dropped and logged, never the agent.
+    const failed = (err: unknown, end: () => void) => {
+      this.o.log.warn('ingress request failed', { error: errorMessage(err) });
+      end();
+    };
+    const server = http.createServer((req, res) => this.handle(req, res).catch((err: unknown) => failed(err, () => res.destroy())));
+    server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.upgrade(req, socket, head).catch((err: unknown) => failed(err, () => socket.destroy())));
     server.on('connection', (s: net.Socket) => this.track(s));
     server.on('error', (err: NodeJS.ErrnoException) => {
       const level = err.code === 'EADDRINUSE' ? 'debug' : 'warn';

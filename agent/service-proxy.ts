@@ -226,6 +226,10 @@ export class ServiceProxy {
       upstream.on('close', () => client.destroy());
       client.pipe(upstream);
       upstream.pipe(client);
+    }).catch((err: unknown) => {
+      // Never the agent: the one connection is dropped.
+      this.o.log.warn('service connection failed', { error: errorMessage(err) });
+      client.destroy();
     });
   }
 
