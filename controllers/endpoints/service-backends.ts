@@ -9,7 +9,10 @@ import type { Informer, ObjectLike } from '../../shared/client/informer.js';
 import type { Controller, ControllerContext } from '../controller.js';
 import { BY_NAMESPACE, indexByNamespace } from '../informers.js';
 import { WorkQueue } from '../work-queue.js';
+import { NotFoundError } from '../../shared/errors.js';
 import { selects, serviceKeyOf } from './service-pods.js';
+
+const SERVICES: ResourceRef = { version: 'v1', resource: 'services' };
 
 export abstract class ServiceBackendsController<T extends ObjectLike> implements Controller {
   protected readonly client: ApiClient;
@@ -25,7 +28,7 @@ export abstract class ServiceBackendsController<T extends ObjectLike> implements
     publishedRef: ResourceRef,
   ) {
     this.client = ctx.client;
-    this.services = ctx.informers.get<Service>({ version: 'v1', resource: 'services' });
+    this.services = ctx.informers.get<Service>(SERVICES);
     this.pods = ctx.informers.get<Pod>({ version: 'v1', resource: 'pods' });
     this.published = ctx.informers.get<T>(publishedRef);
     indexByNamespace(this.services);
@@ -76,7 +79,16 @@ export abstract class ServiceBackendsController<T extends ObjectLike> implements
     const slash = key.indexOf('/');
     const namespace = key.slice(0, slash);
     const name = key.slice(slash + 1);
-    await this.sync(namespace, name, this.services.get(namespace, name), this.pods.byIndex(BY_NAMESPACE, namespace));
+    // Informers are not ordered with each other: Endpoints written beside a new Service can reach
+    // this controller before the Service does. What is published is deleted only once the API
+    // says the Service is gone, never because the Service informer is behind.
+    const svc =
+      this.services.get(namespace, name) ??
+      (await this.client.get<Service>({ ...SERVICES, namespace, name }).catch((err: unknown): undefined => {
+        ignoreOnly(err, NotFoundError);
+        return undefined;
+      }));
+    await this.sync(namespace, name, svc, this.pods.byIndex(BY_NAMESPACE, namespace));
   }
 }
 
