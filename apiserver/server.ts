@@ -26,6 +26,7 @@ import { createDefaultNamespaces, createSystemPriorityClasses } from './server/b
 import { installKinds } from './server/kind-installs.js';
 import { listen } from './server/listener.js';
 import { buildResourceTable } from './server/resource-table.js';
+import { CustomResourceDefinitionController } from './customresources/controller.js';
 import { InstrumentedStore } from './storage/instrumented.js';
 import type { Store } from './storage/store.js';
 
@@ -121,6 +122,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   await createSystemPriorityClasses(table, log);
   await Promise.all([...resources.values()].map((r) => r.rest.objects.cache.ready()));
   const access = await startAuthorization(table, log);
+  // Custom resources: the kinds CustomResourceDefinitions add, served before the server listens.
+  const customResources = new CustomResourceDefinitionController(table, log, maxRequestBytes);
+  await customResources.start();
   const issuer = opts.serviceAccountIssuer ?? DEFAULT_SERVICE_ACCOUNT_ISSUER;
   const serviceAccountTokens = await ServiceAccountTokens.load(
     store,
@@ -159,7 +163,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     starting: () => starting,
     ...(opts.storeReadyTimeoutMs !== undefined ? { storeTimeoutMs: opts.storeReadyTimeoutMs } : {}),
   });
-  const endpoints = createNonResourceEndpoints({ log, metrics, discovered: table.discovered, health, handledGroups: [METRICS_DISCOVERY] });
+  const endpoints = createNonResourceEndpoints({
+    log,
+    metrics,
+    discovered: table.discovered,
+    health,
+    handledGroups: [METRICS_DISCOVERY],
+    customResources: () => customResources.described(),
+  });
   installKinds({
     store,
     log,
@@ -232,6 +243,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       ready = false;
       await kubernetesService?.stop();
       loops.stop();
+      customResources.stop();
       access.rbac.stop();
       pipeline.stop();
       // Ends every watch, so the listener's close waits for nothing long-running.

@@ -18,6 +18,20 @@ export function dns1123LabelErrors(value: string): string[] {
   return errs;
 }
 
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** RFC 1035 label: a DNS-1123 label that starts with a letter (a custom resource's plural and versions). */
+export function dns1035LabelErrors(value: string): string[] {
+  const errs: string[] = [];
+  if (value.length > 63) errs.push('must be no more than 63 characters');
+  if (!DNS1035_LABEL.test(value)) {
+    errs.push(
+      "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character",
+    );
+  }
+  return errs;
+}
+
 /** RFC 1123 subdomain: most object names (pods, nodes). At most 253 characters. */
 export function dns1123SubdomainErrors(value: string): string[] {
   const errs: string[] = [];

@@ -3,7 +3,6 @@
 // form, which every client version understands.
 import type { ServedResource } from './resources.js';
 import { apiVersionOf } from '../registry/rest.js';
-import { resourceFor } from '../../shared/api/registry.js';
 
 export const SERVER_VERSION = {
   major: '1',
@@ -82,9 +81,8 @@ export function apiResourceList(resources: ServedResource[], group: string, vers
       ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
       ...(r.categories.length > 0 ? { categories: r.categories } : {}),
     });
-    const declared = resourceFor(d.group, d.version, d.resource)?.subresources ?? [];
     for (const sub of r.subresources) {
-      const info = declared.find((s) => s.name === sub);
+      const info = r.subresourceDetails.find((s) => s.name === sub);
       const verbs = info?.verbs ?? (sub === 'status' ? ['get', 'patch', 'update'] : sub === 'log' ? ['get'] : ['create']);
       const kind = info?.kind ?? d.kind;
       // kubectl drain evicts, and kubectl scale finds the Scale kind, only when discovery names the

@@ -6,7 +6,7 @@
 import express, { type Express, type Request, type Response } from 'express';
 import { NotFoundError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logging.js';
-import { DESCRIBED_RESOURCES } from '../../shared/api/registry.js';
+import { DESCRIBED_RESOURCES, type ResourceInfo } from '../../shared/api/registry.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import { installOpenApi } from '../openapi/routes.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION, type HandledGroup } from './discovery.js';
@@ -18,11 +18,13 @@ export interface NonResourceDeps {
   log: Logger;
   metrics: ApiServerMetrics;
   /** The resources discovery lists: every group/version/resource served (ResourceTable.discovered). */
-  discovered: readonly ServedResource[];
+  discovered(): readonly ServedResource[];
   /** The checks behind /livez and /readyz. */
   health: HealthEndpoints;
   /** Groups served by handlers of their own (the metrics API), listed by discovery too. */
   handledGroups: readonly HandledGroup[];
+  /** The custom resources served now, for the OpenAPI documents (the same array until they change). */
+  customResources(): readonly ResourceInfo[];
 }
 
 export interface NonResourceEndpoints {
@@ -45,7 +47,7 @@ export function createNonResourceEndpoints(d: NonResourceDeps): NonResourceEndpo
     res.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics());
   });
 
-  const all = () => [...d.discovered];
+  const all = () => [...d.discovered()];
   app.get(['/api', '/api/'], (_req, res) => res.json(apiVersions()));
   app.get(['/apis', '/apis/'], (_req, res) => res.json(apiGroupList(all(), d.handledGroups)));
   app.get('/api/:version', (req: Request, res) => {
@@ -63,9 +65,23 @@ export function createNonResourceEndpoints(d: NonResourceDeps): NonResourceEndpo
     if (list) res.json(list);
     else notFound(res);
   });
-  // /openapi/v2 and /openapi/v3, generated once from the resource table's schemas (and the
-  // metrics API's, served from the agents' samples).
-  installOpenApi(app, DESCRIBED_RESOURCES, SERVER_VERSION.gitVersion, d.log);
+  // /openapi/v2 and /openapi/v3, from the resource table's schemas (and the metrics API's, served
+  // from the agents' samples), and the custom resources' own.
+  let described: readonly ResourceInfo[] = DESCRIBED_RESOURCES;
+  let describedCustom: readonly ResourceInfo[] = [];
+  installOpenApi(
+    app,
+    () => {
+      const custom = d.customResources();
+      if (custom !== describedCustom) {
+        describedCustom = custom;
+        described = [...DESCRIBED_RESOURCES, ...custom];
+      }
+      return described;
+    },
+    SERVER_VERSION.gitVersion,
+    d.log,
+  );
 
   return {
     app,

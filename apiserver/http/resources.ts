@@ -24,7 +24,7 @@ import { apiVersionOf, type DeleteOptions, type RestResource, type WriteOptions 
 import { readObjectBody, readOptionalObjectBody, readPatchBody, RequestAbortedError } from './body.js';
 import type { ResourcePath } from './paths.js';
 import { sendError } from './status.js';
-import { tableRequested, toTable } from './table.js';
+import { columnsFor, tableRequested, toTable, type Column } from './table.js';
 import { exchangeOf } from './exchange.js';
 import { releaseInflight } from './inflight.js';
 import { WatchStream } from './watch.js';
@@ -40,6 +40,12 @@ export interface ServedResource extends Omit<ResourceDefinition, 'info' | 'def'>
   rest: RestResource;
   /** A version other than the stored one (an autoscaling/v1 HorizontalPodAutoscaler): each object answered is converted by this. */
   toServed?: (obj: KubeObject) => KubeObject;
+  /** `kubectl get` columns, where not the built-in kind's (a custom resource's printer columns). */
+  columns?: readonly Column[];
+  /** A custom resource (a CustomResourceDefinition's): none of the built-in kinds' handlers apply to it. */
+  userDefined?: boolean;
+  /** A custom resource's own custom verbs, keyed `${subresource}:${METHOD}` (its scale subresource). */
+  handlers?: ReadonlyMap<string, CustomHandler>;
 }
 
 /** A custom verb: pods/binding, pods/log, placements. Returns a body to send, or undefined when it responded itself. */
@@ -231,7 +237,7 @@ export class ResourceRouter {
       exchange.verb = path.name === undefined ? 'list' : 'get';
       exchange.resource = path.resource;
       // Its columns are keyed resource.group: the metrics API's names are the core kinds'.
-      sendAsAsked(req, res, `${path.resource}.${path.group}`, 200, await group(req, user, path, query), query);
+      sendAsAsked(req, res, columnsFor(`${path.resource}.${path.group}`), 200, await group(req, user, path, query), query);
       return;
     }
     const served = this.o.resolve(path.group, path.version, path.resource);
@@ -263,11 +269,14 @@ export class ResourceRouter {
     }
     const decision = this.o.authorizer.authorize(user, attrs);
 
-    const customKey = `${def.resource}${path.subresource ? `/${path.subresource}` : ''}:${method}`;
-    const custom = this.o.custom.get(customKey);
+    // A custom resource named like a built-in one (pods.example.com) gets none of its handlers or checks.
+    const builtIn = served.userDefined === true ? `${def.resource}.${def.group}` : def.resource;
+    const customKey = `${builtIn}${path.subresource ? `/${path.subresource}` : ''}:${method}`;
+    const custom = served.userDefined === true ? served.handlers?.get(`${path.subresource ?? ''}:${method}`) : this.o.custom.get(customKey);
     if (custom) {
       const out = await custom({ req, res, user, path, served, query });
-      if (out) this.respond(req, res, served, out.status, out.body, query);
+      // A handler answers in its own body's kind (a Scale): not converted as the resource's objects are.
+      if (out) sendAsAsked(req, res, columnsOf(served), out.status, out.body, query);
       return;
     }
     // A subresource served here (status, pods/ephemeralcontainers) is the whole object, read, updated or patched.
@@ -291,11 +300,11 @@ export class ResourceRouter {
     const sub = path.subresource;
     switch (verb) {
       case 'get': {
-        if (decision.nodeScoped !== undefined && (def.resource === 'configmaps' || def.resource === 'secrets')) {
-          await nodeMayReadConfig(this.o.resolve('', 'v1', 'pods')!.rest.objects.cache, decision.nodeScoped, ns ?? '', def.resource, name);
+        if (decision.nodeScoped !== undefined && (builtIn === 'configmaps' || builtIn === 'secrets')) {
+          await nodeMayReadConfig(this.o.resolve('', 'v1', 'pods')!.rest.objects.cache, decision.nodeScoped, ns ?? '', builtIn, name);
         }
         const obj = await rest.get(ns, name);
-        if (def.resource === 'pods') nodeMayTouchPod(user, podNode(obj), name);
+        if (builtIn === 'pods') nodeMayTouchPod(user, podNode(obj), name);
         this.respond(req, res, served, 200, obj, query);
         return;
       }
@@ -307,7 +316,7 @@ export class ResourceRouter {
         return;
       case 'create': {
         const body = await readObjectBody(req, this.o.maxRequestBytes);
-        const opts = { ...writeOptions(query), ...this.rbacAdmission(def.resource, user) };
+        const opts = { ...writeOptions(query), ...this.rbacAdmission(builtIn, user) };
         if (isCreateList(body)) {
           // Many objects in one request (bulk-create.ts): each created exactly as a single one is.
           const items = createListItems(body);
@@ -326,13 +335,13 @@ export class ResourceRouter {
       }
       case 'update': {
         const body = await readObjectBody(req, this.o.maxRequestBytes);
-        const obj = await rest.update(ns, name, body, sub, { ...writeOptions(query), ...podGuard(def.resource, user, name), ...this.rbacAdmission(def.resource, user) });
+        const obj = await rest.update(ns, name, body, sub, { ...writeOptions(query), ...podGuard(builtIn, user, name), ...this.rbacAdmission(builtIn, user) });
         this.respond(req, res, served, 200, obj, query);
         return;
       }
       case 'patch': {
         const { type, patch } = await readPatchBody(req, this.o.maxRequestBytes);
-        const opts = { ...writeOptions(query), ...podGuard(def.resource, user, name), ...this.rbacAdmission(def.resource, user) };
+        const opts = { ...writeOptions(query), ...podGuard(builtIn, user, name), ...this.rbacAdmission(builtIn, user) };
         const force = boolParam(query, 'force');
         if (type !== 'apply') {
           if (force !== undefined) throw new BadRequestError('force may only be given with an apply patch (application/apply-patch+yaml)');
@@ -357,7 +366,7 @@ export class ResourceRouter {
       case 'delete': {
         const body = await readOptionalObjectBody(req, this.o.maxRequestBytes);
         const opts = deleteOptionsFrom(body, query);
-        const out = await rest.delete(ns, name, { ...opts, ...podGuard(def.resource, user, name) });
+        const out = await rest.delete(ns, name, { ...opts, ...podGuard(builtIn, user, name) });
         // 200 whether gone or only marked (graceful pods, finalizers), as kube-apiserver answers.
         this.respond(req, res, served, 200, out.object, query);
         return;
@@ -380,7 +389,7 @@ export class ResourceRouter {
   }
 
   private respond(req: IncomingMessage, res: ServerResponse, served: ServedResource, status: number, body: unknown, query: URLSearchParams): void {
-    sendAsAsked(req, res, served.rest.def.resource, status, body, query, served.toServed);
+    sendAsAsked(req, res, columnsOf(served), status, body, query, served.toServed);
   }
 
   private async list(req: IncomingMessage, res: ServerResponse, served: ServedResource, ns: string | undefined, sel: Selection, query: URLSearchParams): Promise<void> {
@@ -416,6 +425,7 @@ export class ResourceRouter {
     const table = tableRequested(req.headers.accept, query.get('includeObject') ?? undefined);
     const m = matcher(sel, served); // undefined: every object (the watch cache then skips selector checks)
     const resource = def.resource;
+    const columns = columnsOf(served);
     this.o.metrics.watchers.inc({ resource });
     // Long-running: counted as a watcher, not as an in-flight request.
     exchangeOf(res).longRunning = true;
@@ -428,7 +438,7 @@ export class ResourceRouter {
       kind: def.kind,
       apiVersion: apiVersionOf(def),
       // A Table's columns read the stored form; an object goes out in the version asked for.
-      ...(table ? { render: (obj: KubeObject) => toTable(resource, [obj], table, {}, false) } : served.toServed ? { render: served.toServed } : {}),
+      ...(table ? { render: (obj: KubeObject) => toTable(columns, [obj], table, {}, false) } : served.toServed ? { render: served.toServed } : {}),
       onClose: () => this.o.metrics.watchers.dec({ resource }),
     });
     const exact = m ? exactField(sel, served) : undefined;
@@ -446,11 +456,15 @@ function nameIn(body: unknown): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
-/** An object or list as JSON, or as the Table the client asked for (`columns`: table.ts's key for its kind). */
+function columnsOf(served: ServedResource): readonly Column[] {
+  return served.columns ?? columnsFor(served.rest.def.resource);
+}
+
+/** An object or list as JSON, or as the Table the client asked for, in `columns`. */
 function sendAsAsked(
   req: IncomingMessage,
   res: ServerResponse,
-  columns: string,
+  columns: readonly Column[],
   status: number,
   body: unknown,
   query: URLSearchParams,

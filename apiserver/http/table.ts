@@ -20,16 +20,17 @@ export interface ColumnDefinition {
 }
 
 type Cell = string | number | boolean;
-interface Column extends ColumnDefinition {
+/** A column and how to fill it from one object. */
+export interface Column extends ColumnDefinition {
   cell(obj: KubeObject): Cell;
 }
 
-function col(name: string, cell: (o: KubeObject) => Cell, extra: Partial<ColumnDefinition> = {}): Column {
+export function col(name: string, cell: (o: KubeObject) => Cell, extra: Partial<ColumnDefinition> = {}): Column {
   return { name, type: 'string', format: '', description: name, priority: 0, cell, ...extra };
 }
 
-const nameCol = col('Name', (o) => o.metadata.name ?? '', { format: 'name', description: 'Name of the object' });
-const ageCol = col('Age', (o) => age(o.metadata.creationTimestamp), { description: 'Time since creation' });
+export const nameCol = col('Name', (o) => o.metadata.name ?? '', { format: 'name', description: 'Name of the object' });
+export const ageCol = col('Age', (o) => age(o.metadata.creationTimestamp), { description: 'Time since creation' });
 
 interface ContainerStatusView {
   ready?: boolean;
@@ -452,6 +453,7 @@ const COLUMNS: Record<string, Column[]> = {
 };
 
 /** `resource` is the plural name, or `resource.group` where a name is served in more than one group. */
+/** The columns of a built-in resource (or of the metrics API's, keyed `resource.group`). */
 export function columnsFor(resource: string): Column[] {
   return COLUMNS[resource] ?? [nameCol, ageCol];
 }
@@ -484,13 +486,12 @@ function rowObject(obj: KubeObject, include: IncludeObject): KubeObject | undefi
 }
 
 export function toTable(
-  resource: string,
+  columns: readonly Column[],
   items: KubeObject[],
   req: TableRequest,
   listMeta: { resourceVersion?: string; continue?: string; remainingItemCount?: number },
   withColumns = true,
 ) {
-  const columns = columnsFor(resource);
   return {
     kind: 'Table',
     apiVersion: req.apiVersion,

@@ -1,7 +1,7 @@
 // Serving the OpenAPI documents: /openapi/v2 (protobuf for kubectl, JSON otherwise), /openapi/v3
-// (the index) and /openapi/v3/<api/v1 | apis/group/version>. Everything is generated once per
-// server, from the resource table, and kept as bytes with an ETag: the documents change only with
-// the code, and kubectl fetches them on every apply.
+// (the index) and /openapi/v3/<api/v1 | apis/group/version>. Everything is generated from the
+// resource table (and the custom resources served) and kept as bytes with an ETag: the documents
+// change only with the code or the custom resources, and kubectl fetches them on every apply.
 import { createHash } from 'node:crypto';
 import type { Application, Request, Response } from 'express';
 import type { ResourceInfo } from '../../shared/api/registry.js';
@@ -82,13 +82,17 @@ function send(req: Request, res: Response, doc: Served, cacheControl: string): v
  * Registers the routes. Like discovery, they need an authenticated user and nothing more: every
  * client reads them before it can do anything else (Kubernetes grants them to system:authenticated).
  */
-export function installOpenApi(app: Application, resources: readonly ResourceInfo[], serverVersion: string, log: Logger): void {
+export function installOpenApi(app: Application, resources: () => readonly ResourceInfo[], serverVersion: string, log: Logger): void {
   let generated: OpenApiDocuments | undefined;
-  // Generated on the first request, once: most servers a test suite starts are never asked, and
-  // generation costs about a tenth of a second.
+  let generatedFor: readonly ResourceInfo[] | undefined;
+  // Generated on the first request, and again only when the served resources change (a custom
+  // resource is added): most servers a test suite starts are never asked, and generation costs
+  // about a tenth of a second. `resources()` answers the same array while nothing changed.
   const documents = (): OpenApiDocuments => {
-    if (generated === undefined) {
-      generated = buildDocuments(resources, serverVersion);
+    const current = resources();
+    if (generated === undefined || generatedFor !== current) {
+      generated = buildDocuments(current, serverVersion);
+      generatedFor = current;
       log.debug('OpenAPI documents generated', {
         v2Bytes: generated.v2Json.bytes.length,
         v2ProtobufBytes: generated.v2Protobuf.bytes.length,

@@ -1,6 +1,6 @@
 // The served resources, from the project's one resource table (shared/api/registry), in the form
 // the REST and HTTP layers use.
-import { RESOURCES, type ResourceInfo } from '../../shared/api/registry.js';
+import { RESOURCES, type ResourceInfo, type SubresourceInfo } from '../../shared/api/registry.js';
 import { strictDecodingError, unknownFields, validateObject } from '../../shared/api/validation.js';
 import type { KubeObject } from './object.js';
 import type { ResourceDef } from './rest.js';
@@ -14,6 +14,8 @@ export interface ResourceDefinition {
   fieldValue(obj: KubeObject, field: string): string;
   /** Subresources the resource has (for 404s and discovery). */
   subresources: readonly string[];
+  /** What discovery says of each: its verbs, and the kind (and group) of its body. */
+  subresourceDetails: readonly SubresourceInfo[];
   /** Those that open a stream (pods/exec): GET and POST are both `create` (SubresourceInfo.connect). */
   connectSubresources: readonly string[];
   /** Verbs the resource allows (Placement is create-only, NodeAllocation read-only). */
@@ -45,6 +47,7 @@ export function resourceDefinitions(infos: readonly ResourceInfo[] = RESOURCES):
       fieldSelectors: info.fieldSelectors,
       fieldValue: (obj, field) => info.fieldValue(obj as unknown as Parameters<typeof info.fieldValue>[0], field),
       subresources,
+      subresourceDetails: info.subresources,
       connectSubresources: info.subresources.filter((s) => s.connect === true).map((s) => s.name),
       verbs: info.verbs,
       singularName: info.singularName,

@@ -51,6 +51,11 @@ export interface ResourceIdentity {
   /** Plural, e.g. `pods`. */
   resource: string;
   namespaced: boolean;
+  /**
+   * The key segment objects are kept under: the resource name for built-in kinds (DESIGN's
+   * layout), `<group>/<plural>` for custom resources, as Kubernetes keeps them.
+   */
+  storagePath?: string;
 }
 
 /** Extra guards and writes that must commit atomically with an object's own write. */
@@ -225,7 +230,7 @@ export class ResourceStore {
     this.cacheLagWaitMs = opts.cacheLagWaitMs ?? CREATE_LAG_WAIT_MS;
     const lagLimit = opts.maxCacheLag ?? OWN_WRITES_LAG_LIMIT;
     this.own = new OwnWrites(() => this.cache.currentRevision, Math.max(OWN_WRITES_CAPACITY, 2 * lagLimit), lagLimit);
-    this.cache = new WatchCache(store, `/${id.resource}/`, log, {
+    this.cache = new WatchCache(store, `/${id.storagePath ?? id.resource}/`, log, {
       capacity: opts.watchCacheCapacity,
       decode: (key, value, rev) => this.decode(value, rev, key),
       ...(opts.decodedCapacity !== undefined ? { decodedCapacity: opts.decodedCapacity } : {}),
@@ -251,11 +256,13 @@ export class ResourceStore {
   }
 
   key(namespace: string | undefined, name: string): string {
-    return this.id.namespaced ? `/${this.id.resource}/${namespace ?? ''}/${name}` : `/${this.id.resource}/${name}`;
+    const root = this.id.storagePath ?? this.id.resource;
+    return this.id.namespaced ? `/${root}/${namespace ?? ''}/${name}` : `/${root}/${name}`;
   }
 
   keyPrefix(namespace: string | undefined): string {
-    return this.id.namespaced && namespace ? `/${this.id.resource}/${namespace}/` : `/${this.id.resource}/`;
+    const root = this.id.storagePath ?? this.id.resource;
+    return this.id.namespaced && namespace ? `/${root}/${namespace}/` : `/${root}/`;
   }
 
   /**

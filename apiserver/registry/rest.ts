@@ -45,6 +45,8 @@ export interface ResourceDef {
   unknownFields(raw: unknown): string[];
   /** The 400 for unknown fields under fieldValidation=Strict. */
   strictError(fields: readonly string[]): Error;
+  /** Rules beyond the generic verbs; by default the built-in kind's of this resource name (strategy.ts). */
+  strategy?: Strategy;
 }
 
 /**
@@ -171,7 +173,7 @@ export class RestResource {
     private readonly namespaceLookup: (name: string) => Promise<KubeObject | undefined>,
     private readonly conversion?: VersionConversion,
   ) {
-    this.strategy = strategyFor(def.resource);
+    this.strategy = def.strategy ?? strategyFor(def.resource);
   }
 
   /** Is `subresource` read, updated and patched as the whole object (status; the strategy's subresourceWrites)? */

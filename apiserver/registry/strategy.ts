@@ -12,6 +12,7 @@ import { serviceStrategy } from '../services/strategy.js';
 import { ingressClassStrategy, ingressStrategy } from '../networking/strategy.js';
 import { keepEphemeralContainers, refuseEphemeralContainersOnCreate, withEphemeralContainers } from './ephemeral-containers.js';
 import { jobStrategy } from './job-strategy.js';
+import { customResourceDefinitionStrategy } from '../customresources/strategy.js';
 import { priorityClassStrategy } from '../priority/strategy.js';
 import { controllerRevisionStrategy, daemonSetStrategy, deploymentStrategy, replicaSetStrategy, statefulSetStrategy } from './apps-strategy.js';
 import { clusterQueueStrategy, localQueueStrategy, workloadStrategy } from './kueue-strategy.js';
@@ -190,6 +191,7 @@ const STRATEGIES: Record<string, Strategy> = {
   localqueues: localQueueStrategy,
   workloads: workloadStrategy,
   horizontalpodautoscalers: horizontalPodAutoscalerStrategy,
+  customresourcedefinitions: customResourceDefinitionStrategy,
 };
 
 export function strategyFor(resource: string): Strategy {

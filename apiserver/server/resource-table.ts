@@ -13,14 +13,28 @@ import type { KubeObject as TypedObject } from '../../shared/api/meta.js';
 import type { Store } from '../storage/store.js';
 
 export interface ResourceTable {
-  /** By resource name (`pods`, `deployments`, …), each in the version it is stored in. */
+  /**
+   * By resource name (`pods`, `deployments`, …), each in the version it is stored in; custom
+   * resources by `<plural>.<group>` (a custom group always has a dot, so the two never meet).
+   */
   resources: Map<string, ServedResource>;
-  /** Every group/version/resource served, in discovery order (a resource's stored version first). */
-  discovered: readonly ServedResource[];
+  /** Every group/version/resource served now, in discovery order (a resource's stored version first). */
+  discovered(): readonly ServedResource[];
   /** The resource a URL's group, version and resource name address; undefined when none. */
   resolve(group: string, version: string, resource: string): ServedResource | undefined;
   /** A resource every server serves; throws for a name it does not. */
   served(resource: string): ServedResource;
+  /** A typed store with its watch cache, for a resource added while the server runs (a custom resource). */
+  newStore(id: ResourceIdentity): ResourceStore;
+  /** The namespace existence check every namespaced resource's REST layer uses. */
+  lookupNamespace(name: string): Promise<KubeObject | undefined>;
+  /**
+   * Serves a custom resource until `uninstall(key)`: `stored` is the version its objects are kept
+   * in, `versions` every version served (stored one included). Replaces what `key` served before.
+   */
+  install(key: string, stored: ServedResource, versions: readonly ServedResource[]): void;
+  /** Stops serving `key`; its watch cache stops and its open watches end. */
+  uninstall(key: string): void;
 }
 
 export function buildResourceTable(
@@ -75,10 +89,31 @@ export function buildResourceTable(
   metrics.trackCaches(function* () {
     for (const [resource, s] of resources) yield { resource, lag: s.rest.objects.cacheLag, revision: s.rest.objects.cacheRevision };
   });
+  const gvr = (s: ServedResource) => `${s.rest.def.group}/${s.rest.def.version}/${s.rest.def.resource}`;
+  const custom = new Map<string, readonly ServedResource[]>();
+  const uninstall = (key: string) => {
+    for (const v of custom.get(key) ?? []) byGvr.delete(gvr(v));
+    custom.delete(key);
+    const stored = resources.get(key);
+    resources.delete(key);
+    stored?.rest.objects.cache.stop();
+  };
   return {
     resources,
-    discovered: [...byGvr.values()],
+    discovered: () => [...byGvr.values()],
     resolve: (group, version, resource) => byGvr.get(`${group}/${version}/${resource}`),
+    newStore: storeFor,
+    lookupNamespace,
+    install: (key, stored, versions) => {
+      const before = resources.get(key);
+      for (const v of custom.get(key) ?? []) byGvr.delete(gvr(v));
+      custom.set(key, versions);
+      resources.set(key, stored);
+      for (const v of versions) byGvr.set(gvr(v), v);
+      // A new store replaces the old one (a changed scope or storage version): the old cache stops.
+      if (before !== undefined && before.rest.objects !== stored.rest.objects) before.rest.objects.cache.stop();
+    },
+    uninstall,
     served: (resource) => {
       const s = resources.get(resource);
       if (!s) throw new Error(`resource ${resource} is not served`);

@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import type { ResourceInfo } from '../../shared/api/registry.js';
 import { errorMessage } from '../../shared/errors.js';
 import { UsageError } from '../errors.js';
-import { JsonPathTemplate } from './jsonpath.js';
+import { JsonPathError, JsonPathTemplate } from '../../shared/jsonpath.js';
 
 export type OutputFormat =
   | { kind: 'table'; wide: boolean }
@@ -16,6 +16,16 @@ export type OutputFormat =
   | { kind: 'jsonpath'; template: JsonPathTemplate };
 
 /** Parse `-o`'s value; kubectl allows `-o=json` and a quoted template, so both are accepted. */
+/** A template from the command line: one that does not parse is a usage error. */
+function jsonPathTemplate(source: string): JsonPathTemplate {
+  try {
+    return new JsonPathTemplate(source);
+  } catch (err) {
+    if (err instanceof JsonPathError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 export function parseOutputFormat(value: string | undefined, allowed: readonly string[] = ['table', 'wide', 'json', 'yaml', 'name', 'jsonpath']): OutputFormat {
   let v = (value ?? '').trim();
   if (v.startsWith('=')) v = v.slice(1);
@@ -40,7 +50,7 @@ export function parseOutputFormat(value: string | undefined, allowed: readonly s
     case 'jsonpath':
       if (!ok('jsonpath')) throw unsupported();
       if (arg === '') throw new UsageError('template format specified but no template given');
-      return { kind: 'jsonpath', template: new JsonPathTemplate(arg) };
+      return { kind: 'jsonpath', template: jsonPathTemplate(arg) };
     case 'jsonpath-file': {
       if (!ok('jsonpath')) throw unsupported();
       let text: string;
@@ -49,7 +59,7 @@ export function parseOutputFormat(value: string | undefined, allowed: readonly s
       } catch (err) {
         throw new UsageError(`cannot read jsonpath file ${arg}: ${errorMessage(err)}`);
       }
-      return { kind: 'jsonpath', template: new JsonPathTemplate(text.replace(/\n$/, '')) };
+      return { kind: 'jsonpath', template: jsonPathTemplate(text.replace(/\n$/, '')) };
     }
     default:
       throw unsupported();

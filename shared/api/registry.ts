@@ -16,6 +16,8 @@ import {
 } from './autoscaling.js';
 import { DISCOVERY_GROUP, endpointSliceCauses, EndpointSliceSchema, type EndpointSlice } from './endpoint-slice.js';
 import { ingressCauses, ingressClassCauses, IngressClassSchema, IngressSchema, NETWORKING_GROUP, type Ingress, type IngressClass } from './networking.js';
+import { APIEXTENSIONS_GROUP, customResourceDefinitionCauses, CustomResourceDefinitionSchema, type CustomResourceDefinition } from './apiextensions.js';
+import { cause } from './field-errors.js';
 import { endpointsCauses, EndpointsSchema, serviceCauses, ServiceSchema, type Endpoints, type Service } from './service.js';
 import { configMapCauses, ConfigMapSchema, secretCauses, SecretSchema, type ConfigMap, type Secret } from './config.js';
 import { LeaseSchema, type Lease } from './coordination.js';
@@ -145,7 +147,7 @@ export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | '
 
 const ALL_VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const READ_VERBS: readonly Verb[] = ['get', 'list', 'watch'];
-const STATUS_VERBS: readonly Verb[] = ['get', 'patch', 'update'];
+export const STATUS_VERBS: readonly Verb[] = ['get', 'patch', 'update'];
 
 /** What decoding and validating one kind needs (a served resource, or a subresource body such as Binding). */
 export interface KindInfo<T extends KubeObject = KubeObject> extends NameRules {
@@ -204,7 +206,7 @@ export function apiVersionOf(group: string, version: string): string {
 }
 
 /** How to read each field of a kind's field selectors from an object. */
-type FieldReaders<T> = Readonly<Record<string, (obj: T) => string>>;
+export type FieldReaders<T> = Readonly<Record<string, (obj: T) => string>>;
 
 /** A kind's field selectors: metadata.name and metadata.namespace, which every kind has, and `own`. */
 function selectableFields<T extends KubeObject>(own: FieldReaders<T> = {}): Pick<ResourceInfo<T>, 'fieldSelectors' | 'fieldsOf' | 'fieldValue'> {
@@ -218,7 +220,7 @@ function selectableFields<T extends KubeObject>(own: FieldReaders<T> = {}): Pick
 }
 
 /** What a resource definition must say; the rest takes the common defaults (defineResource). */
-interface ResourceSpec<T extends KubeObject> {
+export interface ResourceSpec<T extends KubeObject> {
   group: string;
   version: string;
   kind: string;
@@ -237,16 +239,21 @@ interface ResourceSpec<T extends KubeObject> {
   /** Field selectors beyond metadata.name and metadata.namespace. */
   fields?: FieldReaders<T>;
   singularName?: string;
+  /** `<Kind>List` unless a custom resource names its own. */
+  listKind?: string;
 }
 
-/** A resource with the common defaults: every verb, subdomain names, `<Kind>List`, no subresources. */
-function defineResource<T extends KubeObject>(o: ResourceSpec<T>): ResourceInfo<T> {
+/**
+ * A resource with the common defaults: every verb, subdomain names, `<Kind>List`, no subresources.
+ * Built-in kinds are defined here; custom resources at run time (apiserver/customresources/).
+ */
+export function defineResource<T extends KubeObject>(o: ResourceSpec<T>): ResourceInfo<T> {
   return {
     group: o.group,
     version: o.version,
     apiVersion: apiVersionOf(o.group, o.version),
     kind: o.kind,
-    listKind: `${o.kind}List`,
+    listKind: o.listKind ?? `${o.kind}List`,
     resource: o.resource,
     singularName: o.singularName ?? o.kind.toLowerCase(),
     shortNames: o.shortNames ?? [],
@@ -819,6 +826,24 @@ export const ingressClassesResource = defineResource<IngressClass>({
   schema: IngressClassSchema,
   validate: ingressClassCauses,
 });
+/** apiextensions.k8s.io/v1 CustomResourceDefinition: each adds a kind (apiserver/customresources/). */
+export const customResourceDefinitionsResource = defineResource<CustomResourceDefinition>({
+  group: APIEXTENSIONS_GROUP,
+  version: 'v1',
+  kind: 'CustomResourceDefinition',
+  resource: 'customresourcedefinitions',
+  namespaced: false,
+  shortNames: ['crd', 'crds'],
+  categories: ['api-extensions'],
+  subresources: [{ name: 'status', kind: 'CustomResourceDefinition', verbs: STATUS_VERBS }],
+  schema: CustomResourceDefinitionSchema,
+  validate: (crd) => [...customResourceDefinitionCauses(crd), ...builtInGroupCauses(crd.spec.group)],
+});
+
+/** A custom kind may not join a group the server serves itself: its names would meet the built-in ones. */
+function builtInGroupCauses(group: string): FieldCause[] {
+  return RESOURCES.some((r) => r.group === group) ? [cause.forbidden('spec.group', `"${group}" is served by the API server itself`)] : [];
+}
 export const configMapsResource = defineResource<ConfigMap>({ group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespaced: true, shortNames: ['cm'], schema: ConfigMapSchema, validate: configMapCauses });
 export const secretsResource = defineResource<Secret>({ group: '', version: 'v1', kind: 'Secret', resource: 'secrets', namespaced: true, schema: SecretSchema, validate: secretCauses, fields: { type: (s) => s.type ?? '' } });
 /** v1 LimitRange: a namespace's defaults and bounds for its pods' resources (apiserver/limits/). */
@@ -966,6 +991,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   endpointSlicesResource,
   ingressesResource,
   ingressClassesResource,
+  customResourceDefinitionsResource,
   horizontalPodAutoscalersResource,
   resourceFlavorsResource,
   clusterQueuesResource,

@@ -92,7 +92,8 @@ function issueToCause(issue: z.core.$ZodIssue, body: unknown): FieldCause {
   if (typed && value === undefined) return cause.required(field);
   switch (issue.code) {
     case 'invalid_type':
-      return cause.typeInvalid(field, value, `must be of type ${issue.expected}`);
+      // zod's `int` is Kubernetes' (and OpenAPI's) `integer`.
+      return cause.typeInvalid(field, value, `must be of type ${issue.expected === 'int' ? 'integer' : issue.expected}`);
     case 'invalid_value':
       // Enums and literals: the allowed values, as Kubernetes lists them for NotSupported.
       return cause.notSupported(field, value, issue.values.map(String));
@@ -220,8 +221,10 @@ function collectUnknown(schema: z.core.$ZodType, value: unknown, path: string, o
     for (const [key, child] of Object.entries(value)) {
       const p = childPath(path, key);
       const known = Object.hasOwn(shape, key) ? shape[key] : undefined;
-      if (known === undefined) out.push(p);
-      else collectUnknown(known, child, p, out);
+      // An object with a catch-all (a custom resource's x-kubernetes-preserve-unknown-fields) keeps what it does not describe.
+      if (known === undefined) {
+        if (s.def.catchall === undefined) out.push(p);
+      } else collectUnknown(known, child, p, out);
     }
   } else if (s instanceof z.ZodRecord && isObject(value)) {
     for (const [key, child] of Object.entries(value)) collectUnknown(s.valueType, child, `${path}[${key}]`, out);

@@ -6,7 +6,7 @@ import { splitLabelArgs } from '../../cli/commands/label.js';
 import { ManifestError, UsageError } from '../../cli/errors.js';
 import { parseManifests } from '../../cli/manifests.js';
 import { tabwrite } from '../../cli/output/describe.js';
-import { JsonPathTemplate } from '../../cli/output/jsonpath.js';
+import { JsonPathError, JsonPathTemplate } from '../../shared/jsonpath.js';
 import { formatRows } from '../../cli/output/table.js';
 import { parseTargets } from '../../cli/resources.js';
 
@@ -44,9 +44,9 @@ describe('cellctl units', () => {
     });
 
     it('rejects malformed templates with a usage error', () => {
-      expect(() => new JsonPathTemplate('{.items[*]')).to.throw(UsageError, /unclosed action/);
-      expect(() => new JsonPathTemplate('{range .items[*]}{.a}')).to.throw(UsageError, /without \{end\}/);
-      expect(() => new JsonPathTemplate('{.items[x]}')).to.throw(UsageError, /invalid array index/);
+      expect(() => new JsonPathTemplate('{.items[*]')).to.throw(JsonPathError, /unclosed action/);
+      expect(() => new JsonPathTemplate('{range .items[*]}{.a}')).to.throw(JsonPathError, /without \{end\}/);
+      expect(() => new JsonPathTemplate('{.items[x]}')).to.throw(JsonPathError, /invalid array index/);
     });
   });
 

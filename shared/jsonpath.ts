@@ -1,11 +1,10 @@
-// kubectl's JSONPath templates (`-o jsonpath='{.items[*].metadata.name}'`), the subset people
-// actually type: literal text between `{…}` actions; fields `.a.b` (with `\.` for dots inside
-// a key, and `['a.b/c']`); `..name` recursive descent; `[n]`, `[-1]`, `[a:b]`, `[*]`, `.*`;
-// filters `[?(@.x == "v")]` (==, !=, <, <=, >, >=, or a bare path for "exists");
+// kubectl's JSONPath templates (`-o jsonpath='{.items[*].metadata.name}'`, and the printer columns
+// of custom resources), the subset people actually type: literal text between `{…}` actions;
+// fields `.a.b` (with `\.` for dots inside a key, and `['a.b/c']`); `..name` recursive descent;
+// `[n]`, `[-1]`, `[a:b]`, `[*]`, `.*`; filters `[?(@.x == "v")]` (==, !=, <, <=, >, >=, or a bare path for "exists");
 // `{range EXPR}…{end}`; string literals `{"\n"}`; `$` and `@`. Like kubectl (whose
 // --allow-missing-template-keys defaults to true) a missing field prints nothing; strings print
 // raw, other values as JSON; several results of one action are separated by spaces.
-import { UsageError } from '../errors.js';
 
 type Segment =
   | { kind: 'field'; name: string }
@@ -20,7 +19,10 @@ type Node =
   | { kind: 'path'; segments: Segment[] }
   | { kind: 'range'; segments: Segment[]; body: Node[] };
 
-export class JsonPathError extends UsageError {}
+/** A template that does not parse: the CLI reports it as a usage error, the API server as a field cause. */
+export class JsonPathError extends Error {
+  override readonly name = 'JsonPathError';
+}
 
 function fail(template: string, message: string): never {
   throw new JsonPathError(`error parsing jsonpath ${template}: ${message}`);
@@ -351,5 +353,11 @@ export class JsonPathTemplate {
 
   execute(data: unknown): string {
     return render(this.nodes, data);
+  }
+
+  /** The values a template of one expression selects (`.spec.replicas`), unrendered: printer columns keep their types. */
+  values(data: unknown): unknown[] {
+    const only = this.nodes.length === 1 ? this.nodes[0] : undefined;
+    return only?.kind === 'path' ? evaluate(only.segments, data) : [render(this.nodes, data)];
   }
 }

@@ -1,0 +1,114 @@
+// What one CustomResourceDefinition serves: a resource per served version, all over one store
+// (keys `/<group>/<plural>/…`, objects kept in the storage version). Versions convert as
+// Kubernetes' `None` strategy does: only apiVersion changes.
+import type { CustomResourceDefinition, CustomResourceDefinitionVersion } from '../../shared/api/apiextensions.js';
+import { defineResource, STATUS_VERBS, type ResourceInfo, type SubresourceInfo } from '../../shared/api/registry.js';
+import type { KubeObject as TypedObject } from '../../shared/api/meta.js';
+import { JsonPathTemplate } from '../../shared/jsonpath.js';
+import type { CustomHandler, ServedResource } from '../http/resources.js';
+import { scaleHandlers } from '../apps/scale.js';
+import { customScaleFields } from './scale-fields.js';
+import { resourceDefinitions } from '../registry/definitions.js';
+import type { KubeObject } from '../registry/object.js';
+import type { ResourceStore } from '../registry/resource-store.js';
+import { RestResource, type VersionConversion } from '../registry/rest.js';
+import type { Strategy } from '../registry/strategy.js';
+import { printerColumns } from './columns.js';
+import { compileCustomResourceSchema } from './schema.js';
+
+/** How a custom resource is keyed in the resource table: `<plural>.<group>`. */
+export function customResourceKey(crd: CustomResourceDefinition): string {
+  return `${crd.spec.names.plural}.${crd.spec.group}`;
+}
+
+/** The store identity of a definition's objects; a new store is needed only when this changes. */
+export function storeIdentity(crd: CustomResourceDefinition) {
+  const { group, names, scope } = crd.spec;
+  return { group, kind: names.kind, resource: names.plural, namespaced: scope === 'Namespaced', storagePath: `${group}/${names.plural}` };
+}
+
+/** Custom objects follow the generic verbs only: no kind of theirs has rules of its own. */
+const GENERIC: Strategy = {};
+
+function versionInfo(crd: CustomResourceDefinition, v: CustomResourceDefinitionVersion): ResourceInfo {
+  const { group, names } = crd.spec;
+  const subresources: SubresourceInfo[] = [];
+  if (v.subresources?.status !== undefined) subresources.push({ name: 'status', kind: names.kind, verbs: STATUS_VERBS });
+  if (v.subresources?.scale !== undefined) subresources.push({ name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: STATUS_VERBS });
+  // Selectable fields (beyond name and namespace): each a JSONPath read as text.
+  const fields = Object.fromEntries(
+    (v.selectableFields ?? []).map((f) => {
+      const path = new JsonPathTemplate(`{${f.jsonPath}}`);
+      return [f.jsonPath.replace(/^\./, ''), (obj: TypedObject) => path.execute(obj)];
+    }),
+  );
+  return defineResource<TypedObject>({
+    group,
+    version: v.name,
+    kind: names.kind,
+    listKind: names.listKind || `${names.kind}List`,
+    resource: names.plural,
+    singularName: names.singular || names.kind.toLowerCase(),
+    shortNames: names.shortNames ?? [],
+    categories: names.categories ?? [],
+    namespaced: crd.spec.scope === 'Namespaced',
+    subresources,
+    // Validated as a definition before it is served: every served version has a schema.
+    schema: compileCustomResourceSchema(v.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, `${group}/${v.name}`, names.kind),
+    validate: () => [],
+    fields,
+  });
+}
+
+export interface CustomResourceServing {
+  /** The storage version's resource (what namespace deletion and the server's loops see). */
+  stored: ServedResource;
+  /** Every served version, the storage version among them when it is served. */
+  versions: ServedResource[];
+  /** The served versions as resource definitions (for the OpenAPI documents). */
+  infos: ResourceInfo[];
+}
+
+/**
+ * The served resources of `crd` over `objects` (its store). `admitCreate` runs before each new
+ * object (refusing creates while the definition is being deleted).
+ */
+export function serveCustomResource(
+  crd: CustomResourceDefinition,
+  objects: ResourceStore,
+  lookupNamespace: (name: string) => Promise<KubeObject | undefined>,
+  admitCreate: () => Promise<void>,
+  maxRequestBytes: number,
+): CustomResourceServing {
+  const storage = crd.spec.versions.find((v) => v.storage) ?? crd.spec.versions[0]!;
+  const infos: ResourceInfo[] = [];
+  const build = (v: CustomResourceDefinitionVersion, conversion?: VersionConversion): ServedResource => {
+    const info = versionInfo(crd, v);
+    if (v.served) infos.push(info);
+    const [d] = resourceDefinitions([info]);
+    const { info: _info, def, ...definition } = d!;
+    const rest = new RestResource({ ...def, strategy: GENERIC }, objects, lookupNamespace, conversion);
+    rest.addCreateAdmission(admitCreate);
+    const apiVersion = def.group ? `${def.group}/${def.version}` : def.version;
+    // Objects kept under an earlier storage version are answered in the version asked for, too.
+    const toServed = (obj: KubeObject): KubeObject => (obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion });
+    const handlers = new Map<string, CustomHandler>();
+    const scale = v.subresources?.scale;
+    if (scale) for (const [method, h] of Object.entries(scaleHandlers(() => rest, customScaleFields(scale), maxRequestBytes))) handlers.set(`scale:${method}`, h);
+    return { ...definition, rest, toServed, columns: printerColumns(v.additionalPrinterColumns), userDefined: true, handlers };
+  };
+  const stored = build(storage);
+  const storedApiVersion = `${crd.spec.group}/${storage.name}`;
+  const versions = crd.spec.versions
+    .filter((v) => v.served)
+    .map((v) =>
+      v === storage
+        ? stored
+        : build(v, {
+            stored: stored.rest.def,
+            toStored: (obj) => ({ object: { ...obj, apiVersion: storedApiVersion }, causes: [] }),
+            toServed: (obj) => ({ ...obj, apiVersion: `${crd.spec.group}/${v.name}` }),
+          }),
+    );
+  return { stored, versions, infos };
+}
