@@ -189,9 +189,14 @@ export class CustomResourceDefinitionController {
 
   private async reconcile(): Promise<void> {
     this.retry = false;
-    // The oldest definition keeps a name both claim, as in Kubernetes.
+    // A definition whose names were accepted keeps them; among the others the oldest claims first
+    // (then by name: timestamps have whole seconds). Every replica orders the same state alike.
+    const accepted = (c: CustomResourceDefinition) => (c.status?.conditions ?? []).some((x) => x.type === 'NamesAccepted' && x.status === 'True');
     const ordered = [...this.definitions.values()].sort(
-      (a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+      (a, b) =>
+        Number(accepted(b)) - Number(accepted(a)) ||
+        (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
+        (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
     );
     const claimed = new Map<string, string>();
     const serving = new Set<string>();

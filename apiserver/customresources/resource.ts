@@ -27,8 +27,13 @@ export function storeIdentity(crd: CustomResourceDefinition) {
   return { group, kind: names.kind, resource: names.plural, namespaced: scope === 'Namespaced', storagePath: `${group}/${names.plural}` };
 }
 
-/** Custom objects follow the generic verbs only: no kind of theirs has rules of its own. */
+/** Custom objects follow the generic verbs, except that with a status subresource a new object's status is dropped, as in Kubernetes. */
 const GENERIC: Strategy = {};
+const WITH_STATUS: Strategy = {
+  prepareForCreate(obj) {
+    delete obj.status;
+  },
+};
 
 function versionInfo(crd: CustomResourceDefinition, v: CustomResourceDefinitionVersion): ResourceInfo {
   const { group, names } = crd.spec;
@@ -87,7 +92,7 @@ export function serveCustomResource(
     if (v.served) infos.push(info);
     const [d] = resourceDefinitions([info]);
     const { info: _info, def, ...definition } = d!;
-    const rest = new RestResource({ ...def, strategy: GENERIC }, objects, lookupNamespace, conversion);
+    const rest = new RestResource({ ...def, strategy: def.hasStatus ? WITH_STATUS : GENERIC }, objects, lookupNamespace, conversion);
     rest.addCreateAdmission(admitCreate);
     const apiVersion = def.group ? `${def.group}/${def.version}` : def.version;
     // Objects kept under an earlier storage version are answered in the version asked for, too.

@@ -330,6 +330,7 @@ const COLUMNS: Record<string, Column[]> = {
     col('Ports', (o) => ingressPortsText(o as unknown as Ingress), { description: 'Ports served' }),
     ageCol,
   ],
+  customresourcedefinitions: [nameCol, col('Created At', (o) => o.metadata.creationTimestamp ?? '', { type: 'date', description: 'When the definition was created' })],
   ingressclasses: [
     nameCol,
     col('Controller', (o) => str(field(o, ['spec', 'controller']), ''), { description: 'Who serves its Ingresses' }),

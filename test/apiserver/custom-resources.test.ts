@@ -1,0 +1,351 @@
+// CustomResourceDefinitions over real etcd, through two API server replicas on one key prefix: a
+// definition written through one is served by both; custom objects are decoded against the
+// definition's schema (defaults, pruning, causes), stored under /<group>/<plural>/, watched,
+// scaled and deleted with their definition.
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { causeFields, expectStatus, raw, waitFor, WatchCollector, type Obj, type RawOptions } from './helpers.js';
+
+const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+const WIDGETS = '/apis/example.com/v1/namespaces/default/widgets';
+const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io';
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+}
+interface CrdView extends Obj {
+  status?: { conditions?: Condition[]; acceptedNames?: { kind?: string; listKind?: string; singular?: string }; storedVersions?: string[] };
+}
+interface WidgetView extends Obj {
+  apiVersion: string;
+  kind: string;
+  spec?: { size?: number; color?: string; replicas?: number; tags?: string[]; extra?: Record<string, unknown>; bogus?: unknown };
+  status?: { replicas?: number; phase?: string };
+}
+
+/** A namespaced Widget definition: v1 stored, v1beta1 served too; status and scale subresources; printer columns. */
+function widgetCrd(opts: { group?: string; plural?: string; kind?: string; shortNames?: string[]; extraSpec?: Record<string, unknown> } = {}): Record<string, unknown> {
+  const group = opts.group ?? 'example.com';
+  const plural = opts.plural ?? 'widgets';
+  const schema = {
+    openAPIV3Schema: {
+      type: 'object',
+      properties: {
+        spec: {
+          type: 'object',
+          required: ['size'],
+          properties: {
+            size: { type: 'integer', minimum: 1, maximum: 10, description: 'How big the widget is.' },
+            color: { type: 'string', enum: ['red', 'blue'], default: 'red' },
+            replicas: { type: 'integer' },
+            tags: { type: 'array', items: { type: 'string' }, 'x-kubernetes-list-type': 'set' },
+            extra: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+            ...(opts.extraSpec ?? {}),
+          },
+        },
+        status: { type: 'object', properties: { replicas: { type: 'integer' }, phase: { type: 'string' } } },
+      },
+    },
+  };
+  const version = (name: string, storage: boolean) => ({
+    name,
+    served: true,
+    storage,
+    schema,
+    subresources: { status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } },
+    additionalPrinterColumns: [
+      { name: 'Size', type: 'integer', jsonPath: '.spec.size' },
+      { name: 'Color', type: 'string', jsonPath: '.spec.color' },
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase', priority: 1 },
+    ],
+  });
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { plural, kind: opts.kind ?? 'Widget', shortNames: opts.shortNames ?? ['wd'] },
+      versions: [version('v1', true), version('v1beta1', false)],
+    },
+  };
+}
+
+function widget(name: string, spec: Record<string, unknown> = { size: 3 }, apiVersion = 'example.com/v1'): Record<string, unknown> {
+  return { apiVersion, kind: 'Widget', metadata: { name }, spec };
+}
+
+describe('custom resources (etcd, two API server replicas)', function () {
+  this.timeout(60_000);
+  const prefix = `/cell-test-${randomUUID()}`;
+  let a: TestApiServer;
+  let b: TestApiServer;
+
+  const call = async <T = WidgetView>(t: TestApiServer, method: string, path: string, opts?: RawOptions, code?: number): Promise<T> => {
+    const res = await raw(t.url, method, path, opts);
+    expect(res.status, `${method} ${path}: ${res.text.slice(0, 500)}`).to.equal(code ?? (method === 'POST' ? 201 : 200));
+    return res.body as T;
+  };
+  const served = (t: TestApiServer, path: string) => waitFor(`${path} served by ${t.url}`, async () => (await raw(t.url, 'GET', path)).status === 200);
+  const established = (name: string) =>
+    waitFor(`${name} established`, async () => {
+      const crd = (await raw(a.url, 'GET', `${CRDS}/${name}`)).body as CrdView;
+      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? crd : undefined;
+    });
+
+  before(async () => {
+    a = await startTestApiServer({ backend: 'etcd', prefix });
+    b = await startTestApiServer({ backend: 'etcd', prefix });
+    await call(a, 'POST', CRDS, { body: widgetCrd() });
+    await established('widgets.example.com');
+    await served(a, WIDGETS);
+    await served(b, WIDGETS);
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+  });
+  afterEach(async () => {
+    await raw(a.url, 'DELETE', WIDGETS);
+  });
+
+  it('a definition made through one replica is served by both, with its status filled in', async () => {
+    const crd = await call<CrdView>(b, 'GET', `${CRDS}/widgets.example.com`);
+    expect(crd.metadata.finalizers).to.deep.equal(['customresourcecleanup.apiextensions.k8s.io']);
+    const conditions = Object.fromEntries((crd.status?.conditions ?? []).map((c) => [c.type, c.status]));
+    expect(conditions).to.deep.equal({ NamesAccepted: 'True', Established: 'True' });
+    expect(crd.status?.acceptedNames).to.include({ kind: 'Widget', listKind: 'WidgetList', singular: 'widget' });
+    expect(crd.status?.storedVersions).to.deep.equal(['v1']);
+    for (const t of [a, b]) {
+      const list = await call<{ resources: { name: string; kind: string; shortNames?: string[]; verbs: string[]; group?: string }[] }>(t, 'GET', '/apis/example.com/v1');
+      const byName = new Map(list.resources.map((r) => [r.name, r]));
+      expect(byName.get('widgets')).to.include({ kind: 'Widget' });
+      expect(byName.get('widgets')?.shortNames).to.deep.equal(['wd']);
+      expect(byName.get('widgets/status')?.verbs).to.have.members(['get', 'patch', 'update']);
+      expect(byName.get('widgets/scale')).to.include({ kind: 'Scale', group: 'autoscaling' });
+      const groups = await call<{ groups: { name: string; preferredVersion: { version: string } }[] }>(t, 'GET', '/apis');
+      expect(groups.groups.find((g) => g.name === 'example.com')?.preferredVersion.version).to.equal('v1');
+    }
+  });
+
+  it('objects get their defaults, lose unknown fields, keep what preserve-unknown-fields covers, and are stored under /<group>/<plural>/', async () => {
+    const created = await call(a, 'POST', WIDGETS, { body: widget('w1', { size: 3, bogus: 1, extra: { any: { thing: [1, 2] } } }) });
+    expect(created.spec).to.deep.equal({ size: 3, color: 'red', extra: { any: { thing: [1, 2] } } });
+    expect(created.metadata.generation).to.equal(1);
+    const got = await call(b, 'GET', `${WIDGETS}/w1`);
+    expect(got.spec).to.deep.equal(created.spec);
+    const stored = await a.store.get(`/example.com/widgets/default/w1`);
+    expect(stored, 'stored at /registry/example.com/widgets/default/w1').to.not.equal(undefined);
+    // fieldValidation=Strict names what would be pruned, and writes nothing.
+    const strict = await raw(a.url, 'POST', `${WIDGETS}?fieldValidation=Strict`, { body: widget('w2', { size: 3, bogus: 1 }) });
+    expect(expectStatus(strict, 400, 'BadRequest').message).to.contain('unknown field "spec.bogus"');
+    expect((await raw(a.url, 'GET', `${WIDGETS}/w2`)).status).to.equal(404);
+  });
+
+  it('refuses objects the schema does not allow, with a cause per field', async () => {
+    const res = await raw(a.url, 'POST', WIDGETS, { body: widget('bad', { size: 30, color: 'green', tags: ['x', 'x'] }) });
+    const s = expectStatus(res, 422, 'Invalid');
+    expect(causeFields(s)).to.have.members(['spec.size', 'spec.color', 'spec.tags[1]']);
+    expect(s.message).to.contain('should be less than or equal to 10');
+    expect(s.details?.kind).to.equal('Widget');
+    const missing = expectStatus(await raw(a.url, 'POST', WIDGETS, { body: widget('bad', {}) }), 422, 'Invalid');
+    expect(missing.details?.causes?.[0]).to.include({ field: 'spec.size', reason: 'FieldValueRequired' });
+    const wrongType = expectStatus(await raw(a.url, 'POST', WIDGETS, { body: widget('bad', { size: 1.5 }) }), 422, 'Invalid');
+    expect(wrongType.message).to.contain('must be of type integer');
+    expectStatus(await raw(a.url, 'POST', WIDGETS, { body: { ...widget('bad'), kind: 'Gadget' } }), 400, 'BadRequest');
+    expect((await raw(a.url, 'GET', `${WIDGETS}/bad`)).status).to.equal(404);
+  });
+
+  it('status is written only through /status, and spec changes move the generation', async () => {
+    await call(a, 'POST', WIDGETS, { body: { ...widget('s1'), status: { phase: 'Made up' } } });
+    let w = await call(a, 'GET', `${WIDGETS}/s1`);
+    expect(w.status).to.equal(undefined);
+    w = await call(b, 'PATCH', `${WIDGETS}/s1/status`, { body: { status: { phase: 'Ready', replicas: 2 } }, contentType: 'application/merge-patch+json' });
+    expect(w.status).to.deep.equal({ phase: 'Ready', replicas: 2 });
+    expect(w.metadata.generation).to.equal(1);
+    // A main-resource update carries status along unchanged, whatever it sends.
+    w = await call(a, 'PUT', `${WIDGETS}/s1`, { body: { ...w, spec: { size: 4 }, status: { phase: 'Overwritten' } } });
+    expect(w.status).to.deep.equal({ phase: 'Ready', replicas: 2 });
+    expect(w.metadata.generation).to.equal(2);
+  });
+
+  it('the scale subresource reads and writes the paths the definition names', async () => {
+    await call(a, 'POST', WIDGETS, { body: widget('sc', { size: 2, replicas: 1 }) });
+    const scale = await call<{ kind: string; apiVersion: string; spec: { replicas: number } }>(b, 'GET', `${WIDGETS}/sc/scale`);
+    expect(scale).to.deep.include({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 1 } });
+    await call(a, 'PATCH', `${WIDGETS}/sc/scale`, { body: { spec: { replicas: 5 } }, contentType: 'application/merge-patch+json' });
+    expect((await call(b, 'GET', `${WIDGETS}/sc`)).spec?.replicas).to.equal(5);
+  });
+
+  it('tables have the printer columns (wide ones at priority 1)', async () => {
+    await call(a, 'POST', WIDGETS, { body: widget('t1', { size: 7, color: 'blue' }) });
+    const table = await call<{ kind: string; columnDefinitions: { name: string; priority: number }[]; rows: { cells: unknown[] }[] }>(b, 'GET', WIDGETS, { accept: TABLE });
+    expect(table.kind).to.equal('Table');
+    expect(table.columnDefinitions.map((c) => [c.name, c.priority])).to.deep.equal([
+      ['Name', 0],
+      ['Size', 0],
+      ['Color', 0],
+      ['Phase', 1],
+    ]);
+    expect(table.rows.map((r) => r.cells)).to.deep.equal([['t1', 7, 'blue', '']]);
+  });
+
+  it('a served version other than the stored one reads and writes the same objects', async () => {
+    const beta = '/apis/example.com/v1beta1/namespaces/default/widgets';
+    const made = await call(a, 'POST', beta, { body: widget('v', { size: 2 }, 'example.com/v1beta1') });
+    expect(made.apiVersion).to.equal('example.com/v1beta1');
+    const asV1 = await call(b, 'GET', `${WIDGETS}/v`);
+    expect(asV1.apiVersion).to.equal('example.com/v1');
+    expect(asV1.spec).to.deep.equal({ size: 2, color: 'red' });
+    const list = await call<{ items: WidgetView[] }>(b, 'GET', beta);
+    expect(list.items.map((i) => [i.metadata.name, i.apiVersion])).to.deep.equal([['v', 'example.com/v1beta1']]);
+  });
+
+  it('a watch on one replica sees every object written through the other exactly once, with its defaults', async () => {
+    const list = await call<{ metadata: { resourceVersion: string } }>(b, 'GET', WIDGETS);
+    const w = await WatchCollector.open(b.url, `${WIDGETS}?watch=true&resourceVersion=${list.metadata.resourceVersion}`);
+    try {
+      const names = Array.from({ length: 20 }, (_, i) => `c${i}`);
+      await Promise.all(names.map((n, i) => call(i % 2 === 0 ? a : b, 'POST', WIDGETS, { body: widget(n, { size: 1 + (i % 10) }) })));
+      await waitFor('20 ADDED events', () => w.changes().length >= 20);
+      const added = w.changes().map((e) => e.object as unknown as WidgetView);
+      expect(added.map((o) => o.metadata.name).sort()).to.deep.equal([...names].sort());
+      expect(new Set(added.map((o) => o.metadata.resourceVersion)).size).to.equal(20);
+      expect(added.every((o) => o.spec?.color === 'red')).to.equal(true);
+      const all = await call<{ items: WidgetView[] }>(a, 'GET', WIDGETS);
+      expect(all.items.map((i) => i.metadata.name).sort()).to.deep.equal([...names].sort());
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('a changed schema applies at once on both replicas, without losing objects or watches', async () => {
+    await call(a, 'POST', WIDGETS, { body: widget('keep', { size: 1 }) });
+    const before = await call<{ metadata: { resourceVersion: string } }>(b, 'GET', WIDGETS);
+    const w = await WatchCollector.open(b.url, `${WIDGETS}?watch=true&resourceVersion=${before.metadata.resourceVersion}`);
+    try {
+      const crd = await call<CrdView & Record<string, unknown>>(a, 'GET', `${CRDS}/widgets.example.com`);
+      const next = widgetCrd({ extraSpec: { label: { type: 'string', maxLength: 5 } } });
+      await call(a, 'PUT', `${CRDS}/widgets.example.com`, { body: { ...next, metadata: crd.metadata } });
+      for (const t of [a, b]) {
+        await waitFor(`the new field kept by ${t.url}`, async () => {
+          const res = await raw(t.url, 'POST', `${WIDGETS}?dryRun=All`, { body: widget('probe', { size: 1, label: 'abc' }) });
+          return res.status === 201 && (res.body as { spec: { label?: string } }).spec.label === 'abc';
+        });
+        expectStatus(await raw(t.url, 'POST', WIDGETS, { body: widget('long', { size: 1, label: 'abcdefgh' }) }), 422, 'Invalid');
+      }
+      expect((await call(b, 'GET', `${WIDGETS}/keep`)).spec?.size).to.equal(1);
+      await call(a, 'POST', WIDGETS, { body: widget('after', { size: 1, label: 'x' }) });
+      await waitFor('the watch still delivers', () => w.changes().some((e) => e.object.metadata.name === 'after'));
+      expect(w.ended).to.equal(false);
+    } finally {
+      await w.close();
+      await call(a, 'PUT', `${CRDS}/widgets.example.com`, {
+        body: { ...widgetCrd(), metadata: (await call<CrdView>(a, 'GET', `${CRDS}/widgets.example.com`)).metadata },
+      });
+    }
+  });
+
+  it('refuses definitions that cannot be served, naming the field', async () => {
+    const bad = (mutate: (crd: { metadata: { name: string }; spec: Record<string, unknown> & { versions: Record<string, unknown>[] } }) => void) => {
+      const crd = widgetCrd({ group: 'bad.example.com', plural: 'things', kind: 'Thing' }) as { metadata: { name: string }; spec: Record<string, unknown> & { versions: Record<string, unknown>[] } };
+      mutate(crd);
+      return raw(a.url, 'POST', CRDS, { body: crd });
+    };
+    const cases: [string, (crd: { metadata: { name: string }; spec: Record<string, unknown> & { versions: Record<string, unknown>[] } }) => void, string][] = [
+      ['a name that is not plural.group', (c) => (c.metadata.name = 'other.bad.example.com'), 'metadata.name'],
+      ['no storage version', (c) => c.spec.versions.forEach((v) => (v['storage'] = false)), 'spec.versions'],
+      ['a schema without types', (c) => (c.spec.versions[0]!['schema'] = { openAPIV3Schema: { type: 'object', properties: { spec: { properties: {} } } } }), 'spec.versions[0].schema.openAPIV3Schema.properties[spec].type'],
+      ['no schema', (c) => delete c.spec.versions[0]!['schema'], 'spec.versions[0].schema.openAPIV3Schema'],
+      ['a printer column of an unknown type', (c) => (c.spec.versions[0]!['additionalPrinterColumns'] = [{ name: 'X', type: 'color', jsonPath: '.spec.x' }]), 'spec.versions[0].additionalPrinterColumns[0].type'],
+      ['webhook conversion', (c) => (c.spec['conversion'] = { strategy: 'Webhook' }), 'spec.conversion.strategy'],
+      ['a group without a dot', (c) => ((c.spec['group'] = 'things'), (c.metadata.name = 'things.things')), 'spec.group'],
+    ];
+    for (const [what, mutate, field] of cases) {
+      const s = expectStatus(await bad(mutate), 422, 'Invalid');
+      expect(causeFields(s), what).to.include(field);
+    }
+    const builtIn = widgetCrd({ group: 'apps', plural: 'things', kind: 'Thing' });
+    expect(causeFields(expectStatus(await raw(a.url, 'POST', CRDS, { body: builtIn }), 422, 'Invalid'))).to.include('spec.group');
+    expect((await raw(a.url, 'GET', '/apis/bad.example.com/v1')).status).to.equal(404);
+  });
+
+  it('a second definition claiming a kind its group already has is not served until the first goes', async () => {
+    await call(a, 'POST', CRDS, { body: widgetCrd({ group: 'conflict.example.com', plural: 'gizmos', kind: 'Gizmo', shortNames: [] }) });
+    await established('gizmos.conflict.example.com');
+    await call(a, 'POST', CRDS, { body: widgetCrd({ group: 'conflict.example.com', plural: 'gizmoes', kind: 'Gizmo', shortNames: [] }) });
+    const rejected = await waitFor('NamesAccepted False', async () => {
+      const crd = await call<CrdView>(b, 'GET', `${CRDS}/gizmoes.conflict.example.com`);
+      return crd.status?.conditions?.find((c) => c.type === 'NamesAccepted' && c.status === 'False') ? crd : undefined;
+    });
+    expect(rejected.status?.conditions?.find((c) => c.type === 'Established')?.status).to.equal('False');
+    expect((await raw(b.url, 'GET', '/apis/conflict.example.com/v1/namespaces/default/gizmoes')).status).to.equal(404);
+    await call(a, 'DELETE', `${CRDS}/gizmos.conflict.example.com`);
+    await established('gizmoes.conflict.example.com');
+    await served(b, '/apis/conflict.example.com/v1/namespaces/default/gizmoes');
+    await call(a, 'DELETE', `${CRDS}/gizmoes.conflict.example.com`);
+  });
+
+  it('a cluster-scoped kind has no namespace', async () => {
+    const crd = widgetCrd({ group: 'cluster.example.com', plural: 'regions', kind: 'Region', shortNames: [] }) as { spec: Record<string, unknown> };
+    crd.spec['scope'] = 'Cluster';
+    await call(a, 'POST', CRDS, { body: crd });
+    await established('regions.cluster.example.com');
+    const path = '/apis/cluster.example.com/v1/regions';
+    await served(b, path);
+    const made = await call(b, 'POST', path, { body: { apiVersion: 'cluster.example.com/v1', kind: 'Region', metadata: { name: 'eu', namespace: 'default' }, spec: { size: 1 } } });
+    expect(made.metadata.namespace).to.equal(undefined);
+    expect((await raw(a.url, 'GET', '/apis/cluster.example.com/v1/namespaces/default/regions')).status).to.equal(404);
+    await call(a, 'DELETE', `${CRDS}/regions.cluster.example.com`);
+  });
+
+  it('deleting a namespace deletes the custom objects in it', async () => {
+    await call(a, 'POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'crns' } } });
+    await call(b, 'POST', '/apis/example.com/v1/namespaces/crns/widgets', { body: widget('in-ns') });
+    await call(a, 'DELETE', '/api/v1/namespaces/crns');
+    await waitFor('namespace gone', async () => (await raw(a.url, 'GET', '/api/v1/namespaces/crns')).status === 404, 20_000);
+    expect(await a.store.get('/example.com/widgets/crns/in-ns')).to.equal(undefined);
+  });
+
+  it('deleting a definition refuses new objects, deletes the ones it has, then stops serving the kind', async () => {
+    await call(a, 'POST', CRDS, { body: widgetCrd({ group: 'gone.example.com', plural: 'sprockets', kind: 'Sprocket', shortNames: [] }) });
+    await established('sprockets.gone.example.com');
+    const path = '/apis/gone.example.com/v1/namespaces/default/sprockets';
+    await served(b, path);
+    const obj = (name: string, finalizers: string[] = []) => ({ apiVersion: 'gone.example.com/v1', kind: 'Sprocket', metadata: { name, finalizers }, spec: { size: 1 } });
+    await call(a, 'POST', path, { body: obj('plain') });
+    // A finalizer holds one object, and with it the definition, in Terminating.
+    await call(b, 'POST', path, { body: obj('held', ['example.com/hold']) });
+    await call(a, 'DELETE', `${CRDS}/sprockets.gone.example.com`);
+    await waitFor('Terminating', async () => {
+      const crd = await call<CrdView>(a, 'GET', `${CRDS}/sprockets.gone.example.com`);
+      return crd.status?.conditions?.some((c) => c.type === 'Terminating' && c.status === 'True');
+    });
+    await waitFor('the plain object deleted', async () => (await raw(a.url, 'GET', `${path}/plain`)).status === 404);
+    for (const t of [a, b]) {
+      await waitFor(`creates refused by ${t.url}`, async () => (await raw(t.url, 'POST', path, { body: obj('late') })).status === 405);
+    }
+    const held = await call(a, 'GET', `${path}/held`);
+    expect(held.metadata.deletionTimestamp).to.be.a('string');
+    await call(a, 'PATCH', `${path}/held`, { body: { metadata: { finalizers: null } }, contentType: 'application/merge-patch+json' });
+    await waitFor('definition gone', async () => (await raw(a.url, 'GET', `${CRDS}/sprockets.gone.example.com`)).status === 404, 20_000);
+    for (const t of [a, b]) await waitFor(`kind no longer served by ${t.url}`, async () => (await raw(t.url, 'GET', path)).status === 404);
+    expect((await a.store.list('/gone.example.com/sprockets/')).items).to.deep.equal([]);
+  });
+
+  it('a replica started later serves the existing definitions before it listens', async () => {
+    await call(a, 'POST', WIDGETS, { body: widget('old') });
+    const c = await startTestApiServer({ backend: 'etcd', prefix });
+    try {
+      expect((await call(c, 'GET', `${WIDGETS}/old`)).spec?.size).to.equal(3);
+      const doc = await call<{ paths: Record<string, unknown> }>(c, 'GET', '/openapi/v3');
+      expect(Object.keys(doc.paths)).to.include('apis/example.com/v1');
+    } finally {
+      await c.close();
+    }
+  });
+});
