@@ -388,6 +388,65 @@ function kubectlSuite(mode: 'no auth' | 'token auth'): void {
       expect(r.code).to.equal(0);
     });
 
+    it('custom resources: a CRD applied with kubectl becomes a kind kubectl applies, lists with its printer columns, explains, scales and deletes', async function () {
+      const crd = file(
+        'crd.yaml',
+        `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gizmos.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: gizmos, singular: gizmo, kind: Gizmo, shortNames: [gz]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+      scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+    - {name: Color, type: string, jsonPath: .spec.color}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [size]
+            properties:
+              size: {type: integer, minimum: 1, description: How big the gizmo is.}
+              color: {type: string, default: red}
+              replicas: {type: integer}
+          status:
+            type: object
+            properties:
+              replicas: {type: integer}
+`,
+      );
+      expect(expectOk(await kubectl('apply', '-f', crd), 'kubectl apply crd').stdout.trim()).to.equal('customresourcedefinition.apiextensions.k8s.io/gizmos.example.com created');
+      expectOk(await kubectl('wait', '--for', 'condition=established', '--timeout=20s', 'crd/gizmos.example.com'), 'kubectl wait established');
+      const w = file('gizmo.yaml', 'apiVersion: example.com/v1\nkind: Gizmo\nmetadata:\n  name: w1\nspec:\n  size: 3\n  replicas: 1\n');
+      expect(expectOk(await kubectl('apply', '-f', w), 'kubectl apply gizmo').stdout.trim()).to.equal('gizmo.example.com/w1 created');
+      const g = expectOk(await kubectl('get', 'gz'), 'kubectl get gz');
+      expect(header(g.stdout)).to.deep.equal(['NAME', 'SIZE', 'COLOR']);
+      expect(rows(g.stdout)).to.deep.equal([['w1', '3', 'red']]);
+      const bad = await kubectl('apply', '-f', file('bad.yaml', 'apiVersion: example.com/v1\nkind: Gizmo\nmetadata:\n  name: w2\nspec:\n  size: 0\n'));
+      expect(bad.code).to.not.equal(0);
+      expect(bad.stderr).to.match(/spec\.size/);
+      const explain = expectOk(await kubectl('explain', 'gizmos.spec.size'), 'kubectl explain');
+      expect(explain.stdout).to.contain('How big the gizmo is.');
+      expectOk(await kubectl('scale', 'gizmo/w1', '--replicas=3'), 'kubectl scale');
+      expect(expectOk(await kubectl('get', 'gizmo', 'w1', '-o', 'jsonpath={.spec.replicas}'), 'jsonpath').stdout).to.equal('3');
+      expectOk(await kubectl('delete', 'crd', 'gizmos.example.com'), 'kubectl delete crd');
+      const gone = await kubectl('get', 'gizmos');
+      expect(gone.code).to.not.equal(0);
+      // kubectl's discovery cache may still name the kind: the server then answers NotFound.
+      expect(gone.stderr).to.match(/the server doesn't have a resource type "gizmos"|NotFound/);
+    });
+
     it('an unknown resource type fails with a message naming it', async function () {
       const r = await kubectl('get', 'widgets');
       expect(r.code).to.not.equal(0);
