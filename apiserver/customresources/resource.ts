@@ -86,34 +86,35 @@ export function serveCustomResource(
   maxRequestBytes: number,
 ): CustomResourceServing {
   const storage = crd.spec.versions.find((v) => v.storage) ?? crd.spec.versions[0]!;
-  const infos: ResourceInfo[] = [];
-  const build = (v: CustomResourceDefinitionVersion, conversion?: VersionConversion): ServedResource => {
-    const info = versionInfo(crd, v);
-    if (v.served) infos.push(info);
+  const storedApiVersion = `${crd.spec.group}/${storage.name}`;
+  const definitionOf = (info: ResourceInfo) => {
     const [d] = resourceDefinitions([info]);
     const { info: _info, def, ...definition } = d!;
-    const rest = new RestResource({ ...def, strategy: def.hasStatus ? WITH_STATUS : GENERIC }, objects, lookupNamespace, conversion);
-    rest.addCreateAdmission(admitCreate);
-    const apiVersion = def.group ? `${def.group}/${def.version}` : def.version;
-    // Objects kept under an earlier storage version are answered in the version asked for, too.
+    return { def: { ...def, strategy: def.hasStatus ? WITH_STATUS : GENERIC }, definition };
+  };
+  const storageInfo = versionInfo(crd, storage);
+  const storedDef = definitionOf(storageInfo).def;
+  const infos: ResourceInfo[] = [];
+  const build = (v: CustomResourceDefinitionVersion, info: ResourceInfo): ServedResource => {
+    if (v.served) infos.push(info);
+    const { def, definition } = definitionOf(info);
+    const apiVersion = `${crd.spec.group}/${v.name}`;
+    // Objects kept under an earlier storage version are answered (and patched) in the version asked for.
     const toServed = (obj: KubeObject): KubeObject => (obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion });
+    // Every version, the storage one too, converts: an object may still carry an older storage version.
+    const conversion: VersionConversion = {
+      stored: storedDef,
+      toStored: (obj) => ({ object: obj.apiVersion === storedApiVersion ? obj : { ...obj, apiVersion: storedApiVersion }, causes: [] }),
+      toServed,
+    };
+    const rest = new RestResource(def, objects, lookupNamespace, conversion);
+    rest.addCreateAdmission(admitCreate);
     const handlers = new Map<string, CustomHandler>();
     const scale = v.subresources?.scale;
     if (scale) for (const [method, h] of Object.entries(scaleHandlers(() => rest, customScaleFields(scale), maxRequestBytes))) handlers.set(`scale:${method}`, h);
     return { ...definition, rest, toServed, columns: printerColumns(v.additionalPrinterColumns), userDefined: true, handlers };
   };
-  const stored = build(storage);
-  const storedApiVersion = `${crd.spec.group}/${storage.name}`;
-  const versions = crd.spec.versions
-    .filter((v) => v.served)
-    .map((v) =>
-      v === storage
-        ? stored
-        : build(v, {
-            stored: stored.rest.def,
-            toStored: (obj) => ({ object: { ...obj, apiVersion: storedApiVersion }, causes: [] }),
-            toServed: (obj) => ({ ...obj, apiVersion: `${crd.spec.group}/${v.name}` }),
-          }),
-    );
+  const stored = build(storage, storageInfo);
+  const versions = crd.spec.versions.filter((v) => v.served).map((v) => (v === storage ? stored : build(v, versionInfo(crd, v))));
   return { stored, versions, infos };
 }

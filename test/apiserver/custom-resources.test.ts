@@ -250,6 +250,44 @@ describe('custom resources (etcd, two API server replicas)', function () {
     }
   });
 
+  it('a new storage version: objects kept in the old one are read, patched and listed in either, and storedVersions records both', async () => {
+    const name = 'parts.migrate.example.com';
+    const crd = widgetCrd({ group: 'migrate.example.com', plural: 'parts', kind: 'Part', shortNames: [] }) as { metadata: Record<string, unknown>; spec: { versions: { name: string; storage: boolean }[] } };
+    await call(a, 'POST', CRDS, { body: crd });
+    await established(name);
+    const v1 = '/apis/migrate.example.com/v1/namespaces/default/parts';
+    const beta = '/apis/migrate.example.com/v1beta1/namespaces/default/parts';
+    await served(b, v1);
+    await call(a, 'POST', v1, { body: { apiVersion: 'migrate.example.com/v1', kind: 'Part', metadata: { name: 'old' }, spec: { size: 1 } } });
+    const current = await call<CrdView>(a, 'GET', `${CRDS}/${name}`);
+    for (const v of crd.spec.versions) v.storage = v.name === 'v1beta1';
+    await call(a, 'PUT', `${CRDS}/${name}`, { body: { ...crd, metadata: current.metadata } });
+    await waitFor('storedVersions v1, v1beta1', async () => {
+      const c = await call<CrdView>(b, 'GET', `${CRDS}/${name}`);
+      return JSON.stringify(c.status?.storedVersions) === JSON.stringify(['v1', 'v1beta1']);
+    });
+    for (const t of [a, b]) {
+      await waitFor(`${t.url} stores in v1beta1`, async () => {
+        const res = await raw(t.url, 'POST', `${v1}?dryRun=All`, { body: { apiVersion: 'migrate.example.com/v1', kind: 'Part', metadata: { name: 'probe' }, spec: { size: 1 } } });
+        return res.status === 201;
+      });
+    }
+    const patched = await call(b, 'PATCH', `${beta}/old`, { body: { spec: { size: 2 } }, contentType: 'application/merge-patch+json' });
+    expect(patched.apiVersion).to.equal('migrate.example.com/v1beta1');
+    const again = await call(a, 'PATCH', `${v1}/old`, { body: [{ op: 'replace', path: '/spec/size', value: 3 }], contentType: 'application/json-patch+json' });
+    expect(again.apiVersion).to.equal('migrate.example.com/v1');
+    expect(again.spec?.size).to.equal(3);
+    const list = await call<{ items: WidgetView[] }>(b, 'GET', v1);
+    expect(list.items.map((i) => [i.metadata.name, i.apiVersion, i.spec?.size])).to.deep.equal([['old', 'migrate.example.com/v1', 3]]);
+    const stored = await a.store.get('/migrate.example.com/parts/default/old');
+    expect((JSON.parse(stored!.value) as { apiVersion: string }).apiVersion).to.equal('migrate.example.com/v1beta1');
+    // A stored version may not leave spec.versions while objects may still be kept in it.
+    const latest = await call<CrdView>(a, 'GET', `${CRDS}/${name}`);
+    const dropped = { ...crd, metadata: latest.metadata, spec: { ...crd.spec, versions: crd.spec.versions.filter((v) => v.name !== 'v1') } };
+    expect(causeFields(expectStatus(await raw(a.url, 'PUT', `${CRDS}/${name}`, { body: dropped }), 422, 'Invalid'))).to.include('status.storedVersions');
+    await call(a, 'DELETE', `${CRDS}/${name}`);
+  });
+
   it('refuses definitions that cannot be served, naming the field', async () => {
     const bad = (mutate: (crd: { metadata: { name: string }; spec: Record<string, unknown> & { versions: Record<string, unknown>[] } }) => void) => {
       const crd = widgetCrd({ group: 'bad.example.com', plural: 'things', kind: 'Thing' }) as { metadata: { name: string }; spec: Record<string, unknown> & { versions: Record<string, unknown>[] } };
