@@ -135,6 +135,8 @@ export class CustomResourceDefinitionController {
   async start(): Promise<void> {
     await this.follow();
     await this.reconcileNow();
+    // As with the built-in kinds: the server is ready once each cache holds its list.
+    await Promise.all([...this.installed.values()].map((i) => i.objects.cache.ready()));
     this.timer = setInterval(() => {
       if (this.retry) this.schedule();
     }, RETRY_MS);
@@ -233,6 +235,8 @@ export class CustomResourceDefinitionController {
     const identity = JSON.stringify(id);
     // A new schema keeps the store (and its open watches); a new kind or scope needs a new one.
     const objects = before?.identity === identity ? before.objects : this.table.newStore(id);
+    // The cache lists now, not at the first request: /readyz waits for every cache.
+    if (objects !== before?.objects) void objects.cache.ready();
     const name = crd.metadata.name ?? '';
     const admitCreate = async () => {
       if (this.terminating.has(name)) throw new MethodNotAllowedError(`create not allowed while custom resource definition is terminating`);

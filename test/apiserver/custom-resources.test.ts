@@ -379,6 +379,8 @@ describe('custom resources (etcd, two API server replicas)', function () {
     await call(a, 'POST', WIDGETS, { body: widget('old') });
     const c = await startTestApiServer({ backend: 'etcd', prefix });
     try {
+      // Ready means every cache listed, the custom kinds' too.
+      expect((await raw(c.url, 'GET', '/readyz')).status).to.equal(200);
       expect((await call(c, 'GET', `${WIDGETS}/old`)).spec?.size).to.equal(3);
       const doc = await call<{ paths: Record<string, unknown> }>(c, 'GET', '/openapi/v3');
       expect(Object.keys(doc.paths)).to.include('apis/example.com/v1');

@@ -8,7 +8,9 @@ import http from 'node:http';
 import path from 'node:path';
 import {
   ApiException,
+  ApiextensionsV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   KubeConfig,
   PatchStrategy,
   makeInformer,
@@ -206,6 +208,77 @@ describe('@kubernetes/client-node against cell-apiserver (child process, etcd)',
       const status = statusOf(err) as { reason?: string; details?: { causes?: { field?: string }[] } };
       expect(status.reason).to.equal('Invalid');
       expect((status.details?.causes ?? []).map((c) => c.field)).to.include('metadata.name');
+    });
+  });
+
+  describe('ApiextensionsV1Api and CustomObjectsApi: a kind of ones own, and an informer on it', function () {
+    const group = 'clients.example.com';
+    const plural = 'gadgets';
+    const namespace = 'default';
+    interface Gadget {
+      apiVersion?: string;
+      kind?: string;
+      metadata?: { name?: string; resourceVersion?: string };
+      spec?: { size?: number; color?: string };
+    }
+
+    it('creates a definition, waits for Established, and writes, lists, patches and watches objects of it', async function () {
+      const ext = kc.makeApiClient(ApiextensionsV1Api);
+      const custom = kc.makeApiClient(CustomObjectsApi);
+      await ext.createCustomResourceDefinition({
+        body: {
+          apiVersion: 'apiextensions.k8s.io/v1',
+          kind: 'CustomResourceDefinition',
+          metadata: { name: `${plural}.${group}` },
+          spec: {
+            group,
+            scope: 'Namespaced',
+            names: { plural, kind: 'Gadget' },
+            versions: [
+              {
+                name: 'v1',
+                served: true,
+                storage: true,
+                schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' }, color: { type: 'string', _default: 'red' } } } } } },
+              },
+            ],
+          },
+        },
+      });
+      await waitFor(async () => {
+        const crd = await ext.readCustomResourceDefinition({ name: `${plural}.${group}` });
+        return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+      }, 'Established');
+      const made = (await custom.createNamespacedCustomObject({ group, version: 'v1', namespace, plural, body: { apiVersion: `${group}/v1`, kind: 'Gadget', metadata: { name: 'g1' }, spec: { size: 1 } } })) as Gadget;
+      expect(made.spec).to.deep.equal({ size: 1, color: 'red' });
+      const listGadgets = async () => (await custom.listNamespacedCustomObject({ group, version: 'v1', namespace, plural })) as { items: Gadget[]; metadata: { resourceVersion: string } };
+
+      const seen: string[] = [];
+      const informer = makeInformer<Gadget & { metadata: { name: string } }>(kc, `/apis/${group}/v1/namespaces/${namespace}/${plural}`, async () => {
+        const list = await listGadgets();
+        return { ...list, items: list.items as (Gadget & { metadata: { name: string } })[] } as never;
+      });
+      informer.on('add', (g) => seen.push(`add ${g.metadata?.name}`));
+      informer.on('update', (g) => seen.push(`update ${g.metadata?.name} ${g.spec?.size}`));
+      informer.on('delete', (g) => seen.push(`delete ${g.metadata?.name}`));
+      await informer.start();
+      try {
+        await waitFor(() => seen.includes('add g1'), 'the initial list');
+        await custom.createNamespacedCustomObject({ group, version: 'v1', namespace, plural, body: { apiVersion: `${group}/v1`, kind: 'Gadget', metadata: { name: 'g2' }, spec: { size: 2 } } });
+        await custom.patchNamespacedCustomObject(
+          { group, version: 'v1', namespace, plural, name: 'g1', body: { spec: { size: 5 } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        await custom.deleteNamespacedCustomObject({ group, version: 'v1', namespace, plural, name: 'g2' });
+        await waitFor(() => seen.includes('delete g2'), 'delete g2');
+        expect(seen).to.deep.equal(['add g1', 'add g2', 'update g1 5', 'delete g2']);
+        const err = await apiError(custom.createNamespacedCustomObject({ group, version: 'v1', namespace, plural, body: { apiVersion: `${group}/v1`, kind: 'Gadget', metadata: { name: 'bad' }, spec: { size: 'big' } } }));
+        expect(err.code).to.equal(422);
+        expect(statusOf(err).message).to.contain('spec.size');
+      } finally {
+        await informer.stop();
+      }
+      // The definition stays: every restart below must serve it (its cache listed) before /readyz passes.
     });
   });
 
