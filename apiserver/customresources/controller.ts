@@ -77,19 +77,20 @@ function condition(type: string, status: 'True' | 'False', reason: string, messa
 }
 
 /** The status this server wants `crd` to have, from `crd` itself (so every replica computes the same). */
-function desiredStatus(crd: CustomResourceDefinition, conflict: string | undefined): CustomResourceDefinition['status'] {
+function desiredStatus(crd: CustomResourceDefinition, conflict: string | undefined, failed: string | undefined): CustomResourceDefinition['status'] {
   const conditions: CustomResourceDefinitionCondition[] = [];
   if (conflict) {
     conditions.push(condition('NamesAccepted', 'False', 'NameConflict', conflict, crd));
     conditions.push(condition('Established', 'False', 'NotAccepted', 'not all names are accepted', crd));
   } else {
     conditions.push(condition('NamesAccepted', 'True', 'NoConflicts', 'no conflicts found', crd));
-    conditions.push(condition('Established', 'True', 'InitialNamesAccepted', 'the initial names have been accepted', crd));
+    if (failed) conditions.push(condition('Established', 'False', 'InstallationFailed', failed, crd));
+    else conditions.push(condition('Established', 'True', 'InitialNamesAccepted', 'the initial names have been accepted', crd));
   }
   if (crd.metadata.deletionTimestamp) conditions.push(condition('Terminating', 'True', 'InstanceDeletionInProgress', 'CustomResource deletion is in progress', crd));
   const storage = crd.spec.versions.find((v) => v.storage)?.name;
   const stored = [...(crd.status?.storedVersions ?? [])];
-  if (!conflict && storage !== undefined && !stored.includes(storage)) stored.push(storage);
+  if (!conflict && !failed && storage !== undefined && !stored.includes(storage)) stored.push(storage);
   return {
     conditions,
     ...(conflict ? (crd.status?.acceptedNames ? { acceptedNames: crd.status.acceptedNames } : {}) : { acceptedNames: acceptedNames(crd) }),
@@ -155,8 +156,13 @@ export class CustomResourceDefinitionController {
       send: (type, watched) => {
         const obj = watched.object();
         const name = obj.metadata.name ?? '';
-        if (type === 'DELETED') this.definitions.delete(name);
-        else this.definitions.set(name, CustomResourceDefinitionSchema.parse(obj));
+        const parsed = type === 'DELETED' ? undefined : CustomResourceDefinitionSchema.safeParse(obj);
+        if (parsed?.success) this.definitions.set(name, parsed.data);
+        else {
+          // Stored objects were validated on write; one that no longer decodes is not served.
+          if (parsed) this.log.error('custom resource definition does not decode; not served', { name, error: parsed.error.message });
+          this.definitions.delete(name);
+        }
         this.schedule();
         return true;
       },
@@ -176,7 +182,10 @@ export class CustomResourceDefinitionController {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.reconcileNow();
+      this.reconcileNow().catch((err: unknown) => {
+        this.retry = true;
+        this.log.error('custom resource definitions: reconcile failed; will retry', { error: errorMessage(err) });
+      });
     });
   }
 
@@ -208,11 +217,18 @@ export class CustomResourceDefinitionController {
       const name = crd.metadata.name ?? '';
       if (crd.metadata.deletionTimestamp) this.terminating.add(name);
       else this.terminating.delete(name);
+      let failed: string | undefined;
       if (!conflict) {
-        serving.add(customResourceKey(crd));
-        this.install(crd);
+        try {
+          this.install(crd);
+          serving.add(customResourceKey(crd));
+        } catch (err) {
+          // One definition that cannot be served must not stop the others (nor the server).
+          failed = errorMessage(err);
+          this.log.error('custom resource definition cannot be served', { name, error: failed });
+        }
       }
-      work.push(this.writeStatus(crd, conflict));
+      work.push(this.writeStatus(crd, conflict, failed));
       if (crd.metadata.deletionTimestamp) work.push(this.cleanUp(crd, conflict !== undefined));
     }
     for (const key of [...this.installed.keys()]) {
@@ -248,12 +264,12 @@ export class CustomResourceDefinitionController {
     this.log.info(before ? 'custom resource updated' : 'custom resource served', { resource: key, versions: versions.map((v) => v.rest.def.version) });
   }
 
-  private async writeStatus(crd: CustomResourceDefinition, conflict: string | undefined): Promise<void> {
-    if (isDeepStrictEqual(crd.status ?? {}, desiredStatus(crd, conflict))) return;
+  private async writeStatus(crd: CustomResourceDefinition, conflict: string | undefined, failed: string | undefined): Promise<void> {
+    if (isDeepStrictEqual(crd.status ?? {}, desiredStatus(crd, conflict, failed))) return;
     try {
       await this.crds.objects.update(undefined, crd.metadata.name ?? '', (cur) => {
         const fresh = CustomResourceDefinitionSchema.parse(cur);
-        const status = desiredStatus(fresh, conflict);
+        const status = desiredStatus(fresh, conflict, failed);
         return isDeepStrictEqual(fresh.status ?? {}, status) ? cur : ({ ...cur, status } as KubeObject);
       });
     } catch (err) {
