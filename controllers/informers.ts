@@ -15,8 +15,24 @@ export function indexByNamespace<T extends ObjectLike>(informer: Informer<T>): v
   if (!informer.hasIndex(BY_NAMESPACE)) informer.addIndex(BY_NAMESPACE, (o) => [o.metadata.namespace ?? '']);
 }
 
+export interface InformerSelectors {
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+function informerKey(ref: ResourceRef, selectors: InformerSelectors): string {
+  return JSON.stringify([ref.group ?? '', ref.version, ref.resource, ref.namespace ?? '', selectors.labelSelector ?? '', selectors.fieldSelector ?? '']);
+}
+
+/** One shared informer, and what resolves when it is removed (so no wait on its sync hangs). */
+interface Entry {
+  informer: Informer<ObjectLike>;
+  removed: Promise<void>;
+  markRemoved: () => void;
+}
+
 export class SharedInformers {
-  private readonly informers = new Map<string, Informer<ObjectLike>>();
+  private readonly entries = new Map<string, Entry>();
   private started = false;
 
   constructor(
@@ -25,37 +41,53 @@ export class SharedInformers {
   ) {}
 
   /** The informer for `ref` (all namespaces unless `ref.namespace`), created on first use. */
-  get<T extends ObjectLike>(ref: ResourceRef, selectors: { labelSelector?: string; fieldSelector?: string } = {}): Informer<T> {
-    const key = JSON.stringify([ref.group ?? '', ref.version, ref.resource, ref.namespace ?? '', selectors.labelSelector ?? '', selectors.fieldSelector ?? '']);
-    let inf = this.informers.get(key);
-    if (!inf) {
-      inf = new Informer<ObjectLike>({
+  get<T extends ObjectLike>(ref: ResourceRef, selectors: InformerSelectors = {}): Informer<T> {
+    const key = informerKey(ref, selectors);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      const informer = new Informer<ObjectLike>({
         client: this.client,
         ref,
         ...(selectors.labelSelector ? { labelSelector: selectors.labelSelector } : {}),
         ...(selectors.fieldSelector ? { fieldSelector: selectors.fieldSelector } : {}),
         ...(this.log ? { log: this.log } : {}),
       });
-      this.informers.set(key, inf);
-      if (this.started) void inf.start();
+      let markRemoved = (): void => undefined;
+      const removed = new Promise<void>((resolve) => (markRemoved = resolve));
+      entry = { informer, removed, markRemoved };
+      this.entries.set(key, entry);
+      if (this.started) void informer.start();
     }
     // One informer per key, whatever type the callers view it as: the objects are the API's.
-    return inf as unknown as Informer<T>;
+    return entry.informer as unknown as Informer<T>;
+  }
+
+  /**
+   * Stop the informer for `ref` and forget it, for a resource that is no longer served (a custom
+   * kind whose definition went): every holder loses its events, and a later `get` makes a fresh one.
+   */
+  async remove(ref: ResourceRef, selectors: InformerSelectors = {}): Promise<void> {
+    const key = informerKey(ref, selectors);
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    entry.markRemoved();
+    await entry.informer.stop();
   }
 
   /** Start every informer asked for so far (and any asked for later). */
   async start(): Promise<void> {
     this.started = true;
-    await Promise.all([...this.informers.values()].map((i) => i.start()));
+    await Promise.all([...this.entries.values()].map((e) => e.informer.start()));
   }
 
-  /** Resolves when every informer asked for so far has listed once. */
+  /** Resolves when every informer asked for so far has listed once (or been removed: it never will). */
   async synced(): Promise<void> {
-    await Promise.all([...this.informers.values()].map((i) => i.hasSynced()));
+    await Promise.all([...this.entries.values()].map((e) => Promise.race([e.informer.hasSynced(), e.removed])));
   }
 
   async stop(): Promise<void> {
     this.started = false;
-    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+    await Promise.all([...this.entries.values()].map((e) => e.informer.stop()));
   }
 }

@@ -6,11 +6,10 @@
 // The server creates missing ones at start and puts back edited ones whose
 // `rbac.authorization.kubernetes.io/autoupdate` annotation is not "false", as Kubernetes does.
 import { isDeepStrictEqual } from 'node:util';
-import { collectableResources } from '../../controllers/garbage-collector/kinds.js';
 import { METRICS_GROUP } from '../../shared/api/metrics.js';
 import { RESOURCES, type SubresourceInfo } from '../../shared/api/registry.js';
 import { SERVICE_ACCOUNTS_GROUP } from '../../shared/api/serviceaccount.js';
-import { RBAC_API_VERSION, RBAC_GROUP, type ClusterRole, type ClusterRoleBinding, type PolicyRule } from '../../shared/api/rbac.js';
+import { AGGREGATE_TO_LABEL, RBAC_API_VERSION, RBAC_GROUP, type AggregationRule, type ClusterRole, type ClusterRoleBinding, type PolicyRule } from '../../shared/api/rbac.js';
 import { AlreadyExistsError, ConflictError, errorMessage } from '../../shared/errors.js';
 import { PROXY_KEYS_PATH } from '../../shared/proxy-signature.js';
 import type { Logger } from '../../shared/logging.js';
@@ -73,19 +72,26 @@ function editWorkloads(): PolicyRule[] {
 
 /**
  * The garbage collector's writes: it removes finalizers and owner references (update) and deletes
- * dependents (delete) of every kind it watches — the same list it takes (garbage-collector/kinds.ts).
+ * dependents (delete) of every kind it watches — the built-in ones (garbage-collector/kinds.ts)
+ * and every custom kind a CustomResourceDefinition adds while the cluster runs. Those groups
+ * cannot be listed in a role made at start, so the grant is every group and resource, as
+ * Kubernetes' collector role has it (get, list, watch, patch, update and delete on `*`). That is
+ * broad: every kind and every subresource, Secrets, Namespaces, Nodes and RBAC objects included.
+ * What still bounds it: no create, patch or deletecollection; and an update of an RBAC object
+ * passes escalation prevention (auth/escalation.ts), so the controller manager grants no one,
+ * itself included, anything it does not hold. Deleting an RBAC object is not checked that way
+ * (it grants nothing), as in Kubernetes.
  */
 function collectGarbage(): PolicyRule[] {
-  const byGroup = new Map<string, string[]>();
-  for (const r of collectableResources()) byGroup.set(r.group, [...(byGroup.get(r.group) ?? []), r.resource]);
-  return [...byGroup].map(([g, resources]) => rule([g], resources, ['update', 'delete']));
+  return [rule(['*'], ['*'], ['update', 'delete'])];
 }
 
 /**
  * cell-controller-manager (controllers/catalog.ts), rule by rule as its loops use the API. Reading
  * is everything: the garbage collector watches every kind and the quota controller counts them.
- * It creates no namespaces, nodes, bindings, placements or RBAC objects; its updates of RBAC
- * objects (the collector's) still pass escalation prevention, so it cannot grant itself more.
+ * It creates no namespaces, nodes, bindings, placements or RBAC objects; it updates and deletes
+ * objects of every kind (the collector's, below), and its updates of RBAC objects still pass
+ * escalation prevention, so it cannot grant itself more.
  */
 function controllerManagerRules(): PolicyRule[] {
   return [
@@ -138,13 +144,23 @@ function controllerManagerRules(): PolicyRule[] {
   ];
 }
 
-function clusterRole(name: string, rules: PolicyRule[]): ClusterRole {
+function clusterRole(name: string, rules: PolicyRule[], aggregationRule?: AggregationRule): ClusterRole {
   return {
     apiVersion: RBAC_API_VERSION,
     kind: 'ClusterRole',
     metadata: { name, labels: BOOTSTRAP_LABELS, annotations: { [AUTOUPDATE_ANNOTATION]: 'true' } },
     rules,
+    ...(aggregationRule ? { aggregationRule } : {}),
   };
+}
+
+/**
+ * Kubernetes' aggregation labels for a default role: a role labelled aggregate-to-view joins view,
+ * edit and admin; aggregate-to-edit joins edit and admin (Kubernetes gets there by labelling view
+ * and edit in turn; selecting each label directly gives the same rules without a chain).
+ */
+function aggregating(...to: (keyof typeof AGGREGATE_TO_LABEL)[]): AggregationRule {
+  return { clusterRoleSelectors: to.map((t) => ({ matchLabels: { [AGGREGATE_TO_LABEL[t]]: 'true' } })) };
 }
 
 function binding(name: string, role: string, subjects: ClusterRoleBinding['subjects']): ClusterRoleBinding {
@@ -166,9 +182,10 @@ export function defaultClusterRoles(): ClusterRole[] {
   const edit = [...view, rule([''], [...SECRET_RESOURCES], READ), ...editWorkloads()];
   return [
     clusterRole('cluster-admin', [rule(['*'], ['*'], ['*']), { nonResourceURLs: ['*'], verbs: ['*'] }]),
-    clusterRole('admin', [...edit, rule([RBAC_GROUP], ['roles', 'rolebindings'], [...READ, ...WRITE])]),
-    clusterRole('edit', edit),
-    clusterRole('view', view),
+    // Each also grants the rules of every ClusterRole labelled to join it (a custom kind's roles).
+    clusterRole('admin', [...edit, rule([RBAC_GROUP], ['roles', 'rolebindings'], [...READ, ...WRITE])], aggregating('admin', 'edit', 'view')),
+    clusterRole('edit', edit, aggregating('edit', 'view')),
+    clusterRole('view', view, aggregating('view')),
     // Discovery and version: what every client reads before anything else.
     clusterRole('system:discovery', [{ nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/openapi', '/openapi/*', '/version', '/version/'], verbs: ['get'] }]),
     clusterRole('system:public-info-viewer', [{ nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'], verbs: ['get'] }]),
@@ -241,7 +258,7 @@ export function defaultClusterRoleBindings(): ClusterRoleBinding[] {
 
 /** The part of a default the reconciler keeps as shipped. */
 function managedPart(obj: KubeObject): unknown {
-  return obj.kind === 'ClusterRole' ? { rules: obj['rules'] } : { roleRef: obj['roleRef'], subjects: obj['subjects'] };
+  return obj.kind === 'ClusterRole' ? { rules: obj['rules'], aggregationRule: obj['aggregationRule'] } : { roleRef: obj['roleRef'], subjects: obj['subjects'] };
 }
 
 /**

@@ -7,16 +7,22 @@
 // whose owners may be gone, or an owner deleting in the foreground), `attemptToOrphan` orphans the
 // dependents of one owner. A sync that fails (a conflict, the API unreachable) is retried with the
 // queue's back-off; every decision that an owner is gone is confirmed by a live GET and uid match.
+//
+// Besides the built-in kinds it follows the custom ones (custom-kinds.ts): each Established
+// CustomResourceDefinition's objects are watched with the same handlers, and watched no longer
+// once the definition goes.
+import type { CustomResourceDefinition } from '../../shared/api/apiextensions.js';
 import type { OwnerReference } from '../../shared/api/meta.js';
 import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, type DeletionPropagation } from '../../shared/api/propagation.js';
-import type { ResourceInfo } from '../../shared/api/registry.js';
 import { resourceUrlPath, type ResourceRef } from '../../shared/client/http-client.js';
 import type { EventRecorder } from '../../shared/client/events.js';
-import { ConflictError, NotFoundError } from '../../shared/errors.js';
+import type { Informer } from '../../shared/client/informer.js';
+import { ConflictError, NotFoundError, errorMessage } from '../../shared/errors.js';
 import type { Controller, ControllerContext, ControllerDefinition } from '../controller.js';
 import { WorkQueue } from '../work-queue.js';
+import { CustomKinds, DEFINITIONS } from './custom-kinds.js';
 import { OwnershipGraph, type GraphNode, type ObjectIdentity } from './graph.js';
-import { collectableResources, resourceOfReference } from './kinds.js';
+import { collectableResources, groupOf, resourceOfReference, type CollectedKind } from './kinds.js';
 import { garbageCollectorMetrics, type GarbageCollectorMetrics } from './metrics.js';
 
 export const GARBAGE_COLLECTOR_NAME = 'garbagecollector';
@@ -41,7 +47,38 @@ type OwnerState = 'solid' | 'dangling' | 'waiting' | 'unresolvable';
 /** Updates retried in place on a conflict before the sync gives up and is queued again. */
 const CONFLICT_RETRIES = 5;
 
-function identityOf(info: ResourceInfo, obj: GcObject): ObjectIdentity | undefined {
+/**
+ * How long the start waits for the custom kinds established then to be listed. Bounded: decisions
+ * stay confirmed by a live GET without it, and a kind that cannot be listed must not hold up every
+ * other; the wait only keeps a foreground owner from missing dependents not listed yet.
+ */
+const CUSTOM_KINDS_SYNC_TIMEOUT_MS = 30_000;
+
+/** A 404 that says the resource is not served (a custom kind whose definition went or is not established), not that the object is gone. */
+class KindNotServedError extends Error {
+  constructor(id: Pick<ObjectIdentity, 'group' | 'resource'>) {
+    super(`the server does not serve ${id.resource}${id.group ? `.${id.group}` : ''} now`);
+    this.name = 'KindNotServedError';
+  }
+}
+
+/** A watched kind: its informer, and whether its events still count. */
+interface Monitor {
+  kind: CollectedKind;
+  informer: Informer<GcObject>;
+  /** Cleared when the kind is followed no longer: events still on their way are ignored. */
+  live: boolean;
+}
+
+function kindKey(group: string, kind: string): string {
+  return `${group}/${kind}`;
+}
+
+function kindRef(kind: CollectedKind): ResourceRef {
+  return { group: kind.group, version: kind.version, resource: kind.resource };
+}
+
+function identityOf(info: CollectedKind, obj: GcObject): ObjectIdentity | undefined {
   const uid = obj.metadata.uid;
   const name = obj.metadata.name;
   if (!uid || !name) return undefined;
@@ -71,8 +108,8 @@ function describeObject(id: ObjectIdentity): string {
 export interface GarbageCollectorOptions {
   /** Workers per queue (Kubernetes' --concurrent-gc-syncs). */
   workers?: number;
-  /** The kinds to watch; the resource table's collectable kinds by default. */
-  resources?: readonly ResourceInfo[];
+  /** The built-in kinds to watch; the resource table's collectable kinds by default (custom kinds are always followed). */
+  resources?: readonly CollectedKind[];
 }
 
 export class GarbageCollector implements Controller {
@@ -80,7 +117,13 @@ export class GarbageCollector implements Controller {
   readonly graph = new OwnershipGraph();
   private readonly attemptToDelete: WorkQueue;
   private readonly attemptToOrphan: WorkQueue;
-  private readonly resources: readonly ResourceInfo[];
+  private readonly resources: readonly CollectedKind[];
+  /** The custom kinds followed, from their definitions. */
+  private readonly custom: CustomKinds;
+  /** The custom kinds' informers, by definition name. */
+  private readonly monitors = new Map<string, Monitor>();
+  /** Dependents whose owner's kind was not known, by the owner's group/kind: judged again if it comes. */
+  private readonly unresolved = new Map<string, Set<string>>();
   private readonly events: EventRecorder;
   private readonly metrics: GarbageCollectorMetrics;
   private stopped = false;
@@ -90,6 +133,7 @@ export class GarbageCollector implements Controller {
     opts: GarbageCollectorOptions = {},
   ) {
     this.resources = opts.resources ?? collectableResources();
+    this.custom = new CustomKinds({ follow: (kind) => this.follow(kind), unfollow: (kind, deleted) => this.unfollow(kind, deleted) });
     this.events = ctx.events(COMPONENT);
     this.metrics = garbageCollectorMetrics(ctx.registry);
     const workers = opts.workers ?? 5;
@@ -99,25 +143,94 @@ export class GarbageCollector implements Controller {
   }
 
   start(): void {
-    for (const info of this.resources) {
-      const inf = this.ctx.informers.get<GcObject>({ group: info.group, version: info.version, resource: info.resource });
-      inf.addHandlers({
-        add: (obj) => this.observed(info, obj),
-        update: (oldObj, newObj) => {
-          // A relist can show a name re-created under a new uid as an update: two objects.
-          if (oldObj.metadata.uid !== newObj.metadata.uid) this.gone(info, oldObj);
-          this.observed(info, newObj);
-        },
-        delete: (obj) => this.gone(info, obj),
-      });
-    }
-    // Decide nothing before every informer has listed once: an owner not yet listed would look gone.
-    void this.ctx.informers.synced().then(() => {
-      if (this.stopped) return;
-      this.attemptToDelete.start();
-      this.attemptToOrphan.start();
-      this.ctx.log.info('garbage collector synced', { resources: this.resources.length, objects: this.graph.size });
+    for (const kind of this.resources) this.watch({ kind, informer: this.ctx.informers.get<GcObject>(kindRef(kind)), live: true });
+    const definitions = this.ctx.informers.get<CustomResourceDefinition>(DEFINITIONS);
+    definitions.addHandlers({
+      add: (crd) => {
+        if (!this.stopped) this.custom.observed(crd);
+      },
+      update: (oldCrd, crd) => {
+        if (this.stopped) return;
+        // Deleted and made again under the same name: the old one's objects went with it.
+        if (oldCrd.metadata.uid !== crd.metadata.uid) this.custom.deleted(oldCrd);
+        this.custom.observed(crd);
+      },
+      delete: (crd) => {
+        if (!this.stopped) this.custom.deleted(crd);
+      },
     });
+    // Decide nothing before every informer has listed once: an owner not yet listed would look
+    // gone. The definitions listed, the custom kinds they establish are asked for: wait for those.
+    void this.ctx.informers
+      .synced()
+      .then(() => this.customKindsSynced())
+      .then(() => {
+        if (this.stopped) return;
+        this.attemptToDelete.start();
+        this.attemptToOrphan.start();
+        this.ctx.log.info('garbage collector synced', { resources: this.resources.length, customResources: this.custom.size, objects: this.graph.size });
+      });
+  }
+
+  private async customKindsSynced(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), CUSTOM_KINDS_SYNC_TIMEOUT_MS)));
+    const late = await Promise.race([this.ctx.informers.synced().then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (late) this.ctx.log.warn('custom resources not all listed in time; starting anyway', { waitedMs: CUSTOM_KINDS_SYNC_TIMEOUT_MS });
+  }
+
+  /** The collector's handlers on one kind's informer. */
+  private watch(monitor: Monitor): void {
+    const kind = monitor.kind;
+    monitor.informer.addHandlers({
+      add: (obj) => {
+        if (monitor.live) this.observed(kind, obj);
+      },
+      update: (oldObj, newObj) => {
+        if (!monitor.live) return;
+        // A relist can show a name re-created under a new uid as an update: two objects.
+        if (oldObj.metadata.uid !== newObj.metadata.uid) this.gone(kind, oldObj);
+        this.observed(kind, newObj);
+      },
+      delete: (obj) => {
+        if (monitor.live) this.gone(kind, obj);
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Following custom kinds
+
+  private follow(kind: CollectedKind): void {
+    const monitor: Monitor = { kind, informer: this.ctx.informers.get<GcObject>(kindRef(kind)), live: true };
+    this.monitors.set(kind.definition ?? '', monitor);
+    this.watch(monitor);
+    // A fresh informer holds nothing yet; one another controller shares may have listed already.
+    for (const obj of monitor.informer.list()) this.observed(kind, obj);
+    // Dependents left alone because this kind was not known yet are judged now.
+    const key = kindKey(kind.group, kind.kind);
+    for (const uid of this.unresolved.get(key) ?? []) this.attemptToDelete.add(uid);
+    this.unresolved.delete(key);
+    this.ctx.log.info('following custom resource', { resource: `${kind.resource}.${kind.group}`, version: kind.version });
+  }
+
+  private unfollow(kind: CollectedKind, definitionDeleted: boolean): void {
+    const name = kind.definition ?? '';
+    const monitor = this.monitors.get(name);
+    if (!monitor) return;
+    this.monitors.delete(name);
+    monitor.live = false;
+    const objects = monitor.informer.list();
+    void this.ctx.informers.remove(kindRef(kind)).catch((err: unknown) => this.ctx.log.error('custom resource informer did not stop', { resource: `${kind.resource}.${kind.group}`, error: errorMessage(err) }));
+    for (const obj of objects) {
+      // A deleted definition went after every object of it: those still here are gone, and their
+      // dependents are judged (their owners' deletions may not have reached the informer). Otherwise
+      // they may still exist, only unseen: they leave the graph and nothing is decided about them.
+      if (definitionDeleted) this.gone(kind, obj);
+      else this.forget(kind, obj);
+    }
+    this.ctx.log.info('no longer following custom resource', { resource: `${kind.resource}.${kind.group}`, definitionDeleted, objects: objects.length });
   }
 
   async stop(): Promise<void> {
@@ -128,7 +241,7 @@ export class GarbageCollector implements Controller {
   // ---------------------------------------------------------------------------------------------
   // Keeping the graph
 
-  private observed(info: ResourceInfo, obj: GcObject): void {
+  private observed(info: CollectedKind, obj: GcObject): void {
     const identity = identityOf(info, obj);
     if (!identity) return;
     const node = nodeOf(identity, obj);
@@ -145,10 +258,24 @@ export class GarbageCollector implements Controller {
     for (const o of change.ownersRemoved) this.ownerMayBeDone(o.uid);
   }
 
-  private gone(info: ResourceInfo, obj: GcObject): void {
+  private forget(info: CollectedKind, obj: GcObject): void {
+    const identity = identityOf(info, obj);
+    if (!identity) return;
+    this.graph.forget(identity.uid);
+    this.unpark(identity.uid);
+    this.metrics.graphNodes.set(this.graph.size);
+  }
+
+  /** An object left the graph: it waits for no owner kind any more. */
+  private unpark(uid: string): void {
+    for (const [key, parked] of this.unresolved) if (parked.delete(uid) && parked.size === 0) this.unresolved.delete(key);
+  }
+
+  private gone(info: CollectedKind, obj: GcObject): void {
     const identity = identityOf(info, obj);
     if (!identity) return;
     const node = this.graph.forget(identity.uid);
+    this.unpark(identity.uid);
     this.metrics.graphNodes.set(this.graph.size);
     // Its dependents now name an absent owner.
     for (const dep of this.graph.dependents(identity.uid)) this.attemptToDelete.add(dep.identity.uid);
@@ -208,9 +335,14 @@ export class GarbageCollector implements Controller {
   }
 
   private async ownerState(dependent: GraphNode, ref: OwnerReference): Promise<OwnerState> {
-    const info = resourceOfReference(ref, this.resources);
+    const info = resourceOfReference(ref, this.resources) ?? resourceOfReference(ref, this.custom.kinds());
     if (!info) {
-      // A kind this server does not serve: nothing can confirm the owner is gone, so keep it.
+      // A kind this server does not serve: nothing can confirm the owner is gone, so keep it,
+      // until a definition of that kind is followed (the definitions' informer may lag).
+      const key = kindKey(groupOf(ref.apiVersion), ref.kind);
+      let parked = this.unresolved.get(key);
+      if (!parked) this.unresolved.set(key, (parked = new Set()));
+      parked.add(dependent.identity.uid);
       this.ctx.log.warn('owner reference names a kind that is not served; leaving the dependent alone', { dependent: describeObject(dependent.identity), owner: `${ref.apiVersion}/${ref.kind} ${ref.name}` });
       return 'unresolvable';
     }
@@ -228,7 +360,15 @@ export class GarbageCollector implements Controller {
     const fromGraph = this.ownerStateFromGraph(dependent, ref);
     if (fromGraph !== 'dangling') return fromGraph;
     // Absent from the graph: the informer may lag. Only the API can say it is gone.
-    const owner = await this.getLive({ uid: ref.uid, group: info.group, version: info.version, resource: info.resource, kind: info.kind, namespace: info.namespaced ? namespace : undefined, name: ref.name });
+    let owner: GcObject | undefined;
+    try {
+      owner = await this.getLive({ uid: ref.uid, group: info.group, version: info.version, resource: info.resource, kind: info.kind, namespace: info.namespaced ? namespace : undefined, name: ref.name });
+    } catch (err) {
+      // A custom kind not served: gone with its definition (which goes only after every object of
+      // it), or not established now (its objects kept): only the first says the owner is gone.
+      if (err instanceof KindNotServedError && info.definition !== undefined && (await this.definitionGone(info.definition))) return 'dangling';
+      throw err;
+    }
     if (!owner) return 'dangling';
     const deleting = owner.metadata.deletionTimestamp !== undefined && (owner.metadata.finalizers ?? []).includes(FOREGROUND_FINALIZER);
     return deleting ? 'waiting' : 'solid';
@@ -259,13 +399,29 @@ export class GarbageCollector implements Controller {
   // ---------------------------------------------------------------------------------------------
   // Talking to the API
 
-  /** The object as stored now, or undefined when it is gone or its name is another object's. */
+  /**
+   * The object as stored now, or undefined when it is gone or its name is another object's. A 404
+   * that names no object is the resource itself not served (KindNotServedError): that says
+   * nothing about the object, and the sync is tried again.
+   */
   private async getLive(id: ObjectIdentity): Promise<GcObject | undefined> {
     try {
       const obj = await this.ctx.client.get<GcObject>(refOf(id));
       return obj.metadata.uid === id.uid ? obj : undefined;
     } catch (err) {
+      if (err instanceof NotFoundError && err.subject.name === undefined) throw new KindNotServedError(id);
       if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /** Whether the definition named `name` is gone, as the API says now. */
+  private async definitionGone(name: string): Promise<boolean> {
+    try {
+      await this.ctx.client.get<GcObject>({ ...DEFINITIONS, name });
+      return false;
+    } catch (err) {
+      if (err instanceof NotFoundError && err.subject.name !== undefined) return true;
       throw err;
     }
   }

@@ -6,6 +6,11 @@ import { finalizersAfterDelete, requestedPropagation } from '../../shared/api/pr
 import { RESOURCES } from '../../shared/api/registry.js';
 import { OwnershipGraph, type GraphNode } from '../../controllers/garbage-collector/graph.js';
 import { collectableResources, resourceOfReference } from '../../controllers/garbage-collector/kinds.js';
+import { CustomKinds, customKindOf } from '../../controllers/garbage-collector/custom-kinds.js';
+import type { CollectedKind } from '../../controllers/garbage-collector/kinds.js';
+import { CustomResourceDefinitionSchema, type CustomResourceDefinition } from '../../shared/api/apiextensions.js';
+import { ApiClient } from '../../shared/client/http-client.js';
+import { SharedInformers } from '../../controllers/informers.js';
 
 function node(uid: string, owners: OwnerReference[] = [], state: Partial<Pick<GraphNode, 'beingDeleted' | 'deletingDependents' | 'orphaningDependents'>> = {}, kind = 'Pod'): GraphNode {
   return {
@@ -115,5 +120,77 @@ describe('garbage collector: kinds and deletion propagation', () => {
     expect(requestedPropagation({ orphanDependents: false })).to.equal('Background');
     expect(requestedPropagation({ propagationPolicy: 'Foreground' })).to.equal('Foreground');
     expect(requestedPropagation({})).to.equal(undefined);
+  });
+});
+
+describe('garbage collector: custom kinds', () => {
+  const established = { type: 'Established', status: 'True' as const };
+  function crd(o: { versions?: { name: string; served: boolean; storage: boolean }[]; established?: boolean; scope?: 'Namespaced' | 'Cluster'; accepted?: boolean; uid?: string } = {}): CustomResourceDefinition {
+    return CustomResourceDefinitionSchema.parse({
+      metadata: { name: 'widgets.example.com', uid: o.uid ?? 'crd-1' },
+      spec: { group: 'example.com', scope: o.scope ?? 'Namespaced', names: { plural: 'widgets', kind: 'Widget' }, versions: o.versions ?? [{ name: 'v1', served: true, storage: true }] },
+      status: {
+        conditions: o.established === false ? [{ ...established, status: 'False' }] : [established],
+        ...(o.accepted === false ? {} : { acceptedNames: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' } }),
+      },
+    });
+  }
+
+  it('follows an Established definition in its storage version when served, else the first served one', () => {
+    expect(customKindOf(crd())).to.deep.equal({ group: 'example.com', version: 'v1', apiVersion: 'example.com/v1', kind: 'Widget', resource: 'widgets', namespaced: true, definition: 'widgets.example.com' });
+    const twoVersions = [
+      { name: 'v1beta1', served: true, storage: false },
+      { name: 'v1', served: true, storage: true },
+    ];
+    expect(customKindOf(crd({ versions: twoVersions }))?.version).to.equal('v1');
+    const storageNotServed = [
+      { name: 'v1', served: false, storage: true },
+      { name: 'v2', served: true, storage: false },
+    ];
+    expect(customKindOf(crd({ versions: storageNotServed }))?.version).to.equal('v2');
+    expect(customKindOf(crd({ scope: 'Cluster' }))?.namespaced).to.equal(false);
+  });
+
+  it('follows no definition that is not Established, has no accepted names, or serves no version', () => {
+    expect(customKindOf(crd({ established: false }))).to.equal(undefined);
+    expect(customKindOf(crd({ accepted: false }))).to.equal(undefined);
+    expect(customKindOf(crd({ versions: [{ name: 'v1', served: false, storage: true }] }))).to.equal(undefined);
+    expect(customKindOf({ ...crd(), status: {} })).to.equal(undefined);
+  });
+
+  it('starts and stops following as definitions change, and keeps a gone definition\'s kind resolvable', () => {
+    const calls: string[] = [];
+    const kinds = new CustomKinds({
+      follow: (k: CollectedKind) => calls.push(`follow ${k.resource}/${k.version}`),
+      unfollow: (k: CollectedKind, deleted: boolean) => calls.push(`unfollow ${k.resource}/${k.version}${deleted ? ' deleted' : ''}`),
+    });
+    kinds.observed(crd({ established: false }));
+    kinds.observed(crd());
+    kinds.observed(crd());
+    expect(kinds.size).to.equal(1);
+    // A new storage version: the objects are watched in it instead.
+    kinds.observed(crd({ versions: [{ name: 'v1', served: true, storage: false }, { name: 'v2', served: true, storage: true }] }));
+    kinds.observed(crd({ established: false }));
+    kinds.observed(crd());
+    kinds.deleted(crd());
+    kinds.deleted(crd());
+    expect(calls).to.deep.equal(['follow widgets/v1', 'unfollow widgets/v1', 'follow widgets/v2', 'unfollow widgets/v2', 'follow widgets/v1', 'unfollow widgets/v1 deleted']);
+    expect(kinds.size).to.equal(0);
+    expect(resourceOfReference({ apiVersion: 'example.com/v1', kind: 'Widget' }, kinds.kinds())?.definition).to.equal('widgets.example.com');
+  });
+
+  it('removes one shared informer: a wait for its first list ends, and a later get makes a fresh one', async () => {
+    // Never started: nothing is asked of this address.
+    const client = new ApiClient({ servers: ['http://127.0.0.1:9'] });
+    const informers = new SharedInformers(client);
+    const ref = { group: 'example.com', version: 'v1', resource: 'widgets' };
+    const first = informers.get(ref);
+    const waiting = informers.synced();
+    await informers.remove(ref);
+    await waiting;
+    expect(informers.get(ref)).to.not.equal(first);
+    await informers.remove(ref);
+    await informers.remove(ref);
+    client.close();
   });
 });
