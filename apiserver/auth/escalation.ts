@@ -1,7 +1,9 @@
 // Escalation prevention for RBAC writes, as in Kubernetes: no one grants what they do not hold.
 // A Role/ClusterRole write needs every rule in it to be covered by the caller's own rules (in the
-// role's namespace, or cluster-wide for a ClusterRole) unless the caller may `escalate` roles; a
-// binding write needs the referenced role's rules covered unless the caller may `bind` that role.
+// role's namespace, or cluster-wide for a ClusterRole) unless the caller may `escalate` roles —
+// also when only a ClusterRole's labels change, since labels feed aggregated roles, and an
+// aggregationRule needs `escalate` outright; a binding write needs the referenced role's rules
+// (aggregated ones included) covered unless the caller may `bind` that role.
 // Runs on the object as it will be written (after a patch is applied), inside the REST write.
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../registry/object.js';
@@ -110,9 +112,21 @@ export class EscalationCheck {
 
     if (!isBinding) {
       const rules = (next['rules'] as PolicyRule[] | undefined) ?? [];
-      // Only metadata changed (labels, finalizers): nothing is granted anew.
-      if (current && isDeepStrictEqual(rules, current['rules'])) return;
+      const aggregation = next['aggregationRule'];
+      // A ClusterRole's labels say which aggregated roles take its rules: a label change grants.
+      const sameGrants =
+        current !== undefined &&
+        isDeepStrictEqual(rules, current['rules']) &&
+        isDeepStrictEqual(aggregation, current['aggregationRule']) &&
+        (resource !== 'clusterroles' || isDeepStrictEqual(next.metadata.labels ?? {}, current.metadata.labels ?? {}));
+      // Only other metadata changed (annotations, finalizers): nothing is granted anew.
+      if (sameGrants) return;
       if (this.authorizer.decide(user, { verb: 'escalate', group: RBAC_GROUP, resource, namespace, name }).allowed) return;
+      // An aggregationRule could take in any role's rules (cluster-admin's): as in Kubernetes, only
+      // those who may escalate set one.
+      if (aggregation !== undefined && !isDeepStrictEqual(aggregation, current?.['aggregationRule'])) {
+        throw forbidden(`user "${user.name}" (groups=${JSON.stringify(user.groups)}) must have cluster-admin privileges to use the aggregationRule`);
+      }
       const missing = uncovered(this.ownerRules(user, namespace), rules);
       if (missing.length > 0) {
         throw forbidden(`user "${user.name}" (groups=${JSON.stringify(user.groups)}) is attempting to grant RBAC permissions not currently held: ${formatRules(missing)}`);

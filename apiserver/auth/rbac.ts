@@ -7,6 +7,7 @@ import type { KubeObject } from '../registry/object.js';
 import type { WatcherSink } from '../registry/watch-cache.js';
 import type { ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject } from '../../shared/api/rbac.js';
 import { errorMessage } from '../../shared/errors.js';
+import { labelSelectorFromSpec } from '../../shared/labels.js';
 import type { Logger } from '../../shared/logging.js';
 import type { UserInfo } from './tokens.js';
 
@@ -93,8 +94,43 @@ function describeSubject(s: Subject): string {
 }
 
 /** An immutable snapshot: subject key → what it is granted. */
+/**
+ * Each ClusterRole's rules with those its aggregationRule selects added: the rules of every other
+ * ClusterRole whose labels a selector matches, and theirs in turn (a CRD's author labels a role
+ * `aggregate-to-edit`, and every holder of `edit` gets it). Kubernetes writes the result into the
+ * role with a controller; here it is computed where rules are read, so every replica agrees at
+ * once and the stored role stays as written. A cycle adds each role once.
+ */
+function aggregatedRules(roles: ReadonlyMap<string, ClusterRole>): Map<string, readonly PolicyRule[]> {
+  const out = new Map<string, readonly PolicyRule[]>();
+  const visiting = new Set<string>();
+  const visit = (name: string, role: ClusterRole): readonly PolicyRule[] => {
+    const done = out.get(name);
+    if (done) return done;
+    const selectors = (role.aggregationRule?.clusterRoleSelectors ?? []).map((s) => labelSelectorFromSpec(s));
+    if (selectors.length === 0) {
+      out.set(name, role.rules);
+      return role.rules;
+    }
+    // Met again while its own aggregation is being gathered: its own rules, once.
+    if (visiting.has(name)) return role.rules;
+    visiting.add(name);
+    const rules = [...role.rules];
+    for (const [other, r] of roles) {
+      if (other !== name && selectors.some((s) => s.matches(r.metadata.labels))) rules.push(...visit(other, r));
+    }
+    visiting.delete(name);
+    out.set(name, rules);
+    return rules;
+  };
+  for (const [name, role] of roles) visit(name, role);
+  return out;
+}
+
 class RbacIndex {
   readonly bySubject = new Map<string, Grant[]>();
+  /** Each ClusterRole's rules, aggregated ones included. */
+  private readonly clusterRoleRules: Map<string, readonly PolicyRule[]>;
 
   constructor(
     readonly roles: ReadonlyMap<string, Role>,
@@ -102,11 +138,12 @@ class RbacIndex {
     roleBindings: Iterable<RoleBinding>,
     clusterRoleBindings: Iterable<ClusterRoleBinding>,
   ) {
+    this.clusterRoleRules = aggregatedRules(clusterRoles);
     for (const b of clusterRoleBindings) {
-      const role = clusterRoles.get(b.roleRef.name);
+      const rules = this.clusterRoleRules.get(b.roleRef.name);
       // A binding to a missing role grants nothing (until the role appears).
-      if (!role || b.roleRef.kind !== 'ClusterRole') continue;
-      this.add(b.subjects ?? [], undefined, role.rules, b.roleRef.name, `ClusterRoleBinding "${b.metadata.name ?? ''}" of ClusterRole "${b.roleRef.name}"`);
+      if (!rules || b.roleRef.kind !== 'ClusterRole') continue;
+      this.add(b.subjects ?? [], undefined, rules, b.roleRef.name, `ClusterRoleBinding "${b.metadata.name ?? ''}" of ClusterRole "${b.roleRef.name}"`);
     }
     for (const b of roleBindings) {
       const ns = b.metadata.namespace ?? '';
@@ -118,7 +155,7 @@ class RbacIndex {
   }
 
   roleRules(ref: RoleRef, namespace: string): readonly PolicyRule[] | undefined {
-    if (ref.kind === 'ClusterRole') return this.clusterRoles.get(ref.name)?.rules;
+    if (ref.kind === 'ClusterRole') return this.clusterRoleRules.get(ref.name);
     if (ref.kind === 'Role') return this.roles.get(`${namespace}/${ref.name}`)?.rules;
     return undefined;
   }

@@ -28,8 +28,8 @@ export function printerColumns(declared: readonly CustomResourceColumn[] | undef
     ...declared.map((c) => {
       const path = new JsonPathTemplate(`{${c.jsonPath}}`);
       return col(c.name, (obj) => cellOf(c, path.values(obj)[0]), {
-        // A date is sent as its age, which is text.
-        type: c.type === 'date' ? 'string' : (c.type as Column['type']),
+        // Validated as one of PRINTER_COLUMN_TYPES; a date's cell is its age, as kube-apiserver sends it.
+        type: c.type as Column['type'],
         format: c.format ?? '',
         description: c.description ?? c.name,
         priority: c.priority ?? 0,

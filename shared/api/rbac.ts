@@ -5,7 +5,8 @@ import { z } from 'zod';
 import type { FieldCause } from '../errors.js';
 import { pathSegmentNameErrors } from '../names.js';
 import { cause } from './field-errors.js';
-import { ObjectMetaSchema } from './meta.js';
+import { LabelSelectorSchema, ObjectMetaSchema } from './meta.js';
+import { labelSelectorCauses } from './rules.js';
 
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 export const RBAC_API_VERSION = 'rbac.authorization.k8s.io/v1';
@@ -42,11 +43,24 @@ export const RoleSchema = z.object({
 });
 export type Role = z.infer<typeof RoleSchema>;
 
+/** Labels by which a ClusterRole's rules join the default roles' (Kubernetes' aggregation labels). */
+export const AGGREGATE_TO_LABEL = {
+  admin: 'rbac.authorization.k8s.io/aggregate-to-admin',
+  edit: 'rbac.authorization.k8s.io/aggregate-to-edit',
+  view: 'rbac.authorization.k8s.io/aggregate-to-view',
+} as const;
+
+export const AggregationRuleSchema = z.object({
+  clusterRoleSelectors: z.array(LabelSelectorSchema).optional().describe('The ClusterRoles whose rules this one also grants.'),
+});
+export type AggregationRule = z.infer<typeof AggregationRuleSchema>;
+
 export const ClusterRoleSchema = z.object({
   apiVersion: z.literal(RBAC_API_VERSION).default(RBAC_API_VERSION),
   kind: z.literal('ClusterRole').default('ClusterRole'),
   metadata: ObjectMetaSchema.prefault({}),
   rules: z.array(PolicyRuleSchema).default([]),
+  aggregationRule: AggregationRuleSchema.optional(),
 });
 export type ClusterRole = z.infer<typeof ClusterRoleSchema>;
 
@@ -99,7 +113,8 @@ export function roleCauses(role: Role): Causes {
 }
 
 export function clusterRoleCauses(role: ClusterRole): Causes {
-  return rulesCauses(role.rules, false);
+  const selectors = role.aggregationRule?.clusterRoleSelectors ?? [];
+  return [...rulesCauses(role.rules, false), ...selectors.flatMap((sel, i) => labelSelectorCauses(sel, `aggregationRule.clusterRoleSelectors[${i}]`))];
 }
 
 function roleRefCauses(ref: RoleRef, kinds: readonly string[]): Causes {

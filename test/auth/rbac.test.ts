@@ -383,6 +383,75 @@ describe('RBAC (etcd)', function () {
     });
   });
 
+  describe('aggregated ClusterRoles', () => {
+    const CLUSTER_ROLES = `${RBAC_V1}/clusterroles`;
+    const widgets = { verb: 'create', group: 'example.com', resource: 'widgets', namespace: 'team-a' };
+
+    it('a ClusterRole labelled aggregate-to-edit adds its rules to edit and admin, not view, and takes them back when the label goes', async () => {
+      await admin('POST', CLUSTER_ROLES, {
+        ...roleBody('widgets-edit', [{ apiGroups: ['example.com'], resources: ['widgets'], verbs: ['create', 'get', 'list'] }], 'ClusterRole'),
+        metadata: { name: 'widgets-edit', labels: { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' } },
+      });
+      await untilCan(t.url, 'tEdit', widgets);
+      await untilCan(t.url, 'tAdmin', widgets);
+      expect((await canI(t.url, 'tView', widgets)).allowed).to.equal(false);
+      // Only in the namespace the binding is for.
+      expect((await canI(t.url, 'tEdit', { ...widgets, namespace: 'team-b' })).allowed).to.equal(false);
+      // The stored default role stays as shipped; its aggregationRule says where the rest comes from.
+      const edit = (await admin('GET', `${CLUSTER_ROLES}/edit`)).body as { rules: { apiGroups?: string[] }[]; aggregationRule?: { clusterRoleSelectors: { matchLabels: Record<string, string> }[] } };
+      expect(edit.rules.some((r) => r.apiGroups?.includes('example.com'))).to.equal(false);
+      expect(edit.aggregationRule?.clusterRoleSelectors.map((s) => s.matchLabels)).to.deep.include({ 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' });
+      const unlabel = await as('admin', { method: 'PATCH', path: `${CLUSTER_ROLES}/widgets-edit`, body: { metadata: { labels: null } }, contentType: 'application/merge-patch+json' });
+      expect(unlabel.status, unlabel.text).to.equal(200);
+      await untilCan(t.url, 'tEdit', widgets, false);
+    });
+
+    it('aggregate-to-view reaches view, edit and admin', async () => {
+      const q = { verb: 'list', group: 'example.com', resource: 'gadgets', namespace: 'team-a' };
+      await admin('POST', CLUSTER_ROLES, {
+        ...roleBody('gadgets-view', [{ apiGroups: ['example.com'], resources: ['gadgets'], verbs: ['get', 'list', 'watch'] }], 'ClusterRole'),
+        metadata: { name: 'gadgets-view', labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } },
+      });
+      for (const who of ['tView', 'tEdit', 'tAdmin'] as const) await untilCan(t.url, who, q);
+    });
+
+    it('an aggregationRule, or a label that would feed one, needs escalate: a user who may write ClusterRoles cannot take in cluster-admin', async () => {
+      await admin('POST', CLUSTER_ROLES, roleBody('role-writer', [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['create', 'get', 'update', 'patch'] }], 'ClusterRole'));
+      await admin('POST', `${RBAC_V1}/clusterrolebindings`, bindingBody('tenant-role-writer', { kind: 'ClusterRole', name: 'role-writer' }, [{ kind: 'User', name: 'tenant' }], 'ClusterRoleBinding'));
+      await untilCan(t.url, 'tenant', { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' });
+      const grab = await as('tenant', {
+        method: 'POST',
+        path: CLUSTER_ROLES,
+        body: { ...roleBody('grab', [], 'ClusterRole'), aggregationRule: { clusterRoleSelectors: [{ matchLabels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } }] } },
+      });
+      expect(expectForbidden(grab, 'aggregationRule').message).to.contain('must have cluster-admin privileges to use the aggregationRule');
+      const relabel = await as('tenant', {
+        method: 'PATCH',
+        path: `${CLUSTER_ROLES}/cluster-admin`,
+        body: { metadata: { labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } } },
+        contentType: 'application/merge-patch+json',
+      });
+      expect(expectForbidden(relabel, 'labelling cluster-admin').message).to.contain('attempting to grant RBAC permissions not currently held');
+      expect((await canI(t.url, 'tView', { verb: 'delete', resource: 'nodes' })).allowed).to.equal(false);
+      // An annotation is no grant.
+      const note = await as('tenant', { method: 'PATCH', path: `${CLUSTER_ROLES}/role-writer`, body: { metadata: { annotations: { note: 'x' } } }, contentType: 'application/merge-patch+json' });
+      expect(note.status, note.text).to.equal(200);
+    });
+
+    it('two ClusterRoles whose aggregationRules select each other grant both roles\' rules, without looping', async () => {
+      const loop = (name: string, label: string, selects: string) => ({
+        ...roleBody(name, [{ apiGroups: ['example.com'], resources: [name], verbs: ['get'] }], 'ClusterRole'),
+        metadata: { name, labels: { [label]: 'true' } },
+        aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [selects]: 'true' } }] },
+      });
+      await admin('POST', CLUSTER_ROLES, loop('loop-a', 'example.com/a', 'example.com/b'));
+      await admin('POST', CLUSTER_ROLES, loop('loop-b', 'example.com/b', 'example.com/a'));
+      await admin('POST', `${RBAC_V1}/namespaces/team-b/rolebindings`, bindingBody('tview-loop', { kind: 'ClusterRole', name: 'loop-a' }, [{ kind: 'User', name: 't-view' }]));
+      await untilCan(t.url, 'tView', { verb: 'get', group: 'example.com', resource: 'loop-b', namespace: 'team-b' });
+      expect((await canI(t.url, 'tView', { verb: 'get', group: 'example.com', resource: 'loop-a', namespace: 'team-b' })).allowed).to.equal(true);
+    });
+  });
+
   describe('validation of the RBAC kinds', () => {
     const post = (path: string, body: unknown) => as('admin', { method: 'POST', path, body });
 
