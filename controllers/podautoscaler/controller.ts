@@ -10,6 +10,7 @@
 // that asks for more than the cluster holds gets Pending pods, never an over-committed node.
 import { isDeepStrictEqual } from 'node:util';
 import type { Scale } from '../../shared/api/apps.js';
+import { APIEXTENSIONS_GROUP, type CustomResourceDefinition } from '../../shared/api/apiextensions.js';
 import {
   HPA_CONDITIONS,
   type HorizontalPodAutoscaler,
@@ -33,11 +34,13 @@ import type { Controller, ControllerContext, ControllerDefinition } from '../con
 import { BY_NAMESPACE, indexByNamespace } from '../informers.js';
 import { WorkQueue } from '../work-queue.js';
 import { applyBehavior, recordScale, type ScalingHistory } from './behavior.js';
+import { scaleSubresourceOf } from './scale-targets.js';
 import { MetricUnavailableError, resourceReplicas, type CalculatorSettings, type PodUsage, type Recommendation } from './replica-calculator.js';
 
 export const HPA_CONTROLLER = 'horizontalpodautoscaling';
 export const HORIZONTAL_POD_AUTOSCALERS = { group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers' } as const;
 const PODS: ResourceRef = { resource: 'pods' };
+const CUSTOM_RESOURCE_DEFINITIONS: ResourceRef = { group: APIEXTENSIONS_GROUP, version: 'v1', resource: 'customresourcedefinitions' };
 
 /** kube-controller-manager's defaults. */
 export const HPA_DEFAULTS = {
@@ -49,13 +52,6 @@ export const HPA_DEFAULTS = {
 } as const;
 
 export type HpaSettings = { -readonly [K in keyof typeof HPA_DEFAULTS]: number };
-
-/** The kinds with a scale subresource, by the kind a scaleTargetRef names. */
-const SCALABLE_KINDS: Record<string, { group: string; resource: string }> = {
-  Deployment: { group: 'apps', resource: 'deployments' },
-  ReplicaSet: { group: 'apps', resource: 'replicasets' },
-  StatefulSet: { group: 'apps', resource: 'statefulsets' },
-};
 
 function toleranceOf(q: string | undefined): number | undefined {
   return q === undefined ? undefined : Quantity.parse(q).toNumber();
@@ -100,6 +96,8 @@ export class HorizontalPodAutoscalerController implements Controller {
   private readonly events: EventRecorder;
   private readonly autoscalers: Informer<HorizontalPodAutoscaler>;
   private readonly pods: Informer<Pod>;
+  /** CustomResourceDefinitions: where a custom kind's scale subresource is. */
+  private readonly definitions: Informer<CustomResourceDefinition>;
   private readonly queue: WorkQueue;
   private readonly settings: HpaSettings;
   /** Recent recommendations and rescales, per autoscaler (lost on restart, as in Kubernetes). */
@@ -113,6 +111,7 @@ export class HorizontalPodAutoscalerController implements Controller {
     this.settings = { ...HPA_DEFAULTS, ...settings };
     this.autoscalers = ctx.informers.get<HorizontalPodAutoscaler>(HORIZONTAL_POD_AUTOSCALERS);
     this.pods = ctx.informers.get<Pod>(PODS);
+    this.definitions = ctx.informers.get<CustomResourceDefinition>(CUSTOM_RESOURCE_DEFINITIONS);
     this.queue = new WorkQueue({ name: HPA_CONTROLLER, sync: (key) => this.sync(key), workers: 5, log: this.log, metrics: ctx.queueMetrics });
   }
 
@@ -127,7 +126,7 @@ export class HorizontalPodAutoscalerController implements Controller {
       },
       delete: (a) => this.history.delete(objectKey(a)),
     });
-    void Promise.all([this.autoscalers.hasSynced(), this.pods.hasSynced()]).then(() => {
+    void Promise.all([this.autoscalers.hasSynced(), this.pods.hasSynced(), this.definitions.hasSynced()]).then(() => {
       if (!this.stopped) this.queue.start();
     });
   }
@@ -167,12 +166,12 @@ export class HorizontalPodAutoscalerController implements Controller {
     const involved = { kind: 'HorizontalPodAutoscaler', name: hpa.metadata.name ?? '', namespace: ns, uid: hpa.metadata.uid ?? '', apiVersion: 'autoscaling/v2' };
     const now = Date.now();
     const nowText = formatTime(new Date(now));
-    const target = SCALABLE_KINDS[ref.kind];
-    const group = ref.apiVersion?.includes('/') ? ref.apiVersion.split('/')[0] : ref.apiVersion === undefined ? 'apps' : '';
-    const scaleRef: ResourceRef | undefined = target && group === target.group ? { group: target.group, version: 'v1', resource: target.resource, namespace: ns, name: ref.name, subresource: 'scale' } : undefined;
+    const scaleRef = scaleSubresourceOf(ref, ns, this.definitions.list());
     let scale: Scale;
     try {
-      if (scaleRef === undefined) throw new NotFoundError(`no scale subresource for ${ref.apiVersion ?? ''} ${ref.kind}: cell scales Deployments, ReplicaSets and StatefulSets (apps/v1)`);
+      if (scaleRef === undefined) {
+        throw new NotFoundError(`no scale subresource for ${ref.apiVersion ?? ''} ${ref.kind}: cell scales Deployments, ReplicaSets, StatefulSets (apps/v1) and custom kinds whose definition declares subresources.scale`);
+      }
       scale = await this.client.get<Scale>(scaleRef);
     } catch (err) {
       if (!(err instanceof CellError) || err instanceof ConflictError) throw err;
@@ -251,7 +250,7 @@ export class HorizontalPodAutoscalerController implements Controller {
     let lastScaleTime = hpa.status.lastScaleTime;
     if (desired !== current) {
       try {
-        await this.client.update<Scale>(scaleRef!, { ...scale, spec: { replicas: desired } });
+        await this.client.update<Scale>(scaleRef, { ...scale, spec: { replicas: desired } });
       } catch (err) {
         if (!(err instanceof CellError)) throw err;
         void this.events.record(involved, 'Warning', 'FailedRescale', `New size: ${desired}; reason: ${rescaleReason}; error: ${errorMessage(err)}`);

@@ -10,7 +10,7 @@ import type { Deployment } from '../../shared/api/apps.js';
 import type { HorizontalPodAutoscaler, HorizontalPodAutoscalerV1 } from '../../shared/api/autoscaling.js';
 import type { Event } from '../../shared/api/core.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
-import { InvalidError } from '../../shared/errors.js';
+import { InvalidError, NotFoundError } from '../../shared/errors.js';
 import { deploymentControllerDefinition } from '../../controllers/deployment/controller.js';
 import { garbageCollectorDefinition } from '../../controllers/garbage-collector/controller.js';
 import { HORIZONTAL_POD_AUTOSCALERS, horizontalPodAutoscalerControllerDefinition } from '../../controllers/podautoscaler/controller.js';
@@ -299,6 +299,57 @@ describe('HorizontalPodAutoscalers on a real agent, driven by kubectl', function
     expect((await eventsOf(cluster.client, ns, 'twin')).map((e) => e.reason)).to.include('AmbiguousSelector');
     expect(await replicasOf(cluster.client, ns, 'idle')).to.equal(2);
     expect(await replicasOf(cluster.client, ns, 'quiet')).to.equal(2);
+  });
+
+  it('scales a custom kind through the scale subresource its definition declares', async () => {
+    const ns = 'hpa-custom';
+    await createNamespace(cluster.client, ns);
+    const crds = { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions' };
+    await cluster.client.create(crds, {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'fleets.hpa.example.com' },
+      spec: {
+        group: 'hpa.example.com',
+        scope: 'Namespaced',
+        names: { plural: 'fleets', kind: 'Fleet' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            subresources: { status: {}, scale: { specReplicasPath: '.spec.size', statusReplicasPath: '.status.size', labelSelectorPath: '.status.selector' } },
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } }, status: { type: 'object', properties: { size: { type: 'integer' }, selector: { type: 'string' } } } },
+              },
+            },
+          },
+        ],
+      },
+    });
+    const fleets = { group: 'hpa.example.com', version: 'v1', resource: 'fleets', namespace: ns };
+    const fleet = await waitFor(async () => {
+      try {
+        return await cluster.client.create<{ metadata: { name: string } }>(fleets, { apiVersion: 'hpa.example.com/v1', kind: 'Fleet', metadata: { name: 'f' }, spec: { size: 1 } });
+      } catch (err) {
+        // Not served yet: the definition is being installed.
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      }
+    }, 'the Fleet kind served', 10_000, 100);
+    expect(fleet.metadata.name).to.equal('f');
+    await cluster.apply(ns, {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'fleet' },
+      spec: { scaleTargetRef: { apiVersion: 'hpa.example.com/v1', kind: 'Fleet', name: 'f' }, minReplicas: 3, maxReplicas: 5 },
+    });
+    await waitFor(async () => ((await cluster.client.get<{ spec: { size?: number } }>({ ...fleets, name: 'f' })).spec.size === 3 ? true : undefined), 'the Fleet scaled to minReplicas', 30_000, 200);
+    const hpa = await waitAutoscaler(cluster.client, ns, 'fleet', (h) => h.status.desiredReplicas === 3, 'desiredReplicas 3');
+    expect(conditionOf(hpa, 'AbleToScale')?.status).to.equal('True');
+    expect((await eventsOf(cluster.client, ns, 'fleet')).map((e) => e.reason)).to.include('SuccessfulRescale');
   });
 
   it('refuses invalid autoscalers in either version with the field that is wrong; discovery lists both versions, v2 preferred', async () => {
