@@ -30,6 +30,10 @@ const MINIMAL: Record<string, unknown> = {
   Endpoints: { metadata: { name: 'web', namespace: 'default' }, subsets: [{ addresses: [{ ip: '10.0.0.5' }], ports: [{ port: 8080 }] }] },
   Ingress: { metadata: { name: 'web', namespace: 'default' }, spec: { rules: [{ host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] } },
   IngressClass: { metadata: { name: 'cell' }, spec: { controller: 'cell.dev/ingress-proxy' } },
+  CustomResourceDefinition: {
+    metadata: { name: 'widgets.example.com' },
+    spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'widgets', kind: 'Widget' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }] },
+  },
   LimitRange: { metadata: { name: 'bounds', namespace: 'default' }, spec: { limits: [{ type: 'Container', max: { cpu: '2' } }] } },
   TokenReview: { spec: { token: 'a.b.c' } },
   PriorityClass: { metadata: { name: 'high' }, value: 1000 },
@@ -340,6 +344,7 @@ describe('api schemas', () => {
         'apps/v1',
         'discovery.k8s.io/v1',
         'networking.k8s.io/v1',
+        'apiextensions.k8s.io/v1',
         'autoscaling/v2',
         'kueue.x-k8s.io/v1beta1',
       ]);
