@@ -1,6 +1,6 @@
 // What every command gets: the global flags resolved into an API client (lazily, so `config`,
-// `completion` and `version --client` work with no server configured), the namespace to use,
-// and the output streams with their colour palettes.
+// `completion` and `version --client` work with no server configured), the resource types
+// (built-in, then discovered), the namespace to use, and the output streams with their colour palettes.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,8 @@ import { errorMessage } from '../shared/errors.js';
 import { ConfigError, UsageError } from './errors.js';
 import { configExists, configLocation, missingConfigMessage, type ConfigLocation } from './config-file.js';
 import { colorWanted, palette, type Palette } from './output/color.js';
+import { discoverResources } from './discovery.js';
+import { ResourceTypes } from './resources.js';
 
 export interface GlobalOptions {
   server?: string;
@@ -53,6 +55,7 @@ function normaliseServer(raw: string): string {
 
 export class Cli {
   private apiClient: ApiClient | undefined;
+  private resourceTypes: ResourceTypes | undefined;
   private contextNamespace: string | undefined;
   private resolved = false;
   readonly out: Palette;
@@ -112,6 +115,15 @@ export class Cli {
       });
     }
     return this.apiClient;
+  }
+
+  /**
+   * How typed resource names and manifest kinds resolve: the built-in table, then (custom
+   * resources) the server's discovery documents, read at most once for the whole command.
+   */
+  get types(): ResourceTypes {
+    this.resourceTypes ??= new ResourceTypes(() => discoverResources(this.client));
+    return this.resourceTypes;
   }
 
   /** Drop the client's idle keep-alive connections: the command is done. */

@@ -5,9 +5,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import YAML, { LineCounter } from 'yaml';
-import { resourceForKind, type ResourceInfo } from '../shared/api/registry.js';
+import type { ResourceInfo } from '../shared/api/registry.js';
 import { errorMessage } from '../shared/errors.js';
 import { ManifestError } from './errors.js';
+import type { ResourceTypes } from './resources.js';
 
 export interface Manifest {
   /** The file as given (`STDIN` for `-`). */
@@ -57,8 +58,8 @@ async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Documents of one file's text, checked to be Kubernetes objects of a kind cell serves. */
-export function parseManifests(text: string, source: string): Manifest[] {
+/** Documents of one file's text, checked to be Kubernetes objects of a kind the server serves (built-in, or custom through `types`). */
+export async function parseManifests(text: string, source: string, types: ResourceTypes): Promise<Manifest[]> {
   const lines = new LineCounter();
   const docs = YAML.parseAllDocuments(text, { lineCounter: lines });
   const out: Manifest[] = [];
@@ -73,12 +74,12 @@ export function parseManifests(text: string, source: string): Manifest[] {
     const line = lines.linePos(start).line;
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue; // an empty document (`---` at the end, comments only)
-    addObject(value, source, line, out);
+    await addObject(value, source, line, types, out);
   }
   return out;
 }
 
-function addObject(value: unknown, source: string, line: number, out: Manifest[]): void {
+async function addObject(value: unknown, source: string, line: number, types: ResourceTypes, out: Manifest[]): Promise<void> {
   const where = `${source} (document at line ${line})`;
   if (!isRecord(value)) throw new ManifestError(`error validating ${where}: expected an object with apiVersion, kind and metadata, found ${Array.isArray(value) ? 'a list' : typeof value}`);
   const missing = ['apiVersion', 'kind'].filter((k) => typeof value[k] !== 'string' || value[k] === '');
@@ -88,12 +89,12 @@ function addObject(value: unknown, source: string, line: number, out: Manifest[]
   if (kind === 'List' || (kind.endsWith('List') && Array.isArray(value.items))) {
     const items = value.items;
     if (!Array.isArray(items)) throw new ManifestError(`error validating ${where}: a List needs items`);
-    for (const item of items) addObject(item, source, line, out);
+    for (const item of items) await addObject(item, source, line, types, out);
     return;
   }
-  const info = resourceForKind(kind, apiVersion);
+  const info = await types.forKind(kind, apiVersion);
   if (!info) {
-    const other = resourceForKind(kind);
+    const other = await types.forKind(kind);
     const hint = other ? ` (cell serves ${kind} as ${other.apiVersion})` : '';
     throw new ManifestError(`error validating ${where}: no matches for kind "${kind}" in version "${apiVersion}"${hint}`);
   }
@@ -104,12 +105,17 @@ function addObject(value: unknown, source: string, line: number, out: Manifest[]
 }
 
 /** Every object of every `-f` argument, in order. */
-export async function readManifests(files: readonly string[], verb: string, opts: { recursive?: boolean; stdin?: NodeJS.ReadableStream } = {}): Promise<Manifest[]> {
+export async function readManifests(
+  types: ResourceTypes,
+  files: readonly string[],
+  verb: string,
+  opts: { recursive?: boolean; stdin?: NodeJS.ReadableStream } = {},
+): Promise<Manifest[]> {
   if (files.length === 0) throw new ManifestError(`must specify -f FILENAME to ${verb}`);
   const out: Manifest[] = [];
   for (const arg of files) {
     if (arg === '-') {
-      out.push(...parseManifests(await readStdin(opts.stdin ?? process.stdin), 'STDIN'));
+      out.push(...(await parseManifests(await readStdin(opts.stdin ?? process.stdin), 'STDIN', types)));
       continue;
     }
     for (const file of expand(arg, opts.recursive ?? false)) {
@@ -119,7 +125,7 @@ export async function readManifests(files: readonly string[], verb: string, opts
       } catch (err) {
         throw new ManifestError(`cannot read ${file}: ${errorMessage(err)}`);
       }
-      out.push(...parseManifests(text, file));
+      out.push(...(await parseManifests(text, file, types)));
     }
   }
   if (out.length === 0) throw new ManifestError(`no objects passed to ${verb} (${files.join(', ')} holds no documents)`);

@@ -6,7 +6,6 @@ import type { Pod } from '../shared/api/core.js';
 import type { Cli } from './context.js';
 import { podsResource } from '../shared/api/registry.js';
 import { UsageError } from './errors.js';
-import { resolveType } from './resources.js';
 
 export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
 
@@ -26,10 +25,10 @@ export function containerOf(cli: Cli, pod: Pod, requested: string | undefined): 
 }
 
 /** `web`, `pod/web` or `pods/web`: only pods have containers to `doWhat` (get logs from, exec into). */
-export function podNameOf(arg: string, doWhat: string): string {
+export async function podNameOf(cli: Cli, arg: string, doWhat: string): Promise<string> {
   const slash = arg.indexOf('/');
   if (slash < 0) return arg;
-  const info = resolveType(arg.slice(0, slash));
+  const info = await cli.types.resolve(arg.slice(0, slash));
   if (info !== podsResource) throw new UsageError(`cannot ${doWhat} ${info.resource}: only pods have containers`);
   return arg.slice(slash + 1);
 }

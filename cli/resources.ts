@@ -1,14 +1,79 @@
 // Turning what a user typed (`po`, `pods,nodes`, `pod/web-1`, `all`,
-// `podgroups.scheduling.x-k8s.io`) into resources and names, through the shared registry, and
-// addressing them (namespace or not) for the API client.
-import { resolveResource, resourcesInCategory, RESOURCES, type ResourceInfo } from '../shared/api/registry.js';
+// `podgroups.scheduling.x-k8s.io`, `widgets.example.com`) and what a manifest names (apiVersion
+// and kind) into resources and names, and addressing them (namespace or not) for the API client.
+// The built-in table answers first, without a request; what it does not know (custom resources,
+// other served versions) is looked up in the server's discovery documents, read at most once per
+// invocation. Every command resolves through one ResourceTypes (Cli.types).
+import {
+  RESOURCES,
+  resolveResource,
+  resolveResourceIn,
+  resourceForKind,
+  resourcesInCategory,
+  type ResourceInfo,
+} from '../shared/api/registry.js';
 import type { ResourceRef } from '../shared/client/http-client.js';
+import type { DiscoveredResource } from './discovery.js';
 import { UsageError } from './errors.js';
 
-export function resolveType(typed: string): ResourceInfo {
-  const info = resolveResource(typed);
-  if (!info) throw new UsageError(`the server doesn't have a resource type "${typed}"`);
-  return info;
+export class ResourceTypes {
+  private discovered: Promise<readonly DiscoveredResource[]> | undefined;
+
+  /** `discover` reads the server's discovery documents (discovery.ts); it is called at most once. */
+  constructor(private readonly discover: () => Promise<readonly DiscoveredResource[]>) {}
+
+  /** What the server serves beyond the built-in table, asked for on first need only. */
+  private served(): Promise<readonly DiscoveredResource[]> {
+    this.discovered ??= this.discover();
+    return this.discovered;
+  }
+
+  /** A typed resource name, or undefined when neither the built-in table nor the server knows it. */
+  async find(typed: string): Promise<ResourceInfo | undefined> {
+    const builtIn = resolveResource(typed);
+    if (builtIn) return builtIn;
+    return resolveResourceIn((await this.served()).map((d) => d.info), typed);
+  }
+
+  /** A typed resource name, or kubectl's error for an unknown one. */
+  async resolve(typed: string): Promise<ResourceInfo> {
+    const info = await this.find(typed);
+    if (!info) throw new UsageError(`the server doesn't have a resource type "${typed}"`);
+    return info;
+  }
+
+  /** By kind, optionally pinned to an apiVersion (a manifest gives both). */
+  async forKind(kind: string, apiVersion?: string): Promise<ResourceInfo | undefined> {
+    const builtIn = resourceForKind(kind, apiVersion);
+    if (builtIn) return builtIn;
+    return (await this.served()).find((d) => d.info.kind === kind && (apiVersion === undefined || d.info.apiVersion === apiVersion))?.info;
+  }
+
+  /**
+   * A resource type, else the members of a category (`all`). A built-in name or category never asks
+   * the server; so `all` means the built-in members, never custom resources that join the category.
+   */
+  async typeOrCategory(typed: string): Promise<{ infos: ResourceInfo[]; category: boolean }> {
+    const builtIn = resolveResource(typed);
+    if (builtIn) return { infos: [builtIn], category: false };
+    const members = resourcesInCategory(typed.toLowerCase());
+    if (members.length > 0) return { infos: members, category: true };
+    const info = await this.find(typed);
+    if (info) return { infos: [info], category: false };
+    const served = (await this.served()).filter((d) => d.preferred && d.info.categories.includes(typed.toLowerCase()));
+    if (served.length > 0) return { infos: served.map((d) => d.info), category: true };
+    throw new UsageError(`the server doesn't have a resource type "${typed}"`);
+  }
+
+  /**
+   * The resource types `api-resources` lists: the built-in table, then the server's others in their
+   * preferred version (custom resources; the metrics API). Asks the server, as kubectl does.
+   */
+  async listed(): Promise<ResourceInfo[]> {
+    const builtIn = (d: DiscoveredResource) => RESOURCES.some((r) => r.group === d.info.group && r.resource === d.info.resource);
+    const others = (await this.served()).filter((d) => d.preferred && !builtIn(d)).map((d) => d.info);
+    return [...RESOURCES, ...others];
+  }
 }
 
 export interface Target {
@@ -27,7 +92,7 @@ export interface ParsedTargets {
  * `TYPE[,TYPE…] [NAME…]` or `TYPE/NAME…`, kubectl's two forms (not mixed). Categories (`all`)
  * expand to their members when `categories` is set.
  */
-export function parseTargets(args: readonly string[], opts: { categories?: boolean } = {}): ParsedTargets {
+export async function parseTargets(types: ResourceTypes, args: readonly string[], opts: { categories?: boolean } = {}): Promise<ParsedTargets> {
   if (args.length === 0) throw new UsageError('you must specify the type of resource (e.g. pods, nodes; see "cellctl api-resources")');
   const slashed = args.filter((a) => a.includes('/'));
   if (slashed.length > 0) {
@@ -40,7 +105,7 @@ export function parseTargets(args: readonly string[], opts: { categories?: boole
       const type = a.slice(0, slash);
       const name = a.slice(slash + 1);
       if (type === '' || name === '') throw new UsageError(`arguments in resource/name form must have a single resource and name, not "${a}"`);
-      const info = resolveType(type);
+      const info = await types.resolve(type);
       const existing = targets.find((t) => t.info === info);
       if (existing) existing.names.push(name);
       else targets.push({ info, names: [name] });
@@ -51,17 +116,17 @@ export function parseTargets(args: readonly string[], opts: { categories?: boole
   const infos: ResourceInfo[] = [];
   let category = false;
   for (const t of typeList!.split(',').filter((s) => s !== '')) {
-    const members = opts.categories ? resourcesInCategory(t.toLowerCase()) : [];
-    if (members.length > 0 && !resolveResource(t)) {
-      category = true;
-      for (const m of members) if (!infos.includes(m)) infos.push(m);
-      continue;
-    }
-    const info = resolveType(t);
-    if (!infos.includes(info)) infos.push(info);
+    const found = opts.categories ? await types.typeOrCategory(t) : { infos: [await types.resolve(t)], category: false };
+    category ||= found.category;
+    for (const info of found.infos) if (!infos.includes(info)) infos.push(info);
   }
   if (infos.length === 0) throw new UsageError('you must specify the type of resource');
   return { targets: infos.map((info) => ({ info, names: [...names] })), multipleTypes: infos.length > 1 || category };
+}
+
+/** One of the built-in kinds (whose shape cellctl knows), not a custom resource that may share its kind or plural. */
+export function isBuiltIn(info: ResourceInfo): boolean {
+  return RESOURCES.includes(info);
 }
 
 /** The API address of a resource (collection when `name` is absent); the namespace is dropped for cluster-scoped kinds. */

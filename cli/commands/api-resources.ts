@@ -1,11 +1,11 @@
-// `cellctl api-resources`: the resource types cell serves, with the names `get` accepts.
-import { RESOURCES } from '../../shared/api/registry.js';
+// `cellctl api-resources`: the resource types the server serves, with the names `get` accepts —
+// the built-in ones, then what its discovery documents add (custom resources), as kubectl lists them.
 import type { Cli } from '../context.js';
 import { UsageError } from '../errors.js';
 import { parseOutputFormat } from '../output/printers.js';
 import { formatRows } from '../output/table.js';
 
-export function runApiResources(cli: Cli, o: { output?: string; namespaced?: string | boolean; headers?: boolean }): number {
+export async function runApiResources(cli: Cli, o: { output?: string; namespaced?: string | boolean; headers?: boolean }): Promise<number> {
   const format = parseOutputFormat(o.output, ['table', 'wide', 'name']);
   let namespaced: boolean | undefined;
   if (o.namespaced !== undefined) {
@@ -13,7 +13,7 @@ export function runApiResources(cli: Cli, o: { output?: string; namespaced?: str
     else if (o.namespaced === 'false') namespaced = false;
     else throw new UsageError(`--namespaced must be true or false, not "${String(o.namespaced)}"`);
   }
-  const resources = RESOURCES.filter((r) => namespaced === undefined || r.namespaced === namespaced);
+  const resources = (await cli.types.listed()).filter((r) => namespaced === undefined || r.namespaced === namespaced);
   if (format.kind === 'name') {
     cli.print(resources.map((r) => `${r.group === '' ? r.resource : `${r.resource}.${r.group}`}\n`).join(''));
     return 0;

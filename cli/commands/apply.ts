@@ -21,7 +21,7 @@ export interface ApplyOptions {
 }
 
 export async function runApply(cli: Cli, o: ApplyOptions): Promise<number> {
-  const manifests = await readManifests(o.filename, 'apply', { recursive: o.recursive ?? false });
+  const manifests = await readManifests(cli.types, o.filename, 'apply', { recursive: o.recursive ?? false });
   for (const m of manifests) {
     if (!m.object.metadata.name) {
       throw new ManifestError(`${m.source} (document at line ${m.line}): cannot use generateName with apply: give the object a metadata.name`);

@@ -20,7 +20,7 @@ export interface AttachOptions {
 export async function runAttach(cli: Cli, args: string[], o: AttachOptions): Promise<number> {
   const [target, ...extra] = args;
   if (target === undefined || extra.length > 0) throw new UsageError('expected one POD: cellctl attach POD [-c CONTAINER] [-i] [-t]');
-  const name = podNameOf(target, 'attach to');
+  const name = await podNameOf(cli, target, 'attach to');
   const pod = await cli.client.get<Pod>(refFor(podsResource, cli.namespace, name));
   return attachTo(cli, name, containerOf(cli, pod, o.container), o);
 }

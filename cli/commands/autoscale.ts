@@ -33,7 +33,7 @@ export async function runAutoscale(cli: Cli, args: string[], o: AutoscaleOptions
   const max = positive('--max', o.max);
   const min = o.min !== undefined ? positive('--min', o.min) : 1;
   if (max < min) throw new UsageError(`--max=${max} must be at least --min=${min}`);
-  const target = workloadTarget(args, 'autoscale', SCALABLE);
+  const target = await workloadTarget(cli, args, 'autoscale', SCALABLE);
   const metrics: MetricSpec[] =
     o.cpuPercent !== undefined ? [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: positive('--cpu-percent', o.cpuPercent) } } }] : [];
   const hpa = {

@@ -1,7 +1,7 @@
 // `cellctl completion bash|zsh`: a shell completion script generated from the command tree
 // main.ts defines (so it never falls out of date): commands, each command's flags, resource
-// types, output formats, and — by calling cellctl itself — object names, namespaces, nodes and
-// kubeconfig contexts. zsh runs the same function through bashcompinit.
+// types, output formats, and — by calling cellctl itself — the server's other resource types
+// (custom resources), object names, namespaces, nodes and kubeconfig contexts. zsh runs the same function through bashcompinit.
 import { UsageError } from '../errors.js';
 import { typeNames } from '../resources.js';
 
@@ -53,6 +53,11 @@ __cellctl_names() {
   local ns_args=()
   [ -n "$__cellctl_ns" ] && ns_args=(--namespace "$__cellctl_ns")
   cellctl "\${__cellctl_global[@]}" "\${ns_args[@]}" get "$1" -o 'jsonpath={.items[*].metadata.name}' 2>/dev/null
+}
+
+__cellctl_types() {
+  # The built-in types are in this script; api-resources adds the server's custom ones (quietly).
+  cellctl "\${__cellctl_global[@]}" api-resources --no-headers 2>/dev/null | cut -d' ' -f1
 }
 
 _cellctl() {
@@ -113,7 +118,7 @@ ${argCases}
           local type="\${cur%%/*}"
           COMPREPLY=($(compgen -P "$type/" -W "$(__cellctl_names "$type")" -- "\${cur#*/}"))
         else
-          COMPREPLY=($(compgen -W "${words(typeNames())} all" -- "$cur"))
+          COMPREPLY=($(compgen -W "${words(typeNames())} all $(__cellctl_types)" -- "$cur"))
         fi
       else
         COMPREPLY=($(compgen -W "$(__cellctl_names "\${args[0]}")" -- "$cur"))

@@ -62,7 +62,7 @@ export interface CreateOptions {
 }
 
 export async function runCreate(cli: Cli, o: CreateOptions): Promise<number> {
-  const manifests = await readManifests(o.filename, 'create', { recursive: o.recursive ?? false });
+  const manifests = await readManifests(cli.types, o.filename, 'create', { recursive: o.recursive ?? false });
   const printer = new CreatedPrinter(cli, o.output, o.dryRun);
   let failed = false;
   for (const m of manifests) {

@@ -36,7 +36,7 @@ export async function runDebug(cli: Cli, args: string[], o: DebugOptions): Promi
   const [target, ...command] = args;
   if (target === undefined) throw new UsageError('expected POD: cellctl debug POD --image=IMAGE [-c NAME] [-i] [-t] [-- COMMAND [ARG...]]');
   if (!o.image) throw new UsageError('--image is required');
-  const name = podNameOf(target, 'debug');
+  const name = await podNameOf(cli, target, 'debug');
   const ref = refFor(podsResource, cli.namespace, name);
   const pod = await cli.client.get<Pod>(ref);
   if (o.target !== undefined && !pod.spec.containers.some((c) => c.name === o.target)) {

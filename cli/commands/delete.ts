@@ -85,11 +85,11 @@ export function cascadeOf(cascade: string | boolean | undefined, warn: (text: st
 async function collect(cli: Cli, args: string[], o: DeleteOptions): Promise<Item[]> {
   if (o.filename && o.filename.length > 0) {
     if (args.length > 0) throw new UsageError('when -f is given, resources cannot also be named as arguments');
-    const manifests = await readManifests(o.filename, 'delete', { recursive: o.recursive ?? false });
+    const manifests = await readManifests(cli.types, o.filename, 'delete', { recursive: o.recursive ?? false });
     return manifests.map((m) => ({ info: m.info, namespace: manifestNamespace(m, cli.namespace, cli.namespaceExplicit), name: m.object.metadata.name ?? '' }));
   }
   if (args.length === 0) throw new UsageError('you must provide one or more resources by argument or filename (-f)');
-  const { targets } = parseTargets(args);
+  const { targets } = await parseTargets(cli.types, args);
   const bulk = Boolean(o.selector || o.fieldSelector || o.all);
   const items: Item[] = [];
   for (const t of targets) {

@@ -18,7 +18,7 @@ import { LAST_APPLIED_ANNOTATION } from '../apply-patch.js';
 import type { Cli } from '../context.js';
 import { UsageError } from '../errors.js';
 import { DescribeWriter, describeTree, keyValues } from '../output/describe.js';
-import { parseTargets, refFor } from '../resources.js';
+import { isBuiltIn, parseTargets, refFor } from '../resources.js';
 import { selectorQuery } from './get.js';
 import { describeQuota } from './quota.js';
 import { describeWorkload } from './describe-workload.js';
@@ -443,7 +443,8 @@ function eventsSection(cli: Cli, w: DescribeWriter, events: Event[]): void {
 
 async function describeOne(cli: Cli, info: ResourceInfo, obj: KubeObject & Record<string, unknown>, showEvents: boolean): Promise<string> {
   const w = new DescribeWriter();
-  switch (info.kind) {
+  // A custom resource may reuse a built-in kind's name (a Pod of example.com): only built-ins get their own layout.
+  switch (isBuiltIn(info) ? info.kind : '') {
     case 'Pod':
       describePod(w, obj as unknown as Pod);
       break;
@@ -490,7 +491,7 @@ async function describeOne(cli: Cli, info: ResourceInfo, obj: KubeObject & Recor
 }
 
 export async function runDescribe(cli: Cli, args: string[], o: DescribeOptions): Promise<number> {
-  const { targets } = parseTargets(args);
+  const { targets } = await parseTargets(cli.types, args);
   const named = targets.some((t) => t.names.length > 0);
   if (named && o.selector) throw new UsageError('a label selector cannot be combined with resource names');
   const pages: string[] = [];

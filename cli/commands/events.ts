@@ -32,7 +32,7 @@ export async function runEvents(cli: Cli, o: EventsOptions): Promise<number> {
   const format = parseOutputFormat(o.output, ['table', 'json', 'yaml']);
   const selectors: string[] = [];
   if (o.for) {
-    const { targets } = parseTargets([o.for]);
+    const { targets } = await parseTargets(cli.types, [o.for]);
     const t = targets[0]!;
     if (targets.length !== 1 || t.names.length !== 1) throw new UsageError(`--for must be TYPE/NAME (e.g. pod/web-1), not "${o.for}"`);
     selectors.push(`involvedObject.kind=${escapeFieldValue(t.info.kind)}`, `involvedObject.name=${escapeFieldValue(t.names[0]!)}`);

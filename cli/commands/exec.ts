@@ -20,7 +20,7 @@ export interface ExecOptions {
 export async function runExec(cli: Cli, args: string[], o: ExecOptions): Promise<number> {
   const [target, ...command] = args;
   if (target === undefined || command.length === 0) throw new UsageError('expected POD and a command: cellctl exec POD [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]');
-  const name = podNameOf(target, 'exec into');
+  const name = await podNameOf(cli, target, 'exec into');
   const pod = await cli.client.get<Pod>(refFor(podsResource, cli.namespace, name));
   const container = containerOf(cli, pod, o.container);
   const tty = usableTty(cli, o);

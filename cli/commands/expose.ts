@@ -66,7 +66,7 @@ function parseSelector(text: string): Record<string, string> {
 }
 
 export async function runExpose(cli: Cli, args: string[], o: ExposeOptions): Promise<number> {
-  const target = workloadTarget(args, 'expose', EXPOSABLE);
+  const target = await workloadTarget(cli, args, 'expose', EXPOSABLE);
   const type = o.type ?? 'ClusterIP';
   if (!(SERVICE_TYPES as readonly string[]).includes(type) || type === 'ExternalName') {
     throw new UsageError(`--type must be ClusterIP, NodePort or LoadBalancer, not "${type}"`);

@@ -95,7 +95,7 @@ function scopeText(cli: Cli, o: GetOptions, targets: Target[]): string {
 
 export async function runGet(cli: Cli, args: string[], o: GetOptions): Promise<number> {
   const format = parseOutputFormat(o.output);
-  const { targets, multipleTypes } = parseTargets(args, { categories: true });
+  const { targets, multipleTypes } = await parseTargets(cli.types, args, { categories: true });
   const named = targets.some((t) => t.names.length > 0);
   if (named && (o.selector || o.fieldSelector)) throw new UsageError('a label or field selector cannot be combined with resource names');
   if (o.watch || o.watchOnly) {

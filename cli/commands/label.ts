@@ -63,7 +63,7 @@ interface Labeled {
 export async function runLabel(cli: Cli, args: string[], o: LabelOptions): Promise<number> {
   const { resources, changes } = splitLabelArgs(args);
   if (changes.length === 0 && !o.list) throw new UsageError('at least one label update is required (KEY=VALUE or KEY-)');
-  const { targets } = parseTargets(resources);
+  const { targets } = await parseTargets(cli.types, resources);
   const items: { info: ResourceInfo; namespace: string | undefined; name: string }[] = [];
   for (const t of targets) {
     if (t.names.length > 0) {

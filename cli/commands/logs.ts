@@ -25,7 +25,7 @@ export async function runLogs(cli: Cli, args: string[], o: LogsOptions): Promise
   if (target === undefined) throw new UsageError('expected POD (and optionally CONTAINER): cellctl logs POD [-c CONTAINER]');
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
   if (containerArg !== undefined && o.container !== undefined) throw new UsageError('give the container either as an argument or with -c, not both');
-  const name = podNameOf(target, 'get logs from');
+  const name = await podNameOf(cli, target, 'get logs from');
   const pod = await cli.client.get<Pod>(refFor(podsResource, cli.namespace, name));
   const container = containerOf(cli, pod, o.container ?? containerArg);
   let tail: number | undefined;

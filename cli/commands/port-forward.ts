@@ -45,7 +45,7 @@ export async function runPortForward(cli: Cli, args: string[], o: PortForwardOpt
   const [target, ...specs] = args;
   if (target === undefined || specs.length === 0) throw new UsageError('expected POD and at least one port: cellctl port-forward POD [LOCAL:]REMOTE...');
   const ports = specs.map(parsePortSpec);
-  const name = podNameOf(target, 'forward ports to');
+  const name = await podNameOf(cli, target, 'forward ports to');
   const ref = refFor(podsResource, cli.namespace, name);
   const pod = await cli.client.get<Pod>(ref);
   if (pod.status.phase !== 'Running') throw new UsageError(`unable to forward port because pod is not running. Current status=${pod.status.phase ?? 'Unknown'}`);

@@ -34,8 +34,8 @@ const PAUSE_KINDS = ['deployments'];
 /** Deployments keep their history in ReplicaSets; DaemonSets and StatefulSets in ControllerRevisions. */
 type Kind = 'deployment' | 'daemonset' | 'statefulset';
 
-function target(cli: Cli, args: string[], verb: string, kinds = ROLLOUT_KINDS): { t: WorkloadTarget; ref: ReturnType<typeof refFor>; kind: Kind } {
-  const t = workloadTarget(args, `rollout ${verb}`, kinds);
+async function target(cli: Cli, args: string[], verb: string, kinds = ROLLOUT_KINDS): Promise<{ t: WorkloadTarget; ref: ReturnType<typeof refFor>; kind: Kind }> {
+  const t = await workloadTarget(cli, args, `rollout ${verb}`, kinds);
   return { t, ref: refFor(t.info, cli.namespace, t.name), kind: t.info.kind.toLowerCase() as Kind };
 }
 
@@ -102,7 +102,7 @@ export function statefulSetRolloutStatus(sts: StatefulSet): { message: string; d
 }
 
 export async function runRolloutStatus(cli: Cli, args: string[], o: { timeout?: string; watch?: boolean }): Promise<number> {
-  const { ref, kind } = target(cli, args, 'status');
+  const { ref, kind } = await target(cli, args, 'status');
   const statusOf = async () => {
     if (kind === 'daemonset') return daemonSetRolloutStatus(await cli.client.get<DaemonSet>(ref));
     if (kind === 'statefulset') return statefulSetRolloutStatus(await cli.client.get<StatefulSet>(ref));
@@ -151,7 +151,7 @@ async function historyOf(cli: Cli, ref: ReturnType<typeof refFor>, kind: Kind): 
 }
 
 export async function runRolloutHistory(cli: Cli, args: string[], o: { revision?: string }): Promise<number> {
-  const { t, ref, kind } = target(cli, args, 'history');
+  const { t, ref, kind } = await target(cli, args, 'history');
   const revisions = await historyOf(cli, ref, kind);
   if (o.revision !== undefined && o.revision !== '0') {
     const r = revisions.find((x) => String(x.number) === o.revision);
@@ -173,7 +173,7 @@ function withoutHash(template: PodTemplateSpec): PodTemplateSpec {
 }
 
 export async function runRolloutUndo(cli: Cli, args: string[], o: { toRevision?: string }): Promise<number> {
-  const { t, ref, kind } = target(cli, args, 'undo');
+  const { t, ref, kind } = await target(cli, args, 'undo');
   const current = await cli.client.get<Deployment | DaemonSet | StatefulSet>(ref);
   if (kind === 'deployment' && (current as Deployment).spec.paused === true) {
     throw new UsageError(`you cannot rollback a paused deployment; resume it first with 'cellctl rollout resume ${t.display}' and try again`);
@@ -213,7 +213,7 @@ export async function runRolloutUndo(cli: Cli, args: string[], o: { toRevision?:
 
 export async function runRolloutPause(cli: Cli, args: string[], paused: boolean): Promise<number> {
   const verb = paused ? 'pause' : 'resume';
-  const { t, ref } = target(cli, args, verb, PAUSE_KINDS);
+  const { t, ref } = await target(cli, args, verb, PAUSE_KINDS);
   const d = await cli.client.get<Deployment>(ref);
   if ((d.spec.paused === true) === paused) throw new UsageError(`${t.display} is not ${paused ? 'resumed' : 'paused'}`);
   await cli.client.patch(ref, { spec: { paused: paused ? true : null } }, 'merge');

@@ -25,7 +25,7 @@ function count(flag: string, value: string): number {
 export async function runScale(cli: Cli, args: string[], o: ScaleOptions): Promise<number> {
   if (o.replicas === undefined) throw new UsageError("required flag '--replicas' not set");
   const replicas = count('--replicas', o.replicas);
-  const target = workloadTarget(args, 'scale', SCALABLE);
+  const target = await workloadTarget(cli, args, 'scale', SCALABLE, { anyScalable: true });
   const ref = refFor(target.info, cli.namespace, target.name, 'scale');
   if (o.currentReplicas === undefined && o.resourceVersion === undefined) {
     await cli.client.patch(ref, { spec: { replicas } }, 'merge');

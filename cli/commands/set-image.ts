@@ -18,7 +18,7 @@ export async function runSetImage(cli: Cli, args: string[]): Promise<number> {
   const pairs = args.filter((a) => a.includes('='));
   const targetArgs = args.filter((a) => !a.includes('='));
   if (pairs.length === 0) throw new UsageError('expected at least one CONTAINER=IMAGE: cellctl set image deployment/web main=busybox:1.36');
-  const target = workloadTarget(targetArgs, 'set image', ['deployments', 'daemonsets', 'replicasets', 'pods']);
+  const target = await workloadTarget(cli, targetArgs, 'set image', ['deployments', 'daemonsets', 'replicasets', 'pods']);
   const images = new Map<string, string>();
   for (const p of pairs) {
     const [container, image] = [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)];

@@ -1,8 +1,10 @@
 // The object a workload command (scale, rollout, set image) acts on: `TYPE NAME` or `TYPE/NAME`,
-// as kubectl takes it, resolved through the registry and limited to the kinds the verb supports.
+// as kubectl takes it, resolved as every command resolves types (Cli.types) and limited to the
+// kinds the verb supports.
 import type { ResourceInfo } from '../../shared/api/registry.js';
+import type { Cli } from '../context.js';
 import { UsageError } from '../errors.js';
-import { resolveType } from '../resources.js';
+import { isBuiltIn } from '../resources.js';
 import { qualifiedKind } from '../output/printers.js';
 
 export interface WorkloadTarget {
@@ -12,7 +14,11 @@ export interface WorkloadTarget {
   display: string;
 }
 
-export function workloadTarget(args: readonly string[], verb: string, allowed: readonly string[]): WorkloadTarget {
+/**
+ * `allowed`: the built-in resources the verb supports. With `anyScalable`, so is any other resource
+ * the server serves a scale subresource for (a custom resource's, as `kubectl scale` takes it).
+ */
+export async function workloadTarget(cli: Cli, args: readonly string[], verb: string, allowed: readonly string[], opts: { anyScalable?: boolean } = {}): Promise<WorkloadTarget> {
   let type: string;
   let name: string | undefined;
   const [first, second, ...rest] = args;
@@ -25,7 +31,8 @@ export function workloadTarget(args: readonly string[], verb: string, allowed: r
     [type, name] = [first, second];
   }
   if (!name) throw new UsageError(`expected the name of the ${type} to ${verb}`);
-  const info = resolveType(type);
-  if (!allowed.includes(info.resource)) throw new UsageError(`cannot ${verb} a ${info.singularName}: only ${allowed.join(', ')}`);
+  const info = await cli.types.resolve(type);
+  const supported = isBuiltIn(info) ? allowed.includes(info.resource) : opts.anyScalable === true && info.subresources.some((s) => s.name === 'scale');
+  if (!supported) throw new UsageError(`cannot ${verb} a ${info.singularName}: only ${allowed.join(', ')}`);
   return { info, name, display: `${qualifiedKind(info)}/${name}` };
 }

@@ -145,7 +145,7 @@ import {
 /** Kubernetes verb names, as discovery reports them. */
 export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
 
-const ALL_VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+export const ALL_VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const READ_VERBS: readonly Verb[] = ['get', 'list', 'watch'];
 export const STATUS_VERBS: readonly Verb[] = ['get', 'patch', 'update'];
 
@@ -1016,15 +1016,23 @@ export function resourceForKind(kind: string, apiVersion?: string): ResourceInfo
  * qualified as kubectl allows (`podgroups.scheduling.x-k8s.io`, `pods.v1`, `leases.v1.coordination.k8s.io`).
  */
 export function resolveResource(typed: string): ResourceInfo | undefined {
+  return resolveResourceIn(RESOURCES, typed);
+}
+
+/**
+ * resolveResource's rules over another list: cellctl resolves custom resources, which it learns
+ * from the server's discovery documents, by the same names (first match wins, so list preferred versions first).
+ */
+export function resolveResourceIn(resources: readonly ResourceInfo[], typed: string): ResourceInfo | undefined {
   const text = typed.toLowerCase();
   const names = (r: ResourceInfo) => [r.resource, r.singularName, r.kind.toLowerCase(), ...r.shortNames];
-  const exact = RESOURCES.find((r) => names(r).includes(text));
+  const exact = resources.find((r) => names(r).includes(text));
   if (exact) return exact;
   const dot = text.indexOf('.');
   if (dot < 0) return undefined;
   const name = text.slice(0, dot);
   const qualifier = text.slice(dot + 1);
-  return RESOURCES.find(
+  return resources.find(
     (r) =>
       names(r).includes(name) &&
       (qualifier === r.group || qualifier === `${r.version}.${r.group}` || (r.group === '' && qualifier === r.version)),

@@ -1,5 +1,6 @@
 // The pure parts of cellctl, in-process: JSONPath templates, the client-side apply patch, table
-// and describe alignment, manifest parsing, argument splitting.
+// and describe alignment, manifest parsing, argument splitting, resource type resolution (the
+// server's discovery documents stood in for by a function).
 import { expect } from 'chai';
 import { lastAppliedValue, planApply, withLastApplied, type JsonObject } from '../../cli/apply-patch.js';
 import { splitLabelArgs } from '../../cli/commands/label.js';
@@ -8,7 +9,45 @@ import { parseManifests } from '../../cli/manifests.js';
 import { tabwrite } from '../../cli/output/describe.js';
 import { JsonPathError, JsonPathTemplate } from '../../shared/jsonpath.js';
 import { formatRows } from '../../cli/output/table.js';
-import { parseTargets } from '../../cli/resources.js';
+import { parseTargets, ResourceTypes } from '../../cli/resources.js';
+import { resourcesOfList, type DiscoveredResource } from '../../cli/discovery.js';
+import { podsResource } from '../../shared/api/registry.js';
+
+/** Resolution that must never ask the server: the built-in table answers. */
+const builtInOnly = new ResourceTypes(() => Promise.reject(new Error('discovery must not be read for built-in types')));
+
+/** Resolution over a server that serves no custom resources. */
+const noCustom = new ResourceTypes(() => Promise.resolve([]));
+
+/** The error a promise is rejected with (fails the test if it resolves). */
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    (v) => expect.fail(`expected a rejection, got ${JSON.stringify(v)}`),
+    (err: unknown) => err,
+  );
+}
+
+/** Discovery as a server with the Widget definition would give it (example.com v1 preferred, v1beta1 too), counting reads. */
+function widgetDiscovery(): { types: ResourceTypes; reads: () => number } {
+  let reads = 0;
+  const entries = [
+    { name: 'widgets', singularName: 'widget', namespaced: true, kind: 'Widget', verbs: ['get', 'list', 'create', 'delete', 'patch', 'update', 'watch', 'deletecollection'], shortNames: ['wd'], categories: ['gadgets'] },
+    { name: 'widgets/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
+  ];
+  const discovered: DiscoveredResource[] = [
+    ...resourcesOfList('example.com', 'v1', { resources: entries }).map((info) => ({ info, preferred: true })),
+    ...resourcesOfList('example.com', 'v1beta1', { resources: entries }).map((info) => ({ info, preferred: false })),
+    // Built-in resources in discovery stay the registry's own objects.
+    ...resourcesOfList('', 'v1', { resources: [{ name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get'] }] }).map((info) => ({ info, preferred: true })),
+  ];
+  return {
+    types: new ResourceTypes(() => {
+      reads++;
+      return Promise.resolve(discovered);
+    }),
+    reads: () => reads,
+  };
+}
 
 const list = {
   kind: 'List',
@@ -110,13 +149,40 @@ describe('cellctl units', () => {
   });
 
   describe('arguments and manifests', () => {
-    it('parses TYPE NAME…, TYPE/NAME…, several types and categories', () => {
-      expect(parseTargets(['po', 'a', 'b']).targets.map((t) => [t.info.resource, t.names])).to.deep.equal([['pods', ['a', 'b']]]);
-      expect(parseTargets(['pod/a', 'no/n1', 'pods/b']).targets.map((t) => [t.info.resource, t.names])).to.deep.equal([['pods', ['a', 'b']], ['nodes', ['n1']]]);
-      expect(parseTargets(['pods,nodes']).multipleTypes).to.equal(true);
-      expect(parseTargets(['all'], { categories: true }).targets.map((t) => t.info.resource)).to.deep.equal(['pods', 'services', 'jobs', 'cronjobs', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'horizontalpodautoscalers']);
-      expect(() => parseTargets(['widgets'])).to.throw(UsageError, 'the server doesn\'t have a resource type "widgets"');
-      expect(() => parseTargets(['pod/a', 'b'])).to.throw(UsageError, /resource\/name form/);
+    it('parses TYPE NAME…, TYPE/NAME…, several types and categories, built-ins without asking the server', async () => {
+      expect((await parseTargets(builtInOnly, ['po', 'a', 'b'])).targets.map((t) => [t.info.resource, t.names])).to.deep.equal([['pods', ['a', 'b']]]);
+      expect((await parseTargets(builtInOnly, ['pod/a', 'no/n1', 'pods/b'])).targets.map((t) => [t.info.resource, t.names])).to.deep.equal([['pods', ['a', 'b']], ['nodes', ['n1']]]);
+      expect((await parseTargets(builtInOnly, ['pods,nodes'])).multipleTypes).to.equal(true);
+      expect((await parseTargets(builtInOnly, ['all'], { categories: true })).targets.map((t) => t.info.resource)).to.deep.equal(['pods', 'services', 'jobs', 'cronjobs', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'horizontalpodautoscalers']);
+      expect((await parseTargets(builtInOnly, ['podgroups.scheduling.x-k8s.io'])).targets[0]!.info.kind).to.equal('PodGroup');
+      const unknown = await rejection(parseTargets(noCustom, ['widgets']));
+      expect(unknown).to.be.instanceOf(UsageError).with.property('message', 'the server doesn\'t have a resource type "widgets"');
+      expect(await rejection(parseTargets(noCustom, ['all,widgets'], { categories: true }))).to.be.instanceOf(UsageError).with.property('message', 'the server doesn\'t have a resource type "widgets"');
+      expect(await rejection(parseTargets(builtInOnly, ['pod/a', 'b']))).to.be.instanceOf(UsageError).with.property('message').that.matches(/resource\/name form/);
+    });
+
+    it('resolves custom resources from discovery by plural, singular, short name, kind and qualified names, reading it once', async () => {
+      const { types, reads } = widgetDiscovery();
+      for (const typed of ['widgets', 'widget', 'wd', 'Widget', 'WIDGETS', 'widgets.example.com', 'wd.v1.example.com']) {
+        const info = await types.resolve(typed);
+        expect([info.apiVersion, info.kind, info.resource, info.namespaced], typed).to.deep.equal(['example.com/v1', 'Widget', 'widgets', true]);
+      }
+      expect((await types.resolve('widgets.v1beta1.example.com')).apiVersion).to.equal('example.com/v1beta1');
+      expect((await types.resolve('wd')).verbs).to.deep.equal(['get', 'list', 'create', 'delete', 'patch', 'update', 'watch', 'deletecollection']);
+      expect((await types.resolve('widget')).subresources).to.deep.equal([{ name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] }]);
+      expect((await parseTargets(types, ['wd/a', 'pod/p', 'widgets/b'])).targets.map((t) => [t.info.resource, t.names])).to.deep.equal([['widgets', ['a', 'b']], ['pods', ['p']]]);
+      expect((await parseTargets(types, ['gadgets'], { categories: true })).targets.map((t) => t.info.resource)).to.deep.equal(['widgets']);
+      expect(await types.forKind('Widget', 'example.com/v1beta1')).to.have.property('version', 'v1beta1');
+      expect(await types.forKind('Widget', 'example.com/v2')).to.equal(undefined);
+      expect(await types.forKind('Pod', 'v1')).to.equal(podsResource);
+      expect(await types.find('gizmos')).to.equal(undefined);
+      expect((await types.listed()).filter((r) => r.group === 'example.com').map((r) => r.apiVersion)).to.deep.equal(['example.com/v1']);
+      expect(reads()).to.equal(1);
+      // What a custom kind's objects hold is the server's to check: the schema keeps every field.
+      const widget = await types.resolve('wd');
+      const obj = { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', extra: 1 }, spec: { size: 3, anything: { deep: true } } };
+      expect(widget.schema.parse(obj)).to.deep.equal(obj);
+      expect(widget.validate(widget.schema.parse(obj))).to.deep.equal([]);
     });
 
     it('splits label changes from resources', () => {
@@ -124,11 +190,22 @@ describe('cellctl units', () => {
       expect(() => splitLabelArgs(['pod', 'a', 'k=v', 'k-'])).to.throw(UsageError);
     });
 
-    it('reads multi-document YAML and Lists, with line numbers; rejects what is not an object', () => {
-      const ms = parseManifests('apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n# c\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Namespace, metadata: {name: b}}\n---\n', 'f.yaml');
+    it('reads multi-document YAML and Lists, with line numbers; rejects what is not an object', async () => {
+      const ms = await parseManifests('apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n# c\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Namespace, metadata: {name: b}}\n---\n', 'f.yaml', builtInOnly);
       expect(ms.map((m) => [m.object.metadata.name, m.line])).to.deep.equal([['a', 1], ['b', 7]]);
-      expect(() => parseManifests('- a\n- b\n', 'f.yaml')).to.throw(ManifestError, 'error validating f.yaml (document at line 1): expected an object with apiVersion, kind and metadata, found a list');
-      expect(() => parseManifests('apiVersion: v1\nkind: Pod\nmetadata: {}\n', 'f.yaml')).to.throw(ManifestError, 'metadata.name not set');
+      expect(await rejection(parseManifests('- a\n- b\n', 'f.yaml', builtInOnly)))
+        .to.be.instanceOf(ManifestError)
+        .with.property('message', 'error validating f.yaml (document at line 1): expected an object with apiVersion, kind and metadata, found a list');
+      expect(await rejection(parseManifests('apiVersion: v1\nkind: Pod\nmetadata: {}\n', 'f.yaml', builtInOnly))).to.be.instanceOf(ManifestError).with.property('message').that.includes('metadata.name not set');
+    });
+
+    it('resolves a manifest\'s custom kind through discovery, and names what is served when the version is not', async () => {
+      const { types } = widgetDiscovery();
+      const [w] = await parseManifests('apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 2}\n', 'w.yaml', types);
+      expect([w!.info.resource, w!.info.apiVersion, w!.object.spec]).to.deep.equal(['widgets', 'example.com/v1', { size: 2 }]);
+      expect(await rejection(parseManifests('apiVersion: example.com/v9\nkind: Widget\nmetadata: {name: w1}\n', 'w.yaml', types)))
+        .to.be.instanceOf(ManifestError)
+        .with.property('message', 'error validating w.yaml (document at line 1): no matches for kind "Widget" in version "example.com/v9" (cell serves Widget as example.com/v1)');
     });
   });
 });
