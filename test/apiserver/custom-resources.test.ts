@@ -5,6 +5,8 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { definitionBody } from '../harness/custom-resources.js';
+import type { JSONSchemaProps } from '../../shared/api/apiextensions.js';
 import { causeFields, expectStatus, raw, waitFor, WatchCollector, type Obj, type RawOptions } from './helpers.js';
 
 const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
@@ -27,11 +29,14 @@ interface WidgetView extends Obj {
 }
 
 /** A namespaced Widget definition: v1 stored, v1beta1 served too; status and scale subresources; printer columns. */
-function widgetCrd(opts: { group?: string; plural?: string; kind?: string; shortNames?: string[]; extraSpec?: Record<string, unknown> } = {}): Record<string, unknown> {
-  const group = opts.group ?? 'example.com';
-  const plural = opts.plural ?? 'widgets';
-  const schema = {
-    openAPIV3Schema: {
+function widgetCrd(opts: { group?: string; plural?: string; kind?: string; shortNames?: string[]; extraSpec?: Record<string, JSONSchemaProps> } = {}): Record<string, unknown> {
+  return definitionBody({
+    group: opts.group ?? 'example.com',
+    plural: opts.plural ?? 'widgets',
+    kind: opts.kind ?? 'Widget',
+    shortNames: opts.shortNames ?? ['wd'],
+    versions: ['v1', 'v1beta1'],
+    schema: {
       type: 'object',
       properties: {
         spec: {
@@ -49,30 +54,15 @@ function widgetCrd(opts: { group?: string; plural?: string; kind?: string; short
         status: { type: 'object', properties: { replicas: { type: 'integer' }, phase: { type: 'string' } } },
       },
     },
-  };
-  const version = (name: string, storage: boolean) => ({
-    name,
-    served: true,
-    storage,
-    schema,
-    subresources: { status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } },
-    additionalPrinterColumns: [
-      { name: 'Size', type: 'integer', jsonPath: '.spec.size' },
-      { name: 'Color', type: 'string', jsonPath: '.spec.color' },
-      { name: 'Phase', type: 'string', jsonPath: '.status.phase', priority: 1 },
-    ],
-  });
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${group}` },
-    spec: {
-      group,
-      scope: 'Namespaced',
-      names: { plural, kind: opts.kind ?? 'Widget', shortNames: opts.shortNames ?? ['wd'] },
-      versions: [version('v1', true), version('v1beta1', false)],
+    version: {
+      subresources: { status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } },
+      additionalPrinterColumns: [
+        { name: 'Size', type: 'integer', jsonPath: '.spec.size' },
+        { name: 'Color', type: 'string', jsonPath: '.spec.color' },
+        { name: 'Phase', type: 'string', jsonPath: '.status.phase', priority: 1 },
+      ],
     },
-  };
+  });
 }
 
 function widget(name: string, spec: Record<string, unknown> = { size: 3 }, apiVersion = 'example.com/v1'): Record<string, unknown> {

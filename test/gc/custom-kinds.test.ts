@@ -11,6 +11,7 @@ import { createLogger } from '../../shared/logging.js';
 import { SharedInformers } from '../../controllers/informers.js';
 import { GarbageCollector } from '../../controllers/garbage-collector/controller.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { CRDS, definitionBody } from '../harness/custom-resources.js';
 import { sleep, waitFor } from '../clients/helpers.js';
 import { testControllerContext } from '../controllers/helpers.js';
 
@@ -25,23 +26,12 @@ interface Obj {
   metadata: { name?: string; uid?: string; deletionTimestamp?: string; finalizers?: string[]; ownerReferences?: OwnerReference[] };
 }
 
-const CRDS = { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions' };
 const configMaps = (name?: string): ResourceRef => ({ resource: 'configmaps', namespace: 'default', ...(name ? { name } : {}) });
 const customRef = (group: string, plural: string, name?: string): ResourceRef => ({ group, version: 'v1', resource: plural, namespace: 'default', ...(name ? { name } : {}) });
 const widgets = (name?: string) => customRef(GROUP, 'widgets', name);
 
 function definition(group: string, plural: string, kind: string): Obj & Record<string, unknown> {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${group}` },
-    spec: {
-      group,
-      scope: 'Namespaced',
-      names: { plural, kind },
-      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } } }],
-    },
-  };
+  return definitionBody({ group, plural, kind });
 }
 
 function ownedBy(owner: Obj, extra: Partial<OwnerReference> = {}): OwnerReference {

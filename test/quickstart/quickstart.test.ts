@@ -1,6 +1,6 @@
 // The README's quick start, as a newcomer runs it: `npm start` (deploy/local-cluster.ts) brings up
 // the whole cluster, cellctl finds 3 Ready nodes, the examples run (a pod to completion with its
-// logs, two schedulers, a gang, preemption), a Service's cluster IP answers, and SIGTERM leaves no process behind. Run once on
+// logs, two schedulers, a gang, preemption, a custom resource), a Service's cluster IP answers, and SIGTERM leaves no process behind. Run once on
 // etcd and once on the memory store (CELL_NO_ETCD=1 makes the launcher behave as if no etcd binary
 // were on PATH; hiding /usr/bin itself would hide node too). The state dir is a temp dir, not .cell/.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -168,6 +168,14 @@ for (const store of ['etcd', 'memory'] as const) {
         client.close();
         backend.close();
       }
+    });
+
+    it('examples/crd.yaml adds a kind that examples/backup.yaml makes an object of, and cellctl lists it with its columns', async () => {
+      expect(await cellctl('apply', '-f', 'examples/crd.yaml')).to.contain('customresourcedefinition.apiextensions.k8s.io/backups.example.com created');
+      await until('the Backup kind served', async () => ((await cellctl('apply', '-f', 'examples/backup.yaml')).includes('backup.example.com/nightly') ? true : undefined), 20_000);
+      const table = await cellctl('get', 'backups');
+      expect(table.split('\n')[0]).to.match(/^NAME\s+SCHEDULE\s+KEEP\s+LAST\s+AGE$/);
+      expect(table).to.match(/^nightly\s+0 3 \* \* \*\s+7\s/m);
     });
 
     it('the audit is clean and SIGTERM stops every process it started', async () => {

@@ -20,6 +20,7 @@ import { cellctl, isolatedEnv, tempDir } from '../cli/helpers.js';
 import { expectOk, sleep, waitFor } from '../clients/helpers.js';
 import { startControllers } from '../controllers/helpers.js';
 import { createNamespace, workloadSuite } from './cluster.js';
+import { CRDS, definitionBody } from '../harness/custom-resources.js';
 
 const HPA_V1 = { group: 'autoscaling', version: 'v1', resource: 'horizontalpodautoscalers' } as const;
 const DEPLOYMENTS = { group: 'apps', version: 'v1', resource: 'deployments' } as const;
@@ -304,31 +305,19 @@ describe('HorizontalPodAutoscalers on a real agent, driven by kubectl', function
   it('scales a custom kind through the scale subresource its definition declares', async () => {
     const ns = 'hpa-custom';
     await createNamespace(cluster.client, ns);
-    const crds = { group: 'apiextensions.k8s.io', version: 'v1', resource: 'customresourcedefinitions' };
-    await cluster.client.create(crds, {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'fleets.hpa.example.com' },
-      spec: {
+    await cluster.client.create(
+      CRDS,
+      definitionBody({
         group: 'hpa.example.com',
-        scope: 'Namespaced',
-        names: { plural: 'fleets', kind: 'Fleet' },
-        versions: [
-          {
-            name: 'v1',
-            served: true,
-            storage: true,
-            subresources: { status: {}, scale: { specReplicasPath: '.spec.size', statusReplicasPath: '.status.size', labelSelectorPath: '.status.selector' } },
-            schema: {
-              openAPIV3Schema: {
-                type: 'object',
-                properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } }, status: { type: 'object', properties: { size: { type: 'integer' }, selector: { type: 'string' } } } },
-              },
-            },
-          },
-        ],
-      },
-    });
+        plural: 'fleets',
+        kind: 'Fleet',
+        schema: {
+          type: 'object',
+          properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } }, status: { type: 'object', properties: { size: { type: 'integer' }, selector: { type: 'string' } } } },
+        },
+        version: { subresources: { status: {}, scale: { specReplicasPath: '.spec.size', statusReplicasPath: '.status.size', labelSelectorPath: '.status.selector' } } },
+      }),
+    );
     const fleets = { group: 'hpa.example.com', version: 'v1', resource: 'fleets', namespace: ns };
     const fleet = await waitFor(async () => {
       try {
