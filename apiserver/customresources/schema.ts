@@ -34,12 +34,41 @@ function withEnum(t: z.ZodType, values: readonly Json[] | undefined): z.ZodType 
   });
 }
 
+/**
+ * The string formats Kubernetes checks in custom objects (others, such as `int32` on a string,
+ * are documentation only, and ignored there too).
+ */
+const FORMATS: Record<string, z.ZodType> = {
+  'date-time': z.iso.datetime({ offset: true }),
+  datetime: z.iso.datetime({ offset: true }),
+  date: z.iso.date(),
+  uuid: z.uuid(),
+  uuid3: z.uuid({ version: 'v3' }),
+  uuid4: z.uuid({ version: 'v4' }),
+  uuid5: z.uuid({ version: 'v5' }),
+  ipv4: z.ipv4(),
+  ipv6: z.ipv6(),
+  cidr: z.union([z.cidrv4(), z.cidrv6()]),
+  email: z.email(),
+  byte: z.base64(),
+  hostname: z.string().regex(/^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/),
+  mac: z.string().regex(/^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/),
+  // Go's time.ParseDuration: "1h30m", "250ms", "0".
+  duration: z.string().regex(/^([-+]?(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$|^0$/u),
+  hexcolor: z.string().regex(/^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/),
+};
+
 function stringOf(s: JSONSchemaProps): z.ZodType {
   let t = z.string();
   if (s.minLength !== undefined) t = t.min(s.minLength, { error: `should be at least ${s.minLength} chars long` });
   if (s.maxLength !== undefined) t = t.max(s.maxLength, { error: `may not be longer than ${s.maxLength}` });
   if (s.pattern !== undefined) t = t.regex(new RegExp(s.pattern, 'u'), { error: `should match '${s.pattern}'` });
-  return t;
+  const format = s.format !== undefined ? FORMATS[s.format] : undefined;
+  if (format === undefined) return t;
+  const name = s.format;
+  return t.superRefine((v, ctx) => {
+    if (!format.safeParse(v).success) issue(ctx, `must be of type ${name}`, 'FieldValueInvalid');
+  });
 }
 
 function numberOf(s: JSONSchemaProps, integer: boolean): z.ZodType {

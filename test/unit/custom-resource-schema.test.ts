@@ -110,6 +110,29 @@ describe('custom resource schemas', () => {
     expect(refusal(root, { on: 'yes' })).to.deep.equal(['spec.on: Invalid value: "yes": must be of type boolean']);
   });
 
+  it('checks the string formats Kubernetes checks, and ignores the others', () => {
+    const root: JSONSchemaProps = {
+      type: 'object',
+      properties: {
+        at: { type: 'string', format: 'date-time' },
+        day: { type: 'string', format: 'date' },
+        id: { type: 'string', format: 'uuid' },
+        ip: { type: 'string', format: 'ipv4' },
+        net: { type: 'string', format: 'cidr' },
+        every: { type: 'string', format: 'duration' },
+        data: { type: 'string', format: 'byte' },
+        n: { type: 'string', format: 'int32' },
+      },
+    };
+    const good = { at: '2026-12-07T10:00:00Z', day: '2026-12-07', id: '9b2f7c3e-5d0a-4c1e-8f6b-2a4d6e8f0a1b', ip: '10.0.0.1', net: 'fd00::/8', every: '1h30m', data: 'aGVsbG8=', n: 'anything' };
+    expect(decode(root, good)).to.deep.equal(good);
+    expect(refusal(root, { at: 'yesterday', ip: '10.0.0.256', every: '5 minutes' })).to.have.members([
+      'spec.at: Invalid value: "yesterday": must be of type date-time',
+      'spec.ip: Invalid value: "10.0.0.256": must be of type ipv4',
+      'spec.every: Invalid value: "5 minutes": must be of type duration',
+    ]);
+  });
+
   it('required fields, list-type set and map, embedded resources', () => {
     const root: JSONSchemaProps = {
       type: 'object',
