@@ -23,6 +23,8 @@ export interface ResourceDefinition {
   singularName: string;
   shortNames: readonly string[];
   categories: readonly string[];
+  /** Warning headers for an object as written (KindInfo.warnings). */
+  warnings?: (obj: KubeObject) => string[];
 }
 
 /** The definitions of `infos` (every stored resource by default). */
@@ -53,6 +55,7 @@ export function resourceDefinitions(infos: readonly ResourceInfo[] = RESOURCES):
       singularName: info.singularName,
       shortNames: info.shortNames,
       categories: info.categories,
+      ...(info.warnings ? { warnings: (obj: KubeObject) => info.warnings!(obj as unknown as Parameters<NonNullable<typeof info.warnings>>[0]) } : {}),
     };
   });
 }

@@ -302,6 +302,20 @@ describe('custom resources (etcd, two API server replicas)', function () {
     expect((await raw(a.url, 'GET', '/apis/bad.example.com/v1')).status).to.equal(404);
   });
 
+  it('a definition with CEL rules is accepted with a Warning naming each, since they are not evaluated', async () => {
+    const crd = widgetCrd({ group: 'cel.example.com', plural: 'rules', kind: 'Rule', shortNames: [], extraSpec: { min: { type: 'integer', 'x-kubernetes-validations': [{ rule: 'self >= 0' }] } } as Record<string, JSONSchemaProps> });
+    const res = await raw(a.url, 'POST', CRDS, { body: crd });
+    expect(res.status, res.text).to.equal(201);
+    const warnings = res.headers.get('warning') ?? '';
+    expect(warnings).to.contain('spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[min].x-kubernetes-validations: CEL validation rules are not evaluated');
+    expect(warnings).to.contain('spec.versions[1]');
+    const plain = await raw(a.url, 'PATCH', `${CRDS}/rules.cel.example.com`, { body: { metadata: { labels: { a: 'b' } } }, contentType: 'application/merge-patch+json' });
+    expect(plain.headers.get('warning')).to.contain('x-kubernetes-validations');
+    expect((await raw(a.url, 'POST', CRDS, { body: widgetCrd({ group: 'nocel.example.com', plural: 'things', kind: 'Thing', shortNames: [] }) })).headers.get('warning')).to.equal(null);
+    await call(a, 'DELETE', `${CRDS}/rules.cel.example.com`);
+    await call(a, 'DELETE', `${CRDS}/things.nocel.example.com`);
+  });
+
   it('a second definition claiming a kind its group already has is not served until the first goes', async () => {
     await call(a, 'POST', CRDS, { body: widgetCrd({ group: 'conflict.example.com', plural: 'gizmos', kind: 'Gizmo', shortNames: [] }) });
     await established('gizmos.conflict.example.com');
