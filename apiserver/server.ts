@@ -171,7 +171,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     handledGroups: [METRICS_DISCOVERY],
     customResources: () => customResources.described(),
   });
-  installKinds({
+  const installs = installKinds({
     store,
     log,
     metrics,
@@ -189,6 +189,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     reviewToken: authn.reviewToken,
   });
   endpoints.finish();
+  // Custom kinds served from now on get what the installs gave the kinds served so far.
+  customResources.onNewStore(installs.admitCustomKind);
 
   const pipeline = createRequestPipeline({
     log,

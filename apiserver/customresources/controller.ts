@@ -24,6 +24,7 @@ import type { KubeObject } from '../registry/object.js';
 import type { ResourceStore } from '../registry/resource-store.js';
 import type { WatcherSink } from '../registry/watch-cache.js';
 import type { ResourceTable } from '../server/resource-table.js';
+import type { ServedResource } from '../http/resources.js';
 import { customResourceKey, serveCustomResource, storeIdentity } from './resource.js';
 
 /** How often work that failed (a status write, a cleanup still waiting on finalizers) is tried again. */
@@ -109,6 +110,8 @@ export class CustomResourceDefinitionController {
   private timer: NodeJS.Timeout | undefined;
   private stopWatch: (() => void) | undefined;
   private stopped = false;
+  /** Called with the stored version of each custom kind given a new store (quota admission). */
+  private readonly newStoreHooks: ((stored: ServedResource) => void)[] = [];
   /** What described() answers: a new array only when what is served changes. */
   private describedNow: readonly ResourceInfo[] = [];
 
@@ -121,6 +124,11 @@ export class CustomResourceDefinitionController {
 
   private get crds() {
     return this.table.served('customresourcedefinitions').rest;
+  }
+
+  /** `hook` runs for every custom kind whose store is made from now on (not for those served already). */
+  onNewStore(hook: (stored: ServedResource) => void): void {
+    this.newStoreHooks.push(hook);
   }
 
   /** Every custom resource version served now (the same array until that changes). */
@@ -258,6 +266,8 @@ export class CustomResourceDefinitionController {
       if (this.terminating.has(name)) throw new MethodNotAllowedError(`create not allowed while custom resource definition is terminating`);
     };
     const { stored, versions, infos } = serveCustomResource(crd, objects, this.table.lookupNamespace, admitCreate, this.maxRequestBytes);
+    // Write hooks belong to the store: a store kept across a schema change keeps them.
+    if (objects !== before?.objects) for (const hook of this.newStoreHooks) hook(stored);
     this.table.install(key, stored, versions);
     this.installed.set(key, { spec, infos, objects, identity });
     this.describedChanged();

@@ -9,15 +9,18 @@ import type { LedgerCharge, LedgerKind } from '../ledgers/ledger.js';
 import { QUOTA_RESOURCE } from './install.js';
 
 export function resourceQuotaLedger(resources: ReadonlyMap<string, ServedResource>): LedgerKind {
-  // Every namespaced kind a quota could count, by resource name.
-  const countable = new Map<string, CountedKind>();
-  for (const [resource, served] of resources) {
-    const def = served.rest.def;
-    if (def.namespaced && resource !== QUOTA_RESOURCE) countable.set(resource, { group: def.group, resource: def.resource });
-  }
+  // Every namespaced kind a quota could count, by the table's key; read at each audit, since custom
+  // kinds come and go while the server runs.
+  const countable = (): [string, CountedKind][] => {
+    const out: [string, CountedKind][] = [];
+    for (const [key, served] of resources) {
+      const def = served.rest.def;
+      if (def.namespaced && key !== QUOTA_RESOURCE) out.push([key, { group: def.group, resource: def.resource }]);
+    }
+    return out;
+  };
   const quotasIn = (objects: (r: string) => readonly unknown[]) => (objects(QUOTA_RESOURCE) as ResourceQuota[]).filter(isComputed);
-  const governed = (quotas: readonly ResourceQuota[]) =>
-    [...countable].filter(([, kind]) => quotas.some((q) => governedNames(q.spec.hard, kind).length > 0));
+  const governed = (quotas: readonly ResourceQuota[]) => countable().filter(([, kind]) => quotas.some((q) => governedNames(q.spec.hard, kind).length > 0));
 
   return {
     name: 'ResourceQuota',

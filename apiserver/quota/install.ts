@@ -14,24 +14,28 @@ import { QuotaEpochs, quotaAdmissionHook, quotaEffects, quotaEpochKey, type Obje
 
 export const QUOTA_RESOURCE = 'resourcequotas';
 
-export function installQuota(resources: ReadonlyMap<string, ServedResource>): void {
+/** Quota admission for a resource served after the server started (a custom kind's new store). */
+export type QuotaAdmission = (served: ServedResource) => void;
+
+export function installQuota(resources: ReadonlyMap<string, ServedResource>): QuotaAdmission {
   const quotas = resources.get(QUOTA_RESOURCE)?.rest.objects;
-  if (!quotas) return;
+  if (!quotas) return () => undefined;
   // A new quota moves its namespace's epoch in its own transaction (admission.ts says why).
   quotas.addWriteHook(async (prev, next) =>
     prev === undefined && next?.metadata.namespace ? { compares: [], ops: [{ type: 'put', key: quotaEpochKey(next.metadata.namespace), value: '' }] } : NO_EFFECTS,
   );
   const epochs = new QuotaEpochs();
-  for (const [resource, served] of resources) {
+  const admit = (served: ServedResource) => {
     const def = served.rest.def;
-    // Quotas do not count themselves (that would make a quota's own write a quota admission).
-    if (!def.namespaced || resource === QUOTA_RESOURCE || !served.verbs.includes('create')) continue;
-    served.rest.objects.addWriteHook(quotaAdmissionHook({ group: def.group, resource: def.resource }, quotas, epochs));
-  }
+    if (def.namespaced && served.verbs.includes('create')) served.rest.objects.addWriteHook(quotaAdmissionHook({ group: def.group, resource: def.resource }, quotas, epochs));
+  };
+  // Quotas do not count themselves (that would make a quota's own write a quota admission).
+  for (const [resource, served] of resources) if (resource !== QUOTA_RESOURCE) admit(served);
   const nodes = resources.get('nodes')?.rest.objects;
   const pods = resources.get('pods')?.rest.objects;
   const allocations = resources.get('nodeallocations')?.rest.objects;
   if (nodes && pods && allocations) nodes.addWriteHook(nodeDeleteReleaseHook(quotas, pods, allocations, epochs));
+  return admit;
 }
 
 /**

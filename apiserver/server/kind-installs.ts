@@ -14,7 +14,7 @@ import { installDisruption } from '../disruption/routes.js';
 import type { CustomHandler, ServedResource } from '../http/resources.js';
 import type { ApiServerMetrics } from '../metrics.js';
 import { installPlacement } from '../placement/routes.js';
-import { installQuota } from '../quota/install.js';
+import { installQuota, type QuotaAdmission } from '../quota/install.js';
 import { installQueues } from '../queues/install.js';
 import { clusterQueueLedger } from '../queues/audit.js';
 import { resourceQuotaLedger } from '../quota/audit.js';
@@ -59,7 +59,13 @@ export interface KindInstallDeps {
   reviewToken(token: string, audiences: readonly string[]): TokenIdentity | undefined;
 }
 
-export function installKinds(d: KindInstallDeps): void {
+/** What later-served kinds need of the installs above. */
+export interface KindInstalls {
+  /** ResourceQuota admission (`count/<resource>.<group>`) for a custom kind's new store. */
+  admitCustomKind: QuotaAdmission;
+}
+
+export function installKinds(d: KindInstallDeps): KindInstalls {
   // authorization.k8s.io: the access reviews behind `kubectl auth can-i` and `whoami`.
   for (const [key, handler] of Object.entries(reviewHandlers(d.access.authorizer, d.access.rbac, d.maxRequestBytes))) d.addCustomHandler(key, handler);
   // ServiceAccounts: tokens (serviceaccounts/token, TokenReview, OpenID Connect discovery), and
@@ -82,7 +88,7 @@ export function installKinds(d: KindInstallDeps): void {
   // policy/v1: the pods/eviction subresource, guarded by disruption budgets.
   installDisruption(d);
   // v1 ResourceQuota: admission committed with the write it admits (every namespaced kind).
-  installQuota(d.resources);
+  const admitCustomKind = installQuota(d.resources);
   // kueue.x-k8s.io: ClusterQueue reservations committed with each workload's admission and release.
   installQueues(d.resources);
   // apps/v1: the deployments/scale and replicasets/scale subresources.
@@ -91,4 +97,5 @@ export function installKinds(d: KindInstallDeps): void {
   installAgentIntegration(d);
   // GET /audit: every ledger kind above, checked together at one revision (ledgers/ledger.ts).
   installAudit(d, [nodeAllocationLedger, resourceQuotaLedger(d.resources), clusterQueueLedger(d.resources)]);
+  return { admitCustomKind };
 }

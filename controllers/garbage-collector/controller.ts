@@ -20,7 +20,8 @@ import type { Informer } from '../../shared/client/informer.js';
 import { ConflictError, NotFoundError, errorMessage } from '../../shared/errors.js';
 import type { Controller, ControllerContext, ControllerDefinition } from '../controller.js';
 import { WorkQueue } from '../work-queue.js';
-import { CustomKinds, DEFINITIONS } from './custom-kinds.js';
+import { CustomKinds } from './custom-kinds.js';
+import { CUSTOM_RESOURCE_DEFINITIONS } from '../custom-kinds.js';
 import { OwnershipGraph, type GraphNode, type ObjectIdentity } from './graph.js';
 import { collectableResources, groupOf, resourceOfReference, type CollectedKind } from './kinds.js';
 import { garbageCollectorMetrics, type GarbageCollectorMetrics } from './metrics.js';
@@ -144,7 +145,7 @@ export class GarbageCollector implements Controller {
 
   start(): void {
     for (const kind of this.resources) this.watch({ kind, informer: this.ctx.informers.get<GcObject>(kindRef(kind)), live: true });
-    const definitions = this.ctx.informers.get<CustomResourceDefinition>(DEFINITIONS);
+    const definitions = this.ctx.informers.get<CustomResourceDefinition>(CUSTOM_RESOURCE_DEFINITIONS);
     definitions.addHandlers({
       add: (crd) => {
         if (!this.stopped) this.custom.observed(crd);
@@ -418,7 +419,7 @@ export class GarbageCollector implements Controller {
   /** Whether the definition named `name` is gone, as the API says now. */
   private async definitionGone(name: string): Promise<boolean> {
     try {
-      await this.ctx.client.get<GcObject>({ ...DEFINITIONS, name });
+      await this.ctx.client.get<GcObject>({ ...CUSTOM_RESOURCE_DEFINITIONS, name });
       return false;
     } catch (err) {
       if (err instanceof NotFoundError && err.subject.name !== undefined) return true;

@@ -1,37 +1,10 @@
-// The custom kinds the garbage collector follows, found from the CustomResourceDefinitions as
-// Kubernetes' collector finds them through discovery: a definition that is Established has its
-// objects watched (in one served version, the storage version when it is served); one that is
-// deleted, or no longer Established, is followed no longer. Bookkeeping only: the collector
-// (controller.ts) starts and stops the informers.
-import { APIEXTENSIONS_GROUP, crdCondition, type CustomResourceDefinition } from '../../shared/api/apiextensions.js';
-import { apiVersionOf } from '../../shared/api/registry.js';
+// The custom kinds the garbage collector follows (../custom-kinds.ts says which a definition
+// serves): a definition that is Established has its objects watched; one that is deleted, or no
+// longer Established, is followed no longer. Bookkeeping only: the collector (controller.ts)
+// starts and stops the informers.
+import type { CustomResourceDefinition } from '../../shared/api/apiextensions.js';
+import { customKindOf } from '../custom-kinds.js';
 import { sameKind, type CollectedKind } from './kinds.js';
-
-/** Where the definitions are served. */
-export const DEFINITIONS = { group: APIEXTENSIONS_GROUP, version: 'v1', resource: 'customresourcedefinitions' } as const;
-
-/**
- * The kind `crd` serves now, or undefined when it serves none: not Established (a name conflict,
- * or not yet), or no version served. The names are the accepted ones, those Established is about.
- */
-export function customKindOf(crd: CustomResourceDefinition): CollectedKind | undefined {
-  if (crdCondition(crd, 'Established')?.status !== 'True') return undefined;
-  const names = crd.status?.acceptedNames;
-  if (!names?.plural || !names.kind) return undefined;
-  const served = crd.spec.versions.filter((v) => v.served);
-  // Every served version shows the same objects; the storage version needs no conversion.
-  const version = served.find((v) => v.storage) ?? served[0];
-  if (!version) return undefined;
-  return {
-    group: crd.spec.group,
-    version: version.name,
-    apiVersion: apiVersionOf(crd.spec.group, version.name),
-    kind: names.kind,
-    resource: names.plural,
-    namespaced: crd.spec.scope === 'Namespaced',
-    definition: crd.metadata.name ?? '',
-  };
-}
 
 /** What the collector does as custom kinds come and go. */
 export interface CustomKindHandlers {

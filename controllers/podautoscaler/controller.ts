@@ -10,7 +10,8 @@
 // that asks for more than the cluster holds gets Pending pods, never an over-committed node.
 import { isDeepStrictEqual } from 'node:util';
 import type { Scale } from '../../shared/api/apps.js';
-import { APIEXTENSIONS_GROUP, type CustomResourceDefinition } from '../../shared/api/apiextensions.js';
+import type { CustomResourceDefinition } from '../../shared/api/apiextensions.js';
+import { CUSTOM_RESOURCE_DEFINITIONS } from '../custom-kinds.js';
 import {
   HPA_CONDITIONS,
   type HorizontalPodAutoscaler,
@@ -40,7 +41,6 @@ import { MetricUnavailableError, resourceReplicas, type CalculatorSettings, type
 export const HPA_CONTROLLER = 'horizontalpodautoscaling';
 export const HORIZONTAL_POD_AUTOSCALERS = { group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers' } as const;
 const PODS: ResourceRef = { resource: 'pods' };
-const CUSTOM_RESOURCE_DEFINITIONS: ResourceRef = { group: APIEXTENSIONS_GROUP, version: 'v1', resource: 'customresourcedefinitions' };
 
 /** kube-controller-manager's defaults. */
 export const HPA_DEFAULTS = {

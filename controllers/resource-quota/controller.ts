@@ -8,6 +8,7 @@
 // status with precondition Q. An admission or release in between moved the quota, so the write is
 // a 409 and the count starts again from fresh state; otherwise nothing changed the ledger between
 // Q and the write, and the objects at R are exactly what it must hold.
+import type { CustomResourceDefinition } from '../../shared/api/apiextensions.js';
 import type { ResourceQuota } from '../../shared/api/quota.js';
 import { RESOURCES } from '../../shared/api/registry.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
@@ -18,6 +19,7 @@ import { governedNames, isComputed, sameAmounts, usageOf, usedList, type Counted
 import { add, parseResourceList, ResourceAmounts } from '../../shared/resources.js';
 import type { Controller, ControllerContext, ControllerDefinition } from '../controller.js';
 import { WorkQueue } from '../work-queue.js';
+import { CUSTOM_RESOURCE_DEFINITIONS, customKindOf, type CustomKind } from '../custom-kinds.js';
 
 export const RESOURCE_QUOTA_CONTROLLER = 'resourcequota';
 /** Kubernetes' --resource-quota-sync-period default. */
@@ -49,6 +51,8 @@ export interface ResourceQuotaControllerOptions {
 export class ResourceQuotaController implements Controller {
   readonly name = RESOURCE_QUOTA_CONTROLLER;
   private readonly quotas: Informer<ResourceQuota>;
+  /** CustomResourceDefinitions: the custom kinds a quota may count (`count/<resource>.<group>`). */
+  private readonly definitions: Informer<CustomResourceDefinition>;
   private readonly client: ApiClient;
   private readonly log: Logger;
   private readonly queue: WorkQueue;
@@ -61,6 +65,7 @@ export class ResourceQuotaController implements Controller {
     this.log = ctx.log;
     this.syncPeriodMs = opts.syncPeriodMs ?? RESOURCE_QUOTA_SYNC_PERIOD_MS;
     this.quotas = ctx.informers.get<ResourceQuota>({ version: 'v1', resource: 'resourcequotas' });
+    this.definitions = ctx.informers.get<CustomResourceDefinition>(CUSTOM_RESOURCE_DEFINITIONS);
     this.queue = new WorkQueue({ name: RESOURCE_QUOTA_CONTROLLER, sync: (key) => this.sync(key), log: this.log, workers: opts.workers ?? 5 , metrics: ctx.queueMetrics });
   }
 
@@ -71,7 +76,7 @@ export class ResourceQuotaController implements Controller {
       if (!isComputed(q)) this.queue.add(keyOf(q));
     };
     this.quotas.addHandlers({ add: maybe, update: (_old, q) => maybe(q) });
-    void this.quotas.hasSynced().then(() => {
+    void Promise.all([this.quotas.hasSynced(), this.definitions.hasSynced()]).then(() => {
       if (!this.running) return;
       this.queue.start();
       this.timer = setInterval(() => {
@@ -85,6 +90,15 @@ export class ResourceQuotaController implements Controller {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.queue.stop();
+  }
+
+  /** The namespaced custom kinds served now. */
+  private customKinds(): ServedKind[] {
+    return this.definitions
+      .list()
+      .map((crd) => customKindOf(crd))
+      .filter((k): k is CustomKind => k !== undefined && k.namespaced)
+      .map((k) => ({ group: k.group, version: k.version, resource: k.resource }));
   }
 
   /** Count one quota; a count overtaken by an admission is taken again on fresh state. */
@@ -106,7 +120,7 @@ export class ResourceQuotaController implements Controller {
     const ref = { version: 'v1', resource: 'resourcequotas', namespace, name };
     // Read from etcd (resourceVersion unset), never a cache: the count is guarded by this version.
     const quota = await this.client.get<ResourceQuota>(ref);
-    const kinds = NAMESPACED_KINDS.filter((k) => governedNames(quota.spec.hard, k).length > 0);
+    const kinds = [...NAMESPACED_KINDS, ...this.customKinds()].filter((k) => governedNames(quota.spec.hard, k).length > 0);
     let total = new ResourceAmounts();
     for (const kind of kinds) {
       const list = await this.client.list<ObjectList>({ group: kind.group, version: kind.version, resource: kind.resource, namespace });

@@ -6,7 +6,8 @@ import { finalizersAfterDelete, requestedPropagation } from '../../shared/api/pr
 import { RESOURCES } from '../../shared/api/registry.js';
 import { OwnershipGraph, type GraphNode } from '../../controllers/garbage-collector/graph.js';
 import { collectableResources, resourceOfReference } from '../../controllers/garbage-collector/kinds.js';
-import { CustomKinds, customKindOf } from '../../controllers/garbage-collector/custom-kinds.js';
+import { CustomKinds } from '../../controllers/garbage-collector/custom-kinds.js';
+import { customKindOf } from '../../controllers/custom-kinds.js';
 import type { CollectedKind } from '../../controllers/garbage-collector/kinds.js';
 import { CustomResourceDefinitionSchema, type CustomResourceDefinition } from '../../shared/api/apiextensions.js';
 import { ApiClient } from '../../shared/client/http-client.js';

@@ -1,14 +1,16 @@
 // ResourceQuota admission on a real API server over real etcd, with the quota controller running
 // in-process: refusal before the first count, Kubernetes' messages, the ledger moved in the very
-// write that creates, finishes or deletes an object, dryRun, scopes, count/… of another kind, a
-// node's delete releasing its pods, a quota created while creates race, and the audit.
+// write that creates, finishes or deletes an object, dryRun, scopes, count/… of another kind (a
+// custom one too), a node's delete releasing its pods, a quota created while creates race, and the
+// audit.
 import { expect } from 'chai';
 import type { Pod } from '../../shared/api/core.js';
 import type { ResourceQuota } from '../../shared/api/quota.js';
 import type { ApiClient } from '../../shared/client/http-client.js';
-import { ForbiddenError } from '../../shared/errors.js';
+import { ForbiddenError, NotFoundError } from '../../shared/errors.js';
 import { Quantity } from '../../shared/quantity.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { CRDS, definitionBody } from '../harness/custom-resources.js';
 import {
   audit,
   counted,
@@ -22,6 +24,7 @@ import {
   refusal,
   sleep,
   usedOf,
+  waitFor,
 } from './helpers.js';
 
 describe('ResourceQuota admission (API server on etcd + resource quota controller)', function () {
@@ -206,6 +209,39 @@ describe('ResourceQuota admission (API server on etcd + resource quota controlle
     await api.delete({ ...pgRef, name: 'g1' });
     expect(await usedOf(api, ns, 'objects')).to.deep.equal({ 'count/podgroups.scheduling.x-k8s.io': '1' });
     await pg('g3');
+    await expectAuditOk(api);
+  });
+
+  it('count/<resource>.<group> limits a custom kind: existing objects counted, creates refused past the limit, deletes give back; also for a kind defined after the quota', async () => {
+    await controller.start();
+    const ns = await createNamespace(api, 'crcount');
+    const widgets = { group: 'quota.example.com', version: 'v1', resource: 'widgets', namespace: ns };
+    const widget = (name: string) => api.create(widgets, { apiVersion: 'quota.example.com/v1', kind: 'Widget', metadata: { name }, spec: {} });
+    // The quota first, the kind after: the controller counts it once it is served.
+    await createQuota(api, ns, 'custom', { hard: { 'count/widgets.quota.example.com': '2' } });
+    await counted(api, ns, 'custom');
+    await api.create(CRDS, definitionBody({ group: 'quota.example.com', plural: 'widgets', kind: 'Widget' }));
+    await waitFor(async () => {
+      try {
+        await widget('w1');
+        return true;
+      } catch (err) {
+        // Not served yet: the definition is being installed.
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      }
+    }, 'the Widget kind served', 10_000, 50);
+    await widget('w2');
+    const err = await refusal(widget('w3'));
+    expect(err.message).to.equal(
+      'widgets.quota.example.com "w3" is forbidden: exceeded quota: custom, requested: count/widgets.quota.example.com=1, used: count/widgets.quota.example.com=2, limited: count/widgets.quota.example.com=2',
+    );
+    await api.delete({ ...widgets, name: 'w1' });
+    expect(await usedOf(api, ns, 'custom')).to.deep.equal({ 'count/widgets.quota.example.com': '1' });
+    // A quota made after the objects: the controller's count includes them.
+    await createQuota(api, ns, 'later', { hard: { 'count/widgets.quota.example.com': '5' } });
+    await counted(api, ns, 'later');
+    expect(await usedOf(api, ns, 'later')).to.deep.equal({ 'count/widgets.quota.example.com': '1' });
     await expectAuditOk(api);
   });
 
