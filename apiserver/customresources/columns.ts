@@ -6,16 +6,17 @@ import { age } from '../../shared/duration.js';
 import { JsonPathTemplate } from '../../shared/jsonpath.js';
 import { ageCol, col, nameCol, type Column } from '../http/table.js';
 
-function cellOf(c: CustomResourceColumn, value: unknown): string | number | boolean {
-  if (value === undefined || value === null) return '';
+/** A column's cell: null where the path finds nothing or a value of another type, as kube-apiserver sends it. */
+function cellOf(c: CustomResourceColumn, value: unknown): string | number | boolean | null {
+  if (value === undefined || value === null) return null;
   switch (c.type) {
     case 'integer':
     case 'number':
-      return typeof value === 'number' ? value : '';
+      return typeof value === 'number' ? value : null;
     case 'boolean':
-      return typeof value === 'boolean' ? value : '';
+      return typeof value === 'boolean' ? value : null;
     case 'date':
-      return typeof value === 'string' ? age(value) : '';
+      return typeof value === 'string' ? age(value) : null;
     default:
       return typeof value === 'string' ? value : JSON.stringify(value);
   }

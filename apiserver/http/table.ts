@@ -19,7 +19,8 @@ export interface ColumnDefinition {
   priority: number;
 }
 
-type Cell = string | number | boolean;
+/** null: nothing there (a custom resource's printer column that finds no value; kubectl prints `<none>`). */
+type Cell = string | number | boolean | null;
 /** A column and how to fill it from one object. */
 export interface Column extends ColumnDefinition {
   cell(obj: KubeObject): Cell;

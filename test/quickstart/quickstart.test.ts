@@ -175,7 +175,7 @@ for (const store of ['etcd', 'memory'] as const) {
       await until('the Backup kind served', async () => ((await cellctl('apply', '-f', 'examples/backup.yaml')).includes('backup.example.com/nightly') ? true : undefined), 20_000);
       const table = await cellctl('get', 'backups');
       expect(table.split('\n')[0]).to.match(/^NAME\s+SCHEDULE\s+KEEP\s+LAST\s+AGE$/);
-      expect(table).to.match(/^nightly\s+0 3 \* \* \*\s+7\s/m);
+      expect(table).to.match(/^nightly\s+0 3 \* \* \*\s+7\s+<none>\s+\S+$/m);
     });
 
     it('the audit is clean and SIGTERM stops every process it started', async () => {
