@@ -265,6 +265,7 @@ function versionCauses(v: CustomResourceDefinitionVersion, field: string): Field
     if (!(PRINTER_COLUMN_TYPES as readonly string[]).includes(c.type)) out.push(cause.notSupported(`${f}.type`, c.type, PRINTER_COLUMN_TYPES));
     out.push(...jsonPathCauses(`${f}.jsonPath`, c.jsonPath));
   });
+  (v.selectableFields ?? []).forEach((f, i) => out.push(...jsonPathCauses(`${field}.selectableFields[${i}].jsonPath`, f.jsonPath)));
   const scale = v.subresources?.scale;
   if (scale) {
     out.push(...jsonPathCauses(`${field}.subresources.scale.specReplicasPath`, scale.specReplicasPath));

@@ -56,6 +56,7 @@ function widgetCrd(opts: { group?: string; plural?: string; kind?: string; short
     },
     version: {
       subresources: { status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } },
+      selectableFields: [{ jsonPath: '.spec.color' }],
       additionalPrinterColumns: [
         { name: 'Size', type: 'integer', jsonPath: '.spec.size' },
         { name: 'Color', type: 'string', jsonPath: '.spec.color' },
@@ -183,6 +184,16 @@ describe('custom resources (etcd, two API server replicas)', function () {
     ]);
     // Nothing at .status.phase: null, which kubectl prints as <none>.
     expect(table.rows.map((r) => r.cells)).to.deep.equal([['t1', 7, 'blue', null]]);
+  });
+
+  it('lists and watches select by the selectable fields the definition names, and refuse others', async () => {
+    await call(a, 'POST', WIDGETS, { body: widget('red1', { size: 1 }) });
+    await call(a, 'POST', WIDGETS, { body: widget('blue1', { size: 1, color: 'blue' }) });
+    const blue = await call<{ items: WidgetView[] }>(b, 'GET', `${WIDGETS}?fieldSelector=spec.color%3Dblue`);
+    expect(blue.items.map((i) => i.metadata.name)).to.deep.equal(['blue1']);
+    const notBlue = await call<{ items: WidgetView[] }>(a, 'GET', `${WIDGETS}?fieldSelector=spec.color!%3Dblue,metadata.name%3Dred1`);
+    expect(notBlue.items.map((i) => i.metadata.name)).to.deep.equal(['red1']);
+    expectStatus(await raw(a.url, 'GET', `${WIDGETS}?fieldSelector=spec.size%3D1`), 400, 'BadRequest');
   });
 
   it('a served version other than the stored one reads and writes the same objects', async () => {

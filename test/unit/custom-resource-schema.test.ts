@@ -212,10 +212,11 @@ describe('custom resource definitions: what a schema must be', () => {
     expect(fields({ type: 'string' })).to.deep.equal([`${P}.type`]);
   });
 
-  it('checks printer columns and scale paths', () => {
+  it('checks printer columns, selectable fields and scale paths', () => {
     const schema: JSONSchemaProps = { type: 'object' };
     expect(fields(schema, { additionalPrinterColumns: [{ name: 'A', type: 'string', jsonPath: '.spec[' }] })).to.deep.equal(['spec.versions[0].additionalPrinterColumns[0].jsonPath']);
     expect(fields(schema, { additionalPrinterColumns: [{ name: 'A', type: 'string', jsonPath: 'spec.a' }] })).to.deep.equal(['spec.versions[0].additionalPrinterColumns[0].jsonPath']);
     expect(fields(schema, { subresources: { scale: { specReplicasPath: '.status.replicas', statusReplicasPath: '.status.replicas' } } })).to.deep.equal(['spec.versions[0].subresources.scale.specReplicasPath']);
+    expect(fields(schema, { selectableFields: [{ jsonPath: '.spec.color' }, { jsonPath: '.spec[' }] })).to.deep.equal(['spec.versions[0].selectableFields[1].jsonPath']);
   });
 });
