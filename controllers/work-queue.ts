@@ -47,6 +47,7 @@ export class WorkQueue {
   private readonly timers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
   private readonly idle: (() => void)[] = [];
   private running = false;
+  private stopped = false;
   private active = 0;
   private readonly workers: number;
 
@@ -79,6 +80,9 @@ export class WorkQueue {
    * timer holds (~24.8 days) wait that long and are then queued: the sync decides again.
    */
   addAfter(key: string, ms: number): void {
+    // A stopped queue runs nothing again: a timer set now (a handler or a sync finishing late)
+    // would only keep the process alive, up to its whole delay.
+    if (this.stopped) return;
     if (ms <= 0) return this.add(key);
     const delay = Math.min(ms, MAX_TIMER_MS);
     const at = Date.now() + delay;
@@ -103,12 +107,14 @@ export class WorkQueue {
 
   start(): void {
     this.running = true;
+    this.stopped = false;
     this.pump();
   }
 
   /** Stops taking keys and waits for the runs in progress. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     if (this.active > 0) await new Promise<void>((resolve) => this.idle.push(resolve));

@@ -63,6 +63,19 @@ describe('controllers: work queue', () => {
     for (const [, ms] of seen) expect(ms).to.be.at.least(25);
   });
 
+  it('a stopped queue sets no timer: a late addAfter neither runs nor keeps the process alive', async () => {
+    const seen: string[] = [];
+    const q = new WorkQueue({ sync: async (k) => void seen.push(k), workers: 1 });
+    q.start();
+    await q.stop();
+    const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    q.addAfter('late', 600_000);
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).to.equal(before);
+    q.addAfter('now', 0);
+    await tick(10);
+    expect(seen).to.deep.equal([]);
+  });
+
   it('retries a failing key with growing delays and forgets the failures once it succeeds', async () => {
     const at: number[] = [];
     const q = new WorkQueue({
