@@ -61,9 +61,12 @@ class ProbeLoop {
 
   private schedule(at: number): void {
     if (this.stopped) return;
+    // Node measures timers against a loop clock cached at the start of the loop turn, so a timer
+    // can fire a millisecond before `at` by the wall clock: wait out the rest rather than probe early.
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.tick();
+      if (Date.now() < at) this.schedule(at);
+      else void this.tick();
     }, Math.max(0, at - Date.now()));
   }
 

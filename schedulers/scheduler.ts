@@ -200,7 +200,12 @@ export class Scheduler {
         // Decide on the cache as it is now; commit only once the simulated decision time has passed.
         this.committer.hold();
         this.scheduleOne(q);
-        await new Promise<void>((resolve) => setTimeout(resolve, think));
+        // Waited against the clock, not one timer: Node can fire a timer a millisecond early
+        // (its loop clock is read once per turn), and the decision time is a figure experiments rely on.
+        const decided = began + think;
+        while (performance.now() < decided) {
+          await new Promise<void>((resolve) => setTimeout(resolve, Math.ceil(decided - performance.now())));
+        }
         this.committer.release();
         this.opts.metrics.busy.inc({ profile: this.profileName }, (performance.now() - began) / 1000);
         continue;

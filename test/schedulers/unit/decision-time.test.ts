@@ -60,7 +60,7 @@ describe('scheduler decision time (experiments)', function () {
     for (let i = 0; i < 3; i++) cluster.addPod(taskOf('a', `a-${i}`));
     cluster.addPod(taskOf('b', 'b-0'));
     await until('all bound', () => cluster.placements().size === 4);
-    // Two jobs × 150 ms + four tasks × 20 ms, one after the other (timers never fire early).
+    // Two jobs × 150 ms + four tasks × 20 ms, one after the other, each waited out in full.
     expect(Date.now() - started).to.be.at.least(380);
     expect(await counter(run.metrics, 'cell_scheduler_busy_seconds_total', { profile: 'default' })).to.be.at.least(0.38);
   });
