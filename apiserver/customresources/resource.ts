@@ -15,6 +15,8 @@ import { RestResource, type VersionConversion } from '../registry/rest.js';
 import type { Strategy } from '../registry/strategy.js';
 import { printerColumns } from './columns.js';
 import { compileCustomResourceSchema } from './schema.js';
+import { ValidationRules } from './validation-rules.js';
+import { invalidObjectError } from '../../shared/api/field-errors.js';
 
 /** How a custom resource is keyed in the resource table: `<plural>.<group>`. */
 export function customResourceKey(crd: CustomResourceDefinition): string {
@@ -27,13 +29,22 @@ export function storeIdentity(crd: CustomResourceDefinition) {
   return { group, kind: names.kind, resource: names.plural, namespaced: scope === 'Namespaced', storagePath: `${group}/${names.plural}` };
 }
 
-/** Custom objects follow the generic verbs, except that with a status subresource a new object's status is dropped, as in Kubernetes. */
-const GENERIC: Strategy = {};
-const WITH_STATUS: Strategy = {
-  prepareForCreate(obj) {
-    delete obj.status;
-  },
-};
+/**
+ * Custom objects follow the generic verbs, except that with a status subresource a new object's
+ * status is dropped, as in Kubernetes, and that the version's validation rules (CEL) are checked
+ * on every write: on updates against the object before, so transition rules run and unchanged
+ * values are not judged again.
+ */
+function customObjectStrategy(hasStatus: boolean, rules: ValidationRules | undefined, kind: string, group: string): Strategy {
+  const check = (obj: KubeObject, old?: KubeObject) => {
+    const causes = rules?.check(obj, old) ?? [];
+    if (causes.length > 0) throw invalidObjectError({ kind, group, name: obj.metadata.name ?? '' }, causes);
+  };
+  return {
+    ...(hasStatus ? { prepareForCreate: (obj: KubeObject) => void delete obj.status } : {}),
+    ...(rules ? { validateCreate: (obj: KubeObject) => check(obj), validateUpdate: check, validateStatusUpdate: check } : {}),
+  };
+}
 
 function versionInfo(crd: CustomResourceDefinition, v: CustomResourceDefinitionVersion): ResourceInfo {
   const { group, names } = crd.spec;
@@ -87,17 +98,19 @@ export function serveCustomResource(
 ): CustomResourceServing {
   const storage = crd.spec.versions.find((v) => v.storage) ?? crd.spec.versions[0]!;
   const storedApiVersion = `${crd.spec.group}/${storage.name}`;
-  const definitionOf = (info: ResourceInfo) => {
+  const definitionOf = (v: CustomResourceDefinitionVersion, info: ResourceInfo) => {
     const [d] = resourceDefinitions([info]);
     const { info: _info, def, ...definition } = d!;
-    return { def: { ...def, strategy: def.hasStatus ? WITH_STATUS : GENERIC }, definition };
+    const root = v.schema?.openAPIV3Schema;
+    const rules = root ? ValidationRules.of(root, `${crd.spec.group}/${v.name}`) : undefined;
+    return { def: { ...def, strategy: customObjectStrategy(def.hasStatus, rules, crd.spec.names.kind, crd.spec.group) }, definition };
   };
   const storageInfo = versionInfo(crd, storage);
-  const storedDef = definitionOf(storageInfo).def;
+  const storedDef = definitionOf(storage, storageInfo).def;
   const infos: ResourceInfo[] = [];
   const build = (v: CustomResourceDefinitionVersion, info: ResourceInfo): ServedResource => {
     if (v.served) infos.push(info);
-    const { def, definition } = definitionOf(info);
+    const { def, definition } = definitionOf(v, info);
     const apiVersion = `${crd.spec.group}/${v.name}`;
     // Objects kept under an earlier storage version are answered (and patched) in the version asked for.
     const toServed = (obj: KubeObject): KubeObject => (obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion });

@@ -23,8 +23,6 @@ export interface ResourceDefinition {
   singularName: string;
   shortNames: readonly string[];
   categories: readonly string[];
-  /** Warning headers for an object as written (KindInfo.warnings). */
-  warnings?: (obj: KubeObject) => string[];
 }
 
 /** The definitions of `infos` (every stored resource by default). */
@@ -55,7 +53,6 @@ export function resourceDefinitions(infos: readonly ResourceInfo[] = RESOURCES):
       singularName: info.singularName,
       shortNames: info.shortNames,
       categories: info.categories,
-      ...(info.warnings ? { warnings: (obj: KubeObject) => info.warnings!(obj as unknown as Parameters<NonNullable<typeof info.warnings>>[0]) } : {}),
     };
   });
 }

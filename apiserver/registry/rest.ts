@@ -273,6 +273,7 @@ export class RestResource {
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
     this.strategy.prepareForCreate?.(obj);
+    this.strategy.validateCreate?.(obj);
     for (const admit of this.createAdmissions) await admit(obj);
     opts.admit?.(obj, undefined);
     if (opts.dryRun) {

@@ -20,6 +20,8 @@ import { clusterQueueStrategy, localQueueStrategy, workloadStrategy } from './ku
 export interface Strategy {
   /** Reset what a client may not set on create (e.g. a pod's status). */
   prepareForCreate?(obj: KubeObject): void;
+  /** Reject a new object, as prepared for create, that breaks rules beyond its schema (a custom kind's validation rules). */
+  validateCreate?(obj: KubeObject): void;
   /** Carry over what an update of the main resource may not change (a namespace's finalizers). */
   prepareForUpdate?(next: KubeObject, old: KubeObject): void;
   /** Reject updates that change immutable fields. */

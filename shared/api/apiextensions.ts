@@ -315,21 +315,3 @@ export function customResourceDefinitionCauses(crd: CustomResourceDefinition): F
   if (spec.preserveUnknownFields === true) out.push(cause.invalid('spec.preserveUnknownFields', true, 'must be false in order to use defaults in the schema'));
   return out;
 }
-
-/** Where a schema has x-kubernetes-validations (CEL rules), which this server accepts and does not evaluate. */
-function celRulePaths(s: JSONSchemaProps, field: string, out: string[]): void {
-  if ((s['x-kubernetes-validations'] ?? []).length > 0) out.push(`${field}.x-kubernetes-validations`);
-  for (const [k, child] of Object.entries(s.properties ?? {})) celRulePaths(child, `${field}.properties[${k}]`, out);
-  if (typeof s.additionalProperties === 'object') celRulePaths(s.additionalProperties, `${field}.additionalProperties`, out);
-  if (s.items !== undefined) celRulePaths(s.items, `${field}.items`, out);
-}
-
-/** What a client is told about a definition that is accepted but not carried out in full. */
-export function customResourceDefinitionWarnings(crd: CustomResourceDefinition): string[] {
-  const out: string[] = [];
-  crd.spec.versions.forEach((v, i) => {
-    const root = v.schema?.openAPIV3Schema;
-    if (root) celRulePaths(root, `spec.versions[${i}].schema.openAPIV3Schema`, out);
-  });
-  return out.map((p) => `${p}: CEL validation rules are not evaluated by cell; objects are checked against the rest of the schema only`);
-}

@@ -16,7 +16,7 @@ import {
 } from './autoscaling.js';
 import { DISCOVERY_GROUP, endpointSliceCauses, EndpointSliceSchema, type EndpointSlice } from './endpoint-slice.js';
 import { ingressCauses, ingressClassCauses, IngressClassSchema, IngressSchema, NETWORKING_GROUP, type Ingress, type IngressClass } from './networking.js';
-import { APIEXTENSIONS_GROUP, customResourceDefinitionCauses, CustomResourceDefinitionSchema, customResourceDefinitionWarnings, type CustomResourceDefinition } from './apiextensions.js';
+import { APIEXTENSIONS_GROUP, customResourceDefinitionCauses, CustomResourceDefinitionSchema, type CustomResourceDefinition } from './apiextensions.js';
 import { cause } from './field-errors.js';
 import { endpointsCauses, EndpointsSchema, serviceCauses, ServiceSchema, type Endpoints, type Service } from './service.js';
 import { configMapCauses, ConfigMapSchema, secretCauses, SecretSchema, type ConfigMap, type Secret } from './config.js';
@@ -165,8 +165,6 @@ export interface KindInfo<T extends KubeObject = KubeObject> extends NameRules {
   readonly ignoredFields: readonly string[];
   /** Semantic rules beyond the schema and ObjectMeta; one cause per bad field. */
   validate(obj: T): FieldCause[];
-  /** What a client should know about an object it wrote that is accepted all the same (Warning headers). */
-  warnings?(obj: T): string[];
 }
 
 export interface SubresourceInfo {
@@ -243,7 +241,6 @@ export interface ResourceSpec<T extends KubeObject> {
   singularName?: string;
   /** `<Kind>List` unless a custom resource names its own. */
   listKind?: string;
-  warnings?: (obj: T) => string[];
 }
 
 /**
@@ -269,7 +266,6 @@ export function defineResource<T extends KubeObject>(o: ResourceSpec<T>): Resour
     schema: o.schema,
     ignoredFields: [...COMMON_IGNORED, ...(o.ignored ?? [])],
     validate: o.validate,
-    ...(o.warnings ? { warnings: o.warnings } : {}),
     ...selectableFields<T>(o.fields),
   };
 }
@@ -842,7 +838,6 @@ export const customResourceDefinitionsResource = defineResource<CustomResourceDe
   subresources: [{ name: 'status', kind: 'CustomResourceDefinition', verbs: STATUS_VERBS }],
   schema: CustomResourceDefinitionSchema,
   validate: (crd) => [...customResourceDefinitionCauses(crd), ...builtInGroupCauses(crd.spec.group)],
-  warnings: customResourceDefinitionWarnings,
 });
 
 /** A custom kind may not join a group the server serves itself: its names would meet the built-in ones. */

@@ -314,18 +314,131 @@ describe('custom resources (etcd, two API server replicas)', function () {
     expect((await raw(a.url, 'GET', '/apis/bad.example.com/v1')).status).to.equal(404);
   });
 
-  it('a definition with CEL rules is accepted with a Warning naming each, since they are not evaluated', async () => {
-    const crd = widgetCrd({ group: 'cel.example.com', plural: 'rules', kind: 'Rule', shortNames: [], extraSpec: { min: { type: 'integer', 'x-kubernetes-validations': [{ rule: 'self >= 0' }] } } as Record<string, JSONSchemaProps> });
-    const res = await raw(a.url, 'POST', CRDS, { body: crd });
-    expect(res.status, res.text).to.equal(201);
-    const warnings = res.headers.get('warning') ?? '';
-    expect(warnings).to.contain('spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[min].x-kubernetes-validations: CEL validation rules are not evaluated');
-    expect(warnings).to.contain('spec.versions[1]');
-    const plain = await raw(a.url, 'PATCH', `${CRDS}/rules.cel.example.com`, { body: { metadata: { labels: { a: 'b' } } }, contentType: 'application/merge-patch+json' });
-    expect(plain.headers.get('warning')).to.contain('x-kubernetes-validations');
-    expect((await raw(a.url, 'POST', CRDS, { body: widgetCrd({ group: 'nocel.example.com', plural: 'things', kind: 'Thing', shortNames: [] }) })).headers.get('warning')).to.equal(null);
-    await call(a, 'DELETE', `${CRDS}/rules.cel.example.com`);
-    await call(a, 'DELETE', `${CRDS}/things.nocel.example.com`);
+  describe('validation rules (x-kubernetes-validations, CEL)', () => {
+    const RULES = '/apis/cel.example.com/v1/namespaces/default/rules';
+    const SPEC_RULES = 'spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations';
+    const ruleSchema = (maxRule?: string): JSONSchemaProps => ({
+      type: 'object',
+      'x-kubernetes-validations': [{ rule: 'size(self.metadata.name) <= 12', message: 'names are at most 12 characters' }],
+      properties: {
+        spec: {
+          type: 'object',
+          'x-kubernetes-validations': [
+            { rule: '!has(self.min) || !has(self.max) || self.min <= self.max', message: 'min must not exceed max', fieldPath: '.min' },
+            { rule: '!has(oldSelf.replicas) || self.replicas >= oldSelf.replicas', message: 'replicas may not go down', reason: 'FieldValueForbidden' },
+          ],
+          properties: {
+            min: { type: 'integer' },
+            max: { type: 'integer', ...(maxRule ? { 'x-kubernetes-validations': [{ rule: maxRule }] } : {}) },
+            replicas: { type: 'integer' },
+            mode: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'mode is immutable' }] },
+            owner: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self.startsWith("team-")', messageExpression: '"owner must start with team-, not " + self' }] },
+            ports: {
+              type: 'array',
+              'x-kubernetes-list-type': 'map',
+              'x-kubernetes-list-map-keys': ['name'],
+              'x-kubernetes-validations': [{ rule: 'self.all(p, p.port > 1024) || self.exists(p, p.name == "privileged")', message: 'low ports need a port named privileged' }],
+              items: {
+                type: 'object',
+                required: ['name'],
+                properties: { name: { type: 'string' }, port: { type: 'integer' } },
+                'x-kubernetes-validations': [{ rule: 'self.port > 0 && self.port < 65536', message: 'port out of range' }, { rule: 'self.port == oldSelf.port', message: 'a port keeps its number' }],
+              },
+            },
+            since: { type: 'string', format: 'date-time', 'x-kubernetes-validations': [{ rule: 'self > timestamp("2020-01-01T00:00:00Z")', message: 'too old' }] },
+          },
+        },
+        status: { type: 'object', properties: { phase: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self in ["Pending", "Ready"]' }] } } },
+      },
+    });
+    const ruleCrd = (schema: JSONSchemaProps) => definitionBody({ group: 'cel.example.com', plural: 'rules', kind: 'Rule', schema, version: { subresources: { status: {} } } });
+    const rule = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'cel.example.com/v1', kind: 'Rule', metadata: { name }, spec });
+    const causes = (s: { details?: { causes?: { field?: string; message?: string; reason?: string }[] } }) => (s.details?.causes ?? []).map((c) => `${c.reason} ${c.field}: ${c.message}`);
+
+    before(async () => {
+      const res = await raw(a.url, 'POST', CRDS, { body: ruleCrd(ruleSchema()) });
+      expect(res.status, res.text).to.equal(201);
+      // Rules are checked, not merely accepted: no warning says otherwise.
+      expect(res.headers.get('warning')).to.equal(null);
+      await established('rules.cel.example.com');
+      await served(a, RULES);
+      await served(b, RULES);
+    });
+    after(async () => {
+      await raw(a.url, 'DELETE', `${CRDS}/rules.cel.example.com`);
+    });
+
+    it('refuses a definition whose rules do not compile, naming each field', async () => {
+      const bad = ruleSchema();
+      bad.properties!['spec']!['x-kubernetes-validations'] = [
+        { rule: 'self.min <=' },
+        { rule: 'self.min > 0', reason: 'FieldValueWrong' },
+        { rule: 'self.min > 0', fieldPath: '.nothere' },
+        { rule: 'self.min > 0', optionalOldSelf: true },
+        { rule: 'self.min > 0', messageExpression: '"a" +' },
+      ];
+      const crd = definitionBody({ group: 'celbad.example.com', plural: 'rules', kind: 'Rule', schema: bad });
+      const s = expectStatus(await raw(b.url, 'POST', CRDS, { body: crd }), 422, 'Invalid');
+      expect(causeFields(s)).to.deep.equal([`${SPEC_RULES}[0].rule`, `${SPEC_RULES}[1].reason`, `${SPEC_RULES}[2].fieldPath`, `${SPEC_RULES}[3].optionalOldSelf`, `${SPEC_RULES}[4].messageExpression`]);
+      expect(s.message).to.contain('compilation failed');
+      expect((await raw(b.url, 'GET', `${CRDS}/rules.celbad.example.com`)).status).to.equal(404);
+    });
+
+    it('a create that breaks rules is refused with a cause per rule, in Kubernetes\' words, and nothing is stored', async () => {
+      await call(a, 'POST', RULES, { body: rule('ok', { min: 1, max: 2, owner: 'team-a', mode: 'fast', ports: [{ name: 'web', port: 8080 }], since: '2024-05-01T00:00:00Z' }) });
+      const s = expectStatus(
+        await raw(b.url, 'POST', RULES, { body: rule('bad-one-with-a-long-name', { min: 5, max: 2, owner: 'me', ports: [{ name: 'web', port: 80 }, { name: 'big', port: 70000 }], since: '2019-01-01T00:00:00Z' }) }),
+        422,
+        'Invalid',
+      );
+      expect(causes(s)).to.have.members([
+        'FieldValueInvalid : Invalid value: "object": names are at most 12 characters',
+        'FieldValueInvalid spec.min: Invalid value: "object": min must not exceed max',
+        'FieldValueInvalid spec.owner: Invalid value: "string": owner must start with team-, not me',
+        'FieldValueInvalid spec.ports: Invalid value: "array": low ports need a port named privileged',
+        'FieldValueInvalid spec.ports[1]: Invalid value: "object": port out of range',
+        'FieldValueInvalid spec.since: Invalid value: "string": too old',
+      ]);
+      expect(s.message).to.match(/^Rule(\.cel\.example\.com)? "bad-one-with-a-long-name" is invalid: /);
+      expect((await raw(a.url, 'GET', `${RULES}/bad-one-with-a-long-name`)).status).to.equal(404);
+      // A rule that cannot be evaluated on the value fails with the error, not a crash.
+      const noPort = expectStatus(await raw(a.url, 'POST', RULES, { body: rule('noport', { ports: [{ name: 'web' }] }) }), 422, 'Invalid');
+      expect(causes(noPort).join('\n')).to.contain('spec.ports[0]').and.to.contain('evaluating rule: self.port > 0 && self.port < 65536');
+    });
+
+    it('transition rules compare with the object before, through either replica; unchanged values are not judged again', async () => {
+      await call(a, 'POST', RULES, { body: rule('t', { replicas: 3, mode: 'fast', ports: [{ name: 'web', port: 8080 }, { name: 'api', port: 9090 }] }) });
+      const patch = (t: TestApiServer, body: unknown) => raw(t.url, 'PATCH', `${RULES}/t`, { body, contentType: 'application/merge-patch+json' });
+      expect(causes(expectStatus(await patch(b, { spec: { mode: 'slow' } }), 422, 'Invalid'))).to.deep.equal(['FieldValueInvalid spec.mode: Invalid value: "string": mode is immutable']);
+      expect(causes(expectStatus(await patch(b, { spec: { replicas: 2 } }), 422, 'Invalid'))).to.deep.equal(['FieldValueForbidden spec: Forbidden: replicas may not go down']);
+      expect((await patch(a, { spec: { replicas: 4 } })).status).to.equal(200);
+      // List-map items correlate by key: a reordered list keeps each port's number, a changed number is refused.
+      const json = (t: TestApiServer, ops: unknown) => raw(t.url, 'PATCH', `${RULES}/t`, { body: ops, contentType: 'application/json-patch+json' });
+      expect((await json(b, [{ op: 'replace', path: '/spec/ports', value: [{ name: 'api', port: 9090 }, { name: 'web', port: 8080 }, { name: 'new', port: 7070 }] }])).status).to.equal(200);
+      expect(causes(expectStatus(await json(b, [{ op: 'replace', path: '/spec/ports/0/port', value: 9191 }]), 422, 'Invalid'))).to.deep.equal([
+        'FieldValueInvalid spec.ports[0]: Invalid value: "object": a port keeps its number',
+      ]);
+      // A rule added later binds new values, not the ones already stored.
+      await call(a, 'POST', RULES, { body: rule('big', { max: 500 }) });
+      const crd = await call<CrdView & { spec: Record<string, unknown> }>(a, 'GET', `${CRDS}/rules.cel.example.com`);
+      await call(a, 'PUT', `${CRDS}/rules.cel.example.com`, { body: { ...crd, spec: { ...crd.spec, versions: [{ ...(crd.spec['versions'] as Record<string, unknown>[])[0], schema: { openAPIV3Schema: ruleSchema('self <= 100') } }] } } });
+      await waitFor('the new rule on both replicas', async () => {
+        const [ra, rb] = await Promise.all([a, b].map((t) => raw(t.url, 'POST', `${RULES}?dryRun=All`, { body: rule('probe', { max: 101 }) })));
+        return ra!.status === 422 && rb!.status === 422;
+      });
+      const big = (t: TestApiServer, body: unknown) => raw(t.url, 'PATCH', `${RULES}/big`, { body, contentType: 'application/merge-patch+json' });
+      expect((await big(b, { metadata: { labels: { x: 'y' } }, spec: { min: 1 } })).status).to.equal(200);
+      expect(causes(expectStatus(await big(a, { spec: { max: 400 } }), 422, 'Invalid'))).to.deep.equal(['FieldValueInvalid spec.max: Invalid value: "integer": failed rule: self <= 100']);
+      expect((await big(a, { spec: { max: 100 } })).status).to.equal(200);
+    });
+
+    it('status writes are checked against the rules of the status', async () => {
+      await call(a, 'POST', RULES, { body: rule('s', { min: 1 }) });
+      const status = (phase: string) => raw(b.url, 'PATCH', `${RULES}/s/status`, { body: { status: { phase } }, contentType: 'application/merge-patch+json' });
+      expect((await status('Ready')).status).to.equal(200);
+      expect(causes(expectStatus(await status('Exploded'), 422, 'Invalid'))).to.deep.equal(['FieldValueInvalid status.phase: Invalid value: "string": failed rule: self in ["Pending", "Ready"]']);
+      expect((await call(a, 'GET', `${RULES}/s`)).status?.phase).to.equal('Ready');
+    });
   });
 
   it('a second definition claiming a kind its group already has is not served until the first goes', async () => {

@@ -388,7 +388,7 @@ function kubectlSuite(mode: 'no auth' | 'token auth'): void {
       expect(r.code).to.equal(0);
     });
 
-    it('custom resources: a CRD applied with kubectl becomes a kind kubectl applies, lists with its printer columns, explains, scales and deletes', async function () {
+    it('custom resources: a CRD applied with kubectl becomes a kind kubectl applies, lists with its printer columns, explains, scales (within its CEL rule) and deletes', async function () {
       const crd = file(
         'crd.yaml',
         `apiVersion: apiextensions.k8s.io/v1
@@ -416,6 +416,8 @@ spec:
           spec:
             type: object
             required: [size]
+            x-kubernetes-validations:
+            - {rule: "!has(self.replicas) || self.replicas <= self.size * 10", message: at most ten replicas per size}
             properties:
               size: {type: integer, minimum: 1, description: How big the gizmo is.}
               color: {type: string, default: red}
@@ -439,6 +441,14 @@ spec:
       const explain = expectOk(await kubectl('explain', 'gizmos.spec.size'), 'kubectl explain');
       expect(explain.stdout).to.contain('How big the gizmo is.');
       expectOk(await kubectl('scale', 'gizmo/w1', '--replicas=3'), 'kubectl scale');
+      expect(expectOk(await kubectl('get', 'gizmo', 'w1', '-o', 'jsonpath={.spec.replicas}'), 'jsonpath').stdout).to.equal('3');
+      // The definition's CEL rule holds on every path: scale, and apply.
+      const tooMany = await kubectl('scale', 'gizmo/w1', '--replicas=31');
+      expect(tooMany.code).to.not.equal(0);
+      expect(tooMany.stderr).to.contain('spec: Invalid value: "object": at most ten replicas per size');
+      const overApplied = await kubectl('apply', '-f', file('over.yaml', 'apiVersion: example.com/v1\nkind: Gizmo\nmetadata:\n  name: w3\nspec:\n  size: 1\n  replicas: 11\n'));
+      expect(overApplied.code).to.not.equal(0);
+      expect(overApplied.stderr).to.contain('at most ten replicas per size');
       expect(expectOk(await kubectl('get', 'gizmo', 'w1', '-o', 'jsonpath={.spec.replicas}'), 'jsonpath').stdout).to.equal('3');
       expectOk(await kubectl('delete', 'crd', 'gizmos.example.com'), 'kubectl delete crd');
       const gone = await kubectl('get', 'gizmos');
