@@ -25,6 +25,14 @@ type RuleReason = (typeof RULE_REASONS)[number];
 /** Bounds on one expression's size: rules are written by definition authors, checked on every write. */
 const LIMITS = { maxAstNodes: 2_000, maxDepth: 64, maxListElements: 1_000, maxMapEntries: 1_000, maxCallArguments: 32 };
 
+/**
+ * The most iterations one rule may take on one value (Kubernetes' per-call cost limit is 10^6):
+ * a rule with comprehensions nested d deep is refused a value of n elements when n^d exceeds it,
+ * so a large object cannot hold the server for seconds (10^6 iterations take about 0.1 s).
+ */
+const ITERATION_LIMIT = 1_000_000;
+const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
+
 function sortedOf(list: readonly unknown[]): boolean {
   for (let i = 1; i < list.length; i++) if (compare(list[i - 1], list[i]) > 0) return false;
   return true;
@@ -88,6 +96,8 @@ interface CompiledRule {
   /** Names oldSelf: runs only where an old value is known (or always, with optionalOldSelf). */
   transition: boolean;
   optionalOldSelf: boolean;
+  /** How deep its comprehensions nest (0: none). */
+  nesting: number;
 }
 
 function mentionsOldSelf(node: ASTNode): boolean {
@@ -98,6 +108,22 @@ function mentionsOldSelf(node: ASTNode): boolean {
     if (Array.isArray(c)) return c.some((x) => isAstNode(x) && mentionsOldSelf(x));
     return isAstNode(c) && mentionsOldSelf(c);
   });
+}
+
+/** The deepest nesting of comprehension macros in `node`. */
+function comprehensionNesting(node: ASTNode): number {
+  const args: unknown = node.args;
+  const children = (Array.isArray(args) ? args : [args]).flatMap((c: unknown) => (Array.isArray(c) ? c : [c])).filter(isAstNode);
+  const below = Math.max(0, ...children.map(comprehensionNesting));
+  const isComprehension = (node.op === 'rcall' || node.op === 'call') && Array.isArray(args) && COMPREHENSIONS.has(String(args[0]));
+  return below + (isComprehension ? 1 : 0);
+}
+
+/** How many values `v` holds, itself included. */
+function elementCount(v: unknown): number {
+  if (Array.isArray(v)) return v.reduce<number>((n, x) => n + elementCount(x), 1);
+  if (isRecord(v)) return Object.values(v).reduce<number>((n, x) => n + elementCount(x), 1);
+  return 1;
 }
 
 function isAstNode(v: unknown): v is ASTNode {
@@ -149,7 +175,7 @@ function compileNode(s: JSONSchemaProps): CompiledRule[] {
       return compileRule(s, r, i);
     } catch (err) {
       if (!(err instanceof RuleCompileError)) throw err;
-      return { rule: r.rule, program: undefined, message: undefined, messageProgram: undefined, reason: 'FieldValueInvalid' as const, fieldPath: [], transition: false, optionalOldSelf: false };
+      return { rule: r.rule, program: undefined, message: undefined, messageProgram: undefined, reason: 'FieldValueInvalid' as const, fieldPath: [], transition: false, optionalOldSelf: false, nesting: 0 };
     }
   });
   compiled.set(s, rules);
@@ -205,7 +231,7 @@ function compileRule(s: JSONSchemaProps, r: ValidationRule, index: number): Comp
     problems.push((f) => cause.invalid(`${f}.optionalOldSelf`, true, 'may not be set if oldSelf is not used in rule'));
   }
   if (problems.length > 0 || program === undefined) throw new RuleCompileError(index, (base) => problems.map((p) => p(`${base}[${index}]`)));
-  return { rule: r.rule, program, message: r.message, messageProgram, reason: reason as RuleReason, fieldPath: fieldPath ?? [], transition, optionalOldSelf: r.optionalOldSelf === true };
+  return { rule: r.rule, program, message: r.message, messageProgram, reason: reason as RuleReason, fieldPath: fieldPath ?? [], transition, optionalOldSelf: r.optionalOldSelf === true, nesting: comprehensionNesting(program.ast) };
 }
 
 /** Why the rules of a schema do not compile, one cause per bad field (a definition's check). */
@@ -265,8 +291,12 @@ function toCel(s: JSONSchemaProps | undefined, v: unknown): unknown {
 }
 
 /** What one rule says about a value: undefined when it holds. */
-function evaluate(r: CompiledRule, self: unknown, oldSelf: unknown): { message: string } | undefined {
+function evaluate(r: CompiledRule, self: unknown, oldSelf: unknown, elements: () => number): { message: string } | undefined {
   if (r.program === undefined) return { message: `rule does not compile: ${r.rule}` };
+  // One level of comprehension is linear in the value, which the request size bounds; deeper is checked.
+  if (r.nesting >= 2 && elements() ** r.nesting > ITERATION_LIMIT) {
+    return { message: `rule too costly for this value: comprehensions ${r.nesting} deep over ${elements()} elements exceed ${ITERATION_LIMIT} iterations evaluating rule: ${r.rule}` };
+  }
   let result: unknown;
   try {
     result = r.program({ self, oldSelf });
@@ -338,10 +368,12 @@ export class ValidationRules {
     if (rules.length > 0) {
       const self = toCel(s, v);
       const oldCel = hasOld ? toCel(s, old) : undefined;
+      let count: number | undefined;
+      const elements = () => (count ??= Math.max(elementCount(v), hasOld ? elementCount(old) : 0));
       for (const r of rules) {
         if (r.transition && !hasOld && !r.optionalOldSelf) continue;
         const oldSelf = !r.transition ? undefined : r.optionalOldSelf ? (hasOld ? Optional.of(oldCel) : Optional.none()) : oldCel;
-        const failed = evaluate(r, self, oldSelf);
+        const failed = evaluate(r, self, oldSelf, elements);
         if (failed) out.push(failure(r, field, s, failed.message));
       }
     }

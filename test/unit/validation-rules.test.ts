@@ -97,6 +97,16 @@ describe('custom resource validation rules (CEL)', () => {
     expect(check(s, {})).to.deep.equal([]);
   });
 
+  it('refuses, without evaluating, a value on which nested comprehensions would take more than a million iterations', () => {
+    const s = schema({ xs: { type: 'array', items: { type: 'integer' }, 'x-kubernetes-validations': [{ rule: 'self.all(x, self.exists_one(y, y == x))', message: 'unique' }] } });
+    const xs = (n: number) => Array.from({ length: n }, (_, i) => i);
+    expect(check(s, { xs: xs(500) })).to.deep.equal([]);
+    expect(check(s, { xs: [...xs(500), 1] })).to.deep.equal(['FieldValueInvalid spec.xs: Invalid value: "array": unique']);
+    const refused = check(s, { xs: xs(5_000) });
+    expect(refused).to.have.length(1);
+    expect(refused[0]).to.contain('rule too costly for this value: comprehensions 2 deep over 5001 elements exceed 1000000 iterations');
+  });
+
   it('a rule that does not compile (a definition stored before rules were checked) fails the writes it judges, naming it', () => {
     const s = schema({ a: { type: 'integer', 'x-kubernetes-validations': [{ rule: 'self >' }] } });
     expect(check(s, { a: 1 })).to.deep.equal(['FieldValueInvalid spec.a: Invalid value: "integer": rule does not compile: self >']);
