@@ -14,7 +14,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { Environment, Optional, type ASTNode, type ParseResult } from '@marcbachmann/cel-js';
 import type { JSONSchemaProps } from '../../shared/api/apiextensions.js';
 import { cause, childPath } from '../../shared/api/field-errors.js';
-import type { FieldCause } from '../../shared/errors.js';
+import { ParseError, type FieldCause } from '../../shared/errors.js';
+import { Quantity } from '../../shared/quantity.js';
 
 type ValidationRule = NonNullable<JSONSchemaProps['x-kubernetes-validations']>[number];
 
@@ -82,6 +83,40 @@ const environment = new Environment({ enableOptionalTypes: true, homogeneousAggr
     const all = [...s.matchAll(new RegExp(re, 'gu'))].map((m) => m[0]);
     return n < 0n ? all : all.slice(0, Number(n));
   });
+withQuantities(environment);
+
+/** Kubernetes' quantity library: `quantity("1Gi").isGreaterThan(quantity(self.limit))`, on the project's one quantity type. */
+function withQuantities(env: Environment): void {
+  const int = (n: bigint) => Quantity.fromMilli(n * 1000n);
+  env
+    .registerType('Quantity', Quantity as unknown as new () => object)
+    .registerFunction('quantity(string): Quantity', (text: string) => Quantity.parse(text))
+    .registerFunction('isQuantity(string): bool', (text: string) => {
+      try {
+        Quantity.parse(text);
+        return true;
+      } catch (err) {
+        if (err instanceof ParseError) return false;
+        throw err;
+      }
+    })
+    .registerFunction('Quantity.sign(): int', (q: Quantity) => BigInt(q.cmp(int(0n))))
+    .registerFunction('Quantity.isInteger(): bool', (q: Quantity) => q.milliValue() % 1000n === 0n)
+    .registerFunction('Quantity.asInteger(): int', (q: Quantity) => {
+      if (q.milliValue() % 1000n !== 0n) throw new Error(`cannot convert value to integer: ${q.toString()}`);
+      return q.milliValue() / 1000n;
+    })
+    .registerFunction('Quantity.asApproximateFloat(): double', (q: Quantity) => q.toNumber())
+    .registerFunction('Quantity.add(Quantity): Quantity', (a: Quantity, b: Quantity) => a.add(b))
+    .registerFunction('Quantity.add(int): Quantity', (a: Quantity, b: bigint) => a.add(int(b)))
+    .registerFunction('Quantity.sub(Quantity): Quantity', (a: Quantity, b: Quantity) => a.sub(b))
+    .registerFunction('Quantity.sub(int): Quantity', (a: Quantity, b: bigint) => a.sub(int(b)))
+    .registerFunction('Quantity.isLessThan(Quantity): bool', (a: Quantity, b: Quantity) => a.cmp(b) < 0)
+    .registerFunction('Quantity.isGreaterThan(Quantity): bool', (a: Quantity, b: Quantity) => a.cmp(b) > 0)
+    .registerFunction('Quantity.compareTo(Quantity): int', (a: Quantity, b: Quantity) => BigInt(a.cmp(b)))
+    // != follows from ==.
+    .registerOperator('Quantity == Quantity', (a: Quantity, b: Quantity) => a.cmp(b) === 0);
+}
 
 /** One rule, compiled. */
 interface CompiledRule {

@@ -41,6 +41,18 @@ describe('custom resource validation rules (CEL)', () => {
     expect(check(s, { xs: [3, 2, 1], name: 'web-1' })).to.have.length(1);
   });
 
+  it('offers Kubernetes\' quantity library', () => {
+    const s = schema({ request: { type: 'string' }, limit: { type: 'string' } }, [
+      { rule: 'isQuantity(self.request) && isQuantity(self.limit)', message: 'not quantities' },
+      { rule: '!isQuantity(self.request) || !isQuantity(self.limit) || !quantity(self.request).isGreaterThan(quantity(self.limit))', message: 'request above limit' },
+      { rule: '!isQuantity(self.limit) || quantity(self.limit).add(quantity("1Gi")).sub(1).compareTo(quantity("3Gi")) < 0 && quantity("1024Mi") == quantity("1Gi") && quantity("1") != quantity("2") && quantity("1500m").sign() == 1 && !quantity("1500m").isInteger()' },
+    ]);
+    expect(check(s, { request: '512Mi', limit: '1Gi' })).to.deep.equal([]);
+    expect(check(s, { request: '2Gi', limit: '1Gi' })).to.deep.equal(['FieldValueInvalid spec: Invalid value: "object": request above limit']);
+    expect(check(s, { request: 'lots', limit: '1Gi' })).to.deep.equal(['FieldValueInvalid spec: Invalid value: "object": not quantities']);
+    expect(check(s, { request: '1', limit: '3Gi' })).to.deep.equal([`FieldValueInvalid spec: Invalid value: "object": failed rule: ${s.properties!['spec']!['x-kubernetes-validations']![2]!.rule}`]);
+  });
+
   it('reports at the rule\'s node, or at its fieldPath, with its reason and message', () => {
     const s = schema({ a: { type: 'integer' }, labels: { type: 'object', additionalProperties: { type: 'string' } } }, [
       { rule: 'self.a > 0', message: 'a must be positive', fieldPath: '.a' },
