@@ -50,18 +50,20 @@ export class ResourceTypes {
   }
 
   /**
-   * A resource type, else the members of a category (`all`). A built-in name or category never asks
-   * the server; so `all` means the built-in members, never custom resources that join the category.
+   * A resource type, else the members of a category (`all`): the built-in members, then the server's
+   * other resources that join it (custom kinds listing `all` in their categories, as kubectl finds
+   * them in discovery). A built-in resource name never asks the server; a category always does.
    */
   async typeOrCategory(typed: string): Promise<{ infos: ResourceInfo[]; category: boolean }> {
     const builtIn = resolveResource(typed);
     if (builtIn) return { infos: [builtIn], category: false };
-    const members = resourcesInCategory(typed.toLowerCase());
-    if (members.length > 0) return { infos: members, category: true };
-    const info = await this.find(typed);
+    const category = typed.toLowerCase();
+    const members = resourcesInCategory(category);
+    const info = members.length > 0 ? undefined : await this.find(typed);
     if (info) return { infos: [info], category: false };
-    const served = (await this.served()).filter((d) => d.preferred && d.info.categories.includes(typed.toLowerCase()));
-    if (served.length > 0) return { infos: served.map((d) => d.info), category: true };
+    const isMember = (d: DiscoveredResource) => members.some((m) => m.group === d.info.group && m.resource === d.info.resource);
+    const served = (await this.served()).filter((d) => d.preferred && d.info.categories.includes(category) && !isMember(d));
+    if (members.length + served.length > 0) return { infos: [...members, ...served.map((d) => d.info)], category: true };
     throw new UsageError(`the server doesn't have a resource type "${typed}"`);
   }
 

@@ -15,12 +15,13 @@ import { cellctl, isolatedEnv, tempDir, waitFor } from './helpers.js';
 
 const WIDGETS = { group: 'example.com', version: 'v1', resource: 'widgets' } as const;
 
-/** Namespaced, `wd` for short, a Size printer column, and a scale subresource over spec.replicas. */
+/** Namespaced, `wd` for short, in category `all`, a Size printer column, and a scale subresource over spec.replicas. */
 const WIDGET_CRD = definitionBody({
   group: 'example.com',
   plural: 'widgets',
   kind: 'Widget',
   shortNames: ['wd'],
+  categories: ['all'],
   schema: {
     type: 'object',
     properties: {
@@ -118,6 +119,13 @@ describe('cellctl with custom resources', function () {
     const missing = await run(['get', 'widget', 'nope']);
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.match(/^error: widgets\.example\.com "nope" not found\n$/);
+  });
+
+  it('get all lists the custom kind that joins category all, after the built-in kinds', async () => {
+    const r = await run(['get', 'all']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('NAME                    SIZE\nwidget.example.com/w1   4\nwidget.example.com/w2   7\n');
+    expect(r.stdout.indexOf('widget.example.com/w1')).to.be.greaterThan(r.stdout.indexOf('service/kubernetes'));
   });
 
   it('get -o yaml|json|name|jsonpath prints the custom object whole', async () => {

@@ -31,14 +31,14 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
 function widgetDiscovery(): { types: ResourceTypes; reads: () => number } {
   let reads = 0;
   const entries = [
-    { name: 'widgets', singularName: 'widget', namespaced: true, kind: 'Widget', verbs: ['get', 'list', 'create', 'delete', 'patch', 'update', 'watch', 'deletecollection'], shortNames: ['wd'], categories: ['gadgets'] },
+    { name: 'widgets', singularName: 'widget', namespaced: true, kind: 'Widget', verbs: ['get', 'list', 'create', 'delete', 'patch', 'update', 'watch', 'deletecollection'], shortNames: ['wd'], categories: ['gadgets', 'all'] },
     { name: 'widgets/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
   ];
   const discovered: DiscoveredResource[] = [
     ...resourcesOfList('example.com', 'v1', { resources: entries }).map((info) => ({ info, preferred: true })),
     ...resourcesOfList('example.com', 'v1beta1', { resources: entries }).map((info) => ({ info, preferred: false })),
     // Built-in resources in discovery stay the registry's own objects.
-    ...resourcesOfList('', 'v1', { resources: [{ name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get'] }] }).map((info) => ({ info, preferred: true })),
+    ...resourcesOfList('', 'v1', { resources: [{ name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['get'], categories: ['all'] }] }).map((info) => ({ info, preferred: true })),
   ];
   return {
     types: new ResourceTypes(() => {
@@ -149,11 +149,11 @@ describe('cellctl units', () => {
   });
 
   describe('arguments and manifests', () => {
-    it('parses TYPE NAME…, TYPE/NAME…, several types and categories, built-ins without asking the server', async () => {
+    it('parses TYPE NAME…, TYPE/NAME…, several types and categories, built-in types without asking the server', async () => {
       expect((await parseTargets(builtInOnly, ['po', 'a', 'b'])).targets.map((t) => [t.info.resource, t.names])).to.deep.equal([['pods', ['a', 'b']]]);
       expect((await parseTargets(builtInOnly, ['pod/a', 'no/n1', 'pods/b'])).targets.map((t) => [t.info.resource, t.names])).to.deep.equal([['pods', ['a', 'b']], ['nodes', ['n1']]]);
       expect((await parseTargets(builtInOnly, ['pods,nodes'])).multipleTypes).to.equal(true);
-      expect((await parseTargets(builtInOnly, ['all'], { categories: true })).targets.map((t) => t.info.resource)).to.deep.equal(['pods', 'services', 'jobs', 'cronjobs', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'horizontalpodautoscalers']);
+      expect((await parseTargets(noCustom, ['all'], { categories: true })).targets.map((t) => t.info.resource)).to.deep.equal(['pods', 'services', 'jobs', 'cronjobs', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'horizontalpodautoscalers']);
       expect((await parseTargets(builtInOnly, ['podgroups.scheduling.x-k8s.io'])).targets[0]!.info.kind).to.equal('PodGroup');
       const unknown = await rejection(parseTargets(noCustom, ['widgets']));
       expect(unknown).to.be.instanceOf(UsageError).with.property('message', 'the server doesn\'t have a resource type "widgets"');
@@ -172,6 +172,10 @@ describe('cellctl units', () => {
       expect((await types.resolve('widget')).subresources).to.deep.equal([{ name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] }]);
       expect((await parseTargets(types, ['wd/a', 'pod/p', 'widgets/b'])).targets.map((t) => [t.info.resource, t.names])).to.deep.equal([['widgets', ['a', 'b']], ['pods', ['p']]]);
       expect((await parseTargets(types, ['gadgets'], { categories: true })).targets.map((t) => t.info.resource)).to.deep.equal(['widgets']);
+      // A custom kind in `all` joins the built-in members once; a built-in one discovery lists is not doubled.
+      const all = (await parseTargets(types, ['all'], { categories: true })).targets.map((t) => `${t.info.resource}.${t.info.group}`);
+      expect(all.slice(-2)).to.deep.equal(['horizontalpodautoscalers.autoscaling', 'widgets.example.com']);
+      expect(all.filter((r) => r === 'pods.')).to.have.length(1);
       expect(await types.forKind('Widget', 'example.com/v1beta1')).to.have.property('version', 'v1beta1');
       expect(await types.forKind('Widget', 'example.com/v2')).to.equal(undefined);
       expect(await types.forKind('Pod', 'v1')).to.equal(podsResource);

@@ -10,6 +10,7 @@ export interface DefinitionOptions {
   kind: string;
   scope?: 'Namespaced' | 'Cluster';
   shortNames?: string[];
+  categories?: string[];
   /** The root schema of every version (default: an object whose spec keeps anything). */
   schema?: JSONSchemaProps;
   /** What each version adds: subresources, printer columns. */
@@ -28,7 +29,7 @@ export function definitionBody(o: DefinitionOptions): { apiVersion: string; kind
     spec: {
       group: o.group,
       scope: o.scope ?? 'Namespaced',
-      names: { plural: o.plural, kind: o.kind, ...(o.shortNames ? { shortNames: o.shortNames } : {}) },
+      names: { plural: o.plural, kind: o.kind, ...(o.shortNames ? { shortNames: o.shortNames } : {}), ...(o.categories ? { categories: o.categories } : {}) },
       versions: (o.versions ?? ['v1']).map((name, i) => ({ name, served: true, storage: i === 0, schema: { openAPIV3Schema: o.schema ?? OPEN_SPEC }, ...(o.version ?? {}) })),
     },
   };
