@@ -49,9 +49,10 @@ type OwnerState = 'solid' | 'dangling' | 'waiting' | 'unresolvable';
 const CONFLICT_RETRIES = 5;
 
 /**
- * How long the start waits for the custom kinds established then to be listed. Bounded: decisions
+ * How long the start waits for the custom kinds established then to be listed, and how long a
+ * decision that an owner has no dependents waits for a newly followed kind. Bounded: decisions
  * stay confirmed by a live GET without it, and a kind that cannot be listed must not hold up every
- * other; the wait only keeps a foreground owner from missing dependents not listed yet.
+ * other; the wait only keeps a foreground or orphaning owner from missing dependents not listed yet.
  */
 const CUSTOM_KINDS_SYNC_TIMEOUT_MS = 30_000;
 
@@ -69,6 +70,16 @@ interface Monitor {
   informer: Informer<GcObject>;
   /** Cleared when the kind is followed no longer: events still on their way are ignored. */
   live: boolean;
+}
+
+/** A custom kind's monitor, which may not have listed its objects yet. */
+interface CustomMonitor extends Monitor {
+  /** Whether its first list is in the graph. */
+  listed: boolean;
+  /** Resolves once it is listed, or followed no longer. */
+  settled: Promise<void>;
+  /** Settles it when the kind is followed no longer (its list may never come). */
+  end: () => void;
 }
 
 function kindKey(group: string, kind: string): string {
@@ -122,7 +133,7 @@ export class GarbageCollector implements Controller {
   /** The custom kinds followed, from their definitions. */
   private readonly custom: CustomKinds;
   /** The custom kinds' informers, by definition name. */
-  private readonly monitors = new Map<string, Monitor>();
+  private readonly monitors = new Map<string, CustomMonitor>();
   /** Dependents whose owner's kind was not known, by the owner's group/kind: judged again if it comes. */
   private readonly unresolved = new Map<string, Set<string>>();
   private readonly events: EventRecorder;
@@ -204,7 +215,22 @@ export class GarbageCollector implements Controller {
   // Following custom kinds
 
   private follow(kind: CollectedKind): void {
-    const monitor: Monitor = { kind, informer: this.ctx.informers.get<GcObject>(kindRef(kind)), live: true };
+    const informer = this.ctx.informers.get<GcObject>(kindRef(kind));
+    let end = () => {};
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    // Bounded, as at the start: a kind that cannot be listed must not hold up every owner's deletion.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.ctx.log.warn('custom resource not listed in time; deciding without it', { resource: `${kind.resource}.${kind.group}`, waitedMs: CUSTOM_KINDS_SYNC_TIMEOUT_MS });
+        resolve();
+      }, CUSTOM_KINDS_SYNC_TIMEOUT_MS);
+    });
+    const settled = Promise.race([informer.hasSynced(), ended, late]).then(() => {
+      clearTimeout(timer);
+      monitor.listed = true;
+    });
+    const monitor: CustomMonitor = { kind, informer, live: true, listed: false, settled, end };
     this.monitors.set(kind.definition ?? '', monitor);
     this.watch(monitor);
     // A fresh informer holds nothing yet; one another controller shares may have listed already.
@@ -222,6 +248,7 @@ export class GarbageCollector implements Controller {
     if (!monitor) return;
     this.monitors.delete(name);
     monitor.live = false;
+    monitor.end();
     const objects = monitor.informer.list();
     void this.ctx.informers.remove(kindRef(kind)).catch((err: unknown) => this.ctx.log.error('custom resource informer did not stop', { resource: `${kind.resource}.${kind.group}`, error: errorMessage(err) }));
     for (const obj of objects) {
@@ -236,6 +263,7 @@ export class GarbageCollector implements Controller {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const m of this.monitors.values()) m.end();
     await Promise.all([this.attemptToDelete.stop(), this.attemptToOrphan.stop()]);
   }
 
@@ -375,10 +403,24 @@ export class GarbageCollector implements Controller {
     return deleting ? 'waiting' : 'solid';
   }
 
+  /**
+   * A decision that an owner has no (more) dependents rests on the graph holding every kind: while
+   * a custom kind followed since the start has not listed its objects yet, its objects are not in
+   * the graph, and such a decision is put off until they are (Kubernetes pauses its workers while
+   * new kinds sync). Returns whether it had to wait; `uid` is queued again once they are listed.
+   */
+  private putOffUntilListed(queue: WorkQueue, uid: string): boolean {
+    const unlisted = [...this.monitors.values()].filter((m) => !m.listed);
+    if (unlisted.length === 0) return false;
+    void Promise.all(unlisted.map((m) => m.settled)).then(() => queue.add(uid));
+    return true;
+  }
+
   /** Foreground: delete the dependents; once none blocks any more, drop the finalizer. */
   private async processDeletingDependents(owner: GraphNode): Promise<void> {
     const blocking = this.graph.blockingDependents(owner.identity.uid);
     if (blocking.length === 0) {
+      if (this.putOffUntilListed(this.attemptToDelete, owner.identity.uid)) return;
       await this.removeFinalizer(owner.identity, FOREGROUND_FINALIZER);
       return;
     }
@@ -394,6 +436,8 @@ export class GarbageCollector implements Controller {
     for (const dep of this.graph.dependents(uid)) {
       if (await this.removeOwnerReferences(dep.identity, new Set([uid]))) this.metrics.orphanings.inc({ resource: dep.identity.resource });
     }
+    // Dependents of a kind not listed yet would be collected, not orphaned, once the owner is gone.
+    if (this.putOffUntilListed(this.attemptToOrphan, uid)) return;
     await this.removeFinalizer(owner.identity, ORPHAN_FINALIZER);
   }
 

@@ -5,7 +5,7 @@
 // definition made after the collector started is followed, and a deleted one is followed no longer.
 import { expect } from 'chai';
 import type { OwnerReference } from '../../shared/api/meta.js';
-import type { ApiClient, ResourceRef } from '../../shared/client/http-client.js';
+import { ApiClient, type ClientConfig, type RequestOptions, type ResourceRef, type WatchEvent, type WatchOptions } from '../../shared/client/http-client.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logging.js';
 import { SharedInformers } from '../../controllers/informers.js';
@@ -18,6 +18,7 @@ import { testControllerContext } from '../controllers/helpers.js';
 const GROUP = 'gc.example.com';
 const LATE_GROUP = 'gc-late.example.com';
 const GONE_GROUP = 'gc-gone.example.com';
+const SLOW_GROUP = 'gc-slow.example.com';
 const HOLD = 'example.com/hold';
 
 interface Obj {
@@ -234,4 +235,83 @@ describe('garbage collection across custom kinds (API server + CustomResourceDef
     await sleep(1000);
     expect(await gone(configMaps('cm-of-unknown'))).to.equal(false);
   });
+
+  // Last: it replaces the collector with one whose client lists the new kind only when told to.
+  describe('while a newly followed kind is first listed', () => {
+    let held: HoldingClient;
+    let heldInformers: SharedInformers;
+
+    before(async () => {
+      await gc.stop();
+      held = new HoldingClient(api.config, SLOW_GROUP);
+      const log = createLogger('garbage-collector', 'error');
+      heldInformers = new SharedInformers(held, log);
+      gc = new GarbageCollector(testControllerContext(held, log, heldInformers));
+      gc.start();
+      await heldInformers.start();
+      await heldInformers.synced();
+    });
+    after(async () => {
+      held?.release();
+      await gc?.stop();
+      await heldInformers?.stop();
+    });
+
+    it('an owner deleted in the foreground waits for its dependents of that kind, and an orphaning one orphans them', async () => {
+      const fgOwner = await configMap('slow-fg-owner');
+      const orphanOwner = await configMap('slow-orphan-owner');
+      await define(SLOW_GROUP, 'slows', 'Slow');
+      await waitFor(() => held.asked, 'the collector asking for the new kind', 20_000, 20);
+      const slow = (name: string, owner: Obj) => custom(SLOW_GROUP, 'Slow', 'slows', name, [ownedBy(owner, { blockOwnerDeletion: true })]);
+      await slow('s-fg-dependent', fgOwner);
+      await slow('s-orphan', orphanOwner);
+      await seen(fgOwner, orphanOwner);
+      await api.delete(configMaps('slow-fg-owner'), { propagationPolicy: 'Foreground' });
+      await api.delete(configMaps('slow-orphan-owner'), { propagationPolicy: 'Orphan' });
+      // The graph holds no Slow yet: "no dependents" would be a guess, so neither owner goes.
+      await sleep(1000);
+      expect(await gone(configMaps('slow-fg-owner')), 'the foreground owner waits for the kind to be listed').to.equal(false);
+      expect(await gone(configMaps('slow-orphan-owner')), 'the orphaning owner waits for the kind to be listed').to.equal(false);
+      held.release();
+      await waitFor(() => gone(configMaps('slow-fg-owner')), 'the foreground owner deleted once its dependent is', 20_000, 50);
+      expect(await gone(customRef(SLOW_GROUP, 'slows', 's-fg-dependent')), 'its dependent went first').to.equal(true);
+      await waitFor(() => gone(configMaps('slow-orphan-owner')), 'the orphaning owner deleted', 20_000, 50);
+      expect((await api.get<Obj>(customRef(SLOW_GROUP, 'slows', 's-orphan'))).metadata.ownerReferences ?? [], 'the dependent orphaned, not collected').to.deep.equal([]);
+    });
+  });
 });
+
+/** A client whose lists and watches of one group wait until released: a kind slow to list. */
+class HoldingClient extends ApiClient {
+  /** Whether a list or watch of the group was asked for. */
+  asked = false;
+  private releaseHeld: () => void = () => {};
+  private readonly held = new Promise<void>((resolve) => (this.releaseHeld = resolve));
+
+  constructor(
+    config: ClientConfig,
+    private readonly group: string,
+  ) {
+    super(config);
+  }
+
+  release(): void {
+    this.releaseHeld();
+  }
+
+  private async hold(ref: ResourceRef): Promise<void> {
+    if (ref.group !== this.group) return;
+    this.asked = true;
+    await this.held;
+  }
+
+  override async list<T>(ref: ResourceRef, query?: RequestOptions['query']): Promise<T> {
+    await this.hold(ref);
+    return super.list<T>(ref, query);
+  }
+
+  override async watch<T>(ref: ResourceRef, query: RequestOptions['query'], onEvent: (ev: WatchEvent<T>) => void, signal?: AbortSignal, options?: WatchOptions<T>): Promise<void> {
+    await this.hold(ref);
+    return super.watch<T>(ref, query, onEvent, signal, options);
+  }
+}
