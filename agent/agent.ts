@@ -4,8 +4,9 @@
 // (per-pod state files), so running processes are re-adopted, vanished ones reported, and pods that
 // were deleted meanwhile cleaned up — nothing bound to the node is forgotten, nothing runs twice.
 import { ServiceProxy } from './service-proxy.js';
+import { IngressCertificates } from './ingress-certificates.js';
 import { IngressProxy } from './ingress-proxy.js';
-import { NETWORKING_GROUP, type Ingress, type IngressClass } from '../shared/api/networking.js';
+import { NETWORKING_GROUP, servedByCell, type Ingress, type IngressClass } from '../shared/api/networking.js';
 import type { Endpoints, Service } from '../shared/api/service.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -172,7 +173,8 @@ export class Agent {
     this.serviceInformer = new Informer<Service>({ client: this.client, ref: { version: 'v1', resource: 'services' }, log: this.log });
     await this.serviceInformer.start();
     // Node ports and local cluster IPs: this node's share of Services (service-proxy.ts).
-    if (cfg.serviceProxyAddress !== undefined || cfg.ingressAddress !== undefined) {
+    const servesIngresses = cfg.ingressAddress !== undefined || cfg.ingressTlsAddress !== undefined;
+    if (cfg.serviceProxyAddress !== undefined || servesIngresses) {
       this.endpointsInformer = this.informer<Endpoints>({ version: 'v1', resource: 'endpoints' });
       await this.endpointsInformer.start();
     }
@@ -180,12 +182,20 @@ export class Agent {
       this.serviceProxy = new ServiceProxy({ services: this.serviceInformer, endpoints: this.endpointsInformer!, metrics: this.metrics, nodeName: cfg.nodeName, address: cfg.serviceProxyAddress, log: this.log });
       await this.serviceProxy.start();
     }
-    // Ingresses of cell's IngressClasses: this node's share of HTTP routing (ingress-proxy.ts).
-    if (cfg.ingressAddress !== undefined) {
+    // Ingresses of cell's IngressClasses: this node's share of HTTP routing (ingress-proxy.ts),
+    // and of TLS termination with the Secrets they name (ingress-certificates.ts).
+    if (servesIngresses) {
       const ingresses = this.informer<Ingress>({ group: NETWORKING_GROUP, version: 'v1', resource: 'ingresses' });
       const classes = this.informer<IngressClass>({ group: NETWORKING_GROUP, version: 'v1', resource: 'ingressclasses' });
+      const served = () => servedByCell(ingresses.list(), classes.list());
+      let https: { host: string; port: number; certificates: IngressCertificates } | undefined;
+      if (cfg.ingressTlsAddress !== undefined) {
+        const certificates = new IngressCertificates({ client: this.client, served, log: this.log });
+        for (const informer of [ingresses, classes]) informer.addHandlers({ add: () => certificates.changed(), update: () => certificates.changed(), delete: () => certificates.changed() });
+        https = { ...cfg.ingressTlsAddress, certificates };
+      }
       await Promise.all([ingresses.start(), classes.start()]);
-      this.ingressProxy = new IngressProxy({ ingresses, classes, services: this.serviceInformer, endpoints: this.endpointsInformer!, ...cfg.ingressAddress, metrics: this.metrics, log: this.log });
+      this.ingressProxy = new IngressProxy({ ingresses, classes, services: this.serviceInformer, endpoints: this.endpointsInformer!, ...(cfg.ingressAddress ? { http: cfg.ingressAddress } : {}), ...(https ? { https } : {}), metrics: this.metrics, log: this.log });
       this.ingressProxy.start();
     }
 

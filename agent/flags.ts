@@ -43,6 +43,8 @@ The node:
                                    and so are cluster IPs that are this host's (loopback) addresses
   --ingress-address=IP:PORT        serve Ingresses of cell's IngressClasses here (HTTP), as an
                                    ingress controller on every node would (default: none)
+  --ingress-tls-address=IP:PORT    serve them here over HTTPS too, terminating TLS with the
+                                   Secrets their spec.tls names (default: none)
   --port=0                         log server port (0 = any free port, the default; the kubelet uses 10250);
                                    reported in the Node's status.daemonEndpoints
   --lease-duration=40s             node Lease duration
@@ -92,6 +94,8 @@ export interface AgentConfig {
   serviceProxyAddress: string | undefined;
   /** Where Ingresses are served; undefined: nowhere. */
   ingressAddress: { host: string; port: number } | undefined;
+  /** Where Ingresses are served over HTTPS (needs ingressAddress's informers; served with or without it). */
+  ingressTlsAddress: { host: string; port: number } | undefined;
   port: number;
   leaseDurationSeconds: number;
   heartbeatIntervalMs: number;
@@ -145,12 +149,12 @@ export function parseTaints(text: string): Taint[] {
 }
 
 /** --ingress-address: `IP:PORT`, or `none` / unset. */
-export function ingressAddress(flag: string | undefined): { host: string; port: number } | undefined {
+export function ingressAddress(flag: string | undefined, name = 'ingress-address'): { host: string; port: number } | undefined {
   if (flag === undefined || flag === 'none') return undefined;
   const colon = flag.lastIndexOf(':');
   const host = colon > 0 ? flag.slice(0, colon).replace(/^\[(.*)\]$/, '$1') : '';
   const port = colon > 0 && /^\d+$/.test(flag.slice(colon + 1)) ? Number(flag.slice(colon + 1)) : NaN;
-  if (net.isIP(host) === 0 || !(port >= 1 && port <= 65535)) throw new UsageError(`--ingress-address must be IP:PORT (such as 127.0.0.1:8080) or "none", not "${flag}"`);
+  if (net.isIP(host) === 0 || !(port >= 1 && port <= 65535)) throw new UsageError(`--${name} must be IP:PORT (such as 127.0.0.1:8080) or "none", not "${flag}"`);
   return { host, port };
 }
 
@@ -227,6 +231,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
         address: { type: 'string', default: '0.0.0.0' },
         'service-proxy-address': { type: 'string' },
         'ingress-address': { type: 'string' },
+        'ingress-tls-address': { type: 'string' },
         port: { type: 'string', default: '0' },
         'lease-duration': { type: 'string', default: '40s' },
         'heartbeat-interval': { type: 'string', default: '10s' },
@@ -312,6 +317,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig | 'help' {
     address: str('address') ?? '0.0.0.0',
     serviceProxyAddress: serviceProxyAddress(str('service-proxy-address'), str('address') ?? '0.0.0.0'),
     ingressAddress: ingressAddress(str('ingress-address')),
+    ingressTlsAddress: ingressAddress(str('ingress-tls-address'), 'ingress-tls-address'),
     port: int('port'),
     leaseDurationSeconds: Math.ceil(leaseMs / 1000),
     heartbeatIntervalMs: heartbeatMs,

@@ -8,11 +8,14 @@
 // exactly first, then by a wildcard (`*.example.com`: one label), then rules for any host; within
 // the first of those that has a matching path, the longest path wins, Exact before Prefix, then
 // the oldest Ingress. Prefix (and ImplementationSpecific) match whole `/`-separated elements. No
-// rule: the oldest default backend; none: 404. TLS is not terminated (`spec.tls` is not served).
+// rule: the oldest default backend; none: 404. With an HTTPS address as well, TLS is terminated
+// there with the certificate the Ingresses' `spec.tls` names for the host the client asked for
+// (ingress-certificates.ts), and requests are routed as on the HTTP address.
 //
-// Agents sharing a host (a local cluster) share the address: one holds it, the others try again
-// every `retryMs`, as service-proxy.ts does with node ports.
+// Agents sharing a host (a local cluster) share the addresses: one holds each, the others try
+// again every `retryMs`, as service-proxy.ts does with node ports.
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
 import type { HTTPIngressPath, Ingress, IngressBackend, IngressClass } from '../shared/api/networking.js';
 import { servedByCell } from '../shared/api/networking.js';
@@ -20,6 +23,7 @@ import type { Endpoints, Service } from '../shared/api/service.js';
 import type { Informer } from '../shared/client/informer.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
+import type { IngressCertificates } from './ingress-certificates.js';
 import type { AgentMetrics } from './metrics.js';
 import { connectFirst, readyBackends, Turns } from './service-backends.js';
 
@@ -31,8 +35,10 @@ export interface IngressProxyOptions {
   classes: Informer<IngressClass>;
   services: Informer<Service>;
   endpoints: Informer<Endpoints>;
-  host: string;
-  port: number;
+  /** Where to serve HTTP. */
+  http?: { host: string; port: number };
+  /** Where to serve HTTPS, and the certificates to terminate TLS with. */
+  https?: { host: string; port: number; certificates: IngressCertificates };
   metrics?: Pick<AgentMetrics, 'ingressRequests'>;
   log: Logger;
   retryMs?: number;
@@ -94,21 +100,33 @@ export function routeRequest(ingresses: readonly Ingress[], host: string, path: 
   return fallback ? { namespace: fallback.metadata.namespace ?? '', ingress: fallback.metadata.name ?? '', backend: fallback.spec.defaultBackend! } : undefined;
 }
 
+/** One address served: HTTP or HTTPS. */
+interface Listener {
+  proto: 'http' | 'https';
+  host: string;
+  port: number;
+  server: http.Server | undefined;
+  listening: boolean;
+}
+
 export class IngressProxy {
-  private server: http.Server | undefined;
-  private listening = false;
+  private readonly listeners: Listener[] = [];
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly turns = new Turns();
   private readonly sockets = new Set<net.Socket>();
 
-  constructor(private readonly o: IngressProxyOptions) {}
+  constructor(private readonly o: IngressProxyOptions) {
+    if (o.http) this.listeners.push({ proto: 'http', ...o.http, server: undefined, listening: false });
+    if (o.https) this.listeners.push({ proto: 'https', host: o.https.host, port: o.https.port, server: undefined, listening: false });
+  }
 
   start(): void {
-    this.listen();
+    this.o.https?.certificates.start();
+    for (const l of this.listeners) this.listen(l);
     // Held by another agent on this host: tried again until this one gets it.
     this.timer = setInterval(() => {
-      if (!this.server) this.listen();
+      for (const l of this.listeners) if (!l.server) this.listen(l);
     }, this.o.retryMs ?? 10_000);
     this.timer.unref();
   }
@@ -116,15 +134,20 @@ export class IngressProxy {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.o.https?.certificates.stop();
     for (const s of this.sockets) s.destroy();
-    const server = this.server;
-    this.server = undefined;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all(
+      this.listeners.map((l) => {
+        const server = l.server;
+        l.server = undefined;
+        return server ? new Promise<void>((resolve) => server.close(() => resolve())) : undefined;
+      }),
+    );
   }
 
-  /** Is this agent the one holding the address? */
+  /** Is this agent the one holding the HTTP address (or, without one, the HTTPS address)? */
   isListening(): boolean {
-    return this.listening;
+    return this.listeners[0]?.listening ?? false;
   }
 
   /** The Ingresses this proxy serves (servedByCell). */
@@ -132,27 +155,38 @@ export class IngressProxy {
     return servedByCell(this.o.ingresses.list(), this.o.classes.list());
   }
 
-  private listen(): void {
+  private listen(l: Listener): void {
     if (this.stopped) return;
     // A request that breaks something here is dropped and logged, never the agent.
     const failed = (err: unknown, end: () => void) => {
       this.o.log.warn('ingress request failed', { error: errorMessage(err) });
       end();
     };
-    const server = http.createServer((req, res) => this.handle(req, res).catch((err: unknown) => failed(err, () => res.destroy())));
-    server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.upgrade(req, socket, head).catch((err: unknown) => failed(err, () => socket.destroy())));
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res, l.proto).catch((err: unknown) => failed(err, () => res.destroy()));
+    const certificates = this.o.https?.certificates;
+    const server: http.Server =
+      l.proto === 'https' && certificates
+        ? https.createServer({ cert: certificates.fallback.certPem, key: certificates.fallback.keyPem, SNICallback: (name, done) => done(null, certificates.contextFor(name)) }, onRequest)
+        : http.createServer(onRequest);
+    server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.upgrade(req, socket, head, l.proto).catch((err: unknown) => failed(err, () => socket.destroy())));
     server.on('connection', (s: net.Socket) => this.track(s));
+    // A client that fails its handshake (a wrong certificate, plain HTTP on the HTTPS port) is its own problem.
+    server.on('tlsClientError', (err: Error, s: net.Socket) => {
+      this.o.log.debug('ingress TLS handshake failed', { error: errorMessage(err) });
+      s.destroy();
+    });
+    const address = `${l.host}:${l.port}`;
     server.on('error', (err: NodeJS.ErrnoException) => {
       const level = err.code === 'EADDRINUSE' ? 'debug' : 'warn';
-      this.o.log[level]('ingress address not opened', { address: `${this.o.host}:${this.o.port}`, error: errorMessage(err) });
-      if (this.server === server) this.server = undefined;
-      this.listening = false;
+      this.o.log[level]('ingress address not opened', { address, proto: l.proto, error: errorMessage(err) });
+      if (l.server === server) l.server = undefined;
+      l.listening = false;
       server.close();
     });
-    this.server = server;
-    server.listen({ host: this.o.host, port: this.o.port }, () => {
-      this.listening = true;
-      this.o.log.info('ingress address open', { address: `${this.o.host}:${this.o.port}` });
+    l.server = server;
+    server.listen({ host: l.host, port: l.port }, () => {
+      l.listening = true;
+      this.o.log.info('ingress address open', { address, proto: l.proto });
     });
   }
 
@@ -198,7 +232,7 @@ export class IngressProxy {
   }
 
   /** The request's headers for the endpoint: hop-by-hop ones dropped, X-Forwarded-* added. */
-  private forwardedHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
+  private forwardedHeaders(req: http.IncomingMessage, proto: Listener['proto']): http.OutgoingHttpHeaders {
     const headers: http.OutgoingHttpHeaders = { ...req.headers };
     const named = String(req.headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
     for (const h of [...HOP_BY_HOP, ...named]) delete headers[h];
@@ -206,11 +240,11 @@ export class IngressProxy {
     const prior = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = prior ? `${String(prior)}, ${client}` : client;
     headers['x-forwarded-host'] = req.headers.host ?? '';
-    headers['x-forwarded-proto'] = 'http';
+    headers['x-forwarded-proto'] = proto;
     return headers;
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse, proto: Listener['proto']): Promise<void> {
     const reply = (status: number, text: string) => {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(text);
@@ -219,7 +253,7 @@ export class IngressProxy {
     const socket = await this.connect(req, reply);
     if (!socket) return;
     if (req.destroyed) return void socket.destroy();
-    const upstream = http.request({ method: req.method, path: req.url, headers: this.forwardedHeaders(req), createConnection: () => socket });
+    const upstream = http.request({ method: req.method, path: req.url, headers: this.forwardedHeaders(req, proto), createConnection: () => socket });
     upstream.on('response', (r) => {
       const headers = { ...r.headers };
       for (const h of HOP_BY_HOP) if (h !== 'transfer-encoding') delete headers[h];
@@ -235,7 +269,7 @@ export class IngressProxy {
     req.resume();
   }
 
-  private async upgrade(req: http.IncomingMessage, client: net.Socket, head: Buffer): Promise<void> {
+  private async upgrade(req: http.IncomingMessage, client: net.Socket, head: Buffer, proto: Listener['proto']): Promise<void> {
     client.on('error', () => client.destroy());
     const reply = (status: number, text: string) => {
       client.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
@@ -244,7 +278,7 @@ export class IngressProxy {
     if (!upstream) return;
     if (client.destroyed) return void upstream.destroy();
     // The upgrade request as it came (its Connection and Upgrade headers are the point), with X-Forwarded-*.
-    const forwarded = this.forwardedHeaders(req);
+    const forwarded = this.forwardedHeaders(req, proto);
     const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       if (!/^x-forwarded-/i.test(req.rawHeaders[i]!)) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);

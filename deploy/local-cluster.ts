@@ -17,7 +17,7 @@ import { CONTROLLER_MANAGER_USER } from '../apiserver/auth/rbac-defaults.js';
 import { ApiClient } from '../shared/client/http-client.js';
 import { AlreadyExistsError } from '../shared/errors.js';
 import { CELL_INGRESS_CONTROLLER, DEFAULT_INGRESS_CLASS_ANNOTATION, NETWORKING_GROUP } from '../shared/api/networking.js';
-import { ADMIN_COMMON_NAME, ensureLocalPki, type KeyPair } from './pki.js';
+import { ADMIN_COMMON_NAME, ensureLocalPki, type KeyPair } from '../shared/pki.js';
 import { NODE_FLAGS, type Program } from './node-flags.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -277,6 +277,7 @@ async function main(): Promise<void> {
   // `cell`, the default, so `kubectl create ingress` needs no --class.
   await ensureIngressClass(admin);
   const ingressPort = await pickPort(8080);
+  const ingressTlsPort = await pickPort(8443);
 
   start('scheduler-default', ...node('schedulers', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=default-scheduler', '--profile=default']));
   start('scheduler-batch', ...node('schedulers', [`--kubeconfig=${path.join(STATE, 'scheduler.kubeconfig')}`, '--scheduler-name=batch', '--profile=binpack']));
@@ -287,6 +288,7 @@ async function main(): Promise<void> {
       // Node ports on loopback only, and the loopback cluster IPs (one of the three agents holds
       // each): curl localhost:NODEPORT, curl CLUSTER-IP:PORT.
       '--stop-pods-on-exit', '--service-proxy-address=127.0.0.1', `--ingress-address=127.0.0.1:${ingressPort}`,
+      `--ingress-tls-address=127.0.0.1:${ingressTlsPort}`,
     ]));
   });
 
@@ -303,7 +305,7 @@ async function main(): Promise<void> {
   console.log(`  controllers  cell-controller-manager (metrics on http://127.0.0.1:${controllerManagerPort}/metrics)`);
   console.log('  schedulers   default-scheduler (spread), batch (binpack)');
   console.log(`  nodes        ${NODES.join(', ')} (4 cpu, 8Gi each)`);
-  console.log(`  ingress      http://127.0.0.1:${ingressPort}/  (Ingresses of class cell, the default)`);
+  console.log(`  ingress      http://127.0.0.1:${ingressPort}/ and https://127.0.0.1:${ingressTlsPort}/  (Ingresses of class cell, the default)`);
   console.log(`  logs         ${rel(LOGS)}/`);
   console.log(`  kubeconfig   ${rel(kubeconfig)}  (works with kubectl too)`);
   console.log(`  dashboard    ${server}/ui/  (sign in with the admin token ${cfg.tokens.admin}, kept in ${rel(path.join(STATE, 'cluster.json'))};`);

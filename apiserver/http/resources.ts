@@ -301,7 +301,9 @@ export class ResourceRouter {
     switch (verb) {
       case 'get': {
         if (decision.nodeScoped !== undefined && (builtIn === 'configmaps' || builtIn === 'secrets')) {
-          await nodeMayReadConfig(this.o.resolve('', 'v1', 'pods')!.rest.objects.cache, decision.nodeScoped, ns ?? '', builtIn, name);
+          const cacheOf = (group: string, resource: string) => this.o.resolve(group, 'v1', resource)?.rest.objects.cache;
+          const sources = { pods: cacheOf('', 'pods')!, ingresses: cacheOf('networking.k8s.io', 'ingresses'), ingressClasses: cacheOf('networking.k8s.io', 'ingressclasses') };
+          await nodeMayReadConfig(sources, decision.nodeScoped, ns ?? '', builtIn, name);
         }
         const obj = await rest.get(ns, name);
         if (builtIn === 'pods') nodeMayTouchPod(user, podNode(obj), name);

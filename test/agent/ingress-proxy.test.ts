@@ -2,11 +2,16 @@
 // IngressClass given at creation, routes by host (exact, wildcard) and path (Prefix by element,
 // Exact), a default backend, 404 without a route, 503 without an endpoint, another controller's
 // class left alone, request bodies and upgrades relayed, X-Forwarded-* set, the status naming the
-// agent's address (the ingress-status loop, from the node's annotation) — plus the routing
-// rules themselves, case by case.
+// agent's address (the ingress-status loop, from the node's annotation), TLS terminated on
+// --ingress-tls-address with the Secrets the Ingresses name — plus the routing rules themselves,
+// case by case.
 import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { routeRequest } from '../../agent/ingress-proxy.js';
 import { endpointsControllerDefinition } from '../../controllers/endpoints/controller.js';
 import { ingressStatusControllerDefinition } from '../../controllers/ingress/controller.js';
@@ -17,6 +22,10 @@ import { findKubectl, run } from '../clients/helpers.js';
 import { startControllers } from '../controllers/helpers.js';
 import { TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { freePort } from '../harness/ports.js';
+import { ForbiddenError } from '../../shared/errors.js';
+import { refusal } from '../harness/refusal.js';
+import { rejection } from '../store/helpers.js';
+import { issueCertificate, type KeyPair } from '../../shared/pki.js';
 import { createPod, pod, startStreamingCluster, tearDownAgentTest, waitFor, waitPod, type AgentProcess } from './helpers.js';
 
 const INGRESS_CLASSES = { group: 'networking.k8s.io', version: 'v1', resource: 'ingressclasses' };
@@ -41,6 +50,22 @@ function request(port: number, host: string, path: string, body?: string): Promi
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end(body);
+  });
+}
+
+/** An HTTPS request to 127.0.0.1:`port` asking for `servername`, trusting `ca` (none: trusting anything): the answer and the certificate's CN and serial. */
+function httpsRequest(port: number, servername: string, path: string, ca?: string): Promise<{ status: number; text: string; cn: string; serial: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path, servername, headers: { host: servername }, agent: false, timeout: 5_000, ...(ca ? { ca } : { rejectUnauthorized: false }) }, (res) => {
+      const peer = (res.socket as TLSSocket).getPeerCertificate();
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: text.trim(), cn: String(peer.subject?.CN ?? ''), serial: peer.serialNumber ?? '' }));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
   });
 }
 
@@ -97,6 +122,7 @@ describe('agent: Ingresses served on --ingress-address (real agent, real kubectl
   let kubeconfig: string;
   let controllers: { stop(): Promise<void> };
   let ingressPort: number;
+  let tlsPort: number;
   const k = async (...args: string[]) => {
     const r = await run(kubectl!, ['--kubeconfig', kubeconfig, ...args]);
     expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).to.equal(0);
@@ -122,7 +148,8 @@ describe('agent: Ingresses served on --ingress-address (real agent, real kubectl
   before(async function () {
     if (!kubectl) this.skip(); // no kubectl on this machine: .ci/run installs it, so CI runs this
     ingressPort = await freePort();
-    const c = await startStreamingCluster('cell-agent-ingress-', ['admin'], [`--ingress-address=127.0.0.1:${ingressPort}`]);
+    tlsPort = await freePort();
+    const c = await startStreamingCluster('cell-agent-ingress-', ['admin'], [`--ingress-address=127.0.0.1:${ingressPort}`, `--ingress-tls-address=127.0.0.1:${tlsPort}`]);
     ({ api, agent, root, agentPort } = c);
     kubeconfig = c.kubeconfigs.admin!;
     admin = api.client(TEST_TOKENS.admin);
@@ -214,5 +241,54 @@ describe('agent: Ingresses served on --ingress-address (real agent, real kubectl
     expect(metrics).to.match(/^cell_agent_ingress_requests_total\{result="proxied"\} ([6-9]|\d\d)/m);
     expect(metrics).to.match(/^cell_agent_ingress_requests_total\{result="no_route"\} [1-9]/m);
     expect(metrics).to.match(/^cell_agent_ingress_requests_total\{result="no_endpoint"\} [1-9]/m);
+  });
+  it('terminates TLS on --ingress-tls-address with the Secret each host\'s Ingress names, picking up a renewed one', async () => {
+    const ca = issueCertificate({ commonName: 'ingress test CA', usage: 'ca' });
+    const pem = (name: string, pair: KeyPair) => {
+      writeFileSync(path.join(root, `${name}.crt`), pair.certPem);
+      writeFileSync(path.join(root, `${name}.key`), pair.keyPem);
+      return [`--cert=${path.join(root, `${name}.crt`)}`, `--key=${path.join(root, `${name}.key`)}`];
+    };
+    await k('create', 'secret', 'tls', 'secure-tls', ...pem('secure', issueCertificate({ commonName: 'secure.example.com', usage: 'server', hosts: ['secure.example.com'] }, ca)));
+    await k('create', 'secret', 'tls', 'wild-tls', ...pem('wild', issueCertificate({ commonName: '*.tls.example.com', usage: 'server', hosts: ['*.tls.example.com'] }, ca)));
+    await k('create', 'ingress', 'secure', '--rule=secure.example.com/*=shop:80,tls=secure-tls', '--rule=*.tls.example.com/*=blog:web,tls=wild-tls');
+
+    const secure = await waitFor(async () => {
+      const r = await httpsRequest(tlsPort, 'secure.example.com', '/pay?x=1', ca.certPem).catch(() => undefined);
+      return r?.status === 200 ? r : undefined;
+    }, 'secure.example.com over TLS with its own certificate');
+    expect(secure.cn).to.equal('secure.example.com');
+    expect(secure.text).to.equal('shop-1 GET /pay?x=1 secure.example.com 0');
+    const wild = await httpsRequest(tlsPort, 'api.tls.example.com', '/posts/2', ca.certPem);
+    expect([wild.cn, wild.text]).to.deep.equal(['*.tls.example.com', 'blog-1 GET /posts/2 api.tls.example.com 0']);
+    // A host no Ingress has a certificate for gets the fallback certificate, and is routed as on HTTP.
+    const other = await httpsRequest(tlsPort, 'nocert.example.org', '/');
+    expect([other.cn, other.status]).to.deep.equal(['ingress.local', 404]);
+    const untrusted = await rejection(httpsRequest(tlsPort, 'nocert.example.org', '/', ca.certPem));
+    expect(String(untrusted)).to.match(/self.signed|unable to verify|certificate/i);
+    // The same routes still answer on the HTTP address.
+    expect((await get('secure.example.com', '/pay')).text).to.equal('shop-1 GET /pay secure.example.com 0');
+
+    // A renewed certificate in the same Secret is served once the agent reads it again (at the
+    // latest a minute on; at once when the Ingresses change, as here).
+    const renewed = issueCertificate({ commonName: 'secure.example.com', usage: 'server', hosts: ['secure.example.com'] }, ca);
+    const replaced = await run(kubectl!, ['--kubeconfig', kubeconfig, 'create', 'secret', 'tls', 'secure-tls', ...pem('renewed', renewed), '--dry-run=client', '-o', 'yaml']);
+    writeFileSync(path.join(root, 'renewed-secret.yaml'), replaced.stdout);
+    await k('replace', '-f', path.join(root, 'renewed-secret.yaml'));
+    await k('annotate', 'ingress', 'secure', 'renewed=yes');
+    await waitFor(async () => (await httpsRequest(tlsPort, 'secure.example.com', '/', ca.certPem)).serial !== secure.serial, 'the renewed certificate served');
+
+    // The node reads exactly the Secrets cell's Ingresses name for TLS, and no others.
+    const node = api.client(TEST_TOKENS.node1);
+    const secret = (name: string) => ({ version: 'v1', resource: 'secrets', namespace: 'default', name });
+    expect((await node.get<{ type: string }>(secret('secure-tls'))).type).to.equal('kubernetes.io/tls');
+    await k('create', 'secret', 'tls', 'theirs-tls', ...pem('theirs', issueCertificate({ commonName: 'theirs.example.com', usage: 'server', hosts: ['theirs.example.com'] }, ca)));
+    await k('create', 'ingress', 'theirs-tls', '--class=other', '--rule=theirs.example.com/*=shop:80,tls=theirs-tls');
+    await k('create', 'secret', 'generic', 'unrelated', '--from-literal=a=b');
+    for (const name of ['theirs-tls', 'unrelated']) {
+      const refused = await refusal(node.get(secret(name)));
+      expect(refused, name).to.be.instanceOf(ForbiddenError);
+      expect(refused.message).to.contain("no relationship found between node 'node-1' and this object");
+    }
   });
 });

@@ -1,14 +1,14 @@
-// deploy/pki.ts, which `npm start` uses for .cell/pki/: the certificates it issues verify with
+// shared/pki.ts, which `npm start` uses for .cell/pki/: the certificates it issues verify with
 // Node's own X.509 checks (chain, usage, hosts, subject), and a stored set is reused while good
 // and issued anew when it is not.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { ADMIN_COMMON_NAME, ADMIN_GROUP, ensureLocalPki, issueCertificate, unusableReason } from '../../deploy/pki.js';
+import { ADMIN_COMMON_NAME, ADMIN_GROUP, ensureLocalPki, issueCertificate, unusableReason } from '../../shared/pki.js';
 import { tempDir } from '../clients/helpers.js';
 
-describe('local PKI (deploy/pki.ts)', function () {
+describe('local PKI (shared/pki.ts)', function () {
   this.timeout(30_000);
 
   it('issues a CA, a server certificate for its hosts and a client certificate naming user and groups', () => {

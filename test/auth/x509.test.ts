@@ -1,5 +1,5 @@
 // X.509 client certificate authentication (--client-ca-file, DESIGN §2) over real HTTPS and real
-// etcd, with a CA and certificates issued for the test by deploy/pki.ts: user = subject CN, groups =
+// etcd, with a CA and certificates issued for the test by shared/pki.ts: user = subject CN, groups =
 // subject O; certificates from another CA or out of date → 401; tokens keep working beside
 // certificates; the shared client reads certificates from a kubeconfig (inline and as files);
 // real kubectl authenticates with a client-certificate kubeconfig.
@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import YAML from 'yaml';
-import { issueCertificate, type KeyPair } from '../../deploy/pki.js';
+import { issueCertificate, type KeyPair } from '../../shared/pki.js';
 import { ApiClient } from '../../shared/client/http-client.js';
 import { loadKubeconfig } from '../../shared/client/kubeconfig.js';
 import { ForbiddenError, UnauthorizedError } from '../../shared/errors.js';

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import YAML from 'yaml';
-import { issueCertificate, type KeyPair } from '../../deploy/pki.js';
+import { issueCertificate, type KeyPair } from '../../shared/pki.js';
 import { ApiClient } from '../../shared/client/http-client.js';
 import { startTestApiServer, TEST_TOKENS, type TestApiServer } from '../harness/apiserver.js';
 import { cellctl, isolatedEnv, podManifest, tempDir } from './helpers.js';
