@@ -1,13 +1,13 @@
-// Service traffic, as kube-proxy serves it in its userspace mode: for each TCP port of every NodePort
-// and LoadBalancer Service, the agent listens on the node port, and for each TCP port of a Service
-// whose cluster IP is an address of this host (any of 127.0.0.0/8, which a local cluster's
-// --service-cluster-ip-range can be, or an interface's), on that IP and port. Each connection is
-// relayed to one of the Service's ready endpoints (its Endpoints, kept by the endpoints
-// controller), in turn — or to the same one for a client while `sessionAffinity: ClientIP` holds,
-// and only to endpoints on this node with `externalTrafficPolicy: Local` (node ports) or
-// `internalTrafficPolicy: Local` (cluster IPs). An endpoint that refuses is skipped for the next;
-// with none left the connection is closed. Other cluster IPs are not served (no packet rewriting
-// without root), nor UDP.
+// Service traffic, as kube-proxy serves it in its userspace mode: for each TCP and UDP port of
+// every NodePort and LoadBalancer Service, the agent listens on the node port, and for each port
+// of a Service whose cluster IP is an address of this host (any of 127.0.0.0/8, which a local
+// cluster's --service-cluster-ip-range can be, or an interface's), on that IP and port. Each TCP
+// connection, and each UDP flow (udp-relay.ts), is relayed to one of the Service's ready endpoints
+// (its Endpoints, kept by the endpoints controller), in turn — or to the same one for a client
+// while `sessionAffinity: ClientIP` holds, and only to endpoints on this node with
+// `externalTrafficPolicy: Local` (node ports) or `internalTrafficPolicy: Local` (cluster IPs). An
+// endpoint that refuses is skipped for the next; with none left the connection is closed. Other
+// cluster IPs are not served (no packet rewriting without root), nor SCTP.
 //
 // Several agents on one host (a local cluster) want the same ports: one holds each, the others
 // try again every `retryMs`, so a port outlives the agent that held it.
@@ -18,6 +18,7 @@ import type { Informer } from '../shared/client/informer.js';
 import { errorMessage } from '../shared/errors.js';
 import { connectFirst, readyBackends, Turns, type Backend } from './service-backends.js';
 import { isLocalAddress } from '../shared/host-address.js';
+import { UdpRelay } from './udp-relay.js';
 import type { AgentMetrics } from './metrics.js';
 import type { Logger } from '../shared/logging.js';
 
@@ -38,15 +39,17 @@ type Via = 'node_port' | 'cluster_ip';
 
 interface Listener {
   via: Via;
+  protocol: 'TCP' | 'UDP';
   host: string;
   port: number;
   target: Target;
-  server: net.Server;
+  /** The TCP listener, or the UDP relay. */
+  server: net.Server | UdpRelay;
   listening: boolean;
 }
 
 /** An address to listen on and what it leads to. */
-type Wanted = Pick<Listener, 'via' | 'host' | 'port' | 'target'>;
+type Wanted = Pick<Listener, 'via' | 'protocol' | 'host' | 'port' | 'target'>;
 
 
 export interface ServiceProxyOptions {
@@ -119,19 +122,26 @@ export class ServiceProxy {
     return [...this.listeners.values()].filter((l) => l.listening);
   }
 
-  /** Every address to listen on, by `host:port`. */
+  /** The UDP relays open now (`ip:port`), for tests and logs. */
+  openUdp(): string[] {
+    return this.openListeners().filter((l) => l.protocol === 'UDP').map((l) => `${l.host}:${l.port}`).sort();
+  }
+
+  /** Every address to listen on, by `host:port` (TCP) or `udp/host:port`. */
   private desired(): Map<string, Wanted> {
     const out = new Map<string, Wanted>();
-    const add = (via: Via, host: string, port: number, target: Target) => out.set(`${host}:${port}`, { via, host, port, target });
+    const add = (via: Via, protocol: Wanted['protocol'], host: string, port: number, target: Target) =>
+      out.set(`${protocol === 'UDP' ? 'udp/' : ''}${host}:${port}`, { via, protocol, host, port, target });
     for (const svc of this.services.list()) {
       const type = serviceType(svc);
       const base = { namespace: svc.metadata.namespace ?? '', name: svc.metadata.name ?? '', affinitySeconds: affinitySecondsOf(svc) };
       const clusterIP = needsClusterIP(svc) && svc.spec.clusterIP && isLocalAddress(svc.spec.clusterIP) ? svc.spec.clusterIP : undefined;
       for (const p of svc.spec.ports ?? []) {
-        if (p.protocol !== 'TCP') continue;
+        const protocol = p.protocol ?? 'TCP';
+        if (protocol !== 'TCP' && protocol !== 'UDP') continue;
         const portName = p.name ?? '';
-        if (clusterIP) add('cluster_ip', clusterIP, p.port, { ...base, portName, onlyLocal: svc.spec.internalTrafficPolicy === 'Local' });
-        if (hasNodePorts(type) && p.nodePort) add('node_port', this.o.address, p.nodePort, { ...base, portName, onlyLocal: svc.spec.externalTrafficPolicy === 'Local' });
+        if (clusterIP) add('cluster_ip', protocol, clusterIP, p.port, { ...base, portName, onlyLocal: svc.spec.internalTrafficPolicy === 'Local' });
+        if (hasNodePorts(type) && p.nodePort) add('node_port', protocol, this.o.address, p.nodePort, { ...base, portName, onlyLocal: svc.spec.externalTrafficPolicy === 'Local' });
       }
     }
     return out;
@@ -151,30 +161,53 @@ export class ServiceProxy {
 
   private open(key: string, w: Wanted): void {
     const { host, port, target } = w;
-    const server = net.createServer((client) => this.relay(key, client));
-    const listener: Listener = { ...w, server, listening: false };
     const what = w.via === 'node_port' ? 'node port' : 'cluster IP';
-    this.listeners.set(key, listener);
-    server.on('error', (err: NodeJS.ErrnoException) => {
+    const failed = (err: NodeJS.ErrnoException) => {
       // Held by another process (another agent on this host): closed here, tried again later.
       // Below 1024 without the privilege (EACCES) is worth a warning: the port will not open.
       const level = err.code === 'EADDRINUSE' ? 'debug' : 'warn';
       this.o.log[level](`${what} not opened`, { address: key, service: `${target.namespace}/${target.name}`, error: errorMessage(err) });
       if (this.listeners.get(key) === listener) this.listeners.delete(key);
-      server.close();
-    });
-    server.listen({ host, port }, () => {
+      listener.server.close();
+    };
+    const opened = () => {
       listener.listening = true;
       this.countOpen();
-      this.o.log.info(`${what} open`, { address: key, service: `${target.namespace}/${target.name}` });
-    });
+      this.o.log.info(`${what} open`, { address: key, protocol: w.protocol, service: `${target.namespace}/${target.name}` });
+    };
+    const server =
+      w.protocol === 'UDP'
+        ? new UdpRelay({ host, port, choose: (clientIP) => this.udpBackends(key, clientIP), flowStarted: (clientIP, backend) => this.udpFlowStarted(key, clientIP, backend), log: this.o.log })
+        : net.createServer((client) => this.relay(key, client));
+    const listener: Listener = { ...w, server, listening: false };
+    this.listeners.set(key, listener);
+    if (server instanceof UdpRelay) server.open(opened, failed);
+    else {
+      server.on('error', failed);
+      server.listen({ host, port }, opened);
+    }
+  }
+
+  /** The endpoints a new UDP flow from `clientIP` may go to, the one to use first. */
+  private udpBackends(key: string, clientIP: string): Backend[] {
+    const t = this.listeners.get(key)?.target;
+    if (!t) return [];
+    return this.order(t, clientIP, readyBackends(this.o.endpoints.get(t.namespace, t.name), t.portName, t.onlyLocal ? this.o.nodeName : undefined));
+  }
+
+  private udpFlowStarted(key: string, clientIP: string, backend: Backend | undefined): void {
+    const l = this.listeners.get(key);
+    if (!l) return;
+    this.o.metrics?.serviceConnections.inc({ result: backend ? 'relayed' : 'no_endpoint', via: l.via });
+    const t = l.target;
+    if (backend && t.affinitySeconds > 0) this.affinity.set(`${t.namespace}/${t.name}:${t.portName}|${clientIP}`, { backend, until: Date.now() + t.affinitySeconds * 1000 });
   }
 
   private close(key: string): void {
     const l = this.listeners.get(key);
     if (!l) return;
     this.listeners.delete(key);
-    // Connections already relayed go on; only new ones stop.
+    // TCP connections already relayed go on; only new ones stop. UDP flows end with their relay.
     l.server.close();
     this.countOpen();
   }

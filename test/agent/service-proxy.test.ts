@@ -3,8 +3,11 @@
 // turn; ClientIP affinity sticks to one; an endpoint that goes is no longer chosen; a port with no
 // ready endpoint closes the connection; the port closes with its Service and opens again when one
 // claims it; a loopback cluster IP is served too, and a pod finds it through its environment's
-// Service variables; proxies sharing a host share the ports, another taking a port over when its holder goes.
+// Service variables; UDP flows are relayed as well, beside TCP on the same port number; proxies
+// sharing a host share the ports, another taking a port over when its holder goes.
 import { expect } from 'chai';
+import dgram from 'node:dgram';
+import net from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -37,6 +40,41 @@ function get(port: number, host = '127.0.0.1'): Promise<{ ok: true; body: string
     req.on('error', (e: NodeJS.ErrnoException) => resolve({ ok: false, error: e.code ?? e.message }));
     req.on('timeout', () => req.destroy(new Error('timeout')));
   });
+}
+
+/** Answers each datagram with `NAME datagram`, and each TCP connection with `NAME tcp`, on one port number. */
+const ECHO = `
+const dgram = require('dgram');
+const net = require('net');
+const port = Number(process.env.PORT);
+const u = dgram.createSocket('udp4');
+u.on('message', (m, r) => u.send(process.env.NAME + ' ' + m, r.port, r.address));
+u.bind(port, '127.0.0.1');
+net.createServer((s) => s.end(process.env.NAME + ' tcp\\n')).listen(port, '127.0.0.1');
+`;
+
+/** One datagram from `socket` to ip:port, and the reply, or undefined after 1 s. */
+function ask(socket: dgram.Socket, ip: string, port: number, text: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      socket.off('message', onMessage);
+      resolve(undefined);
+    }, 1_000);
+    const onMessage = (m: Buffer) => {
+      clearTimeout(timer);
+      socket.off('message', onMessage);
+      resolve(m.toString());
+    };
+    socket.on('message', onMessage);
+    socket.send(text, port, ip);
+  });
+}
+
+/** A fresh client socket (a new flow), bound and ready. */
+async function udpClient(): Promise<dgram.Socket> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  return s;
 }
 
 describe('agent: node ports relayed to a Service\'s endpoints (real agent)', function () {
@@ -225,6 +263,69 @@ describe('agent: node ports relayed to a Service\'s endpoints (real agent)', fun
     }, 'cluster IP closed');
     const text = await (await fetch(`http://127.0.0.1:${agentPort}/metrics`)).text();
     expect(text).to.match(/^cell_agent_service_connections_total\{result="relayed",via="cluster_ip"\} [1-9]/m);
+  });
+
+  it('relays UDP: each client\'s flow to one endpoint, new flows in turn, beside TCP on the same port number', async () => {
+    for (const name of ['echo-a', 'echo-b']) {
+      const port = await freePort();
+      const p = pod(name, { node: 'node-1', command: [process.execPath, '-e', ECHO], env: { NAME: name, PORT: String(port) }, grace: 1 });
+      (p.metadata as { labels?: Record<string, string> }).labels = { app: 'echo' };
+      (p.spec.containers[0] as { ports?: unknown[] }).ports = [{ name: 'echo-udp', containerPort: port, protocol: 'UDP' }, { name: 'echo-tcp', containerPort: port }];
+      await createPod(admin, p);
+      await waitPod(admin, name, (x) => x.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false, `${name} ready`);
+    }
+    const svc = await admin.create<Service>(SERVICES, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'echo' },
+      spec: { selector: { app: 'echo' }, ports: [{ name: 'dns', protocol: 'UDP', port: 5300, targetPort: 'echo-udp' }, { name: 'dns-tcp', protocol: 'TCP', port: 5300, targetPort: 'echo-tcp' }] },
+    });
+    const ip = svc.spec.clusterIP!;
+    await ready('echo', 2);
+    const clients: dgram.Socket[] = [];
+    try {
+      // The agent's view of the Endpoints catches up a moment after the API's: both answer once.
+      const answered = new Set<string>();
+      await waitFor(async () => {
+        const c = await udpClient();
+        clients.push(c);
+        const reply = await ask(c, ip, 5300, 'hello');
+        if (reply) answered.add(reply);
+        return answered.size === 2;
+      }, 'both endpoints answering datagrams through the cluster IP');
+      expect(answered).to.deep.equal(new Set(['echo-a hello', 'echo-b hello']));
+      // New flows (a new client socket each) go to the endpoints in turn.
+      const answers: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const c = await udpClient();
+        clients.push(c);
+        answers.push((await ask(c, ip, 5300, `n${i}`)) ?? 'none');
+      }
+      expect(answers.map((a) => a.split(' ')[1])).to.deep.equal(['n0', 'n1', 'n2', 'n3']);
+      expect(new Set(answers.map((a) => a.split(' ')[0]))).to.deep.equal(new Set(['echo-a', 'echo-b']));
+      for (let i = 1; i < answers.length; i++) expect(answers[i]!.split(' ')[0]).to.not.equal(answers[i - 1]!.split(' ')[0]);
+      // One client's datagrams stay with its endpoint.
+      const one = await udpClient();
+      clients.push(one);
+      const replies: string[] = [];
+      for (let i = 0; i < 3; i++) replies.push(((await ask(one, ip, 5300, 'again')) ?? 'none').split(' ')[0]!);
+      expect(new Set(replies).size, replies.join()).to.equal(1);
+      expect(replies[0]).to.match(/^echo-[ab]$/);
+    } finally {
+      for (const c of clients) c.close();
+    }
+    // TCP on the same port number goes to the TCP port.
+    const tcp = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      const s = net.connect({ host: ip, port: 5300 });
+      s.setEncoding('utf8');
+      s.on('data', (c: string) => (got += c));
+      s.on('end', () => resolve(got.trim()));
+      s.on('error', reject);
+    });
+    expect(tcp).to.match(/^echo-[ab] tcp$/);
+    await admin.delete({ ...SERVICES, name: 'echo' });
+    for (const name of ['echo-a', 'echo-b']) await deleteIfPresent(admin, name);
   });
 
   it('shares a port between proxies on one host: one holds it, another takes it over when the holder stops', async () => {
