@@ -7,7 +7,7 @@ import { cause, invalidObjectError } from '../../shared/api/field-errors.js';
 import type { FieldCause } from '../../shared/errors.js';
 import type { KubeObject } from '../registry/object.js';
 import type { Strategy } from '../registry/strategy.js';
-import { validationRuleCauses } from './validation-rules.js';
+import { validationRuleCauses, validationRuleWarnings } from './validation-rules.js';
 
 const crdOf = (o: KubeObject) => o as unknown as CustomResourceDefinition;
 
@@ -20,6 +20,12 @@ function ruleCauses(crd: CustomResourceDefinition): FieldCause[] {
 }
 
 export const customResourceDefinitionStrategy: Strategy = {
+  warnings(obj) {
+    return crdOf(obj).spec.versions.flatMap((v, i) => {
+      const root = v.schema?.openAPIV3Schema;
+      return root ? validationRuleWarnings(root, `spec.versions[${i}].schema.openAPIV3Schema`) : [];
+    });
+  },
   prepareForCreate(obj) {
     obj.status = {};
     const finalizers = obj.metadata.finalizers ?? [];

@@ -133,6 +133,8 @@ interface CompiledRule {
   optionalOldSelf: boolean;
   /** How deep its comprehensions nest (0: none). */
   nesting: number;
+  /** Why this server cannot run it (a function it does not provide): then it is not evaluated. */
+  unsupported: string | undefined;
 }
 
 function mentionsOldSelf(node: ASTNode): boolean {
@@ -210,7 +212,7 @@ function compileNode(s: JSONSchemaProps): CompiledRule[] {
       return compileRule(s, r, i);
     } catch (err) {
       if (!(err instanceof RuleCompileError)) throw err;
-      return { rule: r.rule, program: undefined, message: undefined, messageProgram: undefined, reason: 'FieldValueInvalid' as const, fieldPath: [], transition: false, optionalOldSelf: false, nesting: 0 };
+      return { rule: r.rule, program: undefined, message: undefined, messageProgram: undefined, reason: 'FieldValueInvalid' as const, fieldPath: [], transition: false, optionalOldSelf: false, nesting: 0, unsupported: undefined };
     }
   });
   compiled.set(s, rules);
@@ -227,21 +229,28 @@ class RuleCompileError extends Error {
   }
 }
 
-function parse(expression: string): ParseResult {
+/**
+ * An expression parsed, and whether this server can run it: a syntax error throws (the definition
+ * is refused, as Kubernetes refuses it); a type error — most often a function of a Kubernetes CEL
+ * library this server does not provide — leaves the expression `unsupported`: the definition is
+ * accepted with a warning and the rule is not evaluated, so definitions written for Kubernetes
+ * still install.
+ */
+function parse(expression: string): { program: ParseResult; unsupported: string | undefined } {
   const program = environment.parse(expression);
   const checked = program.check();
-  if (!checked.valid) throw checked.error ?? new Error('type check failed');
-  return program;
+  return { program, unsupported: checked.valid ? undefined : firstLine(checked.error ?? 'type check failed') };
 }
 
 function compileRule(s: JSONSchemaProps, r: ValidationRule, index: number): CompiledRule {
   const problems: ((base: string) => FieldCause)[] = [];
   let program: ParseResult | undefined;
+  let unsupported: string | undefined;
   let messageProgram: ParseResult | undefined;
   if (r.rule.trim() === '') problems.push((f) => cause.required(`${f}.rule`));
   else {
     try {
-      program = parse(r.rule);
+      ({ program, unsupported } = parse(r.rule));
     } catch (err) {
       problems.push((f) => cause.invalid(`${f}.rule`, r.rule, `compilation failed: ${firstLine(err)}`));
     }
@@ -251,7 +260,9 @@ function compileRule(s: JSONSchemaProps, r: ValidationRule, index: number): Comp
   }
   if (r.messageExpression !== undefined) {
     try {
-      messageProgram = parse(r.messageExpression);
+      const parsed = parse(r.messageExpression);
+      // One this server cannot run falls back to the message, as a failing one does.
+      if (parsed.unsupported === undefined) messageProgram = parsed.program;
     } catch (err) {
       problems.push((f) => cause.invalid(`${f}.messageExpression`, r.messageExpression, `compilation failed: ${firstLine(err)}`));
     }
@@ -266,7 +277,7 @@ function compileRule(s: JSONSchemaProps, r: ValidationRule, index: number): Comp
     problems.push((f) => cause.invalid(`${f}.optionalOldSelf`, true, 'may not be set if oldSelf is not used in rule'));
   }
   if (problems.length > 0 || program === undefined) throw new RuleCompileError(index, (base) => problems.map((p) => p(`${base}[${index}]`)));
-  return { rule: r.rule, program, message: r.message, messageProgram, reason: reason as RuleReason, fieldPath: fieldPath ?? [], transition, optionalOldSelf: r.optionalOldSelf === true, nesting: comprehensionNesting(program.ast) };
+  return { rule: r.rule, program, message: r.message, messageProgram, reason: reason as RuleReason, fieldPath: fieldPath ?? [], transition, optionalOldSelf: r.optionalOldSelf === true, nesting: comprehensionNesting(program.ast), unsupported };
 }
 
 /** Why the rules of a schema do not compile, one cause per bad field (a definition's check). */
@@ -285,6 +296,19 @@ export function validationRuleCauses(s: JSONSchemaProps, field: string): FieldCa
   for (const [k, child] of Object.entries(s.properties ?? {})) out.push(...validationRuleCauses(child, `${field}.properties[${k}]`));
   if (typeof s.additionalProperties === 'object') out.push(...validationRuleCauses(s.additionalProperties, `${field}.additionalProperties`));
   if (s.items !== undefined) out.push(...validationRuleCauses(s.items, `${field}.items`));
+  return out;
+}
+
+/** The rules of a schema this server accepts and cannot run, as warnings naming each (a definition's write). */
+export function validationRuleWarnings(s: JSONSchemaProps, field: string): string[] {
+  const out: string[] = [];
+  (s['x-kubernetes-validations'] ?? []).forEach((r, i) => {
+    const rule = compileNode(s)[i];
+    if (rule?.unsupported !== undefined) out.push(`${field}.x-kubernetes-validations[${i}].rule: not evaluated: cell's CEL cannot run it (${rule.unsupported})`);
+  });
+  for (const [k, child] of Object.entries(s.properties ?? {})) out.push(...validationRuleWarnings(child, `${field}.properties[${k}]`));
+  if (typeof s.additionalProperties === 'object') out.push(...validationRuleWarnings(s.additionalProperties, `${field}.additionalProperties`));
+  if (s.items !== undefined) out.push(...validationRuleWarnings(s.items, `${field}.items`));
   return out;
 }
 
@@ -406,6 +430,7 @@ export class ValidationRules {
       let count: number | undefined;
       const elements = () => (count ??= Math.max(elementCount(v), hasOld ? elementCount(old) : 0));
       for (const r of rules) {
+        if (r.unsupported !== undefined) continue;
         if (r.transition && !hasOld && !r.optionalOldSelf) continue;
         const oldSelf = !r.transition ? undefined : r.optionalOldSelf ? (hasOld ? Optional.of(oldCel) : Optional.none()) : oldCel;
         const failed = evaluate(r, self, oldSelf, elements);

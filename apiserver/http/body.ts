@@ -135,7 +135,7 @@ function duplicateFieldMode(req: IncomingMessage): 'Strict' | 'Warn' | undefined
 }
 
 /** A Warning header value (RFC 7234 warn-text, ASCII only: header values cannot carry more). */
-function warningHeader(text: string): string {
+export function warningHeader(text: string): string {
   const quoted = JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return `299 - ${quoted}`;
 }

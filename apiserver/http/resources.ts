@@ -21,7 +21,7 @@ import type { ListQuery } from '../registry/resource-store.js';
 import { responseJson } from '../registry/served-json.js';
 import type { ExactField } from '../registry/watcher-index.js';
 import { apiVersionOf, type DeleteOptions, type RestResource, type WriteOptions } from '../registry/rest.js';
-import { readObjectBody, readOptionalObjectBody, readPatchBody, RequestAbortedError } from './body.js';
+import { readObjectBody, readOptionalObjectBody, readPatchBody, RequestAbortedError, warningHeader } from './body.js';
 import type { ResourcePath } from './paths.js';
 import { sendError } from './status.js';
 import { columnsFor, tableRequested, toTable, type Column } from './table.js';
@@ -332,13 +332,13 @@ export class ResourceRouter {
         }
         this.o.authorizer.nodeMayCreate(user, attrs, nameIn(body));
         const obj = await rest.create(ns, body, opts);
-        this.respond(req, res, served, 201, obj, query);
+        this.respondWritten(req, res, served, 201, obj, query);
         return;
       }
       case 'update': {
         const body = await readObjectBody(req, this.o.maxRequestBytes);
         const obj = await rest.update(ns, name, body, sub, { ...writeOptions(query), ...podGuard(builtIn, user, name), ...this.rbacAdmission(builtIn, user) });
-        this.respond(req, res, served, 200, obj, query);
+        this.respondWritten(req, res, served, 200, obj, query);
         return;
       }
       case 'patch': {
@@ -347,7 +347,7 @@ export class ResourceRouter {
         const force = boolParam(query, 'force');
         if (type !== 'apply') {
           if (force !== undefined) throw new BadRequestError('force may only be given with an apply patch (application/apply-patch+yaml)');
-          this.respond(req, res, served, 200, await rest.patch(ns, name, type, patch, sub, opts), query);
+          this.respondWritten(req, res, served, 200, await rest.patch(ns, name, type, patch, sub, opts), query);
           return;
         }
         const manager = fieldManagerParam(query);
@@ -362,7 +362,7 @@ export class ResourceRouter {
             this.o.authorizer.nodeMayCreate(user, asCreate, name);
           },
         });
-        this.respond(req, res, served, created ? 201 : 200, object, query);
+        this.respondWritten(req, res, served, created ? 201 : 200, object, query);
         return;
       }
       case 'delete': {
@@ -388,6 +388,12 @@ export class ResourceRouter {
   private rbacAdmission(resource: string, user: UserInfo): { admit?: (next: KubeObject, current: KubeObject | undefined) => void } {
     if (!RBAC_RESOURCES.has(resource)) return {};
     return { admit: (next, current) => this.o.escalation.check(user, resource, next, current) };
+  }
+
+  /** A written object's answer, with what the client should know about it as Warning headers (kubectl prints them). */
+  private respondWritten(req: IncomingMessage, res: ServerResponse, served: ServedResource, status: number, obj: KubeObject, query: URLSearchParams): void {
+    for (const w of served.rest.warningsFor(obj)) res.appendHeader('Warning', warningHeader(w));
+    this.respond(req, res, served, status, obj, query);
   }
 
   private respond(req: IncomingMessage, res: ServerResponse, served: ServedResource, status: number, body: unknown, query: URLSearchParams): void {

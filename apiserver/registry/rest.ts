@@ -181,6 +181,11 @@ export class RestResource {
     return subresource === 'status' ? this.def.hasStatus : this.strategy.subresourceWrites?.[subresource] !== undefined;
   }
 
+  /** The Warning headers for `obj` as written (the kind's strategy says). */
+  warningsFor(obj: KubeObject): string[] {
+    return this.strategy.warnings?.(obj) ?? [];
+  }
+
   addCreateAdmission(admit: (obj: KubeObject) => Promise<void>): void {
     this.createAdmissions.push(admit);
   }

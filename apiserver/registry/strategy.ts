@@ -22,6 +22,8 @@ export interface Strategy {
   prepareForCreate?(obj: KubeObject): void;
   /** Reject a new object, as prepared for create, that breaks rules beyond its schema (a custom kind's validation rules). */
   validateCreate?(obj: KubeObject): void;
+  /** What a client should know about an object it wrote that is accepted all the same (Warning headers; kubectl prints them). */
+  warnings?(obj: KubeObject): string[];
   /** Carry over what an update of the main resource may not change (a namespace's finalizers). */
   prepareForUpdate?(next: KubeObject, old: KubeObject): void;
   /** Reject updates that change immutable fields. */

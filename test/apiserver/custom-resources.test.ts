@@ -384,6 +384,21 @@ describe('custom resources (etcd, two API server replicas)', function () {
       expect((await raw(b.url, 'GET', `${CRDS}/rules.celbad.example.com`)).status).to.equal(404);
     });
 
+    it('accepts a definition whose rule calls what this server does not provide, with a Warning naming it, and does not evaluate that rule', async () => {
+      const schema = ruleSchema();
+      schema.properties!['spec']!.properties!['version'] = { type: 'string', 'x-kubernetes-validations': [{ rule: 'isSemver(self)', message: 'not a version' }] };
+      const res = await raw(a.url, 'POST', CRDS, { body: definitionBody({ group: 'celext.example.com', plural: 'rules', kind: 'Rule', schema }) });
+      expect(res.status, res.text).to.equal(201);
+      expect(res.headers.get('warning')).to.contain(`${SPEC_RULES.replace('x-kubernetes-validations', 'properties[version].x-kubernetes-validations')}[0].rule: not evaluated`);
+      await waitFor('rules.celext.example.com served', async () => (await raw(b.url, 'GET', '/apis/celext.example.com/v1/namespaces/default/rules')).status === 200);
+      const made = await raw(b.url, 'POST', '/apis/celext.example.com/v1/namespaces/default/rules', { body: { ...rule('v', { version: 'banana', min: 1 }), apiVersion: 'celext.example.com/v1' } });
+      expect(made.status, made.text).to.equal(201);
+      // The rules it can run still hold.
+      const refused = expectStatus(await raw(b.url, 'POST', '/apis/celext.example.com/v1/namespaces/default/rules', { body: { ...rule('w', { min: 3, max: 1 }), apiVersion: 'celext.example.com/v1' } }), 422, 'Invalid');
+      expect(causes(refused)).to.deep.equal(['FieldValueInvalid spec.min: Invalid value: "object": min must not exceed max']);
+      await call(a, 'DELETE', `${CRDS}/rules.celext.example.com`);
+    });
+
     it('a create that breaks rules is refused with a cause per rule, in Kubernetes\' words, and nothing is stored', async () => {
       await call(a, 'POST', RULES, { body: rule('ok', { min: 1, max: 2, owner: 'team-a', mode: 'fast', ports: [{ name: 'web', port: 8080 }], since: '2024-05-01T00:00:00Z' }) });
       const s = expectStatus(

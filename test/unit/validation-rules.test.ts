@@ -3,7 +3,7 @@
 // definition's rules must be to compile.
 import { expect } from 'chai';
 import type { JSONSchemaProps } from '../../shared/api/apiextensions.js';
-import { ValidationRules, validationRuleCauses } from '../../apiserver/customresources/validation-rules.js';
+import { ValidationRules, validationRuleCauses, validationRuleWarnings } from '../../apiserver/customresources/validation-rules.js';
 
 type Rule = NonNullable<JSONSchemaProps['x-kubernetes-validations']>[number];
 
@@ -132,7 +132,6 @@ describe('custom resource validation rules (CEL)', () => {
       { rule: 'self.a > 0', fieldPath: '.b' },
       { rule: 'self.a > 0', optionalOldSelf: true },
       { rule: 'self.a > 0', messageExpression: 'self.' },
-      { rule: 'undefinedFunction(self.a)' },
       { rule: 'self.a >= oldSelf.a', optionalOldSelf: true },
     ]);
     const causes = validationRuleCauses(s, 'root');
@@ -144,11 +143,21 @@ describe('custom resource validation rules (CEL)', () => {
       `${spec}[2].fieldPath`,
       `${spec}[3].optionalOldSelf`,
       `${spec}[4].messageExpression`,
-      `${spec}[5].rule`,
       `${a}[0].rule`,
       `${a}[1].rule`,
       `${a}[2].message`,
     ]);
-    expect(causes.find((c) => c.field === `${spec}[5].rule`)?.message).to.contain('compilation failed');
+    expect(causes.find((c) => c.field === `${a}[1].rule`)?.message).to.contain('compilation failed');
+  });
+
+  it('accepts, with a warning, and does not evaluate a rule that calls what this server does not provide', () => {
+    const s = schema({ v: { type: 'string', 'x-kubernetes-validations': [{ rule: 'isSemver(self)' }, { rule: 'self != ""', messageExpression: 'semverMessage(self)', message: 'empty' }] } });
+    expect(validationRuleCauses(s, 'root')).to.deep.equal([]);
+    expect(validationRuleWarnings(s, 'root')).to.deep.equal([
+      "root.properties[spec].properties[v].x-kubernetes-validations[0].rule: not evaluated: cell's CEL cannot run it (found no matching overload for 'isSemver(dyn)')",
+    ]);
+    expect(check(s, { v: 'not a version' })).to.deep.equal([]);
+    // The rule beside it still runs; its message expression cannot, so the message stands.
+    expect(check(s, { v: '' })).to.deep.equal(['FieldValueInvalid spec.v: Invalid value: "string": empty']);
   });
 });
