@@ -11,20 +11,17 @@
 // evaluates; `self` is dynamically typed, so a field that is absent is an evaluation error ("no
 // such key") unless the rule asks `has()` first, as in Kubernetes at run time.
 import { isDeepStrictEqual } from 'node:util';
-import { Environment, Optional, type ASTNode, type ParseResult } from '@marcbachmann/cel-js';
+import { Optional, type ASTNode, type ParseResult } from '@marcbachmann/cel-js';
+import { environment } from './cel-environment.js';
 import type { JSONSchemaProps } from '../../shared/api/apiextensions.js';
 import { cause, childPath } from '../../shared/api/field-errors.js';
-import { ParseError, type FieldCause } from '../../shared/errors.js';
-import { Quantity } from '../../shared/quantity.js';
+import type { FieldCause } from '../../shared/errors.js';
 
 type ValidationRule = NonNullable<JSONSchemaProps['x-kubernetes-validations']>[number];
 
 /** The reasons a rule may give its failures (Kubernetes' list). */
 export const RULE_REASONS = ['FieldValueInvalid', 'FieldValueForbidden', 'FieldValueRequired', 'FieldValueDuplicate'] as const;
 type RuleReason = (typeof RULE_REASONS)[number];
-
-/** Bounds on one expression's size: rules are written by definition authors, checked on every write. */
-const LIMITS = { maxAstNodes: 2_000, maxDepth: 64, maxListElements: 1_000, maxMapEntries: 1_000, maxCallArguments: 32 };
 
 /**
  * The most iterations one rule may take on one value (Kubernetes' per-call cost limit is 10^6):
@@ -34,89 +31,6 @@ const LIMITS = { maxAstNodes: 2_000, maxDepth: 64, maxListElements: 1_000, maxMa
 const ITERATION_LIMIT = 1_000_000;
 const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
 
-function sortedOf(list: readonly unknown[]): boolean {
-  for (let i = 1; i < list.length; i++) if (compare(list[i - 1], list[i]) > 0) return false;
-  return true;
-}
-
-function compare(a: unknown, b: unknown): number {
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
-  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) return a < b ? -1 : a > b ? 1 : 0;
-  if (a instanceof Date && b instanceof Date) return a.getTime() - b.getTime();
-  throw new Error('list elements are not comparable');
-}
-
-function extreme(list: readonly unknown[], sign: 1 | -1): unknown {
-  if (list.length === 0) throw new Error('min or max of an empty list');
-  return list.reduce((best, v) => (compare(v, best) * sign > 0 ? v : best));
-}
-
-/**
- * The functions rules may call: CEL's standard ones and string extensions (cel-js), with the
- * list and regex extensions Kubernetes adds for its rules.
- */
-const environment = new Environment({ enableOptionalTypes: true, homogeneousAggregateLiterals: false, limits: LIMITS })
-  .registerVariable('self', 'dyn')
-  .registerVariable('oldSelf', 'dyn')
-  .registerFunction('list.isSorted(): bool', (l: unknown[]) => sortedOf(l))
-  .registerFunction('list.sum(): dyn', (l: unknown[]) => {
-    if (l.every((v) => typeof v === 'bigint')) return l.reduce<bigint>((s, v) => s + (v as bigint), 0n);
-    if (l.every((v) => typeof v === 'number')) return l.reduce<number>((s, v) => s + (v as number), 0);
-    throw new Error('sum() needs a list of ints or of doubles');
-  })
-  .registerFunction('list.min(): dyn', (l: unknown[]) => extreme(l, -1))
-  .registerFunction('list.max(): dyn', (l: unknown[]) => extreme(l, 1))
-  .registerFunction('list.indexOf(dyn): int', (l: unknown[], v: unknown) => BigInt(l.findIndex((x) => isDeepStrictEqual(x, v))))
-  .registerFunction('list.lastIndexOf(dyn): int', (l: unknown[], v: unknown) => {
-    for (let i = l.length - 1; i >= 0; i--) if (isDeepStrictEqual(l[i], v)) return BigInt(i);
-    return -1n;
-  })
-  .registerFunction('string.charAt(int): string', (s: string, i: bigint) => {
-    if (i < 0n || i > BigInt(s.length)) throw new Error(`index out of range: ${i}`);
-    return s.charAt(Number(i));
-  })
-  .registerFunction('string.replace(string, string): string', (s: string, from: string, to: string) => s.split(from).join(to))
-  .registerFunction('string.reverse(): string', (s: string) => [...s].reverse().join(''))
-  .registerFunction('string.find(string): string', (s: string, re: string) => new RegExp(re, 'u').exec(s)?.[0] ?? '')
-  .registerFunction('string.findAll(string): list<string>', (s: string, re: string) => [...s.matchAll(new RegExp(re, 'gu'))].map((m) => m[0]))
-  .registerFunction('string.findAll(string, int): list<string>', (s: string, re: string, n: bigint) => {
-    const all = [...s.matchAll(new RegExp(re, 'gu'))].map((m) => m[0]);
-    return n < 0n ? all : all.slice(0, Number(n));
-  });
-withQuantities(environment);
-
-/** Kubernetes' quantity library: `quantity("1Gi").isGreaterThan(quantity(self.limit))`, on the project's one quantity type. */
-function withQuantities(env: Environment): void {
-  const int = (n: bigint) => Quantity.fromMilli(n * 1000n);
-  env
-    .registerType('Quantity', Quantity as unknown as new () => object)
-    .registerFunction('quantity(string): Quantity', (text: string) => Quantity.parse(text))
-    .registerFunction('isQuantity(string): bool', (text: string) => {
-      try {
-        Quantity.parse(text);
-        return true;
-      } catch (err) {
-        if (err instanceof ParseError) return false;
-        throw err;
-      }
-    })
-    .registerFunction('Quantity.sign(): int', (q: Quantity) => BigInt(q.cmp(int(0n))))
-    .registerFunction('Quantity.isInteger(): bool', (q: Quantity) => q.milliValue() % 1000n === 0n)
-    .registerFunction('Quantity.asInteger(): int', (q: Quantity) => {
-      if (q.milliValue() % 1000n !== 0n) throw new Error(`cannot convert value to integer: ${q.toString()}`);
-      return q.milliValue() / 1000n;
-    })
-    .registerFunction('Quantity.asApproximateFloat(): double', (q: Quantity) => q.toNumber())
-    .registerFunction('Quantity.add(Quantity): Quantity', (a: Quantity, b: Quantity) => a.add(b))
-    .registerFunction('Quantity.add(int): Quantity', (a: Quantity, b: bigint) => a.add(int(b)))
-    .registerFunction('Quantity.sub(Quantity): Quantity', (a: Quantity, b: Quantity) => a.sub(b))
-    .registerFunction('Quantity.sub(int): Quantity', (a: Quantity, b: bigint) => a.sub(int(b)))
-    .registerFunction('Quantity.isLessThan(Quantity): bool', (a: Quantity, b: Quantity) => a.cmp(b) < 0)
-    .registerFunction('Quantity.isGreaterThan(Quantity): bool', (a: Quantity, b: Quantity) => a.cmp(b) > 0)
-    .registerFunction('Quantity.compareTo(Quantity): int', (a: Quantity, b: Quantity) => BigInt(a.cmp(b)))
-    // != follows from ==.
-    .registerOperator('Quantity == Quantity', (a: Quantity, b: Quantity) => a.cmp(b) === 0);
-}
 
 /** One rule, compiled. */
 interface CompiledRule {

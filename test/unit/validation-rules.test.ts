@@ -53,6 +53,33 @@ describe('custom resource validation rules (CEL)', () => {
     expect(check(s, { request: '1', limit: '3Gi' })).to.deep.equal([`FieldValueInvalid spec: Invalid value: "object": failed rule: ${s.properties!['spec']!['x-kubernetes-validations']![2]!.rule}`]);
   });
 
+  it('offers Kubernetes\' IP, CIDR and URL libraries', () => {
+    const s = schema({ addr: { type: 'string' }, net: { type: 'string' }, endpoint: { type: 'string' } }, [
+      { rule: 'isIP(self.addr) && isCIDR(self.net) && isURL(self.endpoint)', message: 'malformed' },
+      { rule: '!isIP(self.addr) || !isCIDR(self.net) || cidr(self.net).containsIP(self.addr)', message: 'outside the network' },
+      { rule: '!isURL(self.endpoint) || url(self.endpoint).getScheme() == "https"', message: 'https only' },
+    ]);
+    expect(check(s, { addr: '10.1.2.3', net: '10.0.0.0/8', endpoint: 'https://api.example.com:8443/v1?a=1' })).to.deep.equal([]);
+    expect(check(s, { addr: '192.168.0.1', net: '10.0.0.0/8', endpoint: 'http://x' })).to.deep.equal([
+      'FieldValueInvalid spec: Invalid value: "object": outside the network',
+      'FieldValueInvalid spec: Invalid value: "object": https only',
+    ]);
+    expect(check(s, { addr: '::ffff:10.0.0.1', net: '10.0.0.0/33', endpoint: 'nope' })).to.deep.equal(['FieldValueInvalid spec: Invalid value: "object": malformed']);
+    const all = schema({ x: { type: 'string' } }, [
+      {
+        rule: [
+          'ip("fd00::1").family() == 6 && ip("127.0.0.1").isLoopback() && ip("::").isUnspecified() && ip("8.8.8.8").isGlobalUnicast() && !ip("169.254.1.1").isGlobalUnicast()',
+          'ip.isCanonical("2001:db8::1") && !ip.isCanonical("2001:db8:0:0:0:0:0:1")',
+          'cidr("2001:db8::/32").containsIP("2001:db8:1::5") && !cidr("2001:db8::/32").containsIP("2001:db9::1") && cidr("10.0.0.0/8").containsCIDR("10.1.0.0/16") && !cidr("10.1.0.0/16").containsCIDR("10.0.0.0/8")',
+          'string(cidr("10.1.2.3/8").masked()) == "10.0.0.0/8" && string(cidr("2001:db8::7/64").masked()) == "2001:db8::/64" && cidr("10.0.0.0/8").prefixLength() == 8 && string(cidr("10.0.0.0/8").ip()) == "10.0.0.0"',
+          'url("https://[::1]:80/a%20b?x=1&x=2").getHostname() == "::1" && url("https://[::1]:80/a%20b?x=1&x=2").getPort() == "80" && url("https://h/a%20b?x=1&x=2").getEscapedPath() == "/a%20b" && url("https://h/p?x=1&x=2").getQuery()["x"] == ["1", "2"] && url("/relative/path").getHost() == ""',
+        ].join(' && '),
+      },
+    ]);
+    expect(validationRuleWarnings(all, 'root')).to.deep.equal([]);
+    expect(check(all, { x: '' })).to.deep.equal([]);
+  });
+
   it('reports at the rule\'s node, or at its fieldPath, with its reason and message', () => {
     const s = schema({ a: { type: 'integer' }, labels: { type: 'object', additionalProperties: { type: 'string' } } }, [
       { rule: 'self.a > 0', message: 'a must be positive', fieldPath: '.a' },
