@@ -1,12 +1,15 @@
 // The README's quick start, as a newcomer runs it: `npm start` (deploy/local-cluster.ts) brings up
 // the whole cluster, cellctl finds 3 Ready nodes, the examples run (a pod to completion with its
-// logs, two schedulers, a gang, preemption, a custom resource), a Service's cluster IP answers, and SIGTERM leaves no process behind. Run once on
+// logs, two schedulers, a gang, preemption, a custom resource), a Service's cluster IP answers, an
+// Ingress answers over HTTP and HTTPS, and SIGTERM leaves no process behind. Run once on
 // etcd and once on the memory store (CELL_NO_ETCD=1 makes the launcher behave as if no etcd binary
 // were on PATH; hiding /usr/bin itself would hide node too). The state dir is a temp dir, not .cell/.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -164,6 +167,48 @@ for (const store of ['etcd', 'memory'] as const) {
         const eps = await client.get<{ subsets: { addresses: { ip: string }[]; ports: { port: number }[] }[] }>({ resource: 'endpoints', namespace: 'default', name: 'kubernetes' });
         expect(eps.subsets.map((s) => [s.addresses.map((a) => a.ip), s.ports.map((p) => p.port)])).to.deep.equal([[['127.0.0.1'], [Number(new URL(kc.servers[0]!).port)]]]);
         await client.delete({ resource: 'services', namespace: 'default', name: 'outside' });
+      } finally {
+        client.close();
+        backend.close();
+      }
+    });
+
+    it('the agents serve Ingresses at the HTTP and HTTPS addresses it printed', async () => {
+      const m = /ingress\s+http:\/\/127\.0\.0\.1:(\d+)\/ and https:\/\/127\.0\.0\.1:(\d+)\//.exec(output);
+      expect(m, output).to.not.equal(null);
+      const [httpPort, httpsPort] = [Number(m![1]), Number(m![2])];
+      const kc = loadKubeconfig(path.join(state, 'kubeconfig'));
+      const client = new ApiClient({ servers: kc.servers, ...(kc.token ? { token: kc.token } : {}), ...(kc.tls ? { tls: kc.tls } : {}) });
+      const backend = http.createServer((req, res) => res.end(`backend ${String(req.headers['x-forwarded-proto'])}\n`));
+      await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
+      try {
+        const port = (backend.address() as AddressInfo).port;
+        await client.create({ resource: 'services', namespace: 'default' }, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'routed' }, spec: { ports: [{ port: 80 }] } });
+        await client.create({ resource: 'endpoints', namespace: 'default' }, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'routed' }, subsets: [{ addresses: [{ ip: '127.0.0.1' }], ports: [{ port }] }] });
+        await client.create({ group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', namespace: 'default' }, {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'Ingress',
+          metadata: { name: 'routed' },
+          spec: { rules: [{ host: 'quick.local', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'routed', port: { number: 80 } } } }] } }] },
+        });
+        // fetch() will not send a Host header of its own: node's http and https clients do.
+        const ask = (tls: boolean) =>
+          new Promise<{ text: string; cn: string } | undefined>((resolve) => {
+            const opts = { host: '127.0.0.1', port: tls ? httpsPort : httpPort, headers: { host: 'quick.local' }, agent: false };
+            const done = (res: http.IncomingMessage) => {
+              const cn = tls ? String((res.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '') : '';
+              let text = '';
+              res.on('data', (c: Buffer) => (text += c.toString()));
+              res.on('end', () => resolve(res.statusCode === 200 ? { text, cn } : undefined));
+            };
+            const req = tls ? https.get({ ...opts, servername: 'quick.local', rejectUnauthorized: false }, done) : http.get(opts, done);
+            req.on('error', () => resolve(undefined));
+          });
+        expect(await until('the ingress answering over HTTP', () => ask(false))).to.deep.equal({ text: 'backend http\n', cn: '' });
+        // No Secret names quick.local: the agents' fallback certificate, and the same route.
+        expect(await until('the ingress answering over HTTPS', () => ask(true))).to.deep.equal({ text: 'backend https\n', cn: 'ingress.local' });
+        await client.delete({ group: 'networking.k8s.io', version: 'v1', resource: 'ingresses', namespace: 'default', name: 'routed' });
+        await client.delete({ resource: 'services', namespace: 'default', name: 'routed' });
       } finally {
         client.close();
         backend.close();
