@@ -13,6 +13,8 @@ import type { Backend } from './service-backends.js';
 
 /** How long a quiet flow is kept (conntrack keeps an answered UDP flow 120 s, kube-proxy's userspace mode far less). */
 const DEFAULT_IDLE_MS = 30_000;
+/** Flows (each a socket) one relay keeps at most: datagrams from further clients are dropped until some end. */
+const DEFAULT_MAX_FLOWS = 4_096;
 
 export interface UdpRelayOptions {
   host: string;
@@ -23,6 +25,7 @@ export interface UdpRelayOptions {
   flowStarted(clientIP: string, backend: Backend | undefined): void;
   log: Logger;
   idleMs?: number;
+  maxFlows?: number;
 }
 
 interface Flow {
@@ -80,6 +83,11 @@ export class UdpRelay {
   }
 
   private startFlow(key: string, from: dgram.RemoteInfo): Flow | undefined {
+    // A client sending from ever new ports must not exhaust the agent's file descriptors.
+    if (this.flows.size >= (this.o.maxFlows ?? DEFAULT_MAX_FLOWS)) {
+      this.o.log.debug('udp datagram dropped: too many flows', { address: `${this.o.host}:${this.o.port}`, flows: this.flows.size });
+      return undefined;
+    }
     const backend = this.o.choose(from.address)[0];
     this.o.flowStarted(from.address, backend);
     if (!backend) return undefined;
