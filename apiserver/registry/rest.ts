@@ -278,21 +278,22 @@ export class RestResource {
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
     this.strategy.prepareForCreate?.(obj);
+    // generateName: the name is made before the object is checked, in Kubernetes' order, so rules
+    // that read the name (a custom kind's validation rules) see it.
+    const generated = !m.name;
+    if (generated) m.name = `${m.generateName ?? ''}${randomSuffix()}`;
     this.strategy.validateCreate?.(obj);
     for (const admit of this.createAdmissions) await admit(obj);
     opts.admit?.(obj, undefined);
-    if (opts.dryRun) {
-      m.name ??= `${m.generateName ?? ''}${randomSuffix()}`;
-      return this.objects.create(obj, { dryRun: true });
-    }
-    if (m.name) return this.objects.create(obj);
-    // generateName: a random suffix, retried on the rare collision as Kubernetes does.
+    if (opts.dryRun) return this.objects.create(obj, { dryRun: true });
+    if (!generated) return this.objects.create(obj);
+    // A generated name taken already: another suffix, on the rare collision, as Kubernetes does.
     for (let attempt = 0; ; attempt++) {
-      m.name = `${m.generateName ?? ''}${randomSuffix()}`;
       try {
         return await this.objects.create(obj);
       } catch (err) {
         if (!(err instanceof AlreadyExistsError) || attempt >= 5) throw err;
+        m.name = `${m.generateName ?? ''}${randomSuffix()}`;
       }
     }
   }

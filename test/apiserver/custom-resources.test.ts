@@ -416,6 +416,12 @@ describe('custom resources (etcd, two API server replicas)', function () {
       ]);
       expect(s.message).to.match(/^Rule(\.cel\.example\.com)? "bad-one-with-a-long-name" is invalid: /);
       expect((await raw(a.url, 'GET', `${RULES}/bad-one-with-a-long-name`)).status).to.equal(404);
+      // A generated name is made before the rules run, so the root rule reads it.
+      const generated = await call(b, 'POST', RULES, { body: { ...rule('', { min: 1 }), metadata: { generateName: 'gen-' } } });
+      expect(generated.metadata.name).to.match(/^gen-[a-z0-9]{5}$/);
+      expect(causes(expectStatus(await raw(b.url, 'POST', RULES, { body: { ...rule('', { min: 1 }), metadata: { generateName: 'generated-names-' } } }), 422, 'Invalid'))).to.deep.equal([
+        'FieldValueInvalid : Invalid value: "object": names are at most 12 characters',
+      ]);
       // A rule that cannot be evaluated on the value fails with the error, not a crash.
       const noPort = expectStatus(await raw(a.url, 'POST', RULES, { body: rule('noport', { ports: [{ name: 'web' }] }) }), 422, 'Invalid');
       expect(causes(noPort).join('\n')).to.contain('spec.ports[0]').and.to.contain('evaluating rule: self.port > 0 && self.port < 65536');
