@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import type { Ingress } from '../shared/api/networking.js';
 import type { Secret } from '../shared/api/config.js';
 import type { ApiClient } from '../shared/client/http-client.js';
-import { errorMessage } from '../shared/errors.js';
+import { errorMessage, ForbiddenError, NotFoundError } from '../shared/errors.js';
 import type { Logger } from '../shared/logging.js';
 import { issueCertificate, type KeyPair } from '../shared/pki.js';
 
@@ -137,8 +137,10 @@ export class IngressCertificates {
     try {
       secret = await this.o.client.get<Secret>({ version: 'v1', resource: 'secrets', namespace, name });
     } catch (err) {
-      if (this.loaded.get(key)?.resourceVersion !== '') this.o.log.warn('ingress TLS secret not read', { secret: key, error: errorMessage(err) });
-      this.loaded.set(key, { resourceVersion: '', context: undefined });
+      const had = this.loaded.get(key);
+      if (had?.resourceVersion !== '') this.o.log.warn('ingress TLS secret not read', { secret: key, error: errorMessage(err) });
+      // Gone or forbidden: nothing to serve. Anything else (the API out of reach): the certificate read last stays.
+      if (err instanceof NotFoundError || err instanceof ForbiddenError || !had) this.loaded.set(key, { resourceVersion: '', context: undefined });
       return;
     }
     const resourceVersion = secret.metadata.resourceVersion ?? '';
