@@ -6,8 +6,9 @@
 // `oldSelf` is an optional. On an update a value that did not change is not checked again
 // (Kubernetes' validation ratcheting), so a rule added later does not lock old objects.
 //
-// Rules are compiled once per schema node, when the definition is checked (a rule that does not
-// compile refuses the definition) and when its kind is served. `@marcbachmann/cel-js` parses and
+// Rules are compiled once per schema node, when the definition is checked and when its kind is
+// served: a syntax error refuses the definition; a rule calling what cel-environment.ts does not
+// provide is accepted with a warning and not evaluated. `@marcbachmann/cel-js` parses and
 // evaluates; `self` is dynamically typed, so a field that is absent is an evaluation error ("no
 // such key") unless the rule asks `has()` first, as in Kubernetes at run time.
 import { isDeepStrictEqual } from 'node:util';
@@ -20,7 +21,7 @@ import type { FieldCause } from '../../shared/errors.js';
 type ValidationRule = NonNullable<JSONSchemaProps['x-kubernetes-validations']>[number];
 
 /** The reasons a rule may give its failures (Kubernetes' list). */
-export const RULE_REASONS = ['FieldValueInvalid', 'FieldValueForbidden', 'FieldValueRequired', 'FieldValueDuplicate'] as const;
+const RULE_REASONS = ['FieldValueInvalid', 'FieldValueForbidden', 'FieldValueRequired', 'FieldValueDuplicate'] as const;
 type RuleReason = (typeof RULE_REASONS)[number];
 
 /**
@@ -30,7 +31,6 @@ type RuleReason = (typeof RULE_REASONS)[number];
  */
 const ITERATION_LIMIT = 1_000_000;
 const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
-
 
 /** One rule, compiled. */
 interface CompiledRule {
@@ -51,21 +51,21 @@ interface CompiledRule {
   unsupported: string | undefined;
 }
 
+/** The nodes below `node` (its arguments, and the elements of argument lists). */
+function childrenOf(node: ASTNode): ASTNode[] {
+  const args: unknown = node.args;
+  return (Array.isArray(args) ? args : [args]).flatMap((c: unknown) => (Array.isArray(c) ? c : [c])).filter(isAstNode);
+}
+
 function mentionsOldSelf(node: ASTNode): boolean {
   if (node.op === 'id') return node.args === 'oldSelf';
-  const args: unknown = node.args;
-  const children = Array.isArray(args) ? args : [args];
-  return children.some((c) => {
-    if (Array.isArray(c)) return c.some((x) => isAstNode(x) && mentionsOldSelf(x));
-    return isAstNode(c) && mentionsOldSelf(c);
-  });
+  return childrenOf(node).some(mentionsOldSelf);
 }
 
 /** The deepest nesting of comprehension macros in `node`. */
 function comprehensionNesting(node: ASTNode): number {
+  const below = Math.max(0, ...childrenOf(node).map(comprehensionNesting));
   const args: unknown = node.args;
-  const children = (Array.isArray(args) ? args : [args]).flatMap((c: unknown) => (Array.isArray(c) ? c : [c])).filter(isAstNode);
-  const below = Math.max(0, ...children.map(comprehensionNesting));
   const isComprehension = (node.op === 'rcall' || node.op === 'call') && Array.isArray(args) && COMPREHENSIONS.has(String(args[0]));
   return below + (isComprehension ? 1 : 0);
 }
