@@ -96,7 +96,7 @@ export class ContainerProber {
   private stopped = false;
 
   constructor(
-    private readonly container: Container,
+    container: Container,
     /** When the instance started (ms since the epoch): initial delays count from it. */
     private readonly startedAt: number,
     private readonly target: ProbeTarget,
