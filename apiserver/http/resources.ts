@@ -22,6 +22,7 @@ import { responseJson } from '../registry/served-json.js';
 import type { ExactField } from '../registry/watcher-index.js';
 import { apiVersionOf, type DeleteOptions, type RestResource, type WriteOptions } from '../registry/rest.js';
 import { readObjectBody, readOptionalObjectBody, readPatchBody, RequestAbortedError, warningHeader } from './body.js';
+import { droppedVolumeWarnings } from '../registry/dropped-volumes.js';
 import type { ResourcePath } from './paths.js';
 import { sendError } from './status.js';
 import { columnsFor, tableRequested, toTable, type Column } from './table.js';
@@ -332,13 +333,13 @@ export class ResourceRouter {
         }
         this.o.authorizer.nodeMayCreate(user, attrs, nameIn(body));
         const obj = await rest.create(ns, body, opts);
-        this.respondWritten(req, res, served, 201, obj, query);
+        this.respondWritten(req, res, served, 201, obj, query, body);
         return;
       }
       case 'update': {
         const body = await readObjectBody(req, this.o.maxRequestBytes);
         const obj = await rest.update(ns, name, body, sub, { ...writeOptions(query), ...podGuard(builtIn, user, name), ...this.rbacAdmission(builtIn, user) });
-        this.respondWritten(req, res, served, 200, obj, query);
+        this.respondWritten(req, res, served, 200, obj, query, body);
         return;
       }
       case 'patch': {
@@ -347,7 +348,7 @@ export class ResourceRouter {
         const force = boolParam(query, 'force');
         if (type !== 'apply') {
           if (force !== undefined) throw new BadRequestError('force may only be given with an apply patch (application/apply-patch+yaml)');
-          this.respondWritten(req, res, served, 200, await rest.patch(ns, name, type, patch, sub, opts), query);
+          this.respondWritten(req, res, served, 200, await rest.patch(ns, name, type, patch, sub, opts), query, patch);
           return;
         }
         const manager = fieldManagerParam(query);
@@ -362,7 +363,7 @@ export class ResourceRouter {
             this.o.authorizer.nodeMayCreate(user, asCreate, name);
           },
         });
-        this.respondWritten(req, res, served, created ? 201 : 200, object, query);
+        this.respondWritten(req, res, served, created ? 201 : 200, object, query, patch);
         return;
       }
       case 'delete': {
@@ -390,9 +391,14 @@ export class ResourceRouter {
     return { admit: (next, current) => this.o.escalation.check(user, resource, next, current) };
   }
 
-  /** A written object's answer, with what the client should know about it as Warning headers (kubectl prints them). */
-  private respondWritten(req: IncomingMessage, res: ServerResponse, served: ServedResource, status: number, obj: KubeObject, query: URLSearchParams): void {
-    for (const w of served.rest.warningsFor(obj)) res.appendHeader('Warning', warningHeader(w));
+  /**
+   * A written object's answer, with what the client should know about it as Warning headers
+   * (kubectl prints them): the kind's own, and, for a built-in kind, pod volumes that `sent` had
+   * and that were dropped.
+   */
+  private respondWritten(req: IncomingMessage, res: ServerResponse, served: ServedResource, status: number, obj: KubeObject, query: URLSearchParams, sent: unknown): void {
+    const dropped = served.userDefined ? [] : droppedVolumeWarnings(sent);
+    for (const w of [...served.rest.warningsFor(obj), ...dropped]) res.appendHeader('Warning', warningHeader(w));
     this.respond(req, res, served, status, obj, query);
   }
 

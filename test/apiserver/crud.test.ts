@@ -130,6 +130,22 @@ describe('apiserver CRUD (etcd)', function () {
     await ok('GET', `${PODS}/${a.metadata.name}`);
   });
 
+  it('says with a Warning that a pod spec\'s volumes are dropped, wherever the pod spec sits, and nothing when there are none', async () => {
+    const body = podBody('with-volumes') as { spec: Record<string, unknown> };
+    body.spec['volumes'] = [{ name: 'config', configMap: { name: 'app' } }];
+    const created = await req('POST', PODS, { body });
+    expect(created.status).to.equal(201);
+    expect(created.headers.get('warning')).to.equal('299 - "spec.volumes: dropped: cell runs a pod\'s containers as host processes, without volumes or volumeMounts"');
+    expect((created.body as { spec: Record<string, unknown> }).spec).to.not.have.property('volumes');
+    const template = { metadata: { labels: { app: 'v' } }, spec: { containers: [{ name: 'c', image: 'busybox' }], volumes: [{ name: 'scratch', emptyDir: {} }] } };
+    const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'with-volumes' }, spec: { selector: { matchLabels: { app: 'v' } }, template } };
+    const d = await req('POST', '/apis/apps/v1/namespaces/default/deployments', { body: deployment });
+    expect(d.status, d.text).to.equal(201);
+    expect(d.headers.get('warning')).to.contain('spec.template.spec.volumes: dropped');
+    const plain = await req('POST', PODS, { body: podBody('without-volumes') });
+    expect(plain.headers.get('warning')).to.equal(null);
+  });
+
   it('sets uid, creationTimestamp, generation and resourceVersion itself', async () => {
     const body = podBody('server-meta');
     Object.assign(body.metadata as Record<string, unknown>, {
