@@ -43,12 +43,17 @@ export const actualReplicas = (sets: readonly ReplicaSet[]) => sets.reduce((n, r
 export const readyReplicas = (sets: readonly ReplicaSet[]) => sets.reduce((n, rs) => n + (rs.status.readyReplicas ?? 0), 0);
 export const availableReplicas = (sets: readonly ReplicaSet[]) => sets.reduce((n, rs) => n + (rs.status.availableReplicas ?? 0), 0);
 
-/** How many replicas the new ReplicaSet may have now (Kubernetes' NewRSNewReplicas). */
+/**
+ * How many replicas the new ReplicaSet may have now (Kubernetes' NewRSNewReplicas). Each
+ * ReplicaSet counts as the larger of its spec and the active pods its status reports: an old one
+ * scaled down whose pods are not deleted yet (its controller busy, or restarted in between) still
+ * holds those pods, and new ones made beside them would surge past maxSurge.
+ */
 export function newReplicaSetReplicas(d: Deployment, all: readonly ReplicaSet[], newRS: ReplicaSet | undefined): number {
   if (!isRollingUpdate(d)) return d.spec.replicas;
   const current = newRS?.spec.replicas ?? 0;
   const maxTotal = d.spec.replicas + fenceposts(d).surge;
-  const total = specReplicas(all);
+  const total = all.reduce((n, rs) => n + Math.max(rs.spec.replicas, rs.status.replicas), 0);
   if (total >= maxTotal) return current;
   return current + Math.min(maxTotal - total, d.spec.replicas - current);
 }

@@ -43,6 +43,9 @@ describe('apps/v1 controller logic', () => {
     expect(newReplicaSetReplicas(d, [rs('old', 3, 3, '2026-01-01T00:00:00Z'), half], half)).to.equal(2);
     expect(newReplicaSetReplicas(d, [rs('old', 2, 2, '2026-01-01T00:00:00Z'), half], half)).to.equal(3);
     expect(newReplicaSetReplicas(deployment(4, { type: 'Recreate' }), [], undefined)).to.equal(4);
+    // An old ReplicaSet scaled down whose pods are not deleted yet still holds them: no room yet.
+    const stillThree = { ...rs('old', 2, 2, '2026-01-01T00:00:00Z'), status: { replicas: 3, availableReplicas: 3, readyReplicas: 3 } };
+    expect(newReplicaSetReplicas(d, [stillThree, half], half)).to.equal(2);
   });
 
   it('spreads a resize in the middle of a rollout in proportion to each ReplicaSet', () => {
