@@ -89,11 +89,6 @@ export class IngressCertificates {
       });
   }
 
-  /** Resolves once the pass under way (if any) is done: for tests and the proxy's start. */
-  async settled(): Promise<void> {
-    while (this.running) await this.running;
-  }
-
   /** The certificate for a handshake that asked for `servername` (undefined: none asked). */
   contextFor(servername: string | undefined): tls.SecureContext {
     if (!servername) return this.fallbackContext;

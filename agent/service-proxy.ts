@@ -122,11 +122,6 @@ export class ServiceProxy {
     return [...this.listeners.values()].filter((l) => l.listening);
   }
 
-  /** The UDP relays open now (`ip:port`), for tests and logs. */
-  openUdp(): string[] {
-    return this.openListeners().filter((l) => l.protocol === 'UDP').map((l) => `${l.host}:${l.port}`).sort();
-  }
-
   /** Every address to listen on, by `host:port` (TCP) or `udp/host:port`. */
   private desired(): Map<string, Wanted> {
     const out = new Map<string, Wanted>();
